@@ -1,0 +1,55 @@
+# Marketline: `make run` for the demo, `make test` for the whole suite, `make bench` for speed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HTMX   := core/web/static/vendor/htmx.min.js
+PORT   ?= 5000
+
+.PHONY: install assets run test test-sqlite test-pg chromium bench seed-large clean
+
+install: $(STAMP) $(HTMX)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# Front-end assets come from npm and are copied, never committed.
+$(HTMX): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	mkdir -p core/web/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+instance:
+	mkdir -p instance
+
+run: install instance
+	$(BIN)/flask --app wsgi migrate
+	$(BIN)/flask --app wsgi seed --if-empty
+	@echo "Storefront: http://127.0.0.1:$(PORT)/   Console: http://127.0.0.1:$(PORT)/agent/   (Ctrl-C stops)"
+	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
+	  TMPDIR=$(CURDIR)/instance $(BIN)/localstripe --port 8420 >instance/localstripe.log 2>&1 & \
+	  PORT=$(PORT) $(BIN)/python wsgi.py'
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set.
+test: install chromium
+	$(BIN)/python -m pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
+	  $(BIN)/python -m pytest --db=postgresql tests/unit tests/web tests/pg; \
+	else echo "TEST_DATABASE_URL is not set: the PostgreSQL run was skipped."; fi
+
+bench: install
+	$(BIN)/python -m bench.run
+
+seed-large: install instance
+	$(BIN)/flask --app wsgi migrate
+	$(BIN)/flask --app wsgi seed --scale large
+
+clean:
+	rm -rf $(VENV) node_modules core/web/static/vendor instance/marketline.db*

@@ -1,0 +1,25 @@
+"""The call-center and back-office console, served at /agent."""
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy.orm import sessionmaker
+
+from core.agents.models import Agent
+from core.config import Settings
+from core.web import create_base_app
+from core.web.auth import Realm
+
+REALM = Realm(name="agent", model=Agent, login_view="console.sign_in")
+
+
+def create_app(settings: Settings | None = None,
+               session_factory: sessionmaker | None = None) -> Flask:
+    """Build the console app."""
+    app = create_base_app(__name__, realm=REALM, cookie_name="ml_console", settings=settings,
+                          session_factory=session_factory)
+    from callcenter import cli, console
+
+    app.register_blueprint(console.bp)
+    app.cli.add_command(cli.agents)
+    app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
+    return app

@@ -1,0 +1,1 @@
+"""Marketline's domain: catalogs, pricing, orders, inventory, billing. Imports no Flask."""

@@ -1,0 +1,1 @@
+"""Agents of the call center and back office, and their roles."""

@@ -1,0 +1,1 @@
+"""Passwords, sign-in throttling and server-side sign-in sessions for both realms."""

@@ -1,0 +1,34 @@
+"""Tables behind sign-in: attempts (for throttling) and server-side sessions."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UTCDateTime, utcnow
+
+
+class LoginAttempt(Base):
+    """A failed sign-in, kept briefly to throttle guessing by e-mail and by address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoginSession(Base):
+    """One signed-in session. The cookie carries its random id; signing out deletes it."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (Index("ix_login_sessions_realm_user", "realm", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    realm: Mapped[str] = mapped_column(String(20))  # "customer" | "agent"
+    user_id: Mapped[int]
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str] = mapped_column(String(300), default="")

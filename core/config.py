@@ -1,0 +1,67 @@
+"""Settings read from environment variables, with defaults that run the demo."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment asks for something the app refuses to run with."""
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'instance' / 'marketline.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting Marketline reads. Field names are the environment variable names."""
+
+    MARKETLINE_ENV: str = "development"
+    DATABASE_URL: str = field(default_factory=_default_database_url)
+    SECRET_KEY: str = DEFAULT_SECRET_KEY
+    STRIPE_SECRET_KEY: str = "sk_test_marketline"
+    STRIPE_PUBLISHABLE_KEY: str = "pk_test_marketline"
+    STRIPE_API_BASE: str = "http://127.0.0.1:8420"
+    STRIPE_JS_URL: str = "http://127.0.0.1:8420/js.stripe.com/v3/"
+    STRIPE_WEBHOOK_SECRET: str = "whsec_marketline_dev"
+    REDIS_URL: str = ""
+    SMTP_URL: str = ""
+    MAIL_FROM: str = "Marketline <no-reply@marketline.example>"
+    OIDC_DISCOVERY_URL: str = ""
+    OIDC_CLIENT_ID: str = ""
+    OIDC_CLIENT_SECRET: str = ""
+    SESSION_LIFETIME_MINUTES: int = 720
+    LOGIN_ATTEMPTS_PER_MINUTE: int = 10
+
+    @property
+    def production(self) -> bool:
+        return self.MARKETLINE_ENV == "production"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.OIDC_DISCOVERY_URL and self.OIDC_CLIENT_ID)
+
+    def check(self) -> "Settings":
+        """Refuse settings that must never reach production."""
+        if self.production and self.SECRET_KEY in ("", DEFAULT_SECRET_KEY):
+            raise ConfigurationError(
+                "SECRET_KEY is the development default; set a long random SECRET_KEY "
+                "before running with MARKETLINE_ENV=production."
+            )
+        return self
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides) -> Settings:
+    """Build Settings from the environment (or `environ`), then apply `overrides`."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        if f.name in env and env[f.name] != "":
+            values[f.name] = int(env[f.name]) if f.type == "int" else env[f.name]
+    values.update(overrides)
+    return Settings(**values).check()

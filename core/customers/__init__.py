@@ -1,0 +1,1 @@
+"""Customers (people and companies), their users (logins) and password resets."""

@@ -1,0 +1,137 @@
+"""Engine, session factory, declarative Base and the column types every model shares."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base; constraint names follow NAMING_CONVENTION so Alembic can alter them."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> dt.datetime:
+    """Now, timezone-aware, in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use core.db.utcnow() or an aware datetime")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+AMOUNT_SCALE = 4
+_SCALE_FACTOR = Decimal(10) ** AMOUNT_SCALE
+_QUANT = Decimal(1).scaleb(-AMOUNT_SCALE)
+
+
+class Amount(TypeDecorator):
+    """An exact decimal amount with four places.
+
+    PostgreSQL keeps it as NUMERIC(19, 4). SQLite has no exact decimal type (NUMERIC
+    columns become floating point), so there it is an integer count of 1/10,000 units:
+    exact, sortable and summable in SQL.
+    """
+
+    impl = Numeric(19, AMOUNT_SCALE)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(19, AMOUNT_SCALE, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money amounts are Decimal, never float")
+        value = Decimal(value).quantize(_QUANT)
+        return int(value * _SCALE_FACTOR) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / _SCALE_FACTOR).quantize(_QUANT)
+        return Decimal(value).quantize(_QUANT)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL, a busy timeout and real transactions."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = kwargs.pop("connect_args", {})
+        connect_args.setdefault("check_same_thread", False)
+        connect_args.setdefault("timeout", 30)
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        _make_sqlite_transactional(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    # pysqlite opens transactions lazily and not before DDL or SAVEPOINT; take over so
+    # rollback really undoes everything and savepoints work (SQLAlchemy's documented recipe).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit (for rendering)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def import_all_models() -> None:
+    """Import every model module so Base.metadata knows every table (Alembic, create_all)."""
+    from core import audit, numbering  # noqa: F401
+    from core.agents import models as _agents  # noqa: F401
+    from core.auth import models as _auth  # noqa: F401
+    from core.catalog import models as _catalog  # noqa: F401
+    from core.customers import models as _customers  # noqa: F401
+    from core.inventory import models as _inventory  # noqa: F401

@@ -1,0 +1,1 @@
+"""Stock levels per variant and warehouse."""

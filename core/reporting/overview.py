@@ -1,0 +1,37 @@
+"""The console start page's figures: a fixed handful of queries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.audit import AuditEvent
+from core.catalog.models import Product, Variant
+from core.customers.models import Customer
+from core.inventory.models import StockLevel
+
+
+@dataclass(frozen=True)
+class ConsoleOverview:
+    customers: int
+    companies: int
+    products: int
+    low_stock: list[tuple[str, str, int]]  # (sku, product name, available)
+    recent_events: list[AuditEvent]
+
+
+def console_overview(session: Session, *, low_stock_below: int = 5) -> ConsoleOverview:
+    customers, companies = session.execute(
+        select(func.count(), func.count().filter(Customer.kind == "company")).select_from(Customer)
+    ).one()
+    products = session.scalar(select(func.count()).select_from(Product).where(Product.active))
+    available = (StockLevel.on_hand - StockLevel.reserved)
+    low_stock = [tuple(r) for r in session.execute(
+        select(Variant.sku, Product.name, available)
+        .join(Variant, Variant.id == StockLevel.variant_id)
+        .join(Product, Product.id == Variant.product_id)
+        .where(available < low_stock_below, Variant.active, Product.active)
+        .order_by(available, Variant.sku).limit(10))]
+    recent = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(10)))
+    return ConsoleOverview(customers or 0, companies or 0, products or 0, low_stock, recent)

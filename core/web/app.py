@@ -1,0 +1,60 @@
+"""create_base_app: what the storefront and the console share."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+
+from flask import Blueprint, Flask
+from sqlalchemy.orm import sessionmaker
+
+from core.config import PROJECT_ROOT, Settings, load_settings
+from core.money import Money
+from core.tasks import configure_celery
+from core.web.auth import Realm, init_auth
+from core.web.cli import init_cli
+from core.web.db import init_db
+from core.web.errors import init_errors
+from core.web.htmx import htmx
+from core.web.security import init_security
+
+core_blueprint = Blueprint("core", __name__, template_folder="templates",
+                           static_folder="static", static_url_path="/static/core")
+
+
+def _app_secret(secret: str, realm: str) -> str:
+    # Each app signs its cookie with its own key, so one app's cookie means nothing to the other.
+    return hmac.new(secret.encode(), f"marketline-{realm}".encode(), hashlib.sha256).hexdigest()
+
+
+def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
+                    settings: Settings | None = None,
+                    session_factory: sessionmaker | None = None) -> Flask:
+    """A Flask app with database session, security, CSRF, auth realm, errors and CLI."""
+    settings = settings or load_settings()
+    app = Flask(import_name, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.update(
+        MARKETLINE=settings,
+        SECRET_KEY=_app_secret(settings.SECRET_KEY, realm.name),
+        SESSION_COOKIE_NAME=cookie_name,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.SESSION_LIFETIME_MINUTES),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
+        WTF_CSRF_HEADERS=["X-CSRFToken"],
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        STRIPE_PUBLISHABLE_KEY=settings.STRIPE_PUBLISHABLE_KEY,
+    )
+    app.register_blueprint(core_blueprint)
+    init_db(app, settings.DATABASE_URL, session_factory)
+    init_security(app, settings)
+    init_auth(app, realm)
+    init_errors(app)
+    init_cli(app)
+    htmx.init_app(app)
+    configure_celery(settings)
+    app.jinja_env.filters["money"] = lambda m: m.format() if isinstance(m, Money) else m
+    app.jinja_env.globals["settings"] = settings
+    app.jinja_env.add_extension("jinja2.ext.do")
+    return app

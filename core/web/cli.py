@@ -1,0 +1,36 @@
+"""CLI commands shared by both apps: migrate, seed."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from core.migrate import upgrade
+
+
+def init_cli(app: Flask) -> None:
+    @app.cli.command("migrate")
+    def migrate_command():
+        """Apply every Alembic migration to DATABASE_URL."""
+        url = current_app.config["MARKETLINE"].DATABASE_URL
+        upgrade(url)
+        click.echo("Database is at the latest migration.")
+
+    @app.cli.command("seed")
+    @click.option("--scale", type=click.Choice(["demo", "large"]), default="demo",
+                  show_default=True, help="demo: the believable shop; large: benchmark volumes.")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the catalogue has products.")
+    def seed_command(scale: str, if_empty: bool):
+        """Load data: the demo shop, or large volumes for benchmarks."""
+        from core import demo
+        from core.web.db import db_session
+
+        if if_empty and not demo.is_empty(db_session):
+            click.echo("The database already has data; nothing loaded.")
+            return
+        if scale == "demo":
+            summary = demo.load_demo(db_session)
+        else:
+            from bench import large
+            summary = large.load_large(db_session)
+        db_session.commit()
+        click.echo(summary)

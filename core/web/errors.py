@@ -1,0 +1,64 @@
+"""Friendly error pages (and JSON problem documents for API clients)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from core.errors import NotFound
+from core.web.render import render_page, wants_json
+
+log = logging.getLogger("marketline.web")
+
+MESSAGES = {
+    400: ("That request did not work", "Something in what was sent did not make sense to us. "
+          "Go back, check the form and try again."),
+    403: ("You cannot open this page", "Your account does not have access to this page. "
+          "If you think it should, ask an administrator."),
+    404: ("Page not found", "We could not find that page. It may have moved, or the link "
+          "may be mistyped."),
+    405: ("That did not work", "This page cannot be used that way."),
+    413: ("Too large", "What you sent is larger than we accept."),
+    429: ("Slow down", "Too many requests in a short time. Wait a minute and try again."),
+    500: ("Something went wrong on our side", "We have been told about it. Please try again "
+          "in a moment."),
+}
+
+
+def _answer(status: int, detail: str | None = None):
+    title, text = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    if wants_json():
+        body = {"type": "about:blank", "title": title, "status": status, "detail": detail or text}
+        response = jsonify(body)
+        response.status_code = status
+        response.mimetype = "application/problem+json"
+        return response
+    return render_page("core/error.html", status=status, title=title, text=detail or text,
+                       code=status)
+
+
+def init_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(_err):
+        return _answer(400, "Your form had expired or was sent from somewhere else, so we did "
+                            "not act on it. Reload the page and try again.")
+
+    @app.errorhandler(NotFound)
+    def _not_found(err):
+        return _answer(404, str(err))
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        if err.code is None or err.code < 400:
+            return err
+        return _answer(err.code)
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(err):
+        session = g.get("db_session")
+        if session is not None:
+            session.rollback()
+        log.exception("unhandled error", exc_info=getattr(err, "original_exception", err))
+        return _answer(500)

@@ -1,0 +1,26 @@
+"""The storefront: the shop for consumers (B2C) and business buyers (B2B)."""
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy.orm import sessionmaker
+
+from core.config import Settings
+from core.customers.models import CustomerUser
+from core.web import create_base_app
+from core.web.auth import Realm
+
+REALM = Realm(name="customer", model=CustomerUser, login_view="account.sign_in")
+
+
+def create_app(settings: Settings | None = None,
+               session_factory: sessionmaker | None = None) -> Flask:
+    """Build the storefront app."""
+    app = create_base_app(__name__, realm=REALM, cookie_name="ml_shop", settings=settings,
+                          session_factory=session_factory)
+    from storefront import account, shop
+
+    app.register_blueprint(shop.bp)
+    app.register_blueprint(account.bp)
+    app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
+    app.context_processor(shop.navigation)
+    return app
