@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
-
 import callcenter
 import storefront
 from core.config import load_settings
+from core.web.app import compose
 
 settings = load_settings()
 storefront = storefront.create_app(settings)
 callcenter = callcenter.create_app(settings)
-application = DispatcherMiddleware(storefront, {"/agent": callcenter})
+application = compose(storefront, callcenter)
 app = storefront  # `flask --app wsgi ...` commands (migrate, seed) run on the storefront app
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from core.agents import services as agent_services
@@ -11,7 +12,7 @@ from core.errors import DomainError
 from core.web.db import db_session
 
 
-@click.group("agents")
+@click.group("agents", cls=AppGroup)
 def agents():
     """Manage console agents."""
 

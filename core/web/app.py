@@ -6,6 +6,7 @@ import hashlib
 import hmac
 
 from flask import Blueprint, Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from sqlalchemy.orm import sessionmaker
 
 from core.config import PROJECT_ROOT, Settings, load_settings
@@ -58,3 +59,11 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
     app.jinja_env.globals["settings"] = settings
     app.jinja_env.add_extension("jinja2.ext.do")
     return app
+
+
+CONSOLE_PREFIX = "/agent"
+
+
+def compose(storefront: Flask, console: Flask) -> DispatcherMiddleware:
+    """One WSGI application: the storefront at /, the console under /agent."""
+    return DispatcherMiddleware(storefront, {CONSOLE_PREFIX: console})

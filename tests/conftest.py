@@ -1,0 +1,184 @@
+"""Fixtures shared by every test: a migrated database with the demo data, sessions that
+roll back after each test, the two apps and their test clients.
+
+Run on SQLite by default; `--db=postgresql` runs on a fresh database made on the server
+named by TEST_DATABASE_URL (and dropped afterwards).
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import load_settings
+from core.db import make_engine
+from core.migrate import upgrade
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", choices=["sqlite", "postgresql"], default="sqlite",
+                     help="database the suite runs on (postgresql needs TEST_DATABASE_URL)")
+
+
+def pytest_report_header(config):
+    return f"marketline database: {config.getoption('--db')}"
+
+
+@pytest.fixture(scope="session")
+def db_backend(pytestconfig) -> str:
+    return pytestconfig.getoption("--db")
+
+
+def _create_pg_database(base_url: str) -> tuple[str, callable]:
+    name = f"marketline_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(make_url(base_url).set(drivername="postgresql+psycopg"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base_url).set(drivername="postgresql+psycopg", database=name)
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.render_as_string(hide_password=False), drop
+
+
+def fresh_database(kind: str, tmp_dir) -> tuple[str, callable]:
+    """A new empty database of `kind` and a function that removes it."""
+    if kind == "postgresql":
+        base = os.environ.get("TEST_DATABASE_URL")
+        if not base:
+            pytest.fail("--db=postgresql needs TEST_DATABASE_URL, e.g. "
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        return _create_pg_database(base)
+    return f"sqlite:///{tmp_dir / f'marketline-{uuid.uuid4().hex[:8]}.db'}", lambda: None
+
+
+@pytest.fixture(scope="session")
+def database_url(db_backend, tmp_path_factory):
+    """A migrated database holding the demo data, for the whole run."""
+    url, drop = fresh_database(db_backend, tmp_path_factory.mktemp("db"))
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        from core.demo import load_demo
+        load_demo(session)
+        session.commit()
+    engine.dispose()
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine):
+    """One connection per test inside a transaction that is rolled back at the end."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        if outer.is_active:
+            outer.rollback()
+
+
+@pytest.fixture
+def session_factory(connection):
+    # Sessions join the test's transaction through savepoints: a view's commit releases
+    # a savepoint, and everything disappears with the outer rollback.
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                        expire_on_commit=False)
+
+
+@pytest.fixture
+def db(session_factory) -> Session:
+    session = session_factory()
+    from tests import factories
+    factories.bind(session)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def settings(database_url):
+    return load_settings(environ={}, DATABASE_URL=database_url, SECRET_KEY="test-secret-key",
+                         SMTP_URL="")
+
+
+@pytest.fixture
+def shop_app(settings, session_factory):
+    from storefront import create_app
+    app = create_app(settings, session_factory=session_factory)
+    app.config.update(TESTING=True)
+    return app
+
+
+@pytest.fixture
+def console_app(settings, session_factory):
+    from callcenter import create_app
+    app = create_app(settings, session_factory=session_factory)
+    app.config.update(TESTING=True)
+    return app
+
+
+@pytest.fixture
+def client(shop_app):
+    return shop_app.test_client()
+
+
+@pytest.fixture
+def console_client(console_app):
+    return console_app.test_client()
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """The CSRF token a page of this client's session carries, as a browser would read it."""
+    page = client.get(path)
+    match = CSRF_META.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def sign_in(client, email: str, password: str, path: str = "/account/sign-in"):
+    token = csrf_token(client, path)
+    return client.post(path, data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def customer_client(client):
+    """The storefront client, signed in as the demo shopper."""
+    response = sign_in(client, "shopper@example.com", "demo-pass-1")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+def agent_client_for(console_app, email: str):
+    client = console_app.test_client()
+    response = sign_in(client, email, "demo-pass-1", path="/sign-in")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def agent_client(console_app):
+    """The console client, signed in as the demo agent."""
+    return agent_client_for(console_app, "agent@marketline.example")
+
+
+@pytest.fixture
+def supervisor_client(console_app):
+    return agent_client_for(console_app, "supervisor@marketline.example")

@@ -1,0 +1,43 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from core.db import Base, import_all_models
+from tests.factories import VariantFactory
+
+
+def test_amounts_round_trip_exactly_and_sum_exactly_in_sql(db):
+    prices = ["0.1", "0.2", "1234567.8912", "-3.3333"]
+    variants = [VariantFactory(price=Decimal(p)) for p in prices]
+    db.expire_all()
+    assert [db.get(type(v), v.id).price for v in variants] == [Decimal(p).quantize(Decimal("0.0001")) for p in prices]
+    total = db.scalar(select(func.sum(type(variants[0]).price))
+                      .where(type(variants[0]).id.in_([v.id for v in variants])))
+    assert total == sum(Decimal(p) for p in prices)
+
+
+def test_amounts_refuse_floats(db):
+    with pytest.raises(Exception, match="never float"):
+        VariantFactory(price=0.1)
+
+
+def test_timestamps_come_back_timezone_aware_in_utc(db):
+    from core.audit import Actor, AuditEvent, record
+    at = dt.datetime(2026, 3, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    event = record(db, "test.event", actor=Actor.system(), channel="test")
+    event.at = at
+    db.flush()
+    db.expire_all()
+    loaded = db.get(AuditEvent, event.id)
+    assert loaded.at == at
+    assert loaded.at.tzinfo is not None and loaded.at.utcoffset() == dt.timedelta(0)
+
+
+def test_migrations_create_exactly_the_tables_the_models_describe(connection):
+    import_all_models()
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    assert compare_metadata(context, Base.metadata) == []

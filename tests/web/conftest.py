@@ -1,0 +1,56 @@
+import asyncio
+import email
+import email.policy
+import socket
+import threading
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from core.config import load_settings
+from core.tasks import configure_celery
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sink:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def wait_for(self, to: str, timeout: float = 5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if to in message["To"]:
+                    return message
+            time.sleep(0.05)
+        raise AssertionError(f"no e-mail to {to} arrived")
+
+
+def text_of(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """A real SMTP server on loopback; mail sent by the app during the test lands here."""
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    configure_celery(load_settings(environ={}, DATABASE_URL=settings.DATABASE_URL,
+                                   SMTP_URL=f"smtp://127.0.0.1:{port}"))
+    yield sink
+    controller.stop()
+    configure_celery(settings)

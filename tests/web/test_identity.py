@@ -1,0 +1,118 @@
+"""Customers register, sign in and out, reset a password; the rules around sessions."""
+import re
+
+from sqlalchemy import select
+
+from core.auth.models import LoginSession
+from core.customers.models import CustomerUser
+from tests.conftest import csrf_token, sign_in
+from tests.web.conftest import text_of
+
+
+def register(client, **fields):
+    data = {"full_name": "Nia Newcomer", "email": "nia@example.com", "password": "nia-pass-123"}
+    data.update(fields)
+    data["csrf_token"] = csrf_token(client, "/account/register")
+    return client.post("/account/register", data=data)
+
+
+def test_registering_signs_the_new_customer_in(client, db):
+    response = register(client)
+    assert response.status_code == 303
+    assert db.scalar(select(CustomerUser).where(CustomerUser.email == "nia@example.com"))
+    page = client.get("/account/").get_data(as_text=True)
+    assert "nia@example.com" in page and "C-" in page
+
+
+def test_a_taken_email_is_reported_at_the_field_and_keeps_what_was_typed(client):
+    response = register(client, email="shopper@example.com", full_name="Typed Name")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="email-error"' in html and "already exists" in html
+    assert 'value="Typed Name"' in html
+    assert 'aria-invalid="true"' in html
+
+
+def test_sign_in_and_sign_out(client):
+    assert sign_in(client, "shopper@example.com", "demo-pass-1").status_code == 303
+    assert client.get("/account/").status_code == 200
+    token = csrf_token(client, "/account/")
+    assert client.post("/account/sign-out", data={"csrf_token": token}).status_code == 303
+    assert client.get("/account/").status_code == 302
+
+
+def test_wrong_password_gets_a_message_and_no_session(client):
+    response = sign_in(client, "shopper@example.com", "nope-nope")
+    assert response.status_code == 200
+    assert "do not match" in response.get_data(as_text=True)
+    assert client.get("/account/").status_code == 302
+
+
+def test_the_eleventh_wrong_password_in_a_minute_gets_a_rate_limit_message(client):
+    for _ in range(10):
+        assert "do not match" in sign_in(client, "shopper@example.com", "wrong-1").get_data(as_text=True)
+    response = sign_in(client, "shopper@example.com", "demo-pass-1")  # even the right one
+    assert response.status_code == 200
+    assert "Too many sign-in attempts" in response.get_data(as_text=True)
+    assert client.get("/account/").status_code == 302
+
+
+def test_the_session_is_renewed_at_sign_in(client, db):
+    before = csrf_token(client, "/account/sign-in")
+    sign_in(client, "shopper@example.com", "demo-pass-1")
+    after = csrf_token(client, "/account/")
+    assert before != after  # the pre-sign-in session (and its token) is gone
+    sessions = db.scalars(select(LoginSession).where(LoginSession.realm == "customer")).all()
+    assert len(sessions) == 1
+
+
+def test_a_signed_out_cookie_cannot_be_replayed(client):
+    sign_in(client, "shopper@example.com", "demo-pass-1")
+    stolen = client.get_cookie("ml_shop").value
+    client.post("/account/sign-out", data={"csrf_token": csrf_token(client, "/account/")})
+    client.set_cookie("ml_shop", stolen)
+    assert client.get("/account/").status_code == 302
+
+
+def test_an_expired_session_is_signed_out(client, db):
+    import datetime as dt
+    sign_in(client, "shopper@example.com", "demo-pass-1")
+    for login in db.scalars(select(LoginSession)):
+        login.expires_at = login.expires_at - dt.timedelta(days=30)
+    db.commit()
+    assert client.get("/account/").status_code == 302
+
+
+def test_sign_in_redirects_only_within_the_site(client):
+    token = csrf_token(client, "/account/sign-in")
+    response = client.post("/account/sign-in?next=//evil.example/x",
+                           data={"email": "shopper@example.com", "password": "demo-pass-1",
+                                 "csrf_token": token})
+    assert response.headers["Location"].endswith("/account/")
+
+
+def test_password_reset_by_emailed_link(client, smtp_sink):
+    token = csrf_token(client, "/account/forgot-password")
+    response = client.post("/account/forgot-password",
+                           data={"email": "shopper@example.com", "csrf_token": token})
+    assert "Check your e-mail" in response.get_data(as_text=True)
+    message = smtp_sink.wait_for("shopper@example.com")
+    assert message["Subject"] == "Reset your Marketline password"
+    assert message.get_body(("html",)) is not None
+    link = re.search(r"http://localhost(/account/reset-password/[\w-]+)", text_of(message)).group(1)
+    form_token = csrf_token(client, link)
+    response = client.post(link, data={"password": "new-pass-456", "confirm": "new-pass-456",
+                                       "csrf_token": form_token})
+    assert response.status_code == 303
+    client.post("/account/sign-out", data={"csrf_token": csrf_token(client, "/account/")})
+    assert sign_in(client, "shopper@example.com", "new-pass-456").status_code == 303
+    # The link is spent.
+    assert client.get(link).status_code == 400
+
+
+def test_forgot_password_says_the_same_for_unknown_emails(client, smtp_sink):
+    token = csrf_token(client, "/account/forgot-password")
+    response = client.post("/account/forgot-password",
+                           data={"email": "nobody@example.com", "csrf_token": token})
+    assert "Check your e-mail" in response.get_data(as_text=True)
+    assert smtp_sink.messages == []

@@ -1,0 +1,119 @@
+"""CSRF, headers, error pages, cookies: the protections every page gets."""
+import pytest
+
+from tests.conftest import csrf_token
+
+
+def test_a_form_posted_without_its_csrf_token_gets_a_friendly_400(client):
+    response = client.post("/account/sign-in", data={"email": "shopper@example.com",
+                                                     "password": "demo-pass-1"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Reload the page and try again" in html and "<h1>" in html
+    assert client.get("/account/").status_code == 302  # not signed in
+
+
+def test_an_htmx_post_without_the_csrf_header_is_refused(client):
+    response = client.post("/account/sign-in", headers={"HX-Request": "true"},
+                           data={"email": "shopper@example.com", "password": "demo-pass-1"})
+    assert response.status_code == 400
+
+
+def test_an_htmx_post_with_the_csrf_header_is_accepted(client):
+    token = csrf_token(client, "/account/sign-in")
+    response = client.post("/account/sign-in", headers={"HX-Request": "true", "X-CSRFToken": token},
+                           data={"email": "shopper@example.com", "password": "demo-pass-1"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].endswith("/account/")
+
+
+def test_a_token_from_another_session_is_refused(shop_app):
+    alice, mallory = shop_app.test_client(), shop_app.test_client()
+    token = csrf_token(mallory, "/account/sign-in")
+    csrf_token(alice, "/account/sign-in")
+    response = alice.post("/account/sign-in", data={"email": "shopper@example.com",
+                                                    "password": "demo-pass-1", "csrf_token": token})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/", "/account/sign-in", "/does-not-exist"])
+def test_every_page_has_strict_security_headers(client, path):
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_pages_carry_no_inline_script_or_style(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "<script>" not in html and "<style" not in html and " style=" not in html
+    assert 'onclick=' not in html
+
+
+def test_session_cookie_is_http_only_and_same_site(client):
+    client.get("/account/sign-in")
+    cookie = client.get_cookie("ml_shop")
+    assert cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_production_cookies_are_secure(settings, session_factory):
+    from dataclasses import replace
+
+    from storefront import create_app
+    app = create_app(replace(settings, MARKETLINE_ENV="production"), session_factory=session_factory)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    response = app.test_client().get("/")
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_unknown_page_gets_a_friendly_404(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Page not found" in html and "Go to the start page" in html
+
+
+def test_api_clients_get_a_problem_document(client):
+    response = client.get("/no/such/page", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
+
+
+def test_an_unexpected_error_gets_a_friendly_500(shop_app):
+    @shop_app.get("/boom")
+    def boom():
+        raise RuntimeError("kaboom")
+
+    shop_app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    response = shop_app.test_client().get("/boom")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in html and "kaboom" not in html
+
+
+def test_forbidden_pages_get_a_friendly_403(console_app, db):
+    from tests.conftest import agent_client_for
+    from tests.factories import AgentFactory
+    from core.auth.passwords import hash_password
+    AgentFactory(email="warehouse-only@test.example", roles_text="credit",
+                 password_hash=hash_password("demo-pass-1"))
+    db.commit()
+    from flask import Blueprint
+    from callcenter.access import requires_role
+    bp = Blueprint("only_supervisors", __name__)
+
+    @bp.get("/supervisors-only")
+    @requires_role("supervisor")
+    def only():
+        return "secret"
+
+    console_app.register_blueprint(bp)
+    client = agent_client_for(console_app, "warehouse-only@test.example")
+    response = client.get("/supervisors-only")
+    assert response.status_code == 403
+    assert "cannot open this page" in response.get_data(as_text=True)
