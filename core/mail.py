@@ -48,5 +48,12 @@ def send_mail_task(to: str, subject: str, text: str, html: str | None = None) ->
 
 
 def send_mail(*, to: str, subject: str, text: str, html: str | None = None) -> None:
-    """Send an e-mail through the task queue (inline when there is no Redis). Call after commit."""
-    send_mail_task.delay(to, subject, text, html)
+    """Send an e-mail through the task queue (inline when there is no Redis). Call after commit.
+
+    A failure is logged, never raised: what was committed stays committed, and the person
+    is not shown an error for a mail server being down.
+    """
+    try:
+        send_mail_task.delay(to, subject, text, html)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not send e-mail %r to %s", subject, to)

@@ -116,3 +116,21 @@ def test_forgot_password_says_the_same_for_unknown_emails(client, smtp_sink):
                            data={"email": "nobody@example.com", "csrf_token": token})
     assert "Check your e-mail" in response.get_data(as_text=True)
     assert smtp_sink.messages == []
+
+
+def test_an_htmx_sign_in_with_a_wrong_password_gets_the_form_back_with_the_message(client):
+    token = csrf_token(client, "/account/sign-in")
+    response = client.post("/account/sign-in", headers={"HX-Request": "true", "X-CSRFToken": token},
+                           data={"email": "shopper@example.com", "password": "wrong-pass"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.lstrip().startswith("<form") and "do not match" in html
+
+
+def test_an_htmx_registration_with_errors_gets_the_form_back(client):
+    token = csrf_token(client, "/account/register")
+    response = client.post("/account/register", headers={"HX-Request": "true", "X-CSRFToken": token},
+                           data={"full_name": "", "email": "bad", "password": "x"})
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith("<form")
+    assert "Enter your name." in html and "Use at least 8 characters." in html

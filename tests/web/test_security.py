@@ -117,3 +117,20 @@ def test_forbidden_pages_get_a_friendly_403(console_app, db):
     response = client.get("/supervisors-only")
     assert response.status_code == 403
     assert "cannot open this page" in response.get_data(as_text=True)
+
+
+def test_a_view_that_does_not_commit_leaves_nothing_behind(shop_app, db):
+    from sqlalchemy import func, select
+
+    from core.audit import Actor, AuditEvent, record
+    from core.web.db import db_session
+
+    @shop_app.get("/write-without-commit")
+    def write():
+        record(db_session, "test.uncommitted", actor=Actor.system(), channel="test")
+        db_session.flush()
+        return "done"
+
+    assert shop_app.test_client().get("/write-without-commit").status_code == 200
+    assert db.scalar(select(func.count()).select_from(AuditEvent)
+                     .where(AuditEvent.action == "test.uncommitted")) == 0
