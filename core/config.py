@@ -37,6 +37,7 @@ class Settings:
     OIDC_CLIENT_SECRET: str = ""
     SESSION_LIFETIME_MINUTES: int = 720
     LOGIN_ATTEMPTS_PER_MINUTE: int = 10
+    TRUSTED_PROXIES: int = 0
 
     @property
     def production(self) -> bool:

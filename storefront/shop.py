@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.catalog import queries
 from core.web.db import db_session
@@ -12,8 +13,15 @@ PER_PAGE = 24
 
 
 def navigation() -> dict:
-    """Top categories for the header of every page (one small query)."""
-    return {"nav_categories": queries.top_categories(db_session)}
+    """Top categories for the header of every page (one small query).
+
+    An error page must render even when the database is what failed.
+    """
+    try:
+        return {"nav_categories": queries.top_categories(db_session)}
+    except SQLAlchemyError:
+        db_session.rollback()
+        return {"nav_categories": []}
 
 
 def _page_number() -> int:

@@ -64,6 +64,9 @@ def start_session(session: Session, *, realm: str, user_id: int, lifetime: dt.ti
                   user_agent: str = "") -> LoginSession:
     """Open a fresh session with a new random id (never reuse one from before sign-in)."""
     now = utcnow()
+    session.execute(delete(LoginSession).where(LoginSession.realm == realm,
+                                               LoginSession.user_id == user_id,
+                                               LoginSession.expires_at < now))
     login = LoginSession(id=secrets.token_urlsafe(32), realm=realm, user_id=user_id,
                          created_at=now, expires_at=now + lifetime, user_agent=user_agent[:300])
     session.add(login)

@@ -7,6 +7,7 @@ import hmac
 
 from flask import Blueprint, Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.orm import sessionmaker
 
 from core.config import PROJECT_ROOT, Settings, load_settings
@@ -55,6 +56,11 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
     init_cli(app)
     htmx.init_app(app)
     configure_celery(settings)
+    if settings.TRUSTED_PROXIES:
+        # Behind a load balancer: take the client's address (throttling), scheme and host
+        # from the X-Forwarded-* headers the trusted proxies set, and only from them.
+        n = settings.TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
     app.jinja_env.filters["money"] = lambda m: m.format() if isinstance(m, Money) else m
     app.jinja_env.globals["settings"] = settings
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -134,3 +134,33 @@ def test_a_view_that_does_not_commit_leaves_nothing_behind(shop_app, db):
     assert shop_app.test_client().get("/write-without-commit").status_code == 200
     assert db.scalar(select(func.count()).select_from(AuditEvent)
                      .where(AuditEvent.action == "test.uncommitted")) == 0
+
+
+def test_behind_a_trusted_proxy_throttling_sees_the_clients_address(settings, session_factory):
+    from dataclasses import replace
+
+    from storefront import create_app
+    seen = []
+    app = create_app(replace(settings, TRUSTED_PROXIES=1), session_factory=session_factory)
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+        seen.append(request.remote_addr)
+        return "ok"
+
+    app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert seen == ["203.0.113.9"]
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(shop_app):
+    seen = []
+
+    @shop_app.get("/whoami")
+    def whoami():
+        from flask import request
+        seen.append(request.remote_addr)
+        return "ok"
+
+    shop_app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert seen == ["127.0.0.1"]
