@@ -13,6 +13,10 @@ class ConfigurationError(RuntimeError):
     """The environment asks for something the app refuses to run with."""
 
 
+def _default_media_dir() -> str:
+    return str(PROJECT_ROOT / "instance" / "media")
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'instance' / 'marketline.db'}"
 
@@ -24,6 +28,7 @@ class Settings:
     MARKETLINE_ENV: str = "development"
     DATABASE_URL: str = field(default_factory=_default_database_url)
     SECRET_KEY: str = DEFAULT_SECRET_KEY
+    MEDIA_DIR: str = field(default_factory=_default_media_dir)
     STRIPE_SECRET_KEY: str = "sk_test_marketline"
     STRIPE_PUBLISHABLE_KEY: str = "pk_test_marketline"
     STRIPE_API_BASE: str = "http://127.0.0.1:8420"

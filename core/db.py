@@ -135,3 +135,5 @@ def import_all_models() -> None:
     from core.catalog import models as _catalog  # noqa: F401
     from core.customers import models as _customers  # noqa: F401
     from core.inventory import models as _inventory  # noqa: F401
+    from core.orders import models as _orders  # noqa: F401
+    from core.pricing import models as _pricing  # noqa: F401

@@ -1,8 +1,10 @@
 """The demo shop: a distributor of office and coffee equipment, and the demo accounts."""
 from __future__ import annotations
 
+import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,11 +12,15 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.agents.services import create_agent
 from core.auth.passwords import hash_password
-from core.catalog.models import Category, Product, Variant
+from core.catalog import search
+from core.catalog.images import write_product_image
+from core.catalog.models import (AssortmentRule, Channel, Product, Variant, VariantAttribute)
+from core.catalog.services import create_category, relate
 from core.customers.models import Customer, CustomerUser
 from core.customers.services import phone_digits, register_customer
 from core.inventory.models import StockLevel
 from core.numbering import ensure_series, next_number
+from core.pricing.models import (PriceList, PriceListEntry, Promotion, TaxCategory, TaxRate)
 
 DEMO_PASSWORD = "demo-pass-1"
 
@@ -195,7 +201,32 @@ BUYER = dict(email="buyer@acme.example", full_name="Bea Buyer")
 AGENTS = [
     ("agent@marketline.example", "Alex Agent", ["agent"]),
     ("supervisor@marketline.example", "Sue Supervisor", ["agent", "supervisor"]),
+    ("catalog@marketline.example", "Cary Catalog", ["catalog"]),
 ]
+FOOD_CATEGORIES = {"coffee-tea"}  # reduced VAT rate in Germany
+BREAK_CATEGORIES = {"paper", "writing", "coffee-tea", "breakroom", "desk"}  # volume discounts
+B2B_ONLY_SKUS = {"COF-BRV-B10", "WTR-BOIL-20"}
+CONTRACT_SKUS = ["PAP-A4-80", "PAP-A4-80-BOX", "PAP-A4-REC", "BEAN-LAV-CRE-1", "BEAN-LAV-CRE-6",
+                 "TON-TN3430", "TON-TN3480", "PEN-G2-BLU", "PEN-G2-BLK", "CUP-200-1000",
+                 "DSC-6", "CLN-TAB-100"]
+# (sku of product, sku of related product, kind)
+RELATIONS = [
+    ("PRN-HL-L5100", "TON-TN3430", "accessory"), ("PRN-HL-L5100", "PAP-A4-80", "cross_sell"),
+    ("PRN-HL-L5100", "PRN-HP-M479", "up_sell"), ("PRN-HP-M479", "TON-415A-K", "accessory"),
+    ("PRN-EP-ET2850", "INK-104-SET", "accessory"), ("PRN-EP-ET2850", "PAP-A4-100", "cross_sell"),
+    ("PRN-EP-ET2850", "PRN-HL-L5100", "up_sell"),
+    ("COF-DL-MAG", "BEAN-LAV-CRE-1", "cross_sell"), ("COF-DL-MAG", "DSC-6", "accessory"),
+    ("COF-DL-MAG", "MLK-AERO4", "accessory"), ("COF-DL-MAG", "COF-JURA-X8", "up_sell"),
+    ("COF-JURA-X8", "CLN-TAB-100", "accessory"), ("COF-JURA-X8", "BEAN-LAV-CRE-6", "cross_sell"),
+    ("COF-MM-KBG", "GRD-DAL-500", "cross_sell"), ("COF-MM-KBG", "GRN-VARIO", "up_sell"),
+    ("COF-RKT-R58", "GRN-VARIO", "accessory"), ("COF-RKT-R58", "BEAN-ETH-1", "cross_sell"),
+    ("PAP-A4-80", "PAP-A4-100", "up_sell"), ("PAP-A4-80", "STN-76-YEL", "cross_sell"),
+    ("NTB-A5-RUL-BLK", "PEN-SAF-M", "cross_sell"), ("PEN-JOT-STL", "PEN-SAF-M", "up_sell"),
+    ("CHR-S1-BLK", "FTR-ADJ", "accessory"), ("DSK-E7-160", "MON-STAND", "accessory"),
+    ("DSK-E7-160", "CHR-S1-BLK", "cross_sell"), ("STP-30", "STP-HD200", "up_sell"),
+    ("BEAN-LAV-CRE-1", "BEAN-ETH-1", "up_sell"), ("BEAN-LAV-CRE-1", "CUP-200-1000", "cross_sell"),
+]
+CENT = Decimal("0.01")
 
 
 def slugify(text: str) -> str:
@@ -206,27 +237,144 @@ def is_empty(session: Session) -> bool:
     return not session.scalar(select(func.count()).select_from(Product))
 
 
-def load_catalogue(session: Session) -> int:
-    """Categories, products, variants and stock of the demo shop. Returns the product count."""
-    count = 0
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def load_tax(session: Session) -> dict[str, TaxCategory]:
+    """Standard and reduced VAT categories with German, Austrian and French rates."""
+    standard = TaxCategory(code="standard", name="Standard rate")
+    reduced = TaxCategory(code="reduced", name="Reduced rate (food)")
+    session.add_all([standard, reduced])
+    since = dt.date(2021, 1, 1)
+    for country, std, red in (("DE", "0.19", "0.07"), ("AT", "0.20", "0.10"), ("FR", "0.20", "0.055")):
+        session.add_all([
+            TaxRate(tax_category=standard, country=country, name=f"{country} VAT standard",
+                    rate=Decimal(std), valid_from=since),
+            TaxRate(tax_category=reduced, country=country, name=f"{country} VAT reduced",
+                    rate=Decimal(red), valid_from=since)])
+    return {"standard": standard, "reduced": reduced}
+
+
+def load_catalogue(session: Session, media_dir: Path | None = None) -> dict:
+    """Categories, products, variants, stock, base prices with breaks; returns lookups."""
+    taxes = load_tax(session)
+    session.flush()
+    retail = PriceList(code="retail-eur", name="Retail EUR", currency="EUR", scope="base",
+                       prices_include_tax=True)
+    session.add(retail)
+    variants: dict[str, tuple[Variant, Decimal, str]] = {}
     for position, (slug, name, description, products) in enumerate(CATALOGUE):
-        category = Category(slug=slug, name=name, description=description, position=position)
-        session.add(category)
-        for product_name, brand, text, variants in products:
+        category = create_category(session, slug=slug, name=name, description=description,
+                                   position=position)
+        tax = taxes["reduced" if slug in FOOD_CATEGORIES else "standard"]
+        for product_name, brand, text, variant_rows in products:
             product = Product(slug=slugify(f"{brand} {product_name}"), name=product_name,
-                              brand=brand, description=text, category=category)
+                              brand=brand, description=text, category=category,
+                              tax_category_id=tax.id)
             session.add(product)
-            count += 1
-            for sku, variant_name, price, stock, attributes in variants:
+            for v_position, (sku, variant_name, price, stock, attributes) in enumerate(variant_rows):
                 variant = Variant(product=product, sku=sku, name=variant_name,
-                                  price=Decimal(price), currency="EUR", attributes=attributes)
+                                  position=v_position, weight_grams=_weight(slug),
+                                  barcode=_ean(sku))
+                variant.attribute_values = [VariantAttribute(name=k.capitalize(), value=v)
+                                            for k, v in attributes.items()]
                 session.add(variant)
                 session.add(StockLevel(variant=variant, warehouse="MAIN", on_hand=stock))
+                gross = Decimal(price)
+                retail.entries.append(PriceListEntry(variant=variant, min_quantity=1, unit_price=gross))
+                if slug in BREAK_CATEGORIES and gross < 100:
+                    retail.entries.append(PriceListEntry(variant=variant, min_quantity=10,
+                                                         unit_price=_cents(gross * Decimal("0.95"))))
+                    retail.entries.append(PriceListEntry(variant=variant, min_quantity=50,
+                                                         unit_price=_cents(gross * Decimal("0.90"))))
+                variants[sku] = (variant, gross, slug)
+            if media_dir is not None:
+                product.image = write_product_image(media_dir, product.slug, product.name,
+                                                    product.brand, slug)
     session.flush()
-    return count
+    return {"variants": variants, "retail": retail, "taxes": taxes}
 
 
-def load_accounts(session: Session) -> None:
+def _weight(category_slug: str) -> int:
+    return {"furniture": 25000, "coffee-machines": 9000, "printers": 8000}.get(category_slug, 600)
+
+
+def _ean(sku: str) -> str:
+    """A stable, valid EAN-13 made from the SKU (demo data only)."""
+    digits = str(abs(hash_sku(sku)))[:12].rjust(12, "0")
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits))
+    return digits + str((10 - total % 10) % 10)
+
+
+def hash_sku(sku: str) -> int:
+    value = 0
+    for ch in sku:
+        value = (value * 131 + ord(ch)) % 10**12
+    return 400000000000 + value % 99999999999
+
+
+def load_channels_and_lists(session: Session, lookups: dict, acme: Customer) -> None:
+    """Channels, the B2B trade list, Acme's contract, assortments."""
+    variants, retail = lookups["variants"], lookups["retail"]
+    trade = PriceList(code="trade-eur", name="Trade EUR", currency="EUR", scope="channel",
+                      channel_code="web-b2b", prices_include_tax=False)
+    contract = PriceList(code="acme-contract", name="Acme Corp contract", currency="EUR",
+                         scope="contract", customer_id=acme.id, prices_include_tax=False,
+                         valid_from=dt.date(2025, 1, 1))
+    session.add_all([trade, contract])
+    for sku, (variant, gross, slug) in variants.items():
+        rate = Decimal("1.07") if slug in FOOD_CATEGORIES else Decimal("1.19")
+        net = gross / rate
+        trade.entries.append(PriceListEntry(variant=variant, min_quantity=1,
+                                            unit_price=_cents(net * Decimal("0.95"))))
+        if sku in CONTRACT_SKUS:
+            contract.entries.append(PriceListEntry(variant=variant, min_quantity=1,
+                                                   unit_price=_cents(net * Decimal("0.85"))))
+            contract.entries.append(PriceListEntry(variant=variant, min_quantity=20,
+                                                   unit_price=_cents(net * Decimal("0.80"))))
+    session.flush()
+    b2c = Channel(code="web-b2c", name="Web shop (consumers)", currency="EUR",
+                  prices_include_tax=True, country="DE", default_price_list_id=retail.id)
+    b2b = Channel(code="web-b2b", name="Web shop (business)", currency="EUR",
+                  prices_include_tax=False, country="DE", default_price_list_id=trade.id)
+    phone = Channel(code="callcenter", name="Call center", currency="EUR",
+                    prices_include_tax=True, country="DE", default_price_list_id=retail.id)
+    session.add_all([b2c, b2b, phone])
+    for sku in sorted(B2B_ONLY_SKUS):
+        b2c.assortment.append(AssortmentRule(mode="exclude", product=variants[sku][0].product))
+    session.flush()
+
+
+def load_promotions(session: Session, lookups: dict) -> None:
+    variants = lookups["variants"]
+    coffee_tea = variants["BEAN-LAV-CRE-1"][0].product.category_id
+    notebook = variants["NTB-A5-RUL-BLK"][0].product_id
+    descaler = variants["DSC-6"][0].product_id
+    session.add_all([
+        Promotion(name="Coffee week: 10 % off coffee and tea", kind="percent_off",
+                  value=Decimal(10), category_ids=[coffee_tea], priority=10),
+        Promotion(name="Notebooks: buy 3, get 1 free", kind="buy_x_get_y", buy_quantity=3,
+                  get_quantity=1, product_ids=[notebook], priority=20),
+        Promotion(name="Descaler six-pack for 29.90", kind="fixed_price", value=Decimal("29.90"),
+                  product_ids=[descaler], channels=["web-b2c", "callcenter"], priority=20),
+        Promotion(name="Welcome: 10 % off your first order", kind="percent_off",
+                  value=Decimal(10), coupon_code="WELCOME10", min_subtotal=Decimal(50),
+                  usage_limit_per_customer=1, channels=["web-b2c"], priority=5),
+        Promotion(name="5 EUR off from 40 EUR", kind="amount_off", value=Decimal(5),
+                  coupon_code="SAVE5", min_subtotal=Decimal(40), exclusive=True, priority=1),
+        Promotion(name="Free shipping from 150 EUR", kind="free_shipping",
+                  min_subtotal=Decimal(150), channels=["web-b2c"], priority=0),
+    ])
+
+
+def load_relations(session: Session, lookups: dict) -> None:
+    variants = lookups["variants"]
+    for position, (a, b, kind) in enumerate(RELATIONS):
+        relate(session, variants[a][0].product_id, variants[b][0].product_id, kind, position)
+
+
+def load_accounts(session: Session) -> Customer:
     """The demo shopper, Acme Corp with its buyer, and the console agents."""
     register_customer(session, password=DEMO_PASSWORD, **CONSUMER)
     acme = Customer(number=next_number(session, "customer"), kind="company",
@@ -240,11 +388,18 @@ def load_accounts(session: Session) -> None:
         create_agent(session, email=email, full_name=name, password=DEMO_PASSWORD, roles=roles,
                      actor=audit.Actor.system("demo"))
     session.flush()
+    return acme
 
 
-def load_demo(session: Session) -> str:
+def load_demo(session: Session, media_dir: Path | None = None) -> str:
     """Everything a newcomer's first look needs. Flushes; the caller commits."""
     ensure_series(session)
-    products = load_catalogue(session)
-    load_accounts(session)
-    return f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, demo accounts."
+    lookups = load_catalogue(session, media_dir)
+    acme = load_accounts(session)
+    load_channels_and_lists(session, lookups, acme)
+    load_promotions(session, lookups)
+    load_relations(session, lookups)
+    search.reindex(session)
+    products = len({v.product_id for v, _, _ in lookups["variants"].values()})
+    return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
+            "3 channels, price lists, promotions and the demo accounts.")

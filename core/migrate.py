@@ -9,6 +9,11 @@ from core.config import PROJECT_ROOT
 MIGRATIONS = PROJECT_ROOT / "migrations"
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave the full-text search tables (made by hand in a migration) out of autogenerate."""
+    return not (type_ == "table" and name.startswith("product_search"))
+
+
 def alembic_config(database_url: str) -> Config:
     config = Config(str(MIGRATIONS / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS))

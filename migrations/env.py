@@ -7,6 +7,7 @@ from alembic import context
 
 from core.config import load_settings
 from core.db import Base, import_all_models, make_engine
+from core.migrate import include_object
 
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging"):
@@ -41,7 +42,7 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True)
+                      compare_type=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

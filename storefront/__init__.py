@@ -17,10 +17,12 @@ def create_app(settings: Settings | None = None,
     """Build the storefront app."""
     app = create_base_app(__name__, realm=REALM, cookie_name="ml_shop", settings=settings,
                           session_factory=session_factory)
-    from storefront import account, shop
+    from storefront import account, cart, shop
 
     app.register_blueprint(shop.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(cart.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     app.context_processor(shop.navigation)
+    app.context_processor(cart.cart_count)
     return app

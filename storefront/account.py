@@ -1,7 +1,7 @@
 """The shopper's account: register, sign in and out, reset a password."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, flash, render_template, request, session, url_for
 from flask_login import login_required
 
 from core.customers import services as customers
@@ -10,6 +10,7 @@ from core.mail import send_mail
 from core.web.auth import current_account, login_limit, sign_in, sign_out
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
+from storefront.cart import TOKEN_KEY, merge_guest_cart
 from storefront.forms import ForgotPasswordForm, RegisterForm, ResetPasswordForm, SignInForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -32,6 +33,13 @@ def _next_url() -> str:
     return url_for("account.overview")
 
 
+def _sign_in_keeping_cart(user) -> None:
+    """Sign in (a fresh session) and bring the guest cart along into the customer's cart."""
+    token = session.get(TOKEN_KEY)
+    sign_in(user)
+    merge_guest_cart(user.customer_id, token)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     form = RegisterForm()
@@ -43,7 +51,7 @@ def register():
         except DomainError as err:
             _attach(form, err)
         else:
-            sign_in(user)
+            _sign_in_keeping_cart(user)
             db_session.commit()
             flash(f"Welcome, {user.full_name}. Your account is ready.", "success")
             return redirect_to(_next_url())
@@ -62,7 +70,7 @@ def sign_in_view():
             db_session.commit()  # keep the failed attempt: it is what throttling counts
             _attach(form, err)
         else:
-            sign_in(user)
+            _sign_in_keeping_cart(user)
             db_session.commit()
             return redirect_to(_next_url())
     return render_page("account/sign_in.html", block="form", form=form)

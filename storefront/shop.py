@@ -1,15 +1,20 @@
-"""Browsing: home, category pages, product pages, search."""
+"""Browsing: home, category pages with facets, product pages, search."""
 from __future__ import annotations
 
 from flask import Blueprint, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.catalog import queries
+from core.catalog.queries import SORTS, Filters
+from core.errors import DomainError
+from core.pricing import services as pricing
 from core.web.db import db_session
 from core.web.render import render_page
+from storefront.viewer import viewer
 
 bp = Blueprint("shop", __name__)
 PER_PAGE = 24
+MAX_QUANTITY = 9999
 
 
 def navigation() -> dict:
@@ -24,33 +29,64 @@ def navigation() -> dict:
         return {"nav_categories": []}
 
 
-def _page_number() -> int:
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
     try:
-        return max(1, min(int(request.args.get("page", 1)), 10_000))
+        return max(low, min(int(request.args.get(name, default)), high))
     except ValueError:
-        return 1
+        return default
 
 
 @bp.get("/")
 def home():
-    return render_page("shop/home.html")
+    channel, ctx = viewer()
+    newest = queries.browse(db_session, ctx, channel.id, filters=Filters(sort="newest"),
+                            per_page=8)
+    return render_page("shop/home.html", featured=newest.items, ctx=ctx)
 
 
 @bp.get("/c/<slug>")
 def category(slug: str):
+    channel, ctx = viewer()
     found = queries.category_by_slug(db_session, slug)
-    page = queries.products_in_category(db_session, found, page=_page_number(), per_page=PER_PAGE)
-    return render_page("shop/category.html", block="results", category=found, page=page)
-
-
-@bp.get("/p/<slug>")
-def product(slug: str):
-    found, available = queries.product_by_slug(db_session, slug)
-    return render_page("shop/product.html", product=found, available=available)
+    filters = Filters.parse(request.args)
+    page = queries.browse(db_session, ctx, channel.id, category=found, filters=filters,
+                          page=_int_arg("page", 1, 1, 10_000), per_page=PER_PAGE)
+    return render_page("shop/category.html", block="results", category=found, page=page,
+                       filters=filters, sorts=SORTS, ctx=ctx)
 
 
 @bp.get("/search")
 def search():
+    channel, ctx = viewer()
     text = request.args.get("q", "").strip()[:200]
-    page = queries.search_products(db_session, text, page=_page_number(), per_page=PER_PAGE)
-    return render_page("shop/search.html", block="results", q=text, page=page)
+    filters = Filters.parse(request.args, default_sort="relevance")
+    page = queries.browse(db_session, ctx, channel.id, query=text, filters=filters,
+                          page=_int_arg("page", 1, 1, 10_000), per_page=PER_PAGE)
+    return render_page("shop/search.html", block="results", q=text, page=page, filters=filters,
+                       sorts=SORTS, ctx=ctx)
+
+
+def _offer(view, ctx):
+    """The chosen variant and quantity, priced for the viewer."""
+    variants = [v for v in view.product.variants if v.active]
+    chosen_id = _int_arg("variant", variants[0].id if variants else 0, 0, 2**31)
+    chosen = next((v for v in variants if v.id == chosen_id), variants[0] if variants else None)
+    quantity = _int_arg("quantity", 1, 1, MAX_QUANTITY)
+    offer = breaks = None
+    problem = None
+    if chosen is not None:
+        try:
+            offer = pricing.price_items(db_session, ctx, [(chosen.id, quantity)]).get(chosen.id)
+            breaks = pricing.quantity_breaks(db_session, ctx, chosen.id)
+        except DomainError as err:
+            problem = str(err)
+    return dict(variants=variants, chosen=chosen, quantity=quantity, offer=offer,
+                breaks=breaks or [], problem=problem)
+
+
+@bp.get("/p/<slug>")
+def product(slug: str):
+    channel, ctx = viewer()
+    view = queries.product_page(db_session, ctx, channel.id, slug)
+    return render_page("shop/product.html", block="offer", view=view, product=view.product,
+                       ctx=ctx, **_offer(view, ctx))

@@ -9,6 +9,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 from core.agents.models import Agent
 from core.auth.passwords import hash_password
 from core.catalog.models import Category, Product, Variant
+from core.pricing.models import PriceList, PriceListEntry, TaxCategory
 from core.customers.models import Customer, CustomerUser
 from core.inventory.models import StockLevel
 
@@ -66,6 +67,21 @@ class CategoryFactory(Base):
     slug = factory.Sequence(lambda n: f"test-category-{n}")
     name = factory.Sequence(lambda n: f"Test Category {n}")
 
+    @factory.post_generation
+    def set_path(obj, create, extracted, **kwargs):
+        _session.flush()
+        obj.path = f"{obj.parent.path if obj.parent else '/'}{obj.id}/"
+
+
+def tax_category(code: str = "standard") -> TaxCategory:
+    from sqlalchemy import select
+    return _session.scalar(select(TaxCategory).where(TaxCategory.code == code))
+
+
+def retail_list() -> PriceList:
+    from sqlalchemy import select
+    return _session.scalar(select(PriceList).where(PriceList.code == "retail-eur"))
+
 
 class ProductFactory(Base):
     class Meta:
@@ -74,6 +90,7 @@ class ProductFactory(Base):
     slug = factory.Sequence(lambda n: f"test-product-{n}")
     name = factory.Sequence(lambda n: f"Test Product {n}")
     category = factory.SubFactory(CategoryFactory)
+    tax_category_id = factory.LazyFunction(lambda: tax_category().id)
 
 
 class VariantFactory(Base):
@@ -82,8 +99,25 @@ class VariantFactory(Base):
 
     product = factory.SubFactory(ProductFactory)
     sku = factory.Sequence(lambda n: f"TST-{n:05d}")
-    price = Decimal("9.99")
-    currency = "EUR"
+
+    @factory.post_generation
+    def price(obj, create, extracted, **kwargs):
+        """VariantFactory(price=Decimal("9.99")) puts a retail price (incl. VAT) on it."""
+        amount = Decimal("9.99") if extracted is None else extracted
+        if amount is not False:
+            _session.add(PriceListEntry(price_list=retail_list(), variant=obj, min_quantity=1,
+                                        unit_price=amount))
+            _session.flush()
+
+
+class PriceEntryFactory(Base):
+    class Meta:
+        model = PriceListEntry
+
+    price_list = factory.LazyFunction(retail_list)
+    variant = factory.SubFactory(VariantFactory, price=False)
+    min_quantity = 1
+    unit_price = Decimal("9.99")
 
 
 class StockLevelFactory(Base):

@@ -1,31 +1,76 @@
-"""Read side of the catalogue: the queries behind browse, product and search pages.
-
-Each page runs a fixed number of queries whatever the number of products shown.
-"""
+"""Read side of the catalogue: browse, search and product pages, in a channel, at the
+viewer's prices. Each page runs a fixed number of queries whatever it shows."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.catalog.models import Category, Product, Variant
+from core.catalog import search as fulltext
+from core.catalog.assortment import sellable
+from core.catalog.models import Category, Product, ProductRelation, Variant, VariantAttribute
 from core.errors import NotFound
 from core.inventory.models import StockLevel
 from core.money import Money
+from core.pricing import services as pricing
+from core.pricing.engine import PricedLine, PricingContext
+from core.pricing.models import PriceListEntry
+
+SORTS = {"relevance": "Best match", "name": "Name", "price_asc": "Price: low to high",
+         "price_desc": "Price: high to low", "newest": "Newest"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a shopper narrowed a listing to."""
+
+    attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool = False
+    sort: str = "name"
+
+    @classmethod
+    def parse(cls, args, *, default_sort: str = "name") -> "Filters":
+        """From query arguments: attr.<Name>=value (repeatable), min, max, in_stock, sort."""
+        attributes = {k[5:]: tuple(v for v in args.getlist(k) if v)[:20]
+                      for k in args if k.startswith("attr.") and len(k) < 70}
+        sort = args.get("sort", default_sort)
+        return cls(attributes={k: v for k, v in attributes.items() if v},
+                   min_price=_decimal(args.get("min")), max_price=_decimal(args.get("max")),
+                   in_stock=args.get("in_stock") in ("1", "on", "true"),
+                   sort=sort if sort in SORTS else default_sort)
+
+
+def _decimal(raw: str | None) -> Decimal | None:
+    try:
+        value = Decimal((raw or "").replace(",", ".").strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value >= 0 else None
 
 
 @dataclass(frozen=True)
 class ProductCard:
-    """What a product tile shows."""
-
+    id: int
     slug: str
     name: str
     brand: str
-    from_price: Money
+    image: str
+    from_price: Money | None
+    regular_price: Money | None  # before a promotion, when one lowers the price
     available: int
-    sku: str
+
+
+@dataclass(frozen=True)
+class Facets:
+    attributes: dict[str, list[tuple[str, int]]]
+    price_min: Decimal | None
+    price_max: Decimal | None
+    in_stock: int
 
 
 @dataclass(frozen=True)
@@ -34,6 +79,7 @@ class Page:
     total: int
     page: int
     per_page: int
+    facets: Facets | None = None
 
     @property
     def pages(self) -> int:
@@ -41,72 +87,162 @@ class Page:
 
 
 def top_categories(session: Session) -> list[Category]:
-    return list(session.scalars(select(Category).where(Category.parent_id.is_(None))
+    return list(session.scalars(select(Category).where(Category.parent_id.is_(None),
+                                                       Category.active)
                                 .order_by(Category.position, Category.name)))
 
 
 def category_by_slug(session: Session, slug: str) -> Category:
-    category = session.scalar(select(Category).where(Category.slug == slug))
+    category = session.scalar(select(Category).where(Category.slug == slug, Category.active))
     if category is None:
         raise NotFound("We could not find that category.")
     return category
 
 
-def _cards(session: Session, condition, *, page: int, per_page: int) -> Page:
-    stock = (select(StockLevel.variant_id,
-                    func.sum(StockLevel.on_hand - StockLevel.reserved).label("available"))
-             .group_by(StockLevel.variant_id).subquery())
-    rows_q = (
-        select(Product.slug, Product.name, Product.brand, func.min(Variant.price),
-               func.min(Variant.currency), func.coalesce(func.sum(stock.c.available), 0),
-               func.min(Variant.sku))
-        .join(Variant, Variant.product_id == Product.id)
-        .outerjoin(stock, stock.c.variant_id == Variant.id)
-        .where(Product.active, Variant.active, condition)
-        .group_by(Product.id, Product.slug, Product.name, Product.brand)
-        .order_by(Product.name, Product.id)
-        .limit(per_page).offset((page - 1) * per_page)
-    )
-    total = session.scalar(select(func.count()).select_from(Product).where(Product.active, condition))
-    items = [ProductCard(slug, name, brand, Money(Decimal(price), currency), int(avail), sku)
-             for slug, name, brand, price, currency, avail, sku in session.execute(rows_q)]
-    return Page(items, total or 0, page, per_page)
+def _list_price(ctx: PricingContext):
+    """Per product: the lowest single-unit price of its variants in the channel's default list."""
+    return (select(func.min(PriceListEntry.unit_price))
+            .join(Variant, Variant.id == PriceListEntry.variant_id)
+            .where(Variant.product_id == Product.id, Variant.active,
+                   PriceListEntry.price_list_id == ctx.channel.default_price_list_id,
+                   PriceListEntry.min_quantity == 1)
+            .correlate(Product).scalar_subquery())
 
 
-def products_in_category(session: Session, category: Category, *, page: int = 1,
-                         per_page: int = 24) -> Page:
-    """Active products of a category and its direct children, by name."""
-    children = select(Category.id).where(Category.parent_id == category.id)
-    return _cards(session, or_(Product.category_id == category.id,
-                               Product.category_id.in_(children)),
-                  page=page, per_page=per_page)
+def _in_stock():
+    return exists(select(StockLevel.id).join(Variant, Variant.id == StockLevel.variant_id)
+                  .where(Variant.product_id == Product.id, Variant.active,
+                         StockLevel.on_hand > StockLevel.reserved))
 
 
-def search_products(session: Session, text: str, *, page: int = 1, per_page: int = 24) -> Page:
-    """Products whose name, brand, description or SKU contains every word of `text`."""
-    words = [w for w in text.split() if w][:8]
-    if not words:
-        return Page([], 0, page, per_page)
-    conditions = []
-    for word in words:
-        pattern = f"%{word.lower()}%"
-        sku_match = select(Variant.product_id).where(func.lower(Variant.sku).like(pattern))
-        conditions.append(or_(func.lower(Product.name).like(pattern),
-                              func.lower(Product.brand).like(pattern),
-                              func.lower(Product.description).like(pattern),
-                              Product.id.in_(sku_match)))
-    return _cards(session, and_(*conditions), page=page, per_page=per_page)
+def _has_attribute(name: str, values: tuple[str, ...]):
+    return exists(select(VariantAttribute.id).join(Variant, Variant.id == VariantAttribute.variant_id)
+                  .where(Variant.product_id == Product.id, Variant.active,
+                         VariantAttribute.name == name, VariantAttribute.value.in_(values)))
 
 
-def product_by_slug(session: Session, slug: str) -> tuple[Product, dict[int, int]]:
-    """A product with its variants and each variant's available units."""
-    product = session.scalar(select(Product).where(Product.slug == slug, Product.active)
-                             .options(selectinload(Product.variants),
-                                      selectinload(Product.category)))
+def browse(session: Session, ctx: PricingContext, channel_id: int, *,
+           category: Category | None = None, query: str | None = None,
+           filters: Filters = Filters(), page: int = 1, per_page: int = 24) -> Page:
+    """A page of products sellable in the channel, narrowed and sorted, with facets."""
+    base = [sellable(session, channel_id)]
+    if category is not None:
+        base.append(Product.category_id.in_(
+            select(Category.id).where(Category.path.like(f"{category.path}%"), Category.active)))
+    matched = fulltext.matches(session, query) if query is not None else None
+    if query is not None and matched is None:
+        return Page([], 0, page, per_page, Facets({}, None, None, 0))
+    price = _list_price(ctx)
+    narrowed = list(base)
+    if filters.min_price is not None:
+        narrowed.append(price >= filters.min_price)
+    if filters.max_price is not None:
+        narrowed.append(price <= filters.max_price)
+    if filters.in_stock:
+        narrowed.append(_in_stock())
+    for name, values in filters.attributes.items():
+        narrowed.append(_has_attribute(name, values))
+
+    def scoped(stmt):
+        return stmt.join(matched, matched.c.product_id == Product.id) if matched is not None else stmt
+
+    total = session.scalar(scoped(select(func.count()).select_from(Product)).where(*narrowed))
+    order = {"name": [Product.name], "price_asc": [price.asc(), Product.name],
+             "price_desc": [price.desc(), Product.name], "newest": [Product.created_at.desc()],
+             "relevance": [matched.c.score.desc(), Product.name] if matched is not None
+             else [Product.name]}[filters.sort]
+    rows = session.execute(
+        scoped(select(Product.id, Product.slug, Product.name, Product.brand, Product.image))
+        .where(*narrowed).order_by(*order, Product.id)
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    items = _cards(session, ctx, rows)
+    facets = _facets(session, scoped, base, price)
+    return Page(items, total or 0, page, per_page, facets)
+
+
+def _facets(session: Session, scoped, base, price) -> Facets:
+    attribute_rows = session.execute(
+        scoped(select(VariantAttribute.name, VariantAttribute.value,
+                      func.count(func.distinct(Product.id)))
+               .select_from(Product)
+               .join(Variant, and_(Variant.product_id == Product.id, Variant.active))
+               .join(VariantAttribute, VariantAttribute.variant_id == Variant.id))
+        .where(*base).group_by(VariantAttribute.name, VariantAttribute.value)
+        .order_by(VariantAttribute.name, VariantAttribute.value)).all()
+    attributes: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for name, value, count in attribute_rows:
+        attributes[name].append((value, count))
+    prices = scoped(select(price.label("p")).select_from(Product)).where(*base).subquery()
+    low, high = session.execute(select(func.min(prices.c.p), func.max(prices.c.p))).one()
+    in_stock = session.scalar(scoped(select(func.count()).select_from(Product))
+                              .where(*base, _in_stock()))
+    return Facets(dict(attributes), low, high, in_stock or 0)
+
+
+def _cards(session: Session, ctx: PricingContext, rows) -> list[ProductCard]:
+    """Cards with the viewer's lowest variant price and stock: two queries plus pricing."""
+    ids = [r.id for r in rows]
+    if not ids:
+        return []
+    variants = session.execute(
+        select(Variant.id, Variant.product_id,
+               func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
+        .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+        .where(Variant.product_id.in_(ids), Variant.active)
+        .group_by(Variant.id, Variant.product_id)).all()
+    priced = pricing.price_items(session, ctx, [(vid, 1) for vid, _, _ in variants])
+    by_product: dict[int, list[tuple[PricedLine | None, int]]] = defaultdict(list)
+    for vid, pid, available in variants:
+        by_product[pid].append((priced.get(vid), int(available)))
+    cards = []
+    for r in rows:
+        offers = by_product.get(r.id, [])
+        lines = [line for line, _ in offers if line is not None]
+        best = min(lines, key=lambda l: l.total, default=None)
+        regular = None
+        if best is not None and best.discount:
+            regular = Money(best.amount, best.currency)
+        cards.append(ProductCard(r.id, r.slug, r.name, r.brand, r.image,
+                                 Money(best.total, best.currency) if best else None, regular,
+                                 sum(a for _, a in offers)))
+    return cards
+
+
+@dataclass(frozen=True)
+class ProductView:
+    product: Product
+    available: dict[int, int]
+    related: dict[str, list[ProductCard]]
+
+
+def product_page(session: Session, ctx: PricingContext, channel_id: int, slug: str) -> ProductView:
+    """A sellable product with variants, attributes, stock and related products."""
+    in_channel = sellable(session, channel_id)
+    product = session.scalar(
+        select(Product).where(Product.slug == slug, in_channel)
+        .options(selectinload(Product.variants).selectinload(Variant.attribute_values),
+                 selectinload(Product.category)))
     if product is None:
         raise NotFound("We could not find that product.")
     ids = [v.id for v in product.variants]
     available = dict(session.execute(
         select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
         .where(StockLevel.variant_id.in_(ids)).group_by(StockLevel.variant_id)).all())
-    return product, {vid: int(available.get(vid, 0)) for vid in ids}
+    relations = session.execute(
+        select(ProductRelation.kind, Product.id, Product.slug, Product.name, Product.brand,
+               Product.image)
+        .join(Product, Product.id == ProductRelation.related_id)
+        .where(ProductRelation.product_id == product.id, in_channel)
+        .order_by(ProductRelation.kind, ProductRelation.position)).all()
+    cards = {c.id: c for c in _cards(session, ctx, relations)}
+    related: dict[str, list[ProductCard]] = defaultdict(list)
+    for row in relations:
+        related[row.kind].append(cards[row.id])
+    return ProductView(product, {vid: int(available.get(vid, 0)) for vid in ids}, dict(related))
+
+
+def find_variant_by_sku(session: Session, channel_id: int, sku: str) -> Variant | None:
+    """The active variant with this SKU, if the channel sells it."""
+    return session.scalar(select(Variant).join(Product, Product.id == Variant.product_id)
+                          .where(func.upper(Variant.sku) == sku.strip().upper(), Variant.active,
+                                 sellable(session, channel_id)))

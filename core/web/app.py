@@ -5,7 +5,9 @@ import datetime as dt
 import hashlib
 import hmac
 
-from flask import Blueprint, Flask
+from pathlib import Path
+
+from flask import Blueprint, Flask, send_from_directory
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.orm import sessionmaker
@@ -22,6 +24,17 @@ from core.web.security import init_security
 
 core_blueprint = Blueprint("core", __name__, template_folder="templates",
                            static_folder="static", static_url_path="/static/core")
+
+
+def _serve_media(app: Flask, settings: Settings) -> None:
+    """Product pictures and other files under MEDIA_DIR, at /media/<path>."""
+    media = Path(settings.MEDIA_DIR)
+
+    @app.get("/media/<path:filename>", endpoint="media")
+    def media_file(filename: str):
+        response = send_from_directory(media, filename, max_age=86400)
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+        return response
 
 
 def _app_secret(secret: str, realm: str) -> str:
@@ -49,6 +62,7 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
         STRIPE_PUBLISHABLE_KEY=settings.STRIPE_PUBLISHABLE_KEY,
     )
     app.register_blueprint(core_blueprint)
+    _serve_media(app, settings)
     init_db(app, settings.DATABASE_URL, session_factory)
     init_security(app, settings)
     init_auth(app, realm)

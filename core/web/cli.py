@@ -1,6 +1,8 @@
 """CLI commands shared by both apps: migrate, seed."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 
@@ -28,7 +30,7 @@ def init_cli(app: Flask) -> None:
             click.echo("The database already has data; nothing loaded.")
             return
         if scale == "demo":
-            summary = demo.load_demo(db_session)
+            summary = demo.load_demo(db_session, Path(current_app.config["MARKETLINE"].MEDIA_DIR))
         else:
             from bench import large
             summary = large.load_large(db_session)

@@ -7,22 +7,25 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from core.db import Base, import_all_models
-from tests.factories import VariantFactory
+from core.migrate import include_object
+from core.pricing.models import PriceListEntry
+from tests.factories import PriceEntryFactory
 
 
 def test_amounts_round_trip_exactly_and_sum_exactly_in_sql(db):
-    prices = ["0.1", "0.2", "1234567.8912", "-3.3333"]
-    variants = [VariantFactory(price=Decimal(p)) for p in prices]
+    prices = ["0.1", "0.2", "1234567.8912", "3.3333"]
+    entries = [PriceEntryFactory(unit_price=Decimal(p)) for p in prices]
     db.expire_all()
-    assert [db.get(type(v), v.id).price for v in variants] == [Decimal(p).quantize(Decimal("0.0001")) for p in prices]
-    total = db.scalar(select(func.sum(type(variants[0]).price))
-                      .where(type(variants[0]).id.in_([v.id for v in variants])))
+    assert [db.get(PriceListEntry, e.id).unit_price for e in entries] == [
+        Decimal(p).quantize(Decimal("0.0001")) for p in prices]
+    total = db.scalar(select(func.sum(PriceListEntry.unit_price))
+                      .where(PriceListEntry.id.in_([e.id for e in entries])))
     assert total == sum(Decimal(p) for p in prices)
 
 
 def test_amounts_refuse_floats(db):
     with pytest.raises(Exception, match="never float"):
-        VariantFactory(price=0.1)
+        PriceEntryFactory(unit_price=0.1)
 
 
 def test_timestamps_come_back_timezone_aware_in_utc(db):
@@ -39,5 +42,6 @@ def test_timestamps_come_back_timezone_aware_in_utc(db):
 
 def test_migrations_create_exactly_the_tables_the_models_describe(connection):
     import_all_models()
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                            "include_object": include_object})
     assert compare_metadata(context, Base.metadata) == []

@@ -1,0 +1,1 @@
+"""Carts, quotes, sales orders, lines, holds and the order state machine."""

@@ -1,0 +1,1 @@
+"""Price lists, quantity breaks, contract prices, promotions and tax: one pricing engine."""

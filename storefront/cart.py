@@ -1,0 +1,129 @@
+"""The cart: add from a product page, change quantities and coupons through htmx."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, request, session, url_for
+
+from core.errors import DomainError
+from core.orders import cart as carts
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.render import redirect_to, render_page
+from storefront.viewer import viewer
+
+bp = Blueprint("cart", __name__, url_prefix="/cart")
+TOKEN_KEY = "cart_token"
+
+
+def _customer_id() -> int | None:
+    user = current_account()
+    return user.customer_id if user is not None else None
+
+
+def current_cart(create: bool = False):
+    """This visitor's cart: the customer's, or the guest cart named in the session cookie."""
+    customer_id = _customer_id()
+    token = session.get(TOKEN_KEY)
+    if create:
+        cart = carts.open_cart(db_session, token=token, customer_id=customer_id)
+        if customer_id is None:
+            session[TOKEN_KEY] = cart.token
+        return cart
+    return carts.find_cart(db_session, token=token, customer_id=customer_id)
+
+
+def merge_guest_cart(customer_id: int, token: str | None) -> None:
+    """Call at sign-in, with the token read before the session was renewed."""
+    carts.merge_into_customer_cart(db_session, token=token, customer_id=customer_id)
+
+
+def cart_count() -> dict:
+    """The number of units in the cart, for the header link."""
+    cart = current_cart()
+    return {"cart_count": sum(l.quantity for l in cart.lines) if cart else 0}
+
+
+def _int(name: str) -> int | None:
+    try:
+        return int(request.form.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _page(message: str | None = None, status: int = 200):
+    _, ctx = viewer()
+    cart_view = carts.view(db_session, current_cart(), ctx)
+    return render_page("cart/cart.html", block="cart", status=status, view=cart_view,
+                       ctx=ctx, message=message)
+
+
+@bp.get("/")
+def show():
+    return _page()
+
+
+@bp.post("/add")
+def add():
+    channel, ctx = viewer()
+    variant_id, quantity = _int("variant_id"), _int("quantity")
+    if variant_id is None or quantity is None:
+        flash("Choose a product and a quantity.", "error")
+        return redirect_to(request.referrer or url_for("shop.home"))
+    try:
+        cart = current_cart(create=True)
+        carts.add_item(db_session, cart, channel_id=channel.id, ctx=ctx, variant_id=variant_id,
+                       quantity=quantity)
+    except DomainError as err:
+        db_session.rollback()
+        flash(str(err), "error")
+        return redirect_to(request.referrer or url_for("cart.show"))
+    db_session.commit()
+    flash(f"Added {quantity} to your cart.", "success")
+    return redirect_to(url_for("cart.show"))
+
+
+@bp.post("/lines/<int:line_id>")
+def update(line_id: int):
+    channel, ctx = viewer()
+    cart = current_cart()
+    quantity = _int("quantity")
+    if cart is None:
+        return _page("Your cart is empty.")
+    try:
+        if quantity is None:
+            raise carts.CartError("Enter a whole number.", field="quantity")
+        carts.set_quantity(db_session, cart, channel_id=channel.id, ctx=ctx, line_id=line_id,
+                           quantity=quantity)
+    except DomainError as err:
+        db_session.rollback()
+        return _page(str(err))
+    db_session.commit()
+    return _page()
+
+
+@bp.post("/lines/<int:line_id>/remove")
+def remove(line_id: int):
+    cart = current_cart()
+    if cart is not None:
+        try:
+            carts.remove_line(db_session, cart, line_id)
+        except DomainError as err:
+            return _page(str(err))
+        db_session.commit()
+    return _page("The line was removed.")
+
+
+@bp.post("/coupon")
+def coupon():
+    _, ctx = viewer()
+    code = request.form.get("code", "")[:60]
+    try:
+        cart = current_cart(create=True)
+        if request.form.get("remove"):
+            carts.remove_coupon(db_session, cart, code)
+        else:
+            carts.apply_coupon(db_session, cart, ctx=ctx, code=code)
+    except DomainError as err:
+        db_session.rollback()
+        return _page(str(err))
+    db_session.commit()
+    return _page()
