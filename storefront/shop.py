@@ -76,8 +76,7 @@ def _offer(view, ctx):
     problem = None
     if chosen is not None:
         try:
-            offer = pricing.price_items(db_session, ctx, [(chosen.id, quantity)]).get(chosen.id)
-            breaks = pricing.quantity_breaks(db_session, ctx, chosen.id)
+            offer, breaks = pricing.offer(db_session, ctx, chosen.id, quantity)
         except DomainError as err:
             problem = str(err)
     return dict(variants=variants, chosen=chosen, quantity=quantity, offer=offer,

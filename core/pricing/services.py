@@ -175,8 +175,16 @@ def price_items(session: Session, ctx: PricingContext, items: Sequence[tuple[int
             for vid, qty in items if vid in facts and facts[vid].candidates}
 
 
-def quantity_breaks(session: Session, ctx: PricingContext, variant_id: int
-                    ) -> list[tuple[int, Decimal]]:
-    facts = load_facts(session, ctx, [variant_id])
-    found = _facts_for(facts, variant_id)
-    return engine.quantity_breaks(found, ctx) if found.candidates else []
+def offer(session: Session, ctx: PricingContext, variant_id: int, quantity: int
+          ) -> tuple[PricedLine | None, list[tuple[int, Decimal]]]:
+    """A product page's price for a quantity, and the quantity breaks: [(from qty, unit)].
+
+    (None, []) when the variant has no price for the buyer.
+    """
+    found = _facts_for(load_facts(session, ctx, [variant_id]), variant_id)
+    if not found.candidates:
+        return None, []
+    promotions = [p for p in load_promotions(session, ctx)
+                  if p.coupon_code is None and p.min_subtotal is None]
+    line = engine.price(ctx, [(found, quantity)], promotions).lines[0]
+    return line, engine.quantity_breaks(found, ctx)

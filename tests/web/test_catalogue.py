@@ -1,8 +1,12 @@
-"""Browse pages: home, category, product, search; htmx fragments; fixed query counts."""
+"""Browse pages: home, category with facets, product, search; viewer's prices; query counts."""
+import re
+
 import pytest
 from sqlalchemy import event
 
+from tests.conftest import sign_in
 from tests.factories import CategoryFactory, ProductFactory, StockLevelFactory, VariantFactory
+from core.catalog.models import VariantAttribute
 
 
 class QueryCounter:
@@ -24,50 +28,130 @@ class QueryCounter:
 def count_queries(connection):
     def run(fn):
         with QueryCounter(connection) as counter:
-            fn()
+            response = fn()
+        assert response.status_code == 200
         return counter.count
     return run
 
 
-def test_home_lists_the_categories(client):
-    html = client.get("/").get_data(as_text=True)
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_home_lists_the_categories_and_new_products(client):
+    html = text(client.get("/"))
     assert "Coffee Machines" in html and 'href="/c/paper"' in html
+    assert "New in the shop" in html
 
 
-def test_category_page_shows_products_with_price_and_stock(client):
-    html = client.get("/c/paper").get_data(as_text=True)
+def test_category_page_shows_products_with_viewer_price_and_stock(client):
+    html = text(client.get("/c/paper"))
     assert "Everyday Copy Paper A4 80 g" in html and "5.49 EUR" in html and "In stock" in html
+    assert "incl. VAT" in html
 
 
-def test_product_page_has_the_name_as_heading_and_its_variants(client):
-    html = client.get("/p/leuchtturm-hardcover-notebook-a5-ruled").get_data(as_text=True)
-    assert "<h1>Hardcover Notebook A5 Ruled</h1>" in html
-    assert "NTB-A5-RUL-NVY" in html and "18.95 EUR" in html
+def test_category_facets_list_attribute_values_with_counts(client):
+    html = text(client.get("/c/paper"))
+    assert re.search(r"Colour</legend>", html)
+    assert re.search(r'name="attr.Colour" value="Navy"', html)
 
 
-def test_search_finds_by_sku_and_by_words(client):
-    assert "Gel Pens" in client.get("/search?q=pen-g2").get_data(as_text=True)
-    assert "Espresso Beans Crema" in client.get("/search?q=lavazza crema").get_data(as_text=True)
+def test_filtering_by_attribute_narrows_the_list(client):
+    html = text(client.get("/c/paper?attr.Colour=Navy"))
+    assert "Hardcover Notebook A5 Ruled" in html
+    assert "Everyday Copy Paper" not in html
 
 
-def test_search_with_no_match_helps(client):
-    html = client.get("/search?q=unobtainium").get_data(as_text=True)
-    assert "Nothing matches" in html and 'href="/c/paper"' in html
+def test_filtering_by_price_range_and_stock(client):
+    html = text(client.get("/c/printers?min=200&max=300"))
+    assert "Laser Printer Mono 40 ppm" in html  # 289.00
+    assert "Colour Laser Multifunction" not in html  # 549.00
+    assert "Toner" not in html
 
 
-def test_htmx_asks_for_a_fragment_and_gets_only_the_results_block(client):
-    full = client.get("/c/paper")
-    part = client.get("/c/paper", headers={"HX-Request": "true"})
-    assert "<html" in full.get_data(as_text=True)
-    assert "<html" not in part.get_data(as_text=True)
-    assert "Everyday Copy Paper" in part.get_data(as_text=True)
-    assert "HX-Request" in part.headers["Vary"] and "HX-Request" in full.headers["Vary"]
+def test_sorting_by_price(client):
+    html = text(client.get("/c/coffee-machines?sort=price_desc"))
+    assert html.index("Bean-to-Cup Machine Office 200") < html.index("Milk Frother")
+    html = text(client.get("/c/coffee-machines?sort=price_asc"))
+    assert html.index("Milk Frother") < html.index("Bean-to-Cup Machine Office 200")
+
+
+def test_pagination_keeps_the_filters(client, db):
+    category = CategoryFactory(slug="many")
+    for i in range(30):
+        StockLevelFactory(variant=VariantFactory(product=ProductFactory(category=category, name=f"Item {i:02d}")))
+    db.commit()
+    html = text(client.get("/c/many?in_stock=1"))
+    assert "Page 1 of 2" in html
+    assert 'href="/c/many?in_stock=1&amp;page=2"' in html
+
+
+def test_htmx_filter_request_gets_only_the_results(client):
+    part = client.get("/c/paper?attr.Colour=Navy", headers={"HX-Request": "true"})
+    assert "<html" not in text(part) and "Hardcover Notebook" in text(part)
+    assert "HX-Request" in part.headers["Vary"]
 
 
 def test_a_history_restore_gets_the_whole_page(client):
-    page = client.get("/c/paper", headers={"HX-Request": "true",
-                                           "HX-History-Restore-Request": "true"})
-    assert "<html" in page.get_data(as_text=True)
+    page = client.get("/c/paper", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in text(page)
+
+
+def test_product_page_has_heading_quantity_add_to_cart_and_breaks(client):
+    html = text(client.get("/p/navigator-everyday-copy-paper-a4-80-g"))
+    assert "<h1>Everyday Copy Paper A4 80 g</h1>" in html
+    assert '<label for="quantity">Quantity</label>' in html
+    assert ">Add to cart</button>" in html
+    assert "10 or more: 5.22 EUR each" in html and "50 or more: 4.94 EUR each" in html
+
+
+def test_changing_the_variant_through_htmx_returns_the_new_offer(client, db):
+    from sqlalchemy import select
+    from core.catalog.models import Variant
+    box = db.scalar(select(Variant).where(Variant.sku == "PAP-A4-80-BOX"))
+    part = client.get(f"/p/navigator-everyday-copy-paper-a4-80-g?variant={box.id}&quantity=2",
+                      headers={"HX-Request": "true"})
+    html = text(part)
+    assert "<html" not in html
+    assert "PAP-A4-80-BOX" in html and "24.90 EUR" in html and "49.80 EUR" in html
+
+
+def test_product_page_shows_related_products(client):
+    html = text(client.get("/p/de-longhi-bean-to-cup-machine-home"))
+    assert "Accessories" in html and "Descaler for Coffee Machines" in html
+    assert "You may also like" in html
+
+
+def test_a_promotion_shows_was_and_now(client):
+    html = text(client.get("/p/lavazza-espresso-beans-crema-1-kg"))
+    assert "Coffee week" in html and "17.91 EUR" in html
+
+
+def test_a_b2b_only_product_is_hidden_from_consumers_everywhere(client):
+    assert client.get("/p/bravilor-batch-brewer-for-offices").status_code == 404
+    assert "Batch Brewer" not in text(client.get("/c/coffee-machines"))
+    assert "Batch Brewer" not in text(client.get("/search?q=batch"))
+
+
+def test_a_business_buyer_sees_b2b_products_and_contract_prices_excluding_vat(client):
+    assert sign_in(client, "buyer@acme.example", "demo-pass-1").status_code == 303
+    assert client.get("/p/bravilor-batch-brewer-for-offices").status_code == 200
+    html = text(client.get("/p/navigator-everyday-copy-paper-a4-80-g"))
+    assert "3.92 EUR" in html and "excl. VAT" in html
+    assert "5.49 EUR" not in html
+
+
+def test_search_finds_by_sku_by_words_and_ranks_name_matches_first(client):
+    assert "Gel Pens" in text(client.get("/search?q=pen-g2"))
+    assert "Espresso Beans Crema" in text(client.get("/search?q=lavazza crema"))
+    html = text(client.get("/search?q=printer"))
+    # "printer" in the name ranks above "printers" in the description only
+    assert html.index("Laser Printer Mono 40 ppm") < html.index("Printable Labels")
+
+
+def test_search_with_no_match_helps(client):
+    html = text(client.get("/search?q=unobtainium"))
+    assert "Nothing matches" in html and 'href="/c/paper"' in html
 
 
 def test_unknown_category_and_product_are_404(client):
@@ -75,9 +159,11 @@ def test_unknown_category_and_product_are_404(client):
     assert client.get("/p/nope").status_code == 404
 
 
-def _fill(category, n):
-    for _ in range(n):
-        StockLevelFactory(variant=VariantFactory(product=ProductFactory(category=category)))
+def _fill(category, n, name="Widget"):
+    for i in range(n):
+        variant = VariantFactory(product=ProductFactory(category=category, name=f"{name} {i}"))
+        variant.attribute_values.append(VariantAttribute(name="Colour", value=f"C{i % 5}"))
+        StockLevelFactory(variant=variant)
 
 
 def test_category_page_runs_as_many_queries_for_1_product_as_for_48(client, db, count_queries):
@@ -85,18 +171,25 @@ def test_category_page_runs_as_many_queries_for_1_product_as_for_48(client, db, 
     _fill(one, 1)
     _fill(many, 48)
     db.commit()
-    client.get("/")  # the session cookie exists before counting
-    q1 = count_queries(lambda: client.get("/c/one-item?page=1"))
-    q48 = count_queries(lambda: client.get("/c/many-items?page=2"))
-    assert q1 == q48
+    client.get("/")
+    assert count_queries(lambda: client.get("/c/one-item")) == count_queries(
+        lambda: client.get("/c/many-items?per_page=48"))
 
 
 def test_search_runs_as_many_queries_for_1_match_as_for_48(client, db, count_queries):
-    for i in range(48):
-        StockLevelFactory(variant=VariantFactory(product=ProductFactory(name=f"Zebra widget {i}")))
-    StockLevelFactory(variant=VariantFactory(product=ProductFactory(name="Quokka gadget")))
+    from core.catalog import search
+    _fill(CategoryFactory(), 48, "Zebra")
+    _fill(CategoryFactory(), 1, "Quokka")
+    search.reindex(db)
     db.commit()
     client.get("/")
-    q1 = count_queries(lambda: client.get("/search?q=quokka"))
-    q48 = count_queries(lambda: client.get("/search?q=zebra"))
-    assert q1 == q48
+    assert count_queries(lambda: client.get("/search?q=quokka")) == count_queries(
+        lambda: client.get("/search?q=zebra"))
+
+
+def test_product_page_runs_a_fixed_number_of_queries(client, count_queries):
+    client.get("/")
+    # one variant and three related products; three variants and one related product
+    small = count_queries(lambda: client.get("/p/brother-laser-printer-mono-40-ppm"))
+    large = count_queries(lambda: client.get("/p/leuchtturm-hardcover-notebook-a5-ruled"))
+    assert small == large
