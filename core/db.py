@@ -136,4 +136,6 @@ def import_all_models() -> None:
     from core.customers import models as _customers  # noqa: F401
     from core.inventory import models as _inventory  # noqa: F401
     from core.orders import models as _orders  # noqa: F401
+    from core.orders import shipping as _shipping  # noqa: F401
+    from core.payments import models as _payments  # noqa: F401
     from core.pricing import models as _pricing  # noqa: F401

@@ -20,6 +20,7 @@ from core.customers.models import Customer, CustomerUser
 from core.customers.services import phone_digits, register_customer
 from core.inventory.models import StockLevel
 from core.numbering import ensure_series, next_number
+from core.orders.shipping import ShippingMethod
 from core.pricing.models import (PriceList, PriceListEntry, Promotion, TaxCategory, TaxRate)
 
 DEMO_PASSWORD = "demo-pass-1"
@@ -368,6 +369,19 @@ def load_promotions(session: Session, lookups: dict) -> None:
     ])
 
 
+def load_shipping(session: Session) -> None:
+    """Standard (free from 50 EUR), express, and freight by weight for heavy goods."""
+    session.add_all([
+        ShippingMethod(code="standard", name="Standard delivery (2-3 working days)", kind="flat",
+                       price=Decimal("4.95"), free_above=Decimal("50"), transit_days=2, position=0),
+        ShippingMethod(code="express", name="Express delivery (next working day)", kind="flat",
+                       price=Decimal("12.90"), transit_days=1, countries=["DE", "AT"], position=1),
+        ShippingMethod(code="freight", name="Freight, priced by weight (3-5 working days)",
+                       kind="weight", price=Decimal("9.90"), per_kg=Decimal("0.40"),
+                       transit_days=4, position=2),
+    ])
+
+
 def load_relations(session: Session, lookups: dict) -> None:
     variants = lookups["variants"]
     for position, (a, b, kind) in enumerate(RELATIONS):
@@ -399,6 +413,7 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     load_channels_and_lists(session, lookups, acme)
     load_promotions(session, lookups)
     load_relations(session, lookups)
+    load_shipping(session)
     search.reindex(session)
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "

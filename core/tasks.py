@@ -5,7 +5,8 @@ from celery import Celery
 
 from core.config import Settings, load_settings
 
-celery_app = Celery("marketline", include=["core.mail"])
+celery_app = Celery("marketline", include=["core.mail", "core.payments.tasks"])
+_session_factory = None
 
 
 def configure_celery(settings: Settings) -> Celery:
@@ -24,3 +25,19 @@ def configure_celery(settings: Settings) -> Celery:
 
 
 configure_celery(load_settings())
+
+
+def use_session_factory(factory) -> None:
+    """Tasks run inline share the web app's session factory (tests bind it to their connection)."""
+    global _session_factory
+    _session_factory = factory
+
+
+def task_session():
+    """A new session for a task; a worker makes its engine from DATABASE_URL on first use."""
+    global _session_factory
+    if _session_factory is None:
+        from core.db import make_engine, make_session_factory
+        _session_factory = make_session_factory(
+            make_engine(celery_app.conf.marketline_settings.DATABASE_URL))
+    return _session_factory()

@@ -7,14 +7,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
 from core.db import utcnow
 from core.errors import DomainError, NotFound
-from core.inventory.models import StockLevel
+from core.inventory.services import available as available_units
 from core.orders.models import Cart, CartLine
 from core.pricing import services as pricing
 from core.pricing.engine import PricedCart, PricingContext
@@ -48,14 +48,6 @@ def open_cart(session: Session, *, token: str | None, customer_id: int | None) -
         session.add(cart)
         session.flush()
     return cart
-
-
-def available_units(session: Session, variant_ids: list[int]) -> dict[int, int]:
-    rows = session.execute(
-        select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .where(StockLevel.variant_id.in_(variant_ids)).group_by(StockLevel.variant_id)).all()
-    found = {vid: int(units) for vid, units in rows}
-    return {vid: found.get(vid, 0) for vid in variant_ids}
 
 
 def _check(session: Session, channel_id: int, ctx: PricingContext, variant_id: int,

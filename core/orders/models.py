@@ -1,12 +1,14 @@
-"""Cart and CartLine: what a buyer is about to order, kept in the database."""
+"""Carts (what a buyer is about to order) and sales orders with their lines."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Amount, Base, UTCDateTime, utcnow
+from core.money import Money
 
 
 class Cart(Base):
@@ -39,3 +41,76 @@ class CartLine(Base):
     quantity: Mapped[int]
 
     cart: Mapped[Cart] = relationship(back_populates="lines")
+
+
+class Order(Base):
+    """A sales order. Status, payment state and holds are three separate dimensions."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    channel_code: Mapped[str] = mapped_column(String(40))
+    placed_by_kind: Mapped[str] = mapped_column(String(20))  # customer | agent | anonymous
+    placed_by_id: Mapped[int | None]
+    currency: Mapped[str] = mapped_column(String(3))
+    prices_include_tax: Mapped[bool]
+    status: Mapped[str] = mapped_column(String(30), default="pending_payment", index=True)
+    payment_state: Mapped[str] = mapped_column(String(30), default="unpaid")
+    payment_method: Mapped[str] = mapped_column(String(20), default="card")
+    shipping_address: Mapped[dict] = mapped_column(JSON, default=dict)
+    billing_address: Mapped[dict] = mapped_column(JSON, default=dict)
+    shipping_method: Mapped[str] = mapped_column(String(40), default="")
+    shipping_amount: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))  # gross
+    shipping_tax: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))
+    subtotal: Mapped[Decimal] = mapped_column(Amount())  # lines before discounts, channel mode
+    discount_total: Mapped[Decimal] = mapped_column(Amount())
+    net_total: Mapped[Decimal] = mapped_column(Amount())  # lines and shipping
+    tax_total: Mapped[Decimal] = mapped_column(Amount())
+    gross_total: Mapped[Decimal] = mapped_column(Amount())  # what the buyer pays
+    coupon_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    po_number: Mapped[str] = mapped_column(String(60), default="")
+    promised_date: Mapped[dt.date | None] = mapped_column(Date)
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+
+    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order",
+                                                    order_by="OrderLine.id",
+                                                    cascade="all, delete-orphan")
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.currency)
+
+
+class OrderLine(Base):
+    """What was ordered, with names and prices copied at order time."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(Amount())
+    amount: Mapped[Decimal] = mapped_column(Amount())
+    discount: Mapped[Decimal] = mapped_column(Amount())
+    net: Mapped[Decimal] = mapped_column(Amount())
+    tax: Mapped[Decimal] = mapped_column(Amount())
+    gross: Mapped[Decimal] = mapped_column(Amount())
+    tax_rate: Mapped[Decimal] = mapped_column(Amount())
+    price_source: Mapped[str] = mapped_column(String(200), default="")
+    discounts: Mapped[list[dict]] = mapped_column(JSON, default=list)  # allocations
+    quantity_reserved: Mapped[int] = mapped_column(default=0)
+    quantity_shipped: Mapped[int] = mapped_column(default=0)
+    quantity_invoiced: Mapped[int] = mapped_column(default=0)
+    quantity_returned: Mapped[int] = mapped_column(default=0)
+    promised_date: Mapped[dt.date | None] = mapped_column(Date)
+
+    order: Mapped[Order] = relationship(back_populates="lines")

@@ -15,6 +15,8 @@ def init_db(app: Flask, database_url: str, session_factory: sessionmaker | None 
     if session_factory is None:
         session_factory = make_session_factory(make_engine(database_url))
     app.extensions[EXTENSION] = session_factory
+    from core.tasks import use_session_factory
+    use_session_factory(session_factory)
 
     @app.teardown_appcontext
     def _close_session(_exc):

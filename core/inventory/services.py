@@ -1,0 +1,92 @@
+"""Reservations: stock is taken with one conditional UPDATE inside the order's transaction."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from core.errors import DomainError
+from core.inventory.models import StockLevel
+
+WAREHOUSE = "MAIN"
+DISPATCH_DAYS = 1  # in stock: leaves the warehouse the next working day
+BACKORDER_DAYS = 10  # not in stock: expected from the supplier
+
+
+class OutOfStock(DomainError):
+    code = "out_of_stock"
+
+
+def _merge(lines: list[tuple[int, int]]) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for variant_id, quantity in lines:
+        wanted[variant_id] = wanted.get(variant_id, 0) + quantity
+    return wanted
+
+
+def reserve(session: Session, lines: list[tuple[int, int]], *, skus: dict[int, str] | None = None
+            ) -> None:
+    """Reserve (variant id, quantity) lines, all or nothing, in one statement.
+
+    The WHERE clause re-checks availability row by row under the row lock, so concurrent
+    orders never oversell (PostgreSQL re-evaluates it after waiting for a locked row;
+    SQLite serialises writers). The CHECK constraint reserved <= on_hand backs it up.
+    """
+    wanted = _merge(lines)
+    if not wanted:
+        return
+    amount = case(wanted, value=StockLevel.variant_id)
+    result = session.execute(
+        update(StockLevel)
+        .where(StockLevel.variant_id.in_(wanted), StockLevel.warehouse == WAREHOUSE,
+               StockLevel.on_hand - StockLevel.reserved >= amount)
+        .values(reserved=StockLevel.reserved + amount)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != len(wanted):
+        _raise_shortage(session, wanted, skus or {})
+
+
+def _raise_shortage(session: Session, wanted: dict[int, int], skus: dict[int, str]) -> None:
+    available = dict(session.execute(
+        select(StockLevel.variant_id, StockLevel.on_hand - StockLevel.reserved)
+        .where(StockLevel.variant_id.in_(wanted), StockLevel.warehouse == WAREHOUSE)).all())
+    short = [vid for vid, qty in wanted.items() if available.get(vid, 0) < qty]
+    names = ", ".join(f"{skus.get(v, v)} (only {max(available.get(v, 0), 0)} left)" for v in short)
+    raise OutOfStock(f"Not enough stock for {names}. Change the quantity and try again.")
+
+
+def release(session: Session, lines: list[tuple[int, int]]) -> None:
+    """Give reserved units back (an order cancelled before shipment)."""
+    wanted = _merge(lines)
+    if not wanted:
+        return
+    amount = case(wanted, value=StockLevel.variant_id)
+    session.execute(
+        update(StockLevel)
+        .where(StockLevel.variant_id.in_(wanted), StockLevel.warehouse == WAREHOUSE)
+        .values(reserved=func.max(StockLevel.reserved - amount, 0)
+                if session.get_bind().dialect.name == "sqlite"
+                else func.greatest(StockLevel.reserved - amount, 0))
+        .execution_options(synchronize_session=False))
+
+
+def available(session: Session, variant_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+        .where(StockLevel.variant_id.in_(variant_ids)).group_by(StockLevel.variant_id)).all()
+    found = {vid: int(units) for vid, units in rows}
+    return {vid: found.get(vid, 0) for vid in variant_ids}
+
+
+def promised_date(today: dt.date, in_stock: bool, transit_days: int) -> dt.date:
+    """When the buyer can expect the goods: dispatch (or backorder) plus transit, in working days."""
+    return add_working_days(today, (DISPATCH_DAYS if in_stock else BACKORDER_DAYS) + transit_days)
+
+
+def add_working_days(day: dt.date, days: int) -> dt.date:
+    while days > 0:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day

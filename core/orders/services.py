@@ -1,0 +1,177 @@
+"""Commands on sales orders: place, confirm payment, cancel."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from core import audit
+from core.catalog.assortment import sellable
+from core.catalog.models import Channel, Product, Variant
+from core.db import utcnow
+from core.errors import DomainError, NotFound
+from core.inventory import services as inventory
+from core.numbering import next_number
+from core.orders import shipping, states
+from core.orders.models import Order, OrderLine
+from core.pricing import services as pricing
+from core.pricing.engine import PricedCart, PricingContext
+from core.pricing.models import PromotionRedemption, Promotion
+
+
+class OrderError(DomainError):
+    code = "order"
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Everything a buyer decided at checkout."""
+
+    lines: list[tuple[int, int]]  # (variant id, quantity)
+    email: str
+    shipping_address: dict
+    billing_address: dict
+    shipping_method: str
+    payment_method: str = "card"
+    po_number: str = ""
+
+
+def find_by_key(session: Session, key: str) -> Order | None:
+    return session.scalar(select(Order).where(Order.idempotency_key == key)
+                          .options(selectinload(Order.lines)))
+
+
+def _check_sellable(session: Session, channel: Channel, lines: list[tuple[int, int]]) -> dict[int, Variant]:
+    ids = {vid for vid, _ in lines}
+    variants = {v.id: v for v in session.scalars(
+        select(Variant).join(Product, Product.id == Variant.product_id)
+        .where(Variant.id.in_(ids), Variant.active, sellable(session, channel.id)))}
+    if missing := ids - variants.keys():
+        raise OrderError(f"{len(missing)} item(s) in your cart are no longer sold here; "
+                         "remove them and try again.")
+    return variants
+
+
+def _shipping_quote(session: Session, checkout: Checkout, ctx: PricingContext,
+                    priced: PricedCart, variants: dict[int, Variant]) -> shipping.ShippingQuote:
+    country = checkout.shipping_address["country"]
+    method = shipping.choose(session, checkout.shipping_method, country=country,
+                             channel_code=ctx.channel.code)
+    weight = sum(variants[vid].weight_grams * qty for vid, qty in checkout.lines)
+    standard = max((l.tax_rate for l in priced.lines), default=Decimal(0))
+    return shipping.quote(method, ctx=ctx, goods_gross=priced.gross_total.amount,
+                          weight_grams=weight, free_shipping=priced.free_shipping,
+                          tax_rate=standard)
+
+
+def _lines(priced: PricedCart, promised: dt.date) -> list[OrderLine]:
+    return [OrderLine(variant_id=l.variant_id, sku=l.sku, name=l.name, quantity=l.quantity,
+                      unit_price=l.unit_price, amount=l.amount, discount=l.discount, net=l.net,
+                      tax=l.tax, gross=l.gross, tax_rate=l.tax_rate,
+                      price_source=f"{l.trace.price_list} from {l.trace.quantity_break}",
+                      discounts=[{"promotion_id": a.promotion_id, "name": a.name,
+                                  "amount": str(a.amount)} for a in l.trace.promotions],
+                      quantity_reserved=l.quantity, promised_date=promised)
+            for l in priced.lines]
+
+
+def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: PricingContext,
+                customer_id: int | None, actor: audit.Actor, idempotency_key: str) -> Order:
+    """Turn a checkout into an order awaiting payment, with its stock reserved.
+
+    The same idempotency key always yields the same order: a double click or a retry
+    finds the first one. Flushes; the caller commits.
+    """
+    if existing := find_by_key(session, idempotency_key):
+        return existing
+    if not checkout.lines:
+        raise OrderError("Your cart is empty.")
+    variants = _check_sellable(session, channel, checkout.lines)
+    priced = pricing.price_cart(session, ctx, checkout.lines)
+    if priced.coupon_problems:
+        raise OrderError(" ".join(priced.coupon_problems))
+    ship = _shipping_quote(session, checkout, ctx, priced, variants)
+    order = _new_order(session, checkout, ctx, priced, ship, customer_id, actor, idempotency_key)
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        # A concurrent submit of the same checkout won the race: return its order.
+        if existing := find_by_key(session, idempotency_key):
+            return existing
+        raise
+    inventory.reserve(session, checkout.lines, skus={l.variant_id: l.sku for l in priced.lines})
+    _redeem(session, order, priced)
+    audit.record(session, "order.placed", actor=actor, channel=ctx.channel.code, subject=order,
+                 data={"number": order.number, "total": str(order.gross_total)})
+    session.flush()
+    return order
+
+
+def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key) -> Order:
+    in_stock = True  # reserve() refuses what is not in stock
+    promised = inventory.promised_date(utcnow().date(), in_stock, ship.transit_days)
+    return Order(
+        number=next_number(session, "order"), idempotency_key=key, customer_id=customer_id,
+        email=checkout.email, channel_code=ctx.channel.code, placed_by_kind=actor.kind,
+        placed_by_id=actor.id, currency=ctx.channel.currency,
+        prices_include_tax=ctx.channel.prices_include_tax, status="pending_payment",
+        payment_state="unpaid", payment_method=checkout.payment_method,
+        shipping_address=checkout.shipping_address, billing_address=checkout.billing_address,
+        shipping_method=ship.code, shipping_amount=ship.gross, shipping_tax=ship.tax,
+        subtotal=priced.subtotal.amount, discount_total=priced.discount_total.amount,
+        net_total=priced.net_total.amount + ship.net, tax_total=priced.tax_total.amount + ship.tax,
+        gross_total=priced.gross_total.amount + ship.gross, coupon_codes=list(ctx.coupon_codes),
+        po_number=checkout.po_number, promised_date=promised, lines=_lines(priced, promised))
+
+
+def _redeem(session: Session, order: Order, priced: PricedCart) -> None:
+    """Count the use of each promotion for usage limits."""
+    ids = [a.promotion_id for a in priced.promotions]
+    if not ids:
+        return
+    for promotion in session.scalars(select(Promotion).where(Promotion.id.in_(ids))
+                                     .with_for_update()):
+        promotion.times_used += 1
+    session.add_all(PromotionRedemption(promotion_id=pid, customer_id=order.customer_id,
+                                        reference=order.number) for pid in ids)
+
+
+def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
+    stmt = select(Order).where(Order.id == order_id).options(selectinload(Order.lines))
+    order = session.scalar(stmt.with_for_update() if lock else stmt)
+    if order is None:
+        raise NotFound("We could not find that order.")
+    return order
+
+
+def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, reference: str) -> bool:
+    """Payment authorised: the order is confirmed. False when that had already happened."""
+    if order.status != "pending_payment":
+        return False
+    states.move(order, "confirmed")
+    order.payment_state = "authorised"
+    audit.record(session, "order.payment_authorised", actor=actor, channel=order.channel_code,
+                 subject=order, data={"payment": reference})
+    return True
+
+
+def cancel_order(session: Session, order: Order, *, actor: audit.Actor, reason: str) -> None:
+    """Cancel before shipment: release the stock. The caller voids any card authorisation."""
+    if order.status not in states.CANCELLABLE:
+        raise OrderError("This order has shipped and can no longer be cancelled; "
+                         "start a return instead.")
+    states.move(order, "cancelled")
+    inventory.release(session, [(l.variant_id, l.quantity_reserved) for l in order.lines])
+    for line in order.lines:
+        line.quantity_reserved = 0
+    order.cancelled_at = utcnow()
+    order.cancel_reason = reason[:200]
+    audit.record(session, "order.cancelled", actor=actor, channel=order.channel_code,
+                 subject=order, data={"reason": reason})
+    session.flush()

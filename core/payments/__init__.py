@@ -1,0 +1,1 @@
+"""Card payments through Stripe (a gateway port and its Stripe adapter) and webhooks."""

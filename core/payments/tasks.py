@@ -1,0 +1,20 @@
+"""Background work of payments: Stripe events are processed by a Celery task."""
+from __future__ import annotations
+
+import logging
+
+from core.payments import webhooks
+from core.tasks import celery_app, task_session
+
+log = logging.getLogger("marketline.payments")
+
+
+@celery_app.task(name="marketline.process_stripe_event", autoretry_for=(Exception,),
+                 retry_backoff=True, max_retries=8)
+def process_stripe_event(event_id: str) -> str:
+    """Apply one stored Stripe event (once, however often it is queued)."""
+    with task_session() as session:
+        outcome = webhooks.process(session, event_id)
+        session.commit()
+    log.info("stripe event %s: %s", event_id, outcome)
+    return outcome

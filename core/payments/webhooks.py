@@ -1,0 +1,75 @@
+"""Stripe webhooks: verify, store by event id, process once, in any order, any number of times."""
+from __future__ import annotations
+
+import stripe
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import utcnow
+from core.errors import DomainError
+from core.money import Money
+from core.payments import services as payments
+from core.payments.gateway import IntentResult
+from core.payments.models import StripeEvent
+
+TOLERANCE_SECONDS = 300
+HANDLED = {"payment_intent.succeeded", "payment_intent.amount_capturable_updated",
+           "payment_intent.payment_failed", "payment_intent.requires_action"}
+ACTOR = audit.Actor.system("stripe-webhook")
+
+
+class BadSignature(DomainError):
+    code = "bad_signature"
+
+
+def verify(payload: bytes, signature: str, secret: str) -> dict:
+    """The event, when the signature is right and at most five minutes old."""
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret,
+                                               tolerance=TOLERANCE_SECONDS)
+    except (ValueError, stripe.SignatureVerificationError):
+        raise BadSignature("The webhook signature is not valid.") from None
+    return event.to_dict()
+
+
+def store(session: Session, event: dict) -> bool:
+    """Keep the event by its id; False when it was already stored (a redelivery)."""
+    try:
+        with session.begin_nested():
+            session.add(StripeEvent(id=event["id"], type=event["type"], payload=event))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def process(session: Session, event_id: str) -> str:
+    """Apply a stored event once. The event row is locked, so parallel deliveries queue."""
+    event = session.scalar(select(StripeEvent).where(StripeEvent.id == event_id).with_for_update())
+    if event is None or event.processed_at is not None:
+        return "already processed"
+    outcome = _dispatch(session, event)
+    event.processed_at = utcnow()
+    event.outcome = outcome[:200]
+    return outcome
+
+
+def _dispatch(session: Session, event: StripeEvent) -> str:
+    if event.type not in HANDLED:
+        return "ignored"
+    intent = event.payload["data"]["object"]
+    attempt = payments.find_attempt(session, intent["id"], lock=True)
+    if attempt is None:
+        return "no such payment"
+    error = (intent.get("last_payment_error") or {}).get("message", "")
+    status = intent["status"]
+    if event.type == "payment_intent.payment_failed" and status not in ("requires_capture", "succeeded"):
+        status = "requires_payment_method"
+    result = IntentResult(intent["id"], status, intent.get("client_secret") or "",
+                          Money.from_minor(int(intent["amount"]), intent["currency"].upper()), error)
+    outcome = payments.apply_result(session, attempt, result, actor=ACTOR)
+    if outcome == "failed":
+        payments.abandon(session, attempt.order, actor=ACTOR, reason="Payment failed")
+    return outcome
