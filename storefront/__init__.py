@@ -17,11 +17,14 @@ def create_app(settings: Settings | None = None,
     """Build the storefront app."""
     app = create_base_app(__name__, realm=REALM, cookie_name="ml_shop", settings=settings,
                           session_factory=session_factory)
-    from storefront import account, cart, shop
+    from storefront import account, cart, checkout, orders, shop, webhooks
 
     app.register_blueprint(shop.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(cart.bp)
+    app.register_blueprint(orders.bp)
+    app.register_blueprint(checkout.bp)
+    app.register_blueprint(webhooks.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     app.context_processor(shop.navigation)
     app.context_processor(cart.cart_count)

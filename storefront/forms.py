@@ -1,7 +1,10 @@
 """Storefront forms: labels are the words a shopper reads."""
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
+                     TelField)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from core.customers.addresses import COUNTRIES, REGIONS
 
 EMAIL = [DataRequired("Enter your e-mail address."), Email("Enter a valid e-mail address."),
          Length(max=254)]
@@ -30,3 +33,39 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField("Repeat new password",
                             validators=[DataRequired("Repeat the new password."),
                                         EqualTo("password", "The two passwords differ.")])
+
+
+class CheckoutForm(FlaskForm):
+    """Contact, shipping address and method; the card is entered in Stripe's element."""
+
+    email = EmailField("Email", validators=EMAIL)
+    full_name = StringField("Full name", validators=[DataRequired("Enter the recipient's full name."),
+                                                     Length(max=200)])
+    company = StringField("Company (optional)", validators=[Optional(), Length(max=200)])
+    line1 = StringField("Address", validators=[DataRequired("Enter the street and house number."),
+                                               Length(max=200)])
+    line2 = StringField("Address line 2 (optional)", validators=[Optional(), Length(max=200)])
+    city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=100)])
+    postal_code = StringField("Postal code", validators=[DataRequired("Enter the postal code."),
+                                                         Length(max=20)])
+    country = SelectField("Country", choices=sorted(COUNTRIES.items(), key=lambda c: c[1]),
+                          default="DE")
+    region = SelectField("Region (optional)", choices=[], validate_choice=False,
+                         validators=[Optional()])
+    phone = TelField("Phone (optional)", validators=[Optional(), Length(max=40)])
+    po_number = StringField("Purchase order number (optional)", validators=[Optional(),
+                                                                             Length(max=60)])
+    shipping_method = RadioField("Shipping", validate_choice=False,
+                                 validators=[DataRequired("Choose a shipping method.")])
+    key = HiddenField()
+    payment_method = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region.choices = [("", "—")] + [
+            (code, name) for regions in REGIONS.values() for code, name in sorted(regions.items(), key=lambda r: r[1])]
+
+    def address(self) -> dict[str, str]:
+        return {f: getattr(self, f).data or "" for f in
+                ("full_name", "company", "line1", "line2", "city", "postal_code", "region",
+                 "country", "phone")}

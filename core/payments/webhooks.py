@@ -35,13 +35,15 @@ def verify(payload: bytes, signature: str, secret: str) -> dict:
 
 
 def store(session: Session, event: dict) -> bool:
-    """Keep the event by its id; False when it was already stored (a redelivery)."""
+    """Keep the event by its id. True while it still needs processing (a redelivery of an
+    event that was processed already answers False)."""
     try:
         with session.begin_nested():
             session.add(StripeEvent(id=event["id"], type=event["type"], payload=event))
             session.flush()
     except IntegrityError:
-        return False
+        stored = session.get(StripeEvent, event["id"])
+        return stored is not None and stored.processed_at is None
     return True
 
 

@@ -1,0 +1,94 @@
+"""Authorising an order's card payment: the steps, and where each is committed.
+
+1. Lock the order; if a payment is already under way or done, answer with it (a double
+   submit never makes a second PaymentIntent).
+2. Record the attempt with its idempotency key and commit, before Stripe is called.
+3. Ask Stripe to authorise (manual capture); apply its answer; commit.
+A decline cancels the order awaiting payment (its stock is released); the cart is kept.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.orders import services as orders
+from core.orders.models import Order
+from core.payments import services as payments
+from core.payments.gateway import GatewayUnavailable, PaymentDeclined, StripeGateway
+from core.payments.models import PaymentAttempt
+
+BUSY = ("creating", "requires_action", "authorised", "captured")
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    status: str  # authorised | requires_action | declined | processing
+    order: Order
+    message: str = ""
+    client_secret: str = ""
+
+
+def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
+                    payment_method: str, actor: audit.Actor, commit: Callable[[], None],
+                    moto: bool = False) -> PaymentOutcome:
+    order = orders.get_order(session, order_id, lock=True)
+    if order.status != "pending_payment":
+        return _settled(order)
+    busy = session.scalar(select(PaymentAttempt).where(PaymentAttempt.order_id == order.id,
+                                                       PaymentAttempt.status.in_(BUSY))
+                          .order_by(PaymentAttempt.id.desc()).limit(1))
+    if busy is not None:
+        return PaymentOutcome("processing", order, "Your payment is being processed.")
+    attempt = payments.new_attempt(session, order, moto=moto)
+    commit()  # the attempt exists before Stripe hears of it
+    try:
+        result = gateway.authorise(amount=order.gross_total, currency=order.currency,
+                                   payment_method=payment_method, key=attempt.key, moto=moto,
+                                   metadata={"order": order.number, "attempt": attempt.key})
+    except (PaymentDeclined, GatewayUnavailable) as err:
+        payments.record_decline(session, attempt, str(err))
+        payments.abandon(session, order, actor=actor, reason="Payment declined")
+        commit()
+        return PaymentOutcome("declined", order, str(err))
+    outcome = payments.apply_result(session, attempt, result, actor=actor)
+    commit()
+    if outcome == "requires_action":
+        return PaymentOutcome("requires_action", order, client_secret=result.client_secret)
+    if outcome == "failed":
+        payments.abandon(session, order, actor=actor, reason="Payment failed")
+        commit()
+        return PaymentOutcome("declined", order, result.error or "The payment failed.")
+    return _settled(order)
+
+
+def complete_authentication(session: Session, gateway: StripeGateway, order_id: int, *,
+                            actor: audit.Actor, commit: Callable[[], None]) -> PaymentOutcome:
+    """After 3-D Secure in the browser: ask Stripe how it went and apply it."""
+    order = orders.get_order(session, order_id, lock=True)
+    attempt = payments.open_attempt(session, order)
+    if attempt is None or not attempt.stripe_id:
+        return _settled(order)
+    result = gateway.retrieve(attempt.stripe_id)
+    outcome = payments.apply_result(session, attempt, result, actor=actor)
+    if outcome == "failed" or result.status == "requires_action":
+        if result.status == "requires_action":
+            gateway.cancel(attempt.stripe_id)
+            attempt.status = "cancelled"
+        payments.abandon(session, order, actor=actor, reason="Card authentication failed")
+        commit()
+        return PaymentOutcome("declined", order, "The card could not be authenticated. "
+                              "Try again or use another card; your cart is kept.")
+    commit()
+    return _settled(order)
+
+
+def _settled(order: Order) -> PaymentOutcome:
+    if order.status == "cancelled":
+        return PaymentOutcome("declined", order, "This checkout was cancelled; your cart is kept.")
+    if order.status == "pending_payment":
+        return PaymentOutcome("processing", order, "Your payment is being processed.")
+    return PaymentOutcome("authorised", order)

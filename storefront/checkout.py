@@ -1,0 +1,190 @@
+"""Checkout: contact, address, shipping, review, card; then the confirmation.
+
+The browser posts the form with fetch once Stripe.js has turned the card into a
+PaymentMethod (card Element -> confirmCardSetup); the answer is JSON: field errors, a
+3-D Secure challenge to run with confirmCardPayment, a decline, or where to go next.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from flask import (Blueprint, current_app, jsonify, redirect, render_template, session,
+                   url_for)
+from sqlalchemy import select
+
+from core.audit import Actor
+from core.customers.addresses import validate_address
+from core.errors import DomainError, NotFound
+from core.mail import send_mail
+from core.orders import services as orders
+from core.orders import shipping
+from core.orders.cart import view as cart_view
+from core.orders.models import Order
+from core.payments.flow import authorise_order, complete_authentication
+from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.render import render_page
+from storefront.cart import current_cart
+from storefront.forms import CheckoutForm
+from storefront.viewer import viewer
+
+bp = Blueprint("checkout", __name__)
+PLACED_KEY = "placed_orders"
+
+
+def gateway() -> StripeGateway:
+    return StripeGateway(current_app.config["MARKETLINE"])
+
+
+def _actor() -> Actor:
+    user = current_account()
+    return Actor("customer", user.id, user.email) if user else Actor.anonymous()
+
+
+def _shipping_options(ctx, country: str, goods_gross, free: bool):
+    """Each method available for the country with its price for this cart."""
+    options = []
+    for method in shipping.methods_for(db_session, country=country, channel_code=ctx.channel.code):
+        q = shipping.quote(method, ctx=ctx, goods_gross=goods_gross, weight_grams=0,
+                           free_shipping=free, tax_rate=0)
+        options.append((method, q))
+    return options
+
+
+def _page(form: CheckoutForm, *, status: int = 200, problem: str | None = None):
+    channel, ctx = viewer()
+    cart = current_cart()
+    summary = cart_view(db_session, cart, ctx)
+    if summary.priced is None:
+        return redirect(url_for("cart.show"))
+    country = form.country.data or channel.country
+    options = _shipping_options(ctx, country, summary.priced.gross_total.amount,
+                                summary.priced.free_shipping)
+    form.shipping_method.choices = [(m.code, m.name) for m, _ in options]
+    if not form.shipping_method.data and options:
+        form.shipping_method.data = options[0][0].code
+    client_secret = ""
+    try:
+        _, client_secret = gateway().setup_intent()
+    except GatewayUnavailable as err:
+        problem = problem or str(err)
+    return render_page("checkout/checkout.html", status=status, form=form, summary=summary,
+                       options=options, ctx=ctx, client_secret=client_secret, problem=problem,
+                       stripe_js=current_app.config["MARKETLINE"].STRIPE_JS_URL,
+                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+
+
+@bp.get("/checkout")
+def show():
+    form = CheckoutForm()
+    user = current_account()
+    if user is not None and not form.email.data:
+        form.email.data, form.full_name.data = user.email, user.full_name
+    form.key.data = uuid.uuid4().hex
+    return _page(form)
+
+
+def _errors(form: CheckoutForm, extra: dict[str, str] | None = None):
+    errors = {name: " ".join(f.errors) for name, f in form._fields.items() if f.errors}
+    errors.update(extra or {})
+    return jsonify({"status": "invalid", "errors": errors}), 422
+
+
+@bp.post("/checkout")
+def place():
+    form = CheckoutForm()
+    channel, ctx = viewer()
+    cart = current_cart()
+    if cart is None or not cart.lines:
+        return jsonify({"status": "invalid", "errors": {"form": "Your cart is empty."}}), 422
+    # The shipping choices are checked by the order service against the address's country.
+    form.shipping_method.choices = [(form.shipping_method.data, "")]
+    if not form.validate_on_submit():
+        return _errors(form)
+    if not form.payment_method.data:
+        return _errors(form, {"card": "Enter your card details."})
+    try:
+        address = validate_address(form.address())
+        ctx = replace(ctx, coupon_codes=tuple(cart.coupon_codes), country=address["country"],
+                      region=address["region"])
+        user = current_account()
+        order = orders.place_order(
+            db_session,
+            checkout=orders.Checkout(lines=[(l.variant_id, l.quantity) for l in cart.lines],
+                                     email=form.email.data.strip().lower(),
+                                     shipping_address=address, billing_address=address,
+                                     shipping_method=form.shipping_method.data,
+                                     po_number=form.po_number.data or ""),
+            channel=channel, ctx=ctx, customer_id=user.customer_id if user else None,
+            actor=_actor(), idempotency_key=f"checkout-{form.key.data}")
+    except DomainError as err:
+        db_session.rollback()
+        return _errors(form, {err.field or "form": str(err)})
+    db_session.commit()
+    _remember(order)
+    outcome = authorise_order(db_session, gateway(), order.id,
+                              payment_method=form.payment_method.data, actor=_actor(),
+                              commit=db_session.commit)
+    return _answer(outcome)
+
+
+def _answer(outcome):
+    order = outcome.order
+    if outcome.status == "authorised":
+        _after_confirmation(order)
+        return jsonify({"status": "confirmed",
+                        "redirect": url_for("checkout.confirmation", number=order.number)})
+    if outcome.status == "requires_action":
+        return jsonify({"status": "requires_action", "client_secret": outcome.client_secret,
+                        "complete_url": url_for("checkout.complete", number=order.number)})
+    if outcome.status == "processing":
+        return jsonify({"status": "processing", "message": outcome.message,
+                        "complete_url": url_for("checkout.complete", number=order.number)}), 202
+    return jsonify({"status": "declined", "message": outcome.message,
+                    "key": uuid.uuid4().hex}), 402
+
+
+def _own_order(number: str) -> Order:
+    """An order this browser placed, or the signed-in customer's; else 404."""
+    order = db_session.scalar(select(Order).where(Order.number == number))
+    user = current_account()
+    mine = order is not None and (
+        number in session.get(PLACED_KEY, []) or
+        (user is not None and order.customer_id == user.customer_id))
+    if not mine:
+        raise NotFound("We could not find that order.")
+    return order
+
+
+@bp.post("/checkout/<number>/complete")
+def complete(number: str):
+    order = _own_order(number)
+    outcome = complete_authentication(db_session, gateway(), order.id, actor=_actor(),
+                                      commit=db_session.commit)
+    return _answer(outcome)
+
+
+def _remember(order: Order) -> None:
+    """This browser may see the orders it placed (the last ten), signed in or not."""
+    placed = [n for n in session.get(PLACED_KEY, []) if n != order.number][-9:]
+    session[PLACED_KEY] = [*placed, order.number]
+
+
+def _after_confirmation(order: Order) -> None:
+    """Once an order is confirmed: empty the cart and send the e-mail."""
+    cart = current_cart()
+    if cart is not None:
+        db_session.delete(cart)
+        db_session.commit()
+    link = url_for("checkout.confirmation", number=order.number, _external=True)
+    send_mail(to=order.email, subject=f"Your Marketline order {order.number}",
+              text=render_template("checkout/confirmation_email.txt", order=order, link=link),
+              html=render_template("checkout/confirmation_email.html", order=order, link=link))
+
+
+@bp.get("/order/<number>/thanks")
+def confirmation(number: str):
+    order = _own_order(number)
+    return render_page("checkout/confirmation.html", order=order)

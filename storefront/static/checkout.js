@@ -1,0 +1,95 @@
+// Checkout: Stripe card Element -> confirmCardSetup -> PaymentMethod -> our server creates and
+// confirms the PaymentIntent; 3-D Secure runs through confirmCardPayment when asked.
+(function () {
+  "use strict";
+  var form = document.getElementById("checkout-form");
+  if (!form || typeof Stripe === "undefined") { return; }
+  var stripe = Stripe(form.dataset.publishableKey);
+  var card = stripe.elements().create("card");
+  card.mount("#card-element");
+  var button = document.getElementById("place-order");
+  var status = document.getElementById("checkout-status");
+
+  function show(id, message) {
+    var el = document.getElementById(id);
+    if (!el) { el = document.getElementById("form-error"); }
+    el.textContent = message;
+    el.hidden = !message;
+    var input = document.getElementById(id.replace(/-error$/, ""));
+    if (input && input.tagName !== "DIV") {
+      if (message) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
+    }
+  }
+  function clearErrors() {
+    form.querySelectorAll(".error, #form-error").forEach(function (el) {
+      if (el.id) { show(el.id, ""); }
+    });
+  }
+  function busy(on, text) {
+    button.disabled = on;
+    status.textContent = text || "";
+  }
+  async function post(url, body) {
+    var response = await fetch(url, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content,
+                 "Accept": "application/json" }
+    });
+    return response.json();
+  }
+  async function handle(answer) {
+    if (answer.status === "confirmed") {
+      busy(true, "Order confirmed. Opening your confirmation…");
+      window.location.assign(answer.redirect);
+      return;
+    }
+    if (answer.status === "requires_action") {
+      busy(true, "Your bank asks you to confirm the payment…");
+      var result = await stripe.confirmCardPayment(answer.client_secret);
+      busy(true, result.error ? "" : "Checking the payment…");
+      return handle(await post(answer.complete_url, new FormData()));
+    }
+    if (answer.status === "processing") {
+      busy(true, answer.message);
+      await new Promise(function (r) { setTimeout(r, 1500); });
+      return handle(await post(answer.complete_url, new FormData()));
+    }
+    busy(false);
+    if (answer.status === "declined") {
+      if (answer.key) { form.querySelector('input[name="key"]').value = answer.key; }
+      show("card-error", answer.message);
+      return;
+    }
+    if (!answer.errors) {
+      show("form-error", answer.detail || "Something went wrong while placing the order. Please try again.");
+      return;
+    }
+    var errors = answer.errors;
+    var first = null;
+    Object.keys(errors).forEach(function (name) {
+      show(name + "-error", errors[name]);
+      first = first || document.getElementById(name);
+    });
+    if (first && first.focus) { first.focus(); }
+  }
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    clearErrors();
+    busy(true, "Checking your card…");
+    try {
+      var setup = await stripe.confirmCardSetup(form.dataset.clientSecret, { payment_method: { card: card } });
+      if (setup.error) {
+        busy(false);
+        show("card-error", (setup.error.message || "Check your card details.") + "");
+        return;
+      }
+      form.querySelector('input[name="payment_method"]').value = setup.setupIntent.payment_method;
+      busy(true, "Placing your order…");
+      await handle(await post(form.action, new FormData(form)));
+    } catch (err) {
+      busy(false);
+      show("form-error", "Something went wrong while placing the order; nothing was charged. Please try again.");
+    }
+  });
+})();
