@@ -17,9 +17,10 @@ def create_app(settings: Settings | None = None,
     """Build the console app."""
     app = create_base_app(__name__, realm=REALM, cookie_name="ml_console", settings=settings,
                           session_factory=session_factory)
-    from callcenter import cli, console
+    from callcenter import catalog, cli, console
 
     app.register_blueprint(console.bp)
+    app.register_blueprint(catalog.bp)
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
     return app

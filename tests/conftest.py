@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -27,6 +33,48 @@ def pytest_addoption(parser):
 
 def pytest_report_header(config):
     return f"marketline database: {config.getoption('--db')}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory):
+    """localstripe on a free port, with its state file in a private folder.
+
+    Shared by tests/e2e (the live server pays through it) and the few web tests that
+    check a real call to the payment service.
+    """
+    port = free_port()
+    state = tmp_path_factory.mktemp("localstripe")
+    binary = Path(sys.executable).with_name("localstripe")
+    process = subprocess.Popen([str(binary), "--port", str(port), "--from-scratch"],
+                               env={**os.environ, "TMPDIR": str(state)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/js.stripe.com/v3/")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -68,15 +68,18 @@ def _shipping_quote(session: Session, checkout: Checkout, ctx: PricingContext,
                           tax_rate=standard)
 
 
-def _lines(priced: PricedCart, promised: dt.date) -> list[OrderLine]:
-    return [OrderLine(variant_id=l.variant_id, sku=l.sku, name=l.name, quantity=l.quantity,
-                      unit_price=l.unit_price, amount=l.amount, discount=l.discount, net=l.net,
-                      tax=l.tax, gross=l.gross, tax_rate=l.tax_rate,
-                      price_source=f"{l.trace.price_list} from {l.trace.quantity_break}",
-                      discounts=[{"promotion_id": a.promotion_id, "name": a.name,
-                                  "amount": str(a.amount)} for a in l.trace.promotions],
-                      quantity_reserved=l.quantity, promised_date=promised)
-            for l in priced.lines]
+def _insert_lines(session: Session, order: Order, priced: PricedCart, promised: dt.date) -> None:
+    """All lines in one INSERT (executemany): placing an order costs the same for 1 or 50 lines."""
+    session.execute(insert(OrderLine), [dict(
+        order_id=order.id, variant_id=l.variant_id, sku=l.sku, name=l.name, quantity=l.quantity,
+        unit_price=l.unit_price, amount=l.amount, discount=l.discount, net=l.net, tax=l.tax,
+        gross=l.gross, tax_rate=l.tax_rate,
+        price_source=f"{l.trace.price_list} from {l.trace.quantity_break}",
+        discounts=[{"promotion_id": a.promotion_id, "name": a.name, "amount": str(a.amount)}
+                   for a in l.trace.promotions],
+        quantity_reserved=l.quantity, quantity_shipped=0, quantity_invoiced=0,
+        quantity_returned=0, promised_date=promised) for l in priced.lines])
+    session.expire(order, ["lines"])
 
 
 def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: PricingContext,
@@ -105,6 +108,7 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
         if existing := find_by_key(session, idempotency_key):
             return existing
         raise
+    _insert_lines(session, order, priced, order.promised_date)
     inventory.reserve(session, checkout.lines, skus={l.variant_id: l.sku for l in priced.lines})
     _redeem(session, order, priced)
     audit.record(session, "order.placed", actor=actor, channel=ctx.channel.code, subject=order,
@@ -127,7 +131,7 @@ def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key) ->
         subtotal=priced.subtotal.amount, discount_total=priced.discount_total.amount,
         net_total=priced.net_total.amount + ship.net, tax_total=priced.tax_total.amount + ship.tax,
         gross_total=priced.gross_total.amount + ship.gross, coupon_codes=list(ctx.coupon_codes),
-        po_number=checkout.po_number, promised_date=promised, lines=_lines(priced, promised))
+        po_number=checkout.po_number, promised_date=promised)
 
 
 def _redeem(session: Session, order: Order, priced: PricedCart) -> None:

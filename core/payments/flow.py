@@ -34,7 +34,9 @@ class PaymentOutcome:
 
 def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
                     payment_method: str, actor: audit.Actor, commit: Callable[[], None],
-                    moto: bool = False) -> PaymentOutcome:
+                    moto: bool = False, abandon_on_decline: bool = True) -> PaymentOutcome:
+    """Authorise the order's total on a card. A checkout abandons its order on a decline;
+    an order paid later (by link, by phone) stays open for another card."""
     order = orders.get_order(session, order_id, lock=True)
     if order.status != "pending_payment":
         return _settled(order)
@@ -51,7 +53,8 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
                                    metadata={"order": order.number, "attempt": attempt.key})
     except (PaymentDeclined, GatewayUnavailable) as err:
         payments.record_decline(session, attempt, str(err))
-        payments.abandon(session, order, actor=actor, reason="Payment declined")
+        if abandon_on_decline:
+            payments.abandon(session, order, actor=actor, reason="Payment declined")
         commit()
         return PaymentOutcome("declined", order, str(err))
     outcome = payments.apply_result(session, attempt, result, actor=actor)
@@ -59,14 +62,16 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
     if outcome == "requires_action":
         return PaymentOutcome("requires_action", order, client_secret=result.client_secret)
     if outcome == "failed":
-        payments.abandon(session, order, actor=actor, reason="Payment failed")
+        if abandon_on_decline:
+            payments.abandon(session, order, actor=actor, reason="Payment failed")
         commit()
         return PaymentOutcome("declined", order, result.error or "The payment failed.")
     return _settled(order)
 
 
 def complete_authentication(session: Session, gateway: StripeGateway, order_id: int, *,
-                            actor: audit.Actor, commit: Callable[[], None]) -> PaymentOutcome:
+                            actor: audit.Actor, commit: Callable[[], None],
+                            abandon_on_decline: bool = True) -> PaymentOutcome:
     """After 3-D Secure in the browser: ask Stripe how it went and apply it."""
     order = orders.get_order(session, order_id, lock=True)
     attempt = payments.open_attempt(session, order)
@@ -78,7 +83,8 @@ def complete_authentication(session: Session, gateway: StripeGateway, order_id: 
         if result.status == "requires_action":
             gateway.cancel(attempt.stripe_id)
             attempt.status = "cancelled"
-        payments.abandon(session, order, actor=actor, reason="Card authentication failed")
+        if abandon_on_decline:
+            payments.abandon(session, order, actor=actor, reason="Card authentication failed")
         commit()
         return PaymentOutcome("declined", order, "The card could not be authenticated. "
                               "Try again or use another card; your cart is kept.")
@@ -88,7 +94,7 @@ def complete_authentication(session: Session, gateway: StripeGateway, order_id: 
 
 def _settled(order: Order) -> PaymentOutcome:
     if order.status == "cancelled":
-        return PaymentOutcome("declined", order, "This checkout was cancelled; your cart is kept.")
+        return PaymentOutcome("declined", order, "This order was cancelled; your cart is kept.")
     if order.status == "pending_payment":
         return PaymentOutcome("processing", order, "Your payment is being processed.")
     return PaymentOutcome("authorised", order)

@@ -4,13 +4,7 @@ Every page a test visits is scanned by axe: no serious or critical violation pas
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,6 +14,7 @@ from werkzeug.serving import make_server
 from core.config import load_settings
 from core.db import make_engine
 from core.migrate import upgrade
+from tests.conftest import free_port, wait_for  # localstripe is a fixture of tests/conftest.py
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -27,44 +22,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-@pytest.fixture(scope="session")
-def localstripe(tmp_path_factory):
-    """localstripe on a free port, with its state file in a private folder."""
-    port = free_port()
-    state = tmp_path_factory.mktemp("localstripe")
-    binary = Path(sys.executable).with_name("localstripe")
-    process = subprocess.Popen([str(binary), "--port", str(port), "--from-scratch"],
-                               env={**os.environ, "TMPDIR": str(state)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{url}/js.stripe.com/v3/")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,509 @@
+"""Catalogue management for agents with the catalog role: products, variants, prices,
+price lists, channel assortments, promotions, and CSV import and export."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, flash, request, url_for
+from sqlalchemy import select
+
+from core.agents.services import actor_for
+from core.catalog import admin, csv_io
+from core.catalog.models import AssortmentRule, Channel, Product, Variant
+from core.errors import DomainError
+from core.money import Money
+from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategory
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.render import redirect_to, render_page
+from callcenter.access import requires_role
+from callcenter.catalog_forms import (KIND_LABELS, SCOPE_LABELS, AssortmentRuleForm,
+                                      ConfirmForm, ImportPricesForm, ImportProductsForm,
+                                      PriceForm, PriceListForm, ProductForm, PromotionForm,
+                                      VariantForm, options, place_error)
+
+bp = Blueprint("catalog", __name__, url_prefix="/catalog")
+PER_PAGE = 30
+ENTRIES_PER_PAGE = 100
+
+
+@bp.app_template_filter("catalog_money")
+def catalog_money(amount, currency: str) -> str:
+    """An amount with its currency's decimal places: '5.49 EUR'."""
+    return Money(amount, currency).format() if amount is not None else ""
+
+
+@bp.before_request
+@requires_role("catalog")
+def _only_catalog_agents():
+    """Every view here is for the catalog role (admin holds it too); the views repeat it."""
+
+
+def _actor():
+    return actor_for(current_account())
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
+
+
+def _category_choices(blank: str | None = None) -> list:
+    found = admin.categories(db_session)
+    by_id = {c.id: c for c in found}
+    choices = [(c.id, admin.category_label(c, by_id)) for c in found]
+    return options(([(0, blank)] if blank is not None else []) + choices)
+
+
+def _tax_choices() -> list:
+    return options((t.id, t.name)
+                   for t in db_session.scalars(select(TaxCategory).order_by(TaxCategory.id)))
+
+
+def _price_list_choices(lists=None) -> list:
+    lists = lists if lists is not None else db_session.scalars(select(PriceList)
+                                                             .order_by(PriceList.code))
+    return options((pl.id, f"{pl.code} ({pl.currency}, "
+                           f"{'incl.' if pl.prices_include_tax else 'excl.'} tax)")
+                   for pl in lists)
+
+
+def _channel_codes() -> list[str]:
+    return list(db_session.scalars(select(Channel.code).order_by(Channel.code)))
+
+
+def _done(message: str, url: str):
+    db_session.commit()
+    flash(message, "success")
+    return redirect_to(url)
+
+
+# --- products ---------------------------------------------------------------------------------
+
+
+@bp.get("/", endpoint="products")
+@requires_role("catalog")
+def products():
+    query = request.args.get("q", "").strip()[:100]
+    status = request.args.get("status", "all")
+    status = status if status in ("all", "active", "inactive") else "all"
+    found = admin.list_products(db_session, query=query, status=status, page=_page_arg(),
+                                per_page=PER_PAGE)
+    return render_page("catalog/products.html", block="results", found=found, q=query,
+                       status_filter=status)
+
+
+def _product_form(**kwargs) -> ProductForm:
+    form = ProductForm(**kwargs)
+    form.category_id.choices = _category_choices()
+    form.tax_category_id.choices = _tax_choices()
+    return form
+
+
+@bp.route("/products/new", methods=["GET", "POST"], endpoint="new_product")
+@requires_role("catalog")
+def new_product():
+    form = _product_form()
+    if form.validate_on_submit():
+        try:
+            product = admin.create_product(db_session, form.to_data(), actor=_actor())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done(f"Product {product.name} created. Add its variants below.",
+                         url_for(".product", product_id=product.id))
+    return render_page("catalog/product.html", form=form, product=None)
+
+
+def _product_page(product_id: int, *, form: ProductForm | None = None,
+                  variant_form: VariantForm | None = None):
+    product, prices = admin.product_detail(db_session, product_id)
+    if form is None:
+        form = _product_form(obj=product, formdata=None)
+    if variant_form is None:
+        variant_form = VariantForm(prefix="variant", formdata=None)
+    return render_page("catalog/product.html", form=form, product=product, prices=prices,
+                       variant_form=variant_form)
+
+
+@bp.route("/products/<int:product_id>", methods=["GET", "POST"], endpoint="product")
+@requires_role("catalog")
+def product_view(product_id: int):
+    product = admin.get_or_404(db_session, Product, product_id, "product")
+    if request.method == "GET":
+        return _product_page(product_id)
+    form = _product_form()
+    if form.validate_on_submit():
+        try:
+            admin.update_product(db_session, product, form.to_data(), actor=_actor())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done("Product saved.", url_for(".product", product_id=product_id))
+    return _product_page(product_id, form=form)
+
+
+@bp.post("/products/<int:product_id>/variants", endpoint="add_variant")
+@requires_role("catalog")
+def add_variant(product_id: int):
+    product = admin.get_or_404(db_session, Product, product_id, "product")
+    form = VariantForm(prefix="variant")
+    if form.validate_on_submit():
+        try:
+            variant = admin.add_variant(db_session, product, form.to_data(), actor=_actor())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done(f"Variant {variant.sku} added. Give it a price.",
+                         url_for(".variant", variant_id=variant.id))
+    db_session.rollback()
+    return _product_page(product_id, variant_form=form)
+
+
+# --- variants and their prices ----------------------------------------------------------------
+
+
+def _price_form(**kwargs) -> PriceForm:
+    form = PriceForm(prefix="price", **kwargs)
+    form.price_list_id.choices = _price_list_choices()
+    return form
+
+
+def _variant_page(variant: Variant, *, form: VariantForm | None = None,
+                  price_form: PriceForm | None = None):
+    entries = db_session.scalars(
+        select(PriceListEntry).join(PriceList).where(PriceListEntry.variant_id == variant.id)
+        .order_by(PriceList.code, PriceListEntry.min_quantity)).all()
+    if form is None:
+        form = VariantForm()
+        form.fill(variant)
+    return render_page("catalog/variant.html", variant=variant, form=form, entries=entries,
+                       price_form=price_form or _price_form(formdata=None))
+
+
+@bp.route("/variants/<int:variant_id>", methods=["GET", "POST"], endpoint="variant")
+@requires_role("catalog")
+def variant_view(variant_id: int):
+    variant = admin.get_or_404(db_session, Variant, variant_id, "variant")
+    if request.method == "GET":
+        return _variant_page(variant)
+    form = VariantForm()
+    if form.validate_on_submit():
+        try:
+            admin.update_variant(db_session, variant, form.to_data(), actor=_actor())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done(f"Variant {variant.sku} saved.", url_for(".variant",
+                                                                  variant_id=variant_id))
+    db_session.rollback()
+    return _variant_page(db_session.get(Variant, variant_id), form=form)
+
+
+@bp.post("/variants/<int:variant_id>/prices", endpoint="set_price")
+@requires_role("catalog")
+def set_price(variant_id: int):
+    variant = admin.get_or_404(db_session, Variant, variant_id, "variant")
+    form = _price_form()
+    if form.validate_on_submit():
+        try:
+            price_list = admin.get_or_404(db_session, PriceList, form.price_list_id.data,
+                                          "price list")
+            admin.set_price(db_session, price_list=price_list, variant=variant,
+                            min_quantity=form.min_quantity.data,
+                            unit_price=form.unit_price.data, actor=_actor())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done(f"Price of {variant.sku} in {price_list.code} saved.",
+                         url_for(".variant", variant_id=variant_id))
+    return _variant_page(variant, price_form=form)
+
+
+@bp.post("/prices/<int:entry_id>/delete", endpoint="remove_price")
+@requires_role("catalog")
+def remove_price(entry_id: int):
+    entry = admin.get_or_404(db_session, PriceListEntry, entry_id, "price")
+    variant_id = entry.variant_id
+    if ConfirmForm().validate_on_submit():
+        admin.remove_price(db_session, entry, actor=_actor())
+        return _done("Price removed.", url_for(".variant", variant_id=variant_id))
+    return redirect_to(url_for(".variant", variant_id=variant_id))
+
+
+# --- price lists ------------------------------------------------------------------------------
+
+
+def _price_list_form(**kwargs) -> PriceListForm:
+    form = PriceListForm(**kwargs)
+    form.channel_code.choices = options([("", "—")] + [(c, c) for c in _channel_codes()])
+    return form
+
+
+@bp.get("/price-lists", endpoint="price_lists")
+@requires_role("catalog")
+def price_lists():
+    return render_page("catalog/price_lists.html", lists=admin.price_lists(db_session),
+                       scopes=SCOPE_LABELS)
+
+
+@bp.route("/price-lists/new", methods=["GET", "POST"], endpoint="new_price_list")
+@requires_role("catalog")
+def new_price_list():
+    form = _price_list_form()
+    if form.validate_on_submit():
+        try:
+            created = admin.create_price_list(db_session, form.to_data(), actor=_actor())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done(f"Price list {created.code} created.",
+                         url_for(".price_list", list_id=created.id))
+    return render_page("catalog/price_list.html", form=form, price_list=None)
+
+
+@bp.route("/price-lists/<int:list_id>", methods=["GET", "POST"], endpoint="price_list")
+@requires_role("catalog")
+def price_list_view(list_id: int):
+    price_list = admin.get_or_404(db_session, PriceList, list_id, "price list")
+    if request.method == "POST":
+        form = _price_list_form()
+        if form.validate_on_submit():
+            try:
+                admin.update_price_list(db_session, price_list, form.to_data(), actor=_actor())
+            except DomainError as err:
+                place_error(form, err)
+            else:
+                return _done("Price list saved.", url_for(".price_list", list_id=list_id))
+        db_session.rollback()
+        price_list = db_session.get(PriceList, list_id)
+    else:
+        form = _price_list_form(obj=admin.price_list_form_data(price_list, db_session))
+    page = _page_arg()
+    entries, total = admin.price_list_entries(db_session, price_list, page=page,
+                                              per_page=ENTRIES_PER_PAGE)
+    return render_page("catalog/price_list.html", form=form, price_list=price_list,
+                       entries=entries, total=total, page=page,
+                       pages=max(1, -(-total // ENTRIES_PER_PAGE)))
+
+
+@bp.get("/price-lists/<int:list_id>/export.csv", endpoint="export_price_list")
+@requires_role("catalog")
+def export_price_list(list_id: int):
+    price_list = admin.get_or_404(db_session, PriceList, list_id, "price list")
+    return _csv(csv_io.export_price_list(db_session, price_list), f"prices-{price_list.code}")
+
+
+# --- channels and assortments -----------------------------------------------------------------
+
+
+def _rule_form(channel_id: int, **kwargs) -> AssortmentRuleForm:
+    form = AssortmentRuleForm(prefix=f"channel-{channel_id}", **kwargs)
+    form.category_id.choices = _category_choices(blank="—")
+    return form
+
+
+def _channels_page(failed: tuple[int, AssortmentRuleForm] | None = None):
+    channels = admin.channels_with_rules(db_session)
+    forms = {c.id: _rule_form(c.id, formdata=None) for c in channels}
+    if failed:
+        forms[failed[0]] = failed[1]
+    lists = {pl.id: pl.code for pl in db_session.scalars(select(PriceList))}
+    by_id = {c.id: c for c in admin.categories(db_session)}
+    return render_page("catalog/channels.html", channels=channels, forms=forms, lists=lists,
+                       category_label=lambda c: admin.category_label(c, by_id))
+
+
+@bp.get("/channels", endpoint="channels")
+@requires_role("catalog")
+def channels():
+    return _channels_page()
+
+
+@bp.post("/channels/<int:channel_id>/rules", endpoint="add_rule")
+@requires_role("catalog")
+def add_rule(channel_id: int):
+    channel = admin.get_or_404(db_session, Channel, channel_id, "channel")
+    form = _rule_form(channel_id)
+    if form.validate_on_submit():
+        try:
+            admin.add_assortment_rule(db_session, channel, mode=form.mode.data,
+                                      category_id=form.category_id.data or None,
+                                      product_ref=form.product.data, actor=_actor())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done(f"Rule added to {channel.code}.", url_for(".channels"))
+    db_session.rollback()
+    return _channels_page(failed=(channel_id, form))
+
+
+@bp.post("/rules/<int:rule_id>/delete", endpoint="remove_rule")
+@requires_role("catalog")
+def remove_rule(rule_id: int):
+    rule = admin.get_or_404(db_session, AssortmentRule, rule_id, "assortment rule")
+    if ConfirmForm().validate_on_submit():
+        admin.remove_assortment_rule(db_session, rule, actor=_actor())
+        return _done("Rule removed.", url_for(".channels"))
+    return redirect_to(url_for(".channels"))
+
+
+# --- promotions -------------------------------------------------------------------------------
+
+
+def _promotion_form(**kwargs) -> PromotionForm:
+    form = PromotionForm(**kwargs)
+    form.channels.choices = options((c, c) for c in _channel_codes())
+    form.category_ids.choices = _category_choices()
+    return form
+
+
+@bp.get("/promotions", endpoint="promotions")
+@requires_role("catalog")
+def promotions():
+    found = db_session.scalars(select(Promotion).order_by(Promotion.active.desc(),
+                                                          Promotion.priority.desc(),
+                                                          Promotion.id)).all()
+    return render_page("catalog/promotions.html", promotions=found, kinds=KIND_LABELS,
+                       now=dt.datetime.now(dt.timezone.utc))
+
+
+@bp.route("/promotions/new", methods=["GET", "POST"], endpoint="new_promotion")
+@requires_role("catalog")
+def new_promotion():
+    form = _promotion_form()
+    if form.validate_on_submit():
+        try:
+            created = admin.create_promotion(db_session, form.to_data(), actor=_actor())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done(f"Promotion “{created.name}” created.", url_for(".promotions"))
+    return render_page("catalog/promotion.html", form=form, promotion=None)
+
+
+@bp.route("/promotions/<int:promotion_id>", methods=["GET", "POST"], endpoint="promotion")
+@requires_role("catalog")
+def promotion_view(promotion_id: int):
+    promotion = admin.get_or_404(db_session, Promotion, promotion_id, "promotion")
+    if request.method == "GET":
+        form = _promotion_form(formdata=None)
+        form.fill(admin.promotion_form_data(db_session, promotion))
+        return render_page("catalog/promotion.html", form=form, promotion=promotion)
+    form = _promotion_form()
+    if form.validate_on_submit():
+        try:
+            admin.update_promotion(db_session, promotion, form.to_data(), actor=_actor())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done("Promotion saved.", url_for(".promotions"))
+    db_session.rollback()
+    return render_page("catalog/promotion.html", form=form,
+                       promotion=db_session.get(Promotion, promotion_id))
+
+
+@bp.post("/promotions/<int:promotion_id>/deactivate", endpoint="deactivate_promotion")
+@requires_role("catalog")
+def deactivate_promotion(promotion_id: int):
+    promotion = admin.get_or_404(db_session, Promotion, promotion_id, "promotion")
+    if ConfirmForm().validate_on_submit():
+        admin.deactivate_promotion(db_session, promotion, actor=_actor())
+        return _done(f"Promotion “{promotion.name}” deactivated.", url_for(".promotions"))
+    return redirect_to(url_for(".promotions"))
+
+
+# --- CSV import and export --------------------------------------------------------------------
+
+
+def _csv(text: str, name: str) -> Response:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
+    response = Response(text.encode("utf-8"), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _import_forms(products_form=None, prices_form=None):
+    base_lists = csv_io.base_price_lists(db_session)
+    if products_form is None:
+        products_form = ImportProductsForm(prefix="products", formdata=None)
+    products_form.price_list_id.choices = (options([(0, "— no prices —")])
+                                           + _price_list_choices(base_lists))
+    if products_form.price_list_id.data is None and base_lists:
+        products_form.price_list_id.data = base_lists[0].id
+    return products_form, prices_form or ImportPricesForm(prefix="prices", formdata=None), \
+        base_lists
+
+
+def _import_page(products_form=None, prices_form=None, errors=None, which=None):
+    products_form, prices_form, base_lists = _import_forms(products_form, prices_form)
+    all_lists = db_session.scalars(select(PriceList).order_by(PriceList.code)).all()
+    return render_page("catalog/import.html", products_form=products_form,
+                       prices_form=prices_form, base_lists=base_lists, all_lists=all_lists,
+                       errors=errors or [], which=which)
+
+
+@bp.get("/import-export", endpoint="import_export")
+@requires_role("catalog")
+def import_export():
+    return _import_page()
+
+
+@bp.get("/export/products.csv", endpoint="export_products")
+@requires_role("catalog")
+def export_products():
+    list_id = request.args.get("price_list", type=int)
+    price_list = None
+    if list_id:
+        price_list = admin.get_or_404(db_session, PriceList, list_id, "price list")
+    elif base := csv_io.base_price_lists(db_session):
+        price_list = base[0]
+    return _csv(csv_io.export_products(db_session, price_list), "products")
+
+
+@bp.post("/import/products", endpoint="import_products")
+@requires_role("catalog")
+def import_products():
+    form, _, _ = _import_forms(ImportProductsForm(prefix="products"))
+    errors: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            price_list = (admin.get_or_404(db_session, PriceList, form.price_list_id.data,
+                                           "price list") if form.price_list_id.data else None)
+            report = csv_io.import_products(db_session, upload.read(), price_list=price_list,
+                                            actor=_actor(),
+                                            filename=(upload.filename or "")[:200])
+        except csv_io.ImportRejected as err:
+            place_error(form, err)
+            errors = err.errors
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done(report.summary(), url_for(".import_export"))
+    db_session.rollback()
+    return _import_page(products_form=form, errors=errors, which="products")
+
+
+@bp.post("/import/prices", endpoint="import_prices")
+@requires_role("catalog")
+def import_prices():
+    form = ImportPricesForm(prefix="prices")
+    errors: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            report = csv_io.import_prices(db_session, upload.read(), actor=_actor(),
+                                          filename=(upload.filename or "")[:200])
+        except csv_io.ImportRejected as err:
+            place_error(form, err)
+            errors = err.errors
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            return _done(report.summary(), url_for(".import_export"))
+    db_session.rollback()
+    return _import_page(prices_form=form, errors=errors, which="prices")

@@ -1,0 +1,214 @@
+"""Forms of the catalogue pages, and their translation into the admin services' inputs."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from core.catalog.admin import (PriceListData, ProductData, PromotionData, VariantData,
+                                format_attributes, parse_attributes, parse_decimal)
+from core.errors import DomainError
+from core.money import MINOR_UNITS
+from core.pricing.models import PROMOTION_KINDS, SCOPES
+
+KIND_LABELS = {"percent_off": "Percent off", "amount_off": "Amount off (per order)",
+               "fixed_price": "Fixed unit price", "buy_x_get_y": "Buy X, get Y free",
+               "free_shipping": "Free shipping"}
+SCOPE_LABELS = {"base": "Base (everyone)", "channel": "Channel", "group": "Customer group",
+                "contract": "Customer contract"}
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+DATETIME_LOCAL = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # the first is what inputs show
+CURRENCIES = options((c, c) for c in sorted(MINOR_UNITS))
+
+
+class AmountField(StringField):
+    """A money amount typed as 12.50 or 12,50; data is a Decimal or None when empty."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = valuelist[0].strip()
+        if not raw:
+            self.data = None
+            return
+        self.data = parse_decimal(raw)
+        if self.data is None:
+            raise ValueError("Enter an amount like 12.50.")
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else format(Decimal(self.data).normalize(), "f")
+
+
+def _list_text(raw: str | None) -> list[str]:
+    """'a, b\\nc' -> ['a', 'b', 'c']."""
+    return [part.strip() for part in re.split(r"[,\n;]", raw or "") if part.strip()]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value.replace(tzinfo=dt.timezone.utc) if value is not None else None
+
+
+def place_error(form: FlaskForm, err: DomainError) -> None:
+    """Put a domain error at the form field it names, else at the top of the form."""
+    target = form._fields.get(err.field) if err.field else None
+    if target is not None:
+        target.errors = [*target.errors, str(err)]
+    else:
+        form.form_errors.append(str(err))
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class ProductForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter the product name."),
+                                           Length(max=200)])
+    slug = StringField("Slug (web address)", validators=[Optional(), Length(max=200)])
+    brand = StringField("Brand", validators=[Optional(), Length(max=100)])
+    category_id = SelectField("Category", coerce=int)
+    tax_category_id = SelectField("Tax category", coerce=int)
+    description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
+    active = BooleanField("Active (shown and sold)", default=True)
+
+    def to_data(self) -> ProductData:
+        return ProductData(name=self.name.data or "", slug=self.slug.data or "",
+                           brand=self.brand.data or "", description=self.description.data or "",
+                           category_id=self.category_id.data,
+                           tax_category_id=self.tax_category_id.data, active=self.active.data)
+
+
+class VariantForm(FlaskForm):
+    sku = StringField("SKU", validators=[DataRequired("Enter the SKU."), Length(max=64)])
+    name = StringField("Variant name", validators=[Optional(), Length(max=200)])
+    barcode = StringField("Barcode (GTIN)", validators=[Optional(), Length(max=14)])
+    weight_grams = IntegerField("Weight in grams", validators=[
+        Optional(), NumberRange(0, 10_000_000, "The weight is between 0 and 10,000,000 g.")])
+    attributes = TextAreaField("Attributes", validators=[Optional(), Length(max=4000)])
+    active = BooleanField("Active (sold)", default=True)
+
+    def fill(self, variant) -> None:
+        self.process(obj=variant)
+        self.attributes.data = format_attributes(variant.attributes)
+
+    def to_data(self) -> VariantData:
+        return VariantData(sku=self.sku.data or "", name=self.name.data or "",
+                           barcode=self.barcode.data or "",
+                           weight_grams=self.weight_grams.data or 0,
+                           attributes=parse_attributes(self.attributes.data),
+                           active=self.active.data)
+
+
+class PriceForm(FlaskForm):
+    price_list_id = SelectField("Price list", coerce=int)
+    min_quantity = IntegerField("From quantity", default=1, validators=[
+        DataRequired("Enter the quantity the price starts at."),
+        NumberRange(1, 1_000_000, "The quantity is 1 or more.")])
+    unit_price = AmountField("Unit price", validators=[DataRequired("Enter the unit price.")])
+
+
+class PriceListForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired("Enter a code."), Length(max=60)])
+    name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=200)])
+    currency = SelectField("Currency", choices=CURRENCIES, default="EUR")
+    scope = SelectField("Scope", choices=options((s, SCOPE_LABELS[s]) for s in SCOPES))
+    # The service checks the channel (and says so at this field).
+    channel_code = SelectField("Channel (for scope channel)", validate_choice=False)
+    customer_group = StringField("Customer group (for scope group)",
+                                 validators=[Optional(), Length(max=40)])
+    customer_number = StringField("Customer number (for scope contract)",
+                                  validators=[Optional(), Length(max=20)])
+    valid_from = DateField("Valid from", validators=[Optional()])
+    valid_to = DateField("Valid to (inclusive)", validators=[Optional()])
+    priority = IntegerField("Priority", default=0, validators=[
+        Optional(), NumberRange(-1000, 1000, "The priority is between -1000 and 1000.")])
+    prices_include_tax = BooleanField("Prices include tax", default=True)
+    active = BooleanField("Active", default=True)
+
+    def to_data(self) -> PriceListData:
+        return PriceListData(
+            code=self.code.data or "", name=self.name.data or "", currency=self.currency.data,
+            scope=self.scope.data, channel_code=self.channel_code.data or None,
+            customer_group=self.customer_group.data or None,
+            customer_number=self.customer_number.data or None,
+            valid_from=self.valid_from.data, valid_to=self.valid_to.data,
+            priority=self.priority.data or 0,
+            prices_include_tax=self.prices_include_tax.data, active=self.active.data)
+
+
+class AssortmentRuleForm(FlaskForm):
+    mode = SelectField("Rule", choices=options([("include", "Include"), ("exclude", "Exclude")]))
+    category_id = SelectField("Category (with its subcategories)", coerce=int)
+    product = StringField("or a product (slug or SKU)", validators=[Optional(), Length(max=200)])
+
+
+class PromotionForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=200)])
+    kind = SelectField("Kind", choices=options((k, KIND_LABELS[k]) for k in PROMOTION_KINDS))
+    value = AmountField("Value: percent, amount off or fixed unit price")
+    currency = SelectField("Currency", choices=CURRENCIES, default="EUR")
+    buy_quantity = IntegerField("Buy X (units)", validators=[Optional()])
+    get_quantity = IntegerField("Get Y free (units)", validators=[Optional()])
+    coupon_code = StringField("Coupon code", validators=[Optional(), Length(max=60)])
+    channels = SelectMultipleField("Channels (none: every channel)")
+    customer_groups = StringField("Customer groups, comma-separated (empty: everyone)",
+                                  validators=[Optional(), Length(max=400)])
+    products = TextAreaField("Products: slugs or SKUs, comma-separated (empty: all)",
+                             validators=[Optional(), Length(max=4000)])
+    category_ids = SelectMultipleField("Categories (empty: all)", coerce=int)
+    min_subtotal = AmountField("Minimum subtotal")
+    starts_at = DateTimeLocalField("Starts (UTC)", format=DATETIME_LOCAL, validators=[Optional()])
+    ends_at = DateTimeLocalField("Ends (UTC)", format=DATETIME_LOCAL, validators=[Optional()])
+    usage_limit_total = IntegerField("Usage limit in total", validators=[Optional()])
+    usage_limit_per_customer = IntegerField("Usage limit per customer", validators=[Optional()])
+    priority = IntegerField("Priority (higher applies first)", default=0,
+                            validators=[Optional()])
+    exclusive = BooleanField("Exclusive (never combined with others)")
+    active = BooleanField("Active", default=True)
+
+    def fill(self, data: PromotionData) -> None:
+        self.process(obj=data)
+        self.customer_groups.data = ", ".join(data.customer_groups)
+        self.products.data = ", ".join(data.products)
+        for name in ("starts_at", "ends_at"):
+            value = getattr(data, name)
+            self[name].data = value.astimezone(dt.timezone.utc).replace(tzinfo=None) \
+                if value else None
+
+    def to_data(self) -> PromotionData:
+        return PromotionData(
+            name=self.name.data or "", kind=self.kind.data, value=self.value.data,
+            currency=self.currency.data, buy_quantity=self.buy_quantity.data or 0,
+            get_quantity=self.get_quantity.data or 0, coupon_code=self.coupon_code.data,
+            channels=self.channels.data or [],
+            customer_groups=_list_text(self.customer_groups.data),
+            products=_list_text(self.products.data), category_ids=self.category_ids.data or [],
+            min_subtotal=self.min_subtotal.data, starts_at=_utc(self.starts_at.data),
+            ends_at=_utc(self.ends_at.data), usage_limit_total=self.usage_limit_total.data,
+            usage_limit_per_customer=self.usage_limit_per_customer.data,
+            priority=self.priority.data or 0, exclusive=self.exclusive.data,
+            active=self.active.data)
+
+
+class ImportProductsForm(FlaskForm):
+    file = FileField("Products file (CSV)", validators=[FileRequired("Choose a CSV file.")])
+    price_list_id = SelectField("Base prices go into", coerce=int)
+
+
+class ImportPricesForm(FlaskForm):
+    file = FileField("Prices file (CSV)", validators=[FileRequired("Choose a CSV file.")])

@@ -1,0 +1,80 @@
+"""Cancelling an order before shipment and voiding its card authorisation.
+
+Policy on payment state: a voided authorisation means nothing was ever charged, so the
+order goes back to payment state "unpaid" (one of the states DESIGN.md lists) and each
+voided PaymentAttempt becomes "cancelled". When Stripe cannot be reached, the order is
+still cancelled (stock released) but the attempt stays "authorised" and the order's
+payment state stays "authorised": that is the truth about the money, and the
+"order.void_failed" audit event tells staff which authorisation to void by hand or retry.
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import utcnow
+from core.orders import services as orders, states
+from core.orders.models import Order
+from core.payments.gateway import GatewayUnavailable, IntentResult
+from core.payments.models import PaymentAttempt
+
+
+class VoidingGateway(Protocol):
+    def cancel(self, intent_id: str) -> IntentResult: ...
+
+
+def refusal(order: Order) -> str | None:
+    """Why the order cannot be cancelled now, in words for its buyer; None when it can."""
+    if order.status == "cancelled":
+        return "This order is already cancelled."
+    if order.status not in states.CANCELLABLE:
+        return "This order has shipped and can no longer be cancelled; start a return instead."
+    return None
+
+
+def cancel_and_void(session: Session, order: Order, *, gateway: VoidingGateway,
+                    actor: audit.Actor, reason: str,
+                    commit: Callable[[], None] | None = None) -> None:
+    """Cancel the order (releasing stock), then void every authorised card payment, and
+    any still waiting for 3-D Secure.
+
+    The cancellation is flushed (and committed, when `commit` is given) before Stripe is
+    called, so a rule that says no stops everything before any money moves, and a void
+    never happens for a cancellation that was not kept. Flushes; the caller commits.
+    """
+    if problem := refusal(order):
+        raise orders.OrderError(problem)
+    orders.cancel_order(session, order, actor=actor, reason=reason)
+    if commit is not None:
+        commit()
+    attempts = session.scalars(select(PaymentAttempt).where(
+        PaymentAttempt.order_id == order.id,
+        PaymentAttempt.status.in_(["authorised", "requires_action"]),
+        PaymentAttempt.stripe_id.is_not(None)).order_by(PaymentAttempt.id)).all()
+    voided = [_void(session, order, attempt, gateway, actor) for attempt in attempts]
+    if attempts and all(voided):
+        order.payment_state = "unpaid"
+    session.flush()
+
+
+def _void(session: Session, order: Order, attempt: PaymentAttempt, gateway: VoidingGateway,
+          actor: audit.Actor) -> bool:
+    """Void one authorisation; on failure leave it authorised and tell staff. True if voided."""
+    try:
+        result = gateway.cancel(attempt.stripe_id)
+    except GatewayUnavailable as err:
+        problem = str(err)
+    else:
+        if result.status == "canceled":
+            attempt.status = "cancelled"
+            attempt.updated_at = utcnow()
+            audit.record(session, "order.payment_voided", actor=actor, channel=order.channel_code,
+                         subject=order, data={"payment": attempt.stripe_id})
+            return True
+        problem = f"Stripe left the payment {result.status}."
+    audit.record(session, "order.void_failed", actor=actor, channel=order.channel_code,
+                 subject=order, data={"payment": attempt.stripe_id, "error": problem[:300]})
+    return False

@@ -1,0 +1,192 @@
+"""Read side of sales orders for the people who placed them: the order history, the
+detail page with its status timeline, and the guest look-up by number and e-mail.
+
+Every function here is scoped: a customer reaches only orders whose customer_id is
+theirs (a company's buyers share the company's orders), a guest only the order whose
+number and e-mail both match. Anything else is NotFound, never "forbidden", so a URL
+says nothing about orders that are not the asker's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from math import ceil
+
+from sqlalchemy import and_, func, not_, select
+from sqlalchemy.orm import Session, selectinload
+
+from core.audit import AuditEvent
+from core.auth import services as auth
+from core.customers.addresses import one_line
+from core.errors import DomainError, NotFound
+from core.orders import states
+from core.orders.models import Order
+from core.orders.shipping import ShippingMethod
+
+PER_PAGE = 20
+LOOKUP_PER_MINUTE = 10
+NOT_FOUND = "We could not find an order with that number and e-mail."
+
+# A checkout whose payment never went through is cancelled by core.payments with one of
+# these reasons while still awaiting payment. To the shopper it was an attempt, not an
+# order, so it stays out of lists (the number still opens, for whoever holds it).
+CHECKOUT_ATTEMPT_REASONS = ("Payment declined", "Payment failed", "Card authentication failed")
+
+PAYMENT_LABELS = {
+    "unpaid": "Not paid",
+    "authorised": "Card authorised; charged when the order ships",
+    "partially_captured": "Partly charged",
+    "captured": "Paid",
+    "partially_refunded": "Partly refunded",
+    "refunded": "Refunded",
+    "on_account": "On account (invoice)",
+}
+
+# What the shopper sees of the audit trail. Events not listed (staff notes, a failed
+# void that staff retry) are internal and left out of the timeline.
+TIMELINE_LABELS = {
+    "order.placed": "Order placed",
+    "order.payment_authorised": "Payment authorised",
+    "order.payment_voided": "Card authorisation released",
+    "order.released": "Sent to the warehouse",
+    "order.partially_shipped": "Partly shipped",
+    "order.shipped": "Shipped",
+    "order.completed": "Completed",
+    "order.cancelled": "Cancelled",
+}
+
+
+class LookupThrottled(DomainError):
+    code = "lookup_throttled"
+
+    def __init__(self):
+        super().__init__("Too many look-ups in a short time. Wait a minute and try again.")
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: list[Order]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_newer(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_older(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    label: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: Order
+    shipping_method_name: str
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+    @property
+    def status_label(self) -> str:
+        return states.LABELS.get(self.order.status, self.order.status)
+
+    @property
+    def payment_label(self) -> str:
+        return PAYMENT_LABELS.get(self.order.payment_state, self.order.payment_state)
+
+    @property
+    def shipping_address_line(self) -> str:
+        return one_line(self.order.shipping_address or {})
+
+    @property
+    def cancellable(self) -> bool:
+        return self.order.status in states.CANCELLABLE
+
+
+def _listed():
+    """Orders that count as orders to their buyer: not failed checkout attempts."""
+    return not_(and_(Order.status == "cancelled",
+                     Order.cancel_reason.in_(CHECKOUT_ATTEMPT_REASONS)))
+
+
+def order_history(session: Session, customer_id: int, *, page: int = 1,
+                  per_page: int = PER_PAGE) -> OrderPage:
+    """One page of the customer's orders, newest first. Two queries, whatever the count."""
+    scope = and_(Order.customer_id == customer_id, _listed())
+    total = session.scalar(select(func.count()).select_from(Order).where(scope)) or 0
+    pages = max(1, ceil(total / per_page))
+    page = min(max(1, page), pages)
+    orders = session.scalars(select(Order).where(scope)
+                             .order_by(Order.placed_at.desc(), Order.id.desc())
+                             .offset((page - 1) * per_page).limit(per_page)).all()
+    return OrderPage(list(orders), page, pages, total)
+
+
+def latest_orders(session: Session, customer_id: int, *, limit: int = 5) -> list[Order]:
+    """The customer's most recent orders, for the account overview."""
+    return list(session.scalars(select(Order).where(Order.customer_id == customer_id, _listed())
+                                .order_by(Order.placed_at.desc(), Order.id.desc())
+                                .limit(limit)))
+
+
+def customer_order(session: Session, customer_id: int, number: str, *,
+                   lock: bool = False) -> Order:
+    """The customer's order by number; NotFound when it is someone else's or unknown."""
+    stmt = (select(Order).where(Order.number == number.strip().upper(),
+                                Order.customer_id == customer_id)
+            .options(selectinload(Order.lines)))
+    order = session.scalar(stmt.with_for_update() if lock else stmt)
+    if order is None:
+        raise NotFound("We could not find that order.")
+    return order
+
+
+def order_detail(session: Session, order: Order) -> OrderDetail:
+    """The order with the name of its shipping method and its status timeline."""
+    method = session.scalar(select(ShippingMethod.name)
+                            .where(ShippingMethod.code == order.shipping_method))
+    return OrderDetail(order, method or order.shipping_method, timeline(session, order))
+
+
+def timeline(session: Session, order: Order) -> list[TimelineEntry]:
+    """What happened to the order, oldest first, from its audit events."""
+    events = session.scalars(select(AuditEvent).where(
+        AuditEvent.subject_type == Order.__tablename__, AuditEvent.subject_id == str(order.id),
+        AuditEvent.action.in_(TIMELINE_LABELS)).order_by(AuditEvent.at, AuditEvent.id))
+    return [TimelineEntry(e.at, TIMELINE_LABELS[e.action], _detail(e)) for e in events]
+
+
+def _detail(event: AuditEvent) -> str:
+    if event.action == "order.cancelled":
+        return (event.data or {}).get("reason", "")
+    return ""
+
+
+def lookup_guest_order(session: Session, *, number: str, email: str,
+                       remote_addr: str | None) -> Order:
+    """The order whose number and e-mail (any case) both match, for a guest.
+
+    Every look-up counts against the address (LOOKUP_PER_MINUTE), found or not, so order
+    numbers cannot be tried one after another; the caller commits so the count is kept.
+    Raises LookupThrottled, or NotFound with one message that does not say which part
+    was wrong.
+    """
+    keys = [f"lookup:ip:{remote_addr or 'unknown'}"]
+    try:
+        # check_throttle allows five times `limit` on an address key (an office shares one).
+        auth.check_throttle(session, keys, limit=LOOKUP_PER_MINUTE // 5)
+    except auth.TooManyAttempts:
+        raise LookupThrottled() from None
+    auth.note_failure(session, keys)
+    order = session.scalar(select(Order).where(
+        Order.number == number.strip().upper(),
+        func.lower(Order.email) == email.strip().lower()).options(selectinload(Order.lines)))
+    if order is None:
+        raise NotFound(NOT_FOUND)
+    return order

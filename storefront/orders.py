@@ -1,0 +1,120 @@
+"""After the order: the customer's order history and detail, cancelling before shipment,
+and the guest look-up by order number and e-mail."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, current_app, flash, request, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import EmailField, StringField
+from wtforms.validators import DataRequired, Email, Length
+
+from core import audit
+from core.errors import DomainError, NotFound
+from core.orders import queries, states
+from core.orders.cancellation import cancel_and_void, refusal
+from core.payments.gateway import StripeGateway
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.render import redirect_to, render_page
+
+bp = Blueprint("orders", __name__)
+
+
+class LookupForm(FlaskForm):
+    number = StringField("Order number", validators=[DataRequired("Enter the order number."),
+                                                     Length(max=20)])
+    email = EmailField("Email", validators=[DataRequired("Enter the e-mail used for the order."),
+                                            Email("Enter a valid e-mail address."),
+                                            Length(max=254)])
+
+
+@bp.app_template_filter("utc_time")
+def utc_time(value: dt.datetime) -> str:
+    """A stored (UTC) time as the viewer reads it; we show UTC and say so."""
+    return value.astimezone(dt.timezone.utc).strftime("%d %b %Y, %H:%M UTC")
+
+
+@bp.app_template_filter("order_status")
+def order_status(status: str) -> str:
+    return states.LABELS.get(status, status)
+
+
+@bp.app_template_global("recent_orders")
+def recent_orders() -> list:
+    """The signed-in customer's latest orders (the account overview calls this)."""
+    user = current_account()
+    return queries.latest_orders(db_session, user.customer_id) if user else []
+
+
+def _actor(user) -> audit.Actor:
+    return audit.Actor("customer", user.id, user.email)
+
+
+@bp.get("/account/orders")
+@login_required
+def history():
+    page = request.args.get("page", "1")
+    result = queries.order_history(db_session, current_account().customer_id,
+                                   page=int(page) if page.isdigit() else 1)
+    return render_page("orders/history.html", result=result)
+
+
+@bp.get("/account/orders/<number>")
+@login_required
+def detail(number: str):
+    order = queries.customer_order(db_session, current_account().customer_id, number)
+    return render_page("orders/detail.html", view=queries.order_detail(db_session, order),
+                       owner=True)
+
+
+@bp.get("/account/orders/<number>/cancel")
+@login_required
+def confirm_cancel(number: str):
+    order = queries.customer_order(db_session, current_account().customer_id, number)
+    if problem := refusal(order):
+        flash(problem, "error")
+        return redirect_to(url_for(".detail", number=order.number))
+    return render_page("orders/cancel.html", view=queries.order_detail(db_session, order))
+
+
+@bp.post("/account/orders/<number>/cancel")
+@login_required
+def cancel(number: str):
+    user = current_account()
+    order = queries.customer_order(db_session, user.customer_id, number, lock=True)
+    try:
+        cancel_and_void(db_session, order, gateway=StripeGateway(current_app.config["MARKETLINE"]),
+                        actor=_actor(user), reason="Cancelled by the customer",
+                        commit=db_session.commit)
+    except DomainError as err:
+        db_session.rollback()
+        flash(str(err), "error")
+    else:
+        db_session.commit()
+        flash(f"Order {order.number} is cancelled. Nothing will be charged to your card.",
+              "success")
+    return redirect_to(url_for(".detail", number=order.number))
+
+
+@bp.route("/orders/lookup", methods=["GET", "POST"])
+def lookup():
+    form = LookupForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            order = queries.lookup_guest_order(db_session, number=form.number.data,
+                                               email=form.email.data,
+                                               remote_addr=request.remote_addr)
+        except queries.LookupThrottled as err:
+            form.form_errors.append(str(err))
+            status = 429
+        except NotFound:
+            form.form_errors.append(queries.NOT_FOUND)
+        else:
+            view = queries.order_detail(db_session, order)
+            db_session.commit()  # keeps the look-up counted
+            return render_page("orders/detail.html", view=view, owner=False)
+        db_session.commit()
+    return render_page("orders/lookup.html", form=form, status=status)

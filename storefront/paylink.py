@@ -1,0 +1,69 @@
+"""Pay by link: /pay/<token> lets a customer pay an existing unpaid order by card."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from core.audit import Actor
+from core.errors import DomainError
+from core.orders import services as orders
+from core.payments import links
+from core.payments.flow import authorise_order, complete_authentication
+from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.web.db import db_session
+from core.web.render import render_page
+
+bp = Blueprint("paylink", __name__)
+ACTOR = Actor("anonymous", None, "pay-by-link")
+
+
+def _order(token: str):
+    settings = current_app.config["MARKETLINE"]
+    return orders.get_order(db_session, links.read_token(settings.SECRET_KEY, token))
+
+
+@bp.get("/pay/<token>")
+def show(token: str):
+    try:
+        order = _order(token)
+    except DomainError as err:
+        return render_page("paylink/invalid.html", status=404, message=str(err))
+    client_secret, problem = "", None
+    if order.status == "pending_payment":
+        try:
+            _, client_secret = StripeGateway(current_app.config["MARKETLINE"]).setup_intent()
+        except GatewayUnavailable as err:
+            problem = str(err)
+    return render_page("paylink/pay.html", order=order, token=token, client_secret=client_secret,
+                       problem=problem, stripe_js=current_app.config["MARKETLINE"].STRIPE_JS_URL,
+                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+
+
+def _answer(outcome, token: str):
+    if outcome.status == "authorised":
+        return jsonify({"status": "confirmed", "redirect": url_for("paylink.show", token=token)})
+    if outcome.status in ("requires_action", "processing"):
+        return jsonify({"status": outcome.status, "client_secret": outcome.client_secret,
+                        "message": outcome.message,
+                        "complete_url": url_for("paylink.complete", token=token)})
+    return jsonify({"status": "declined", "message": outcome.message}), 402
+
+
+@bp.post("/pay/<token>")
+def pay(token: str):
+    order = _order(token)
+    payment_method = request.form.get("payment_method", "")
+    if not payment_method:
+        return jsonify({"status": "invalid", "errors": {"card": "Enter your card details."}}), 422
+    gateway = StripeGateway(current_app.config["MARKETLINE"])
+    outcome = authorise_order(db_session, gateway, order.id, payment_method=payment_method,
+                              actor=ACTOR, commit=db_session.commit, abandon_on_decline=False)
+    return _answer(outcome, token)
+
+
+@bp.post("/pay/<token>/complete")
+def complete(token: str):
+    order = _order(token)
+    gateway = StripeGateway(current_app.config["MARKETLINE"])
+    outcome = complete_authentication(db_session, gateway, order.id, actor=ACTOR,
+                                      commit=db_session.commit, abandon_on_decline=False)
+    return _answer(outcome, token)
