@@ -7,10 +7,11 @@ import pytest
 import requests
 import stripe
 from playwright.sync_api import expect
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
+from core.catalog.models import Variant
 from core.config import load_settings
 from core.db import make_engine
 from core.migrate import upgrade
@@ -170,3 +171,61 @@ def test_a_declined_card_shows_a_message_and_keeps_the_cart(shop_page, shop):
     expect(page.get_by_label("Quantity of Stapler 30 sheets – Classic")).to_have_value("1")  # kept
     order = order_by_email(shop[1], "dan@example.com")
     assert order.status == "cancelled"
+
+
+def fill_card(page, card="4242424242424242"):
+    box = page.locator("#card-element")
+    box.get_by_placeholder("number").fill(card)
+    box.get_by_placeholder("exp_month").fill("12")
+    box.get_by_placeholder("exp_year").fill("30")
+    box.get_by_placeholder("cvc").fill("123")
+    box.get_by_placeholder("postal_code").fill("10115")
+
+
+def test_a_signed_in_customer_sees_the_order_in_the_history(shop_page, shop):
+    page = shop_page
+    page.goto("/account/sign-in")
+    page.get_by_label("Email").fill("shopper@example.com")
+    page.get_by_label("Password").fill("demo-pass-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    add_to_cart(page, "/p/edding-whiteboard-markers-set-of-4")
+    fill_checkout(page, "shopper@example.com", "4242424242424242")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("SO-")
+    number = re.search(r"SO-\d{6}", heading.inner_text()).group(0)
+    page.get_by_role("link", name="My account").click()
+    page.get_by_role("link", name=number).first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(number)
+    assert_accessible(page)
+
+
+def test_an_unpaid_order_is_paid_by_link(shop_page, shop):
+    from core.audit import Actor
+    from core.orders import services as orders
+    from core.payments.links import make_token
+    from core.pricing import services as pricing
+    from tests.unit.test_orders import ADDRESS
+
+    with Session(shop[1]) as session:
+        channel = pricing.get_channel(session, "callcenter")
+        variant = session.scalar(select(Variant).where(Variant.sku == "DSW-100"))
+        order = orders.place_order(
+            session, checkout=orders.Checkout(lines=[(variant.id, 2)], email="link@example.com",
+                                              shipping_address=ADDRESS, billing_address=ADDRESS,
+                                              shipping_method="standard"),
+            channel=channel, ctx=pricing.make_context(channel), customer_id=None,
+            actor=Actor.system("test"), idempotency_key="pay-by-link-e2e")
+        session.commit()
+        order_id, number = order.id, order.number
+    page = shop_page
+    page.goto(f"/pay/{make_token('e2e-checkout-key', order_id)}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Pay order {number}")
+    assert_accessible(page, exclude=["#card-element"])
+    fill_card(page)
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    expect(page.get_by_text(f"order {number} is paid")).to_be_visible()
+    assert order_by_email(shop[1], "link@example.com").payment_state == "authorised"
+    page.goto(f"/pay/{make_token('another-secret', order_id)}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("This payment link cannot be used")
+

@@ -1,4 +1,6 @@
 """Placing orders: idempotency, stock, snapshots, state machine, fixed query count."""
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -42,10 +44,10 @@ def test_place_order_reserves_stock_for_every_line_and_snapshots_prices(db):
     assert stock(db, paper).reserved == before + 2
     line = order.lines[0]
     assert (line.sku, line.name, line.unit_price) == ("PAP-A4-80", "Everyday Copy Paper A4 80 g – 1 ream",
-                                                      __import__("decimal").Decimal("5.49"))
+                                                      Decimal("5.49"))
     # 10.98 + 19.90 = 30.88 of goods; standard shipping 4.95 (free only from 50)
-    assert order.gross_total == __import__("decimal").Decimal("35.83")
-    assert order.shipping_amount == __import__("decimal").Decimal("4.95")
+    assert order.gross_total == Decimal("35.83")
+    assert order.shipping_amount == Decimal("4.95")
 
 
 def test_the_same_idempotency_key_yields_one_order(db):
