@@ -119,7 +119,11 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front. A deferred transaction that reads and
+        # then writes fails at once with "database is locked" when another connection
+        # wrote in between (SQLite cannot upgrade a stale snapshot); immediate ones queue
+        # on the busy timeout instead. PostgreSQL needs none of this.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

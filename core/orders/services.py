@@ -98,9 +98,10 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
     if priced.coupon_problems:
         raise OrderError(" ".join(priced.coupon_problems))
     ship = _shipping_quote(session, checkout, ctx, priced, variants)
-    order = _new_order(session, checkout, ctx, priced, ship, customer_id, actor, idempotency_key)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # the order number too: a lost race gives it back
+            order = _new_order(session, checkout, ctx, priced, ship, customer_id, actor,
+                               idempotency_key)
             session.add(order)
             session.flush()
     except IntegrityError:

@@ -39,11 +39,13 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
     an order paid later (by link, by phone) stays open for another card."""
     order = orders.get_order(session, order_id, lock=True)
     if order.status != "pending_payment":
+        commit()  # nothing changed; ends the transaction and its row lock
         return _settled(order)
     busy = session.scalar(select(PaymentAttempt).where(PaymentAttempt.order_id == order.id,
                                                        PaymentAttempt.status.in_(BUSY))
                           .order_by(PaymentAttempt.id.desc()).limit(1))
     if busy is not None:
+        commit()
         return PaymentOutcome("processing", order, "Your payment is being processed.")
     attempt = payments.new_attempt(session, order, moto=moto)
     commit()  # the attempt exists before Stripe hears of it
