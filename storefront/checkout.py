@@ -9,17 +9,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from flask import (Blueprint, current_app, jsonify, redirect, render_template, session,
+from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, session,
                    url_for)
 from sqlalchemy import select
 
 from core.audit import Actor
-from core.customers.addresses import validate_address
+from core.customers.addresses import COUNTRIES, validate_address
 from core.errors import DomainError, NotFound
 from core.mail import send_mail
 from core.orders import services as orders
-from core.orders import shipping
-from core.orders.cart import view as cart_view
 from core.orders.models import Order
 from core.payments.flow import authorise_order, complete_authentication
 from core.payments.gateway import GatewayUnavailable, StripeGateway
@@ -43,37 +41,42 @@ def _actor() -> Actor:
     return Actor("customer", user.id, user.email) if user else Actor.anonymous()
 
 
-def _shipping_options(ctx, country: str, goods_gross, free: bool):
-    """Each method available for the country with its price for this cart."""
-    options = []
-    for method in shipping.methods_for(db_session, country=country, channel_code=ctx.channel.code):
-        q = shipping.quote(method, ctx=ctx, goods_gross=goods_gross, weight_grams=0,
-                           free_shipping=free, tax_rate=0)
-        options.append((method, q))
-    return options
+def _preview(form: CheckoutForm):
+    channel, ctx = viewer()
+    cart = current_cart()
+    if cart is None or not cart.lines:
+        return None, ctx
+    ctx = replace(ctx, coupon_codes=tuple(cart.coupon_codes))
+    country = form.country.data if form.country.data in COUNTRIES else channel.country
+    found = orders.preview(db_session, ctx, [(l.variant_id, l.quantity) for l in cart.lines],
+                           country=country, method_code=form.shipping_method.data)
+    return found, ctx
 
 
 def _page(form: CheckoutForm, *, status: int = 200, problem: str | None = None):
-    channel, ctx = viewer()
-    cart = current_cart()
-    summary = cart_view(db_session, cart, ctx)
-    if summary.priced is None:
+    found, ctx = _preview(form)
+    if found is None:
         return redirect(url_for("cart.show"))
-    country = form.country.data or channel.country
-    options = _shipping_options(ctx, country, summary.priced.gross_total.amount,
-                                summary.priced.free_shipping)
-    form.shipping_method.choices = [(m.code, m.name) for m, _ in options]
-    if not form.shipping_method.data and options:
-        form.shipping_method.data = options[0][0].code
+    form.shipping_method.data = found.chosen.method.code if found.chosen else None
     client_secret = ""
     try:
         _, client_secret = gateway().setup_intent()
     except GatewayUnavailable as err:
         problem = problem or str(err)
-    return render_page("checkout/checkout.html", status=status, form=form, summary=summary,
-                       options=options, ctx=ctx, client_secret=client_secret, problem=problem,
+    return render_page("checkout/checkout.html", status=status, form=form, preview=found,
+                       ctx=ctx, client_secret=client_secret, problem=problem,
                        stripe_js=current_app.config["MARKETLINE"].STRIPE_JS_URL,
                        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+
+
+@bp.get("/checkout/review")
+def review():
+    """The shipping choices and totals again, for another country or method (htmx)."""
+    form = CheckoutForm(request.args, meta={"csrf": False})
+    found, ctx = _preview(form)
+    if found is None:
+        return redirect(url_for("cart.show"))
+    return render_page("checkout/checkout.html", block="review", form=form, preview=found, ctx=ctx)
 
 
 @bp.get("/checkout")

@@ -44,7 +44,7 @@ class CheckoutForm(FlaskForm):
     company = StringField("Company (optional)", validators=[Optional(), Length(max=200)])
     line1 = StringField("Address", validators=[DataRequired("Enter the street and house number."),
                                                Length(max=200)])
-    line2 = StringField("Address line 2 (optional)", validators=[Optional(), Length(max=200)])
+    line2 = StringField("Apartment, suite, floor (optional)", validators=[Optional(), Length(max=200)])
     city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=100)])
     postal_code = StringField("Postal code", validators=[DataRequired("Enter the postal code."),
                                                          Length(max=20)])

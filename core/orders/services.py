@@ -62,10 +62,62 @@ def _shipping_quote(session: Session, checkout: Checkout, ctx: PricingContext,
     method = shipping.choose(session, checkout.shipping_method, country=country,
                              channel_code=ctx.channel.code)
     weight = sum(variants[vid].weight_grams * qty for vid, qty in checkout.lines)
-    standard = max((l.tax_rate for l in priced.lines), default=Decimal(0))
     return shipping.quote(method, ctx=ctx, goods_gross=priced.gross_total.amount,
                           weight_grams=weight, free_shipping=priced.free_shipping,
-                          tax_rate=standard)
+                          tax_rate=_shipping_tax_rate(priced))
+
+
+def _shipping_tax_rate(priced: PricedCart) -> Decimal:
+    """Shipping follows the goods: the highest rate among the lines (the standard rate)."""
+    return max((l.tax_rate for l in priced.lines), default=Decimal(0))
+
+
+@dataclass(frozen=True)
+class ShippingOption:
+    method: shipping.ShippingMethod
+    quote: shipping.ShippingQuote
+    promised: dt.date
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The checkout's review: goods, each shipping option, and the total with the chosen one."""
+
+    priced: PricedCart
+    options: list[ShippingOption]
+    chosen: ShippingOption | None
+
+    @property
+    def total(self) -> Decimal:
+        extra = self.chosen.quote.gross if self.chosen else Decimal(0)
+        return self.priced.gross_total.amount + extra
+
+    @property
+    def tax(self) -> Decimal:
+        extra = self.chosen.quote.tax if self.chosen else Decimal(0)
+        return self.priced.tax_total.amount + extra
+
+
+def preview(session: Session, ctx: PricingContext, lines: list[tuple[int, int]], *,
+            country: str, method_code: str | None) -> Preview:
+    """Price the cart and every shipping option for the country, with promised dates."""
+    priced = pricing.price_cart(session, ctx, lines)
+    ids = [vid for vid, _ in lines]
+    weights = dict(session.execute(select(Variant.id, Variant.weight_grams)
+                                   .where(Variant.id.in_(ids))).all())
+    available = inventory.available(session, ids)
+    in_stock = all(available[vid] >= qty for vid, qty in lines)
+    weight = sum(weights.get(vid, 0) * qty for vid, qty in lines)
+    today = utcnow().date()
+    options = [ShippingOption(m, shipping.quote(m, ctx=ctx, goods_gross=priced.gross_total.amount,
+                                                weight_grams=weight,
+                                                free_shipping=priced.free_shipping,
+                                                tax_rate=_shipping_tax_rate(priced)),
+                              inventory.promised_date(today, in_stock, m.transit_days))
+               for m in shipping.methods_for(session, country=country,
+                                             channel_code=ctx.channel.code)]
+    chosen = next((o for o in options if o.method.code == method_code), options[0] if options else None)
+    return Preview(priced, options, chosen)
 
 
 def _insert_lines(session: Session, order: Order, priced: PricedCart, promised: dt.date) -> None:
