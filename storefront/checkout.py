@@ -46,8 +46,8 @@ def _preview(form: CheckoutForm):
     cart = current_cart()
     if cart is None or not cart.lines:
         return None, ctx
-    ctx = replace(ctx, coupon_codes=tuple(cart.coupon_codes))
     country = form.country.data if form.country.data in COUNTRIES else channel.country
+    ctx = replace(ctx, coupon_codes=tuple(cart.coupon_codes), country=country)  # tax follows the goods
     found = orders.preview(db_session, ctx, [(l.variant_id, l.quantity) for l in cart.lines],
                            country=country, method_code=form.shipping_method.data)
     return found, ctx

@@ -40,7 +40,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 def home():
     channel, ctx = viewer()
     newest = queries.browse(db_session, ctx, channel.id, filters=Filters(sort="newest"),
-                            per_page=8)
+                            per_page=8, facets=False)
     return render_page("shop/home.html", featured=newest.items, ctx=ctx)
 
 

@@ -30,7 +30,8 @@ class Category(Base):
 
 class Product(Base):
     __tablename__ = "products"
-    __table_args__ = (Index("ix_products_category_active_name", "category_id", "active", "name"),)
+    __table_args__ = (Index("ix_products_category_active_name", "category_id", "active", "name"),
+                      Index("ix_products_active_created_at", "active", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)

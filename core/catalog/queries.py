@@ -123,15 +123,18 @@ def _has_attribute(name: str, values: tuple[str, ...]):
 
 def browse(session: Session, ctx: PricingContext, channel_id: int, *,
            category: Category | None = None, query: str | None = None,
-           filters: Filters = Filters(), page: int = 1, per_page: int = 24) -> Page:
-    """A page of products sellable in the channel, narrowed and sorted, with facets."""
+           filters: Filters = Filters(), page: int = 1, per_page: int = 24,
+           facets: bool = True) -> Page:
+    """A page of products sellable in the channel, narrowed and sorted; with its total and
+    facets unless `facets=False` (a teaser list such as the home page's needs neither)."""
     base = [sellable(session, channel_id)]
     if category is not None:
         base.append(Product.category_id.in_(
             select(Category.id).where(Category.path.like(f"{category.path}%"), Category.active)))
-    matched = fulltext.matches(session, query) if query is not None else None
-    if query is not None and matched is None:
+    ranked = fulltext.matches(session, query) if query is not None else None
+    if query is not None and ranked is None:
         return Page([], 0, page, per_page, Facets({}, None, None, 0))
+    matched = fulltext.matches(session, query, ranked=False) if query is not None else None
     price = _list_price(ctx)
     narrowed = list(base)
     if filters.min_price is not None:
@@ -143,24 +146,26 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
     for name, values in filters.attributes.items():
         narrowed.append(_has_attribute(name, values))
 
-    def scoped(stmt):
-        return stmt.join(matched, matched.c.product_id == Product.id) if matched is not None else stmt
+    def scoped(stmt, found=matched):
+        return stmt.join(found, found.c.product_id == Product.id) if found is not None else stmt
 
-    total = session.scalar(scoped(select(func.count()).select_from(Product)).where(*narrowed))
     order = {"name": [Product.name], "price_asc": [price.asc(), Product.name],
              "price_desc": [price.desc(), Product.name], "newest": [Product.created_at.desc()],
-             "relevance": [matched.c.score.desc(), Product.name] if matched is not None
+             "relevance": [ranked.c.score.desc(), Product.name] if ranked is not None
              else [Product.name]}[filters.sort]
     rows = session.execute(
-        scoped(select(Product.id, Product.slug, Product.name, Product.brand, Product.image))
+        scoped(select(Product.id, Product.slug, Product.name, Product.brand, Product.image),
+               ranked)
         .where(*narrowed).order_by(*order, Product.id)
         .limit(per_page).offset((page - 1) * per_page)).all()
     items = _cards(session, ctx, rows)
-    facets = _facets(session, scoped, base, price)
-    return Page(items, total or 0, page, per_page, facets)
+    if not facets:
+        return Page(items, len(items), page, per_page, None)
+    total = session.scalar(scoped(select(func.count()).select_from(Product)).where(*narrowed))
+    return Page(items, total or 0, page, per_page, _facets(session, ctx, scoped, base))
 
 
-def _facets(session: Session, scoped, base, price) -> Facets:
+def _facets(session: Session, ctx: PricingContext, scoped, base) -> Facets:
     attribute_rows = session.execute(
         scoped(select(VariantAttribute.name, VariantAttribute.value,
                       func.count(func.distinct(Product.id)))
@@ -172,8 +177,15 @@ def _facets(session: Session, scoped, base, price) -> Facets:
     attributes: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for name, value, count in attribute_rows:
         attributes[name].append((value, count))
-    prices = scoped(select(price.label("p")).select_from(Product)).where(*base).subquery()
-    low, high = session.execute(select(func.min(prices.c.p), func.max(prices.c.p))).one()
+    # The price range in one pass over the channel's list prices (not a subquery per product).
+    low, high = session.execute(
+        scoped(select(func.min(PriceListEntry.unit_price), func.max(PriceListEntry.unit_price))
+               .select_from(Product)
+               .join(Variant, and_(Variant.product_id == Product.id, Variant.active))
+               .join(PriceListEntry, and_(
+                   PriceListEntry.variant_id == Variant.id, PriceListEntry.min_quantity == 1,
+                   PriceListEntry.price_list_id == ctx.channel.default_price_list_id)))
+        .where(*base)).one()
     in_stock = session.scalar(scoped(select(func.count()).select_from(Product))
                               .where(*base, _in_stock()))
     return Facets(dict(attributes), low, high, in_stock or 0)

@@ -27,24 +27,28 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def matches(session: Session, query: str) -> Select | None:
+def matches(session: Session, query: str, *, ranked: bool = True) -> Select | None:
     """A SELECT of (product_id, score) for products matching every word; higher score first.
 
-    None when the query has no searchable word.
+    None when the query has no searchable word. `ranked=False` skips scoring (score 0):
+    counting and facets need only which products match, and ranking thousands of matches
+    is most of the cost of a broad search.
     """
     terms = words(query)
     if not terms:
         return None
     if _dialect(session) == "postgresql":
         tsquery = " & ".join(f"{t}:*" for t in terms)
-        stmt = text(f"SELECT product_id, ts_rank(document, to_tsquery('simple', :q)) AS score "
+        score = "ts_rank(document, to_tsquery('simple', :q))" if ranked else "0"
+        stmt = text(f"SELECT product_id, {score} AS score "
                     f"FROM {TABLE} WHERE document @@ to_tsquery('simple', :q)")
     else:
         tsquery = " AND ".join(f'"{t}"*' for t in terms)
         # bm25 is lower-better; negate it so both backends sort by score descending.
-        stmt = text(f"SELECT product_id, -bm25({TABLE}, 0.0, 10.0, 8.0, 4.0, 1.0) AS score "
-                    f"FROM {TABLE} WHERE {TABLE} MATCH :q")
-    return stmt.bindparams(q=tsquery).columns(product_id=Integer, score=Float).subquery("search")
+        score = f"-bm25({TABLE}, 0.0, 10.0, 8.0, 4.0, 1.0)" if ranked else "0"
+        stmt = text(f"SELECT product_id, {score} AS score FROM {TABLE} WHERE {TABLE} MATCH :q")
+    name = "search" if ranked else "search_match"
+    return stmt.bindparams(q=tsquery).columns(product_id=Integer, score=Float).subquery(name)
 
 
 def reindex(session: Session, product_ids: Iterable[int] | None = None) -> None:
