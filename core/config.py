@@ -43,6 +43,7 @@ class Settings:
     SESSION_LIFETIME_MINUTES: int = 720
     LOGIN_ATTEMPTS_PER_MINUTE: int = 10
     TRUSTED_PROXIES: int = 0
+    LISTING_CACHE_SECONDS: int = 30
 
     @property
     def production(self) -> bool:

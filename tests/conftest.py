@@ -160,8 +160,9 @@ def db(session_factory) -> Session:
 
 @pytest.fixture
 def settings(database_url):
+    # No listing cache: each test's data is rolled back, so cached counts would leak.
     return load_settings(environ={}, DATABASE_URL=database_url, SECRET_KEY="test-secret-key",
-                         SMTP_URL="")
+                         SMTP_URL="", LISTING_CACHE_SECONDS=0)
 
 
 @pytest.fixture

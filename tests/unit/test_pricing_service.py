@@ -107,3 +107,19 @@ def test_the_same_inputs_price_the_same_through_every_path(db, sku, quantity, wh
     again = pricing.price_cart(db, pricing.make_context(channel, customer=buyer, at=ctx.at),
                                [(vid, quantity)]).lines[0]
     assert shown == in_cart == again
+
+
+def test_the_listing_cache_keeps_a_value_for_its_lifetime_only(monkeypatch):
+    from core.catalog import queries
+    cache = queries.ListingCache(seconds=30, size=2)
+    clock = [100.0]
+    monkeypatch.setattr(queries.time, "monotonic", lambda: clock[0])
+    made = []
+    make = lambda: made.append(1) or len(made)  # noqa: E731
+    assert cache.get_or_make(("a",), make) == 1
+    assert cache.get_or_make(("a",), make) == 1  # kept
+    clock[0] += 31
+    assert cache.get_or_make(("a",), make) == 2  # expired, made again
+    cache.get_or_make(("b",), make), cache.get_or_make(("c",), make)  # bounded in size
+    assert len(cache._items) <= 2
+    assert queries.ListingCache(seconds=0).get_or_make(("a",), make) == 5  # off: always fresh
