@@ -113,15 +113,20 @@ def fresh_database(kind: str, tmp_dir) -> tuple[str, callable]:
 def database_url(db_backend, tmp_path_factory):
     """A migrated database holding the demo data, for the whole run."""
     url, drop = fresh_database(db_backend, tmp_path_factory.mktemp("db"))
+    prepare_demo_database(url)
+    yield url
+    drop()
+
+
+def prepare_demo_database(url: str, media_dir=None) -> None:
+    """Migrate the database at `url` and load the demo shop into it (committed)."""
+    from core.demo import load_demo
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
-        from core.demo import load_demo
-        load_demo(session)
+        load_demo(session, media_dir)
         session.commit()
     engine.dispose()
-    yield url
-    drop()
 
 
 @pytest.fixture(scope="session")

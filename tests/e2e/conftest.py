@@ -5,16 +5,14 @@ Every page a test visits is scanned by axe: no serious or critical violation pas
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from core.config import load_settings
-from core.db import make_engine
-from core.migrate import upgrade
-from tests.conftest import free_port, wait_for  # localstripe is a fixture of tests/conftest.py
+from tests.conftest import free_port, prepare_demo_database, wait_for  # and the localstripe fixture
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -24,32 +22,36 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory, localstripe):
-    """Both apps, as wsgi.py composes them, on a free port over a fresh demo database."""
+@contextmanager
+def serve_shop(tmp_dir, **overrides):
+    """Both apps, as wsgi.py composes them, on a free port over a fresh demo database
+    (with its product pictures). Yields (base URL, settings)."""
     from callcenter import create_app as create_console
-    from core.demo import load_demo
     from core.web.app import compose
     from storefront import create_app as create_shop
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        load_demo(session)
-        session.commit()
-    engine.dispose()
-    settings = load_settings(environ={}, DATABASE_URL=url, SECRET_KEY="e2e-secret-key",
-                             STRIPE_API_BASE=localstripe,
-                             STRIPE_JS_URL=f"{localstripe}/js.stripe.com/v3/")
+    url = f"sqlite:///{tmp_dir / 'shop.db'}"
+    prepare_demo_database(url, media_dir=tmp_dir / "media")
+    settings = load_settings(environ={}, DATABASE_URL=url, MEDIA_DIR=str(tmp_dir / "media"),
+                             **overrides)
     application = compose(create_shop(settings), create_console(settings))
     server = make_server("127.0.0.1", free_port(), application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
     wait_for(base + "/")
-    yield base
-    server.shutdown()
+    try:
+        yield base, settings
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, localstripe):
+    """The shop and the console on a free port, with localstripe."""
+    with serve_shop(tmp_path_factory.mktemp("e2e"), SECRET_KEY="e2e-secret-key",
+                    STRIPE_API_BASE=localstripe,
+                    STRIPE_JS_URL=f"{localstripe}/js.stripe.com/v3/") as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="session")

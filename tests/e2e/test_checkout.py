@@ -1,6 +1,5 @@
 """A guest buys with a card through localstripe: success, 3-D Secure, decline."""
 import re
-import threading
 import time
 
 import pytest
@@ -9,15 +8,13 @@ import stripe
 from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from core.catalog.models import Variant
-from core.config import load_settings
 from core.db import make_engine
-from core.migrate import upgrade
 from core.orders.models import Order
 from core.payments.models import PaymentAttempt, StripeEvent
-from tests.e2e.conftest import assert_accessible, free_port, wait_for
+from tests.conftest import free_port
+from tests.e2e.conftest import assert_accessible, serve_shop
 from tests.web.conftest import Sink
 
 WEBHOOK_SECRET = "whsec_e2e_checkout"
@@ -36,32 +33,18 @@ def mail():
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory, localstripe, mail):
     """The shop on its own database, with e-mail and Stripe webhooks wired up."""
-    from callcenter import create_app as create_console
-    from core.demo import load_demo
-    from core.web.app import compose
-    from storefront import create_app as create_shop
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('checkout-db') / 'shop.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        load_demo(session)
-        session.commit()
-    settings = load_settings(environ={}, DATABASE_URL=url, SECRET_KEY="e2e-checkout-key",
-                             STRIPE_API_BASE=localstripe, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                             STRIPE_JS_URL=f"{localstripe}/js.stripe.com/v3/", SMTP_URL=mail[1])
-    server = make_server("127.0.0.1", free_port(), compose(create_shop(settings),
-                                                             create_console(settings)), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    wait_for(base + "/")
-    requests.post(f"{localstripe}/_config/webhooks/marketline",
-                  data={"url": f"{base}/webhooks/stripe", "secret": WEBHOOK_SECRET,
-                        "events[]": ["payment_intent.succeeded", "payment_intent.payment_failed"]},
-                  timeout=5).raise_for_status()
-    yield base, engine
-    server.shutdown()
-    engine.dispose()
+    with serve_shop(tmp_path_factory.mktemp("checkout"), SECRET_KEY="e2e-checkout-key",
+                    STRIPE_API_BASE=localstripe, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                    STRIPE_JS_URL=f"{localstripe}/js.stripe.com/v3/",
+                    SMTP_URL=mail[1]) as (base, settings):
+        requests.post(f"{localstripe}/_config/webhooks/marketline",
+                      data={"url": f"{base}/webhooks/stripe", "secret": WEBHOOK_SECRET,
+                            "events[]": ["payment_intent.succeeded",
+                                         "payment_intent.payment_failed"]},
+                      timeout=5).raise_for_status()
+        engine = make_engine(settings.DATABASE_URL)
+        yield base, engine
+        engine.dispose()
 
 
 @pytest.fixture
@@ -82,6 +65,15 @@ def add_to_cart(page, path, quantity=1):
     expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
 
 
+def fill_card(page, card="4242424242424242"):
+    box = page.locator("#card-element")
+    box.get_by_placeholder("number").fill(card)
+    box.get_by_placeholder("exp_month").fill("12")
+    box.get_by_placeholder("exp_year").fill("30")
+    box.get_by_placeholder("cvc").fill("123")
+    box.get_by_placeholder("postal_code").fill("10115")
+
+
 def fill_checkout(page, email, card):
     page.get_by_role("button", name="Checkout").click()
     expect(page.get_by_role("heading", name="Checkout", exact=True)).to_be_visible()
@@ -92,12 +84,7 @@ def fill_checkout(page, email, card):
     page.get_by_label("City").fill("Berlin")
     page.get_by_label("Postal code").fill("10115")
     page.get_by_label("Country").select_option("DE")
-    card_box = page.locator("#card-element")
-    card_box.get_by_placeholder("number").fill(card)
-    card_box.get_by_placeholder("exp_month").fill("12")
-    card_box.get_by_placeholder("exp_year").fill("30")
-    card_box.get_by_placeholder("cvc").fill("123")
-    card_box.get_by_placeholder("postal_code").fill("10115")
+    fill_card(page, card)
     page.get_by_role("button", name="Place order").click()
 
 
@@ -171,15 +158,6 @@ def test_a_declined_card_shows_a_message_and_keeps_the_cart(shop_page, shop):
     expect(page.get_by_label("Quantity of Stapler 30 sheets – Classic")).to_have_value("1")  # kept
     order = order_by_email(shop[1], "dan@example.com")
     assert order.status == "cancelled"
-
-
-def fill_card(page, card="4242424242424242"):
-    box = page.locator("#card-element")
-    box.get_by_placeholder("number").fill(card)
-    box.get_by_placeholder("exp_month").fill("12")
-    box.get_by_placeholder("exp_year").fill("30")
-    box.get_by_placeholder("cvc").fill("123")
-    box.get_by_placeholder("postal_code").fill("10115")
 
 
 def test_a_signed_in_customer_sees_the_order_in_the_history(shop_page, shop):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 import uuid
 from decimal import Decimal
 
@@ -30,6 +29,7 @@ from core.payments.gateway import StripeGateway
 from core.payments.models import PaymentAttempt
 from core.pricing import services as pricing
 from core.pricing.models import PriceList, PriceListEntry, TaxCategory
+from tests.helpers import run_threads
 
 ADDRESS = {"full_name": "Rita Race", "company": "", "line1": "Hauptstraße 1", "line2": "",
            "city": "Berlin", "postal_code": "10115", "region": "", "country": "DE", "phone": ""}
@@ -38,28 +38,6 @@ SECRET_KEY = "sk_test_x"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def run_threads(n: int, target) -> list:
-    """Run target(i) in n threads released together; fail with every traceback if any raised."""
-    results, errors = [None] * n, []
-    barrier = threading.Barrier(n)
-
-    def work(i):
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception:  # noqa: BLE001 - reported below, with the traceback
-            errors.append(f"thread {i}:\n{traceback.format_exc()}")
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread is still running after 60 s"
-    assert not errors, "\n".join(errors)
-    return results
-
 
 def place(session: Session, variant_id: int, quantity: int, key: str) -> Order:
     channel = pricing.get_channel(session, "web-b2c")

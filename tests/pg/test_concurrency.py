@@ -1,5 +1,4 @@
 """What only a real server with concurrent transactions shows."""
-import threading
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -7,26 +6,7 @@ from sqlalchemy.orm import Session
 from core.auth.models import LoginAttempt
 from core.auth.services import TooManyAttempts, check_throttle, note_failure
 from core.numbering import NumberSeries, next_number
-
-
-def run_threads(n: int, target) -> list:
-    results, errors = [None] * n, []
-    barrier = threading.Barrier(n)
-
-    def work(i):
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
-    return results
+from tests.helpers import run_threads
 
 
 def test_twenty_threads_taking_invoice_numbers_get_no_gap_and_no_duplicate(engine):

@@ -105,7 +105,7 @@ def test_a_product_outside_the_channel_cannot_be_ordered(db):
 
 
 def test_placing_an_order_runs_the_same_queries_for_1_line_as_for_50(db, connection):
-    from tests.web.test_catalogue import QueryCounter
+    from tests.helpers import QueryCounter
     variants = []
     for _ in range(50):
         v = VariantFactory()

@@ -81,7 +81,7 @@ def test_coffee_carries_the_reduced_rate_and_its_promotion(db):
 
 
 def test_pricing_a_cart_runs_the_same_queries_for_1_line_as_for_9(db, connection):
-    from tests.web.test_catalogue import QueryCounter
+    from tests.helpers import QueryCounter
     channel = pricing.get_channel(db, "web-b2c")
     ctx = pricing.make_context(channel, customer=customer(db, "shopper@example.com"))
     ids = [variant(db, s).id for s in SKUS]

@@ -1,8 +1,6 @@
-import asyncio
 import email
 import email.policy
 import socket
-import threading
 import time
 
 import pytest

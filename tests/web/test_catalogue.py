@@ -2,26 +2,11 @@
 import re
 
 import pytest
-from sqlalchemy import event
 
 from tests.conftest import sign_in
+from tests.helpers import QueryCounter
 from tests.factories import CategoryFactory, ProductFactory, StockLevelFactory, VariantFactory
 from core.catalog.models import VariantAttribute
-
-
-class QueryCounter:
-    def __init__(self, connection):
-        self.connection, self.count = connection, 0
-
-    def __enter__(self):
-        event.listen(self.connection, "before_cursor_execute", self._hit)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.connection, "before_cursor_execute", self._hit)
-
-    def _hit(self, *args):
-        self.count += 1
 
 
 @pytest.fixture

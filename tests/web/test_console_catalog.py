@@ -5,32 +5,16 @@ import re
 
 import pytest
 from flask import url_for
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from core.audit import AuditEvent
 from core.catalog.models import AssortmentRule, Category, Product, Variant
 from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategory
 from tests.conftest import agent_client_for, csrf_token
+from tests.helpers import QueryCounter
 from tests.factories import CategoryFactory, ProductFactory, VariantFactory
 
 CATALOG_AGENT = "catalog@marketline.example"
-
-
-class QueryCounter:
-    """Counts the SQL statements run on a connection (as tests/web/test_catalogue.py does)."""
-
-    def __init__(self, connection):
-        self.connection, self.count = connection, 0
-
-    def __enter__(self):
-        event.listen(self.connection, "before_cursor_execute", self._hit)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.connection, "before_cursor_execute", self._hit)
-
-    def _hit(self, *args):
-        self.count += 1
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from core.payments.gateway import GatewayUnavailable, IntentResult, StripeGatewa
 from core.payments.models import PaymentAttempt
 from tests import factories
 from tests.conftest import csrf_token, sign_in
-from tests.web.test_catalogue import QueryCounter
+from tests.helpers import QueryCounter
 
 SHOPPER = "shopper@example.com"
 ADDRESS = {"full_name": "Sam Shopper", "line1": "Invalidenstraße 1", "postal_code": "10115",
