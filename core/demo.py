@@ -16,7 +16,7 @@ from core.catalog import search
 from core.catalog.images import write_product_image
 from core.catalog.models import (AssortmentRule, Channel, Product, Variant, VariantAttribute)
 from core.catalog.services import create_category, relate
-from core.customers.models import Customer, CustomerUser
+from core.customers.models import Customer, CustomerAddress, CustomerUser
 from core.customers.services import phone_digits, register_customer
 from core.inventory.models import StockLevel
 from core.numbering import ensure_series, next_number
@@ -390,12 +390,22 @@ def load_relations(session: Session, lookups: dict) -> None:
 
 def load_accounts(session: Session) -> Customer:
     """The demo shopper, Acme Corp with its buyer, and the console agents."""
-    register_customer(session, password=DEMO_PASSWORD, **CONSUMER)
+    shopper = register_customer(session, password=DEMO_PASSWORD, **CONSUMER).customer
+    shopper.postal_code = "10115"
+    session.add(CustomerAddress(customer=shopper, label="Home", full_name=CONSUMER["full_name"],
+                                line1="Invalidenstraße 12", city="Berlin", postal_code="10115",
+                                country="DE", phone=CONSUMER["phone"], default_shipping=True,
+                                default_billing=True))
     acme = Customer(number=next_number(session, "customer"), kind="company",
                     name=COMPANY["name"], email=COMPANY["email"], phone=COMPANY["phone"],
                     phone_digits=phone_digits(COMPANY["phone"]), price_group="business",
-                    payment_terms="net30")
+                    payment_terms="net30", on_account_allowed=True, postal_code="80331")
     session.add(acme)
+    session.add(CustomerAddress(customer=acme, label="Head office", full_name="Acme Corp Goods In",
+                                company="Acme Corp", line1="Marienplatz 1", city="Munich",
+                                postal_code="80331", region="BY", country="DE",
+                                phone=COMPANY["phone"], default_shipping=True,
+                                default_billing=True))
     session.add(CustomerUser(customer=acme, email=BUYER["email"], full_name=BUYER["full_name"],
                              password_hash=hash_password(DEMO_PASSWORD), role="buyer"))
     for email, name, roles in AGENTS:

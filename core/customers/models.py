@@ -23,7 +23,9 @@ class Customer(Base):
     phone_digits: Mapped[str] = mapped_column(String(40), default="", index=True)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     price_group: Mapped[str] = mapped_column(String(40), default="retail")
-    payment_terms: Mapped[str] = mapped_column(String(40), default="card")
+    payment_terms: Mapped[str] = mapped_column(String(40), default="card")  # card | net30 | ...
+    on_account_allowed: Mapped[bool] = mapped_column(default=False)
+    postal_code: Mapped[str] = mapped_column(String(20), default="", index=True)  # for search
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     users: Mapped[list["CustomerUser"]] = relationship(back_populates="customer")
@@ -60,3 +62,57 @@ class PasswordReset(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class CustomerAddress(Base):
+    """An address in a customer's book; one may be the default for shipping."""
+
+    __tablename__ = "customer_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer: Mapped[Customer] = relationship()
+    label: Mapped[str] = mapped_column(String(60), default="")
+    full_name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    line1: Mapped[str] = mapped_column(String(200))
+    line2: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100))
+    postal_code: Mapped[str] = mapped_column(String(20), index=True)
+    region: Mapped[str] = mapped_column(String(10), default="")
+    country: Mapped[str] = mapped_column(String(2))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    default_shipping: Mapped[bool] = mapped_column(default=False)
+    default_billing: Mapped[bool] = mapped_column(default=False)
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: getattr(self, k) for k in ("full_name", "company", "line1", "line2", "city",
+                                               "postal_code", "region", "country", "phone")}
+
+
+class CustomerNote(Base):
+    """A note an agent keeps on a customer."""
+
+    __tablename__ = "customer_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    text: Mapped[str] = mapped_column(String(2000))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Interaction(Base):
+    """One contact with a customer: a call, its reason and its outcome."""
+
+    __tablename__ = "interactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    channel: Mapped[str] = mapped_column(String(20), default="phone")  # phone | email | chat
+    reason: Mapped[str] = mapped_column(String(60))  # order | status | return | billing | other
+    outcome: Mapped[str] = mapped_column(String(60))  # resolved | order_placed | follow_up | ...
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    order_number: Mapped[str] = mapped_column(String(20), default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -81,9 +81,21 @@ class Order(Base):
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order",
                                                     order_by="OrderLine.id",
                                                     cascade="all, delete-orphan")
+    holds: Mapped[list["OrderHold"]] = relationship(back_populates="order",
+                                                    order_by="OrderHold.id",
+                                                    cascade="all, delete-orphan")
 
     def money(self, value: Decimal) -> Money:
         return Money(value, self.currency)
+
+    @property
+    def active_holds(self) -> list["OrderHold"]:
+        return [h for h in self.holds if h.released_at is None]
+
+    @property
+    def on_hold(self) -> bool:
+        """Any active hold blocks release to fulfilment."""
+        return bool(self.active_holds)
 
 
 class OrderLine(Base):
@@ -112,5 +124,40 @@ class OrderLine(Base):
     quantity_invoiced: Mapped[int] = mapped_column(default=0)
     quantity_returned: Mapped[int] = mapped_column(default=0)
     promised_date: Mapped[dt.date | None] = mapped_column(Date)
+    # An agent's price override or manual discount, with the reason code it was given for.
+    list_unit_price: Mapped[Decimal | None] = mapped_column(Amount())  # before the override
+    override_reason: Mapped[str] = mapped_column(String(60), default="")
 
     order: Mapped[Order] = relationship(back_populates="lines")
+
+
+HOLD_KINDS = ("payment_review", "manual", "approval", "credit")
+
+
+class OrderHold(Base):
+    """A hold on an order, orthogonal to its status; released, never deleted."""
+
+    __tablename__ = "order_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason_code: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    placed_by: Mapped[str] = mapped_column(String(200))  # the actor's label
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    release_note: Mapped[str] = mapped_column(String(1000), default="")
+
+    order: Mapped[Order] = relationship(back_populates="holds")
+
+
+class OrderNote(Base):
+    __tablename__ = "order_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(String(2000))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
