@@ -1,0 +1,4 @@
+"""Console: customers (being built)."""
+from flask import Blueprint
+
+bp = Blueprint("customers", __name__)
