@@ -16,5 +16,6 @@ def requires_role(*roles: str):
             if not current_user.user.has_role(*roles):
                 abort(403)
             return view(*args, **kwargs)
+        wrapped.required_roles = frozenset(roles)  # read by the authorisation matrix test
         return wrapped
     return decorate
