@@ -236,3 +236,55 @@ def agent_client(console_app):
 @pytest.fixture
 def supervisor_client(console_app):
     return agent_client_for(console_app, "supervisor@marketline.example")
+
+
+# --- single sign-on: a real OpenID Connect provider -----------------------------------
+import shutil
+from typing import NamedTuple
+
+
+class OidcProvider(NamedTuple):
+    """A running test OpenID Connect provider and the one client it knows."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+
+# The console's callback as the Flask test client sees it, and as any live test server
+# on loopback serves it under /agent.
+OIDC_REDIRECT_URI = "http://localhost/sso/callback"
+OIDC_REDIRECT_PATTERN = r"^http://127\.0\.0\.1:\d+/agent/sso/callback$"
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """node oidc-provider (tests/oidc/provider.mjs) on a free loopback port, for the whole run.
+
+    Anyone signs in on its development login form with any password; the login typed is
+    the e-mail address the console receives from userinfo.
+    """
+    root = Path(__file__).resolve().parent.parent
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: single sign-on tests need node oidc-provider")
+    if not (root / "node_modules" / "oidc-provider").is_dir():
+        pytest.skip("node_modules/oidc-provider is missing: run `npm install` (make test does)")
+    port = free_port()
+    provider = OidcProvider(f"http://127.0.0.1:{port}", "marketline-console",
+                            "marketline-console-test-secret")
+    env = {**os.environ, "OIDC_PORT": str(port), "OIDC_CLIENT_ID": provider.client_id,
+           "OIDC_CLIENT_SECRET": provider.client_secret, "OIDC_REDIRECT_URI": OIDC_REDIRECT_URI,
+           "OIDC_REDIRECT_PATTERN": OIDC_REDIRECT_PATTERN}
+    process = subprocess.Popen([node, "tests/oidc/provider.mjs"], cwd=root, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(provider.discovery_url)
+        yield provider
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
