@@ -1,4 +1,161 @@
-"""Console: customers (being built)."""
-from flask import Blueprint
+"""Console: find a customer while they wait on the line, see everything about them
+(Customer 360), create and edit customers, keep notes and log calls."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, request, url_for
+
+from core.agents.services import actor_for
+from core.customers import console as customers
+from core.customers import queries
+from core.customers.search import MIN_CONTAINS, search_customers
+from core.errors import DomainError, NotFound
+from core.orders import queries as order_queries
+from core.orders import states
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.render import redirect_to, render_page
+from callcenter.access import requires_role
+from callcenter.catalog_forms import options
+from callcenter.customer_forms import CustomerForm, InteractionForm, NoteForm, place_error
 
 bp = Blueprint("customers", __name__)
+ROLES = ("agent", "supervisor", "credit")
+RESULTS = 20
+LABELS = {"payment_terms": customers.PAYMENT_TERMS, "kinds": customers.KINDS,
+          "reasons": customers.INTERACTION_REASONS,
+          "outcomes": customers.INTERACTION_OUTCOMES,
+          "channels": customers.INTERACTION_CHANNELS, "status": states.LABELS,
+          "payment": order_queries.PAYMENT_LABELS}
+
+
+def _actor():
+    return actor_for(current_account())
+
+
+def _customer_or_404(number: str):
+    try:
+        return queries.customer_by_number(db_session, number)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/", endpoint="search")
+@requires_role(*ROLES)
+def search():
+    q = " ".join(request.args.get("q", "").split())[:100]
+    hits = search_customers(db_session, q, limit=RESULTS + 1) if q else []
+    return render_page("customers/search.html", block="results", q=q, hits=hits[:RESULTS],
+                       more=len(hits) > RESULTS, min_chars=MIN_CONTAINS)
+
+
+def _show(number: str, *, note_form: NoteForm | None = None,
+          interaction_form: InteractionForm | None = None, status: int = 200):
+    try:
+        view = queries.customer_360(db_session, number)
+    except NotFound:
+        abort(404)
+    return render_page("customers/show.html", view=view, c=view.customer, labels=LABELS,
+                       note_form=note_form or NoteForm(formdata=None),
+                       interaction_form=interaction_form or InteractionForm(formdata=None),
+                       status=status)
+
+
+@bp.get("/<number>", endpoint="show")
+@requires_role(*ROLES)
+def show(number: str):
+    return _show(number)
+
+
+def _customer_form(**kwargs) -> CustomerForm:
+    form = CustomerForm(**kwargs)
+    form.price_group.choices = options((g, g) for g in customers.price_groups(db_session))
+    return form
+
+
+def _save(form: CustomerForm, save):
+    """Run `save` and answer; errors go to the form, a likely duplicate to a warning."""
+    try:
+        customer = save(form.to_data(), bool(form.create_anyway.data))
+    except customers.LikelyDuplicate as err:
+        db_session.rollback()
+        return None, err.matches
+    except DomainError as err:
+        db_session.rollback()
+        place_error(form, err)
+        return None, []
+    db_session.commit()
+    return customer, []
+
+
+@bp.route("/new", methods=["GET", "POST"], endpoint="new")
+@requires_role(*ROLES)
+def new():
+    form = _customer_form()
+    duplicates = []
+    if form.validate_on_submit():
+        customer, duplicates = _save(form, lambda data, anyway: customers.create_customer(
+            db_session, data, actor=_actor(), allow_duplicate=anyway))
+        if customer is not None:
+            flash(f"Customer {customer.number} created.", "success")
+            return redirect_to(url_for(".show", number=customer.number))
+    return render_page("customers/form.html", form=form, customer=None, duplicates=duplicates)
+
+
+@bp.route("/<number>/edit", methods=["GET", "POST"], endpoint="edit")
+@requires_role(*ROLES)
+def edit(number: str):
+    customer = _customer_or_404(number)
+    duplicates = []
+    if request.method == "GET":
+        form = _customer_form(formdata=None)
+        form.fill(customer, customers.default_address(db_session, customer))
+    else:
+        form = _customer_form()
+        if form.validate_on_submit():
+            saved, duplicates = _save(form, lambda data, anyway: customers.update_customer(
+                db_session, customer, data, actor=_actor(), allow_duplicate=anyway))
+            if saved is not None:
+                flash("Customer saved.", "success")
+                return redirect_to(url_for(".show", number=saved.number))
+            customer = _customer_or_404(number)
+    return render_page("customers/form.html", form=form, customer=customer,
+                       duplicates=duplicates)
+
+
+@bp.post("/<number>/notes", endpoint="add_note")
+@requires_role(*ROLES)
+def add_note(number: str):
+    customer = _customer_or_404(number)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            customers.add_note(db_session, customer, form.text.data or "", actor=_actor())
+        except DomainError as err:
+            db_session.rollback()
+            place_error(form, err)
+        else:
+            db_session.commit()
+            flash("Note added.", "success")
+            return redirect_to(url_for(".show", number=customer.number) + "#notes-h")
+    return _show(number, note_form=form)
+
+
+@bp.post("/<number>/interactions", endpoint="log_interaction")
+@requires_role(*ROLES)
+def log_interaction(number: str):
+    customer = _customer_or_404(number)
+    form = InteractionForm()
+    if form.validate_on_submit():
+        try:
+            customers.log_interaction(db_session, customer, actor=_actor(),
+                                      channel=form.channel.data, reason=form.reason.data,
+                                      outcome=form.outcome.data, note=form.note.data or "",
+                                      order_number=form.order_number.data or "")
+        except DomainError as err:
+            db_session.rollback()
+            place_error(form, err)
+        else:
+            db_session.commit()
+            flash("Call logged.", "success")
+            return redirect_to(url_for(".show", number=customer.number) + "#calls-h")
+    return _show(number, interaction_form=form)

@@ -1,4 +1,257 @@
-"""Console: order_admin (being built)."""
-from flask import Blueprint
+"""Order administration in the console: the hold worklist, and the order page with its
+actions (holds, line changes, cancellation, confirmation e-mail, notes)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, render_template, request, url_for
+
+from callcenter.access import requires_role
+from callcenter.order_admin_forms import (
+    CancelOrderForm,
+    ChangeLinesForm,
+    ConfirmForm,
+    HoldFilterForm,
+    NoteForm,
+    PlaceHoldForm,
+    ReleaseHoldForm,
+    options,
+)
+from core.agents.services import actor_for
+from core.errors import DomainError
+from core.mail import send_mail
+from core.orders import holds, maintenance, states
+from core.orders.cancellation import cancel_and_void, refusal
+from core.orders.holds import HoldFilters, HoldNotAllowed
+from core.orders.queries import PAYMENT_LABELS
+from core.payments.gateway import StripeGateway
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.render import redirect_to, render_page
 
 bp = Blueprint("console_orders", __name__)
+ROLES = ("agent", "supervisor", "credit")
+PER_PAGE = 50
+
+
+def gateway() -> StripeGateway:
+    return StripeGateway(current_app.config["MARKETLINE"])
+
+
+def _actor():
+    return actor_for(current_account())
+
+
+def _roles() -> frozenset[str]:
+    return current_account().roles
+
+
+def _done(message: str, order) -> object:
+    db_session.commit()
+    flash(message, "success")
+    return redirect_to(url_for(".detail", number=order.number))
+
+
+# --- the hold worklist ------------------------------------------------------------------
+
+
+@bp.get("/holds", endpoint="holds")
+@requires_role(*ROLES)
+def hold_worklist():
+    form = HoldFilterForm(request.args)
+    form.validate()
+    filters = HoldFilters(kind=form.kind.data if not form.kind.errors else "",
+                          reason=form.reason.data if not form.reason.errors else "",
+                          placed_before=form.placed_before.data if not form.placed_before.errors
+                          else None,
+                          placed_by=(form.placed_by.data or "")[:200])
+    try:
+        page = max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        page = 1
+    found = holds.worklist(db_session, filters, page=page, per_page=PER_PAGE)
+    form.placed_by.choices = options([("", "Anyone"), *((p, p) for p in found.placed_by_options)])
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_page("order_admin/holds.html", block="results", form=form, found=found,
+                       args=args)
+
+
+# --- the order page ---------------------------------------------------------------------
+
+
+def _release_forms(order, submitted: ReleaseHoldForm | None = None, hold_id: int | None = None):
+    forms = {}
+    for hold in order.active_holds:
+        if submitted is not None and hold.id == hold_id:
+            forms[hold.id] = submitted
+        else:
+            forms[hold.id] = ReleaseHoldForm(prefix=f"release-{hold.id}", formdata=None)
+    return forms
+
+
+def _page(order, *, status: int = 200, hold_form=None, lines_form=None, cancel_form=None,
+          note_form=None, release_form=None, release_hold_id=None, hold_problems=None):
+    view = maintenance.console_order(db_session, order)
+    return render_page(
+        "order_admin/detail.html", status=status, view=view, order=order,
+        status_label=states.LABELS.get(order.status, order.status),
+        payment_label=PAYMENT_LABELS.get(order.payment_state, order.payment_state),
+        hold_form=hold_form or PlaceHoldForm(prefix="hold", formdata=None),
+        lines_form=lines_form or ChangeLinesForm(prefix="lines", formdata=None),
+        cancel_form=cancel_form or CancelOrderForm(prefix="cancel", formdata=None),
+        note_form=note_form or NoteForm(prefix="note", formdata=None),
+        confirm_form=ConfirmForm(prefix="resend", formdata=None),
+        release_forms=_release_forms(order, release_form, release_hold_id),
+        hold_problems=hold_problems or {}, cancel_refusal=refusal(order),
+        roles=_roles(), describe=holds.describe, release_refusal=holds.release_refusal,
+        kind_labels=holds.KIND_LABELS)
+
+
+def _form_error(form, err: DomainError) -> None:
+    target = form._fields.get(err.field) if err.field else None
+    if target is not None:
+        target.errors = [*target.errors, str(err)]
+    else:
+        form.form_errors.append(str(err))
+
+
+@bp.get("/<number>", endpoint="detail")
+@requires_role(*ROLES)
+def detail(number: str):
+    return _page(maintenance.find_order(db_session, number))
+
+
+@bp.post("/<number>/holds", endpoint="place_hold")
+@requires_role(*ROLES)
+def place_hold(number: str):
+    order = maintenance.find_order(db_session, number, lock=True)
+    form = PlaceHoldForm(prefix="hold")
+    if form.validate_on_submit():
+        try:
+            hold = holds.place_hold(db_session, order, kind=form.kind.data,
+                                    reason_code=form.reason_code.data, note=form.note.data,
+                                    actor=_actor())
+        except DomainError as err:
+            db_session.rollback()
+            _form_error(form, err)
+        else:
+            return _done(f"Order {order.number} is on hold: {holds.describe(hold)}.", order)
+    return _page(order, hold_form=form)
+
+
+@bp.post("/<number>/holds/<int:hold_id>/release", endpoint="release_hold")
+@requires_role(*ROLES)
+def release_hold(number: str, hold_id: int):
+    order = maintenance.find_order(db_session, number, lock=True)
+    form = ReleaseHoldForm(prefix=f"release-{hold_id}")
+    if not form.validate_on_submit():
+        return _page(order, release_form=form, release_hold_id=hold_id)
+    hold = holds.get_hold(db_session, order, hold_id)  # NotFound: 404
+    try:
+        holds.release_hold(db_session, hold, actor=_actor(), note=form.note.data,
+                           roles=_roles())
+    except HoldNotAllowed as err:
+        db_session.rollback()
+        return _page(order, status=403, hold_problems={hold_id: str(err)})
+    except DomainError as err:  # released meanwhile: no longer on the page, so say it on top
+        db_session.rollback()
+        flash(str(err), "error")
+        return _page(order)
+    return _done(f"Hold released: {holds.describe(hold)}.", order)
+
+
+@bp.post("/<number>/lines", endpoint="change_lines")
+@requires_role(*ROLES)
+def change_lines(number: str):
+    order = maintenance.find_order(db_session, number, lock=True)
+    form = ChangeLinesForm(prefix="lines")
+    if form.validate_on_submit():
+        changes = form.changes([l.id for l in order.lines], request.form)
+        if changes is not None:
+            try:
+                outcome = maintenance.change_lines(db_session, order, changes=changes,
+                                                   actor=_actor(), gateway=gateway(),
+                                                   commit=db_session.commit)
+            except DomainError as err:
+                db_session.rollback()
+                _form_error(form, err)
+            else:
+                return _done(_change_message(order, outcome), order)
+    return _page(order, lines_form=form)
+
+
+def _change_message(order, outcome) -> str:
+    total = order.money(outcome.total_after).format()
+    if outcome.authorisation == "voided":
+        return (f"Lines changed; the new total {total} is more than the card authorisation, "
+                "which was voided. The order is on hold until the card is authorised again: "
+                "take the card or send a pay link.")
+    if outcome.authorisation == "void_failed":
+        return (f"Lines changed; the new total is {total}. The old card authorisation could "
+                "not be voided: retry it from the payment service. The order is on hold.")
+    if outcome.authorisation == "kept":
+        return (f"Lines changed; the new total is {total}. The card authorisation still "
+                "covers it; the smaller amount is charged at shipment.")
+    return f"Lines changed; the new total is {total}."
+
+
+@bp.post("/<number>/cancel", endpoint="cancel")
+@requires_role(*ROLES)
+def cancel(number: str):
+    order = maintenance.find_order(db_session, number, lock=True)
+    form = CancelOrderForm(prefix="cancel")
+    if form.validate_on_submit():
+        try:
+            cancel_and_void(db_session, order, gateway=gateway(), actor=_actor(),
+                            reason=form.reason(), commit=db_session.commit)
+        except DomainError as err:
+            db_session.rollback()
+            _form_error(form, err)
+        else:
+            return _done(f"Order {order.number} is cancelled; its stock is released.", order)
+    return _page(order, cancel_form=form)
+
+
+@bp.post("/<number>/confirmation", endpoint="resend_confirmation")
+@requires_role(*ROLES)
+def resend_confirmation(number: str):
+    order = maintenance.find_order(db_session, number)
+    form = ConfirmForm(prefix="resend")
+    if form.validate_on_submit():
+        try:
+            maintenance.record_confirmation_resent(db_session, order, actor=_actor())
+        except DomainError as err:
+            db_session.rollback()
+            flash(str(err), "error")
+            return redirect_to(url_for(".detail", number=order.number))
+        db_session.commit()
+        link = _shop_link(order)
+        send_mail(to=order.email, subject=f"Your Marketline order {order.number}",
+                  text=render_template("order_admin/confirmation_email.txt", order=order,
+                                       link=link),
+                  html=render_template("order_admin/confirmation_email.html", order=order,
+                                       link=link))
+        flash(f"The confirmation e-mail is on its way to {order.email}.", "success")
+    return redirect_to(url_for(".detail", number=order.number))
+
+
+def _shop_link(order) -> str:
+    """Where the buyer sees the order in the shop, which is served at the site's root."""
+    root = request.host_url.rstrip("/")
+    if order.customer_id:
+        return f"{root}/account/orders/{order.number}"
+    return f"{root}/orders/lookup"
+
+
+@bp.post("/<number>/notes", endpoint="add_note")
+@requires_role(*ROLES)
+def add_note(number: str):
+    order = maintenance.find_order(db_session, number)
+    form = NoteForm(prefix="note")
+    if form.validate_on_submit():
+        try:
+            maintenance.add_note(db_session, order, text=form.text.data, actor=_actor())
+        except DomainError as err:
+            db_session.rollback()
+            _form_error(form, err)
+        else:
+            return _done("Note added.", order)
+    return _page(order, note_form=form)

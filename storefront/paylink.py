@@ -28,12 +28,13 @@ def show(token: str):
     except DomainError as err:
         return render_page("paylink/invalid.html", status=404, message=str(err))
     client_secret, problem = "", None
-    if order.status == "pending_payment":
+    if orders.awaits_card_payment(order):
         try:
             _, client_secret = StripeGateway(current_app.config["MARKETLINE"]).setup_intent()
         except GatewayUnavailable as err:
             problem = str(err)
     return render_page("paylink/pay.html", order=order, token=token, client_secret=client_secret,
+                       payable=orders.awaits_card_payment(order),
                        problem=problem, stripe_js=current_app.config["MARKETLINE"].STRIPE_JS_URL,
                        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import insert, select
@@ -18,8 +19,9 @@ from core.inventory import services as inventory
 from core.numbering import next_number
 from core.orders import shipping, states
 from core.orders.models import Order, OrderLine
+from core.pricing import engine
 from core.pricing import services as pricing
-from core.pricing.engine import PricedCart, PricingContext
+from core.pricing.engine import ListPrice, PricedCart, PricingContext, round_money
 from core.pricing.models import PromotionRedemption, Promotion
 
 
@@ -120,8 +122,85 @@ def preview(session: Session, ctx: PricingContext, lines: list[tuple[int, int]],
     return Preview(priced, options, chosen)
 
 
-def _insert_lines(session: Session, order: Order, priced: PricedCart, promised: dt.date) -> None:
+# -- agents' price overrides ------------------------------------------------------------
+
+OVERRIDE_REASONS = {"price_match": "Price match", "damaged_packaging": "Damaged packaging",
+                    "loyalty": "Loyalty", "service_recovery": "Service recovery",
+                    "volume_deal": "Volume deal"}
+
+
+@dataclass(frozen=True)
+class PriceOverride:
+    """An agent's new unit price for a line (in the channel's price mode), or a discount in
+    percent off the list price; either way with a reason code from OVERRIDE_REASONS."""
+
+    reason: str
+    unit_price: Decimal | None = None
+    percent: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class OverriddenCart:
+    """Lines priced with agents' overrides: `priced` is what the buyer pays, `base` the same
+    lines at list prices, `units` the unit price each override resolved to."""
+
+    priced: PricedCart
+    base: PricedCart
+    units: dict[int, Decimal]
+    reasons: dict[int, str]
+
+    def list_unit(self, variant_id: int) -> Decimal:
+        """The line's unit price from its price list, before the override."""
+        return self._list_units[variant_id]
+
+    @property
+    def _list_units(self) -> dict[int, Decimal]:
+        return {l.variant_id: l.unit_price for l in self.base.lines}
+
+
+def _resolve(override: PriceOverride, list_unit: Decimal, currency: str) -> Decimal:
+    """The unit price an override stands for; OrderError when it makes no sense."""
+    if override.reason not in OVERRIDE_REASONS:
+        raise OrderError("Choose a reason for the price change.", field="reason")
+    if override.unit_price is not None:
+        if override.unit_price < 0:
+            raise OrderError("A unit price cannot be negative.", field="unit_price")
+        return round_money(override.unit_price, currency)
+    if override.percent is None or not 0 < override.percent <= 100:
+        raise OrderError("Enter a discount from 0.01 to 100 %.", field="percent")
+    return round_money(list_unit * (100 - override.percent) / 100, currency)
+
+
+def price_with_overrides(session: Session, ctx: PricingContext, lines: Sequence[tuple[int, int]],
+                         overrides: Mapping[int, PriceOverride]) -> OverriddenCart:
+    """Price lines as the channel does, except that an overridden line's unit price is the
+    agent's: it takes the place of the price list (quantity breaks included), and the same
+    engine then applies promotions and tax with its rounding rules, so line and document
+    totals stay sums of lines. The same queries as pricing.price_cart, whatever the lines."""
+    facts = pricing.load_facts(session, ctx, [vid for vid, _ in lines])
+    promotions = pricing.load_promotions(session, ctx)
+    if missing := {vid for vid, _ in lines} - facts.keys():
+        raise NotFound(f"{len(missing)} item(s) do not exist.")
+    found = [(facts[vid], qty) for vid, qty in lines]
+    base = engine.price(ctx, found, promotions)
+    currency = ctx.channel.currency
+    units = {l.variant_id: _resolve(overrides[l.variant_id], l.unit_price, currency)
+             for l in base.lines if l.variant_id in overrides}
+    if not units:
+        return OverriddenCart(base, base, {}, {})
+    reasons = {vid: overrides[vid].reason for vid in units}
+    mode = ctx.channel.prices_include_tax
+    changed = [(replace(f, candidates=(ListPrice(0, "override", "Agent price override",
+                                                 "contract", 0, mode, 1, units[f.variant_id]),))
+                if f.variant_id in units else f, qty) for f, qty in found]
+    return OverriddenCart(engine.price(ctx, changed, promotions), base, units, reasons)
+
+
+def _insert_lines(session: Session, order: Order, priced: PricedCart, promised: dt.date,
+                  overridden: OverriddenCart | None = None) -> None:
     """All lines in one INSERT (executemany): placing an order costs the same for 1 or 50 lines."""
+    units = overridden.units if overridden else {}
+    list_units = {vid: overridden.list_unit(vid) for vid in units} if overridden else {}
     session.execute(insert(OrderLine), [dict(
         order_id=order.id, variant_id=l.variant_id, sku=l.sku, name=l.name, quantity=l.quantity,
         unit_price=l.unit_price, amount=l.amount, discount=l.discount, net=l.net, tax=l.tax,
@@ -130,30 +209,44 @@ def _insert_lines(session: Session, order: Order, priced: PricedCart, promised: 
         discounts=[{"promotion_id": a.promotion_id, "name": a.name, "amount": str(a.amount)}
                    for a in l.trace.promotions],
         quantity_reserved=l.quantity, quantity_shipped=0, quantity_invoiced=0,
-        quantity_returned=0, promised_date=promised) for l in priced.lines])
+        quantity_returned=0, promised_date=promised,
+        list_unit_price=list_units.get(l.variant_id),
+        override_reason=overridden.reasons[l.variant_id] if l.variant_id in units else "")
+        for l in priced.lines])
     session.expire(order, ["lines"])
 
 
 def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: PricingContext,
-                customer_id: int | None, actor: audit.Actor, idempotency_key: str) -> Order:
+                customer_id: int | None, actor: audit.Actor, idempotency_key: str,
+                overrides: Mapping[int, PriceOverride] | None = None,
+                attributed_channel: str | None = None) -> Order:
     """Turn a checkout into an order awaiting payment, with its stock reserved.
 
     The same idempotency key always yields the same order: a double click or a retry
-    finds the first one. Flushes; the caller commits.
+    finds the first one. `overrides` are an agent's prices per variant id; the order is
+    priced in `channel` (its assortment and prices) but recorded as coming through
+    `attributed_channel` when given (an agent pricing a customer as the web shop would).
+    Flushes; the caller commits.
     """
     if existing := find_by_key(session, idempotency_key):
         return existing
     if not checkout.lines:
         raise OrderError("Your cart is empty.")
     variants = _check_sellable(session, channel, checkout.lines)
-    priced = pricing.price_cart(session, ctx, checkout.lines)
+    overridden = None
+    if overrides:
+        overridden = price_with_overrides(session, ctx, checkout.lines, overrides)
+        priced = overridden.priced
+    else:
+        priced = pricing.price_cart(session, ctx, checkout.lines)
+    channel_code = attributed_channel or ctx.channel.code
     if priced.coupon_problems:
         raise OrderError(" ".join(priced.coupon_problems))
     ship = _shipping_quote(session, checkout, ctx, priced, variants)
     try:
         with session.begin_nested():  # the order number too: a lost race gives it back
             order = _new_order(session, checkout, ctx, priced, ship, customer_id, actor,
-                               idempotency_key)
+                               idempotency_key, channel_code)
             session.add(order)
             session.flush()
     except IntegrityError:
@@ -161,21 +254,21 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
         if existing := find_by_key(session, idempotency_key):
             return existing
         raise
-    _insert_lines(session, order, priced, order.promised_date)
+    _insert_lines(session, order, priced, order.promised_date, overridden)
     inventory.reserve(session, checkout.lines, skus={l.variant_id: l.sku for l in priced.lines})
     _redeem(session, order, priced)
-    audit.record(session, "order.placed", actor=actor, channel=ctx.channel.code, subject=order,
+    audit.record(session, "order.placed", actor=actor, channel=channel_code, subject=order,
                  data={"number": order.number, "total": str(order.gross_total)})
     session.flush()
     return order
 
 
-def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key) -> Order:
+def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key, channel_code) -> Order:
     in_stock = True  # reserve() refuses what is not in stock
     promised = inventory.promised_date(utcnow().date(), in_stock, ship.transit_days)
     return Order(
         number=next_number(session, "order"), idempotency_key=key, customer_id=customer_id,
-        email=checkout.email, channel_code=ctx.channel.code, placed_by_kind=actor.kind,
+        email=checkout.email, channel_code=channel_code, placed_by_kind=actor.kind,
         placed_by_id=actor.id, currency=ctx.channel.currency,
         prices_include_tax=ctx.channel.prices_include_tax, status="pending_payment",
         payment_state="unpaid", payment_method=checkout.payment_method,
@@ -207,11 +300,20 @@ def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
     return order
 
 
+def awaits_card_payment(order: Order) -> bool:
+    """A new order waiting for its payment, or a confirmed one whose authorisation was
+    voided (its lines changed) and must be taken again."""
+    return order.status == "pending_payment" or (
+        order.status == "confirmed" and order.payment_state == "unpaid"
+        and order.payment_method != "on_account")
+
+
 def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, reference: str) -> bool:
     """Payment authorised: the order is confirmed. False when that had already happened."""
-    if order.status != "pending_payment":
+    if not awaits_card_payment(order):
         return False
-    states.move(order, "confirmed")
+    if order.status == "pending_payment":
+        states.move(order, "confirmed")
     order.payment_state = "authorised"
     audit.record(session, "order.payment_authorised", actor=actor, channel=order.channel_code,
                  subject=order, data={"payment": reference})

@@ -38,7 +38,7 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
     """Authorise the order's total on a card. A checkout abandons its order on a decline;
     an order paid later (by link, by phone) stays open for another card."""
     order = orders.get_order(session, order_id, lock=True)
-    if order.status != "pending_payment":
+    if not orders.awaits_card_payment(order):
         commit()  # nothing changed; ends the transaction and its row lock
         return _settled(order)
     busy = session.scalar(select(PaymentAttempt).where(PaymentAttempt.order_id == order.id,
@@ -97,6 +97,6 @@ def complete_authentication(session: Session, gateway: StripeGateway, order_id: 
 def _settled(order: Order) -> PaymentOutcome:
     if order.status == "cancelled":
         return PaymentOutcome("declined", order, "This order was cancelled; your cart is kept.")
-    if order.status == "pending_payment":
+    if orders.awaits_card_payment(order):
         return PaymentOutcome("processing", order, "Your payment is being processed.")
     return PaymentOutcome("authorised", order)

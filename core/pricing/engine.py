@@ -162,12 +162,19 @@ class LineTrace:
         """Sentences an agent can read out: why this price."""
         mode = "incl." if self.list_includes_tax else "excl."
         out = [f"Price list {self.price_list} ({self.price_list_scope}): "
-               f"{self.list_unit_price} {currency} {mode} tax from {self.quantity_break} "
+               f"{_shown(self.list_unit_price, currency)} {currency} {mode} tax from {self.quantity_break} "
                f"unit{'s' if self.quantity_break != 1 else ''}.",
                f"Tax: {self.tax.name}, {(self.tax.rate * 100).normalize():f} % "
                f"({self.tax.country}{'-' + self.tax.region if self.tax.region else ''})."]
         out += [f"Promotion {a.name}: -{a.amount} {currency}." for a in self.promotions]
         return out
+
+
+def _shown(amount: Decimal, currency: str) -> str:
+    """An amount with the currency's places, or more only when it really has them."""
+    places = Decimal(1).scaleb(-minor_units(currency))
+    rounded = amount.quantize(places)
+    return f"{rounded if rounded == amount else amount.normalize()}"
 
 
 @dataclass(frozen=True)

@@ -117,3 +117,14 @@ def test_placing_an_order_runs_the_same_queries_for_1_line_as_for_50(db, connect
     with QueryCounter(connection) as fifty:
         place(db, [(v, 2) for v in variants], key="fifty-lines")
     assert one.count == fifty.count
+
+
+def test_a_confirmed_order_whose_authorisation_was_voided_can_be_authorised_again(db):
+    order = place(db, [(vid(db, "PAP-A4-80"), 1)], key="reauthorise")
+    assert orders.mark_authorised(db, order, actor=ACTOR, reference="pi_1")
+    order.payment_state = "unpaid"  # lines changed, the authorisation was voided
+    assert orders.awaits_card_payment(order)
+    assert orders.mark_authorised(db, order, actor=ACTOR, reference="pi_2")
+    assert (order.status, order.payment_state) == ("confirmed", "authorised")
+    order.payment_method, order.payment_state = "on_account", "on_account"
+    assert not orders.awaits_card_payment(order)

@@ -1,0 +1,230 @@
+"""Holds on sales orders: placed and released with a reason code, never deleted.
+
+A hold is orthogonal to the order's status (DESIGN.md, "States"): while any hold is
+active the order cannot be released to fulfilment (`assert_releasable`).
+
+Who may release which hold (admin may release every kind):
+
+    manual          any console agent (agent, supervisor, credit), whoever placed it
+    approval        supervisor
+    payment_review  supervisor
+    credit          credit
+
+Anyone who may work on orders may place a hold of any kind: holding too much is safe,
+releasing too easily is not. The system (automatic credit checks) may release any hold.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from math import ceil
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, contains_eager
+
+from core import audit
+from core.customers.models import Customer
+from core.db import utcnow
+from core.errors import DomainError, NotFound
+from core.orders.models import HOLD_KINDS, Order, OrderHold
+
+CHANNEL = "console"
+
+KIND_LABELS = {"payment_review": "Payment review", "manual": "Manual",
+               "approval": "Approval", "credit": "Credit"}
+
+REASON_CODES: dict[str, dict[str, str]] = {
+    "payment_review": {
+        "reauthorisation_needed": "Card to be authorised again",
+        "fraud_check": "Fraud check",
+        "address_mismatch": "Billing and delivery addresses differ",
+        "high_value": "High-value order",
+    },
+    "manual": {
+        "customer_request": "Customer asked us to wait",
+        "address_check": "Address to be checked",
+        "stock_check": "Stock to be checked",
+        "other": "Other",
+    },
+    "approval": {
+        "spending_limit": "Above the buyer's spending limit",
+        "discount_over_limit": "Discount above the agent's limit",  # core.orders.phone
+        "price_override": "Price override to approve",
+        "large_order": "Large order",
+    },
+    "credit": {
+        "over_limit": "Over the credit limit",
+        "overdue_items": "Overdue invoices",
+        "credit_check": "Credit check",
+    },
+}
+assert set(REASON_CODES) == set(HOLD_KINDS)
+
+RELEASE_ROLES: dict[str, frozenset[str]] = {
+    "manual": frozenset({"agent", "supervisor", "credit"}),
+    "approval": frozenset({"supervisor"}),
+    "payment_review": frozenset({"supervisor"}),
+    "credit": frozenset({"credit"}),
+}
+# Holds make no sense once goods have left or the order is gone.
+CLOSED_STATUSES = ("partially_shipped", "shipped", "completed", "cancelled")
+
+
+class HoldError(DomainError):
+    code = "hold"
+
+
+class HoldNotAllowed(HoldError):
+    """The agent lacks the role this hold needs; views answer 403 with the message."""
+
+    code = "hold_not_allowed"
+
+
+class OrderOnHold(DomainError):
+    code = "order_on_hold"
+
+
+def reason_label(kind: str, reason_code: str) -> str:
+    return REASON_CODES.get(kind, {}).get(reason_code, reason_code.replace("_", " "))
+
+
+def describe(hold: OrderHold) -> str:
+    """'Approval: Above the buyer's spending limit'."""
+    return f"{KIND_LABELS.get(hold.kind, hold.kind)}: {reason_label(hold.kind, hold.reason_code)}"
+
+
+def assert_releasable(order: Order) -> None:
+    """Raise OrderOnHold naming every active hold; fulfilment calls this before release."""
+    active = order.active_holds
+    if active:
+        names = "; ".join(describe(h) for h in active)
+        raise OrderOnHold(f"Order {order.number} is on hold ({names}). "
+                          "Release the holds before sending it to the warehouse.")
+
+
+def release_refusal(kind: str, roles: Collection[str]) -> str | None:
+    """Why an agent with `roles` may not release a hold of `kind`; None when they may."""
+    allowed = RELEASE_ROLES.get(kind, frozenset())
+    if "admin" in roles or allowed.intersection(roles):
+        return None
+    needed = " or ".join(sorted(allowed))
+    label = KIND_LABELS.get(kind, kind).lower()
+    article = "an" if label[:1] in "aeiou" else "a"
+    return (f"Only an agent with the {needed} role can release {article} {label} hold. "
+            "Ask a colleague who has it.")
+
+
+def place_hold(session: Session, order: Order, *, kind: str, reason_code: str, note: str,
+               actor: audit.Actor) -> OrderHold:
+    """Put the order on hold for `reason_code`. Flushes; the caller commits."""
+    if kind not in REASON_CODES:
+        raise HoldError("Choose what kind of hold this is.", field="kind")
+    if reason_code not in REASON_CODES[kind]:
+        raise HoldError(f"Choose a reason that fits a {KIND_LABELS[kind].lower()} hold.",
+                        field="reason_code")
+    if order.status in CLOSED_STATUSES:
+        raise HoldError(f"Order {order.number} is {order.status.replace('_', ' ')}; "
+                        "it can no longer be held.")
+    if any(h.kind == kind and h.reason_code == reason_code for h in order.active_holds):
+        raise HoldError(f"Order {order.number} is already on hold for "
+                        f"{reason_label(kind, reason_code).lower()}.", field="reason_code")
+    note = (note or "").strip()[:1000]
+    hold = OrderHold(kind=kind, reason_code=reason_code, note=note, placed_by=actor.label,
+                     placed_at=utcnow())
+    order.holds.append(hold)
+    session.flush()
+    audit.record(session, "order.hold_placed", actor=actor, channel=CHANNEL, subject=order,
+                 data={"hold": hold.id, "kind": kind, "reason": reason_code, "note": note})
+    return hold
+
+
+def release_hold(session: Session, hold: OrderHold, *, actor: audit.Actor, note: str,
+                 roles: Collection[str] = ()) -> OrderHold:
+    """Release the hold if the agent's `roles` allow it (the system always may).
+
+    Raises HoldNotAllowed for a missing role, HoldError when it is already released.
+    Flushes; the caller commits.
+    """
+    if hold.released_at is not None:
+        raise HoldError(f"This hold was already released by {hold.released_by}.")
+    if actor.kind != "system" and (problem := release_refusal(hold.kind, roles)):
+        raise HoldNotAllowed(problem)
+    note = (note or "").strip()[:1000]
+    hold.released_at = utcnow()
+    hold.released_by = actor.label
+    hold.release_note = note
+    audit.record(session, "order.hold_released", actor=actor, channel=CHANNEL,
+                 subject=hold.order,
+                 data={"hold": hold.id, "kind": hold.kind, "reason": hold.reason_code,
+                       "note": note})
+    session.flush()
+    return hold
+
+
+def get_hold(session: Session, order: Order, hold_id: int) -> OrderHold:
+    hold = next((h for h in order.holds if h.id == hold_id), None)
+    if hold is None:
+        raise NotFound("We could not find that hold on this order.")
+    return hold
+
+
+# -- the worklist ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldFilters:
+    kind: str = ""
+    reason: str = ""
+    placed_before: dt.date | None = None
+    placed_by: str = ""
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    hold: OrderHold
+    order: Order
+    customer_name: str
+
+    @property
+    def label(self) -> str:
+        return describe(self.hold)
+
+
+@dataclass(frozen=True)
+class HoldPage:
+    rows: list[HoldRow]
+    page: int
+    pages: int
+    total: int
+    placed_by_options: list[str]
+
+
+def worklist(session: Session, filters: HoldFilters, *, page: int = 1,
+             per_page: int = 50) -> HoldPage:
+    """Active holds, oldest first, filtered. Three queries, whatever the number of holds."""
+    conditions = [OrderHold.released_at.is_(None)]
+    if filters.kind:
+        conditions.append(OrderHold.kind == filters.kind)
+    if filters.reason:
+        conditions.append(OrderHold.reason_code == filters.reason)
+    if filters.placed_before:
+        start = dt.datetime.combine(filters.placed_before, dt.time.min, tzinfo=dt.UTC)
+        conditions.append(OrderHold.placed_at < start)
+    if filters.placed_by:
+        conditions.append(OrderHold.placed_by == filters.placed_by)
+    total = session.scalar(select(func.count()).select_from(OrderHold).where(*conditions)) or 0
+    pages = max(1, ceil(total / per_page))
+    page = min(max(1, page), pages)
+    rows = session.execute(
+        select(OrderHold, Customer.name)
+        .join(OrderHold.order).outerjoin(Customer, Customer.id == Order.customer_id)
+        .options(contains_eager(OrderHold.order))
+        .where(*conditions)
+        .order_by(OrderHold.placed_at, OrderHold.id)
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    placed_by = session.scalars(select(OrderHold.placed_by).distinct()
+                                .where(OrderHold.released_at.is_(None))
+                                .order_by(OrderHold.placed_by)).all()
+    return HoldPage([HoldRow(h, h.order, name or "Guest") for h, name in rows], page, pages,
+                    total, list(placed_by))
