@@ -5,21 +5,28 @@
 Deterministic (random.Random(42)), on SQLite or PostgreSQL, through the ORM's bulk INSERT
 (`session.execute(insert(Model), rows)`) in chunks of 5,000 rows. Flushes only; the caller
 commits. Safe to run twice: when the catalogue already holds more than 50,000 products it
-prints a line and loads nothing.
+loads nothing and returns a line saying so (the seed command prints it).
 
 Choices worth knowing:
 
-- Products go into the existing top categories (the demo's eight) or, on an empty database,
-  into twelve categories created here. Each product has one Variant and one StockLevel
-  (warehouse MAIN). About 2 % of products are inactive, about 8 % are out of stock.
-  Slugs end in ``-l<n>`` and SKUs start with ``LG-``, so neither can meet a demo slug/SKU.
+- The large catalogue lives inside the demo shop: on an empty database the demo is loaded
+  first, because prices, tax categories and channels come from it (a product without an
+  entry in the channel's price list shows no price). Products are spread over the top
+  categories; each has one Variant (EAN-13 barcode in the in-store 20-29 range, weight,
+  one or two VariantAttribute rows for the facets), one StockLevel (warehouse MAIN) and
+  prices like the demo's: the base list (gross, with 10/50-unit breaks under 100 EUR in
+  the demo's break categories) and every channel list (net of the German VAT rate, -5 %).
+  About 2 % of products are inactive, about 8 % out of stock. The product_search index is
+  rebuilt at the end (core.catalog.search.reindex).
+- Slugs end in ``-l<n>`` and SKUs start with ``LG-``, so neither can meet a demo slug/SKU.
 - Customer numbers are taken from the real ``customer`` number series with ONE update
   (``next_value = next_value + 200000``), so they look exactly like the numbers the app
   hands out (``C-000003`` ... ``C-200002``: the series' own 6-digit format, not a separate
   7-digit range) and the next customer who registers gets the next free number.
 - Every e-mail domain ends in ``.example`` (RFC 2606): the data looks real but no mail can
   ever reach anyone. ``phone_digits`` comes from core.customers.services.phone_digits.
-- No CustomerUser rows (they would need a password hash each).
+- No CustomerUser rows (they would need a password hash each), no orders.
+- On PostgreSQL the touched tables are ANALYZEd before returning (autovacuum may be off).
 """
 from __future__ import annotations
 
@@ -27,17 +34,20 @@ import datetime as dt
 import random
 import time
 import unicodedata
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from core.catalog.models import Category, Product, Variant
+from core import demo
+from core.catalog import search
+from core.catalog.models import Category, Product, Variant, VariantAttribute
 from core.customers.models import Customer
 from core.customers.services import phone_digits
 from core.demo import slugify
 from core.inventory.models import StockLevel
 from core.numbering import PREFIXES, NumberSeries, ensure_series
+from core.pricing.models import PriceList, PriceListEntry, TaxCategory, TaxRate
 
 PRODUCTS = 100_000
 CUSTOMERS = 200_000
@@ -47,22 +57,10 @@ SEED = 42
 COMPANY_SHARE = 0.15
 CREATED_UNTIL = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 CREATED_SPAN_DAYS = 6 * 365
-
-# Created only when the database has no category at all: (slug, name, description).
-FALLBACK_CATEGORIES = [
-    ("paper", "Paper & Notebooks", "Copy paper, notebooks and pads for every desk."),
-    ("writing", "Writing Instruments", "Pens, markers and highlighters."),
-    ("printers", "Printers & Ink", "Printers for home and office, and what they need."),
-    ("desk", "Desk & Organisation", "Everything that keeps a desk in order."),
-    ("coffee-machines", "Coffee Machines", "Espresso, bean-to-cup and filter machines."),
-    ("coffee-tea", "Coffee & Tea", "Beans, ground coffee, capsules and tea."),
-    ("breakroom", "Breakroom Supplies", "Cups, milk, sugar and cleaning for the office kitchen."),
-    ("furniture", "Office Furniture", "Chairs and desks for long working days."),
-    ("computing", "Computer Accessories", "Keyboards, mice, cables and storage."),
-    ("mailing", "Mailing & Shipping", "Boxes, tape and labels for everything you send."),
-    ("cleaning", "Cleaning & Hygiene", "Soap, wipes and cleaning supplies for the office."),
-    ("safety", "Safety & First Aid", "First-aid kits, signs and protective equipment."),
-]
+CENT = Decimal("0.01")
+TAX_COUNTRY = "DE"  # channel lists hold net prices: gross / (1 + this country's rate)
+ANALYZE = ("categories", "products", "variants", "variant_attributes", "stock_levels",
+           "price_list_entries", "product_search", "customers")
 
 # Per category slug: brands, product nouns, qualifiers, pack/size specs, price range in cents.
 VOCABULARY: dict[str, tuple[list[str], list[str], list[str], list[str], tuple[int, int]]] = {
@@ -166,6 +164,7 @@ FEATURES = ["Built to last and easy to use", "Tested for daily use in busy offic
             "Ships the next working day", "A favourite of our business customers",
             "Easy to refill and to recycle", "Quiet, reliable and easy to clean"]
 COLOURS = ["black", "blue", "grey", "white", "red", "green"]
+COLOUR_SPECS = {*COLOURS, "silver", "cyan", "magenta", "yellow", "assorted"}
 
 # Countries: phone formats (# = a random digit), e-mail domains, company suffixes.
 COUNTRIES = [
@@ -228,37 +227,89 @@ def load_large(session: Session) -> str:
     started = time.perf_counter()
     present = session.scalar(select(func.count()).select_from(Product)) or 0
     if present > PRESENT_THRESHOLD:
-        message = (f"Large data already present ({present:,} products); nothing loaded.")
-        print(message)
-        return message
+        # The seed command prints what we return; printing here too would say it twice.
+        return f"Large data already present ({present:,} products); nothing loaded."
+    notes = []
+    if demo.is_empty(session):
+        demo.load_demo(session)
+        notes.append("the demo shop first (prices, tax and channels come from it)")
     rng = random.Random(SEED)
-    categories = _categories(session)
-    products = _load_products(session, rng, categories)
-    catalogue_seconds = time.perf_counter() - started
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        timings[name] = now - mark
+        mark = now
+
+    catalogue = _Catalogue.load(session)
+    products = _load_products(session, rng, catalogue)
+    lap("products")
+    search.reindex(session)
+    lap("search index")
     customers = _load_customers(session, rng)
     session.flush()
+    lap("customers")
+    if session.get_bind().dialect.name == "postgresql":
+        # Autovacuum may be off (it is on the benchmark machines) or not have run yet; a
+        # benchmark started right after the seed must not use plans made for empty tables.
+        for table in ANALYZE:
+            session.execute(text(f"ANALYZE {table}"))
+        lap("analyze")
     seconds = time.perf_counter() - started
-    return (f"Loaded large data in {seconds:.1f} s (catalogue {catalogue_seconds:.1f} s): "
-            f"{products:,} products with one variant and one stock level each in "
-            f"{len(categories)} categories, {customers:,} customers.")
+    return (f"Loaded large data in {seconds:.1f} s ("
+            + ", ".join(f"{name} {value:.1f} s" for name, value in timings.items()) + "): "
+            + (f"{notes[0]}, then " if notes else "")
+            + f"{products:,} products with one variant, stock level and prices each in "
+            f"{len(catalogue.categories)} categories, {customers:,} customers.")
 
 
 # --- catalogue -------------------------------------------------------------------------------
 
-def _categories(session: Session) -> list[tuple[int, str]]:
-    """(id, slug) of the top categories, created when the database has none."""
-    rows = session.execute(select(Category.id, Category.slug).where(Category.parent_id.is_(None))
-                           .order_by(Category.position, Category.id)).all()
-    if rows:
-        return [(cid, slug) for cid, slug in rows]
-    start = (session.scalar(select(func.max(Category.position))) or 0) + 1
-    values = [dict(slug=slug, name=name, description=description, parent_id=None,
-                   position=start + i)
-              for i, (slug, name, description) in enumerate(FALLBACK_CATEGORIES)]
-    session.execute(insert(Category), values)
-    return [(cid, slug) for cid, slug in session.execute(
-        select(Category.id, Category.slug).where(Category.parent_id.is_(None))
-        .order_by(Category.position, Category.id))]
+class _Catalogue:
+    """What the generated products hang on: categories, tax categories and rates, price lists."""
+
+    def __init__(self, categories, tax_ids, tax_rates, base_list_id, channel_lists):
+        self.categories: list[tuple[int, str]] = categories
+        self.tax_ids: dict[str, int] = tax_ids          # "standard" / "reduced" -> id
+        self.tax_rates: dict[int, Decimal] = tax_rates  # tax category id -> rate in TAX_COUNTRY
+        self.base_list_id: int = base_list_id
+        self.channel_lists: list[tuple[int, bool]] = channel_lists  # (id, prices_include_tax)
+
+    @classmethod
+    def load(cls, session: Session) -> "_Catalogue":
+        categories = [(cid, slug) for cid, slug in session.execute(
+            select(Category.id, Category.slug)
+            .where(Category.parent_id.is_(None), Category.active)
+            .order_by(Category.position, Category.id))]
+        taxes = dict(session.execute(select(TaxCategory.code, TaxCategory.id)).all())
+        if not categories or not taxes:
+            raise RuntimeError("large data needs the demo's categories and tax categories")
+        standard = taxes.get("standard", next(iter(taxes.values())))
+        tax_ids = {"standard": standard, "reduced": taxes.get("reduced", standard)}
+        today = dt.date.today()
+        tax_rates: dict[int, Decimal] = {}
+        for tax_id, rate in session.execute(
+                select(TaxRate.tax_category_id, TaxRate.rate)
+                .where(TaxRate.country == TAX_COUNTRY, TaxRate.region == "",
+                       TaxRate.valid_from <= today)
+                .order_by(TaxRate.valid_from)):
+            tax_rates[tax_id] = rate  # the latest valid_from wins
+        lists = session.execute(
+            select(PriceList.id, PriceList.scope, PriceList.prices_include_tax)
+            .where(PriceList.active, PriceList.currency == "EUR",
+                   PriceList.scope.in_(("base", "channel")))
+            .order_by(PriceList.priority.desc(), PriceList.id)).all()
+        base = next((lid for lid, scope, _ in lists if scope == "base"), None)
+        if base is None:
+            raise RuntimeError("large data needs a base price list in EUR (the demo's retail list)")
+        channel_lists = [(lid, gross) for lid, scope, gross in lists if scope == "channel"]
+        return cls(categories, tax_ids, tax_rates, base, channel_lists)
+
+
+WEIGHTS = {"furniture": (8000, 40000), "coffee-machines": (2000, 15000),
+           "printers": (1500, 20000)}  # grams; everything else 50-2,000 g
 
 
 def _price(rng: random.Random, low: int, high: int) -> Decimal:
@@ -270,8 +321,34 @@ def _price(rng: random.Random, low: int, high: int) -> Decimal:
     return Decimal(max(cents, 49)).scaleb(-2)
 
 
-def _product_rows(rng: random.Random, categories: list[tuple[int, str]]):
-    """Yield (product, variant, stock) dicts; variants and stock still lack their parent id."""
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _ean13(n: int) -> str:
+    """A valid EAN-13 in the 20-29 'in-store' range, so it can never be a real product's."""
+    digits = f"2{n % 10**11:011d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits))
+    return digits + str((10 - total % 10) % 10)
+
+
+def _attribute(spec: str) -> tuple[str, str]:
+    """The facet a variant's spec belongs to: Colour, Size, Pack or Style."""
+    words = spec.split()
+    if spec in COLOUR_SPECS:
+        return "Colour", spec.capitalize()
+    if words[0] in ("pack", "box", "set", "case") or words[-1] in (
+            "sheets", "rolls", "bags", "bottles", "portions", "cups"):
+        return "Pack", spec.capitalize()
+    if any(ch.isdigit() for ch in spec):
+        return "Size", spec
+    return "Style", spec.capitalize()
+
+
+def _product_rows(rng: random.Random, catalogue: _Catalogue):
+    """Yield (product, variant, stock, attributes, gross price, category slug) per product;
+    variants, stock and attributes still lack their parent's id."""
+    categories = catalogue.categories
     for n in range(1, PRODUCTS + 1):
         category_id, category_slug = categories[rng.randrange(len(categories))]
         brands, nouns, qualifiers, specs, (low, high) = VOCABULARY.get(category_slug, GENERIC)
@@ -280,53 +357,81 @@ def _product_rows(rng: random.Random, categories: list[tuple[int, str]]):
         spec = rng.choice(specs)
         code = f"{rng.choice(CODE_LETTERS)}{rng.randint(100, 999)}"
         name = f"{rng.choice(qualifiers)} {noun} {code}, {spec}"
-        slug = f"{slugify(f'{brand} {name}')}-l{n}"
+        slug = f"{slugify(_translit(f'{brand} {name}'))}-l{n}"
         description = (f"{brand} {noun.lower()} for {rng.choice(USES)}. "
                        f"{rng.choice(FEATURES)}.")
+        tax = catalogue.tax_ids["reduced" if category_slug in demo.FOOD_CATEGORIES else "standard"]
+        created = CREATED_UNTIL - dt.timedelta(seconds=rng.randrange(3 * 365 * 86400))
         product = dict(slug=slug, name=name, description=description, category_id=category_id,
-                       brand=brand, active=rng.random() >= 0.02)
-        attributes = ({"colour": spec} if spec in COLOURS else
-                      {"colour": rng.choice(COLOURS)} if rng.random() < 0.2 else {})
+                       brand=brand, tax_category_id=tax, image="",
+                       active=rng.random() >= 0.02, created_at=created)
+        attributes = dict([_attribute(spec)])
+        if "Colour" not in attributes and rng.random() < 0.2:
+            attributes["Colour"] = rng.choice(COLOURS).capitalize()
+        light, heavy = WEIGHTS.get(category_slug, (50, 2000))
         variant = dict(sku=f"LG-{category_slug[:3].upper()}-{n:06d}", name=spec.capitalize(),
-                       attributes=attributes, price=_price(rng, low, high), currency="EUR",
+                       barcode=_ean13(n), weight_grams=rng.randint(light, heavy), position=0,
                        active=True)
         on_hand = 0 if rng.random() < 0.08 else rng.randint(1, 600)
         reserved = rng.randint(0, min(on_hand, 5)) if on_hand and rng.random() < 0.1 else 0
         stock = dict(warehouse="MAIN", on_hand=on_hand, reserved=reserved)
-        yield product, variant, stock
+        yield product, variant, stock, attributes, _price(rng, low, high), category_slug, tax
 
 
-def _load_products(session: Session, rng: random.Random,
-                   categories: list[tuple[int, str]]) -> int:
+def _load_products(session: Session, rng: random.Random, catalogue: _Catalogue) -> int:
     count = 0
-    chunk: list[tuple[dict, dict, dict]] = []
-    for row in _product_rows(rng, categories):
+    chunk: list[tuple] = []
+    for row in _product_rows(rng, catalogue):
         chunk.append(row)
         if len(chunk) == CHUNK:
-            count += _insert_catalogue_chunk(session, chunk)
+            count += _insert_catalogue_chunk(session, catalogue, chunk)
             chunk = []
     if chunk:
-        count += _insert_catalogue_chunk(session, chunk)
+        count += _insert_catalogue_chunk(session, catalogue, chunk)
     return count
 
 
-def _insert_catalogue_chunk(session: Session, chunk: list[tuple[dict, dict, dict]]) -> int:
-    products = [p for p, _v, _s in chunk]
+def _insert_catalogue_chunk(session: Session, catalogue: _Catalogue, chunk: list[tuple]) -> int:
+    products = [row[0] for row in chunk]
     product_ids = dict((slug, pid) for pid, slug in session.execute(
         insert(Product).returning(Product.id, Product.slug), products))
-    variants = [dict(v, product_id=product_ids[p["slug"]]) for p, v, _s in chunk]
+    variants = [dict(row[1], product_id=product_ids[row[0]["slug"]]) for row in chunk]
     variant_ids = dict((sku, vid) for vid, sku in session.execute(
         insert(Variant).returning(Variant.id, Variant.sku), variants))
-    stock = [dict(s, variant_id=variant_ids[v["sku"]]) for _p, v, s in chunk]
+    stock, attributes, prices = [], [], []
+    for _product, variant, level, attrs, gross, category_slug, tax in chunk:
+        vid = variant_ids[variant["sku"]]
+        stock.append(dict(level, variant_id=vid))
+        attributes.extend(dict(variant_id=vid, name=k, value=v) for k, v in attrs.items())
+        prices.append(dict(price_list_id=catalogue.base_list_id, variant_id=vid,
+                           min_quantity=1, unit_price=gross))
+        if category_slug in demo.BREAK_CATEGORIES and gross < 100:
+            prices.append(dict(price_list_id=catalogue.base_list_id, variant_id=vid,
+                               min_quantity=10, unit_price=_cents(gross * Decimal("0.95"))))
+            prices.append(dict(price_list_id=catalogue.base_list_id, variant_id=vid,
+                               min_quantity=50, unit_price=_cents(gross * Decimal("0.90"))))
+        net = gross / (1 + catalogue.tax_rates.get(tax, Decimal("0.19")))
+        for list_id, include_tax in catalogue.channel_lists:
+            prices.append(dict(price_list_id=list_id, variant_id=vid, min_quantity=1,
+                               unit_price=_cents((gross if include_tax else net) * Decimal("0.95"))))
     session.execute(insert(StockLevel), stock)
+    session.execute(insert(VariantAttribute), attributes)
+    for start in range(0, len(prices), CHUNK):
+        session.execute(insert(PriceListEntry), prices[start:start + CHUNK])
     return len(products)
 
 
 # --- customers -------------------------------------------------------------------------------
 
+def _translit(text: str) -> str:
+    """'Südzucker' -> 'Sudzucker', 'Straße' -> 'Strasse', "De'Longhi" -> 'DeLonghi'."""
+    text = text.replace("ß", "ss").replace("ı", "i").replace("'", "")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
 def _ascii(text: str) -> str:
-    text = text.replace("ß", "ss").replace("ı", "i").replace("'", "").replace(" ", "")
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    """Lower-case ASCII without spaces, for the local part of an e-mail address."""
+    return _translit(text).replace(" ", "").lower()
 
 
 def _phone(rng: random.Random, pattern: str) -> str:
@@ -354,13 +459,14 @@ def _customer_rows(rng: random.Random, first_number: int):
             kind = "company"
             style = rng.random()
             if style < 0.4:
-                name = f"{last} {rng.choice(COMPANY_TRADES)} {rng.choice(suffixes)}"
+                base = f"{last} {rng.choice(COMPANY_TRADES)}"
             elif style < 0.7:
-                name = f"{last} & {rng.choice(LAST_NAMES)} {rng.choice(suffixes)}"
+                base = f"{last} & {rng.choice(LAST_NAMES)}"
             else:
-                name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_TRADES)} {rng.choice(suffixes)}"
+                base = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_TRADES)}"
+            name = f"{base} {rng.choice(suffixes)}"
             local = rng.choice(COMPANY_MAILBOXES)
-            domain = f"{slugify(_ascii(name.rsplit(' ', 1)[0]))}.example"
+            domain = f"{slugify(_translit(base))}.example"
             price_group = "business"
             payment_terms = "net30" if rng.random() < 0.7 else "card"
         else:
