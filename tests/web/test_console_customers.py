@@ -233,10 +233,15 @@ def test_the_360_page_runs_as_many_queries_for_1_order_as_for_25(agent_client, d
     assert few.count == lots.count
 
 
-def test_the_new_order_button_links_to_order_entry_for_this_customer(agent_client, db):
+def test_the_new_order_button_opens_order_entry_for_this_customer(agent_client, db):
     number = _shopper(db).number
     html = agent_client.get(f"/customers/{number}").get_data(as_text=True)
-    assert re.search(rf'<a class="button" href="[^"]*customer={number}[^"]*">New order</a>', html)
+    form = re.search(r'<form method="get" action="([^"]+)"[^>]*>\s*<input type="hidden" '
+                     r'name="customer" value="([^"]+)">\s*<button type="submit">New order</button>',
+                     html)
+    assert form and form.group(1).endswith("/order-entry/new") and form.group(2) == number
+    entry = agent_client.get(f"/order-entry/new?customer={number}")
+    assert entry.status_code == 200 and "Phone order for" in entry.get_data(as_text=True)
 
 
 # --- notes and calls --------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""An order taken by phone: find the caller, enter lines by SKU, discount within and beyond
+the agent's limit, a supervisor releases the approval hold, the card is taken by phone, and
+the customer sees the order in the shop."""
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import assert_accessible
+
+
+def agent_signs_in(page, email):
+    page.goto("/agent/sign-in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("demo-pass-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Customers")).to_be_visible()
+
+
+def add_line(page, sku, quantity):
+    page.get_by_label("SKU", exact=True).fill(sku)
+    page.get_by_label("Quantity", exact=True).fill(str(quantity))
+    page.get_by_role("button", name="Add line").click()
+    expect(page.get_by_role("cell", name=re.compile(sku)).first).to_be_visible()
+
+
+def discount(page, sku, percent):
+    page.get_by_text(f"Change price of {sku}").click()
+    row = page.get_by_role("row").filter(has=page.get_by_text(f"Change price of {sku}"))
+    row.get_by_label("Discount %").fill(str(percent))
+    row.get_by_label("Reason").select_option("loyalty")
+    row.get_by_role("button", name="Apply price").click()
+    expect(page.get_by_role("row").filter(has=page.get_by_text(f"Change price of {sku}"))
+           ).to_contain_text(f"−{percent} %")
+
+
+def test_a_phone_order_with_an_approved_discount_paid_by_card(browser, live_server):
+    agent = browser.new_context(base_url=live_server).new_page()
+    agent.set_default_timeout(15_000)
+    agent_signs_in(agent, "agent@marketline.example")
+
+    agent.get_by_role("link", name="Customers").click()
+    agent.get_by_label("Search customers").fill("1234 56")  # part of +49 30 1234 5678
+    result = agent.get_by_role("link", name=re.compile("Sam Shopper"))
+    expect(result).to_be_visible()
+    assert_accessible(agent)
+    result.click()
+    expect(agent.get_by_role("heading", level=1)).to_contain_text("Sam Shopper")
+    assert_accessible(agent)
+
+    agent.get_by_role("button", name="New order").click()
+    expect(agent.get_by_role("heading", level=1)).to_contain_text("Phone order for Sam Shopper")
+    add_line(agent, "PAP-A4-80", 3)
+    add_line(agent, "PEN-G2-BLU", 1)
+    add_line(agent, "STP-30", 2)
+    assert_accessible(agent)
+
+    discount(agent, "STP-30", 5)  # within the agent's 10 %
+    expect(agent.get_by_text("needs approval")).to_have_count(0)
+    discount(agent, "STP-30", 25)  # beyond it: approval
+    expect(agent.get_by_text("needs approval").first).to_be_visible()
+
+    agent.get_by_label("Card by phone").check()
+    agent.get_by_role("button", name="Place order").click()
+    heading = agent.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("Card payment for SO-")
+    number = re.search(r"SO-\d{6}", heading.inner_text()).group(0)
+
+    # A supervisor releases the approval hold from the worklist.
+    supervisor = browser.new_context(base_url=live_server).new_page()
+    supervisor.set_default_timeout(15_000)
+    agent_signs_in(supervisor, "supervisor@marketline.example")
+    supervisor.get_by_role("link", name="Holds").click()
+    assert_accessible(supervisor)
+    supervisor.get_by_role("link", name=number).click()
+    supervisor.get_by_role("button", name="Release hold").click()
+    expect(supervisor.get_by_text(re.compile("released", re.I)).first).to_be_visible()
+    supervisor.context.close()
+
+    # The card is taken by phone (MOTO) through localstripe.
+    agent.reload()
+    box = agent.locator("#card-element")
+    box.get_by_placeholder("number").fill("4242424242424242")
+    box.get_by_placeholder("exp_month").fill("12")
+    box.get_by_placeholder("exp_year").fill("30")
+    box.get_by_placeholder("cvc").fill("123")
+    box.get_by_placeholder("postal_code").fill("10115")
+    agent.get_by_role("button", name="Authorise card").click()
+    expect(agent.get_by_role("heading", level=1)).to_contain_text(number)
+    expect(agent.get_by_text(re.compile("authorised", re.I)).first).to_be_visible()
+    agent.context.close()
+
+    # The customer sees it in the shop.
+    shop = browser.new_context(base_url=live_server).new_page()
+    shop.goto("/account/sign-in")
+    shop.get_by_label("Email").fill("shopper@example.com")
+    shop.get_by_label("Password").fill("demo-pass-1")
+    shop.get_by_role("button", name="Sign in").click()
+    expect(shop.get_by_role("heading", name="My account")).to_be_visible()
+    expect(shop.get_by_role("link", name=number).first).to_be_visible()
+    shop.context.close()
