@@ -43,6 +43,8 @@ Settings (environment):
     BENCH_TOOL         auto | wrk | python (default auto: wrk when installed)
     BENCH_TARGETS      comma-separated subset of: ceiling,bare,home,category,product,search,sign-in
     BENCH_SEARCH       the search text (default "paper")
+    BENCH_CUSTOMER_SEARCH  what the console's customer search is given (default "meyer"),
+                       measured signed in as the demo agent
     BENCH_TIMEOUT      seconds before one request counts as an error (default 10)
     BENCH_PROFILE      1: also profile each app target in-process with cProfile (50 requests)
                        and write the top functions to bench/out/profile-<target>.txt
@@ -112,6 +114,7 @@ class Config:
     tool: str = "auto"
     targets: list[str] | None = None
     search: str = "paper"
+    customer_search: str = "meyer"
     profile: bool = False
 
     @classmethod
@@ -127,6 +130,7 @@ class Config:
                    tool=env.get("BENCH_TOOL", "auto"),
                    targets=targets or None,
                    search=env.get("BENCH_SEARCH", "paper"),
+                   customer_search=env.get("BENCH_CUSTOMER_SEARCH", "meyer"),
                    profile=env.get("BENCH_PROFILE", "") not in ("", "0", "false", "no"))
 
 
@@ -137,6 +141,7 @@ class Target:
     path: str
     sql: int | None = None
     status: int | None = None
+    cookie: str = ""  # "name=value" for pages behind a sign-in
     runs: list[dict] = field(default_factory=list)
 
 
@@ -244,13 +249,15 @@ def wrk_path() -> str | None:
     return shutil.which("wrk") or ("/usr/bin/wrk" if os.access("/usr/bin/wrk", os.X_OK) else None)
 
 
-def run_wrk(url: str, seconds: float, cfg: Config, work: Path) -> dict:
+def run_wrk(url: str, seconds: float, cfg: Config, work: Path, cookie: str = "") -> dict:
     out = work / "wrk-result.json"
     out.unlink(missing_ok=True)
     duration = max(1, round(seconds))
     command = [wrk_path(), f"-t{min(cfg.threads, cfg.connections)}", f"-c{cfg.connections}",
-               f"-d{duration}s", f"--timeout", f"{REQUEST_TIMEOUT:.0f}s",
+               f"-d{duration}s", "--timeout", f"{REQUEST_TIMEOUT:.0f}s",
                "-s", str(PROJECT_ROOT / "bench" / "report.lua"), url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
     env = dict(os.environ, BENCH_WRK_OUT=str(out))
     done = subprocess.run(command, env=env, capture_output=True, text=True,
                           timeout=duration + REQUEST_TIMEOUT + 30)
@@ -264,7 +271,7 @@ def run_wrk(url: str, seconds: float, cfg: Config, work: Path) -> dict:
                 mean=lat["mean"] / 1000, max=lat["max"] / 1000, bytes=raw["bytes"])
 
 
-def run_python(url: str, seconds: float, cfg: Config, work: Path) -> dict:
+def run_python(url: str, seconds: float, cfg: Config, work: Path, cookie: str = "") -> dict:
     """`connections` threads, each a keep-alive http.client loop until the deadline."""
     parts = urlsplit(url)
     port = parts.port or 80
@@ -281,7 +288,7 @@ def run_python(url: str, seconds: float, cfg: Config, work: Path) -> dict:
                 conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
             t0 = time.perf_counter()
             try:
-                conn.request("GET", path)
+                conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
                 response = conn.getresponse()
                 response.read()
                 elapsed = time.perf_counter() - t0
@@ -392,8 +399,10 @@ def pick_targets(database_url: str, cfg: Config) -> tuple[list[Target], dict]:
         Target("product", "app", f"/p/{quote(product)}"),
         Target("search", "app", f"/search?q={quote(cfg.search)}"),
         Target("sign-in", "app", "/agent/sign-in"),
+        Target("customers", "app", f"/agent/customers/?q={quote(cfg.customer_search)}"),
     ]
-    wanted = cfg.targets or ["ceiling", "home", "category", "product", "search", "sign-in"]
+    wanted = cfg.targets or ["ceiling", "home", "category", "product", "search", "sign-in",
+                             "customers"]
     unknown = set(wanted) - {t.name for t in targets}
     if unknown:
         raise SystemExit(f"BENCH_TARGETS: unknown target(s) {', '.join(sorted(unknown))}")
@@ -438,10 +447,16 @@ def check_in_process(targets: list[Target], cfg: Config, category_path: str) -> 
         link = PRODUCT_LINK.search(page)
         if link:
             product.path = link.group(1)
+    for target in targets:
+        if target.path.startswith("/agent/customers"):
+            target.cookie = agent_cookie(apps["app"])
     event.listen(Engine, "before_cursor_execute", _count_sql)
     try:
         for target in targets:
             client = Client(apps[target.server])
+            if target.cookie:
+                name, _, value = target.cookie.partition("=")
+                client.set_cookie(name, value)
             client.get(target.path)  # first request: templates compile, pools connect
             _SQL_COUNT[0] = 0
             response = client.get(target.path)
@@ -464,6 +479,24 @@ def check_in_process(targets: list[Target], cfg: Config, category_path: str) -> 
                 print(f"  profile of {target.name}: {path.relative_to(PROJECT_ROOT)}")
     finally:
         event.remove(Engine, "before_cursor_execute", _count_sql)
+
+
+AGENT = ("agent@marketline.example", "demo-pass-1")  # from the demo data
+
+
+def agent_cookie(application) -> str:
+    """Sign the demo agent in (as a browser would) and return its console cookie."""
+    from werkzeug.test import Client
+
+    client = Client(application)
+    page = client.get("/agent/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    answer = client.post("/agent/sign-in", data={"email": AGENT[0], "password": AGENT[1],
+                                                 "csrf_token": token})
+    cookie = client.get_cookie("ml_console")
+    if answer.status_code not in (204, 303) or cookie is None:
+        raise RuntimeError(f"could not sign in {AGENT[0]} (answer {answer.status_code})")
+    return f"ml_console={cookie.value}"
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -627,11 +660,11 @@ def _main() -> int:
                 server = servers[target.server]
                 url = server.base + target.path
                 if cfg.warmup > 0:
-                    load(url, cfg.warmup, cfg, work)
+                    load(url, cfg.warmup, cfg, work, target.cookie)
                     # Requests the warm-up left queued must not eat the measured run: on a
                     # page that takes seconds they would fill all of it.
                     server.drain(drain_paths[target.server])
-                run = load(url, cfg.duration, cfg, work)
+                run = load(url, cfg.duration, cfg, work, target.cookie)
                 run["drain_seconds"] = round(server.drain(drain_paths[target.server]), 2)
                 target.runs.append(run)
                 print(f"  round {round_number}/{cfg.rounds}  {target.name:<9} "
