@@ -1,6 +1,8 @@
 """The shopper's account: register, sign in and out, reset a password."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, render_template, request, session, url_for
 from flask_login import login_required
 
@@ -26,11 +28,15 @@ def _attach(form, err: DomainError) -> None:
 
 
 def _next_url() -> str:
+    """Where to go after signing in: a path on this site, or the account page."""
     target = request.args.get("next", "")
-    # Only a path on this site: never an absolute or scheme-relative URL.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("account.overview")
+    parts = urlsplit(target)
+    # Browsers drop tabs and newlines and read "\\" as "/": "/\t/evil" would become
+    # "//evil", another site. Only a plain path of printable characters passes.
+    safe = (target.startswith("/") and not target.startswith("//")
+            and not any(ch <= " " or ch == "\\" for ch in target)
+            and not parts.scheme and not parts.netloc)
+    return target if safe else url_for("account.overview")
 
 
 def _sign_in_keeping_cart(user) -> None:

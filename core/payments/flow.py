@@ -59,7 +59,7 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
             payments.abandon(session, order, actor=actor, reason="Payment declined")
         commit()
         return PaymentOutcome("declined", order, str(err))
-    outcome = payments.apply_result(session, attempt, result, actor=actor)
+    outcome = payments.apply_result(session, attempt, result, actor=actor, gateway=gateway)
     commit()
     if outcome == "requires_action":
         return PaymentOutcome("requires_action", order, client_secret=result.client_secret)
@@ -80,7 +80,7 @@ def complete_authentication(session: Session, gateway: StripeGateway, order_id: 
     if attempt is None or not attempt.stripe_id:
         return _settled(order)
     result = gateway.retrieve(attempt.stripe_id)
-    outcome = payments.apply_result(session, attempt, result, actor=actor)
+    outcome = payments.apply_result(session, attempt, result, actor=actor, gateway=gateway)
     if outcome == "failed" or result.status == "requires_action":
         if result.status == "requires_action":
             gateway.cancel(attempt.stripe_id)

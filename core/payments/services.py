@@ -9,7 +9,8 @@ from core import audit
 from core.db import utcnow
 from core.orders import services as orders
 from core.orders.models import Order
-from core.payments.gateway import IntentResult
+from core.orders import holds
+from core.payments.gateway import GatewayUnavailable, IntentResult
 from core.payments.models import PaymentAttempt
 
 SYSTEM = audit.Actor.system("payments")
@@ -34,32 +35,71 @@ def open_attempt(session: Session, order: Order) -> PaymentAttempt | None:
         .order_by(PaymentAttempt.id.desc()).limit(1))
 
 
-def find_attempt(session: Session, stripe_id: str, *, lock: bool = False) -> PaymentAttempt | None:
-    stmt = select(PaymentAttempt).where(PaymentAttempt.stripe_id == stripe_id)
-    return session.scalar(stmt.with_for_update() if lock else stmt)
+def find_attempt(session: Session, stripe_id: str, *, key: str | None = None
+                 ) -> PaymentAttempt | None:
+    """The attempt of a PaymentIntent, by its id or else by the attempt key in its metadata
+    (an attempt whose answer from Stripe was lost has no id yet)."""
+    attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.stripe_id == stripe_id))
+    if attempt is None and key:
+        attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.key == key,
+                                                              PaymentAttempt.stripe_id.is_(None)))
+    return attempt
+
+
+SETTLED = ("authorised", "captured", "cancelled", "voided")
 
 
 def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult, *,
-                 actor: audit.Actor = SYSTEM) -> str:
-    """Bring the attempt and its order in line with Stripe's word. Safe to repeat.
+                 actor: audit.Actor = SYSTEM, gateway=None) -> str:
+    """Bring the attempt and its order in line with Stripe's word. Safe to repeat, in any
+    order: an attempt only moves forward (a late "requires action" or failure report of a
+    superseded state changes nothing).
 
-    Returns what happened: "authorised", "requires_action", "failed" or "unchanged".
+    An authorisation that arrives for an order no longer waiting for it (cancelled, or paid
+    by another attempt) is voided through `gateway` when one is given, and left for staff
+    with an audit event otherwise. Returns "authorised", "requires_action", "failed",
+    "orphaned" or "unchanged".
     """
     order = orders.get_order(session, attempt.order_id, lock=True)
     attempt.stripe_id = attempt.stripe_id or result.id
     attempt.updated_at = utcnow()
+    if attempt.status in SETTLED:
+        return "unchanged"
     if result.authorised:
         attempt.status = "authorised" if result.status == "requires_capture" else "captured"
-        changed = orders.mark_authorised(session, order, actor=actor, reference=result.id)
-        return "authorised" if changed else "unchanged"
+        if not orders.mark_authorised(session, order, actor=actor, reference=result.id):
+            return _orphaned(session, order, attempt, actor, gateway)
+        short = result.amount.amount < order.gross_total
+        if short and not any(h.kind == "payment_review" for h in order.active_holds):
+            # The order grew while the customer was paying: too little is held.
+            holds.place_hold(session, order, kind="payment_review",
+                             reason_code="reauthorisation_needed", actor=actor,
+                             note=f"{result.amount} authorised for {order.gross_total}")
+        return "authorised"
     if result.status == "requires_action":
         attempt.status = "requires_action"
         return "requires_action"
-    if attempt.status in ("authorised", "captured"):
-        return "unchanged"  # a late failure report of an earlier, superseded state
     attempt.status = "failed"
     attempt.error = (result.error or "The payment failed.")[:300]
     return "failed"
+
+
+def _orphaned(session: Session, order: Order, attempt: PaymentAttempt, actor: audit.Actor,
+              gateway) -> str:
+    """An authorisation nothing needs any more: give the money back to the card."""
+    voided = False
+    if gateway is not None:
+        try:
+            voided = gateway.cancel(attempt.stripe_id).status == "canceled"
+        except GatewayUnavailable:
+            voided = False
+    if voided:
+        attempt.status = "voided"
+    audit.record(session, "order.payment_voided" if voided else "order.void_failed",
+                 actor=actor, channel=order.channel_code, subject=order,
+                 data={"payment": attempt.stripe_id, "why": "authorised after the order "
+                       "stopped waiting for payment"})
+    return "orphaned"
 
 
 def record_decline(session: Session, attempt: PaymentAttempt, message: str) -> None:

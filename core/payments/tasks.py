@@ -13,8 +13,10 @@ log = logging.getLogger("marketline.payments")
                  retry_backoff=True, max_retries=8)
 def process_stripe_event(event_id: str) -> str:
     """Apply one stored Stripe event (once, however often it is queued)."""
+    from core.payments.gateway import StripeGateway
+    gateway = StripeGateway(celery_app.conf.marketline_settings)
     with task_session() as session:
-        outcome = webhooks.process(session, event_id)
+        outcome = webhooks.process(session, event_id, gateway=gateway)
         session.commit()
     log.info("stripe event %s: %s", event_id, outcome)
     return outcome

@@ -47,22 +47,25 @@ def store(session: Session, event: dict) -> bool:
     return True
 
 
-def process(session: Session, event_id: str) -> str:
+def process(session: Session, event_id: str, *, gateway=None) -> str:
     """Apply a stored event once. The event row is locked, so parallel deliveries queue."""
     event = session.scalar(select(StripeEvent).where(StripeEvent.id == event_id).with_for_update())
     if event is None or event.processed_at is not None:
         return "already processed"
-    outcome = _dispatch(session, event)
+    outcome = _dispatch(session, event, gateway)
     event.processed_at = utcnow()
     event.outcome = outcome[:200]
     return outcome
 
 
-def _dispatch(session: Session, event: StripeEvent) -> str:
+def _dispatch(session: Session, event: StripeEvent, gateway) -> str:
     if event.type not in HANDLED:
         return "ignored"
     intent = event.payload["data"]["object"]
-    attempt = payments.find_attempt(session, intent["id"], lock=True)
+    # No lock here: apply_result locks the order first, as the browser's path does, so the
+    # two never wait on each other in opposite orders.
+    attempt = payments.find_attempt(session, intent["id"],
+                                    key=(intent.get("metadata") or {}).get("attempt"))
     if attempt is None:
         return "no such payment"
     error = (intent.get("last_payment_error") or {}).get("message", "")
@@ -71,7 +74,7 @@ def _dispatch(session: Session, event: StripeEvent) -> str:
         status = "requires_payment_method"
     result = IntentResult(intent["id"], status, intent.get("client_secret") or "",
                           Money.from_minor(int(intent["amount"]), intent["currency"].upper()), error)
-    outcome = payments.apply_result(session, attempt, result, actor=ACTOR)
+    outcome = payments.apply_result(session, attempt, result, actor=ACTOR, gateway=gateway)
     if outcome == "failed":
         payments.abandon(session, attempt.order, actor=ACTOR, reason="Payment failed")
     return outcome

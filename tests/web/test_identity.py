@@ -134,3 +134,15 @@ def test_an_htmx_registration_with_errors_gets_the_form_back(client):
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith("<form")
     assert "Enter your name." in html and "Use at least 8 characters." in html
+
+
+def test_sign_in_never_redirects_off_site_through_control_characters(client):
+    for trick in ["/%09/evil.example/x", "/%0a/evil.example", "/%0d/evil.example", "/\\evil.example",
+                  "https://evil.example/", "/%20/evil.example"]:
+        client.post("/account/sign-out", data={"csrf_token": csrf_token(client, "/")})
+        token = csrf_token(client, "/account/sign-in")
+        response = client.post(f"/account/sign-in?next={trick}",
+                               data={"email": "shopper@example.com", "password": "demo-pass-1",
+                                     "csrf_token": token})
+        assert response.status_code == 303, trick
+        assert response.headers["Location"].endswith("/account/"), trick

@@ -117,3 +117,54 @@ def test_a_late_failure_after_authorisation_changes_nothing(client, db):
     post(client, late, sign(late))
     db.expire_all()
     assert db.get(type(order), order.id).status == "confirmed"
+
+
+def test_a_late_requires_action_event_does_not_undo_an_authorisation(client, db):
+    order, attempt = pending_order_with_intent(db, "pi_order")
+    ok = event_for("pi_order", event_id="evt_cap", kind="payment_intent.amount_capturable_updated",
+                   amount=int(order.gross_total * 100))
+    late = event_for("pi_order", event_id="evt_act", status="requires_action",
+                     kind="payment_intent.requires_action")
+    post(client, ok, sign(ok))
+    post(client, late, sign(late))
+    db.expire_all()
+    assert db.get(PaymentAttempt, attempt.id).status == "authorised"
+    assert db.get(type(order), order.id).payment_state == "authorised"
+
+
+class FakeGateway:
+    def __init__(self):
+        self.cancelled = []
+
+    def cancel(self, intent_id):
+        self.cancelled.append(intent_id)
+        return IntentResult(intent_id, "canceled", "", Money("0", "EUR"))
+
+
+def test_an_authorisation_arriving_after_the_order_was_cancelled_is_voided(db):
+    from core.orders import services as orders
+    from core.payments import webhooks
+    order, attempt = pending_order_with_intent(db, "pi_orphan")
+    orders.cancel_order(db, order, actor=Actor.system("test"), reason="changed mind")
+    db.commit()
+    payload = json.loads(event_for("pi_orphan", event_id="evt_orphan"))
+    webhooks.store(db, payload)
+    gateway = FakeGateway()
+    assert webhooks.process(db, "evt_orphan", gateway=gateway) == "orphaned"
+    assert gateway.cancelled == ["pi_orphan"]
+    assert db.get(PaymentAttempt, attempt.id).status == "voided"
+    assert db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "order.payment_voided", AuditEvent.subject_id == str(order.id))) == 1
+
+
+def test_an_attempt_whose_answer_was_lost_is_found_by_its_key(client, db):
+    order = place(db, [(vid(db, "PAP-A4-80"), 1)], key="lost-answer")
+    attempt = payments.new_attempt(db, order)  # no stripe id: the answer never came
+    db.commit()
+    body = json.loads(event_for("pi_lost", event_id="evt_lost", amount=int(order.gross_total * 100)))
+    body["data"]["object"]["metadata"] = {"attempt": attempt.key}
+    payload = json.dumps(body).encode()
+    assert post(client, payload, sign(payload)).status_code == 200
+    db.expire_all()
+    assert db.get(PaymentAttempt, attempt.id).stripe_id == "pi_lost"
+    assert db.get(type(order), order.id).status == "confirmed"
