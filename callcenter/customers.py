@@ -94,7 +94,8 @@ def new():
     duplicates = []
     if form.validate_on_submit():
         customer, duplicates = _save(form, lambda data, anyway: customers.create_customer(
-            db_session, data, actor=_actor(), allow_duplicate=anyway))
+            db_session, data, actor=_actor(), roles=current_account().roles,
+            allow_duplicate=anyway))
         if customer is not None:
             flash(f"Customer {customer.number} created.", "success")
             return redirect_to(url_for(".show", number=customer.number))
@@ -113,7 +114,8 @@ def edit(number: str):
         form = _customer_form()
         if form.validate_on_submit():
             saved, duplicates = _save(form, lambda data, anyway: customers.update_customer(
-                db_session, customer, data, actor=_actor(), allow_duplicate=anyway))
+                db_session, customer, data, actor=_actor(), roles=current_account().roles,
+                allow_duplicate=anyway))
             if saved is not None:
                 flash("Customer saved.", "success")
                 return redirect_to(url_for(".show", number=saved.number))

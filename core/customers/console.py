@@ -126,7 +126,27 @@ def likely_duplicates(session: Session, *, email: str, phone: str,
     return list(session.scalars(stmt))
 
 
+# Who may decide what: giving credit (on-account, payment terms) is credit control's call,
+# a cheaper price group a supervisor's. Admin may do both.
+AUTHORITY = {"on_account_allowed": ("credit",), "payment_terms": ("credit",),
+             "price_group": ("supervisor", "credit")}
+
+
+def check_authority(before: dict, after: CustomerData, roles: frozenset[str]) -> None:
+    """Refuse, at the field, a change the agent's roles do not cover."""
+    if "admin" in roles:
+        return
+    for name, allowed in AUTHORITY.items():
+        if before.get(name) != getattr(after, name) and not roles.intersection(allowed):
+            who = " or ".join(allowed)
+            raise InvalidInput(f"Only an agent with the {who} role can change this.", field=name)
+
+
+NEW_CUSTOMER = {"on_account_allowed": False, "payment_terms": "card", "price_group": "retail"}
+
+
 def create_customer(session: Session, data: CustomerData, *, actor: audit.Actor,
+                    roles: frozenset[str] = frozenset(),
                     allow_duplicate: bool = False) -> Customer:
     """A new customer with its default address and the next customer number.
 
@@ -134,6 +154,7 @@ def create_customer(session: Session, data: CustomerData, *, actor: audit.Actor,
     has the same e-mail or phone, unless the agent said to create it anyway.
     """
     clean = _clean(session, data)
+    check_authority(NEW_CUSTOMER, clean, roles)
     matches = likely_duplicates(session, email=clean.email, phone=clean.phone)
     if matches and not allow_duplicate:
         raise LikelyDuplicate(matches)
@@ -162,9 +183,11 @@ def default_address(session: Session, customer: Customer) -> CustomerAddress | N
 
 
 def update_customer(session: Session, customer: Customer, data: CustomerData, *,
-                    actor: audit.Actor, allow_duplicate: bool = False) -> Customer:
+                    actor: audit.Actor, roles: frozenset[str] = frozenset(),
+                    allow_duplicate: bool = False) -> Customer:
     """Change the profile and the default address; the audit event lists what changed."""
     clean = _clean(session, data)
+    check_authority({name: getattr(customer, name) for name in AUTHORITY}, clean, roles)
     matches = likely_duplicates(session, email=clean.email, phone=clean.phone,
                                 exclude_id=customer.id)
     changed_contact = (clean.email != customer.email

@@ -302,7 +302,38 @@ def test_a_call_needs_a_reason_and_someone_elses_order_is_refused(agent_client, 
 # --- create and edit --------------------------------------------------------------------------
 
 
-def test_an_agent_creates_a_company_customer_with_the_next_number(agent_client, db):
+@pytest.fixture
+def credit_client(console_app, db):
+    """An agent who also holds the credit and supervisor roles (terms, price groups)."""
+    from core.auth.passwords import hash_password
+    from tests.conftest import agent_client_for
+    from tests.factories import AgentFactory
+    AgentFactory(email="credit-desk@test.example", roles_text="agent,supervisor,credit",
+                 password_hash=hash_password("demo-pass-1"))
+    db.commit()
+    return agent_client_for(console_app, "credit-desk@test.example")
+
+
+def test_a_plain_agent_cannot_give_credit_or_a_cheaper_price_group(agent_client, db):
+    shopper = _shopper(db)
+    base = {"kind": "person", "name": "Sam Shopper", "email": SHOPPER, "phone": "+49 30 1234 5678",
+            "price_group": "retail", "payment_terms": "card",
+            "address-full_name": "Sam Shopper", "address-line1": "Invalidenstraße 12",
+            "address-postal_code": "10115", "address-city": "Berlin", "address-country": "DE"}
+    for change, field in [({"on_account_allowed": "y"}, "on_account_allowed"),
+                          ({"payment_terms": "net30"}, "payment_terms"),
+                          ({"price_group": "business"}, "price_group")]:
+        html = _post(agent_client, f"/customers/{shopper.number}/edit",
+                     {**base, **change}).get_data(as_text=True)
+        assert "Only an agent with the" in html, field
+    db.expire_all()
+    shopper = _shopper(db)
+    assert (shopper.on_account_allowed, shopper.payment_terms, shopper.price_group) == (
+        False, "card", "retail")
+
+
+def test_an_agent_creates_a_company_customer_with_the_next_number(credit_client, db):
+    agent_client = credit_client
     response = _post(agent_client, "/customers/new", {
         "kind": "company", "name": "Nora New Trading", "email": "Orders@NoraNew.example",
         "phone": "+49 30 9999 0000", "price_group": "business", "payment_terms": "2-10-net30",
@@ -374,7 +405,8 @@ def test_the_same_email_in_another_case_is_a_likely_duplicate(agent_client, db):
     assert "Is this a customer we already have?" in response.get_data(as_text=True)
 
 
-def test_an_agent_edits_a_customer_and_the_change_is_audited(agent_client, db):
+def test_an_agent_edits_a_customer_and_the_change_is_audited(credit_client, db):
+    agent_client = credit_client
     shopper = _shopper(db)
     form = agent_client.get(f"/customers/{shopper.number}/edit").get_data(as_text=True)
     assert 'value="Sam Shopper"' in form and 'value="Invalidenstraße 12"' in form
