@@ -69,7 +69,8 @@ def hold_worklist():
         page = 1
     found = holds.worklist(db_session, filters, page=page, per_page=PER_PAGE)
     form.placed_by.choices = options([("", "Anyone"), *((p, p) for p in found.placed_by_options)])
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # Only the filters: url_for would read "_external", "_scheme" or "_anchor" as its own.
+    args = {k: v for k, v in request.args.items() if k in form._fields and v}
     return render_page("order_admin/holds.html", block="results", form=form, found=found,
                        args=args)
 

@@ -105,7 +105,7 @@ def _agent_for(claims: dict):
     if not email:
         raise SignInRefused("The single sign-on provider did not tell us your e-mail address, "
                             "so you cannot be signed in.")
-    if claims.get("email_verified") is False:
+    if claims.get("email_verified") is not True:
         _record_refusal(email, "email_not_verified")
         raise SignInRefused(f"The provider has not verified the e-mail address {email}, "
                             "so you cannot be signed in.")

@@ -64,6 +64,9 @@ class Settings:
                 "SECRET_KEY is the development default; set a long random SECRET_KEY "
                 "before running with MARKETLINE_ENV=production."
             )
+        if self.production and not self.SMTP_URL:
+            # Without it e-mails (reset and payment links among them) would go to the log.
+            raise ConfigurationError("Set SMTP_URL before running with MARKETLINE_ENV=production.")
         return self
 
 

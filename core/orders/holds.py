@@ -150,6 +150,9 @@ def release_hold(session: Session, hold: OrderHold, *, actor: audit.Actor, note:
         raise HoldError(f"This hold was already released by {hold.released_by}.")
     if actor.kind != "system" and (problem := release_refusal(hold.kind, roles)):
         raise HoldNotAllowed(problem)
+    if (hold.kind == "approval" and hold.placed_by == actor.label
+            and "admin" not in roles and actor.kind != "system"):
+        raise HoldNotAllowed("You placed this order; another supervisor approves it.")
     note = (note or "").strip()[:1000]
     hold.released_at = utcnow()
     hold.released_by = actor.label

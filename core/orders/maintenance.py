@@ -210,6 +210,13 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
     if order.status not in CHANGEABLE:
         raise OrderError(f"Order {order.number} is {order.status.replace('_', ' ')}; its "
                          "lines can only change before it goes to the warehouse.")
+    if session.scalar(select(PaymentAttempt.id).where(
+            PaymentAttempt.order_id == order.id,
+            PaymentAttempt.status.in_(["creating", "requires_action"])).limit(1)):
+        # Its amount was fixed when it started; changing the lines under it would confirm
+        # the order with the wrong amount authorised.
+        raise OrderError(f"A card payment for order {order.number} is in progress; change "
+                         "the lines once it has finished or been abandoned.")
     wanted = _wanted(session, order, changes)
     priced = _price(session, order, wanted)
     before = _snapshot(order)

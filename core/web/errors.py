@@ -7,7 +7,7 @@ from flask import Flask, g, jsonify
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from core.web.render import render_page, wants_json
 
 log = logging.getLogger("marketline.web")
@@ -48,6 +48,14 @@ def init_errors(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def _not_found(err):
         return _answer(404, str(err))
+
+    @app.errorhandler(DomainError)
+    def _refused(err):
+        # A rule said no where the view did not expect it: tell the person, not a 500.
+        session = g.get("db_session")
+        if session is not None:
+            session.rollback()
+        return _answer(400, str(err))
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):

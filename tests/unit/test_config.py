@@ -28,9 +28,15 @@ def test_production_refuses_to_start_with_the_default_secret_key():
         load_settings(environ={"MARKETLINE_ENV": "production", "SECRET_KEY": DEFAULT_SECRET_KEY})
 
 
-def test_production_starts_with_a_real_secret_key():
-    settings = load_settings(environ={"MARKETLINE_ENV": "production", "SECRET_KEY": "x" * 40})
+def test_production_starts_with_a_real_secret_key_and_an_smtp_relay():
+    settings = load_settings(environ={"MARKETLINE_ENV": "production", "SECRET_KEY": "x" * 40,
+                                      "SMTP_URL": "smtp://relay.example:25"})
     assert settings.production
+
+
+def test_production_refuses_to_print_e_mail_to_the_log():
+    with pytest.raises(ConfigurationError, match="SMTP_URL"):
+        load_settings(environ={"MARKETLINE_ENV": "production", "SECRET_KEY": "x" * 40})
 
 
 def test_production_app_refuses_to_build_with_the_default_key(monkeypatch):

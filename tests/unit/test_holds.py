@@ -132,3 +132,17 @@ def test_the_worklist_filters_by_kind_reason_age_and_who_placed(db):
     assert numbers(placed_before=dt.date(2021, 1, 1)) == [first.number]
     assert numbers(placed_by=SUPERVISOR.label) == [second.number]
     assert SUPERVISOR.label in holds.worklist(db, HoldFilters()).placed_by_options
+
+
+def test_a_supervisor_cannot_approve_their_own_discount(db):
+    from core.audit import Actor
+    from core.orders import holds
+    from tests.unit.test_orders import place, vid
+    order = place(db, [(vid(db, "PAP-A4-80"), 1)], key="self-approval")
+    me = Actor("agent", 2, "supervisor@marketline.example")
+    hold = holds.place_hold(db, order, kind="approval", reason_code="discount_over_limit",
+                            note="25 %", actor=me)
+    with pytest.raises(holds.HoldNotAllowed, match="another supervisor"):
+        holds.release_hold(db, hold, actor=me, note="ok", roles={"supervisor"})
+    other = Actor("agent", 3, "boss@marketline.example")
+    assert holds.release_hold(db, hold, actor=other, note="ok", roles={"supervisor"}).released_at

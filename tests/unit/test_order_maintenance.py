@@ -210,3 +210,17 @@ def test_notes_are_listed_newest_first_on_the_console_page(db):
     assert "Note added" in [e.label for e in view.timeline]
     with pytest.raises(orders.OrderError, match="Write the note"):
         maintenance.add_note(db, order, text="  ", actor=AGENT)
+
+
+def test_lines_cannot_change_while_a_card_payment_is_in_progress(db):
+    from core.orders import maintenance
+    from core.orders.services import OrderError
+    from core.payments import services as payments
+    from tests.unit.test_orders import place, vid
+    order = place(db, [(vid(db, "PAP-A4-80"), 1)], key="in-flight")
+    attempt = payments.new_attempt(db, order)
+    attempt.status = "requires_action"
+    db.flush()
+    with pytest.raises(OrderError, match="in progress"):
+        maintenance.change_lines(db, order, changes=maintenance.LineChanges(
+            quantities={order.lines[0].id: 2}), actor=AGENT)

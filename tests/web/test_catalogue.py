@@ -178,3 +178,13 @@ def test_product_page_runs_a_fixed_number_of_queries(client, count_queries):
     small = count_queries(lambda: client.get("/p/brother-laser-printer-mono-40-ppm"))
     large = count_queries(lambda: client.get("/p/leuchtturm-hardcover-notebook-a5-ruled"))
     assert small == large
+
+
+def test_pager_links_carry_only_the_listings_own_arguments(client, db):
+    category = CategoryFactory(slug="pager-args")
+    _fill(category, 30)
+    db.commit()
+    response = client.get("/c/pager-args?_anchor=x&_scheme=javascript&in_stock=1")
+    assert response.status_code == 200
+    html = text(response)
+    assert 'href="/c/pager-args?in_stock=1&amp;page=2"' in html and "javascript" not in html

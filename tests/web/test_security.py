@@ -164,3 +164,14 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(shop_app):
 
     shop_app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
     assert seen == ["127.0.0.1"]
+
+
+def test_a_domain_rule_the_view_did_not_expect_gets_a_friendly_400(shop_app):
+    from core.errors import DomainError
+
+    @shop_app.get("/rule")
+    def rule():
+        raise DomainError("That cannot be done now.")
+
+    response = shop_app.test_client().get("/rule")
+    assert response.status_code == 400 and "That cannot be done now." in response.get_data(as_text=True)
