@@ -7,6 +7,7 @@ a browser without JavaScript gets the page again (post, redirect, get).
 """
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -176,6 +177,13 @@ def _changed(entry: Entry, *, focus: str = "sku"):
     if htmx:
         return _render(entry, focus=focus)
     return redirect(url_for(".new", customer=entry.customer.number), code=303)
+
+
+def _attempt_key(raw: str | None, agent_id: int) -> str:
+    """The idempotency key of this placement: the page's random key, scoped to the agent
+    (a key from elsewhere can never reach another agent's order)."""
+    token = raw if raw and re.fullmatch(r"[0-9a-f]{32}", raw) else uuid.uuid4().hex
+    return f"phone-{agent_id}-{token}"
 
 
 def _refused(entry: Entry, form, err: DomainError, key, *, default_field: str | None = None,
@@ -388,7 +396,7 @@ def place(customer: str):
             overrides=entry.overrides, coupon_codes=entry.coupons, shipping_address=address,
             shipping_method=entry.ship.get("method") or _first_method(entry, address),
             payment_method=form.payment_method.data, settings_limits=_limits(),
-            idempotency_key=f"phone-{form.key.data or uuid.uuid4().hex}",
+            idempotency_key=_attempt_key(form.key.data, agent.id),
             po_number=form.po_number.data or "")
     except DomainError as err:
         return _refused(entry, form, err, "place", focus="payment_method")
