@@ -20,3 +20,13 @@ def process_stripe_event(event_id: str) -> str:
         session.commit()
     log.info("stripe event %s: %s", event_id, outcome)
     return outcome
+
+
+@celery_app.task(name="marketline.expire_abandoned_checkouts")
+def expire_abandoned_checkouts() -> dict:
+    """Every few minutes (Celery beat): settle checkouts that never finished paying."""
+    from core.orders.expiry import expire_abandoned
+    from core.payments.gateway import StripeGateway
+    gateway = StripeGateway(celery_app.conf.marketline_settings)
+    with task_session() as session:
+        return expire_abandoned(session, gateway, commit=session.commit)

@@ -16,7 +16,8 @@ from core.payments.models import StripeEvent
 
 TOLERANCE_SECONDS = 300
 HANDLED = {"payment_intent.succeeded", "payment_intent.amount_capturable_updated",
-           "payment_intent.payment_failed", "payment_intent.requires_action"}
+           "payment_intent.payment_failed", "payment_intent.requires_action",
+           "payment_intent.canceled"}
 ACTOR = audit.Actor.system("stripe-webhook")
 
 

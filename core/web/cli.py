@@ -17,6 +17,17 @@ def init_cli(app: Flask) -> None:
         upgrade(url)
         click.echo("Database is at the latest migration.")
 
+    @app.cli.command("expire-checkouts")
+    def expire_checkouts_command():
+        """Settle checkouts that never finished paying (Celery beat runs this every 5 minutes)."""
+        from core.orders.expiry import expire_abandoned
+        from core.payments.gateway import StripeGateway
+        from core.web.db import db_session
+
+        counts = expire_abandoned(db_session, StripeGateway(current_app.config["MARKETLINE"]),
+                                  commit=db_session.commit)
+        click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+
     @app.cli.command("seed")
     @click.option("--scale", type=click.Choice(["demo", "large"]), default="demo",
                   show_default=True, help="demo: the believable shop; large: benchmark volumes.")

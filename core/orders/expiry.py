@@ -1,0 +1,72 @@
+"""Checkouts that never finished paying give their stock back.
+
+A web checkout reserves stock before the card is authorised. When the shopper leaves in
+the middle of 3-D Secure, or the answer from Stripe is lost, the order would wait for ever.
+`expire_abandoned` asks Stripe how each such payment ended: an authorisation that did
+arrive confirms the order; anything else is voided and the order cancelled, its stock
+released. Orders placed by phone wait as long as a payment link lives.
+Run it every few minutes: Celery beat does (core.tasks), or `flask --app wsgi expire-checkouts`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import utcnow
+from core.orders.models import Order
+from core.payments import services as payments
+from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.payments.links import DEFAULT_LIFETIME as PAY_LINK_LIFETIME
+from core.payments.models import PaymentAttempt
+
+WEB_PATIENCE = dt.timedelta(minutes=30)
+ACTOR = audit.Actor.system("checkout-expiry")
+
+
+def stale_orders(session: Session, *, now: dt.datetime) -> list[int]:
+    """Orders still waiting for a payment past their patience."""
+    web = (Order.placed_by_kind != "agent") & (Order.placed_at < now - WEB_PATIENCE)
+    phone = (Order.placed_by_kind == "agent") & (Order.placed_at < now - PAY_LINK_LIFETIME)
+    return list(session.scalars(select(Order.id).where(Order.status == "pending_payment",
+                                                       or_(web, phone))
+                                .order_by(Order.id).limit(500)))
+
+
+def expire_abandoned(session: Session, gateway: StripeGateway, *,
+                     commit: Callable[[], None], now: dt.datetime | None = None) -> dict[str, int]:
+    """Settle every stale order; each is committed on its own. Returns counts by outcome."""
+    counts = {"confirmed": 0, "cancelled": 0, "kept": 0}
+    for order_id in stale_orders(session, now=now or utcnow()):
+        counts[_settle(session, gateway, order_id, commit)] += 1
+    return counts
+
+
+def _settle(session: Session, gateway: StripeGateway, order_id: int, commit) -> str:
+    open_ids = list(session.scalars(select(PaymentAttempt.id).where(
+        PaymentAttempt.order_id == order_id,
+        PaymentAttempt.status.in_(["creating", "requires_action"]),
+        PaymentAttempt.stripe_id.is_not(None))))
+    commit()  # no transaction (and no lock) open while Stripe answers
+    for attempt_id in open_ids:
+        attempt = session.get(PaymentAttempt, attempt_id)
+        try:
+            result = gateway.retrieve(attempt.stripe_id)
+            if not result.authorised and result.status != "canceled":
+                result = gateway.cancel(attempt.stripe_id)
+        except GatewayUnavailable:
+            return "kept"  # try again next time rather than guess
+        payments.apply_result(session, attempt, result, actor=ACTOR, gateway=gateway)
+        if result.status == "canceled":
+            attempt.status = "cancelled"
+        commit()
+    order = session.get(Order, order_id)
+    session.refresh(order)
+    if order.status != "pending_payment":
+        return "confirmed" if order.status == "confirmed" else "kept"
+    payments.abandon(session, order, actor=ACTOR, reason="Checkout abandoned")
+    commit()
+    return "cancelled"
