@@ -30,6 +30,9 @@ def stripe_event():
     if pending:
         try:
             process_stripe_event.delay(event["id"])
-        except Exception:  # noqa: BLE001 - the stored event is processed on redelivery
+        except Exception:  # noqa: BLE001 - answered 503 so Stripe delivers it again
             log.exception("could not process stripe event %s now", event["id"])
+            return jsonify({"type": "about:blank", "title": "Try again", "status": 503,
+                            "detail": "The event is stored but could not be processed yet."}
+                           ), 503, {"Content-Type": "application/problem+json"}
     return jsonify({"received": True})

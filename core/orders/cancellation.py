@@ -48,12 +48,12 @@ def cancel_and_void(session: Session, order: Order, *, gateway: VoidingGateway,
     if problem := refusal(order):
         raise orders.OrderError(problem)
     orders.cancel_order(session, order, actor=actor, reason=reason)
-    if commit is not None:
-        commit()
     attempts = session.scalars(select(PaymentAttempt).where(
         PaymentAttempt.order_id == order.id,
         PaymentAttempt.status.in_(["authorised", "requires_action"]),
         PaymentAttempt.stripe_id.is_not(None)).order_by(PaymentAttempt.id)).all()
+    if commit is not None:
+        commit()  # Stripe is called with no transaction (and no lock) open
     voided = [_void(session, order, attempt, gateway, actor) for attempt in attempts]
     if attempts and all(voided):
         order.payment_state = "unpaid"

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -285,9 +285,17 @@ def _redeem(session: Session, order: Order, priced: PricedCart) -> None:
     ids = [a.promotion_id for a in priced.promotions]
     if not ids:
         return
-    for promotion in session.scalars(select(Promotion).where(Promotion.id.in_(ids))
-                                     .with_for_update()):
-        promotion.times_used += 1
+    # One conditional UPDATE: a limit checked while pricing could be spent by a concurrent
+    # order before this one commits, so it is checked again where the count is taken.
+    taken = session.execute(
+        update(Promotion).where(Promotion.id.in_(ids), or_(
+            Promotion.usage_limit_total.is_(None),
+            Promotion.times_used < Promotion.usage_limit_total))
+        .values(times_used=Promotion.times_used + 1)
+        .execution_options(synchronize_session=False)).rowcount
+    if taken != len(set(ids)):
+        raise OrderError("A promotion in your cart has just been used up; "
+                         "review the cart and try again.")
     session.add_all(PromotionRedemption(promotion_id=pid, customer_id=order.customer_id,
                                         reference=order.number) for pid in ids)
 

@@ -128,3 +128,19 @@ def test_a_confirmed_order_whose_authorisation_was_voided_can_be_authorised_agai
     assert (order.status, order.payment_state) == ("confirmed", "authorised")
     order.payment_method, order.payment_state = "on_account", "on_account"
     assert not orders.awaits_card_payment(order)
+
+
+def test_a_promotion_used_up_by_a_concurrent_order_is_refused_at_placement(db):
+    """Priced while one use was left; another order took it before this one counted it."""
+    from core.pricing.models import Promotion
+    coffee = db.scalar(select(Promotion).where(Promotion.name.like("Coffee week%")))
+    coffee.usage_limit_total, coffee.times_used = 1, 0
+    db.flush()
+    ctx = pricing.make_context(pricing.get_channel(db, "web-b2c"))
+    priced = pricing.price_cart(db, ctx, [(vid(db, "BEAN-LAV-CRE-1"), 1)])
+    assert priced.discount_total.amount > 0  # the promotion was still available
+    coffee.times_used = 1  # the concurrent order commits its use
+    db.flush()
+    order = place(db, [(vid(db, "PAP-A4-80"), 1)], key="late-coupon")
+    with pytest.raises(orders.OrderError, match="used up"):
+        orders._redeem(db, order, priced)
