@@ -10,8 +10,13 @@ MIGRATIONS = PROJECT_ROOT / "migrations"
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Leave the full-text search tables (made by hand in a migration) out of autogenerate."""
-    return not (type_ == "table" and name.startswith("product_search"))
+    """Leave out of autogenerate what migrations make by hand for one database only: the
+    full-text search tables and PostgreSQL's trigram and lower() indexes for search."""
+    if type_ == "table" and name.startswith("product_search"):
+        return False
+    if type_ == "index" and reflected and name and name.endswith(("_trgm", "_lower")):
+        return False
+    return True
 
 
 def alembic_config(database_url: str) -> Config:
