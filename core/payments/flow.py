@@ -74,16 +74,22 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
 def complete_authentication(session: Session, gateway: StripeGateway, order_id: int, *,
                             actor: audit.Actor, commit: Callable[[], None],
                             abandon_on_decline: bool = True) -> PaymentOutcome:
-    """After 3-D Secure in the browser: ask Stripe how it went and apply it."""
-    order = orders.get_order(session, order_id, lock=True)
+    """After 3-D Secure in the browser: ask Stripe how it went and apply it.
+
+    Stripe is asked with no transaction open; the answer is applied under the order's lock
+    (apply_result takes it), so a webhook arriving at the same time changes nothing twice.
+    """
+    order = orders.get_order(session, order_id)
     attempt = payments.open_attempt(session, order)
+    commit()
     if attempt is None or not attempt.stripe_id:
         return _settled(order)
     result = gateway.retrieve(attempt.stripe_id)
+    if result.status == "requires_action":  # the customer gave up on the challenge
+        result = gateway.cancel(attempt.stripe_id)
     outcome = payments.apply_result(session, attempt, result, actor=actor, gateway=gateway)
-    if outcome == "failed" or result.status == "requires_action":
-        if result.status == "requires_action":
-            gateway.cancel(attempt.stripe_id)
+    if outcome == "failed":
+        if result.status == "canceled":
             attempt.status = "cancelled"
         if abandon_on_decline:
             payments.abandon(session, order, actor=actor, reason="Card authentication failed")

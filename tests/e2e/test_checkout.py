@@ -207,3 +207,15 @@ def test_an_unpaid_order_is_paid_by_link(shop_page, shop):
     page.goto(f"/pay/{make_token('another-secret', order_id)}")
     expect(page.get_by_role("heading", level=1)).to_have_text("This payment link cannot be used")
 
+
+
+def test_a_failed_3d_secure_challenge_declines_and_keeps_the_cart(shop_page, shop):
+    page = shop_page
+    add_to_cart(page, "/p/rapid-stapler-30-sheets")
+    fill_checkout(page, "fay@example.com", "4000002500003155")
+    page.get_by_role("button", name="Complete authentication").click()  # the card set-up
+    page.get_by_role("button", name="Fail authentication").click()  # the payment
+    expect(page.locator("#card-error")).to_contain_text("could not be authenticated")
+    assert order_by_email(shop[1], "fay@example.com").status == "cancelled"
+    page.goto("/cart/")
+    expect(page.get_by_label("Quantity of Stapler 30 sheets – Classic")).to_have_value("1")
