@@ -44,6 +44,7 @@ class Settings:
     LOGIN_ATTEMPTS_PER_MINUTE: int = 10
     TRUSTED_PROXIES: int = 0
     LISTING_CACHE_SECONDS: int = 30
+    REFERENCE_CACHE_SECONDS: int = 15
     # The largest price override or manual discount (percent) each role may give without
     # a supervisor's approval; beyond it the order gets an approval hold.
     DISCOUNT_LIMIT_AGENT: int = 10

@@ -27,8 +27,9 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(paylink.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
-    from core.catalog.queries import configure_listing_cache
-    configure_listing_cache(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)
+    from core import cache
+    cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)
+    cache.reference.configure(app.config["MARKETLINE"].REFERENCE_CACHE_SECONDS)
     app.context_processor(shop.navigation)
     app.context_processor(cart.cart_count)
     return app

@@ -77,6 +77,15 @@ def localstripe(tmp_path_factory):
         process.wait(timeout=10)
 
 
+@pytest.fixture(autouse=True)
+def no_caches():
+    """Every test reads the database: the per-process caches (core.cache) start empty and
+    off, whatever an app built earlier in the run configured."""
+    from core import cache
+    cache.listings.configure(0)
+    cache.reference.configure(0)
+
+
 @pytest.fixture(scope="session")
 def db_backend(pytestconfig) -> str:
     return pytestconfig.getoption("--db")
@@ -165,9 +174,9 @@ def db(session_factory) -> Session:
 
 @pytest.fixture
 def settings(database_url):
-    # No listing cache: each test's data is rolled back, so cached counts would leak.
+    # No caches: each test's data is rolled back, so cached values would leak between tests.
     return load_settings(environ={}, DATABASE_URL=database_url, SECRET_KEY="test-secret-key",
-                         SMTP_URL="", LISTING_CACHE_SECONDS=0)
+                         SMTP_URL="", LISTING_CACHE_SECONDS=0, REFERENCE_CACHE_SECONDS=0)
 
 
 @pytest.fixture

@@ -5,15 +5,17 @@ from sqlalchemy import false, not_, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from core import cache
 from core.catalog.models import AssortmentRule, Category, Product
 
 
 def sellable(session: Session, channel_id: int) -> ColumnElement[bool]:
-    """A condition on Product: active and in the channel's assortment (one query for rules)."""
-    rules = session.execute(
-        select(AssortmentRule.mode, AssortmentRule.product_id, Category.path)
-        .outerjoin(Category, Category.id == AssortmentRule.category_id)
-        .where(AssortmentRule.channel_id == channel_id)).all()
+    """A condition on Product: active and in the channel's assortment (rules cached briefly)."""
+    rules = cache.reference.get_or_make(("assortment", channel_id), lambda: [
+        tuple(row) for row in session.execute(
+            select(AssortmentRule.mode, AssortmentRule.product_id, Category.path)
+            .outerjoin(Category, Category.id == AssortmentRule.category_id)
+            .where(AssortmentRule.channel_id == channel_id))])
     condition = Product.active
 
     def matching(mode: str):

@@ -2,7 +2,6 @@
 viewer's prices. Each page runs a fixed number of queries whatever it shows."""
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -10,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from core import cache
 from core.catalog import search as fulltext
 from core.catalog.assortment import sellable
 from core.catalog.models import Category, Product, ProductRelation, Variant, VariantAttribute
@@ -19,42 +19,6 @@ from core.money import Money
 from core.pricing import services as pricing
 from core.pricing.engine import PricedLine, PricingContext
 from core.pricing.models import PriceListEntry
-
-class ListingCache:
-    """Totals and facets of listings, kept for a few seconds per process.
-
-    Counting and faceting thousands of products is most of a broad listing's cost, and a
-    shopper does not notice a count that is seconds old; the products and their prices on
-    the page are always read fresh. Zero seconds turns the cache off.
-    """
-
-    def __init__(self, seconds: float = 0, size: int = 2048):
-        self.seconds, self.size = seconds, size
-        self._items: dict[tuple, tuple[float, object]] = {}
-
-    def get_or_make(self, key: tuple, make):
-        if self.seconds <= 0:
-            return make()
-        now = time.monotonic()
-        hit = self._items.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        value = make()
-        if len(self._items) >= self.size:
-            self._items = {k: v for k, v in self._items.items() if v[0] > now}
-            if len(self._items) >= self.size:
-                self._items.clear()
-        self._items[key] = (now + self.seconds, value)
-        return value
-
-
-listing_cache = ListingCache()
-
-
-def configure_listing_cache(seconds: float) -> None:
-    listing_cache.seconds = seconds
-    listing_cache._items.clear()
-
 
 SORTS = {"relevance": "Best match", "name": "Name", "price_asc": "Price: low to high",
          "price_desc": "Price: high to low", "newest": "Newest"}
@@ -123,10 +87,19 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def top_categories(session: Session) -> list[Category]:
-    return list(session.scalars(select(Category).where(Category.parent_id.is_(None),
-                                                       Category.active)
-                                .order_by(Category.position, Category.name)))
+@dataclass(frozen=True)
+class NavCategory:
+    slug: str
+    name: str
+    description: str
+
+
+def top_categories(session: Session) -> list[NavCategory]:
+    """The top of the category tree, for every page's navigation (cached briefly)."""
+    return cache.reference.get_or_make(("nav",), lambda: [
+        NavCategory(c.slug, c.name, c.description) for c in session.scalars(
+            select(Category).where(Category.parent_id.is_(None), Category.active)
+            .order_by(Category.position, Category.name))])
 
 
 def category_by_slug(session: Session, slug: str) -> Category:
@@ -206,7 +179,7 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
     key = (channel_id, ctx.channel.default_price_list_id, category.id if category else None,
            tuple(fulltext.words(query)) if query is not None else None, filters.min_price,
            filters.max_price, filters.in_stock, tuple(sorted(filters.attributes.items())))
-    total, found = listing_cache.get_or_make(key, summary)
+    total, found = cache.listings.get_or_make(key, summary)
     return Page(items, total, page, per_page, found)
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from core import cache
 from core.catalog.models import Category, Channel, Product, Variant
 from core.db import utcnow
 from core.errors import NotFound
@@ -22,20 +24,39 @@ from core.pricing.models import (PriceList, PriceListEntry, Promotion, Promotion
                                  TaxRate)
 
 
-def channel_info(channel: Channel) -> ChannelInfo:
+def channel_info(channel) -> ChannelInfo:
     return ChannelInfo(code=channel.code, currency=channel.currency,
                        prices_include_tax=channel.prices_include_tax, country=channel.country,
                        default_price_list_id=channel.default_price_list_id)
 
 
-def get_channel(session: Session, code: str) -> Channel:
-    channel = session.scalar(select(Channel).where(Channel.code == code, Channel.active))
-    if channel is None:
+@dataclass(frozen=True)
+class ChannelSnapshot:
+    """A channel's settings as plain data (safe to keep between requests)."""
+
+    id: int
+    code: str
+    name: str
+    currency: str
+    prices_include_tax: bool
+    country: str
+    default_price_list_id: int | None
+
+
+def get_channel(session: Session, code: str) -> ChannelSnapshot:
+    """The active channel with this code (cached briefly, see core.cache)."""
+    def load():
+        channel = session.scalar(select(Channel).where(Channel.code == code, Channel.active))
+        return None if channel is None else ChannelSnapshot(
+            channel.id, channel.code, channel.name, channel.currency,
+            channel.prices_include_tax, channel.country, channel.default_price_list_id)
+    found = cache.reference.get_or_make(("channel", code), load)
+    if found is None:
         raise NotFound(f"There is no active sales channel {code!r}.")
-    return channel
+    return found
 
 
-def make_context(channel: Channel, *, customer=None, at: dt.datetime | None = None,
+def make_context(channel, *, customer=None, at: dt.datetime | None = None,
                  coupon_codes: Sequence[str] = (), country: str = "", region: str = ""
                  ) -> PricingContext:
     """The pricing context of a buyer (a Customer or None for a guest) in a channel."""
@@ -80,6 +101,12 @@ def _candidates(session: Session, ctx: PricingContext, variant_ids: list[int]
 
 
 def _tax_rates(session: Session, ctx: PricingContext, category_ids: set[int]) -> dict[int, TaxInfo]:
+    key = ("tax", frozenset(category_ids), ctx.tax_country, ctx.region, ctx.day)
+    return cache.reference.get_or_make(key, lambda: _load_tax_rates(session, ctx, category_ids))
+
+
+def _load_tax_rates(session: Session, ctx: PricingContext, category_ids: set[int]
+                    ) -> dict[int, TaxInfo]:
     day = ctx.day
     rows = session.execute(
         select(TaxRate).where(TaxRate.tax_category_id.in_(category_ids),
@@ -123,19 +150,24 @@ def load_facts(session: Session, ctx: PricingContext, variant_ids: Sequence[int]
 
 
 def load_promotions(session: Session, ctx: PricingContext) -> list[PromotionInfo]:
-    """Active promotions of the moment for this channel (few: one query, two at most)."""
-    rows = session.scalars(
-        select(Promotion).where(Promotion.active,
-                                or_(Promotion.starts_at.is_(None), Promotion.starts_at <= ctx.at),
-                                or_(Promotion.ends_at.is_(None), Promotion.ends_at > ctx.at))
-    ).all()
-    rows = [p for p in rows if not p.channels or ctx.channel.code in p.channels]
-    used: dict[int, int] = {}
-    if ctx.customer_id and any(p.usage_limit_per_customer is not None for p in rows):
-        used = dict(session.execute(
-            select(PromotionRedemption.promotion_id, func.count())
-            .where(PromotionRedemption.customer_id == ctx.customer_id)
-            .group_by(PromotionRedemption.promotion_id)).all())
+    """Active promotions of the moment for this channel (few: cached briefly, and one query
+    for the customer's own uses when a promotion limits them)."""
+    known = cache.reference.get_or_make(("promotions", ctx.channel.code),
+                                        lambda: _load_promotions(session, ctx.channel.code))
+    current = [p for p in known if (p.starts_at is None or p.starts_at <= ctx.at)
+               and (p.ends_at is None or p.ends_at > ctx.at)]
+    if not (ctx.customer_id and any(p.usage_limit_per_customer is not None for p in current)):
+        return current
+    used = dict(session.execute(
+        select(PromotionRedemption.promotion_id, func.count())
+        .where(PromotionRedemption.customer_id == ctx.customer_id)
+        .group_by(PromotionRedemption.promotion_id)).all())
+    return [replace(p, used_by_customer=used.get(p.id, 0)) for p in current]
+
+
+def _load_promotions(session: Session, channel_code: str) -> list[PromotionInfo]:
+    rows = session.scalars(select(Promotion).where(Promotion.active)).all()
+    rows = [p for p in rows if not p.channels or channel_code in p.channels]
     return [PromotionInfo(
         id=p.id, name=p.name, kind=p.kind, value=p.value, currency=p.currency,
         buy_quantity=p.buy_quantity, get_quantity=p.get_quantity, coupon_code=p.coupon_code,
@@ -143,7 +175,7 @@ def load_promotions(session: Session, ctx: PricingContext) -> list[PromotionInfo
         product_ids=frozenset(p.product_ids), category_ids=frozenset(p.category_ids),
         min_subtotal=p.min_subtotal, starts_at=p.starts_at, ends_at=p.ends_at,
         usage_limit_total=p.usage_limit_total, usage_limit_per_customer=p.usage_limit_per_customer,
-        times_used=p.times_used, used_by_customer=used.get(p.id, 0), priority=p.priority,
+        times_used=p.times_used, used_by_customer=0, priority=p.priority,
         exclusive=p.exclusive) for p in rows]
 
 

@@ -109,11 +109,11 @@ def test_the_same_inputs_price_the_same_through_every_path(db, sku, quantity, wh
     assert shown == in_cart == again
 
 
-def test_the_listing_cache_keeps_a_value_for_its_lifetime_only(monkeypatch):
-    from core.catalog import queries
-    cache = queries.ListingCache(seconds=30, size=2)
+def test_the_cache_keeps_a_value_for_its_lifetime_only(monkeypatch):
+    from core import cache as caches
+    cache = caches.TTLCache(seconds=30, size=2)
     clock = [100.0]
-    monkeypatch.setattr(queries.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(caches.time, "monotonic", lambda: clock[0])
     made = []
     make = lambda: made.append(1) or len(made)  # noqa: E731
     assert cache.get_or_make(("a",), make) == 1
@@ -122,4 +122,19 @@ def test_the_listing_cache_keeps_a_value_for_its_lifetime_only(monkeypatch):
     assert cache.get_or_make(("a",), make) == 2  # expired, made again
     cache.get_or_make(("b",), make), cache.get_or_make(("c",), make)  # bounded in size
     assert len(cache._items) <= 2
-    assert queries.ListingCache(seconds=0).get_or_make(("a",), make) == 5  # off: always fresh
+    assert caches.TTLCache(seconds=0).get_or_make(("a",), make) == 5  # off: always fresh
+
+
+def test_reference_data_is_read_once_while_the_cache_lives(db, connection):
+    from core import cache
+    from tests.helpers import QueryCounter
+    cache.reference.configure(60)
+    ctx = pricing.make_context(pricing.get_channel(db, "web-b2c"))
+    ids = [variant(db, s).id for s in SKUS]
+    with QueryCounter(connection) as first:
+        pricing.price_cart(db, ctx, [(i, 1) for i in ids])
+    with QueryCounter(connection) as again:
+        pricing.price_cart(db, ctx, [(i, 1) for i in ids])
+        pricing.get_channel(db, "web-b2c")
+    assert again.count == first.count - 2  # tax rates and promotions came from the cache
+    assert pricing.price_cart(db, ctx, [(ids[0], 1)]) == pricing.price_cart(db, ctx, [(ids[0], 1)])
