@@ -11,7 +11,6 @@ from core.agents.services import actor_for
 from core.catalog import admin, csv_io
 from core.catalog.models import AssortmentRule, Channel, Product, Variant
 from core.errors import DomainError
-from core.money import Money
 from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategory
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -20,17 +19,12 @@ from callcenter.access import requires_role
 from callcenter.catalog_forms import (KIND_LABELS, SCOPE_LABELS, AssortmentRuleForm,
                                       ConfirmForm, ImportPricesForm, ImportProductsForm,
                                       PriceForm, PriceListForm, ProductForm, PromotionForm,
-                                      VariantForm, options, place_error)
+                                      VariantForm, options)
+from core.web.forms import place_error
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 PER_PAGE = 30
 ENTRIES_PER_PAGE = 100
-
-
-@bp.app_template_filter("catalog_money")
-def catalog_money(amount, currency: str) -> str:
-    """An amount with its currency's decimal places: '5.49 EUR'."""
-    return Money(amount, currency).format() if amount is not None else ""
 
 
 @bp.before_request

@@ -14,7 +14,6 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.catalog.admin import (PriceListData, ProductData, PromotionData, VariantData,
                                 format_attributes, parse_attributes, parse_decimal)
-from core.errors import DomainError
 from core.money import MINOR_UNITS
 from core.pricing.models import PROMOTION_KINDS, SCOPES
 
@@ -61,15 +60,6 @@ def _list_text(raw: str | None) -> list[str]:
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.timezone.utc) if value is not None else None
-
-
-def place_error(form: FlaskForm, err: DomainError) -> None:
-    """Put a domain error at the form field it names, else at the top of the form."""
-    target = form._fields.get(err.field) if err.field else None
-    if target is not None:
-        target.errors = [*target.errors, str(err)]
-    else:
-        form.form_errors.append(str(err))
 
 
 class ConfirmForm(FlaskForm):

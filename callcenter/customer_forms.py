@@ -14,7 +14,6 @@ from core.customers.console import (INTERACTION_CHANNELS, INTERACTION_OUTCOMES,
                                     INTERACTION_REASONS, KINDS, NOTE_MAX, PAYMENT_TERMS,
                                     CustomerData)
 from core.customers.models import Customer, CustomerAddress
-from core.errors import DomainError
 from callcenter.catalog_forms import options
 
 
@@ -81,15 +80,3 @@ class InteractionForm(FlaskForm):
                                                                  Length(max=NOTE_MAX)])
 
 
-def place_error(form: FlaskForm, err: DomainError) -> None:
-    """Put a domain error at the field it names ('address-city' reaches the subform)."""
-    target = None
-    if err.field:
-        name, _, sub = err.field.partition("-")
-        target = form._fields.get(name)
-        if sub and target is not None:
-            target = target.form._fields.get(sub)
-    if target is not None:
-        target.errors = [*target.errors, str(err)]
-    else:
-        form.form_errors.append(str(err))

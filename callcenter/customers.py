@@ -16,7 +16,8 @@ from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
 from callcenter.catalog_forms import options
-from callcenter.customer_forms import CustomerForm, InteractionForm, NoteForm, place_error
+from callcenter.customer_forms import CustomerForm, InteractionForm, NoteForm
+from core.web.forms import place_error
 
 bp = Blueprint("customers", __name__)
 ROLES = ("agent", "supervisor", "credit")

@@ -226,9 +226,9 @@ def resend_confirmation(number: str):
         db_session.commit()
         link = _shop_link(order)
         send_mail(to=order.email, subject=f"Your Marketline order {order.number}",
-                  text=render_template("order_admin/confirmation_email.txt", order=order,
+                  text=render_template("core/emails/order_confirmation.txt", order=order,
                                        link=link),
-                  html=render_template("order_admin/confirmation_email.html", order=order,
+                  html=render_template("core/emails/order_confirmation.html", order=order,
                                        link=link))
         flash(f"The confirmation e-mail is on its way to {order.email}.", "success")
     return redirect_to(url_for(".detail", number=order.number))

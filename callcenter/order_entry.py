@@ -7,7 +7,6 @@ a browser without JavaScript gets the page again (post, redirect, get).
 """
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -22,17 +21,19 @@ from core.customers.models import Customer
 from core.errors import DomainError, NotFound
 from core.orders import cart as carts
 from core.orders import phone
+from core.orders import services as orders
 from core.orders.models import Cart, Order
 from core.payments import links
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.web.auth import current_account
 from core.web.db import db_session
+from core.web.forms import place_error
 from core.web.htmx import htmx
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
 from callcenter.order_entry_forms import (NEW_ADDRESS, AddLineForm, ConfirmForm, CouponForm,
                                           OverrideForm, PlaceForm, QuantityForm, ShippingForm,
-                                          options, place_error)
+                                          options)
 
 bp = Blueprint("order_entry", __name__)
 ROLES = ("agent", "supervisor")
@@ -177,13 +178,6 @@ def _changed(entry: Entry, *, focus: str = "sku"):
     if htmx:
         return _render(entry, focus=focus)
     return redirect(url_for(".new", customer=entry.customer.number), code=303)
-
-
-def _attempt_key(raw: str | None, agent_id: int) -> str:
-    """The idempotency key of this placement: the page's random key, scoped to the agent
-    (a key from elsewhere can never reach another agent's order)."""
-    token = raw if raw and re.fullmatch(r"[0-9a-f]{32}", raw) else uuid.uuid4().hex
-    return f"phone-{agent_id}-{token}"
 
 
 def _refused(entry: Entry, form, err: DomainError, key, *, default_field: str | None = None,
@@ -396,7 +390,7 @@ def place(customer: str):
             overrides=entry.overrides, coupon_codes=entry.coupons, shipping_address=address,
             shipping_method=entry.ship.get("method") or _first_method(entry, address),
             payment_method=form.payment_method.data, settings_limits=_limits(),
-            idempotency_key=_attempt_key(form.key.data, agent.id),
+            idempotency_key=orders.attempt_key("phone", agent.id, form.key.data),
             po_number=form.po_number.data or "")
     except DomainError as err:
         return _refused(entry, form, err, "place", focus="payment_method")

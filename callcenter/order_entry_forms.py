@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.customers.addresses import COUNTRIES
 from core.orders.cart import MAX_LINE_QUANTITY
 from core.orders.phone import PAYMENT_METHODS, REASONS
-from callcenter.catalog_forms import AmountField, options, place_error  # noqa: F401 - re-exported
+from callcenter.catalog_forms import AmountField, options
 
 NEW_ADDRESS = "new"
 

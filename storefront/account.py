@@ -11,20 +11,12 @@ from core.errors import DomainError
 from core.mail import send_mail
 from core.web.auth import current_account, login_limit, sign_in, sign_out
 from core.web.db import db_session
+from core.web.forms import place_error
 from core.web.render import redirect_to, render_page
 from storefront.cart import TOKEN_KEY, merge_guest_cart
 from storefront.forms import ForgotPasswordForm, RegisterForm, ResetPasswordForm, SignInForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
-
-
-def _attach(form, err: DomainError) -> None:
-    """Put a domain error at its field when it names one, else at the top of the form."""
-    target = getattr(form, err.field, None) if err.field else None
-    if target is not None:
-        target.errors = [*target.errors, str(err)]
-    else:
-        form.form_errors.append(str(err))
 
 
 def _next_url() -> str:
@@ -55,7 +47,7 @@ def register():
                                                full_name=form.full_name.data,
                                                password=form.password.data)
         except DomainError as err:
-            _attach(form, err)
+            place_error(form, err)
         else:
             _sign_in_keeping_cart(user)
             db_session.commit()
@@ -74,7 +66,7 @@ def sign_in_view():
                                           remote_addr=request.remote_addr, limit=login_limit())
         except DomainError as err:
             db_session.commit()  # keep the failed attempt: it is what throttling counts
-            _attach(form, err)
+            place_error(form, err)
         else:
             _sign_in_keeping_cart(user)
             db_session.commit()
@@ -119,7 +111,7 @@ def reset_password(token: str):
             user = customers.reset_password(db_session, token=token,
                                             new_password=form.password.data)
         except DomainError as err:
-            _attach(form, err)
+            place_error(form, err)
         else:
             sign_in(user)
             db_session.commit()

@@ -6,7 +6,6 @@ PaymentMethod (card Element -> confirmCardSetup); the answer is JSON: field erro
 """
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import replace
 
@@ -122,7 +121,7 @@ def place():
                                      shipping_method=form.shipping_method.data,
                                      po_number=form.po_number.data or ""),
             channel=channel, ctx=ctx, customer_id=user.customer_id if user else None,
-            actor=_actor(), idempotency_key=_attempt_key(form.key.data, cart.id))
+            actor=_actor(), idempotency_key=orders.attempt_key("checkout", cart.id, form.key.data))
     except DomainError as err:
         db_session.rollback()
         return _errors(form, {err.field or "form": str(err)})
@@ -132,13 +131,6 @@ def place():
                               payment_method=form.payment_method.data, actor=_actor(),
                               commit=db_session.commit)
     return _answer(outcome)
-
-
-def _attempt_key(raw: str | None, cart_id: int) -> str:
-    """The idempotency key of this checkout: the page's random key, scoped to the cart, so
-    a key copied from someone else can never return their order."""
-    token = raw if raw and re.fullmatch(r"[0-9a-f]{32}", raw) else uuid.uuid4().hex
-    return f"checkout-{cart_id}-{token}"
 
 
 def _answer(outcome):
@@ -191,8 +183,8 @@ def _after_confirmation(order: Order) -> None:
         db_session.commit()
     link = url_for("checkout.confirmation", number=order.number, _external=True)
     send_mail(to=order.email, subject=f"Your Marketline order {order.number}",
-              text=render_template("checkout/confirmation_email.txt", order=order, link=link),
-              html=render_template("checkout/confirmation_email.html", order=order, link=link))
+              text=render_template("core/emails/order_confirmation.txt", order=order, link=link),
+              html=render_template("core/emails/order_confirmation.html", order=order, link=link))
 
 
 @bp.get("/order/<number>/thanks")

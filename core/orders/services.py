@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -40,6 +42,14 @@ class Checkout:
     shipping_method: str
     payment_method: str = "card"
     po_number: str = ""
+
+
+def attempt_key(kind: str, scope: int, raw: str | None) -> str:
+    """The idempotency key of a placement: the page's random key (32 hex characters, else a
+    new one), scoped to the cart or agent placing it, so a key copied from elsewhere can
+    never return someone else's order."""
+    token = raw if raw and re.fullmatch(r"[0-9a-f]{32}", raw) else uuid.uuid4().hex
+    return f"{kind}-{scope}-{token}"
 
 
 def find_by_key(session: Session, key: str) -> Order | None:

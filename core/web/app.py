@@ -37,6 +37,15 @@ def _serve_media(app: Flask, settings: Settings) -> None:
         return response
 
 
+def money_filter(value, currency: str | None = None) -> str:
+    """`money|money`, or `amount|money("EUR")`: the currency's decimal places, '5.49 EUR'."""
+    if value is None:
+        return ""
+    if currency is not None:
+        return Money(value, currency).format()
+    return value.format() if isinstance(value, Money) else value
+
+
 def _app_secret(secret: str, realm: str) -> str:
     # Each app signs its cookie with its own key, so one app's cookie means nothing to the other.
     return hmac.new(secret.encode(), f"marketline-{realm}".encode(), hashlib.sha256).hexdigest()
@@ -75,7 +84,7 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
         # from the X-Forwarded-* headers the trusted proxies set, and only from them.
         n = settings.TRUSTED_PROXIES
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
-    app.jinja_env.filters["money"] = lambda m: m.format() if isinstance(m, Money) else m
+    app.jinja_env.filters["money"] = money_filter
     app.jinja_env.globals["settings"] = settings
     app.jinja_env.add_extension("jinja2.ext.do")
     return app
