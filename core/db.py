@@ -135,6 +135,8 @@ def import_all_models() -> None:
     """Import every model module so Base.metadata knows every table (Alembic, create_all)."""
     from core import audit, numbering  # noqa: F401
     from core.agents import models as _agents  # noqa: F401
+    from core.billing import models as _billing  # noqa: F401
+    from core.fulfilment import models as _fulfilment  # noqa: F401
     from core.auth import models as _auth  # noqa: F401
     from core.catalog import models as _catalog  # noqa: F401
     from core.customers import models as _customers  # noqa: F401

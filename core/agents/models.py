@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Amount, Base, UTCDateTime, utcnow
 
-ROLES = ("agent", "supervisor", "credit", "catalog", "admin")
+ROLES = ("agent", "supervisor", "credit", "catalog", "warehouse", "billing", "admin")
 
 
 class Agent(Base):

@@ -26,6 +26,7 @@ class Customer(Base):
     payment_terms: Mapped[str] = mapped_column(String(40), default="card")  # card | net30 | ...
     on_account_allowed: Mapped[bool] = mapped_column(default=False)
     postal_code: Mapped[str] = mapped_column(String(20), default="", index=True)  # for search
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(80))  # saved cards
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     users: Mapped[list["CustomerUser"]] = relationship(back_populates="customer")

@@ -77,6 +77,9 @@ class Order(Base):
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+    # Paid before the card is asked (a gift card at checkout): the card covers the rest.
+    amount_prepaid: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # to fulfilment
 
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order",
                                                     order_by="OrderLine.id",

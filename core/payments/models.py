@@ -25,6 +25,13 @@ class PaymentAttempt(Base):
     # creating | requires_action | authorised | captured | failed | cancelled
     status: Mapped[str] = mapped_column(String(20), default="creating")
     moto: Mapped[bool] = mapped_column(default=False)
+    # order (authorise the order at checkout) | shipment (charge a later shipment)
+    # | invoice (a customer paying an open invoice)
+    purpose: Mapped[str] = mapped_column(String(20), default="order")
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    payment_method_id: Mapped[str | None] = mapped_column(String(80))  # pm_... (saved card)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(80))
+    captured_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
