@@ -137,6 +137,7 @@ class InvoiceLine(Base):
     description: Mapped[str] = mapped_column(String(300))
     quantity: Mapped[int]
     unit_price: Mapped[Decimal] = mapped_column(Amount())  # in the document's price mode
+    discount: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))  # promotions, same mode
     net: Mapped[Decimal] = mapped_column(Amount())
     tax_rate: Mapped[Decimal] = mapped_column(Amount())
     tax: Mapped[Decimal] = mapped_column(Amount())

@@ -251,6 +251,7 @@ def upgrade() -> None:
     sa.Column('description', sa.String(length=300), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('unit_price', core.db.Amount(precision=19, scale=4), nullable=False),
+    sa.Column('discount', core.db.Amount(precision=19, scale=4), nullable=False),
     sa.Column('net', core.db.Amount(precision=19, scale=4), nullable=False),
     sa.Column('tax_rate', core.db.Amount(precision=19, scale=4), nullable=False),
     sa.Column('tax', core.db.Amount(precision=19, scale=4), nullable=False),
