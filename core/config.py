@@ -37,6 +37,12 @@ class Settings:
     REDIS_URL: str = ""
     SMTP_URL: str = ""
     MAIL_FROM: str = "Marketline <no-reply@marketline.example>"
+    # Printed on invoices and credit notes: who issues them. SELLER_ADDRESS lines are
+    # separated by ";".
+    SELLER_NAME: str = "Marketline Demo GmbH"
+    SELLER_ADDRESS: str = "Hafenstraße 12; 20457 Hamburg; Germany"
+    SELLER_VAT_ID: str = "DE999999999"
+    SELLER_BANK: str = "IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX"
     OIDC_DISCOVERY_URL: str = ""
     OIDC_CLIENT_ID: str = ""
     OIDC_CLIENT_SECRET: str = ""
