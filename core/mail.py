@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
@@ -11,7 +13,17 @@ from core.tasks import celery_app
 log = logging.getLogger("marketline.mail")
 
 
-def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None) -> EmailMessage:
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail (an invoice's PDF)."""
+
+    filename: str
+    content: bytes
+    mimetype: str = "application/octet-stream"
+
+
+def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None,
+                  attachments: Sequence[Attachment] = ()) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -19,14 +31,31 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
+    for item in attachments:
+        maintype, _, subtype = item.mimetype.partition("/")
+        message.add_attachment(item.content, maintype=maintype, subtype=subtype,
+                               filename=item.filename)
     return message
+
+
+def _without_attachments(message: EmailMessage) -> str:
+    """The message as text, attachments named rather than dumped in base64."""
+    names = [part.get_filename() for part in message.iter_attachments()] \
+        if message.is_multipart() else []
+    if not names:
+        return str(message)
+    headers = "".join(f"{k}: {v}\n" for k, v in message.items())
+    body = message.get_body(("plain",))
+    text = body.get_content() if body is not None else ""
+    return f"{headers}\n{text}\n[attached: {', '.join(n or 'file' for n in names)}]"
 
 
 def deliver(message: EmailMessage, smtp_url: str) -> None:
     """Hand a message to the SMTP server in `smtp_url` (smtp://user:pass@host:port, smtps://)."""
     if not smtp_url:
-        log.warning("SMTP_URL is not set; e-mail printed instead:\n%s", message)
-        print(message, flush=True)
+        shown = _without_attachments(message)
+        log.warning("SMTP_URL is not set; e-mail printed instead:\n%s", shown)
+        print(shown, flush=True)
         return
     url = urlsplit(smtp_url)
     cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
