@@ -1,0 +1,270 @@
+"""Read side of invoices and credit notes for the customer they were issued to: the list
+with the balance above it, one document with what the printed copy says, and the
+documents of one order (what a guest sees on the order page).
+
+Every function is scoped: a customer reaches only documents whose customer_id is theirs
+(a company's buyers share the company's documents). Anything else is NotFound, so a URL
+says nothing about documents that are not the asker's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from math import ceil
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from core.billing.models import Invoice, Payment
+from core.customers.models import Customer
+from core.errors import NotFound
+from core.money import Money
+from core.orders.models import Order
+
+PER_PAGE = 20
+NOT_FOUND = "We could not find that invoice."
+
+STATUS_LABELS = {"open": "Open", "partially_paid": "Partly paid", "paid": "Paid"}
+# A credit note's open amount is money held for the customer, so its words differ.
+CREDIT_STATUS_LABELS = {"open": "Credit available", "partially_paid": "Partly used",
+                        "paid": "Settled"}
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def status_label(invoice: Invoice) -> str:
+    labels = CREDIT_STATUS_LABELS if invoice.is_credit_note else STATUS_LABELS
+    return labels.get(invoice.status, invoice.status.replace("_", " "))
+
+
+def is_overdue(invoice: Invoice, today: dt.date) -> bool:
+    """An invoice with money still open after its due date (credit notes are never overdue)."""
+    return (not invoice.is_credit_note and invoice.amount_open > 0
+            and invoice.due_date < today)
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """One line of the customer's list: the document and the number of its order."""
+
+    invoice: Invoice
+    order_number: str | None
+    today: dt.date
+
+    @property
+    def overdue(self) -> bool:
+        return is_overdue(self.invoice, self.today)
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.invoice)
+
+    @property
+    def payable(self) -> bool:
+        return not self.invoice.is_credit_note and self.invoice.amount_open > 0
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    rows: list[InvoiceRow]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_newer(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_older(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What the customer owes and holds, in one currency."""
+
+    currency: str
+    open_total: Decimal
+    overdue_total: Decimal
+    credit_available: Decimal
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.currency)
+
+
+def customer_invoices(session: Session, customer_id: int, *, page: int = 1,
+                      per_page: int = PER_PAGE, today: dt.date | None = None) -> InvoicePage:
+    """One page of the customer's invoices and credit notes, newest first. Two queries."""
+    today = today or today_utc()
+    scope = Invoice.customer_id == customer_id
+    total = session.scalar(select(func.count()).select_from(Invoice).where(scope)) or 0
+    pages = max(1, ceil(total / per_page))
+    page = min(max(1, page), pages)
+    rows = session.execute(
+        select(Invoice, Order.number).outerjoin(Order, Order.id == Invoice.order_id)
+        .where(scope).order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    return InvoicePage([InvoiceRow(inv, number, today) for inv, number in rows],
+                       page, pages, total)
+
+
+def customer_balance(session: Session, customer_id: int, *,
+                     today: dt.date | None = None) -> list[Balance]:
+    """Open and overdue receivables and the credit held for the customer, per currency.
+
+    Credit is what the customer may spend or have refunded: payments not allocated to any
+    invoice (and not held as one order's prepayment) and credit notes not used yet.
+    Two queries.
+    """
+    today = today or today_utc()
+    is_invoice = Invoice.kind == "invoice"
+    docs = session.execute(
+        select(Invoice.currency,
+               func.sum(case((is_invoice, Invoice.amount_open), else_=Decimal(0))),
+               func.sum(case((and_(is_invoice, Invoice.due_date < today), Invoice.amount_open),
+                             else_=Decimal(0))),
+               func.sum(case((is_invoice, Decimal(0)), else_=Invoice.amount_open)))
+        .where(Invoice.customer_id == customer_id, Invoice.amount_open > 0)
+        .group_by(Invoice.currency)).all()
+    held = session.execute(
+        select(Payment.currency, func.sum(Payment.amount_unallocated))
+        .where(Payment.customer_id == customer_id, Payment.order_id.is_(None),
+               Payment.amount_unallocated > 0)
+        .group_by(Payment.currency)).all()
+    totals: dict[str, list[Decimal]] = {}
+    for currency, open_total, overdue, credit in docs:
+        totals[currency] = [open_total or Decimal(0), overdue or Decimal(0), credit or Decimal(0)]
+    for currency, unallocated in held:
+        totals.setdefault(currency, [Decimal(0)] * 3)[2] += unallocated or Decimal(0)
+    return [Balance(c, *v) for c, v in sorted(totals.items())]
+
+
+def customer_invoice(session: Session, customer_id: int, number: str) -> Invoice:
+    """The customer's invoice or credit note by number; NotFound when not theirs."""
+    invoice = session.scalar(
+        select(Invoice).where(Invoice.number == number.strip().upper(),
+                              Invoice.customer_id == customer_id)
+        .options(selectinload(Invoice.lines), selectinload(Invoice.tax_lines)))
+    if invoice is None:
+        raise NotFound(NOT_FOUND)
+    return invoice
+
+
+def order_invoice(session: Session, order_id: int, number: str) -> Invoice:
+    """An invoice or credit note of this order by number; NotFound for any other."""
+    invoice = session.scalar(
+        select(Invoice).where(Invoice.number == number.strip().upper(),
+                              Invoice.order_id == order_id)
+        .options(selectinload(Invoice.lines), selectinload(Invoice.tax_lines)))
+    if invoice is None:
+        raise NotFound(NOT_FOUND)
+    return invoice
+
+
+def order_invoices(session: Session, order_id: int) -> list[Invoice]:
+    """The invoices and credit notes issued for one order, oldest first. One query."""
+    return list(session.scalars(select(Invoice).where(Invoice.order_id == order_id)
+                                .order_by(Invoice.issue_date, Invoice.id)))
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    """An invoice or credit note with what its printed copy and detail page say about it."""
+
+    invoice: Invoice
+    order_number: str | None = None
+    po_number: str = ""
+    credited_number: str | None = None
+    customer_number: str | None = None
+    today: dt.date | None = None
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.invoice.currency)
+
+    @property
+    def title(self) -> str:
+        return "Credit note" if self.invoice.is_credit_note else "Invoice"
+
+    @property
+    def amount_paid(self) -> Decimal:
+        """What was settled on the document so far (for a credit note: what was used)."""
+        return self.invoice.gross_total - self.invoice.amount_open
+
+    @property
+    def overdue(self) -> bool:
+        return is_overdue(self.invoice, self.today or today_utc())
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.invoice)
+
+    @property
+    def payable(self) -> bool:
+        return not self.invoice.is_credit_note and self.invoice.amount_open > 0
+
+    @property
+    def has_discounts(self) -> bool:
+        return any(line.discount for line in self.invoice.lines)
+
+    @property
+    def cash_discount(self) -> Money | None:
+        """The cash discount on the whole amount, when the terms give one."""
+        inv = self.invoice
+        if inv.is_credit_note or not inv.cash_discount_percent or not inv.cash_discount_until:
+            return None
+        return Money(inv.gross_total * inv.cash_discount_percent / 100, inv.currency).rounded()
+
+    @property
+    def terms(self) -> list[str]:
+        """The payment terms in sentences, as printed under the totals."""
+        inv = self.invoice
+        if inv.is_credit_note:
+            return ["This credit is settled against open invoices or refunded to you."]
+        if inv.status == "paid":
+            return ["Paid in full. Thank you."]
+        if inv.payment_method == "card" and inv.terms == "card":
+            return ["Payable by card on receipt."]
+        sentences = []
+        if discount := self.cash_discount:
+            sentences.append(
+                f"{_percent(inv.cash_discount_percent)} cash discount ({discount.format()}) "
+                f"if paid by {inv.cash_discount_until:%d %b %Y}, "
+                f"net by {inv.due_date:%d %b %Y}.")
+        elif inv.due_date <= inv.issue_date:
+            sentences.append("Payable on receipt, without deduction.")
+        else:
+            days = (inv.due_date - inv.issue_date).days
+            sentences.append(f"Payable without deduction within {days} days, "
+                             f"by {inv.due_date:%d %b %Y}.")
+        sentences.append(f"Please quote {inv.number} with your payment.")
+        return sentences
+
+
+def _percent(value: Decimal) -> str:
+    """2.0000 -> '2 %', 1.5000 -> '1.5 %'."""
+    text = format(value.normalize(), "f")
+    return f"{text} %"
+
+
+def tax_percent(rate: Decimal) -> str:
+    """A tax rate kept as a fraction (0.19) as people print it ('19 %')."""
+    return _percent(rate * 100)
+
+
+def describe(session: Session, invoice: Invoice, *, today: dt.date | None = None) -> InvoiceView:
+    """The document with its order and PO number, the invoice it credits and the customer
+    number. One query."""
+    credited = aliased(Invoice)
+    row = session.execute(
+        select(Order.number, Order.po_number, credited.number, Customer.number)
+        .select_from(Invoice)
+        .outerjoin(Order, Order.id == Invoice.order_id)
+        .outerjoin(credited, credited.id == Invoice.credited_invoice_id)
+        .outerjoin(Customer, Customer.id == Invoice.customer_id)
+        .where(Invoice.id == invoice.id)).one()
+    return InvoiceView(invoice, order_number=row[0], po_number=row[1] or "",
+                       credited_number=row[2], customer_number=row[3], today=today)
