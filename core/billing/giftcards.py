@@ -1,0 +1,165 @@
+"""Gift cards: sold for money held as a liability, redeemed as a payment.
+
+  sale          Dr bank / card clearing     Cr gift-card liability
+  redemption    Dr gift-card liability      Cr receivables (an invoice) or customer deposits
+                                              (the prepayment of an order not yet invoiced)
+  restored      Dr customer deposits        Cr gift-card liability (an order cancelled)
+
+The code is shown once, when the card is sold (and e-mailed); only its SHA-256 and last
+four characters are stored. The balance moves only through one conditional UPDATE, so two
+checkouts spending the same card can never take it below zero.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.billing import ledger, receivables
+from core.billing.invoicing import BillingError
+from core.billing.models import GiftCard, GiftCardMovement, Invoice, Payment, Refund
+from core.db import utcnow
+from core.pricing.engine import round_money
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+SALE_METHODS = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
+                "cheque": ledger.BANK}
+MAX_AMOUNT = Decimal(1000)
+
+
+class GiftCardError(BillingError):
+    code = "gift_card"
+
+
+def normalise(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(normalise(code).encode()).hexdigest()
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(16))
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+def sell(session: Session, *, amount: Decimal, currency: str, paid_by: str, reference: str,
+         actor: audit.Actor, customer_id: int | None = None, recipient_email: str = "",
+         expires_on: dt.date | None = None) -> tuple[GiftCard, str]:
+    """Issue a gift card paid by `paid_by` (card | bank_transfer | cheque). Returns the card
+    and its code, which is never stored and cannot be shown again."""
+    if paid_by not in SALE_METHODS:
+        raise GiftCardError("Choose how the gift card was paid.", field="paid_by")
+    if amount <= 0 or amount != round_money(amount, currency) or amount > MAX_AMOUNT:
+        raise GiftCardError(f"Enter an amount from 0.01 to {MAX_AMOUNT} {currency}.",
+                            field="amount")
+    if not reference.strip():
+        raise GiftCardError("Enter the payment reference (card payment, bank or cheque).",
+                            field="reference")
+    code = new_code()
+    card = GiftCard(code_hash=_hash(code), last4=normalise(code)[-4:], currency=currency,
+                    initial_amount=amount, balance=amount, customer_id=customer_id,
+                    recipient_email=recipient_email.strip()[:254], expires_on=expires_on,
+                    active=True, sold_by=actor.label, created_at=utcnow())
+    session.add(card)
+    session.flush()
+    entry = ledger.post(session, "gift_card_sale", currency=currency, actor=actor.label,
+                        reference=f"gift card …{card.last4}",
+                        memo=f"Gift card sold ({paid_by}, {reference.strip()[:80]})",
+                        postings=[ledger.dr(SALE_METHODS[paid_by], amount),
+                                  ledger.cr(ledger.GIFT_CARD_LIABILITY, amount)])
+    session.add(GiftCardMovement(gift_card_id=card.id, kind="issue", amount=amount,
+                                 reference=reference.strip()[:60], entry_id=entry.id, at=utcnow()))
+    audit.record(session, "gift_card.sold", actor=actor, channel="backoffice", subject=card,
+                 data={"amount": str(amount), "currency": currency, "last4": card.last4})
+    session.flush()
+    return card, code
+
+
+def lookup(session: Session, code: str, *, today: dt.date | None = None) -> GiftCard | None:
+    """The usable card with this code, else None (unknown, disabled or expired)."""
+    if len(normalise(code)) != 16:
+        return None
+    card = session.scalar(select(GiftCard).where(GiftCard.code_hash == _hash(code)))
+    today = today or utcnow().date()
+    if card is None or not card.active or (card.expires_on and card.expires_on < today):
+        return None
+    return card
+
+
+def redeem(session: Session, code: str, amount: Decimal, *, actor: audit.Actor,
+           order=None, invoice: Invoice | None = None, customer_id: int | None = None,
+           key: str | None = None) -> Payment:
+    """Spend `amount` of the card on an order (a prepayment, applied when it is invoiced)
+    or on an open invoice. Raises GiftCardError when the card cannot pay it."""
+    card = lookup(session, code)
+    if card is None:
+        raise GiftCardError("That gift card code is not valid.", field="gift_card")
+    target_currency = invoice.currency if invoice is not None else order.currency
+    if card.currency != target_currency:
+        raise GiftCardError(f"This gift card is in {card.currency}.", field="gift_card")
+    if amount <= 0 or amount != round_money(amount, card.currency):
+        raise GiftCardError("Enter an amount above zero.", field="amount")
+    taken = session.execute(
+        update(GiftCard).where(GiftCard.id == card.id, GiftCard.balance >= amount)
+        .values(balance=GiftCard.balance - amount)
+        .execution_options(synchronize_session=False)).rowcount
+    if taken != 1:
+        session.refresh(card)
+        raise GiftCardError(f"The gift card has only {card.balance} {card.currency} left.",
+                            field="gift_card")
+    if invoice is not None:
+        customer_id, order_id, allocations = invoice.customer_id, invoice.order_id, [(invoice.id, amount)]
+    else:
+        customer_id, order_id, allocations = order.customer_id, order.id, []
+        order.amount_prepaid += amount
+    payment = receivables.record_payment(
+        session, customer_id=customer_id, method="gift_card", amount=amount,
+        currency=card.currency, received_on=utcnow().date(), reference=f"gift card …{card.last4}",
+        actor=actor, allocations=allocations, order_id=order_id, gift_card_id=card.id, key=key)
+    session.add(GiftCardMovement(gift_card_id=card.id, kind="redeem", amount=-amount,
+                                 reference=(invoice.number if invoice is not None
+                                            else order.number), entry_id=payment.entry_id,
+                                 at=utcnow()))
+    session.flush()
+    session.refresh(card)
+    return payment
+
+
+def restore(session: Session, payment: Payment, *, actor: audit.Actor, key: str) -> Refund | None:
+    """Give a gift-card payment's unallocated part back to the card (its order was
+    cancelled)."""
+    if payment.method != "gift_card" or payment.gift_card_id is None:
+        raise GiftCardError("That payment was not made with a gift card.")
+    if existing := session.scalar(select(Refund).where(Refund.key == key)):
+        return existing
+    payment = session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update())
+    amount = payment.amount_unallocated
+    if not amount:
+        return None
+    payment.amount_unallocated = Decimal(0)
+    payment.amount_refunded += amount
+    session.execute(update(GiftCard).where(GiftCard.id == payment.gift_card_id)
+                    .values(balance=GiftCard.balance + amount)
+                    .execution_options(synchronize_session=False))
+    card = session.get(GiftCard, payment.gift_card_id)
+    entry = ledger.post(session, "refund", currency=payment.currency, actor=actor.label,
+                        reference=f"gift card …{card.last4}", memo="Returned to the gift card",
+                        postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, payment.customer_id),
+                                  ledger.cr(ledger.GIFT_CARD_LIABILITY, amount)])
+    session.add(GiftCardMovement(gift_card_id=card.id, kind="refund", amount=amount,
+                                 reference=key[:60], entry_id=entry.id, at=utcnow()))
+    refund = Refund(payment_id=payment.id, customer_id=payment.customer_id, method="gift_card",
+                    amount=amount, currency=payment.currency, status="succeeded",
+                    reference=f"gift card …{card.last4}", key=key, recorded_by=actor.label,
+                    entry_id=entry.id, recorded_at=utcnow())
+    session.add(refund)
+    session.flush()
+    session.refresh(card)
+    return refund

@@ -1,0 +1,492 @@
+"""Customer payments and what they settle: allocation to invoices (oldest first offered),
+partial payments, cash discounts, customer credit, refunds and write-offs.
+
+Journal entries:
+  payment received     Dr bank / card clearing / gift-card liability
+                       Cr receivables (allocated)  Cr customer deposits (not allocated)
+  credit used          Dr customer deposits        Cr receivables
+  cash discount        Dr sales discounts          Cr receivables
+  write-off            Dr bad debt                 Cr receivables
+  refund of credit     Dr customer deposits        Cr bank / card clearing / gift-card liability
+
+Every function flushes and leaves the commit to the caller. Rows whose amounts move are
+locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.billing import ledger
+from core.billing.invoicing import BillingError
+from core.billing.models import Allocation, Invoice, Payment, Refund
+from core.db import utcnow
+from core.errors import NotFound
+from core.pricing.engine import round_money
+
+ZERO = Decimal(0)
+METHODS = {"card": "Card", "bank_transfer": "Bank transfer", "cheque": "Cheque",
+           "gift_card": "Gift card"}
+DEBIT_ACCOUNT = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
+                 "cheque": ledger.BANK, "gift_card": ledger.GIFT_CARD_LIABILITY}
+REFUND_METHODS = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
+                  "gift_card": ledger.GIFT_CARD_LIABILITY}
+
+
+def _reduce(invoice: Invoice, amount: Decimal) -> None:
+    invoice.amount_open -= amount
+    if invoice.amount_open < 0:
+        raise BillingError(f"{invoice.number} would be paid more than it is owed.")
+    invoice.status = ("paid" if invoice.amount_open == 0 else
+                      "partially_paid" if invoice.amount_open < invoice.gross_total else "open")
+
+
+def _check_amount(amount: Decimal, currency: str, *, field: str = "amount") -> None:
+    if amount <= 0 or amount != round_money(amount, currency):
+        raise BillingError(f"Enter an amount above zero in whole {currency} cents.", field=field)
+
+
+def _open_invoices(session: Session, ids: Sequence[int]) -> dict[int, Invoice]:
+    found = {i.id: i for i in session.scalars(
+        select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id).with_for_update())}
+    if missing := set(ids) - found.keys():
+        raise NotFound(f"{len(missing)} invoice(s) could not be found.")
+    return found
+
+
+def cash_discount_available(invoice: Invoice, on: dt.date) -> Decimal:
+    """The early-payment discount still to be had on `on`: a share of the gross total,
+    never more than what is open."""
+    if not invoice.cash_discount_percent or invoice.cash_discount_until is None \
+            or on > invoice.cash_discount_until or invoice.amount_open <= 0:
+        return ZERO
+    discount = round_money(invoice.gross_total * invoice.cash_discount_percent / 100,
+                           invoice.currency)
+    return min(discount, invoice.amount_open)
+
+
+# -- money received -------------------------------------------------------------------------
+
+def record_payment(session: Session, *, customer_id: int | None, method: str, amount: Decimal,
+                   currency: str, received_on: dt.date, reference: str, actor: audit.Actor,
+                   allocations: Sequence[tuple[int, Decimal]] = (), order_id: int | None = None,
+                   stripe_id: str | None = None, key: str | None = None,
+                   gift_card_id: int | None = None) -> Payment:
+    """Record money received and allocate it to the given invoices (id, amount); the rest is
+    customer credit (or the prepayment of `order_id`). An invoice that a payment within its
+    cash-discount period settles but for the discount gets the discount too. Idempotent by
+    `key`."""
+    if key and (existing := session.scalar(select(Payment).where(Payment.key == key))):
+        return existing
+    if method not in METHODS:
+        raise BillingError("Choose how the money was paid.", field="method")
+    _check_amount(amount, currency)
+    if method in ("bank_transfer", "cheque") and not reference.strip():
+        raise BillingError("Enter the bank reference or cheque number.", field="reference")
+    wanted = [(iid, Decimal(a)) for iid, a in allocations if a]
+    if len({iid for iid, _ in wanted}) != len(wanted):
+        raise BillingError("An invoice appears twice in the allocation.", field="allocations")
+    invoices = _open_invoices(session, [iid for iid, _ in wanted]) if wanted else {}
+    total = ZERO
+    for iid, part in wanted:
+        invoice = invoices[iid]
+        _check_allocation(invoice, part, customer_id=customer_id, order_id=order_id,
+                          currency=currency)
+        total += part
+    if total > amount:
+        raise BillingError(f"{total} is allocated but only {amount} was received.",
+                           field="allocations")
+    payment = Payment(customer_id=customer_id, order_id=order_id, method=method, amount=amount,
+                      amount_unallocated=amount - total, amount_refunded=ZERO,
+                      currency=currency, received_on=received_on, reference=reference.strip()[:120],
+                      stripe_id=stripe_id, key=key, gift_card_id=gift_card_id,
+                      recorded_by=actor.label, recorded_at=utcnow())
+    session.add(payment)
+    session.flush()
+    entry = ledger.post(session, "payment", currency=currency, actor=actor.label,
+                        reference=reference.strip()[:60] or f"payment {payment.id}",
+                        memo=f"{METHODS[method]} received",
+                        postings=[ledger.dr(DEBIT_ACCOUNT[method], amount, customer_id),
+                                  ledger.cr(ledger.RECEIVABLES, total, customer_id),
+                                  ledger.cr(ledger.CUSTOMER_DEPOSITS, amount - total, customer_id)])
+    payment.entry_id = entry.id
+    for iid, part in wanted:
+        invoice = invoices[iid]
+        session.add(Allocation(invoice_id=iid, kind="payment", payment_id=payment.id, amount=part,
+                               by=actor.label, entry_id=entry.id, at=utcnow()))
+        _reduce(invoice, part)
+        _take_cash_discount(session, invoice, received_on, actor)
+    audit.record(session, "payment.recorded", actor=actor, channel="backoffice", subject=payment,
+                 data={"method": method, "amount": str(amount), "currency": currency,
+                       "allocated": {invoices[i].number: str(a) for i, a in wanted}})
+    session.flush()
+    return payment
+
+
+def _check_allocation(invoice: Invoice, part: Decimal, *, customer_id: int | None,
+                      order_id: int | None, currency: str) -> None:
+    if invoice.kind != "invoice":
+        raise BillingError(f"{invoice.number} is a credit note; money is allocated to invoices.",
+                           field="allocations")
+    if invoice.customer_id != customer_id or (customer_id is None and invoice.order_id != order_id):
+        raise BillingError(f"{invoice.number} belongs to another customer.", field="allocations")
+    if invoice.currency != currency:
+        raise BillingError(f"{invoice.number} is in {invoice.currency}.", field="allocations")
+    _check_amount(part, currency, field="allocations")
+    if part > invoice.amount_open:
+        raise BillingError(f"{invoice.number} has only {invoice.amount_open} open.",
+                           field="allocations")
+
+
+def _take_cash_discount(session: Session, invoice: Invoice, on: dt.date,
+                        actor: audit.Actor) -> None:
+    """Paid within the discount period and all but the discount is settled: the discount
+    settles the rest."""
+    discount = cash_discount_available(invoice, on)
+    if not discount or invoice.amount_open > discount:
+        return
+    rest = invoice.amount_open
+    entry = ledger.post(session, "cash_discount", currency=invoice.currency, actor=actor.label,
+                        reference=invoice.number, memo="Cash discount for early payment",
+                        postings=[ledger.dr(ledger.SALES_DISCOUNTS, rest),
+                                  ledger.cr(ledger.RECEIVABLES, rest, invoice.customer_id)])
+    session.add(Allocation(invoice_id=invoice.id, kind="cash_discount", amount=rest,
+                           by=actor.label, entry_id=entry.id, at=utcnow(),
+                           note=f"{invoice.cash_discount_percent.normalize()} % cash discount"))
+    _reduce(invoice, rest)
+
+
+def record_card_capture(session: Session, invoice: Invoice, *, amount: Decimal, stripe_id: str,
+                        key: str, actor: audit.Actor) -> Payment:
+    """A card capture for an invoice (idempotent by key): settles what is open, and any
+    excess is customer credit on the order, refundable to the card."""
+    invoice = session.scalar(select(Invoice).where(Invoice.id == invoice.id).with_for_update())
+    if key and (existing := session.scalar(select(Payment).where(Payment.key == key))):
+        return existing
+    part = min(amount, invoice.amount_open)
+    return record_payment(session, customer_id=invoice.customer_id, method="card", amount=amount,
+                          currency=invoice.currency, received_on=utcnow().date(),
+                          reference=stripe_id, actor=actor, order_id=invoice.order_id,
+                          allocations=[(invoice.id, part)] if part else [],
+                          stripe_id=stripe_id, key=key)
+
+
+# -- customer credit ------------------------------------------------------------------------
+
+def allocate(session: Session, invoice: Invoice, amount: Decimal, *, actor: audit.Actor,
+             payment: Payment | None = None, credit_note: Invoice | None = None,
+             on: dt.date | None = None) -> Allocation:
+    """Use customer credit (a payment's unallocated part, or a credit note's open amount)
+    on an invoice."""
+    if (payment is None) == (credit_note is None):
+        raise BillingError("Choose the credit to use.", field="source")
+    invoice = _open_invoices(session, [invoice.id])[invoice.id]
+    source = session.scalar(select(Payment if payment else Invoice)
+                            .where((Payment.id if payment else Invoice.id)
+                                   == (payment or credit_note).id).with_for_update())
+    available = source.amount_unallocated if payment else source.amount_open
+    if credit_note is not None and credit_note.kind != "credit_note":
+        raise BillingError("Only a credit note's open amount can be used.", field="source")
+    _check_allocation(invoice, amount, customer_id=source.customer_id,
+                      order_id=getattr(source, "order_id", None), currency=source.currency)
+    if amount > available:
+        raise BillingError(f"Only {available} of that credit is left.", field="amount")
+    entry = ledger.post(session, "allocation", currency=invoice.currency, actor=actor.label,
+                        reference=invoice.number, memo="Customer credit used",
+                        postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, source.customer_id),
+                                  ledger.cr(ledger.RECEIVABLES, amount, invoice.customer_id)])
+    if payment is not None:
+        source.amount_unallocated -= amount
+    else:
+        source.amount_open -= amount
+        source.status = "paid" if source.amount_open == 0 else "partially_paid"
+    allocation = Allocation(invoice_id=invoice.id, kind="payment" if payment else "credit_note",
+                            payment_id=payment.id if payment else None,
+                            credit_note_id=credit_note.id if credit_note else None,
+                            amount=amount, by=actor.label, entry_id=entry.id, at=utcnow())
+    session.add(allocation)
+    _reduce(invoice, amount)
+    _take_cash_discount(session, invoice, on or utcnow().date(), actor)
+    session.flush()
+    return allocation
+
+
+def credit_sources(session: Session, invoice: Invoice, *, customer_credit: bool
+                   ) -> list[Payment | Invoice]:
+    """Credit that may settle `invoice`, in the order it is used: the invoice's order's
+    prepayments first, then (when `customer_credit`) the customer's other credit, oldest
+    first."""
+    scope = [Payment.order_id == invoice.order_id] if invoice.order_id else []
+    if customer_credit and invoice.customer_id:
+        scope.append(Payment.customer_id == invoice.customer_id)
+    if not scope:
+        return []
+    order_by = [Payment.received_on, Payment.id]
+    if invoice.order_id:  # the order's own prepayments first
+        order_by.insert(0, case((Payment.order_id == invoice.order_id, 0), else_=1))
+    payments = list(session.scalars(
+        select(Payment).where(or_(*scope), Payment.amount_unallocated > 0,
+                              Payment.currency == invoice.currency)
+        .order_by(*order_by)))
+    notes: list[Invoice] = []
+    if customer_credit and invoice.customer_id:
+        notes = list(session.scalars(
+            select(Invoice).where(Invoice.customer_id == invoice.customer_id,
+                                  Invoice.kind == "credit_note", Invoice.amount_open > 0,
+                                  Invoice.currency == invoice.currency)
+            .order_by(Invoice.issue_date, Invoice.id)))
+    return [*payments, *notes]
+
+
+def apply_credit(session: Session, invoice: Invoice, *, actor: audit.Actor,
+                 customer_credit: bool) -> Decimal:
+    """Settle a new invoice from credit already held (see credit_sources). Returns the
+    amount used."""
+    used = ZERO
+    for source in credit_sources(session, invoice, customer_credit=customer_credit):
+        if invoice.amount_open <= 0:
+            break
+        available = source.amount_unallocated if isinstance(source, Payment) else source.amount_open
+        part = min(available, invoice.amount_open)
+        if isinstance(source, Payment):
+            allocate(session, invoice, part, actor=actor, payment=source)
+        else:
+            allocate(session, invoice, part, actor=actor, credit_note=source)
+        used += part
+    return used
+
+
+def settle_with_credit_note(session: Session, invoice: Invoice, credit_note: Invoice,
+                            amount: Decimal, *, entry_id: int | None, actor: audit.Actor) -> None:
+    """A new credit note settles `amount` of the invoice it corrects (its journal entry has
+    already credited receivables); the rest of the credit note stays open as credit."""
+    if amount:
+        session.add(Allocation(invoice_id=invoice.id, kind="credit_note",
+                               credit_note_id=credit_note.id, amount=amount, by=actor.label,
+                               entry_id=entry_id, at=utcnow()))
+        _reduce(invoice, amount)
+    credit_note.amount_open = credit_note.gross_total - amount
+    credit_note.status = "paid" if credit_note.amount_open == 0 else "open"
+
+
+# -- write-offs and refunds ------------------------------------------------------------------
+
+def write_off(session: Session, invoice: Invoice, amount: Decimal, *, limit: Decimal,
+              reason: str, actor: audit.Actor) -> Allocation:
+    """Write off a small remainder of an invoice, within the actor's limit."""
+    invoice = _open_invoices(session, [invoice.id])[invoice.id]
+    _check_amount(amount, invoice.currency)
+    if invoice.kind != "invoice":
+        raise BillingError("Only an invoice can be written off.")
+    if amount > invoice.amount_open:
+        raise BillingError(f"Only {invoice.amount_open} is open on {invoice.number}.",
+                           field="amount")
+    if amount > limit:
+        raise BillingError(f"You may write off at most {limit} {invoice.currency}; ask a "
+                           "supervisor.", field="amount")
+    if not reason.strip():
+        raise BillingError("Give the reason for the write-off.", field="reason")
+    entry = ledger.post(session, "write_off", currency=invoice.currency, actor=actor.label,
+                        reference=invoice.number, memo=reason.strip()[:300],
+                        postings=[ledger.dr(ledger.BAD_DEBT, amount),
+                                  ledger.cr(ledger.RECEIVABLES, amount, invoice.customer_id)])
+    allocation = Allocation(invoice_id=invoice.id, kind="write_off", amount=amount,
+                            by=actor.label, entry_id=entry.id, note=reason.strip()[:300],
+                            at=utcnow())
+    session.add(allocation)
+    _reduce(invoice, amount)
+    audit.record(session, "invoice.written_off", actor=actor, channel="backoffice",
+                 subject=invoice, data={"amount": str(amount), "reason": reason.strip()})
+    session.flush()
+    return allocation
+
+
+def _lock_source(session: Session, payment: Payment | None, credit_note: Invoice | None):
+    if credit_note is not None:
+        note = session.scalar(select(Invoice).where(Invoice.id == credit_note.id).with_for_update())
+        if note.kind != "credit_note":
+            raise BillingError("Only a credit note's open amount can be refunded.")
+        return note
+    return session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update())
+
+
+def _take_from(source, amount: Decimal) -> None:
+    """Take refunded money out of the credit it came from."""
+    if isinstance(source, Payment):
+        if amount > source.amount_unallocated:
+            raise BillingError(f"Only {source.amount_unallocated} of that payment is credit.",
+                               field="amount")
+        source.amount_unallocated -= amount
+    else:
+        if amount > source.amount_open:
+            raise BillingError(f"Only {source.amount_open} of {source.number} is open.",
+                               field="amount")
+        source.amount_open -= amount
+        source.status = "paid" if source.amount_open == 0 else "partially_paid"
+
+
+def refund_credit(session: Session, *, amount: Decimal, method: str, reference: str,
+                  actor: audit.Actor, key: str, payment: Payment | None = None,
+                  credit_note: Invoice | None = None, reason: str = "") -> Refund:
+    """Pay customer credit back by bank transfer (card refunds go through the card:
+    begin_card_refund / record_card_refund)."""
+    if existing := session.scalar(select(Refund).where(Refund.key == key)):
+        return existing
+    if method != "bank_transfer":
+        raise BillingError("Customer credit is refunded by bank transfer here; card refunds go "
+                           "back to the card.", field="method")
+    if (payment is None) == (credit_note is None):
+        raise BillingError("Choose the credit to refund.", field="source")
+    source = _lock_source(session, payment, credit_note)
+    _check_amount(amount, source.currency)
+    if not reference.strip():
+        raise BillingError("Enter the bank reference of the transfer.", field="reference")
+    _take_from(source, amount)
+    entry = ledger.post(session, "refund", currency=source.currency, actor=actor.label,
+                        reference=reference.strip()[:60], memo="Customer credit refunded",
+                        postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, source.customer_id),
+                                  ledger.cr(ledger.BANK, amount)])
+    refund = Refund(payment_id=payment.id if payment else None,
+                    credit_note_id=credit_note.id if credit_note else None,
+                    customer_id=source.customer_id, method=method, amount=amount,
+                    currency=source.currency, status="succeeded", reference=reference.strip(),
+                    key=key, reason=reason[:300], recorded_by=actor.label, entry_id=entry.id,
+                    recorded_at=utcnow())
+    session.add(refund)
+    audit.record(session, "credit.refunded", actor=actor, channel="backoffice", subject=refund,
+                 data={"amount": str(amount), "method": method})
+    session.flush()
+    return refund
+
+
+def refundable_to_card(session: Session, payment: Payment) -> Decimal:
+    """What may still go back to the card of a card payment: captured minus refunded,
+    counting refunds still waiting for Stripe."""
+    pending = session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
+        Refund.payment_id == payment.id, Refund.status == "pending")) or 0
+    return payment.amount - payment.amount_refunded - Decimal(pending)
+
+
+def begin_card_refund(session: Session, *, payment: Payment, amount: Decimal, key: str,
+                      actor: audit.Actor, credit_note: Invoice | None = None,
+                      reason: str = "") -> Refund:
+    """Record a card refund before Stripe is asked (status pending). The money comes out of
+    the credit note's open amount, or else out of the payment's unallocated part."""
+    if existing := session.scalar(select(Refund).where(Refund.key == key)):
+        return existing
+    payment = session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update())
+    if payment.method != "card" or not payment.stripe_id:
+        raise BillingError("Only a card payment can be refunded to the card.")
+    _check_amount(amount, payment.currency)
+    if amount > refundable_to_card(session, payment):
+        raise BillingError(f"At most {refundable_to_card(session, payment)} can go back to "
+                           "this card.", field="amount")
+    source = _lock_source(session, payment, credit_note)
+    available = source.amount_open if credit_note is not None else source.amount_unallocated
+    if amount > available:
+        raise BillingError(f"Only {available} of credit is there to refund.", field="amount")
+    refund = Refund(payment_id=payment.id, credit_note_id=credit_note.id if credit_note else None,
+                    customer_id=payment.customer_id, method="card", amount=amount,
+                    currency=payment.currency, status="pending", key=key, reason=reason[:300],
+                    recorded_by=actor.label, recorded_at=utcnow())
+    session.add(refund)
+    session.flush()
+    return refund
+
+
+def record_card_refund(session: Session, *, payment: Payment, amount: Decimal, stripe_id: str,
+                       key: str, actor: audit.Actor, credit_note: Invoice | None = None
+                       ) -> Refund:
+    """Stripe refunded the card: take the money out of the credit and post it. Completes
+    the pending refund of `key` (or records one); safe to repeat."""
+    refund = session.scalar(select(Refund).where(Refund.key == key).with_for_update())
+    if refund is None:
+        refund = begin_card_refund(session, payment=payment, amount=amount, key=key, actor=actor,
+                                   credit_note=credit_note)
+    if refund.status == "succeeded":
+        return refund
+    if refund.amount != amount:
+        raise BillingError("The refund amount does not match what was asked of Stripe.")
+    payment = session.scalar(select(Payment).where(Payment.id == refund.payment_id).with_for_update())
+    note = session.get(Invoice, refund.credit_note_id) if refund.credit_note_id else None
+    source = _lock_source(session, payment, note)
+    _take_from(source, amount)
+    payment.amount_refunded += amount
+    if payment.amount_refunded > payment.amount:
+        raise BillingError("A card payment cannot be refunded more than was captured.")
+    entry = ledger.post(session, "refund", currency=payment.currency, actor=actor.label,
+                        reference=stripe_id[:60], memo="Refunded to the card",
+                        postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, payment.customer_id),
+                                  ledger.cr(ledger.CARD_CLEARING, amount)])
+    refund.status, refund.stripe_id, refund.entry_id = "succeeded", stripe_id, entry.id
+    audit.record(session, "payment.refunded", actor=actor, channel="backoffice", subject=refund,
+                 data={"amount": str(amount), "payment": payment.stripe_id})
+    session.flush()
+    return refund
+
+
+def fail_card_refund(session: Session, refund: Refund, message: str) -> None:
+    """Stripe refused the refund: nothing moved; the credit stays."""
+    if refund.status == "pending":
+        refund.status = "failed"
+        refund.reason = (refund.reason + " | " if refund.reason else "") + message[:200]
+
+
+# -- what a customer owes ---------------------------------------------------------------------
+
+def suggest_allocation(session: Session, customer_id: int, amount: Decimal, currency: str
+                       ) -> list[tuple[Invoice, Decimal]]:
+    """Open invoices oldest due first, each filled until the amount runs out (what the
+    payment form offers; the agent may change it)."""
+    left = amount
+    suggestion = []
+    for invoice in session.scalars(
+            select(Invoice).where(Invoice.customer_id == customer_id, Invoice.kind == "invoice",
+                                  Invoice.amount_open > 0, Invoice.currency == currency)
+            .order_by(Invoice.due_date, Invoice.issue_date, Invoice.id)):
+        part = min(left, invoice.amount_open) if left > 0 else ZERO
+        suggestion.append((invoice, part))
+        left -= part
+    return suggestion
+
+
+@dataclass(frozen=True)
+class Balance:
+    currency: str
+    open_total: Decimal  # invoices not yet paid
+    overdue_total: Decimal  # of which past their due date
+    open_count: int
+    credit: Decimal  # customer credit available (unallocated payments, open credit notes)
+
+    @property
+    def net(self) -> Decimal:
+        """What the customer owes after their credit."""
+        return self.open_total - self.credit
+
+
+def customer_balance(session: Session, customer_id: int, currency: str,
+                     today: dt.date | None = None) -> Balance:
+    """Two queries, whatever the number of invoices."""
+    today = today or utcnow().date()
+    open_total, overdue, count, notes = session.execute(
+        select(func.coalesce(func.sum(case((Invoice.kind == "invoice", Invoice.amount_open),
+                                           else_=0)), 0),
+               func.coalesce(func.sum(case(((Invoice.kind == "invoice")
+                                            & (Invoice.due_date < today), Invoice.amount_open),
+                                           else_=0)), 0),
+               func.count(case((Invoice.kind == "invoice", Invoice.id))),
+               func.coalesce(func.sum(case((Invoice.kind == "credit_note", Invoice.amount_open),
+                                           else_=0)), 0))
+        .where(Invoice.customer_id == customer_id, Invoice.currency == currency,
+               Invoice.amount_open > 0)).one()
+    unallocated = session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_unallocated), 0))
+        .where(Payment.customer_id == customer_id, Payment.currency == currency)) or 0
+    return Balance(currency, Decimal(open_total), Decimal(overdue), int(count),
+                   Decimal(notes) + Decimal(unallocated))
