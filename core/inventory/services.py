@@ -71,6 +71,45 @@ def release(session: Session, lines: list[tuple[int, int]]) -> None:
         .execution_options(synchronize_session=False))
 
 
+class StockMismatch(DomainError):
+    code = "stock_mismatch"
+
+
+def ship_out(session: Session, lines: list[tuple[int, int]], *,
+             skus: dict[int, str] | None = None) -> None:
+    """Goods left the warehouse: on hand and reserved both go down by the shipped
+    (variant id, quantity) lines, all or nothing, in one conditional UPDATE.
+
+    Shipped units were reserved at order confirmation, so the WHERE clause asks for
+    that: a row with fewer reserved units than are shipping is left alone and the whole
+    shipment refused (StockMismatch, with the other rows' change undone by a savepoint),
+    so neither number ever goes negative.
+    """
+    wanted = _merge(lines)
+    if not wanted:
+        return
+    amount = case(wanted, value=StockLevel.variant_id)
+    savepoint = session.begin_nested()
+    result = session.execute(
+        update(StockLevel)
+        .where(StockLevel.variant_id.in_(wanted), StockLevel.warehouse == WAREHOUSE,
+               StockLevel.reserved >= amount, StockLevel.on_hand >= amount)
+        .values(on_hand=StockLevel.on_hand - amount, reserved=StockLevel.reserved - amount)
+        .execution_options(synchronize_session=False))
+    if result.rowcount == len(wanted):
+        savepoint.commit()
+    else:
+        savepoint.rollback()
+        reserved = dict(session.execute(
+            select(StockLevel.variant_id, StockLevel.reserved)
+            .where(StockLevel.variant_id.in_(wanted), StockLevel.warehouse == WAREHOUSE)).all())
+        short = [v for v, qty in wanted.items() if reserved.get(v, 0) < qty]
+        names = ", ".join(f"{(skus or {}).get(v, v)} ({reserved.get(v, 0)} reserved)"
+                          for v in short)
+        raise StockMismatch(f"The stock records show fewer units reserved than are shipping: "
+                            f"{names}. Count the stock and correct it before shipping.")
+
+
 def available(session: Session, variant_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))

@@ -19,6 +19,7 @@ from core.audit import AuditEvent
 from core.auth import services as auth
 from core.customers.addresses import one_line
 from core.errors import DomainError, NotFound
+from core.fulfilment.queries import ShipmentInfo, shipments_for_order
 from core.orders import states
 from core.orders.models import Order
 from core.orders.shipping import ShippingMethod
@@ -51,6 +52,7 @@ TIMELINE_LABELS = {
     "order.released": "Sent to the warehouse",
     "order.partially_shipped": "Partly shipped",
     "order.shipped": "Shipped",
+    "order.shipment_delivered": "Delivered",
     "order.completed": "Completed",
     "order.cancelled": "Cancelled",
 }
@@ -91,6 +93,7 @@ class OrderDetail:
     order: Order
     shipping_method_name: str
     timeline: list[TimelineEntry] = field(default_factory=list)
+    shipments: list[ShipmentInfo] = field(default_factory=list)
 
     @property
     def status_label(self) -> str:
@@ -148,10 +151,12 @@ def customer_order(session: Session, customer_id: int, number: str, *,
 
 
 def order_detail(session: Session, order: Order) -> OrderDetail:
-    """The order with the name of its shipping method and its status timeline."""
+    """The order with the name of its shipping method, its status timeline and its
+    shipments (carrier, tracking, items). Three queries."""
     method = session.scalar(select(ShippingMethod.name)
                             .where(ShippingMethod.code == order.shipping_method))
-    return OrderDetail(order, method or order.shipping_method, timeline(session, order))
+    return OrderDetail(order, method or order.shipping_method, timeline(session, order),
+                       shipments_for_order(session, order.id))
 
 
 def timeline(session: Session, order: Order) -> list[TimelineEntry]:

@@ -1,0 +1,68 @@
+"""Shipping an order: the steps, and where each is committed.
+
+1. Lock the order; ship the quantities and invoice the shipment (one transaction); commit.
+2. With no transaction open, ask the payments side to collect the invoice: it captures the
+   card authorisation, charges a saved card, or places a payment hold and sends a pay
+   link; an on-account invoice waits for the customer's transfer. It commits its own steps.
+3. Tell the customer: the shipment e-mail, sent by the caller's `mailer` after commit.
+
+The goods have left once step 1 commits: a failure to collect later is reported in the
+outcome and logged for billing to follow up, never turned into an error that would
+make the warehouse ship the parcel a second time.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.billing.models import Invoice
+from core.errors import DomainError
+from core.fulfilment import services
+from core.fulfilment.models import Shipment
+from core.orders import services as orders
+
+log = logging.getLogger("marketline.fulfilment")
+
+
+@dataclass(frozen=True)
+class ShipOutcome:
+    shipment: Shipment
+    invoice: Invoice
+    collection: Any = None  # what core.payments.capture.collect_invoice answered
+    collection_error: str = ""
+
+
+def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int, int], *,
+               carrier: str, tracking_number: str, actor: audit.Actor,
+               commit: Callable[[], None], mailer: Callable[[Shipment], None]) -> ShipOutcome:
+    """Ship and invoice, commit, collect the invoice, then e-mail the customer.
+
+    A DomainError from shipping (quantities, carrier, holds) leaves nothing written
+    once the caller rolls back.
+    """
+    order = orders.get_order(session, order_id, lock=True)
+    shipped = services.ship_and_invoice(session, order, quantities, carrier=carrier,
+                                        tracking_number=tracking_number, actor=actor)
+    commit()  # shipment, stock and invoice exist before the payment service is asked
+    collection, problem = _collect(session, gateway, shipped.invoice.id, actor, commit)
+    mailer(shipped.shipment)
+    return ShipOutcome(shipped.shipment, shipped.invoice, collection, problem)
+
+
+def _collect(session: Session, gateway, invoice_id: int, actor: audit.Actor,
+             commit: Callable[[], None]) -> tuple[Any, str]:
+    from core.payments import capture
+    try:
+        return capture.collect_invoice(session, gateway, invoice_id, actor=actor,
+                                       commit=commit), ""
+    except Exception as err:  # noqa: BLE001 - the goods have left; see the module docstring
+        session.rollback()
+        log.exception("collecting invoice %s after shipment failed", invoice_id)
+        if isinstance(err, DomainError):
+            return None, str(err)
+        return None, "The payment could not be collected; billing will follow it up."

@@ -1,0 +1,325 @@
+"""Fulfilment: release confirmed orders to the warehouse, pick, ship (in full or in part),
+invoice each shipment, and mark shipments delivered.
+
+The policy:
+
+* Release: only a confirmed order with no active hold whose money is secured goes to the
+  warehouse: a card authorised (or already captured), or an on-account order. A batch
+  releases what it can and says why it left the rest.
+* Ship: any quantity from 1 to what is still outstanding on a line (ordered - shipped);
+  at least one line. Shipped units leave stock on hand and their reservation together;
+  what is not shipped yet (a backorder) stays reserved and ships later. The order becomes
+  partially_shipped, or shipped once every unit has left. A hold placed after release
+  stops shipping too. Each shipment is invoiced in the same transaction.
+* Carriers that track need a tracking number (letters, digits and hyphens).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from core import audit
+from core.billing import invoicing
+from core.billing.models import Invoice
+from core.db import utcnow
+from core.errors import DomainError, NotFound
+from core.fulfilment import carriers, states
+from core.fulfilment.models import Shipment, ShipmentLine
+from core.inventory import services as inventory
+from core.orders import holds
+from core.orders import states as order_states
+from core.orders.models import Order, OrderLine
+
+CHANNEL = "console"
+RELEASED = states.RELEASED_ORDER_STATUSES
+SECURED_PAYMENT_STATES = states.SECURED_PAYMENT_STATES
+MAX_BATCH = 200
+TRACKING_NUMBER = re.compile(r"[A-Za-z0-9-]{4,80}")
+
+
+class FulfilmentError(DomainError):
+    code = "fulfilment"
+
+
+class NotReleasable(FulfilmentError):
+    code = "not_releasable"
+
+
+# -- release -------------------------------------------------------------------------------
+
+
+def payment_secured(order: Order) -> bool:
+    """The card is authorised (or charged), or the customer buys on account."""
+    return (order.payment_method == "on_account"
+            or order.payment_state in SECURED_PAYMENT_STATES)
+
+
+def release_refusal(order: Order) -> str | None:
+    """Why `order` cannot go to the warehouse now; None when it can."""
+    if order.status != "confirmed":
+        label = order_states.LABELS.get(order.status, order.status).lower()
+        return (f"Order {order.number} is {label}; only a confirmed order is sent to "
+                "the warehouse.")
+    try:
+        holds.assert_releasable(order)
+    except holds.OrderOnHold as err:
+        return str(err)
+    if not payment_secured(order):
+        return (f"Order {order.number} is not paid: its card payment is not authorised. "
+                "Take the card or send a payment link first.")
+    return None
+
+
+def release_order(session: Session, order: Order, *, actor: audit.Actor) -> None:
+    """Send one order to the warehouse, or raise NotReleasable saying why not. Flushes."""
+    if problem := release_refusal(order):
+        raise NotReleasable(problem)
+    order_states.move(order, "in_fulfilment")
+    order.released_at = utcnow()
+    audit.record(session, "order.released", actor=actor, channel=CHANNEL, subject=order,
+                 data={"number": order.number})
+    session.flush()
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    released: list[Order]
+    refused: list[tuple[str, str]]  # (order number, or the id asked for; why not)
+
+
+def release_orders(session: Session, order_ids: Iterable[int], *,
+                   actor: audit.Actor) -> ReleaseResult:
+    """Release every order of the batch that may go; report the others with the reason.
+
+    The orders are locked in id order (two people releasing overlapping batches queue
+    instead of deadlocking). Flushes; the caller commits.
+    """
+    ids = sorted(set(order_ids))
+    if not ids:
+        raise NotReleasable("Choose at least one order to release.", field="order")
+    if len(ids) > MAX_BATCH:
+        raise NotReleasable(f"Release at most {MAX_BATCH} orders at a time.", field="order")
+    found = {o.id: o for o in session.scalars(
+        select(Order).where(Order.id.in_(ids)).order_by(Order.id)
+        .options(selectinload(Order.holds)).with_for_update())}
+    released, refused = [], []
+    for order_id in ids:
+        order = found.get(order_id)
+        if order is None:
+            refused.append((str(order_id), "There is no such order."))
+        elif problem := release_refusal(order):
+            refused.append((order.number, problem))
+        else:
+            release_order(session, order, actor=actor)
+            released.append(order)
+    return ReleaseResult(released, refused)
+
+
+# -- the pick list -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PickLine:
+    """One order's share of an item on the pick list."""
+
+    order_id: int
+    order_number: str
+    order_line_id: int
+    outstanding: int  # ordered - shipped
+    reserved: int
+
+
+@dataclass(frozen=True)
+class PickItem:
+    sku: str
+    name: str
+    lines: list[PickLine]
+
+    @property
+    def outstanding(self) -> int:
+        return sum(l.outstanding for l in self.lines)
+
+    @property
+    def reserved(self) -> int:
+        return sum(l.reserved for l in self.lines)
+
+
+@dataclass(frozen=True)
+class PickList:
+    items: list[PickItem]  # by SKU
+    order_numbers: list[str]  # the released orders it covers
+    skipped: int  # orders asked for that are not with the warehouse (or fully shipped)
+
+
+def pick_list(session: Session, order_ids: Iterable[int]) -> PickList:
+    """What to take off the shelves for the selected released orders, by SKU, with each
+    order's outstanding quantity. One query, whatever the number of orders or lines."""
+    ids = set(order_ids)
+    rows = session.execute(
+        select(OrderLine, Order.number)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.id.in_(ids), Order.status.in_(RELEASED),
+               OrderLine.quantity > OrderLine.quantity_shipped)
+        .order_by(OrderLine.sku, Order.number, OrderLine.id)).all() if ids else []
+    items: dict[str, PickItem] = {}
+    for line, number in rows:
+        item = items.setdefault(line.sku, PickItem(line.sku, line.name, []))
+        item.lines.append(PickLine(line.order_id, number, line.id,
+                                   line.quantity - line.quantity_shipped, line.quantity_reserved))
+    numbers = sorted({number for _, number in rows})
+    return PickList(list(items.values()), numbers, len(ids) - len(numbers))
+
+
+# -- shipping ------------------------------------------------------------------------------
+
+
+def outstanding(line: OrderLine) -> int:
+    return line.quantity - line.quantity_shipped
+
+
+def normalise_tracking_number(carrier: carriers.Carrier, raw: str | None) -> str:
+    """The tracking number without the spaces people type; required for a carrier that
+    tracks, letters, digits and hyphens only."""
+    number = re.sub(r"\s+", "", raw or "")
+    if not carrier.tracks:
+        if number:
+            raise FulfilmentError(f"{carrier.name} has no tracking numbers; leave it empty.",
+                                  field="tracking_number")
+        return ""
+    if not number:
+        raise FulfilmentError(f"Enter the {carrier.name} tracking number.",
+                              field="tracking_number")
+    if not TRACKING_NUMBER.fullmatch(number):
+        raise FulfilmentError("A tracking number has 4 to 80 letters, digits or hyphens.",
+                              field="tracking_number")
+    return number
+
+
+def _carrier(code: str) -> carriers.Carrier:
+    carrier = carriers.get(code or "")
+    if carrier is None:
+        raise FulfilmentError("Choose the carrier from the list.", field="carrier")
+    return carrier
+
+
+def _check_shippable(order: Order) -> None:
+    if order.status not in RELEASED:
+        label = order_states.LABELS.get(order.status, order.status).lower()
+        raise FulfilmentError(f"Order {order.number} is {label}; only an order released to "
+                              "the warehouse with units still to ship can ship.")
+    if order.on_hold:
+        names = "; ".join(holds.describe(h) for h in order.active_holds)
+        raise FulfilmentError(f"Order {order.number} is on hold ({names}). Release the holds "
+                              "before shipping it.")
+
+
+def _picked(order: Order, quantities: Mapping[int, int]) -> list[tuple[OrderLine, int]]:
+    """The (line, quantity) pairs to ship, each 1..outstanding; zero quantities are left out."""
+    lines = {line.id: line for line in order.lines}
+    picked = []
+    for line_id, quantity in quantities.items():
+        line = lines.get(line_id)
+        if line is None:
+            raise FulfilmentError(f"That line is not on order {order.number}.")
+        if quantity == 0:
+            continue
+        left = outstanding(line)
+        if left == 0:
+            raise FulfilmentError(f"{line.sku} has shipped in full.", field=f"qty-{line.id}")
+        if quantity < 0 or quantity > left:
+            raise FulfilmentError(f"Ship from 1 to {left} of {line.sku}, or 0 to leave it "
+                                  "for later.", field=f"qty-{line.id}")
+        if quantity > line.quantity_reserved:
+            raise FulfilmentError(f"Only {line.quantity_reserved} of {line.sku} are reserved "
+                                  "for this order; count the stock and correct it first.",
+                                  field=f"qty-{line.id}")
+        picked.append((line, quantity))
+    if not picked:
+        raise FulfilmentError("Enter a quantity for at least one line.")
+    return picked
+
+
+def _next_number(session: Session, order: Order) -> str:
+    """SO-000123-1, -2, ...: the order's lock keeps two shipments from taking one number."""
+    shipped = session.scalar(select(func.count()).select_from(Shipment)
+                             .where(Shipment.order_id == order.id)) or 0
+    return f"{order.number}-{shipped + 1}"
+
+
+@dataclass(frozen=True)
+class Shipped:
+    shipment: Shipment
+    invoice: Invoice
+
+
+def ship(session: Session, order: Order, quantities: Mapping[int, int], *, carrier: str,
+         tracking_number: str, actor: audit.Actor) -> Shipment:
+    """Ship `quantities` (order line id -> units) of the locked `order` and invoice them.
+    Flushes; the caller commits (see core.fulfilment.flow.ship_order)."""
+    return ship_and_invoice(session, order, quantities, carrier=carrier,
+                            tracking_number=tracking_number, actor=actor).shipment
+
+
+def ship_and_invoice(session: Session, order: Order, quantities: Mapping[int, int], *,
+                     carrier: str, tracking_number: str, actor: audit.Actor) -> Shipped:
+    """ship(), answering with the invoice as well (the flow collects it after commit)."""
+    shipment = _ship_goods(session, order, quantities, carrier=carrier,
+                           tracking_number=tracking_number, actor=actor)
+    invoice = invoicing.invoice_shipment(session, shipment, actor=actor)
+    return Shipped(shipment, invoice)
+
+
+def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *,
+                carrier: str, tracking_number: str, actor: audit.Actor) -> Shipment:
+    _check_shippable(order)
+    chosen = _carrier(carrier)
+    number = normalise_tracking_number(chosen, tracking_number)
+    picked = _picked(order, quantities)
+    now = utcnow()
+    shipment = Shipment(number=_next_number(session, order), order_id=order.id,
+                        status="created", carrier=chosen.code, tracking_number=number,
+                        created_by=actor.label, created_at=now,
+                        lines=[ShipmentLine(order_line_id=l.id, quantity=q) for l, q in picked])
+    states.move(shipment, "shipped")
+    shipment.shipped_at = now
+    session.add(shipment)
+    inventory.ship_out(session, [(l.variant_id, q) for l, q in picked],
+                       skus={l.variant_id: l.sku for l, _ in picked})
+    for line, quantity in picked:
+        line.quantity_shipped += quantity
+        line.quantity_reserved -= quantity
+    target = "shipped" if all(outstanding(l) == 0 for l in order.lines) else "partially_shipped"
+    if order.status != target:
+        order_states.move(order, target)
+    audit.record(session, f"order.{target}", actor=actor, channel=CHANNEL, subject=order,
+                 data={"shipment": shipment.number, "carrier": chosen.code,
+                       "tracking_number": number,
+                       "lines": {l.sku: q for l, q in picked}})
+    session.flush()
+    return shipment
+
+
+# -- delivery ------------------------------------------------------------------------------
+
+
+def get_shipment(session: Session, shipment_id: int, *, lock: bool = False) -> Shipment:
+    stmt = (select(Shipment).where(Shipment.id == shipment_id)
+            .options(selectinload(Shipment.lines)))
+    shipment = session.scalar(stmt.with_for_update() if lock else stmt)
+    if shipment is None:
+        raise NotFound("We could not find that shipment.")
+    return shipment
+
+
+def mark_delivered(session: Session, shipment: Shipment, *, actor: audit.Actor) -> Shipment:
+    """The carrier delivered the shipment. Flushes; the caller commits."""
+    states.move(shipment, "delivered")
+    shipment.delivered_at = utcnow()
+    audit.record(session, "order.shipment_delivered", actor=actor, channel=CHANNEL,
+                 subject=shipment.order, data={"shipment": shipment.number})
+    session.flush()
+    return shipment
