@@ -3,7 +3,9 @@
 1. Lock the order; if a payment is already under way or done, answer with it (a double
    submit never makes a second PaymentIntent).
 2. Record the attempt with its idempotency key and commit, before Stripe is called.
-3. Ask Stripe to authorise (manual capture); apply its answer; commit.
+3. Save the card for later shipments: attach the PaymentMethod to the holder's Stripe
+   Customer (a registered customer keeps one, a guest gets one per order).
+4. Ask Stripe to authorise (manual capture) with customer + card; apply its answer; commit.
 A decline cancels the order awaiting payment (its stock is released); the cart is kept.
 """
 from __future__ import annotations
@@ -42,24 +44,34 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
         commit()  # nothing changed; ends the transaction and its row lock
         return _settled(order)
     busy = session.scalar(select(PaymentAttempt).where(PaymentAttempt.order_id == order.id,
+                                                       PaymentAttempt.purpose == "order",
                                                        PaymentAttempt.status.in_(BUSY))
                           .order_by(PaymentAttempt.id.desc()).limit(1))
     if busy is not None:
         commit()
         return PaymentOutcome("processing", order, "Your payment is being processed.")
-    attempt = payments.new_attempt(session, order, moto=moto)
+    attempt = payments.new_attempt(session, order, moto=moto, payment_method=payment_method)
+    holder = payments.card_holder(session, order)
     commit()  # the attempt exists before Stripe hears of it
+    stripe_customer = None
     try:
+        stripe_customer = gateway.save_card(payment_method, email=holder.email,
+                                            name=holder.name, existing=holder.stripe_customer_id,
+                                            key=f"{attempt.key}-customer",
+                                            metadata=holder.metadata)
         result = gateway.authorise(amount=order.gross_total, currency=order.currency,
                                    payment_method=payment_method, key=attempt.key, moto=moto,
-                                   metadata={"order": order.number, "attempt": attempt.key})
+                                   metadata={"order": order.number, "attempt": attempt.key},
+                                   customer=stripe_customer)
     except (PaymentDeclined, GatewayUnavailable) as err:
+        payments.remember_card(session, attempt, holder, stripe_customer)
         payments.record_decline(session, attempt, str(err))
         if abandon_on_decline:
             payments.abandon(session, order, actor=actor, reason="Payment declined")
         commit()
         return PaymentOutcome("declined", order, str(err))
     outcome = payments.apply_result(session, attempt, result, actor=actor, gateway=gateway)
+    payments.remember_card(session, attempt, holder, stripe_customer)  # the order is locked now
     commit()
     if outcome == "requires_action":
         return PaymentOutcome("requires_action", order, client_secret=result.client_secret)

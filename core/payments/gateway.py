@@ -1,13 +1,21 @@
 """The payment gateway port and its Stripe adapter (official SDK).
 
 Only parameters that both Stripe and localstripe accept are sent: a PaymentIntent is
-created with amount, currency, payment_method, payment_method_types, capture_method,
-payment_method_options, metadata and confirm. Amounts cross the boundary in minor units,
-converted in one place: core.money.Money.to_minor / from_minor.
+created with amount, currency, customer, payment_method, payment_method_types,
+capture_method, payment_method_options, metadata, confirm and off_session. Amounts cross
+the boundary in minor units, converted in one place: core.money.Money.to_minor / from_minor.
+
+Every call that moves money (authorise, capture, charge, refund) carries an idempotency
+key: a retry after a lost answer gets Stripe's first answer instead of a second charge.
+
+Saved cards: the card form turns the card into a PaymentMethod through a SetupIntent with
+usage=off_session; the server attaches it to a Stripe Customer (`ensure_customer`,
+`attach`) and authorises with customer + payment_method, so later shipments can be
+charged to it with off_session=True (`charge_saved_card`, `reauthorise`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import stripe
@@ -18,11 +26,23 @@ from core.money import Money
 
 
 class PaymentDeclined(DomainError):
+    """The card said no. `intent_id` names the PaymentIntent Stripe made, when it made one."""
+
     code = "payment_declined"
+
+    def __init__(self, message: str, *, field: str | None = None, intent_id: str | None = None):
+        super().__init__(message, field=field)
+        self.intent_id = intent_id
 
 
 class GatewayUnavailable(DomainError):
     code = "gateway_unavailable"
+
+
+class UnknownCustomer(GatewayUnavailable):
+    """A Stripe Customer we kept is gone (deleted, or another Stripe account)."""
+
+    code = "unknown_customer"
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,8 @@ class IntentResult:
     client_secret: str
     amount: Money
     error: str = ""
+    # What Stripe took from the card (a capture or an automatic charge), when known.
+    captured: Money | None = None
 
     @property
     def authorised(self) -> bool:
@@ -57,11 +79,15 @@ class StripeGateway:
         return intent.id, intent.client_secret
 
     def authorise(self, *, amount: Decimal, currency: str, payment_method: str, key: str,
-                  metadata: dict[str, str], moto: bool = False) -> IntentResult:
-        """Create and confirm a PaymentIntent with manual capture (authorise only)."""
+                  metadata: dict[str, str], moto: bool = False,
+                  customer: str | None = None) -> IntentResult:
+        """Create and confirm a PaymentIntent with manual capture (authorise only). With
+        `customer` (the card attached to it), the card can be charged again off-session."""
         params = {"amount": to_minor(amount, currency), "currency": currency.lower(),
                   "payment_method": payment_method, "payment_method_types": ["card"],
                   "capture_method": "manual", "confirm": True, "metadata": metadata}
+        if customer:
+            params["customer"] = customer
         if moto:
             params["payment_method_options"] = {"card": {"moto": True}}
         try:
@@ -74,6 +100,145 @@ class StripeGateway:
                                      "charged. Please try again.") from err
         return self._result(intent)
 
+    # -- saved cards ------------------------------------------------------------------------
+
+    def ensure_customer(self, email: str, name: str, *, existing: str | None = None,
+                        key: str | None = None, metadata: dict[str, str] | None = None) -> str:
+        """The Stripe Customer (cus_...) a card is saved to: `existing` when there is one,
+        else a new one."""
+        if existing:
+            return existing
+        params = {"email": email, "name": name[:200]}
+        if metadata:
+            params["metadata"] = metadata
+        customer = self._call(self.client.v1.customers.create, params,
+                              {"idempotency_key": key} if key else None)
+        return customer.id
+
+    def attach(self, payment_method: str, customer: str) -> None:
+        """Save the card (a PaymentMethod from a SetupIntent) to the customer. The bank may
+        refuse the card here already (CardError): PaymentDeclined."""
+        try:
+            self.client.v1.payment_methods.attach(payment_method, {"customer": customer})
+        except stripe.CardError as err:
+            raise PaymentDeclined(_decline_message(err)) from None
+        except stripe.InvalidRequestError as err:
+            if err.code == "resource_missing" or err.http_status == 404:
+                raise UnknownCustomer(f"Stripe does not know {customer}.") from err
+            raise GatewayUnavailable("The card could not be checked just now; nothing was "
+                                     "charged. Please try again.") from err
+        except stripe.StripeError as err:
+            raise GatewayUnavailable("The card could not be checked just now; nothing was "
+                                     "charged. Please try again.") from err
+
+    def save_card(self, payment_method: str, *, email: str, name: str, existing: str | None,
+                  key: str, metadata: dict[str, str] | None = None) -> str:
+        """Attach the card to the holder's Stripe Customer (made when there is none, or when
+        Stripe no longer knows the one we kept); that customer's id."""
+        customer = self.ensure_customer(email, name, existing=existing, key=key,
+                                        metadata=metadata)
+        try:
+            self.attach(payment_method, customer)
+        except UnknownCustomer:
+            if not existing:
+                raise
+            customer = self.ensure_customer(email, name, key=f"{key}-new", metadata=metadata)
+            self.attach(payment_method, customer)
+        return customer
+
+    def charge_saved_card(self, *, customer: str, payment_method: str, amount: Decimal,
+                          currency: str, key: str, metadata: dict[str, str]) -> IntentResult:
+        """Charge a saved card with nobody present (off-session), captured at once."""
+        return self._off_session(customer, payment_method, amount, currency, key, metadata,
+                                 manual=False)
+
+    def reauthorise(self, *, customer: str, payment_method: str, amount: Decimal,
+                    currency: str, key: str, metadata: dict[str, str]) -> IntentResult:
+        """Authorise a saved card again off-session (manual capture), before the first
+        authorisation expires."""
+        return self._off_session(customer, payment_method, amount, currency, key, metadata,
+                                 manual=True)
+
+    def _off_session(self, customer: str, payment_method: str, amount: Decimal, currency: str,
+                     key: str, metadata: dict[str, str], *, manual: bool) -> IntentResult:
+        params = {"amount": to_minor(amount, currency), "currency": currency.lower(),
+                  "customer": customer, "payment_method": payment_method,
+                  "payment_method_types": ["card"], "confirm": True, "off_session": True,
+                  "metadata": metadata}
+        if manual:
+            params["capture_method"] = "manual"
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params, options={"idempotency_key": key})
+        except stripe.CardError as err:
+            # Stripe answers a card that wants 3-D Secure off-session with a CardError
+            # (code authentication_required) too: nobody is there to authenticate.
+            raise PaymentDeclined(_off_session_message(err),
+                                  intent_id=_error_intent(err)) from None
+        except stripe.StripeError as err:
+            raise GatewayUnavailable("The payment service did not answer; nothing was "
+                                     "charged. It will be tried again.") from err
+        result = self._result(intent)
+        if manual and result.status == "requires_capture":
+            return result
+        if not manual and result.status == "succeeded":
+            return replace(result, captured=result.captured or result.amount)
+        # Left waiting for the cardholder (requires_action) or refused: do not leave it open.
+        try:
+            self.client.v1.payment_intents.cancel(intent.id)
+        except stripe.StripeError:
+            pass
+        raise PaymentDeclined("The bank asks the cardholder to confirm this payment, which "
+                              "cannot be done while they are away." if result.status ==
+                              "requires_action" else
+                              (result.error or "The card was declined."), intent_id=intent.id)
+
+    # -- money after the authorisation ------------------------------------------------------
+
+    def capture(self, intent_id: str, amount: Decimal, currency: str, key: str) -> IntentResult:
+        """Capture `amount` of an authorisation. A card PaymentIntent is captured once:
+        Stripe releases whatever of the authorisation is not captured."""
+        try:
+            intent = self.client.v1.payment_intents.capture(
+                intent_id, {"amount_to_capture": to_minor(amount, currency)},
+                options={"idempotency_key": key})
+        except stripe.CardError as err:
+            raise PaymentDeclined(_off_session_message(err), intent_id=intent_id) from None
+        except stripe.InvalidRequestError as err:
+            # Expired, already captured or voided: nothing was captured now.
+            raise PaymentDeclined("The card authorisation can no longer be captured "
+                                  f"({err.user_message or err.code or 'refused'}).",
+                                  intent_id=intent_id) from None
+        except stripe.StripeError as err:
+            raise GatewayUnavailable("The payment service did not answer; nothing was "
+                                     "captured. It will be tried again.") from err
+        result = self._result(intent)
+        if result.status != "succeeded":
+            raise PaymentDeclined(result.error or f"Stripe left the payment {result.status}.",
+                                  intent_id=intent_id)
+        # Stripe reports amount_received; when it is missing, a succeeded capture took
+        # exactly what was asked (Stripe refuses anything else).
+        return replace(result, captured=result.captured or Money(amount, currency).rounded())
+
+    def refund(self, intent_id: str, amount: Decimal, currency: str, key: str) -> str:
+        """Give `amount` of a captured payment back to its card; the Refund's id (re_...).
+        The caller makes sure no more is refunded than was captured: Stripe's own check is
+        not relied on."""
+        try:
+            refund = self.client.v1.refunds.create(
+                {"payment_intent": intent_id, "amount": to_minor(amount, currency)},
+                options={"idempotency_key": key})
+        except stripe.InvalidRequestError as err:
+            raise PaymentDeclined("Stripe refused the refund "
+                                  f"({err.user_message or err.code or 'refused'}).",
+                                  intent_id=intent_id) from None
+        except stripe.StripeError as err:
+            raise GatewayUnavailable("The payment service did not answer; nothing was "
+                                     "refunded. Please try again.") from err
+        if refund.status in ("failed", "canceled"):
+            raise PaymentDeclined(f"The refund {refund.status}.", intent_id=intent_id)
+        return refund.id
+
     def retrieve(self, intent_id: str) -> IntentResult:
         return self._result(self._call(self.client.v1.payment_intents.retrieve, intent_id))
 
@@ -83,7 +248,7 @@ class StripeGateway:
 
     def _call(self, fn, *args):
         try:
-            return fn(*args)
+            return fn(*[a for a in args if a is not None])
         except stripe.StripeError as err:
             raise GatewayUnavailable("The payment service did not answer; please try again.") from err
 
@@ -93,8 +258,24 @@ class StripeGateway:
         last = getattr(intent, "last_payment_error", None)
         if last:
             error = getattr(last, "message", "") or ""
+        currency = intent.currency.upper()
+        received = getattr(intent, "amount_received", None)
+        captured = Money.from_minor(int(received), currency) if received else None
         return IntentResult(intent.id, intent.status, intent.client_secret or "",
-                            Money.from_minor(int(intent.amount), intent.currency.upper()), error)
+                            Money.from_minor(int(intent.amount), currency), error, captured)
+
+
+def _off_session_message(err: "stripe.CardError") -> str:
+    if err.code == "authentication_required":
+        return ("The bank asks the cardholder to confirm this payment, which cannot be done "
+                "while they are away.")
+    detail = (err.user_message or "").strip().rstrip(".")
+    return f"{detail}." if detail else f"The card was declined ({err.code or 'no reason given'})."
+
+
+def _error_intent(err: "stripe.StripeError") -> str | None:
+    intent = getattr(getattr(err, "error", None), "payment_intent", None)
+    return getattr(intent, "id", None) if intent is not None else None
 
 
 def _decline_message(err: "stripe.CardError") -> str:

@@ -1,11 +1,21 @@
 """Card payments of orders: attempts recorded before Stripe is called, results applied
-idempotently whether they come from the browser, the server or a webhook."""
+idempotently whether they come from the browser, the server or a webhook.
+
+An attempt's `purpose`: "order" authorises an order (checkout, phone, pay link);
+"reauthorise" authorises it again off-session before the first authorisation expires;
+"shipment" charges the saved card for a shipment's invoice; "invoice" is a customer paying
+an open invoice by card (core.payments.capture). Only "order" attempts move an order's
+status; the others are applied by the code that made them.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.customers.models import Customer
 from core.db import utcnow
 from core.orders import services as orders
 from core.orders.models import Order
@@ -16,12 +26,21 @@ from core.payments.models import PaymentAttempt
 SYSTEM = audit.Actor.system("payments")
 
 
-def new_attempt(session: Session, order: Order, *, moto: bool = False) -> PaymentAttempt:
+AUTHORISING = ("order", "reauthorise")  # purposes of an order's card authorisation
+
+
+def new_attempt(session: Session, order: Order, *, moto: bool = False,
+                payment_method: str | None = None, amount=None, purpose: str = "order",
+                invoice_id: int | None = None, stripe_customer: str | None = None
+                ) -> PaymentAttempt:
     """Record the attempt (and its idempotency key) before Stripe is called. The caller commits."""
     count = session.scalar(select(func.count()).select_from(PaymentAttempt)
                            .where(PaymentAttempt.order_id == order.id)) or 0
     attempt = PaymentAttempt(order_id=order.id, key=f"{order.number}-pay-{count + 1}",
-                             amount=order.gross_total, currency=order.currency, moto=moto)
+                             amount=order.gross_total if amount is None else amount,
+                             currency=order.currency, moto=moto, purpose=purpose,
+                             invoice_id=invoice_id, payment_method_id=payment_method,
+                             stripe_customer_id=stripe_customer)
     session.add(attempt)
     session.flush()
     return attempt
@@ -30,8 +49,55 @@ def new_attempt(session: Session, order: Order, *, moto: bool = False) -> Paymen
 def open_attempt(session: Session, order: Order) -> PaymentAttempt | None:
     """The attempt waiting for the buyer (3-D Secure), if any."""
     return session.scalar(select(PaymentAttempt).where(
-        PaymentAttempt.order_id == order.id,
+        PaymentAttempt.order_id == order.id, PaymentAttempt.purpose == "order",
         PaymentAttempt.status.in_(["creating", "requires_action"]))
+        .order_by(PaymentAttempt.id.desc()).limit(1))
+
+
+# -- saved cards ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CardHolder:
+    """Whose Stripe Customer a card is saved to: a registered customer keeps one Stripe
+    Customer for all orders; a guest gets one per order."""
+
+    email: str
+    name: str
+    customer_id: int | None = None
+    stripe_customer_id: str | None = None  # the one we kept, if any
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def card_holder(session: Session, order: Order) -> CardHolder:
+    if order.customer_id is not None:
+        customer = session.get(Customer, order.customer_id)
+        return CardHolder(customer.email or order.email, customer.name, customer.id,
+                          customer.stripe_customer_id, {"customer": customer.number})
+    address = order.billing_address or order.shipping_address or {}
+    return CardHolder(order.email, address.get("full_name") or order.email,
+                      metadata={"order": order.number})
+
+
+def remember_card(session: Session, attempt: PaymentAttempt, holder: CardHolder,
+                  stripe_customer: str | None) -> None:
+    """Keep the Stripe Customer the card was saved to, on the attempt and the customer."""
+    if not stripe_customer:
+        return
+    attempt.stripe_customer_id = stripe_customer
+    if holder.customer_id is not None:
+        customer = session.get(Customer, holder.customer_id)
+        if customer.stripe_customer_id != stripe_customer:
+            customer.stripe_customer_id = stripe_customer
+
+
+def saved_card(session: Session, order_id: int) -> PaymentAttempt | None:
+    """The latest authorised attempt of the order whose card was saved (customer + card)."""
+    return session.scalar(select(PaymentAttempt).where(
+        PaymentAttempt.order_id == order_id,
+        PaymentAttempt.payment_method_id.is_not(None),
+        PaymentAttempt.stripe_customer_id.is_not(None),
+        PaymentAttempt.status.in_(["authorised", "capturing", "captured"]),
+        PaymentAttempt.stripe_id.is_not(None))
         .order_by(PaymentAttempt.id.desc()).limit(1))
 
 
@@ -60,6 +126,8 @@ def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult
     with an audit event otherwise. Returns "authorised", "requires_action", "failed",
     "orphaned" or "unchanged".
     """
+    if attempt.purpose != "order":
+        return "unchanged"  # applied by core.payments.capture, which made it
     order = orders.get_order(session, attempt.order_id, lock=True)
     attempt.stripe_id = attempt.stripe_id or result.id
     attempt.updated_at = utcnow()
