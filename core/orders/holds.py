@@ -37,6 +37,7 @@ KIND_LABELS = {"payment_review": "Payment review", "manual": "Manual",
 REASON_CODES: dict[str, dict[str, str]] = {
     "payment_review": {
         "reauthorisation_needed": "Card to be authorised again",
+        "capture_failed": "Card payment for a shipment failed",  # core.payments.capture
         "fraud_check": "Fraud check",
         "address_mismatch": "Billing and delivery addresses differ",
         "high_value": "High-value order",
@@ -67,8 +68,11 @@ RELEASE_ROLES: dict[str, frozenset[str]] = {
     "payment_review": frozenset({"supervisor"}),
     "credit": frozenset({"credit"}),
 }
-# Holds make no sense once goods have left or the order is gone.
+# Holds make no sense once goods have left or the order is gone, except a failed card
+# payment for a shipment: it is found only after the goods left, and the hold keeps the
+# rest of the order in the warehouse (and on the worklist) until the money is in.
 CLOSED_STATUSES = ("partially_shipped", "shipped", "completed", "cancelled")
+AFTER_SHIPMENT = {("payment_review", "capture_failed"): ("partially_shipped", "shipped")}
 
 
 class HoldError(DomainError):
@@ -123,7 +127,8 @@ def place_hold(session: Session, order: Order, *, kind: str, reason_code: str, n
     if reason_code not in REASON_CODES[kind]:
         raise HoldError(f"Choose a reason that fits a {KIND_LABELS[kind].lower()} hold.",
                         field="reason_code")
-    if order.status in CLOSED_STATUSES:
+    if (order.status in CLOSED_STATUSES
+            and order.status not in AFTER_SHIPMENT.get((kind, reason_code), ())):
         raise HoldError(f"Order {order.number} is {order.status.replace('_', ' ')}; "
                         "it can no longer be held.")
     if any(h.kind == kind and h.reason_code == reason_code for h in order.active_holds):
