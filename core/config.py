@@ -34,6 +34,12 @@ class Settings:
     STRIPE_API_BASE: str = "http://127.0.0.1:8420"
     STRIPE_JS_URL: str = "http://127.0.0.1:8420/js.stripe.com/v3/"
     STRIPE_WEBHOOK_SECRET: str = "whsec_marketline_dev"
+    # How long a card authorisation lives at the card network (Stripe: 7 days for most
+    # cards). Captures treat it as expired half a day early; it is renewed a day early.
+    AUTHORISATION_DAYS: int = 7
+    # The storefront's public address, for links in e-mails sent from background work
+    # (pay-by-link for an invoice whose card payment failed).
+    SHOP_URL: str = "http://127.0.0.1:5000"
     REDIS_URL: str = ""
     SMTP_URL: str = ""
     MAIL_FROM: str = "Marketline <no-reply@marketline.example>"
