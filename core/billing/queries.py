@@ -1,5 +1,5 @@
 """Read side of invoices and credit notes for the customer they were issued to: the list
-with the balance above it, one document with what the printed copy says, and the
+(the balance above it is core.billing.receivables.customer_balance), one document with what the printed copy says, and the
 documents of one order (what a guest sees on the order page).
 
 Every function is scoped: a customer reaches only documents whose customer_id is theirs
@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from math import ceil
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from core.billing.models import Invoice, Payment
+from core.billing.invoicing import TERMS
+from core.billing.models import Invoice
 from core.customers.models import Customer
 from core.errors import NotFound
 from core.money import Money
@@ -81,66 +82,6 @@ class InvoicePage:
     @property
     def has_older(self) -> bool:
         return self.page < self.pages
-
-
-@dataclass(frozen=True)
-class Balance:
-    """What the customer owes and holds, in one currency."""
-
-    currency: str
-    open_total: Decimal
-    overdue_total: Decimal
-    credit_available: Decimal
-
-    def money(self, value: Decimal) -> Money:
-        return Money(value, self.currency)
-
-
-def customer_invoices(session: Session, customer_id: int, *, page: int = 1,
-                      per_page: int = PER_PAGE, today: dt.date | None = None) -> InvoicePage:
-    """One page of the customer's invoices and credit notes, newest first. Two queries."""
-    today = today or today_utc()
-    scope = Invoice.customer_id == customer_id
-    total = session.scalar(select(func.count()).select_from(Invoice).where(scope)) or 0
-    pages = max(1, ceil(total / per_page))
-    page = min(max(1, page), pages)
-    rows = session.execute(
-        select(Invoice, Order.number).outerjoin(Order, Order.id == Invoice.order_id)
-        .where(scope).order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)).all()
-    return InvoicePage([InvoiceRow(inv, number, today) for inv, number in rows],
-                       page, pages, total)
-
-
-def customer_balance(session: Session, customer_id: int, *,
-                     today: dt.date | None = None) -> list[Balance]:
-    """Open and overdue receivables and the credit held for the customer, per currency.
-
-    Credit is what the customer may spend or have refunded: payments not allocated to any
-    invoice (and not held as one order's prepayment) and credit notes not used yet.
-    Two queries.
-    """
-    today = today or today_utc()
-    is_invoice = Invoice.kind == "invoice"
-    docs = session.execute(
-        select(Invoice.currency,
-               func.sum(case((is_invoice, Invoice.amount_open), else_=Decimal(0))),
-               func.sum(case((and_(is_invoice, Invoice.due_date < today), Invoice.amount_open),
-                             else_=Decimal(0))),
-               func.sum(case((is_invoice, Decimal(0)), else_=Invoice.amount_open)))
-        .where(Invoice.customer_id == customer_id, Invoice.amount_open > 0)
-        .group_by(Invoice.currency)).all()
-    held = session.execute(
-        select(Payment.currency, func.sum(Payment.amount_unallocated))
-        .where(Payment.customer_id == customer_id, Payment.order_id.is_(None),
-               Payment.amount_unallocated > 0)
-        .group_by(Payment.currency)).all()
-    totals: dict[str, list[Decimal]] = {}
-    for currency, open_total, overdue, credit in docs:
-        totals[currency] = [open_total or Decimal(0), overdue or Decimal(0), credit or Decimal(0)]
-    for currency, unallocated in held:
-        totals.setdefault(currency, [Decimal(0)] * 3)[2] += unallocated or Decimal(0)
-    return [Balance(c, *v) for c, v in sorted(totals.items())]
 
 
 def customer_invoice(session: Session, customer_id: int, number: str) -> Invoice:
@@ -228,7 +169,8 @@ class InvoiceView:
             return ["Paid in full. Thank you."]
         if inv.payment_method == "card" and inv.terms == "card":
             return ["Payable by card on receipt."]
-        sentences = []
+        terms = TERMS.get(inv.terms)
+        sentences = [f"Terms: {terms.label}."] if terms and terms.code != "card" else []
         if discount := self.cash_discount:
             sentences.append(
                 f"{_percent(inv.cash_discount_percent)} cash discount ({discount.format()}) "
