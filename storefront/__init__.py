@@ -17,7 +17,7 @@ def create_app(settings: Settings | None = None,
     """Build the storefront app."""
     app = create_base_app(__name__, realm=REALM, cookie_name="ml_shop", settings=settings,
                           session_factory=session_factory)
-    from storefront import account, cart, checkout, orders, paylink, shop, webhooks
+    from storefront import account, cart, checkout, invoices, orders, paylink, shop, webhooks
 
     app.register_blueprint(shop.bp)
     app.register_blueprint(account.bp)
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(checkout.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(paylink.bp)
+    app.register_blueprint(invoices.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import object_session, selectinload
 
 from core import audit
 from core.billing import documents, queries
 from core.billing.models import Invoice
+from core.customers.models import CustomerUser
 from core.db import utcnow
 from core.mail import Attachment, build_message, deliver
 from core.tasks import celery_app, task_session
@@ -36,6 +37,17 @@ def invoice_message(invoice: Invoice, *, seller: documents.Seller, sender: str,
                          attachments=[pdf])
 
 
+def shop_link(session, shop_url: str, invoice: Invoice) -> str | None:
+    """Where the customer sees the document: their account when they can sign in, else
+    the order look-up (by number and e-mail) for an order's document, else nowhere."""
+    root = shop_url.rstrip("/")
+    if invoice.customer_id is not None and session.scalar(
+            select(CustomerUser.id).where(CustomerUser.customer_id == invoice.customer_id,
+                                          CustomerUser.active.is_(True)).limit(1)):
+        return f"{root}/account/invoices/{invoice.number}"
+    return f"{root}/orders/lookup" if invoice.order_id else None
+
+
 @celery_app.task(name="marketline.send_invoice_email", autoretry_for=(OSError,),
                  retry_backoff=True, max_retries=5)
 def send_invoice_email(invoice_id: int, link: str | None = None, resend: bool = False) -> bool:
@@ -54,7 +66,8 @@ def send_invoice_email(invoice_id: int, link: str | None = None, resend: bool = 
             log.info("%s has no e-mail address; not sent", invoice.number)
             return False
         message = invoice_message(invoice, seller=documents.Seller.from_settings(settings),
-                                  sender=settings.MAIL_FROM, link=link)
+                                  sender=settings.MAIL_FROM,
+                                  link=link or shop_link(session, settings.SHOP_URL, invoice))
         number, to = invoice.number, invoice.email
         session.rollback()  # nothing written: no transaction stays open while SMTP talks
         deliver(message, settings.SMTP_URL)

@@ -84,6 +84,22 @@ class InvoicePage:
         return self.page < self.pages
 
 
+def customer_invoices(session: Session, customer_id: int, *, page: int = 1,
+                      per_page: int = PER_PAGE, today: dt.date | None = None) -> InvoicePage:
+    """One page of the customer's invoices and credit notes, newest first. Two queries."""
+    today = today or today_utc()
+    scope = Invoice.customer_id == customer_id
+    total = session.scalar(select(func.count()).select_from(Invoice).where(scope)) or 0
+    pages = max(1, ceil(total / per_page))
+    page = min(max(1, page), pages)
+    rows = session.execute(
+        select(Invoice, Order.number).outerjoin(Order, Order.id == Invoice.order_id)
+        .where(scope).order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    return InvoicePage([InvoiceRow(inv, number, today) for inv, number in rows],
+                       page, pages, total)
+
+
 def customer_invoice(session: Session, customer_id: int, number: str) -> Invoice:
     """The customer's invoice or credit note by number; NotFound when not theirs."""
     invoice = session.scalar(

@@ -1,0 +1,177 @@
+"""The customer's invoices and credit notes: the list with the balance, one document, its
+PDF, paying an open invoice by card, and (for guests) the PDFs of a looked-up order."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, make_response, request, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.validators import DataRequired, Length
+
+from core.audit import Actor
+from core.billing import documents, queries, receivables
+from core.errors import NotFound
+from core.orders import queries as order_queries
+from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.render import render_page
+
+bp = Blueprint("invoices", __name__)
+bp.app_template_filter("tax_percent")(queries.tax_percent)
+
+
+def _customer_id() -> int:
+    return current_account().customer_id
+
+
+def _actor() -> Actor:
+    user = current_account()
+    return Actor("customer", user.id, user.email)
+
+
+def _seller() -> documents.Seller:
+    return documents.Seller.from_settings(current_app.config["MARKETLINE"])
+
+
+def _pdf_response(invoice):
+    response = make_response(documents.invoice_pdf(invoice, seller=_seller()))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = \
+        f'inline; filename="{documents.pdf_filename(invoice)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.app_template_global("order_invoices")
+def order_invoices(order) -> list:
+    """The documents issued for an order (the order page lists them)."""
+    return queries.order_invoices(db_session, order.id)
+
+
+@bp.get("/account/invoices")
+@login_required
+def index():
+    page = request.args.get("page", "1")
+    customer = current_account().customer
+    result = queries.customer_invoices(db_session, customer.id,
+                                       page=int(page) if page.isdigit() else 1)
+    balance = receivables.customer_balance(db_session, customer.id, customer.currency)
+    return render_page("invoices/index.html", result=result, balance=balance)
+
+
+@bp.get("/account/invoices/<number>.pdf")
+@login_required
+def pdf(number: str):
+    return _pdf_response(queries.customer_invoice(db_session, _customer_id(), number))
+
+
+@bp.get("/account/invoices/<number>")
+@login_required
+def detail(number: str):
+    invoice = queries.customer_invoice(db_session, _customer_id(), number)
+    return render_page("invoices/detail.html", view=queries.describe(db_session, invoice),
+                       can_pay=_pay_invoice() is not None)
+
+
+class GuestInvoiceForm(FlaskForm):
+    """The guest proves the order as on the look-up page: its number and e-mail."""
+
+    order = HiddenField(validators=[DataRequired(), Length(max=20)])
+    email = HiddenField(validators=[DataRequired(), Length(max=254)])
+    invoice = HiddenField(validators=[DataRequired(), Length(max=20)])
+
+
+@bp.post("/orders/lookup/invoice.pdf")
+def guest_pdf():
+    """A guest's invoice PDF: the order is found by the look-up rules (number and e-mail,
+    throttled per address), and the invoice must belong to that order."""
+    form = GuestInvoiceForm()
+    if not form.validate_on_submit():
+        raise NotFound(queries.NOT_FOUND)
+    try:
+        order = order_queries.lookup_guest_order(db_session, number=form.order.data,
+                                                 email=form.email.data,
+                                                 remote_addr=request.remote_addr)
+    except order_queries.LookupThrottled as err:
+        db_session.commit()
+        return render_page("core/error.html", status=429, title="Slow down", text=str(err),
+                           code=429)
+    except NotFound:
+        db_session.commit()  # keeps the look-up counted
+        raise
+    db_session.commit()
+    return _pdf_response(queries.order_invoice(db_session, order.id, form.invoice.data))
+
+
+# --- paying an open invoice by card ---------------------------------------------------
+
+def _pay_invoice():
+    """core.payments.capture.pay_invoice, once it exists."""
+    try:
+        from core.payments.capture import pay_invoice
+    except ImportError:
+        return None
+    return pay_invoice
+
+
+def _gateway() -> StripeGateway:
+    return StripeGateway(current_app.config["MARKETLINE"])
+
+
+@bp.get("/account/invoices/<number>/pay")
+@login_required
+def pay_form(number: str):
+    invoice = queries.customer_invoice(db_session, _customer_id(), number)
+    view = queries.describe(db_session, invoice)
+    client_secret, problem = "", None
+    if view.payable and _pay_invoice() is not None:
+        try:
+            _, client_secret = _gateway().setup_intent()
+        except GatewayUnavailable as err:
+            problem = str(err)
+    settings = current_app.config["MARKETLINE"]
+    return render_page("invoices/pay.html", view=view, client_secret=client_secret,
+                       problem=problem, can_pay=_pay_invoice() is not None,
+                       stripe_js=settings.STRIPE_JS_URL,
+                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+
+
+def _answer(outcome, number: str):
+    """The JSON the card form (checkout.js) understands."""
+    if outcome.status in ("paid", "succeeded", "captured", "authorised"):
+        return jsonify({"status": "confirmed",
+                        "redirect": url_for("invoices.detail", number=number, paid=1)})
+    if outcome.status in ("requires_action", "processing"):
+        return jsonify({"status": outcome.status, "client_secret": outcome.client_secret,
+                        "message": outcome.message,
+                        "complete_url": url_for("invoices.pay_complete", number=number)})
+    return jsonify({"status": "declined", "message": outcome.message}), 402
+
+
+@bp.post("/account/invoices/<number>/pay")
+@login_required
+def pay(number: str):
+    pay_invoice = _pay_invoice()
+    invoice = queries.customer_invoice(db_session, _customer_id(), number)
+    if pay_invoice is None:
+        raise NotFound("Paying invoices by card is not available yet.")
+    payment_method = request.form.get("payment_method", "")
+    if not payment_method:
+        return jsonify({"status": "invalid", "errors": {"card": "Enter your card details."}}), 422
+    outcome = pay_invoice(db_session, _gateway(), invoice.id, payment_method=payment_method,
+                          actor=_actor(), commit=db_session.commit)
+    return _answer(outcome, invoice.number)
+
+
+@bp.post("/account/invoices/<number>/pay/complete")
+@login_required
+def pay_complete(number: str):
+    invoice = queries.customer_invoice(db_session, _customer_id(), number)
+    try:
+        from core.payments.capture import complete_invoice_payment
+    except ImportError:
+        raise NotFound("Paying invoices by card is not available yet.") from None
+    outcome = complete_invoice_payment(db_session, _gateway(), invoice.id, actor=_actor(),
+                                       commit=db_session.commit)
+    return _answer(outcome, invoice.number)

@@ -1,0 +1,251 @@
+"""The customer's invoices in the shop: the list with the balance, one document, its PDF,
+another customer's documents answering 404, guests' PDFs through the order look-up, and
+the e-mail that carries the PDF."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import select
+
+from core.billing import invoicing, receivables
+from core.billing.invoicing import FreeTextLine
+from core.billing.models import Invoice
+from core.billing.notify import queue_invoice_email
+from core.customers.models import Customer, CustomerUser
+from core.tasks import use_session_factory
+from tests.billing_support import CLERK, place, ship
+from tests.conftest import csrf_token
+from tests.helpers import QueryCounter
+
+SHOPPER = "shopper@example.com"
+TODAY = dt.date.today()
+LONG_AGO = TODAY - dt.timedelta(days=90)
+
+
+def text(response) -> str:
+    return " ".join(response.get_data(as_text=True).split())
+
+
+def customer_of(db, email: str = SHOPPER) -> Customer:
+    return db.scalar(select(Customer).join(CustomerUser, CustomerUser.customer_id == Customer.id)
+                     .where(CustomerUser.email == email))
+
+
+def invoice_for(db, customer, amount: str = "100.00", *, issued=TODAY, terms="net30",
+                description="Espresso machine service") -> Invoice:
+    return invoicing.issue_free_text(db, customer=customer, actor=CLERK, today=issued,
+                                     terms=terms, lines=[FreeTextLine(description, 1, D(amount),
+                                                                      D("0.19"))])
+
+
+def pay(db, invoice, amount: str) -> None:
+    receivables.record_payment(db, customer_id=invoice.customer_id, method="bank_transfer",
+                               amount=D(amount), currency=invoice.currency, received_on=TODAY,
+                               reference="SEPA", actor=CLERK,
+                               allocations=[(invoice.id, D(amount))])
+
+
+@pytest.fixture
+def shopper(db):
+    return customer_of(db)
+
+
+@pytest.fixture
+def stranger(db):
+    from tests import factories
+    return factories.CustomerUserFactory().customer
+
+
+# -- the list ----------------------------------------------------------------------------
+
+def test_list_shows_open_paid_and_overdue_invoices_credit_notes_and_the_balance(
+        customer_client, db, shopper):
+    overdue = invoice_for(db, shopper, "50.00", issued=LONG_AGO)       # 59.50 open, overdue
+    paid = invoice_for(db, shopper, "20.00")                            # 23.80 paid
+    pay(db, paid, "23.80")
+    credited = invoice_for(db, shopper, "10.00")                        # 11.90
+    pay(db, credited, "11.90")
+    note = invoicing.issue_credit_note(db, credited, lines=None, reason="Not needed",
+                                       actor=CLERK)                     # 11.90 credit
+    page = text(customer_client.get("/account/invoices"))
+    for doc in (overdue, paid, credited, note):
+        assert f'href="/account/invoices/{doc.number}"' in page
+    assert "Open</dt><dd>59.50 EUR" in page
+    assert 'Overdue</dt><dd><strong class="error">59.50 EUR</strong>' in page
+    assert "Credit available</dt><dd>11.90 EUR" in page
+    row = re.search(rf"<tr> <td><a href=\"/account/invoices/{overdue.number}\">.*?</tr>", page)
+    assert "59.50 EUR" in row.group(0) and "Overdue" in row.group(0)
+    assert f'href="/account/invoices/{overdue.number}/pay"' in row.group(0)
+    row = re.search(rf"<tr> <td><a href=\"/account/invoices/{paid.number}\">.*?</tr>", page)
+    assert "Paid" in row.group(0) and "Overdue" not in row.group(0) and "/pay" not in row.group(0)
+    row = re.search(rf"<tr> <td><a href=\"/account/invoices/{note.number}\">.*?</tr>", page)
+    assert "(credit note)" in row.group(0) and "Credit available" in row.group(0)
+
+
+def test_list_shows_only_the_signed_in_customers_documents(customer_client, db, stranger):
+    other = invoice_for(db, stranger)
+    page = text(customer_client.get("/account/invoices"))
+    assert other.number not in page
+    assert "You have no invoices yet." in page
+
+
+def test_list_pages_twenty_documents_at_a_time_newest_first(customer_client, db, shopper):
+    docs = [invoice_for(db, shopper, issued=LONG_AGO + dt.timedelta(days=i)) for i in range(23)]
+    first = text(customer_client.get("/account/invoices"))
+    assert docs[-1].number in first and docs[3].number in first and docs[2].number not in first
+    assert "page 1 of 2" in first and 'rel="next"' in first
+    second = text(customer_client.get("/account/invoices?page=2"))
+    assert all(d.number in second for d in docs[:3]) and docs[3].number not in second
+
+
+def test_list_runs_the_same_number_of_queries_for_one_invoice_or_twenty(customer_client, db,
+                                                                       shopper, connection):
+    invoice_for(db, shopper, issued=LONG_AGO)
+    customer_client.get("/account/invoices")  # warm up
+    with QueryCounter(connection) as one:
+        assert customer_client.get("/account/invoices").status_code == 200
+    for i in range(19):
+        invoice_for(db, shopper, issued=LONG_AGO)
+    with QueryCounter(connection) as many:
+        assert customer_client.get("/account/invoices").status_code == 200
+    assert many.count == one.count
+
+
+def test_invoices_need_a_signed_in_customer(client):
+    response = client.get("/account/invoices")
+    assert response.status_code in (302, 303) and "/account/sign-in" in response.location
+
+
+def test_account_overview_links_to_the_invoices(customer_client):
+    assert 'href="/account/invoices"' in text(customer_client.get("/account/"))
+
+
+# -- one document ------------------------------------------------------------------------
+
+def test_detail_shows_lines_tax_summary_totals_and_terms(customer_client, db, shopper):
+    invoice = invoice_for(db, shopper, "100.00")
+    pay(db, invoice, "19.00")
+    page = text(customer_client.get(f"/account/invoices/{invoice.number}"))
+    assert f"<h1>Invoice {invoice.number}</h1>" in page
+    assert "Espresso machine service" in page
+    assert "<tr><td>19 %</td><td>100.00 EUR</td><td>19.00 EUR</td></tr>" in page
+    assert "Total</dt><dd><strong>119.00 EUR</strong>" in page
+    assert "Amount paid</dt><dd>19.00 EUR" in page
+    assert "Amount open</dt><dd><strong>100.00 EUR</strong>" in page
+    assert "Partly paid" in page
+    assert f'href="/account/invoices/{invoice.number}.pdf"' in page
+
+
+def test_pdf_downloads_inline_with_its_file_name(customer_client, db, shopper):
+    invoice = invoice_for(db, shopper)
+    response = customer_client.get(f"/account/invoices/{invoice.number}.pdf")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["Content-Disposition"] == f'inline; filename="{invoice.number}.pdf"'
+    assert response.data.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("suffix", ["", ".pdf", "/pay"])
+def test_other_customers_invoice_returns_404(customer_client, db, stranger, suffix):
+    other = invoice_for(db, stranger)
+    assert customer_client.get(f"/account/invoices/{other.number}{suffix}").status_code == 404
+
+
+def test_unknown_invoice_returns_404(customer_client):
+    assert customer_client.get("/account/invoices/INV-999999").status_code == 404
+
+
+def test_a_buyer_of_a_company_sees_the_companys_invoices(client, db):
+    from tests import factories
+    from tests.conftest import sign_in
+    company = factories.CustomerFactory(kind="company", name="Beans Ltd")
+    invoice = invoice_for(db, company)
+    buyer = factories.CustomerUserFactory(customer=company, email="b2@beans.example")
+    assert sign_in(client, buyer.email, factories.PASSWORD).status_code == 303
+    assert client.get(f"/account/invoices/{invoice.number}").status_code == 200
+
+
+# -- on the order page -------------------------------------------------------------------
+
+def shipped_invoice(db, customer=None, *, key):
+    order = place(db, [("PAP-A4-80", 2)], key=key, customer=customer)
+    invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
+    return order, invoice
+
+
+def test_owners_order_page_links_to_its_invoices(customer_client, db, shopper):
+    order, invoice = shipped_invoice(db, shopper, key="owner-order")
+    page = text(customer_client.get(f"/account/orders/{order.number}"))
+    assert f'href="/account/invoices/{invoice.number}"' in page
+    assert f'href="/account/invoices/{invoice.number}.pdf"' in page
+
+
+def guest_lookup(client, order):
+    token = csrf_token(client, "/orders/lookup")
+    return client.post("/orders/lookup", data={"number": order.number, "email": order.email,
+                                               "csrf_token": token})
+
+
+def test_guest_sees_the_orders_invoices_and_gets_each_pdf_by_the_lookup_rules(client, db):
+    order, invoice = shipped_invoice(db, key="guest-order")
+    page = text(guest_lookup(client, order))
+    assert f"Invoice {invoice.number}" in page
+    assert f'action="/orders/lookup/invoice.pdf"' in page
+    token = csrf_token(client, "/orders/lookup")
+    response = client.post("/orders/lookup/invoice.pdf", data={
+        "order": order.number, "email": order.email.upper(), "invoice": invoice.number,
+        "csrf_token": token})
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert response.headers["Content-Type"] == "application/pdf"
+
+
+def test_guest_pdf_needs_the_orders_email_and_an_invoice_of_that_order(client, db, shopper):
+    order, invoice = shipped_invoice(db, key="guest-order-2")
+    _, elsewhere = shipped_invoice(db, shopper, key="someone-elses")
+    token = csrf_token(client, "/orders/lookup")
+    wrong_email = client.post("/orders/lookup/invoice.pdf", data={
+        "order": order.number, "email": "not-me@example.com", "invoice": invoice.number,
+        "csrf_token": token})
+    assert wrong_email.status_code == 404
+    other_invoice = client.post("/orders/lookup/invoice.pdf", data={
+        "order": order.number, "email": order.email, "invoice": elsewhere.number,
+        "csrf_token": token})
+    assert other_invoice.status_code == 404
+
+
+def test_guest_pdf_refuses_a_post_without_csrf_token(client, db):
+    order, invoice = shipped_invoice(db, key="guest-order-3")
+    response = client.post("/orders/lookup/invoice.pdf", data={
+        "order": order.number, "email": order.email, "invoice": invoice.number})
+    assert response.status_code in (400, 404) and not response.data.startswith(b"%PDF")
+
+
+# -- the e-mail --------------------------------------------------------------------------
+
+def test_invoice_email_carries_the_pdf_and_is_sent_once(smtp_sink, db, shopper, session_factory):
+    use_session_factory(session_factory)
+    invoice = invoice_for(db, shopper, "100.00")
+    db.commit()
+    queue_invoice_email(invoice.id)
+    message = smtp_sink.wait_for(invoice.email)
+    assert message["Subject"].startswith(f"Invoice {invoice.number} from ")
+    body = message.get_body(("plain",)).get_content()
+    assert "Total: 119.00 EUR" in body and f"/account/invoices/{invoice.number}" in body
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == f"{invoice.number}.pdf"
+    assert attachment.get_content().startswith(b"%PDF")
+    db.refresh(invoice)
+    assert invoice.emailed_at is not None
+    queue_invoice_email(invoice.id)  # a redelivered task sends nothing
+    assert len([m for m in smtp_sink.messages if invoice.number in m["Subject"]]) == 1
+
+
+def test_queueing_an_invoice_email_never_raises(monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("broker down")
+    monkeypatch.setattr("core.billing.notify.send_invoice_email.delay", broken)
+    queue_invoice_email(1)
