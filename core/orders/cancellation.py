@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.billing.prepayments import restore_order_prepayments
 from core.db import utcnow
 from core.orders import services as orders, states
 from core.orders.models import Order
@@ -48,6 +49,7 @@ def cancel_and_void(session: Session, order: Order, *, gateway: VoidingGateway,
     if problem := refusal(order):
         raise orders.OrderError(problem)
     orders.cancel_order(session, order, actor=actor, reason=reason)
+    restore_order_prepayments(session, order, actor)  # a gift card gets its money back
     attempts = session.scalars(select(PaymentAttempt).where(
         PaymentAttempt.order_id == order.id,
         PaymentAttempt.status.in_(["authorised", "requires_action"]),

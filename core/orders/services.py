@@ -338,6 +338,18 @@ def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, refer
     return True
 
 
+def mark_prepaid(session: Session, order: Order, *, actor: audit.Actor, reference: str) -> bool:
+    """Paid in full before any card was asked (a gift card): the order is confirmed and its
+    payment captured. False when it is not paid in full or no longer awaits payment."""
+    if order.status != "pending_payment" or order.amount_prepaid < order.gross_total:
+        return False
+    states.move(order, "confirmed")
+    order.payment_state = "captured"
+    audit.record(session, "order.paid_in_advance", actor=actor, channel=order.channel_code,
+                 subject=order, data={"payment": reference, "amount": str(order.amount_prepaid)})
+    return True
+
+
 def cancel_order(session: Session, order: Order, *, actor: audit.Actor, reason: str) -> None:
     """Cancel before shipment: release the stock. The caller voids any card authorisation."""
     if order.status not in states.CANCELLABLE:

@@ -50,7 +50,9 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
     if busy is not None:
         commit()
         return PaymentOutcome("processing", order, "Your payment is being processed.")
-    attempt = payments.new_attempt(session, order, moto=moto, payment_method=payment_method)
+    due = order.gross_total - order.amount_prepaid  # a gift card paid the rest
+    attempt = payments.new_attempt(session, order, moto=moto, payment_method=payment_method,
+                                   amount=due)
     holder = payments.card_holder(session, order)
     commit()  # the attempt exists before Stripe hears of it
     stripe_customer = None
@@ -59,7 +61,7 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
                                             name=holder.name, existing=holder.stripe_customer_id,
                                             key=f"{attempt.key}-customer",
                                             metadata=holder.metadata)
-        result = gateway.authorise(amount=order.gross_total, currency=order.currency,
+        result = gateway.authorise(amount=due, currency=order.currency,
                                    payment_method=payment_method, key=attempt.key, moto=moto,
                                    metadata={"order": order.number, "attempt": attempt.key},
                                    customer=stripe_customer)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.billing.prepayments import restore_order_prepayments
 from core.customers.models import Customer
 from core.db import utcnow
 from core.orders import services as orders
@@ -137,12 +138,13 @@ def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult
         attempt.status = "authorised" if result.status == "requires_capture" else "captured"
         if not orders.mark_authorised(session, order, actor=actor, reference=result.id):
             return _orphaned(session, order, attempt, actor, gateway)
-        short = result.amount.amount < order.gross_total
+        due = order.gross_total - order.amount_prepaid  # a gift card paid the rest
+        short = result.amount.amount < due
         if short and not any(h.kind == "payment_review" for h in order.active_holds):
             # The order grew while the customer was paying: too little is held.
             holds.place_hold(session, order, kind="payment_review",
                              reason_code="reauthorisation_needed", actor=actor,
-                             note=f"{result.amount} authorised for {order.gross_total}")
+                             note=f"{result.amount} authorised for {due}")
         return "authorised"
     if result.status == "requires_action":
         attempt.status = "requires_action"
@@ -176,7 +178,18 @@ def record_decline(session: Session, attempt: PaymentAttempt, message: str) -> N
     attempt.updated_at = utcnow()
 
 
+def record_failure(session: Session, attempt: PaymentAttempt, message: str, *,
+                   intent_id: str | None = None) -> None:
+    """A decline of an attempt made by our own code, keeping the PaymentIntent Stripe made
+    for it (if it made one) for the record."""
+    if intent_id and not attempt.stripe_id and session.scalar(
+            select(PaymentAttempt.id).where(PaymentAttempt.stripe_id == intent_id)) is None:
+        attempt.stripe_id = intent_id
+    record_decline(session, attempt, message)
+
+
 def abandon(session: Session, order: Order, *, actor: audit.Actor, reason: str) -> None:
     """A checkout whose payment failed: cancel the order and give the stock back."""
     if order.status == "pending_payment":
         orders.cancel_order(session, order, actor=actor, reason=reason)
+        restore_order_prepayments(session, order, actor)  # a gift card gets its money back

@@ -1,0 +1,147 @@
+"""Gift cards in daily use, beside core.billing.giftcards (sell, lookup, redeem, restore):
+a card found by its code whatever its state, what it is worth now and what moved it, a
+supervisor disabling a card, a throttled balance check for the shop, and paying an open
+invoice with a card.
+
+Codes are secrets that pay: a page shows a card by its last four characters only, and a
+guessing visitor is slowed down like the guest order look-up (core.orders.queries).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.auth import services as auth
+from core.billing import giftcards
+from core.billing.giftcards import GiftCardError
+from core.billing.models import GiftCard, GiftCardMovement, Invoice, Payment
+from core.db import utcnow
+from core.errors import DomainError, NotFound
+from core.money import Money
+
+CHECKS_PER_MINUTE = 10  # balance checks per address and minute in the shop
+NOT_FOUND = "We could not find a gift card with that code."
+STATUS_LABELS = {"active": "Active", "used": "Used up", "expired": "Expired",
+                 "disabled": "Disabled"}
+MOVEMENT_LABELS = {"issue": "Sold", "redeem": "Paid with", "refund": "Given back"}
+
+
+class BalanceCheckThrottled(DomainError):
+    code = "gift_card_throttled"
+
+    def __init__(self):
+        super().__init__("Too many gift card checks in a short time. Wait a minute and try "
+                         "again.", field="code")
+
+
+def card_for_code(session: Session, code: str) -> GiftCard | None:
+    """The card with this code in any state (disabled, expired, used up), else None."""
+    if len(giftcards.normalise(code)) != 16:
+        return None
+    return session.scalar(select(GiftCard).where(GiftCard.code_hash == giftcards._hash(code)))
+
+
+def status(card: GiftCard, today: dt.date | None = None) -> str:
+    """active | used | expired | disabled (see STATUS_LABELS)."""
+    today = today or utcnow().date()
+    if not card.active:
+        return "disabled"
+    if card.expires_on is not None and card.expires_on < today:
+        return "expired"
+    if card.balance <= 0:
+        return "used"
+    return "active"
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What a page shows of a card: never its code."""
+
+    card: GiftCard
+    status: str
+    movements: list[GiftCardMovement]
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def usable(self) -> bool:
+        return self.status == "active"
+
+
+def describe(session: Session, card: GiftCard, *, with_movements: bool = True) -> CardView:
+    """The card, its status and its movements oldest first (one query)."""
+    moves = list(session.scalars(select(GiftCardMovement)
+                                 .where(GiftCardMovement.gift_card_id == card.id)
+                                 .order_by(GiftCardMovement.at, GiftCardMovement.id))) \
+        if with_movements else []
+    return CardView(card, status(card), moves)
+
+
+def get_card(session: Session, card_id: int, *, lock: bool = False) -> GiftCard:
+    stmt = select(GiftCard).where(GiftCard.id == card_id)
+    card = session.scalar(stmt.with_for_update() if lock else stmt)
+    if card is None:
+        raise NotFound("We could not find that gift card.")
+    return card
+
+
+def disable(session: Session, card: GiftCard, *, actor: audit.Actor, reason: str) -> GiftCard:
+    """Stop a card from paying (lost, stolen, sold by mistake). Its balance stays a
+    liability until refunded or written off by accounting. Flushes; the caller commits."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise GiftCardError("Give the reason the card is disabled.", field="reason")
+    card = get_card(session, card.id, lock=True)
+    if not card.active:
+        raise GiftCardError(f"Gift card …{card.last4} is already disabled.")
+    card.active = False
+    audit.record(session, "gift_card.disabled", actor=actor, channel="backoffice", subject=card,
+                 data={"last4": card.last4, "balance": str(card.balance), "reason": reason[:300]})
+    session.flush()
+    return card
+
+
+def check_balance(session: Session, code: str, *, remote_addr: str | None) -> CardView:
+    """A shopper's balance check. Every check counts against the address (found or not), so
+    codes cannot be tried one after another; the caller commits so the count is kept.
+    Raises BalanceCheckThrottled, or NotFound."""
+    keys = [f"giftcard:ip:{remote_addr or 'unknown'}"]
+    try:
+        # check_throttle allows five times `limit` on an address key.
+        auth.check_throttle(session, keys, limit=CHECKS_PER_MINUTE // 5)
+    except auth.TooManyAttempts:
+        raise BalanceCheckThrottled() from None
+    auth.note_failure(session, keys)
+    card = card_for_code(session, code)
+    if card is None:
+        raise NotFound(NOT_FOUND)
+    return describe(session, card, with_movements=False)
+
+
+def pay_invoice(session: Session, *, invoice_number: str, code: str, amount: Decimal,
+                actor: audit.Actor, key: str) -> Payment:
+    """Pay (part of) an open invoice with a gift card. Idempotent by `key`: a repeated
+    submit returns the first payment and takes nothing more from the card."""
+    if existing := session.scalar(select(Payment).where(Payment.key == key)):
+        return existing
+    invoice = session.scalar(select(Invoice).where(
+        Invoice.number == invoice_number.strip().upper(), Invoice.kind == "invoice"))
+    if invoice is None:
+        raise NotFound("There is no invoice with that number.", field="invoice")
+    if invoice.amount_open <= 0:
+        raise GiftCardError(f"{invoice.number} is already paid.", field="invoice")
+    if amount > invoice.amount_open:
+        raise GiftCardError(f"Only {Money(invoice.amount_open, invoice.currency).format()} is "
+                            f"open on {invoice.number}.", field="amount")
+    payment = giftcards.redeem(session, code, amount, actor=actor, invoice=invoice, key=key)
+    audit.record(session, "invoice.paid_by_gift_card", actor=actor, channel="backoffice",
+                 subject=invoice, data={"amount": str(amount), "payment": payment.id})
+    session.flush()
+    return payment
