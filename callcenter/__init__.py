@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None,
     app = create_base_app(__name__, realm=REALM, cookie_name="ml_console", settings=settings,
                           session_factory=session_factory)
     from callcenter import catalog, cli, console, customers, order_admin, order_entry, sso
+    from callcenter import fulfilment
 
     app.register_blueprint(console.bp)
     app.register_blueprint(catalog.bp)
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(customers.bp, url_prefix="/customers")
     app.register_blueprint(order_entry.bp, url_prefix="/order-entry")
     app.register_blueprint(order_admin.bp, url_prefix="/orders")
+    app.register_blueprint(fulfilment.bp, url_prefix="/fulfilment")
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
     return app

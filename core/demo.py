@@ -203,6 +203,7 @@ AGENTS = [
     ("agent@marketline.example", "Alex Agent", ["agent"]),
     ("supervisor@marketline.example", "Sue Supervisor", ["agent", "supervisor"]),
     ("catalog@marketline.example", "Cary Catalog", ["catalog"]),
+    ("warehouse@marketline.example", "Wes Warehouse", ["warehouse"]),
 ]
 FOOD_CATEGORIES = {"coffee-tea"}  # reduced VAT rate in Germany
 BREAK_CATEGORIES = {"paper", "writing", "coffee-tea", "breakroom", "desk"}  # volume discounts

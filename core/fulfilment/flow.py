@@ -15,16 +15,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from core import audit
 from core.billing.models import Invoice
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from core.fulfilment import services
 from core.fulfilment.models import Shipment
-from core.orders import services as orders
+from core.orders.models import Order
+from core.payments import capture
 
 log = logging.getLogger("marketline.fulfilment")
 
@@ -33,8 +34,17 @@ log = logging.getLogger("marketline.fulfilment")
 class ShipOutcome:
     shipment: Shipment
     invoice: Invoice
-    collection: Any = None  # what core.payments.capture.collect_invoice answered
+    collection: capture.CollectOutcome | None = None  # None when collecting raised
     collection_error: str = ""
+
+    @property
+    def payment_problem(self) -> str:
+        """What the warehouse should pass on when the money was not taken; "" otherwise."""
+        if self.collection_error:
+            return self.collection_error
+        if self.collection is not None and self.collection.status in ("failed", "pending"):
+            return self.collection.message or "The payment is not collected yet."
+        return ""
 
 
 def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int, int], *,
@@ -45,7 +55,7 @@ def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int
     A DomainError from shipping (quantities, carrier, holds) leaves nothing written
     once the caller rolls back.
     """
-    order = orders.get_order(session, order_id, lock=True)
+    order = _locked_order(session, order_id)
     shipped = services.ship_and_invoice(session, order, quantities, carrier=carrier,
                                         tracking_number=tracking_number, actor=actor)
     commit()  # shipment, stock and invoice exist before the payment service is asked
@@ -54,9 +64,19 @@ def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int
     return ShipOutcome(shipped.shipment, shipped.invoice, collection, problem)
 
 
+def _locked_order(session: Session, order_id: int) -> Order:
+    """The order under its row lock, read afresh: a copy loaded earlier in the session
+    (the caller's page) would otherwise hide what changed before the lock was taken."""
+    order = session.scalar(select(Order).where(Order.id == order_id)
+                           .options(selectinload(Order.lines), selectinload(Order.holds))
+                           .with_for_update().execution_options(populate_existing=True))
+    if order is None:
+        raise NotFound("We could not find that order.")
+    return order
+
+
 def _collect(session: Session, gateway, invoice_id: int, actor: audit.Actor,
-             commit: Callable[[], None]) -> tuple[Any, str]:
-    from core.payments import capture
+             commit: Callable[[], None]) -> tuple[capture.CollectOutcome | None, str]:
     try:
         return capture.collect_invoice(session, gateway, invoice_id, actor=actor,
                                        commit=commit), ""

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.audit import Actor, AuditEvent
 from core.billing.models import Invoice
-from core.fulfilment import carriers, queries, services, states
+from core.fulfilment import carriers, flow, queries, services, states
 from core.fulfilment.models import Shipment
 from core.fulfilment.services import FulfilmentError, NotReleasable
 from core.inventory import services as inventory
@@ -17,6 +17,7 @@ from core.inventory.models import StockLevel
 from core.orders import holds
 from core.orders import states as order_states
 from core.orders.models import Order
+from core.payments import capture
 from tests.factories import StockLevelFactory, VariantFactory
 from tests.helpers import QueryCounter
 from tests.unit.test_order_maintenance import authorise
@@ -382,3 +383,77 @@ def test_release_filters_agree_with_the_release_rule(db):
                                             Order.id.not_in([o.id for o, _ in offered]))).all()
     for order in others:
         assert services.release_refusal(order) is not None, order.number
+
+
+# -- the flow: ship and invoice, commit, collect, e-mail ---------------------------------------
+
+
+class Recorder:
+    def __init__(self, db):
+        self.db, self.events = db, []
+
+    def commit(self):
+        self.events.append("commit")
+        self.db.commit()
+
+    def mailer(self, shipment):
+        self.events.append(("mail", shipment.number, self.db.get(Shipment, shipment.id).status))
+
+
+def test_ship_order_commits_before_collecting_and_mails_last(db, five, monkeypatch):
+    order, _ = five
+    db.commit()
+    seen = Recorder(db)
+
+    def collect(session, gateway, invoice_id, *, actor, commit):
+        seen.events.append(("collect", session.in_transaction(),
+                            db.get(Invoice, invoice_id).shipment_id is not None))
+        return capture.CollectOutcome("captured")
+
+    monkeypatch.setattr(capture, "collect_invoice", collect)
+    outcome = flow.ship_order(db, object(), order.id, {order.lines[0].id: 2}, carrier="dhl",
+                              tracking_number="JJD1", actor=WAREHOUSE, commit=seen.commit,
+                              mailer=seen.mailer)
+    assert seen.events == ["commit", ("collect", False, True),
+                           ("mail", f"{order.number}-1", "shipped")]
+    assert outcome.invoice.shipment_id == outcome.shipment.id and outcome.payment_problem == ""
+
+
+def test_an_on_account_shipment_is_left_for_the_customer_to_pay(db, five):
+    order, _ = five
+    db.commit()
+    seen = Recorder(db)
+    outcome = flow.ship_order(db, object(), order.id, {order.lines[0].id: 5}, carrier="own",
+                              tracking_number="", actor=WAREHOUSE, commit=seen.commit,
+                              mailer=seen.mailer)
+    assert outcome.collection.status == "on_account" and outcome.payment_problem == ""
+    assert seen.events[-1] == ("mail", f"{order.number}-1", "shipped")
+
+
+def test_a_collection_that_breaks_keeps_the_shipment_and_still_mails(db, five, monkeypatch):
+    order, _ = five
+    db.commit()
+    seen = Recorder(db)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("socket closed")
+
+    monkeypatch.setattr(capture, "collect_invoice", broken)
+    outcome = flow.ship_order(db, object(), order.id, {order.lines[0].id: 1}, carrier="own",
+                              tracking_number="", actor=WAREHOUSE, commit=seen.commit,
+                              mailer=seen.mailer)
+    assert "billing will follow it up" in outcome.payment_problem
+    db.expire_all()
+    assert db.get(Order, order.id).status == "partially_shipped"
+    assert seen.events[-1][0] == "mail"
+
+
+def test_a_refused_shipment_commits_nothing_and_mails_nobody(db, five):
+    order, _ = five
+    db.commit()
+    seen = Recorder(db)
+    with pytest.raises(FulfilmentError):
+        flow.ship_order(db, object(), order.id, {order.lines[0].id: 9}, carrier="own",
+                        tracking_number="", actor=WAREHOUSE, commit=seen.commit,
+                        mailer=seen.mailer)
+    assert seen.events == []

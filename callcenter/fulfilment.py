@@ -1,0 +1,215 @@
+"""The warehouse in the console: orders to release, orders to ship, the pick list, shipping
+an order (in full or in part) and marking shipments delivered.
+
+Warehouse staff act; supervisors may look (admin does both)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, render_template, request, url_for
+
+from callcenter.access import requires_role
+from callcenter.fulfilment_forms import (
+    ActionForm,
+    ReleaseFilterForm,
+    ReleaseForm,
+    ShipFilterForm,
+    ShipForm,
+    order_ids,
+)
+from core.agents.services import actor_for
+from core.errors import DomainError
+from core.fulfilment import carriers, flow, queries, services
+from core.fulfilment.models import Shipment
+from core.mail import send_mail
+from core.orders import holds, maintenance
+from core.orders import states as order_states
+from core.orders.queries import PAYMENT_LABELS
+from core.payments.gateway import StripeGateway
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.forms import place_error
+from core.web.render import redirect_to, render_page
+
+bp = Blueprint("fulfilment", __name__)
+VIEW = ("warehouse", "supervisor")
+ACT = ("warehouse",)
+PER_PAGE = 50
+
+
+def _actor():
+    return actor_for(current_account())
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
+
+
+def _args(form) -> dict:
+    """Only the filters: url_for would read "_external", "_scheme" or "_anchor" as its own."""
+    return {k: v for k, v in request.args.items() if k in form._fields and v}
+
+
+def _clean(form, name):
+    field = form[name]
+    return None if field.errors else field.data
+
+
+# --- to release ---------------------------------------------------------------------------
+
+
+@bp.get("/release", endpoint="to_release")
+@requires_role(*VIEW)
+def to_release():
+    form = ReleaseFilterForm(request.args)
+    form.validate()
+    filters = queries.ReleaseFilters(number=_clean(form, "number") or "",
+                                     payment=_clean(form, "payment") or "",
+                                     placed_before=_clean(form, "placed_before"))
+    found = queries.to_release(db_session, filters, page=_page_number(), per_page=PER_PAGE)
+    return render_page("fulfilment/to_release.html", block="results", form=form, found=found,
+                       args=_args(form), release_form=ReleaseForm(formdata=None),
+                       payment_labels=PAYMENT_LABELS)
+
+
+@bp.post("/release", endpoint="release")
+@requires_role(*ACT)
+def release():
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        flash("The form had expired; tick the orders again and release them.", "error")
+        return redirect_to(url_for(".to_release"))
+    try:
+        result = services.release_orders(
+            db_session, order_ids(request.form.getlist("order"), services.MAX_BATCH),
+            actor=_actor())
+    except DomainError as err:
+        db_session.rollback()
+        flash(str(err), "error")
+        return redirect_to(url_for(".to_release"))
+    db_session.commit()
+    if result.released:
+        numbers = ", ".join(o.number for o in result.released)
+        count = len(result.released)
+        flash(f"{count} order{'' if count == 1 else 's'} sent to the warehouse: {numbers}.",
+              "success")
+    for number, why in result.refused:
+        flash(f"{number} was not released: {why}", "error")
+    return redirect_to(url_for(".to_ship" if result.released and not result.refused
+                               else ".to_release"))
+
+
+# --- to ship and the pick list --------------------------------------------------------------
+
+
+@bp.get("/ship", endpoint="to_ship")
+@requires_role(*VIEW)
+def to_ship():
+    form = ShipFilterForm(request.args)
+    form.validate()
+    filters = queries.ShipFilters(number=_clean(form, "number") or "",
+                                  status=_clean(form, "status") or "",
+                                  promised_by=_clean(form, "promised_by"))
+    found = queries.to_ship(db_session, filters, page=_page_number(), per_page=PER_PAGE)
+    return render_page("fulfilment/to_ship.html", block="results", form=form, found=found,
+                       args=_args(form), status_labels=order_states.LABELS,
+                       outstanding=services.outstanding)
+
+
+@bp.get("/pick-list", endpoint="pick_list")
+@requires_role(*VIEW)
+def pick_list():
+    ids = order_ids(request.args.getlist("order"), services.MAX_BATCH)
+    return render_page("fulfilment/pick_list.html", picks=services.pick_list(db_session, ids),
+                       asked=len(ids))
+
+
+# --- one order: ship it, its shipments --------------------------------------------------------
+
+
+def _order_page(order, *, form: ShipForm | None = None, line_errors=None, status: int = 200):
+    shippable = order.status in services.RELEASED and not order.on_hold
+    return render_page(
+        "fulfilment/order.html", status=status, order=order,
+        status_label=order_states.LABELS.get(order.status, order.status),
+        payment_label=PAYMENT_LABELS.get(order.payment_state, order.payment_state),
+        shipments=queries.shipments_for_order(db_session, order.id),
+        form=form or ShipForm(formdata=None), line_errors=line_errors or {},
+        shippable=shippable, may_act=current_account().has_role(*ACT),
+        outstanding=services.outstanding, describe=holds.describe,
+        carriers=carriers.CARRIERS.values())
+
+
+@bp.get("/orders/<number>", endpoint="order")
+@requires_role(*VIEW)
+def order_page(number: str):
+    return _order_page(maintenance.find_order(db_session, number))
+
+
+@bp.post("/orders/<number>/ship", endpoint="ship")
+@requires_role(*ACT)
+def ship(number: str):
+    order = maintenance.find_order(db_session, number)
+    form = ShipForm()
+    quantities, line_errors = form.quantities([l.id for l in order.lines], request.form)
+    if form.validate_on_submit() and not line_errors:
+        try:
+            outcome = flow.ship_order(
+                db_session, StripeGateway(current_app.config["MARKETLINE"]), order.id,
+                quantities, carrier=form.carrier.data,
+                tracking_number=form.tracking_number.data or "", actor=_actor(),
+                commit=db_session.commit, mailer=_send_shipment_mail)
+        except DomainError as err:
+            db_session.rollback()
+            if err.field and err.field.startswith("qty-"):
+                line_errors[err.field] = str(err)
+            else:
+                place_error(form, err)
+        else:
+            flash(f"Shipment {outcome.shipment.number} is on its way; invoice "
+                  f"{outcome.invoice.number} is issued and the customer is told.", "success")
+            if problem := outcome.payment_problem:
+                flash(f"Payment for invoice {outcome.invoice.number}: {problem}", "error")
+            return redirect_to(url_for(".order", number=order.number))
+    return _order_page(order, form=form, line_errors=line_errors)
+
+
+@bp.post("/shipments/<int:shipment_id>/delivered", endpoint="delivered")
+@requires_role(*ACT)
+def delivered(shipment_id: int):
+    shipment = services.get_shipment(db_session, shipment_id, lock=True)  # NotFound: 404
+    number = shipment.order.number
+    if ActionForm().validate_on_submit():
+        try:
+            services.mark_delivered(db_session, shipment, actor=_actor())
+        except DomainError as err:
+            db_session.rollback()
+            flash(str(err), "error")
+        else:
+            db_session.commit()
+            flash(f"Shipment {shipment.number} is delivered.", "success")
+    else:
+        flash("The form had expired; try again.", "error")
+    return redirect_to(url_for(".order", number=number))
+
+
+# --- the shipment e-mail ----------------------------------------------------------------------
+
+
+def _send_shipment_mail(shipment: Shipment) -> None:
+    """Tell the customer what left, with which carrier and where to follow it. After commit."""
+    order = shipment.order
+    context = dict(order=order, shipment=queries.shipment_info(shipment),
+                   partial=order.status == "partially_shipped", link=_shop_link(order))
+    send_mail(to=order.email, subject=f"Your Marketline order {order.number} has shipped",
+              text=render_template("core/emails/shipment.txt", **context),
+              html=render_template("core/emails/shipment.html", **context))
+
+
+def _shop_link(order) -> str:
+    """Where the buyer sees the order in the shop, which is served at the site's root."""
+    root = request.host_url.rstrip("/")
+    if order.customer_id:
+        return f"{root}/account/orders/{order.number}"
+    return f"{root}/orders/lookup"

@@ -1,0 +1,281 @@
+"""The console's warehouse pages: release, the worklists, the pick list, shipping with the
+customer's e-mail, delivery; roles, CSRF and query counts."""
+import re
+from itertools import pairwise
+
+import pytest
+from sqlalchemy import select
+
+from core.billing.models import Invoice
+from core.fulfilment import services
+from core.fulfilment.models import Shipment
+from core.inventory.models import StockLevel
+from core.orders import holds
+from core.orders.models import Order
+from tests.conftest import agent_client_for, csrf_token
+from tests.helpers import QueryCounter
+from tests.unit.test_fulfilment import WAREHOUSE, confirmed, released
+from tests.unit.test_orders import vid
+from tests.web.conftest import text_of
+
+
+@pytest.fixture
+def warehouse_client(console_app):
+    """The console, signed in as the demo warehouse agent."""
+    return agent_client_for(console_app, "warehouse@marketline.example")
+
+
+def page(client, path) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def post(client, path, data, page_path="/fulfilment/ship"):
+    token = csrf_token(client, page_path)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def fresh(db, order) -> Order:
+    db.expire_all()
+    return db.get(Order, order.id)
+
+
+# -- to release ------------------------------------------------------------------------------
+
+
+def test_the_release_worklist_offers_ready_orders_and_releases_the_ticked_ones(
+        warehouse_client, db):
+    paper = vid(db, "PAP-A4-80")
+    ready = confirmed(db, [(paper, 1)], key="w-ready")
+    unpaid = confirmed(db, [(paper, 1)], key="w-unpaid", pay="unpaid")
+    db.commit()
+    html = page(warehouse_client, "/fulfilment/release")
+    assert ready.number in html and unpaid.number not in html
+    assert f'<label class="visually-hidden" for="release-{ready.id}">Release {ready.number}' in html
+    response = post(warehouse_client, "/fulfilment/release", {"order": [str(ready.id)]},
+                    "/fulfilment/release")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/fulfilment/ship")
+    assert fresh(db, ready).status == "in_fulfilment"
+    assert ready.number in page(warehouse_client, "/fulfilment/ship")
+
+
+def test_a_batch_release_reports_each_order_it_left(warehouse_client, db):
+    paper = vid(db, "PAP-A4-80")
+    ready = confirmed(db, [(paper, 1)], key="w-b-ready")
+    unpaid = confirmed(db, [(paper, 1)], key="w-b-unpaid", pay="unpaid")
+    db.commit()
+    response = post(warehouse_client, "/fulfilment/release",
+                    {"order": [str(ready.id), str(unpaid.id)]}, "/fulfilment/release")
+    assert response.status_code == 303
+    html = page(warehouse_client, response.headers["Location"])
+    assert f"1 order sent to the warehouse: {ready.number}." in html
+    assert f"{unpaid.number} was not released: Order {unpaid.number} is not paid" in html
+    assert (fresh(db, ready).status, fresh(db, unpaid).status) == ("in_fulfilment", "confirmed")
+
+
+def test_releasing_without_a_csrf_token_changes_nothing(warehouse_client, db):
+    ready = confirmed(db, [(vid(db, "PAP-A4-80"), 1)], key="w-csrf")
+    db.commit()
+    response = warehouse_client.post("/fulfilment/release", data={"order": str(ready.id)})
+    assert response.status_code == 400
+    assert fresh(db, ready).status == "confirmed"
+
+
+def test_a_supervisor_may_look_but_not_act_and_an_agent_not_even_look(
+        console_app, supervisor_client, agent_client, db):
+    order = released(db, [(vid(db, "PAP-A4-80"), 2)], key="w-roles")
+    db.commit()
+    for path in ("/fulfilment/release", "/fulfilment/ship", f"/fulfilment/orders/{order.number}",
+                 f"/fulfilment/pick-list?order={order.id}"):
+        assert supervisor_client.get(path).status_code == 200, path
+        assert agent_client.get(path).status_code == 403, path
+    html = page(supervisor_client, f"/fulfilment/orders/{order.number}")
+    assert ">Ship</button>" not in html
+    response = post(supervisor_client, f"/fulfilment/orders/{order.number}/ship",
+                    {f"qty-{order.lines[0].id}": "1", "carrier": "own"})
+    assert response.status_code == 403
+    assert fresh(db, order).status == "in_fulfilment"
+
+
+def test_the_warehouse_nav_item_shows_for_warehouse_staff_only(warehouse_client, agent_client):
+    assert 'href="/fulfilment/ship">Warehouse</a>' in page(warehouse_client, "/")
+    assert ">Warehouse</a>" not in page(agent_client, "/")
+
+
+# -- worklists: filters and query counts -----------------------------------------------------
+
+
+def test_the_ship_worklist_shows_outstanding_units_and_filters(warehouse_client, db):
+    paper, pens = vid(db, "PAP-A4-80"), vid(db, "PEN-G2-BLU")
+    part = released(db, [(paper, 3), (pens, 1)], key="w-part")
+    services.ship(db, part, {part.lines[0].id: 1}, carrier="own", tracking_number="",
+                  actor=WAREHOUSE)
+    whole = released(db, [(paper, 1)], key="w-whole")
+    db.commit()
+    html = page(warehouse_client, "/fulfilment/ship")
+    row = html[html.index(part.number):].split("</tr>")[0]
+    assert "2 × <code>PAP-A4-80</code>" in row and "1 × <code>PEN-G2-BLU</code>" in row
+    assert "Partly shipped" in row
+    filtered = page(warehouse_client, "/fulfilment/ship?status=partially_shipped")
+    assert part.number in filtered and whole.number not in filtered
+    fragment = warehouse_client.get(f"/fulfilment/ship?number={whole.number}",
+                                    headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<h1>" not in fragment and whole.number in fragment and part.number not in fragment
+    assert "Nothing is waiting to ship" in page(warehouse_client,
+                                                "/fulfilment/ship?promised_by=2000-01-01")
+
+
+def _orders(db, n, start, *, release):
+    paper, pens = vid(db, "PAP-A4-80"), vid(db, "PEN-G2-BLU")
+    make = released if release else confirmed
+    for i in range(start, start + n):
+        order = make(db, [(paper, 1), (pens, 1)], key=f"w-count-{release}-{i}")
+        if i % 3 == 0 and release:  # some held after release: the badge reads holds
+            holds.place_hold(db, order, kind="manual", reason_code="other", note="",
+                             actor=WAREHOUSE)
+    db.commit()
+
+
+@pytest.mark.parametrize("path, release", [("/fulfilment/release", False),
+                                           ("/fulfilment/ship", True)])
+def test_worklists_cost_the_same_queries_for_one_order_or_twelve(warehouse_client, db,
+                                                                 connection, path, release):
+    _orders(db, 1, 0, release=release)
+    warehouse_client.get(path)  # warm-up
+    with QueryCounter(connection) as one:
+        assert warehouse_client.get(path).status_code == 200
+    _orders(db, 11, 1, release=release)
+    with QueryCounter(connection) as twelve:
+        html = page(warehouse_client, path)
+    assert len(set(re.findall(r"/fulfilment/orders/(SO-\d+)", html))) >= 12
+    assert one.count == twelve.count
+
+
+# -- pick list ---------------------------------------------------------------------------------
+
+
+def test_the_pick_list_totals_each_sku_over_the_ticked_orders(warehouse_client, db):
+    paper, pens = vid(db, "PAP-A4-80"), vid(db, "PEN-G2-BLU")
+    first = released(db, [(paper, 2), (pens, 1)], key="w-pick-1")
+    second = released(db, [(paper, 3)], key="w-pick-2")
+    db.commit()
+    html = page(warehouse_client, f"/fulfilment/pick-list?order={first.id}&order={second.id}"
+                                  "&order=junk")
+    row = html[html.index("<code>PAP-A4-80</code>"):].split("</tr>")[0]
+    assert "<strong>5</strong>" in row
+    assert f"{first.number}: 2" in row and f"{second.number}: 3" in row
+    assert "fulfilment.css" in html and "data-print" in html
+    assert "<h1>Pick list</h1>" in html
+    empty = page(warehouse_client, "/fulfilment/pick-list")
+    assert "Tick the orders to pick" in empty
+
+
+# -- shipping ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five(db):
+    """A released on-account order of 5 units of copy paper."""
+    order = released(db, [(vid(db, "PAP-A4-80"), 5)], key="w-five")
+    db.commit()
+    return order
+
+
+def ship_form(client, order, quantity, carrier="dhl", tracking="JJD 0001 2345"):
+    return post(client, f"/fulfilment/orders/{order.number}/ship",
+                {f"qty-{order.lines[0].id}": str(quantity), "carrier": carrier,
+                 "tracking_number": tracking}, f"/fulfilment/orders/{order.number}")
+
+
+def test_the_ship_form_defaults_to_what_is_outstanding(warehouse_client, five):
+    html = page(warehouse_client, f"/fulfilment/orders/{five.number}")
+    line = five.lines[0]
+    assert (f'<input id="qty-{line.id}" name="qty-{line.id}" type="number" min="0" max="5" '
+            f'class="quantity" value="5"') in html
+    assert '<option value="postnl">PostNL</option>' in html
+    assert '<label for="tracking_number">Tracking number</label>' in html
+    headings = [int(h) for h in re.findall(r"<h([1-6])[ >]", html)]
+    assert headings[0] == 1 and all(b - a <= 1 for a, b in pairwise(headings))
+
+
+def test_shipping_part_of_an_order_invoices_it_and_emails_the_tracking_link(
+        warehouse_client, db, five, smtp_sink):
+    paper = vid(db, "PAP-A4-80")
+    before = db.scalar(select(StockLevel.on_hand).where(StockLevel.variant_id == paper))
+    response = ship_form(warehouse_client, five, 3)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    order = fresh(db, five)
+    assert order.status == "partially_shipped"
+    assert (order.lines[0].quantity_shipped, order.lines[0].quantity_reserved) == (3, 2)
+    assert db.scalar(select(StockLevel.on_hand).where(StockLevel.variant_id == paper)) == \
+        before - 3
+    shipment = db.scalar(select(Shipment).where(Shipment.order_id == order.id))
+    assert (shipment.number, shipment.carrier, shipment.tracking_number) == (
+        f"{order.number}-1", "dhl", "JJD00012345")
+    invoice = db.scalar(select(Invoice).where(Invoice.shipment_id == shipment.id))
+    assert invoice is not None and invoice.number.startswith("INV-")
+
+    message = smtp_sink.wait_for("ola@example.com")
+    assert order.number in message["Subject"]
+    body = text_of(message)
+    link = "https://www.dhl.com/de-en/home/tracking/tracking-parcel.html?submit=1&tracking-id=JJD00012345"
+    for text in (order.number, "3 x Everyday Copy Paper", "DHL", "JJD00012345", link,
+                 "The rest of your order follows"):
+        assert text in body, text
+    html_body = message.get_body(("html",)).get_content()
+    assert f'href="{link.replace("&", "&amp;")}"' in html_body
+
+    page_html = page(warehouse_client, response.headers["Location"])
+    assert f"Shipment {order.number}-1 is on its way; invoice {invoice.number}" in page_html
+    assert f'value="2"' in page_html  # the rest is offered for the next shipment
+
+
+def test_a_wrong_quantity_or_missing_tracking_number_re_renders_the_form(
+        warehouse_client, db, five):
+    line = five.lines[0]
+    response = ship_form(warehouse_client, five, 6)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Ship from 1 to 5 of PAP-A4-80" in html and 'value="6"' in html
+    response = ship_form(warehouse_client, five, 2, carrier="ups", tracking="")
+    html = response.get_data(as_text=True)
+    assert "Enter the UPS tracking number." in html
+    assert 'aria-invalid="true"' in html and 'value="2"' in html
+    response = ship_form(warehouse_client, five, "two")
+    assert f'id="qty-{line.id}-error"' in response.get_data(as_text=True)
+    assert fresh(db, five).status == "in_fulfilment"
+    assert db.scalar(select(Shipment).where(Shipment.order_id == five.id)) is None
+
+
+def test_shipping_needs_a_csrf_token(warehouse_client, db, five):
+    response = warehouse_client.post(f"/fulfilment/orders/{five.number}/ship",
+                                     data={f"qty-{five.lines[0].id}": "1", "carrier": "own"})
+    assert response.status_code == 400
+    assert fresh(db, five).status == "in_fulfilment"
+
+
+def test_a_shipment_is_marked_delivered_and_shown_with_its_tracking_link(
+        warehouse_client, agent_client, db, five):
+    assert ship_form(warehouse_client, five, 5).status_code == 303
+    shipment = db.scalar(select(Shipment).where(Shipment.order_id == five.id))
+    html = page(warehouse_client, f"/fulfilment/orders/{five.number}")
+    assert f"Mark {shipment.number} delivered" in html
+    assert "tracking-id=JJD00012345" in html
+    response = post(warehouse_client, f"/fulfilment/shipments/{shipment.id}/delivered", {},
+                    f"/fulfilment/orders/{five.number}")
+    assert response.status_code == 303
+    db.expire_all()
+    assert db.get(Shipment, shipment.id).status == "delivered"
+    html = page(warehouse_client, f"/fulfilment/orders/{five.number}")
+    assert f"Mark {shipment.number} delivered" not in html and "Delivered" in html
+    # the order page agents use shows the shipment too, without the warehouse's button
+    html = page(agent_client, f"/orders/{five.number}")
+    assert shipment.number in html and "tracking-id=JJD00012345" in html
+    assert "Mark " not in html
+    assert post(warehouse_client, "/fulfilment/shipments/999999/delivered", {}).status_code == 404
+
+
+def test_an_unknown_order_is_404(warehouse_client):
+    assert warehouse_client.get("/fulfilment/orders/SO-999999").status_code == 404
