@@ -204,6 +204,7 @@ AGENTS = [
     ("supervisor@marketline.example", "Sue Supervisor", ["agent", "supervisor"]),
     ("catalog@marketline.example", "Cary Catalog", ["catalog"]),
     ("warehouse@marketline.example", "Wes Warehouse", ["warehouse"]),
+    ("billing@marketline.example", "Bill Billing", ["billing", "credit"]),
 ]
 FOOD_CATEGORIES = {"coffee-tea"}  # reduced VAT rate in Germany
 BREAK_CATEGORIES = {"paper", "writing", "coffee-tea", "breakroom", "desk"}  # volume discounts
@@ -426,6 +427,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     load_relations(session, lookups)
     load_shipping(session)
     search.reindex(session)
+    from core.demo_orders import load_demo_orders  # uses the services the demo data feeds
+    work = load_demo_orders(session, acme)
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
-            "3 channels, price lists, promotions and the demo accounts.")
+            f"3 channels, price lists, promotions and the demo accounts. {work}")
