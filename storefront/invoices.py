@@ -70,8 +70,7 @@ def pdf(number: str):
 @login_required
 def detail(number: str):
     invoice = queries.customer_invoice(db_session, _customer_id(), number)
-    return render_page("invoices/detail.html", view=queries.describe(db_session, invoice),
-                       can_pay=_pay_invoice() is not None)
+    return render_page("invoices/detail.html", view=queries.describe(db_session, invoice))
 
 
 class GuestInvoiceForm(FlaskForm):
@@ -106,13 +105,20 @@ def guest_pdf():
 
 # --- paying an open invoice by card ---------------------------------------------------
 
-def _pay_invoice():
-    """core.payments.capture.pay_invoice, once it exists."""
+def _card_payments():
+    """core.payments.invoices (pay_invoice and friends), once it exists."""
     try:
-        from core.payments.capture import pay_invoice
+        from core.payments import invoices as card_payments
     except ImportError:
         return None
-    return pay_invoice
+    return card_payments
+
+
+@bp.app_template_global("card_payable")
+def card_payable(invoice) -> bool:
+    """Whether to offer paying this document by card here."""
+    card_payments = _card_payments()
+    return card_payments is not None and card_payments.card_payable(invoice)
 
 
 def _gateway() -> StripeGateway:
@@ -125,21 +131,20 @@ def pay_form(number: str):
     invoice = queries.customer_invoice(db_session, _customer_id(), number)
     view = queries.describe(db_session, invoice)
     client_secret, problem = "", None
-    if view.payable and _pay_invoice() is not None:
+    if card_payable(invoice):
         try:
             _, client_secret = _gateway().setup_intent()
         except GatewayUnavailable as err:
             problem = str(err)
     settings = current_app.config["MARKETLINE"]
     return render_page("invoices/pay.html", view=view, client_secret=client_secret,
-                       problem=problem, can_pay=_pay_invoice() is not None,
-                       stripe_js=settings.STRIPE_JS_URL,
+                       problem=problem, stripe_js=settings.STRIPE_JS_URL,
                        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
 
 
 def _answer(outcome, number: str):
     """The JSON the card form (checkout.js) understands."""
-    if outcome.status in ("paid", "succeeded", "captured", "authorised"):
+    if outcome.status in ("paid", "nothing_due"):
         return jsonify({"status": "confirmed",
                         "redirect": url_for("invoices.detail", number=number, paid=1)})
     if outcome.status in ("requires_action", "processing"):
@@ -149,29 +154,34 @@ def _answer(outcome, number: str):
     return jsonify({"status": "declined", "message": outcome.message}), 402
 
 
+def _payable_or_404(number: str):
+    card_payments = _card_payments()
+    invoice = queries.customer_invoice(db_session, _customer_id(), number)
+    if card_payments is None:
+        raise NotFound("Paying invoices by card is not available yet.")
+    return card_payments, invoice
+
+
 @bp.post("/account/invoices/<number>/pay")
 @login_required
 def pay(number: str):
-    pay_invoice = _pay_invoice()
-    invoice = queries.customer_invoice(db_session, _customer_id(), number)
-    if pay_invoice is None:
-        raise NotFound("Paying invoices by card is not available yet.")
+    card_payments, invoice = _payable_or_404(number)
     payment_method = request.form.get("payment_method", "")
     if not payment_method:
         return jsonify({"status": "invalid", "errors": {"card": "Enter your card details."}}), 422
-    outcome = pay_invoice(db_session, _gateway(), invoice.id, payment_method=payment_method,
-                          actor=_actor(), commit=db_session.commit)
+    try:
+        outcome = card_payments.pay_invoice(db_session, _gateway(), invoice.id,
+                                            payment_method=payment_method, actor=_actor(),
+                                            commit=db_session.commit)
+    except card_payments.InvoiceNotPayable as err:
+        return jsonify({"status": "declined", "message": str(err)}), 422
     return _answer(outcome, invoice.number)
 
 
 @bp.post("/account/invoices/<number>/pay/complete")
 @login_required
 def pay_complete(number: str):
-    invoice = queries.customer_invoice(db_session, _customer_id(), number)
-    try:
-        from core.payments.capture import complete_invoice_payment
-    except ImportError:
-        raise NotFound("Paying invoices by card is not available yet.") from None
-    outcome = complete_invoice_payment(db_session, _gateway(), invoice.id, actor=_actor(),
-                                       commit=db_session.commit)
+    card_payments, invoice = _payable_or_404(number)
+    outcome = card_payments.complete_invoice_payment(db_session, _gateway(), invoice.id,
+                                                     actor=_actor(), commit=db_session.commit)
     return _answer(outcome, invoice.number)

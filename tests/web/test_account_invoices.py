@@ -14,24 +14,17 @@ from core.billing import invoicing, receivables
 from core.billing.invoicing import FreeTextLine
 from core.billing.models import Invoice
 from core.billing.notify import queue_invoice_email
-from core.customers.models import Customer, CustomerUser
 from core.tasks import use_session_factory
 from tests.billing_support import CLERK, place, ship
 from tests.conftest import csrf_token
 from tests.helpers import QueryCounter
 
-SHOPPER = "shopper@example.com"
 TODAY = dt.date.today()
 LONG_AGO = TODAY - dt.timedelta(days=90)
 
 
 def text(response) -> str:
     return " ".join(response.get_data(as_text=True).split())
-
-
-def customer_of(db, email: str = SHOPPER) -> Customer:
-    return db.scalar(select(Customer).join(CustomerUser, CustomerUser.customer_id == Customer.id)
-                     .where(CustomerUser.email == email))
 
 
 def invoice_for(db, customer, amount: str = "100.00", *, issued=TODAY, terms="net30",
@@ -50,7 +43,18 @@ def pay(db, invoice, amount: str) -> None:
 
 @pytest.fixture
 def shopper(db):
-    return customer_of(db)
+    """A customer of their own (the demo's customers come with orders and invoices)."""
+    from tests import factories
+    return factories.CustomerUserFactory(email="ida@invoices.example").customer
+
+
+@pytest.fixture
+def customer_client(client, shopper):
+    """The storefront client, signed in as `shopper`."""
+    from tests import factories
+    from tests.conftest import sign_in
+    assert sign_in(client, "ida@invoices.example", factories.PASSWORD).status_code == 303
+    return client
 
 
 @pytest.fixture
@@ -78,7 +82,6 @@ def test_list_shows_open_paid_and_overdue_invoices_credit_notes_and_the_balance(
     assert "Credit available</dt><dd>11.90 EUR" in page
     row = re.search(rf"<tr> <td><a href=\"/account/invoices/{overdue.number}\">.*?</tr>", page)
     assert "59.50 EUR" in row.group(0) and "Overdue" in row.group(0)
-    assert f'href="/account/invoices/{overdue.number}/pay"' in row.group(0)
     row = re.search(rf"<tr> <td><a href=\"/account/invoices/{paid.number}\">.*?</tr>", page)
     assert "Paid" in row.group(0) and "Overdue" not in row.group(0) and "/pay" not in row.group(0)
     row = re.search(rf"<tr> <td><a href=\"/account/invoices/{note.number}\">.*?</tr>", page)
@@ -249,3 +252,115 @@ def test_queueing_an_invoice_email_never_raises(monkeypatch):
         raise OSError("broker down")
     monkeypatch.setattr("core.billing.notify.send_invoice_email.delay", broken)
     queue_invoice_email(1)
+
+
+# -- paying by card (localstripe) --------------------------------------------------------
+
+ACME_BUYER = "buyer@pay.example"
+
+
+@pytest.fixture
+def card_payments():
+    return pytest.importorskip("core.payments.invoices")
+
+
+@pytest.fixture
+def acme(db):
+    """A company that buys on account (net 30), with no credit to use up its invoices."""
+    from tests import factories
+    company = factories.CustomerFactory(kind="company", name="Pay Corp", payment_terms="net30",
+                                        on_account_allowed=True)
+    factories.CustomerUserFactory(customer=company, email=ACME_BUYER)
+    return company
+
+
+@pytest.fixture
+def acme_client(acme, settings, session_factory, localstripe):
+    """The shop talking to localstripe, signed in as Acme's buyer."""
+    import dataclasses
+    from storefront import create_app
+    from tests import factories
+    from tests.conftest import sign_in
+    app = create_app(dataclasses.replace(settings, STRIPE_API_BASE=localstripe),
+                     session_factory=session_factory)
+    app.config.update(TESTING=True)
+    client = app.test_client()
+    assert sign_in(client, ACME_BUYER, factories.PASSWORD).status_code == 303
+    return client
+
+
+def on_account_invoice(db, acme, key):
+    order = place(db, [("PAP-A4-80", 4)], key=key, customer=acme, channel_code="web-b2b",
+                  payment_method="on_account")
+    invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 4}), actor=CLERK)
+    db.commit()
+    return invoice
+
+
+def card(localstripe, number):
+    import stripe
+    client = stripe.StripeClient("sk_test_x", base_addresses={"api": localstripe})
+    return client.v1.payment_methods.create({"type": "card", "card": {
+        "number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"}}).id
+
+
+def post_pay(client, invoice, payment_method):
+    token = csrf_token(client, f"/account/invoices/{invoice.number}/pay")
+    return client.post(f"/account/invoices/{invoice.number}/pay",
+                       data={"payment_method": payment_method},
+                       headers={"X-CSRFToken": token, "Accept": "application/json"})
+
+
+def test_pay_page_offers_the_card_form_for_an_open_order_invoice(acme_client, db, acme,
+                                                                 card_payments):
+    invoice = on_account_invoice(db, acme, "pay-page")
+    page = text(acme_client.get(f"/account/invoices/{invoice.number}"))
+    assert f'href="/account/invoices/{invoice.number}/pay"' in page
+    page = text(acme_client.get(f"/account/invoices/{invoice.number}/pay"))
+    assert 'id="card-element"' in page and 'data-client-secret="seti_' in page
+    assert f"Pay {invoice.amount_open:,.2f} EUR</button>" in page
+
+
+def test_paying_an_open_invoice_by_card_settles_it(acme_client, db, acme, localstripe,
+                                                   card_payments):
+    invoice = on_account_invoice(db, acme, "pay-ok")
+    response = post_pay(acme_client, invoice, card(localstripe, "4242424242424242"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json == {"status": "confirmed",
+                             "redirect": f"/account/invoices/{invoice.number}?paid=1"}
+    db.refresh(invoice)
+    assert (invoice.status, invoice.amount_open) == ("paid", D(0))
+    page = text(acme_client.get(f"/account/invoices/{invoice.number}?paid=1"))
+    assert f"Thank you: {invoice.number} is paid." in page
+
+
+def test_a_declined_card_leaves_the_invoice_open(acme_client, db, acme, localstripe,
+                                                 card_payments):
+    invoice = on_account_invoice(db, acme, "pay-declined")
+    response = post_pay(acme_client, invoice, card(localstripe, "4000000000000341"))
+    assert response.status_code == 402 and response.json["status"] == "declined"
+    db.refresh(invoice)
+    assert invoice.status == "open" and invoice.amount_open == invoice.gross_total
+
+
+def test_paying_needs_a_card_and_a_payable_invoice(acme_client, db, acme, card_payments):
+    invoice = on_account_invoice(db, acme, "pay-nothing")
+    response = post_pay(acme_client, invoice, "")
+    assert response.status_code == 422 and response.json["errors"] == {
+        "card": "Enter your card details."}
+    free = invoice_for(db, acme)  # no order: bank transfer only
+    db.commit()
+    assert f"/account/invoices/{free.number}/pay" not in text(
+        acme_client.get(f"/account/invoices/{free.number}"))
+    response = post_pay(acme_client, free, "pm_card_visa")
+    assert response.status_code == 422 and response.json["status"] == "declined"
+
+
+def test_paying_another_customers_invoice_returns_404(customer_client, db, acme, card_payments):
+    invoice = on_account_invoice(db, acme, "pay-other")
+    token = csrf_token(customer_client, "/account/invoices")
+    for path in (f"/account/invoices/{invoice.number}/pay",
+                 f"/account/invoices/{invoice.number}/pay/complete"):
+        response = customer_client.post(path, data={"payment_method": "pm_x"},
+                                        headers={"X-CSRFToken": token})
+        assert response.status_code == 404
