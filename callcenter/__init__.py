@@ -26,6 +26,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(customers.bp, url_prefix="/customers")
     app.register_blueprint(order_entry.bp, url_prefix="/order-entry")
     app.register_blueprint(order_admin.bp, url_prefix="/orders")
+    from callcenter import giftcards
+    app.register_blueprint(giftcards.bp, url_prefix="/gift-cards")
     app.register_blueprint(fulfilment.bp, url_prefix="/fulfilment")
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")

@@ -10,6 +10,8 @@ celery_app = Celery("marketline", include=["core.mail", "core.payments.tasks",
 celery_app.conf.beat_schedule = {
     "expire-abandoned-checkouts": {"task": "marketline.expire_abandoned_checkouts",
                                    "schedule": 300.0},
+    "renew-card-authorisations": {"task": "marketline.renew_card_authorisations",
+                                  "schedule": 3600.0},
 }
 _session_factory = None
 

@@ -1,14 +1,20 @@
-"""Pay by link: /pay/<token> lets a customer pay an existing unpaid order by card."""
+"""Pay by link: /pay/<token> lets a customer pay an existing unpaid order by card, and
+/pay/invoice/<token> an open invoice (core.payments.invoices). The tokens are signed per
+kind: an order's token never opens an invoice."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from core.audit import Actor
+from core.billing.invoicing import get_invoice
+from core.billing.queries import describe
 from core.errors import DomainError
 from core.orders import services as orders
 from core.payments import links
 from core.payments.flow import authorise_order, complete_authentication
 from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.payments.invoices import (InvoiceNotPayable, card_payable, complete_invoice_payment,
+                                    pay_invoice)
 from core.web.db import db_session
 from core.web.render import render_page
 
@@ -68,3 +74,67 @@ def complete(token: str):
     outcome = complete_authentication(db_session, gateway, order.id, actor=ACTOR,
                                       commit=db_session.commit, abandon_on_decline=False)
     return _answer(outcome, token)
+
+
+# -- an open invoice, by link (e-mailed when the card could not be charged at shipment) ----
+
+def _invoice(token: str):
+    settings = current_app.config["MARKETLINE"]
+    return get_invoice(db_session, links.read_invoice_token(settings.SECRET_KEY, token))
+
+
+@bp.get("/pay/invoice/<token>")
+def invoice(token: str):
+    try:
+        found = _invoice(token)
+    except DomainError as err:
+        return render_page("paylink/invalid.html", status=404, message=str(err))
+    view = describe(db_session, found)
+    payable = card_payable(found)
+    client_secret, problem = "", None
+    if payable:
+        try:
+            _, client_secret = StripeGateway(current_app.config["MARKETLINE"]).setup_intent()
+        except GatewayUnavailable as err:
+            problem = str(err)
+    return render_page("paylink/invoice.html", view=view, token=token, payable=payable,
+                       client_secret=client_secret, problem=problem,
+                       paid=request.args.get("paid") == "1",
+                       stripe_js=current_app.config["MARKETLINE"].STRIPE_JS_URL,
+                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+
+
+def _invoice_answer(outcome, token: str):
+    """The JSON the card form (checkout.js) understands."""
+    if outcome.status in ("paid", "nothing_due"):
+        return jsonify({"status": "confirmed",
+                        "redirect": url_for("paylink.invoice", token=token, paid=1)})
+    if outcome.status in ("requires_action", "processing"):
+        return jsonify({"status": outcome.status, "client_secret": outcome.client_secret,
+                        "message": outcome.message,
+                        "complete_url": url_for("paylink.invoice_complete", token=token)})
+    return jsonify({"status": "declined", "message": outcome.message}), 402
+
+
+@bp.post("/pay/invoice/<token>")
+def pay_invoice_by_link(token: str):
+    found = _invoice(token)
+    payment_method = request.form.get("payment_method", "").strip()[:100]
+    if not payment_method:
+        return jsonify({"status": "invalid", "errors": {"card": "Enter your card details."}}), 422
+    try:
+        outcome = pay_invoice(db_session, StripeGateway(current_app.config["MARKETLINE"]),
+                              found.id, payment_method=payment_method, actor=ACTOR,
+                              commit=db_session.commit)
+    except InvoiceNotPayable as err:
+        return jsonify({"status": "declined", "message": str(err)}), 402
+    return _invoice_answer(outcome, token)
+
+
+@bp.post("/pay/invoice/<token>/complete")
+def invoice_complete(token: str):
+    found = _invoice(token)
+    outcome = complete_invoice_payment(db_session,
+                                       StripeGateway(current_app.config["MARKETLINE"]),
+                                       found.id, actor=ACTOR, commit=db_session.commit)
+    return _invoice_answer(outcome, token)

@@ -68,6 +68,7 @@ class StripeGateway:
     """Card payments through Stripe (or localstripe, by STRIPE_API_BASE)."""
 
     def __init__(self, settings: Settings):
+        self.authorisation_days = settings.AUTHORISATION_DAYS  # how long an authorisation lives
         self.client = stripe.StripeClient(
             settings.STRIPE_SECRET_KEY, base_addresses={"api": settings.STRIPE_API_BASE},
             max_network_retries=2)

@@ -1,7 +1,9 @@
-"""Pay-by-link tokens: signed, expiring references to an unpaid order.
+"""Pay-by-link tokens: signed, expiring references to an unpaid order or an open invoice.
 
-A token is "<order id>.<expiry unix time>.<HMAC-SHA256 signature>", signed with a key
-derived from SECRET_KEY, so it cannot be forged or extended, and it names no e-mail.
+An order's token is "<order id>.<expiry unix time>.<HMAC-SHA256 signature>"; an invoice's
+is "inv<invoice id>.<expiry>.<signature>". Each kind is signed with its own key derived
+from SECRET_KEY, so a token cannot be forged or extended, an order's token never opens an
+invoice (nor the other way round), and neither names an e-mail.
 """
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from core.db import utcnow
 from core.errors import DomainError
 
 DEFAULT_LIFETIME = dt.timedelta(days=7)
+INVOICE_LIFETIME = dt.timedelta(days=30)  # an invoice is open for weeks, not days
+_PREFIX = {"order": "", "invoice": "inv"}
+_PURPOSE = {"order": "pay-link", "invoice": "invoice-pay-link"}
 
 
 class InvalidLink(DomainError):
@@ -23,28 +28,46 @@ class InvalidLink(DomainError):
         super().__init__(message)
 
 
-def _signature(secret: str, payload: str) -> str:
-    key = hashlib.sha256(f"pay-link:{secret}".encode()).digest()
+def _signature(secret: str, payload: str, kind: str = "order") -> str:
+    key = hashlib.sha256(f"{_PURPOSE[kind]}:{secret}".encode()).digest()
     digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def make_token(secret: str, order_id: int, *, lifetime: dt.timedelta = DEFAULT_LIFETIME,
-               now: dt.datetime | None = None) -> str:
+               now: dt.datetime | None = None, kind: str = "order") -> str:
+    """A link token for an order (or, with kind="invoice", an invoice)."""
     expires = int(((now or utcnow()) + lifetime).timestamp())
-    payload = f"{order_id}.{expires}"
-    return f"{payload}.{_signature(secret, payload)}"
+    payload = f"{_PREFIX[kind]}{int(order_id)}.{expires}"
+    return f"{payload}.{_signature(secret, payload, kind)}"
 
 
-def read_token(secret: str, token: str, *, now: dt.datetime | None = None) -> int:
-    """The order id in a valid, unexpired token; InvalidLink otherwise."""
+def read_token(secret: str, token: str, *, now: dt.datetime | None = None,
+               kind: str = "order") -> int:
+    """The id in a valid, unexpired token of `kind`; InvalidLink otherwise."""
+    prefix = _PREFIX[kind]
     try:
-        order_id, expires, signature = token.split(".")
-        payload = f"{int(order_id)}.{int(expires)}"
+        ident, expires, signature = token.split(".")
+        if not ident.startswith(prefix) or not ident[len(prefix):].isdigit():
+            raise ValueError(ident)
+        payload = f"{prefix}{int(ident[len(prefix):])}.{int(expires)}"
     except ValueError:
         raise InvalidLink() from None
-    if not hmac.compare_digest(signature, _signature(secret, payload)):
+    if not hmac.compare_digest(signature, _signature(secret, payload, kind)):
         raise InvalidLink()
     if int(expires) < (now or utcnow()).timestamp():
         raise InvalidLink("This payment link has expired. Ask us for a new one.")
-    return int(order_id)
+    return int(ident[len(prefix):])
+
+
+def make_invoice_token(secret: str, invoice_id: int, *,
+                       lifetime: dt.timedelta = INVOICE_LIFETIME,
+                       now: dt.datetime | None = None) -> str:
+    """The token of /pay/invoice/<token>."""
+    return make_token(secret, invoice_id, lifetime=lifetime, now=now, kind="invoice")
+
+
+def read_invoice_token(secret: str, token: str, *, now: dt.datetime | None = None) -> int:
+    """The invoice id in a valid, unexpired invoice token; InvalidLink otherwise (an order's
+    token included)."""
+    return read_token(secret, token, now=now, kind="invoice")

@@ -30,3 +30,24 @@ def expire_abandoned_checkouts() -> dict:
     gateway = StripeGateway(celery_app.conf.marketline_settings)
     with task_session() as session:
         return expire_abandoned(session, gateway, commit=session.commit)
+
+
+@celery_app.task(name="marketline.renew_card_authorisations")
+def renew_card_authorisations() -> dict:
+    """Every hour (Celery beat): renew card authorisations about to expire, ask Stripe again
+    about collections and card refunds whose answer was lost."""
+    from core.payments.gateway import StripeGateway
+    gateway = StripeGateway(celery_app.conf.marketline_settings)
+    with task_session() as session:
+        return card_upkeep(session, gateway, commit=session.commit)
+
+
+def card_upkeep(session, gateway, *, commit) -> dict:
+    """What the hourly task and `flask renew-authorisations` do; counts by outcome."""
+    from core.payments.capture import resume_collections
+    from core.payments.refunds import resume_pending_refunds
+    from core.payments.renewal import renew_authorisations
+    counts = renew_authorisations(session, gateway, commit=commit)
+    counts["collections resumed"] = resume_collections(session, gateway, commit=commit)
+    counts["refunds resumed"] = resume_pending_refunds(session, gateway, commit=commit)
+    return counts

@@ -28,6 +28,18 @@ def init_cli(app: Flask) -> None:
                                   commit=db_session.commit)
         click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
 
+    @app.cli.command("renew-authorisations")
+    def renew_authorisations_command():
+        """Renew card authorisations about to expire; ask Stripe again about lost answers
+        (Celery beat runs this every hour)."""
+        from core.payments.gateway import StripeGateway
+        from core.payments.tasks import card_upkeep
+        from core.web.db import db_session
+
+        counts = card_upkeep(db_session, StripeGateway(current_app.config["MARKETLINE"]),
+                             commit=db_session.commit)
+        click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+
     @app.cli.command("seed")
     @click.option("--scale", type=click.Choice(["demo", "large"]), default="demo",
                   show_default=True, help="demo: the believable shop; large: benchmark volumes.")
