@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None,
     app = create_base_app(__name__, realm=REALM, cookie_name="ml_console", settings=settings,
                           session_factory=session_factory)
     from callcenter import catalog, cli, console, customers, order_admin, order_entry, sso
+    from callcenter import billing
     from callcenter import fulfilment
 
     app.register_blueprint(console.bp)
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(order_admin.bp, url_prefix="/orders")
     from callcenter import giftcards
     app.register_blueprint(giftcards.bp, url_prefix="/gift-cards")
+    app.register_blueprint(billing.bp, url_prefix="/billing")
     app.register_blueprint(fulfilment.bp, url_prefix="/fulfilment")
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")

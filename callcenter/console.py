@@ -16,7 +16,7 @@ bp = Blueprint("console", __name__)
 
 
 @bp.get("/")
-@requires_role("agent", "supervisor", "credit", "catalog", "warehouse")
+@requires_role("agent", "supervisor", "credit", "catalog", "warehouse", "billing")
 def home():
     overview = console_overview(db_session)
     return render_page("console/home.html", agent=current_account(), overview=overview)

@@ -61,6 +61,11 @@ class Settings:
     # a supervisor's approval; beyond it the order gets an approval hold.
     DISCOUNT_LIMIT_AGENT: int = 10
     DISCOUNT_LIMIT_SUPERVISOR: int = 30
+    # The largest write-off of an invoice's remainder (whole units of the invoice's currency)
+    # each role may make; an agent with several roles gets the highest.
+    WRITE_OFF_LIMIT_BILLING: int = 5
+    WRITE_OFF_LIMIT_CREDIT: int = 25
+    WRITE_OFF_LIMIT_SUPERVISOR: int = 100
 
     @property
     def production(self) -> bool:

@@ -1,0 +1,582 @@
+"""Back-office billing in the console: invoices and credit notes, free-text invoices,
+payments received by transfer or cheque, customer credit, write-offs, and the ledger
+(trial balance, reconciliation, journal and its CSV export).
+
+Roles: billing issues and corrects invoices and records payments; credit (credit control)
+writes off and refunds customer credit; supervisor does both with higher limits.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from flask import (Blueprint, Response, abort, current_app, flash, make_response, request,
+                   stream_with_context, url_for)
+
+from callcenter.access import requires_role
+from callcenter.billing_forms import (ApplyCreditForm, CancelInvoiceForm, ConfirmForm,
+                                      CreditNoteForm, ExportForm, FreeTextInvoiceForm,
+                                      InvoiceFilterForm, JournalFilterForm, PaymentForm,
+                                      RefundCreditForm, RefundToCardForm, TrialBalanceForm,
+                                      WriteOffForm, line_form, options, tax_choices)
+from core.agents.services import actor_for
+from core.billing import console, documents, invoicing, ledger, queries, receivables
+from core.billing.notify import queue_invoice_email
+from core.customers.search import search_customers
+from core.errors import DomainError, NotFound
+from core.money import Money
+from core.payments import refunds
+from core.payments.gateway import StripeGateway
+from core.pricing import services as pricing
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.forms import place_error
+from core.web.render import redirect_to, render_page
+
+bp = Blueprint("billing", __name__)
+bp.app_template_filter("tax_percent")(queries.tax_percent)
+VIEW = ("billing", "credit", "supervisor")  # read invoices, customers' receivables, ledger
+INVOICING = ("billing", "supervisor")  # issue, credit and cancel invoices
+PAYMENTS = ("billing", "credit", "supervisor")  # record payments, use credit, write off
+REFUND_CREDIT = ("credit",)  # pay customer credit back by bank transfer
+PICKER_RESULTS = 10
+
+
+def _actor():
+    return actor_for(current_account())
+
+
+def _settings():
+    return current_app.config["MARKETLINE"]
+
+
+def gateway() -> StripeGateway:
+    return StripeGateway(_settings())
+
+
+def _page_arg() -> int:
+    raw = request.args.get("page", "1")
+    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+
+
+def _args(form) -> dict[str, str]:
+    """The filters a pager carries: only the form's own, non-empty."""
+    return {k: v for k, v in request.args.items() if k in form._fields and v}
+
+
+@bp.app_template_global("receivables_summary")
+def receivables_summary(customer):
+    """What the customer owes and holds, for the customer 360 page's panel (two queries)."""
+    return receivables.customer_balance(db_session, customer.id, customer.currency)
+
+
+@bp.get("/", endpoint="home")
+@requires_role(*VIEW)
+def home():
+    return redirect_to(url_for(".invoices"))
+
+
+# -- invoices ------------------------------------------------------------------------------
+
+@bp.get("/invoices", endpoint="invoices")
+@requires_role(*VIEW)
+def invoice_list():
+    form = InvoiceFilterForm(request.args)
+    form.validate()
+    filters = console.InvoiceFilters(
+        status=form.status.data if not form.status.errors and form.status.data else "open",
+        customer=(form.customer.data or "") if not form.customer.errors else "",
+        number=(form.q.data or "") if not form.q.errors else "")
+    found = console.invoice_list(db_session, filters, page=_page_arg())
+    return render_page("billing/invoices.html", block="results", form=form, found=found,
+                       args=_args(form))
+
+
+def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_form=None,
+                  write_off_form=None, refund_form=None, line_problems=None):
+    detail = console.invoice_detail(db_session, number)
+    invoice = detail.invoice
+    limit = console.write_off_limit(current_account().roles, _settings())
+    if write_off_form is None:
+        write_off_form = WriteOffForm(prefix="writeoff", formdata=None)
+        write_off_form.amount.data = invoice.amount_open
+    if credit_form is None:
+        credit_form = CreditNoteForm(prefix="credit", formdata=None)
+        credit_form.refund_to_card.data = detail.paid_by_card
+    if refund_form is None:
+        refund_form = RefundToCardForm(prefix="refund", formdata=None)
+        refund_form.amount.data = detail.card_refundable
+    return render_page(
+        "billing/invoice.html", status=status, detail=detail, invoice=invoice,
+        view=detail.view, credit_form=credit_form,
+        cancel_form=cancel_form or CancelInvoiceForm(prefix="cancel", formdata=None),
+        write_off_form=write_off_form, refund_form=refund_form,
+        resend_form=ConfirmForm(prefix="resend", formdata=None),
+        line_problems=line_problems or {}, typed=request.form if request.method == "POST" else {},
+        write_off_limit=limit and Money(limit, invoice.currency),
+        can_invoice=current_account().has_role(*INVOICING),
+        can_collect=current_account().has_role(*PAYMENTS))
+
+
+@bp.get("/invoices/<number>", endpoint="invoice")
+@requires_role(*VIEW)
+def invoice_detail(number: str):
+    return _invoice_page(number)
+
+
+@bp.get("/invoices/<number>.pdf", endpoint="invoice_pdf")
+@requires_role(*VIEW)
+def invoice_pdf(number: str):
+    invoice = console.find_invoice(db_session, number)
+    seller = documents.Seller.from_settings(_settings())
+    response = make_response(documents.invoice_pdf(invoice, seller=seller))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = \
+        f'inline; filename="{documents.pdf_filename(invoice)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/invoices/<number>/email", endpoint="resend")
+@requires_role(*VIEW)
+def resend(number: str):
+    invoice = console.find_invoice(db_session, number)
+    form = ConfirmForm(prefix="resend")
+    if form.validate_on_submit():
+        if not invoice.email:
+            flash(f"{invoice.number} has no e-mail address to send it to.", "error")
+        else:
+            console.note_email_resent(db_session, invoice, actor=_actor())
+            db_session.commit()
+            queue_invoice_email(invoice.id, resend=True)
+            flash(f"{invoice.number} is on its way to {invoice.email}.", "success")
+    return redirect_to(url_for(".invoice", number=invoice.number))
+
+
+@bp.post("/invoices/<number>/credit-note", endpoint="credit_note")
+@requires_role(*INVOICING)
+def credit_note(number: str):
+    invoice = console.find_invoice(db_session, number)
+    form = CreditNoteForm(prefix="credit")
+    problems: dict[int, str] = {}
+    if form.validate_on_submit():
+        lines = None
+        if form.scope.data != "whole":
+            lines, problems = form.quantities(invoicing.creditable(db_session, invoice),
+                                              request.form)
+            if not lines and not problems:
+                form.form_errors.append("Enter the quantity to credit on at least one line, "
+                                        "or choose to credit everything.")
+        if not problems and not form.form_errors:
+            try:
+                note = invoicing.issue_credit_note(db_session, invoice, lines=lines,
+                                                   reason=form.reason.data, actor=_actor())
+            except DomainError as err:
+                db_session.rollback()
+                place_error(form, err)
+            else:
+                db_session.commit()
+                queue_invoice_email(note.id)
+                flash(f"Credit note {note.number} issued for "
+                      f"{Money(note.gross_total, note.currency).format()}.", "success")
+                if form.refund_to_card.data:
+                    _refund_note_to_card(note.number, None)
+                return redirect_to(url_for(".invoice", number=note.number))
+    return _invoice_page(number, credit_form=form, line_problems=problems)
+
+
+def _refund_note_to_card(number: str, amount: Decimal | None) -> DomainError | None:
+    """Refund (part of) a credit note's open amount to the card(s) the invoice was paid
+    with, through core.payments (which records, commits, then asks Stripe). Flashes what
+    happened; returns the error that stopped it, if any."""
+    detail = console.invoice_detail(db_session, number)
+    note = detail.invoice
+    left = detail.card_refundable if amount is None else amount
+    if left <= 0:
+        flash("Nothing of this credit note is left to refund to a card: it settled what was "
+              "open on the invoice.", "info")
+        return None
+    if amount is not None and amount > detail.card_refundable:
+        return invoicing.BillingError(
+            f"At most {Money(detail.card_refundable, note.currency).format()} can go back to "
+            "the card.", field="amount")
+    note_id, currency = note.id, note.currency
+    refunded = Decimal(0)
+    for card in detail.card_payments:
+        part = min(left - refunded, card.refundable)
+        if part <= 0:
+            continue
+        try:
+            refunds.refund_to_card(db_session, gateway(), payment_id=card.payment.id,
+                                   amount=part, actor=_actor(), commit=db_session.commit,
+                                   credit_note_id=note_id, reason=note.reason)
+        except DomainError as err:
+            db_session.rollback()
+            if refunded:
+                flash(f"{Money(refunded, currency).format()} was refunded to the card.", "success")
+            flash(f"The refund to the card did not go through: {err}", "error")
+            return None if amount is None else err
+        refunded += part
+        if refunded >= left:
+            break
+    flash(f"{Money(refunded, currency).format()} refunded to the card.", "success")
+    return None
+
+
+@bp.post("/invoices/<number>/refund-to-card", endpoint="refund_to_card")
+@requires_role(*PAYMENTS)
+def refund_to_card(number: str):
+    note = console.find_invoice(db_session, number)
+    if not note.is_credit_note:
+        abort(404)
+    form = RefundToCardForm(prefix="refund")
+    if form.validate_on_submit():
+        err = _refund_note_to_card(note.number, form.amount.data)
+        if err is None:
+            return redirect_to(url_for(".invoice", number=note.number))
+        place_error(form, err)
+    return _invoice_page(number, refund_form=form)
+
+
+@bp.post("/invoices/<number>/cancel", endpoint="cancel")
+@requires_role(*INVOICING)
+def cancel(number: str):
+    invoice = console.find_invoice(db_session, number)
+    form = CancelInvoiceForm(prefix="cancel")
+    if form.validate_on_submit():
+        try:
+            note = invoicing.cancel_invoice(db_session, invoice, reason=form.reason.data.strip(),
+                                            actor=_actor())
+        except DomainError as err:
+            db_session.rollback()
+            place_error(form, err)
+        else:
+            db_session.commit()
+            queue_invoice_email(note.id)
+            flash(f"{invoice.number} is cancelled by credit note {note.number}.", "success")
+            return redirect_to(url_for(".invoice", number=invoice.number))
+    return _invoice_page(number, cancel_form=form)
+
+
+@bp.post("/invoices/<number>/write-off", endpoint="write_off")
+@requires_role(*PAYMENTS)
+def write_off(number: str):
+    invoice = console.find_invoice(db_session, number)
+    limit = console.write_off_limit(current_account().roles, _settings())
+    if limit is None:
+        abort(403)
+    form = WriteOffForm(prefix="writeoff")
+    if form.validate_on_submit():
+        try:
+            receivables.write_off(db_session, invoice, form.amount.data, limit=limit,
+                                  reason=form.reason.data, actor=_actor())
+        except DomainError as err:
+            db_session.rollback()
+            place_error(form, err)
+        else:
+            db_session.commit()
+            flash(f"{Money(form.amount.data, invoice.currency).format()} of {invoice.number} "
+                  "written off.", "success")
+            return redirect_to(url_for(".invoice", number=invoice.number))
+    return _invoice_page(number, write_off_form=form)
+
+
+# -- free-text invoices ------------------------------------------------------------------------
+
+def _picker(template: str, q: str, problem: str = ""):
+    """The customer picker: hits for what was typed (htmx swaps only the results)."""
+    q = " ".join(q.split())[:100]
+    hits = search_customers(db_session, q, limit=PICKER_RESULTS) if q else []
+    return render_page(template, block="picker_results", customer=None, q=q, hits=hits,
+                       problem=problem)
+
+
+def _customer_from(number: str):
+    try:
+        return console.find_customer(db_session, number)
+    except NotFound:
+        return None
+
+
+def _tax_options():
+    home = pricing.get_channel(db_session, "callcenter").country
+    found = console.tax_rate_options(db_session, home_country=home)
+    return tax_choices(found), found[0].value
+
+
+def _invoice_form_page(form: FreeTextInvoiceForm, customer, *, lines_problem: str = ""):
+    return render_page("billing/new_invoice.html", form=form, customer=customer,
+                       lines_problem=lines_problem, q="", hits=[], problem="")
+
+
+@bp.get("/invoices/new", endpoint="new_invoice")
+@requires_role(*INVOICING)
+def new_invoice():
+    number = request.args.get("customer", "").strip()
+    customer = _customer_from(number) if number else None
+    if customer is None:
+        return _picker("billing/new_invoice.html", request.args.get("q", number),
+                       "We could not find that customer." if number else "")
+    form = FreeTextInvoiceForm(formdata=None)
+    form.customer.data = customer.number
+    form.set_tax_choices(*_tax_options())
+    return _invoice_form_page(form, customer)
+
+
+@bp.get("/invoices/new/line", endpoint="invoice_line")
+@requires_role(*INVOICING)
+def invoice_line():
+    """One more empty line for the free-text invoice (htmx appends it)."""
+    raw = request.args.get("index", "")
+    index = int(raw) if raw.isdigit() and int(raw) < 50 else None
+    if index is None:
+        abort(404)
+    return render_page("billing/_invoice_line.html", line=line_form(index, *_tax_options()),
+                       index=index)
+
+
+@bp.post("/invoices/new", endpoint="issue_invoice")
+@requires_role(*INVOICING)
+def issue_invoice():
+    form = FreeTextInvoiceForm()
+    customer = _customer_from(form.customer.data or "")
+    if customer is None:
+        return _picker("billing/new_invoice.html", "", "Choose the customer first.")
+    form.set_tax_choices(*_tax_options())
+    if request.form.get("add_line"):  # without JavaScript: the page again, one line longer
+        if len(form.lines) < form.lines.max_entries:
+            form.lines.append_entry()
+            form.set_tax_choices(*_tax_options())
+        return _invoice_form_page(form, customer)
+    lines_problem = ""
+    if form.validate_on_submit():
+        try:
+            invoice = invoicing.issue_free_text(db_session, customer=customer,
+                                                lines=form.free_text_lines(), actor=_actor(),
+                                                memo=(form.memo.data or "").strip(),
+                                                terms=form.terms.data or None)
+        except DomainError as err:
+            db_session.rollback()
+            if err.field == "lines":
+                lines_problem = str(err)
+            else:
+                place_error(form, err)
+        else:
+            db_session.commit()
+            queue_invoice_email(invoice.id)
+            flash(f"Invoice {invoice.number} issued for "
+                  f"{Money(invoice.gross_total, invoice.currency).format()}; it is being "
+                  f"e-mailed to {invoice.email or 'nobody (no e-mail address)'}.", "success")
+            return redirect_to(url_for(".invoice", number=invoice.number))
+    return _invoice_form_page(form, customer, lines_problem=lines_problem or
+                              " ".join(e for e in form.lines.errors if isinstance(e, str)))
+
+
+# -- payments ----------------------------------------------------------------------------------
+
+def _payment_page(form: PaymentForm, customer, *, typed=None, problems=None,
+                  allocation_problem: str = ""):
+    """The payment form with the allocation offered; what was typed is shown as typed."""
+    raw = {} if typed is None else {
+        int(k[6:]): v for k, v in request.form.items() if k.startswith("alloc-") and k[6:].isdigit()}
+    amount = form.amount.data if not form.amount.errors else None
+    on = form.received_on.data if not form.received_on.errors else None
+    suggestion = console.suggest(db_session, customer, amount, received_on=on, typed=typed)
+    return render_page("billing/payment.html", block="allocation", form=form,
+                       customer=customer, suggestion=suggestion, problems=problems or {},
+                       allocation_problem=allocation_problem, raw=raw, q="", hits=[],
+                       problem="")
+
+
+@bp.get("/payments/new", endpoint="new_payment")
+@requires_role(*PAYMENTS)
+def new_payment():
+    number = request.args.get("customer", "").strip()
+    customer = _customer_from(number) if number else None
+    if customer is None:
+        return _picker("billing/payment.html", request.args.get("q", number),
+                       "We could not find that customer." if number else "")
+    form = PaymentForm(formdata=None)
+    for name in ("method", "amount", "received_on", "reference", "key"):
+        if request.args.get(name):  # what was typed so far (htmx asks for the allocation)
+            form[name].process(request.args)
+            if name in ("amount", "received_on"):
+                form[name].validate(form)
+    form.customer.data = customer.number
+    form.key.data = form.key.data or uuid.uuid4().hex
+    return _payment_page(form, customer)
+
+
+@bp.post("/payments/new", endpoint="record_payment")
+@requires_role(*PAYMENTS)
+def record_payment():
+    form = PaymentForm()
+    customer = _customer_from(form.customer.data or "")
+    if customer is None:
+        return _picker("billing/payment.html", "", "Choose the customer first.")
+    if request.form.get("suggest"):  # without JavaScript: offer the allocation again
+        form.validate()
+        return _payment_page(form, customer)
+    typed, problems = form.typed_allocations(request.form)
+    if not form.validate_on_submit() or problems:
+        return _payment_page(form, customer, typed=typed, problems=problems)
+    try:
+        payment = receivables.record_payment(
+            db_session, customer_id=customer.id, method=form.method.data,
+            amount=form.amount.data, currency=customer.currency,
+            received_on=form.received_on.data, reference=form.reference.data,
+            actor=_actor(), allocations=[(i, a) for i, a in typed.items() if a],
+            key=form.key.data or None)
+    except DomainError as err:
+        db_session.rollback()
+        if err.field == "allocations":
+            return _payment_page(form, customer, typed=typed, allocation_problem=str(err))
+        place_error(form, err)
+        return _payment_page(form, customer, typed=typed)
+    db_session.commit()
+    money = Money(payment.amount, payment.currency)
+    credit = Money(payment.amount_unallocated, payment.currency)
+    flash(f"{money.format()} recorded" + (f"; {credit.format()} is customer credit."
+                                          if credit else "."), "success")
+    return redirect_to(url_for(".receivables", number=customer.number))
+
+
+# -- a customer's receivables --------------------------------------------------------------
+
+def _receivables_page(number: str, *, status: int = 200, forms: dict | None = None):
+    try:
+        customer = console.find_customer(db_session, number)
+    except NotFound:
+        abort(404)
+    found = console.customer_receivables(db_session, customer)
+    forms = forms or {}
+    can_refund = current_account().has_role(*REFUND_CREDIT)
+    apply_forms, refund_forms = {}, {}
+    for source in found.credit:
+        invoices = [i for i in found.open_invoices if i.currency == source.currency]
+        form = forms.get(f"apply-{source.key}")
+        if form is None:
+            form = ApplyCreditForm(prefix=f"apply-{source.key}", formdata=None)
+            if invoices:
+                form.amount.data = min(source.available, invoices[0].amount_open)
+        form.invoice.choices = options((str(i.id), f"{i.number}, "
+                                        f"{Money(i.amount_open, i.currency).format()} open")
+                                       for i in invoices)
+        apply_forms[source.key] = form if invoices else None
+        if can_refund:
+            refund = forms.get(f"refund-{source.key}")
+            if refund is None:
+                refund = RefundCreditForm(prefix=f"refund-{source.key}", formdata=None)
+                refund.amount.data = source.available
+            refund_forms[source.key] = refund
+    return render_page("billing/receivables.html", status=status, found=found,
+                       customer=customer, apply_forms=apply_forms, refund_forms=refund_forms,
+                       key=uuid.uuid4().hex)
+
+
+@bp.get("/customers/<number>", endpoint="receivables")
+@requires_role(*VIEW)
+def customer_receivables(number: str):
+    return _receivables_page(number)
+
+
+def _source_of(customer, key: str):
+    return console.find_credit_source(db_session, customer.id, key[:40])
+
+
+@bp.post("/customers/<number>/apply", endpoint="apply_credit")
+@requires_role(*PAYMENTS)
+def apply_credit(number: str):
+    customer = console.find_customer(db_session, number)
+    key = request.form.get("source", "")
+    payment, note = _source_of(customer, key)
+    form = ApplyCreditForm(prefix=f"apply-{key}")
+    if form.validate_on_submit():
+        invoice = console.customer_invoice(db_session, customer.id, form.invoice.data or "")
+        if invoice is None:
+            form.invoice.errors = [*form.invoice.errors, "Choose one of the open invoices."]
+        else:
+            try:
+                receivables.allocate(db_session, invoice, form.amount.data, actor=_actor(),
+                                     payment=payment, credit_note=note)
+            except DomainError as err:
+                db_session.rollback()
+                place_error(form, err)
+            else:
+                db_session.commit()
+                flash(f"{Money(form.amount.data, invoice.currency).format()} of credit applied "
+                      f"to {invoice.number}.", "success")
+                return redirect_to(url_for(".receivables", number=customer.number))
+    return _receivables_page(number, forms={f"apply-{key}": form})
+
+
+@bp.post("/customers/<number>/refund", endpoint="refund_credit")
+@requires_role(*REFUND_CREDIT)
+def refund_credit(number: str):
+    customer = console.find_customer(db_session, number)
+    key = request.form.get("source", "")
+    payment, note = _source_of(customer, key)
+    form = RefundCreditForm(prefix=f"refund-{key}")
+    if form.validate_on_submit():
+        try:
+            receivables.refund_credit(db_session, amount=form.amount.data, method="bank_transfer",
+                                      reference=form.reference.data, actor=_actor(),
+                                      key=(request.form.get("key") or uuid.uuid4().hex)[:80],
+                                      payment=payment, credit_note=note,
+                                      reason=form.reason.data or "")
+        except DomainError as err:
+            db_session.rollback()
+            place_error(form, err)
+        else:
+            db_session.commit()
+            flash(f"{Money(form.amount.data, (payment or note).currency).format()} refunded by "
+                  "bank transfer.", "success")
+            return redirect_to(url_for(".receivables", number=customer.number))
+    return _receivables_page(number, forms={f"refund-{key}": form})
+
+
+# -- the ledger ----------------------------------------------------------------------------------
+
+@bp.get("/ledger", endpoint="trial_balance")
+@requires_role(*VIEW)
+def trial_balance():
+    form = TrialBalanceForm(request.args)
+    form.validate()
+    as_of = form.as_of.data if not form.as_of.errors else None
+    return render_page("billing/trial_balance.html", form=form,
+                       found=console.trial_balance(db_session, as_of=as_of),
+                       account_name=console.account_name)
+
+
+@bp.get("/ledger/journal", endpoint="journal")
+@requires_role(*VIEW)
+def journal():
+    form = JournalFilterForm(request.args)
+    form.validate()
+    filters = console.JournalFilters(
+        kind=form.kind.data if not form.kind.errors and form.kind.data else "",
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+        reference=(form.reference.data or "") if not form.reference.errors else "")
+    found = console.journal(db_session, filters, page=_page_arg())
+    export = ExportForm(formdata=None, date_from=filters.date_from, date_to=filters.date_to)
+    return render_page("billing/journal.html", block="results", form=form, found=found,
+                       export=export, args=_args(form), account_name=console.account_name,
+                       kinds=console.JOURNAL_KINDS)
+
+
+@bp.get("/ledger/journal.csv", endpoint="export")
+@requires_role(*VIEW)
+def export():
+    form = ExportForm(request.args)
+    if not form.validate():
+        abort(400)
+    date_from, date_to = form.date_from.data, form.date_to.data
+    name = "journal" + (f"-from-{date_from.isoformat()}" if date_from else "") + \
+        (f"-to-{date_to.isoformat()}" if date_to else "") + ".csv"
+    rows = ledger.export_csv(db_session, date_from=date_from, date_to=date_to)
+    response = Response(stream_with_context(rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,620 @@
+"""Read side of the back-office billing console: invoice lists and detail, a customer's
+receivables, the payment form's allocation, the trial balance and the journal; and the
+role limits for write-offs.
+
+Every list runs a fixed number of queries whatever its length (the docstrings say how
+many); the console's tests count them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from math import ceil
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from core import audit
+from core.billing import invoicing, ledger, queries, receivables, reconcile
+from core.billing.models import Allocation, Invoice, JournalEntry, Payment, Refund
+from core.customers.addresses import COUNTRIES
+from core.customers.models import Customer
+from core.errors import NotFound
+from core.money import Money, minor_units
+from core.orders.models import Order
+from core.pricing.models import TaxRate
+
+ZERO = Decimal(0)
+PER_PAGE = 50
+STATEMENT_ROWS = 100
+
+STATUS_FILTERS = {"open": "Open", "overdue": "Overdue", "paid": "Paid",
+                  "credit_notes": "Credit notes", "all": "All documents"}
+JOURNAL_KINDS = {"invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment",
+                 "allocation": "Credit used", "refund": "Refund", "write_off": "Write-off",
+                 "cash_discount": "Cash discount", "gift_card_sale": "Gift card sold",
+                 "gift_card_redemption": "Gift card redeemed", "reversal": "Reversal"}
+ALLOCATION_LABELS = {"payment": "Payment", "credit_note": "Credit note",
+                     "write_off": "Write-off", "cash_discount": "Cash discount"}
+# Which role may write off how much (settings WRITE_OFF_LIMIT_*, whole currency units).
+WRITE_OFF_SETTINGS = {"billing": "WRITE_OFF_LIMIT_BILLING", "credit": "WRITE_OFF_LIMIT_CREDIT",
+                      "supervisor": "WRITE_OFF_LIMIT_SUPERVISOR"}
+
+
+def today_utc() -> dt.date:
+    return queries.today_utc()
+
+
+def write_off_limit(roles: frozenset[str], settings) -> Decimal | None:
+    """The largest write-off among the agent's roles (admin: the largest of all); None
+    when no role of theirs may write off."""
+    limits = {role: Decimal(getattr(settings, name)) for role, name in WRITE_OFF_SETTINGS.items()}
+    held = list(limits.values()) if "admin" in roles else [
+        limit for role, limit in limits.items() if role in roles]
+    return max(held) if held else None
+
+
+def _page_bounds(total: int, page: int, per_page: int) -> tuple[int, int]:
+    pages = max(1, ceil(total / per_page))
+    return min(max(1, page), pages), pages
+
+
+@dataclass(frozen=True)
+class Paged:
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+# -- invoices ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    status: str = "all"  # a key of STATUS_FILTERS
+    customer: str = ""  # a customer number, or part of a name
+    number: str = ""  # part of an invoice or credit-note number
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    invoice: Invoice
+    customer_number: str | None
+    customer_name: str | None
+    order_number: str | None
+    today: dt.date
+
+    @property
+    def overdue(self) -> bool:
+        return queries.is_overdue(self.invoice, self.today)
+
+    @property
+    def status_label(self) -> str:
+        return queries.status_label(self.invoice)
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.invoice.currency)
+
+
+@dataclass(frozen=True)
+class InvoiceList(Paged):
+    rows: list[InvoiceRow] = field(default_factory=list)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _invoice_conditions(filters: InvoiceFilters, today: dt.date) -> list:
+    is_invoice = Invoice.kind == "invoice"
+    conditions = {
+        "open": [is_invoice, Invoice.amount_open > 0],
+        "overdue": [is_invoice, Invoice.amount_open > 0, Invoice.due_date < today],
+        "paid": [is_invoice, Invoice.status == "paid"],
+        "credit_notes": [Invoice.kind == "credit_note"],
+    }.get(filters.status, [])
+    if customer := " ".join(filters.customer.split())[:100]:
+        conditions.append(or_(Customer.number == customer.upper(),
+                              Customer.name.ilike(_like(customer), escape="\\")))
+    if number := filters.number.strip()[:20]:
+        conditions.append(Invoice.number.like(_like(number.upper()), escape="\\"))
+    return conditions
+
+
+def invoice_list(session: Session, filters: InvoiceFilters, *, page: int = 1,
+                 per_page: int = PER_PAGE, today: dt.date | None = None) -> InvoiceList:
+    """One page of invoices and credit notes, newest first, with customer and order.
+    Two queries."""
+    today = today or today_utc()
+    conditions = _invoice_conditions(filters, today)
+    total = session.scalar(select(func.count(Invoice.id)).select_from(Invoice)
+                           .outerjoin(Customer, Customer.id == Invoice.customer_id)
+                           .where(*conditions)) or 0
+    page, pages = _page_bounds(total, page, per_page)
+    rows = session.execute(
+        select(Invoice, Customer.number, Customer.name, Order.number)
+        .outerjoin(Customer, Customer.id == Invoice.customer_id)
+        .outerjoin(Order, Order.id == Invoice.order_id)
+        .where(*conditions)
+        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    return InvoiceList(page, pages, total,
+                       [InvoiceRow(inv, cnum, cname, onum, today) for inv, cnum, cname, onum in rows])
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    """One step in settling a document: what settled it, how much, when, by whom."""
+
+    kind: str
+    amount: Decimal
+    at: dt.datetime
+    by: str
+    note: str
+    document: str | None = None  # the credit note used, or (on a credit note) the invoice
+    method: str | None = None  # the payment's method
+    reference: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.method:
+            return f"Payment ({receivables.METHODS.get(self.method, self.method)})"
+        return ALLOCATION_LABELS.get(self.kind, self.kind)
+
+
+@dataclass(frozen=True)
+class CardPayment:
+    """A card payment behind an invoice, and what may still go back to the card."""
+
+    payment: Payment
+    refundable: Decimal
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    invoice: Invoice
+    view: queries.InvoiceView
+    customer: Customer | None
+    allocations: list[AllocationRow]
+    credit_notes: list[Invoice]
+    refunds: list[Refund]
+    creditable: dict[int, int]  # invoice line id -> quantity not yet credited
+    card_payments: list[CardPayment]
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.invoice.currency)
+
+    @property
+    def nothing_paid(self) -> bool:
+        """Nothing settled yet: the invoice may still be cancelled."""
+        inv = self.invoice
+        return not inv.is_credit_note and inv.amount_open == inv.gross_total > 0
+
+    @property
+    def can_credit(self) -> bool:
+        return not self.invoice.is_credit_note and any(q > 0 for q in self.creditable.values())
+
+    @property
+    def card_refundable(self) -> Decimal:
+        """What of this credit note may go back to the card it was paid with."""
+        if not self.invoice.is_credit_note:
+            return ZERO
+        on_cards = sum((c.refundable for c in self.card_payments), ZERO)
+        return max(ZERO, min(self.invoice.amount_open, on_cards))
+
+    @property
+    def paid_by_card(self) -> bool:
+        return bool(self.card_payments)
+
+
+def find_invoice(session: Session, number: str) -> Invoice:
+    """An invoice or credit note by number, with its lines and taxes; NotFound otherwise."""
+    invoice = session.scalar(
+        select(Invoice).where(Invoice.number == number.strip().upper()[:20])
+        .options(selectinload(Invoice.lines), selectinload(Invoice.tax_lines)))
+    if invoice is None:
+        raise NotFound(queries.NOT_FOUND)
+    return invoice
+
+
+def _allocations(session: Session, invoice: Invoice) -> list[AllocationRow]:
+    other = aliased(Invoice)
+    if invoice.is_credit_note:  # where this credit note's money went
+        where = Allocation.credit_note_id == invoice.id
+        join_on = other.id == Allocation.invoice_id
+    else:
+        where = Allocation.invoice_id == invoice.id
+        join_on = other.id == Allocation.credit_note_id
+    rows = session.execute(
+        select(Allocation, other.number, Payment.method, Payment.reference)
+        .outerjoin(other, join_on).outerjoin(Payment, Payment.id == Allocation.payment_id)
+        .where(where).order_by(Allocation.at, Allocation.id)).all()
+    return [AllocationRow(a.kind, a.amount, a.at, a.by, a.note, doc, method, ref or "")
+            for a, doc, method, ref in rows]
+
+
+def card_payments(session: Session, invoice: Invoice) -> list[CardPayment]:
+    """The card payments of the invoice (or of the invoice a credit note corrects): those
+    allocated to it and those taken for its order."""
+    target = invoice.credited_invoice_id if invoice.is_credit_note else invoice.id
+    order_id = invoice.order_id
+    scope = [Payment.id.in_(select(Allocation.payment_id).where(Allocation.invoice_id == target,
+                                                                Allocation.payment_id.is_not(None)))]
+    if order_id is not None:
+        scope.append(Payment.order_id == order_id)
+    payments = session.scalars(select(Payment).where(
+        Payment.method == "card", Payment.stripe_id.is_not(None), or_(*scope))
+        .order_by(Payment.id)).all()
+    found = []
+    for payment in payments:
+        refundable = receivables.refundable_to_card(session, payment)
+        found.append(CardPayment(payment, refundable))
+    return found
+
+
+def invoice_detail(session: Session, number: str, *, today: dt.date | None = None
+                   ) -> InvoiceDetail:
+    """Everything the invoice page shows. NotFound for an unknown number."""
+    invoice = find_invoice(session, number)
+    customer = session.get(Customer, invoice.customer_id) if invoice.customer_id else None
+    notes = [] if invoice.is_credit_note else list(session.scalars(
+        select(Invoice).where(Invoice.credited_invoice_id == invoice.id)
+        .order_by(Invoice.issue_date, Invoice.id)))
+    refunds = list(session.scalars(select(Refund).where(Refund.credit_note_id == invoice.id)
+                                   .order_by(Refund.recorded_at, Refund.id))) \
+        if invoice.is_credit_note else []
+    return InvoiceDetail(
+        invoice=invoice, view=queries.describe(session, invoice, today=today),
+        customer=customer, allocations=_allocations(session, invoice), credit_notes=notes,
+        refunds=refunds,
+        creditable={} if invoice.is_credit_note else invoicing.creditable(session, invoice),
+        card_payments=card_payments(session, invoice))
+
+
+def note_email_resent(session: Session, invoice: Invoice, *, actor: audit.Actor) -> None:
+    """Record that an agent asked for the document to be e-mailed again."""
+    audit.record(session, "invoice.email_requested", actor=actor, channel="backoffice",
+                 subject=invoice, data={"number": invoice.number, "to": invoice.email})
+
+
+# -- free-text invoices: the tax rates to choose from --------------------------------------
+
+@dataclass(frozen=True)
+class TaxOption:
+    value: str  # the rate as a fraction, "0.19"
+    label: str
+    country: str
+
+
+def tax_rate_options(session: Session, *, home_country: str, on: dt.date | None = None
+                     ) -> list[TaxOption]:
+    """The catalogue's tax rates valid on the day: the home country's first (highest rate
+    first), then the other countries', then no tax. One query."""
+    on = on or today_utc()
+    rates = session.scalars(select(TaxRate).where(
+        TaxRate.valid_from <= on, or_(TaxRate.valid_to.is_(None), TaxRate.valid_to >= on),
+        TaxRate.region == "").order_by(TaxRate.country, TaxRate.rate.desc())).all()
+    rates = sorted(rates, key=lambda r: (r.country != home_country, r.country, -r.rate))
+    options, seen = [], set()
+    for rate in rates:
+        value = format(rate.rate.normalize(), "f")
+        if (rate.country, value) in seen:
+            continue
+        seen.add((rate.country, value))
+        country = COUNTRIES.get(rate.country, rate.country)
+        options.append(TaxOption(value, f"{rate.name} ({queries.tax_percent(rate.rate)})", country))
+    options.append(TaxOption("0", "No tax (0 %)", "Other"))
+    return options
+
+
+# -- a customer's receivables ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreditSource:
+    """Customer credit: a payment's unallocated part, or a credit note's open amount."""
+
+    kind: str  # payment | credit_note
+    id: int
+    currency: str
+    available: Decimal
+    date: dt.date
+    label: str
+    order_number: str | None = None  # a prepayment held for this order
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.id}"
+
+    def money(self, value: Decimal | None = None) -> Money:
+        return Money(self.available if value is None else value, self.currency)
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    date: dt.date
+    kind: str  # invoice | credit_note | payment | refund
+    reference: str
+    description: str
+    currency: str
+    charge: Decimal  # what the customer owes more
+    credit: Decimal  # what the customer owes less
+    number: str | None = None  # a document to link to
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.currency)
+
+
+@dataclass(frozen=True)
+class Receivables:
+    customer: Customer
+    balance: receivables.Balance
+    open_invoices: list[Invoice]
+    credit: list[CreditSource]
+    statement: list[StatementRow]
+    today: dt.date
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.balance.currency)
+
+    def overdue(self, invoice: Invoice) -> bool:
+        return queries.is_overdue(invoice, self.today)
+
+
+def find_customer(session: Session, number: str) -> Customer:
+    customer = session.scalar(select(Customer).where(
+        Customer.number == " ".join(number.split()).upper()[:20]))
+    if customer is None:
+        raise NotFound("We could not find that customer.")
+    return customer
+
+
+def customer_invoice(session: Session, customer_id: int, invoice_id: str) -> Invoice | None:
+    """The customer's invoice with this id (as a form sends it); None for any other."""
+    if not invoice_id.isdigit():
+        return None
+    invoice = session.get(Invoice, int(invoice_id))
+    return invoice if invoice is not None and invoice.customer_id == customer_id else None
+
+
+def open_invoices(session: Session, customer_id: int, currency: str | None = None
+                  ) -> list[Invoice]:
+    """The customer's invoices with money open, oldest due first. One query."""
+    stmt = select(Invoice).where(Invoice.customer_id == customer_id, Invoice.kind == "invoice",
+                                 Invoice.amount_open > 0)
+    if currency:
+        stmt = stmt.where(Invoice.currency == currency)
+    return list(session.scalars(stmt.order_by(Invoice.due_date, Invoice.issue_date, Invoice.id)))
+
+
+def credit_sources(session: Session, customer_id: int) -> list[CreditSource]:
+    """Unallocated payments and open credit notes, oldest first. Two queries."""
+    payments = session.execute(
+        select(Payment, Order.number).outerjoin(Order, Order.id == Payment.order_id)
+        .where(Payment.customer_id == customer_id, Payment.amount_unallocated > 0)
+        .order_by(Payment.received_on, Payment.id)).all()
+    notes = session.scalars(
+        select(Invoice).where(Invoice.customer_id == customer_id,
+                              Invoice.kind == "credit_note", Invoice.amount_open > 0)
+        .order_by(Invoice.issue_date, Invoice.id)).all()
+    found = [CreditSource("payment", p.id, p.currency, p.amount_unallocated, p.received_on,
+                          f"{receivables.METHODS.get(p.method, p.method)} of "
+                          f"{Money(p.amount, p.currency).format()}"
+                          + (f", {p.reference}" if p.reference else ""), order_number)
+             for p, order_number in payments]
+    found += [CreditSource("credit_note", n.id, n.currency, n.amount_open, n.issue_date,
+                           f"Credit note {n.number}") for n in notes]
+    return found
+
+
+def find_credit_source(session: Session, customer_id: int, key: str
+                       ) -> tuple[Payment | None, Invoice | None]:
+    """The payment or credit note named by a CreditSource key, if it is this customer's."""
+    kind, _, raw = key.partition("-")
+    if not raw.isdigit() or kind not in ("payment", "credit_note"):
+        raise NotFound("We could not find that credit.")
+    if kind == "payment":
+        payment = session.get(Payment, int(raw))
+        if payment is None or payment.customer_id != customer_id:
+            raise NotFound("We could not find that credit.")
+        return payment, None
+    note = session.get(Invoice, int(raw))
+    if note is None or note.customer_id != customer_id or note.kind != "credit_note":
+        raise NotFound("We could not find that credit.")
+    return None, note
+
+
+def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
+              ) -> list[StatementRow]:
+    """The customer's latest documents, payments and refunds, newest first. Three queries."""
+    docs = session.scalars(select(Invoice).where(Invoice.customer_id == customer_id)
+                           .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+                           .limit(limit)).all()
+    payments = session.scalars(select(Payment).where(Payment.customer_id == customer_id)
+                               .order_by(Payment.received_on.desc(), Payment.id.desc())
+                               .limit(limit)).all()
+    refunds = session.scalars(select(Refund).where(Refund.customer_id == customer_id,
+                                                   Refund.status == "succeeded")
+                              .order_by(Refund.recorded_at.desc(), Refund.id.desc())
+                              .limit(limit)).all()
+    rows = []
+    for d in docs:
+        if d.is_credit_note:
+            rows.append(StatementRow(d.issue_date, d.kind, d.number, d.reason or "Credit note",
+                                     d.currency, ZERO, d.gross_total, d.number))
+        else:
+            rows.append(StatementRow(d.issue_date, d.kind, d.number,
+                                     f"Invoice, due {d.due_date:%d %b %Y}", d.currency,
+                                     d.gross_total, ZERO, d.number))
+    rows += [StatementRow(p.received_on, "payment", p.reference,
+                          receivables.METHODS.get(p.method, p.method) + " received",
+                          p.currency, ZERO, p.amount) for p in payments]
+    rows += [StatementRow(r.recorded_at.date(), "refund", r.reference or r.stripe_id or "",
+                          "Refund " + ("to the card" if r.method == "card" else "by bank transfer"),
+                          r.currency, r.amount, ZERO) for r in refunds]
+    rows.sort(key=lambda r: r.date, reverse=True)
+    return rows[:limit]
+
+
+def customer_receivables(session: Session, customer: Customer, *,
+                         today: dt.date | None = None) -> Receivables:
+    """The receivables page: balance, open invoices, credit and statement. Eight queries."""
+    today = today or today_utc()
+    return Receivables(customer=customer,
+                       balance=receivables.customer_balance(session, customer.id,
+                                                            customer.currency, today),
+                       open_invoices=open_invoices(session, customer.id),
+                       credit=credit_sources(session, customer.id),
+                       statement=statement(session, customer.id), today=today)
+
+
+# -- recording a payment: the allocation offered ----------------------------------------------
+
+@dataclass(frozen=True)
+class SuggestedRow:
+    invoice: Invoice
+    amount: Decimal  # suggested (or typed) allocation
+    cash_discount: Decimal  # available on the day the money was received
+    overdue: bool
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.invoice.currency)
+
+    @property
+    def amount_text(self) -> str:
+        """The amount as an input shows it: the currency's decimal places, no separators."""
+        return format(self.money(self.amount).rounded().amount, "f")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    currency: str
+    amount: Decimal
+    rows: list[SuggestedRow]
+
+    @property
+    def allocated(self) -> Decimal:
+        return sum((r.amount for r in self.rows), ZERO)
+
+    @property
+    def unallocated(self) -> Decimal:
+        return max(ZERO, self.amount - self.allocated)
+
+    @property
+    def places(self) -> int:
+        return minor_units(self.currency)
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.currency)
+
+
+def suggest(session: Session, customer: Customer, amount: Decimal | None, *,
+            received_on: dt.date | None = None, typed: dict[int, Decimal] | None = None
+            ) -> Suggestion:
+    """The customer's open invoices with the allocation to offer: what was typed, else the
+    oldest-first suggestion for `amount`. One query."""
+    on = received_on or today_utc()
+    rows = receivables.suggest_allocation(session, customer.id, amount or ZERO, customer.currency)
+    return Suggestion(customer.currency, amount or ZERO, [
+        SuggestedRow(inv, typed.get(inv.id, ZERO) if typed is not None else part,
+                     receivables.cash_discount_available(inv, on), inv.due_date < on)
+        for inv, part in rows])
+
+
+# -- the ledger -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrialCurrency:
+    currency: str
+    rows: list[ledger.TrialRow]
+
+    @property
+    def debit_total(self) -> Decimal:
+        return sum((r.debit for r in self.rows), ZERO)
+
+    @property
+    def credit_total(self) -> Decimal:
+        return sum((r.credit for r in self.rows), ZERO)
+
+    @property
+    def balanced(self) -> bool:
+        return self.debit_total == self.credit_total
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.currency)
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    currencies: list[TrialCurrency]
+    controls: list[reconcile.Control]
+
+    @property
+    def reconciled(self) -> bool:
+        return not any(c.difference for c in self.controls)
+
+
+def trial_balance(session: Session, *, as_of: dt.date | None = None) -> TrialBalance:
+    """The trial balance per currency and the control accounts against their open items.
+    Seven queries."""
+    by_currency: dict[str, list[ledger.TrialRow]] = {}
+    for row in ledger.trial_balance(session, as_of=as_of):
+        by_currency.setdefault(row.currency, []).append(row)
+    return TrialBalance([TrialCurrency(c, rows) for c, rows in sorted(by_currency.items())],
+                        reconcile.controls(session))
+
+
+@dataclass(frozen=True)
+class JournalFilters:
+    kind: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class JournalPage(Paged):
+    entries: list[JournalEntry] = field(default_factory=list)
+    customers: dict[int, str] = field(default_factory=dict)  # customer id -> number
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+
+
+def journal(session: Session, filters: JournalFilters, *, page: int = 1,
+            per_page: int = PER_PAGE) -> JournalPage:
+    """Journal entries with their lines and the customers they name, newest first. Four
+    queries."""
+    conditions = []
+    if filters.kind:
+        conditions.append(JournalEntry.kind == filters.kind)
+    if filters.date_from:
+        conditions.append(JournalEntry.posted_at >= _day_start(filters.date_from))
+    if filters.date_to:
+        conditions.append(JournalEntry.posted_at < _day_start(filters.date_to + dt.timedelta(days=1)))
+    if reference := filters.reference.strip()[:60]:
+        conditions.append(JournalEntry.reference.ilike(_like(reference), escape="\\"))
+    total = session.scalar(select(func.count(JournalEntry.id)).where(*conditions)) or 0
+    page, pages = _page_bounds(total, page, per_page)
+    entries = session.scalars(
+        select(JournalEntry).where(*conditions)
+        .order_by(JournalEntry.posted_at.desc(), JournalEntry.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)
+        .options(selectinload(JournalEntry.lines))).all()
+    ids = {l.customer_id for e in entries for l in e.lines if l.customer_id}
+    customers = dict(session.execute(select(Customer.id, Customer.number)
+                                     .where(Customer.id.in_(ids))).all())
+    return JournalPage(page, pages, total, list(entries), customers)
+
+
+def account_name(code: str) -> str:
+    return ledger.CHART.get(code, (code, ""))[0]
