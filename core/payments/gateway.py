@@ -184,6 +184,9 @@ class StripeGateway:
             return result
         if not manual and result.status == "succeeded":
             return replace(result, captured=result.captured or result.amount)
+        if result.status == "processing":  # the bank has not answered yet: ask again later
+            raise GatewayUnavailable("The payment is still being processed; it will be "
+                                     "checked again.")
         # Left waiting for the cardholder (requires_action) or refused: do not leave it open.
         try:
             self.client.v1.payment_intents.cancel(intent.id)

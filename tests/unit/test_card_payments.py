@@ -14,9 +14,9 @@ from core.config import load_settings
 from core.db import utcnow
 from core.fulfilment import services as fulfilment
 from core.payments import links, webhooks
-from core.payments.capture import collect_invoice
+from core.payments.capture import collect_invoice, resume_collections
 from core.payments.flow import authorise_order
-from core.payments.gateway import StripeGateway
+from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.payments.invoices import (InvoiceNotPayable, complete_invoice_payment,
                                     pay_invoice)
 from core.payments.models import PaymentAttempt
@@ -432,3 +432,44 @@ def test_an_invoice_token_and_an_order_token_never_stand_for_each_other():
         links.read_invoice_token("secret", "inv" + order_token, now=now)
     with pytest.raises(links.InvalidLink, match="expired"):
         links.read_invoice_token("secret", invoice_token, now=now + dt.timedelta(days=31))
+
+
+# -- lost answers -----------------------------------------------------------------------------
+
+class Flaky:
+    """The real gateway, except that the first off-session charge never reaches Stripe."""
+
+    def __init__(self, gateway):
+        self.gateway, self.failed = gateway, False
+
+    def __getattr__(self, name):
+        return getattr(self.gateway, name)
+
+    def charge_saved_card(self, **kwargs):
+        if not self.failed:
+            self.failed = True
+            raise GatewayUnavailable("The payment service did not answer.")
+        return self.gateway.charge_saved_card(**kwargs)
+
+
+def test_a_charge_whose_answer_was_lost_is_asked_again_with_the_same_key(db, gateway):
+    order = card_order(db, gateway, key="lost-answer")
+    collect_invoice(db, gateway, ship(db, order, 3).id, actor=WAREHOUSE, commit=db.commit)
+    second = ship(db, order, 2)
+    flaky = Flaky(gateway)
+
+    assert collect_invoice(db, flaky, second.id, actor=WAREHOUSE,
+                           commit=db.commit).status == "pending"
+    attempt = db.scalar(select(PaymentAttempt).where(PaymentAttempt.invoice_id == second.id))
+    assert (attempt.status, attempt.stripe_id) == ("creating", None)
+
+    resumed = resume_collections(db, flaky, commit=db.commit,
+                                 now=utcnow() + dt.timedelta(minutes=11))
+    assert resumed == 1
+    db.refresh(attempt)
+    assert attempt.status == "captured" and attempt.stripe_id
+    assert intent(gateway, attempt.stripe_id).metadata["attempt"] == attempt.key
+    db.refresh(second)
+    assert second.amount_open == 0
+    assert db.scalar(select(func.count()).select_from(PaymentAttempt)
+                     .where(PaymentAttempt.invoice_id == second.id)) == 1

@@ -140,3 +140,16 @@ def test_a_payment_without_card_details_is_refused(db, gateway, shop, stripe_set
     link = f"/pay/invoice/{links.make_invoice_token(stripe_settings.SECRET_KEY, invoice.id)}"
     answer = shop.post(link, data={"csrf_token": csrf_token(shop, link)})
     assert answer.status_code == 422 and answer.json["errors"]["card"]
+
+
+def test_renewal_runs_hourly_and_from_the_command_line(stripe_settings, session_factory, db,
+                                                      gateway):
+    from core.tasks import celery_app
+    from storefront import create_app
+    schedule = {e["task"]: e["schedule"] for e in celery_app.conf.beat_schedule.values()}
+    assert schedule["marketline.renew_card_authorisations"] == 3600.0
+    assert "marketline.renew_card_authorisations" in celery_app.tasks
+    app = create_app(stripe_settings, session_factory=session_factory)
+    result = app.test_cli_runner().invoke(args=["renew-authorisations"])
+    assert result.exit_code == 0, result.output
+    assert "renewed" in result.output and "refunds resumed" in result.output
