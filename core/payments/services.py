@@ -113,7 +113,7 @@ def find_attempt(session: Session, stripe_id: str, *, key: str | None = None
     return attempt
 
 
-SETTLED = ("authorised", "captured", "cancelled", "voided")
+SETTLED = ("authorised", "capturing", "captured", "expired", "cancelled", "voided")
 
 
 def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult, *,

@@ -473,3 +473,16 @@ def test_a_charge_whose_answer_was_lost_is_asked_again_with_the_same_key(db, gat
     assert second.amount_open == 0
     assert db.scalar(select(func.count()).select_from(PaymentAttempt)
                      .where(PaymentAttempt.invoice_id == second.id)) == 1
+
+
+def test_stripes_word_on_an_authorisation_being_captured_changes_nothing(db, gateway):
+    order = card_order(db, gateway, key="webhook-capturing")
+    auth = authorisation(db, order)
+    auth.status = "capturing"  # the capture is on its way to Stripe
+    db.commit()
+    event = {"id": "evt_capturing", "type": "payment_intent.succeeded",
+             "data": {"object": intent(gateway, auth.stripe_id).to_dict()}}
+    webhooks.store(db, event)
+    assert webhooks.process(db, "evt_capturing", gateway=gateway) == "unchanged"
+    assert auth.status == "capturing"
+    assert intent(gateway, auth.stripe_id).status == "requires_capture"  # not voided
