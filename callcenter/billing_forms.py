@@ -10,7 +10,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField,
                      IntegerField, RadioField, SelectField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
+                                ValidationError)
 
 from callcenter.catalog_forms import AmountField, options
 from core.billing import invoicing
@@ -180,6 +181,10 @@ class PaymentForm(FlaskForm):
                             validators=[DataRequired("Enter the bank reference or cheque number."),
                                         Length(max=120)])
     key = HiddenField(validators=[Length(max=80)])
+
+    def validate_received_on(self, field) -> None:
+        if field.data and field.data > dt.datetime.now(dt.timezone.utc).date():
+            raise ValidationError("The money cannot have arrived after today.")
 
     @staticmethod
     def typed_allocations(formdata: MultiDict) -> tuple[dict[int, Decimal], dict[int, str]]:

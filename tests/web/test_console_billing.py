@@ -503,6 +503,11 @@ def test_a_bad_payment_keeps_what_was_typed_and_says_why_at_the_field(billing_cl
         "received_on": dt.date.today().isoformat(), "reference": "CHQ 1",
         f"alloc-{invoice.id}": "twenty"}))
     assert error_of(html, f"alloc-{invoice.id}") == "Enter an amount like 12.50, or 0."
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    html = text(post(billing_client, "/billing/payments/new", {
+        "customer": acme.number, "method": "cheque", "amount": "20.00", "received_on": tomorrow,
+        "reference": "CHQ 1", f"alloc-{invoice.id}": "20.00"}))
+    assert error_of(html, "received_on") == "The money cannot have arrived after today."
     assert count(db, Payment) == before
 
 
