@@ -9,7 +9,7 @@ says nothing about documents that are not the asker's.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from math import ceil
 
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from core.billing.invoicing import TERMS
-from core.billing.models import Invoice
+from core.billing.models import Allocation, Invoice, Refund
 from core.customers.models import Customer
 from core.errors import NotFound
 from core.money import Money
@@ -26,6 +26,9 @@ from core.orders.models import Order
 PER_PAGE = 20
 NOT_FOUND = "We could not find that invoice."
 
+SETTLEMENT_LABELS = {"payment": "Amount paid", "credit_note": "Credited",
+                     "cash_discount": "Cash discount", "write_off": "Written off"}
+CREDIT_USE_LABELS = {"applied": "Set against invoices", "refunded": "Refunded"}
 STATUS_LABELS = {"open": "Open", "partially_paid": "Partly paid", "paid": "Paid"}
 # A credit note's open amount is money held for the customer, so its words differ.
 CREDIT_STATUS_LABELS = {"open": "Credit available", "partially_paid": "Partly used",
@@ -138,6 +141,9 @@ class InvoiceView:
     credited_number: str | None = None
     customer_number: str | None = None
     today: dt.date | None = None
+    # What settled the invoice so far, by allocation kind (payment, credit_note,
+    # cash_discount, write_off); empty when not looked up.
+    settled: dict[str, Decimal] = field(default_factory=dict)
 
     def money(self, value: Decimal) -> Money:
         return Money(value, self.invoice.currency)
@@ -150,6 +156,19 @@ class InvoiceView:
     def amount_paid(self) -> Decimal:
         """What was settled on the document so far (for a credit note: what was used)."""
         return self.invoice.gross_total - self.invoice.amount_open
+
+    @property
+    def settlements(self) -> list[tuple[str, Decimal]]:
+        """How the document was settled so far, printed above the amount open: an invoice
+        paid, credited, discounted, written off; a credit note set against invoices or
+        refunded."""
+        labels = CREDIT_USE_LABELS if self.invoice.is_credit_note else SETTLEMENT_LABELS
+        rows = [(label, self.settled[kind]) for kind, label in labels.items()
+                if self.settled.get(kind)]
+        if rows:
+            return rows
+        return [("Used or refunded" if self.invoice.is_credit_note else "Amount paid",
+                 self.amount_paid)]
 
     @property
     def overdue(self) -> bool:
@@ -180,7 +199,10 @@ class InvoiceView:
         """The payment terms in sentences, as printed under the totals."""
         inv = self.invoice
         if inv.is_credit_note:
-            return ["This credit is settled against open invoices or refunded to you."]
+            if inv.amount_open <= 0:
+                return ["This credit note is settled in full."]
+            return [f"The credit of {self.money(inv.amount_open).format()} is set against "
+                    "your next invoices, or refunded to you on request."]
         if inv.status == "paid":
             return ["Paid in full. Thank you."]
         if inv.payment_method == "card" and inv.terms == "card":
@@ -188,10 +210,12 @@ class InvoiceView:
         terms = TERMS.get(inv.terms)
         sentences = [f"Terms: {terms.label}."] if terms and terms.code != "card" else []
         if discount := self.cash_discount:
+            due = self.money(inv.amount_open)
+            discount = min(discount, due)
             sentences.append(
                 f"{_percent(inv.cash_discount_percent)} cash discount ({discount.format()}) "
-                f"if paid by {inv.cash_discount_until:%d %b %Y}, "
-                f"net by {inv.due_date:%d %b %Y}.")
+                f"if paid by {inv.cash_discount_until:%d %b %Y}: pay {(due - discount).format()}; "
+                f"net {due.format()} by {inv.due_date:%d %b %Y}.")
         elif inv.due_date <= inv.issue_date:
             sentences.append("Payable on receipt, without deduction.")
         else:
@@ -214,8 +238,8 @@ def tax_percent(rate: Decimal) -> str:
 
 
 def describe(session: Session, invoice: Invoice, *, today: dt.date | None = None) -> InvoiceView:
-    """The document with its order and PO number, the invoice it credits and the customer
-    number. One query."""
+    """The document with its order and PO number, the invoice it credits, the customer
+    number and what settled it. Two queries."""
     credited = aliased(Invoice)
     row = session.execute(
         select(Order.number, Order.po_number, credited.number, Customer.number)
@@ -224,5 +248,17 @@ def describe(session: Session, invoice: Invoice, *, today: dt.date | None = None
         .outerjoin(credited, credited.id == Invoice.credited_invoice_id)
         .outerjoin(Customer, Customer.id == Invoice.customer_id)
         .where(Invoice.id == invoice.id)).one()
+    if invoice.is_credit_note:
+        settled = {
+            "applied": session.scalar(select(func.sum(Allocation.amount))
+                                      .where(Allocation.credit_note_id == invoice.id)),
+            "refunded": session.scalar(select(func.sum(Refund.amount))
+                                       .where(Refund.credit_note_id == invoice.id,
+                                              Refund.status == "succeeded"))}
+    else:
+        settled = dict(session.execute(
+            select(Allocation.kind, func.sum(Allocation.amount))
+            .where(Allocation.invoice_id == invoice.id).group_by(Allocation.kind)).all())
     return InvoiceView(invoice, order_number=row[0], po_number=row[1] or "",
-                       credited_number=row[2], customer_number=row[3], today=today)
+                       credited_number=row[2], customer_number=row[3], today=today,
+                       settled=settled)

@@ -75,8 +75,8 @@ def test_cash_discount_terms_name_the_discount_its_date_and_the_net_date(db, acm
     invoice = free_text(db, acme, terms="2-10-net30")
     html = squash(documents.invoice_html(invoice, seller=SELLER))
     # 2 % of 444.99 = 8.8998 -> 8.90
-    assert ("2 % cash discount (8.90 EUR) if paid by 05 Dec 2026, net by 25 Dec 2026."
-            in html)
+    assert ("2 % cash discount (8.90 EUR) if paid by 05 Dec 2026: pay 436.09 EUR; "
+            "net 444.99 EUR by 25 Dec 2026.") in html
 
 
 def test_partly_paid_invoice_shows_paid_and_open_amounts(db, acme):
@@ -88,6 +88,21 @@ def test_partly_paid_invoice_shows_paid_and_open_amounts(db, acme):
     html = squash(documents.invoice_html(invoice, seller=SELLER))
     assert "Amount paid</th><td>100.00 EUR" in html
     assert "Amount open</th><td>344.99 EUR" in html
+
+
+def test_an_invoice_paid_in_part_and_credited_in_part_shows_each(db, acme):
+    invoice = free_text(db, acme)
+    receivables.record_payment(db, customer_id=acme.id, method="bank_transfer",
+                               amount=D("100.00"), currency="EUR", received_on=TODAY,
+                               reference="SEPA 1", actor=CLERK, allocations=[(invoice.id,
+                                                                              D("100.00"))])
+    fee = next(line for line in invoice.lines if line.description == "Delivery fee")
+    invoicing.issue_credit_note(db, invoice, lines={fee.id: 1}, reason="No delivery",
+                                actor=CLERK, today=TODAY)                # 15.50 + 1.09
+    html = squash(documents.invoice_html(invoice, seller=SELLER))
+    assert "Amount paid</th><td>100.00 EUR" in html
+    assert "Credited</th><td>16.59 EUR" in html
+    assert "Amount open</th><td>328.40 EUR" in html
 
 
 def test_shipment_invoice_names_the_order_and_po_number_and_the_discount(db):
@@ -114,6 +129,10 @@ def test_credit_note_names_the_invoice_it_credits_and_the_reason(db, acme):
     assert f"Credit note for {invoice.number}" in html
     assert "Reason: Installation cancelled" in html
     assert "Total credit</th><td>444.99 EUR" in html
+    # nothing was paid: all of it settled the invoice
+    assert "Set against invoices</th><td>444.99 EUR" in html
+    assert "Credit remaining</th><td>0.00 EUR" in html
+    assert "This credit note is settled in full." in html
     assert "Due date" not in html
 
 
