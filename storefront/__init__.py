@@ -27,6 +27,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(paylink.bp)
     app.register_blueprint(invoices.bp)
+    from storefront import giftcards
+    app.register_blueprint(giftcards.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)

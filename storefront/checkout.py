@@ -14,12 +14,13 @@ from flask import (Blueprint, current_app, jsonify, redirect, render_template, r
 from sqlalchemy import select
 
 from core.audit import Actor
+from core.billing import giftcard_admin, prepayments
 from core.customers.addresses import COUNTRIES, validate_address
 from core.errors import DomainError, NotFound
 from core.mail import send_mail
 from core.orders import services as orders
 from core.orders.models import Order
-from core.payments.flow import authorise_order, complete_authentication
+from core.payments.flow import PaymentOutcome, authorise_order, complete_authentication
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -106,8 +107,11 @@ def place():
     form.shipping_method.choices = [(form.shipping_method.data, "")]
     if not form.validate_on_submit():
         return _errors(form)
-    if not form.payment_method.data:
+    gift_code = (form.gift_card.data or "").strip()
+    if not form.payment_method.data and not gift_code:
         return _errors(form, {"card": "Enter your card details."})
+    if gift_code and (refused := _count_gift_card_use()):
+        return _errors(form, {"gift_card": refused})
     try:
         address = validate_address(form.address())
         ctx = replace(ctx, coupon_codes=tuple(cart.coupon_codes), country=address["country"],
@@ -122,15 +126,42 @@ def place():
                                      po_number=form.po_number.data or ""),
             channel=channel, ctx=ctx, customer_id=user.customer_id if user else None,
             actor=_actor(), idempotency_key=orders.attempt_key("checkout", cart.id, form.key.data))
+        if gift_code:  # in the order's transaction: no order without its gift card, nor back
+            _pay_with_gift_card(order, gift_code, card_given=bool(form.payment_method.data))
     except DomainError as err:
         db_session.rollback()
         return _errors(form, {err.field or "form": str(err)})
     db_session.commit()
     _remember(order)
+    if order.payment_state == "captured":  # the gift card paid it all: no card step
+        return _answer(PaymentOutcome("authorised", order))
     outcome = authorise_order(db_session, gateway(), order.id,
                               payment_method=form.payment_method.data, actor=_actor(),
                               commit=db_session.commit)
     return _answer(outcome)
+
+
+def _count_gift_card_use() -> str | None:
+    """A code tried at checkout counts like a balance check; the message when throttled."""
+    try:
+        giftcard_admin.count_check(db_session, request.remote_addr)
+    except DomainError as err:
+        db_session.rollback()
+        return str(err)
+    db_session.commit()
+    return None
+
+
+def _pay_with_gift_card(order: Order, code: str, *, card_given: bool) -> None:
+    """The gift card pays what it can; the order is paid when it pays all, else the card
+    must be there for the rest."""
+    prepayments.pay_with_gift_card(db_session, order, code, actor=_actor())
+    if orders.mark_prepaid(db_session, order, actor=_actor(), reference="gift card"):
+        return
+    if not card_given and order.status == "pending_payment":
+        rest = order.money(order.gross_total - order.amount_prepaid).format()
+        raise orders.OrderError(f"The gift card pays {order.money(order.amount_prepaid).format()}; "
+                                f"enter your card details for the remaining {rest}.", field="card")
 
 
 def _answer(outcome):

@@ -57,6 +57,7 @@ class CheckoutForm(FlaskForm):
                                                                              Length(max=60)])
     shipping_method = RadioField("Shipping", validate_choice=False,
                                  validators=[DataRequired("Choose a shipping method.")])
+    gift_card = StringField("Gift card code (optional)", validators=[Optional(), Length(max=40)])
     key = HiddenField()
     payment_method = HiddenField()
 

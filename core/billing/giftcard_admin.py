@@ -20,6 +20,9 @@ from core.auth import services as auth
 from core.billing import giftcards
 from core.billing.giftcards import GiftCardError
 from core.billing.models import GiftCard, GiftCardMovement, Invoice, Payment
+from core.catalog.models import Channel
+from core.customers import queries as customers
+from core.customers.models import Customer
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.money import Money
@@ -37,6 +40,51 @@ class BalanceCheckThrottled(DomainError):
     def __init__(self):
         super().__init__("Too many gift card checks in a short time. Wait a minute and try "
                          "again.", field="code")
+
+
+def sell_card(session: Session, *, amount: Decimal, currency: str, paid_by: str,
+              reference: str, actor: audit.Actor, customer_number: str = "",
+              recipient_email: str = "", expires_on: dt.date | None = None
+              ) -> tuple[GiftCard, str]:
+    """giftcards.sell for the console: the buyer given by customer number (optional).
+    Returns the card and its code, to be shown once."""
+    customer_id = None
+    if customer_number.strip():
+        try:
+            customer_id = customers.customer_by_number(session, customer_number).id
+        except NotFound:
+            raise GiftCardError("There is no customer with that number.",
+                                field="customer") from None
+    if expires_on is not None and expires_on <= utcnow().date():
+        raise GiftCardError("Choose an expiry date in the future, or none.", field="expires_on")
+    return giftcards.sell(session, amount=amount, currency=currency, paid_by=paid_by,
+                          reference=reference, actor=actor, customer_id=customer_id,
+                          recipient_email=recipient_email, expires_on=expires_on)
+
+
+def currencies(session: Session) -> list[str]:
+    """The currencies the shop sells in (its active channels'), EUR first."""
+    found = set(session.scalars(select(Channel.currency).where(Channel.active).distinct()))
+    return sorted(found | {"EUR"}, key=lambda c: (c != "EUR", c))
+
+
+@dataclass(frozen=True)
+class CardRow:
+    card: GiftCard
+    customer_number: str | None
+
+    @property
+    def status(self) -> str:
+        return status(self.card)
+
+
+def recent_cards(session: Session, *, limit: int = 50) -> list[CardRow]:
+    """The cards sold last, newest first, with their buyer's number: one query."""
+    rows = session.execute(select(GiftCard, Customer.number)
+                           .outerjoin(Customer, Customer.id == GiftCard.customer_id)
+                           .order_by(GiftCard.created_at.desc(), GiftCard.id.desc())
+                           .limit(limit))
+    return [CardRow(card, number) for card, number in rows]
 
 
 def card_for_code(session: Session, code: str) -> GiftCard | None:
@@ -108,10 +156,9 @@ def disable(session: Session, card: GiftCard, *, actor: audit.Actor, reason: str
     return card
 
 
-def check_balance(session: Session, code: str, *, remote_addr: str | None) -> CardView:
-    """A shopper's balance check. Every check counts against the address (found or not), so
-    codes cannot be tried one after another; the caller commits so the count is kept.
-    Raises BalanceCheckThrottled, or NotFound."""
+def count_check(session: Session, remote_addr: str | None) -> None:
+    """Count one use of a code from this address (a balance check, a code tried at
+    checkout); BalanceCheckThrottled past CHECKS_PER_MINUTE. The caller commits."""
     keys = [f"giftcard:ip:{remote_addr or 'unknown'}"]
     try:
         # check_throttle allows five times `limit` on an address key.
@@ -119,6 +166,13 @@ def check_balance(session: Session, code: str, *, remote_addr: str | None) -> Ca
     except auth.TooManyAttempts:
         raise BalanceCheckThrottled() from None
     auth.note_failure(session, keys)
+
+
+def check_balance(session: Session, code: str, *, remote_addr: str | None) -> CardView:
+    """A shopper's balance check. Every check counts against the address (found or not), so
+    codes cannot be tried one after another; the caller commits so the count is kept.
+    Raises BalanceCheckThrottled, or NotFound."""
+    count_check(session, remote_addr)
     card = card_for_code(session, code)
     if card is None:
         raise NotFound(NOT_FOUND)
@@ -140,6 +194,13 @@ def pay_invoice(session: Session, *, invoice_number: str, code: str, amount: Dec
     if amount > invoice.amount_open:
         raise GiftCardError(f"Only {Money(invoice.amount_open, invoice.currency).format()} is "
                             f"open on {invoice.number}.", field="amount")
+    card = giftcards.lookup(session, code)
+    if card is None:
+        raise GiftCardError("That gift card code is not valid.", field="code")
+    session.refresh(card)
+    if card.currency == invoice.currency and card.balance < amount:
+        raise GiftCardError(f"The gift card has only {Money(card.balance, card.currency).format()}"
+                            " left.", field="code")
     payment = giftcards.redeem(session, code, amount, actor=actor, invoice=invoice, key=key)
     audit.record(session, "invoice.paid_by_gift_card", actor=actor, channel="backoffice",
                  subject=invoice, data={"amount": str(amount), "payment": payment.id})

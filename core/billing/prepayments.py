@@ -70,6 +70,8 @@ def pay_with_gift_card(session: Session, order: Order, code: str, *,
     key = gift_card_key(order)
     if existing := session.scalar(select(Payment).where(Payment.key == key)):
         return existing  # giftcards.redeem would take the balance again before it saw the key
+    if order.status != "pending_payment":
+        raise GiftCardError(f"Order {order.number} no longer awaits payment.", field="gift_card")
     found = quote(session, code, total=order.gross_total - order.amount_prepaid,
                   currency=order.currency)
     if found.covers <= 0:

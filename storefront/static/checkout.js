@@ -65,6 +65,8 @@
       return;
     }
     var errors = answer.errors;
+    var gift = document.getElementById("gift-card-result");
+    if (errors.card && gift) { gift.dataset.coversAll = "false"; }  // the card is needed after all
     var first = null;
     Object.keys(errors).forEach(function (name) {
       show(name + "-error", errors[name]);
@@ -76,8 +78,16 @@
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     clearErrors();
-    busy(true, "Checking your card…");
     try {
+      var gift = document.getElementById("gift-card-result");
+      if (gift && gift.dataset.coversAll === "true") {
+        // The gift card pays the whole order: no card step.
+        form.querySelector('input[name="payment_method"]').value = "";
+        busy(true, "Placing your order…");
+        await handle(await post(form.action, new FormData(form)));
+        return;
+      }
+      busy(true, "Checking your card…");
       var setup = await stripe.confirmCardSetup(form.dataset.clientSecret, { payment_method: { card: card } });
       if (setup.error) {
         busy(false);

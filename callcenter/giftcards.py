@@ -1,0 +1,203 @@
+"""Gift cards in the console: sell one (its code is shown once, and e-mailed to the
+recipient), check a balance by code, see a card's movements, disable a card (supervisor),
+and pay an open invoice with a card.
+
+A code is never stored and never put in a URL: checks are posted, and the page that shows
+a card shows its last four characters only.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, current_app, flash, render_template, request, session,
+                   url_for)
+
+from callcenter.access import requires_role
+from callcenter.catalog_forms import options
+from callcenter.giftcard_forms import (CODE_HINT, PAID_BY, CheckForm, DisableForm,
+                                       RedeemInvoiceForm, SellForm)
+from core.agents.services import actor_for
+from core.billing import giftcard_admin
+from core.errors import DomainError
+from core.mail import send_mail
+from core.money import Money
+from core.web.auth import current_account
+from core.web.db import db_session
+from core.web.forms import place_error
+from core.web.render import redirect_to, render_page
+
+bp = Blueprint("gift_cards", __name__)
+ROLES = ("agent", "billing", "supervisor")
+SOLD_KEY = "gift_cards_sold"  # this browser's recent sales: form key -> card id, never a code
+RECENT = 50
+
+
+def _actor():
+    return actor_for(current_account())
+
+
+def _key(raw: str | None) -> str:
+    return raw if raw and re.fullmatch(r"[0-9a-f]{32}", raw) else uuid.uuid4().hex
+
+
+def _sell_form(**kwargs) -> SellForm:
+    form = SellForm(**kwargs)
+    form.currency.choices = options((c, c) for c in giftcard_admin.currencies(db_session))
+    return form
+
+
+def _index(*, sell_form: SellForm | None = None, check_form: CheckForm | None = None):
+    sell_form = sell_form or _sell_form(formdata=None, key=uuid.uuid4().hex,
+                                        paid_by="bank_transfer")
+    return render_page("giftcards/index.html", sell_form=sell_form,
+                       check_form=check_form or CheckForm(formdata=None),
+                       cards=giftcard_admin.recent_cards(db_session, limit=RECENT),
+                       labels=giftcard_admin.STATUS_LABELS, paid_by=PAID_BY, code_hint=CODE_HINT)
+
+
+@bp.get("/", endpoint="index")
+@requires_role(*ROLES)
+def index():
+    return _index()
+
+
+def _no_store(response):
+    """A page with a gift card's code: no cache keeps it, not even the browser's back button."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/sell", endpoint="sell")
+@requires_role(*ROLES)
+def sell():
+    form = _sell_form()
+    if not form.validate_on_submit():
+        return _index(sell_form=form)
+    key = _key(form.key.data)
+    sold = dict(session.get(SOLD_KEY) or {})
+    if key in sold:  # a second submit of the same page sells nothing more
+        view = giftcard_admin.describe(db_session, giftcard_admin.get_card(db_session, sold[key]))
+        return _no_store(render_page("giftcards/sold.html", view=view, code=None))
+    try:
+        card, code = giftcard_admin.sell_card(
+            db_session, amount=form.amount.data, currency=form.currency.data,
+            paid_by=form.paid_by.data, reference=form.reference.data, actor=_actor(),
+            customer_number=form.customer.data or "",
+            recipient_email=(form.recipient_email.data or "").strip().lower(),
+            expires_on=form.expires_on.data)
+    except DomainError as err:
+        db_session.rollback()
+        place_error(form, err)
+        return _index(sell_form=form)
+    db_session.commit()
+    session[SOLD_KEY] = dict(list(sold.items())[-9:] + [(key, card.id)])
+    if card.recipient_email:
+        _email_code(card, code)
+    view = giftcard_admin.describe(db_session, card)
+    return _no_store(render_page("giftcards/sold.html", view=view, code=code))
+
+
+def _email_code(card, code: str) -> None:
+    """After commit: the code to the recipient, with where to check the balance."""
+    link = f"{current_app.config['MARKETLINE'].SHOP_URL.rstrip('/')}/gift-card"
+    amount = Money(card.initial_amount, card.currency).format()
+    context = dict(card=card, code=code, amount=amount, link=link)
+    send_mail(to=card.recipient_email, subject=f"Your Marketline gift card of {amount}",
+              text=render_template("core/emails/gift_card.txt", **context),
+              html=render_template("core/emails/gift_card.html", **context))
+
+
+@bp.post("/check", endpoint="check")
+@requires_role(*ROLES)
+def check():
+    form = CheckForm()
+    if not form.validate_on_submit():
+        return _index(check_form=form)
+    card = giftcard_admin.card_for_code(db_session, form.code.data)
+    if card is None:
+        form.code.errors = [*form.code.errors, giftcard_admin.NOT_FOUND]
+        return _index(check_form=form)
+    return _card_page(card)
+
+
+def _card_page(card, *, disable_form: DisableForm | None = None, status: int = 200):
+    return render_page("giftcards/card.html", status=status,
+                       view=giftcard_admin.describe(db_session, card),
+                       movement_labels=giftcard_admin.MOVEMENT_LABELS,
+                       may_disable=current_account().has_role("supervisor"),
+                       disable_form=disable_form or DisableForm(formdata=None))
+
+
+@bp.get("/<int:card_id>", endpoint="card")
+@requires_role(*ROLES)
+def card(card_id: int):
+    return _card_page(giftcard_admin.get_card(db_session, card_id))
+
+
+@bp.post("/<int:card_id>/disable", endpoint="disable")
+@requires_role("supervisor")
+def disable(card_id: int):
+    card = giftcard_admin.get_card(db_session, card_id)
+    form = DisableForm()
+    if form.validate_on_submit():
+        try:
+            giftcard_admin.disable(db_session, card, actor=_actor(), reason=form.reason.data)
+        except DomainError as err:
+            db_session.rollback()
+            place_error(form, err)
+        else:
+            db_session.commit()
+            flash(f"Gift card …{card.last4} is disabled; it can no longer pay.", "success")
+            return redirect_to(url_for(".card", card_id=card.id))
+    return _card_page(card, disable_form=form)
+
+
+# -- paying an invoice with a gift card ------------------------------------------------------
+
+def _safe_next(target: str | None) -> str | None:
+    """A path on this site to go back to, or None (never another site)."""
+    target = target or ""
+    parts = urlsplit(target)
+    safe = (target.startswith("/") and not target.startswith("//")
+            and not any(ch <= " " or ch == "\\" for ch in target)
+            and not parts.scheme and not parts.netloc)
+    return target if safe else None
+
+
+def _redeem_page(form: RedeemInvoiceForm):
+    return render_page("giftcards/redeem_invoice.html", form=form, code_hint=CODE_HINT)
+
+
+@bp.get("/redeem-invoice", endpoint="redeem_invoice_form")
+@requires_role(*ROLES)
+def redeem_invoice_form():
+    form = RedeemInvoiceForm(formdata=None, key=uuid.uuid4().hex,
+                             invoice=request.args.get("invoice", "")[:20],
+                             next=_safe_next(request.args.get("next")) or "")
+    return _redeem_page(form)
+
+
+@bp.post("/redeem-invoice", endpoint="redeem_invoice")
+@requires_role(*ROLES)
+def redeem_invoice():
+    """Pay (part of) an open invoice with a gift card. Fields: invoice, code, amount, key
+    (random hex, one payment per key), next (a path to go back to), csrf_token."""
+    form = RedeemInvoiceForm()
+    if not form.validate_on_submit():
+        return _redeem_page(form)
+    try:
+        payment = giftcard_admin.pay_invoice(
+            db_session, invoice_number=form.invoice.data, code=form.code.data,
+            amount=form.amount.data, actor=_actor(), key=f"gift-invoice-{_key(form.key.data)}")
+    except DomainError as err:
+        db_session.rollback()
+        place_error(form, err)
+        return _redeem_page(form)
+    db_session.commit()
+    paid = Money(payment.amount, payment.currency).format()
+    flash(f"{paid} of {form.invoice.data.strip().upper()} paid with {payment.reference}.",
+          "success")
+    back = _safe_next(form.next.data) or url_for(".redeem_invoice_form")
+    return redirect_to(back)

@@ -1,0 +1,355 @@
+"""Gift cards through the two apps: sold in the console (the code shown once and never
+again), balances checked there and in the shop (throttled), disabled by a supervisor,
+invoices paid with a card, and the checkout paid by a gift card in part or in full."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import func, select
+
+from core.auth.passwords import hash_password
+from core.billing import giftcards
+from core.billing.models import GiftCard, Payment
+from core.money import Money
+from core.orders.models import Order
+from core.payments.gateway import IntentResult
+from core.payments.models import PaymentAttempt
+from tests.billing_support import CLERK
+from tests.conftest import agent_client_for, csrf_token
+from tests.factories import AgentFactory
+from tests.helpers import QueryCounter
+from tests.web.conftest import text_of
+from tests.web.test_cart import add
+
+CODE = re.compile(r"[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}")
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def sell_form(client, **fields):
+    """The sell form's fields as the index page gives them (key and CSRF token included)."""
+    html = text(client.get("/gift-cards/"))
+    key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html).group(1)
+    return {"csrf_token": csrf_token(client, "/gift-cards/"), "key": key, "amount": "25.00",
+            "currency": "EUR", "paid_by": "card", "reference": "TERM-4711", **fields}
+
+
+def sold_cards(db) -> int:
+    return db.scalar(select(func.count()).select_from(GiftCard))
+
+
+def agent_with(console_app, db, role: str):
+    AgentFactory(email=f"gc-{role}@test.example", roles_text=role,
+                 password_hash=hash_password("demo-pass-1"))
+    db.commit()
+    return agent_client_for(console_app, f"gc-{role}@test.example")
+
+
+@pytest.fixture
+def card(db):
+    card, code = giftcards.sell(db, amount=D("40.00"), currency="EUR", paid_by="bank_transfer",
+                                reference="SEPA GC", actor=CLERK)
+    db.commit()
+    return card, code
+
+
+# -- the console: selling ------------------------------------------------------------------------
+
+def test_selling_shows_the_code_once_and_never_again(agent_client, db, smtp_sink):
+    before = sold_cards(db)
+    data = sell_form(agent_client, recipient_email="Gift.Taker@example.com")
+    response = agent_client.post("/gift-cards/sell", data=data)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    code = CODE.search(text(response)).group(0)
+    card = db.scalar(select(GiftCard).order_by(GiftCard.id.desc()))
+    assert sold_cards(db) == before + 1
+    assert (card.last4, card.balance, card.sold_by) == (code[-4:], D("25.00"),
+                                                        "agent@marketline.example")
+    assert code not in card.code_hash and card.recipient_email == "gift.taker@example.com"
+    message = smtp_sink.wait_for("gift.taker@example.com")
+    assert code in text_of(message) and "25.00 EUR" in message["Subject"]
+
+    # The same page posted again sells nothing and cannot show the code.
+    again = agent_client.post("/gift-cards/sell", data=data)
+    assert again.status_code == 200 and code not in text(again)
+    assert "already sold" in text(again) and sold_cards(db) == before + 1
+    # Nowhere else shows it: the list, the card's page, a balance check.
+    for page in (agent_client.get("/gift-cards/"), agent_client.get(f"/gift-cards/{card.id}"),
+                 agent_client.post("/gift-cards/check", data={
+                     "code": code.lower(), "csrf_token": csrf_token(agent_client, "/gift-cards/")})):
+        assert page.status_code == 200 and code not in text(page) and f"…{card.last4}" in text(page)
+
+
+def test_a_sale_with_errors_is_refused_at_its_fields_and_sells_nothing(agent_client, db):
+    before = sold_cards(db)
+    response = agent_client.post("/gift-cards/sell", data=sell_form(
+        agent_client, amount="1000.01", customer="C-999999"))
+    html = text(response)
+    assert response.status_code == 200 and not CODE.search(html)
+    assert "There is no customer with that number." in html
+    response = agent_client.post("/gift-cards/sell", data=sell_form(agent_client,
+                                                                    amount="1000.01"))
+    assert "Enter an amount from 0.01 to 1000" in text(response)
+    assert 'id="amount" ' in text(response) and 'aria-invalid="true"' in text(response)
+    assert sold_cards(db) == before
+
+
+def test_a_sale_to_a_customer_is_kept_with_the_customer(agent_client, db):
+    from core.customers.models import Customer
+    acme = db.scalar(select(Customer).where(Customer.name == "Acme Corp"))
+    response = agent_client.post("/gift-cards/sell", data=sell_form(
+        agent_client, customer=acme.number.lower(), paid_by="cheque", reference="CHQ 12"))
+    assert response.status_code == 200 and CODE.search(text(response))
+    card = db.scalar(select(GiftCard).order_by(GiftCard.id.desc()))
+    assert card.customer_id == acme.id
+
+
+def test_posting_without_a_csrf_token_sells_nothing(agent_client, db):
+    before = sold_cards(db)
+    data = sell_form(agent_client)
+    del data["csrf_token"]
+    assert agent_client.post("/gift-cards/sell", data=data).status_code == 400
+    assert sold_cards(db) == before
+
+
+# -- the console: balances, movements, disabling ---------------------------------------------
+
+def test_the_balance_check_shows_balance_expiry_status_and_movements(agent_client, db, card):
+    gift, code = card
+    from tests.unit.test_orders import place, vid
+    order = place(db, [(vid(db, "PAP-A4-80"), 1)], key="gc-web-moves")
+    giftcards.redeem(db, code, D("10.40"), actor=CLERK, order=order)
+    db.commit()
+    response = agent_client.post("/gift-cards/check", data={
+        "code": code.replace("-", " "), "csrf_token": csrf_token(agent_client, "/gift-cards/")})
+    html = text(response)
+    assert response.status_code == 200
+    assert "29.60 EUR" in html and "40.00 EUR" in html and "No expiry" in html and "Active" in html
+    assert "Sold" in html and "SEPA GC" in html and "−10.40 EUR" in html and order.number in html
+    assert code not in html
+
+
+def test_an_unknown_code_is_said_at_the_field(agent_client):
+    response = agent_client.post("/gift-cards/check", data={
+        "code": "AAAA-BBBB-CCCC-DDDD", "csrf_token": csrf_token(agent_client, "/gift-cards/")})
+    assert "We could not find a gift card with that code." in text(response)
+
+
+def test_only_a_supervisor_disables_a_card(agent_client, supervisor_client, db, card):
+    gift, code = card
+    token = csrf_token(agent_client, "/gift-cards/")
+    assert agent_client.post(f"/gift-cards/{gift.id}/disable",
+                             data={"reason": "lost", "csrf_token": token}).status_code == 403
+    assert "A supervisor can disable" in text(agent_client.get(f"/gift-cards/{gift.id}"))
+    token = csrf_token(supervisor_client, f"/gift-cards/{gift.id}")
+    response = supervisor_client.post(f"/gift-cards/{gift.id}/disable",
+                                      data={"reason": "reported stolen", "csrf_token": token})
+    assert response.status_code == 303
+    db.refresh(gift)
+    assert not gift.active and giftcards.lookup(db, code) is None
+    assert "Disabled" in text(supervisor_client.get(f"/gift-cards/{gift.id}"))
+
+
+@pytest.mark.parametrize("role, allowed", [("agent", True), ("billing", True),
+                                           ("supervisor", True), ("catalog", False),
+                                           ("warehouse", False), ("credit", False)])
+def test_the_gift_card_pages_are_for_agents_billing_and_supervisors(console_app, db, role,
+                                                                     allowed):
+    client = agent_with(console_app, db, role)
+    response = client.get("/gift-cards/")
+    assert response.status_code == (200 if allowed else 403)
+    home = text(client.get("/"))
+    assert ('href="/gift-cards/"' in home) == allowed
+
+
+def test_the_list_of_recent_cards_costs_the_same_queries_for_one_or_many(agent_client, db,
+                                                                          connection):
+    def count() -> int:
+        with QueryCounter(connection) as counter:
+            assert agent_client.get("/gift-cards/").status_code == 200
+        return counter.count
+
+    giftcards.sell(db, amount=D("5.00"), currency="EUR", paid_by="cheque", reference="1",
+                   actor=CLERK)
+    db.commit()
+    one = count()
+    for i in range(6):
+        giftcards.sell(db, amount=D("5.00"), currency="EUR", paid_by="cheque",
+                       reference=f"r{i}", actor=CLERK)
+    db.commit()
+    assert count() == one
+
+
+# -- the console: paying an invoice with a gift card -----------------------------------------
+
+def test_billing_pays_part_of_an_invoice_with_a_gift_card_and_goes_back(console_app, db, card):
+    from core.customers.models import Customer
+    from tests.unit.test_billing import free_text
+    gift, code = card
+    acme = db.scalar(select(Customer).where(Customer.name == "Acme Corp"))
+    invoice = free_text(db, acme, "100.00")
+    db.commit()
+    client = agent_with(console_app, db, "billing")
+    page = text(client.get(f"/gift-cards/redeem-invoice?invoice={invoice.number}"))
+    key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+    data = {"invoice": invoice.number, "code": code, "amount": "40.00", "key": key,
+            "next": f"/billing/invoices/{invoice.number}",
+            "csrf_token": csrf_token(client, "/gift-cards/")}
+    response = client.post("/gift-cards/redeem-invoice", data=data)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/billing/invoices/{invoice.number}")
+    assert client.post("/gift-cards/redeem-invoice", data=data).status_code == 303  # twice
+    db.refresh(invoice), db.refresh(gift)
+    assert (invoice.amount_open, invoice.status, gift.balance) == (D("60.00"), "partially_paid", 0)
+    assert db.scalar(select(func.count()).select_from(Payment)
+                     .where(Payment.gift_card_id == gift.id)) == 1
+
+    response = client.post("/gift-cards/redeem-invoice", data={
+        **data, "key": "f" * 32, "amount": "1.00", "next": "//evil.example/"})
+    assert response.status_code == 200
+    assert 'id="code-error">The gift card has only 0.00 EUR left.' in text(response)
+
+
+def test_an_off_site_next_is_never_followed(console_app, db, card):
+    from core.customers.models import Customer
+    from tests.unit.test_billing import free_text
+    _, code = card
+    acme = db.scalar(select(Customer).where(Customer.name == "Acme Corp"))
+    invoice = free_text(db, acme, "10.00")
+    db.commit()
+    client = agent_with(console_app, db, "billing")
+    response = client.post("/gift-cards/redeem-invoice", data={
+        "invoice": invoice.number, "code": code, "amount": "10.00", "key": "e" * 32,
+        "next": "/\t/evil.example/", "csrf_token": csrf_token(client, "/gift-cards/")})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/gift-cards/redeem-invoice")
+
+
+# -- the shop: balance check -------------------------------------------------------------------
+
+def test_the_shop_shows_a_balance_without_the_code(client, card):
+    gift, code = card
+    response = client.post("/gift-card", data={"code": code.lower(),
+                                               "csrf_token": csrf_token(client, "/gift-card")})
+    html = text(response)
+    assert response.status_code == 200
+    assert "40.00 EUR" in html and f"…{gift.last4}" in html and "No expiry" in html
+    assert code not in html
+
+
+def test_the_shops_balance_check_is_rate_limited_per_address(client, card):
+    _, code = card
+    token = csrf_token(client, "/gift-card")
+    for i in range(10):
+        response = client.post("/gift-card", data={"code": f"AAAA-BBBB-CCCC-{i:04d}",
+                                                   "csrf_token": token})
+        assert response.status_code == 200
+        assert "We could not find a gift card with that code." in text(response)
+    response = client.post("/gift-card", data={"code": code, "csrf_token": token})
+    assert response.status_code == 429 and "Too many gift card checks" in text(response)
+    assert "40.00 EUR" not in text(response)
+
+
+# -- the shop: checkout ----------------------------------------------------------------------
+
+class FakeStripe:
+    """The checkout's payment service: a SetupIntent for the page, authorisations noted."""
+
+    def __init__(self):
+        self.authorised = []
+
+    def setup_intent(self):
+        return "seti_test", "seti_test_secret"
+
+    def save_card(self, payment_method, **kwargs):
+        return "cus_test"
+
+    def authorise(self, *, amount, currency, key, **kwargs):
+        self.authorised.append(amount)
+        return IntentResult(f"pi_{key}", "requires_capture", "", Money(amount, currency))
+
+
+@pytest.fixture
+def stripe(monkeypatch):
+    fake = FakeStripe()
+    monkeypatch.setattr("storefront.checkout.gateway", lambda: fake)
+    return fake
+
+
+def checkout_data(client, **fields):
+    html = text(client.get("/checkout"))
+    key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html).group(1)
+    return {"csrf_token": csrf_token(client, "/checkout"), "key": key,
+            "email": "gift.buyer@example.com", "full_name": "Gil Gift",
+            "line1": "Hauptstraße 5", "city": "Berlin", "postal_code": "10115",
+            "country": "DE", "shipping_method": "standard", **fields}
+
+
+def place(client, data):
+    return client.post("/checkout", data=data, headers={"Accept": "application/json"})
+
+
+def test_the_checkout_shows_what_the_gift_card_will_pay(client, db, card, stripe):
+    _, code = card
+    add(client, db, "PAP-A4-80", 5)  # 27.45 + 4.95 shipping = 32.40
+    data = checkout_data(client, gift_card=code)
+    assert 'id="gift_card"' in text(client.get("/checkout"))
+    response = client.post("/checkout/gift-card", data=data, headers={"HX-Request": "true"})
+    html = text(response)
+    assert 'data-covers-all="true"' in html and "32.40 EUR" in html and "No card is needed" in html
+    add(client, db, "PAP-A4-80", 5)  # 10 reams: 52.20 at the volume price, shipping free
+    html = text(client.post("/checkout/gift-card", data=data, headers={"HX-Request": "true"}))
+    assert 'data-covers-all="false"' in html and "remaining <strong>12.20 EUR" in html
+    html = text(client.post("/checkout/gift-card", data={**data, "gift_card": "AAAA-BBBB-CCCC-DDDD"},
+                            headers={"HX-Request": "true"}))
+    assert "That gift card code is not valid." in html
+
+
+def test_a_gift_card_covering_the_whole_order_confirms_it_with_no_payment_intent(
+        client, db, card, stripe, smtp_sink):
+    gift, code = card
+    add(client, db, "PAP-A4-80", 5)
+    response = place(client, checkout_data(client, gift_card=code))
+    assert response.status_code == 200, text(response)
+    assert response.json["status"] == "confirmed"
+    order = db.scalar(select(Order).order_by(Order.id.desc()))
+    assert (order.status, order.payment_state, order.amount_prepaid) == ("confirmed", "captured",
+                                                                         D("32.40"))
+    assert stripe.authorised == []
+    assert db.scalar(select(func.count()).select_from(PaymentAttempt)
+                     .where(PaymentAttempt.order_id == order.id)) == 0
+    db.refresh(gift)
+    assert gift.balance == D("7.60")
+    thanks = text(client.get(response.json["redirect"]))
+    assert "Your gift card paid 32.40 EUR" in thanks and "authorised" not in thanks
+    mail = text_of(smtp_sink.wait_for("gift.buyer@example.com"))
+    assert "Paid by gift card: 32.40 EUR" in mail and "Your gift card paid the whole order." in mail
+
+
+def test_a_gift_card_paying_part_leaves_the_rest_to_the_card(client, db, card, stripe):
+    gift, code = card
+    add(client, db, "PAP-A4-80", 10)  # 52.20 at the volume price, shipping free
+    response = place(client, checkout_data(client, gift_card=code))
+    assert response.status_code == 422
+    assert "enter your card details for the remaining 12.20 EUR" in response.json["errors"]["card"]
+    db.refresh(gift)
+    assert gift.balance == D("40.00")  # nothing taken, no order kept
+    response = place(client, checkout_data(client, gift_card=code, payment_method="pm_card_visa"))
+    assert response.json["status"] == "confirmed"
+    assert stripe.authorised == [D("12.20")]
+    order = db.scalar(select(Order).order_by(Order.id.desc()))
+    assert (order.payment_state, order.amount_prepaid) == ("authorised", D("40.00"))
+    assert "Your card has been authorised for 12.20 EUR" in text(client.get(response.json["redirect"]))
+
+
+def test_an_invalid_gift_card_at_checkout_is_said_at_its_field(client, db, stripe):
+    add(client, db, "PAP-A4-80", 1)
+    response = place(client, checkout_data(client, gift_card="AAAA-BBBB-CCCC-DDDD"))
+    assert response.status_code == 422
+    assert response.json["errors"] == {"gift_card": "That gift card code is not valid."}
+    assert stripe.authorised == []
