@@ -21,6 +21,7 @@ from core.billing import giftcards, invoicing, receivables
 from core.billing.models import Invoice
 from core.catalog.models import Variant
 from core.customers.models import Customer, CustomerAddress
+from core.customers.services import register_customer
 from core.db import utcnow
 from core.fulfilment import services as fulfilment
 from core.numbering import next_number
@@ -29,6 +30,7 @@ from core.orders import services as orders
 from core.orders.models import Order
 from core.pricing import services as pricing
 
+DEMO_PASSWORD = "demo-pass-1"  # as core.demo's accounts
 LIMITS = phone.DiscountLimits(agent=Decimal(10), supervisor=Decimal(30))
 BIRCH = dict(name="Birch & Co Architects", email="accounts@birch.example",
              phone="+49 40 555 0142", terms="2-10-net30")
@@ -117,8 +119,9 @@ def load_demo_orders(session: Session, acme: Customer) -> str:
     bank(birch, str(early.amount_open + Decimal("15.00")), [(early, str(early.amount_open))], 22,
          "SEPA BIRCH 2210")  # 15.00 more than owed: customer credit
 
-    # The shopper: an order paid in full with a gift card, waiting to be released
-    shopper = session.scalar(select(Customer).where(Customer.email == "shopper@example.com"))
+    # A consumer with an order paid in full with a gift card, waiting to be released (the
+    # demo shopper starts with no orders, for a clean first purchase)
+    shopper = _gift_buyer(session)
     card, code = giftcards.sell(session, amount=Decimal("100.00"), currency="EUR",
                                 paid_by="bank_transfer", reference="Demo voucher sale",
                                 actor=clerk, customer_id=shopper.id)
@@ -138,6 +141,17 @@ def load_demo_orders(session: Session, acme: Customer) -> str:
     session.flush()
     return ("Demo orders: 2 awaiting shipment, 1 partly shipped, invoices open, partly paid, "
             "paid and overdue, a credit note, customer credit and a gift card.")
+
+
+def _gift_buyer(session: Session) -> Customer:
+    buyer = register_customer(session, email="gabi@example.com", full_name="Gabi Gift",
+                              password=DEMO_PASSWORD, phone="+49 221 555 0199").customer
+    buyer.postal_code = "50667"
+    session.add(CustomerAddress(customer=buyer, label="Home", full_name="Gabi Gift",
+                                line1="Hohe Straße 40", city="Köln", postal_code="50667",
+                                country="DE", default_shipping=True, default_billing=True))
+    session.flush()
+    return buyer
 
 
 def _birch(session: Session) -> Customer:
