@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit
+from core.billing import notify
 from core.billing.models import Invoice
 from core.errors import DomainError, NotFound
 from core.fulfilment import services
@@ -50,7 +51,8 @@ class ShipOutcome:
 def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int, int], *,
                carrier: str, tracking_number: str, actor: audit.Actor,
                commit: Callable[[], None], mailer: Callable[[Shipment], None]) -> ShipOutcome:
-    """Ship and invoice, commit, collect the invoice, then e-mail the customer.
+    """Ship and invoice, commit, collect the invoice, then e-mail the customer the
+    shipment (tracking) and the invoice (PDF).
 
     A DomainError from shipping (quantities, carrier, holds) leaves nothing written
     once the caller rolls back.
@@ -61,6 +63,7 @@ def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int
     commit()  # shipment, stock and invoice exist before the payment service is asked
     collection, problem = _collect(session, gateway, shipped.invoice.id, actor, commit)
     mailer(shipped.shipment)
+    notify.queue_invoice_email(shipped.invoice.id)  # after the capture: it shows as paid
     return ShipOutcome(shipped.shipment, shipped.invoice, collection, problem)
 
 
