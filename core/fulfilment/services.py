@@ -319,7 +319,16 @@ def mark_delivered(session: Session, shipment: Shipment, *, actor: audit.Actor) 
     """The carrier delivered the shipment. Flushes; the caller commits."""
     states.move(shipment, "delivered")
     shipment.delivered_at = utcnow()
+    order = shipment.order
     audit.record(session, "order.shipment_delivered", actor=actor, channel=CHANNEL,
-                 subject=shipment.order, data={"shipment": shipment.number})
+                 subject=order, data={"shipment": shipment.number})
     session.flush()
+    if order.status == "shipped" and not session.scalar(
+            select(Shipment.id).where(Shipment.order_id == order.id,
+                                      Shipment.status != "delivered").limit(1)):
+        # Everything ordered has shipped and every parcel arrived: the order is complete.
+        order_states.move(order, "completed")
+        audit.record(session, "order.completed", actor=actor, channel=CHANNEL, subject=order,
+                     data={"shipment": shipment.number})
+        session.flush()
     return shipment

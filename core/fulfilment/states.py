@@ -39,4 +39,4 @@ def move(shipment, target: str) -> str:
 # What the warehouse reads of an order (core.orders.states has the order's own table):
 # released and with units still to ship, and the payment states that let an order go.
 RELEASED_ORDER_STATUSES = ("in_fulfilment", "partially_shipped")
-SECURED_PAYMENT_STATES = ("authorised", "captured")
+SECURED_PAYMENT_STATES = ("authorised", "partially_captured", "captured")

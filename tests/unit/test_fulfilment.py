@@ -292,6 +292,21 @@ def test_a_shipped_shipment_is_marked_delivered_once(db, five):
     assert db.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "order.shipment_delivered",
         AuditEvent.subject_id == str(order.id))) == 1
+    assert order.status == "completed"  # all shipped, every parcel arrived
+
+
+def test_an_order_completes_only_when_everything_shipped_has_arrived(db, five):
+    order, _ = five
+    line = order.lines[0]
+    first = services.ship(db, order, {line.id: 3}, carrier="dpd", tracking_number="0123456781",
+                          actor=WAREHOUSE)
+    services.mark_delivered(db, first, actor=WAREHOUSE)
+    assert order.status == "partially_shipped"  # 2 units still to ship
+    second = services.ship(db, order, {line.id: 2}, carrier="dpd", tracking_number="0123456782",
+                           actor=WAREHOUSE)
+    assert order.status == "shipped"
+    services.mark_delivered(db, second, actor=WAREHOUSE)
+    assert order.status == "completed"
 
 
 def test_the_shipment_state_table():
