@@ -16,9 +16,11 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from core.billing import prepayments
 from core.customers.addresses import validate_address
 from core.customers.models import Customer
 from core.errors import DomainError, NotFound
+from core.money import Money
 from core.orders import cart as carts
 from core.orders import phone
 from core.orders import services as orders
@@ -391,7 +393,7 @@ def place(customer: str):
             shipping_method=entry.ship.get("method") or _first_method(entry, address),
             payment_method=form.payment_method.data, settings_limits=_limits(),
             idempotency_key=orders.attempt_key("phone", agent.id, form.key.data),
-            po_number=form.po_number.data or "")
+            po_number=form.po_number.data or "", gift_card=form.gift_card.data or "")
     except DomainError as err:
         return _refused(entry, form, err, "place", focus="payment_method")
     if entry.cart is not None:
@@ -406,6 +408,31 @@ def place(customer: str):
     return redirect_to(order_url(order.number))
 
 
+@bp.post("/new/<customer>/gift-card", endpoint="gift_card")
+@requires_role(*ROLES)
+def gift_card(customer: str):
+    """What the gift card the customer reads out pays of the order as entered (htmx)."""
+    entry = _load(customer)
+    code = request.form.get("gift_card", "").strip()[:40]  # CSRFProtect checked the token
+    quote, problem, total = None, "Enter the gift card code.", None
+    if code:
+        price = phone.price_entry(db_session, entry.customer, entry.lines, entry.overrides,
+                                  entry.coupons, address=entry.address(),
+                                  shipping_method=entry.ship.get("method"))
+        currency = phone.pricing_channel(db_session, entry.customer).currency
+        total = Money(price.total, currency)
+        try:
+            quote, problem = prepayments.quote(db_session, code, total=price.total,
+                                               currency=currency), ""
+        except DomainError as err:
+            problem = str(err)
+    response = make_response(render_block("order_entry/entry.html", "gift_card_result",
+                                          gift_quote=quote, gift_problem=problem,
+                                          gift_total=total))
+    response.vary.add("HX-Request")
+    return response
+
+
 def _first_method(entry: Entry, address: dict) -> str:
     price = phone.price_entry(db_session, entry.customer, entry.lines, entry.overrides,
                               entry.coupons, address=address)
@@ -414,6 +441,10 @@ def _first_method(entry: Entry, address: dict) -> str:
 
 def _placed_message(order: Order) -> str:
     held = " It waits for a supervisor's approval of the discount." if order.on_hold else ""
+    if order.payment_state == "captured":
+        return f"Order {order.number} placed and paid in full by gift card.{held}"
+    if order.amount_prepaid:
+        held = (f" The gift card paid {order.money(order.amount_prepaid).format()}." + held)
     if order.payment_state == "on_account":
         return f"Order {order.number} placed on account.{held}"
     return f"Order {order.number} placed; the payment link was e-mailed to {order.email}.{held}"

@@ -87,6 +87,7 @@ class PlaceForm(FlaskForm):
     payment_method = RadioField("Payment", choices=options(PAYMENT_METHODS.items()),
                                 validators=[DataRequired("Choose how the customer pays.")])
     po_number = StringField("PO number", validators=[Optional(), Length(max=60)])
+    gift_card = StringField("Gift card code (optional)", validators=[Optional(), Length(max=40)])
 
 
 class ConfirmForm(FlaskForm):

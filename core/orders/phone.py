@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.agents.models import Agent
+from core.billing import prepayments
 from core.catalog.assortment import sellable
 from core.catalog.models import Channel, Product, ProductRelation, Variant
 from core.customers.addresses import validate_address
@@ -377,12 +378,14 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
                       lines: Sequence[tuple[int, int]], overrides: Mapping[int, PriceOverride],
                       coupon_codes: Sequence[str], shipping_address: Mapping[str, str],
                       shipping_method: str, payment_method: str, settings_limits: DiscountLimits,
-                      idempotency_key: str, po_number: str = "") -> Order:
+                      idempotency_key: str, po_number: str = "", gift_card: str = "") -> Order:
     """Place the order an agent entered. Flushes; the caller commits, then (pay-by-link)
     sends the link or (card) takes the card.
 
     On account: confirmed at once, for customers allowed it. Card and pay-by-link: the
-    order awaits payment. Discounts beyond the agent's limit add an approval hold.
+    order awaits payment. Discounts beyond the agent's limit add an approval hold. A gift
+    card code pays first, up to the total (core.billing.prepayments); when it pays it all
+    the order is confirmed as paid, else the payment method takes the rest.
     """
     if existing := orders.find_by_key(session, idempotency_key):
         return existing
@@ -403,7 +406,10 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
         channel=channel, ctx=ctx, customer_id=customer.id, actor=actor,
         idempotency_key=idempotency_key, overrides=overrides, attributed_channel=CHANNEL)
     _record_overrides(session, order, agent, discount_limit(agent, settings_limits))
-    if payment_method == "on_account":
+    if gift_card.strip() and order.status == "pending_payment":
+        prepayments.pay_with_gift_card(session, order, gift_card, actor=actor)
+    paid_in_full = orders.mark_prepaid(session, order, actor=actor, reference="gift card")
+    if payment_method == "on_account" and not paid_in_full:
         states.move(order, "confirmed")
         order.payment_state = "on_account"
         audit.record(session, "order.confirmed_on_account", actor=actor, channel=CHANNEL,
@@ -442,6 +448,9 @@ def _record_overrides(session: Session, order: Order, agent: Agent, limit: Decim
 def pay_link_message(order: Order, url: str) -> tuple[str, str]:
     """(subject, text) of the e-mail with the payment link."""
     total = order.money(order.gross_total).format()
+    if order.amount_prepaid:
+        total += (f"; your gift card paid {order.money(order.amount_prepaid).format()}, "
+                  f"{order.money(order.gross_total - order.amount_prepaid).format()} is left to pay")
     return (f"Pay for your Marketline order {order.number}",
             f"Hello,\n\nthank you for your order {order.number} by phone. The total is {total}.\n"
             f"Pay it by card here; the link is valid for 7 days:\n\n{url}\n\n"

@@ -75,6 +75,25 @@
     if (first && first.focus) { first.focus(); }
   }
 
+  // The gift card: what it pays of the order as it stands, asked again when the code, the
+  // country or the shipping method changes.
+  var apply = document.getElementById("apply-gift-card");
+  async function quoteGiftCard() {
+    var response = await fetch(apply.dataset.url, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content }
+    });
+    var old = document.getElementById("gift-card-result");
+    if (response.ok && old) { old.outerHTML = await response.text(); }
+  }
+  if (apply) {
+    apply.addEventListener("click", quoteGiftCard);
+    ["gift_card", "country", "review"].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) { el.addEventListener("change", quoteGiftCard); }
+    });
+  }
+
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     clearErrors();

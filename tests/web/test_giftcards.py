@@ -353,3 +353,77 @@ def test_an_invalid_gift_card_at_checkout_is_said_at_its_field(client, db, strip
     assert response.status_code == 422
     assert response.json["errors"] == {"gift_card": "That gift card code is not valid."}
     assert stripe.authorised == []
+
+
+# -- the console: phone orders -------------------------------------------------------------------
+
+def phone_place(client, number, payment, gift_card):
+    from tests.web.test_order_entry import entry_url, post
+    page = text(client.get(entry_url(number)))
+    key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+    return post(client, number, "place", {"payment_method": payment, "key": key,
+                                          "gift_card": gift_card}, htmx=False)
+
+
+def test_the_phone_entry_shows_what_the_gift_card_pays(agent_client, db, card):
+    from tests.web.test_order_entry import add, number_of, post
+    gift, code = card
+    number = number_of(db, "shopper")
+    add(agent_client, number, "PAP-A4-80", 10)  # 52.20, shipping free
+    html = text(post(agent_client, number, "gift-card", {"gift_card": code}))
+    assert html.lstrip().startswith('<div id="gift-card-result"')
+    assert "It pays <strong>40.00 EUR</strong> of 52.20 EUR" in html and "12.20 EUR" in html
+    html = text(post(agent_client, number, "gift-card", {"gift_card": "AAAA-BBBB-CCCC-DDDD"}))
+    assert "That gift card code is not valid." in html
+    assert 'id="gift_card"' in text(agent_client.get(f"/order-entry/new?customer={number}"))
+
+
+def test_a_phone_order_paid_in_full_by_gift_card_is_confirmed_without_a_card(agent_client, db,
+                                                                             card):
+    from tests.web.test_order_entry import add, number_of, placed
+    gift, code = card
+    number = number_of(db, "shopper")
+    add(agent_client, number, "PAP-A4-80", 5)  # 32.40
+    response = phone_place(agent_client, number, "card", code)
+    assert response.status_code == 303
+    order = placed(db, response)
+    assert (order.status, order.payment_state, order.amount_prepaid) == ("confirmed", "captured",
+                                                                         D("32.40"))
+    db.refresh(gift)
+    assert gift.balance == D("7.60")
+    assert "paid in full by gift card" in text(agent_client.get(response.headers["Location"]))
+
+
+def test_a_phone_order_paid_partly_by_gift_card_takes_the_rest_by_card_or_on_account(
+        agent_client, db, card):
+    from tests.web.test_order_entry import add, number_of, placed
+    gift, code = card
+    shopper = number_of(db, "shopper")
+    add(agent_client, shopper, "PAP-A4-80", 10)  # 52.20
+    response = phone_place(agent_client, shopper, "card", code)
+    order = placed(db, response)
+    assert (order.status, order.amount_prepaid) == ("pending_payment", D("40.00"))
+    assert response.headers["Location"].endswith(f"/order-entry/{order.number}/card")
+    card_page = text(agent_client.get(f"/order-entry/{order.number}/card"))
+    assert 'id="card-amount">12.20 EUR' in card_page
+
+    acme = number_of(db, "acme")
+    gift2, code2 = giftcards.sell(db, amount=D("5.00"), currency="EUR", paid_by="cheque",
+                                  reference="CHQ", actor=CLERK)
+    db.commit()
+    add(agent_client, acme, "PAP-A4-80", 2)
+    order = placed(db, phone_place(agent_client, acme, "on_account", code2))
+    assert (order.status, order.payment_state, order.amount_prepaid) == ("confirmed",
+                                                                         "on_account", D("5.00"))
+
+
+def test_a_gift_card_that_cannot_pay_keeps_the_phone_order_unplaced(agent_client, db):
+    from tests.web.test_order_entry import add, number_of
+    number = number_of(db, "shopper")
+    add(agent_client, number, "PAP-A4-80", 1)
+    before = db.scalar(select(func.count()).select_from(Order))
+    response = phone_place(agent_client, number, "pay_link", "AAAA-BBBB-CCCC-DDDD")
+    html = text(response)
+    assert response.status_code == 200
+    assert 'id="gift_card-error">That gift card code is not valid.' in html
+    assert db.scalar(select(func.count()).select_from(Order)) == before
