@@ -163,19 +163,24 @@ def _share_of_line(order: Order, ol: OrderLine, quantity: int,
         discount = ol.discount - discount_before
         net, tax, gross = ol.net - net_before, ol.tax - tax_before, ol.gross - gross_before
     else:
-        share = Decimal(quantity) / Decimal(ol.quantity)
-        discount = round_money(ol.discount * share, currency)
-        if order.prices_include_tax:
-            gross = round_money(ol.gross * share, currency)
-            tax = round_money(gross * ol.tax_rate / (1 + ol.tax_rate), currency)
-            net = gross - tax
-        else:
-            net = round_money(ol.net * share, currency)
-            tax = round_money(net * ol.tax_rate, currency)
-            gross = net + tax
+        discount, net, tax, gross = _share(ol, Decimal(quantity) / Decimal(ol.quantity),
+                                           order.prices_include_tax, currency)
     return InvoiceLine(kind="goods", order_line_id=ol.id, sku=ol.sku, description=ol.name,
                        quantity=quantity, unit_price=ol.unit_price, discount=discount, net=net,
                        tax_rate=ol.tax_rate, tax=tax, gross=gross)
+
+
+def _share(line, share: Decimal, include_tax: bool, currency: str) -> tuple[Decimal, ...]:
+    """(discount, net, tax, gross) of a share of an order or invoice line: the share of the
+    amount the price mode states (gross or net) rounded half-up, its tax from it per line."""
+    discount = round_money(line.discount * share, currency)
+    if include_tax:
+        gross = round_money(line.gross * share, currency)
+        tax = round_money(gross * line.tax_rate / (1 + line.tax_rate), currency)
+        return discount, gross - tax, tax, gross
+    net = round_money(line.net * share, currency)
+    tax = round_money(net * line.tax_rate, currency)
+    return discount, net, tax, net + tax
 
 
 def _shipping_rate(order: Order, tax: Decimal) -> Decimal:
@@ -295,16 +300,8 @@ def _credit_share(session: Session, invoice: Invoice, line: InvoiceLine, quantit
         discount, net, tax, gross = (getattr(line, f) - Decimal(b) for f, b in
                                      zip(("discount", "net", "tax", "gross"), before))
     else:
-        share = Decimal(quantity) / Decimal(line.quantity)
-        discount = round_money(line.discount * share, currency)
-        if invoice.prices_include_tax:
-            gross = round_money(line.gross * share, currency)
-            tax = round_money(gross * line.tax_rate / (1 + line.tax_rate), currency)
-            net = gross - tax
-        else:
-            net = round_money(line.net * share, currency)
-            tax = round_money(net * line.tax_rate, currency)
-            gross = net + tax
+        discount, net, tax, gross = _share(line, Decimal(quantity) / Decimal(line.quantity),
+                                           invoice.prices_include_tax, currency)
     return InvoiceLine(kind=line.kind, order_line_id=line.order_line_id, credited_line_id=line.id,
                        sku=line.sku, description=line.description, quantity=quantity,
                        unit_price=line.unit_price, discount=discount, net=net,

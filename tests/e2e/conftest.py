@@ -22,6 +22,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(scope="module")
+def mail():
+    """A real SMTP server on loopback: (sink, SMTP_URL) for the module's shop."""
+    from aiosmtpd.controller import Controller
+
+    from tests.web.conftest import Sink
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield sink, f"smtp://127.0.0.1:{controller.port}"
+    controller.stop()
+
+
 @contextmanager
 def serve_shop(tmp_dir, **overrides):
     """Both apps, as wsgi.py composes them, on a free port over a fresh demo database

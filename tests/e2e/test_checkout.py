@@ -13,21 +13,9 @@ from core.catalog.models import Variant
 from core.db import make_engine
 from core.orders.models import Order
 from core.payments.models import PaymentAttempt, StripeEvent
-from tests.conftest import free_port
 from tests.e2e.conftest import assert_accessible, serve_shop
-from tests.web.conftest import Sink
 
 WEBHOOK_SECRET = "whsec_e2e_checkout"
-
-
-@pytest.fixture(scope="module")
-def mail():
-    from aiosmtpd.controller import Controller
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield sink, f"smtp://127.0.0.1:{controller.port}"
-    controller.stop()
 
 
 @pytest.fixture(scope="module")

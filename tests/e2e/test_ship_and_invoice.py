@@ -14,20 +14,8 @@ from core.billing.models import Invoice, Payment
 from core.db import make_engine
 from core.orders.models import Order
 from core.payments.models import PaymentAttempt
-from tests.conftest import free_port
 from tests.e2e.conftest import assert_accessible, serve_shop
 from tests.e2e.test_checkout import add_to_cart, fill_checkout
-from tests.web.conftest import Sink
-
-
-@pytest.fixture(scope="module")
-def mail():
-    from aiosmtpd.controller import Controller
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield sink, f"smtp://127.0.0.1:{controller.port}"
-    controller.stop()
 
 
 @pytest.fixture(scope="module")
