@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
+from typing import TypeVar
 
 from flask import (Blueprint, Response, abort, current_app, flash, make_response, request,
                    stream_with_context, url_for)
@@ -41,6 +43,7 @@ INVOICING = ("billing", "supervisor")  # issue, credit and cancel invoices
 PAYMENTS = ("billing", "credit", "supervisor")  # record payments, use credit, write off
 REFUND_CREDIT = ("credit",)  # pay customer credit back by bank transfer
 PICKER_RESULTS = 10
+T = TypeVar("T")
 
 
 def _actor():
@@ -65,6 +68,24 @@ def _args(form) -> dict[str, str]:
     return {k: v for k, v in request.args.items() if k in form._fields and v}
 
 
+def _filter(field, default=""):
+    """What a filter field asks for, or the default when it is empty or not valid."""
+    return field.data if not field.errors and field.data else default
+
+
+def _commit(form, service: Callable[..., T], /, *args, **kwargs) -> T | None:
+    """Call one service and commit what it did; if it refuses (DomainError), roll back, put
+    the error on the form and return None."""
+    try:
+        done = service(db_session, *args, **kwargs)
+    except DomainError as err:
+        db_session.rollback()
+        place_error(form, err)
+        return None
+    db_session.commit()
+    return done
+
+
 @bp.app_template_global("receivables_summary")
 def receivables_summary(customer):
     """What the customer owes and holds, for the customer 360 page's panel (two queries)."""
@@ -85,9 +106,8 @@ def invoice_list():
     form = InvoiceFilterForm(request.args)
     form.validate()
     filters = console.InvoiceFilters(
-        status=form.status.data if not form.status.errors and form.status.data else "open",
-        customer=(form.customer.data or "") if not form.customer.errors else "",
-        number=(form.q.data or "") if not form.q.errors else "")
+        status=_filter(form.status, "open"), customer=_filter(form.customer),
+        number=_filter(form.q))
     found = console.invoice_list(db_session, filters, page=_page_arg())
     return render_page("billing/invoices.html", block="results", form=form, found=found,
                        args=_args(form))
@@ -169,14 +189,9 @@ def credit_note(number: str):
                 form.form_errors.append("Enter the quantity to credit on at least one line, "
                                         "or choose to credit everything.")
         if not problems and not form.form_errors:
-            try:
-                note = invoicing.issue_credit_note(db_session, invoice, lines=lines,
-                                                   reason=form.reason.data, actor=_actor())
-            except DomainError as err:
-                db_session.rollback()
-                place_error(form, err)
-            else:
-                db_session.commit()
+            note = _commit(form, invoicing.issue_credit_note, invoice, lines=lines,
+                           reason=form.reason.data, actor=_actor())
+            if note is not None:
                 queue_invoice_email(note.id)
                 flash(f"Credit note {note.number} issued for "
                       f"{Money(note.gross_total, note.currency).format()}.", "success")
@@ -245,14 +260,9 @@ def cancel(number: str):
     invoice = console.find_invoice(db_session, number)
     form = CancelInvoiceForm(prefix="cancel")
     if form.validate_on_submit():
-        try:
-            note = invoicing.cancel_invoice(db_session, invoice, reason=form.reason.data.strip(),
-                                            actor=_actor())
-        except DomainError as err:
-            db_session.rollback()
-            place_error(form, err)
-        else:
-            db_session.commit()
+        note = _commit(form, invoicing.cancel_invoice, invoice, reason=form.reason.data.strip(),
+                       actor=_actor())
+        if note is not None:
             queue_invoice_email(note.id)
             flash(f"{invoice.number} is cancelled by credit note {note.number}.", "success")
             return redirect_to(url_for(".invoice", number=invoice.number))
@@ -268,14 +278,8 @@ def write_off(number: str):
         abort(403)
     form = WriteOffForm(prefix="writeoff")
     if form.validate_on_submit():
-        try:
-            receivables.write_off(db_session, invoice, form.amount.data, limit=limit,
-                                  reason=form.reason.data, actor=_actor())
-        except DomainError as err:
-            db_session.rollback()
-            place_error(form, err)
-        else:
-            db_session.commit()
+        if _commit(form, receivables.write_off, invoice, form.amount.data, limit=limit,
+                   reason=form.reason.data, actor=_actor()) is not None:
             flash(f"{Money(form.amount.data, invoice.currency).format()} of {invoice.number} "
                   "written off.", "success")
             return redirect_to(url_for(".invoice", number=invoice.number))
@@ -299,6 +303,26 @@ def _customer_from(number: str):
         return None
 
 
+def _asked_customer(template: str):
+    """The customer ?customer= names, with None; or None with the picker to show instead
+    (?q= is what was typed in it)."""
+    number = request.args.get("customer", "").strip()
+    customer = _customer_from(number) if number else None
+    if customer is None:
+        return None, _picker(template, request.args.get("q", number),
+                             "We could not find that customer." if number else "")
+    return customer, None
+
+
+def _posted_customer(template: str, form):
+    """The customer the posted form names, with None; or None with the picker to show
+    instead."""
+    customer = _customer_from(form.customer.data or "")
+    if customer is None:
+        return None, _picker(template, "", "Choose the customer first.")
+    return customer, None
+
+
 def _tax_options():
     home = pricing.get_channel(db_session, "callcenter").country
     found = console.tax_rate_options(db_session, home_country=home)
@@ -313,11 +337,9 @@ def _invoice_form_page(form: FreeTextInvoiceForm, customer, *, lines_problem: st
 @bp.get("/invoices/new", endpoint="new_invoice")
 @requires_role(*INVOICING)
 def new_invoice():
-    number = request.args.get("customer", "").strip()
-    customer = _customer_from(number) if number else None
+    customer, picker = _asked_customer("billing/new_invoice.html")
     if customer is None:
-        return _picker("billing/new_invoice.html", request.args.get("q", number),
-                       "We could not find that customer." if number else "")
+        return picker
     form = FreeTextInvoiceForm(formdata=None)
     form.customer.data = customer.number
     form.set_tax_choices(*_tax_options())
@@ -340,9 +362,9 @@ def invoice_line():
 @requires_role(*INVOICING)
 def issue_invoice():
     form = FreeTextInvoiceForm()
-    customer = _customer_from(form.customer.data or "")
+    customer, picker = _posted_customer("billing/new_invoice.html", form)
     if customer is None:
-        return _picker("billing/new_invoice.html", "", "Choose the customer first.")
+        return picker
     form.set_tax_choices(*_tax_options())
     if request.form.get("add_line"):  # without JavaScript: the page again, one line longer
         if len(form.lines) < form.lines.max_entries:
@@ -392,11 +414,9 @@ def _payment_page(form: PaymentForm, customer, *, typed=None, problems=None,
 @bp.get("/payments/new", endpoint="new_payment")
 @requires_role(*PAYMENTS)
 def new_payment():
-    number = request.args.get("customer", "").strip()
-    customer = _customer_from(number) if number else None
+    customer, picker = _asked_customer("billing/payment.html")
     if customer is None:
-        return _picker("billing/payment.html", request.args.get("q", number),
-                       "We could not find that customer." if number else "")
+        return picker
     form = PaymentForm(formdata=None)
     for name in ("method", "amount", "received_on", "reference", "key"):
         if request.args.get(name):  # what was typed so far (htmx asks for the allocation)
@@ -412,9 +432,9 @@ def new_payment():
 @requires_role(*PAYMENTS)
 def record_payment():
     form = PaymentForm()
-    customer = _customer_from(form.customer.data or "")
+    customer, picker = _posted_customer("billing/payment.html", form)
     if customer is None:
-        return _picker("billing/payment.html", "", "Choose the customer first.")
+        return picker
     if request.form.get("suggest"):  # without JavaScript: offer the allocation again
         form.validate()
         return _payment_page(form, customer)
@@ -481,55 +501,43 @@ def customer_receivables(number: str):
     return _receivables_page(number)
 
 
-def _source_of(customer, key: str):
-    return console.find_credit_source(db_session, customer.id, key[:40])
+def _posted_source(number: str):
+    """The customer and the credit (a payment's or a credit note's) a posted form uses:
+    (customer, source key, payment, credit note)."""
+    customer = console.find_customer(db_session, number)
+    key = request.form.get("source", "")
+    payment, note = console.find_credit_source(db_session, customer.id, key[:40])
+    return customer, key, payment, note
 
 
 @bp.post("/customers/<number>/apply", endpoint="apply_credit")
 @requires_role(*PAYMENTS)
 def apply_credit(number: str):
-    customer = console.find_customer(db_session, number)
-    key = request.form.get("source", "")
-    payment, note = _source_of(customer, key)
+    customer, key, payment, note = _posted_source(number)
     form = ApplyCreditForm(prefix=f"apply-{key}")
     if form.validate_on_submit():
         invoice = console.customer_invoice(db_session, customer.id, form.invoice.data or "")
         if invoice is None:
             form.invoice.errors = [*form.invoice.errors, "Choose one of the open invoices."]
-        else:
-            try:
-                receivables.allocate(db_session, invoice, form.amount.data, actor=_actor(),
-                                     payment=payment, credit_note=note)
-            except DomainError as err:
-                db_session.rollback()
-                place_error(form, err)
-            else:
-                db_session.commit()
-                flash(f"{Money(form.amount.data, invoice.currency).format()} of credit applied "
-                      f"to {invoice.number}.", "success")
-                return redirect_to(url_for(".receivables", number=customer.number))
+        elif _commit(form, receivables.allocate, invoice, form.amount.data, actor=_actor(),
+                     payment=payment, credit_note=note) is not None:
+            flash(f"{Money(form.amount.data, invoice.currency).format()} of credit applied "
+                  f"to {invoice.number}.", "success")
+            return redirect_to(url_for(".receivables", number=customer.number))
     return _receivables_page(number, forms={f"apply-{key}": form})
 
 
 @bp.post("/customers/<number>/refund", endpoint="refund_credit")
 @requires_role(*REFUND_CREDIT)
 def refund_credit(number: str):
-    customer = console.find_customer(db_session, number)
-    key = request.form.get("source", "")
-    payment, note = _source_of(customer, key)
+    customer, key, payment, note = _posted_source(number)
     form = RefundCreditForm(prefix=f"refund-{key}")
     if form.validate_on_submit():
-        try:
-            receivables.refund_credit(db_session, amount=form.amount.data, method="bank_transfer",
-                                      reference=form.reference.data, actor=_actor(),
-                                      key=(request.form.get("key") or uuid.uuid4().hex)[:80],
-                                      payment=payment, credit_note=note,
-                                      reason=form.reason.data or "")
-        except DomainError as err:
-            db_session.rollback()
-            place_error(form, err)
-        else:
-            db_session.commit()
+        if _commit(form, receivables.refund_credit, amount=form.amount.data,
+                   method="bank_transfer", reference=form.reference.data, actor=_actor(),
+                   key=(request.form.get("key") or uuid.uuid4().hex)[:80],
+                   payment=payment, credit_note=note,
+                   reason=form.reason.data or "") is not None:
             flash(f"{Money(form.amount.data, (payment or note).currency).format()} refunded by "
                   "bank transfer.", "success")
             return redirect_to(url_for(".receivables", number=customer.number))
@@ -543,7 +551,7 @@ def refund_credit(number: str):
 def trial_balance():
     form = TrialBalanceForm(request.args)
     form.validate()
-    as_of = form.as_of.data if not form.as_of.errors else None
+    as_of = _filter(form.as_of, None)
     return render_page("billing/trial_balance.html", form=form,
                        found=console.trial_balance(db_session, as_of=as_of),
                        account_name=console.account_name)
@@ -555,10 +563,8 @@ def journal():
     form = JournalFilterForm(request.args)
     form.validate()
     filters = console.JournalFilters(
-        kind=form.kind.data if not form.kind.errors and form.kind.data else "",
-        date_from=form.date_from.data if not form.date_from.errors else None,
-        date_to=form.date_to.data if not form.date_to.errors else None,
-        reference=(form.reference.data or "") if not form.reference.errors else "")
+        kind=_filter(form.kind), date_from=_filter(form.date_from, None),
+        date_to=_filter(form.date_to, None), reference=_filter(form.reference))
     found = console.journal(db_session, filters, page=_page_arg())
     export = ExportForm(formdata=None, date_from=filters.date_from, date_to=filters.date_to)
     return render_page("billing/journal.html", block="results", form=form, found=found,
