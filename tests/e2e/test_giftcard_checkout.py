@@ -12,7 +12,7 @@ from core.billing.models import GiftCard
 from core.payments.models import PaymentAttempt
 from tests.billing_support import CLERK
 from tests.e2e.conftest import assert_accessible
-from tests.e2e.test_checkout import add_to_cart, mail, order_by_email, shop, shop_page  # noqa: F401
+from tests.e2e.test_checkout import add_to_cart, order_by_email, shop, shop_page  # noqa: F401
 
 
 def test_a_gift_card_pays_the_whole_order_without_a_card(shop_page, shop):
