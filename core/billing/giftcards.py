@@ -24,6 +24,7 @@ from core.billing import ledger, receivables
 from core.billing.invoicing import BillingError
 from core.billing.models import GiftCard, GiftCardMovement, Invoice, Payment, Refund
 from core.db import utcnow
+from core.money import Money
 from core.pricing.engine import round_money
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -97,10 +98,17 @@ def redeem(session: Session, code: str, amount: Decimal, *, actor: audit.Actor,
            order=None, invoice: Invoice | None = None, customer_id: int | None = None,
            key: str | None = None) -> Payment:
     """Spend `amount` of the card on an order (a prepayment, applied when it is invoiced)
-    or on an open invoice. Raises GiftCardError when the card cannot pay it."""
+    or on an open invoice. Raises GiftCardError when the card cannot pay it. Idempotent by
+    `key`: a repeated call answers with the first payment and takes nothing more."""
     card = lookup(session, code)
     if card is None:
         raise GiftCardError("That gift card code is not valid.", field="gift_card")
+    # The card's row lock first, then the key: a concurrent redemption with the same key
+    # waits here and then finds the first one's payment instead of spending again.
+    card = session.scalar(select(GiftCard).where(GiftCard.id == card.id).with_for_update()
+                          .execution_options(populate_existing=True))
+    if key and (existing := session.scalar(select(Payment).where(Payment.key == key))):
+        return existing
     target_currency = invoice.currency if invoice is not None else order.currency
     if card.currency != target_currency:
         raise GiftCardError(f"This gift card is in {card.currency}.", field="gift_card")
@@ -112,8 +120,8 @@ def redeem(session: Session, code: str, amount: Decimal, *, actor: audit.Actor,
         .execution_options(synchronize_session=False)).rowcount
     if taken != 1:
         session.refresh(card)
-        raise GiftCardError(f"The gift card has only {card.balance} {card.currency} left.",
-                            field="gift_card")
+        raise GiftCardError(f"The gift card has only {Money(card.balance, card.currency).format()}"
+                            " left.", field="gift_card")
     if invoice is not None:
         customer_id, order_id, allocations = invoice.customer_id, invoice.order_id, [(invoice.id, amount)]
     else:
@@ -139,7 +147,8 @@ def restore(session: Session, payment: Payment, *, actor: audit.Actor, key: str)
         raise GiftCardError("That payment was not made with a gift card.")
     if existing := session.scalar(select(Refund).where(Refund.key == key)):
         return existing
-    payment = session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update())
+    payment = session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update()
+        .execution_options(populate_existing=True))
     amount = payment.amount_unallocated
     if not amount:
         return None

@@ -97,7 +97,9 @@ class FreeTextLine:
 def get_invoice(session: Session, invoice_id: int, *, lock: bool = False) -> Invoice:
     stmt = (select(Invoice).where(Invoice.id == invoice_id)
             .options(selectinload(Invoice.lines), selectinload(Invoice.tax_lines)))
-    invoice = session.scalar(stmt.with_for_update() if lock else stmt)
+    if lock:  # read afresh under the lock: a copy loaded earlier may be stale
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    invoice = session.scalar(stmt)
     if invoice is None:
         raise NotFound("We could not find that invoice.")
     return invoice

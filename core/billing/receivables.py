@@ -28,6 +28,7 @@ from core.billing.invoicing import BillingError
 from core.billing.models import Allocation, Invoice, Payment, Refund
 from core.db import utcnow
 from core.errors import NotFound
+from core.money import Money
 from core.pricing.engine import round_money
 
 ZERO = Decimal(0)
@@ -37,6 +38,11 @@ DEBIT_ACCOUNT = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
                  "cheque": ledger.BANK, "gift_card": ledger.GIFT_CARD_LIABILITY}
 REFUND_METHODS = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
                   "gift_card": ledger.GIFT_CARD_LIABILITY}
+
+
+def _m(amount: Decimal, currency: str) -> str:
+    """An amount as people read it in a message: "12.50 EUR"."""
+    return Money(amount, currency).format()
 
 
 def _reduce(invoice: Invoice, amount: Decimal) -> None:
@@ -54,7 +60,8 @@ def _check_amount(amount: Decimal, currency: str, *, field: str = "amount") -> N
 
 def _open_invoices(session: Session, ids: Sequence[int]) -> dict[int, Invoice]:
     found = {i.id: i for i in session.scalars(
-        select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id).with_for_update())}
+        select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id).with_for_update()
+        .execution_options(populate_existing=True))}
     if missing := set(ids) - found.keys():
         raise NotFound(f"{len(missing)} invoice(s) could not be found.")
     return found
@@ -100,7 +107,7 @@ def record_payment(session: Session, *, customer_id: int | None, method: str, am
                           currency=currency)
         total += part
     if total > amount:
-        raise BillingError(f"{total} is allocated but only {amount} was received.",
+        raise BillingError(f"{_m(total, currency)} is allocated but only {_m(amount, currency)} was received.",
                            field="allocations")
     payment = Payment(customer_id=customer_id, order_id=order_id, method=method, amount=amount,
                       amount_unallocated=amount - total, amount_refunded=ZERO,
@@ -140,7 +147,7 @@ def _check_allocation(invoice: Invoice, part: Decimal, *, customer_id: int | Non
         raise BillingError(f"{invoice.number} is in {invoice.currency}.", field="allocations")
     _check_amount(part, currency, field="allocations")
     if part > invoice.amount_open:
-        raise BillingError(f"{invoice.number} has only {invoice.amount_open} open.",
+        raise BillingError(f"{invoice.number} has only {_m(invoice.amount_open, currency)} open.",
                            field="allocations")
 
 
@@ -166,7 +173,8 @@ def record_card_capture(session: Session, invoice: Invoice, *, amount: Decimal, 
                         key: str, actor: audit.Actor) -> Payment:
     """A card capture for an invoice (idempotent by key): settles what is open, and any
     excess is customer credit on the order, refundable to the card."""
-    invoice = session.scalar(select(Invoice).where(Invoice.id == invoice.id).with_for_update())
+    invoice = session.scalar(select(Invoice).where(Invoice.id == invoice.id).with_for_update()
+        .execution_options(populate_existing=True))
     if key and (existing := session.scalar(select(Payment).where(Payment.key == key))):
         return existing
     part = min(amount, invoice.amount_open)
@@ -189,14 +197,15 @@ def allocate(session: Session, invoice: Invoice, amount: Decimal, *, actor: audi
     invoice = _open_invoices(session, [invoice.id])[invoice.id]
     source = session.scalar(select(Payment if payment else Invoice)
                             .where((Payment.id if payment else Invoice.id)
-                                   == (payment or credit_note).id).with_for_update())
+                                   == (payment or credit_note).id).with_for_update()
+        .execution_options(populate_existing=True))
     available = source.amount_unallocated if payment else source.amount_open
     if credit_note is not None and credit_note.kind != "credit_note":
         raise BillingError("Only a credit note's open amount can be used.", field="source")
     _check_allocation(invoice, amount, customer_id=source.customer_id,
                       order_id=getattr(source, "order_id", None), currency=source.currency)
     if amount > available:
-        raise BillingError(f"Only {available} of that credit is left.", field="amount")
+        raise BillingError(f"Only {_m(available, source.currency)} of that credit is left.", field="amount")
     entry = ledger.post(session, "allocation", currency=invoice.currency, actor=actor.label,
                         reference=invoice.number, memo="Customer credit used",
                         postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, source.customer_id),
@@ -224,7 +233,9 @@ def credit_sources(session: Session, invoice: Invoice, *, customer_credit: bool
     first."""
     scope = [Payment.order_id == invoice.order_id] if invoice.order_id else []
     if customer_credit and invoice.customer_id:
-        scope.append(Payment.customer_id == invoice.customer_id)
+        # The customer's own credit; money held for another order (its gift card, the rest
+        # of a card capture) stays with that order.
+        scope.append((Payment.customer_id == invoice.customer_id) & Payment.order_id.is_(None))
     if not scope:
         return []
     order_by = [Payment.received_on, Payment.id]
@@ -239,6 +250,7 @@ def credit_sources(session: Session, invoice: Invoice, *, customer_credit: bool
         notes = list(session.scalars(
             select(Invoice).where(Invoice.customer_id == invoice.customer_id,
                                   Invoice.kind == "credit_note", Invoice.amount_open > 0,
+                                  Invoice.payment_method != "card",  # those go to the card
                                   Invoice.currency == invoice.currency)
             .order_by(Invoice.issue_date, Invoice.id)))
     return [*payments, *notes]
@@ -285,10 +297,15 @@ def write_off(session: Session, invoice: Invoice, amount: Decimal, *, limit: Dec
     if invoice.kind != "invoice":
         raise BillingError("Only an invoice can be written off.")
     if amount > invoice.amount_open:
-        raise BillingError(f"Only {invoice.amount_open} is open on {invoice.number}.",
+        raise BillingError(f"Only {_m(invoice.amount_open, invoice.currency)} is open on {invoice.number}.",
                            field="amount")
-    if amount > limit:
-        raise BillingError(f"You may write off at most {limit} {invoice.currency}; ask a "
+    before = Decimal(session.scalar(select(func.coalesce(func.sum(Allocation.amount), 0)).where(
+        Allocation.invoice_id == invoice.id, Allocation.kind == "write_off")) or 0)
+    if before + amount > limit:
+        left = max(limit - before, ZERO)
+        raise BillingError(f"You may write off at most {_m(limit, invoice.currency)} of an invoice"
+                           f"{f' ({_m(before, invoice.currency)} already written off)' if before else ''}; "
+                           f"{'at most ' + _m(left, invoice.currency) + ' more, or ' if left else ''}ask a "
                            "supervisor.", field="amount")
     if not reason.strip():
         raise BillingError("Give the reason for the write-off.", field="reason")
@@ -309,23 +326,25 @@ def write_off(session: Session, invoice: Invoice, amount: Decimal, *, limit: Dec
 
 def _lock_source(session: Session, payment: Payment | None, credit_note: Invoice | None):
     if credit_note is not None:
-        note = session.scalar(select(Invoice).where(Invoice.id == credit_note.id).with_for_update())
+        note = session.scalar(select(Invoice).where(Invoice.id == credit_note.id).with_for_update()
+        .execution_options(populate_existing=True))
         if note.kind != "credit_note":
             raise BillingError("Only a credit note's open amount can be refunded.")
         return note
-    return session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update())
+    return session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update()
+        .execution_options(populate_existing=True))
 
 
 def _take_from(source, amount: Decimal) -> None:
     """Take refunded money out of the credit it came from."""
     if isinstance(source, Payment):
         if amount > source.amount_unallocated:
-            raise BillingError(f"Only {source.amount_unallocated} of that payment is credit.",
+            raise BillingError(f"Only {_m(source.amount_unallocated, source.currency)} of that payment is credit.",
                                field="amount")
         source.amount_unallocated -= amount
     else:
         if amount > source.amount_open:
-            raise BillingError(f"Only {source.amount_open} of {source.number} is open.",
+            raise BillingError(f"Only {_m(source.amount_open, source.currency)} of {source.number} is open.",
                                field="amount")
         source.amount_open -= amount
         source.status = "paid" if source.amount_open == 0 else "partially_paid"
@@ -373,6 +392,15 @@ def refundable_to_card(session: Session, payment: Payment) -> Decimal:
     return payment.amount - payment.amount_refunded - Decimal(pending)
 
 
+def _pending_from(session: Session, payment: Payment, credit_note: Invoice | None) -> Decimal:
+    """Refunds waiting for Stripe that will take from this credit note, or else from the
+    payment's own unallocated part."""
+    source = (Refund.credit_note_id == credit_note.id) if credit_note is not None else (
+        (Refund.payment_id == payment.id) & Refund.credit_note_id.is_(None))
+    return Decimal(session.scalar(select(func.coalesce(func.sum(Refund.amount), 0)).where(
+        source, Refund.status == "pending")) or 0)
+
+
 def begin_card_refund(session: Session, *, payment: Payment, amount: Decimal, key: str,
                       actor: audit.Actor, credit_note: Invoice | None = None,
                       reason: str = "") -> Refund:
@@ -380,17 +408,19 @@ def begin_card_refund(session: Session, *, payment: Payment, amount: Decimal, ke
     the credit note's open amount, or else out of the payment's unallocated part."""
     if existing := session.scalar(select(Refund).where(Refund.key == key)):
         return existing
-    payment = session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update())
+    payment = session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update()
+        .execution_options(populate_existing=True))
     if payment.method != "card" or not payment.stripe_id:
         raise BillingError("Only a card payment can be refunded to the card.")
     _check_amount(amount, payment.currency)
     if amount > refundable_to_card(session, payment):
-        raise BillingError(f"At most {refundable_to_card(session, payment)} can go back to "
+        raise BillingError(f"At most {_m(refundable_to_card(session, payment), payment.currency)} can go back to "
                            "this card.", field="amount")
     source = _lock_source(session, payment, credit_note)
-    available = source.amount_open if credit_note is not None else source.amount_unallocated
+    available = (source.amount_open if credit_note is not None else source.amount_unallocated) \
+        - _pending_from(session, payment, credit_note)
     if amount > available:
-        raise BillingError(f"Only {available} of credit is there to refund.", field="amount")
+        raise BillingError(f"Only {_m(available, payment.currency)} of credit is there to refund.", field="amount")
     refund = Refund(payment_id=payment.id, credit_note_id=credit_note.id if credit_note else None,
                     customer_id=payment.customer_id, method="card", amount=amount,
                     currency=payment.currency, status="pending", key=key, reason=reason[:300],
@@ -405,7 +435,8 @@ def record_card_refund(session: Session, *, payment: Payment, amount: Decimal, s
                        ) -> Refund:
     """Stripe refunded the card: take the money out of the credit and post it. Completes
     the pending refund of `key` (or records one); safe to repeat."""
-    refund = session.scalar(select(Refund).where(Refund.key == key).with_for_update())
+    refund = session.scalar(select(Refund).where(Refund.key == key).with_for_update()
+        .execution_options(populate_existing=True))
     if refund is None:
         refund = begin_card_refund(session, payment=payment, amount=amount, key=key, actor=actor,
                                    credit_note=credit_note)
@@ -413,7 +444,8 @@ def record_card_refund(session: Session, *, payment: Payment, amount: Decimal, s
         return refund
     if refund.amount != amount:
         raise BillingError("The refund amount does not match what was asked of Stripe.")
-    payment = session.scalar(select(Payment).where(Payment.id == refund.payment_id).with_for_update())
+    payment = session.scalar(select(Payment).where(Payment.id == refund.payment_id).with_for_update()
+        .execution_options(populate_existing=True))
     note = session.get(Invoice, refund.credit_note_id) if refund.credit_note_id else None
     source = _lock_source(session, payment, note)
     _take_from(source, amount)

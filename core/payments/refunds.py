@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from typing import Callable
 
@@ -33,6 +34,7 @@ from core.payments.gateway import GatewayUnavailable, PaymentDeclined
 from core.payments.models import PaymentAttempt
 
 ACTOR = audit.Actor.system("refund retry")
+log = logging.getLogger("marketline.refunds")
 
 
 class RefundNotAllowed(DomainError):
@@ -124,6 +126,7 @@ def resume_pending_refunds(session: Session, gateway, *, commit: Callable[[], No
         try:
             _send(session, gateway, session.get(Refund, refund_id), ACTOR, commit)
             done += 1
-        except RefundFailed:
+        except DomainError:  # RefundFailed, or the books refusing it: logged, next one
             session.rollback()
+            log.exception("card refund %s could not be completed", refund_id)
     return done

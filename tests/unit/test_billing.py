@@ -181,7 +181,12 @@ def test_a_write_off_within_the_limit_closes_the_invoice_and_beyond_it_is_refuse
         receivables.write_off(db, invoice, D("2.50"), limit=D("2.00"), reason="bank fees",
                               actor=CLERK)
     assert err.value.field == "amount"
-    receivables.write_off(db, invoice, D("2.50"), limit=D("5.00"), reason="bank fees",
+    receivables.write_off(db, invoice, D("1.50"), limit=D("2.00"), reason="bank fees",
+                          actor=CLERK)
+    with pytest.raises(BillingError, match="at most 0.50 EUR more"):  # the limit is per invoice
+        receivables.write_off(db, invoice, D("1.00"), limit=D("2.00"), reason="bank fees",
+                              actor=CLERK)
+    receivables.write_off(db, invoice, D("1.00"), limit=D("5.00"), reason="bank fees",
                           actor=CLERK)
     assert invoice.status == "paid"
     assert bad_debt() == D("2.50")
@@ -273,9 +278,10 @@ def test_a_gift_card_is_a_liability_until_it_pays_for_an_order(db):
     assert giftcards.lookup(db, "AAAA-BBBB-CCCC-DDDD") is None
     assert -liability() == D("25.00")
     order = place(db, [("PAP-A4-80", 5)], key="gift")  # 32.40
-    giftcards.redeem(db, code, D("25.00"), actor=CLERK, order=order)
+    first = giftcards.redeem(db, code, D("25.00"), actor=CLERK, order=order, key="gift-1")
+    assert giftcards.redeem(db, code, D("25.00"), actor=CLERK, order=order, key="gift-1") is first
     assert card.balance == 0 and order.amount_prepaid == D("25.00")
-    with pytest.raises(giftcards.GiftCardError):
+    with pytest.raises(giftcards.GiftCardError, match="only 0.00 EUR left"):
         giftcards.redeem(db, code, D("0.01"), actor=CLERK, order=order)
     invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 3}), actor=CLERK)
     assert invoice.amount_open == 0  # 21.42 taken from the 25.00 prepaid
@@ -335,3 +341,34 @@ def test_the_trial_balance_balances_and_the_export_is_safe_for_spreadsheets(db, 
     assert text.splitlines()[0].startswith("entry,posted_at,kind")
     assert "'=HYPERLINK(1)" in text and ",-" not in text.replace("'-", "")
     assert db.scalar(select(JournalLine).limit(1)) is not None
+
+
+def test_a_pending_refund_holds_its_credit_even_when_the_card_could_take_more(db):
+    """Two invoices on one capture: a credit note's pending refund takes its credit, so a
+    second click cannot refund the same credit note again from the capture's rest."""
+    order = place(db, [("PAP-A4-80", 8)], key="pending-credit")
+    first = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
+    payment = receivables.record_card_capture(db, first, amount=order.gross_total,
+                                              stripe_id="pi_2", key="cap-2", actor=CLERK)
+    note = invoicing.issue_credit_note(db, first, lines=None, reason="returned", actor=CLERK)
+    receivables.begin_card_refund(db, payment=payment, amount=note.gross_total, key="a",
+                                  actor=CLERK, credit_note=note)
+    assert receivables.refundable_to_card(db, payment) > note.gross_total
+    with pytest.raises(BillingError, match="of credit is there"):
+        receivables.begin_card_refund(db, payment=payment, amount=note.gross_total, key="b",
+                                      actor=CLERK, credit_note=note)
+
+
+def test_money_held_for_another_order_is_not_used_by_a_new_invoice(db, acme):
+    card, code = giftcards.sell(db, amount=D("500.00"), currency="EUR", paid_by="cheque",
+                                reference="CHQ", actor=CLERK)
+    prepaid = place(db, [("PAP-A4-80", 2)], key="prepaid-b", customer=acme,
+                    channel_code="web-b2b", payment_method="on_account")
+    giftcards.redeem(db, code, prepaid.gross_total, actor=CLERK, order=prepaid, key="b-gift")
+    other = place(db, [("PAP-A4-80", 1)], key="other-a", customer=acme, channel_code="web-b2b",
+                  payment_method="on_account")
+    invoice = invoicing.invoice_shipment(db, ship(db, other, {"PAP-A4-80": 1}), actor=CLERK)
+    assert invoice.amount_open == invoice.gross_total  # B's gift card money stays with B
+    own = invoicing.invoice_shipment(db, ship(db, prepaid, {"PAP-A4-80": 2}), actor=CLERK)
+    assert own.amount_open == 0
+    assert_books_reconcile(db)
