@@ -12,10 +12,10 @@ from core.audit import Actor
 from core.billing import documents, queries, receivables
 from core.errors import NotFound
 from core.orders import queries as order_queries
-from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.render import render_page
+from storefront.payment_answers import card_answer, card_form_context, gateway, no_card
 
 bp = Blueprint("invoices", __name__)
 bp.app_template_filter("tax_percent")(queries.tax_percent)
@@ -121,37 +121,18 @@ def card_payable(invoice) -> bool:
     return card_payments is not None and card_payments.card_payable(invoice)
 
 
-def _gateway() -> StripeGateway:
-    return StripeGateway(current_app.config["MARKETLINE"])
-
-
 @bp.get("/account/invoices/<number>/pay")
 @login_required
 def pay_form(number: str):
     invoice = queries.customer_invoice(db_session, _customer_id(), number)
     view = queries.describe(db_session, invoice)
-    client_secret, problem = "", None
-    if card_payable(invoice):
-        try:
-            _, client_secret = _gateway().setup_intent()
-        except GatewayUnavailable as err:
-            problem = str(err)
-    settings = current_app.config["MARKETLINE"]
-    return render_page("invoices/pay.html", view=view, client_secret=client_secret,
-                       problem=problem, stripe_js=settings.STRIPE_JS_URL,
-                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+    return render_page("invoices/pay.html", view=view, **card_form_context(card_payable(invoice)))
 
 
 def _answer(outcome, number: str):
-    """The JSON the card form (checkout.js) understands."""
-    if outcome.status in ("paid", "nothing_due"):
-        return jsonify({"status": "confirmed",
-                        "redirect": url_for("invoices.detail", number=number, paid=1)})
-    if outcome.status in ("requires_action", "processing"):
-        return jsonify({"status": outcome.status, "client_secret": outcome.client_secret,
-                        "message": outcome.message,
-                        "complete_url": url_for("invoices.pay_complete", number=number)})
-    return jsonify({"status": "declined", "message": outcome.message}), 402
+    return card_answer(outcome, confirmed=("paid", "nothing_due"),
+                       redirect=url_for("invoices.detail", number=number, paid=1),
+                       complete_url=url_for("invoices.pay_complete", number=number))
 
 
 def _payable_or_404(number: str):
@@ -168,9 +149,9 @@ def pay(number: str):
     card_payments, invoice = _payable_or_404(number)
     payment_method = request.form.get("payment_method", "")
     if not payment_method:
-        return jsonify({"status": "invalid", "errors": {"card": "Enter your card details."}}), 422
+        return no_card()
     try:
-        outcome = card_payments.pay_invoice(db_session, _gateway(), invoice.id,
+        outcome = card_payments.pay_invoice(db_session, gateway(), invoice.id,
                                             payment_method=payment_method, actor=_actor(),
                                             commit=db_session.commit)
     except card_payments.InvoiceNotPayable as err:
@@ -182,6 +163,6 @@ def pay(number: str):
 @login_required
 def pay_complete(number: str):
     card_payments, invoice = _payable_or_404(number)
-    outcome = card_payments.complete_invoice_payment(db_session, _gateway(), invoice.id,
+    outcome = card_payments.complete_invoice_payment(db_session, gateway(), invoice.id,
                                                      actor=_actor(), commit=db_session.commit)
     return _answer(outcome, invoice.number)

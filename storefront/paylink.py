@@ -12,11 +12,11 @@ from core.errors import DomainError
 from core.orders import services as orders
 from core.payments import links
 from core.payments.flow import authorise_order, complete_authentication
-from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.payments.invoices import (InvoiceNotPayable, card_payable, complete_invoice_payment,
                                     pay_invoice)
 from core.web.db import db_session
 from core.web.render import render_page
+from storefront.payment_answers import card_answer, card_form_context, gateway, no_card
 
 bp = Blueprint("paylink", __name__)
 ACTOR = Actor("anonymous", None, "pay-by-link")
@@ -33,26 +33,15 @@ def show(token: str):
         order = _order(token)
     except DomainError as err:
         return render_page("paylink/invalid.html", status=404, message=str(err))
-    client_secret, problem = "", None
-    if orders.awaits_card_payment(order):
-        try:
-            _, client_secret = StripeGateway(current_app.config["MARKETLINE"]).setup_intent()
-        except GatewayUnavailable as err:
-            problem = str(err)
-    return render_page("paylink/pay.html", order=order, token=token, client_secret=client_secret,
-                       payable=orders.awaits_card_payment(order),
-                       problem=problem, stripe_js=current_app.config["MARKETLINE"].STRIPE_JS_URL,
-                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+    payable = orders.awaits_card_payment(order)
+    return render_page("paylink/pay.html", order=order, token=token, payable=payable,
+                       **card_form_context(payable))
 
 
 def _answer(outcome, token: str):
-    if outcome.status == "authorised":
-        return jsonify({"status": "confirmed", "redirect": url_for("paylink.show", token=token)})
-    if outcome.status in ("requires_action", "processing"):
-        return jsonify({"status": outcome.status, "client_secret": outcome.client_secret,
-                        "message": outcome.message,
-                        "complete_url": url_for("paylink.complete", token=token)})
-    return jsonify({"status": "declined", "message": outcome.message}), 402
+    return card_answer(outcome, confirmed=("authorised",),
+                       redirect=url_for("paylink.show", token=token),
+                       complete_url=url_for("paylink.complete", token=token))
 
 
 @bp.post("/pay/<token>")
@@ -60,9 +49,8 @@ def pay(token: str):
     order = _order(token)
     payment_method = request.form.get("payment_method", "")
     if not payment_method:
-        return jsonify({"status": "invalid", "errors": {"card": "Enter your card details."}}), 422
-    gateway = StripeGateway(current_app.config["MARKETLINE"])
-    outcome = authorise_order(db_session, gateway, order.id, payment_method=payment_method,
+        return no_card()
+    outcome = authorise_order(db_session, gateway(), order.id, payment_method=payment_method,
                               actor=ACTOR, commit=db_session.commit, abandon_on_decline=False)
     return _answer(outcome, token)
 
@@ -70,8 +58,7 @@ def pay(token: str):
 @bp.post("/pay/<token>/complete")
 def complete(token: str):
     order = _order(token)
-    gateway = StripeGateway(current_app.config["MARKETLINE"])
-    outcome = complete_authentication(db_session, gateway, order.id, actor=ACTOR,
+    outcome = complete_authentication(db_session, gateway(), order.id, actor=ACTOR,
                                       commit=db_session.commit, abandon_on_decline=False)
     return _answer(outcome, token)
 
@@ -91,29 +78,14 @@ def invoice(token: str):
         return render_page("paylink/invalid.html", status=404, message=str(err))
     view = describe(db_session, found)
     payable = card_payable(found)
-    client_secret, problem = "", None
-    if payable:
-        try:
-            _, client_secret = StripeGateway(current_app.config["MARKETLINE"]).setup_intent()
-        except GatewayUnavailable as err:
-            problem = str(err)
     return render_page("paylink/invoice.html", view=view, token=token, payable=payable,
-                       client_secret=client_secret, problem=problem,
-                       paid=request.args.get("paid") == "1",
-                       stripe_js=current_app.config["MARKETLINE"].STRIPE_JS_URL,
-                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+                       paid=request.args.get("paid") == "1", **card_form_context(payable))
 
 
 def _invoice_answer(outcome, token: str):
-    """The JSON the card form (checkout.js) understands."""
-    if outcome.status in ("paid", "nothing_due"):
-        return jsonify({"status": "confirmed",
-                        "redirect": url_for("paylink.invoice", token=token, paid=1)})
-    if outcome.status in ("requires_action", "processing"):
-        return jsonify({"status": outcome.status, "client_secret": outcome.client_secret,
-                        "message": outcome.message,
-                        "complete_url": url_for("paylink.invoice_complete", token=token)})
-    return jsonify({"status": "declined", "message": outcome.message}), 402
+    return card_answer(outcome, confirmed=("paid", "nothing_due"),
+                       redirect=url_for("paylink.invoice", token=token, paid=1),
+                       complete_url=url_for("paylink.invoice_complete", token=token))
 
 
 @bp.post("/pay/invoice/<token>")
@@ -121,11 +93,10 @@ def pay_invoice_by_link(token: str):
     found = _invoice(token)
     payment_method = request.form.get("payment_method", "").strip()[:100]
     if not payment_method:
-        return jsonify({"status": "invalid", "errors": {"card": "Enter your card details."}}), 422
+        return no_card()
     try:
-        outcome = pay_invoice(db_session, StripeGateway(current_app.config["MARKETLINE"]),
-                              found.id, payment_method=payment_method, actor=ACTOR,
-                              commit=db_session.commit)
+        outcome = pay_invoice(db_session, gateway(), found.id, payment_method=payment_method,
+                              actor=ACTOR, commit=db_session.commit)
     except InvoiceNotPayable as err:
         return jsonify({"status": "declined", "message": str(err)}), 402
     return _invoice_answer(outcome, token)
@@ -134,7 +105,6 @@ def pay_invoice_by_link(token: str):
 @bp.post("/pay/invoice/<token>/complete")
 def invoice_complete(token: str):
     found = _invoice(token)
-    outcome = complete_invoice_payment(db_session,
-                                       StripeGateway(current_app.config["MARKETLINE"]),
-                                       found.id, actor=ACTOR, commit=db_session.commit)
+    outcome = complete_invoice_payment(db_session, gateway(), found.id, actor=ACTOR,
+                                       commit=db_session.commit)
     return _invoice_answer(outcome, token)
