@@ -223,7 +223,10 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
     total_before = order.gross_total
     new_total = priced.gross_total.amount + order.shipping_amount
     authorised = _authorised_attempts(session, order)
-    needs_void = bool(authorised) and new_total > sum((a.amount for a in authorised), Decimal(0))
+    # What is already secured: card authorisations and money paid in advance (a gift card).
+    covered = sum((a.amount for a in authorised), Decimal(0)) + order.amount_prepaid
+    short = new_total > covered and order.payment_method != "on_account"
+    needs_void = bool(authorised) and short
     if needs_void and gateway is None:
         raise OrderError("The card authorisation must be voided, but no payment service "
                          "was given.")
@@ -233,6 +236,15 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
     if needs_void:
         outcome = _reauthorisation_needed(session, order, authorised, gateway, actor, commit,
                                           total_before)
+    elif short and order.amount_prepaid and order.payment_state == "captured":
+        # Paid in full by gift card, and now it is not: the rest must be paid before release.
+        hold = order_holds.place_hold(
+            session, order, kind="payment_review", reason_code="reauthorisation_needed",
+            note=(f"Lines changed: the total is now {order.gross_total} {order.currency}, "
+                  f"{order.amount_prepaid} {order.currency} was paid in advance. Take a card "
+                  "for the rest or send a pay link."), actor=actor)
+        order.payment_state = "unpaid"
+        outcome = ChangeOutcome(total_before, order.gross_total, "none", hold)
     audit.record(session, "order.lines_changed", actor=actor, channel=CHANNEL, subject=order,
                  data={"before": before, "after": _snapshot(order),
                        "total_before": str(total_before), "total_after": str(order.gross_total),

@@ -224,3 +224,21 @@ def test_lines_cannot_change_while_a_card_payment_is_in_progress(db):
     with pytest.raises(OrderError, match="in progress"):
         maintenance.change_lines(db, order, changes=maintenance.LineChanges(
             quantities={order.lines[0].id: 2}), actor=AGENT)
+
+
+def test_an_order_paid_by_gift_card_that_grows_waits_for_the_rest(db):
+    from decimal import Decimal as D
+
+    from core.billing import giftcards, prepayments
+    from core.fulfilment.services import release_refusal
+    card, code = giftcards.sell(db, amount=D("100.00"), currency="EUR", paid_by="cheque",
+                                reference="CHQ", actor=AGENT)
+    order = place(db, [(vid(db, "PAP-A4-80"), 2)], key="m-gift")
+    prepayments.pay_with_gift_card(db, order, code, actor=AGENT)
+    assert orders.mark_prepaid(db, order, actor=AGENT, reference="gift card")
+    outcome = maintenance.change_lines(db, order, actor=AGENT,
+                                       changes=LineChanges(quantities={order.lines[0].id: 30}))
+    assert order.gross_total > order.amount_prepaid
+    assert order.payment_state == "unpaid" and outcome.hold is not None
+    assert release_refusal(order) is not None  # it cannot go to the warehouse unpaid
+    assert orders.awaits_card_payment(order)  # a card or a pay link takes the rest
