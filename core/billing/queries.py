@@ -103,26 +103,25 @@ def customer_invoices(session: Session, customer_id: int, *, page: int = 1,
                        page, pages, total)
 
 
-def customer_invoice(session: Session, customer_id: int, number: str) -> Invoice:
-    """The customer's invoice or credit note by number; NotFound when not theirs."""
+def _invoice_numbered(session: Session, number: str, scope) -> Invoice:
+    """The invoice or credit note with this number within scope, with its lines and taxes;
+    NotFound for any other."""
     invoice = session.scalar(
-        select(Invoice).where(Invoice.number == number.strip().upper(),
-                              Invoice.customer_id == customer_id)
+        select(Invoice).where(Invoice.number == number.strip().upper(), scope)
         .options(selectinload(Invoice.lines), selectinload(Invoice.tax_lines)))
     if invoice is None:
         raise NotFound(NOT_FOUND)
     return invoice
+
+
+def customer_invoice(session: Session, customer_id: int, number: str) -> Invoice:
+    """The customer's invoice or credit note by number; NotFound when not theirs."""
+    return _invoice_numbered(session, number, Invoice.customer_id == customer_id)
 
 
 def order_invoice(session: Session, order_id: int, number: str) -> Invoice:
     """An invoice or credit note of this order by number; NotFound for any other."""
-    invoice = session.scalar(
-        select(Invoice).where(Invoice.number == number.strip().upper(),
-                              Invoice.order_id == order_id)
-        .options(selectinload(Invoice.lines), selectinload(Invoice.tax_lines)))
-    if invoice is None:
-        raise NotFound(NOT_FOUND)
-    return invoice
+    return _invoice_numbered(session, number, Invoice.order_id == order_id)
 
 
 def order_invoices(session: Session, order_id: int) -> list[Invoice]:
