@@ -30,6 +30,7 @@ from core.web.render import redirect_to, render_page
 
 bp = Blueprint("gift_cards", __name__)
 ROLES = ("agent", "billing", "supervisor")
+SELLERS = ("billing", "supervisor")  # a sale records money received: not every agent
 SOLD_KEY = "gift_cards_sold"  # this browser's recent sales: form key -> card id, never a code
 RECENT = 50
 
@@ -70,7 +71,7 @@ def _no_store(response):
 
 
 @bp.post("/sell", endpoint="sell")
-@requires_role(*ROLES)
+@requires_role(*SELLERS)
 def sell():
     form = _sell_form()
     if not form.validate_on_submit():

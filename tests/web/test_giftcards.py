@@ -50,6 +50,23 @@ def agent_with(console_app, db, role: str):
 
 
 @pytest.fixture
+def seller(console_app):
+    """Gift cards are sold by billing (money has to come in), not by every agent."""
+    return agent_client_for(console_app, "billing@marketline.example")
+
+
+def test_an_agent_checks_cards_but_does_not_sell_them(agent_client, db):
+    page = text(agent_client.get("/gift-cards/"))
+    assert "Sell a gift card" not in page and "Check a balance" in page
+    before = sold_cards(db)
+    response = agent_client.post("/gift-cards/sell", data={
+        "csrf_token": csrf_token(agent_client, "/gift-cards/"), "amount": "25.00",
+        "currency": "EUR", "paid_by": "card", "reference": "x", "key": "0" * 32})
+    assert response.status_code == 403
+    assert sold_cards(db) == before
+
+
+@pytest.fixture
 def card(db):
     card, code = giftcards.sell(db, amount=D("40.00"), currency="EUR", paid_by="bank_transfer",
                                 reference="SEPA GC", actor=CLERK)
@@ -59,61 +76,61 @@ def card(db):
 
 # -- the console: selling ------------------------------------------------------------------------
 
-def test_selling_shows_the_code_once_and_never_again(agent_client, db, smtp_sink):
+def test_selling_shows_the_code_once_and_never_again(seller, db, smtp_sink):
     before = sold_cards(db)
-    data = sell_form(agent_client, recipient_email="Gift.Taker@example.com")
-    response = agent_client.post("/gift-cards/sell", data=data)
+    data = sell_form(seller, recipient_email="Gift.Taker@example.com")
+    response = seller.post("/gift-cards/sell", data=data)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     code = CODE.search(text(response)).group(0)
     card = db.scalar(select(GiftCard).order_by(GiftCard.id.desc()))
     assert sold_cards(db) == before + 1
     assert (card.last4, card.balance, card.sold_by) == (code[-4:], D("25.00"),
-                                                        "agent@marketline.example")
+                                                        "billing@marketline.example")
     assert code not in card.code_hash and card.recipient_email == "gift.taker@example.com"
     message = smtp_sink.wait_for("gift.taker@example.com")
     assert code in text_of(message) and "25.00 EUR" in message["Subject"]
 
     # The same page posted again sells nothing and cannot show the code.
-    again = agent_client.post("/gift-cards/sell", data=data)
+    again = seller.post("/gift-cards/sell", data=data)
     assert again.status_code == 200 and code not in text(again)
     assert "already sold" in text(again) and sold_cards(db) == before + 1
     # Nowhere else shows it: the list, the card's page, a balance check.
-    for page in (agent_client.get("/gift-cards/"), agent_client.get(f"/gift-cards/{card.id}"),
-                 agent_client.post("/gift-cards/check", data={
-                     "code": code.lower(), "csrf_token": csrf_token(agent_client, "/gift-cards/")})):
+    for page in (seller.get("/gift-cards/"), seller.get(f"/gift-cards/{card.id}"),
+                 seller.post("/gift-cards/check", data={
+                     "code": code.lower(), "csrf_token": csrf_token(seller, "/gift-cards/")})):
         assert page.status_code == 200 and code not in text(page) and f"…{card.last4}" in text(page)
 
 
-def test_a_sale_with_errors_is_refused_at_its_fields_and_sells_nothing(agent_client, db):
+def test_a_sale_with_errors_is_refused_at_its_fields_and_sells_nothing(seller, db):
     before = sold_cards(db)
-    response = agent_client.post("/gift-cards/sell", data=sell_form(
-        agent_client, amount="1000.01", customer="C-999999"))
+    response = seller.post("/gift-cards/sell", data=sell_form(
+        seller, amount="1000.01", customer="C-999999"))
     html = text(response)
     assert response.status_code == 200 and not CODE.search(html)
     assert "There is no customer with that number." in html
-    response = agent_client.post("/gift-cards/sell", data=sell_form(agent_client,
+    response = seller.post("/gift-cards/sell", data=sell_form(seller,
                                                                     amount="1000.01"))
     assert "Enter an amount from 0.01 to 1000" in text(response)
     assert 'id="amount" ' in text(response) and 'aria-invalid="true"' in text(response)
     assert sold_cards(db) == before
 
 
-def test_a_sale_to_a_customer_is_kept_with_the_customer(agent_client, db):
+def test_a_sale_to_a_customer_is_kept_with_the_customer(seller, db):
     from core.customers.models import Customer
     acme = db.scalar(select(Customer).where(Customer.name == "Acme Corp"))
-    response = agent_client.post("/gift-cards/sell", data=sell_form(
-        agent_client, customer=acme.number.lower(), paid_by="cheque", reference="CHQ 12"))
+    response = seller.post("/gift-cards/sell", data=sell_form(
+        seller, customer=acme.number.lower(), paid_by="cheque", reference="CHQ 12"))
     assert response.status_code == 200 and CODE.search(text(response))
     card = db.scalar(select(GiftCard).order_by(GiftCard.id.desc()))
     assert card.customer_id == acme.id
 
 
-def test_posting_without_a_csrf_token_sells_nothing(agent_client, db):
+def test_posting_without_a_csrf_token_sells_nothing(seller, db):
     before = sold_cards(db)
-    data = sell_form(agent_client)
+    data = sell_form(seller)
     del data["csrf_token"]
-    assert agent_client.post("/gift-cards/sell", data=data).status_code == 400
+    assert seller.post("/gift-cards/sell", data=data).status_code == 400
     assert sold_cards(db) == before
 
 
