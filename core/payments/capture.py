@@ -205,10 +205,16 @@ def resume_collections(session: Session, gateway, *, commit: Callable[[], None],
         PaymentAttempt.status.in_(("creating", "capturing")),
         PaymentAttempt.invoice_id.is_not(None), PaymentAttempt.updated_at < cutoff)
         .distinct().limit(200)))
+    paying = list(session.scalars(select(PaymentAttempt.invoice_id).where(
+        PaymentAttempt.purpose == "invoice", PaymentAttempt.status.in_(("authorised", "capturing")),
+        PaymentAttempt.invoice_id.is_not(None), PaymentAttempt.updated_at < cutoff)
+        .distinct().limit(200)))
     commit()
     for invoice_id in invoice_ids:
         collect_invoice(session, gateway, invoice_id, actor=SYSTEM, commit=commit)
-    return len(invoice_ids)
+    for invoice_id in paying:  # a customer's invoice payment whose capture answer was lost
+        complete_invoice_payment(session, gateway, invoice_id, actor=SYSTEM, commit=commit)
+    return len(invoice_ids) + len(paying)
 
 
 # The rest of the card API, importable from here too (see each module):

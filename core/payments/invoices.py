@@ -23,7 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -134,7 +134,10 @@ def _in_flight(session: Session, invoice_id: int, *,
     conditions = [PaymentAttempt.invoice_id == invoice_id, PaymentAttempt.purpose == "invoice",
                   PaymentAttempt.status.in_(IN_FLIGHT)]
     if patience is not None:
-        conditions.append(PaymentAttempt.updated_at > utcnow() - patience)
+        # A card already authorised (or being captured) stays in progress until the sweep
+        # (capture.resume_collections) finishes it: a new payment would take the money twice.
+        conditions.append(or_(PaymentAttempt.status.in_(("authorised", "capturing")),
+                              PaymentAttempt.updated_at > utcnow() - patience))
     return session.scalar(select(PaymentAttempt).where(*conditions)
                           .order_by(PaymentAttempt.id.desc()).limit(1))
 

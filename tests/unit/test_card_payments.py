@@ -486,3 +486,39 @@ def test_stripes_word_on_an_authorisation_being_captured_changes_nothing(db, gat
     assert webhooks.process(db, "evt_capturing", gateway=gateway) == "unchanged"
     assert auth.status == "capturing"
     assert intent(gateway, auth.stripe_id).status == "requires_capture"  # not voided
+
+
+class LostCapture(Flaky):
+    """The real gateway, except that the first capture's answer never comes back."""
+
+    def capture(self, *args):
+        if not self.failed:
+            self.failed = True
+            raise GatewayUnavailable("The payment service did not answer.")
+        return self.gateway.capture(*args)
+
+
+def test_an_invoice_payment_whose_capture_answer_was_lost_is_finished_by_the_sweep(db, gateway):
+    order = card_order(db, gateway, key="lost-capture")
+    auth = authorisation(db, order)
+    auth.payment_method_id = auth.stripe_customer_id = None  # the shipment cannot be charged
+    db.commit()
+    invoice = ship(db, order, 5)
+    collect_invoice(db, gateway, invoice.id, actor=WAREHOUSE, commit=db.commit,
+                    now=utcnow() + dt.timedelta(days=7))
+    lost = LostCapture(gateway)
+    assert pay_invoice(db, lost, invoice.id, payment_method=new_card(gateway), actor=ACTOR,
+                       commit=db.commit).status == "processing"
+    attempt = db.scalar(select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice.id,
+                                                     PaymentAttempt.purpose == "invoice"))
+    assert attempt.status == "capturing"
+    attempt.updated_at = utcnow() - dt.timedelta(hours=1)  # long after the customer left
+    db.commit()
+    second = pay_invoice(db, gateway, invoice.id, payment_method=new_card(gateway), actor=ACTOR,
+                         commit=db.commit)
+    assert second.status == "processing"  # no second card payment while the first is open
+    assert resume_collections(db, lost, commit=db.commit) == 1
+    db.refresh(invoice)
+    assert invoice.amount_open == 0
+    assert db.scalar(select(func.count()).select_from(PaymentAttempt).where(
+        PaymentAttempt.invoice_id == invoice.id, PaymentAttempt.purpose == "invoice")) == 1
