@@ -50,8 +50,22 @@ def is_overdue(invoice: Invoice, today: dt.date) -> bool:
             and invoice.due_date < today)
 
 
+class _DocumentStatus:
+    """What the list row and the detail view both say about their document's status."""
+
+    invoice: Invoice
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.invoice)
+
+    @property
+    def payable(self) -> bool:
+        return not self.invoice.is_credit_note and self.invoice.amount_open > 0
+
+
 @dataclass(frozen=True)
-class InvoiceRow:
+class InvoiceRow(_DocumentStatus):
     """One line of the customer's list: the document and the number of its order."""
 
     invoice: Invoice
@@ -61,14 +75,6 @@ class InvoiceRow:
     @property
     def overdue(self) -> bool:
         return is_overdue(self.invoice, self.today)
-
-    @property
-    def status_label(self) -> str:
-        return status_label(self.invoice)
-
-    @property
-    def payable(self) -> bool:
-        return not self.invoice.is_credit_note and self.invoice.amount_open > 0
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ def order_invoices(session: Session, order_id: int) -> list[Invoice]:
 
 
 @dataclass(frozen=True)
-class InvoiceView:
+class InvoiceView(_DocumentStatus):
     """An invoice or credit note with what its printed copy and detail page say about it."""
 
     invoice: Invoice
@@ -172,14 +178,6 @@ class InvoiceView:
     @property
     def overdue(self) -> bool:
         return is_overdue(self.invoice, self.today or today_utc())
-
-    @property
-    def status_label(self) -> str:
-        return status_label(self.invoice)
-
-    @property
-    def payable(self) -> bool:
-        return not self.invoice.is_credit_note and self.invoice.amount_open > 0
 
     @property
     def has_discounts(self) -> bool:
