@@ -3,7 +3,8 @@ payments received by transfer or cheque, customer credit, write-offs, and the le
 (trial balance, reconciliation, journal and its CSV export).
 
 Roles: billing issues and corrects invoices and records payments; credit (credit control)
-writes off and refunds customer credit; supervisor does both with higher limits.
+writes off and pays money back (to the card or by transfer); supervisor does both with
+higher limits.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ bp.app_template_filter("tax_percent")(queries.tax_percent)
 VIEW = ("billing", "credit", "supervisor")  # read invoices, customers' receivables, ledger
 INVOICING = ("billing", "supervisor")  # issue, credit and cancel invoices
 PAYMENTS = ("billing", "credit", "supervisor")  # record payments, use credit, write off
-REFUND_CREDIT = ("credit",)  # pay customer credit back by bank transfer
+REFUND_CREDIT = ("credit", "supervisor")  # pay money back: to the card or by transfer
 PICKER_RESULTS = 10
 T = TypeVar("T")
 
@@ -136,7 +137,8 @@ def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_fo
         line_problems=line_problems or {}, typed=request.form if request.method == "POST" else {},
         write_off_limit=limit and Money(limit, invoice.currency),
         can_invoice=current_account().has_role(*INVOICING),
-        can_collect=current_account().has_role(*PAYMENTS))
+        can_collect=current_account().has_role(*PAYMENTS),
+        can_refund=current_account().has_role(*REFUND_CREDIT))
 
 
 @bp.get("/invoices/<number>", endpoint="invoice")
@@ -195,7 +197,7 @@ def credit_note(number: str):
                 queue_invoice_email(note.id)
                 flash(f"Credit note {note.number} issued for "
                       f"{Money(note.gross_total, note.currency).format()}.", "success")
-                if form.refund_to_card.data:
+                if form.refund_to_card.data and current_account().has_role(*REFUND_CREDIT):
                     _refund_note_to_card(note.number, None)
                 return redirect_to(url_for(".invoice", number=note.number))
     return _invoice_page(number, credit_form=form, line_problems=problems)
@@ -240,7 +242,7 @@ def _refund_note_to_card(number: str, amount: Decimal | None) -> DomainError | N
 
 
 @bp.post("/invoices/<number>/refund-to-card", endpoint="refund_to_card")
-@requires_role(*PAYMENTS)
+@requires_role(*REFUND_CREDIT)
 def refund_to_card(number: str):
     note = console.find_invoice(db_session, number)
     if not note.is_credit_note:

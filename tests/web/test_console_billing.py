@@ -43,6 +43,12 @@ def billing_client(console_app, db):
 
 
 @pytest.fixture
+def clerk_client(console_app, db):
+    """Billing and credit control in one person, as the demo's billing agent."""
+    return client_with_roles(console_app, db, "billing,credit")
+
+
+@pytest.fixture
 def credit_client(console_app, db):
     return client_with_roles(console_app, db, "credit")
 
@@ -320,7 +326,7 @@ def test_a_write_off_over_the_roles_limit_is_refused_at_the_field(billing_client
     assert_books_reconcile(db)
 
 
-def test_refund_to_card_follows_a_credit_note_on_a_card_paid_invoice(billing_client, db,
+def test_refund_to_card_follows_a_credit_note_on_a_card_paid_invoice(clerk_client, db,
                                                                       monkeypatch):
     order = place(db, [("PAP-A4-80", 2)], key="console-card-refund")
     invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
@@ -338,9 +344,9 @@ def test_refund_to_card_follows_a_credit_note_on_a_card_paid_invoice(billing_cli
             return f"re_{len(calls)}"
 
     monkeypatch.setattr("callcenter.billing.gateway", Gateway)
-    page = text(billing_client.get(f"/billing/invoices/{invoice.number}"))
+    page = text(clerk_client.get(f"/billing/invoices/{invoice.number}"))
     assert "Refund the credited amount to the card" in page
-    response = post(billing_client, f"/billing/invoices/{invoice.number}/credit-note",
+    response = post(clerk_client, f"/billing/invoices/{invoice.number}/credit-note",
                     {"scope": "whole", "reason": "returned", "refund_to_card": "y"},
                     prefix="credit")
     assert response.status_code == 303
@@ -349,12 +355,12 @@ def test_refund_to_card_follows_a_credit_note_on_a_card_paid_invoice(billing_cli
     refund = db.scalar(select(Refund).where(Refund.credit_note_id == note.id))
     assert (refund.status, refund.amount, refund.stripe_id) == ("succeeded", invoice.gross_total,
                                                                 "re_1")
-    html = text(billing_client.get(response.headers["Location"]))
+    html = text(clerk_client.get(response.headers["Location"]))
     assert "refunded to the card" in html
     assert "Refund to card</button>" not in html  # nothing left to refund
 
 
-def test_a_credit_note_page_offers_the_rest_of_its_credit_back_to_the_card(billing_client, db,
+def test_a_credit_note_page_offers_the_rest_of_its_credit_back_to_the_card(clerk_client, db,
                                                                           monkeypatch):
     order = place(db, [("PAP-A4-80", 2)], key="console-card-refund-2")
     invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
@@ -365,19 +371,36 @@ def test_a_credit_note_page_offers_the_rest_of_its_credit_back_to_the_card(billi
     monkeypatch.setattr("callcenter.billing.gateway", lambda: type(
         "Gateway", (), {"refund": lambda self, *args: "re_part"})())
     path = f"/billing/invoices/{note.number}/refund-to-card"
-    page = text(billing_client.get(f"/billing/invoices/{note.number}"))
+    page = text(clerk_client.get(f"/billing/invoices/{note.number}"))
     assert "Refund to card</button>" in page
     too_much = note.gross_total + D("0.01")
-    html = text(post(billing_client, path, {"amount": str(too_much)}, prefix="refund"))
+    html = text(post(clerk_client, path, {"amount": str(too_much)}, prefix="refund"))
     assert error_of(html, "refund-amount").startswith("At most")
     assert count(db, Refund, Refund.credit_note_id == note.id) == 0
-    response = post(billing_client, path, {"amount": "5.00"}, prefix="refund")
+    response = post(clerk_client, path, {"amount": "5.00"}, prefix="refund")
     assert response.status_code == 303
     db.refresh(note)
     assert note.amount_open == note.gross_total - D("5.00")
-    html = text(billing_client.get(f"/billing/invoices/{note.number}"))
+    html = text(clerk_client.get(f"/billing/invoices/{note.number}"))
     assert "5.00 EUR refunded to the card" in html and "5.00 EUR to the card, succeeded" in html
     assert_books_reconcile(db)
+
+
+def test_money_goes_back_to_a_card_only_with_the_credit_role(billing_client, db):
+    order = place(db, [("PAP-A4-80", 2)], key="console-card-refund-3")
+    invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
+    receivables.record_card_capture(db, invoice, amount=invoice.gross_total,
+                                    stripe_id="pi_console_3", key="cap-console-3", actor=CLERK)
+    note = invoicing.issue_credit_note(db, invoice, lines=None, reason="returned", actor=CLERK)
+    db.commit()
+    assert "Refund the credited amount to the card" not in text(
+        billing_client.get(f"/billing/invoices/{invoice.number}"))
+    assert "Refund to card</button>" not in text(
+        billing_client.get(f"/billing/invoices/{note.number}"))
+    response = post(billing_client, f"/billing/invoices/{note.number}/refund-to-card",
+                    {"amount": "5.00"}, prefix="refund")
+    assert response.status_code == 403
+    assert count(db, Refund, Refund.credit_note_id == note.id) == 0
 
 
 # -- free-text invoices ----------------------------------------------------------------------------
@@ -496,7 +519,7 @@ def test_a_bad_payment_keeps_what_was_typed_and_says_why_at_the_field(billing_cl
         "customer": acme.number, "method": "cheque", "amount": "20.00",
         "received_on": dt.date.today().isoformat(), "reference": "CHQ 1",
         f"alloc-{invoice.id}": "25.00"}))
-    assert "25.00 is allocated but only 20.00 was received" in html
+    assert "25.00 EUR is allocated but only 20.00 EUR was received" in html
     assert re.search(rf'name="alloc-{invoice.id}"[^>]*\s+value="25.00"', html)
     html = text(post(billing_client, "/billing/payments/new", {
         "customer": acme.number, "method": "cheque", "amount": "20.00",
