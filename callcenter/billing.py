@@ -2,9 +2,9 @@
 payments received by transfer or cheque, customer credit, write-offs, and the ledger
 (trial balance, reconciliation, journal and its CSV export).
 
-Roles: billing issues and corrects invoices and records payments; credit (credit control)
-writes off and pays money back (to the card or by transfer); supervisor does both with
-higher limits.
+Roles: billing issues and corrects invoices, records payments and writes off small
+remainders; credit (credit control) writes off within a higher limit and pays money back
+(to the card or by transfer); supervisor does both with the highest limit.
 """
 from __future__ import annotations
 
