@@ -29,9 +29,12 @@ from core.billing.models import Allocation, Invoice, Payment, Refund
 from core.db import utcnow
 from core.errors import NotFound
 from core.money import Money
+from core.orders import holds
+from core.orders.models import OrderHold
 from core.pricing.engine import round_money
 
 ZERO = Decimal(0)
+SETTLED = audit.Actor.system("receivables")
 METHODS = {"card": "Card", "bank_transfer": "Bank transfer", "cheque": "Cheque",
            "gift_card": "Gift card"}
 DEBIT_ACCOUNT = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
@@ -51,6 +54,23 @@ def _reduce(invoice: Invoice, amount: Decimal) -> None:
         raise BillingError(f"{invoice.number} would be paid more than it is owed.")
     invoice.status = ("paid" if invoice.amount_open == 0 else
                       "partially_paid" if invoice.amount_open < invoice.gross_total else "open")
+
+
+def release_collection_hold(session: Session, order_id: int | None) -> bool:
+    """Once nothing is open on any invoice of the order, however it was settled (card,
+    transfer, credit, write-off), the hold placed when its card could not be charged goes.
+    Returns whether a hold was released."""
+    if order_id is None or Decimal(session.scalar(
+            select(func.coalesce(func.sum(Invoice.amount_open), 0)).where(
+                Invoice.order_id == order_id, Invoice.kind == "invoice")) or 0) > 0:
+        return False
+    released = False
+    for hold in session.scalars(select(OrderHold).where(
+            OrderHold.order_id == order_id, OrderHold.released_at.is_(None),
+            OrderHold.kind == "payment_review", OrderHold.reason_code == "capture_failed")):
+        holds.release_hold(session, hold, actor=SETTLED, note="The open invoices are paid.")
+        released = True
+    return released
 
 
 def _check_amount(amount: Decimal, currency: str, *, field: str = "amount") -> None:
@@ -133,6 +153,8 @@ def record_payment(session: Session, *, customer_id: int | None, method: str, am
                  data={"method": method, "amount": str(amount), "currency": currency,
                        "allocated": {invoices[i].number: str(a) for i, a in wanted}})
     session.flush()
+    for order_id in {i.order_id for i in invoices.values() if i.amount_open == 0}:
+        release_collection_hold(session, order_id)
     return payment
 
 
@@ -223,6 +245,7 @@ def allocate(session: Session, invoice: Invoice, amount: Decimal, *, actor: audi
     _reduce(invoice, amount)
     _take_cash_discount(session, invoice, on or utcnow().date(), actor)
     session.flush()
+    release_collection_hold(session, invoice.order_id)
     return allocation
 
 
@@ -285,6 +308,8 @@ def settle_with_credit_note(session: Session, invoice: Invoice, credit_note: Inv
         _reduce(invoice, amount)
     credit_note.amount_open = credit_note.gross_total - amount
     credit_note.status = "paid" if credit_note.amount_open == 0 else "open"
+    session.flush()
+    release_collection_hold(session, invoice.order_id)
 
 
 # -- write-offs and refunds ------------------------------------------------------------------
@@ -321,6 +346,7 @@ def write_off(session: Session, invoice: Invoice, amount: Decimal, *, limit: Dec
     audit.record(session, "invoice.written_off", actor=actor, channel="backoffice",
                  subject=invoice, data={"amount": str(amount), "reason": reason.strip()})
     session.flush()
+    release_collection_hold(session, invoice.order_id)
     return allocation
 
 

@@ -122,13 +122,8 @@ def hold_payment_review(session: Session, order: Order, *, reason_code: str,
 
 def release_capture_hold(session: Session, order: Order, *, actor: audit.Actor) -> None:
     """Once no card invoice of the order is left open, its capture_failed hold goes."""
-    open_amount = session.scalar(select(func.coalesce(func.sum(Invoice.amount_open), 0)).where(
-        Invoice.order_id == order.id, Invoice.kind == "invoice")) or 0
-    if Decimal(open_amount) > 0:
-        return
-    for hold in order.active_holds:
-        if hold.kind == "payment_review" and hold.reason_code == "capture_failed":
-            holds.release_hold(session, hold, actor=SYSTEM, note="The open invoices are paid.")
+    receivables.release_collection_hold(session, order.id)
+    session.expire(order, ["holds"])
 
 
 def update_payment_state(session: Session, order: Order) -> None:

@@ -372,3 +372,20 @@ def test_money_held_for_another_order_is_not_used_by_a_new_invoice(db, acme):
     own = invoicing.invoice_shipment(db, ship(db, prepaid, {"PAP-A4-80": 2}), actor=CLERK)
     assert own.amount_open == 0
     assert_books_reconcile(db)
+
+
+def test_an_invoice_paid_by_transfer_after_its_card_failed_releases_the_collection_hold(db):
+    from core.orders import holds
+    order = place(db, [("PAP-A4-80", 2)], key="hold-then-transfer")
+    invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
+    holds.place_hold(db, order, kind="payment_review", reason_code="capture_failed",
+                     actor=CLERK, note="card declined")
+    receivables.record_payment(db, customer_id=None, order_id=order.id, method="bank_transfer",
+                               amount=invoice.gross_total - D("1.00"), currency="EUR",
+                               received_on=TODAY, reference="SEPA guest", actor=CLERK,
+                               allocations=[(invoice.id, invoice.gross_total - D("1.00"))])
+    db.refresh(order)
+    assert order.active_holds  # 1.00 still open
+    receivables.write_off(db, invoice, D("1.00"), limit=D("5.00"), reason="rest", actor=CLERK)
+    db.refresh(order)
+    assert not order.active_holds
