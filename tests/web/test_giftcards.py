@@ -444,3 +444,20 @@ def test_a_gift_card_that_cannot_pay_keeps_the_phone_order_unplaced(agent_client
     assert response.status_code == 200
     assert 'id="gift_card-error">That gift card code is not valid.' in html
     assert db.scalar(select(func.count()).select_from(Order)) == before
+
+
+def test_a_pay_link_asks_only_for_what_the_gift_card_left(client, db, monkeypatch, settings):
+    from core.billing import prepayments
+    from core.payments.links import make_token
+    from tests.unit.test_orders import place, vid
+    monkeypatch.setattr("storefront.payment_answers.gateway", lambda: type(
+        "Gateway", (), {"setup_intent": lambda self: ("seti_1", "seti_1_secret")})())
+    card, code = giftcards.sell(db, amount=D("25.00"), currency="EUR", paid_by="cheque",
+                                reference="CHQ", actor=CLERK)
+    order = place(db, [(vid(db, "PAP-A4-80"), 5)], key="link-gift")  # 32.40
+    prepayments.pay_with_gift_card(db, order, code, actor=CLERK)
+    db.commit()
+    page = text(client.get(f"/pay/{make_token(settings.SECRET_KEY, order.id)}"))
+    assert re.search(r"Amount due: <strong>[^<]*7\.40", page)
+    assert "25.00" in page and "gift card" in page
+    assert re.search(r"Pay [^<]*7\.40", page)
