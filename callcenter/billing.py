@@ -8,7 +8,6 @@ remainders; credit (credit control) writes off within a higher limit and pays mo
 """
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from decimal import Decimal

@@ -15,8 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import (JSON, CheckConstraint, Date, ForeignKey, Index, String,
-                        UniqueConstraint)
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Amount, Base, UTCDateTime, utcnow

@@ -12,8 +12,8 @@ from decimal import Decimal as D
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant,
-                                 precondition, rule, run_state_machine_as_test)
+from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, rule,
+                                 run_state_machine_as_test)
 from sqlalchemy import func, select
 
 from core.billing import giftcards, invoicing, reconcile, receivables

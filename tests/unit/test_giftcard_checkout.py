@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.billing import giftcard_admin, giftcards, invoicing, ledger, prepayments
 from core.billing.giftcards import GiftCardError
-from core.billing.models import GiftCard, Payment
+from core.billing.models import Payment
 from core.db import utcnow
 from core.money import Money
 from core.orders import services as orders

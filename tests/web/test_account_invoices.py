@@ -8,7 +8,6 @@ import re
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import select
 
 from core.billing import invoicing, receivables
 from core.billing.invoicing import FreeTextLine
@@ -196,7 +195,7 @@ def test_guest_sees_the_orders_invoices_and_gets_each_pdf_by_the_lookup_rules(cl
     order, invoice = shipped_invoice(db, key="guest-order")
     page = text(guest_lookup(client, order))
     assert f"Invoice {invoice.number}" in page
-    assert f'action="/orders/lookup/invoice.pdf"' in page
+    assert 'action="/orders/lookup/invoice.pdf"' in page
     token = csrf_token(client, "/orders/lookup")
     response = client.post("/orders/lookup/invoice.pdf", data={
         "order": order.number, "email": order.email.upper(), "invoice": invoice.number,

@@ -284,7 +284,7 @@ def test_a_credit_note_by_line_credits_the_chosen_quantity(billing_client, db, d
     assert mails == [(note.id, {})]
     html = text(billing_client.get(f"/billing/invoices/{invoice.number}"))
     assert note.number in html and "Credit note" in html
-    assert f'max="3"' in html  # 3 left to credit
+    assert 'max="3"' in html  # 3 left to credit
     assert_books_reconcile(db)
 
 

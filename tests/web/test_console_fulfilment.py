@@ -229,7 +229,7 @@ def test_shipping_part_of_an_order_invoices_it_and_emails_the_tracking_link(
 
     page_html = page(warehouse_client, response.headers["Location"])
     assert f"Shipment {order.number}-1 is on its way; invoice {invoice.number}" in page_html
-    assert f'value="2"' in page_html  # the rest is offered for the next shipment
+    assert 'value="2"' in page_html  # the rest is offered for the next shipment
 
 
 def test_a_wrong_quantity_or_missing_tracking_number_re_renders_the_form(
