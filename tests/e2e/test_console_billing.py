@@ -36,6 +36,7 @@ def clerk(browser, console):
 
 
 def choose_acme(page) -> None:
+    page.wait_for_load_state()  # htmx starts on DOMContentLoaded; typing earlier is not seen
     page.get_by_label("Customer", exact=True).fill("Acme")
     link = page.get_by_role("link", name=re.compile(r"Acme Corp \(C-\d+\)"))
     expect(link).to_be_visible()  # found as you type

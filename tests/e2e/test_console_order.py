@@ -39,6 +39,7 @@ def test_a_phone_order_with_an_approved_discount_paid_by_card(browser, live_serv
     agent_signs_in(agent, "agent@marketline.example")
 
     agent.get_by_role("link", name="Customers").click()
+    agent.wait_for_load_state()  # htmx starts on DOMContentLoaded; typing earlier is not seen
     agent.get_by_label("Search customers").fill("1234 56")  # part of +49 30 1234 5678
     result = agent.get_by_role("link", name=re.compile("Sam Shopper"))
     expect(result).to_be_visible()
