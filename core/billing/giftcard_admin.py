@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.auth import services as auth
-from core.billing import giftcards
+from core.billing import giftcards, receivables
 from core.billing.giftcards import GiftCardError
 from core.billing.models import GiftCard, GiftCardMovement, Invoice, Payment
 from core.catalog.models import Channel
@@ -134,7 +134,7 @@ def describe(session: Session, card: GiftCard, *, with_movements: bool = True) -
 
 def get_card(session: Session, card_id: int, *, lock: bool = False) -> GiftCard:
     stmt = select(GiftCard).where(GiftCard.id == card_id)
-    card = session.scalar(stmt.with_for_update() if lock else stmt)
+    card = session.scalar(receivables.locked(stmt) if lock else stmt)
     if card is None:
         raise NotFound("We could not find that gift card.")
     return card

@@ -105,8 +105,7 @@ def redeem(session: Session, code: str, amount: Decimal, *, actor: audit.Actor,
         raise GiftCardError("That gift card code is not valid.", field="gift_card")
     # The card's row lock first, then the key: a concurrent redemption with the same key
     # waits here and then finds the first one's payment instead of spending again.
-    card = session.scalar(select(GiftCard).where(GiftCard.id == card.id).with_for_update()
-                          .execution_options(populate_existing=True))
+    card = session.scalar(receivables.locked(select(GiftCard).where(GiftCard.id == card.id)))
     if key and (existing := session.scalar(select(Payment).where(Payment.key == key))):
         return existing
     target_currency = invoice.currency if invoice is not None else order.currency
@@ -147,8 +146,7 @@ def restore(session: Session, payment: Payment, *, actor: audit.Actor, key: str)
         raise GiftCardError("That payment was not made with a gift card.")
     if existing := session.scalar(select(Refund).where(Refund.key == key)):
         return existing
-    payment = session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update()
-        .execution_options(populate_existing=True))
+    payment = session.scalar(receivables.locked(select(Payment).where(Payment.id == payment.id)))
     amount = payment.amount_unallocated
     if not amount:
         return None

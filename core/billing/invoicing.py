@@ -243,14 +243,24 @@ def issue_free_text(session: Session, *, customer: Customer, lines: Sequence[Fre
 
 # -- credit notes ---------------------------------------------------------------------------
 
-def creditable(session: Session, invoice: Invoice) -> dict[int, int]:
-    """Per invoice line id, the quantity not yet credited."""
-    credited = dict(session.execute(
-        select(InvoiceLine.credited_line_id, func.sum(InvoiceLine.quantity))
+def _credited_so_far(session: Session, invoice: Invoice) -> dict[int, tuple]:
+    """Per invoice line id, what credit notes took from it: (quantity, discount, net, tax,
+    gross), in one query."""
+    rows = session.execute(
+        select(InvoiceLine.credited_line_id, func.sum(InvoiceLine.quantity),
+               func.sum(InvoiceLine.discount), func.sum(InvoiceLine.net),
+               func.sum(InvoiceLine.tax), func.sum(InvoiceLine.gross))
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(Invoice.credited_invoice_id == invoice.id)
-        .group_by(InvoiceLine.credited_line_id)).all())
-    return {l.id: l.quantity - int(credited.get(l.id) or 0) for l in invoice.lines}
+        .group_by(InvoiceLine.credited_line_id))
+    return {line_id: (int(q or 0), *(Decimal(v or 0) for v in sums))
+            for line_id, q, *sums in rows}
+
+
+def creditable(session: Session, invoice: Invoice) -> dict[int, int]:
+    """Per invoice line id, the quantity not yet credited."""
+    credited = _credited_so_far(session, invoice)
+    return {l.id: l.quantity - credited.get(l.id, (0,))[0] for l in invoice.lines}
 
 
 def issue_credit_note(session: Session, invoice: Invoice, *, lines: dict[int, int] | None,
@@ -263,7 +273,8 @@ def issue_credit_note(session: Session, invoice: Invoice, *, lines: dict[int, in
     if not reason.strip():
         raise BillingError("Give the reason for the credit note.", field="reason")
     invoice = get_invoice(session, invoice.id, lock=True)
-    left = creditable(session, invoice)
+    credited = _credited_so_far(session, invoice)
+    left = {l.id: l.quantity - credited.get(l.id, (0,))[0] for l in invoice.lines}
     wanted = {lid: q for lid, q in left.items() if q > 0} if lines is None else {
         lid: q for lid, q in lines.items() if q}
     if not wanted:
@@ -278,7 +289,7 @@ def issue_credit_note(session: Session, invoice: Invoice, *, lines: dict[int, in
         if not 0 < quantity <= left[lid]:
             raise BillingError(f"{line.description}: at most {left[lid]} can be credited.",
                                field="lines")
-        built.append(_credit_share(session, invoice, line, quantity, left[lid]))
+        built.append(_credit_share(invoice, line, quantity, left[lid], credited.get(lid)))
     customer = session.get(Customer, invoice.customer_id) if invoice.customer_id else None
     order = session.get(Order, invoice.order_id) if invoice.order_id else None
     note = _issue(session, kind="credit_note", lines=built, customer=customer,
@@ -289,21 +300,15 @@ def issue_credit_note(session: Session, invoice: Invoice, *, lines: dict[int, in
     return note
 
 
-def _credit_share(session: Session, invoice: Invoice, line: InvoiceLine, quantity: int,
-                  left: int) -> InvoiceLine:
-    currency = invoice.currency
+def _credit_share(invoice: Invoice, line: InvoiceLine, quantity: int, left: int,
+                  before: tuple | None) -> InvoiceLine:
     if quantity == left:  # the last credit of a line takes exactly what remains
-        before = session.execute(
-            select(func.coalesce(func.sum(InvoiceLine.discount), 0),
-                   func.coalesce(func.sum(InvoiceLine.net), 0),
-                   func.coalesce(func.sum(InvoiceLine.tax), 0),
-                   func.coalesce(func.sum(InvoiceLine.gross), 0))
-            .where(InvoiceLine.credited_line_id == line.id)).one()
-        discount, net, tax, gross = (getattr(line, f) - Decimal(b) for f, b in
-                                     zip(("discount", "net", "tax", "gross"), before))
+        taken = before[1:] if before else (ZERO,) * 4
+        discount, net, tax, gross = (getattr(line, f) - b for f, b in
+                                     zip(("discount", "net", "tax", "gross"), taken))
     else:
         discount, net, tax, gross = _share(line, Decimal(quantity) / Decimal(line.quantity),
-                                           invoice.prices_include_tax, currency)
+                                           invoice.prices_include_tax, invoice.currency)
     return InvoiceLine(kind=line.kind, order_line_id=line.order_line_id, credited_line_id=line.id,
                        sku=line.sku, description=line.description, quantity=quantity,
                        unit_price=line.unit_price, discount=discount, net=net,

@@ -73,6 +73,12 @@ def release_collection_hold(session: Session, order_id: int | None) -> bool:
     return released
 
 
+def locked(stmt):
+    """The statement with its rows locked and read afresh: a copy the session loaded
+    before the lock (a view's page) must not hide what another transaction changed."""
+    return stmt.with_for_update().execution_options(populate_existing=True)
+
+
 def _check_amount(amount: Decimal, currency: str, *, field: str = "amount") -> None:
     if amount <= 0 or amount != round_money(amount, currency):
         raise BillingError(f"Enter an amount above zero in whole {currency} cents.", field=field)
@@ -80,8 +86,7 @@ def _check_amount(amount: Decimal, currency: str, *, field: str = "amount") -> N
 
 def _open_invoices(session: Session, ids: Sequence[int]) -> dict[int, Invoice]:
     found = {i.id: i for i in session.scalars(
-        select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id).with_for_update()
-        .execution_options(populate_existing=True))}
+        locked(select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id)))}
     if missing := set(ids) - found.keys():
         raise NotFound(f"{len(missing)} invoice(s) could not be found.")
     return found
@@ -195,8 +200,7 @@ def record_card_capture(session: Session, invoice: Invoice, *, amount: Decimal, 
                         key: str, actor: audit.Actor) -> Payment:
     """A card capture for an invoice (idempotent by key): settles what is open, and any
     excess is customer credit on the order, refundable to the card."""
-    invoice = session.scalar(select(Invoice).where(Invoice.id == invoice.id).with_for_update()
-        .execution_options(populate_existing=True))
+    invoice = session.scalar(locked(select(Invoice).where(Invoice.id == invoice.id)))
     if key and (existing := session.scalar(select(Payment).where(Payment.key == key))):
         return existing
     part = min(amount, invoice.amount_open)
@@ -217,13 +221,8 @@ def allocate(session: Session, invoice: Invoice, amount: Decimal, *, actor: audi
     if (payment is None) == (credit_note is None):
         raise BillingError("Choose the credit to use.", field="source")
     invoice = _open_invoices(session, [invoice.id])[invoice.id]
-    source = session.scalar(select(Payment if payment else Invoice)
-                            .where((Payment.id if payment else Invoice.id)
-                                   == (payment or credit_note).id).with_for_update()
-        .execution_options(populate_existing=True))
+    source = _lock_source(session, payment, credit_note)
     available = source.amount_unallocated if payment else source.amount_open
-    if credit_note is not None and credit_note.kind != "credit_note":
-        raise BillingError("Only a credit note's open amount can be used.", field="source")
     _check_allocation(invoice, amount, customer_id=source.customer_id,
                       order_id=getattr(source, "order_id", None), currency=source.currency)
     if amount > available:
@@ -352,13 +351,11 @@ def write_off(session: Session, invoice: Invoice, amount: Decimal, *, limit: Dec
 
 def _lock_source(session: Session, payment: Payment | None, credit_note: Invoice | None):
     if credit_note is not None:
-        note = session.scalar(select(Invoice).where(Invoice.id == credit_note.id).with_for_update()
-        .execution_options(populate_existing=True))
+        note = session.scalar(locked(select(Invoice).where(Invoice.id == credit_note.id)))
         if note.kind != "credit_note":
-            raise BillingError("Only a credit note's open amount can be refunded.")
+            raise BillingError("Only a credit note's open amount can be used.", field="source")
         return note
-    return session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update()
-        .execution_options(populate_existing=True))
+    return session.scalar(locked(select(Payment).where(Payment.id == payment.id)))
 
 
 def _take_from(source, amount: Decimal) -> None:
@@ -434,8 +431,7 @@ def begin_card_refund(session: Session, *, payment: Payment, amount: Decimal, ke
     the credit note's open amount, or else out of the payment's unallocated part."""
     if existing := session.scalar(select(Refund).where(Refund.key == key)):
         return existing
-    payment = session.scalar(select(Payment).where(Payment.id == payment.id).with_for_update()
-        .execution_options(populate_existing=True))
+    payment = session.scalar(locked(select(Payment).where(Payment.id == payment.id)))
     if payment.method != "card" or not payment.stripe_id:
         raise BillingError("Only a card payment can be refunded to the card.")
     _check_amount(amount, payment.currency)
@@ -461,8 +457,7 @@ def record_card_refund(session: Session, *, payment: Payment, amount: Decimal, s
                        ) -> Refund:
     """Stripe refunded the card: take the money out of the credit and post it. Completes
     the pending refund of `key` (or records one); safe to repeat."""
-    refund = session.scalar(select(Refund).where(Refund.key == key).with_for_update()
-        .execution_options(populate_existing=True))
+    refund = session.scalar(locked(select(Refund).where(Refund.key == key)))
     if refund is None:
         refund = begin_card_refund(session, payment=payment, amount=amount, key=key, actor=actor,
                                    credit_note=credit_note)
@@ -470,8 +465,7 @@ def record_card_refund(session: Session, *, payment: Payment, amount: Decimal, s
         return refund
     if refund.amount != amount:
         raise BillingError("The refund amount does not match what was asked of Stripe.")
-    payment = session.scalar(select(Payment).where(Payment.id == refund.payment_id).with_for_update()
-        .execution_options(populate_existing=True))
+    payment = session.scalar(locked(select(Payment).where(Payment.id == refund.payment_id)))
     note = session.get(Invoice, refund.credit_note_id) if refund.credit_note_id else None
     source = _lock_source(session, payment, note)
     _take_from(source, amount)
