@@ -33,8 +33,10 @@ run: install instance
 	  TMPDIR=$(CURDIR)/instance $(BIN)/localstripe --port 8420 >instance/localstripe.log 2>&1 & \
 	  PORT=$(PORT) $(BIN)/python wsgi.py'
 
+# Debian packages the tests use: Chromium for e2e, pdftotext to read invoice PDFs.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@command -v pdftotext >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq poppler-utils; }
 
 # The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set.
 test: install chromium
