@@ -2,7 +2,7 @@
 actions (holds, line changes, cancellation, confirmation e-mail, notes)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, render_template, request, url_for
+from flask import Blueprint, current_app, flash, request, url_for
 
 from callcenter.access import requires_role
 from callcenter.order_admin_forms import (
@@ -15,9 +15,9 @@ from callcenter.order_admin_forms import (
     ReleaseHoldForm,
     options,
 )
+from core import notifications
 from core.agents.services import actor_for
 from core.errors import DomainError
-from core.mail import send_mail
 from core.orders import holds, maintenance, states
 from core.orders.cancellation import cancel_and_void, refusal
 from core.orders.holds import HoldFilters, HoldNotAllowed
@@ -224,22 +224,9 @@ def resend_confirmation(number: str):
             flash(str(err), "error")
             return redirect_to(url_for(".detail", number=order.number))
         db_session.commit()
-        link = _shop_link(order)
-        send_mail(to=order.email, subject=f"Your Marketline order {order.number}",
-                  text=render_template("core/emails/order_confirmation.txt", order=order,
-                                       link=link),
-                  html=render_template("core/emails/order_confirmation.html", order=order,
-                                       link=link))
+        notifications.queue_order_confirmation(order.id, resend=True)
         flash(f"The confirmation e-mail is on its way to {order.email}.", "success")
     return redirect_to(url_for(".detail", number=order.number))
-
-
-def _shop_link(order) -> str:
-    """Where the buyer sees the order in the shop, which is served at the site's root."""
-    root = request.host_url.rstrip("/")
-    if order.customer_id:
-        return f"{root}/account/orders/{order.number}"
-    return f"{root}/orders/lookup"
 
 
 @bp.post("/<number>/notes", endpoint="add_note")

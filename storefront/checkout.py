@@ -9,15 +9,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from flask import (Blueprint, current_app, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
 from sqlalchemy import select
 
 from core.audit import Actor
 from core.billing import giftcard_admin, prepayments
 from core.customers.addresses import COUNTRIES, validate_address
 from core.errors import DomainError, NotFound
-from core.mail import send_mail
 from core.orders import services as orders
 from core.orders.models import Order
 from core.payments.flow import PaymentOutcome, authorise_order, complete_authentication
@@ -207,15 +205,12 @@ def _remember(order: Order) -> None:
 
 
 def _after_confirmation(order: Order) -> None:
-    """Once an order is confirmed: empty the cart and send the e-mail."""
+    """Once an order is confirmed: empty the cart. (The confirmation e-mail follows from the
+    order's confirmation itself, whoever confirmed it: see core.notifications.)"""
     cart = current_cart()
     if cart is not None:
         db_session.delete(cart)
         db_session.commit()
-    link = url_for("checkout.confirmation", number=order.number, _external=True)
-    send_mail(to=order.email, subject=f"Your Marketline order {order.number}",
-              text=render_template("core/emails/order_confirmation.txt", order=order, link=link),
-              html=render_template("core/emails/order_confirmation.html", order=order, link=link))
 
 
 @bp.get("/order/<number>/thanks")

@@ -80,6 +80,8 @@ class Order(Base):
     # Paid before the card is asked (a gift card at checkout): the card covers the rest.
     amount_prepaid: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # to fulfilment
+    # When the order confirmation e-mail went out (core.notifications sends it once).
+    confirmation_emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order",
                                                     order_by="OrderLine.id",

@@ -28,7 +28,7 @@ from core.inventory import services as inventory
 from core.mail import send_mail
 from core.money import Money
 from core.orders import services as orders
-from core.orders import shipping, states
+from core.orders import shipping
 from core.orders.models import Order, OrderHold
 from core.payments import flow
 from core.payments.gateway import StripeGateway
@@ -410,10 +410,7 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
         prepayments.pay_with_gift_card(session, order, gift_card, actor=actor)
     paid_in_full = orders.mark_prepaid(session, order, actor=actor, reference="gift card")
     if payment_method == "on_account" and not paid_in_full:
-        states.move(order, "confirmed")
-        order.payment_state = "on_account"
-        audit.record(session, "order.confirmed_on_account", actor=actor, channel=CHANNEL,
-                     subject=order, data={"number": order.number})
+        orders.confirm_on_account(session, order, actor=actor)
     credit_check(session, order)
     session.flush()
     return order

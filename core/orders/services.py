@@ -12,7 +12,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit
+from core import audit, events
 from core.catalog.assortment import sellable
 from core.catalog.models import Channel, Product, Variant
 from core.db import utcnow
@@ -326,12 +326,28 @@ def awaits_card_payment(order: Order) -> bool:
         and order.payment_method != "on_account")
 
 
+def confirm(session: Session, order: Order) -> None:
+    """The order stops waiting (paid, or accepted on account): confirmed, and the buyer is
+    e-mailed the confirmation once the transaction commits (core.notifications). Every
+    path that confirms an order comes through here, so each order gets exactly one."""
+    states.move(order, "confirmed")
+    events.record(session, events.OrderConfirmed(order.id))
+
+
+def confirm_on_account(session: Session, order: Order, *, actor: audit.Actor) -> None:
+    """An order on account needs no payment first: confirmed at once."""
+    confirm(session, order)
+    order.payment_state = "on_account"
+    audit.record(session, "order.confirmed_on_account", actor=actor, channel=order.channel_code,
+                 subject=order, data={"number": order.number})
+
+
 def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, reference: str) -> bool:
     """Payment authorised: the order is confirmed. False when that had already happened."""
     if not awaits_card_payment(order):
         return False
     if order.status == "pending_payment":
-        states.move(order, "confirmed")
+        confirm(session, order)
     order.payment_state = "authorised"
     audit.record(session, "order.payment_authorised", actor=actor, channel=order.channel_code,
                  subject=order, data={"payment": reference})
@@ -343,7 +359,7 @@ def mark_prepaid(session: Session, order: Order, *, actor: audit.Actor, referenc
     payment captured. False when it is not paid in full or no longer awaits payment."""
     if order.status != "pending_payment" or order.amount_prepaid < order.gross_total:
         return False
-    states.move(order, "confirmed")
+    confirm(session, order)
     order.payment_state = "captured"
     audit.record(session, "order.paid_in_advance", actor=actor, channel=order.channel_code,
                  subject=order, data={"payment": reference, "amount": str(order.amount_prepaid)})

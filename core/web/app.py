@@ -12,6 +12,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.orm import sessionmaker
 
+import core.notifications  # noqa: F401 - subscribes the e-mails to the domain events
 from core.config import PROJECT_ROOT, Settings, load_settings
 from core.money import Money
 from core.tasks import configure_celery

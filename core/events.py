@@ -1,0 +1,79 @@
+"""Domain events: recorded with a transaction, handed to their handlers after it commits.
+
+A service that changes something people must hear about (an order is confirmed) records
+an event on the session. Nothing happens until the session commits; then every handler
+registered for the event's type runs (core.notifications queues the e-mail). A rollback
+drops the events of the transaction, and a savepoint rolled back drops the events
+recorded inside it, so a refused step never sends anything.
+
+Handlers run after the commit, outside any transaction of the recording session: they
+must use their own session (a Celery task does) and must not raise; a failing handler is
+logged and the others still run.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+log = logging.getLogger("marketline.events")
+
+_KEY = "marketline.events"
+_MARKS = "marketline.event_marks"
+_handlers: dict[type, list[Callable[[object], None]]] = defaultdict(list)
+
+
+@dataclass(frozen=True)
+class OrderConfirmed:
+    """An order stopped waiting: paid (authorised, or by gift card) or confirmed on account."""
+
+    order_id: int
+
+
+def record(session: Session, happened: object) -> None:
+    """Keep `happened` with the session's transaction; it is dispatched after commit."""
+    session.info.setdefault(_KEY, []).append(happened)
+
+
+def pending(session: Session) -> list[object]:
+    """The events recorded and not yet dispatched (for tests and diagnostics)."""
+    return list(session.info.get(_KEY, ()))
+
+
+def subscribe(kind: type, handler: Callable[[object], None]) -> None:
+    """Run `handler(event)` after the commit of every transaction that recorded a `kind`."""
+    if handler not in _handlers[kind]:
+        _handlers[kind].append(handler)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark(session: Session, transaction: SessionTransaction) -> None:
+    # A savepoint remembers how many events existed when it began.
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[id(transaction)] = len(session.info.get(_KEY, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop(session: Session, previous_transaction: SessionTransaction) -> None:
+    marks = session.info.get(_MARKS, {})
+    if previous_transaction.nested and id(previous_transaction) in marks:
+        del session.info.get(_KEY, [])[marks.pop(id(previous_transaction)):]
+    elif previous_transaction.parent is None:
+        session.info.pop(_KEY, None)
+        session.info.pop(_MARKS, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch(session: Session) -> None:
+    happened = session.info.pop(_KEY, [])
+    session.info.pop(_MARKS, None)
+    for item in happened:
+        for handler in list(_handlers.get(type(item), ())):
+            try:
+                handler(item)
+            except Exception:  # noqa: BLE001 - what was committed stays; see the docstring
+                log.exception("handler %r failed for %r", handler, item)

@@ -1,0 +1,93 @@
+"""E-mails to customers that follow from domain events, sent after the commit.
+
+core.events hands this module the events of a committed transaction; each becomes a
+Celery task (run inline without Redis) that reads what it needs in its own session,
+renders the e-mail from the templates beside this module (HTML and text), sends it with
+no transaction open, and notes that it went out, so a redelivered task sends nothing twice.
+
+Links in these e-mails come from the SHOP_URL setting, never from a request's host.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from core import audit, events
+from core.customers.models import CustomerUser
+from core.db import utcnow
+from core.mail import build_message, deliver
+from core.orders.models import Order
+from core.tasks import celery_app, task_session
+
+log = logging.getLogger("marketline.notifications")
+ACTOR = audit.Actor.system("notifications")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# The same rendering rules as the web apps' templates (autoescape for HTML only).
+environment = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                          autoescape=select_autoescape(["html", "xml"]))
+
+
+def render(template: str, **context) -> str:
+    return environment.get_template(template).render(**context)
+
+
+def order_link(session, shop_url: str, order: Order) -> str:
+    """Where the buyer sees the order: their account when they can sign in, else the
+    guest order look-up."""
+    root = shop_url.rstrip("/")
+    if order.customer_id is not None and session.scalar(
+            select(CustomerUser.id).where(CustomerUser.customer_id == order.customer_id,
+                                          CustomerUser.active.is_(True)).limit(1)):
+        return f"{root}/account/orders/{order.number}"
+    return f"{root}/orders/lookup"
+
+
+def order_confirmation_message(session, order: Order, *, settings):
+    link = order_link(session, settings.SHOP_URL, order)
+    return build_message(sender=settings.MAIL_FROM, to=order.email,
+                         subject=f"Your Marketline order {order.number}",
+                         text=render("order_confirmation.txt", order=order, link=link),
+                         html=render("order_confirmation.html", order=order, link=link))
+
+
+@celery_app.task(name="marketline.send_order_confirmation", autoretry_for=(OSError,),
+                 retry_backoff=True, max_retries=5)
+def send_order_confirmation(order_id: int, resend: bool = False) -> bool:
+    """E-mail the buyer the order's confirmation; once, unless `resend`. True when sent."""
+    settings = celery_app.conf.marketline_settings
+    session = task_session()
+    try:
+        order = session.get(Order, order_id, options=[selectinload(Order.lines)])
+        if order is None or order.status == "cancelled":
+            return False
+        if order.confirmation_emailed_at is not None and not resend:
+            return False  # a redelivered task: the buyer has it already
+        message = order_confirmation_message(session, order, settings=settings)
+        number, to = order.number, order.email
+        session.rollback()  # no transaction stays open while SMTP talks
+        deliver(message, settings.SMTP_URL)
+        session.execute(update(Order).where(Order.id == order_id)
+                        .values(confirmation_emailed_at=utcnow()))
+        audit.record(session, "order.confirmation_emailed", actor=ACTOR, channel="email",
+                     subject=order, data={"number": number, "to": to})
+        session.commit()
+        return True
+    finally:
+        session.close()
+
+
+def queue_order_confirmation(order_id: int, *, resend: bool = False) -> None:
+    """Send the confirmation in the background (inline without Redis). Call after commit;
+    never raises: a failure is logged, and what was committed stays."""
+    try:
+        send_order_confirmation.delay(order_id, resend)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not e-mail the confirmation of order %s", order_id)
+
+
+events.subscribe(events.OrderConfirmed, lambda happened: queue_order_confirmation(happened.order_id))
