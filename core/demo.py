@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, events
 from core.agents.services import create_agent
 from core.auth.passwords import hash_password
 from core.catalog import search
@@ -419,6 +419,7 @@ def load_accounts(session: Session) -> Customer:
 
 def load_demo(session: Session, media_dir: Path | None = None) -> str:
     """Everything a newcomer's first look needs. Flushes; the caller commits."""
+    events.silence(session)  # the demo's customers get no e-mails for the seeded orders
     ensure_series(session)
     lookups = load_catalogue(session, media_dir)
     acme = load_accounts(session)

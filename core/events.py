@@ -24,6 +24,7 @@ log = logging.getLogger("marketline.events")
 
 _KEY = "marketline.events"
 _MARKS = "marketline.event_marks"
+_SILENT = "marketline.events_silenced"
 _handlers: dict[type, list[Callable[[object], None]]] = defaultdict(list)
 
 
@@ -37,6 +38,11 @@ class OrderConfirmed:
 def record(session: Session, happened: object) -> None:
     """Keep `happened` with the session's transaction; it is dispatched after commit."""
     session.info.setdefault(_KEY, []).append(happened)
+
+
+def silence(session: Session) -> None:
+    """Dispatch nothing this session records (the demo seed: nobody is e-mailed)."""
+    session.info[_SILENT] = True
 
 
 def pending(session: Session) -> list[object]:
@@ -71,6 +77,8 @@ def _drop(session: Session, previous_transaction: SessionTransaction) -> None:
 def _dispatch(session: Session) -> None:
     happened = session.info.pop(_KEY, [])
     session.info.pop(_MARKS, None)
+    if session.info.get(_SILENT):
+        return
     for item in happened:
         for handler in list(_handlers.get(type(item), ())):
             try:

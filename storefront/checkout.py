@@ -22,6 +22,7 @@ from core.payments.flow import PaymentOutcome, authorise_order, complete_authent
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.web.auth import current_account
 from core.web.db import db_session
+from core.web.htmx import htmx
 from core.web.render import render_page
 from storefront.cart import current_cart
 from storefront.forms import CheckoutForm
@@ -76,6 +77,15 @@ def review():
     if found is None:
         return redirect(url_for("cart.show"))
     return render_page("checkout/checkout.html", block="review", form=form, preview=found, ctx=ctx)
+
+
+@bp.get("/checkout/regions")
+def regions():
+    """The region field for the chosen country (htmx swaps it when the country changes)."""
+    form = CheckoutForm(request.args, meta={"csrf": False})
+    if not htmx:
+        return redirect(url_for("checkout.show"))
+    return render_page("checkout/checkout.html", block="region_field", form=form)
 
 
 @bp.get("/checkout")

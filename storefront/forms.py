@@ -35,6 +35,14 @@ class ResetPasswordForm(FlaskForm):
                                         EqualTo("password", "The two passwords differ.")])
 
 
+def region_choices(country: str | None) -> list[tuple[str, str]]:
+    """The regions of one country, by name (none for a country without regions)."""
+    regions = REGIONS.get(country or "", {})
+    if not regions:
+        return []
+    return [("", "—"), *sorted(regions.items(), key=lambda r: r[1])]
+
+
 class CheckoutForm(FlaskForm):
     """Contact, shipping address and method; the card is entered in Stripe's element."""
 
@@ -63,8 +71,7 @@ class CheckoutForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.region.choices = [("", "—")] + [
-            (code, name) for regions in REGIONS.values() for code, name in sorted(regions.items(), key=lambda r: r[1])]
+        self.region.choices = region_choices(self.country.data)
 
     def address(self) -> dict[str, str]:
         return {f: getattr(self, f).data or "" for f in

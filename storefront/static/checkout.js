@@ -75,6 +75,37 @@
     if (first && first.focus) { first.focus(); }
   }
 
+  // Another country: its regions, and the shipping options and totals for it; another
+  // shipping method: the totals. (Done here rather than with hx-* attributes: a page that
+  // loads a Stripe.js stand-in may redefine the global Element, which htmx relies on.)
+  async function refresh(id, params, replaceWhole) {
+    var box = document.getElementById(id);
+    if (!box) { return; }
+    var response = await fetch(box.dataset.url + "?" + new URLSearchParams(params),
+                               { credentials: "same-origin", headers: { "HX-Request": "true" } });
+    if (!response.ok) { return; }
+    var html = await response.text();
+    if (replaceWhole) { box.outerHTML = html; } else { box.innerHTML = html; }
+  }
+  function choices() {
+    var method = form.querySelector('input[name="shipping_method"]:checked');
+    return { country: document.getElementById("country").value,
+             shipping_method: method ? method.value : "" };
+  }
+  var country = document.getElementById("country");
+  if (country) {
+    country.addEventListener("change", function () {
+      refresh("region-field", { country: country.value }, true);
+      refresh("review", choices(), false);
+    });
+  }
+  var review = document.getElementById("review");
+  if (review) {
+    review.addEventListener("change", function (event) {
+      if (event.target.name === "shipping_method") { refresh("review", choices(), false); }
+    });
+  }
+
   // The gift card: what it pays of the order as it stands, asked again when the code, the
   // country or the shipping method changes.
   var apply = document.getElementById("apply-gift-card");

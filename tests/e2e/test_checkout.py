@@ -72,6 +72,7 @@ def fill_checkout(page, email, card):
     page.get_by_label("City").fill("Berlin")
     page.get_by_label("Postal code").fill("10115")
     page.get_by_label("Country").select_option("DE")
+    page.get_by_label("Region (optional)").select_option(label="Berlin")
     fill_card(page, card)
     page.get_by_role("button", name="Place order").click()
 
@@ -115,6 +116,23 @@ def test_a_guest_buys_two_products_with_a_card(shop_page, shop, mail, localstrip
                 break
         time.sleep(0.3)
     assert order_by_email(shop[1], "gina@example.com").status == "confirmed"
+
+
+def test_the_region_list_and_shipping_options_follow_the_country(shop_page):
+    page = shop_page
+    add_to_cart(page, "/p/rapid-stapler-30-sheets")
+    page.get_by_role("button", name="Checkout").click()
+    region = page.get_by_label("Region (optional)")
+    expect(region.get_by_role("option", name="Bavaria")).to_have_count(1)
+    page.get_by_label("Country").select_option("AT")
+    expect(region.get_by_role("option", name="Vienna")).to_have_count(1)
+    expect(region.get_by_role("option", name="Bavaria")).to_have_count(0)
+    express = page.get_by_role("radio", name=re.compile("Express delivery"))
+    expect(express).to_have_count(1)
+    page.get_by_label("Country").select_option("FR")
+    expect(page.get_by_label("Region (optional)")).to_have_count(0)
+    expect(express).to_have_count(0)  # the shipping options follow the country too
+    assert_accessible(page, exclude=["#card-element"])
 
 
 def test_a_card_that_needs_3d_secure_completes(shop_page, shop):
