@@ -18,6 +18,7 @@ from callcenter.access import requires_role
 from callcenter.catalog_forms import options
 from callcenter.giftcard_forms import (CODE_HINT, PAID_BY, CheckForm, DisableForm,
                                        RedeemInvoiceForm, SellForm)
+from core import links
 from core.agents.services import actor_for
 from core.billing import giftcard_admin
 from core.errors import DomainError
@@ -102,7 +103,7 @@ def sell():
 
 def _email_code(card, code: str) -> None:
     """After commit: the code to the recipient, with where to check the balance."""
-    link = f"{current_app.config['MARKETLINE'].SHOP_URL.rstrip('/')}/gift-card"
+    link = links.gift_card_balance(current_app.config["MARKETLINE"])
     amount = Money(card.initial_amount, card.currency).format()
     context = dict(card=card, code=code, amount=amount, link=link)
     send_mail(to=card.recipient_email, subject=f"Your Marketline gift card of {amount}",

@@ -15,6 +15,7 @@ from callcenter.order_admin_forms import (
     ReleaseHoldForm,
     options,
 )
+from core import links
 from core.agents.services import actor_for
 from core.errors import DomainError
 from core.mail import send_mail
@@ -235,11 +236,9 @@ def resend_confirmation(number: str):
 
 
 def _shop_link(order) -> str:
-    """Where the buyer sees the order in the shop, which is served at the site's root."""
-    root = request.host_url.rstrip("/")
-    if order.customer_id:
-        return f"{root}/account/orders/{order.number}"
-    return f"{root}/orders/lookup"
+    """Where the buyer sees the order in the shop (SHOP_URL, never this request's host)."""
+    return links.order_page(current_app.config["MARKETLINE"], order.number,
+                            account=order.customer_id is not None)
 
 
 @bp.post("/<number>/notes", endpoint="add_note")

@@ -16,6 +16,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from core import links
 from core.billing import prepayments
 from core.customers.addresses import validate_address
 from core.customers.models import Customer
@@ -25,7 +26,6 @@ from core.orders import cart as carts
 from core.orders import phone
 from core.orders import services as orders
 from core.orders.models import Cart, Order
-from core.payments import links
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -452,10 +452,8 @@ def _placed_message(order: Order) -> str:
 
 def _send_link(order: Order, agent) -> None:
     """After commit: e-mail the storefront's /pay/<token> (the console lives under /agent)."""
-    settings = current_app.config["MARKETLINE"]
-    token = links.make_token(settings.SECRET_KEY, order.id)
-    phone.send_pay_link(db_session, order, url=f"{request.host_url.rstrip('/')}/pay/{token}",
-                        agent=agent)
+    url = links.order_pay_link(current_app.config["MARKETLINE"], order.id)
+    phone.send_pay_link(db_session, order, url=url, agent=agent)
     db_session.commit()
 
 

@@ -13,6 +13,7 @@ from flask import (Blueprint, current_app, jsonify, redirect, render_template, r
                    url_for)
 from sqlalchemy import select
 
+from core import links
 from core.audit import Actor
 from core.billing import giftcard_admin, prepayments
 from core.customers.addresses import COUNTRIES, validate_address
@@ -212,7 +213,8 @@ def _after_confirmation(order: Order) -> None:
     if cart is not None:
         db_session.delete(cart)
         db_session.commit()
-    link = url_for("checkout.confirmation", number=order.number, _external=True)
+    link = links.order_page(current_app.config["MARKETLINE"], order.number,
+                            account=order.customer_id is not None)
     send_mail(to=order.email, subject=f"Your Marketline order {order.number}",
               text=render_template("core/emails/order_confirmation.txt", order=order, link=link),
               html=render_template("core/emails/order_confirmation.html", order=order, link=link))
