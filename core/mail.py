@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -58,11 +59,16 @@ def deliver(message: EmailMessage, smtp_url: str) -> None:
         print(shown, flush=True)
         return
     url = urlsplit(smtp_url)
-    cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
-    with cls(url.hostname or "127.0.0.1", url.port or (465 if url.scheme == "smtps" else 25),
-             timeout=15) as smtp:
+    host = url.hostname or "127.0.0.1"
+    if url.scheme == "smtps":
+        # A verified certificate (and host name): without a context smtplib accepts any.
+        smtp = smtplib.SMTP_SSL(host, url.port or 465, timeout=15,
+                                context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(host, url.port or 25, timeout=15)
+    with smtp:
         if url.scheme == "smtp+starttls":
-            smtp.starttls()
+            smtp.starttls(context=ssl.create_default_context())
         if url.username:
             smtp.login(unquote(url.username), unquote(url.password or ""))
         smtp.send_message(message)
@@ -86,3 +92,4 @@ def send_mail(*, to: str, subject: str, text: str, html: str | None = None) -> N
         send_mail_task.delay(to, subject, text, html)
     except Exception:  # noqa: BLE001 - see docstring
         log.exception("could not send e-mail %r to %s", subject, to)
+
