@@ -93,3 +93,16 @@ def send_mail(*, to: str, subject: str, text: str, html: str | None = None) -> N
     except Exception:  # noqa: BLE001 - see docstring
         log.exception("could not send e-mail %r to %s", subject, to)
 
+
+def send_mail_now(*, to: str, subject: str, text: str, html: str | None = None) -> bool:
+    """Send an e-mail at once, in this process, never through the task queue: for a
+    message whose content must not rest in the broker (a gift card's code). Call after
+    commit. False when it could not be sent (logged, never raised)."""
+    settings = celery_app.conf.marketline_settings
+    try:
+        deliver(build_message(sender=settings.MAIL_FROM, to=to, subject=subject, text=text,
+                              html=html), settings.SMTP_URL)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not send e-mail %r to %s", subject, to)
+        return False
+    return True
