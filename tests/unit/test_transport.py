@@ -169,7 +169,7 @@ def test_a_malformed_payment_method_is_refused_before_stripe_is_asked(gateway, c
     assert customers_made == []
 
 
-def test_a_customer_stripe_no_longer_knows_is_replaced_without_naming_it(gateway):
+def test_a_customer_stripe_no_longer_knows_is_still_replaced(gateway):
     card = gateway.client.v1.payment_methods.create({"type": "card", "card": {
         "number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}).id
     customer = gateway.save_card(card, email="a@example.com", name="A",
