@@ -71,6 +71,7 @@ class Settings:
     WRITE_OFF_LIMIT_BILLING: int = 5
     WRITE_OFF_LIMIT_CREDIT: int = 25
     WRITE_OFF_LIMIT_SUPERVISOR: int = 100
+
     # -- links, hosts, production settings, transport (issue 10: H1, H2, L2, L4, M10-M12) --
     # The console's public address (SSO redirect URI, links in console e-mails); empty:
     # SHOP_URL + "/agent", where wsgi:application mounts it.
@@ -87,13 +88,21 @@ class Settings:
     SECRET_KEY_FALLBACKS: str = ""
     # 1: production may run with Stripe test keys (a staging site).
     STRIPE_ALLOW_TEST_KEYS: int = 0
-    # Seconds a call to Stripe may take (connect and read each), and how often the SDK
-    # retries a network failure: a slow Stripe must not hold every web worker.
+    # Seconds a call to Stripe may wait for Stripe's answer (connecting: 3 at most), and
+    # how often the SDK retries a network failure: a slow Stripe must not hold every worker.
     STRIPE_TIMEOUT_SECONDS: int = 10
     STRIPE_MAX_RETRIES: int = 1
     # Agents typing cards read out on the phone (MOTO) into the console: "1" or "0";
     # empty means on in development, off in production (PCI scope, see README).
     PHONE_CARD_ENTRY: str = ""
+
+    @property
+    def production(self) -> bool:
+        return self.MARKETLINE_ENV == "production"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.OIDC_DISCOVERY_URL and self.OIDC_CLIENT_ID)
 
     @property
     def console_url(self) -> str:
@@ -121,14 +130,6 @@ class Settings:
         if not value:
             return not self.production
         return value in ("1", "true", "yes", "on")
-
-    @property
-    def production(self) -> bool:
-        return self.MARKETLINE_ENV == "production"
-
-    @property
-    def oidc_enabled(self) -> bool:
-        return bool(self.OIDC_DISCOVERY_URL and self.OIDC_CLIENT_ID)
 
     def check(self) -> "Settings":
         """Refuse settings that must never reach production; every problem is named."""
