@@ -31,7 +31,7 @@ run: install instance
 	@echo "Storefront: http://127.0.0.1:$(PORT)/   Console: http://127.0.0.1:$(PORT)/agent/   (Ctrl-C stops)"
 	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
 	  TMPDIR=$(CURDIR)/instance $(BIN)/localstripe --port 8420 >instance/localstripe.log 2>&1 & \
-	  PORT=$(PORT) $(BIN)/python wsgi.py'
+	  PORT=$(PORT) SHOP_URL=$${SHOP_URL:-http://127.0.0.1:$(PORT)} $(BIN)/python wsgi.py'
 
 # Debian packages the tests use: Chromium for e2e, pdftotext to read invoice PDFs.
 chromium:

@@ -15,6 +15,7 @@ from callcenter.fulfilment_forms import (
     ShipForm,
     order_ids,
 )
+from core import links
 from core.agents.services import actor_for
 from core.errors import DomainError
 from core.fulfilment import carriers, flow, queries, services
@@ -208,8 +209,6 @@ def _send_shipment_mail(shipment: Shipment) -> None:
 
 
 def _shop_link(order) -> str:
-    """Where the buyer sees the order in the shop, which is served at the site's root."""
-    root = request.host_url.rstrip("/")
-    if order.customer_id:
-        return f"{root}/account/orders/{order.number}"
-    return f"{root}/orders/lookup"
+    """Where the buyer sees the order in the shop (SHOP_URL, never this request's host)."""
+    return links.order_page(current_app.config["MARKETLINE"], order.number,
+                            account=order.customer_id is not None)

@@ -18,10 +18,11 @@ from callcenter.access import requires_role
 from callcenter.catalog_forms import options
 from callcenter.giftcard_forms import (CODE_HINT, PAID_BY, CheckForm, DisableForm,
                                        RedeemInvoiceForm, SellForm)
+from core import links
 from core.agents.services import actor_for
 from core.billing import giftcard_admin
 from core.errors import DomainError
-from core.mail import send_mail
+from core.mail import send_mail_now
 from core.money import Money
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -94,20 +95,24 @@ def sell():
         return _index(sell_form=form)
     db_session.commit()
     session[SOLD_KEY] = dict(list(sold.items())[-9:] + [(key, card.id)])
-    if card.recipient_email:
-        _email_code(card, code)
+    if card.recipient_email and not _email_code(card, code):
+        flash(f"The e-mail to {card.recipient_email} could not be sent; give the customer "
+              "the code shown here.", "error")
     view = giftcard_admin.describe(db_session, card)
     return _no_store(render_page("giftcards/sold.html", view=view, code=code))
 
 
-def _email_code(card, code: str) -> None:
-    """After commit: the code to the recipient, with where to check the balance."""
-    link = f"{current_app.config['MARKETLINE'].SHOP_URL.rstrip('/')}/gift-card"
+def _email_code(card, code: str) -> bool:
+    """After commit: the code to the recipient, with where to check the balance. Sent from
+    this request, not through the task queue: only the code's hash is stored, and the code
+    itself is not to rest in the broker (Redis) either. False when it could not be sent."""
+    link = links.gift_card_balance(current_app.config["MARKETLINE"])
     amount = Money(card.initial_amount, card.currency).format()
     context = dict(card=card, code=code, amount=amount, link=link)
-    send_mail(to=card.recipient_email, subject=f"Your Marketline gift card of {amount}",
-              text=render_template("core/emails/gift_card.txt", **context),
-              html=render_template("core/emails/gift_card.html", **context))
+    return send_mail_now(to=card.recipient_email,
+                         subject=f"Your Marketline gift card of {amount}",
+                         text=render_template("core/emails/gift_card.txt", **context),
+                         html=render_template("core/emails/gift_card.html", **context))
 
 
 @bp.post("/check", endpoint="check")

@@ -2,7 +2,8 @@
 
 The lines being entered live in a Cart row without a customer, whose token the console
 session keeps per customer (``entry:<customer number>``), with the agent's price
-overrides and the shipping choice. Every change posts a form: htmx swaps the entry panel,
+overrides and the shipping choice; only the MAX_ENTRIES most recent customers are kept
+(the session is a cookie of at most 4 KB). Every change posts a form: htmx swaps the entry panel,
 a browser without JavaScript gets the page again (post, redirect, get).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from core import links
 from core.billing import prepayments
 from core.customers.addresses import validate_address
 from core.customers.models import Customer
@@ -25,7 +27,6 @@ from core.orders import cart as carts
 from core.orders import phone
 from core.orders import services as orders
 from core.orders.models import Cart, Order
-from core.payments import links
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -39,6 +40,10 @@ from callcenter.order_entry_forms import (NEW_ADDRESS, AddLineForm, ConfirmForm,
 
 bp = Blueprint("order_entry", __name__)
 ROLES = ("agent", "supervisor")
+MAX_ENTRIES = 5  # phone orders an agent keeps open at once (one per customer)
+RECENT_KEY = "entries"  # their customer numbers, the most recent last
+CARD_ENTRY_OFF = ("Card payment by phone is switched off here (PHONE_CARD_ENTRY): send the "
+                  "customer a payment link instead.")
 
 
 # -- the entry kept between requests ---------------------------------------------------------
@@ -87,7 +92,18 @@ def _load(number: str) -> Entry:
 
 
 def _save(entry: Entry) -> None:
+    """Keep the entry in the session; forget the oldest beyond MAX_ENTRIES customers."""
+    number = entry.customer.number
+    recent = ([n for n in session.get(RECENT_KEY, []) if n != number] + [number])[-MAX_ENTRIES:]
+    for key in [k for k in session if k.startswith("entry:") and k[6:] not in recent]:
+        session.pop(key)
+    session[RECENT_KEY] = recent
     session[_session_key(entry.customer)] = entry.state
+
+
+def _card_entry() -> bool:
+    """Whether agents may type cards read out on the phone (PHONE_CARD_ENTRY)."""
+    return current_app.config["MARKETLINE"].phone_card_entry
 
 
 def _open_cart(entry: Entry) -> Cart:
@@ -142,7 +158,8 @@ def _render(entry: Entry, *, forms: dict | None = None, focus: str = "sku", prob
         coupon_form=forms.get("coupon") or CouponForm(formdata=None),
         shipping_form=shipping_form, place_form=place_form, address=address,
         payments={k: v for k, v in phone.PAYMENT_METHODS.items()
-                  if k != "on_account" or entry.customer.on_account_allowed},
+                  if (k != "on_account" or entry.customer.on_account_allowed)
+                  and (k != "card" or _card_entry())},
         reasons=phone.REASONS, kinds=phone.SUGGESTION_KINDS, focus=focus, problem=problem,
         confirm=ConfirmForm(formdata=None))
 
@@ -153,7 +170,9 @@ def _override_data(stored: dict) -> dict:
 
 
 def _default_payment(customer: Customer) -> str:
-    return "on_account" if customer.on_account_allowed else "card"
+    if customer.on_account_allowed:
+        return "on_account"
+    return "card" if _card_entry() else "pay_link"
 
 
 def _shipping_form(entry: Entry, **kwargs) -> ShippingForm:
@@ -381,6 +400,9 @@ def place(customer: str):
     form = PlaceForm()
     if not form.validate_on_submit():
         return _render(entry, forms={"place": form}, focus="payment_method")
+    if form.payment_method.data == "card" and not _card_entry():
+        form.payment_method.errors = [*form.payment_method.errors, CARD_ENTRY_OFF]
+        return _render(entry, forms={"place": form}, focus="payment_method")
     address = entry.address()
     if address is None:
         form.form_errors.append("Choose or type the shipping address.")
@@ -452,10 +474,8 @@ def _placed_message(order: Order) -> str:
 
 def _send_link(order: Order, agent) -> None:
     """After commit: e-mail the storefront's /pay/<token> (the console lives under /agent)."""
-    settings = current_app.config["MARKETLINE"]
-    token = links.make_token(settings.SECRET_KEY, order.id)
-    phone.send_pay_link(db_session, order, url=f"{request.host_url.rstrip('/')}/pay/{token}",
-                        agent=agent)
+    url = links.order_pay_link(current_app.config["MARKETLINE"], order.id)
+    phone.send_pay_link(db_session, order, url=url, agent=agent)
     db_session.commit()
 
 
@@ -479,7 +499,9 @@ def card(number: str):
     """The card form: the agent types the card the customer reads out (MOTO)."""
     order = _order(number)
     client_secret, problem = "", ""
-    if order.status == "pending_payment":
+    if not _card_entry():
+        problem = CARD_ENTRY_OFF
+    elif order.status == "pending_payment":
         try:
             _, client_secret = _gateway().setup_intent()
         except GatewayUnavailable as err:
@@ -488,7 +510,8 @@ def card(number: str):
     return render_page("order_entry/card.html", order=order, client_secret=client_secret,
                        problem=problem, stripe_js=settings.STRIPE_JS_URL,
                        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
-                       order_link=order_url(order.number), confirm=ConfirmForm(formdata=None))
+                       order_link=order_url(order.number), confirm=ConfirmForm(formdata=None),
+                       card_entry=_card_entry())
 
 
 @bp.post("/<number>/card", endpoint="pay_card")
@@ -496,6 +519,12 @@ def card(number: str):
 def pay_card(number: str):
     order = _order(number)
     wants_json = request.accept_mimetypes.best == "application/json"
+    if not _card_entry():
+        if wants_json:
+            return jsonify({"status": "unavailable", "message": CARD_ENTRY_OFF,
+                            "retry": url_for(".card", number=number)}), 403
+        flash(CARD_ENTRY_OFF, "error")
+        return redirect(url_for(".card", number=number), code=303)
     payment_method = request.form.get("payment_method", "").strip()[:100]
     if not ConfirmForm().validate_on_submit() or not payment_method:
         message = "Enter the card details."

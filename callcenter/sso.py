@@ -11,7 +11,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, abort, current_app, flash, url_for
 from requests import RequestException
 
-from core import audit
+from core import audit, links
 from core.agents import services as agents
 from core.web.auth import sign_in
 from core.web.db import db_session
@@ -55,7 +55,9 @@ class SignInRefused(Exception):
 def login():
     provider = _provider()
     try:
-        return provider.authorize_redirect(url_for("sso.callback", _external=True))
+        # The redirect URI comes from CONSOLE_URL, never from this request's host.
+        callback = links.sso_callback(current_app.config["MARKETLINE"])
+        return provider.authorize_redirect(callback)
     except (AuthlibBaseError, RequestException, ValueError):
         current_app.logger.exception("single sign-on: the provider cannot be reached")
         return _back_to_sign_in("Single sign-on is unavailable just now. "

@@ -4,9 +4,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+DEFAULT_WEBHOOK_SECRET = "whsec_marketline_dev"
+DEFAULT_SHOP_URL = "http://127.0.0.1:5000"
+MIN_SECRET_KEY_LENGTH = 32
+_LOOPBACK = ("localhost", "0.0.0.0", "::1", "::")
 
 
 class ConfigurationError(RuntimeError):
@@ -33,13 +38,13 @@ class Settings:
     STRIPE_PUBLISHABLE_KEY: str = "pk_test_marketline"
     STRIPE_API_BASE: str = "http://127.0.0.1:8420"
     STRIPE_JS_URL: str = "http://127.0.0.1:8420/js.stripe.com/v3/"
-    STRIPE_WEBHOOK_SECRET: str = "whsec_marketline_dev"
+    STRIPE_WEBHOOK_SECRET: str = DEFAULT_WEBHOOK_SECRET
     # How long a card authorisation lives at the card network (Stripe: 7 days for most
     # cards). Captures treat it as expired half a day early; it is renewed a day early.
     AUTHORISATION_DAYS: int = 7
-    # The storefront's public address, for links in e-mails sent from background work
-    # (pay-by-link for an invoice whose card payment failed).
-    SHOP_URL: str = "http://127.0.0.1:5000"
+    # The storefront's public address: every absolute link (e-mails, documents) is built
+    # from it (core.links), never from the request's Host.
+    SHOP_URL: str = DEFAULT_SHOP_URL
     REDIS_URL: str = ""
     SMTP_URL: str = ""
     MAIL_FROM: str = "Marketline <no-reply@marketline.example>"
@@ -67,6 +72,30 @@ class Settings:
     WRITE_OFF_LIMIT_CREDIT: int = 25
     WRITE_OFF_LIMIT_SUPERVISOR: int = 100
 
+    # -- links, hosts, production settings, transport (issue 10: H1, H2, L2, L4, M10-M12) --
+    # The console's public address (SSO redirect URI, links in console e-mails); empty:
+    # SHOP_URL + "/agent", where wsgi:application mounts it.
+    CONSOLE_URL: str = ""
+    # Host names a request may carry (comma-separated; ".example.com" allows subdomains);
+    # anything else gets 400. Empty: the hosts of SHOP_URL and CONSOLE_URL (plus localhost
+    # and 127.0.0.1 outside production).
+    ALLOWED_HOSTS: str = ""
+    # 1: take the host and path prefix from X-Forwarded-Host / X-Forwarded-Prefix (only
+    # behind TRUSTED_PROXIES proxies that set them, and overwrite what clients send).
+    PROXY_FORWARDS_HOST: int = 0
+    # Earlier SECRET_KEYs (comma-separated) still accepted for cookies and pay links
+    # while a new key is rolled out; nothing new is signed with them.
+    SECRET_KEY_FALLBACKS: str = ""
+    # 1: production may run with Stripe test keys (a staging site).
+    STRIPE_ALLOW_TEST_KEYS: int = 0
+    # Seconds a call to Stripe may wait for Stripe's answer (connecting: 3 at most), and
+    # how often the SDK retries a network failure: a slow Stripe must not hold every worker.
+    STRIPE_TIMEOUT_SECONDS: int = 10
+    STRIPE_MAX_RETRIES: int = 1
+    # Agents typing cards read out on the phone (MOTO) into the console: "1" or "0";
+    # empty means on in development, off in production (PCI scope, see README).
+    PHONE_CARD_ENTRY: str = ""
+
     @property
     def production(self) -> bool:
         return self.MARKETLINE_ENV == "production"
@@ -75,17 +104,98 @@ class Settings:
     def oidc_enabled(self) -> bool:
         return bool(self.OIDC_DISCOVERY_URL and self.OIDC_CLIENT_ID)
 
+    @property
+    def console_url(self) -> str:
+        """The console's public address, without a trailing slash."""
+        return (self.CONSOLE_URL or f"{self.SHOP_URL.rstrip('/')}/agent").rstrip("/")
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """The host names requests may carry (ports are not compared)."""
+        if self.ALLOWED_HOSTS.strip():
+            return _split(self.ALLOWED_HOSTS)
+        hosts = [urlsplit(url).hostname or "" for url in (self.SHOP_URL, self.console_url)]
+        if not self.production:
+            hosts += ["localhost", "127.0.0.1"]
+        return [h for h in dict.fromkeys(hosts) if h]
+
+    @property
+    def secret_key_fallbacks(self) -> list[str]:
+        return _split(self.SECRET_KEY_FALLBACKS)
+
+    @property
+    def phone_card_entry(self) -> bool:
+        """Whether agents may take cards by phone (MOTO) in the console."""
+        value = self.PHONE_CARD_ENTRY.strip().lower()
+        if not value:
+            return not self.production
+        return value in ("1", "true", "yes", "on")
+
     def check(self) -> "Settings":
-        """Refuse settings that must never reach production."""
-        if self.production and self.SECRET_KEY in ("", DEFAULT_SECRET_KEY):
+        """Refuse settings that must never reach production; every problem is named."""
+        if not self.production:
+            return self
+        problems = self.production_problems()
+        if problems:
             raise ConfigurationError(
-                "SECRET_KEY is the development default; set a long random SECRET_KEY "
-                "before running with MARKETLINE_ENV=production."
-            )
-        if self.production and not self.SMTP_URL:
-            # Without it e-mails (reset and payment links among them) would go to the log.
-            raise ConfigurationError("Set SMTP_URL before running with MARKETLINE_ENV=production.")
+                "MARKETLINE_ENV=production refuses to start:\n- " + "\n- ".join(problems))
         return self
+
+    def production_problems(self) -> list[str]:
+        """What is unsafe about these settings for production, one line per variable."""
+        problems = []
+        if self.SECRET_KEY in ("", DEFAULT_SECRET_KEY):
+            problems.append("SECRET_KEY is the development default; set a long random "
+                            "SECRET_KEY.")
+        elif len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+            problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters; "
+                            "use a long random value.")
+        if DEFAULT_SECRET_KEY in self.secret_key_fallbacks:
+            problems.append("SECRET_KEY_FALLBACKS holds the development default key.")
+        if not self.SMTP_URL:
+            # Without it e-mails (reset and payment links among them) would go to the log.
+            problems.append("SMTP_URL is not set; e-mails would be printed to the log.")
+        if not self.REDIS_URL:
+            problems.append("REDIS_URL is not set; without a broker webhooks and e-mails "
+                            "would run inside web requests.")
+        if self.DATABASE_URL.startswith("sqlite"):
+            problems.append("DATABASE_URL points at SQLite; production runs on PostgreSQL.")
+        if self.STRIPE_WEBHOOK_SECRET in ("", DEFAULT_WEBHOOK_SECRET):
+            problems.append("STRIPE_WEBHOOK_SECRET is empty or the public development "
+                            "default; set the signing secret of your Stripe webhook endpoint.")
+        if not self.STRIPE_ALLOW_TEST_KEYS:
+            for name, test_prefixes in (("STRIPE_SECRET_KEY", ("sk_test_", "rk_test_")),
+                                        ("STRIPE_PUBLISHABLE_KEY", ("pk_test_",))):
+                if getattr(self, name).startswith(test_prefixes):
+                    problems.append(f"{name} is a Stripe test key; use the live key (or set "
+                                    "STRIPE_ALLOW_TEST_KEYS=1 for a staging site).")
+        unset_shop = self.SHOP_URL.rstrip("/") in ("", DEFAULT_SHOP_URL)
+        if unset_shop:
+            problems.append("SHOP_URL is not set; set the shop's public https address "
+                            "(every link in e-mails is built from it).")
+        for name in ("SHOP_URL", "CONSOLE_URL", "STRIPE_API_BASE", "STRIPE_JS_URL",
+                     "OIDC_DISCOVERY_URL"):
+            value = getattr(self, name)
+            if name == "SHOP_URL" and unset_shop:
+                continue
+            if value and (problem := _public_https_problem(value)):
+                problems.append(f"{name} {problem}.")
+        return problems
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _public_https_problem(url: str) -> str:
+    """Why `url` is no public https address ("" when it is one)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return f"is not an https URL ({url!r})"
+    host = parts.hostname.lower()
+    if host in _LOOPBACK or host.startswith("127.") or host.endswith(".localhost"):
+        return f"points at this machine ({url!r})"
+    return ""
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides) -> Settings:

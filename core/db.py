@@ -90,7 +90,12 @@ class Amount(TypeDecorator):
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL, a busy timeout and real transactions."""
+    """Create an engine; SQLite gets foreign keys, WAL, a busy timeout and real transactions.
+
+    Bound parameters are left out of SQL error messages and logs (e-mails, addresses, token
+    hashes would otherwise reach the error log); pass hide_parameters=False to debug.
+    """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

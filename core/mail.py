@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -58,11 +59,16 @@ def deliver(message: EmailMessage, smtp_url: str) -> None:
         print(shown, flush=True)
         return
     url = urlsplit(smtp_url)
-    cls = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
-    with cls(url.hostname or "127.0.0.1", url.port or (465 if url.scheme == "smtps" else 25),
-             timeout=15) as smtp:
+    host = url.hostname or "127.0.0.1"
+    if url.scheme == "smtps":
+        # A verified certificate (and host name): without a context smtplib accepts any.
+        smtp = smtplib.SMTP_SSL(host, url.port or 465, timeout=15,
+                                context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(host, url.port or 25, timeout=15)
+    with smtp:
         if url.scheme == "smtp+starttls":
-            smtp.starttls()
+            smtp.starttls(context=ssl.create_default_context())
         if url.username:
             smtp.login(unquote(url.username), unquote(url.password or ""))
         smtp.send_message(message)
@@ -86,3 +92,17 @@ def send_mail(*, to: str, subject: str, text: str, html: str | None = None) -> N
         send_mail_task.delay(to, subject, text, html)
     except Exception:  # noqa: BLE001 - see docstring
         log.exception("could not send e-mail %r to %s", subject, to)
+
+
+def send_mail_now(*, to: str, subject: str, text: str, html: str | None = None) -> bool:
+    """Send an e-mail at once, in this process, never through the task queue: for a
+    message whose content must not rest in the broker (a gift card's code). Call after
+    commit. False when it could not be sent (logged, never raised)."""
+    settings = celery_app.conf.marketline_settings
+    try:
+        deliver(build_message(sender=settings.MAIL_FROM, to=to, subject=subject, text=text,
+                              html=html), settings.SMTP_URL)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not send e-mail %r to %s", subject, to)
+        return False
+    return True

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, render_template, request, session, url_for
 from flask_login import login_required
 
+from core import links
 from core.customers import services as customers
 from core.errors import DomainError
 from core.mail import send_mail
@@ -91,7 +92,7 @@ def forgot_password():
         db_session.commit()
         if found:
             user, token = found
-            link = url_for("account.reset_password", token=token, _external=True)
+            link = links.password_reset(current_app.config["MARKETLINE"], token)
             send_mail(to=user.email, subject="Reset your Marketline password",
                       text=render_template("account/reset_email.txt", user=user, link=link),
                       html=render_template("account/reset_email.html", user=user, link=link))

@@ -24,7 +24,7 @@ ACTOR = Actor("anonymous", None, "pay-by-link")
 
 def _order(token: str):
     settings = current_app.config["MARKETLINE"]
-    return orders.get_order(db_session, links.read_token(settings.SECRET_KEY, token))
+    return orders.get_order(db_session, links.read_token(links.secrets(settings), token))
 
 
 @bp.get("/pay/<token>")
@@ -67,7 +67,7 @@ def complete(token: str):
 
 def _invoice(token: str):
     settings = current_app.config["MARKETLINE"]
-    return get_invoice(db_session, links.read_invoice_token(settings.SECRET_KEY, token))
+    return get_invoice(db_session, links.read_invoice_token(links.secrets(settings), token))
 
 
 @bp.get("/pay/invoice/<token>")

@@ -175,8 +175,10 @@ def db(session_factory) -> Session:
 @pytest.fixture
 def settings(database_url):
     # No caches: each test's data is rolled back, so cached values would leak between tests.
+    # SHOP_URL: the shop where the test client serves it, so e-mailed links can be followed.
     return load_settings(environ={}, DATABASE_URL=database_url, SECRET_KEY="test-secret-key",
-                         SMTP_URL="", LISTING_CACHE_SECONDS=0, REFERENCE_CACHE_SECONDS=0)
+                         SMTP_URL="", LISTING_CACHE_SECONDS=0, REFERENCE_CACHE_SECONDS=0,
+                         SHOP_URL="http://localhost")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import select, update
 from sqlalchemy.orm import object_session, selectinload
 
-from core import audit
+from core import audit, links
 from core.billing import documents, queries
 from core.billing.models import Invoice
 from core.customers.models import CustomerUser
@@ -37,15 +37,14 @@ def invoice_message(invoice: Invoice, *, seller: documents.Seller, sender: str,
                          attachments=[pdf])
 
 
-def shop_link(session, shop_url: str, invoice: Invoice) -> str | None:
+def shop_link(session, settings, invoice: Invoice) -> str | None:
     """Where the customer sees the document: their account when they can sign in, else
     the order look-up (by number and e-mail) for an order's document, else nowhere."""
-    root = shop_url.rstrip("/")
     if invoice.customer_id is not None and session.scalar(
             select(CustomerUser.id).where(CustomerUser.customer_id == invoice.customer_id,
                                           CustomerUser.active.is_(True)).limit(1)):
-        return f"{root}/account/invoices/{invoice.number}"
-    return f"{root}/orders/lookup" if invoice.order_id else None
+        return links.invoice_page(settings, invoice.number)
+    return links.order_lookup(settings) if invoice.order_id else None
 
 
 @celery_app.task(name="marketline.send_invoice_email", autoretry_for=(OSError,),
@@ -67,7 +66,7 @@ def send_invoice_email(invoice_id: int, link: str | None = None, resend: bool = 
             return False
         message = invoice_message(invoice, seller=documents.Seller.from_settings(settings),
                                   sender=settings.MAIL_FROM,
-                                  link=link or shop_link(session, settings.SHOP_URL, invoice))
+                                  link=link or shop_link(session, settings, invoice))
         number, to = invoice.number, invoice.email
         session.rollback()  # nothing written: no transaction stays open while SMTP talks
         deliver(message, settings.SMTP_URL)

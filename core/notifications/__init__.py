@@ -5,7 +5,7 @@ Celery task (run inline without Redis) that reads what it needs in its own sessi
 renders the e-mail from the templates beside this module (HTML and text), sends it with
 no transaction open, and notes that it went out, so a redelivered task sends nothing twice.
 
-Links in these e-mails come from the SHOP_URL setting, never from a request's host.
+Links in these e-mails come from core.links (the SHOP_URL setting), never from a request's host.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from core import audit, events
+from core import audit, events, links
 from core.customers.models import CustomerUser
 from core.db import utcnow
 from core.mail import build_message, deliver
@@ -36,19 +36,20 @@ def render(template: str, **context) -> str:
     return environment.get_template(template).render(**context)
 
 
-def order_link(session, shop_url: str, order: Order) -> str:
-    """Where the buyer sees the order: their account when they can sign in, else the
-    guest order look-up."""
-    root = shop_url.rstrip("/")
-    if order.customer_id is not None and session.scalar(
-            select(CustomerUser.id).where(CustomerUser.customer_id == order.customer_id,
-                                          CustomerUser.active.is_(True)).limit(1)):
-        return f"{root}/account/orders/{order.number}"
-    return f"{root}/orders/lookup"
+def order_link(session, settings, order: Order) -> str | None:
+    """Where the buyer sees the order: their account when they can sign in, the guest
+    order look-up for a guest's order, else nowhere (a customer with no login, such as
+    one who orders by phone, finds only guest orders there)."""
+    if order.customer_id is None:
+        return links.order_lookup(settings)
+    if session.scalar(select(CustomerUser.id).where(CustomerUser.customer_id == order.customer_id,
+                                                    CustomerUser.active.is_(True)).limit(1)):
+        return links.order_page(settings, order.number, account=True)
+    return None
 
 
 def order_confirmation_message(session, order: Order, *, settings):
-    link = order_link(session, settings.SHOP_URL, order)
+    link = order_link(session, settings, order)
     return build_message(sender=settings.MAIL_FROM, to=order.email,
                          subject=f"Your Marketline order {order.number}",
                          text=render("order_confirmation.txt", order=order, link=link),

@@ -15,6 +15,7 @@ charged to it with off_session=True (`charge_saved_card`, `reauthorise`).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -45,6 +46,18 @@ class UnknownCustomer(GatewayUnavailable):
     code = "unknown_customer"
 
 
+# Shoppers and agents read these messages: they never name Stripe's ids (cus_, pm_, pi_ ...).
+CARD_NOT_USABLE = ("These card details could not be used. Enter the card again or try "
+                   "another card; nothing was charged.")
+_STRIPE_ID = re.compile(r"\b(?:cus|pm|pi|seti|src|tok|ch|py|re|sub)_[A-Za-z0-9_]{6,}")
+_PAYMENT_METHOD_ID = re.compile(r"pm_[A-Za-z0-9_]{1,250}")
+
+
+def shopper_message(text: str, fallback: str = "The card was declined.") -> str:
+    """`text` from Stripe, unless it names one of Stripe's ids: then `fallback`."""
+    return fallback if _STRIPE_ID.search(text or "") else text
+
+
 @dataclass(frozen=True)
 class IntentResult:
     id: str
@@ -69,9 +82,15 @@ class StripeGateway:
 
     def __init__(self, settings: Settings):
         self.authorisation_days = settings.AUTHORISATION_DAYS  # how long an authorisation lives
+        # Short timeouts and few retries: checkout, pay links, shipping and refunds call
+        # Stripe inside a web request, and the SDK's default (80 s, in sync workers) would
+        # let a slow Stripe hold every worker. Money-moving calls carry idempotency keys,
+        # so a retry never charges twice.
+        timeout = max(1, settings.STRIPE_TIMEOUT_SECONDS)
+        http_client = stripe.RequestsClient(timeout=(min(3, timeout), timeout))
         self.client = stripe.StripeClient(
             settings.STRIPE_SECRET_KEY, base_addresses={"api": settings.STRIPE_API_BASE},
-            max_network_retries=2)
+            max_network_retries=max(0, settings.STRIPE_MAX_RETRIES), http_client=http_client)
 
     def setup_intent(self) -> tuple[str, str]:
         """A SetupIntent for the card form: (id, client secret)."""
@@ -118,24 +137,49 @@ class StripeGateway:
 
     def attach(self, payment_method: str, customer: str) -> None:
         """Save the card (a PaymentMethod from a SetupIntent) to the customer. The bank may
-        refuse the card here already (CardError): PaymentDeclined."""
+        refuse the card here already (CardError), or the PaymentMethod may not exist:
+        PaymentDeclined. UnknownCustomer only when Stripe no longer knows the customer."""
+        if not _PAYMENT_METHOD_ID.fullmatch(payment_method or ""):
+            raise PaymentDeclined(CARD_NOT_USABLE)
         try:
             self.client.v1.payment_methods.attach(payment_method, {"customer": customer})
         except stripe.CardError as err:
             raise PaymentDeclined(_decline_message(err)) from None
         except stripe.InvalidRequestError as err:
             if err.code == "resource_missing" or err.http_status == 404:
-                raise UnknownCustomer(f"Stripe does not know {customer}.") from err
+                if self._customer_missing(customer, err):
+                    raise UnknownCustomer("The payment service no longer knows the saved "
+                                          "card holder.") from err
+                raise PaymentDeclined(CARD_NOT_USABLE) from None
             raise GatewayUnavailable("The card could not be checked just now; nothing was "
                                      "charged. Please try again.") from err
         except stripe.StripeError as err:
             raise GatewayUnavailable("The card could not be checked just now; nothing was "
                                      "charged. Please try again.") from err
 
+    def _customer_missing(self, customer: str, err: "stripe.InvalidRequestError") -> bool:
+        """Which of the two was missing when attaching: the customer (True) or the card."""
+        if err.param in ("customer", "payment_method"):
+            return err.param == "customer"
+        try:
+            found = self.client.v1.customers.retrieve(customer)
+        except stripe.InvalidRequestError as missing:
+            if missing.code == "resource_missing" or missing.http_status == 404:
+                return True
+            raise GatewayUnavailable("The card could not be checked just now; nothing was "
+                                     "charged. Please try again.") from missing
+        except stripe.StripeError as down:
+            raise GatewayUnavailable("The card could not be checked just now; nothing was "
+                                     "charged. Please try again.") from down
+        return bool(getattr(found, "deleted", False))
+
     def save_card(self, payment_method: str, *, email: str, name: str, existing: str | None,
                   key: str, metadata: dict[str, str] | None = None) -> str:
         """Attach the card to the holder's Stripe Customer (made when there is none, or when
-        Stripe no longer knows the one we kept); that customer's id."""
+        Stripe no longer knows the one we kept: never because the card is the problem);
+        that customer's id."""
+        if not _PAYMENT_METHOD_ID.fullmatch(payment_method or ""):
+            raise PaymentDeclined(CARD_NOT_USABLE)  # before any Stripe Customer is made
         customer = self.ensure_customer(email, name, existing=existing, key=key,
                                         metadata=metadata)
         try:
@@ -261,7 +305,7 @@ class StripeGateway:
         error = ""
         last = getattr(intent, "last_payment_error", None)
         if last:
-            error = getattr(last, "message", "") or ""
+            error = shopper_message(getattr(last, "message", "") or "")
         currency = intent.currency.upper()
         received = getattr(intent, "amount_received", None)
         captured = Money.from_minor(int(received), currency) if received else None
@@ -273,7 +317,7 @@ def _off_session_message(err: "stripe.CardError") -> str:
     if err.code == "authentication_required":
         return ("The bank asks the cardholder to confirm this payment, which cannot be done "
                 "while they are away.")
-    detail = (err.user_message or "").strip().rstrip(".")
+    detail = shopper_message((err.user_message or "").strip(), "").rstrip(".")
     return f"{detail}." if detail else f"The card was declined ({err.code or 'no reason given'})."
 
 
@@ -283,7 +327,7 @@ def _error_intent(err: "stripe.StripeError") -> str | None:
 
 
 def _decline_message(err: "stripe.CardError") -> str:
-    detail = (err.user_message or "").strip()
+    detail = shopper_message((err.user_message or "").strip(), "")
     if detail and not detail.endswith("."):
         detail += "."
     return (f"Your card was declined. {detail} Try another card or payment method; "

@@ -3,7 +3,12 @@
 An order's token is "<order id>.<expiry unix time>.<HMAC-SHA256 signature>"; an invoice's
 is "inv<invoice id>.<expiry>.<signature>". Each kind is signed with its own key derived
 from SECRET_KEY, so a token cannot be forged or extended, an order's token never opens an
-invoice (nor the other way round), and neither names an e-mail.
+invoice (nor the other way round), and neither names an e-mail. While a new SECRET_KEY is
+rolled out, tokens signed with one of SECRET_KEY_FALLBACKS are still read (`secrets`).
+
+Links are not revocable one by one: a link only lets its holder pay the order or invoice
+it names, and only while that is unpaid; changing SECRET_KEY (without the old key in the
+fallbacks) revokes every link at once.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 from core.db import utcnow
 from core.errors import DomainError
@@ -42,9 +48,21 @@ def make_token(secret: str, order_id: int, *, lifetime: dt.timedelta = DEFAULT_L
     return f"{payload}.{_signature(secret, payload, kind)}"
 
 
-def read_token(secret: str, token: str, *, now: dt.datetime | None = None,
+def secrets(settings) -> list[str]:
+    """The keys a token may be signed with: SECRET_KEY, then SECRET_KEY_FALLBACKS."""
+    return [settings.SECRET_KEY, *settings.secret_key_fallbacks]
+
+
+def _signed_by(keys: Sequence[str], payload: str, signature: str, kind: str) -> bool:
+    given = signature.encode("utf-8", "replace")
+    return any(hmac.compare_digest(given, _signature(key, payload, kind).encode())
+               for key in keys)
+
+
+def read_token(secret: str | Sequence[str], token: str, *, now: dt.datetime | None = None,
                kind: str = "order") -> int:
-    """The id in a valid, unexpired token of `kind`; InvalidLink otherwise."""
+    """The id in a valid, unexpired token of `kind`; InvalidLink otherwise. `secret` is a
+    key, or several (`secrets(settings)`): the current one and the fallbacks."""
     prefix = _PREFIX[kind]
     try:
         ident, expires, signature = token.split(".")
@@ -53,7 +71,8 @@ def read_token(secret: str, token: str, *, now: dt.datetime | None = None,
         payload = f"{prefix}{int(ident[len(prefix):])}.{int(expires)}"
     except ValueError:
         raise InvalidLink() from None
-    if not hmac.compare_digest(signature, _signature(secret, payload, kind)):
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    if not _signed_by(keys, payload, signature, kind):
         raise InvalidLink()
     if int(expires) < (now or utcnow()).timestamp():
         raise InvalidLink("This payment link has expired. Ask us for a new one.")
@@ -67,7 +86,8 @@ def make_invoice_token(secret: str, invoice_id: int, *,
     return make_token(secret, invoice_id, lifetime=lifetime, now=now, kind="invoice")
 
 
-def read_invoice_token(secret: str, token: str, *, now: dt.datetime | None = None) -> int:
+def read_invoice_token(secret: str | Sequence[str], token: str, *,
+                       now: dt.datetime | None = None) -> int:
     """The invoice id in a valid, unexpired invoice token; InvalidLink otherwise (an order's
     token included)."""
     return read_token(secret, token, now=now, kind="invoice")

@@ -1,15 +1,15 @@
 """E-mails to customers whose card could not be charged: a link to pay by card instead.
 
-Sent after commit, from requests and from background work alike, so the shop's address
-comes from SHOP_URL and the link is signed with SECRET_KEY (both from the settings Celery
-was configured with: the app's own, or the worker's).
+Sent after commit, from requests and from background work alike, so the links come from
+core.links (SHOP_URL, signed with SECRET_KEY: the settings Celery was configured with, the
+app's own or the worker's).
 """
 from __future__ import annotations
 
 from markupsafe import escape
 
+from core import links
 from core.mail import send_mail
-from core.payments import links
 
 
 def _settings():
@@ -19,16 +19,12 @@ def _settings():
 
 def invoice_link(invoice_id: int, *, settings=None) -> str:
     """The shop's /pay/invoice/<token> for this invoice."""
-    settings = settings or _settings()
-    token = links.make_invoice_token(settings.SECRET_KEY, invoice_id)
-    return f"{settings.SHOP_URL.rstrip('/')}/pay/invoice/{token}"
+    return links.invoice_pay_link(settings or _settings(), invoice_id)
 
 
 def order_link(order_id: int, *, settings=None) -> str:
     """The shop's /pay/<token> for an order waiting for a card."""
-    settings = settings or _settings()
-    token = links.make_token(settings.SECRET_KEY, order_id)
-    return f"{settings.SHOP_URL.rstrip('/')}/pay/{token}"
+    return links.order_pay_link(settings or _settings(), order_id)
 
 
 def invoice_pay_link(invoice_id: int, *, number: str, email: str, reason: str) -> str:

@@ -8,8 +8,11 @@ import hmac
 from pathlib import Path
 
 from flask import Blueprint, Flask, send_from_directory
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+from werkzeug.wsgi import get_host
 from sqlalchemy.orm import sessionmaker
 
 import core.notifications  # noqa: F401 - subscribes the e-mails to the domain events
@@ -47,6 +50,33 @@ def money_filter(value, currency: str | None = None) -> str:
     return value.format() if isinstance(value, Money) else value
 
 
+_UNTRUSTED_HOST_PAGE = (
+    '<!doctype html><html lang="en"><meta charset="utf-8"><title>Unknown address</title>'
+    "<h1>Unknown address</h1><p>This site does not answer to that address. Check the link "
+    "or type the shop's address again.</p></html>")
+
+
+def refuse_untrusted_hosts(wsgi_app, hosts: list[str]):
+    """Answer 400 to a request whose Host (after ProxyFix) is not one of `hosts`.
+
+    Flask's TRUSTED_HOSTS refuses them too, but only once the request context exists:
+    hooks and error pages then run on a request that cannot build URLs (a 500). Here the
+    request never reaches the app.
+    """
+    def app(environ, start_response):
+        try:
+            get_host(environ, trusted_hosts=hosts)
+        except SecurityError:
+            response = Response(_UNTRUSTED_HOST_PAGE, status=400, mimetype="text/html")
+            response.headers["Content-Security-Policy"] = "default-src 'none'"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Cache-Control"] = "no-store"
+            return response(environ, start_response)
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def _app_secret(secret: str, realm: str) -> str:
     # Each app signs its cookie with its own key, so one app's cookie means nothing to the other.
     return hmac.new(secret.encode(), f"marketline-{realm}".encode(), hashlib.sha256).hexdigest()
@@ -61,6 +91,9 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
     app.config.update(
         MARKETLINE=settings,
         SECRET_KEY=_app_secret(settings.SECRET_KEY, realm.name),
+        SECRET_KEY_FALLBACKS=[_app_secret(old, realm.name)
+                              for old in settings.secret_key_fallbacks],
+        TRUSTED_HOSTS=settings.allowed_hosts,  # any other Host header: 400
         SESSION_COOKIE_NAME=cookie_name,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -80,11 +113,16 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
     init_cli(app)
     htmx.init_app(app)
     configure_celery(settings)
+    app.wsgi_app = refuse_untrusted_hosts(app.wsgi_app, settings.allowed_hosts)
     if settings.TRUSTED_PROXIES:
-        # Behind a load balancer: take the client's address (throttling), scheme and host
-        # from the X-Forwarded-* headers the trusted proxies set, and only from them.
+        # Behind a load balancer: take the client's address (throttling) and scheme from the
+        # X-Forwarded-* headers the trusted proxies set, and only from them. The host and
+        # prefix only when PROXY_FORWARDS_HOST says the proxies set (and overwrite) them:
+        # many load balancers pass a client's X-Forwarded-Host through untouched.
         n = settings.TRUSTED_PROXIES
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+        forwarded_host = n if settings.PROXY_FORWARDS_HOST else 0
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=forwarded_host,
+                                x_prefix=forwarded_host)
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.globals["settings"] = settings
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -45,12 +45,14 @@ def serve_shop(tmp_dir, **overrides):
 
     url = f"sqlite:///{tmp_dir / 'shop.db'}"
     prepare_demo_database(url, media_dir=tmp_dir / "media")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # Links in e-mails and the SSO redirect URI come from SHOP_URL: this server's address.
     settings = load_settings(environ={}, DATABASE_URL=url, MEDIA_DIR=str(tmp_dir / "media"),
-                             **overrides)
+                             **{"SHOP_URL": base, **overrides})
     application = compose(create_shop(settings), create_console(settings))
-    server = make_server("127.0.0.1", free_port(), application, threaded=True)
+    server = make_server("127.0.0.1", port, application, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
     wait_for(base + "/")
     try:
         yield base, settings

@@ -1,3 +1,4 @@
+import dataclasses
 import email
 import email.policy
 import socket
@@ -6,7 +7,6 @@ import time
 import pytest
 from aiosmtpd.controller import Controller
 
-from core.config import load_settings
 from core.tasks import configure_celery
 
 
@@ -47,8 +47,8 @@ def smtp_sink(settings):
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
-    configure_celery(load_settings(environ={}, DATABASE_URL=settings.DATABASE_URL,
-                                   SMTP_URL=f"smtp://127.0.0.1:{port}"))
+    # Background work sees the test's settings (SHOP_URL for links), with this server.
+    configure_celery(dataclasses.replace(settings, SMTP_URL=f"smtp://127.0.0.1:{port}"))
     yield sink
     controller.stop()
     configure_celery(settings)

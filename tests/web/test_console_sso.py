@@ -67,9 +67,11 @@ def local_path(url: str) -> str:
 
 @pytest.fixture
 def sso_settings(settings, oidc_provider):
+    # The console alone, as the test client serves it: its redirect URI is CONSOLE_URL's.
     return dataclasses.replace(settings, OIDC_DISCOVERY_URL=oidc_provider.discovery_url,
                                OIDC_CLIENT_ID=oidc_provider.client_id,
-                               OIDC_CLIENT_SECRET=oidc_provider.client_secret)
+                               OIDC_CLIENT_SECRET=oidc_provider.client_secret,
+                               CONSOLE_URL="http://localhost")
 
 
 @pytest.fixture

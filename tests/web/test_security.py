@@ -64,9 +64,11 @@ def test_production_cookies_are_secure(settings, session_factory):
     from dataclasses import replace
 
     from storefront import create_app
-    app = create_app(replace(settings, MARKETLINE_ENV="production"), session_factory=session_factory)
+    # Production answers only its own host (SHOP_URL), so the request goes there.
+    app = create_app(replace(settings, MARKETLINE_ENV="production",
+                             SHOP_URL="https://shop.example"), session_factory=session_factory)
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    response = app.test_client().get("/")
+    response = app.test_client().get("/", base_url="https://shop.example")
     assert "Strict-Transport-Security" in response.headers
 
 
@@ -175,3 +177,109 @@ def test_a_domain_rule_the_view_did_not_expect_gets_a_friendly_400(shop_app):
 
     response = shop_app.test_client().get("/rule")
     assert response.status_code == 400 and "That cannot be done now." in response.get_data(as_text=True)
+
+
+# -- the Content-Security-Policy with Stripe, and its reports (M11, M12) -------------------------
+
+def directive(policy: str, name: str) -> list[str]:
+    for part in policy.split(";"):
+        words = part.split()
+        if words and words[0] == name:
+            return words[1:]
+    return []
+
+
+def test_with_stripe_js_the_policy_allows_what_3d_secure_needs(settings):
+    from dataclasses import replace
+
+    from core.web.security import content_security_policy
+    policy = content_security_policy(replace(settings, STRIPE_JS_URL="https://js.stripe.com/v3/",
+                                             STRIPE_API_BASE="https://api.stripe.com"))
+    assert "https://hooks.stripe.com" in directive(policy, "frame-src")
+    assert {"https://js.stripe.com", "https://*.js.stripe.com"} <= set(
+        directive(policy, "frame-src"))
+    assert {"'self'", "https://js.stripe.com", "https://*.js.stripe.com"} == set(
+        directive(policy, "script-src"))
+    assert "https://api.stripe.com" in directive(policy, "connect-src")
+    assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+
+
+def test_with_localstripe_the_policy_allows_only_localstripe(settings):
+    from core.web.security import content_security_policy
+    policy = content_security_policy(settings)  # STRIPE_JS_URL on 127.0.0.1:8420
+    assert directive(policy, "script-src") == ["'self'", "http://127.0.0.1:8420"]
+    assert directive(policy, "frame-src") == ["'self'", "http://127.0.0.1:8420"]
+    assert "stripe.com" not in policy
+
+
+def test_violations_are_reported_to_our_own_endpoint(client):
+    headers = client.get("/").headers
+    policy = headers["Content-Security-Policy"]
+    assert directive(policy, "report-uri") == ["/csp-report"]
+    assert directive(policy, "report-to") == ["csp"]
+    assert headers["Reporting-Endpoints"] == 'csp="/csp-report"'
+
+
+def test_a_csp_report_is_logged_without_a_csrf_token(client, caplog):
+    import json
+    report = {"csp-report": {
+        "document-uri": "http://localhost/pay/12.1900000000.c2lnbmF0dXJlLW9mLWEtcGF5LWxpbms?x=1",
+        "violated-directive": "script-src-elem", "effective-directive": "script-src-elem",
+        "blocked-uri": "https://evil.example/skimmer.js"}}
+    with caplog.at_level("WARNING", logger="marketline.csp"):
+        response = client.post("/csp-report", data=json.dumps(report),
+                               content_type="application/csp-report")
+    assert response.status_code == 204
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "script-src-elem" in logged and "https://evil.example/skimmer.js" in logged
+    assert "c2lnbmF0dXJl" not in logged  # the pay-link token stays out of the log
+    batch = [{"type": "csp-violation", "body": {
+        "documentURL": "http://localhost/checkout", "effectiveDirective": "frame-src",
+        "blockedURL": "https://hooks.stripe.com/3d_secure"}}]
+    assert client.post("/csp-report", data=json.dumps(batch),
+                       content_type="application/reports+json").status_code == 204
+
+
+def test_a_csp_report_is_size_capped_and_junk_is_refused(console_client):
+    assert console_client.post("/csp-report", data="x" * 9000,
+                               content_type="application/csp-report").status_code == 413
+    assert console_client.post("/csp-report", data="{not json",
+                               content_type="application/csp-report").status_code == 400
+    assert console_client.post("/csp-report", data="[" * 8000,
+                               content_type="application/csp-report").status_code == 400
+
+
+def test_pages_with_a_token_in_their_address_send_no_referrer(client):
+    assert client.get("/pay/1.2.x").headers["Referrer-Policy"] == "no-referrer"
+    assert client.get("/account/reset-password/abc").headers["Referrer-Policy"] == "no-referrer"
+    assert client.get("/").headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+# -- key rotation (L4) ----------------------------------------------------------------------------
+
+def test_a_new_secret_key_keeps_sessions_and_pay_links_signed_with_the_old_one(
+        settings, session_factory, db):
+    from dataclasses import replace
+
+    from core.payments import links
+    from storefront import create_app
+    from tests.conftest import sign_in
+    old = replace(settings, SECRET_KEY="the-old-secret-key-" + "o" * 20)
+    before = create_app(old, session_factory=session_factory).test_client()
+    assert sign_in(before, "shopper@example.com", "demo-pass-1").status_code == 303
+    order_token = links.make_token(old.SECRET_KEY, 4242)
+
+    rotated = replace(settings, SECRET_KEY="the-new-secret-key-" + "n" * 20,
+                      SECRET_KEY_FALLBACKS=old.SECRET_KEY)
+    after = create_app(rotated, session_factory=session_factory)
+    client = after.test_client()
+    client.set_cookie("ml_shop", before.get_cookie("ml_shop").value)
+    assert client.get("/account/").status_code == 200  # still signed in
+    assert links.read_token(links.secrets(rotated), order_token) == 4242
+
+    retired = replace(settings, SECRET_KEY=rotated.SECRET_KEY)  # the old key dropped
+    gone = create_app(retired, session_factory=session_factory).test_client()
+    gone.set_cookie("ml_shop", before.get_cookie("ml_shop").value)
+    assert gone.get("/account/").status_code == 302
+    with pytest.raises(links.InvalidLink):
+        links.read_token(links.secrets(retired), order_token)

@@ -1,0 +1,73 @@
+"""Every absolute link Marketline sends to people (e-mails, documents, the SSO redirect URI).
+
+Built from settings alone: SHOP_URL for the storefront, CONSOLE_URL (default SHOP_URL +
+"/agent") for the console. Never from the request's Host or X-Forwarded-Host, which a
+client chooses: a password-reset link pointing at another site hands its token over.
+The paths match the storefront's and the console's routes; tests/web/test_links.py
+compares each function with `url_for(..., _external=True)` so the two cannot drift.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from core.config import Settings
+from core.payments import links as tokens
+
+
+def _shop(settings: Settings, path: str) -> str:
+    return f"{settings.SHOP_URL.rstrip('/')}{path}"
+
+
+def _part(value: str | int) -> str:
+    return quote(str(value), safe="")
+
+
+def shop_home(settings: Settings) -> str:
+    return _shop(settings, "/")
+
+
+def order_page(settings: Settings, number: str, *, account: bool) -> str:
+    """Where the buyer sees an order: in their account when they have one (`account`),
+    else the guest order look-up (by number and e-mail)."""
+    if account:
+        return _shop(settings, f"/account/orders/{_part(number)}")
+    return order_lookup(settings)
+
+
+def order_lookup(settings: Settings) -> str:
+    return _shop(settings, "/orders/lookup")
+
+
+def invoice_page(settings: Settings, number: str) -> str:
+    """An invoice in the customer's account."""
+    return _shop(settings, f"/account/invoices/{_part(number)}")
+
+
+def order_pay_link(settings: Settings, order_id: int) -> str:
+    """/pay/<token>: pay an order waiting for a card (the token lives 7 days)."""
+    return _shop(settings, f"/pay/{tokens.make_token(settings.SECRET_KEY, order_id)}")
+
+
+def invoice_pay_link(settings: Settings, invoice_id: int) -> str:
+    """/pay/invoice/<token>: pay an open invoice by card (the token lives 30 days)."""
+    token = tokens.make_invoice_token(settings.SECRET_KEY, invoice_id)
+    return _shop(settings, f"/pay/invoice/{token}")
+
+
+def password_reset(settings: Settings, token: str) -> str:
+    return _shop(settings, f"/account/reset-password/{_part(token)}")
+
+
+def gift_card_balance(settings: Settings) -> str:
+    """The shop's page where a gift card's balance is checked."""
+    return _shop(settings, "/gift-card")
+
+
+def console(settings: Settings, path: str = "/") -> str:
+    """A console address: `path` is the console's own path ("/sso/callback")."""
+    return f"{settings.console_url}/{path.lstrip('/')}"
+
+
+def sso_callback(settings: Settings) -> str:
+    """The OpenID Connect redirect URI registered with the provider."""
+    return console(settings, "/sso/callback")
