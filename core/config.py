@@ -7,6 +7,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 class ConfigurationError(RuntimeError):
@@ -66,6 +68,20 @@ class Settings:
     WRITE_OFF_LIMIT_BILLING: int = 5
     WRITE_OFF_LIMIT_CREDIT: int = 25
     WRITE_OFF_LIMIT_SUPERVISOR: int = 100
+    # Console sign-in (console-auth). A console session ends after this many minutes
+    # without a request (the absolute SESSION_LIFETIME_MINUTES still applies).
+    CONSOLE_IDLE_MINUTES: int = 30
+    # Two-step sign-in (an authenticator app's code) for agents with the supervisor,
+    # credit, billing or admin role: "on" or "off"; empty means on in production only.
+    CONSOLE_REQUIRE_MFA: str = ""
+
+    @property
+    def console_require_mfa(self) -> bool:
+        """Whether privileged agents must use two-step sign-in (see CONSOLE_REQUIRE_MFA)."""
+        value = str(self.CONSOLE_REQUIRE_MFA).strip().lower()
+        if value == "":
+            return self.production
+        return value in _TRUE
 
     @property
     def production(self) -> bool:
@@ -82,6 +98,10 @@ class Settings:
                 "SECRET_KEY is the development default; set a long random SECRET_KEY "
                 "before running with MARKETLINE_ENV=production."
             )
+        if str(self.CONSOLE_REQUIRE_MFA).strip().lower() not in _TRUE | _FALSE | {""}:
+            raise ConfigurationError("CONSOLE_REQUIRE_MFA must be on or off (or empty).")
+        if self.CONSOLE_IDLE_MINUTES < 1:
+            raise ConfigurationError("CONSOLE_IDLE_MINUTES must be at least 1.")
         if self.production and not self.SMTP_URL:
             # Without it e-mails (reset and payment links among them) would go to the log.
             raise ConfigurationError("Set SMTP_URL before running with MARKETLINE_ENV=production.")
