@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.agents.models import MFA_ROLES, Agent, RecoveryCode
 from core.agents.services import actor_for
-from core.db import utcnow
 from core.errors import DomainError
 
 ISSUER = "Marketline Console"

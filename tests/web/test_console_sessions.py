@@ -10,7 +10,7 @@ from werkzeug.test import Client
 from core import db as core_db
 from core.auth.models import LoginSession
 from core.web.app import compose
-from tests.conftest import agent_client_for, csrf_token
+from tests.conftest import agent_client_for
 
 
 @pytest.fixture
