@@ -18,8 +18,8 @@ from core.agents import mfa
 from core.agents import services as agents
 from core.agents.models import ROLES
 from core.errors import DomainError
-from core.web.auth import (current_account, drop_held_sign_in, held_sign_in, hold_sign_in,
-                           sign_in)
+from core.web.auth import (HELD_SIGN_IN, current_account, drop_held_sign_in, held_sign_in,
+                           hold_sign_in, sign_in)
 from core.web.db import db_session
 from core.web.forms import place_error
 from core.web.render import redirect_to, render_page
@@ -57,8 +57,9 @@ def _held(step: str):
 
 
 def _start_again():
+    if HELD_SIGN_IN in session:
+        flash("Your sign-in timed out. Please sign in again.", "info")
     drop_held_sign_in()
-    flash("Your sign-in timed out. Please sign in again.", "info")
     return redirect_to(url_for("console.sign_in"))
 
 

@@ -299,3 +299,12 @@ def test_resetting_an_unknown_agent_says_so(console_app):
     result = console_app.test_cli_runner().invoke(
         args=["agents", "reset-mfa", "--email", "nobody@marketline.example"])
     assert result.exit_code != 0 and "No agent has the e-mail" in result.output
+
+
+@pytest.mark.parametrize("path", [CODE_PAGE, "/sign-in/set-up"])
+def test_the_second_step_pages_send_anyone_without_a_password_to_sign_in(console_client,
+                                                                          agent_client, path):
+    for client in (console_client, agent_client):  # signed in already: no held sign-in either
+        for response in (client.get(path), client.post(path, data={
+                "code": "123456", "csrf_token": csrf_token(client, "/sign-in")})):
+            assert response.status_code == 303 and response.headers["Location"] == "/sign-in"
