@@ -97,6 +97,9 @@ def set_up():
     if held is None:
         return _start_again()
     agent = held.user
+    if agent.totp_enabled:  # enrolled meanwhile (another tab): the code is what is left
+        hold_sign_in(agent, step=mfa.CODE, via=held.via)
+        return redirect_to(url_for("two_step.code"))
     secret = _new_secret()
     form = SetUpForm()
     if form.validate_on_submit():
