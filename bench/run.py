@@ -493,7 +493,7 @@ def agent_cookie(application) -> str:
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     answer = client.post("/agent/sign-in", data={"email": AGENT[0], "password": AGENT[1],
                                                  "csrf_token": token})
-    cookie = client.get_cookie("ml_console")
+    cookie = client.get_cookie("ml_console", path="/agent")  # its path is the console root
     if answer.status_code not in (204, 303) or cookie is None:
         raise RuntimeError(f"could not sign in {AGENT[0]} (answer {answer.status_code})")
     return f"ml_console={cookie.value}"

@@ -9,21 +9,25 @@ from core.config import Settings
 from core.web import create_base_app
 from core.web.auth import Realm
 
-REALM = Realm(name="agent", model=Agent, login_view="console.sign_in")
+REALM = Realm(name="agent", model=Agent, login_view="console.sign_in", idle_timeout=True)
 
 
 def create_app(settings: Settings | None = None,
                session_factory: sessionmaker | None = None) -> Flask:
     """Build the console app."""
-    app = create_base_app(__name__, realm=REALM, cookie_name="ml_console", settings=settings,
-                          session_factory=session_factory)
+    # The session cookie's path follows the console's root (/agent), so the shop's pages
+    # never receive it; in production it is named __Secure-ml_console.
+    app = create_base_app(__name__, realm=REALM, cookie_name="ml_console", cookie_path=None,
+                          settings=settings, session_factory=session_factory)
     from callcenter import catalog, cli, console, customers, order_admin, order_entry, sso
+    from callcenter import two_step
     from callcenter import billing
     from callcenter import fulfilment
 
     app.register_blueprint(console.bp)
     app.register_blueprint(catalog.bp)
     app.register_blueprint(sso.bp)
+    app.register_blueprint(two_step.bp)
     app.register_blueprint(customers.bp, url_prefix="/customers")
     app.register_blueprint(order_entry.bp, url_prefix="/order-entry")
     app.register_blueprint(order_admin.bp, url_prefix="/orders")

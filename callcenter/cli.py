@@ -5,7 +5,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from core.agents import mfa
 from core.agents import services as agent_services
+from core.agents import sso
 from core.agents.models import ROLES, Agent
 from core.audit import Actor
 from core.errors import DomainError
@@ -45,3 +47,45 @@ def list_agents():
     for agent in db_session.scalars(select(Agent).order_by(Agent.email)):
         state = "" if agent.active else " (inactive)"
         click.echo(f"{agent.email}\t{agent.full_name}\t{agent.roles_text}{state}")
+
+
+def _agent(email: str) -> Agent:
+    agent = agent_services.find_agent_by_email(db_session, email)
+    if agent is None:
+        raise click.ClickException(f"No agent has the e-mail {email}.")
+    return agent
+
+
+@agents.command("reset-mfa")
+@click.option("--email", required=True, help="The agent whose phone is lost.")
+def reset_mfa(email: str):
+    """Turn off an agent's two-step sign-in; the next sign-in sets it up afresh."""
+    agent = _agent(email)
+    mfa.reset(db_session, agent, actor=Actor.system("cli"))
+    db_session.commit()
+    click.echo(f"Two-step sign-in of {agent.email} is reset.")
+
+
+@agents.command("bind-sso")
+@click.option("--email", required=True, help="The agent to bind.")
+@click.option("--issuer", required=True, help="The identity provider's issuer (iss).")
+@click.option("--subject", required=True, help="The person's subject (sub) at that provider.")
+def bind_sso(email: str, issuer: str, subject: str):
+    """Bind an agent to a single sign-on identity before its first sign-in."""
+    agent = _agent(email)
+    try:
+        sso.bind(db_session, agent, issuer=issuer, subject=subject, actor=Actor.system("cli"))
+    except DomainError as err:
+        raise click.ClickException(str(err)) from None
+    db_session.commit()
+    click.echo(f"{agent.email} signs in by single sign-on only as {subject} at {issuer}.")
+
+
+@agents.command("unbind-sso")
+@click.option("--email", required=True, help="The agent to unbind.")
+def unbind_sso(email: str):
+    """Forget an agent's single sign-on identity; the next single sign-on binds by e-mail."""
+    agent = _agent(email)
+    sso.unbind(db_session, agent, actor=Actor.system("cli"))
+    db_session.commit()
+    click.echo(f"{agent.email} is no longer bound to a single sign-on identity.")

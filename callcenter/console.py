@@ -6,9 +6,10 @@ from flask import Blueprint, flash, request, url_for
 from core.agents import services as agents
 from core.reporting import console_overview
 from core.errors import DomainError
-from core.web.auth import current_account, login_limit, sign_in, sign_out
+from core.web.auth import current_account, login_limit, sign_out
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
+from callcenter import two_step
 from callcenter.access import requires_role
 from callcenter.forms import AgentSignInForm
 
@@ -34,9 +35,7 @@ def sign_in_view():
             db_session.commit()  # keep the failed attempt for throttling
             form.form_errors.append(str(err))
         else:
-            sign_in(agent)
-            db_session.commit()
-            return redirect_to(url_for("console.home"))
+            return two_step.after_first_step(agent, via="password")
     return render_page("console/sign_in.html", block="form", form=form)
 
 

@@ -1,8 +1,14 @@
-"""Console single sign-on: OpenID Connect through Authlib, agents matched by e-mail.
+"""Console single sign-on: OpenID Connect through Authlib.
 
 The provider (discovery URL, client id and secret) comes from settings; without them
 the routes answer 404 and the sign-in page offers the password form alone. An agent
-must already exist and be active: single sign-on never creates an account.
+must already exist and be active: single sign-on never creates an account. The answer
+must carry an ID token; the agent is the one bound to its issuer and subject, bound on
+first use by verified e-mail (core.agents.sso).
+
+Two-step sign-in: when the ID token's `amr` says the provider itself used more than one
+factor ("mfa", RFC 8176), that counts and no code is asked; otherwise the agent goes
+through the same second step (or enrolment) as after a password.
 """
 from __future__ import annotations
 
@@ -12,10 +18,12 @@ from flask import Blueprint, abort, current_app, flash, url_for
 from requests import RequestException
 
 from core import audit, links
+from core.agents import mfa
 from core.agents import services as agents
-from core.web.auth import sign_in
+from core.agents.sso import SsoRefused, agent_for_identity
 from core.web.db import db_session
 from core.web.render import redirect_to
+from callcenter import two_step
 
 bp = Blueprint("sso", __name__)
 
@@ -68,27 +76,38 @@ def login():
 def callback():
     provider = _provider()
     try:
-        agent = _agent_for(_claims_from(provider))
-    except SignInRefused as refusal:
+        claims = _claims_from(provider)
+        agent = agent_for_identity(db_session, issuer=claims["iss"], subject=claims["sub"],
+                                   email=str(claims.get("email") or "").strip(),
+                                   email_verified=claims.get("email_verified"))
+    except (SignInRefused, SsoRefused) as refusal:
         db_session.commit()  # keep the audit event of the refusal
         return _back_to_sign_in(str(refusal))
-    sign_in(agent)
+    idp_mfa = mfa.idp_did_mfa(claims.get("amr"))
     audit.record(db_session, "agent.signed_in_sso", actor=agents.actor_for(agent),
-                 channel="console", subject=agent, data={"email": agent.email})
-    db_session.commit()
-    return redirect_to(url_for("console.home"))
+                 channel="console", subject=agent,
+                 data={"email": agent.email, "idp_mfa": idp_mfa})
+    return two_step.after_first_step(agent, via="sso", idp_mfa=idp_mfa)
 
 
 def _claims_from(provider) -> dict:
-    """Exchange the code for tokens and read the person's claims from userinfo."""
+    """Exchange the code for tokens; the person is the ID token's issuer and subject, with
+    e-mail and name from userinfo, and `amr` from the ID token."""
     try:
         token = provider.authorize_access_token()
+        # Authlib has checked the ID token (signature, iss, aud, exp, nonce) and put its
+        # claims under "userinfo". Without one there is no subject to trust: refuse.
+        id_claims = token.get("userinfo") if token.get("id_token") else None
+        if not id_claims or not id_claims.get("sub") or not id_claims.get("iss"):
+            _record_refusal("", "no_id_token")
+            raise SignInRefused("Single sign-on did not complete. Please try again.")
         # The ID token may carry only `sub`; e-mail and name come from userinfo, which
         # must speak of the same person (OpenID Connect Core 5.3.2).
         claims = dict(provider.userinfo(token=token))
-        if "userinfo" in token and claims.get("sub") != token["userinfo"].get("sub"):
+        if claims.get("sub") != id_claims["sub"]:
             raise SignInRefused("Single sign-on did not complete. Please try again.")
-        return claims
+        return claims | {"iss": id_claims["iss"], "sub": id_claims["sub"],
+                         "amr": id_claims.get("amr")}
     except AuthlibBaseError as err:
         current_app.logger.info("single sign-on refused by the provider: %s", err)
         if getattr(err, "error", "") == "access_denied":
@@ -99,24 +118,6 @@ def _claims_from(provider) -> dict:
         current_app.logger.exception("single sign-on: talking to the provider failed")
         raise SignInRefused("Single sign-on is unavailable just now. "
                             "Try again later or sign in with your password.") from err
-
-
-def _agent_for(claims: dict):
-    """The active agent with the provider's e-mail; anyone else is refused and audited."""
-    email = str(claims.get("email") or "").strip()
-    if not email:
-        raise SignInRefused("The single sign-on provider did not tell us your e-mail address, "
-                            "so you cannot be signed in.")
-    if claims.get("email_verified") is not True:
-        _record_refusal(email, "email_not_verified")
-        raise SignInRefused(f"The provider has not verified the e-mail address {email}, "
-                            "so you cannot be signed in.")
-    agent = agents.find_agent_by_email(db_session, email)
-    if agent is None or not agent.active:
-        _record_refusal(email, "unknown_email" if agent is None else "inactive")
-        raise SignInRefused(f"No active console account uses the e-mail address {email}. "
-                            "Ask an administrator to give you access.")
-    return agent
 
 
 def _record_refusal(email: str, reason: str) -> None:

@@ -12,6 +12,8 @@ DEFAULT_WEBHOOK_SECRET = "whsec_marketline_dev"
 DEFAULT_SHOP_URL = "http://127.0.0.1:5000"
 MIN_SECRET_KEY_LENGTH = 32
 _LOOPBACK = ("localhost", "0.0.0.0", "::1", "::")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 class ConfigurationError(RuntimeError):
@@ -71,6 +73,20 @@ class Settings:
     WRITE_OFF_LIMIT_BILLING: int = 5
     WRITE_OFF_LIMIT_CREDIT: int = 25
     WRITE_OFF_LIMIT_SUPERVISOR: int = 100
+    # Console sign-in (console-auth). A console session ends after this many minutes
+    # without a request (the absolute SESSION_LIFETIME_MINUTES still applies).
+    CONSOLE_IDLE_MINUTES: int = 30
+    # Two-step sign-in (an authenticator app's code) for agents with the supervisor,
+    # credit, billing or admin role: "on" or "off"; empty means on in production only.
+    CONSOLE_REQUIRE_MFA: str = ""
+
+    @property
+    def console_require_mfa(self) -> bool:
+        """Whether privileged agents must use two-step sign-in (see CONSOLE_REQUIRE_MFA)."""
+        value = str(self.CONSOLE_REQUIRE_MFA).strip().lower()
+        if value == "":
+            return self.production
+        return value in _TRUE
 
     # -- links, hosts, production settings, transport (issue 10: H1, H2, L2, L4, M10-M12) --
     # The console's public address (SSO redirect URI, links in console e-mails); empty:
@@ -129,10 +145,15 @@ class Settings:
         value = self.PHONE_CARD_ENTRY.strip().lower()
         if not value:
             return not self.production
-        return value in ("1", "true", "yes", "on")
+        return value in _TRUE
 
     def check(self) -> "Settings":
-        """Refuse settings that must never reach production; every problem is named."""
+        """Refuse settings that make no sense anywhere, and in production those that must
+        never reach it; every problem is named."""
+        if str(self.CONSOLE_REQUIRE_MFA).strip().lower() not in _TRUE | _FALSE | {""}:
+            raise ConfigurationError("CONSOLE_REQUIRE_MFA must be on or off (or empty).")
+        if self.CONSOLE_IDLE_MINUTES < 1:
+            raise ConfigurationError("CONSOLE_IDLE_MINUTES must be at least 1.")
         if not self.production:
             return self
         problems = self.production_problems()

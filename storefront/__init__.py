@@ -15,7 +15,8 @@ REALM = Realm(name="customer", model=CustomerUser, login_view="account.sign_in")
 def create_app(settings: Settings | None = None,
                session_factory: sessionmaker | None = None) -> Flask:
     """Build the storefront app."""
-    app = create_base_app(__name__, realm=REALM, cookie_name="ml_shop", settings=settings,
+    app = create_base_app(__name__, realm=REALM, cookie_name="ml_shop", cookie_path="/",
+                          settings=settings,
                           session_factory=session_factory)
     from storefront import account, cart, checkout, invoices, orders, paylink, shop, webhooks
 

@@ -31,4 +31,7 @@ class LoginSession(Base):
     user_id: Mapped[int]
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # The last request seen (updated at most about once a minute): console sessions end
+    # after CONSOLE_IDLE_MINUTES without one.
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     user_agent: Mapped[str] = mapped_column(String(300), default="")

@@ -7,7 +7,8 @@ import hmac
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, send_from_directory
+from flask import Blueprint, Flask, has_request_context, request, send_from_directory
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -82,10 +83,33 @@ def _app_secret(secret: str, realm: str) -> str:
     return hmac.new(secret.encode(), f"marketline-{realm}".encode(), hashlib.sha256).hexdigest()
 
 
+class _RootedSessionInterface(SecureCookieSessionInterface):
+    """Signed cookie sessions whose cookie path, unless fixed by SESSION_COOKIE_PATH, is the
+    root the app is served at: /agent for the console, whether wsgi:application mounts it
+    there or it runs alone behind a proxy with SCRIPT_NAME=/agent; / on a host of its own."""
+
+    def get_cookie_path(self, app: Flask) -> str:
+        root = request.script_root if has_request_context() else ""
+        return app.config["SESSION_COOKIE_PATH"] or root or "/"
+
+
+def cookie_name_for(name: str, *, path: str | None, production: bool) -> str:
+    """In production the browser itself vouches for the cookie: `__Host-` (Secure, Path=/,
+    no Domain, so a sibling subdomain cannot plant or overwrite it) for a cookie at /,
+    `__Secure-` for one under a path (the console's)."""
+    if not production:
+        return name
+    return ("__Host-" if path == "/" else "__Secure-") + name
+
+
 def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
+                    cookie_path: str | None = None,
                     settings: Settings | None = None,
                     session_factory: sessionmaker | None = None) -> Flask:
-    """A Flask app with database session, security, CSRF, auth realm, errors and CLI."""
+    """A Flask app with database session, security, CSRF, auth realm, errors and CLI.
+
+    `cookie_path` fixes the session cookie's path; None takes the app's root per request.
+    """
     settings = settings or load_settings()
     app = Flask(import_name, instance_path=str(PROJECT_ROOT / "instance"))
     app.config.update(
@@ -94,7 +118,9 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
         SECRET_KEY_FALLBACKS=[_app_secret(old, realm.name)
                               for old in settings.secret_key_fallbacks],
         TRUSTED_HOSTS=settings.allowed_hosts,  # any other Host header: 400
-        SESSION_COOKIE_NAME=cookie_name,
+        SESSION_COOKIE_NAME=cookie_name_for(cookie_name, path=cookie_path,
+                                            production=settings.production),
+        SESSION_COOKIE_PATH=cookie_path,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
@@ -104,6 +130,7 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         STRIPE_PUBLISHABLE_KEY=settings.STRIPE_PUBLISHABLE_KEY,
     )
+    app.session_interface = _RootedSessionInterface()
     app.register_blueprint(core_blueprint)
     _serve_media(app, settings)
     init_db(app, settings.DATABASE_URL, session_factory)

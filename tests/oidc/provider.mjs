@@ -6,7 +6,8 @@
 // (or the same four values as arguments, in that order; several redirect URIs are separated
 // by commas, and OIDC_REDIRECT_PATTERN, a regular expression, allows more). Run it from the repository root
 // so that node_modules/oidc-provider is found. Anyone may sign in on its development login
-// form with any password; the login typed is the account id and its e-mail address.
+// form with any password; the login typed is the account id and its e-mail address
+// ("EMAIL#anything" is another subject with the same e-mail; see findAccount).
 // As in real providers, the ID token carries only `sub`; e-mail and name come from userinfo.
 import Provider from "oidc-provider";
 
@@ -42,12 +43,15 @@ const provider = new Provider(issuer, {
   },
   cookies: { keys: ["marketline-test-provider-cookie-key"] },
   async findAccount(ctx, id) {
-    const email = String(id).trim();
+    // The login typed is the subject. Its e-mail is the part before any "#", so a test can
+    // have the provider answer the same e-mail for another subject ("EMAIL#anything").
+    const login = String(id).trim();
+    const email = login.split("#")[0];
     const name = email.split("@")[0];
     return {
-      accountId: email,
+      accountId: login,
       async claims() {
-        return { sub: email, email, email_verified: true, name };
+        return { sub: login, email, email_verified: true, name };
       },
     };
   },

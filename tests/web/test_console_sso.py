@@ -235,3 +235,131 @@ def test_an_unreachable_provider_comes_back_to_the_sign_in_page(sso_settings, se
     assert response.status_code == 303
     assert response.headers["Location"] == "/sign-in"
     assert "Single sign-on is unavailable just now" in client.get("/sign-in").get_data(as_text=True)
+
+
+# --- the agent is the provider's (issuer, subject), not its e-mail (M7) ------------------
+
+def bound_identity(db, email: str) -> tuple[str | None, str | None]:
+    db.expire_all()
+    agent = db.scalar(select(Agent).where(Agent.email == email))
+    return agent.sso_issuer, agent.sso_subject
+
+
+def test_the_first_single_sign_on_binds_the_agent_to_the_providers_subject(
+        sso_client, provider_browser, oidc_provider, db):
+    assert bound_identity(db, "agent@marketline.example") == (None, None)
+
+    sign_in_through_provider(sso_client, provider_browser, "agent@marketline.example")
+
+    assert bound_identity(db, "agent@marketline.example") == (oidc_provider.issuer,
+                                                              "agent@marketline.example")
+    [bound] = sso_events(db, "agent.sso_bound")
+    assert bound.data == {"issuer": oidc_provider.issuer, "subject": "agent@marketline.example",
+                          "by": "email"}
+
+
+def test_the_same_e_mail_with_another_subject_is_refused_once_bound(
+        sso_client, provider_browser, sso_settings, session_factory, oidc_provider, db):
+    from callcenter import create_app
+    sign_in_through_provider(sso_client, provider_browser, "agent@marketline.example")
+    # The provider now answers the same, verified, e-mail for someone else (a renamed or
+    # recycled account, another tenant): login "EMAIL#..." in tests/oidc/provider.mjs.
+    intruder = create_app(sso_settings, session_factory=session_factory).test_client()
+
+    response = sign_in_through_provider(intruder, ProviderBrowser(oidc_provider.issuer),
+                                        "agent@marketline.example#someone-else")
+
+    assert response.status_code == 303 and response.headers["Location"] == "/sign-in"
+    page = intruder.get("/sign-in").get_data(as_text=True)
+    assert "is linked to another single sign-on identity" in page
+    assert intruder.get("/").status_code in (302, 303)
+    [refusal] = sso_events(db, "agent.sso_refused")
+    assert refusal.data == {"email": "agent@marketline.example", "reason": "other_subject",
+                            "issuer": oidc_provider.issuer,
+                            "sso_subject": "agent@marketline.example#someone-else"}
+    assert bound_identity(db, "agent@marketline.example")[1] == "agent@marketline.example"
+
+
+def test_a_bound_agent_signs_in_by_subject_even_when_the_e_mail_changed(
+        sso_client, provider_browser, oidc_provider, db):
+    agent = db.scalar(select(Agent).where(Agent.email == "agent@marketline.example"))
+    # Bound to the provider's subject "alex.renamed@elsewhere.example", whose e-mail (the
+    # same, at this provider) is not the agent's any more.
+    agent.sso_issuer, agent.sso_subject = oidc_provider.issuer, "alex.renamed@elsewhere.example"
+    db.commit()
+
+    response = sign_in_through_provider(sso_client, provider_browser,
+                                        "alex.renamed@elsewhere.example")
+
+    assert response.headers["Location"] == "/"
+    assert "Alex Agent" in sso_client.get("/").get_data(as_text=True)
+
+
+def test_an_administrator_binds_an_agent_ahead_and_its_e_mail_alone_no_longer_signs_in(
+        sso_client, sso_settings, session_factory, provider_browser, oidc_provider, db):
+    from callcenter import create_app
+    runner = create_app(sso_settings, session_factory=session_factory).test_cli_runner()
+    result = runner.invoke(args=["agents", "bind-sso", "--email", "agent@marketline.example",
+                                 "--issuer", oidc_provider.issuer, "--subject", "alex-42"])
+    assert result.exit_code == 0, result.output
+
+    refused = sign_in_through_provider(sso_client, provider_browser, "agent@marketline.example")
+    assert refused.headers["Location"] == "/sign-in"
+
+    result = runner.invoke(args=["agents", "unbind-sso", "--email", "agent@marketline.example"])
+    assert result.exit_code == 0, result.output
+    assert bound_identity(db, "agent@marketline.example") == (None, None)
+    assert [e.data["by"] for e in sso_events(db, "agent.sso_bound")] == ["admin"]
+    assert len(sso_events(db, "agent.sso_unbound")) == 1
+
+
+def test_a_callback_without_an_id_token_is_refused(sso_client, provider_browser, db,
+                                                    monkeypatch):
+    from authlib.integrations.flask_client.apps import FlaskOAuth2App
+    fetch = FlaskOAuth2App.fetch_access_token
+
+    def without_id_token(self, *args, **kwargs):
+        token = fetch(self, *args, **kwargs)
+        token.pop("id_token", None)  # a plain OAuth 2 answer: nobody's subject to trust
+        return token
+
+    monkeypatch.setattr(FlaskOAuth2App, "fetch_access_token", without_id_token)
+
+    response = sign_in_through_provider(sso_client, provider_browser, "agent@marketline.example")
+
+    assert response.headers["Location"] == "/sign-in"
+    assert "Single sign-on did not complete" in sso_client.get("/sign-in").get_data(as_text=True)
+    assert sso_client.get("/").status_code in (302, 303)
+    assert [e.data["reason"] for e in sso_events(db, "agent.sso_refused")] == ["no_id_token"]
+
+
+# --- single sign-on and two-step sign-in ---------------------------------------------------
+
+def test_a_privileged_agent_without_provider_mfa_sets_up_two_step_sign_in(
+        sso_settings, session_factory, provider_browser):
+    from callcenter import create_app
+    strict = dataclasses.replace(sso_settings, CONSOLE_REQUIRE_MFA="on")
+    client = create_app(strict, session_factory=session_factory).test_client()
+
+    response = sign_in_through_provider(client, provider_browser, "supervisor@marketline.example")
+
+    assert response.headers["Location"] == "/sign-in/set-up"  # the provider sent no amr "mfa"
+    assert client.get("/").status_code in (302, 303)
+
+
+def test_an_enrolled_agent_gives_the_code_after_single_sign_on(
+        sso_client, provider_browser, settings, db):
+    import pyotp
+
+    from core.agents import mfa
+    from core.audit import Actor
+    agent = db.scalar(select(Agent).where(Agent.email == "agent@marketline.example"))
+    secret = pyotp.random_base32()
+    mfa.enrol(db, agent, secret=secret, code=pyotp.TOTP(secret).now(),
+              secret_key=settings.SECRET_KEY, actor=Actor.system("test"))
+    db.commit()
+
+    response = sign_in_through_provider(sso_client, provider_browser, "agent@marketline.example")
+
+    assert response.headers["Location"] == "/sign-in/code"
+    assert sso_client.get("/").status_code in (302, 303)

@@ -3,7 +3,7 @@
 orders.confirmation_emailed_at: when the confirmation e-mail of the order went out, so a
 redelivered background task does not send it twice.
 
-Revision ID: confirmations
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-04 18:00:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import core.db
 
-revision = "confirmations"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
