@@ -108,7 +108,7 @@ def _note_on_attempt(session: Session, payment: Payment, amount: Decimal) -> Non
     if attempt is None:
         return
     order = lock_order(session, attempt.order_id)
-    attempt = payments.lock_attempt(session, attempt.id)  # two refunds must not both add to an old copy
+    attempt = payments.lock_attempt(session, attempt.id)  # afresh: two refunds both count
     attempt.amount_refunded += amount
     attempt.updated_at = utcnow()
     update_payment_state(session, order)

@@ -29,6 +29,10 @@ SYSTEM = audit.Actor.system("payments")
 
 
 AUTHORISING = ("order", "reauthorise")  # purposes of an order's card authorisation
+OPEN = ("creating", "requires_action")  # an attempt nobody has settled yet
+# How long a 3-D Secure challenge may take (an issuer's challenge page times out well
+# within it): a PaymentIntent still waiting after that has been left and may be cancelled.
+CHALLENGE_WINDOW = dt.timedelta(minutes=15)
 
 
 def new_attempt(session: Session, order: Order, *, moto: bool = False,
@@ -49,11 +53,12 @@ def new_attempt(session: Session, order: Order, *, moto: bool = False,
 
 
 def open_attempt(session: Session, order: Order) -> PaymentAttempt | None:
-    """The attempt waiting for the buyer (3-D Secure), if any."""
+    """The attempt waiting for the buyer (3-D Secure), if any, as the database has it."""
     return session.scalar(select(PaymentAttempt).where(
         PaymentAttempt.order_id == order.id, PaymentAttempt.purpose == "order",
-        PaymentAttempt.status.in_(["creating", "requires_action"]))
-        .order_by(PaymentAttempt.id.desc()).limit(1))
+        PaymentAttempt.status.in_(OPEN))
+        .order_by(PaymentAttempt.id.desc()).limit(1)
+        .execution_options(populate_existing=True))
 
 
 # -- saved cards ---------------------------------------------------------------------------
@@ -115,10 +120,6 @@ def find_attempt(session: Session, stripe_id: str, *, key: str | None = None
 
 
 SETTLED = ("authorised", "capturing", "captured", "expired", "cancelled", "voided")
-OPEN = ("creating", "requires_action")  # an attempt nobody has settled yet
-# How long a 3-D Secure challenge may take (an issuer's challenge page times out well
-# within it): a PaymentIntent still waiting after that has been left and may be cancelled.
-CHALLENGE_WINDOW = dt.timedelta(minutes=15)
 
 
 def challenge_over(attempt: PaymentAttempt) -> bool:

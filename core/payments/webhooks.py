@@ -64,7 +64,8 @@ def store(session: Session, event: dict) -> bool:
 
 def process(session: Session, event_id: str, *, gateway=None) -> str:
     """Apply a stored event once. The event row is locked, so parallel deliveries queue."""
-    event = session.scalar(select(StripeEvent).where(StripeEvent.id == event_id).with_for_update())
+    event = session.scalar(select(StripeEvent).where(StripeEvent.id == event_id).with_for_update()
+                           .execution_options(populate_existing=True))
     if event is None or event.processed_at is not None:
         return "already processed"
     outcome = _dispatch(session, event, gateway)

@@ -52,7 +52,8 @@ def checkout(db, key):
 
 
 def reserved(db) -> int:
-    return db.scalar(select(StockLevel.reserved).where(StockLevel.variant_id == vid(db, "PAP-A4-80")))
+    return db.scalar(select(StockLevel.reserved)
+                     .where(StockLevel.variant_id == vid(db, "PAP-A4-80")))
 
 
 def the_attempt(db, order) -> PaymentAttempt:
