@@ -26,6 +26,7 @@ from core.web.htmx import htmx
 from core.web.render import render_page
 from storefront.cart import current_cart
 from storefront.forms import CheckoutForm
+from storefront.payment_answers import gave_up
 from storefront.viewer import viewer
 
 bp = Blueprint("checkout", __name__)
@@ -204,7 +205,7 @@ def _own_order(number: str) -> Order:
 def complete(number: str):
     order = _own_order(number)
     outcome = complete_authentication(db_session, gateway(), order.id, actor=_actor(),
-                                      commit=db_session.commit)
+                                      commit=db_session.commit, gave_up=gave_up())
     return _answer(outcome)
 
 

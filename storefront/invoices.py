@@ -15,7 +15,7 @@ from core.orders import queries as order_queries
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.render import render_page
-from storefront.payment_answers import card_answer, card_form_context, gateway, no_card
+from storefront.payment_answers import card_answer, card_form_context, gateway, gave_up, no_card
 
 bp = Blueprint("invoices", __name__)
 bp.app_template_filter("tax_percent")(queries.tax_percent)
@@ -164,5 +164,6 @@ def pay(number: str):
 def pay_complete(number: str):
     card_payments, invoice = _payable_or_404(number)
     outcome = card_payments.complete_invoice_payment(db_session, gateway(), invoice.id,
-                                                     actor=_actor(), commit=db_session.commit)
+                                                     actor=_actor(), commit=db_session.commit,
+                                                     gave_up=gave_up())
     return _answer(outcome, invoice.number)

@@ -16,7 +16,7 @@ from core.payments.invoices import (InvoiceNotPayable, card_payable, complete_in
                                     pay_invoice)
 from core.web.db import db_session
 from core.web.render import render_page
-from storefront.payment_answers import card_answer, card_form_context, gateway, no_card
+from storefront.payment_answers import card_answer, card_form_context, gateway, gave_up, no_card
 
 bp = Blueprint("paylink", __name__)
 ACTOR = Actor("anonymous", None, "pay-by-link")
@@ -59,7 +59,8 @@ def pay(token: str):
 def complete(token: str):
     order = _order(token)
     outcome = complete_authentication(db_session, gateway(), order.id, actor=ACTOR,
-                                      commit=db_session.commit, abandon_on_decline=False)
+                                      commit=db_session.commit, abandon_on_decline=False,
+                                      gave_up=gave_up())
     return _answer(outcome, token)
 
 
@@ -106,5 +107,5 @@ def pay_invoice_by_link(token: str):
 def invoice_complete(token: str):
     found = _invoice(token)
     outcome = complete_invoice_payment(db_session, gateway(), found.id, actor=ACTOR,
-                                       commit=db_session.commit)
+                                       commit=db_session.commit, gave_up=gave_up())
     return _invoice_answer(outcome, token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 
@@ -29,6 +29,12 @@ def card_form_context(payable: bool) -> dict:
     return {"client_secret": client_secret, "problem": problem,
             "stripe_js": current_app.config["MARKETLINE"].STRIPE_JS_URL,
             "publishable_key": current_app.config["STRIPE_PUBLISHABLE_KEY"]}
+
+
+def gave_up() -> bool:
+    """The card form reports that the 3-D Secure challenge was closed or failed (checkout.js
+    posts gave_up=1); a poll from a second submit does not, and never cancels it."""
+    return request.form.get("gave_up") == "1"
 
 
 def no_card():

@@ -65,9 +65,9 @@ def release_collection_hold(session: Session, order_id: int | None) -> bool:
                 Invoice.order_id == order_id, Invoice.kind == "invoice")) or 0) > 0:
         return False
     released = False
-    for hold in session.scalars(select(OrderHold).where(
+    for hold in session.scalars(locked(select(OrderHold).where(
             OrderHold.order_id == order_id, OrderHold.released_at.is_(None),
-            OrderHold.kind == "payment_review", OrderHold.reason_code == "capture_failed")):
+            OrderHold.kind == "payment_review", OrderHold.reason_code == "capture_failed"))):
         holds.release_hold(session, hold, actor=SETTLED, note="The open invoices are paid.")
         released = True
     return released
@@ -222,11 +222,12 @@ def allocate(session: Session, invoice: Invoice, amount: Decimal, *, actor: audi
         raise BillingError("Choose the credit to use.", field="source")
     invoice = _open_invoices(session, [invoice.id])[invoice.id]
     source = _lock_source(session, payment, credit_note)
-    available = source.amount_unallocated if payment else source.amount_open
+    available = _available(session, source)  # less what is on its way back to a card
     _check_allocation(invoice, amount, customer_id=source.customer_id,
                       order_id=getattr(source, "order_id", None), currency=source.currency)
     if amount > available:
-        raise BillingError(f"Only {_m(available, source.currency)} of that credit is left.", field="amount")
+        raise BillingError(f"Only {_m(max(available, ZERO), source.currency)} of that credit is "
+                           "left.", field="amount")
     entry = ledger.post(session, "allocation", currency=invoice.currency, actor=actor.label,
                         reference=invoice.number, memo="Customer credit used",
                         postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, source.customer_id),
@@ -283,12 +284,16 @@ def apply_credit(session: Session, invoice: Invoice, *, actor: audit.Actor,
     """Settle a new invoice from credit already held (see credit_sources). Returns the
     amount used."""
     used = ZERO
-    for source in credit_sources(session, invoice, customer_credit=customer_credit):
+    for found in credit_sources(session, invoice, customer_credit=customer_credit):
         if invoice.amount_open <= 0:
             break
-        available = source.amount_unallocated if isinstance(source, Payment) else source.amount_open
-        part = min(available, invoice.amount_open)
-        if isinstance(source, Payment):
+        payment = found if isinstance(found, Payment) else None
+        # Locked and read afresh before its amount is judged, less pending card refunds.
+        source = _lock_source(session, payment, None if payment else found)
+        part = min(_available(session, source), invoice.amount_open)
+        if part <= 0:
+            continue
+        if payment is not None:
             allocate(session, invoice, part, actor=actor, payment=source)
         else:
             allocate(session, invoice, part, actor=actor, credit_note=source)
@@ -358,26 +363,93 @@ def _lock_source(session: Session, payment: Payment | None, credit_note: Invoice
     return session.scalar(locked(select(Payment).where(Payment.id == payment.id)))
 
 
-def _take_from(source, amount: Decimal) -> None:
-    """Take refunded money out of the credit it came from."""
+def _pending_of(session: Session, source: Payment | Invoice) -> Decimal:
+    """Card refunds recorded but not yet answered by Stripe that will take from this
+    credit: it is spoken for until they succeed or fail."""
     if isinstance(source, Payment):
-        if amount > source.amount_unallocated:
-            raise BillingError(f"Only {_m(source.amount_unallocated, source.currency)} of that payment is credit.",
-                               field="amount")
+        return _pending_from(session, source, None)
+    return _pending_from(session, None, source)
+
+
+def _available(session: Session, source: Payment | Invoice) -> Decimal:
+    """What of the credit may still be used or paid out: a payment's unallocated part or
+    a credit note's open amount, less pending card refunds from it. Lock the source first."""
+    held = source.amount_unallocated if isinstance(source, Payment) else source.amount_open
+    return held - _pending_of(session, source)
+
+
+def _take_from(source, amount: Decimal, *, reserved: Decimal = ZERO) -> None:
+    """Take refunded money out of the credit it came from; `reserved` of it is spoken for
+    by pending card refunds."""
+    if isinstance(source, Payment):
+        if amount > source.amount_unallocated - reserved:
+            raise BillingError(_only_left(source.amount_unallocated, reserved, source.currency,
+                                          "of that payment is credit"), field="amount")
         source.amount_unallocated -= amount
     else:
-        if amount > source.amount_open:
-            raise BillingError(f"Only {_m(source.amount_open, source.currency)} of {source.number} is open.",
-                               field="amount")
+        if amount > source.amount_open - reserved:
+            raise BillingError(_only_left(source.amount_open, reserved, source.currency,
+                                          f"of {source.number} is open"), field="amount")
         source.amount_open -= amount
         source.status = "paid" if source.amount_open == 0 else "partially_paid"
+
+
+def _only_left(held: Decimal, reserved: Decimal, currency: str, what: str) -> str:
+    if not reserved:
+        return f"Only {_m(held, currency)} {what}."
+    return (f"Only {_m(max(held - reserved, ZERO), currency)} {what}: "
+            f"{_m(reserved, currency)} is on its way back to the card.")
+
+
+def _card_backed(session: Session, note: Invoice) -> Decimal:
+    """What of a credit note may still go back to the card(s) the invoice it corrects was
+    paid with (card payments allocated to that invoice or taken for its order)."""
+    scope = [Payment.id.in_(select(Allocation.payment_id).where(
+        Allocation.invoice_id == note.credited_invoice_id, Allocation.payment_id.is_not(None)))]
+    if note.order_id is not None:
+        scope.append(Payment.order_id == note.order_id)
+    cards = session.scalars(select(Payment).where(
+        Payment.method == "card", Payment.stripe_id.is_not(None), or_(*scope)))
+    return sum((max(refundable_to_card(session, p), ZERO) for p in cards), ZERO)
+
+
+def _transfer_refusal(session: Session, source: Payment | Invoice, amount: Decimal
+                      ) -> str | None:
+    """Why (part of) this credit may not be paid out by bank transfer: money goes back the
+    way it came (README: refunds go to the card a payment came from), so a stolen card or
+    a gift card cannot be turned into cash in a bank account."""
+    if isinstance(source, Payment):
+        if source.method == "card":
+            return ("This credit came from a card payment; it can only be refunded to that "
+                    "card, not by bank transfer.")
+        if source.method == "gift_card":
+            return ("This credit came from a gift card; it goes back to the gift card (when "
+                    "its order is cancelled), not to a bank account.")
+        if source.order_id is not None:
+            return ("This money pays an order placed in advance; it can only be refunded "
+                    "the way it was paid.")
+        return None
+    on_card = min(_card_backed(session, source), _available(session, source))
+    if on_card <= 0:
+        return None
+    by_transfer = _available(session, source) - on_card
+    if amount <= by_transfer:
+        return None
+    if by_transfer <= 0:
+        return (f"{source.number} corrects an invoice paid by card; refund it to the card "
+                f"from the credit note's page, not by bank transfer.")
+    return (f"At most {_m(by_transfer, source.currency)} of {source.number} can be refunded "
+            f"by bank transfer; {_m(on_card, source.currency)} goes back to the card the "
+            "invoice was paid with.")
 
 
 def refund_credit(session: Session, *, amount: Decimal, method: str, reference: str,
                   actor: audit.Actor, key: str, payment: Payment | None = None,
                   credit_note: Invoice | None = None, reason: str = "") -> Refund:
     """Pay customer credit back by bank transfer (card refunds go through the card:
-    begin_card_refund / record_card_refund)."""
+    begin_card_refund / record_card_refund). Only money that came by transfer or cheque
+    (or a credit note not backed by a card payment) goes out this way, and never what
+    pending card refunds have spoken for."""
     if existing := session.scalar(select(Refund).where(Refund.key == key)):
         return existing
     if method != "bank_transfer":
@@ -389,7 +461,9 @@ def refund_credit(session: Session, *, amount: Decimal, method: str, reference: 
     _check_amount(amount, source.currency)
     if not reference.strip():
         raise BillingError("Enter the bank reference of the transfer.", field="reference")
-    _take_from(source, amount)
+    if problem := _transfer_refusal(session, source, amount):
+        raise BillingError(problem, field="amount")
+    _take_from(source, amount, reserved=_pending_of(session, source))
     entry = ledger.post(session, "refund", currency=source.currency, actor=actor.label,
                         reference=reference.strip()[:60], memo="Customer credit refunded",
                         postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, source.customer_id),
@@ -415,7 +489,8 @@ def refundable_to_card(session: Session, payment: Payment) -> Decimal:
     return payment.amount - payment.amount_refunded - Decimal(pending)
 
 
-def _pending_from(session: Session, payment: Payment, credit_note: Invoice | None) -> Decimal:
+def _pending_from(session: Session, payment: Payment | None, credit_note: Invoice | None
+                  ) -> Decimal:
     """Refunds waiting for Stripe that will take from this credit note, or else from the
     payment's own unallocated part."""
     source = (Refund.credit_note_id == credit_note.id) if credit_note is not None else (

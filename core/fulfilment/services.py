@@ -105,7 +105,8 @@ def release_orders(session: Session, order_ids: Iterable[int], *,
         raise NotReleasable(f"Release at most {MAX_BATCH} orders at a time.", field="order")
     found = {o.id: o for o in session.scalars(
         select(Order).where(Order.id.in_(ids)).order_by(Order.id)
-        .options(selectinload(Order.holds)).with_for_update())}
+        .options(selectinload(Order.holds)).with_for_update()
+        .execution_options(populate_existing=True))}
     released, refused = [], []
     for order_id in ids:
         order = found.get(order_id)
@@ -309,7 +310,8 @@ def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *
 def get_shipment(session: Session, shipment_id: int, *, lock: bool = False) -> Shipment:
     stmt = (select(Shipment).where(Shipment.id == shipment_id)
             .options(selectinload(Shipment.lines)))
-    shipment = session.scalar(stmt.with_for_update() if lock else stmt)
+    shipment = session.scalar(stmt.with_for_update().execution_options(populate_existing=True)
+                              if lock else stmt)
     if shipment is None:
         raise NotFound("We could not find that shipment.")
     return shipment

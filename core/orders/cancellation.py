@@ -56,20 +56,47 @@ def cancel_and_void(session: Session, order: Order, *, gateway: VoidingGateway,
         PaymentAttempt.stripe_id.is_not(None)).order_by(PaymentAttempt.id)).all()
     if commit is not None:
         commit()  # Stripe is called with no transaction (and no lock) open
-    voided = [_void(session, order, attempt, gateway, actor) for attempt in attempts]
+    answers = [(attempt.id, _ask_void(gateway, attempt)) for attempt in attempts]
+    # The commit let the lock go: take it again and record on what is there now.
+    order = orders.get_order(session, order.id, lock=True)
+    voided = [_record_void(session, order, _locked_attempt(session, attempt_id), answer, actor)
+              for attempt_id, answer in answers]
     if attempts and all(voided):
         order.payment_state = "unpaid"
     session.flush()
 
 
+def _locked_attempt(session: Session, attempt_id: int) -> PaymentAttempt:
+    return session.scalar(select(PaymentAttempt).where(PaymentAttempt.id == attempt_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
+def _ask_void(gateway: VoidingGateway, attempt: PaymentAttempt) -> IntentResult | str:
+    """Stripe's answer to the void, or what kept it from answering."""
+    try:
+        return gateway.cancel(attempt.stripe_id)
+    except GatewayUnavailable as err:
+        return str(err)
+
+
 def _void(session: Session, order: Order, attempt: PaymentAttempt, gateway: VoidingGateway,
           actor: audit.Actor) -> bool:
-    """Void one authorisation; on failure leave it authorised and tell staff. True if voided."""
-    try:
-        result = gateway.cancel(attempt.stripe_id)
-    except GatewayUnavailable as err:
-        problem = str(err)
+    """Void one authorisation (call it with no transaction open); on failure leave it
+    authorised and tell staff. True if voided."""
+    answer = _ask_void(gateway, attempt)
+    order = orders.get_order(session, order.id, lock=True)
+    return _record_void(session, order, _locked_attempt(session, attempt.id), answer, actor)
+
+
+def _record_void(session: Session, order: Order, attempt: PaymentAttempt,
+                 answer: IntentResult | str, actor: audit.Actor) -> bool:
+    """Record one void, under the order's lock on a fresh attempt. True if voided."""
+    if attempt.status in ("cancelled", "voided"):
+        return True  # voided meanwhile (a late authorisation of the cancelled order)
+    if isinstance(answer, str):
+        problem = answer
     else:
+        result = answer
         if result.status == "canceled":
             attempt.status = "cancelled"
             attempt.updated_at = utcnow()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import utcnow
+from core.orders import services as orders
 from core.orders.models import Order
 from core.payments import services as payments
 from core.payments.gateway import GatewayUnavailable, StripeGateway
@@ -48,24 +49,28 @@ def expire_abandoned(session: Session, gateway: StripeGateway, *,
 def _settle(session: Session, gateway: StripeGateway, order_id: int, commit) -> str:
     open_ids = list(session.scalars(select(PaymentAttempt.id).where(
         PaymentAttempt.order_id == order_id,
-        PaymentAttempt.status.in_(["creating", "requires_action"]),
+        PaymentAttempt.status.in_(payments.OPEN),
         PaymentAttempt.stripe_id.is_not(None))))
     commit()  # no transaction (and no lock) open while Stripe answers
     for attempt_id in open_ids:
         attempt = session.get(PaymentAttempt, attempt_id)
         try:
             result = gateway.retrieve(attempt.stripe_id)
+            if result.status == "processing":
+                return "kept"  # the bank has not decided: ask again next time
             if not result.authorised and result.status != "canceled":
                 result = gateway.cancel(attempt.stripe_id)
         except GatewayUnavailable:
             return "kept"  # try again next time rather than guess
-        payments.apply_result(session, attempt, result, actor=ACTOR, gateway=gateway)
-        if result.status == "canceled":
+        # apply_result locks the order and reads order and attempt afresh.
+        if payments.apply_result(session, attempt, result, actor=ACTOR,
+                                 gateway=gateway) == "failed" and result.status == "canceled":
             attempt.status = "cancelled"
         commit()
-    order = session.get(Order, order_id)
-    session.refresh(order)
+    # Locked and read afresh: a webhook may have confirmed it since the sweep began.
+    order = orders.get_order(session, order_id, lock=True)
     if order.status != "pending_payment":
+        commit()
         return "confirmed" if order.status == "confirmed" else "kept"
     payments.abandon(session, order, actor=ACTOR, reason="Checkout abandoned")
     commit()

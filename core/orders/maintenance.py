@@ -82,7 +82,9 @@ def find_order(session: Session, number: str, *, lock: bool = False) -> Order:
     """The order by number with its lines and holds; NotFound otherwise."""
     stmt = (select(Order).where(Order.number == number.strip().upper())
             .options(selectinload(Order.lines), selectinload(Order.holds)))
-    order = session.scalar(stmt.with_for_update() if lock else stmt)
+    # Locked, it is read afresh: a copy loaded earlier in the session must not hide a change.
+    order = session.scalar(stmt.with_for_update().execution_options(populate_existing=True)
+                           if lock else stmt)
     if order is None:
         raise NotFound(f"There is no order {number.strip().upper()}.")
     return order

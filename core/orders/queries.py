@@ -144,7 +144,9 @@ def customer_order(session: Session, customer_id: int, number: str, *,
     stmt = (select(Order).where(Order.number == number.strip().upper(),
                                 Order.customer_id == customer_id)
             .options(selectinload(Order.lines)))
-    order = session.scalar(stmt.with_for_update() if lock else stmt)
+    # Locked, it is read afresh: a copy loaded earlier in the session must not hide a change.
+    order = session.scalar(stmt.with_for_update().execution_options(populate_existing=True)
+                           if lock else stmt)
     if order is None:
         raise NotFound("We could not find that order.")
     return order

@@ -311,7 +311,13 @@ def _redeem(session: Session, order: Order, priced: PricedCart) -> None:
 
 
 def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
-    stmt = select(Order).where(Order.id == order_id).options(selectinload(Order.lines))
+    """The order as the database has it now; with `lock`, under its row lock.
+
+    Read afresh (populate_existing): our sessions keep objects after commit, and a copy
+    loaded earlier (a page, a step before Stripe was called) would otherwise hide what
+    another transaction committed meanwhile, even when the row lock was just taken."""
+    stmt = (select(Order).where(Order.id == order_id).options(selectinload(Order.lines))
+            .execution_options(populate_existing=True))
     order = session.scalar(stmt.with_for_update() if lock else stmt)
     if order is None:
         raise NotFound("We could not find that order.")

@@ -83,11 +83,13 @@ def collect_invoice(session: Session, gateway, invoice_id: int, *, actor: audit.
 
 
 def _attempt_for(session: Session, invoice_id: int) -> PaymentAttempt | None:
-    """The latest attempt that collected (or tried to collect) this invoice at shipment."""
+    """The latest attempt that collected (or tried to collect) this invoice at shipment,
+    read afresh (the caller holds the order's lock and acts on its status)."""
     return session.scalar(select(PaymentAttempt).where(
         PaymentAttempt.invoice_id == invoice_id,
         PaymentAttempt.purpose.in_((*payments.AUTHORISING, "shipment")))
-        .order_by(PaymentAttempt.id.desc()).limit(1))
+        .order_by(PaymentAttempt.id.desc()).limit(1)
+        .execution_options(populate_existing=True))
 
 
 def _payment_of(session: Session, attempt: PaymentAttempt) -> Payment | None:
@@ -119,6 +121,11 @@ def _send_capture(session: Session, gateway, order_id: int, invoice_id: int,
         # saved card is charged instead.
         order = lock_order(session, order_id)
         invoice = lock_invoice(session, invoice_id)
+        authorisation = payments.lock_attempt(session, authorisation.id)
+        if authorisation.status != "capturing":  # another call settled it meanwhile
+            commit()
+            return CollectOutcome("already_collected" if authorisation.status == "captured"
+                                  else "pending", "", _payment_of(session, authorisation))
         authorisation.status, authorisation.error = "expired", str(err)[:300]
         authorisation.invoice_id, authorisation.amount_captured = None, Decimal(0)
         audit.record(session, "order.capture_refused", actor=actor, channel=CHANNEL,
@@ -161,6 +168,12 @@ def _send_charge(session: Session, gateway, order_id: int, invoice_id: int,
     except PaymentDeclined as err:
         order = lock_order(session, order_id)
         invoice = lock_invoice(session, invoice_id)
+        attempt = payments.lock_attempt(session, attempt.id)
+        if attempt.status != "creating":  # another call settled it meanwhile
+            commit()
+            return CollectOutcome("already_collected" if attempt.status == "captured"
+                                  else attempt.status, attempt.error,
+                                  _payment_of(session, attempt))
         return _failed(session, order, invoice, attempt, actor, commit, str(err),
                        intent_id=err.intent_id)
     return record_taken(session, order_id, invoice_id, attempt, result, actor, commit,

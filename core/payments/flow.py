@@ -7,6 +7,15 @@
    Customer (a registered customer keeps one, a guest gets one per order).
 4. Ask Stripe to authorise (manual capture) with customer + card; apply its answer; commit.
 A decline cancels the order awaiting payment (its stock is released); the cart is kept.
+
+3-D Secure: the browser that got "requires_action" runs the challenge, then reports to
+`complete_authentication`, saying whether the shopper gave up. A second submit of the
+same checkout (another tab, a resent request) only waits ("processing") and polls the
+same place: while the challenge is live its PaymentIntent is never cancelled, except when
+the shopper gave up, when it is older than payments.CHALLENGE_WINDOW (nobody is completing
+it any more), or when nobody can complete it (a card read out on the phone, MOTO).
+Stripe's "processing" (the bank has not decided) leaves the order waiting for the
+webhook or the expiry sweep (core.orders.expiry); it is never taken for a decline.
 """
 from __future__ import annotations
 
@@ -24,6 +33,7 @@ from core.payments.gateway import GatewayUnavailable, PaymentDeclined, StripeGat
 from core.payments.models import PaymentAttempt
 
 BUSY = ("creating", "requires_action", "authorised", "captured")
+PROCESSING = "Your payment is being processed."
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
                           .order_by(PaymentAttempt.id.desc()).limit(1))
     if busy is not None:
         commit()
-        return PaymentOutcome("processing", order, "Your payment is being processed.")
+        return PaymentOutcome("processing", order, PROCESSING)
     due = order.gross_total - order.amount_prepaid  # a gift card paid the rest
     attempt = payments.new_attempt(session, order, moto=moto, payment_method=payment_method,
                                    amount=due)
@@ -66,7 +76,14 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
                                    metadata={"order": order.number, "attempt": attempt.key},
                                    customer=stripe_customer)
     except (PaymentDeclined, GatewayUnavailable) as err:
+        # Under the lock, afresh: a lost answer may have authorised it after all (the
+        # webhook found the attempt by its key); that is not turned into a decline.
+        order = orders.get_order(session, order.id, lock=True)
+        attempt = payments.lock_attempt(session, attempt.id)
         payments.remember_card(session, attempt, holder, stripe_customer)
+        if attempt.status not in payments.OPEN:
+            commit()
+            return _settled(order)
         payments.record_decline(session, attempt, str(err))
         if abandon_on_decline:
             payments.abandon(session, order, actor=actor, reason="Payment declined")
@@ -77,6 +94,8 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
     commit()
     if outcome == "requires_action":
         return PaymentOutcome("requires_action", order, client_secret=result.client_secret)
+    if outcome == "processing":
+        return PaymentOutcome("processing", order, PROCESSING)
     if outcome == "failed":
         if abandon_on_decline:
             payments.abandon(session, order, actor=actor, reason="Payment failed")
@@ -87,20 +106,33 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
 
 def complete_authentication(session: Session, gateway: StripeGateway, order_id: int, *,
                             actor: audit.Actor, commit: Callable[[], None],
-                            abandon_on_decline: bool = True) -> PaymentOutcome:
-    """After 3-D Secure in the browser: ask Stripe how it went and apply it.
+                            abandon_on_decline: bool = True,
+                            gave_up: bool = False) -> PaymentOutcome:
+    """After 3-D Secure in the browser, or polled by a second submit: ask Stripe how the
+    payment stands and apply it. `gave_up`: the shopper closed or failed the challenge.
+
+    A PaymentIntent still waiting for its challenge is cancelled only when the shopper
+    gave up, when it was made for a card read out on the phone (MOTO: nobody can
+    authenticate), or when it is older than payments.CHALLENGE_WINDOW; otherwise the answer is
+    "processing" and the browser that runs the challenge settles it.
 
     Stripe is asked with no transaction open; the answer is applied under the order's lock
-    (apply_result takes it), so a webhook arriving at the same time changes nothing twice.
+    (apply_result takes it and reads order and attempt afresh), so a webhook arriving at
+    the same time changes nothing twice.
     """
     order = orders.get_order(session, order_id)
     attempt = payments.open_attempt(session, order)
     commit()
     if attempt is None or not attempt.stripe_id:
         return _settled(order)
-    result = gateway.retrieve(attempt.stripe_id)
-    if result.status == "requires_action":  # the customer gave up on the challenge
-        result = gateway.cancel(attempt.stripe_id)
+    try:
+        result = gateway.retrieve(attempt.stripe_id)
+        if result.status == "requires_action":
+            if not (gave_up or attempt.moto or payments.challenge_over(attempt)):
+                return _settled_now(session, order_id, commit)  # the challenge is live
+            result = gateway.cancel(attempt.stripe_id)
+    except GatewayUnavailable:
+        return PaymentOutcome("processing", order, PROCESSING)  # asked again on the next poll
     outcome = payments.apply_result(session, attempt, result, actor=actor, gateway=gateway)
     if outcome == "failed":
         if result.status == "canceled":
@@ -111,6 +143,12 @@ def complete_authentication(session: Session, gateway: StripeGateway, order_id: 
         return PaymentOutcome("declined", order, "The card could not be authenticated. "
                               "Try again or use another card; your cart is kept.")
     commit()
+    return _settled(order)  # apply_result read the order afresh under its lock
+
+
+def _settled_now(session: Session, order_id: int, commit: Callable[[], None]) -> PaymentOutcome:
+    order = orders.get_order(session, order_id)
+    commit()
     return _settled(order)
 
 
@@ -118,5 +156,5 @@ def _settled(order: Order) -> PaymentOutcome:
     if order.status == "cancelled":
         return PaymentOutcome("declined", order, "This order was cancelled; your cart is kept.")
     if orders.awaits_card_payment(order):
-        return PaymentOutcome("processing", order, "Your payment is being processed.")
+        return PaymentOutcome("processing", order, PROCESSING)
     return PaymentOutcome("authorised", order)

@@ -38,6 +38,7 @@ from core.payments.gateway import GatewayUnavailable, IntentResult, PaymentDecli
 from core.payments.models import PaymentAttempt
 
 IN_FLIGHT = ("creating", "requires_action", "authorised", "capturing")
+PROCESSING = "Your payment is being processed."
 PATIENCE = dt.timedelta(minutes=30)  # an attempt left this long is no longer "in progress"
 CHANNEL = "payments"
 
@@ -87,7 +88,7 @@ def pay_invoice(session: Session, gateway, invoice_id: int, *, payment_method: s
         return InvoicePaymentOutcome("nothing_due", invoice, f"{invoice.number} is paid.")
     if _in_flight(session, invoice.id) is not None:
         commit()
-        return InvoicePaymentOutcome("processing", invoice, "Your payment is being processed.")
+        return InvoicePaymentOutcome("processing", invoice, PROCESSING)
     attempt = payments.new_attempt(session, order, amount=invoice.amount_open, purpose="invoice",
                                    invoice_id=invoice.id, payment_method=payment_method,
                                    moto=moto)
@@ -99,6 +100,10 @@ def pay_invoice(session: Session, gateway, invoice_id: int, *, payment_method: s
                                    metadata=metadata)
     except (PaymentDeclined, GatewayUnavailable) as err:
         lock_order(session, attempt.order_id)
+        attempt = payments.lock_attempt(session, attempt.id)
+        if attempt.status not in payments.OPEN:  # a lost answer that did go through
+            commit()
+            return _settled(session, invoice_id, attempt)
         payments.record_decline(session, attempt, str(err))
         commit()
         return InvoicePaymentOutcome("declined", get_invoice(session, invoice_id), str(err))
@@ -106,10 +111,14 @@ def pay_invoice(session: Session, gateway, invoice_id: int, *, payment_method: s
 
 
 def complete_invoice_payment(session: Session, gateway, invoice_id: int, *,
-                             actor: audit.Actor, commit: Callable[[], None]
-                             ) -> InvoicePaymentOutcome:
+                             actor: audit.Actor, commit: Callable[[], None],
+                             gave_up: bool = False) -> InvoicePaymentOutcome:
     """After 3-D Secure in the browser (or when the first answer was "processing"): ask
-    Stripe how the payment ended and finish it. Stripe is asked with no transaction open."""
+    Stripe how the payment ended and finish it. Stripe is asked with no transaction open.
+
+    As at checkout (core.payments.flow), a challenge still running is cancelled only when
+    the customer gave up (`gave_up`), for a card read out on the phone, or once it is
+    older than CHALLENGE_WINDOW; a poll from a second submit is answered "processing"."""
     attempt = _in_flight(session, invoice_id, patience=None)
     commit()
     if attempt is None or not attempt.stripe_id:
@@ -122,11 +131,20 @@ def complete_invoice_payment(session: Session, gateway, invoice_id: int, *,
         return _capture(session, gateway, invoice_id, attempt, actor, commit)
     try:
         result = gateway.retrieve(attempt.stripe_id)
-        if result.status == "requires_action":  # the customer gave up on the challenge
+        if result.status == "requires_action":
+            if not (gave_up or attempt.moto or payments.challenge_over(attempt)):
+                return _waiting(session, invoice_id, commit)  # the challenge is live
             result = gateway.cancel(attempt.stripe_id)
     except GatewayUnavailable as err:
         return InvoicePaymentOutcome("processing", get_invoice(session, invoice_id), str(err))
     return _authorised(session, gateway, invoice_id, attempt, result, actor, commit)
+
+
+def _waiting(session: Session, invoice_id: int, commit: Callable[[], None]
+             ) -> InvoicePaymentOutcome:
+    invoice = get_invoice(session, invoice_id)
+    commit()
+    return InvoicePaymentOutcome("processing", invoice, PROCESSING)
 
 
 def _in_flight(session: Session, invoice_id: int, *,
@@ -145,11 +163,14 @@ def _in_flight(session: Session, invoice_id: int, *,
 def _authorised(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt,
                 result: IntentResult, actor: audit.Actor, commit: Callable[[], None]
                 ) -> InvoicePaymentOutcome:
-    """Apply Stripe's answer to the authorisation; capture when it is there."""
+    """Apply Stripe's answer to the authorisation; capture when it is there. The attempt
+    is read afresh under the order's lock: a second /complete may have settled (even
+    captured) it since this caller loaded it."""
     lock_order(session, attempt.order_id)
+    attempt = payments.lock_attempt(session, attempt.id)
     attempt.stripe_id = attempt.stripe_id or result.id
     attempt.updated_at = utcnow()
-    if attempt.status not in ("creating", "requires_action"):  # settled by an earlier call
+    if attempt.status not in payments.OPEN:  # settled by an earlier call
         commit()
         return _settled(session, invoice_id, attempt)
     if result.status == "requires_action":
@@ -157,6 +178,10 @@ def _authorised(session: Session, gateway, invoice_id: int, attempt: PaymentAtte
         commit()
         return InvoicePaymentOutcome("requires_action", get_invoice(session, invoice_id),
                                      client_secret=result.client_secret)
+    if result.status == "processing":  # the bank has not decided: stays in flight
+        commit()
+        return InvoicePaymentOutcome("processing", get_invoice(session, invoice_id),
+                                     PROCESSING)
     if result.status != "requires_capture":
         attempt.status = "cancelled" if result.status == "canceled" else "failed"
         attempt.error = (result.error or "The card could not be authorised.")[:300]
@@ -175,6 +200,10 @@ def _capture(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt
     so a repeat sends the same request with the same idempotency key)."""
     lock_order(session, attempt.order_id)
     invoice = lock_invoice(session, invoice_id)
+    attempt = payments.lock_attempt(session, attempt.id)
+    if attempt.status not in ("authorised", "capturing"):  # captured (or voided) meanwhile
+        commit()
+        return _settled(session, invoice_id, attempt)
     if attempt.status == "authorised":
         amount = min(attempt.amount, invoice.amount_open)
         if amount <= 0:  # paid meanwhile (a transfer, credit): give the hold back
@@ -190,6 +219,10 @@ def _capture(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt
         return InvoicePaymentOutcome("processing", get_invoice(session, invoice_id), str(err))
     except PaymentDeclined as err:
         lock_order(session, attempt.order_id)
+        attempt = payments.lock_attempt(session, attempt.id)
+        if attempt.status != "capturing":  # another call recorded the capture meanwhile
+            commit()
+            return _settled(session, invoice_id, attempt)
         attempt.status, attempt.amount_captured = "failed", 0
         attempt.error = str(err)[:300]
         commit()
@@ -210,7 +243,9 @@ def _void(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt,
     except GatewayUnavailable:
         voided = False
     lock_order(session, attempt.order_id)
-    attempt.status = "cancelled" if voided else attempt.status
+    attempt = payments.lock_attempt(session, attempt.id)
+    if voided and attempt.status == "authorised":
+        attempt.status = "cancelled"
     attempt.updated_at = utcnow()
     commit()
     invoice = get_invoice(session, invoice_id)
@@ -224,5 +259,5 @@ def _settled(session: Session, invoice_id: int, attempt: PaymentAttempt) -> Invo
         payment = session.scalar(select(Payment).where(Payment.key == capture_key(attempt)))
         return InvoicePaymentOutcome("paid", invoice, payment=payment)
     if attempt.status in ("capturing", "authorised"):
-        return InvoicePaymentOutcome("processing", invoice, "Your payment is being processed.")
+        return InvoicePaymentOutcome("processing", invoice, PROCESSING)
     return InvoicePaymentOutcome("declined", invoice, attempt.error or "The payment failed.")

@@ -47,12 +47,14 @@ def authorisation_usable(attempt: PaymentAttempt, *, days: int, now: dt.datetime
 
 
 def current_authorisation(session: Session, order_id: int) -> PaymentAttempt | None:
-    """The order's latest uncaptured authorisation, if any."""
+    """The order's latest uncaptured authorisation, if any, read afresh (callers hold the
+    order's lock and change what they find)."""
     return session.scalar(select(PaymentAttempt).where(
         PaymentAttempt.order_id == order_id,
         PaymentAttempt.purpose.in_(payments.AUTHORISING),
         PaymentAttempt.status == "authorised", PaymentAttempt.stripe_id.is_not(None))
-        .order_by(PaymentAttempt.id.desc()).limit(1))
+        .order_by(PaymentAttempt.id.desc()).limit(1)
+        .execution_options(populate_existing=True))
 
 
 def lock_order(session: Session, order_id: int) -> Order:
@@ -84,9 +86,16 @@ def capture_key(attempt: PaymentAttempt) -> str:
 def record_taken(session: Session, order_id: int, invoice_id: int, attempt: PaymentAttempt,
               result: IntentResult, actor: audit.Actor, commit: Callable[[], None], *,
               action: str, status: str) -> CollectOutcome:
-    """Stripe took the money: record it against the invoice, move the order's payment state."""
+    """Stripe took the money: record it against the invoice, move the order's payment state.
+    A repeat (another call recorded the same capture meanwhile) records nothing twice."""
     order = lock_order(session, order_id)
     invoice = lock_invoice(session, invoice_id)
+    attempt = payments.lock_attempt(session, attempt.id)
+    if attempt.status == "captured":
+        payment = session.scalar(select(Payment).where(Payment.key == capture_key(attempt)))
+        commit()
+        return CollectOutcome(status, f"{attempt.amount_captured} {attempt.currency} taken "
+                              f"for {invoice.number}.", payment)
     amount = (result.captured or result.amount).amount
     attempt.stripe_id = attempt.stripe_id or result.id
     attempt.status, attempt.amount_captured = "captured", amount
@@ -157,6 +166,7 @@ def void_authorisation(session: Session, gateway, order_id: int, attempt: Paymen
     except GatewayUnavailable as err:
         voided, problem = False, str(err)
     order = lock_order(session, order_id)
+    attempt = payments.lock_attempt(session, attempt.id)
     if voided:
         attempt.status, attempt.updated_at = "cancelled", utcnow()
     audit.record(session, "order.payment_voided" if voided else "order.void_failed",

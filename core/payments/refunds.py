@@ -29,6 +29,7 @@ from core.billing import receivables
 from core.billing.models import Invoice, Payment, Refund
 from core.db import utcnow
 from core.errors import DomainError, NotFound
+from core.payments import services as payments
 from core.payments.records import lock_order, update_payment_state
 from core.payments.gateway import GatewayUnavailable, PaymentDeclined
 from core.payments.models import PaymentAttempt
@@ -107,6 +108,7 @@ def _note_on_attempt(session: Session, payment: Payment, amount: Decimal) -> Non
     if attempt is None:
         return
     order = lock_order(session, attempt.order_id)
+    attempt = payments.lock_attempt(session, attempt.id)  # afresh: two refunds both count
     attempt.amount_refunded += amount
     attempt.updated_at = utcnow()
     update_payment_state(session, order)

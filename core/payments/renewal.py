@@ -89,14 +89,15 @@ def renew(session: Session, gateway, attempt_id: int, *, actor: audit.Actor,
     skipped | kept (Stripe did not answer; the next run tries again with the same key)."""
     old = session.get(PaymentAttempt, attempt_id)
     order = lock_order(session, old.order_id)
-    session.refresh(old)
+    old = payments.lock_attempt(session, attempt_id)
     if (old.status != "authorised" or current_authorisation(session, order.id) is not old
             or _refused_before(session, old)):
         commit()
         return "skipped"
     pending = session.scalar(select(PaymentAttempt).where(
         PaymentAttempt.order_id == order.id, PaymentAttempt.purpose == "reauthorise",
-        PaymentAttempt.status == "creating").order_by(PaymentAttempt.id.desc()).limit(1))
+        PaymentAttempt.status == "creating").order_by(PaymentAttempt.id.desc()).limit(1)
+        .execution_options(populate_existing=True))
     if pending is None:
         amount = outstanding(session, order, old.amount)
         if amount <= 0:
@@ -120,9 +121,17 @@ def renew(session: Session, gateway, attempt_id: int, *, actor: audit.Actor,
         return "kept"
     except PaymentDeclined as err:
         order = lock_order(session, old.order_id)
+        pending = payments.lock_attempt(session, pending.id)
+        if pending.status != "creating":  # another run settled it meanwhile
+            commit()
+            return "skipped"
         return _failed(session, gateway, order, old, pending, actor, commit, str(err),
                        intent_id=err.intent_id)
     order = lock_order(session, old.order_id)
+    pending = payments.lock_attempt(session, pending.id)
+    if pending.status != "creating":  # another run recorded it (and voided the old one)
+        commit()
+        return "skipped"
     pending.stripe_id, pending.status, pending.updated_at = result.id, "authorised", utcnow()
     audit.record(session, "order.payment_reauthorised", actor=actor, channel=CHANNEL,
                  subject=order, data={"payment": result.id, "replaces": old.stripe_id,

@@ -9,6 +9,7 @@ status; the others are applied by the code that made them.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -28,6 +29,10 @@ SYSTEM = audit.Actor.system("payments")
 
 
 AUTHORISING = ("order", "reauthorise")  # purposes of an order's card authorisation
+OPEN = ("creating", "requires_action")  # an attempt nobody has settled yet
+# How long a 3-D Secure challenge may take (an issuer's challenge page times out well
+# within it): a PaymentIntent still waiting after that has been left and may be cancelled.
+CHALLENGE_WINDOW = dt.timedelta(minutes=15)
 
 
 def new_attempt(session: Session, order: Order, *, moto: bool = False,
@@ -48,11 +53,12 @@ def new_attempt(session: Session, order: Order, *, moto: bool = False,
 
 
 def open_attempt(session: Session, order: Order) -> PaymentAttempt | None:
-    """The attempt waiting for the buyer (3-D Secure), if any."""
+    """The attempt waiting for the buyer (3-D Secure), if any, as the database has it."""
     return session.scalar(select(PaymentAttempt).where(
         PaymentAttempt.order_id == order.id, PaymentAttempt.purpose == "order",
-        PaymentAttempt.status.in_(["creating", "requires_action"]))
-        .order_by(PaymentAttempt.id.desc()).limit(1))
+        PaymentAttempt.status.in_(OPEN))
+        .order_by(PaymentAttempt.id.desc()).limit(1)
+        .execution_options(populate_existing=True))
 
 
 # -- saved cards ---------------------------------------------------------------------------
@@ -116,6 +122,19 @@ def find_attempt(session: Session, stripe_id: str, *, key: str | None = None
 SETTLED = ("authorised", "capturing", "captured", "expired", "cancelled", "voided")
 
 
+def challenge_over(attempt: PaymentAttempt) -> bool:
+    """Nobody is completing this attempt's 3-D Secure challenge any more."""
+    return utcnow() - attempt.created_at > CHALLENGE_WINDOW
+
+
+def lock_attempt(session: Session, attempt_id: int) -> PaymentAttempt:
+    """The attempt under its row lock, read afresh: the copy a caller holds may have been
+    loaded before a webhook or another request settled it. Take the order's lock first
+    (every writer of an attempt holds it), so the two are always locked in one order."""
+    return session.scalar(select(PaymentAttempt).where(PaymentAttempt.id == attempt_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
 def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult, *,
                  actor: audit.Actor = SYSTEM, gateway=None) -> str:
     """Bring the attempt and its order in line with Stripe's word. Safe to repeat, in any
@@ -124,12 +143,20 @@ def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult
 
     An authorisation that arrives for an order no longer waiting for it (cancelled, or paid
     by another attempt) is voided through `gateway` when one is given, and left for staff
-    with an audit event otherwise. Returns "authorised", "requires_action", "failed",
-    "orphaned" or "unchanged".
+    with an audit event otherwise. Stripe's "processing" (the bank has not decided yet)
+    leaves the attempt and its order waiting: the webhook or the expiry sweep settles them.
+    Returns "authorised", "requires_action", "processing", "failed", "orphaned" or
+    "unchanged".
+
+    The order and then the attempt are locked and read afresh, and the decision is taken
+    on what they are now: the caller's copy of the attempt may be older than a webhook (or
+    the browser) that settled it meanwhile, and judging by it would void a live
+    authorisation as "orphaned".
     """
     if attempt.purpose != "order":
         return "unchanged"  # applied by core.payments.capture, which made it
     order = orders.get_order(session, attempt.order_id, lock=True)
+    attempt = lock_attempt(session, attempt.id)  # the caller's object is refreshed too
     attempt.stripe_id = attempt.stripe_id or result.id
     attempt.updated_at = utcnow()
     if attempt.status in SETTLED:
@@ -149,6 +176,8 @@ def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult
     if result.status == "requires_action":
         attempt.status = "requires_action"
         return "requires_action"
+    if result.status == "processing":
+        return "processing"  # not a failure: the attempt stays open until Stripe decides
     attempt.status = "failed"
     attempt.error = (result.error or "The payment failed.")[:300]
     return "failed"
@@ -173,6 +202,7 @@ def _orphaned(session: Session, order: Order, attempt: PaymentAttempt, actor: au
 
 
 def record_decline(session: Session, attempt: PaymentAttempt, message: str) -> None:
+    """The attempt failed. The caller holds the order's lock and a fresh attempt."""
     attempt.status = "failed"
     attempt.error = message[:300]
     attempt.updated_at = utcnow()
@@ -189,7 +219,10 @@ def record_failure(session: Session, attempt: PaymentAttempt, message: str, *,
 
 
 def abandon(session: Session, order: Order, *, actor: audit.Actor, reason: str) -> None:
-    """A checkout whose payment failed: cancel the order and give the stock back."""
+    """A checkout whose payment failed: cancel the order and give the stock back, if it is
+    still waiting for its payment once locked and read afresh (a webhook may have
+    confirmed it since the caller loaded it)."""
+    order = orders.get_order(session, order.id, lock=True)
     if order.status == "pending_payment":
         orders.cancel_order(session, order, actor=actor, reason=reason)
         restore_order_prepayments(session, order, actor)  # a gift card gets its money back

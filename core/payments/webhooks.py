@@ -35,12 +35,26 @@ def verify(payload: bytes, signature: str, secret: str) -> dict:
     return event.to_dict()
 
 
+SECRET_FIELDS = frozenset({"client_secret"})  # never kept: it lets a browser confirm the payment
+
+
+def without_secrets(value):
+    """A copy of the event with every secret field removed, however deep it sits (a
+    PaymentIntent's, a SetupIntent's, an expanded object's)."""
+    if isinstance(value, dict):
+        return {k: without_secrets(v) for k, v in value.items() if k not in SECRET_FIELDS}
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
+
+
 def store(session: Session, event: dict) -> bool:
-    """Keep the event by its id. True while it still needs processing (a redelivery of an
-    event that was processed already answers False)."""
+    """Keep the event by its id, without its secrets. True while it still needs processing
+    (a redelivery of an event that was processed already answers False)."""
     try:
         with session.begin_nested():
-            session.add(StripeEvent(id=event["id"], type=event["type"], payload=event))
+            session.add(StripeEvent(id=event["id"], type=event["type"],
+                                    payload=without_secrets(event)))
             session.flush()
     except IntegrityError:
         stored = session.get(StripeEvent, event["id"])
@@ -50,7 +64,8 @@ def store(session: Session, event: dict) -> bool:
 
 def process(session: Session, event_id: str, *, gateway=None) -> str:
     """Apply a stored event once. The event row is locked, so parallel deliveries queue."""
-    event = session.scalar(select(StripeEvent).where(StripeEvent.id == event_id).with_for_update())
+    event = session.scalar(select(StripeEvent).where(StripeEvent.id == event_id).with_for_update()
+                           .execution_options(populate_existing=True))
     if event is None or event.processed_at is not None:
         return "already processed"
     outcome = _dispatch(session, event, gateway)
@@ -64,7 +79,8 @@ def _dispatch(session: Session, event: StripeEvent, gateway) -> str:
         return "ignored"
     intent = event.payload["data"]["object"]
     # No lock here: apply_result locks the order first, as the browser's path does, so the
-    # two never wait on each other in opposite orders.
+    # two never wait on each other in opposite orders; it then reads the attempt again
+    # under that lock and decides on what it is then, not on this early copy.
     attempt = payments.find_attempt(session, intent["id"],
                                     key=(intent.get("metadata") or {}).get("attempt"))
     if attempt is None:
@@ -73,7 +89,7 @@ def _dispatch(session: Session, event: StripeEvent, gateway) -> str:
     status = intent["status"]
     if event.type == "payment_intent.payment_failed" and status not in ("requires_capture", "succeeded"):
         status = "requires_payment_method"
-    result = IntentResult(intent["id"], status, intent.get("client_secret") or "",
+    result = IntentResult(intent["id"], status, "",
                           Money.from_minor(int(intent["amount"]), intent["currency"].upper()), error)
     outcome = payments.apply_result(session, attempt, result, actor=ACTOR, gateway=gateway)
     if outcome == "failed":

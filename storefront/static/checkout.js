@@ -37,7 +37,13 @@
     });
     return response.json();
   }
-  async function handle(answer) {
+  // The answers of the server, each settling the payment or saying what to do next:
+  // confirmed -> go on; requires_action -> run 3-D Secure here, then report to complete_url,
+  // saying when the shopper gave up (only then is the payment cancelled); processing -> the
+  // bank (or the challenge in the first submit) has not finished: ask complete_url again,
+  // less often as time goes by, without ever cancelling it; declined / errors -> show them.
+  async function handle(answer, polls) {
+    polls = polls || 0;
     if (answer.status === "confirmed") {
       busy(true, "Order confirmed. Opening your confirmation…");
       window.location.assign(answer.redirect);
@@ -47,12 +53,15 @@
       busy(true, "Your bank asks you to confirm the payment…");
       var result = await stripe.confirmCardPayment(answer.client_secret);
       busy(true, result.error ? "" : "Checking the payment…");
-      return handle(await post(answer.complete_url, new FormData()));
+      var report = new FormData();
+      if (result.error) { report.append("gave_up", "1"); }
+      return handle(await post(answer.complete_url, report));
     }
     if (answer.status === "processing") {
       busy(true, answer.message);
-      await new Promise(function (r) { setTimeout(r, 1500); });
-      return handle(await post(answer.complete_url, new FormData()));
+      var wait = Math.min(1500 * Math.pow(1.5, polls), 10000);
+      await new Promise(function (r) { setTimeout(r, wait); });
+      return handle(await post(answer.complete_url, new FormData()), polls + 1);
     }
     busy(false);
     if (answer.status === "declined") {
@@ -125,8 +134,11 @@
     });
   }
 
+  var submitting = false;  // one payment per page at a time: a second submit is ignored
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
+    if (submitting) { return; }
+    submitting = true;
     clearErrors();
     try {
       var gift = document.getElementById("gift-card-result");
@@ -150,6 +162,8 @@
     } catch (err) {
       busy(false);
       show("form-error", "Something went wrong while placing the order; nothing was charged. Please try again.");
+    } finally {
+      submitting = false;
     }
   });
 })();

@@ -85,6 +85,13 @@ def authorisation(db, order) -> PaymentAttempt:
                                                   PaymentAttempt.purpose == "order"))
 
 
+def authorisation_of(db, invoice) -> PaymentAttempt:
+    """The latest card payment a customer started for the invoice."""
+    return db.scalar(select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice.id,
+                                                  PaymentAttempt.purpose == "invoice")
+                     .order_by(PaymentAttempt.id.desc()).limit(1))
+
+
 def captured_cents(gateway, intent_id) -> int:
     """What Stripe took: localstripe shows a partial capture as a refund of the rest."""
     charge = intent(gateway, intent_id).latest_charge
@@ -387,8 +394,13 @@ def test_an_invoice_payment_needing_3d_secure_waits_for_the_customer(db, gateway
     outcome = pay_invoice(db, gateway, invoice.id, payment_method=new_card(gateway, THREE_D_SECURE),
                           actor=ACTOR, commit=db.commit)
     assert outcome.status == "requires_action" and outcome.client_secret
+    # A poll (a second submit) while the challenge runs only waits: nothing is voided.
+    polled = complete_invoice_payment(db, gateway, invoice.id, actor=ACTOR, commit=db.commit)
+    assert polled.status == "processing"
+    assert intent(gateway, authorisation_of(db, invoice).stripe_id).status == "requires_action"
     # The customer closes the challenge: Stripe is asked, the payment voided, nothing taken.
-    finished = complete_invoice_payment(db, gateway, invoice.id, actor=ACTOR, commit=db.commit)
+    finished = complete_invoice_payment(db, gateway, invoice.id, actor=ACTOR, commit=db.commit,
+                                        gave_up=True)
     assert finished.status == "declined"
     db.refresh(invoice)
     assert invoice.amount_open == invoice.gross_total
