@@ -53,10 +53,15 @@ class CustomerUser(Base):
     # counts as confirmed when made; one a person registers in the shop starts without
     # (None) and cannot sign in until the link e-mailed to it is followed (or a password
     # reset link, which proves the same).
-    email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(),
-                                                                   default=utcnow)
+    email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     customer: Mapped[Customer] = relationship(back_populates="users", lazy="joined")
+
+    def __init__(self, **kwargs):
+        # Confirmed unless the maker says otherwise (email_confirmed_at=None): a column
+        # default would not do, as the ORM lets a default replace an explicit None.
+        kwargs.setdefault("email_confirmed_at", utcnow())
+        super().__init__(**kwargs)
 
     @property
     def email_confirmed(self) -> bool:
