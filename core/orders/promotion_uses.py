@@ -28,7 +28,7 @@ def holder(session: Session, order: Order) -> usage.Holder:
 def count(session: Session, order: Order, promotion_ids: Iterable[int]) -> None:
     """Count one use of each promotion for the order; PromotionUnavailable past a limit."""
     usage.take(session, promotion_ids, reference=order.number, customer_id=order.customer_id,
-               email=order.email, holder=holder(session, order))
+               email=order.email, holder=lambda: holder(session, order))
 
 
 def give_back(session: Session, order: Order, *, actor: audit.Actor, reason: str,

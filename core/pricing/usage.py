@@ -12,7 +12,7 @@ concurrent orders can never both take the last use a customer has.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import case, delete, func, or_, select, update
@@ -72,8 +72,9 @@ def _label(promotion) -> str:
 
 
 def take(session: Session, promotion_ids: Iterable[int], *, reference: str,
-         customer_id: int | None, email: str, holder: Holder) -> None:
-    """Count one use of each promotion by `reference` (an order number) for `holder`.
+         customer_id: int | None, email: str, holder: Holder | Callable[[], Holder]) -> None:
+    """Count one use of each promotion by `reference` (an order number) for `holder` (or
+    a function that finds it, called only when a promotion has a per-customer limit).
 
     Raises PromotionUnavailable, and counts nothing, when a total or per-customer limit is
     reached. Flushes; the caller commits (or rolls back on the error).
@@ -87,12 +88,12 @@ def take(session: Session, promotion_ids: Iterable[int], *, reference: str,
 
 
 def _take(session: Session, ids: list[int], *, reference: str, customer_id: int | None,
-          email: str, holder: Holder) -> None:
+          email: str, holder: Holder | Callable[[], Holder]) -> None:
     # One conditional UPDATE counts the use and checks the total limit: a limit checked
     # while pricing could be spent by a concurrent order before this one commits.
-    # The UPDATE also locks each promotion's row until this transaction ends (every
-    # promotion, limited or not, in id order so two orders never wait on each other in a
-    # circle). A concurrent order redeeming the same promotion waits at its own UPDATE
+    # The UPDATE also locks each promotion's row until this transaction ends, and that
+    # lock is what makes the per-customer limit hold. A concurrent order redeeming the
+    # same promotion waits at its own UPDATE
     # until this one commits or rolls back; the per-customer count below is a new
     # statement, which under READ COMMITTED sees every use committed before the lock was
     # granted. So check-then-insert cannot interleave: of two orders racing for a
@@ -111,7 +112,7 @@ def _take(session: Session, ids: list[int], *, reference: str, customer_id: int 
         select(Promotion.id, Promotion.name, Promotion.coupon_code,
                Promotion.usage_limit_per_customer)
         .where(Promotion.id.in_(ids), Promotion.usage_limit_per_customer.is_not(None))).all()
-    if limited and holder:
+    if limited and (holder := holder() if callable(holder) else holder):
         used = uses_by(session, holder, [p.id for p in limited])
         for promotion in limited:
             if used.get(promotion.id, 0) >= promotion.usage_limit_per_customer:
