@@ -89,11 +89,6 @@ def hash_new_password(password: str, *, context: Iterable[str] = ()) -> str:
     return _hasher.hash(password)
 
 
-def spend_hashing_time() -> None:
-    """Take as long as hashing a password, for a path that must not answer sooner."""
-    _hasher.hash("timing-equaliser")
-
-
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches; a missing or malformed hash never matches."""
     if not password_hash:
