@@ -58,6 +58,19 @@ def password_reset(settings: Settings, token: str) -> str:
     return _shop(settings, f"/account/reset-password/{_part(token)}")
 
 
+def email_confirmation(settings: Settings, token: str) -> str:
+    """A new account's link to confirm its e-mail address."""
+    return _shop(settings, f"/account/confirm/{_part(token)}")
+
+
+def sign_in(settings: Settings) -> str:
+    return _shop(settings, "/account/sign-in")
+
+
+def forgot_password(settings: Settings) -> str:
+    return _shop(settings, "/account/forgot-password")
+
+
 def gift_card_balance(settings: Settings) -> str:
     """The shop's page where a gift card's balance is checked."""
     return _shop(settings, "/gift-card")

@@ -1,4 +1,9 @@
-"""The shopper's account: register, sign in and out, reset a password."""
+"""The shopper's account: register and confirm the address, sign in and out, reset and
+change a password, sign out everywhere.
+
+E-mails are queued after commit. Their links come from SHOP_URL, never from the request's
+host (which a client chooses).
+"""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -8,6 +13,7 @@ from flask_login import login_required
 
 from core import links
 from core.customers import services as customers
+from core.customers.errors import EmailNotConfirmed
 from core.errors import DomainError
 from core.mail import send_mail
 from core.web.auth import current_account, login_limit, sign_in, sign_out
@@ -15,9 +21,38 @@ from core.web.db import db_session
 from core.web.forms import place_error
 from core.web.render import redirect_to, render_page
 from storefront.cart import TOKEN_KEY, merge_guest_cart
-from storefront.forms import ForgotPasswordForm, RegisterForm, ResetPasswordForm, SignInForm
+from storefront.forms import (ChangePasswordForm, ConfirmEmailForm, ForgotPasswordForm,
+                             RegisterForm, ResetPasswordForm, SignInForm)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+REGISTERED_KEY = "registered_email"
+
+
+def _shop_name() -> str:
+    return current_app.config["MARKETLINE"].SELLER_NAME
+
+
+def _mail(user, *, subject: str, template: str, **context) -> None:
+    """Queue an account e-mail (account/<template>.txt and .html). Call after commit."""
+    send_mail(to=user.email, subject=subject,
+              text=render_template(f"account/{template}.txt", user=user, **context),
+              html=render_template(f"account/{template}.html", user=user, **context))
+
+
+def _mail_confirmation(user, token: str) -> None:
+    _mail(user, subject="Confirm your e-mail address for Marketline", template="confirm_mail",
+          link=links.email_confirmation(current_app.config["MARKETLINE"], token))
+
+
+def _mail_sign_up(signed_up: customers.SignUp) -> None:
+    """The confirmation link for a new account; for an address that has one, the notice."""
+    if signed_up.is_new:
+        _mail_confirmation(signed_up.user, signed_up.token)
+    else:
+        _mail(signed_up.user, subject="You already have a Marketline account",
+              template="already_registered",
+              sign_in_link=links.sign_in(current_app.config["MARKETLINE"]),
+              forgot_link=links.forgot_password(current_app.config["MARKETLINE"]))
 
 
 def _next_url() -> str:
@@ -41,20 +76,51 @@ def _sign_in_keeping_cart(user) -> None:
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
+    """The same answer whether or not the address has an account (see customers.sign_up)."""
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = customers.register_customer(db_session, email=form.email.data,
-                                               full_name=form.full_name.data,
-                                               password=form.password.data)
+            signed_up = customers.sign_up(db_session, email=form.email.data,
+                                          full_name=form.full_name.data,
+                                          password=form.password.data, shop_name=_shop_name())
         except DomainError as err:
+            place_error(form, err)
+        else:
+            db_session.commit()
+            _mail_sign_up(signed_up)
+            session[REGISTERED_KEY] = signed_up.user.email
+            return redirect_to(url_for("account.check_email"))
+    return render_page("account/register.html", block="form", form=form)
+
+
+@bp.get("/check-your-email")
+def check_email():
+    return render_page("account/check_email.html", email=session.get(REGISTERED_KEY, ""))
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """The link from the confirmation e-mail: the password chosen at registration confirms
+    the address and signs in."""
+    form = ConfirmEmailForm()
+    try:
+        user = customers.valid_confirmation(db_session, token)
+    except DomainError as err:
+        return render_page("account/confirm_invalid.html", status=400, message=str(err))
+    if form.validate_on_submit():
+        try:
+            user = customers.confirm_email(db_session, token=token, password=form.password.data,
+                                           remote_addr=request.remote_addr, limit=login_limit())
+        except DomainError as err:
+            db_session.commit()  # keep the failed attempt: it is what throttling counts
             place_error(form, err)
         else:
             _sign_in_keeping_cart(user)
             db_session.commit()
-            flash(f"Welcome, {user.full_name}. Your account is ready.", "success")
-            return redirect_to(_next_url())
-    return render_page("account/register.html", block="form", form=form)
+            flash(f"Your e-mail address is confirmed. Welcome, {user.full_name}.", "success")
+            return redirect_to(url_for("account.overview"))
+    return render_page("account/confirm_email.html", block="form", form=form, token=token,
+                       email=user.email)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
@@ -67,6 +133,8 @@ def sign_in_view():
                                           remote_addr=request.remote_addr, limit=login_limit())
         except DomainError as err:
             db_session.commit()  # keep the failed attempt: it is what throttling counts
+            if isinstance(err, EmailNotConfirmed) and err.token:
+                _mail_confirmation(err.user, err.token)
             place_error(form, err)
         else:
             _sign_in_keeping_cart(user)
@@ -110,7 +178,8 @@ def reset_password(token: str):
     if form.validate_on_submit():
         try:
             user = customers.reset_password(db_session, token=token,
-                                            new_password=form.password.data)
+                                            new_password=form.password.data,
+                                            shop_name=_shop_name())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -125,3 +194,37 @@ def reset_password(token: str):
 @login_required
 def overview():
     return render_page("account/overview.html", user=current_account())
+
+
+@bp.route("/password", methods=["GET", "POST"], endpoint="change_password")
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_account()
+        try:
+            customers.change_password(db_session, user, current_password=form.current_password.data,
+                                      new_password=form.password.data,
+                                      remote_addr=request.remote_addr, limit=login_limit(),
+                                      shop_name=_shop_name())
+        except DomainError as err:
+            db_session.commit()  # keep the failed attempt: it is what throttling counts
+            place_error(form, err)
+        else:
+            sign_in(user)  # every session was ended: this browser starts a fresh one
+            db_session.commit()
+            flash("Your password is changed. You are signed out on every other device.",
+                  "success")
+            return redirect_to(url_for("account.overview"))
+    return render_page("account/change_password.html", block="form", form=form)
+
+
+@bp.post("/sign-out-everywhere", endpoint="sign_out_everywhere")
+@login_required
+def sign_out_everywhere():
+    user = current_account()
+    customers.sign_out_everywhere(db_session, user)
+    sign_in(user)  # this browser stays signed in, with a new session
+    db_session.commit()
+    flash("You are signed out on every other device.", "success")
+    return redirect_to(url_for("account.overview"))

@@ -35,6 +35,19 @@ class ResetPasswordForm(FlaskForm):
                                         EqualTo("password", "The two passwords differ.")])
 
 
+class ConfirmEmailForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password",
+                                     validators=[DataRequired("Enter your current password.")])
+    password = PasswordField("New password", validators=NEW_PASSWORD)
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired("Repeat the new password."),
+                                        EqualTo("password", "The two passwords differ.")])
+
+
 def region_choices(country: str | None) -> list[tuple[str, str]]:
     """The regions of one country, by name (none for a country without regions)."""
     regions = REGIONS.get(country or "", {})

@@ -18,3 +18,31 @@ class InvalidResetLink(DomainError):
 
 class InvalidInput(DomainError):
     code = "invalid_input"
+
+
+class InvalidConfirmationLink(DomainError):
+    code = "invalid_confirmation_link"
+
+    def __init__(self):
+        super().__init__("This confirmation link is invalid, used or expired. Sign in with "
+                         "your e-mail and password to get a new one.")
+
+
+class EmailNotConfirmed(DomainError):
+    """Raised only after the right password: it tells nothing to someone guessing."""
+
+    code = "email_not_confirmed"
+
+    def __init__(self, user, token: str | None):
+        super().__init__("Confirm your e-mail address first: follow the link in the e-mail we "
+                         "sent you. We have sent you a new one (check your spam folder too).",
+                         field="email")
+        self.user, self.token = user, token
+
+
+class WrongPassword(DomainError):
+    code = "wrong_password"
+
+    def __init__(self, message: str = "That is not your current password.",
+                 field: str = "current_password"):
+        super().__init__(message, field=field)

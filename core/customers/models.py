@@ -1,4 +1,4 @@
-"""Customer, CustomerUser (a login) and PasswordReset."""
+"""Customer, CustomerUser (a login), PasswordReset and EmailConfirmation."""
 from __future__ import annotations
 
 import datetime as dt
@@ -49,8 +49,23 @@ class CustomerUser(Base):
     role: Mapped[str] = mapped_column(String(20), default="buyer")  # buyer | approver | admin
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the person proved the address is theirs. A login made by staff or the demo data
+    # counts as confirmed when made; one a person registers in the shop starts without
+    # (None) and cannot sign in until the link e-mailed to it is followed (or a password
+    # reset link, which proves the same).
+    email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     customer: Mapped[Customer] = relationship(back_populates="users", lazy="joined")
+
+    def __init__(self, **kwargs):
+        # Confirmed unless the maker says otherwise (email_confirmed_at=None): a column
+        # default would not do, as the ORM lets a default replace an explicit None.
+        kwargs.setdefault("email_confirmed_at", utcnow())
+        super().__init__(**kwargs)
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
 
 class PasswordReset(Base):
@@ -61,6 +76,19 @@ class PasswordReset(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class EmailConfirmation(Base):
+    """A single-use link that confirms a new login's e-mail address; only its hash is stored."""
+
+    __tablename__ = "email_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

@@ -40,7 +40,7 @@ from core.customers.models import Customer
 from core.errors import NotFound
 from core.inventory import services as inventory
 from core.orders import holds as order_holds
-from core.orders import queries
+from core.orders import promotion_uses, queries
 from core.orders.cancellation import VoidingGateway
 from core.orders.cancellation import _void as void_authorisation  # the same void policy
 from core.orders.models import Order, OrderHold, OrderLine, OrderNote
@@ -234,6 +234,7 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
                          "was given.")
     _re_reserve(session, order, wanted)
     _apply(session, order, wanted, priced)
+    promotion_uses.follow(session, order, priced, actor=actor, channel=CHANNEL)
     outcome = ChangeOutcome(total_before, order.gross_total, "kept" if authorised else "none")
     if needs_void:
         outcome = _reauthorisation_needed(session, order, authorised, gateway, actor, commit,
@@ -324,7 +325,7 @@ def pricing_context(session: Session, order: Order) -> PricingContext:
     ctx = pricing.make_context(channel, customer=customer, at=order.placed_at,
                                coupon_codes=order.coupon_codes or (),
                                country=address.get("country", ""),
-                               region=address.get("region", ""))
+                               region=address.get("region", ""), email=order.email)
     # The order's own price mode and currency, whatever the channel says today.
     return dataclasses.replace(ctx, channel=dataclasses.replace(
         ctx.channel, prices_include_tax=order.prices_include_tax, currency=order.currency))

@@ -19,12 +19,12 @@ from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.inventory import services as inventory
 from core.numbering import next_number
-from core.orders import shipping, states
+from core.orders import promotion_uses, shipping, states
 from core.orders.models import Order, OrderLine
 from core.pricing import engine
 from core.pricing import services as pricing
 from core.pricing.engine import ListPrice, PricedCart, PricingContext, round_money
-from core.pricing.models import PromotionRedemption, Promotion
+from core.pricing.usage import PromotionUnavailable
 
 
 class OrderError(DomainError):
@@ -291,23 +291,12 @@ def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key, ch
 
 
 def _redeem(session: Session, order: Order, priced: PricedCart) -> None:
-    """Count the use of each promotion for usage limits."""
-    ids = [a.promotion_id for a in priced.promotions]
-    if not ids:
-        return
-    # One conditional UPDATE: a limit checked while pricing could be spent by a concurrent
-    # order before this one commits, so it is checked again where the count is taken.
-    taken = session.execute(
-        update(Promotion).where(Promotion.id.in_(ids), or_(
-            Promotion.usage_limit_total.is_(None),
-            Promotion.times_used < Promotion.usage_limit_total))
-        .values(times_used=Promotion.times_used + 1)
-        .execution_options(synchronize_session=False)).rowcount
-    if taken != len(set(ids)):
-        raise OrderError("A promotion in your cart has just been used up; "
-                         "review the cart and try again.")
-    session.add_all(PromotionRedemption(promotion_id=pid, customer_id=order.customer_id,
-                                        reference=order.number) for pid in ids)
+    """Count the use of each promotion for usage limits, total and per customer (the
+    customer's account or the order's e-mail), atomically: see core.pricing.usage.take."""
+    try:
+        promotion_uses.count(session, order, [a.promotion_id for a in priced.promotions])
+    except PromotionUnavailable as err:
+        raise OrderError(str(err)) from None
 
 
 def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
@@ -385,4 +374,6 @@ def cancel_order(session: Session, order: Order, *, actor: audit.Actor, reason: 
     order.cancel_reason = reason[:200]
     audit.record(session, "order.cancelled", actor=actor, channel=order.channel_code,
                  subject=order, data={"reason": reason})
+    # The promotions it used can be used again (a declined card must not burn a coupon).
+    promotion_uses.give_back(session, order, actor=actor, reason=reason)
     session.flush()

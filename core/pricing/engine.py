@@ -63,6 +63,9 @@ class PricingContext:
     country: str = ""
     region: str = ""
     coupon_codes: tuple[str, ...] = ()
+    # The buyer's e-mail addresses (lower-cased): a guest's, or a customer's own and the
+    # order's. Per-customer usage limits count uses by these too (core.pricing.usage).
+    buyer_emails: tuple[str, ...] = ()
 
     @property
     def day(self) -> dt.date:

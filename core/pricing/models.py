@@ -123,13 +123,21 @@ class Promotion(Base):
 
 
 class PromotionRedemption(Base):
-    """One use of a promotion by an order, for usage limits."""
+    """One use of a promotion by an order, for usage limits (see core.pricing.usage).
+
+    Deleted when the order gives the use back (cancelled, payment declined or abandoned);
+    the audit trail keeps the history.
+    """
 
     __tablename__ = "promotion_redemptions"
-    __table_args__ = (Index("ix_promotion_redemptions_customer", "promotion_id", "customer_id"),)
+    __table_args__ = (Index("ix_promotion_redemptions_customer", "promotion_id", "customer_id"),
+                      Index("ix_promotion_redemptions_email", "promotion_id", "email"),
+                      Index("ix_promotion_redemptions_reference", "reference"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    # The buyer's e-mail, lower-cased: per-customer limits hold for guests too.
+    email: Mapped[str] = mapped_column(String(254), default="")
     reference: Mapped[str] = mapped_column(String(40), default="")  # the order number
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,18 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core import cache
 from core.catalog.models import Category, Channel, Product, Variant
 from core.db import utcnow
 from core.errors import NotFound
-from core.pricing import engine
+from core.pricing import engine, usage
 from core.pricing.engine import (ChannelInfo, LineFacts, ListPrice, PricedCart, PricedLine,
                                  PricingContext, PromotionInfo, TaxInfo)
-from core.pricing.models import (PriceList, PriceListEntry, Promotion, PromotionRedemption,
-                                 TaxRate)
+from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxRate
 
 
 def channel_info(channel) -> ChannelInfo:
@@ -57,14 +56,21 @@ def get_channel(session: Session, code: str) -> ChannelSnapshot:
 
 
 def make_context(channel, *, customer=None, at: dt.datetime | None = None,
-                 coupon_codes: Sequence[str] = (), country: str = "", region: str = ""
-                 ) -> PricingContext:
-    """The pricing context of a buyer (a Customer or None for a guest) in a channel."""
+                 coupon_codes: Sequence[str] = (), country: str = "", region: str = "",
+                 email: str = "") -> PricingContext:
+    """The pricing context of a buyer (a Customer or None for a guest) in a channel.
+
+    `email` is the address the buyer orders with, when known (a guest's at checkout);
+    a customer's own address is always added.
+    """
+    emails = [usage.normalise_email(email), usage.normalise_email(customer.email if customer
+                                                                 else "")]
     return PricingContext(channel=channel_info(channel), at=at or utcnow(),
                           customer_id=customer.id if customer else None,
                           customer_group=customer.price_group if customer else None,
                           country=country, region=region,
-                          coupon_codes=tuple(c for c in coupon_codes if c))
+                          coupon_codes=tuple(c for c in coupon_codes if c),
+                          buyer_emails=tuple(dict.fromkeys(e for e in emails if e)))
 
 
 def _list_scope_condition(ctx: PricingContext):
@@ -151,17 +157,15 @@ def load_facts(session: Session, ctx: PricingContext, variant_ids: Sequence[int]
 
 def load_promotions(session: Session, ctx: PricingContext) -> list[PromotionInfo]:
     """Active promotions of the moment for this channel (few: cached briefly, and one query
-    for the customer's own uses when a promotion limits them)."""
+    for the buyer's own uses, by customer id or e-mail, when a promotion limits them)."""
     known = cache.reference.get_or_make(("promotions", ctx.channel.code),
                                         lambda: _load_promotions(session, ctx.channel.code))
     current = [p for p in known if (p.starts_at is None or p.starts_at <= ctx.at)
                and (p.ends_at is None or p.ends_at > ctx.at)]
-    if not (ctx.customer_id and any(p.usage_limit_per_customer is not None for p in current)):
+    holder = usage.Holder.of(ctx.customer_id, ctx.buyer_emails)
+    if not (holder and any(p.usage_limit_per_customer is not None for p in current)):
         return current
-    used = dict(session.execute(
-        select(PromotionRedemption.promotion_id, func.count())
-        .where(PromotionRedemption.customer_id == ctx.customer_id)
-        .group_by(PromotionRedemption.promotion_id)).all())
+    used = usage.uses_by(session, holder)
     return [replace(p, used_by_customer=used.get(p.id, 0)) for p in current]
 
 

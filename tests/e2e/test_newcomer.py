@@ -1,12 +1,36 @@
 """A newcomer's path through both apps, as a person would click it."""
 import re
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, serve_shop
+from tests.web.conftest import text_of
 
 
-def test_a_newcomer_creates_an_account_signs_out_and_signs_in_again(page):
+@pytest.fixture(scope="module")
+def shop_with_mail(tmp_path_factory, mail):
+    """The shop on its own database, its e-mail going to the test's SMTP sink."""
+    with serve_shop(tmp_path_factory.mktemp("newcomer"), SECRET_KEY="e2e-newcomer-key",
+                    SMTP_URL=mail[1]) as (base, _):
+        yield base
+
+
+@pytest.fixture
+def mail_page(browser, shop_with_mail):
+    context = browser.new_context(base_url=shop_with_mail)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def test_a_newcomer_creates_an_account_confirms_it_signs_out_and_signs_in_again(mail_page, mail):
+    page, (sink, _) = mail_page, mail
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Office and coffee equipment")
     assert_accessible(page)
@@ -19,11 +43,28 @@ def test_a_newcomer_creates_an_account_signs_out_and_signs_in_again(page):
     page.get_by_label("Password").fill("nora-pass-123")
     page.get_by_role("button", name="Create account").click()
 
+    # The address is confirmed by the e-mailed link, with the password chosen.
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    assert_accessible(page)
+    text = text_of(sink.wait_for("nora@example.com"))
+    link = re.search(r"https?://[^/\s]+(/account/confirm/[\w-]+)", text).group(1)
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Confirm your e-mail address")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Password").fill("nora-pass-123")
+    page.get_by_role("button", name="Confirm and sign in").click()
+
     expect(page.get_by_role("heading", name="My account")).to_be_visible()
     expect(page.get_by_text("nora@example.com")).to_be_visible()
     assert_accessible(page)
+    page.get_by_role("link", name="Change password").click()
+    expect(page.get_by_role("heading", name="Change your password")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Back to my account").click()
+    page.get_by_role("button", name="Sign out everywhere else").click()
+    expect(page.get_by_text("You are signed out on every other device.")).to_be_visible()
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_text("You are signed out.")).to_be_visible()
     assert_accessible(page)
 

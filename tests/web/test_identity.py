@@ -16,21 +16,37 @@ def register(client, **fields):
     return client.post("/account/register", data=data)
 
 
-def test_registering_signs_the_new_customer_in(client, db):
+def confirmation_path(message) -> str:
+    return re.search(r"https?://[^/\s]+(/account/confirm/[\w-]+)", text_of(message)).group(1)
+
+
+def test_registering_mails_a_link_that_confirms_the_address_and_signs_in(client, db, smtp_sink):
+    # Registering used to sign the new customer in at once, with an address nobody had
+    # confirmed (security review L3): now the e-mailed link and the password do.
     response = register(client)
     assert response.status_code == 303
-    assert db.scalar(select(CustomerUser).where(CustomerUser.email == "nia@example.com"))
+    assert response.headers["Location"].endswith("/account/check-your-email")
+    assert "nia@example.com" in client.get("/account/check-your-email").get_data(as_text=True)
+    user = db.scalar(select(CustomerUser).where(CustomerUser.email == "nia@example.com"))
+    assert user is not None and user.email_confirmed_at is None
+    assert client.get("/account/").status_code == 302  # not signed in
+    link = confirmation_path(smtp_sink.wait_for("nia@example.com"))
+    response = client.post(link, data={"password": "nia-pass-123",
+                                       "csrf_token": csrf_token(client, link)})
+    assert response.status_code == 303
     page = client.get("/account/").get_data(as_text=True)
     assert "nia@example.com" in page and "C-" in page
 
 
-def test_a_taken_email_is_reported_at_the_field_and_keeps_what_was_typed(client):
-    response = register(client, email="shopper@example.com", full_name="Typed Name")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert 'id="email-error"' in html and "already exists" in html
-    assert 'value="Typed Name"' in html
-    assert 'aria-invalid="true"' in html
+def test_a_taken_email_gets_the_same_answer_and_its_owner_an_email(client, db, smtp_sink):
+    # It used to say "already exists" at the field: anyone could test who has an account.
+    response = register(client, email="Shopper@Example.com", full_name="Typed Name")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/account/check-your-email")
+    message = smtp_sink.wait_for("shopper@example.com")
+    assert message["Subject"] == "You already have a Marketline account"
+    assert "/account/forgot-password" in text_of(message)
+    assert db.scalar(select(CustomerUser).where(CustomerUser.full_name == "Typed Name")) is None
 
 
 def test_sign_in_and_sign_out(client):

@@ -33,6 +33,10 @@ SHOP_LINKS = [
     (lambda s: links.password_reset(s, "Abc-123_xyz"), "account.reset_password",
      {"token": "Abc-123_xyz"}),
     (lambda s: links.gift_card_balance(s), "gift_cards.balance", {}),
+    (lambda s: links.email_confirmation(s, "Abc-123_xyz"), "account.confirm_email",
+     {"token": "Abc-123_xyz"}),
+    (lambda s: links.sign_in(s), "account.sign_in", {}),
+    (lambda s: links.forgot_password(s), "account.forgot_password", {}),
 ]
 
 

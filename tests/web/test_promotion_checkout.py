@@ -1,0 +1,82 @@
+"""WELCOME10 at the web checkout: once per buyer, guests included; a declined card gives
+the use back."""
+import re
+
+import pytest
+from sqlalchemy import select
+
+from core.money import Money
+from core.orders.models import Order
+from core.payments.gateway import IntentResult, PaymentDeclined
+from core.pricing.models import Promotion
+from tests.conftest import csrf_token
+from tests.web.test_cart import add
+
+
+class FakeStripe:
+    """Authorises every card, or declines every card when told to."""
+
+    def __init__(self):
+        self.decline = False
+
+    def setup_intent(self):
+        return "seti_test", "seti_test_secret"
+
+    def save_card(self, payment_method, **kwargs):
+        return "cus_test"
+
+    def authorise(self, *, amount, currency, key, **kwargs):
+        if self.decline:
+            raise PaymentDeclined("Your card was declined.")
+        return IntentResult(f"pi_{key}", "requires_capture", "", Money(amount, currency))
+
+
+@pytest.fixture
+def stripe(monkeypatch):
+    fake = FakeStripe()
+    monkeypatch.setattr("storefront.checkout.gateway", lambda: fake)
+    return fake
+
+
+def checkout_with_welcome10(client, db, email):
+    """A guest's cart of 10 reams (52.20 EUR) with WELCOME10, checked out with a card."""
+    add(client, db, "PAP-A4-80", 10)
+    token = csrf_token(client, "/cart/")
+    html = client.post("/cart/coupon", data={"code": "WELCOME10", "csrf_token": token}
+                       ).get_data(as_text=True)
+    assert "Coupon <strong>WELCOME10</strong> applied." in html
+    page = client.get("/checkout").get_data(as_text=True)
+    key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+    data = {"csrf_token": csrf_token(client, "/checkout"), "key": key, "email": email,
+            "full_name": "Wendy Welcome", "line1": "Hauptstraße 5", "city": "Berlin",
+            "postal_code": "10115", "country": "DE", "shipping_method": "standard",
+            "payment_method": "pm_card_visa"}
+    return client.post("/checkout", data=data, headers={"Accept": "application/json"})
+
+
+def times_used(db) -> int:
+    return db.scalar(select(Promotion.times_used).where(Promotion.coupon_code == "WELCOME10"))
+
+
+def test_a_guest_checking_out_twice_with_welcome10_is_refused_the_second_time(
+        shop_app, db, stripe):
+    first = checkout_with_welcome10(shop_app.test_client(), db, "wendy@example.com")
+    assert first.json["status"] == "confirmed"
+    again = checkout_with_welcome10(shop_app.test_client(), db, "Wendy@Example.com")
+    assert again.status_code == 422
+    assert "WELCOME10 has already been used" in again.json["errors"]["form"]
+
+
+def test_a_declined_checkout_gives_welcome10_back(shop_app, db, stripe):
+    before = times_used(db)
+    stripe.decline = True
+    client = shop_app.test_client()
+    declined = checkout_with_welcome10(client, db, "dora.declined@example.com")
+    assert declined.status_code == 402
+    order = db.scalar(select(Order).where(Order.email == "dora.declined@example.com"))
+    assert order.status == "cancelled"
+    assert times_used(db) == before
+    stripe.decline = False
+    again = checkout_with_welcome10(shop_app.test_client(), db, "dora.declined@example.com")
+    assert again.json["status"] == "confirmed"
+    assert times_used(db) == before + 1
