@@ -16,8 +16,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from core import audit
-from core.billing import invoicing, ledger, queries, receivables, reconcile
-from core.billing.models import Allocation, Invoice, JournalEntry, Payment, Refund
+from core.billing import credit_requests, invoicing, ledger, queries, receivables, reconcile
+from core.billing.models import (Allocation, CreditNoteRequest, Invoice, JournalEntry, Payment,
+                                 Refund)
 from core.customers.addresses import COUNTRIES
 from core.customers.models import Customer
 from core.errors import NotFound
@@ -189,9 +190,19 @@ class InvoiceDetail:
     refunds: list[Refund]
     creditable: dict[int, int]  # invoice line id -> quantity not yet credited
     card_payments: list[CardPayment]
+    requests: list[CreditNoteRequest] = field(default_factory=list)  # newest first
 
     def money(self, value: Decimal) -> Money:
         return Money(value, self.invoice.currency)
+
+    @property
+    def waiting(self) -> list[CreditNoteRequest]:
+        """Credit note requests awaiting approval (at most one at a time)."""
+        return [r for r in self.requests if r.status == "requested"]
+
+    @property
+    def decided(self) -> list[CreditNoteRequest]:
+        return [r for r in self.requests if r.status != "requested"]
 
     @property
     def nothing_paid(self) -> bool:
@@ -277,7 +288,8 @@ def invoice_detail(session: Session, number: str, *, today: dt.date | None = Non
         customer=customer, allocations=_allocations(session, invoice), credit_notes=notes,
         refunds=refunds,
         creditable={} if invoice.is_credit_note else invoicing.creditable(session, invoice),
-        card_payments=card_payments(session, invoice))
+        card_payments=card_payments(session, invoice),
+        requests=[] if invoice.is_credit_note else credit_requests.for_invoice(session, invoice))
 
 
 def note_email_resent(session: Session, invoice: Invoice, *, actor: audit.Actor) -> None:
