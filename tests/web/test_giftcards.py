@@ -135,6 +135,8 @@ def test_a_sale_takes_the_money_from_the_recorded_payment_and_the_books_reconcil
     issue = db.scalar(select(GiftCardMovement).where(GiftCardMovement.gift_card_id == card.id))
     assert (issue.kind, issue.payment_id) == ("issue", payment.id)
     assert_books_reconcile(db)
+    statement = text(seller.get(f"/billing/customers/{customer.number}"))
+    assert f"Gift card …{card.last4}" in statement and "bought with Cheque CHQ 4711" in statement
     # what is left of the cheque is all a second card may take
     html = text(seller.post("/gift-cards/sell", data=sell_form(seller, paid, amount="40.01")))
     assert "Only 40.00 EUR of that payment is not yet used." in html and not CODE.search(html)
