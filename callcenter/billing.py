@@ -4,7 +4,10 @@ payments received by transfer or cheque, customer credit, write-offs, and the le
 
 Roles: billing issues and corrects invoices, records payments and writes off small
 remainders; credit (credit control) writes off within a higher limit and pays money back
-(to the card or by transfer); supervisor does both with the highest limit.
+(to the card or by transfer); supervisor does both with the highest limit. A credit note
+or cancellation beyond the issuer's limit waits for a credit or supervisor agent who did
+not ask for it (core.billing.credit_requests): on the invoice page, and listed on the
+billing start page (the invoice list).
 """
 from __future__ import annotations
 
@@ -17,13 +20,15 @@ from flask import (Blueprint, Response, abort, current_app, flash, make_response
                    stream_with_context, url_for)
 
 from callcenter.access import requires_role
-from callcenter.billing_forms import (ApplyCreditForm, CancelInvoiceForm, ConfirmForm,
-                                      CreditNoteForm, ExportForm, FreeTextInvoiceForm,
-                                      InvoiceFilterForm, JournalFilterForm, PaymentForm,
-                                      RefundCreditForm, RefundToCardForm, TrialBalanceForm,
-                                      WriteOffForm, line_form, options, tax_choices)
+from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, CancelInvoiceForm,
+                                      ConfirmForm, CreditNoteForm, ExportForm,
+                                      FreeTextInvoiceForm, InvoiceFilterForm, JournalFilterForm,
+                                      PaymentForm, RefundCreditForm, RefundToCardForm,
+                                      RejectRequestForm, TrialBalanceForm, WriteOffForm,
+                                      line_form, options, tax_choices)
 from core.agents.services import actor_for
-from core.billing import console, documents, invoicing, ledger, queries, receivables
+from core.billing import (console, credit_requests, documents, invoicing, ledger, queries,
+                          receivables)
 from core.billing.notify import queue_invoice_email
 from core.customers.search import search_customers
 from core.errors import DomainError, NotFound
@@ -42,6 +47,7 @@ VIEW = ("billing", "credit", "supervisor")  # read invoices, customers' receivab
 INVOICING = ("billing", "supervisor")  # issue, credit and cancel invoices
 PAYMENTS = ("billing", "credit", "supervisor")  # record payments, use credit, write off
 REFUND_CREDIT = ("credit", "supervisor")  # pay money back: to the card or by transfer
+APPROVE_CREDIT = ("credit", "supervisor")  # approve credit notes beyond the issuer's limit
 PICKER_RESULTS = 10
 T = TypeVar("T")
 
@@ -110,14 +116,28 @@ def invoice_list():
         number=_filter(form.q))
     found = console.invoice_list(db_session, filters, page=_page_arg())
     return render_page("billing/invoices.html", block="results", form=form, found=found,
-                       args=_args(form))
+                       args=_args(form), waiting=credit_requests.waiting(db_session))
+
+
+def _decision_forms(detail, submitted=None):
+    """(approve form, reject form) per waiting request; a submitted form keeps its errors."""
+    forms = {}
+    for request_ in detail.waiting:
+        approve = ApproveRequestForm(prefix=f"approve-{request_.id}", formdata=None)
+        reject = RejectRequestForm(prefix=f"reject-{request_.id}", formdata=None)
+        if submitted is not None and submitted[0] == request_.id:
+            approve, reject = submitted[1] or approve, submitted[2] or reject
+        forms[request_.id] = (approve, reject)
+    return forms
 
 
 def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_form=None,
-                  write_off_form=None, refund_form=None, line_problems=None):
+                  write_off_form=None, refund_form=None, line_problems=None, decision=None,
+                  decision_problems=None):
     detail = console.invoice_detail(db_session, number)
     invoice = detail.invoice
     limit = console.write_off_limit(current_account().roles, _settings())
+    credit_limit = credit_requests.credit_limit(current_account().roles, _settings())
     if write_off_form is None:
         write_off_form = WriteOffForm(prefix="writeoff", formdata=None)
         write_off_form.amount.data = invoice.amount_open
@@ -135,6 +155,12 @@ def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_fo
         resend_form=ConfirmForm(prefix="resend", formdata=None),
         line_problems=line_problems or {}, typed=request.form if request.method == "POST" else {},
         write_off_limit=limit and Money(limit, invoice.currency),
+        credit_limit=credit_limit is not None and Money(credit_limit, invoice.currency),
+        decision_forms=_decision_forms(detail, decision),
+        decision_problems=decision_problems or {},
+        decision_refusal=lambda r: credit_requests.decision_refusal(
+            r, actor=_actor(), roles=current_account().roles),
+        kind_labels=credit_requests.KIND_LABELS,
         can_invoice=current_account().has_role(*INVOICING),
         can_collect=current_account().has_role(*PAYMENTS),
         can_refund=current_account().has_role(*REFUND_CREDIT))
@@ -190,8 +216,12 @@ def credit_note(number: str):
                 form.form_errors.append("Enter the quantity to credit on at least one line, "
                                         "or choose to credit everything.")
         if not problems and not form.form_errors:
-            note = _commit(form, invoicing.issue_credit_note, invoice, lines=lines,
-                           reason=form.reason.data, actor=_actor())
+            done = _commit(form, credit_requests.credit, invoice, lines=lines,
+                           reason=form.reason.data, actor=_actor(), limit=_credit_limit())
+            if done is not None and done.request is not None:
+                flash(_waiting_message(done.request), "info")
+                return redirect_to(url_for(".invoice", number=invoice.number))
+            note = done and done.note
             if note is not None:
                 queue_invoice_email(note.id)
                 flash(f"Credit note {note.number} issued for "
@@ -261,13 +291,82 @@ def cancel(number: str):
     invoice = console.find_invoice(db_session, number)
     form = CancelInvoiceForm(prefix="cancel")
     if form.validate_on_submit():
-        note = _commit(form, invoicing.cancel_invoice, invoice, reason=form.reason.data.strip(),
-                       actor=_actor())
-        if note is not None:
-            queue_invoice_email(note.id)
-            flash(f"{invoice.number} is cancelled by credit note {note.number}.", "success")
+        done = _commit(form, credit_requests.credit, invoice, lines=None, cancel=True,
+                       reason=form.reason.data.strip(), actor=_actor(), limit=_credit_limit())
+        if done is not None and done.request is not None:
+            flash(_waiting_message(done.request), "info")
+            return redirect_to(url_for(".invoice", number=invoice.number))
+        if done is not None:
+            queue_invoice_email(done.note.id)
+            flash(f"{invoice.number} is cancelled by credit note {done.note.number}.", "success")
             return redirect_to(url_for(".invoice", number=invoice.number))
     return _invoice_page(number, cancel_form=form)
+
+
+def _credit_limit() -> Decimal:
+    """What the signed-in agent may credit on one invoice alone (INVOICING roles have one)."""
+    limit = credit_requests.credit_limit(current_account().roles, _settings())
+    if limit is None:
+        abort(403)
+    return limit
+
+
+def _waiting_message(request_) -> str:
+    what = "cancellation" if request_.kind == "cancellation" else "credit note"
+    return (f"The {what} of {Money(request_.amount, request_.currency).format()} is more than "
+            "you may credit on this invoice alone. Nothing is credited yet: it waits for "
+            "approval by a colleague with the credit or supervisor role.")
+
+
+# -- credit notes awaiting approval ------------------------------------------------------------
+
+@bp.post("/credit-requests/<int:request_id>/approve", endpoint="approve_credit")
+@requires_role(*APPROVE_CREDIT)
+def approve_credit(request_id: int):
+    request_ = credit_requests.get_request(db_session, request_id)
+    number = request_.invoice.number
+    form = ApproveRequestForm(prefix=f"approve-{request_id}")
+    if not form.validate_on_submit():
+        return _invoice_page(number, decision=(request_id, form, None))
+    try:
+        note = credit_requests.approve(db_session, request_, actor=_actor(),
+                                       roles=current_account().roles, note=form.note.data or "")
+    except credit_requests.ApprovalNotAllowed as err:
+        db_session.rollback()
+        return _invoice_page(number, status=403, decision_problems={request_id: str(err)})
+    except DomainError as err:
+        db_session.rollback()
+        place_error(form, err)
+        return _invoice_page(number, decision=(request_id, form, None))
+    db_session.commit()
+    queue_invoice_email(note.id)
+    flash(f"Approved: credit note {note.number} issued for "
+          f"{Money(note.gross_total, note.currency).format()}.", "success")
+    return redirect_to(url_for(".invoice", number=number))
+
+
+@bp.post("/credit-requests/<int:request_id>/reject", endpoint="reject_credit")
+@requires_role(*APPROVE_CREDIT)
+def reject_credit(request_id: int):
+    request_ = credit_requests.get_request(db_session, request_id)
+    number = request_.invoice.number
+    form = RejectRequestForm(prefix=f"reject-{request_id}")
+    if not form.validate_on_submit():
+        return _invoice_page(number, decision=(request_id, None, form))
+    try:
+        credit_requests.reject(db_session, request_, actor=_actor(),
+                               roles=current_account().roles, note=form.note.data)
+    except credit_requests.ApprovalNotAllowed as err:
+        db_session.rollback()
+        return _invoice_page(number, status=403, decision_problems={request_id: str(err)})
+    except DomainError as err:
+        db_session.rollback()
+        place_error(form, err)
+        return _invoice_page(number, decision=(request_id, None, form))
+    db_session.commit()
+    flash(f"The request of {Money(request_.amount, request_.currency).format()} is rejected; "
+          "nothing was credited.", "success")
+    return redirect_to(url_for(".invoice", number=number))
 
 
 @bp.post("/invoices/<number>/write-off", endpoint="write_off")

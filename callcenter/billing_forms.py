@@ -47,6 +47,15 @@ class ConfirmForm(FlaskForm):
     """A button that does something: only the CSRF token."""
 
 
+class ApproveRequestForm(FlaskForm):
+    note = StringField("Note (optional)", validators=[Optional(), Length(max=300)])
+
+
+class RejectRequestForm(FlaskForm):
+    note = StringField("Why it is rejected", validators=[
+        DataRequired("Say why the credit note is rejected."), Length(max=300)])
+
+
 class CreditNoteForm(FlaskForm):
     """Quantities per line come as qty-<invoice line id>; see quantities()."""
 

@@ -2,26 +2,32 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, HiddenField, RadioField, SelectField, StringField
+from wtforms import DateField, EmailField, HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from callcenter.catalog_forms import AmountField, options
+from callcenter.catalog_forms import AmountField
 
-PAID_BY = {"bank_transfer": "Bank transfer", "cheque": "Cheque",
-           "card": "Card terminal"}
 CODE_HINT = "16 letters and digits; dashes and spaces do not matter."
 
 
+class PayerForm(FlaskForm):
+    """Who paid for the gift card (GET, no CSRF): their recorded payments are offered."""
+
+    class Meta:
+        csrf = False
+
+    customer = StringField("Customer who paid", validators=[
+        DataRequired("Enter the number of the customer who paid."), Length(max=20)])
+
+
 class SellForm(FlaskForm):
+    """A sale for one of the customer's recorded payments (choices set by the view)."""
+
     key = HiddenField()  # one sale per page: a second submit shows the first card
+    customer = HiddenField()  # the customer number the payments were offered for
+    payment = RadioField("Paid with", choices=[], validate_choice=False,
+                         validators=[DataRequired("Choose the payment the card is sold for.")])
     amount = AmountField("Amount", validators=[DataRequired("Enter the amount.")])
-    currency = SelectField("Currency", default="EUR")
-    paid_by = RadioField("Paid by", choices=options(PAID_BY.items()),
-                         validators=[DataRequired("Choose how the gift card was paid.")])
-    reference = StringField("Payment reference", validators=[
-        DataRequired("Enter the payment reference (card payment, bank or cheque)."),
-        Length(max=80)])
-    customer = StringField("Customer number (optional)", validators=[Optional(), Length(max=20)])
     recipient_email = EmailField("Recipient's e-mail (optional)", validators=[
         Optional(), Email("Enter a valid e-mail address."), Length(max=254)])
     expires_on = DateField("Valid until (optional)", validators=[Optional()])

@@ -1,6 +1,6 @@
-"""Gift cards in the console: sell one (its code is shown once, and e-mailed to the
-recipient), check a balance by code, see a card's movements, disable a card (supervisor),
-and pay an open invoice with a card.
+"""Gift cards in the console: sell one for a customer's recorded bank transfer or cheque
+(its code is shown once, and e-mailed to the recipient), check a balance by code, see a
+card's movements, disable a card (supervisor), and pay an open invoice with a card.
 
 A code is never stored and never put in a URL: checks are posted, and the page that shows
 a card shows its last four characters only.
@@ -16,7 +16,7 @@ from flask import (Blueprint, current_app, flash, render_template, request, sess
 
 from callcenter.access import requires_role
 from callcenter.catalog_forms import options
-from callcenter.giftcard_forms import (CODE_HINT, PAID_BY, CheckForm, DisableForm,
+from callcenter.giftcard_forms import (CODE_HINT, CheckForm, DisableForm, PayerForm,
                                        RedeemInvoiceForm, SellForm)
 from core import links
 from core.agents.services import actor_for
@@ -31,7 +31,7 @@ from core.web.render import redirect_to, render_page
 
 bp = Blueprint("gift_cards", __name__)
 ROLES = ("agent", "billing", "supervisor")
-SELLERS = ("billing", "supervisor")  # a sale records money received: not every agent
+SELLERS = ("billing", "supervisor")  # a sale spends money billing recorded: not every agent
 SOLD_KEY = "gift_cards_sold"  # this browser's recent sales: form key -> card id, never a code
 RECENT = 50
 
@@ -44,25 +44,42 @@ def _key(raw: str | None) -> str:
     return raw if raw and re.fullmatch(r"[0-9a-f]{32}", raw) else uuid.uuid4().hex
 
 
-def _sell_form(**kwargs) -> SellForm:
-    form = SellForm(**kwargs)
-    form.currency.choices = options((c, c) for c in giftcard_admin.currencies(db_session))
-    return form
-
-
-def _index(*, sell_form: SellForm | None = None, check_form: CheckForm | None = None):
-    sell_form = sell_form or _sell_form(formdata=None, key=uuid.uuid4().hex,
-                                        paid_by="bank_transfer")
-    return render_page("giftcards/index.html", sell_form=sell_form,
+def _index(*, customer=None, sell_form: SellForm | None = None,
+           check_form: CheckForm | None = None, payer_form: PayerForm | None = None):
+    """The page; with `customer`, the sale form offers what they paid and is not yet used."""
+    payments = giftcard_admin.sale_payments(db_session, customer) if customer else []
+    if customer is not None:
+        sell_form = sell_form or SellForm(formdata=None, key=uuid.uuid4().hex,
+                                          customer=customer.number)
+        sell_form.payment.choices = options((str(p.payment.id), p.label) for p in payments)
+        if len(payments) == 1 and not sell_form.payment.data:
+            sell_form.payment.data = str(payments[0].payment.id)
+    if payer_form is None:
+        payer_form = PayerForm(formdata=None, customer=customer.number if customer else "")
+    return render_page("giftcards/index.html", sell_form=sell_form, payer_form=payer_form,
+                       customer=customer, sale_payments=payments,
                        check_form=check_form or CheckForm(formdata=None),
                        cards=giftcard_admin.recent_cards(db_session, limit=RECENT),
-                       labels=giftcard_admin.STATUS_LABELS, paid_by=PAID_BY, code_hint=CODE_HINT)
+                       labels=giftcard_admin.STATUS_LABELS, code_hint=CODE_HINT)
+
+
+def _payer(payer_form: PayerForm):
+    """The customer the payer form names, or None with the error at its field."""
+    try:
+        return giftcard_admin.payer(db_session, payer_form.customer.data or "")
+    except DomainError as err:
+        place_error(payer_form, err)
+        return None
 
 
 @bp.get("/", endpoint="index")
 @requires_role(*ROLES)
 def index():
-    return _index()
+    if "customer" not in request.args or not current_account().has_role(*SELLERS):
+        return _index()
+    payer_form = PayerForm(request.args)
+    customer = _payer(payer_form) if payer_form.validate() else None
+    return _index(customer=customer, payer_form=payer_form)
 
 
 def _no_store(response):
@@ -74,9 +91,13 @@ def _no_store(response):
 @bp.post("/sell", endpoint="sell")
 @requires_role(*SELLERS)
 def sell():
-    form = _sell_form()
+    form = SellForm()
+    payer_form = PayerForm(formdata=None, customer=form.customer.data or "")
+    customer = _payer(payer_form)
+    if customer is None:
+        return _index(payer_form=payer_form)
     if not form.validate_on_submit():
-        return _index(sell_form=form)
+        return _index(customer=customer, sell_form=form)
     key = _key(form.key.data)
     sold = dict(session.get(SOLD_KEY) or {})
     if key in sold:  # a second submit of the same page sells nothing more
@@ -84,15 +105,14 @@ def sell():
         return _no_store(render_page("giftcards/sold.html", view=view, code=None))
     try:
         card, code = giftcard_admin.sell_card(
-            db_session, amount=form.amount.data, currency=form.currency.data,
-            paid_by=form.paid_by.data, reference=form.reference.data, actor=_actor(),
-            customer_number=form.customer.data or "",
+            db_session, amount=form.amount.data, customer_number=customer.number,
+            payment_id=form.payment.data or "", actor=_actor(),
             recipient_email=(form.recipient_email.data or "").strip().lower(),
             expires_on=form.expires_on.data)
     except DomainError as err:
         db_session.rollback()
         place_error(form, err)
-        return _index(sell_form=form)
+        return _index(customer=customer, sell_form=form)
     db_session.commit()
     session[SOLD_KEY] = dict(list(sold.items())[-9:] + [(key, card.id)])
     if card.recipient_email and not _email_code(card, code):

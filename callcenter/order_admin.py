@@ -18,7 +18,7 @@ from callcenter.order_admin_forms import (
 from core import notifications
 from core.agents.services import actor_for
 from core.errors import DomainError
-from core.orders import holds, maintenance, states
+from core.orders import discounts, holds, maintenance, states
 from core.orders.cancellation import cancel_and_void, refusal
 from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
@@ -170,7 +170,8 @@ def change_lines(number: str):
             try:
                 outcome = maintenance.change_lines(db_session, order, changes=changes,
                                                    actor=_actor(), gateway=gateway(),
-                                                   commit=db_session.commit)
+                                                   commit=db_session.commit,
+                                                   authority=_discount_authority())
             except DomainError as err:
                 db_session.rollback()
                 _form_error(form, err)
@@ -179,7 +180,21 @@ def change_lines(number: str):
     return _page(order, lines_form=form)
 
 
+def _discount_authority() -> discounts.Authority:
+    """What the signed-in agent may give away without a supervisor's approval."""
+    limits = discounts.DiscountLimits.from_settings(current_app.config["MARKETLINE"])
+    return discounts.authority(current_account(), limits)
+
+
 def _change_message(order, outcome) -> str:
+    message = _payment_message(order, outcome)
+    if outcome.approval is not None:
+        message += (" A discount on the order is now beyond your limit: the order is on "
+                    "hold until a supervisor other than you approves it.")
+    return message
+
+
+def _payment_message(order, outcome) -> str:
     total = order.money(outcome.total_after).format()
     if outcome.authorisation == "voided":
         return (f"Lines changed; the new total {total} is more than the card authorisation, "

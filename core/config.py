@@ -112,6 +112,18 @@ class Settings:
     # empty means on in development, off in production (PCI scope, see README).
     PHONE_CARD_ENTRY: str = ""
 
+    # -- approvals and segregation of duties --
+    # The most money (whole units of the order's currency) agents' prices may give away on
+    # one order, counted over its overridden lines as (list price - agent's price) x
+    # quantity; beyond it the order gets an approval hold, as beyond DISCOUNT_LIMIT_*.
+    DISCOUNT_AMOUNT_LIMIT_AGENT: int = 250
+    DISCOUNT_AMOUNT_LIMIT_SUPERVISOR: int = 2500
+    # The most a role may credit on one invoice (credit notes and cancellation together,
+    # whole units of the invoice's currency); beyond it the credit note is a request that an
+    # agent with the credit or supervisor role, not the requester, approves.
+    CREDIT_NOTE_LIMIT_BILLING: int = 250
+    CREDIT_NOTE_LIMIT_SUPERVISOR: int = 2500
+
     @property
     def production(self) -> bool:
         return self.MARKETLINE_ENV == "production"

@@ -2,10 +2,13 @@
 warehouse flow has its own tests), and the books' invariants."""
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 from sqlalchemy import func, select
 
 from core.audit import Actor
-from core.billing import reconcile
+from core.billing import giftcards, receivables, reconcile
 from core.catalog.models import Variant
 from core.fulfilment.models import Shipment, ShipmentLine
 from core.orders import services as orders
@@ -59,3 +62,13 @@ def ship(db, order: Order, quantities: dict[str, int]) -> Shipment:
 
 def assert_books_reconcile(db) -> None:
     assert reconcile.problems(db) == []
+
+
+def sell_gift_card(db, amount: Decimal, *, customer_id: int | None = None, actor=CLERK,
+                   currency: str = "EUR", reference: str = "CHQ gift card", **kwargs):
+    """A gift card sold the real way: the cheque that pays for it is recorded in billing
+    first, and the card is paid out of it. Returns (card, code)."""
+    payment = receivables.record_payment(
+        db, customer_id=customer_id, method="cheque", amount=amount, currency=currency,
+        received_on=dt.date.today(), reference=reference, actor=actor)
+    return giftcards.sell(db, amount=amount, payment=payment, actor=actor, **kwargs)

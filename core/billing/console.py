@@ -16,8 +16,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from core import audit
-from core.billing import invoicing, ledger, queries, receivables, reconcile
-from core.billing.models import Allocation, Invoice, JournalEntry, Payment, Refund
+from core.billing import credit_requests, invoicing, ledger, queries, receivables, reconcile
+from core.billing.models import (Allocation, CreditNoteRequest, GiftCard, GiftCardMovement,
+                                 Invoice, JournalEntry, Payment, Refund)
 from core.customers.addresses import COUNTRIES
 from core.customers.models import Customer
 from core.errors import NotFound
@@ -189,9 +190,19 @@ class InvoiceDetail:
     refunds: list[Refund]
     creditable: dict[int, int]  # invoice line id -> quantity not yet credited
     card_payments: list[CardPayment]
+    requests: list[CreditNoteRequest] = field(default_factory=list)  # newest first
 
     def money(self, value: Decimal) -> Money:
         return Money(value, self.invoice.currency)
+
+    @property
+    def waiting(self) -> list[CreditNoteRequest]:
+        """Credit note requests awaiting approval (at most one at a time)."""
+        return [r for r in self.requests if r.status == "requested"]
+
+    @property
+    def decided(self) -> list[CreditNoteRequest]:
+        return [r for r in self.requests if r.status != "requested"]
 
     @property
     def nothing_paid(self) -> bool:
@@ -277,7 +288,8 @@ def invoice_detail(session: Session, number: str, *, today: dt.date | None = Non
         customer=customer, allocations=_allocations(session, invoice), credit_notes=notes,
         refunds=refunds,
         creditable={} if invoice.is_credit_note else invoicing.creditable(session, invoice),
-        card_payments=card_payments(session, invoice))
+        card_payments=card_payments(session, invoice),
+        requests=[] if invoice.is_credit_note else credit_requests.for_invoice(session, invoice))
 
 
 def note_email_resent(session: Session, invoice: Invoice, *, actor: audit.Actor) -> None:
@@ -341,7 +353,7 @@ class CreditSource:
 @dataclass(frozen=True)
 class StatementRow:
     date: dt.date
-    kind: str  # invoice | credit_note | payment | refund
+    kind: str  # invoice | credit_note | payment | refund | gift_card
     reference: str
     description: str
     currency: str
@@ -434,7 +446,8 @@ def find_credit_source(session: Session, customer_id: int, key: str
 
 def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
               ) -> list[StatementRow]:
-    """The customer's latest documents, payments and refunds, newest first. Three queries."""
+    """The customer's latest documents, payments, refunds and gift cards bought with their
+    payments, newest first. Four queries."""
     docs = session.scalars(select(Invoice).where(Invoice.customer_id == customer_id)
                            .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
                            .limit(limit)).all()
@@ -445,7 +458,15 @@ def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
                                                    Refund.status == "succeeded")
                               .order_by(Refund.recorded_at.desc(), Refund.id.desc())
                               .limit(limit)).all()
-    rows = []
+    cards = session.execute(
+        select(GiftCardMovement, GiftCard.last4, GiftCard.currency)
+        .join(GiftCard, GiftCard.id == GiftCardMovement.gift_card_id)
+        .join(Payment, Payment.id == GiftCardMovement.payment_id)
+        .where(Payment.customer_id == customer_id, GiftCardMovement.kind == "issue")
+        .order_by(GiftCardMovement.at.desc(), GiftCardMovement.id.desc()).limit(limit)).all()
+    rows = [StatementRow(m.at.date(), "gift_card", f"Gift card …{last4}",
+                         f"Gift card bought with {m.reference}", currency, m.amount, ZERO)
+            for m, last4, currency in cards]
     for d in docs:
         if d.is_credit_note:
             rows.append(StatementRow(d.issue_date, d.kind, d.number, d.reason or "Credit note",
@@ -466,7 +487,7 @@ def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
 
 def customer_receivables(session: Session, customer: Customer, *,
                          today: dt.date | None = None) -> Receivables:
-    """The receivables page: balance, open invoices, credit and statement. Eight queries."""
+    """The receivables page: balance, open invoices, credit and statement. Nine queries."""
     today = today or today_utc()
     return Receivables(customer=customer,
                        balance=receivables.customer_balance(session, customer.id,

@@ -1,7 +1,7 @@
 """Gift cards in daily use, beside core.billing.giftcards (sell, lookup, redeem, restore):
-a card found by its code whatever its state, what it is worth now and what moved it, a
-supervisor disabling a card, a throttled balance check for the shop, and paying an open
-invoice with a card.
+selling a card for a customer's recorded payment, a card found by its code whatever its
+state, what it is worth now and what moved it, a supervisor disabling a card, a throttled
+balance check for the shop, and paying an open invoice with a card.
 
 Codes are secrets that pay: a page shows a card by its last four characters only, and a
 guessing visitor is slowed down like the guest order look-up (core.orders.queries).
@@ -20,7 +20,6 @@ from core.auth import services as auth
 from core.billing import giftcards, receivables
 from core.billing.giftcards import GiftCardError
 from core.billing.models import GiftCard, GiftCardMovement, Invoice, Payment
-from core.catalog.models import Channel
 from core.customers import queries as customers
 from core.customers.models import Customer
 from core.db import utcnow
@@ -42,30 +41,51 @@ class BalanceCheckThrottled(DomainError):
                          "again.", field="code")
 
 
-def sell_card(session: Session, *, amount: Decimal, currency: str, paid_by: str,
-              reference: str, actor: audit.Actor, customer_number: str = "",
-              recipient_email: str = "", expires_on: dt.date | None = None
-              ) -> tuple[GiftCard, str]:
-    """giftcards.sell for the console: the buyer given by customer number (optional).
-    Returns the card and its code, to be shown once."""
-    customer_id = None
-    if customer_number.strip():
-        try:
-            customer_id = customers.customer_by_number(session, customer_number).id
-        except NotFound:
-            raise GiftCardError("There is no customer with that number.",
-                                field="customer") from None
+def sell_card(session: Session, *, amount: Decimal, customer_number: str, payment_id: str,
+              actor: audit.Actor, recipient_email: str = "",
+              expires_on: dt.date | None = None) -> tuple[GiftCard, str]:
+    """giftcards.sell for the console: the customer who paid, by number, and one of their
+    recorded payments (as the form sends its id). Returns the card and its code, to be
+    shown once."""
+    customer = payer(session, customer_number)
+    payment = session.get(Payment, int(payment_id)) if payment_id.isdigit() else None
+    if payment is None or payment.customer_id != customer.id:
+        raise GiftCardError("Choose one of the customer's recorded payments.", field="payment")
     if expires_on is not None and expires_on <= utcnow().date():
         raise GiftCardError("Choose an expiry date in the future, or none.", field="expires_on")
-    return giftcards.sell(session, amount=amount, currency=currency, paid_by=paid_by,
-                          reference=reference, actor=actor, customer_id=customer_id,
+    return giftcards.sell(session, amount=amount, payment=payment, actor=actor,
                           recipient_email=recipient_email, expires_on=expires_on)
 
 
-def currencies(session: Session) -> list[str]:
-    """The currencies the shop sells in (its active channels'), EUR first."""
-    found = set(session.scalars(select(Channel.currency).where(Channel.active).distinct()))
-    return sorted(found | {"EUR"}, key=lambda c: (c != "EUR", c))
+def payer(session: Session, customer_number: str) -> Customer:
+    """The customer who paid for a gift card, by number; GiftCardError at the field."""
+    if not customer_number.strip():
+        raise GiftCardError("Enter the number of the customer who paid.", field="customer")
+    try:
+        return customers.customer_by_number(session, customer_number)
+    except NotFound:
+        raise GiftCardError("There is no customer with that number.", field="customer") from None
+
+
+@dataclass(frozen=True)
+class SalePayment:
+    """A recorded payment a gift card may be sold for, as the sell form offers it."""
+
+    payment: Payment
+
+    @property
+    def label(self) -> str:
+        p = self.payment
+        method = receivables.METHODS.get(p.method, p.method)
+        reference = f" {p.reference}" if p.reference else ""
+        return (f"{method}{reference}, received {p.received_on:%d %b %Y}: "
+                f"{Money(p.amount_unallocated, p.currency).format()} not yet used "
+                f"(of {Money(p.amount, p.currency).format()})")
+
+
+def sale_payments(session: Session, customer: Customer) -> list[SalePayment]:
+    """What the customer paid that a gift card may be sold for (one query)."""
+    return [SalePayment(p) for p in giftcards.sale_payments(session, customer.id)]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,11 @@
 """Gift cards: sold for money held as a liability, redeemed as a payment.
 
-  sale          Dr bank / card clearing     Cr gift-card liability
+A card is sold only for money already recorded in billing: a bank transfer or cheque the
+customer paid (core.billing.receivables.record_payment), whose unallocated part (customer
+credit) pays for it. Nobody mints a card on a reference typed at the counter.
+
+  sale          Dr customer deposits        Cr gift-card liability
+                (the payment received was   Dr bank, Cr customer deposits when recorded)
   redemption    Dr gift-card liability      Cr receivables (an invoice) or customer deposits
                                               (the prepayment of an order not yet invoiced)
   restored      Dr customer deposits        Cr gift-card liability (an order cancelled)
@@ -28,8 +33,7 @@ from core.money import Money
 from core.pricing.engine import round_money
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-SALE_METHODS = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
-                "cheque": ledger.BANK}
+SALE_METHODS = ("bank_transfer", "cheque")  # recorded payments a card may be sold for
 MAX_AMOUNT = Decimal(1000)
 
 
@@ -50,37 +54,57 @@ def new_code() -> str:
     return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
 
 
-def sell(session: Session, *, amount: Decimal, currency: str, paid_by: str, reference: str,
-         actor: audit.Actor, customer_id: int | None = None, recipient_email: str = "",
-         expires_on: dt.date | None = None) -> tuple[GiftCard, str]:
-    """Issue a gift card paid by `paid_by` (card | bank_transfer | cheque). Returns the card
-    and its code, which is never stored and cannot be shown again."""
-    if paid_by not in SALE_METHODS:
-        raise GiftCardError("Choose how the gift card was paid.", field="paid_by")
+def sell(session: Session, *, amount: Decimal, payment: Payment, actor: audit.Actor,
+         recipient_email: str = "", expires_on: dt.date | None = None) -> tuple[GiftCard, str]:
+    """Issue a gift card of `amount` paid out of a recorded bank transfer or cheque: the
+    payment's unallocated part (customer credit) shrinks by the amount, in the payment's
+    currency, and the card belongs to the payment's customer. Returns the card and its
+    code, which is never stored and cannot be shown again. Flushes; the caller commits."""
+    payment = session.scalar(receivables.locked(select(Payment).where(Payment.id == payment.id)))
+    currency = payment.currency
+    if payment.method not in SALE_METHODS:
+        raise GiftCardError("A gift card is sold for a bank transfer or cheque recorded in "
+                            "billing.", field="payment")
+    if payment.order_id is not None:
+        raise GiftCardError("That money is held for an order; choose another payment.",
+                            field="payment")
     if amount <= 0 or amount != round_money(amount, currency) or amount > MAX_AMOUNT:
         raise GiftCardError(f"Enter an amount from 0.01 to {MAX_AMOUNT} {currency}.",
                             field="amount")
-    if not reference.strip():
-        raise GiftCardError("Enter the payment reference (card payment, bank or cheque).",
-                            field="reference")
+    if amount > payment.amount_unallocated:
+        raise GiftCardError(f"Only {Money(payment.amount_unallocated, currency).format()} of "
+                            "that payment is not yet used.", field="amount")
+    payment.amount_unallocated -= amount
     code = new_code()
     card = GiftCard(code_hash=_hash(code), last4=normalise(code)[-4:], currency=currency,
-                    initial_amount=amount, balance=amount, customer_id=customer_id,
+                    initial_amount=amount, balance=amount, customer_id=payment.customer_id,
                     recipient_email=recipient_email.strip()[:254], expires_on=expires_on,
                     active=True, sold_by=actor.label, created_at=utcnow())
     session.add(card)
     session.flush()
+    paid_with = f"{receivables.METHODS[payment.method]} {payment.reference}".strip()
     entry = ledger.post(session, "gift_card_sale", currency=currency, actor=actor.label,
                         reference=f"gift card …{card.last4}",
-                        memo=f"Gift card sold ({paid_by}, {reference.strip()[:80]})",
-                        postings=[ledger.dr(SALE_METHODS[paid_by], amount),
+                        memo=f"Gift card sold for {paid_with} (payment {payment.id})",
+                        postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, payment.customer_id),
                                   ledger.cr(ledger.GIFT_CARD_LIABILITY, amount)])
     session.add(GiftCardMovement(gift_card_id=card.id, kind="issue", amount=amount,
-                                 reference=reference.strip()[:60], entry_id=entry.id, at=utcnow()))
+                                 reference=paid_with[:60], entry_id=entry.id,
+                                 payment_id=payment.id, at=utcnow()))
     audit.record(session, "gift_card.sold", actor=actor, channel="backoffice", subject=card,
-                 data={"amount": str(amount), "currency": currency, "last4": card.last4})
+                 data={"amount": str(amount), "currency": currency, "last4": card.last4,
+                       "payment": payment.id})
     session.flush()
     return card, code
+
+
+def sale_payments(session: Session, customer_id: int) -> list[Payment]:
+    """The customer's recorded transfers and cheques with money not yet used, which a gift
+    card may be sold for; oldest first. One query."""
+    return list(session.scalars(select(Payment).where(
+        Payment.customer_id == customer_id, Payment.method.in_(SALE_METHODS),
+        Payment.order_id.is_(None), Payment.amount_unallocated > 0)
+        .order_by(Payment.received_on, Payment.id)))
 
 
 def lookup(session: Session, code: str, *, today: dt.date | None = None) -> GiftCard | None:

@@ -267,11 +267,30 @@ def issue_credit_note(session: Session, invoice: Invoice, *, lines: dict[int, in
                       reason: str, actor: audit.Actor, today: dt.date | None = None) -> Invoice:
     """Credit an issued invoice, whole (`lines` None) or by line (invoice line id ->
     quantity). What the invoice still has open is settled by the credit note; the rest
-    becomes customer credit, to be refunded or used by later invoices."""
-    if invoice.kind != "invoice":
-        raise BillingError("Only an invoice can be credited.")
+    becomes customer credit, to be refunded or used by later invoices.
+
+    No limit applies here: the console goes through core.billing.credit_requests, which
+    asks for a second person's approval beyond the agent's limit."""
     if not reason.strip():
         raise BillingError("Give the reason for the credit note.", field="reason")
+    invoice, built = credit_lines(session, invoice, lines)
+    customer = session.get(Customer, invoice.customer_id) if invoice.customer_id else None
+    order = session.get(Order, invoice.order_id) if invoice.order_id else None
+    note = _issue(session, kind="credit_note", lines=built, customer=customer,
+                  currency=invoice.currency, prices_include_tax=invoice.prices_include_tax,
+                  terms=TERMS["card"], payment_method=invoice.payment_method,
+                  email=invoice.email, bill_to=invoice.bill_to, order=order, actor=actor,
+                  today=today, credited=invoice, reason=reason.strip()[:300])
+    return note
+
+
+def credit_lines(session: Session, invoice: Invoice, lines: dict[int, int] | None
+                 ) -> tuple[Invoice, list[InvoiceLine]]:
+    """The invoice read afresh under its lock, and the lines a credit note for `lines`
+    (None: everything left) would have; nothing is written. BillingError when the
+    quantities cannot be credited."""
+    if invoice.kind != "invoice":
+        raise BillingError("Only an invoice can be credited.")
     invoice = get_invoice(session, invoice.id, lock=True)
     credited = _credited_so_far(session, invoice)
     left = {l.id: l.quantity - credited.get(l.id, (0,))[0] for l in invoice.lines}
@@ -290,14 +309,13 @@ def issue_credit_note(session: Session, invoice: Invoice, *, lines: dict[int, in
             raise BillingError(f"{line.description}: at most {left[lid]} can be credited.",
                                field="lines")
         built.append(_credit_share(invoice, line, quantity, left[lid], credited.get(lid)))
-    customer = session.get(Customer, invoice.customer_id) if invoice.customer_id else None
-    order = session.get(Order, invoice.order_id) if invoice.order_id else None
-    note = _issue(session, kind="credit_note", lines=built, customer=customer,
-                  currency=invoice.currency, prices_include_tax=invoice.prices_include_tax,
-                  terms=TERMS["card"], payment_method=invoice.payment_method,
-                  email=invoice.email, bill_to=invoice.bill_to, order=order, actor=actor,
-                  today=today, credited=invoice, reason=reason.strip()[:300])
-    return note
+    return invoice, built
+
+
+def credited_total(session: Session, invoice: Invoice) -> Decimal:
+    """What credit notes have credited on the invoice so far (gross)."""
+    return Decimal(session.scalar(select(func.coalesce(func.sum(Invoice.gross_total), 0))
+                                  .where(Invoice.credited_invoice_id == invoice.id)) or 0)
 
 
 def _credit_share(invoice: Invoice, line: InvoiceLine, quantity: int, left: int,
@@ -318,11 +336,15 @@ def _credit_share(invoice: Invoice, line: InvoiceLine, quantity: int, left: int,
 def cancel_invoice(session: Session, invoice: Invoice, *, reason: str,
                    actor: audit.Actor) -> Invoice:
     """Cancel an invoice nothing has been paid on: a credit note for all of it."""
+    check_cancellable(invoice)
+    return issue_credit_note(session, invoice, lines=None, reason=reason or "Cancelled",
+                             actor=actor)
+
+
+def check_cancellable(invoice: Invoice) -> None:
     if invoice.kind != "invoice" or invoice.amount_open != invoice.gross_total:
         raise BillingError("Only an invoice with nothing paid or credited on it can be "
                            "cancelled; issue a credit note instead.")
-    return issue_credit_note(session, invoice, lines=None, reason=reason or "Cancelled",
-                             actor=actor)
 
 
 # -- the document and its journal entry ---------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -158,6 +159,64 @@ class InvoiceTax(Base):
     tax: Mapped[Decimal] = mapped_column(Amount())
 
 
+class CreditNoteRequest(Base):
+    """A credit note, or an invoice's cancellation, beyond what its requester may credit
+    alone: it waits for an agent with the credit or supervisor role (not the requester),
+    who approves it (the credit note is issued then, as it would have been) or rejects it.
+    Its status moves only through CREDIT_REQUEST_MOVES (core.billing.credit_requests.move).
+    """
+
+    __tablename__ = "credit_note_requests"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="credit_note")  # credit_note | cancellation
+    # invoice line id (as text) -> quantity to credit; None credits everything left
+    lines: Mapped[dict | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[Decimal] = mapped_column(Amount())  # what it credits, when requested
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default="requested", index=True)
+    requested_by: Mapped[str] = mapped_column(String(200))  # the agent's label
+    requested_by_id: Mapped[int | None]  # the agent's id
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str] = mapped_column(String(300), default="")
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+
+    invoice: Mapped[Invoice] = relationship(foreign_keys=[invoice_id])
+
+    @property
+    def status_label(self) -> str:
+        return CreditRequestStatus(self.status).label
+
+    @property
+    def line_quantities(self) -> dict[int, int] | None:
+        """The lines to credit as issue_credit_note takes them; None: everything left."""
+        return None if self.lines is None else {int(k): int(v) for k, v in self.lines.items()}
+
+
+class CreditRequestStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"requested": "Awaiting approval", "approved": "Approved",
+                "rejected": "Rejected"}[self.value]
+
+
+# The request's transition table: the only moves its status makes.
+CREDIT_REQUEST_MOVES: dict[CreditRequestStatus, set[CreditRequestStatus]] = {
+    CreditRequestStatus.REQUESTED: {CreditRequestStatus.APPROVED, CreditRequestStatus.REJECTED},
+    CreditRequestStatus.APPROVED: set(),
+    CreditRequestStatus.REJECTED: set(),
+}
+
+
 class Payment(Base):
     """Money received: a card capture, a bank transfer, a cheque, a gift card redemption.
     What is not allocated to invoices is held for the customer (or the order it prepays)."""
@@ -265,3 +324,5 @@ class GiftCardMovement(Base):
     reference: Mapped[str] = mapped_column(String(60), default="")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    # issue: the recorded payment (transfer or cheque) whose money bought the card
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)

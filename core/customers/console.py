@@ -127,17 +127,23 @@ def likely_duplicates(session: Session, *, email: str, phone: str,
 
 
 # Who may decide what: giving credit (on-account, payment terms) is credit control's call,
-# a cheaper price group a supervisor's. Admin may do both.
+# a cheaper price group a supervisor's. Switching a customer between person and company is
+# a price change too (a company buys at the web-b2b trade prices), so it is decided like
+# the price group. Admin may do all.
 AUTHORITY = {"on_account_allowed": ("credit",), "payment_terms": ("credit",),
-             "price_group": ("supervisor", "credit")}
+             "price_group": ("supervisor", "credit"), "kind": ("supervisor", "credit")}
 
 
 def check_authority(before: dict, after: CustomerData, roles: frozenset[str]) -> None:
-    """Refuse, at the field, a change the agent's roles do not cover."""
+    """Refuse, at the field, a change the agent's roles do not cover. Only the fields
+    `before` names are judged: a new customer's kind is chosen freely, as the caller says
+    who they are."""
     if "admin" in roles:
         return
     for name, allowed in AUTHORITY.items():
-        if before.get(name) != getattr(after, name) and not roles.intersection(allowed):
+        if name not in before:
+            continue
+        if before[name] != getattr(after, name) and not roles.intersection(allowed):
             who = " or ".join(allowed)
             raise InvalidInput(f"Only an agent with the {who} role can change this.", field=name)
 

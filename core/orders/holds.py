@@ -50,7 +50,7 @@ REASON_CODES: dict[str, dict[str, str]] = {
     },
     "approval": {
         "spending_limit": "Above the buyer's spending limit",
-        "discount_over_limit": "Discount above the agent's limit",  # core.orders.phone
+        "discount_over_limit": "Discount above the agent's limit",  # core.orders.discounts
         "price_override": "Price override to approve",
         "large_order": "Large order",
     },
@@ -120,7 +120,7 @@ def release_refusal(kind: str, roles: Collection[str]) -> str | None:
 
 
 def place_hold(session: Session, order: Order, *, kind: str, reason_code: str, note: str,
-               actor: audit.Actor) -> OrderHold:
+               actor: audit.Actor, channel: str = CHANNEL) -> OrderHold:
     """Put the order on hold for `reason_code`. Flushes; the caller commits."""
     if kind not in REASON_CODES:
         raise HoldError("Choose what kind of hold this is.", field="kind")
@@ -139,7 +139,7 @@ def place_hold(session: Session, order: Order, *, kind: str, reason_code: str, n
                      placed_at=utcnow())
     order.holds.append(hold)
     session.flush()
-    audit.record(session, "order.hold_placed", actor=actor, channel=CHANNEL, subject=order,
+    audit.record(session, "order.hold_placed", actor=actor, channel=channel, subject=order,
                  data={"hold": hold.id, "kind": kind, "reason": reason_code, "note": note})
     return hold
 

@@ -15,6 +15,12 @@ Changing lines, the policy:
 * Stock: the old quantities are released and the new ones reserved in one savepoint;
   if anything is short nothing changes and the agent is told which SKU and how many
   are left.
+* Discounts: an agent's price approved (or within the limit) for the quantity ordered is
+  not approved for more. When an overridden line grows (a new quantity, or more of its SKU
+  added) the acting agent's limits are checked again (core.orders.discounts): a percentage
+  beyond theirs, or more money given away on the order than they may give, puts the order
+  on an approval hold placed by them, whatever the payment method or the new total.
+  The list price an override is measured against stays the one recorded at placement.
 * Totals are the sums of the lines plus the shipping the order had (not re-quoted).
 * Payment: a card authorisation that no longer covers the new total is voided and the
   order goes back to payment state "unpaid" with a payment_review hold
@@ -39,6 +45,7 @@ from core.catalog.models import Product, Variant
 from core.customers.models import Customer
 from core.errors import NotFound
 from core.inventory import services as inventory
+from core.orders import discounts
 from core.orders import holds as order_holds
 from core.orders import promotion_uses, queries
 from core.orders.cancellation import VoidingGateway
@@ -189,7 +196,8 @@ class ChangeOutcome:
     total_before: Decimal
     total_after: Decimal
     authorisation: str  # none | kept | voided | void_failed
-    hold: OrderHold | None = None
+    hold: OrderHold | None = None  # payment review: the money no longer covers the order
+    approval: OrderHold | None = None  # a discount now beyond the acting agent's limits
 
 
 @dataclass
@@ -202,12 +210,15 @@ class _Wanted:
 
 def change_lines(session: Session, order: Order, *, changes: LineChanges, actor: audit.Actor,
                  gateway: VoidingGateway | None = None,
-                 commit: Callable[[], None] | None = None) -> ChangeOutcome:
-    """Change quantities, remove and add lines; re-price, re-reserve, re-total, and adjust
-    the card authorisation (see the module's docstring). Flushes; the caller commits.
+                 commit: Callable[[], None] | None = None,
+                 authority: discounts.Authority | None = None) -> ChangeOutcome:
+    """Change quantities, remove and add lines; re-price, re-reserve, re-total, check the
+    agents' prices against `authority` (the acting agent's discount limits; None: they
+    may give no discount) and adjust the card authorisation (see the module's docstring).
+    Flushes; the caller commits.
 
-    With `commit`, the changed order (and any payment_review hold) is committed before the
-    payment service is asked to void, as cancel_and_void does.
+    With `commit`, the changed order (and any hold) is committed before the payment service
+    is asked to void, as cancel_and_void does.
     """
     if order.status not in CHANGEABLE:
         raise OrderError(f"Order {order.number} is {order.status.replace('_', ' ')}; its "
@@ -232,9 +243,15 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
     if needs_void and gateway is None:
         raise OrderError("The card authorisation must be voided, but no payment service "
                          "was given.")
+    grown = _grown_overrides(wanted)
+    given_before = discounts.given_away(discounts.line_items(order.lines))
     _re_reserve(session, order, wanted)
     _apply(session, order, wanted, priced)
     promotion_uses.follow(session, order, priced, actor=actor, channel=CHANNEL)
+    approval = discounts.check_order(
+        session, order, actor=actor, lines=grown, given_before=given_before,
+        authority=authority or discounts.Authority(actor.label, Decimal(0), Decimal(0)),
+        context="Lines changed: ")
     outcome = ChangeOutcome(total_before, order.gross_total, "kept" if authorised else "none")
     if needs_void:
         outcome = _reauthorisation_needed(session, order, authorised, gateway, actor, commit,
@@ -252,9 +269,16 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
                  data={"before": before, "after": _snapshot(order),
                        "total_before": str(total_before), "total_after": str(order.gross_total),
                        "authorisation": outcome.authorisation,
+                       "discount_approval_needed": approval is not None,
                        "coupon_problems": list(priced.coupon_problems)})
     session.flush()
-    return outcome
+    return dataclasses.replace(outcome, approval=approval)
+
+
+def _grown_overrides(wanted: list[_Wanted]) -> list[OrderLine]:
+    """Lines with an agent's price that the change makes larger (before it is applied)."""
+    return [w.line for w in wanted if w.line is not None
+            and w.line.list_unit_price is not None and w.quantity > w.line.quantity]
 
 
 def _wanted(session: Session, order: Order, changes: LineChanges) -> list[_Wanted]:

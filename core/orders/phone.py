@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -28,12 +28,12 @@ from core.inventory import services as inventory
 from core.mail import send_mail
 from core.money import Money
 from core.orders import services as orders
-from core.orders import shipping
-from core.orders.models import Order, OrderHold
+from core.orders import discounts, shipping
+from core.orders.models import Order
 from core.payments import flow
 from core.payments.gateway import StripeGateway
 from core.pricing import services as pricing
-from core.pricing.engine import PricedCart, PricedLine, PricingContext, round_money
+from core.pricing.engine import PricedCart, PricedLine, PricingContext
 
 CHANNEL = "callcenter"  # what phone orders are attributed to
 B2C, B2B = "web-b2c", "web-b2b"  # what their customers are priced in
@@ -49,43 +49,11 @@ class PhoneOrderError(DomainError):
 
 
 # -- who, where, how much may be given ----------------------------------------------------
-
-@dataclass(frozen=True)
-class DiscountLimits:
-    """The largest discount (percent off the list price) each role gives without approval."""
-
-    agent: Decimal
-    supervisor: Decimal
-
-    @classmethod
-    def from_settings(cls, settings) -> "DiscountLimits":
-        return cls(Decimal(settings.DISCOUNT_LIMIT_AGENT), Decimal(settings.DISCOUNT_LIMIT_SUPERVISOR))
-
-
-def discount_limit(agent: Agent, limits: DiscountLimits) -> Decimal:
-    """The agent's own limit when one is set, else their highest role's (admin: 100 %)."""
-    if agent.max_discount_percent is not None:
-        return Decimal(agent.max_discount_percent)
-    if "admin" in agent.roles:
-        return Decimal(100)
-    if "supervisor" in agent.roles:
-        return limits.supervisor
-    if "agent" in agent.roles:
-        return limits.agent
-    return Decimal(0)
-
-
-def discount_percent(list_unit: Decimal, unit: Decimal) -> Decimal:
-    """How far below the list price a unit price is, in percent to one decimal."""
-    if list_unit <= 0:
-        return Decimal(0)
-    return ((list_unit - unit) * 100 / list_unit).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-def beyond_limit(list_unit: Decimal, unit: Decimal, limit: Decimal, currency: str) -> bool:
-    """True when the unit price is below what a discount of `limit` % gives, after the same
-    rounding: entering exactly the limit never needs approval, whatever the cents."""
-    return unit < round_money(list_unit * (100 - limit) / 100, currency)
+# The limits and the check live in core.orders.discounts, shared with line changes.
+DiscountLimits = discounts.DiscountLimits
+discount_limit = discounts.discount_limit
+discount_percent = discounts.discount_percent
+beyond_limit = discounts.beyond_limit
 
 
 def find_customer(session: Session, number: str) -> Customer:
@@ -193,10 +161,13 @@ class EntryPrice:
     options: tuple[orders.ShippingOption, ...]
     chosen: orders.ShippingOption | None
     limit: Decimal | None
+    given_away: Decimal = Decimal(0)  # by the overrides, list price less agent's, x quantity
+    amount_limit: Decimal | None = None  # the agent's, per order; None: none or no agent
+    over_amount: bool = False
 
     @property
     def needs_approval(self) -> bool:
-        return any(l.over_limit for l in self.lines)
+        return self.over_amount or any(l.over_limit for l in self.lines)
 
     @property
     def total(self) -> Decimal:
@@ -231,9 +202,11 @@ def price_entry(session: Session, customer: Customer, lines: Sequence[tuple[int,
     The same queries whatever the number of lines.
     """
     channel, ctx = entry_context(session, customer, coupon_codes=coupon_codes, address=address)
-    limit = discount_limit(agent, limits) if agent is not None and limits is not None else None
+    authority = (discounts.authority(agent, limits) if agent is not None and limits is not None
+                 else None)
+    limit = authority.percent if authority else None
     if not lines:
-        return EntryPrice((), None, (), None, limit)
+        return EntryPrice((), None, (), None, limit, amount_limit=authority and authority.amount)
     priced = orders.price_with_overrides(session, ctx, lines, overrides)
     ids = [vid for vid, _ in lines]
     facts = {vid: (weight, pid) for vid, weight, pid in session.execute(
@@ -260,7 +233,10 @@ def price_entry(session: Session, customer: Customer, lines: Sequence[tuple[int,
             available=available[line.variant_id],
             promised=inventory.promised_date(today, stocked, transit) if transit is not None else None,
             explanation=_explain(line, base, override, percent)))
-    return EntryPrice(tuple(out), priced.priced, tuple(options), chosen, limit)
+    given = discounts.given_away((l.list_unit if l.override else None, l.priced.unit_price,
+                                  l.priced.quantity) for l in out)
+    return EntryPrice(tuple(out), priced.priced, tuple(options), chosen, limit, given,
+                      authority and authority.amount, discounts.over_amount(given, authority))
 
 
 def _shipping(session, ctx, priced, lines, facts, available, country, method_code):
@@ -405,7 +381,7 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
             po_number=po_number[:60]),
         channel=channel, ctx=ctx, customer_id=customer.id, actor=actor,
         idempotency_key=idempotency_key, overrides=overrides, attributed_channel=CHANNEL)
-    _record_overrides(session, order, agent, discount_limit(agent, settings_limits))
+    _record_overrides(session, order, agent, settings_limits)
     if gift_card.strip() and order.status == "pending_payment":
         prepayments.pay_with_gift_card(session, order, gift_card, actor=actor)
     paid_in_full = orders.mark_prepaid(session, order, actor=actor, reference="gift card")
@@ -416,28 +392,21 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
     return order
 
 
-def _record_overrides(session: Session, order: Order, agent: Agent, limit: Decimal) -> None:
+def _record_overrides(session: Session, order: Order, agent: Agent,
+                      limits: DiscountLimits) -> None:
+    """Audit every agent's price on the order; beyond the agent's limits, an approval hold."""
     changed = [l for l in order.lines if l.list_unit_price is not None]
     if not changed:
         return
     actor = _actor(agent)
-    over = []
     for line in changed:
         percent = discount_percent(line.list_unit_price, line.unit_price)
         audit.record(session, "order.price_overridden", actor=actor, channel=CHANNEL, subject=order,
                      data={"sku": line.sku, "list_unit_price": str(line.list_unit_price),
                            "unit_price": str(line.unit_price), "percent": str(percent),
                            "reason": line.override_reason})
-        if beyond_limit(line.list_unit_price, line.unit_price, limit, order.currency):
-            over.append(f"{line.sku} {percent} %")
-    if over:
-        note = f"Discount beyond {agent.email}'s limit of {limit.normalize():f} %: " + ", ".join(over)
-        session.add(OrderHold(order_id=order.id, kind="approval", reason_code="discount_over_limit",
-                              note=note[:1000], placed_by=agent.email))
-        audit.record(session, "order.hold_placed", actor=actor, channel=CHANNEL, subject=order,
-                     data={"kind": "approval", "reason": "discount_over_limit", "note": note})
-        session.flush()
-        session.expire(order, ["holds"])
+    discounts.check_order(session, order, authority=discounts.authority(agent, limits),
+                          actor=actor, channel=CHANNEL)
 
 
 # -- paying ---------------------------------------------------------------------------------

@@ -7,18 +7,16 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.billing import giftcards
 from core.billing.models import GiftCard
 from core.payments.models import PaymentAttempt
-from tests.billing_support import CLERK
+from tests.billing_support import sell_gift_card
 from tests.e2e.conftest import assert_accessible
 from tests.e2e.test_checkout import add_to_cart, order_by_email, shop, shop_page  # noqa: F401
 
 
 def test_a_gift_card_pays_the_whole_order_without_a_card(shop_page, shop):
     with Session(shop[1]) as session:
-        card, code = giftcards.sell(session, amount=Decimal("100.00"), currency="EUR",
-                                    paid_by="bank_transfer", reference="SEPA e2e", actor=CLERK)
+        card, code = sell_gift_card(session, Decimal("100.00"), reference="SEPA e2e")
         session.commit()
         card_id = card.id
     page = shop_page

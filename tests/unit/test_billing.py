@@ -10,7 +10,7 @@ from core.billing import giftcards, invoicing, ledger, receivables
 from core.billing.invoicing import BillingError, FreeTextLine
 from core.billing.models import Allocation, JournalEntry, JournalLine
 from core.customers.models import Customer
-from tests.billing_support import CLERK, assert_books_reconcile, place, ship
+from tests.billing_support import CLERK, assert_books_reconcile, place, sell_gift_card, ship
 from tests.factories import CustomerFactory
 
 TODAY = dt.date(2026, 11, 25)
@@ -271,8 +271,7 @@ def test_card_refunds_never_exceed_the_capture(db):
 
 def test_a_gift_card_is_a_liability_until_it_pays_for_an_order(db):
     liability = Delta(db, ledger.GIFT_CARD_LIABILITY)
-    card, code = giftcards.sell(db, amount=D("25.00"), currency="EUR", paid_by="bank_transfer",
-                                reference="SEPA GC", actor=CLERK)
+    card, code = sell_gift_card(db, D("25.00"), reference="SEPA GC")
     assert card.last4 == code.replace("-", "")[-4:] and len(code) == 19
     assert giftcards.lookup(db, code.lower()).id == card.id
     assert giftcards.lookup(db, "AAAA-BBBB-CCCC-DDDD") is None
@@ -291,8 +290,7 @@ def test_a_gift_card_is_a_liability_until_it_pays_for_an_order(db):
 
 
 def test_a_cancelled_orders_gift_card_payment_goes_back_to_the_card(db):
-    card, code = giftcards.sell(db, amount=D("10.00"), currency="EUR", paid_by="cheque",
-                                reference="CHQ GC", actor=CLERK)
+    card, code = sell_gift_card(db, D("10.00"), reference="CHQ GC")
     order = place(db, [("PAP-A4-80", 1)], key="gift-cancel")
     payment = giftcards.redeem(db, code, D("5.49"), actor=CLERK, order=order)
     giftcards.restore(db, payment, actor=CLERK, key="restore-1")
@@ -360,8 +358,7 @@ def test_a_pending_refund_holds_its_credit_even_when_the_card_could_take_more(db
 
 
 def test_money_held_for_another_order_is_not_used_by_a_new_invoice(db, acme):
-    card, code = giftcards.sell(db, amount=D("500.00"), currency="EUR", paid_by="cheque",
-                                reference="CHQ", actor=CLERK)
+    card, code = sell_gift_card(db, D("500.00"), reference="CHQ")
     prepaid = place(db, [("PAP-A4-80", 2)], key="prepaid-b", customer=acme,
                     channel_code="web-b2b", payment_method="on_account")
     giftcards.redeem(db, code, prepaid.gross_total, actor=CLERK, order=prepaid, key="b-gift")

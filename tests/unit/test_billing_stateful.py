@@ -1,5 +1,6 @@
 """Random sequences of order, ship, invoice, capture, pay, overpay, credit note, write-off,
-refund and gift card keep the books right (Hypothesis stateful test).
+refund, gift card sold (for a cheque, or out of customer credit) and redeemed keep the books
+right (Hypothesis stateful test).
 
 After every step:
 - every journal entry balances exactly;
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from core.billing import giftcards, invoicing, reconcile, receivables
 from core.billing.models import Invoice, Payment, Refund
 from core.customers.models import Customer
-from tests.billing_support import CLERK, place, ship
+from tests.billing_support import CLERK, place, sell_gift_card, ship
 
 SKUS = ["PAP-A4-80", "PEN-G2-BLU", "STN-76-YEL"]
 
@@ -146,12 +147,21 @@ def test_random_sequences_keep_the_books_right(db):
 
         @rule(amount=st.sampled_from([D("5.00"), D("20.00"), D("100.00")]))
         def gift_card_pays_an_invoice(self, amount):
-            card, code = giftcards.sell(db, amount=amount, currency="EUR", paid_by="cheque",
-                                        reference=key("gc"), actor=CLERK)
+            card, code = sell_gift_card(db, amount, reference=key("gc"))
             invoice = next(iter(self._open(acme.id)), None)
             if invoice is not None:
                 giftcards.redeem(db, code, min(amount, invoice.amount_open), actor=CLERK,
                                  invoice=invoice)
+
+        @rule(amount=st.sampled_from([D("0.01"), D("5.00"), D("1000.00")]))
+        def gift_card_from_customer_credit(self, amount):
+            """A card sold for an overpayment's unallocated part (customer deposits)."""
+            payment = db.scalar(select(Payment).where(
+                Payment.customer_id == acme.id, Payment.method.in_(["bank_transfer", "cheque"]),
+                Payment.order_id.is_(None), Payment.amount_unallocated > 0).limit(1))
+            if payment is not None:
+                giftcards.sell(db, amount=min(amount, payment.amount_unallocated),
+                               payment=payment, actor=CLERK)
 
         def _open(self, customer_id):
             return list(db.scalars(select(Invoice).where(

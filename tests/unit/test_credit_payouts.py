@@ -6,9 +6,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from core.billing import giftcards, invoicing, prepayments, receivables
+from core.billing import invoicing, prepayments, receivables
 from core.billing.invoicing import BillingError, FreeTextLine
-from tests.billing_support import CLERK, assert_books_reconcile, place, ship
+from tests.billing_support import CLERK, assert_books_reconcile, place, sell_gift_card, ship
 from tests.factories import CustomerFactory
 
 TODAY = dt.date.today()
@@ -82,8 +82,7 @@ def test_credit_from_a_card_is_never_refunded_by_bank_transfer(db, cleo):
 
 
 def test_a_gift_card_prepayment_is_never_refunded_by_bank_transfer(db):
-    card, code = giftcards.sell(db, amount=D("20.00"), currency="EUR", paid_by="bank_transfer",
-                                reference="SEPA gift", actor=CLERK)
+    card, code = sell_gift_card(db, D("20.00"), reference="SEPA gift", actor=CLERK)
     order = place(db, [("PAP-A4-80", 5)], key="gift-cashout")
     order.status, order.payment_state = "pending_payment", "unpaid"
     payment = prepayments.pay_with_gift_card(db, order, code, actor=CLERK)

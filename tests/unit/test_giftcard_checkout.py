@@ -19,7 +19,7 @@ from core.payments import services as payments
 from core.payments.flow import authorise_order
 from core.payments.gateway import IntentResult, PaymentDeclined
 from core.payments.models import PaymentAttempt
-from tests.billing_support import CLERK, assert_books_reconcile, ship
+from tests.billing_support import CLERK, assert_books_reconcile, sell_gift_card, ship
 from tests.unit.test_orders import ACTOR, place, vid
 
 
@@ -47,9 +47,8 @@ class Stripe:
         return IntentResult(intent_id, "requires_action", "", Money("0", "EUR"))
 
 
-def sell(db, amount: str, paid_by="bank_transfer"):
-    return giftcards.sell(db, amount=D(amount), currency="EUR", paid_by=paid_by,
-                          reference="SEPA gift", actor=CLERK)
+def sell(db, amount: str):
+    return sell_gift_card(db, D(amount), reference="SEPA gift")
 
 
 def paper_order(db, key: str, quantity: int = 5):

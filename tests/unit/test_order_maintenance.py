@@ -229,10 +229,10 @@ def test_lines_cannot_change_while_a_card_payment_is_in_progress(db):
 def test_an_order_paid_by_gift_card_that_grows_waits_for_the_rest(db):
     from decimal import Decimal as D
 
-    from core.billing import giftcards, prepayments
+    from core.billing import prepayments
+    from tests.billing_support import sell_gift_card
     from core.fulfilment.services import release_refusal
-    card, code = giftcards.sell(db, amount=D("100.00"), currency="EUR", paid_by="cheque",
-                                reference="CHQ", actor=AGENT)
+    card, code = sell_gift_card(db, D("100.00"), reference="CHQ", actor=AGENT)
     order = place(db, [(vid(db, "PAP-A4-80"), 2)], key="m-gift")
     prepayments.pay_with_gift_card(db, order, code, actor=AGENT)
     assert orders.mark_prepaid(db, order, actor=AGENT, reference="gift card")

@@ -26,11 +26,12 @@ class Sink:
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
-    def wait_for(self, to: str, timeout: float = 5.0):
+    def wait_for(self, to: str, timeout: float = 5.0, *, subject: str = ""):
+        """The first message to `to` (whose subject holds `subject`, when given)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.messages:
-                if to in message["To"]:
+                if to in message["To"] and subject in message["Subject"]:
                     return message
             time.sleep(0.05)
         raise AssertionError(f"no e-mail to {to} arrived")

@@ -5,7 +5,7 @@ import pytest
 from core import mail
 from tests.conftest import agent_client_for
 from tests.web.conftest import text_of
-from tests.web.test_giftcards import CODE, sell_form, text
+from tests.web.test_giftcards import CODE, paid, sell_form, text  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -21,21 +21,22 @@ def queued(monkeypatch):
     return handed
 
 
-def test_the_code_is_sent_without_passing_through_the_task_queue(seller, smtp_sink, queued):
+def test_the_code_is_sent_without_passing_through_the_task_queue(seller, paid, smtp_sink,
+                                                                queued):
     response = seller.post("/gift-cards/sell",
-                           data=sell_form(seller, recipient_email="gift.taker@example.com"))
+                           data=sell_form(seller, paid, recipient_email="gift.taker@example.com"))
     code = CODE.search(text(response)).group(0)
     assert code in text_of(smtp_sink.wait_for("gift.taker@example.com"))
     assert not any(code in str(args) for args in queued)
 
 
-def test_when_the_code_cannot_be_sent_the_agent_is_told(seller, monkeypatch, queued):
+def test_when_the_code_cannot_be_sent_the_agent_is_told(seller, paid, monkeypatch, queued):
     def refused(message, smtp_url):
         raise OSError("connection refused")
 
     monkeypatch.setattr(mail, "deliver", refused)
     response = seller.post("/gift-cards/sell",
-                           data=sell_form(seller, recipient_email="gift.taker@example.com"))
+                           data=sell_form(seller, paid, recipient_email="gift.taker@example.com"))
     assert response.status_code == 200
     page = text(response)
     assert CODE.search(page)  # the code is on the page to give by hand

@@ -3,6 +3,7 @@ again), balances checked there and in the shop (throttled), disabled by a superv
 invoices paid with a card, and the checkout paid by a gift card in part or in full."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal as D
 
@@ -10,15 +11,15 @@ import pytest
 from sqlalchemy import func, select
 
 from core.auth.passwords import hash_password
-from core.billing import giftcards
-from core.billing.models import GiftCard, Payment
+from core.billing import giftcards, ledger, receivables
+from core.billing.models import GiftCard, GiftCardMovement, Payment
 from core.money import Money
 from core.orders.models import Order
 from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt
-from tests.billing_support import CLERK
+from tests.billing_support import CLERK, assert_books_reconcile, sell_gift_card
 from tests.conftest import agent_client_for, csrf_token
-from tests.factories import AgentFactory
+from tests.factories import AgentFactory, CustomerFactory
 from tests.helpers import QueryCounter
 from tests.web.conftest import text_of
 from tests.web.test_cart import add
@@ -30,12 +31,26 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
-def sell_form(client, **fields):
-    """The sell form's fields as the index page gives them (key and CSRF token included)."""
-    html = text(client.get("/gift-cards/"))
+@pytest.fixture
+def paid(db):
+    """A customer whose cheque of 100.00 EUR is recorded in billing and not yet used."""
+    customer = CustomerFactory(name="Gina Giver")
+    payment = receivables.record_payment(
+        db, customer_id=customer.id, method="cheque", amount=D("100.00"), currency="EUR",
+        received_on=dt.date.today(), reference="CHQ 4711", actor=CLERK)
+    db.commit()
+    return customer, payment
+
+
+def sell_form(client, paid, **fields):
+    """The sell form's fields as the page gives them for the customer who paid (key and CSRF
+    token included), selling 25.00 EUR of their cheque."""
+    customer, payment = paid
+    html = text(client.get(f"/gift-cards/?customer={customer.number}"))
     key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', html).group(1)
-    return {"csrf_token": csrf_token(client, "/gift-cards/"), "key": key, "amount": "25.00",
-            "currency": "EUR", "paid_by": "card", "reference": "TERM-4711", **fields}
+    return {"csrf_token": csrf_token(client, "/gift-cards/"), "key": key,
+            "customer": customer.number, "payment": str(payment.id), "amount": "25.00",
+            **fields}
 
 
 def sold_cards(db) -> int:
@@ -61,24 +76,23 @@ def test_an_agent_checks_cards_but_does_not_sell_them(agent_client, db):
     before = sold_cards(db)
     response = agent_client.post("/gift-cards/sell", data={
         "csrf_token": csrf_token(agent_client, "/gift-cards/"), "amount": "25.00",
-        "currency": "EUR", "paid_by": "card", "reference": "x", "key": "0" * 32})
+        "customer": "C-000001", "payment": "1", "key": "0" * 32})
     assert response.status_code == 403
     assert sold_cards(db) == before
 
 
 @pytest.fixture
 def card(db):
-    card, code = giftcards.sell(db, amount=D("40.00"), currency="EUR", paid_by="bank_transfer",
-                                reference="SEPA GC", actor=CLERK)
+    card, code = sell_gift_card(db, D("40.00"), reference="SEPA GC")
     db.commit()
     return card, code
 
 
 # -- the console: selling ------------------------------------------------------------------------
 
-def test_selling_shows_the_code_once_and_never_again(seller, db, smtp_sink):
+def test_selling_shows_the_code_once_and_never_again(seller, db, paid, smtp_sink):
     before = sold_cards(db)
-    data = sell_form(seller, recipient_email="Gift.Taker@example.com")
+    data = sell_form(seller, paid, recipient_email="Gift.Taker@example.com")
     response = seller.post("/gift-cards/sell", data=data)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -102,33 +116,76 @@ def test_selling_shows_the_code_once_and_never_again(seller, db, smtp_sink):
         assert page.status_code == 200 and code not in text(page) and f"…{card.last4}" in text(page)
 
 
-def test_a_sale_with_errors_is_refused_at_its_fields_and_sells_nothing(seller, db):
+def test_a_sale_takes_the_money_from_the_recorded_payment_and_the_books_reconcile(
+        seller, db, paid):
+    customer, payment = paid
+    page = text(seller.get(f"/gift-cards/?customer={customer.number}"))
+    assert "Cheque CHQ 4711" in page and "100.00 EUR not yet used" in page
+    deposits = ledger.balance(db, ledger.CUSTOMER_DEPOSITS)
+    liability = ledger.balance(db, ledger.GIFT_CARD_LIABILITY)
+    response = seller.post("/gift-cards/sell", data=sell_form(seller, paid, amount="60.00"))
+    assert response.status_code == 200 and CODE.search(text(response))
+    db.expire_all()
+    card = db.scalar(select(GiftCard).order_by(GiftCard.id.desc()))
+    assert (card.balance, card.customer_id) == (D("60.00"), customer.id)
+    assert db.get(Payment, payment.id).amount_unallocated == D("40.00")
+    # Dr customer deposits 2300, Cr gift-card liability 2200
+    assert ledger.balance(db, ledger.CUSTOMER_DEPOSITS) - deposits == D("60.00")
+    assert ledger.balance(db, ledger.GIFT_CARD_LIABILITY) - liability == D("-60.00")
+    issue = db.scalar(select(GiftCardMovement).where(GiftCardMovement.gift_card_id == card.id))
+    assert (issue.kind, issue.payment_id) == ("issue", payment.id)
+    assert_books_reconcile(db)
+    statement = text(seller.get(f"/billing/customers/{customer.number}"))
+    assert f"Gift card …{card.last4}" in statement and "bought with Cheque CHQ 4711" in statement
+    # what is left of the cheque is all a second card may take
+    html = text(seller.post("/gift-cards/sell", data=sell_form(seller, paid, amount="40.01")))
+    assert "Only 40.00 EUR of that payment is not yet used." in html and not CODE.search(html)
+
+
+def test_no_gift_card_is_sold_without_a_recorded_payment(seller, db, paid):
     before = sold_cards(db)
-    response = seller.post("/gift-cards/sell", data=sell_form(
-        seller, amount="1000.01", customer="C-999999"))
+    stranger = CustomerFactory(name="Nick Nopay")
+    page = text(seller.get(f"/gift-cards/?customer={stranger.number}"))
+    assert "No bank transfer or cheque of Nick Nopay has money not yet used" in page
+    assert f'href="/billing/payments/new?customer={stranger.number}"' in page
+    assert "Sell gift card</button>" not in page
+    # someone else's payment, or none at all, is refused at the field
+    _, payment = paid
+    data = sell_form(seller, paid, customer=stranger.number)
+    html = text(seller.post("/gift-cards/sell", data=data))
+    assert "Choose one of the customer&#39;s recorded payments." in html
+    html = text(seller.post("/gift-cards/sell", data={**sell_form(seller, paid), "payment": ""}))
+    assert 'id="payment-error">Choose the payment the card is sold for.' in html
+    # a card payment taken for an order is not money for a gift card
+    card_payment = receivables.record_payment(
+        db, customer_id=paid[0].id, method="card", amount=D("30.00"), currency="EUR",
+        received_on=dt.date.today(), reference="pi_x", actor=CLERK)
+    db.commit()
+    html = text(seller.post("/gift-cards/sell",
+                            data={**sell_form(seller, paid), "payment": str(card_payment.id)}))
+    assert "sold for a bank transfer or cheque recorded in billing" in html
+    assert sold_cards(db) == before
+    db.expire_all()
+    assert db.get(Payment, payment.id).amount_unallocated == D("100.00")
+
+
+def test_a_sale_with_errors_is_refused_at_its_fields_and_sells_nothing(seller, db, paid):
+    before = sold_cards(db)
+    response = seller.get("/gift-cards/?customer=C-999999")
+    assert 'id="customer-error">There is no customer with that number.' in text(response)
+    response = seller.post("/gift-cards/sell", data=sell_form(seller, paid, customer="C-999999"))
     html = text(response)
     assert response.status_code == 200 and not CODE.search(html)
     assert "There is no customer with that number." in html
-    response = seller.post("/gift-cards/sell", data=sell_form(seller,
-                                                                    amount="1000.01"))
+    response = seller.post("/gift-cards/sell", data=sell_form(seller, paid, amount="1000.01"))
     assert "Enter an amount from 0.01 to 1000" in text(response)
     assert 'id="amount" ' in text(response) and 'aria-invalid="true"' in text(response)
     assert sold_cards(db) == before
 
 
-def test_a_sale_to_a_customer_is_kept_with_the_customer(seller, db):
-    from core.customers.models import Customer
-    acme = db.scalar(select(Customer).where(Customer.name == "Acme Corp"))
-    response = seller.post("/gift-cards/sell", data=sell_form(
-        seller, customer=acme.number.lower(), paid_by="cheque", reference="CHQ 12"))
-    assert response.status_code == 200 and CODE.search(text(response))
-    card = db.scalar(select(GiftCard).order_by(GiftCard.id.desc()))
-    assert card.customer_id == acme.id
-
-
-def test_posting_without_a_csrf_token_sells_nothing(seller, db):
+def test_posting_without_a_csrf_token_sells_nothing(seller, db, paid):
     before = sold_cards(db)
-    data = sell_form(seller)
+    data = sell_form(seller, paid)
     del data["csrf_token"]
     assert seller.post("/gift-cards/sell", data=data).status_code == 400
     assert sold_cards(db) == before
@@ -191,13 +248,11 @@ def test_the_list_of_recent_cards_costs_the_same_queries_for_one_or_many(agent_c
             assert agent_client.get("/gift-cards/").status_code == 200
         return counter.count
 
-    giftcards.sell(db, amount=D("5.00"), currency="EUR", paid_by="cheque", reference="1",
-                   actor=CLERK)
+    sell_gift_card(db, D("5.00"), reference="1")
     db.commit()
     one = count()
     for i in range(6):
-        giftcards.sell(db, amount=D("5.00"), currency="EUR", paid_by="cheque",
-                       reference=f"r{i}", actor=CLERK)
+        sell_gift_card(db, D("5.00"), reference=f"r{i}")
     db.commit()
     assert count() == one
 
@@ -425,8 +480,7 @@ def test_a_phone_order_paid_partly_by_gift_card_takes_the_rest_by_card_or_on_acc
     assert 'id="card-amount">12.20 EUR' in card_page
 
     acme = number_of(db, "acme")
-    gift2, code2 = giftcards.sell(db, amount=D("5.00"), currency="EUR", paid_by="cheque",
-                                  reference="CHQ", actor=CLERK)
+    gift2, code2 = sell_gift_card(db, D("5.00"), reference="CHQ")
     db.commit()
     add(agent_client, acme, "PAP-A4-80", 2)
     order = placed(db, phone_place(agent_client, acme, "on_account", code2))
@@ -452,8 +506,7 @@ def test_a_pay_link_asks_only_for_what_the_gift_card_left(client, db, monkeypatc
     from tests.unit.test_orders import place, vid
     monkeypatch.setattr("storefront.payment_answers.gateway", lambda: type(
         "Gateway", (), {"setup_intent": lambda self: ("seti_1", "seti_1_secret")})())
-    card, code = giftcards.sell(db, amount=D("25.00"), currency="EUR", paid_by="cheque",
-                                reference="CHQ", actor=CLERK)
+    card, code = sell_gift_card(db, D("25.00"), reference="CHQ")
     order = place(db, [(vid(db, "PAP-A4-80"), 5)], key="link-gift")  # 32.40
     prepayments.pay_with_gift_card(db, order, code, actor=CLERK)
     db.commit()

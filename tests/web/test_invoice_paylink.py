@@ -91,7 +91,7 @@ def failed_second_shipment(db, gateway) -> Invoice:
 
 def test_a_failed_shipment_charge_emails_a_link_that_pays_the_invoice(db, gateway, sink, shop):
     invoice = failed_second_shipment(db, gateway)
-    message = sink.wait_for(invoice.email)
+    message = sink.wait_for(invoice.email, subject="by card")
     assert invoice.number in message["Subject"]
     link = re.search(r"http://shop\.example(/pay/invoice/\S+)", text_of(message)).group(1)
 
