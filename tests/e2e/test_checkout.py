@@ -122,6 +122,7 @@ def test_the_region_list_and_shipping_options_follow_the_country(shop_page):
     page = shop_page
     add_to_cart(page, "/p/rapid-stapler-30-sheets")
     page.get_by_role("button", name="Checkout").click()
+    page.wait_for_load_state()  # the page's script listens for a change of country
     region = page.get_by_label("Region (optional)")
     expect(region.get_by_role("option", name="Bavaria")).to_have_count(1)
     page.get_by_label("Country").select_option("AT")

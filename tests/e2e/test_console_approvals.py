@@ -37,7 +37,7 @@ def signed_in(browser, base, email):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("demo-pass-1")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Billing")).to_be_visible()
+    expect(page.get_by_role("link", name="Billing", exact=True)).to_be_visible()
     return page, errors
 
 
@@ -66,7 +66,7 @@ def test_a_large_credit_note_waits_for_a_supervisors_approval(browser, console):
     clerk.context.close()
 
     boss, boss_errors = signed_in(browser, base, "supervisor@marketline.example")
-    boss.get_by_role("link", name="Billing").click()
+    boss.get_by_role("link", name="Billing", exact=True).click()
     worklist = boss.get_by_role("region", name="Credit notes awaiting approval")
     expect(worklist).to_contain_text("Installation cancelled")
     assert_accessible(boss)

@@ -29,7 +29,7 @@ def clerk(browser, console):
     page.get_by_label("Email").fill("supervisor@marketline.example")
     page.get_by_label("Password").fill("demo-pass-1")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Billing")).to_be_visible()
+    expect(page.get_by_role("link", name="Billing", exact=True)).to_be_visible()
     yield page
     context.close()
     assert errors == [], errors  # no script error, no CSP violation
@@ -45,7 +45,7 @@ def choose_acme(page) -> None:
 
 def test_a_free_text_invoice_and_a_bank_transfer_with_its_allocation(clerk):
     page = clerk
-    page.get_by_role("link", name="Billing").click()
+    page.get_by_role("link", name="Billing", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Invoices and credit notes")
     assert_accessible(page)
 

@@ -13,7 +13,7 @@ def agent_signs_in(page, email):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("demo-pass-1")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Customers")).to_be_visible()
+    expect(page.get_by_role("link", name="Customers", exact=True)).to_be_visible()
 
 
 def add_line(page, sku, quantity):
@@ -38,7 +38,7 @@ def test_a_phone_order_with_an_approved_discount_paid_by_card(browser, live_serv
     agent.set_default_timeout(15_000)
     agent_signs_in(agent, "agent@marketline.example")
 
-    agent.get_by_role("link", name="Customers").click()
+    agent.get_by_role("link", name="Customers", exact=True).click()
     agent.wait_for_load_state()  # htmx starts on DOMContentLoaded; typing earlier is not seen
     agent.get_by_label("Search customers").fill("1234 56")  # part of +49 30 1234 5678
     result = agent.get_by_role("link", name=re.compile("Sam Shopper"))
@@ -70,7 +70,7 @@ def test_a_phone_order_with_an_approved_discount_paid_by_card(browser, live_serv
     supervisor = browser.new_context(base_url=live_server).new_page()
     supervisor.set_default_timeout(15_000)
     agent_signs_in(supervisor, "supervisor@marketline.example")
-    supervisor.get_by_role("link", name="Holds").click()
+    supervisor.get_by_role("link", name="Holds", exact=True).click()
     assert_accessible(supervisor)
     supervisor.get_by_role("link", name=number).click()
     supervisor.get_by_role("button", name="Release hold").click()

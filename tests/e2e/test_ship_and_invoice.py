@@ -35,7 +35,7 @@ def new_page(browser, base):
 
 
 def ship(page, number, units, tracking):
-    page.get_by_role("link", name="Warehouse").click()
+    page.get_by_role("link", name="Warehouse", exact=True).click()
     page.get_by_role("link", name="To ship").click()
     page.get_by_role("link", name=number).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Ship order {number}")
@@ -66,7 +66,7 @@ def test_five_units_shipped_three_then_two_give_two_invoices_and_two_card_paymen
     warehouse.get_by_label("Email").fill("warehouse@marketline.example")
     warehouse.get_by_label("Password").fill("demo-pass-1")
     warehouse.get_by_role("button", name="Sign in").click()
-    warehouse.get_by_role("link", name="Warehouse").click()
+    warehouse.get_by_role("link", name="Warehouse", exact=True).click()
     warehouse.get_by_role("link", name="To release").click()
     warehouse.get_by_label(f"Release {number}").check()
     assert_accessible(warehouse)
