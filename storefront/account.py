@@ -63,10 +63,11 @@ def sign_in_view():
         try:
             user = customers.authenticate(db_session, email=form.email.data,
                                           password=form.password.data,
-                                          remote_addr=request.remote_addr, limit=login_limit())
+                                          remote_addr=request.remote_addr, limit=login_limit(),
+                                          commit=db_session.commit)
         except DomainError as err:
-            db_session.commit()  # keep the failed attempt: it is what throttling counts
-            place_error(form, err)
+            db_session.commit()
+            place_error(form, err)  # a wrong password, or how long to wait (TooManyAttempts)
         else:
             _sign_in_keeping_cart(user)
             db_session.commit()

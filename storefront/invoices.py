@@ -12,9 +12,11 @@ from core.audit import Actor
 from core.billing import documents, queries, receivables
 from core.errors import NotFound
 from core.orders import queries as order_queries
+from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.render import render_page
+from storefront.limits import limits, with_retry_after
 from storefront.payment_answers import card_answer, card_form_context, gateway, no_card
 
 bp = Blueprint("invoices", __name__)
@@ -74,28 +76,32 @@ def detail(number: str):
 
 
 class GuestInvoiceForm(FlaskForm):
-    """The guest proves the order as on the look-up page: its number and e-mail."""
+    """The guest proves the order as on the look-up page: number, e-mail and postcode."""
 
     order = HiddenField(validators=[DataRequired(), Length(max=20)])
     email = HiddenField(validators=[DataRequired(), Length(max=254)])
+    postcode = HiddenField(validators=[DataRequired(), Length(max=20)])
     invoice = HiddenField(validators=[DataRequired(), Length(max=20)])
 
 
 @bp.post("/orders/lookup/invoice.pdf")
 def guest_pdf():
-    """A guest's invoice PDF: the order is found by the look-up rules (number and e-mail,
-    throttled per address), and the invoice must belong to that order."""
+    """A guest's invoice PDF: the order is found by the look-up rules (a guest order, its
+    number, e-mail and postcode, counted like a look-up), and the invoice must belong to
+    that order."""
     form = GuestInvoiceForm()
     if not form.validate_on_submit():
         raise NotFound(queries.NOT_FOUND)
     try:
         order = order_queries.lookup_guest_order(db_session, number=form.order.data,
                                                  email=form.email.data,
-                                                 remote_addr=request.remote_addr)
-    except order_queries.LookupThrottled as err:
+                                                 postcode=form.postcode.data,
+                                                 remote_addr=request.remote_addr,
+                                                 limits=limits())
+    except RateLimited as err:
         db_session.commit()
-        return render_page("core/error.html", status=429, title="Slow down", text=str(err),
-                           code=429)
+        return with_retry_after(render_page("core/error.html", status=429, title="Slow down",
+                                            text=str(err), code=429), err)
     except NotFound:
         db_session.commit()  # keeps the look-up counted
         raise

@@ -39,13 +39,15 @@ def invoice_message(invoice: Invoice, *, seller: documents.Seller, sender: str,
 
 def shop_link(session, shop_url: str, invoice: Invoice) -> str | None:
     """Where the customer sees the document: their account when they can sign in, else
-    the order look-up (by number and e-mail) for an order's document, else nowhere."""
+    the guest order look-up (number, e-mail and postcode) for a guest order's document,
+    else nowhere (the look-up finds guest orders only)."""
     root = shop_url.rstrip("/")
     if invoice.customer_id is not None and session.scalar(
             select(CustomerUser.id).where(CustomerUser.customer_id == invoice.customer_id,
                                           CustomerUser.active.is_(True)).limit(1)):
         return f"{root}/account/invoices/{invoice.number}"
-    return f"{root}/orders/lookup" if invoice.order_id else None
+    guest = invoice.order_id is not None and invoice.customer_id is None
+    return f"{root}/orders/lookup" if guest else None
 
 
 @celery_app.task(name="marketline.send_invoice_email", autoretry_for=(OSError,),

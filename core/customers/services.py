@@ -66,11 +66,11 @@ def actor_for(user: CustomerUser) -> audit.Actor:
 
 
 def authenticate(session: Session, *, email: str, password: str, remote_addr: str | None,
-                 limit: int) -> CustomerUser:
-    """The user whose password this is; throttled per e-mail and address."""
+                 limit: int, commit=None) -> CustomerUser:
+    """The user whose password this is; throttled (core.auth.services.sign_in)."""
     user = find_user_by_email(session, email)
     return auth.sign_in(session, realm="customer", user=user, email=email, password=password,
-                        remote_addr=remote_addr, limit=limit)
+                        remote_addr=remote_addr, limit=limit, commit=commit)
 
 
 def _token_hash(token: str) -> str:
