@@ -9,12 +9,14 @@ from flask_login import login_required
 from core.customers import services as customers
 from core.errors import DomainError
 from core.mail import send_mail
+from core.ratelimit import RateLimited
 from core.web.auth import current_account, login_limit, sign_in, sign_out
 from core.web.db import db_session
 from core.web.forms import place_error
 from core.web.render import redirect_to, render_page
 from storefront.cart import TOKEN_KEY, merge_guest_cart
 from storefront.forms import ForgotPasswordForm, RegisterForm, ResetPasswordForm, SignInForm
+from storefront.limits import count, form_status, with_retry_after
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -41,19 +43,23 @@ def _sign_in_keeping_cart(user) -> None:
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     form = RegisterForm()
+    refused = None
     if form.validate_on_submit():
         try:
+            count("register")
             user = customers.register_customer(db_session, email=form.email.data,
                                                full_name=form.full_name.data,
                                                password=form.password.data)
         except DomainError as err:
             place_error(form, err)
+            refused = err if isinstance(err, RateLimited) else None
         else:
             _sign_in_keeping_cart(user)
             db_session.commit()
             flash(f"Welcome, {user.full_name}. Your account is ready.", "success")
             return redirect_to(_next_url())
-    return render_page("account/register.html", block="form", form=form)
+    return with_retry_after(render_page("account/register.html", block="form", form=form,
+                                        status=form_status() if refused else 200), refused)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
@@ -88,6 +94,12 @@ def sign_out_view():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
+        try:
+            count("password_reset", email=form.email.data)
+        except RateLimited as err:
+            place_error(form, err)
+            return with_retry_after(render_page("account/forgot_password.html", block="form",
+                                                form=form, status=form_status()), err)
         found = customers.request_password_reset(db_session, form.email.data)
         db_session.commit()
         if found:

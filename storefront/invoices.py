@@ -16,8 +16,9 @@ from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.render import render_page
-from storefront.limits import limits, with_retry_after
-from storefront.payment_answers import card_answer, card_form_context, gateway, no_card
+from storefront.limits import count, limits, problem, with_retry_after
+from storefront.payment_answers import (card_answer, card_form_context, card_setup_answer,
+                                        gateway, no_card)
 
 bp = Blueprint("invoices", __name__)
 bp.app_template_filter("tax_percent")(queries.tax_percent)
@@ -132,7 +133,19 @@ def card_payable(invoice) -> bool:
 def pay_form(number: str):
     invoice = queries.customer_invoice(db_session, _customer_id(), number)
     view = queries.describe(db_session, invoice)
-    return render_page("invoices/pay.html", view=view, **card_form_context(card_payable(invoice)))
+    return render_page("invoices/pay.html", view=view, **card_form_context(
+        card_payable(invoice), url_for("invoices.pay_card_setup", number=invoice.number)))
+
+
+@bp.post("/account/invoices/<number>/pay/card-setup")
+@login_required
+def pay_card_setup(number: str):
+    card_payments, invoice = _payable_or_404(number)
+    if not card_payments.card_payable(invoice):
+        return jsonify({"status": "invalid",
+                        "errors": {"form": f"{invoice.number} cannot be paid by card here."}}), 409
+    return card_setup_answer(gateway(), subject=f"invoice:{invoice.number}",
+                             account=_customer_id())
 
 
 def _answer(outcome, number: str):
@@ -157,6 +170,10 @@ def pay(number: str):
     if not payment_method:
         return no_card()
     try:
+        count("pay_invoice", invoice=invoice.number, account=_customer_id())
+    except RateLimited as err:
+        return problem(err)
+    try:
         outcome = card_payments.pay_invoice(db_session, gateway(), invoice.id,
                                             payment_method=payment_method, actor=_actor(),
                                             commit=db_session.commit)
@@ -169,6 +186,10 @@ def pay(number: str):
 @login_required
 def pay_complete(number: str):
     card_payments, invoice = _payable_or_404(number)
+    try:
+        count("payment_check", subject=f"invoice:{invoice.number}")
+    except RateLimited as err:
+        return problem(err)
     outcome = card_payments.complete_invoice_payment(db_session, gateway(), invoice.id,
                                                      actor=_actor(), commit=db_session.commit)
     return _answer(outcome, invoice.number)
