@@ -3,8 +3,7 @@
 A rule allows `limit` hits in a window of `seconds` that opens with the first hit; once the
 limit is reached, further hits are refused until the window closes, and the next hit opens
 a new one. Each key (an action, what it is counted per, and the value: a client address,
-an e-mail, an order) is one row: when its window opened, how many hits it holds, and when
-it closes. A hit is one statement,
+an e-mail, an order) is one row: how many hits its window holds, and when it closes. A hit is one statement,
 
     INSERT … ON CONFLICT (key) DO UPDATE SET (a new window if the old one closed, else
         count + 1) WHERE the window closed OR count < limit  RETURNING count
@@ -41,12 +40,11 @@ CLEAN_ONE_IN = 200  # hits; each cleaning deletes the rows whose time has passed
 
 
 class RateCounter(Base):
-    """One key's window: opened and closing (ms since the epoch), and the hits it holds."""
+    """One key's window: when it closes (ms since the epoch) and the hits it holds."""
 
     __tablename__ = "rate_counters"
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    opened: Mapped[int] = mapped_column(BigInteger)
     closes: Mapped[int] = mapped_column(BigInteger, index=True)
     count: Mapped[int] = mapped_column(default=1)
 
@@ -85,13 +83,13 @@ class RateLimited(DomainError):
         super().__init__(message.replace("{wait}", wait_text(self.retry_after)), field=field)
 
 
-def client_address(remote_addr: str | None) -> str:
+def client_address(remote_addr: object) -> str:
     """The address a limit counts: an IPv4 address, or the /64 network of an IPv6 one (a
     single subscriber usually holds a whole /64)."""
     try:
-        ip = ipaddress.ip_address((remote_addr or "").strip())
+        ip = ipaddress.ip_address(str(remote_addr or "").strip())
     except ValueError:
-        return (remote_addr or "unknown")[:100]
+        return str(remote_addr or "unknown")[:100]
     if ip.version == 6:
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
@@ -120,12 +118,11 @@ def _insert(session: Session):
 def _hit(session: Session, row_key: str, rule: Rule, now: int) -> bool:
     """Count one hit on `row_key` if its window allows; False (nothing counted) if not."""
     closed = RateCounter.closes <= now
-    stmt = _insert(session)(RateCounter).values(key=row_key, opened=now,
-                                               closes=now + rule.period_ms, count=1)
+    stmt = _insert(session)(RateCounter).values(key=row_key, closes=now + rule.period_ms,
+                                               count=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=[RateCounter.key],
-        set_={"opened": case((closed, now), else_=RateCounter.opened),
-              "closes": case((closed, now + rule.period_ms), else_=RateCounter.closes),
+        set_={"closes": case((closed, now + rule.period_ms), else_=RateCounter.closes),
               "count": case((closed, 1), else_=RateCounter.count + 1)},
         where=or_(closed, RateCounter.count < rule.limit),
     ).returning(RateCounter.count)
@@ -183,11 +180,10 @@ def remember(session: Session, row_key: str, *, seconds: int,
              now: dt.datetime | None = None) -> None:
     """Keep a marker row for `seconds` (e.g. an address a user signed in from)."""
     moment = _now_ms(now)
-    stmt = _insert(session)(RateCounter).values(key=row_key, opened=moment,
-                                               closes=moment + seconds * 1000, count=1)
+    stmt = _insert(session)(RateCounter).values(key=row_key, closes=moment + seconds * 1000,
+                                               count=1)
     session.execute(stmt.on_conflict_do_update(
-        index_elements=[RateCounter.key],
-        set_={"opened": moment, "closes": moment + seconds * 1000, "count": 1}))
+        index_elements=[RateCounter.key], set_={"closes": moment + seconds * 1000, "count": 1}))
 
 
 def remembered(session: Session, row_key: str, *, now: dt.datetime | None = None) -> bool:
@@ -266,10 +262,10 @@ class Limits:
         found = self.actions[action]
         checks = []
         for scope, value in subjects.items():
-            if value is None or value == "":
-                continue
-            if scope == "address":
-                value = client_address(str(value))
+            if scope == "address":  # always counted: an unknown address is one address
+                value = client_address(value)
+            elif value is None or value == "":
+                continue  # e.g. no account for a guest
             elif isinstance(value, str):
                 value = value.strip().lower()
             checks += [(key(action, scope, value, rule), rule) for rule in found.rules[scope]]

@@ -22,7 +22,6 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('rate_counters',
     sa.Column('key', sa.String(length=100), nullable=False),
-    sa.Column('opened', sa.BigInteger(), nullable=False),
     sa.Column('closes', sa.BigInteger(), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_counters'))
