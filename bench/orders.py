@@ -8,7 +8,8 @@ a browser does (storefront/static/checkout.js):
 1. GET the product page (the CSRF token is in <meta name="csrf-token">);
 2. POST /cart/add (variant_id, quantity, csrf_token), following the 303 to the cart page;
 3. GET /checkout: the form's hidden `key`, the CSRF token, the chosen shipping method
-   (the page also creates a SetupIntent on localstripe);
+   (a browser then asks /checkout/card-setup for a SetupIntent; the bench's
+   PaymentMethod below needs none);
 4. create a card PaymentMethod on localstripe with the stripe SDK: the stand-in for the
    browser's confirmCardSetup (Stripe.js), so it is not counted as the shop's time;
 5. POST /checkout with the form fields and `payment_method`, header X-CSRFToken and
@@ -76,7 +77,7 @@ STEPS = ("product", "cart", "checkout_page", "payment_method", "place")
 STEP_LABELS = {
     "product": "GET product page",
     "cart": "POST /cart/add (+ cart page)",
-    "checkout_page": "GET /checkout (+ SetupIntent)",
+    "checkout_page": "GET /checkout",
     "payment_method": "PaymentMethod (Stripe.js stand-in)",
     "place": "POST /checkout (order + payment)",
 }

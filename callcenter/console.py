@@ -30,9 +30,10 @@ def sign_in_view():
         try:
             agent = agents.authenticate(db_session, email=form.email.data,
                                         password=form.password.data,
-                                        remote_addr=request.remote_addr, limit=login_limit())
+                                        remote_addr=request.remote_addr, limit=login_limit(),
+                                        commit=db_session.commit)
         except DomainError as err:
-            db_session.commit()  # keep the failed attempt for throttling
+            db_session.commit()
             form.form_errors.append(str(err))
         else:
             return two_step.after_first_step(agent, via="password")

@@ -17,7 +17,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from core import links
+from core import links, ratelimit
 from core.billing import prepayments
 from core.customers.addresses import validate_address
 from core.customers.models import Customer
@@ -496,22 +496,49 @@ def _gateway() -> StripeGateway:
 @bp.get("/<number>/card", endpoint="card")
 @requires_role(*ROLES)
 def card(number: str):
-    """The card form: the agent types the card the customer reads out (MOTO)."""
+    """The card form: the agent types the card the customer reads out (MOTO). Its
+    SetupIntent is made only once the agent starts typing the card (card_setup)."""
     order = _order(number)
-    client_secret, problem = "", ""
-    if not _card_entry():
-        problem = CARD_ENTRY_OFF
-    elif order.status == "pending_payment":
-        try:
-            _, client_secret = _gateway().setup_intent()
-        except GatewayUnavailable as err:
-            problem = str(err)
+    problem = "" if _card_entry() else CARD_ENTRY_OFF
     settings = current_app.config["MARKETLINE"]
-    return render_page("order_entry/card.html", order=order, client_secret=client_secret,
-                       problem=problem, stripe_js=settings.STRIPE_JS_URL,
+    return render_page("order_entry/card.html", order=order, stripe_js=settings.STRIPE_JS_URL,
+                       problem=problem,
                        publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
                        order_link=order_url(order.number), confirm=ConfirmForm(formdata=None),
                        card_entry=_card_entry())
+
+
+def _problem(status: int, title: str, detail: str, retry_after: int | None = None):
+    response = jsonify({"type": "about:blank", "title": title, "status": status,
+                        "detail": detail})
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@bp.post("/<number>/card/setup", endpoint="card_setup")
+@requires_role(*ROLES)
+def card_setup(number: str):
+    """The card form's SetupIntent (JSON), counted per agent and per order."""
+    order = _order(number)
+    if not _card_entry():
+        return _problem(403, "Card entry is off", CARD_ENTRY_OFF)
+    if order.status != "pending_payment":
+        return _problem(409, "Nothing to pay", "This order is not awaiting payment.")
+    limits = ratelimit.limits_for(current_app.config["MARKETLINE"])
+    try:
+        limits.hit(db_session, "card_setup", subject=f"order:{order.number}",
+                   account=f"agent:{current_account().id}")
+    except ratelimit.RateLimited as err:
+        return _problem(429, "Slow down", str(err), err.retry_after)
+    db_session.commit()
+    try:
+        _, client_secret = _gateway().setup_intent()
+    except GatewayUnavailable as err:
+        return _problem(503, "Payment service unavailable", str(err))
+    return jsonify({"status": "ready", "client_secret": client_secret})
 
 
 @bp.post("/<number>/card", endpoint="pay_card")

@@ -124,6 +124,15 @@ class Settings:
     CREDIT_NOTE_LIMIT_BILLING: int = 250
     CREDIT_NOTE_LIMIT_SUPERVISOR: int = 2500
 
+    # Anti-automation (core.ratelimit): budgets per client address, counted in the database
+    # so they hold across processes; 0 switches a budget off. Card payments tried (checkout,
+    # pay links, invoices), a third of it per cart, order, invoice or account; codes tried
+    # (coupons, gift cards, guest order look-ups), five times that per hour; registrations
+    # and password-reset requests (a third of it per e-mail address).
+    RATE_LIMIT_PAYMENTS_PER_HOUR: int = 30
+    RATE_LIMIT_CODES_PER_MINUTE: int = 10
+    RATE_LIMIT_ACCOUNT_MAILS_PER_HOUR: int = 10
+
     @property
     def production(self) -> bool:
         return self.MARKETLINE_ENV == "production"

@@ -138,7 +138,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def import_all_models() -> None:
     """Import every model module so Base.metadata knows every table (Alembic, create_all)."""
-    from core import audit, numbering  # noqa: F401
+    from core import audit, numbering, ratelimit  # noqa: F401
     from core.agents import models as _agents  # noqa: F401
     from core.billing import models as _billing  # noqa: F401
     from core.fulfilment import models as _fulfilment  # noqa: F401

@@ -16,6 +16,7 @@ from core.customers import services as customers
 from core.customers.errors import EmailNotConfirmed
 from core.errors import DomainError
 from core.mail import send_mail
+from core.ratelimit import RateLimited
 from core.web.auth import current_account, login_limit, sign_in, sign_out
 from core.web.db import db_session
 from core.web.forms import place_error
@@ -23,6 +24,7 @@ from core.web.render import redirect_to, render_page
 from storefront.cart import TOKEN_KEY, merge_guest_cart
 from storefront.forms import (ChangePasswordForm, ConfirmEmailForm, ForgotPasswordForm,
                              RegisterForm, ResetPasswordForm, SignInForm)
+from storefront.limits import count, form_status, with_retry_after
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 REGISTERED_KEY = "registered_email"
@@ -78,19 +80,23 @@ def _sign_in_keeping_cart(user) -> None:
 def register():
     """The same answer whether or not the address has an account (see customers.sign_up)."""
     form = RegisterForm()
+    refused = None
     if form.validate_on_submit():
         try:
+            count("register")
             signed_up = customers.sign_up(db_session, email=form.email.data,
                                           full_name=form.full_name.data,
                                           password=form.password.data, shop_name=_shop_name())
         except DomainError as err:
             place_error(form, err)
+            refused = err if isinstance(err, RateLimited) else None
         else:
             db_session.commit()
             _mail_sign_up(signed_up)
             session[REGISTERED_KEY] = signed_up.user.email
             return redirect_to(url_for("account.check_email"))
-    return render_page("account/register.html", block="form", form=form)
+    return with_retry_after(render_page("account/register.html", block="form", form=form,
+                                        status=form_status() if refused else 200), refused)
 
 
 @bp.get("/check-your-email")
@@ -130,7 +136,8 @@ def sign_in_view():
         try:
             user = customers.authenticate(db_session, email=form.email.data,
                                           password=form.password.data,
-                                          remote_addr=request.remote_addr, limit=login_limit())
+                                          remote_addr=request.remote_addr, limit=login_limit(),
+                                          commit=db_session.commit)
         except DomainError as err:
             db_session.commit()  # keep the failed attempt: it is what throttling counts
             if isinstance(err, EmailNotConfirmed) and err.token:
@@ -156,6 +163,12 @@ def sign_out_view():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
+        try:
+            count("password_reset", email=form.email.data)
+        except RateLimited as err:
+            place_error(form, err)
+            return with_retry_after(render_page("account/forgot_password.html", block="form",
+                                                form=form, status=form_status()), err)
         found = customers.request_password_reset(db_session, form.email.data)
         db_session.commit()
         if found:

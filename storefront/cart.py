@@ -5,9 +5,11 @@ from flask import Blueprint, flash, request, session, url_for
 
 from core.errors import DomainError
 from core.orders import cart as carts
+from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
+from storefront.limits import count, form_status, with_retry_after
 from storefront.viewer import viewer
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
@@ -49,11 +51,12 @@ def _int(name: str) -> int | None:
         return None
 
 
-def _page(message: str | None = None, status: int = 200):
+def _page(message: str | None = None, status: int = 200, coupon_error: str | None = None,
+          code: str = ""):
     _, ctx = viewer()
     cart_view = carts.view(db_session, current_cart(), ctx)
     return render_page("cart/cart.html", block="cart", status=status, view=cart_view,
-                       ctx=ctx, message=message)
+                       ctx=ctx, message=message, coupon_error=coupon_error, code=code)
 
 
 @bp.get("/")
@@ -117,13 +120,20 @@ def coupon():
     _, ctx = viewer()
     code = request.form.get("code", "")[:60]
     try:
+        if not request.form.get("remove"):
+            # Every code tried counts (per address and account), so codes cannot be guessed
+            # one after another; the cart stays as it is when the limit refuses.
+            count("coupon", account=_customer_id())
         cart = current_cart(create=True)
         if request.form.get("remove"):
             carts.remove_coupon(db_session, cart, code)
         else:
             carts.apply_coupon(db_session, cart, ctx=ctx, code=code)
+    except RateLimited as err:
+        return with_retry_after(_page(coupon_error=str(err), code=code,
+                                      status=form_status()), err)
     except DomainError as err:
         db_session.rollback()
-        return _page(str(err))
+        return _page(coupon_error=str(err), code=code)
     db_session.commit()
     return _page()

@@ -3,6 +3,9 @@
 The browser posts the form with fetch once Stripe.js has turned the card into a
 PaymentMethod (card Element -> confirmCardSetup); the answer is JSON: field errors, a
 3-D Secure challenge to run with confirmCardPayment, a decline, or where to go next.
+The SetupIntent behind the card Element is made only when the shopper starts entering a
+card (POST /checkout/card-setup), not for every view of the page. Placing orders, card
+set-ups and payment checks are rate-limited per address and per cart or account.
 """
 from __future__ import annotations
 
@@ -19,14 +22,16 @@ from core.errors import DomainError, NotFound
 from core.orders import services as orders
 from core.orders.models import Order
 from core.payments.flow import PaymentOutcome, authorise_order, complete_authentication
-from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.payments.gateway import StripeGateway
+from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.htmx import htmx
 from core.web.render import render_page
 from storefront.cart import current_cart
 from storefront.forms import CheckoutForm
-from storefront.payment_answers import gave_up
+from storefront.limits import count, limits, problem
+from storefront.payment_answers import card_form_context, card_setup_answer, gave_up
 from storefront.viewer import viewer
 
 bp = Blueprint("checkout", __name__)
@@ -54,20 +59,27 @@ def _preview(form: CheckoutForm):
     return found, ctx
 
 
-def _page(form: CheckoutForm, *, status: int = 200, problem: str | None = None):
+def _page(form: CheckoutForm):
     found, ctx = _preview(form)
     if found is None:
         return redirect(url_for("cart.show"))
     form.shipping_method.data = found.chosen.method.code if found.chosen else None
-    client_secret = ""
-    try:
-        _, client_secret = gateway().setup_intent()
-    except GatewayUnavailable as err:
-        problem = problem or str(err)
-    return render_page("checkout/checkout.html", status=status, form=form, preview=found,
-                       ctx=ctx, client_secret=client_secret, problem=problem,
-                       stripe_js=current_app.config["MARKETLINE"].STRIPE_JS_URL,
-                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+    return render_page("checkout/checkout.html", form=form, preview=found, ctx=ctx,
+                       **card_form_context(True, url_for("checkout.card_setup")))
+
+
+def _customer_id() -> int | None:
+    user = current_account()
+    return user.customer_id if user else None
+
+
+@bp.post("/checkout/card-setup")
+def card_setup():
+    """A SetupIntent for the card Element, asked for when the shopper starts entering a card."""
+    cart = current_cart()
+    if cart is None or not cart.lines:
+        return jsonify({"status": "invalid", "errors": {"form": "Your cart is empty."}}), 422
+    return card_setup_answer(gateway(), subject=f"cart:{cart.id}", account=_customer_id())
 
 
 @bp.get("/checkout/review")
@@ -99,10 +111,16 @@ def show():
     return _page(form)
 
 
-def _errors(form: CheckoutForm, extra: dict[str, str] | None = None):
+def _errors(form: CheckoutForm, extra: dict[str, str] | None = None, *,
+            refused: RateLimited | None = None):
     errors = {name: " ".join(f.errors) for name, f in form._fields.items() if f.errors}
     errors.update(extra or {})
-    return jsonify({"status": "invalid", "errors": errors}), 422
+    response = jsonify({"status": "invalid", "errors": errors})
+    if refused is not None:  # too many tries: 429, the message still at its field
+        response.status_code = 429
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    return response, 422
 
 
 @bp.post("/checkout")
@@ -119,8 +137,12 @@ def place():
     gift_code = (form.gift_card.data or "").strip()
     if not form.payment_method.data and not gift_code:
         return _errors(form, {"card": "Enter your card details."})
+    try:
+        count("checkout", cart=cart.id, account=_customer_id())
+    except RateLimited as err:
+        return problem(err)
     if gift_code and (refused := _count_gift_card_use()):
-        return _errors(form, {"gift_card": refused})
+        return _errors(form, {"gift_card": str(refused)}, refused=refused)
     try:
         address = validate_address(form.address())
         ctx = replace(ctx, coupon_codes=tuple(cart.coupon_codes), country=address["country"],
@@ -150,13 +172,13 @@ def place():
     return _answer(outcome)
 
 
-def _count_gift_card_use() -> str | None:
-    """A code tried at checkout counts like a balance check; the message when throttled."""
+def _count_gift_card_use() -> RateLimited | None:
+    """A code tried at checkout counts like a balance check; the refusal when throttled."""
     try:
-        giftcard_admin.count_check(db_session, request.remote_addr)
-    except DomainError as err:
+        giftcard_admin.count_check(db_session, request.remote_addr, limits=limits())
+    except RateLimited as err:
         db_session.rollback()
-        return str(err)
+        return err
     db_session.commit()
     return None
 
@@ -204,6 +226,10 @@ def _own_order(number: str) -> Order:
 @bp.post("/checkout/<number>/complete")
 def complete(number: str):
     order = _own_order(number)
+    try:
+        count("payment_check", subject=f"order:{order.number}")
+    except RateLimited as err:
+        return problem(err)
     outcome = complete_authentication(db_session, gateway(), order.id, actor=_actor(),
                                       commit=db_session.commit, gave_up=gave_up())
     return _answer(outcome)

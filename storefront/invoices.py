@@ -12,10 +12,13 @@ from core.audit import Actor
 from core.billing import documents, queries, receivables
 from core.errors import NotFound
 from core.orders import queries as order_queries
+from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.render import render_page
-from storefront.payment_answers import card_answer, card_form_context, gateway, gave_up, no_card
+from storefront.limits import count, limits, problem, with_retry_after
+from storefront.payment_answers import (card_answer, card_form_context, card_setup_answer,
+                                        gateway, gave_up, no_card)
 
 bp = Blueprint("invoices", __name__)
 bp.app_template_filter("tax_percent")(queries.tax_percent)
@@ -74,28 +77,32 @@ def detail(number: str):
 
 
 class GuestInvoiceForm(FlaskForm):
-    """The guest proves the order as on the look-up page: its number and e-mail."""
+    """The guest proves the order as on the look-up page: number, e-mail and postcode."""
 
     order = HiddenField(validators=[DataRequired(), Length(max=20)])
     email = HiddenField(validators=[DataRequired(), Length(max=254)])
+    postcode = HiddenField(validators=[DataRequired(), Length(max=20)])
     invoice = HiddenField(validators=[DataRequired(), Length(max=20)])
 
 
 @bp.post("/orders/lookup/invoice.pdf")
 def guest_pdf():
-    """A guest's invoice PDF: the order is found by the look-up rules (number and e-mail,
-    throttled per address), and the invoice must belong to that order."""
+    """A guest's invoice PDF: the order is found by the look-up rules (a guest order, its
+    number, e-mail and postcode, counted like a look-up), and the invoice must belong to
+    that order."""
     form = GuestInvoiceForm()
     if not form.validate_on_submit():
         raise NotFound(queries.NOT_FOUND)
     try:
         order = order_queries.lookup_guest_order(db_session, number=form.order.data,
                                                  email=form.email.data,
-                                                 remote_addr=request.remote_addr)
-    except order_queries.LookupThrottled as err:
+                                                 postcode=form.postcode.data,
+                                                 remote_addr=request.remote_addr,
+                                                 limits=limits())
+    except RateLimited as err:
         db_session.commit()
-        return render_page("core/error.html", status=429, title="Slow down", text=str(err),
-                           code=429)
+        return with_retry_after(render_page("core/error.html", status=429, title="Slow down",
+                                            text=str(err), code=429), err)
     except NotFound:
         db_session.commit()  # keeps the look-up counted
         raise
@@ -126,7 +133,19 @@ def card_payable(invoice) -> bool:
 def pay_form(number: str):
     invoice = queries.customer_invoice(db_session, _customer_id(), number)
     view = queries.describe(db_session, invoice)
-    return render_page("invoices/pay.html", view=view, **card_form_context(card_payable(invoice)))
+    return render_page("invoices/pay.html", view=view, **card_form_context(
+        card_payable(invoice), url_for("invoices.pay_card_setup", number=invoice.number)))
+
+
+@bp.post("/account/invoices/<number>/pay/card-setup")
+@login_required
+def pay_card_setup(number: str):
+    card_payments, invoice = _payable_or_404(number)
+    if not card_payments.card_payable(invoice):
+        return jsonify({"status": "invalid",
+                        "errors": {"form": f"{invoice.number} cannot be paid by card here."}}), 409
+    return card_setup_answer(gateway(), subject=f"invoice:{invoice.number}",
+                             account=_customer_id())
 
 
 def _answer(outcome, number: str):
@@ -151,6 +170,10 @@ def pay(number: str):
     if not payment_method:
         return no_card()
     try:
+        count("pay_invoice", invoice=invoice.number, account=_customer_id())
+    except RateLimited as err:
+        return problem(err)
+    try:
         outcome = card_payments.pay_invoice(db_session, gateway(), invoice.id,
                                             payment_method=payment_method, actor=_actor(),
                                             commit=db_session.commit)
@@ -163,6 +186,10 @@ def pay(number: str):
 @login_required
 def pay_complete(number: str):
     card_payments, invoice = _payable_or_404(number)
+    try:
+        count("payment_check", subject=f"invoice:{invoice.number}")
+    except RateLimited as err:
+        return problem(err)
     outcome = card_payments.complete_invoice_payment(db_session, gateway(), invoice.id,
                                                      actor=_actor(), commit=db_session.commit,
                                                      gave_up=gave_up())

@@ -1,5 +1,5 @@
 """After the order: the customer's order history and detail, cancelling before shipment,
-and the guest look-up by order number and e-mail."""
+and the guest look-up (guest orders only) by order number, e-mail and postcode."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,9 +15,11 @@ from core.errors import DomainError, NotFound
 from core.orders import queries, states
 from core.orders.cancellation import cancel_and_void, refusal
 from core.payments.gateway import StripeGateway
+from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
+from storefront.limits import limits, with_retry_after
 
 bp = Blueprint("orders", __name__)
 
@@ -28,6 +30,8 @@ class LookupForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Enter the e-mail used for the order."),
                                             Email("Enter a valid e-mail address."),
                                             Length(max=254)])
+    postcode = StringField("Postcode", validators=[
+        DataRequired("Enter the postcode of the delivery address."), Length(max=20)])
 
 
 @bp.app_template_filter("utc_time")
@@ -101,20 +105,22 @@ def cancel(number: str):
 @bp.route("/orders/lookup", methods=["GET", "POST"])
 def lookup():
     form = LookupForm()
-    status = 200
+    status, refused = 200, None
     if form.validate_on_submit():
         try:
             order = queries.lookup_guest_order(db_session, number=form.number.data,
                                                email=form.email.data,
-                                               remote_addr=request.remote_addr)
-        except queries.LookupThrottled as err:
+                                               postcode=form.postcode.data,
+                                               remote_addr=request.remote_addr, limits=limits())
+        except RateLimited as err:
             form.form_errors.append(str(err))
-            status = 429
+            status, refused = 429, err
         except NotFound:
             form.form_errors.append(queries.NOT_FOUND)
         else:
             view = queries.order_detail(db_session, order)
             db_session.commit()  # keeps the look-up counted
-            return render_page("orders/detail.html", view=view, owner=False)
+            return render_page("orders/detail.html", view=view, owner=False,
+                               postcode=form.postcode.data)
         db_session.commit()
-    return render_page("orders/lookup.html", form=form, status=status)
+    return with_retry_after(render_page("orders/lookup.html", form=form, status=status), refused)

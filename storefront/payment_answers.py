@@ -1,6 +1,7 @@
 """What the pages that take one card payment share (an open invoice, in the account or by
-link, and an order by link): the card form's part of the page, and the JSON answers the
-card form (checkout.js) understands."""
+link, and an order by link; the checkout too): the card form's part of the page, the
+SetupIntent made when the card form is used, and the JSON answers the card form
+(checkout.js) understands."""
 from __future__ import annotations
 
 from collections.abc import Container
@@ -8,6 +9,8 @@ from collections.abc import Container
 from flask import current_app, jsonify, request
 
 from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.ratelimit import RateLimited
+from storefront.limits import count, problem
 
 CHALLENGED = ("requires_action", "processing")  # 3-D Secure, or the bank still deciding
 
@@ -16,17 +19,11 @@ def gateway() -> StripeGateway:
     return StripeGateway(current_app.config["MARKETLINE"])
 
 
-def card_form_context(payable: bool) -> dict:
-    """What the card form needs on the page: a SetupIntent's client secret (empty when there
-    is nothing to pay, or with the problem when Stripe cannot be reached), Stripe.js and the
-    publishable key."""
-    client_secret, problem = "", None
-    if payable:
-        try:
-            _, client_secret = gateway().setup_intent()
-        except GatewayUnavailable as err:
-            problem = str(err)
-    return {"client_secret": client_secret, "problem": problem,
+def card_form_context(payable: bool, setup_url: str = "") -> dict:
+    """What the card form needs on the page: where to ask for a SetupIntent once the card is
+    being entered (empty when there is nothing to pay), Stripe.js and the publishable key.
+    No SetupIntent is made for merely viewing the page."""
+    return {"setup_url": setup_url if payable else "",
             "stripe_js": current_app.config["MARKETLINE"].STRIPE_JS_URL,
             "publishable_key": current_app.config["STRIPE_PUBLISHABLE_KEY"]}
 
@@ -35,6 +32,24 @@ def gave_up() -> bool:
     """The card form reports that the 3-D Secure challenge was closed or failed (checkout.js
     posts gave_up=1); a poll from a second submit does not, and never cancels it."""
     return request.form.get("gave_up") == "1"
+
+
+def card_setup_answer(stripe: StripeGateway, *, subject: str, account: int | None = None):
+    """A SetupIntent's client secret for a card form that is being used, counted per
+    address, per `subject` (the cart, order or invoice) and per account: 429 past the
+    limit, 503 when Stripe cannot be reached."""
+    try:
+        count("card_setup", subject=subject, account=account)
+    except RateLimited as err:
+        return problem(err)
+    try:
+        _, client_secret = stripe.setup_intent()
+    except GatewayUnavailable as err:
+        response = jsonify({"type": "about:blank", "title": "Payment service unavailable",
+                            "status": 503, "detail": str(err)})
+        response.mimetype = "application/problem+json"
+        return response, 503
+    return jsonify({"status": "ready", "client_secret": client_secret})
 
 
 def no_card():

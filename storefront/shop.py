@@ -9,6 +9,7 @@ from core.catalog.queries import SORTS, Filters
 from core.errors import DomainError
 from core.pricing import services as pricing
 from core.web.db import db_session
+from core.web.htmx import htmx
 from core.web.render import render_page
 from storefront.viewer import viewer
 
@@ -44,13 +45,27 @@ def home():
     return render_page("shop/home.html", featured=newest.items, ctx=ctx)
 
 
+def _too_broad(template: str, err: queries.ListingTooBroad, **context):
+    """A listing past a cap (too many filters, too deep a page): the page with the message,
+    400 (200 to htmx, which swaps only successful answers)."""
+    return render_page(template, block="results", status=200 if htmx else 400,
+                       page=queries.Page([], 0, 1, PER_PAGE), filters=Filters(), sorts=SORTS,
+                       problem=str(err), **context)
+
+
+# Listings are not rate-limited: a counter would cost a database write on the busiest GETs.
+# Instead one request's cost is capped (core.catalog.queries MAX_*) and totals and facets
+# are cached (LISTING_CACHE_SECONDS).
 @bp.get("/c/<slug>")
 def category(slug: str):
     channel, ctx = viewer()
     found = queries.category_by_slug(db_session, slug)
-    filters = Filters.parse(request.args)
-    page = queries.browse(db_session, ctx, channel.id, category=found, filters=filters,
-                          page=_int_arg("page", 1, 1, 10_000), per_page=PER_PAGE)
+    try:
+        filters = Filters.parse(request.args)
+        page = queries.browse(db_session, ctx, channel.id, category=found, filters=filters,
+                              page=_int_arg("page", 1, 1, 10_000), per_page=PER_PAGE)
+    except queries.ListingTooBroad as err:
+        return _too_broad("shop/category.html", err, category=found, ctx=ctx)
     return render_page("shop/category.html", block="results", category=found, page=page,
                        filters=filters, sorts=SORTS, ctx=ctx)
 
@@ -59,9 +74,12 @@ def category(slug: str):
 def search():
     channel, ctx = viewer()
     text = request.args.get("q", "").strip()[:200]
-    filters = Filters.parse(request.args, default_sort="relevance")
-    page = queries.browse(db_session, ctx, channel.id, query=text, filters=filters,
-                          page=_int_arg("page", 1, 1, 10_000), per_page=PER_PAGE)
+    try:
+        filters = Filters.parse(request.args, default_sort="relevance")
+        page = queries.browse(db_session, ctx, channel.id, query=text, filters=filters,
+                              page=_int_arg("page", 1, 1, 10_000), per_page=PER_PAGE)
+    except queries.ListingTooBroad as err:
+        return _too_broad("shop/search.html", err, q=text, ctx=ctx)
     return render_page("shop/search.html", block="results", q=text, page=page, filters=filters,
                        sorts=SORTS, ctx=ctx)
 

@@ -53,7 +53,9 @@ def actor_for(agent: Agent) -> audit.Actor:
 
 
 def authenticate(session: Session, *, email: str, password: str, remote_addr: str | None,
-                 limit: int) -> Agent:
+                 limit: int, commit=None) -> Agent:
+    """The agent whose password this is; throttled (core.auth.services.sign_in). `commit`
+    is called once the attempt is counted, before the password is hashed."""
     agent = find_agent_by_email(session, email)
     return auth.sign_in(session, realm="agent", user=agent, email=email, password=password,
-                        remote_addr=remote_addr, limit=limit)
+                        remote_addr=remote_addr, limit=limit, commit=commit)

@@ -1,4 +1,5 @@
-"""Tables behind sign-in: attempts (for throttling) and server-side sessions."""
+"""Tables behind sign-in: server-side sessions. (Sign-in throttling counts in
+core.ratelimit's rate_counters.)"""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,17 +8,6 @@ from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
-
-
-class LoginAttempt(Base):
-    """A failed sign-in, kept briefly to throttle guessing by e-mail and by address."""
-
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(300))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class LoginSession(Base):

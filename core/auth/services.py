@@ -1,63 +1,97 @@
-"""Sign-in throttling and server-side sessions, shared by customers and agents."""
+"""Sign-in throttling and server-side sessions, shared by customers and agents.
+
+Throttling backs off instead of locking an account: every attempt is counted before the
+password is looked at (core.ratelimit, one atomic upsert per key, so a burst of parallel
+guesses cannot all reach the hash), against three budgets that refill with time:
+- the e-mail from this address: LOGIN_ATTEMPTS_PER_MINUTE at once, twice that in 15
+  minutes, three times in an hour. Only this pair waits, ever longer;
+- the address, for every e-mail: five, ten and twenty times as many (an office shares one);
+- the e-mail from anywhere: twice as many in 10 minutes, unless the account signed in
+  from this address before (within 30 days). Past it, guesses from new addresses wait
+  until the budget refills; they are never refused for good, and a known address never.
+A right password gives its attempt back (and starts the pair afresh), so only wrong ones
+count. A refused attempt counts nothing and costs no hash; its message says how long to wait.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
+from typing import Callable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from core.auth.models import LoginAttempt, LoginSession
+from core import ratelimit
+from core.auth import passwords
+from core.auth.models import LoginSession
 from core.db import utcnow
 from core.errors import DomainError
+from core.ratelimit import MINUTE, HOUR, RateLimited, Rule
 
-THROTTLE_WINDOW = dt.timedelta(minutes=1)
+# (multiple of LOGIN_ATTEMPTS_PER_MINUTE, seconds) per budget; see the module docstring.
+PAIR_BUDGET = ((1, MINUTE), (2, 15 * MINUTE), (3, HOUR))
+ADDRESS_BUDGET = ((5, MINUTE), (10, 15 * MINUTE), (20, HOUR))
+ACCOUNT_BUDGET = ((2, 10 * MINUTE),)
+KNOWN_ADDRESS_SECONDS = 30 * 24 * HOUR
 
 
-class TooManyAttempts(DomainError):
+class TooManyAttempts(RateLimited):
     code = "too_many_attempts"
 
-    def __init__(self):
-        super().__init__(
-            "Too many sign-in attempts. Wait a minute, then try again "
-            "or reset your password."
-        )
+    def __init__(self, retry_after: int = MINUTE, *, realm: str = "customer"):
+        reset = ", or reset your password" if realm == "customer" else ""
+        super().__init__(f"Too many sign-in attempts. Try again in {{wait}}{reset}.",
+                         retry_after=retry_after)
 
 
-def throttle_keys(realm: str, email: str, remote_addr: str | None) -> list[str]:
-    keys = [f"{realm}:email:{email.strip().lower()}"]
-    if remote_addr:
-        keys.append(f"{realm}:ip:{remote_addr}")
-    return keys
+def _checks(budget, action: str, scope: str, value: str, limit: int):
+    rules = [Rule(limit * times, seconds) for times, seconds in budget]
+    return [(ratelimit.key(action, scope, value, rule), rule) for rule in rules]
 
 
-def check_throttle(session: Session, keys: list[str], *, limit: int) -> None:
-    """Raise TooManyAttempts when any key failed `limit` times within the window.
-
-    Called before the password is looked at, so a throttled guess costs no hash.
-    The address limit is wider than the e-mail one: an office shares one address.
-    """
-    since = utcnow() - THROTTLE_WINDOW
-    rows = session.execute(
-        select(LoginAttempt.key, func.count())
-        .where(LoginAttempt.key.in_(keys), LoginAttempt.at > since)
-        .group_by(LoginAttempt.key)
-    ).all()
-    for key, count in rows:
-        key_limit = limit * 5 if ":ip:" in key else limit
-        if count >= key_limit:
-            raise TooManyAttempts()
+def _known_key(realm: str, email: str, address: str) -> str:
+    return ratelimit.key(f"signin-{realm}", "known", f"{email} {address}",
+                         Rule(1, KNOWN_ADDRESS_SECONDS))
 
 
-def note_failure(session: Session, keys: list[str]) -> None:
-    """Remember a failed attempt for each key, and forget attempts past the window."""
-    now = utcnow()
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - THROTTLE_WINDOW * 10))
-    session.add_all(LoginAttempt(key=key, at=now) for key in keys)
+@dataclass
+class Attempt:
+    """A counted sign-in attempt and the budgets it took from."""
+
+    realm: str
+    email: str
+    address: str
+    pair: list[tuple[str, Rule]]
+    shared: list[tuple[str, Rule]]
+
+    def succeeded(self, session: Session, *, now: dt.datetime | None = None) -> None:
+        """The password was right: give the attempt back, start the pair afresh and
+        remember the address for the account."""
+        ratelimit.forget(session, [k for k, _ in self.pair])
+        ratelimit.give_back(session, self.shared)
+        ratelimit.remember(session, _known_key(self.realm, self.email, self.address),
+                           seconds=KNOWN_ADDRESS_SECONDS, now=now)
 
 
-def clear_failures(session: Session, keys: list[str]) -> None:
-    session.execute(delete(LoginAttempt).where(LoginAttempt.key.in_(keys[:1])))
+def admit_attempt(session: Session, *, realm: str, email: str, remote_addr: str | None,
+                  limit: int, now: dt.datetime | None = None) -> Attempt:
+    """Count a sign-in attempt before its password is checked; TooManyAttempts (nothing
+    counted) when a budget is spent. The caller commits before hashing, to let go of the
+    counters' row locks."""
+    email = email.strip().lower()
+    address = ratelimit.client_address(remote_addr)
+    action = f"signin-{realm}"
+    attempt = Attempt(
+        realm, email, address,
+        pair=_checks(PAIR_BUDGET, action, "pair", f"{email} {address}", limit),
+        shared=_checks(ADDRESS_BUDGET, action, "address", address, limit))
+    if not ratelimit.remembered(session, _known_key(realm, email, address), now=now):
+        attempt.shared += _checks(ACCOUNT_BUDGET, action, "account", email, limit)
+    refusal = ratelimit.consume(session, attempt.pair + attempt.shared, now=now)
+    if refusal is not None:
+        raise TooManyAttempts(refusal.retry_after, realm=realm)
+    return attempt
 
 
 def start_session(session: Session, *, realm: str, user_id: int, lifetime: dt.timedelta,
@@ -91,19 +125,20 @@ class BadCredentials(DomainError):
 
 
 def sign_in(session: Session, *, realm: str, user, email: str, password: str,
-            remote_addr: str | None, limit: int):
+            remote_addr: str | None, limit: int, commit: Callable[[], None] | None = None,
+            now: dt.datetime | None = None):
     """Check a password for `user` (None when the e-mail is unknown), with throttling.
 
-    Raises TooManyAttempts before looking at the password when the limit is reached,
-    BadCredentials on a wrong password. Returns the user on success.
+    The attempt is counted first (and `commit` called, when given, so parallel attempts
+    wait on the counters only for that long). Raises TooManyAttempts before looking at the
+    password when a budget is spent, BadCredentials on a wrong password. Returns the user.
     """
-    from core.auth.passwords import verify_password
-
-    keys = throttle_keys(realm, email, remote_addr)
-    check_throttle(session, keys, limit=limit)
+    attempt = admit_attempt(session, realm=realm, email=email, remote_addr=remote_addr,
+                            limit=limit, now=now)
+    if commit is not None:
+        commit()
     active = user is not None and getattr(user, "active", True)
-    if not verify_password(user.password_hash if active else None, password):
-        note_failure(session, keys)
+    if not passwords.verify_password(user.password_hash if active else None, password):
         raise BadCredentials()
-    clear_failures(session, keys)
+    attempt.succeeded(session, now=now)
     return user

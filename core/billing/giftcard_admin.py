@@ -16,29 +16,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.auth import services as auth
 from core.billing import giftcards, receivables
 from core.billing.giftcards import GiftCardError
 from core.billing.models import GiftCard, GiftCardMovement, Invoice, Payment
+from core.config import Settings
 from core.customers import queries as customers
 from core.customers.models import Customer
 from core.db import utcnow
-from core.errors import DomainError, NotFound
+from core.errors import NotFound
 from core.money import Money
+from core.ratelimit import Limits, RateLimited, default_limits
 
-CHECKS_PER_MINUTE = 10  # balance checks per address and minute in the shop
+CHECKS_PER_MINUTE = Settings.RATE_LIMIT_CODES_PER_MINUTE  # per address, by default
 NOT_FOUND = "We could not find a gift card with that code."
 STATUS_LABELS = {"active": "Active", "used": "Used up", "expired": "Expired",
                  "disabled": "Disabled"}
 MOVEMENT_LABELS = {"issue": "Sold", "redeem": "Paid with", "refund": "Given back"}
 
 
-class BalanceCheckThrottled(DomainError):
-    code = "gift_card_throttled"
-
-    def __init__(self):
-        super().__init__("Too many gift card checks in a short time. Wait a minute and try "
-                         "again.", field="code")
+BalanceCheckThrottled = RateLimited  # what count_check raises (kept for its callers)
 
 
 def sell_card(session: Session, *, amount: Decimal, customer_number: str, payment_id: str,
@@ -176,23 +172,20 @@ def disable(session: Session, card: GiftCard, *, actor: audit.Actor, reason: str
     return card
 
 
-def count_check(session: Session, remote_addr: str | None) -> None:
+def count_check(session: Session, remote_addr: str | None, *,
+                limits: Limits | None = None) -> None:
     """Count one use of a code from this address (a balance check, a code tried at
-    checkout); BalanceCheckThrottled past CHECKS_PER_MINUTE. The caller commits."""
-    keys = [f"giftcard:ip:{remote_addr or 'unknown'}"]
-    try:
-        # check_throttle allows five times `limit` on an address key.
-        auth.check_throttle(session, keys, limit=CHECKS_PER_MINUTE // 5)
-    except auth.TooManyAttempts:
-        raise BalanceCheckThrottled() from None
-    auth.note_failure(session, keys)
+    checkout): core.ratelimit's "gift_card" limit (RATE_LIMIT_CODES_PER_MINUTE). Raises
+    RateLimited, counting nothing, when it is spent. The caller commits."""
+    (limits or default_limits()).hit(session, "gift_card", address=remote_addr)
 
 
-def check_balance(session: Session, code: str, *, remote_addr: str | None) -> CardView:
+def check_balance(session: Session, code: str, *, remote_addr: str | None,
+                  limits: Limits | None = None) -> CardView:
     """A shopper's balance check. Every check counts against the address (found or not), so
     codes cannot be tried one after another; the caller commits so the count is kept.
-    Raises BalanceCheckThrottled, or NotFound."""
-    count_check(session, remote_addr)
+    Raises RateLimited, or NotFound."""
+    count_check(session, remote_addr, limits=limits)
     card = card_for_code(session, code)
     if card is None:
         raise NotFound(NOT_FOUND)

@@ -39,12 +39,14 @@ def invoice_message(invoice: Invoice, *, seller: documents.Seller, sender: str,
 
 def shop_link(session, settings, invoice: Invoice) -> str | None:
     """Where the customer sees the document: their account when they can sign in, else
-    the order look-up (by number and e-mail) for an order's document, else nowhere."""
+    the guest order look-up (number, e-mail and postcode) for a guest order's document,
+    else nowhere (the look-up finds guest orders only)."""
     if invoice.customer_id is not None and session.scalar(
             select(CustomerUser.id).where(CustomerUser.customer_id == invoice.customer_id,
                                           CustomerUser.active.is_(True)).limit(1)):
         return links.invoice_page(settings, invoice.number)
-    return links.order_lookup(settings) if invoice.order_id else None
+    guest = invoice.order_id is not None and invoice.customer_id is None
+    return links.order_lookup(settings) if guest else None
 
 
 @celery_app.task(name="marketline.send_invoice_email", autoretry_for=(OSError,),

@@ -6,14 +6,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import cache
 from core.catalog import search as fulltext
 from core.catalog.assortment import sellable
 from core.catalog.models import Category, Product, ProductRelation, Variant, VariantAttribute
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from core.inventory.models import StockLevel
 from core.money import Money
 from core.pricing import services as pricing
@@ -22,6 +22,17 @@ from core.pricing.models import PriceListEntry
 
 SORTS = {"relevance": "Best match", "name": "Name", "price_asc": "Price: low to high",
          "price_desc": "Price: high to low", "newest": "Newest"}
+# What one public listing request may cost: each attribute filter is a subquery, and a deep
+# page is an OFFSET the database walks through. Past a cap the answer says so (ListingTooBroad).
+MAX_ATTRIBUTE_FILTERS = 6
+MAX_VALUES_PER_ATTRIBUTE = 20
+MAX_PAGE = 100
+
+
+class ListingTooBroad(DomainError):
+    """A listing asked for more than one request may cost."""
+
+    code = "listing_too_broad"
 
 
 @dataclass(frozen=True)
@@ -36,11 +47,16 @@ class Filters:
 
     @classmethod
     def parse(cls, args, *, default_sort: str = "name") -> "Filters":
-        """From query arguments: attr.<Name>=value (repeatable), min, max, in_stock, sort."""
-        attributes = {k[5:]: tuple(v for v in args.getlist(k) if v)[:20]
+        """From query arguments: attr.<Name>=value (repeatable), min, max, in_stock, sort.
+        Raises ListingTooBroad past MAX_ATTRIBUTE_FILTERS attributes."""
+        attributes = {k[5:]: tuple(v for v in args.getlist(k) if v)[:MAX_VALUES_PER_ATTRIBUTE]
                       for k in args if k.startswith("attr.") and len(k) < 70}
+        attributes = {k: v for k, v in attributes.items() if v}
+        if len(attributes) > MAX_ATTRIBUTE_FILTERS:
+            raise ListingTooBroad(f"Filter by at most {MAX_ATTRIBUTE_FILTERS} properties at a "
+                                  "time; remove some of the filters and try again.")
         sort = args.get("sort", default_sort)
-        return cls(attributes={k: v for k, v in attributes.items() if v},
+        return cls(attributes=attributes,
                    min_price=_decimal(args.get("min")), max_price=_decimal(args.get("max")),
                    in_stock=args.get("in_stock") in ("1", "on", "true"),
                    sort=sort if sort in SORTS else default_sort)
@@ -131,12 +147,26 @@ def _has_attribute(name: str, values: tuple[str, ...]):
                          VariantAttribute.name == name, VariantAttribute.value.in_(values)))
 
 
+def _known_attributes(session: Session, names) -> set[str]:
+    """Which of these attribute names some variant has (one indexed query)."""
+    if not names:
+        return set()
+    return set(session.scalars(select(VariantAttribute.name).distinct()
+                               .where(VariantAttribute.name.in_(list(names)))))
+
+
 def browse(session: Session, ctx: PricingContext, channel_id: int, *,
            category: Category | None = None, query: str | None = None,
            filters: Filters = Filters(), page: int = 1, per_page: int = 24,
            facets: bool = True) -> Page:
     """A page of products sellable in the channel, narrowed and sorted; with its total and
-    facets unless `facets=False` (a teaser list such as the home page's needs neither)."""
+    facets unless `facets=False` (a teaser list such as the home page's needs neither).
+    Raises ListingTooBroad past MAX_PAGE or MAX_ATTRIBUTE_FILTERS."""
+    if page > MAX_PAGE:
+        raise ListingTooBroad(f"Only the first {MAX_PAGE} pages can be shown; narrow the "
+                              "search or add a filter to see the rest.")
+    if len(filters.attributes) > MAX_ATTRIBUTE_FILTERS:
+        raise ListingTooBroad(f"Filter by at most {MAX_ATTRIBUTE_FILTERS} properties at a time.")
     base = [sellable(session, channel_id)]
     if category is not None:
         base.append(Product.category_id.in_(
@@ -153,8 +183,10 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
         narrowed.append(price <= filters.max_price)
     if filters.in_stock:
         narrowed.append(_in_stock())
+    known = _known_attributes(session, filters.attributes)
     for name, values in filters.attributes.items():
-        narrowed.append(_has_attribute(name, values))
+        # A property no product has matches nothing: no subquery to find that out.
+        narrowed.append(_has_attribute(name, values) if name in known else false())
 
     def scoped(stmt, found=matched):
         return stmt.join(found, found.c.product_id == Product.id) if found is not None else stmt

@@ -214,15 +214,15 @@ def actor_for(user: CustomerUser) -> audit.Actor:
 
 
 def authenticate(session: Session, *, email: str, password: str, remote_addr: str | None,
-                 limit: int) -> CustomerUser:
-    """The user whose password this is; throttled per e-mail and address.
+                 limit: int, commit=None) -> CustomerUser:
+    """The user whose password this is; throttled (core.auth.services.sign_in).
 
     EmailNotConfirmed (after the right password only, so it tells a stranger nothing) for
     a login whose address is not confirmed yet, with a fresh link's token to mail.
     """
     user = find_user_by_email(session, email)
     user = auth.sign_in(session, realm="customer", user=user, email=email, password=password,
-                        remote_addr=remote_addr, limit=limit)
+                        remote_addr=remote_addr, limit=limit, commit=commit)
     if user.email_confirmed_at is None:
         raise EmailNotConfirmed(user, _confirmation_to_resend(session, user))
     return user

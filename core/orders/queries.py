@@ -1,14 +1,15 @@
 """Read side of sales orders for the people who placed them: the order history, the
-detail page with its status timeline, and the guest look-up by number and e-mail.
+detail page with its status timeline, and the guest look-up by number, e-mail and postcode.
 
 Every function here is scoped: a customer reaches only orders whose customer_id is
-theirs (a company's buyers share the company's orders), a guest only the order whose
-number and e-mail both match. Anything else is NotFound, never "forbidden", so a URL
-says nothing about orders that are not the asker's.
+theirs (a company's buyers share the company's orders), a guest only a guest order (no
+customer) whose number, e-mail and postcode all match. Anything else is NotFound, never
+"forbidden", so a URL says nothing about orders that are not the asker's.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from math import ceil
 
@@ -16,17 +17,16 @@ from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.audit import AuditEvent
-from core.auth import services as auth
 from core.customers.addresses import one_line
-from core.errors import DomainError, NotFound
+from core.errors import NotFound
 from core.fulfilment.queries import ShipmentInfo, shipments_for_order
 from core.orders import states
 from core.orders.models import Order
 from core.orders.shipping import ShippingMethod
+from core.ratelimit import Limits, default_limits
 
 PER_PAGE = 20
-LOOKUP_PER_MINUTE = 10
-NOT_FOUND = "We could not find an order with that number and e-mail."
+NOT_FOUND = "We could not find a guest order with that number, e-mail and postcode."
 
 # A checkout whose payment never went through is cancelled by core.payments with one of
 # these reasons while still awaiting payment. To the shopper it was an attempt, not an
@@ -56,13 +56,6 @@ TIMELINE_LABELS = {
     "order.completed": "Completed",
     "order.cancelled": "Cancelled",
 }
-
-
-class LookupThrottled(DomainError):
-    code = "lookup_throttled"
-
-    def __init__(self):
-        super().__init__("Too many look-ups in a short time. Wait a minute and try again.")
 
 
 @dataclass(frozen=True)
@@ -175,25 +168,30 @@ def _detail(event: AuditEvent) -> str:
     return ""
 
 
-def lookup_guest_order(session: Session, *, number: str, email: str,
-                       remote_addr: str | None) -> Order:
-    """The order whose number and e-mail (any case) both match, for a guest.
+def _postcode(value: object) -> str:
+    """A postcode as compared: letters and digits only, any case ('sw1a 1aa' = 'SW1A1AA')."""
+    return re.sub(r"[\W_]+", "", str(value or "")).upper()
 
-    Every look-up counts against the address (LOOKUP_PER_MINUTE), found or not, so order
-    numbers cannot be tried one after another; the caller commits so the count is kept.
-    Raises LookupThrottled, or NotFound with one message that does not say which part
-    was wrong.
+
+def lookup_guest_order(session: Session, *, number: str, email: str, postcode: str,
+                       remote_addr: str | None, limits: Limits | None = None) -> Order:
+    """The guest order (placed without an account) whose number, e-mail (any case) and
+    delivery or billing postcode all match. A customer's order is never found here: its
+    buyers sign in.
+
+    Every look-up counts, found or not, against the address, the e-mail and the order
+    number (core.ratelimit "lookup"), so neither numbers nor e-mails nor postcodes can be
+    tried one after another; the caller commits so the count is kept. Raises RateLimited,
+    or NotFound with one message that does not say which part was wrong.
     """
-    keys = [f"lookup:ip:{remote_addr or 'unknown'}"]
-    try:
-        # check_throttle allows five times `limit` on an address key (an office shares one).
-        auth.check_throttle(session, keys, limit=LOOKUP_PER_MINUTE // 5)
-    except auth.TooManyAttempts:
-        raise LookupThrottled() from None
-    auth.note_failure(session, keys)
+    (limits or default_limits()).hit(session, "lookup", address=remote_addr, email=email,
+                                     order=number.strip().upper())
     order = session.scalar(select(Order).where(
-        Order.number == number.strip().upper(),
+        Order.number == number.strip().upper(), Order.customer_id.is_(None),
         func.lower(Order.email) == email.strip().lower()).options(selectinload(Order.lines)))
-    if order is None:
+    wanted = _postcode(postcode)
+    if order is None or not wanted or wanted not in {
+            _postcode((order.shipping_address or {}).get("postal_code")),
+            _postcode((order.billing_address or {}).get("postal_code"))}:
         raise NotFound(NOT_FOUND)
     return order

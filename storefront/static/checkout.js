@@ -1,5 +1,7 @@
 // Checkout: Stripe card Element -> confirmCardSetup -> PaymentMethod -> our server creates and
 // confirms the PaymentIntent; 3-D Secure runs through confirmCardPayment when asked.
+// The SetupIntent is asked for (POST data-setup-url) once the shopper starts entering a card,
+// or at the latest on submit; never for merely opening the page. A used one is not reused.
 (function () {
   "use strict";
   var form = document.getElementById("checkout-form");
@@ -37,6 +39,28 @@
     });
     return response.json();
   }
+  // The SetupIntent's client secret: one request, shared by whoever asks while it runs.
+  var setup = null;
+  function cardSetup() {
+    if (!setup) {
+      setup = post(form.dataset.setupUrl, new FormData()).catch(function () {
+        return {};  // no answer, or not JSON: the message below
+      }).then(function (answer) {
+        if (!answer.client_secret) {
+          var errors = answer.errors || {};
+          throw new Error(answer.detail || errors.form || errors.card ||
+                          "The card form could not be prepared. Please try again.");
+        }
+        return answer.client_secret;
+      });
+      setup.catch(function () { setup = null; });  // ask again next time
+    }
+    return setup;
+  }
+  function prepare() { cardSetup().catch(function () {}); }  // a problem shows on submit
+  card.on("focus", prepare);
+  card.on("change", prepare);
+
   // The answers of the server, each settling the payment or saying what to do next:
   // confirmed -> go on; requires_action -> run 3-D Secure here, then report to complete_url,
   // saying when the shopper gave up (only then is the payment cancelled); processing -> the
@@ -124,7 +148,8 @@
       headers: { "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content }
     });
     var old = document.getElementById("gift-card-result");
-    if (response.ok && old) { old.outerHTML = await response.text(); }
+    // 429: too many codes tried; the fragment says how long to wait.
+    if ((response.ok || response.status === 429) && old) { old.outerHTML = await response.text(); }
   }
   if (apply) {
     apply.addEventListener("click", quoteGiftCard);
@@ -150,13 +175,22 @@
         return;
       }
       busy(true, "Checking your card…");
-      var setup = await stripe.confirmCardSetup(form.dataset.clientSecret, { payment_method: { card: card } });
-      if (setup.error) {
+      var secret;
+      try {
+        secret = await cardSetup();
+      } catch (problem) {
         busy(false);
-        show("card-error", (setup.error.message || "Check your card details.") + "");
+        show("card-error", problem.message);
         return;
       }
-      form.querySelector('input[name="payment_method"]').value = setup.setupIntent.payment_method;
+      var result = await stripe.confirmCardSetup(secret, { payment_method: { card: card } });
+      if (result.error) {
+        busy(false);
+        show("card-error", (result.error.message || "Check your card details.") + "");
+        return;
+      }
+      setup = null;  // a SetupIntent serves one card: another try gets a fresh one
+      form.querySelector('input[name="payment_method"]').value = result.setupIntent.payment_method;
       busy(true, "Placing your order…");
       await handle(await post(form.action, new FormData(form)));
     } catch (err) {

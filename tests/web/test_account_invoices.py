@@ -188,7 +188,7 @@ def test_owners_order_page_links_to_its_invoices(customer_client, db, shopper):
 def guest_lookup(client, order):
     token = csrf_token(client, "/orders/lookup")
     return client.post("/orders/lookup", data={"number": order.number, "email": order.email,
-                                               "csrf_token": token})
+                                               "postcode": "10115", "csrf_token": token})
 
 
 def test_guest_sees_the_orders_invoices_and_gets_each_pdf_by_the_lookup_rules(client, db):
@@ -198,8 +198,8 @@ def test_guest_sees_the_orders_invoices_and_gets_each_pdf_by_the_lookup_rules(cl
     assert 'action="/orders/lookup/invoice.pdf"' in page
     token = csrf_token(client, "/orders/lookup")
     response = client.post("/orders/lookup/invoice.pdf", data={
-        "order": order.number, "email": order.email.upper(), "invoice": invoice.number,
-        "csrf_token": token})
+        "order": order.number, "email": order.email.upper(), "postcode": "10115",
+        "invoice": invoice.number, "csrf_token": token})
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert response.headers["Content-Type"] == "application/pdf"
 
@@ -209,19 +209,36 @@ def test_guest_pdf_needs_the_orders_email_and_an_invoice_of_that_order(client, d
     _, elsewhere = shipped_invoice(db, shopper, key="someone-elses")
     token = csrf_token(client, "/orders/lookup")
     wrong_email = client.post("/orders/lookup/invoice.pdf", data={
-        "order": order.number, "email": "not-me@example.com", "invoice": invoice.number,
-        "csrf_token": token})
+        "order": order.number, "email": "not-me@example.com", "postcode": "10115",
+        "invoice": invoice.number, "csrf_token": token})
     assert wrong_email.status_code == 404
     other_invoice = client.post("/orders/lookup/invoice.pdf", data={
-        "order": order.number, "email": order.email, "invoice": elsewhere.number,
-        "csrf_token": token})
+        "order": order.number, "email": order.email, "postcode": "10115",
+        "invoice": elsewhere.number, "csrf_token": token})
     assert other_invoice.status_code == 404
+
+
+def test_guest_pdf_needs_the_postcode_and_a_guest_order(client, db, shopper):
+    order, invoice = shipped_invoice(db, key="guest-order-4")
+    customers_order, customers_invoice = shipped_invoice(db, shopper, key="customers-order")
+    page = text(guest_lookup(client, order))
+    assert '<input type="hidden" name="postcode" value="10115">' in page
+    token = csrf_token(client, "/orders/lookup")
+    wrong_postcode = client.post("/orders/lookup/invoice.pdf", data={
+        "order": order.number, "email": order.email, "postcode": "99999",
+        "invoice": invoice.number, "csrf_token": token})
+    assert wrong_postcode.status_code == 404
+    registered = client.post("/orders/lookup/invoice.pdf", data={
+        "order": customers_order.number, "email": customers_order.email, "postcode": "10115",
+        "invoice": customers_invoice.number, "csrf_token": token})
+    assert registered.status_code == 404 and not registered.data.startswith(b"%PDF")
 
 
 def test_guest_pdf_refuses_a_post_without_csrf_token(client, db):
     order, invoice = shipped_invoice(db, key="guest-order-3")
     response = client.post("/orders/lookup/invoice.pdf", data={
-        "order": order.number, "email": order.email, "invoice": invoice.number})
+        "order": order.number, "email": order.email, "postcode": "10115",
+        "invoice": invoice.number})
     assert response.status_code in (400, 404) and not response.data.startswith(b"%PDF")
 
 
@@ -315,9 +332,15 @@ def test_pay_page_offers_the_card_form_for_an_open_order_invoice(acme_client, db
     invoice = on_account_invoice(db, acme, "pay-page")
     page = text(acme_client.get(f"/account/invoices/{invoice.number}"))
     assert f'href="/account/invoices/{invoice.number}/pay"' in page
-    page = text(acme_client.get(f"/account/invoices/{invoice.number}/pay"))
-    assert 'id="card-element"' in page and 'data-client-secret="seti_' in page
+    pay = f"/account/invoices/{invoice.number}/pay"
+    page = text(acme_client.get(pay))
+    # The card form's SetupIntent is made when the form is used, not for the view (M3).
+    assert 'id="card-element"' in page and f'data-setup-url="{pay}/card-setup"' in page
+    assert "seti_" not in page
     assert f"Pay {invoice.amount_open:,.2f} EUR</button>" in page
+    setup = acme_client.post(f"{pay}/card-setup", headers={
+        "X-CSRFToken": csrf_token(acme_client, pay), "Accept": "application/json"})
+    assert setup.status_code == 200 and setup.json["client_secret"].startswith("seti_")
 
 
 def test_paying_an_open_invoice_by_card_settles_it(acme_client, db, acme, localstripe,

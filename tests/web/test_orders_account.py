@@ -1,5 +1,5 @@
 """After the order: history, detail with its timeline, cancelling before shipment (and
-voiding the card authorisation), and the guest look-up by number and e-mail."""
+voiding the card authorisation), and the guest look-up by number, e-mail and postcode."""
 from __future__ import annotations
 
 import datetime as dt
@@ -375,10 +375,13 @@ def test_cancelling_voids_a_real_payment_intent_in_localstripe(stripe_client, db
 
 # --- guest look-up -----------------------------------------------------------------------
 
-def lookup(client, number, email):
+NOT_FOUND = "We could not find a guest order with that number, e-mail and postcode."
+
+
+def lookup(client, number, email, postcode="10115"):
     token = csrf_token(client, "/orders/lookup")
     return client.post("/orders/lookup", data={"number": number, "email": email,
-                                               "csrf_token": token})
+                                               "postcode": postcode, "csrf_token": token})
 
 
 def test_the_sign_in_page_links_to_the_guest_lookup(client):
@@ -389,6 +392,7 @@ def test_the_sign_in_page_links_to_the_guest_lookup(client):
 def test_the_lookup_form_labels_its_fields(client):
     html = text(client.get("/orders/lookup"))
     assert ">Order number</label>" in html and ">Email</label>" in html
+    assert '<label for="postcode">Postcode</label>' in html
 
 
 def test_a_guest_finds_an_order_by_number_and_email_in_any_case(client, db):
@@ -408,8 +412,42 @@ def test_a_wrong_number_or_email_gets_one_message_that_names_neither(client, db,
     number = "SO-T99999" if wrong == "number" else order.number
     email = "other@example.com" if wrong == "email" else "guest@example.com"
     html = text(lookup(client, number, email))
-    assert "We could not find an order with that number and e-mail." in html
+    assert NOT_FOUND in html
     assert order.number not in html.replace(f'value="{order.number}"', "")
+
+
+def test_a_registered_customers_order_is_not_found_by_the_guest_lookup(client, db):
+    buyer = db.scalar(select(CustomerUser).where(CustomerUser.email == "buyer@acme.example"))
+    order = make_order(db, buyer.customer_id, email="buyer@acme.example")
+    db.commit()
+    response = lookup(client, order.number, "buyer@acme.example")
+    html = text(response)
+    assert response.status_code == 200 and NOT_FOUND in html
+    assert "Invalidenstraße" not in html and "Order placed" not in html
+
+
+def test_a_guest_with_the_wrong_postcode_gets_the_same_not_found_message(client, db):
+    order = make_order(db, None, email="guest@example.com")
+    db.commit()
+    html = text(lookup(client, order.number, "guest@example.com", postcode="10117"))
+    assert NOT_FOUND in html and "Order placed" not in html
+    found = text(lookup(client, order.number, "guest@example.com", postcode=" 10 115 "))
+    assert f"<h1>Order {order.number}</h1>" in found
+
+
+def test_one_order_number_is_tried_ten_times_an_hour_whatever_the_address(shop_app, db):
+    order = make_order(db, None, email="guest@example.com")
+    db.commit()
+    for i in range(10):
+        guesser = shop_app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"10.1.0.{i}"
+        assert NOT_FOUND in text(lookup(guesser, order.number, "guest@example.com",
+                                        postcode=f"{10000 + i}"))
+    owner = shop_app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.2.0.1"
+    response = lookup(owner, order.number, "guest@example.com")
+    assert response.status_code == 429 and "Too many look-ups" in text(response)
+    assert "Retry-After" in response.headers
 
 
 def test_lookups_are_limited_to_ten_a_minute_per_address(client, db):
