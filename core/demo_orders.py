@@ -1,6 +1,7 @@
 """Demo orders in every state, so a newcomer's first look at the console shows real work:
 awaiting release, released (on the pick list), partly shipped, invoiced, partly paid,
-paid, overdue, a credit note with customer credit, and a shop order paid by gift card.
+paid, overdue, a credit note with customer credit, a credit note waiting for approval, and a
+shop order paid by gift card.
 
 Everything goes through the same services as real work (phone order entry, release,
 shipping, invoicing, payments, gift cards), so the ledger balances and the documents carry
@@ -17,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.agents.models import Agent
-from core.billing import giftcards, invoicing, receivables
+from core.agents.services import actor_for
+from core.billing import credit_requests, giftcards, invoicing, receivables
 from core.billing.models import Invoice
 from core.catalog.models import Variant
+from core.config import Settings
 from core.customers.models import Customer, CustomerAddress
 from core.customers.services import register_customer
 from core.db import utcnow
@@ -105,6 +108,12 @@ def load_demo_orders(session: Session, acme: Customer) -> str:
     half = ship(phone_order(acme, [("TON-TN3480", 3)], 20, po="PO-7731"), None, 19)
     bank(acme, str((half.gross_total / 2).quantize(Decimal("0.01"))),
          [(half, str((half.gross_total / 2).quantize(Decimal("0.01"))))], 5, "SEPA ACME 0417")
+    # Billing asks to credit it all, beyond the billing role's limit: it waits for a
+    # supervisor's or credit controller's approval on the billing start page.
+    billing = session.scalar(select(Agent).where(Agent.email == "billing@marketline.example"))
+    credit_requests.credit(session, half, lines=None, actor=actor_for(billing),
+                           reason="Wrong toner model delivered; the customer sends all three "
+                                  "back", limit=Decimal(Settings.CREDIT_NOTE_LIMIT_BILLING))
     paid = ship(phone_order(acme, [("PAP-A4-REC", 5), ("PEN-G2-BLK", 10)], 40, po="PO-7690"),
                 None, 39)
     bank(acme, str(paid.gross_total), [(paid, str(paid.gross_total))], 12, "SEPA ACME 0392")
@@ -140,7 +149,8 @@ def load_demo_orders(session: Session, acme: Customer) -> str:
     orders.mark_prepaid(session, gift_order, actor=clerk, reference=f"gift card …{card.last4}")
     session.flush()
     return ("Demo orders: 2 awaiting shipment, 1 partly shipped, invoices open, partly paid, "
-            "paid and overdue, a credit note, customer credit and a gift card.")
+            "paid and overdue, a credit note, a credit note awaiting approval, customer credit "
+            "and a gift card.")
 
 
 def _gift_buyer(session: Session) -> Customer:
