@@ -210,6 +210,14 @@ def test_the_list_answers_htmx_with_the_results_only(billing_client, db, acme):
     assert "HX-Request" in response.headers["Vary"]
 
 
+def listed(page: str) -> int:
+    """Invoices linked from the list, leaving out the credit notes awaiting approval above
+    it (the demo has one)."""
+    from tests.web.test_credit_note_approvals import waiting_list
+    link = "/billing/invoices/INV-"
+    return page.count(link) - waiting_list(page).count(link)
+
+
 def test_the_list_runs_as_many_queries_for_30_invoices_as_for_1(billing_client, db, acme,
                                                                   connection):
     one, many = CustomerFactory(name="Lonely Ltd"), CustomerFactory(name="Busy Ltd")
@@ -221,7 +229,7 @@ def test_the_list_runs_as_many_queries_for_30_invoices_as_for_1(billing_client, 
         small = text(billing_client.get(f"/billing/invoices?status=all&customer={one.number}"))
     with QueryCounter(connection) as lots:
         big = text(billing_client.get(f"/billing/invoices?status=all&customer={many.number}"))
-    assert small.count("/billing/invoices/INV-") == 1 and big.count("/billing/invoices/INV-") == 30
+    assert listed(small) == 1 and listed(big) == 30
     assert few.count == lots.count
 
 
