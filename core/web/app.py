@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, send_from_directory
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 from sqlalchemy.orm import sessionmaker
 
 from core.config import PROJECT_ROOT, Settings, load_settings
@@ -37,6 +38,16 @@ def _serve_media(app: Flask, settings: Settings) -> None:
         return response
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` for ids: at most 18 ASCII digits, so the number fits a 64-bit column.
+
+    Werkzeug's own takes any run of Unicode digits: 20 of them overflowed SQLite's
+    INTEGER (a 500) and 5,000 raised in int(); here such a path is simply not found."""
+
+    regex = r"[0-9]{1,18}"
+    signed_regex = r"-?[0-9]{1,18}"
+
+
 def money_filter(value, currency: str | None = None) -> str:
     """`money|money`, or `amount|money("EUR")`: the currency's decimal places, '5.49 EUR'."""
     if value is None:
@@ -57,6 +68,7 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
     """A Flask app with database session, security, CSRF, auth realm, errors and CLI."""
     settings = settings or load_settings()
     app = Flask(import_name, instance_path=str(PROJECT_ROOT / "instance"))
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.update(
         MARKETLINE=settings,
         SECRET_KEY=_app_secret(settings.SECRET_KEY, realm.name),
