@@ -25,6 +25,7 @@ from core.orders import cart as carts
 from core.orders import phone
 from core.orders import services as orders
 from core.orders.models import Cart, Order
+from core.parsing import parse_decimal
 from core.payments import links
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.web.auth import current_account
@@ -60,7 +61,7 @@ class Entry:
 
     @property
     def overrides(self) -> dict[int, phone.PriceOverride]:
-        return phone.parse_overrides(self.state.get("overrides"))
+        return phone.parse_overrides(_kept_overrides(self.state.get("overrides")))
 
     @property
     def ship(self) -> dict:
@@ -73,6 +74,18 @@ class Entry:
             return self.ship.get("address") or None
         found = next((a for a in self.book if str(a.id) == chosen), None)
         return found.as_dict() if found else None
+
+
+def _kept_overrides(stored: dict | None) -> dict:
+    """The stored overrides whose numbers the override form accepts today. A session
+    written before it was bounded may hold "1e30", which broke the customer's entry page
+    until the agent signed out; such an override is dropped."""
+    def fits(raw) -> bool:
+        return isinstance(raw, dict) and all(
+            parse_decimal(str(raw[k])) is not None
+            for k in ("unit_price", "percent") if raw.get(k) not in (None, ""))
+    return {vid: raw for vid, raw in (stored or {}).items()
+            if str(vid).isascii() and str(vid).isdigit() and fits(raw)}
 
 
 def _session_key(customer: Customer) -> str:

@@ -14,6 +14,7 @@ from core.errors import NotFound
 from core.orders import queries as order_queries
 from core.web.auth import current_account
 from core.web.db import db_session
+from core.web.forms import arg_int
 from core.web.render import render_page
 from storefront.payment_answers import card_answer, card_form_context, gateway, no_card
 
@@ -52,10 +53,9 @@ def order_invoices(order) -> list:
 @bp.get("/account/invoices")
 @login_required
 def index():
-    page = request.args.get("page", "1")
     customer = current_account().customer
     result = queries.customer_invoices(db_session, customer.id,
-                                       page=int(page) if page.isdigit() else 1)
+                                       page=arg_int("page", 1, low=1, high=100_000))
     balance = receivables.customer_balance(db_session, customer.id, customer.currency)
     return render_page("invoices/index.html", result=result, balance=balance)
 
