@@ -30,7 +30,7 @@ from core.payments import links
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.web.auth import current_account
 from core.web.db import db_session
-from core.web.forms import place_error
+from core.web.forms import card_reference, place_error
 from core.web.htmx import htmx
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
@@ -509,7 +509,7 @@ def card(number: str):
 def pay_card(number: str):
     order = _order(number)
     wants_json = request.accept_mimetypes.best == "application/json"
-    payment_method = request.form.get("payment_method", "").strip()[:100]
+    payment_method = card_reference(request.form.get("payment_method"))
     if not ConfirmForm().validate_on_submit() or not payment_method:
         message = "Enter the card details."
         if wants_json:

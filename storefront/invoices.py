@@ -14,7 +14,7 @@ from core.errors import NotFound
 from core.orders import queries as order_queries
 from core.web.auth import current_account
 from core.web.db import db_session
-from core.web.forms import arg_int
+from core.web.forms import arg_int, card_reference
 from core.web.render import render_page
 from storefront.payment_answers import card_answer, card_form_context, gateway, no_card
 
@@ -147,7 +147,7 @@ def _payable_or_404(number: str):
 @login_required
 def pay(number: str):
     card_payments, invoice = _payable_or_404(number)
-    payment_method = request.form.get("payment_method", "")
+    payment_method = card_reference(request.form.get("payment_method"))
     if not payment_method:
         return no_card()
     try:

@@ -15,6 +15,7 @@ from core.payments.flow import authorise_order, complete_authentication
 from core.payments.invoices import (InvoiceNotPayable, card_payable, complete_invoice_payment,
                                     pay_invoice)
 from core.web.db import db_session
+from core.web.forms import card_reference
 from core.web.render import render_page
 from storefront.payment_answers import card_answer, card_form_context, gateway, no_card
 
@@ -47,7 +48,7 @@ def _answer(outcome, token: str):
 @bp.post("/pay/<token>")
 def pay(token: str):
     order = _order(token)
-    payment_method = request.form.get("payment_method", "")
+    payment_method = card_reference(request.form.get("payment_method"))
     if not payment_method:
         return no_card()
     outcome = authorise_order(db_session, gateway(), order.id, payment_method=payment_method,
@@ -91,7 +92,7 @@ def _invoice_answer(outcome, token: str):
 @bp.post("/pay/invoice/<token>")
 def pay_invoice_by_link(token: str):
     found = _invoice(token)
-    payment_method = request.form.get("payment_method", "").strip()[:100]
+    payment_method = card_reference(request.form.get("payment_method"))
     if not payment_method:
         return no_card()
     try:

@@ -2,6 +2,7 @@
 numbers safely (core.parsing), and the one check for a same-site path to go back to."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -102,6 +103,16 @@ class IndexedFieldList(FieldList):
                 index = name[offset:].split(self._field_separator, 1)[0]
                 if index.isascii() and index.isdigit() and len(index) <= 4:
                     yield int(index)
+
+
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,80}")  # pm_…, as our String(80) columns hold them
+
+
+def card_reference(raw: str | None) -> str:
+    """The PaymentMethod id a card form posted ("pm_…"), or "" when what was posted cannot
+    be one: the views then answer "Enter your card details." as for an empty card."""
+    value = (raw or "").strip()
+    return value if STRIPE_ID.fullmatch(value) else ""
 
 
 def arg_int(name: str, default: int, *, low: int, high: int) -> int:

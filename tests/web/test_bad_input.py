@@ -361,3 +361,30 @@ def test_adding_to_the_cart_never_redirects_to_another_site(client, referrer):
 def test_adding_to_the_cart_goes_back_to_the_product_page_it_came_from(client):
     response = _add_with_referrer(client, "http://localhost/p/some-product?variant=3")
     assert response.headers["Location"] == "/p/some-product?variant=3"
+
+
+# -- a card reference that cannot be one (PostgreSQL: "value too long for varchar(80)") -------
+
+@pytest.mark.parametrize("payment_method", ["pm_" + "x" * 200, "pm_é", "pm_1'; --"])
+def test_a_card_reference_no_card_has_is_asked_for_again(client, db, monkeypatch,
+                                                          payment_method):
+    from tests.web.test_giftcards import FakeStripe, add, checkout_data, place
+    fake = FakeStripe()
+    monkeypatch.setattr("storefront.checkout.gateway", lambda: fake)
+    add(client, db, "PAP-A4-80", 1)
+    before = count(db, Order)
+    response = place(client, checkout_data(client, payment_method=payment_method))
+    assert response.status_code == 422
+    assert response.json["errors"] == {"payment_method": "Enter your card details again."}
+    assert count(db, Order) == before and fake.authorised == []
+
+
+def test_a_pay_link_posted_with_a_card_reference_no_card_has_asks_for_the_card(client, db):
+    from core.payments import links
+    order = order_of(db, "PO-7781")
+    token = links.make_token("test-secret-key", order.id)
+    csrf = csrf_token(client, "/")
+    response = client.post(f"/pay/{token}", data={"payment_method": "pm_" + "x" * 200,
+                                                  "csrf_token": csrf})
+    assert response.status_code == 422
+    assert response.json == {"status": "invalid", "errors": {"card": "Enter your card details."}}
