@@ -55,14 +55,15 @@ class UTCDateTime(TypeDecorator):
 
 
 AMOUNT_SCALE = 4
-AMOUNT_PRECISION = 19
 _SCALE_FACTOR = Decimal(10) ** AMOUNT_SCALE
 _QUANT = Decimal(1).scaleb(-AMOUNT_SCALE)
-_AMOUNT_LIMIT = Decimal(10) ** (AMOUNT_PRECISION - AMOUNT_SCALE)
+# NUMERIC(19, 4) holds less than 10**15; SQLite's 64-bit count of 1/10,000 units less than
+# 9.2 * 10**14. One limit for both, so both refuse the same amounts.
+_AMOUNT_LIMIT = Decimal("9e14")
 
 
 class AmountOutOfRange(DomainError):
-    """An amount no column can hold (NaN, Infinity, or 10**15 and more). Forms refuse such
+    """An amount no column can hold (NaN, Infinity, 9 * 10**14 and more). Forms refuse such
     numbers at the field (core.parsing); this is the last line, so a number that slipped
     through is a clear refusal rather than a crash in quantize or an integer overflow."""
 

@@ -65,7 +65,7 @@ def test_a_catalogue_amount_of_1e30_is_refused_before_quantize_can_fail():
 
 
 def test_the_amount_column_refuses_to_bind_what_it_cannot_hold(db):
-    for value in (D("1e15"), D("-1e30"), D("NaN"), D("sNaN"), D("Infinity")):
+    for value in (D("9e14"), D("-1e30"), D("NaN"), D("sNaN"), D("Infinity")):
         with pytest.raises(StatementError) as raised:
             PriceEntryFactory(unit_price=value)
         assert isinstance(raised.value.orig, AmountOutOfRange), value
