@@ -25,7 +25,8 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
                                       FreeTextInvoiceForm, InvoiceFilterForm, JournalFilterForm,
                                       PaymentForm, RefundCreditForm, RefundToCardForm,
                                       RejectRequestForm, TrialBalanceForm, WriteOffForm,
-                                      line_form, options, tax_choices)
+                                      allocation_id, line_form, options,
+                                      tax_choices)
 from core.agents.services import actor_for
 from core.billing import (console, credit_requests, documents, invoicing, ledger, queries,
                           receivables)
@@ -33,12 +34,13 @@ from core.billing.notify import queue_invoice_email
 from core.customers.search import search_customers
 from core.errors import DomainError, NotFound
 from core.money import Money
+from core.parsing import parse_int
 from core.payments import refunds
 from core.payments.gateway import StripeGateway
 from core.pricing import services as pricing
 from core.web.auth import current_account
 from core.web.db import db_session
-from core.web.forms import place_error
+from core.web.forms import arg_int, place_error
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("billing", __name__)
@@ -65,8 +67,7 @@ def gateway() -> StripeGateway:
 
 
 def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+    return arg_int("page", 1, low=1, high=100_000)
 
 
 def _args(form) -> dict[str, str]:
@@ -450,8 +451,7 @@ def new_invoice():
 @requires_role(*INVOICING)
 def invoice_line():
     """One more empty line for the free-text invoice (htmx appends it)."""
-    raw = request.args.get("index", "")
-    index = int(raw) if raw.isdigit() and int(raw) < 50 else None
+    index = parse_int(request.args.get("index"), low=0, high=FreeTextInvoiceForm.MAX_LINES - 1)
     if index is None:
         abort(404)
     return render_page("billing/_invoice_line.html", line=line_form(index, *_tax_options()),
@@ -501,7 +501,8 @@ def _payment_page(form: PaymentForm, customer, *, typed=None, problems=None,
                   allocation_problem: str = ""):
     """The payment form with the allocation offered; what was typed is shown as typed."""
     raw = {} if typed is None else {
-        int(k[6:]): v for k, v in request.form.items() if k.startswith("alloc-") and k[6:].isdigit()}
+        invoice_id: v for k, v in request.form.items()
+        if (invoice_id := allocation_id(k)) is not None}
     amount = form.amount.data if not form.amount.errors else None
     on = form.received_on.data if not form.received_on.errors else None
     suggestion = console.suggest(db_session, customer, amount, received_on=on, typed=typed)

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField,
-                     IntegerField, RadioField, SelectField, StringField, TextAreaField)
+from wtforms import (BooleanField, DateField, Form, FormField, HiddenField, IntegerField,
+                     RadioField, SelectField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 ValidationError)
@@ -17,6 +17,8 @@ from callcenter.catalog_forms import AmountField, options
 from core.billing import invoicing
 from core.billing.console import JOURNAL_KINDS, STATUS_FILTERS, TaxOption
 from core.catalog.admin import parse_decimal
+from core.parsing import parse_int
+from core.web.forms import IndexedFieldList
 
 MAX_QUANTITY = 100_000
 LINE_KINDS = {"service": "Service", "fee": "Fee"}
@@ -75,9 +77,8 @@ class CreditNoteForm(FlaskForm):
             raw = (formdata.get(f"qty-{line_id}") or "").strip()
             if not raw:
                 continue
-            try:
-                quantity = int(raw)
-            except ValueError:
+            quantity = parse_int(raw)
+            if quantity is None:
                 problems[line_id] = "Enter a whole number."
                 continue
             if not 0 <= quantity <= left:
@@ -141,7 +142,8 @@ class FreeTextInvoiceForm(FlaskForm):
                                                           *FREE_TEXT_TERMS.items()]),
                         validators=[Optional()])
     memo = TextAreaField("Memo (printed on the invoice)", validators=[Length(max=1000)])
-    lines = FieldList(FormField(FreeTextLineForm), min_entries=1, max_entries=50)
+    MAX_LINES = 50
+    lines = IndexedFieldList(FormField(FreeTextLineForm), min_entries=1, max_entries=MAX_LINES)
 
     def set_tax_choices(self, choices: list[SelectChoice], default: str) -> None:
         for entry in self.lines:
@@ -200,9 +202,9 @@ class PaymentForm(FlaskForm):
         """(invoice id -> amount, invoice id -> problem) from the alloc-<id> inputs."""
         typed, problems = {}, {}
         for name, raw in formdata.items():
-            if not name.startswith("alloc-") or not name[6:].isdigit():
+            invoice_id = allocation_id(name)
+            if invoice_id is None:
                 continue
-            invoice_id = int(name[6:])
             raw = raw.strip()
             if not raw:
                 typed[invoice_id] = Decimal(0)
@@ -213,6 +215,11 @@ class PaymentForm(FlaskForm):
             else:
                 typed[invoice_id] = value
         return typed, problems
+
+
+def allocation_id(name: str) -> int | None:
+    """The invoice id of an alloc-<invoice id> input name; None for any other name."""
+    return parse_int(name[6:], low=1) if name.startswith("alloc-") else None
 
 
 class ApplyCreditForm(FlaskForm):

@@ -11,6 +11,7 @@ from core.agents.services import actor_for
 from core.catalog import admin, csv_io
 from core.catalog.models import AssortmentRule, Channel, Product, Variant
 from core.errors import DomainError
+from core.parsing import parse_int
 from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategory
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -449,7 +450,7 @@ def import_export():
 @bp.get("/export/products.csv", endpoint="export_products")
 @requires_role("catalog")
 def export_products():
-    list_id = request.args.get("price_list", type=int)
+    list_id = parse_int(request.args.get("price_list"), low=1)
     price_list = None
     if list_id:
         price_list = admin.get_or_404(db_session, PriceList, list_id, "price list")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -12,9 +11,10 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from core.catalog.admin import (PriceListData, ProductData, PromotionData, VariantData,
-                                format_attributes, parse_attributes, parse_decimal)
+from core.catalog.admin import (MAX_USAGE_LIMIT, PriceListData, ProductData, PromotionData,
+                                VariantData, format_attributes, parse_attributes)
 from core.money import MINOR_UNITS
+from core.web.forms import AmountField  # noqa: F401 - the console's forms take it from here
 from core.pricing.models import PROMOTION_KINDS, SCOPES
 
 KIND_LABELS = {"percent_off": "Percent off", "amount_off": "Amount off (per order)",
@@ -31,26 +31,6 @@ def options(pairs) -> list[SelectChoice]:
 
 DATETIME_LOCAL = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # the first is what inputs show
 CURRENCIES = options((c, c) for c in sorted(MINOR_UNITS))
-
-
-class AmountField(StringField):
-    """A money amount typed as 12.50 or 12,50; data is a Decimal or None when empty."""
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        raw = valuelist[0].strip()
-        if not raw:
-            self.data = None
-            return
-        self.data = parse_decimal(raw)
-        if self.data is None:
-            raise ValueError("Enter an amount like 12.50.")
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else format(Decimal(self.data).normalize(), "f")
 
 
 def _list_text(raw: str | None) -> list[str]:
@@ -147,13 +127,18 @@ class AssortmentRuleForm(FlaskForm):
     product = StringField("or a product (slug or SKU)", validators=[Optional(), Length(max=200)])
 
 
+USAGE_LIMIT = "A usage limit is 1 or more (at most a billion); leave it empty for no limit."
+
+
 class PromotionForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=200)])
     kind = SelectField("Kind", choices=options((k, KIND_LABELS[k]) for k in PROMOTION_KINDS))
     value = AmountField("Value: percent, amount off or fixed unit price")
     currency = SelectField("Currency", choices=CURRENCIES, default="EUR")
-    buy_quantity = IntegerField("Buy X (units)", validators=[Optional()])
-    get_quantity = IntegerField("Get Y free (units)", validators=[Optional()])
+    buy_quantity = IntegerField("Buy X (units)", validators=[
+        Optional(), NumberRange(1, 1000, "Enter 1 to 1000 units.")])
+    get_quantity = IntegerField("Get Y free (units)", validators=[
+        Optional(), NumberRange(1, 1000, "Enter 1 to 1000 units.")])
     coupon_code = StringField("Coupon code", validators=[Optional(), Length(max=60)])
     channels = SelectMultipleField("Channels (none: every channel)")
     customer_groups = StringField("Customer groups, comma-separated (empty: everyone)",
@@ -164,10 +149,12 @@ class PromotionForm(FlaskForm):
     min_subtotal = AmountField("Minimum subtotal")
     starts_at = DateTimeLocalField("Starts (UTC)", format=DATETIME_LOCAL, validators=[Optional()])
     ends_at = DateTimeLocalField("Ends (UTC)", format=DATETIME_LOCAL, validators=[Optional()])
-    usage_limit_total = IntegerField("Usage limit in total", validators=[Optional()])
-    usage_limit_per_customer = IntegerField("Usage limit per customer", validators=[Optional()])
-    priority = IntegerField("Priority (higher applies first)", default=0,
-                            validators=[Optional()])
+    usage_limit_total = IntegerField("Usage limit in total", validators=[
+        Optional(), NumberRange(1, MAX_USAGE_LIMIT, USAGE_LIMIT)])
+    usage_limit_per_customer = IntegerField("Usage limit per customer", validators=[
+        Optional(), NumberRange(1, MAX_USAGE_LIMIT, USAGE_LIMIT)])
+    priority = IntegerField("Priority (higher applies first)", default=0, validators=[
+        Optional(), NumberRange(-1000, 1000, "The priority is between -1000 and 1000.")])
     exclusive = BooleanField("Exclusive (never combined with others)")
     active = BooleanField("Active", default=True)
 

@@ -9,13 +9,15 @@ from wtforms.validators import DataRequired, Length, Optional
 from callcenter.order_admin_forms import options
 from core.fulfilment.carriers import CARRIERS
 from core.orders import states as order_states
+from core.parsing import parse_int
 
 MAX_QUANTITY = 9999
 
 
 def order_ids(values: list[str], limit: int) -> list[int]:
     """The order ids of ticked checkboxes (`order=<id>`), what is not a number left out."""
-    return [int(v) for v in values if v.isdigit() and len(v) < 12][:limit]
+    found = (parse_int(v, low=1) for v in values)
+    return [v for v in found if v is not None][:limit]
 
 
 class ReleaseFilterForm(FlaskForm):
@@ -65,11 +67,12 @@ class ShipForm(FlaskForm):
         found, errors = {}, {}
         for line_id in line_ids:
             name = f"qty-{line_id}"
-            raw = (formdata.get(name) or "").strip() or "0"
-            if not raw.isdigit() or int(raw) > MAX_QUANTITY:
+            quantity = parse_int((formdata.get(name) or "").strip() or "0", low=0,
+                                 high=MAX_QUANTITY)
+            if quantity is None:
                 errors[name] = "Enter a whole number of units, 0 to leave the line for later."
             else:
-                found[line_id] = int(raw)
+                found[line_id] = quantity
         return found, errors
 
 

@@ -27,10 +27,11 @@ from core.orders import cart as carts
 from core.orders import phone
 from core.orders import services as orders
 from core.orders.models import Cart, Order
+from core.parsing import parse_decimal
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.web.auth import current_account
 from core.web.db import db_session
-from core.web.forms import place_error
+from core.web.forms import card_reference, place_error
 from core.web.htmx import htmx
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
@@ -65,7 +66,7 @@ class Entry:
 
     @property
     def overrides(self) -> dict[int, phone.PriceOverride]:
-        return phone.parse_overrides(self.state.get("overrides"))
+        return phone.parse_overrides(_kept_overrides(self.state.get("overrides")))
 
     @property
     def ship(self) -> dict:
@@ -78,6 +79,18 @@ class Entry:
             return self.ship.get("address") or None
         found = next((a for a in self.book if str(a.id) == chosen), None)
         return found.as_dict() if found else None
+
+
+def _kept_overrides(stored: dict | None) -> dict:
+    """The stored overrides whose numbers the override form accepts today. A session
+    written before it was bounded may hold "1e30", which broke the customer's entry page
+    until the agent signed out; such an override is dropped."""
+    def fits(raw) -> bool:
+        return isinstance(raw, dict) and all(
+            parse_decimal(str(raw[k])) is not None
+            for k in ("unit_price", "percent") if raw.get(k) not in (None, ""))
+    return {vid: raw for vid, raw in (stored or {}).items()
+            if str(vid).isascii() and str(vid).isdigit() and fits(raw)}
 
 
 def _session_key(customer: Customer) -> str:
@@ -552,7 +565,7 @@ def pay_card(number: str):
                             "retry": url_for(".card", number=number)}), 403
         flash(CARD_ENTRY_OFF, "error")
         return redirect(url_for(".card", number=number), code=303)
-    payment_method = request.form.get("payment_method", "").strip()[:100]
+    payment_method = card_reference(request.form.get("payment_method"))
     if not ConfirmForm().validate_on_submit() or not payment_method:
         message = "Enter the card details."
         if wants_json:

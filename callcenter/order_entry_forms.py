@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (DecimalField, HiddenField, IntegerField, RadioField, SelectField,
-                     StringField)
+from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.customers.addresses import COUNTRIES
 from core.orders.cart import MAX_LINE_QUANTITY
 from core.orders.phone import PAYMENT_METHODS, REASONS
-from callcenter.catalog_forms import AmountField, options
+from core.web.forms import AmountField, PercentField
+from callcenter.catalog_forms import options
 
 NEW_ADDRESS = "new"
 
@@ -32,8 +32,9 @@ class OverrideForm(FlaskForm):
     """A new unit price or a discount in percent, with the reason it is given for."""
 
     unit_price = AmountField("New unit price", validators=[Optional()])
-    percent = DecimalField("Discount %", places=None, validators=[
-        Optional(), NumberRange(0, 100, "Enter a discount from 0.01 to 100 %.")])
+    # Two decimals from 0.01 to 100: "sNaN", "1e30" or "150" get this message, not a crash.
+    percent = PercentField("Discount %", validators=[Optional()],
+                           message="Enter a discount from 0.01 to 100 %.")
     reason = SelectField("Reason", choices=options([("", "Choose a reason…"), *REASONS.items()]),
                          validators=[DataRequired("Choose a reason for the price change.")])
 

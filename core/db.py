@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from core.errors import DomainError
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -55,6 +57,20 @@ class UTCDateTime(TypeDecorator):
 AMOUNT_SCALE = 4
 _SCALE_FACTOR = Decimal(10) ** AMOUNT_SCALE
 _QUANT = Decimal(1).scaleb(-AMOUNT_SCALE)
+# NUMERIC(19, 4) holds less than 10**15; SQLite's 64-bit count of 1/10,000 units less than
+# 9.2 * 10**14. One limit for both, so both refuse the same amounts.
+_AMOUNT_LIMIT = Decimal("9e14")
+
+
+class AmountOutOfRange(DomainError):
+    """An amount no column can hold (NaN, Infinity, 9 * 10**14 and more). Forms refuse such
+    numbers at the field (core.parsing); this is the last line, so a number that slipped
+    through is a clear refusal rather than a crash in quantize or an integer overflow."""
+
+    code = "amount_out_of_range"
+
+    def __init__(self, value):
+        super().__init__(f"The amount {value} is out of range.")
 
 
 class Amount(TypeDecorator):
@@ -78,7 +94,10 @@ class Amount(TypeDecorator):
             return None
         if isinstance(value, float):
             raise TypeError("money amounts are Decimal, never float")
-        value = Decimal(value).quantize(_QUANT)
+        value = Decimal(value)
+        if not value.is_finite() or abs(value) >= _AMOUNT_LIMIT:
+            raise AmountOutOfRange(value)
+        value = value.quantize(_QUANT)
         return int(value * _SCALE_FACTOR) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
@@ -87,6 +106,11 @@ class Amount(TypeDecorator):
         if dialect.name == "sqlite":
             return (Decimal(int(value)) / _SCALE_FACTOR).quantize(_QUANT)
         return Decimal(value).quantize(_QUANT)
+
+
+def like_escape(text: str) -> str:
+    """`text` inside a LIKE pattern (with escape="\\"): % and _ match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -7,7 +7,9 @@ from core.errors import DomainError
 from core.orders import cart as carts
 from core.ratelimit import RateLimited
 from core.web.auth import current_account
+from core.parsing import parse_int
 from core.web.db import db_session
+from core.web.forms import same_site_path
 from core.web.render import redirect_to, render_page
 from storefront.limits import count, form_status, with_retry_after
 from storefront.viewer import viewer
@@ -45,10 +47,7 @@ def cart_count() -> dict:
 
 
 def _int(name: str) -> int | None:
-    try:
-        return int(request.form.get(name, ""))
-    except ValueError:
-        return None
+    return parse_int(request.form.get(name))
 
 
 def _page(message: str | None = None, status: int = 200, coupon_error: str | None = None,
@@ -70,7 +69,7 @@ def add():
     variant_id, quantity = _int("variant_id"), _int("quantity")
     if variant_id is None or quantity is None:
         flash("Choose a product and a quantity.", "error")
-        return redirect_to(request.referrer or url_for("shop.home"))
+        return redirect_to(same_site_path(request.referrer) or url_for("shop.home"))
     try:
         cart = current_cart(create=True)
         carts.add_item(db_session, cart, channel_id=channel.id, ctx=ctx, variant_id=variant_id,
@@ -78,7 +77,7 @@ def add():
     except DomainError as err:
         db_session.rollback()
         flash(str(err), "error")
-        return redirect_to(request.referrer or url_for("cart.show"))
+        return redirect_to(same_site_path(request.referrer) or url_for("cart.show"))
     db_session.commit()
     flash(f"Added {quantity} to your cart.", "success")
     return redirect_to(url_for("cart.show"))

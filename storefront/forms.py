@@ -2,7 +2,7 @@
 from flask_wtf import FlaskForm
 from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
                      TelField)
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from core.customers.addresses import COUNTRIES, REGIONS
 
@@ -80,7 +80,9 @@ class CheckoutForm(FlaskForm):
                                  validators=[DataRequired("Choose a shipping method.")])
     gift_card = StringField("Gift card code (optional)", validators=[Optional(), Length(max=40)])
     key = HiddenField()
-    payment_method = HiddenField()
+    # A PaymentMethod id from Stripe.js (pm_…); anything longer than our columns is no card.
+    payment_method = HiddenField(validators=[Optional(), Regexp(
+        r"^[A-Za-z0-9_]{1,80}$", message="Enter your card details again.")])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

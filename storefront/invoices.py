@@ -15,6 +15,7 @@ from core.orders import queries as order_queries
 from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.web.db import db_session
+from core.web.forms import arg_int, card_reference
 from core.web.render import render_page
 from storefront.limits import count, limits, problem, with_retry_after
 from storefront.payment_answers import (card_answer, card_form_context, card_setup_answer,
@@ -55,10 +56,9 @@ def order_invoices(order) -> list:
 @bp.get("/account/invoices")
 @login_required
 def index():
-    page = request.args.get("page", "1")
     customer = current_account().customer
     result = queries.customer_invoices(db_session, customer.id,
-                                       page=int(page) if page.isdigit() else 1)
+                                       page=arg_int("page", 1, low=1, high=100_000))
     balance = receivables.customer_balance(db_session, customer.id, customer.currency)
     return render_page("invoices/index.html", result=result, balance=balance)
 
@@ -166,7 +166,7 @@ def _payable_or_404(number: str):
 @login_required
 def pay(number: str):
     card_payments, invoice = _payable_or_404(number)
-    payment_method = request.form.get("payment_method", "")
+    payment_method = card_reference(request.form.get("payment_method"))
     if not payment_method:
         return no_card()
     try:

@@ -18,6 +18,7 @@ from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.web.db import db_session
+from core.web.forms import arg_int
 from core.web.render import redirect_to, render_page
 from storefront.limits import limits, with_retry_after
 
@@ -59,9 +60,8 @@ def _actor(user) -> audit.Actor:
 @bp.get("/account/orders")
 @login_required
 def history():
-    page = request.args.get("page", "1")
     result = queries.order_history(db_session, current_account().customer_id,
-                                   page=int(page) if page.isdigit() else 1)
+                                   page=arg_int("page", 1, low=1, high=100_000))
     return render_page("orders/history.html", result=result)
 
 

@@ -18,6 +18,7 @@ from core.payments.invoices import (InvoiceNotPayable, card_payable, complete_in
                                     pay_invoice)
 from core.web.db import db_session
 from core.ratelimit import RateLimited
+from core.web.forms import card_reference
 from core.web.render import render_page
 from storefront.limits import count, problem
 from storefront.payment_answers import (card_answer, card_form_context, card_setup_answer,
@@ -65,7 +66,7 @@ def _answer(outcome, token: str):
 @bp.post("/pay/<token>")
 def pay(token: str):
     order = _order(token)
-    payment_method = request.form.get("payment_method", "")
+    payment_method = card_reference(request.form.get("payment_method"))
     if not payment_method:
         return no_card()
     try:
@@ -128,7 +129,7 @@ def _invoice_answer(outcome, token: str):
 @bp.post("/pay/invoice/<token>")
 def pay_invoice_by_link(token: str):
     found = _invoice(token)
-    payment_method = request.form.get("payment_method", "").strip()[:100]
+    payment_method = card_reference(request.form.get("payment_method"))
     if not payment_method:
         return no_card()
     try:

@@ -24,6 +24,7 @@ from core.customers.models import Customer
 from core.errors import NotFound
 from core.money import Money, minor_units
 from core.orders.models import Order
+from core.parsing import parse_int
 from core.pricing.models import TaxRate
 
 ZERO = Decimal(0)
@@ -391,9 +392,9 @@ def find_customer(session: Session, number: str) -> Customer:
 
 def customer_invoice(session: Session, customer_id: int, invoice_id: str) -> Invoice | None:
     """The customer's invoice with this id (as a form sends it); None for any other."""
-    if not invoice_id.isdigit():
+    if (found := parse_int(invoice_id, low=1)) is None:  # "²" is a digit to isdigit()
         return None
-    invoice = session.get(Invoice, int(invoice_id))
+    invoice = session.get(Invoice, found)
     return invoice if invoice is not None and invoice.customer_id == customer_id else None
 
 
@@ -431,14 +432,15 @@ def find_credit_source(session: Session, customer_id: int, key: str
                        ) -> tuple[Payment | None, Invoice | None]:
     """The payment or credit note named by a CreditSource key, if it is this customer's."""
     kind, _, raw = key.partition("-")
-    if not raw.isdigit() or kind not in ("payment", "credit_note"):
+    source_id = parse_int(raw, low=1)  # "payment-²" is no credit, nor 20 digits
+    if source_id is None or kind not in ("payment", "credit_note"):
         raise NotFound("We could not find that credit.")
     if kind == "payment":
-        payment = session.get(Payment, int(raw))
+        payment = session.get(Payment, source_id)
         if payment is None or payment.customer_id != customer_id:
             raise NotFound("We could not find that credit.")
         return payment, None
-    note = session.get(Invoice, int(raw))
+    note = session.get(Invoice, source_id)
     if note is None or note.customer_id != customer_id or note.kind != "credit_note":
         raise NotFound("We could not find that credit.")
     return None, note

@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from core import spreadsheet
 from core.billing.models import Account, JournalEntry, JournalLine
 from core.customers.models import Customer
 from core.db import utcnow
@@ -197,7 +198,7 @@ def export_csv(session: Session, **kwargs) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in _with_header(export_rows(session, **kwargs)):
-        writer.writerow([_safe_cell(v) for v in row])
+        writer.writerow([spreadsheet.defuse(v) for v in row])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -206,18 +207,6 @@ def export_csv(session: Session, **kwargs) -> Iterator[str]:
 def _with_header(rows: Iterator[list[str]]) -> Iterator[list[str]]:
     yield EXPORT_HEADER
     yield from rows
-
-
-def _safe_cell(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@") and not _is_number(value) else value
-
-
-def _is_number(value: str) -> bool:
-    try:
-        Decimal(value)
-        return True
-    except ArithmeticError:
-        return False
 
 
 def _plain(amount, currency: str) -> str:

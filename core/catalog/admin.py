@@ -12,23 +12,25 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit
+from core import audit, parsing
 from core.catalog import search
 from core.catalog.models import (AssortmentRule, Category, Channel, Product, Variant,
                                  VariantAttribute)
 from core.customers.models import Customer
 from core.errors import DomainError, NotFound
 from core.money import MINOR_UNITS
+from core.parsing import AMOUNT_LIMIT
 from core.pricing.models import (PROMOTION_KINDS, SCOPES, PriceList, PriceListEntry, Promotion,
                                  TaxCategory)
 
 CHANNEL = "console"
+MAX_USAGE_LIMIT = 1_000_000_000
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_WEIGHT_GRAMS = 10_000_000  # ten tonnes: anything above is a typo
@@ -224,25 +226,20 @@ def check_amount(amount: Decimal | None, currency: str, field_name: str, *,
         _fail(f"Enter the {label} as a number, like 12.50.", field_name)
     if amount < 0 or (positive and amount == 0):
         _fail(f"The {label} must be {'more than' if positive else 'at least'} 0.", field_name)
+    if amount >= AMOUNT_LIMIT:  # before quantize, which cannot hold 1e30 at 28 digits
+        _fail(f"The {label} is too large.", field_name)
     places = MINOR_UNITS.get(currency, 2)
     quantum = Decimal(1).scaleb(-places)
     if amount != amount.quantize(quantum):
         _fail(f"A {label} in {currency} has at most {places} decimal places.", field_name)
-    if amount >= Decimal("1e14"):
-        _fail(f"The {label} is too large.", field_name)
     return amount.quantize(quantum)
 
 
 def parse_decimal(text: str | None) -> Decimal | None:
-    """'12.50' or '12,50' -> Decimal('12.50'); None when it is not a number."""
-    raw = (text or "").strip().replace(" ", "")
-    if re.fullmatch(r"-?\d+,\d+", raw):
-        raw = raw.replace(",", ".")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    """'12.50' or '12,50' -> Decimal('12.50'); None when it is not a plain number below
+    10**15 with at most 12 decimals (core.parsing: no exponent, NaN, Infinity or "²").
+    The caller's check_amount then says what is wrong with a number (places, size)."""
+    return parsing.parse_decimal(text, places=12, limit=AMOUNT_LIMIT * 10)
 
 
 def check_min_quantity(value: int | None, field_name: str = "min_quantity") -> int:
@@ -666,8 +663,9 @@ def _promotion_values(session: Session, data: PromotionData, promotion: Promotio
         _fail("The promotion must end after it starts.", "ends_at")
     for limit, field_name in ((data.usage_limit_total, "usage_limit_total"),
                               (data.usage_limit_per_customer, "usage_limit_per_customer")):
-        if limit is not None and limit < 1:
-            _fail("A usage limit is 1 or more; leave it empty for no limit.", field_name)
+        if limit is not None and not 1 <= limit <= MAX_USAGE_LIMIT:
+            _fail("A usage limit is 1 or more (at most a billion); leave it empty for no "
+                  "limit.", field_name)
     if not -1000 <= data.priority <= 1000:
         _fail("The priority is between -1000 and 1000.", "priority")
     return dict(name=name, kind=data.kind, value=value, currency=currency, buy_quantity=buy,

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit
+from core import audit, spreadsheet
 from core.catalog import search
 from core.catalog.admin import (CHANNEL, CatalogInputError, check_amount, check_barcode,
                                 check_min_quantity, check_sku, check_slug, check_text,
@@ -56,7 +56,7 @@ PRICE_REQUIRED = ("price_list", "sku", "min_quantity", "unit_price")
 MAX_ROWS = 50_000
 MAX_REPORTED = 200
 CHUNK = 500
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = spreadsheet.FORMULA_START
 TRUE_WORDS = {"yes", "y", "true", "1", "active"}
 FALSE_WORDS = {"no", "n", "false", "0", "inactive"}
 
@@ -93,13 +93,8 @@ class ImportReport:
 # --- reading and writing CSV ------------------------------------------------------------------
 
 
-def _safe(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def _unsafe(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+_safe = spreadsheet.defuse
+_unsafe = spreadsheet.restore
 
 
 def _write(header: Sequence[str], rows) -> str:

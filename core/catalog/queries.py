@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -16,6 +16,7 @@ from core.catalog.models import Category, Product, ProductRelation, Variant, Var
 from core.errors import DomainError, NotFound
 from core.inventory.models import StockLevel
 from core.money import Money
+from core.parsing import parse_decimal
 from core.pricing import services as pricing
 from core.pricing.engine import PricedLine, PricingContext
 from core.pricing.models import PriceListEntry
@@ -63,11 +64,8 @@ class Filters:
 
 
 def _decimal(raw: str | None) -> Decimal | None:
-    try:
-        value = Decimal((raw or "").replace(",", ".").strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value >= 0 else None
+    value = parse_decimal(raw)  # bounded: min=1e30 no longer reaches the Amount column
+    return value if value is not None and value >= 0 else None
 
 
 @dataclass(frozen=True)

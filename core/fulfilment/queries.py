@@ -11,6 +11,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.customers.models import Customer
+from core.db import like_escape
 from core.fulfilment import carriers, states
 from core.fulfilment.models import Shipment, ShipmentLine
 from core.orders.models import Order, OrderHold, OrderLine
@@ -104,8 +105,11 @@ def _page(session: Session, stmt, conditions, order_by, page: int, per_page: int
 
 
 def _number_condition(query: str):
+    """Orders whose number contains what was typed, literally: % and _ match themselves."""
     query = (query or "").strip().upper()
-    return Order.number.like(f"%{query}%") if query else None
+    if not query:
+        return None
+    return Order.number.like(f"%{like_escape(query)}%", escape="\\")
 
 
 @dataclass(frozen=True)

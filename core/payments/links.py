@@ -24,6 +24,7 @@ from core.errors import DomainError
 DEFAULT_LIFETIME = dt.timedelta(days=7)
 INVOICE_LIFETIME = dt.timedelta(days=30)  # an invoice is open for weeks, not days
 _PREFIX = {"order": "", "invoice": "inv"}
+MAX_TOKEN_LENGTH = 200  # a real token is about 70 characters
 _PURPOSE = {"order": "pay-link", "invoice": "invoice-pay-link"}
 
 
@@ -64,6 +65,8 @@ def read_token(secret: str | Sequence[str], token: str, *, now: dt.datetime | No
     """The id in a valid, unexpired token of `kind`; InvalidLink otherwise. `secret` is a
     key, or several (`secrets(settings)`): the current one and the fallbacks."""
     prefix = _PREFIX[kind]
+    if not token.isascii() or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidLink()  # compare_digest refuses non-ASCII text with a TypeError
     try:
         ident, expires, signature = token.split(".")
         if not ident.startswith(prefix) or not ident[len(prefix):].isdigit():

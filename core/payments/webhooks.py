@@ -30,7 +30,7 @@ def verify(payload: bytes, signature: str, secret: str) -> dict:
     try:
         event = stripe.Webhook.construct_event(payload, signature, secret,
                                                tolerance=TOLERANCE_SECONDS)
-    except (ValueError, stripe.SignatureVerificationError):
+    except (ValueError, TypeError, stripe.SignatureVerificationError):  # TypeError: non-ASCII
         raise BadSignature("The webhook signature is not valid.") from None
     return event.to_dict()
 

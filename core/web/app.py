@@ -14,6 +14,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_host
+from werkzeug.routing import IntegerConverter
 from sqlalchemy.orm import sessionmaker
 
 import core.notifications  # noqa: F401 - subscribes the e-mails to the domain events
@@ -40,6 +41,16 @@ def _serve_media(app: Flask, settings: Settings) -> None:
         response = send_from_directory(media, filename, max_age=86400)
         response.headers["Content-Security-Policy"] = "default-src 'none'"
         return response
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` for ids: at most 18 ASCII digits, so the number fits a 64-bit column.
+
+    Werkzeug's own takes any run of Unicode digits: 20 of them overflowed SQLite's
+    INTEGER (a 500) and 5,000 raised in int(); here such a path is simply not found."""
+
+    regex = r"[0-9]{1,18}"
+    signed_regex = r"-?[0-9]{1,18}"
 
 
 def money_filter(value, currency: str | None = None) -> str:
@@ -112,6 +123,7 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
     """
     settings = settings or load_settings()
     app = Flask(import_name, instance_path=str(PROJECT_ROOT / "instance"))
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.update(
         MARKETLINE=settings,
         SECRET_KEY=_app_secret(settings.SECRET_KEY, realm.name),

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import StatementError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.errors import DomainError, NotFound
@@ -39,7 +40,29 @@ def _answer(status: int, detail: str | None = None):
                        code=status)
 
 
+NUL_REFUSED = ("What was sent contains a character we cannot accept (a NUL byte). "
+               "Remove it and try again.")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _carries_nul() -> bool:
+    """A NUL byte in the path, the query or a form field (not in an uploaded file).
+
+    No text we keep may contain one, and PostgreSQL refuses it in every string: refused
+    here once, for every view, rather than as a database error deep in one of them."""
+    values = [*(request.view_args or {}).values(), *request.args.keys(),
+              *request.args.values()]
+    if request.mimetype in FORM_TYPES:
+        values += [*request.form.keys(), *request.form.values()]
+    return any(isinstance(v, str) and "\x00" in v for v in values)
+
+
 def init_errors(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul():
+        if _carries_nul():
+            return _answer(400, NUL_REFUSED)
+
     @app.errorhandler(CSRFError)
     def _csrf(_err):
         return _answer(400, "Your form had expired or was sent from somewhere else, so we did "
@@ -56,6 +79,17 @@ def init_errors(app: Flask) -> None:
         if session is not None:
             session.rollback()
         return _answer(400, str(err))
+
+    @app.errorhandler(StatementError)
+    def _statement(err: StatementError):
+        # A domain rule raised while binding a value to SQL (core.db.Amount refusing an
+        # amount no column holds): the person is told, as for any DomainError.
+        if not isinstance(err.orig, DomainError):
+            raise err
+        session = g.get("db_session")
+        if session is not None:
+            session.rollback()
+        return _answer(400, str(err.orig))
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
