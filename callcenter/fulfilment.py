@@ -17,6 +17,7 @@ from callcenter.fulfilment_forms import (
 )
 from core import links
 from core.agents.services import actor_for
+from core.customers import queries as customers
 from core.errors import DomainError
 from core.fulfilment import carriers, flow, queries, services
 from core.fulfilment.models import Shipment
@@ -208,7 +209,8 @@ def _send_shipment_mail(shipment: Shipment) -> None:
               html=render_template("core/emails/shipment.html", **context))
 
 
-def _shop_link(order) -> str:
+def _shop_link(order) -> str | None:
     """Where the buyer sees the order in the shop (SHOP_URL, never this request's host)."""
-    return links.order_page(current_app.config["MARKETLINE"], order.number,
-                            account=order.customer_id is not None)
+    return links.order_page_for(current_app.config["MARKETLINE"], order.number,
+                                customer_id=order.customer_id,
+                                can_sign_in=customers.can_sign_in(db_session, order.customer_id))

@@ -34,6 +34,33 @@ def order_page(settings: Settings, number: str, *, account: bool) -> str:
     return order_lookup(settings)
 
 
+def for_customer(settings: Settings, *, customer_id: int | None, can_sign_in: bool,
+                 account_page: str) -> str | None:
+    """The one rule for where an e-mail sends a buyer to see an order or its document: a
+    guest's order to the guest look-up, a customer who can sign in to `account_page` (a
+    path in the account), and a customer without a login (one who orders by phone)
+    nowhere: the look-up finds guest orders only."""
+    if customer_id is None:
+        return order_lookup(settings)
+    return _shop(settings, account_page) if can_sign_in else None
+
+
+def order_page_for(settings: Settings, number: str, *, customer_id: int | None,
+                   can_sign_in: bool) -> str | None:
+    """An order, for the buyer it belongs to (see for_customer)."""
+    return for_customer(settings, customer_id=customer_id, can_sign_in=can_sign_in,
+                        account_page=f"/account/orders/{_part(number)}")
+
+
+def invoice_page_for(settings: Settings, number: str, *, customer_id: int | None,
+                     can_sign_in: bool, guest_order: bool) -> str | None:
+    """An invoice, for the buyer it belongs to; a free-text invoice to a guest has no page."""
+    if customer_id is None and not guest_order:
+        return None
+    return for_customer(settings, customer_id=customer_id, can_sign_in=can_sign_in,
+                        account_page=f"/account/invoices/{_part(number)}")
+
+
 def order_lookup(settings: Settings) -> str:
     return _shop(settings, "/orders/lookup")
 

@@ -240,11 +240,13 @@ def _actions(s: Settings) -> dict[str, Action]:
                {"address": code_rules, "account": code_rules}, field="code"),
         Action("gift_card", "Too many gift card checks in a short time.",
                {"address": code_rules}, field="code"),
+        # Per address, and per order number and e-mail together (see lookup_guest_order).
         Action("lookup", "Too many look-ups in a short time.",
-               {"address": code_rules, "email": (Rule(codes, HOUR),),
-                "order": (Rule(codes, HOUR),)}),
-        Action("register", "Too many new accounts from your network in a short time.",
-               {"address": (Rule(mails, HOUR),)}),
+               {"address": code_rules, "order": (Rule(codes, HOUR),)}),
+        # Per e-mail too: registering an address that has an account e-mails its owner.
+        Action("register", "Too many new accounts asked for in a short time.",
+               {"address": (Rule(mails, HOUR),), "email": (Rule(_part(mails, 3), HOUR),)},
+               field="email"),
         Action("password_reset", "Too many password reset requests in a short time.",
                {"address": (Rule(mails, HOUR),), "email": (Rule(_part(mails, 3), HOUR),)},
                field="email"),

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, render_template, request, session, url_for
 from flask_login import login_required
 
-from core import links
+from core import links, notifications
 from core.customers import services as customers
 from core.customers.errors import EmailNotConfirmed
 from core.errors import DomainError
@@ -83,7 +83,7 @@ def register():
     refused = None
     if form.validate_on_submit():
         try:
-            count("register")
+            count("register", email=form.email.data)
             signed_up = customers.sign_up(db_session, email=form.email.data,
                                           full_name=form.full_name.data,
                                           password=form.password.data, shop_name=_shop_name())
@@ -169,14 +169,7 @@ def forgot_password():
             place_error(form, err)
             return with_retry_after(render_page("account/forgot_password.html", block="form",
                                                 form=form, status=form_status()), err)
-        found = customers.request_password_reset(db_session, form.email.data)
-        db_session.commit()
-        if found:
-            user, token = found
-            link = links.password_reset(current_app.config["MARKETLINE"], token)
-            send_mail(to=user.email, subject="Reset your Marketline password",
-                      text=render_template("account/reset_email.txt", user=user, link=link),
-                      html=render_template("account/reset_email.html", user=user, link=link))
+        notifications.queue_password_reset(form.email.data)
         return render_page("account/forgot_sent.html", email=form.email.data)
     return render_page("account/forgot_password.html", block="form", form=form)
 

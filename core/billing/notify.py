@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import object_session, selectinload
 
 from core import audit, links
 from core.billing import documents, queries
 from core.billing.models import Invoice
-from core.customers.models import CustomerUser
+from core.customers import queries as customers
 from core.db import utcnow
 from core.mail import Attachment, build_message, deliver
 from core.tasks import celery_app, task_session
@@ -38,15 +38,10 @@ def invoice_message(invoice: Invoice, *, seller: documents.Seller, sender: str,
 
 
 def shop_link(session, settings, invoice: Invoice) -> str | None:
-    """Where the customer sees the document: their account when they can sign in, else
-    the guest order look-up (number, e-mail and postcode) for a guest order's document,
-    else nowhere (the look-up finds guest orders only)."""
-    if invoice.customer_id is not None and session.scalar(
-            select(CustomerUser.id).where(CustomerUser.customer_id == invoice.customer_id,
-                                          CustomerUser.active.is_(True)).limit(1)):
-        return links.invoice_page(settings, invoice.number)
-    guest = invoice.order_id is not None and invoice.customer_id is None
-    return links.order_lookup(settings) if guest else None
+    """Where the customer sees the document (core.links.invoice_page_for)."""
+    return links.invoice_page_for(settings, invoice.number, customer_id=invoice.customer_id,
+                                  can_sign_in=customers.can_sign_in(session, invoice.customer_id),
+                                  guest_order=invoice.order_id is not None)
 
 
 @celery_app.task(name="marketline.send_invoice_email", autoretry_for=(OSError,),

@@ -88,6 +88,16 @@ def customer_by_number(session: Session, number: str) -> Customer:
     return customer
 
 
+def can_sign_in(session: Session, customer_id: int | None) -> bool:
+    """Whether the customer has an active login to the shop (links in e-mails go to the
+    account then)."""
+    from core.customers.models import CustomerUser
+    if customer_id is None:
+        return False
+    return session.scalar(select(CustomerUser.id).where(
+        CustomerUser.customer_id == customer_id, CustomerUser.active.is_(True)).limit(1)) is not None
+
+
 def addresses(session: Session, customer_id: int) -> list[CustomerAddress]:
     return list(session.scalars(
         select(CustomerAddress).where(CustomerAddress.customer_id == customer_id)

@@ -13,11 +13,11 @@ import logging
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import selectinload
 
 from core import audit, events, links
-from core.customers.models import CustomerUser
+from core.customers import queries as customers
 from core.db import utcnow
 from core.mail import build_message, deliver
 from core.orders.models import Order
@@ -37,15 +37,9 @@ def render(template: str, **context) -> str:
 
 
 def order_link(session, settings, order: Order) -> str | None:
-    """Where the buyer sees the order: their account when they can sign in, the guest
-    order look-up for a guest's order, else nowhere (a customer with no login, such as
-    one who orders by phone, finds only guest orders there)."""
-    if order.customer_id is None:
-        return links.order_lookup(settings)
-    if session.scalar(select(CustomerUser.id).where(CustomerUser.customer_id == order.customer_id,
-                                                    CustomerUser.active.is_(True)).limit(1)):
-        return links.order_page(settings, order.number, account=True)
-    return None
+    """Where the buyer sees the order (core.links.order_page_for)."""
+    return links.order_page_for(settings, order.number, customer_id=order.customer_id,
+                                can_sign_in=customers.can_sign_in(session, order.customer_id))
 
 
 def order_confirmation_message(session, order: Order, *, settings):
@@ -89,6 +83,44 @@ def queue_order_confirmation(order_id: int, *, resend: bool = False) -> None:
         send_order_confirmation.delay(order_id, resend)
     except Exception:  # noqa: BLE001 - see docstring
         log.exception("could not e-mail the confirmation of order %s", order_id)
+
+
+# -- password resets: the token is made in the task, so it never rests in the broker --------
+
+@celery_app.task(name="marketline.send_password_reset", autoretry_for=(OSError,),
+                 retry_backoff=True, max_retries=5)
+def send_password_reset(email: str) -> bool:
+    """Make a reset link for the e-mail's account, if there is one, and mail it. The
+    request that asked only queued the address: whether an account exists, the answer
+    and its time are the same, and the token exists only here and in the e-mail."""
+    from core.customers import services as accounts
+    settings = celery_app.conf.marketline_settings
+    session = task_session()
+    try:
+        found = accounts.request_password_reset(session, email)
+        session.commit()
+        if found is None:
+            return False
+        user, token = found
+        link = links.password_reset(settings, token)
+        message = build_message(sender=settings.MAIL_FROM, to=user.email,
+                                subject="Reset your Marketline password",
+                                text=render("password_reset.txt", user=user, link=link),
+                                html=render("password_reset.html", user=user, link=link))
+        session.rollback()
+        deliver(message, settings.SMTP_URL)
+        return True
+    finally:
+        session.close()
+
+
+def queue_password_reset(email: str) -> None:
+    """Ask for a reset link for `email` in the background (inline without Redis); never
+    raises."""
+    try:
+        send_password_reset.delay(email)
+    except Exception:  # noqa: BLE001 - a mail server down is not the person's problem
+        log.exception("could not send a password reset")
 
 
 events.subscribe(events.OrderConfirmed, lambda happened: queue_order_confirmation(happened.order_id))

@@ -179,15 +179,18 @@ def lookup_guest_order(session: Session, *, number: str, email: str, postcode: s
     delivery or billing postcode all match. A customer's order is never found here: its
     buyers sign in.
 
-    Every look-up counts, found or not, against the address, the e-mail and the order
-    number (core.ratelimit "lookup"), so neither numbers nor e-mails nor postcodes can be
-    tried one after another; the caller commits so the count is kept. Raises RateLimited,
-    or NotFound with one message that does not say which part was wrong.
+    Every look-up counts, found or not, against the address and against the pair of order
+    number and e-mail (core.ratelimit "lookup"), so postcodes cannot be tried one after
+    another even from many addresses; the caller commits so the count is kept. The pair,
+    not the number or the e-mail alone: order numbers are sequential and e-mails are often
+    known, and a stranger trying them must not lock a guest out of their own order. Raises
+    RateLimited, or NotFound with one message that does not say which part was wrong.
     """
-    (limits or default_limits()).hit(session, "lookup", address=remote_addr, email=email,
-                                     order=number.strip().upper())
+    number = number.strip().upper()
+    (limits or default_limits()).hit(session, "lookup", address=remote_addr,
+                                     order=f"{number} {email.strip().lower()}")
     order = session.scalar(select(Order).where(
-        Order.number == number.strip().upper(), Order.customer_id.is_(None),
+        Order.number == number, Order.customer_id.is_(None),
         func.lower(Order.email) == email.strip().lower()).options(selectinload(Order.lines)))
     wanted = _postcode(postcode)
     if order is None or not wanted or wanted not in {

@@ -121,11 +121,18 @@ class _LogBudget:
 _budget = _LogBudget(CSP_REPORTS_LOGGED_PER_MINUTE)
 
 
+def _printable(value: object, limit: int) -> str:
+    """What a browser reported, cut to `limit` and without control characters: a report is
+    anyone's text, and a newline in it would forge a line in the log."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(value or "")[:limit])
+
+
 def _page(url: object) -> str:
     """A reported address without query and without long path segments (tokens)."""
     parts = urlsplit(str(url or ""))
     path = "/".join("…" if len(seg) >= 20 else seg for seg in parts.path.split("/"))
-    return f"{parts.scheme}://{parts.netloc}{path}"[:200] if parts.scheme else str(url)[:60]
+    return _printable(f"{parts.scheme}://{parts.netloc}{path}" if parts.scheme else url,
+                      200 if parts.scheme else 60)
 
 
 def _violations(body: object):
@@ -138,8 +145,8 @@ def _violations(body: object):
         if not isinstance(report, dict):
             continue
         yield (_page(report.get("document-uri") or report.get("documentURL")),
-               str(report.get("effective-directive") or report.get("effectiveDirective")
-                   or report.get("violated-directive") or "")[:80],
+               _printable(report.get("effective-directive") or report.get("effectiveDirective")
+                          or report.get("violated-directive"), 80),
                _page(report.get("blocked-uri") or report.get("blockedURL")))
 
 

@@ -5,7 +5,60 @@
 (function () {
   "use strict";
   var form = document.getElementById("checkout-form");
-  if (!form || typeof Stripe === "undefined") { return; }
+  if (!form) { return; }
+
+  // Another country: its regions, and the shipping options and totals for it; another
+  // shipping method: the totals. (Done here rather than with hx-* attributes: a page that
+  // loads a Stripe.js stand-in may redefine the global Element, which htmx relies on.)
+  async function refresh(id, params, replaceWhole) {
+    var box = document.getElementById(id);
+    if (!box) { return; }
+    var response = await fetch(box.dataset.url + "?" + new URLSearchParams(params),
+                               { credentials: "same-origin", headers: { "HX-Request": "true" } });
+    if (!response.ok) { return; }
+    var html = await response.text();
+    if (replaceWhole) { box.outerHTML = html; } else { box.innerHTML = html; }
+  }
+  function choices() {
+    var method = form.querySelector('input[name="shipping_method"]:checked');
+    return { country: document.getElementById("country").value,
+             shipping_method: method ? method.value : "" };
+  }
+  var country = document.getElementById("country");
+  if (country) {
+    country.addEventListener("change", function () {
+      refresh("region-field", { country: country.value }, true);
+      refresh("review", choices(), false);
+    });
+  }
+  var review = document.getElementById("review");
+  if (review) {
+    review.addEventListener("change", function (event) {
+      if (event.target.name === "shipping_method") { refresh("review", choices(), false); }
+    });
+  }
+
+  // The gift card: what it pays of the order as it stands, asked again when the code, the
+  // country or the shipping method changes.
+  var apply = document.getElementById("apply-gift-card");
+  async function quoteGiftCard() {
+    var response = await fetch(apply.dataset.url, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content }
+    });
+    var old = document.getElementById("gift-card-result");
+    // 429: too many codes tried; the fragment says how long to wait.
+    if ((response.ok || response.status === 429) && old) { old.outerHTML = await response.text(); }
+  }
+  if (apply) {
+    apply.addEventListener("click", quoteGiftCard);
+    ["gift_card", "country", "review"].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) { el.addEventListener("change", quoteGiftCard); }
+    });
+  }
+
+  if (typeof Stripe === "undefined") { return; }  // the card form needs Stripe.js
   var stripe = Stripe(form.dataset.publishableKey);
   var card = stripe.elements().create("card");
   card.mount("#card-element");
@@ -106,57 +159,6 @@
       first = first || document.getElementById(name);
     });
     if (first && first.focus) { first.focus(); }
-  }
-
-  // Another country: its regions, and the shipping options and totals for it; another
-  // shipping method: the totals. (Done here rather than with hx-* attributes: a page that
-  // loads a Stripe.js stand-in may redefine the global Element, which htmx relies on.)
-  async function refresh(id, params, replaceWhole) {
-    var box = document.getElementById(id);
-    if (!box) { return; }
-    var response = await fetch(box.dataset.url + "?" + new URLSearchParams(params),
-                               { credentials: "same-origin", headers: { "HX-Request": "true" } });
-    if (!response.ok) { return; }
-    var html = await response.text();
-    if (replaceWhole) { box.outerHTML = html; } else { box.innerHTML = html; }
-  }
-  function choices() {
-    var method = form.querySelector('input[name="shipping_method"]:checked');
-    return { country: document.getElementById("country").value,
-             shipping_method: method ? method.value : "" };
-  }
-  var country = document.getElementById("country");
-  if (country) {
-    country.addEventListener("change", function () {
-      refresh("region-field", { country: country.value }, true);
-      refresh("review", choices(), false);
-    });
-  }
-  var review = document.getElementById("review");
-  if (review) {
-    review.addEventListener("change", function (event) {
-      if (event.target.name === "shipping_method") { refresh("review", choices(), false); }
-    });
-  }
-
-  // The gift card: what it pays of the order as it stands, asked again when the code, the
-  // country or the shipping method changes.
-  var apply = document.getElementById("apply-gift-card");
-  async function quoteGiftCard() {
-    var response = await fetch(apply.dataset.url, {
-      method: "POST", body: new FormData(form), credentials: "same-origin",
-      headers: { "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').content }
-    });
-    var old = document.getElementById("gift-card-result");
-    // 429: too many codes tried; the fragment says how long to wait.
-    if ((response.ok || response.status === 429) && old) { old.outerHTML = await response.text(); }
-  }
-  if (apply) {
-    apply.addEventListener("click", quoteGiftCard);
-    ["gift_card", "country", "review"].forEach(function (id) {
-      var el = document.getElementById(id);
-      if (el) { el.addEventListener("change", quoteGiftCard); }
-    });
   }
 
   var submitting = false;  // one payment per page at a time: a second submit is ignored

@@ -5,6 +5,7 @@ sign-in backs off per e-mail and address instead of locking the account."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -209,6 +210,23 @@ def test_registrations_from_one_address_are_limited(client, db):
     refused = register(10)
     assert refused.status_code == 429 and "Too many new accounts" in text(refused)
     assert db.scalar(select(func.count()).select_from(CustomerUser)) == before + 10
+
+
+def test_registrations_for_one_email_are_limited_whatever_the_address(shop_app, db,
+                                                                      smtp_sink):
+    # Registering an address that has an account mails its owner: not without end.
+    def register(address):
+        client = client_at(shop_app, address)
+        token = csrf_token(client, "/account/register")
+        return client.post("/account/register", data={
+            "csrf_token": token, "full_name": "Mallory", "email": "shopper@example.com",
+            "password": "long-enough-1"})
+
+    assert [register(f"10.5.0.{i}").status_code for i in range(3)] == [303] * 3
+    refused = register("10.5.0.9")
+    assert refused.status_code == 429 and "Too many new accounts" in text(refused)
+    time.sleep(0.3)
+    assert sum("shopper@example.com" in m["To"] for m in smtp_sink.messages) == 3
 
 
 def test_reset_mails_for_one_email_are_limited_whatever_the_address(shop_app, db):

@@ -5,6 +5,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
 from flask import url_for
 
 from core import links
@@ -101,6 +102,15 @@ def test_reset_mail_never_uses_the_request_host(client, smtp_sink):
     forgot(client)
     body = text_of(smtp_sink.wait_for("shopper@example.com"))
     assert "evil.example" not in body
+    assert re.search(r"http://localhost/account/reset-password/[\w-]+", body)
+
+
+def test_a_reset_asked_on_another_allowed_host_still_links_to_shop_url(client, smtp_sink):
+    # 127.0.0.1 is an allowed host in development, but not the shop's address (SHOP_URL is
+    # http://localhost in the tests): the link must not follow the request.
+    forgot(client, "127.0.0.1")
+    body = text_of(smtp_sink.wait_for("shopper@example.com"))
+    assert "127.0.0.1" not in body
     assert re.search(r"http://localhost/account/reset-password/[\w-]+", body)
 
 
@@ -216,3 +226,24 @@ def test_a_shipment_mail_from_the_console_links_to_the_shop(console_elsewhere, d
     message = smtp_sink.wait_for(order.email)
     assert_shop_links(message)
     assert "http://localhost/orders/lookup" in text_of(message)
+
+
+def test_one_rule_says_where_an_e_mail_sends_a_buyer_to_see_an_order(db, settings):
+    """Guests to the look-up, customers who can sign in to their account, and customers
+    without a login (phone customers) nowhere: the look-up finds guest orders only. The
+    confirmation, shipment and invoice e-mails all use it."""
+    from core.customers import queries as customers
+    from core.customers.models import Customer
+    from tests.factories import CustomerFactory
+    phone_only = CustomerFactory(name="Paula Phone")
+    shopper = db.scalar(select(Customer).where(Customer.email == "shopper@example.com"))
+    db.flush()
+
+    def where(customer_id):
+        return links.order_page_for(settings, "SO-000123", customer_id=customer_id,
+                                    can_sign_in=customers.can_sign_in(db, customer_id))
+    assert where(None) == "http://localhost/orders/lookup"
+    assert where(shopper.id) == "http://localhost/account/orders/SO-000123"
+    assert where(phone_only.id) is None
+    assert links.invoice_page_for(settings, "INV-000042", customer_id=None, can_sign_in=False,
+                                  guest_order=False) is None  # a free-text invoice to nobody

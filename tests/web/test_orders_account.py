@@ -450,6 +450,20 @@ def test_one_order_number_is_tried_ten_times_an_hour_whatever_the_address(shop_a
     assert "Retry-After" in response.headers
 
 
+def test_strangers_guessing_e_mails_for_an_order_number_do_not_lock_its_guest_out(shop_app,
+                                                                                 db):
+    order = make_order(db, None, email="guest@example.com")
+    db.commit()
+    for i in range(15):
+        guesser = shop_app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"10.3.0.{i}"
+        assert NOT_FOUND in text(lookup(guesser, order.number, f"someone{i}@example.com"))
+    owner = shop_app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.2.0.1"
+    response = lookup(owner, order.number, "guest@example.com")
+    assert response.status_code == 200 and order.number in text(response)
+
+
 def test_lookups_are_limited_to_ten_a_minute_per_address(client, db):
     order = make_order(db, None, email="guest@example.com")
     db.commit()

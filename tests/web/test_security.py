@@ -240,6 +240,17 @@ def test_a_csp_report_is_logged_without_a_csrf_token(client, caplog):
                        content_type="application/reports+json").status_code == 204
 
 
+def test_a_csp_report_cannot_forge_a_line_in_the_log(client, caplog):
+    import json
+    report = {"csp-report": {"document-uri": "nowhere\nWARNING marketline.auth admin signed in",
+                             "effective-directive": "script-src\r\nforged",
+                             "blocked-uri": "inline"}}
+    with caplog.at_level("WARNING", logger="marketline.csp"):
+        client.post("/csp-report", data=json.dumps(report), content_type="application/csp-report")
+    logged = [r.getMessage() for r in caplog.records if r.name == "marketline.csp"]
+    assert logged and not any("\n" in line or "\r" in line for line in logged)
+
+
 def test_a_csp_report_is_size_capped_and_junk_is_refused(console_client):
     assert console_client.post("/csp-report", data="x" * 9000,
                                content_type="application/csp-report").status_code == 413
