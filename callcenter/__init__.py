@@ -37,4 +37,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(fulfilment.bp, url_prefix="/fulfilment")
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
+    settings = app.config["MARKETLINE"]
+    if settings.production and not settings.console_require_mfa:
+        app.logger.warning("CONSOLE_REQUIRE_MFA is off in production: supervisors, credit, "
+                           "billing and admin agents may sign in with a password alone.")
     return app

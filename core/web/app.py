@@ -162,10 +162,29 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
         forwarded_host = n if settings.PROXY_FORWARDS_HOST else 0
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=forwarded_host,
                                 x_prefix=forwarded_host)
+    else:
+        _warn_of_an_unseen_proxy(app)
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.globals["settings"] = settings
     app.jinja_env.add_extension("jinja2.ext.do")
     return app
+
+
+def _warn_of_an_unseen_proxy(app: Flask) -> None:
+    """With TRUSTED_PROXIES=0 every request seems to come from the proxy in front, if there
+    is one: one shared budget for sign-in and rate limits. Say so in the log (once per
+    process) when a request arrives through a proxy."""
+    warned = []
+
+    @app.before_request
+    def _forwarded():
+        if not warned and request.headers.get("X-Forwarded-For"):
+            warned.append(True)
+            app.logger.warning(
+                "A request came through a proxy (X-Forwarded-For), but TRUSTED_PROXIES is 0: "
+                "rate limits and sign-in throttling count every client as the proxy's "
+                "address %s. Set TRUSTED_PROXIES to the number of proxies in front.",
+                request.remote_addr)
 
 
 CONSOLE_PREFIX = "/agent"

@@ -294,3 +294,11 @@ def test_a_new_secret_key_keeps_sessions_and_pay_links_signed_with_the_old_one(
     assert gone.get("/account/").status_code == 302
     with pytest.raises(links.InvalidLink):
         links.read_token(links.secrets(retired), order_token)
+
+
+def test_a_request_through_an_unconfigured_proxy_is_said_in_the_log(client, caplog):
+    with caplog.at_level("WARNING"):
+        client.get("/", headers={"X-Forwarded-For": "203.0.113.9"})
+        client.get("/", headers={"X-Forwarded-For": "203.0.113.10"})
+    said = [r for r in caplog.records if "TRUSTED_PROXIES is 0" in r.getMessage()]
+    assert len(said) == 1  # once per process, not per request
