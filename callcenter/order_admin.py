@@ -102,7 +102,9 @@ def _page(order, *, status: int = 200, hold_form=None, lines_form=None, cancel_f
         confirm_form=ConfirmForm(prefix="resend", formdata=None),
         release_forms=_release_forms(order, release_form, release_hold_id),
         hold_problems=hold_problems or {}, cancel_refusal=refusal(order),
-        roles=_roles(), describe=holds.describe, release_refusal=holds.release_refusal,
+        roles=_roles(), describe=holds.describe,
+        release_refusal=lambda hold: holds.refusal_for(hold, label=_actor().label,
+                                                       roles=_roles()),
         kind_labels=holds.KIND_LABELS)
 
 

@@ -5,6 +5,8 @@ After the first step a sign-in is held (core.web.auth.hold_sign_in): the agent i
 signed in, and every console page sends them to the sign-in page, until the code is
 right or, where their role requires two-step sign-in, until they have enrolled.
 The new secret waits in the cookie session, sealed, until a first code confirms it.
+Sealing uses SECRET_KEY; opening tries SECRET_KEY_FALLBACKS too (mfa.secret_keys), so a key
+rotation locks nobody out.
 """
 from __future__ import annotations
 
@@ -32,8 +34,9 @@ NEW_SECRET = "_totp_new_secret"
 NEW_RECOVERY_CODES = "_new_recovery_codes"
 
 
-def _secret_key() -> str:
-    return current_app.config["MARKETLINE"].SECRET_KEY
+def _secret_keys() -> list[str]:
+    """The current SECRET_KEY, then the fallbacks still accepted during a rotation."""
+    return mfa.secret_keys(current_app.config["MARKETLINE"])
 
 
 def after_first_step(agent, *, via: str, idp_mfa: bool = False):
@@ -73,7 +76,7 @@ def code():
     form = SecondStepForm()
     if form.validate_on_submit():
         try:
-            method = mfa.verify(db_session, held.user, form.code.data, secret_key=_secret_key())
+            method = mfa.verify(db_session, held.user, form.code.data, secret_key=_secret_keys())
         except DomainError as err:
             db_session.commit()  # the attempt counts, and its audit event stays
             place_error(form, err)
@@ -105,7 +108,7 @@ def set_up():
     if form.validate_on_submit():
         try:
             enrolled = mfa.enrol(db_session, agent, secret=secret, code=form.code.data,
-                                 secret_key=_secret_key(), actor=agents.actor_for(agent))
+                                 secret_key=_secret_keys(), actor=agents.actor_for(agent))
         except DomainError as err:
             db_session.commit()
             place_error(form, err)
@@ -134,7 +137,7 @@ def enrol():
     if form.validate_on_submit():
         try:
             enrolled = mfa.enrol(db_session, agent, secret=secret, code=form.code.data,
-                                 current_code=form.current_code.data, secret_key=_secret_key(),
+                                 current_code=form.current_code.data, secret_key=_secret_keys(),
                                  actor=agents.actor_for(agent))
         except DomainError as err:
             db_session.commit()
@@ -155,7 +158,7 @@ def recovery_codes():
     if form.validate_on_submit():
         try:
             codes = mfa.renew_recovery_codes(db_session, agent, code=form.code.data,
-                                             secret_key=_secret_key(),
+                                             secret_key=_secret_keys(),
                                              actor=agents.actor_for(agent))
         except DomainError as err:
             db_session.commit()
@@ -185,10 +188,12 @@ def _account_page(agent, form):
 def _new_secret() -> str:
     """The secret being enrolled, the same across reloads of the page until confirmed."""
     sealed = session.get(NEW_SECRET)
-    secret = mfa.unseal(sealed, _secret_key()) if isinstance(sealed, str) else None
+    secret, current = (mfa.unseal_with(sealed, _secret_keys()) if isinstance(sealed, str)
+                       else (None, False))
     if secret is None:
         secret = mfa.new_secret()
-        session[NEW_SECRET] = mfa.seal(secret, _secret_key())
+    if not current:  # new, or sealed under a key being retired
+        session[NEW_SECRET] = mfa.seal(secret, _secret_keys())
     return secret
 
 
@@ -207,10 +212,10 @@ def _set_up_page(form, agent, secret: str, *, action: str, required: bool):
 
 def _keep_recovery_codes(codes: list[str]) -> None:
     # Sealed: the cookie session is signed but readable. Shown once by recovery_codes().
-    session[NEW_RECOVERY_CODES] = mfa.seal(json.dumps(codes), _secret_key())
+    session[NEW_RECOVERY_CODES] = mfa.seal(json.dumps(codes), _secret_keys())
 
 
 def _shown_recovery_codes() -> list[str] | None:
     sealed = session.pop(NEW_RECOVERY_CODES, None)
-    plain = mfa.unseal(sealed, _secret_key()) if isinstance(sealed, str) else None
+    plain = mfa.unseal(sealed, _secret_keys()) if isinstance(sealed, str) else None
     return json.loads(plain) if plain else None

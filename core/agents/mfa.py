@@ -1,10 +1,15 @@
 """Two-step sign-in for agents: TOTP authenticator apps and single-use recovery codes.
 
 The TOTP secret is stored encrypted with a key derived from SECRET_KEY, so a database dump
-alone does not reveal it. Recovery codes are random 80-bit strings kept only as SHA-256
-hashes. A code is never accepted twice (the last accepted time step is kept and only a
-later one passes), and wrong codes are throttled per agent: after MAX_FAILURES in a row,
-no code is even looked at until LOCK_AFTER_FAILURES has passed since the last one.
+alone does not reveal it. During a key rotation the functions take the keys in order, the
+current SECRET_KEY first and then SECRET_KEY_FALLBACKS (`secret_keys`): a secret sealed
+under an earlier key still opens, and the agent's next accepted code seals it again under
+the current key, so the fallback can be dropped once everyone has signed in.
+
+Recovery codes are random 80-bit strings kept only as SHA-256 hashes. A code is never
+accepted twice (the last accepted time step is kept and only a later one passes), and
+wrong codes are throttled per agent: after MAX_FAILURES in a row, no code is even looked
+at until LOCK_AFTER_FAILURES has passed since the last one.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyotp
@@ -75,23 +81,44 @@ def second_step(agent: Agent, *, required: bool, idp_mfa: bool = False) -> str |
 
 # --- the secret at rest ------------------------------------------------------------------
 
+Keys = str | Sequence[str]  # one SECRET_KEY, or the current one then the fallbacks
+
+
+def secret_keys(settings) -> list[str]:
+    """The keys a sealed secret may be sealed with: SECRET_KEY, then SECRET_KEY_FALLBACKS."""
+    return [settings.SECRET_KEY, *settings.secret_key_fallbacks]
+
+
+def _keys(secret_key: Keys) -> list[str]:
+    return [secret_key] if isinstance(secret_key, str) else list(secret_key)
+
+
 def _cipher(secret_key: str) -> Fernet:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                info=b"marketline agent totp secrets").derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def seal(secret: str, secret_key: str) -> str:
-    """Encrypt a TOTP secret (or anything short) for storage or a cookie."""
-    return _cipher(secret_key).encrypt(secret.encode()).decode()
+def seal(secret: str, secret_key: Keys) -> str:
+    """Encrypt a TOTP secret (or anything short) for storage or a cookie, under the current
+    key (the first, when several are given)."""
+    return _cipher(_keys(secret_key)[0]).encrypt(secret.encode()).decode()
 
 
-def unseal(token: str, secret_key: str) -> str | None:
-    """The TOTP secret in `token`, or None when it was sealed under another SECRET_KEY."""
-    try:
-        return _cipher(secret_key).decrypt(token.encode()).decode()
-    except (InvalidToken, ValueError):
-        return None
+def unseal_with(token: str, secret_key: Keys) -> tuple[str | None, bool]:
+    """The secret in `token` and whether it was sealed under the current key: (secret,
+    True), (secret, False) when only a fallback opens it, (None, False) when none does."""
+    for index, key in enumerate(_keys(secret_key)):
+        try:
+            return _cipher(key).decrypt(token.encode()).decode(), index == 0
+        except (InvalidToken, ValueError):
+            continue
+    return None, False
+
+
+def unseal(token: str, secret_key: Keys) -> str | None:
+    """The TOTP secret in `token`, or None when it was sealed under none of the keys."""
+    return unseal_with(token, secret_key)[0]
 
 
 def new_secret() -> str:
@@ -128,7 +155,7 @@ class Enrolled:
     recovery_codes: list[str]  # shown once, never stored in clear
 
 
-def enrol(session: Session, agent: Agent, *, secret: str, code: str, secret_key: str,
+def enrol(session: Session, agent: Agent, *, secret: str, code: str, secret_key: Keys,
           actor: audit.Actor, current_code: str | None = None,
           now: float | None = None) -> Enrolled:
     """Turn on (or replace) the agent's authenticator once `code` proves the app has `secret`.
@@ -161,7 +188,7 @@ def enrol(session: Session, agent: Agent, *, secret: str, code: str, secret_key:
     return Enrolled(agent, codes)
 
 
-def renew_recovery_codes(session: Session, agent: Agent, *, code: str, secret_key: str,
+def renew_recovery_codes(session: Session, agent: Agent, *, code: str, secret_key: Keys,
                          actor: audit.Actor, now: float | None = None) -> list[str]:
     """New recovery codes for an enrolled agent who proves it with a current code."""
     verify(session, agent, code, secret_key=secret_key, now=now)
@@ -204,10 +231,11 @@ def recovery_codes_left(session: Session, agent: Agent) -> int:
 
 # --- the second step ---------------------------------------------------------------------
 
-def verify(session: Session, agent: Agent, code: str, *, secret_key: str,
+def verify(session: Session, agent: Agent, code: str, *, secret_key: Keys,
            now: float | None = None, field: str = "code") -> str:
     """Check an authenticator code or a recovery code for `agent`; return "totp" or
     "recovery". Raises TooManyCodes (throttled) or CodeRefused; both are audited.
+    `secret_key`: the current key, or it and the fallbacks (`secret_keys`).
 
     The caller commits in every case: the attempt counts even when the code is wrong.
     """
@@ -259,8 +287,10 @@ def _take_attempt(session: Session, agent: Agent, at: dt.datetime) -> bool:
     return taken
 
 
-def _accept_totp(session: Session, agent: Agent, code: str, secret_key: str, now: float) -> bool:
-    secret = unseal(agent.totp_secret, secret_key) if agent.totp_secret else None
+def _accept_totp(session: Session, agent: Agent, code: str, secret_key: Keys,
+                 now: float) -> bool:
+    sealed = agent.totp_secret
+    secret, current = unseal_with(sealed, secret_key) if sealed else (None, False)
     step = _matching_step(secret, code, now) if secret else None
     if step is None:
         return False
@@ -275,7 +305,25 @@ def _accept_totp(session: Session, agent: Agent, code: str, secret_key: str, now
     ).rowcount == 1
     if accepted:
         agent.totp_last_step = step
+        if not current:
+            _seal_again(session, agent, secret, sealed, secret_key)
     return accepted
+
+
+def _seal_again(session: Session, agent: Agent, secret: str, sealed: str,
+                secret_key: Keys) -> None:
+    """Seal a secret opened with a fallback key under the current key, so the fallback can
+    be retired. One conditional UPDATE: an authenticator replaced meanwhile is left alone."""
+    resealed = seal(secret, secret_key)
+    done = session.execute(
+        update(Agent).where(Agent.id == agent.id, Agent.totp_secret == sealed)
+        .values(totp_secret=resealed)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if done:
+        agent.totp_secret = resealed
+        audit.record(session, "agent.mfa_secret_resealed", actor=actor_for(agent),
+                     channel="console", subject=agent, data={"reason": "secret_key_rotated"})
 
 
 def _use_recovery_code(session: Session, agent: Agent, code: str, at: dt.datetime) -> bool:

@@ -134,21 +134,24 @@ AUTHORITY = {"on_account_allowed": ("credit",), "payment_terms": ("credit",),
              "price_group": ("supervisor", "credit"), "kind": ("supervisor", "credit")}
 
 
-def check_authority(before: dict, after: CustomerData, roles: frozenset[str]) -> None:
-    """Refuse, at the field, a change the agent's roles do not cover. Only the fields
-    `before` names are judged: a new customer's kind is chosen freely, as the caller says
-    who they are."""
+def check_authority(before: dict, after: CustomerData, roles: frozenset[str], *,
+                    new: bool = False) -> None:
+    """Refuse, at the field, a value the agent's roles do not cover: for a new customer
+    anything but NEW_CUSTOMER's defaults, for an edit any change from `before`."""
     if "admin" in roles:
         return
     for name, allowed in AUTHORITY.items():
-        if name not in before:
-            continue
         if before[name] != getattr(after, name) and not roles.intersection(allowed):
             who = " or ".join(allowed)
-            raise InvalidInput(f"Only an agent with the {who} role can change this.", field=name)
+            doing = "choose this for a new customer" if new else "change this"
+            raise InvalidInput(f"Only an agent with the {who} role can {doing}.", field=name)
 
 
-NEW_CUSTOMER = {"on_account_allowed": False, "payment_terms": "card", "price_group": "retail"}
+# What any agent may create: a person, paying by card at retail prices. A company buys at
+# the trade prices, so creating one is decided like switching to one.
+NEW_CUSTOMER = {"on_account_allowed": False, "payment_terms": "card", "price_group": "retail",
+                "kind": "person"}
+assert set(NEW_CUSTOMER) == set(AUTHORITY)
 
 
 def create_customer(session: Session, data: CustomerData, *, actor: audit.Actor,
@@ -160,7 +163,7 @@ def create_customer(session: Session, data: CustomerData, *, actor: audit.Actor,
     has the same e-mail or phone, unless the agent said to create it anyway.
     """
     clean = _clean(session, data)
-    check_authority(NEW_CUSTOMER, clean, roles)
+    check_authority(NEW_CUSTOMER, clean, roles, new=True)
     matches = likely_duplicates(session, email=clean.email, phone=clean.phone)
     if matches and not allow_duplicate:
         raise LikelyDuplicate(matches)

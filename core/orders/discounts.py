@@ -12,7 +12,10 @@ Two limits apply to every agent, and either one asks for approval:
 The check runs when a phone order is placed (core.orders.phone) and again whenever lines
 of an order with an agent's price change (core.orders.maintenance): a discount approved for
 one unit is not approved for twenty. The hold is placed by the agent who acts, so they
-cannot release it themselves (core.orders.holds).
+cannot release it themselves (core.orders.holds). An order already waiting for another
+agent's approval gets a second hold in the name of the one who now goes beyond their
+limits: otherwise a supervisor could grow the order and then release the first hold,
+approving their own change.
 """
 from __future__ import annotations
 
@@ -126,8 +129,9 @@ def check_order(session: Session, order: Order, *, authority: Authority, actor: 
     `lines` are the overridden lines to judge by percent (default: every line with an
     agent's price). The money given away on the whole order is judged against the amount
     limit, unless it did not grow past `given_before` (a change that gives nothing more
-    away needs no new approval). An order already waiting for this approval gets no second
-    hold. Returns the hold placed, if any. Flushes; the caller commits.
+    away needs no new approval). An order already waiting for an approval the acting agent
+    asked for gets no second hold; one waiting only for others' gets a hold in the acting
+    agent's name beside theirs. Returns the hold placed, if any. Flushes; the caller commits.
     """
     judged = [l for l in (order.lines if lines is None else lines)
               if l.list_unit_price is not None]
@@ -138,8 +142,9 @@ def check_order(session: Session, order: Order, *, authority: Authority, actor: 
     too_much = grew and over_amount(given, authority)
     if not over and not too_much:
         return None
-    if any(h.kind == KIND and h.reason_code == REASON for h in order.active_holds):
-        return None  # the approval still to come covers the order as it is now
+    if any(h.kind == KIND and h.reason_code == REASON and h.placed_by == actor.label
+           for h in order.active_holds):
+        return None  # their approval, still to come from someone else, covers the order now
     parts = []
     if over:
         parts.append(f"discount beyond {authority.who}'s limit of "
@@ -150,4 +155,5 @@ def check_order(session: Session, order: Order, *, authority: Authority, actor: 
                      f"{Money(authority.amount, order.currency).format()} per order")
     note = context + "; ".join(parts)
     return holds.place_hold(session, order, kind=KIND, reason_code=REASON,
-                            note=note[:1].upper() + note[1:], actor=actor, channel=channel)
+                            note=note[:1].upper() + note[1:], actor=actor, channel=channel,
+                            per_placer=True)

@@ -119,9 +119,23 @@ def release_refusal(kind: str, roles: Collection[str]) -> str | None:
             "Ask a colleague who has it.")
 
 
+def refusal_for(hold: OrderHold, *, label: str, roles: Collection[str]) -> str | None:
+    """Why the agent `label` with `roles` may not release `hold`; None when they may. An
+    approval is never given by the agent who asked for it (admin excepted)."""
+    if problem := release_refusal(hold.kind, roles):
+        return problem
+    if hold.kind == "approval" and hold.placed_by == label and "admin" not in roles:
+        return "You placed this hold; another supervisor approves it."
+    return None
+
+
 def place_hold(session: Session, order: Order, *, kind: str, reason_code: str, note: str,
-               actor: audit.Actor, channel: str = CHANNEL) -> OrderHold:
-    """Put the order on hold for `reason_code`. Flushes; the caller commits."""
+               actor: audit.Actor, channel: str = CHANNEL, per_placer: bool = False) -> OrderHold:
+    """Put the order on hold for `reason_code`. Flushes; the caller commits.
+
+    An order holds once per reason; with `per_placer`, once per reason and agent who places
+    it (an approval must come from someone other than each agent who asked for it).
+    """
     if kind not in REASON_CODES:
         raise HoldError("Choose what kind of hold this is.", field="kind")
     if reason_code not in REASON_CODES[kind]:
@@ -131,7 +145,8 @@ def place_hold(session: Session, order: Order, *, kind: str, reason_code: str, n
             and order.status not in AFTER_SHIPMENT.get((kind, reason_code), ())):
         raise HoldError(f"Order {order.number} is {order.status.replace('_', ' ')}; "
                         "it can no longer be held.")
-    if any(h.kind == kind and h.reason_code == reason_code for h in order.active_holds):
+    if any(h.kind == kind and h.reason_code == reason_code
+           and (not per_placer or h.placed_by == actor.label) for h in order.active_holds):
         raise HoldError(f"Order {order.number} is already on hold for "
                         f"{reason_label(kind, reason_code).lower()}.", field="reason_code")
     note = (note or "").strip()[:1000]
@@ -153,11 +168,9 @@ def release_hold(session: Session, hold: OrderHold, *, actor: audit.Actor, note:
     """
     if hold.released_at is not None:
         raise HoldError(f"This hold was already released by {hold.released_by}.")
-    if actor.kind != "system" and (problem := release_refusal(hold.kind, roles)):
+    if actor.kind != "system" and (problem := refusal_for(hold, label=actor.label,
+                                                          roles=roles)):
         raise HoldNotAllowed(problem)
-    if (hold.kind == "approval" and hold.placed_by == actor.label
-            and "admin" not in roles and actor.kind != "system"):
-        raise HoldNotAllowed("You placed this order; another supervisor approves it.")
     note = (note or "").strip()[:1000]
     hold.released_at = utcnow()
     hold.released_by = actor.label

@@ -46,6 +46,20 @@ def test_a_sealed_secret_opens_only_with_the_same_secret_key():
     assert mfa.unseal("not a token", "key-one") is None
 
 
+def test_a_secret_sealed_under_a_fallback_key_opens_and_says_it_is_not_current():
+    secret = pyotp.random_base32()
+    old = mfa.seal(secret, "key-old")
+    assert mfa.unseal_with(old, ["key-new", "key-old"]) == (secret, False)
+    assert mfa.unseal(old, ["key-new", "key-old"]) == secret
+    assert mfa.unseal_with(mfa.seal(secret, ["key-new", "key-old"]), "key-new") == (secret, True)
+    assert mfa.unseal_with(old, ["key-new", "key-other"]) == (None, False)
+
+
+def test_the_keys_are_the_secret_key_then_its_fallbacks():
+    settings = Settings(SECRET_KEY="key-new", SECRET_KEY_FALLBACKS="key-old, key-older")
+    assert mfa.secret_keys(settings) == ["key-new", "key-old", "key-older"]
+
+
 def test_two_step_sign_in_is_required_by_default_in_production_only():
     # Settings(...) directly: production's other refusals are not what this is about.
     assert not Settings().console_require_mfa

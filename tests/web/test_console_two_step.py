@@ -232,6 +232,90 @@ def test_a_held_sign_in_expires_after_ten_minutes(console_client, db, settings, 
     assert "Your sign-in timed out" in page_text(console_client.get("/sign-in"))
 
 
+# --- a SECRET_KEY rotation ----------------------------------------------------------------
+
+NEW_KEY = "rotated-secret-key-for-the-console-tests"
+
+
+@pytest.fixture
+def rotated_console(settings, session_factory):
+    """The console after SECRET_KEY was rotated as README says: the old key is a fallback."""
+    from callcenter import create_app
+    app = create_app(dataclasses.replace(settings, SECRET_KEY=NEW_KEY,
+                                         SECRET_KEY_FALLBACKS=settings.SECRET_KEY),
+                     session_factory=session_factory)
+    app.config.update(TESTING=True)
+    return app
+
+
+def test_after_a_key_rotation_the_authenticator_still_signs_in_and_is_sealed_anew(
+        rotated_console, db, settings):
+    secret, _ = enrolled(db, settings)  # sealed under the key that is now the fallback
+    client = rotated_console.test_client()
+    sign_in(client, "agent@marketline.example", "demo-pass-1", path="/sign-in")
+
+    response = enter_code(client, next_code(secret))
+
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert signed_in(client)
+    agent = agent_named(db, "agent@marketline.example")
+    assert mfa.unseal(agent.totp_secret, NEW_KEY) == secret  # the fallback can now go
+    assert mfa.unseal(agent.totp_secret, settings.SECRET_KEY) is None
+    [resealed] = events(db, "agent.mfa_secret_resealed")
+    assert resealed.subject_id == str(agent.id)
+    assert resealed.data == {"reason": "secret_key_rotated"}
+
+
+def test_an_authenticator_sealed_under_the_current_key_is_not_sealed_again(
+        console_client, db, settings):
+    secret, _ = enrolled(db, settings)
+    sealed = agent_named(db, "agent@marketline.example").totp_secret
+    sign_in(console_client, "agent@marketline.example", "demo-pass-1", path="/sign-in")
+
+    assert enter_code(console_client, next_code(secret)).status_code == 303
+
+    assert agent_named(db, "agent@marketline.example").totp_secret == sealed
+    assert events(db, "agent.mfa_secret_resealed") == []
+
+
+def test_without_the_old_key_as_fallback_the_code_page_says_the_key_changed(
+        settings, session_factory, db):
+    from callcenter import create_app
+    secret, _ = enrolled(db, settings)
+    app = create_app(dataclasses.replace(settings, SECRET_KEY=NEW_KEY),
+                     session_factory=session_factory)
+    app.config.update(TESTING=True)
+    client = app.test_client()
+    sign_in(client, "agent@marketline.example", "demo-pass-1", path="/sign-in")
+
+    response = enter_code(client, next_code(secret))
+
+    assert "key changed" in page_text(response)
+    assert not signed_in(client)
+
+
+def key_on(response) -> str:
+    page = page_text(response)
+    return re.search(r'<code id="totp-key">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+
+
+def test_an_enrolment_begun_before_a_key_rotation_finishes_after_it(
+        agent_client, rotated_console, db, settings):
+    secret = key_on(agent_client.get("/account/two-step"))
+    client = rotated_console.test_client()  # the same browser, served by the rotated console
+    client.set_cookie("ml_console", agent_client.get_cookie("ml_console").value)
+
+    assert key_on(client.get("/account/two-step")) == secret  # not a new key to scan
+    response = client.post("/account/two-step", data={
+        "code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token(client, "/account")})
+
+    assert response.status_code == 303
+    assert len(re.findall(r"<code>[a-z2-9-]{19}</code>",
+                          page_text(client.get("/account/recovery-codes")))) == 10
+    agent = agent_named(db, "agent@marketline.example")
+    assert mfa.unseal(agent.totp_secret, NEW_KEY) == secret
+
+
 # --- required for privileged roles --------------------------------------------------------
 
 @pytest.fixture

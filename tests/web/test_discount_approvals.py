@@ -3,9 +3,12 @@ an agent's price is judged again, and the money given away counts as well as the
 (security review H4)."""
 from sqlalchemy import select, update
 
+from core.auth.passwords import hash_password
 from core.catalog.models import Variant
 from core.inventory.models import StockLevel
 from core.orders.models import Order, OrderHold
+from tests.conftest import agent_client_for
+from tests.factories import AgentFactory
 from tests.web.test_console_order_admin import post as post_order_form
 from tests.web.test_order_entry import add, number_of, override, place, placed
 
@@ -94,4 +97,46 @@ def test_a_supervisor_gives_the_same_amount_without_approval(supervisor_client, 
     add(supervisor_client, shopper, MACHINE, 2)
     override(supervisor_client, db, shopper, MACHINE, 8)
     order = placed(db, place(supervisor_client, shopper, "pay_link"))
+    assert approval_holds(db, order) == []
+
+
+def test_a_supervisor_who_grows_an_order_waiting_for_approval_cannot_approve_their_change(
+        console_app, agent_client, supervisor_client, db):
+    stock_up(db, MACHINE)
+    shopper = number_of(db, "shopper")
+    add(agent_client, shopper, MACHINE, 1)
+    override(agent_client, db, shopper, MACHINE, 50, reason="volume_deal")
+    order = placed(db, place(agent_client, shopper, "pay_link"))
+    [agents] = approval_holds(db, order)
+
+    # 20 at 50 % off: 22,900 EUR given away, beyond a supervisor's 30 % and 2,500 EUR
+    response = change_quantity(supervisor_client, order, order.lines[0].id, 20)
+
+    assert response.status_code == 303, response.get_data(as_text=True)
+    agents_again, supervisors = approval_holds(db, order)
+    assert agents_again.id == agents.id and agents.placed_by == "agent@marketline.example"
+    assert supervisors.placed_by == "supervisor@marketline.example"
+    assert ("beyond supervisor@marketline.example's limit of 30 %" in supervisors.note
+            and "given away" in supervisors.note)
+    page = supervisor_client.get(f"/orders/{order.number}").get_data(as_text=True)
+    assert "beyond your limit" in page
+    assert "Placed by supervisor@marketline.example" in page
+    assert "Placed by agent@marketline.example" in page
+    assert page.count("You placed this hold; another supervisor approves it.") == 1
+    # a second change by the same supervisor is covered by the hold they already have
+    assert change_quantity(supervisor_client, order, order.lines[0].id, 21).status_code == 303
+    assert len(approval_holds(db, order)) == 2
+
+    # the agent's discount they may approve, their own change they may not
+    assert release(supervisor_client, db, order, agents).status_code == 303
+    refused = release(supervisor_client, db, order, supervisors)
+    assert refused.status_code == 403
+    assert "another supervisor approves it" in refused.get_data(as_text=True)
+    assert [h.id for h in approval_holds(db, order)] == [supervisors.id]
+
+    AgentFactory(email="second-supervisor@test.example", roles_text="agent,supervisor",
+                 password_hash=hash_password("demo-pass-1"))
+    db.commit()
+    colleague = agent_client_for(console_app, "second-supervisor@test.example")
+    assert release(colleague, db, order, supervisors).status_code == 303
     assert approval_holds(db, order) == []
