@@ -99,8 +99,8 @@ class Settings:
     # 1: take the host and path prefix from X-Forwarded-Host / X-Forwarded-Prefix (only
     # behind TRUSTED_PROXIES proxies that set them, and overwrite what clients send).
     PROXY_FORWARDS_HOST: int = 0
-    # Earlier SECRET_KEYs (comma-separated) still accepted for cookies and pay links
-    # while a new key is rolled out; nothing new is signed with them.
+    # Earlier SECRET_KEYs (comma-separated) still accepted for cookies, pay links and agents'
+    # sealed authenticator secrets while a new key is rolled out; nothing new uses them.
     SECRET_KEY_FALLBACKS: str = ""
     # 1: production may run with Stripe test keys (a staging site).
     STRIPE_ALLOW_TEST_KEYS: int = 0
