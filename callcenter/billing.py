@@ -7,7 +7,8 @@ remainders; credit (credit control) writes off within a higher limit and pays mo
 (to the card or by transfer); supervisor does both with the highest limit. A credit note
 or cancellation beyond the issuer's limit waits for a credit or supervisor agent who did
 not ask for it (core.billing.credit_requests): on the invoice page, and listed on the
-billing start page (the invoice list).
+billing start page (the invoice list), with the gift card sales awaiting confirmation
+(core.billing.giftcard_requests, decided on the sale's page in callcenter.giftcards).
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
                                       allocation_id, line_form, options,
                                       tax_choices)
 from core.agents.services import actor_for
-from core.billing import (console, credit_requests, documents, invoicing, ledger, queries,
-                          receivables)
+from core.billing import (console, credit_requests, documents, giftcard_requests, invoicing,
+                          ledger, queries, receivables)
 from core.billing.notify import queue_invoice_email
 from core.customers.search import search_customers
 from core.errors import DomainError, NotFound
@@ -117,7 +118,8 @@ def invoice_list():
         number=_filter(form.q))
     found = console.invoice_list(db_session, filters, page=_page_arg())
     return render_page("billing/invoices.html", block="results", form=form, found=found,
-                       args=_args(form), waiting=credit_requests.waiting(db_session))
+                       args=_args(form), waiting=credit_requests.waiting(db_session),
+                       gift_sales=giftcard_requests.waiting(db_session))
 
 
 def _decision_forms(detail, submitted=None):

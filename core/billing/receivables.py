@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.billing import ledger
 from core.billing.invoicing import BillingError
-from core.billing.models import Allocation, Invoice, Payment, Refund
+from core.billing.models import Allocation, GiftCardRequest, Invoice, Payment, Refund
 from core.db import utcnow
 from core.errors import NotFound
 from core.money import Money
@@ -138,7 +138,9 @@ def record_payment(session: Session, *, customer_id: int | None, method: str, am
                       amount_unallocated=amount - total, amount_refunded=ZERO,
                       currency=currency, received_on=received_on, reference=reference.strip()[:120],
                       stripe_id=stripe_id, key=key, gift_card_id=gift_card_id,
-                      recorded_by=actor.label, recorded_at=utcnow())
+                      recorded_by=actor.label,
+                      recorded_by_id=actor.id if actor.kind == "agent" else None,
+                      recorded_at=utcnow())
     session.add(payment)
     session.flush()
     entry = ledger.post(session, "payment", currency=currency, actor=actor.label,
@@ -364,11 +366,25 @@ def _lock_source(session: Session, payment: Payment | None, credit_note: Invoice
 
 
 def _pending_of(session: Session, source: Payment | Invoice) -> Decimal:
-    """Card refunds recorded but not yet answered by Stripe that will take from this
-    credit: it is spoken for until they succeed or fail."""
+    """What of this credit is spoken for: card refunds recorded but not yet answered by
+    Stripe that will take from it, and (a transfer or cheque) gift card sales out of it
+    awaiting a colleague's confirmation. Held until they succeed, fail or are decided."""
     if isinstance(source, Payment):
-        return _pending_from(session, source, None)
+        return _pending_from(session, source, None) + held_for_gift_cards(session, source)
     return _pending_from(session, None, source)
+
+
+def held_for_gift_cards(session: Session, payment: Payment) -> Decimal:
+    """What of a transfer or cheque gift card sales awaiting confirmation hold (see
+    core.billing.giftcard_requests). One query."""
+    return Decimal(session.scalar(select(func.coalesce(func.sum(GiftCardRequest.amount), 0))
+                                  .where(GiftCardRequest.payment_id == payment.id,
+                                         GiftCardRequest.status == "requested")) or 0)
+
+
+def available(session: Session, source: Payment | Invoice) -> Decimal:
+    """What of the credit may still be used or paid out now (see _available)."""
+    return _available(session, source)
 
 
 def _available(session: Session, source: Payment | Invoice) -> Decimal:
@@ -380,11 +396,15 @@ def _available(session: Session, source: Payment | Invoice) -> Decimal:
 
 def _take_from(source, amount: Decimal, *, reserved: Decimal = ZERO) -> None:
     """Take refunded money out of the credit it came from; `reserved` of it is spoken for
-    by pending card refunds."""
+    by pending card refunds (or, a transfer or cheque, by gift card sales awaiting
+    confirmation)."""
     if isinstance(source, Payment):
         if amount > source.amount_unallocated - reserved:
+            held_for = ("a gift card sale awaiting confirmation"
+                        if source.method in ("bank_transfer", "cheque") else None)
             raise BillingError(_only_left(source.amount_unallocated, reserved, source.currency,
-                                          "of that payment is credit"), field="amount")
+                                          "of that payment is credit", held_for),
+                               field="amount")
         source.amount_unallocated -= amount
     else:
         if amount > source.amount_open - reserved:
@@ -394,11 +414,13 @@ def _take_from(source, amount: Decimal, *, reserved: Decimal = ZERO) -> None:
         source.status = "paid" if source.amount_open == 0 else "partially_paid"
 
 
-def _only_left(held: Decimal, reserved: Decimal, currency: str, what: str) -> str:
+def _only_left(held: Decimal, reserved: Decimal, currency: str, what: str,
+               held_for: str | None = None) -> str:
     if not reserved:
         return f"Only {_m(held, currency)} {what}."
+    why = f"is held for {held_for}" if held_for else "is on its way back to the card"
     return (f"Only {_m(max(held - reserved, ZERO), currency)} {what}: "
-            f"{_m(reserved, currency)} is on its way back to the card.")
+            f"{_m(reserved, currency)} {why}.")
 
 
 def _card_backed(session: Session, note: Invoice) -> Decimal:
@@ -449,7 +471,7 @@ def refund_credit(session: Session, *, amount: Decimal, method: str, reference: 
     """Pay customer credit back by bank transfer (card refunds go through the card:
     begin_card_refund / record_card_refund). Only money that came by transfer or cheque
     (or a credit note not backed by a card payment) goes out this way, and never what
-    pending card refunds have spoken for."""
+    pending card refunds or gift card sales awaiting confirmation hold."""
     if existing := session.scalar(select(Refund).where(Refund.key == key)):
         return existing
     if method != "bank_transfer":
