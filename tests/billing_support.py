@@ -76,3 +76,18 @@ def sell_gift_card(db, amount: Decimal, *, customer_id: int | None = None, actor
         received_on=dt.date.today(), reference=reference, actor=recorded_by)
     return giftcards.sell(db, amount=amount, payment=payment, actor=actor, **kwargs)
 
+
+def gift_card_paid_invoice(db, key: str, *, card_amount: str = "500.00", customer=None):
+    """An order paid in advance with a gift card, shipped and invoiced: the card's payment
+    settles the invoice. Returns (card, invoice)."""
+    from core.billing import invoicing, prepayments
+    from tests.factories import CustomerFactory
+    buyer = customer or CustomerFactory(name="Gus Gift")
+    card, code = sell_gift_card(db, Decimal(card_amount), reference="SEPA gift")
+    order = place(db, [("PAP-A4-80", 2)], key=key, customer=buyer)
+    order.status, order.payment_state = "pending_payment", "unpaid"
+    prepayments.pay_with_gift_card(db, order, code, actor=CLERK)
+    assert orders.mark_prepaid(db, order, actor=CLERK, reference="gift card")
+    invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
+    assert invoice.amount_open == 0
+    return card, invoice

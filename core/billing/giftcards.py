@@ -10,7 +10,8 @@ colleague confirms the money came in (core.billing.giftcard_requests); `sell` re
                 (the payment received was   Dr bank, Cr customer deposits when recorded)
   redemption    Dr gift-card liability      Cr receivables (an invoice) or customer deposits
                                               (the prepayment of an order not yet invoiced)
-  restored      Dr customer deposits        Cr gift-card liability (an order cancelled)
+  restored      Dr customer deposits        Cr gift-card liability (an order cancelled, or
+                                            a credit note on an invoice the card paid)
 
 The code is shown once, when the card is issued (and e-mailed); only its SHA-256 and last
 four characters are stored. The balance moves only through one conditional UPDATE, so two
@@ -254,3 +255,71 @@ def restore(session: Session, payment: Payment, *, actor: audit.Actor, key: str)
     session.refresh(card)
     return refund
 
+
+def give_back(session: Session, note: Invoice, amount: Decimal | None = None, *,
+              actor: audit.Actor, key: str) -> list[Refund]:
+    """Give (part of) a credit note's open amount back to the gift card(s) that paid the
+    invoice it corrects, up to what each card paid of it (default: all of that): money
+    goes back the way it came, never out by bank transfer. Each card's balance grows, with
+    a refund movement and a balanced entry (Dr customer deposits, Cr gift-card liability).
+    Idempotent by `key`. Raises GiftCardError at the amount. Flushes; the caller commits."""
+    note = session.scalar(receivables.locked(select(Invoice).where(Invoice.id == note.id)))
+    if note is None or note.kind != "credit_note":
+        raise GiftCardError("Only a credit note's open amount goes back to a gift card.")
+    backing = receivables.gift_card_backing(session, note)
+    keys = {b.payment.id: f"{key}-{b.payment.id}"[:80] for b in backing}
+    if done := list(session.scalars(select(Refund).where(Refund.key.in_(keys.values()))
+                                    .order_by(Refund.id))):
+        return done
+    returnable = receivables.gift_card_returnable(session, note)
+    if returnable <= 0:
+        raise GiftCardError(f"Nothing of {note.number} is left to give back to a gift card.",
+                            field="amount")
+    amount = returnable if amount is None else amount
+    if amount <= 0 or amount != round_money(amount, note.currency):
+        raise GiftCardError("Enter an amount above zero.", field="amount")
+    if amount > returnable:
+        raise GiftCardError(f"At most {Money(returnable, note.currency).format()} of "
+                            f"{note.number} goes back to the gift card.", field="amount")
+    refunds, left = [], amount
+    for found in backing:
+        part = min(left, found.returnable)
+        if part <= 0:
+            continue
+        refunds.append(_back_to_card(session, note, found.payment, part, actor=actor,
+                                     key=keys[found.payment.id]))
+        left -= part
+        if left <= 0:
+            break
+    audit.record(session, "credit_note.given_back_to_gift_card", actor=actor,
+                 channel="backoffice", subject=note,
+                 data={"amount": str(amount), "refunds": [r.id for r in refunds]})
+    session.flush()
+    return refunds
+
+
+def _back_to_card(session: Session, note: Invoice, payment: Payment, amount: Decimal, *,
+                  actor: audit.Actor, key: str) -> Refund:
+    """One card's part of give_back: out of the credit note, onto the card."""
+    payment = session.scalar(receivables.locked(select(Payment).where(Payment.id == payment.id)))
+    receivables._take_from(note, amount, reserved=receivables._pending_of(session, note))
+    payment.amount_refunded += amount
+    session.execute(update(GiftCard).where(GiftCard.id == payment.gift_card_id)
+                    .values(balance=GiftCard.balance + amount)
+                    .execution_options(synchronize_session=False))
+    card = session.get(GiftCard, payment.gift_card_id)
+    entry = ledger.post(session, "refund", currency=note.currency, actor=actor.label,
+                        reference=note.number, memo=f"{note.number} given back to the gift card",
+                        postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, note.customer_id),
+                                  ledger.cr(ledger.GIFT_CARD_LIABILITY, amount)])
+    session.add(GiftCardMovement(gift_card_id=card.id, kind="refund", amount=amount,
+                                 reference=note.number, entry_id=entry.id, at=utcnow()))
+    refund = Refund(payment_id=payment.id, credit_note_id=note.id,
+                    customer_id=note.customer_id, method="gift_card", amount=amount,
+                    currency=note.currency, status="succeeded",
+                    reference=f"gift card …{card.last4}", key=key, reason=note.reason[:300],
+                    recorded_by=actor.label, entry_id=entry.id, recorded_at=utcnow())
+    session.add(refund)
+    session.flush()
+    session.refresh(card)
+    return refund

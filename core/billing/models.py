@@ -305,8 +305,9 @@ class Allocation(Base):
 
 
 class Refund(Base):
-    """Money paid back out of a payment's unallocated part (customer credit): to the card it
-    came from, or by bank transfer."""
+    """Money paid back out of a payment's unallocated part or a credit note's open amount
+    (customer credit): to the card it came from, to the gift card it came from, or by bank
+    transfer."""
 
     __tablename__ = "refunds"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)

@@ -41,6 +41,8 @@ DEBIT_ACCOUNT = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
                  "cheque": ledger.BANK, "gift_card": ledger.GIFT_CARD_LIABILITY}
 REFUND_METHODS = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
                   "gift_card": ledger.GIFT_CARD_LIABILITY}
+REFUND_LABELS = {"card": "to the card", "bank_transfer": "by bank transfer",
+                 "gift_card": "to the gift card"}
 
 
 def _m(amount: Decimal, currency: str) -> str:
@@ -435,6 +437,50 @@ def _card_backed(session: Session, note: Invoice) -> Decimal:
     return sum((max(refundable_to_card(session, p), ZERO) for p in cards), ZERO)
 
 
+@dataclass(frozen=True)
+class GiftCardBacking:
+    """A gift-card payment allocated to the invoice a credit note corrects, and what of
+    it may still go back to its card."""
+
+    payment: Payment
+    returnable: Decimal
+
+
+def gift_card_backing(session: Session, note: Invoice) -> list[GiftCardBacking]:
+    """The gift-card payments allocated to the invoice the credit note corrects, each with
+    what of its allocation there has not yet gone back to the card (from this or another
+    credit note of that invoice): never more than the payment has spent. Three queries."""
+    if note.credited_invoice_id is None:
+        return []
+    rows = session.execute(
+        select(Payment, func.sum(Allocation.amount))
+        .join(Allocation, Allocation.payment_id == Payment.id)
+        .where(Allocation.invoice_id == note.credited_invoice_id,
+               Payment.method == "gift_card", Payment.gift_card_id.is_not(None))
+        .group_by(Payment.id).order_by(Payment.id)).all()
+    if not rows:
+        return []
+    notes = select(Invoice.id).where(Invoice.credited_invoice_id == note.credited_invoice_id)
+    given_back = dict(session.execute(
+        select(Refund.payment_id, func.sum(Refund.amount))
+        .where(Refund.payment_id.in_([p.id for p, _ in rows]), Refund.method == "gift_card",
+               Refund.credit_note_id.in_(notes), Refund.status == "succeeded")
+        .group_by(Refund.payment_id)).all())
+    found = []
+    for payment, allocated in rows:
+        spent = payment.amount - payment.amount_refunded - payment.amount_unallocated
+        left = Decimal(allocated) - Decimal(given_back.get(payment.id) or 0)
+        found.append(GiftCardBacking(payment, max(min(left, spent), ZERO)))
+    return found
+
+
+def gift_card_returnable(session: Session, note: Invoice) -> Decimal:
+    """What of the credit note goes back to the gift card(s) the invoice was paid with:
+    their part, never more than the note has open."""
+    backed = sum((b.returnable for b in gift_card_backing(session, note)), ZERO)
+    return max(ZERO, min(backed, _available(session, note)))
+
+
 def _transfer_refusal(session: Session, source: Payment | Invoice, amount: Decimal
                       ) -> str | None:
     """Why (part of) this credit may not be paid out by bank transfer: money goes back the
@@ -451,27 +497,39 @@ def _transfer_refusal(session: Session, source: Payment | Invoice, amount: Decim
             return ("This money pays an order placed in advance; it can only be refunded "
                     "the way it was paid.")
         return None
-    on_card = min(_card_backed(session, source), _available(session, source))
-    if on_card <= 0:
+    held = _available(session, source)
+    on_card = min(_card_backed(session, source), held)
+    on_gift = min(gift_card_returnable(session, source), held - on_card)
+    by_transfer = held - on_card - on_gift
+    if on_card + on_gift <= 0 or amount <= by_transfer:
         return None
-    by_transfer = _available(session, source) - on_card
-    if amount <= by_transfer:
-        return None
-    if by_transfer <= 0:
+    m = lambda value: _m(value, source.currency)  # noqa: E731
+    if by_transfer <= 0 and not on_gift:
         return (f"{source.number} corrects an invoice paid by card; refund it to the card "
                 f"from the credit note's page, not by bank transfer.")
-    return (f"At most {_m(by_transfer, source.currency)} of {source.number} can be refunded "
-            f"by bank transfer; {_m(on_card, source.currency)} goes back to the card the "
-            "invoice was paid with.")
+    if by_transfer <= 0 and not on_card:
+        return (f"{source.number} corrects an invoice paid with a gift card; give it back to "
+                "the gift card from the credit note's page, not by bank transfer.")
+    back = []
+    if on_card:
+        back.append(f"{m(on_card)} goes back to the card the invoice was paid with")
+    if on_gift:
+        back.append(f"{m(on_gift)} goes back to the gift card it was paid with")
+    back = " and ".join(back)
+    if by_transfer <= 0:
+        return f"None of {source.number} can be refunded by bank transfer: {back}."
+    return (f"At most {m(by_transfer)} of {source.number} can be refunded by bank transfer; "
+            f"{back}.")
 
 
 def refund_credit(session: Session, *, amount: Decimal, method: str, reference: str,
                   actor: audit.Actor, key: str, payment: Payment | None = None,
                   credit_note: Invoice | None = None, reason: str = "") -> Refund:
     """Pay customer credit back by bank transfer (card refunds go through the card:
-    begin_card_refund / record_card_refund). Only money that came by transfer or cheque
-    (or a credit note not backed by a card payment) goes out this way, and never what
-    pending card refunds or gift card sales awaiting confirmation hold."""
+    begin_card_refund / record_card_refund; gift cards through
+    core.billing.giftcards.give_back). Only money that came by transfer or cheque (or the
+    part of a credit note not backed by a card or gift-card payment) goes out this way, and
+    never what pending card refunds or gift card sales awaiting confirmation hold."""
     if existing := session.scalar(select(Refund).where(Refund.key == key)):
         return existing
     if method != "bank_transfer":
