@@ -71,10 +71,11 @@ def ask(session: Session, *, amount: Decimal, payment: Payment, actor: audit.Act
     """Ask for a sale out of the payment: nothing is issued, and `amount` of the payment is
     held for it until it is decided. Idempotent by `key` (the sale form's). Raises
     GiftCardError at its field as a sale would. Flushes; the caller commits."""
+    # The payment's lock first, then the key: a second submit of the same page waits here
+    # and finds the first one's request; two different sales see each other's hold.
+    payment = session.scalar(receivables.locked(select(Payment).where(Payment.id == payment.id)))
     if existing := session.scalar(select(GiftCardRequest).where(GiftCardRequest.key == key)):
         return existing
-    # The payment's lock first: two requests at once see each other's hold.
-    payment = session.scalar(receivables.locked(select(Payment).where(Payment.id == payment.id)))
     giftcards.check_sale(session, payment, amount)
     request = GiftCardRequest(
         payment_id=payment.id, customer_id=payment.customer_id, amount=amount,
