@@ -7,10 +7,13 @@ remainders; credit (credit control) writes off within a higher limit and pays mo
 (to the card or by transfer); supervisor does both with the highest limit. A credit note
 or cancellation beyond the issuer's limit waits for a credit or supervisor agent who did
 not ask for it (core.billing.credit_requests): on the invoice page, and listed on the
-billing start page (the invoice list).
+billing start page (the invoice list), with the gift card sales awaiting confirmation
+(core.billing.giftcard_requests, decided on the sale's page in callcenter.giftcards). A
+credit note's part paid by gift card goes back onto the gift card, never by transfer.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -22,14 +25,15 @@ from flask import (Blueprint, Response, abort, current_app, flash, make_response
 from callcenter.access import requires_role
 from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, CancelInvoiceForm,
                                       ConfirmForm, CreditNoteForm, ExportForm,
-                                      FreeTextInvoiceForm, InvoiceFilterForm, JournalFilterForm,
+                                      FreeTextInvoiceForm, GiveBackForm, InvoiceFilterForm,
+                                      JournalFilterForm,
                                       PaymentForm, RefundCreditForm, RefundToCardForm,
                                       RejectRequestForm, TrialBalanceForm, WriteOffForm,
                                       allocation_id, line_form, options,
                                       tax_choices)
 from core.agents.services import actor_for
-from core.billing import (console, credit_requests, documents, invoicing, ledger, queries,
-                          receivables)
+from core.billing import (console, credit_requests, documents, giftcard_requests, giftcards,
+                          invoicing, ledger, queries, receivables)
 from core.billing.notify import queue_invoice_email
 from core.customers.search import search_customers
 from core.errors import DomainError, NotFound
@@ -117,7 +121,8 @@ def invoice_list():
         number=_filter(form.q))
     found = console.invoice_list(db_session, filters, page=_page_arg())
     return render_page("billing/invoices.html", block="results", form=form, found=found,
-                       args=_args(form), waiting=credit_requests.waiting(db_session))
+                       args=_args(form), waiting=credit_requests.waiting(db_session),
+                       gift_sales=giftcard_requests.waiting(db_session))
 
 
 def _decision_forms(detail, submitted=None):
@@ -134,7 +139,7 @@ def _decision_forms(detail, submitted=None):
 
 def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_form=None,
                   write_off_form=None, refund_form=None, line_problems=None, decision=None,
-                  decision_problems=None):
+                  decision_problems=None, give_back_form=None):
     detail = console.invoice_detail(db_session, number)
     invoice = detail.invoice
     limit = console.write_off_limit(current_account().roles, _settings())
@@ -148,11 +153,15 @@ def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_fo
     if refund_form is None:
         refund_form = RefundToCardForm(prefix="refund", formdata=None)
         refund_form.amount.data = detail.card_refundable
+    if give_back_form is None:
+        give_back_form = GiveBackForm(prefix="giveback", formdata=None, key=uuid.uuid4().hex)
+        give_back_form.amount.data = detail.gift_card_returnable
     return render_page(
         "billing/invoice.html", status=status, detail=detail, invoice=invoice,
         view=detail.view, credit_form=credit_form,
         cancel_form=cancel_form or CancelInvoiceForm(prefix="cancel", formdata=None),
-        write_off_form=write_off_form, refund_form=refund_form,
+        write_off_form=write_off_form, refund_form=refund_form, give_back_form=give_back_form,
+        refund_labels=receivables.REFUND_LABELS,
         resend_form=ConfirmForm(prefix="resend", formdata=None),
         line_problems=line_problems or {}, typed=request.form if request.method == "POST" else {},
         write_off_limit=limit and Money(limit, invoice.currency),
@@ -284,6 +293,27 @@ def refund_to_card(number: str):
             return redirect_to(url_for(".invoice", number=note.number))
         place_error(form, err)
     return _invoice_page(number, refund_form=form)
+
+
+@bp.post("/invoices/<number>/give-back-to-gift-card", endpoint="give_back_to_gift_card")
+@requires_role(*REFUND_CREDIT)
+def give_back_to_gift_card(number: str):
+    """A credit note's part paid by gift card goes back onto the card (never by transfer)."""
+    note = console.find_invoice(db_session, number)
+    if not note.is_credit_note:
+        abort(404)
+    form = GiveBackForm(prefix="giveback")
+    if form.validate_on_submit():
+        key = form.key.data if re.fullmatch(r"[0-9a-f]{32}", form.key.data or "") \
+            else uuid.uuid4().hex
+        done = _commit(form, giftcards.give_back, note, form.amount.data, actor=_actor(),
+                       key=f"gift-back-{key}")
+        if done is not None:
+            given = sum((r.amount for r in done), Decimal(0))
+            flash(f"{Money(given, note.currency).format()} of {note.number} given back to the "
+                  "gift card.", "success")
+            return redirect_to(url_for(".invoice", number=note.number))
+    return _invoice_page(number, give_back_form=form)
 
 
 @bp.post("/invoices/<number>/cancel", endpoint="cancel")

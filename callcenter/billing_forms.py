@@ -104,6 +104,14 @@ class RefundToCardForm(FlaskForm):
                          validators=[InputRequired("Enter the amount.")])
 
 
+class GiveBackForm(FlaskForm):
+    """A credit note's part paid by gift card, back onto the card."""
+
+    key = HiddenField()  # one give-back per page: a second submit gives nothing more
+    amount = AmountField("Amount to give back to the gift card",
+                         validators=[InputRequired("Enter the amount.")])
+
+
 # -- free-text invoices ----------------------------------------------------------------------
 
 class FreeTextLineForm(Form):

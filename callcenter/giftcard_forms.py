@@ -51,3 +51,14 @@ class RedeemInvoiceForm(FlaskForm):
     code = StringField("Gift card code", validators=[DataRequired("Enter the gift card code."),
                                                      Length(max=40)])
     amount = AmountField("Amount to pay", validators=[DataRequired("Enter the amount.")])
+
+
+class ConfirmSaleForm(FlaskForm):
+    """A colleague confirms the money of a sale awaiting confirmation came in."""
+
+    note = StringField("Note (optional)", validators=[Optional(), Length(max=300)])
+
+
+class RejectSaleForm(FlaskForm):
+    note = StringField("Why it is rejected", validators=[
+        DataRequired("Say why the gift card sale is rejected."), Length(max=300)])

@@ -2,6 +2,11 @@
 (its code is shown once, and e-mailed to the recipient), check a balance by code, see a
 card's movements, disable a card (supervisor), and pay an open invoice with a card.
 
+A sale out of a payment the seller recorded themselves waits (core.billing.
+giftcard_requests): a colleague with the credit or supervisor role confirms the money came
+in on the sale's page (listed on the billing start page), and the code is made then, shown
+to them once and e-mailed to the recipient, else to the customer.
+
 A code is never stored and never put in a URL: checks are posted, and the page that shows
 a card shows its last four characters only.
 """
@@ -16,11 +21,11 @@ from flask import (Blueprint, current_app, flash, render_template, request, sess
 
 from callcenter.access import requires_role
 from callcenter.catalog_forms import options
-from callcenter.giftcard_forms import (CODE_HINT, CheckForm, DisableForm, PayerForm,
-                                       RedeemInvoiceForm, SellForm)
+from callcenter.giftcard_forms import (CODE_HINT, CheckForm, ConfirmSaleForm, DisableForm,
+                                       PayerForm, RedeemInvoiceForm, RejectSaleForm, SellForm)
 from core import links
 from core.agents.services import actor_for
-from core.billing import giftcard_admin
+from core.billing import giftcard_admin, giftcard_requests
 from core.errors import DomainError
 from core.mail import send_mail_now
 from core.money import Money
@@ -32,6 +37,8 @@ from core.web.render import redirect_to, render_page
 bp = Blueprint("gift_cards", __name__)
 ROLES = ("agent", "billing", "supervisor")
 SELLERS = ("billing", "supervisor")  # a sale spends money billing recorded: not every agent
+CONFIRMERS = ("credit", "supervisor")  # confirm a sale the seller's own payment pays for
+SALE_VIEWERS = ("billing", "credit", "supervisor")  # a sale awaiting confirmation
 SOLD_KEY = "gift_cards_sold"  # this browser's recent sales: form key -> card id, never a code
 RECENT = 50
 
@@ -104,9 +111,9 @@ def sell():
         view = giftcard_admin.describe(db_session, giftcard_admin.get_card(db_session, sold[key]))
         return _no_store(render_page("giftcards/sold.html", view=view, code=None))
     try:
-        card, code = giftcard_admin.sell_card(
+        sale = giftcard_admin.sell_card(
             db_session, amount=form.amount.data, customer_number=customer.number,
-            payment_id=form.payment.data or "", actor=_actor(),
+            payment_id=form.payment.data or "", actor=_actor(), key=f"gift-sale-{key}",
             recipient_email=(form.recipient_email.data or "").strip().lower(),
             expires_on=form.expires_on.data)
     except DomainError as err:
@@ -114,25 +121,112 @@ def sell():
         place_error(form, err)
         return _index(customer=customer, sell_form=form)
     db_session.commit()
+    if sale.request is not None:
+        if sale.request.status != "requested":  # the same page again, already decided
+            return redirect_to(url_for(".sale", sale_id=sale.request.id))
+        flash(f"You recorded this payment yourself, so the sale of "
+              f"{Money(sale.request.amount, sale.request.currency).format()} waits for a "
+              "colleague with the credit or supervisor role to confirm the money came in. No "
+              "card exists yet: its code is made then, and e-mailed to "
+              f"{giftcard_requests.deliver_to(db_session, sale.request) or 'the customer'}.",
+              "info")
+        return redirect_to(url_for(".sale", sale_id=sale.request.id))
+    card, code = sale.card, sale.code
     session[SOLD_KEY] = dict(list(sold.items())[-9:] + [(key, card.id)])
-    if card.recipient_email and not _email_code(card, code):
+    if card.recipient_email and not _email_code(card, code, card.recipient_email):
         flash(f"The e-mail to {card.recipient_email} could not be sent; give the customer "
               "the code shown here.", "error")
     view = giftcard_admin.describe(db_session, card)
-    return _no_store(render_page("giftcards/sold.html", view=view, code=code))
+    return _no_store(render_page("giftcards/sold.html", view=view, code=code,
+                                 emailed_to=card.recipient_email))
 
 
-def _email_code(card, code: str) -> bool:
-    """After commit: the code to the recipient, with where to check the balance. Sent from
-    this request, not through the task queue: only the code's hash is stored, and the code
+def _email_code(card, code: str, to: str) -> bool:
+    """After commit: the code to `to`, with where to check the balance. Sent from this
+    request, not through the task queue: only the code's hash is stored, and the code
     itself is not to rest in the broker (Redis) either. False when it could not be sent."""
     link = links.gift_card_balance(current_app.config["MARKETLINE"])
     amount = Money(card.initial_amount, card.currency).format()
     context = dict(card=card, code=code, amount=amount, link=link)
-    return send_mail_now(to=card.recipient_email,
+    return send_mail_now(to=to,
                          subject=f"Your Marketline gift card of {amount}",
                          text=render_template("core/emails/gift_card.txt", **context),
                          html=render_template("core/emails/gift_card.html", **context))
+
+
+# -- sales awaiting a colleague's confirmation -----------------------------------------------
+
+def _sale_page(sale_id: int, *, status: int = 200, confirm_form: ConfirmSaleForm | None = None,
+               reject_form: RejectSaleForm | None = None, problem: str = ""):
+    row = giftcard_requests.describe(db_session, sale_id)
+    refusal = giftcard_requests.decision_refusal(row.request, actor=_actor(),
+                                                 roles=current_account().roles)
+    return render_page("giftcards/sale.html", status=status, row=row, refusal=refusal,
+                       problem=problem,
+                       confirm_form=confirm_form or ConfirmSaleForm(prefix="confirm",
+                                                                    formdata=None),
+                       reject_form=reject_form or RejectSaleForm(prefix="reject", formdata=None),
+                       deliver_to=giftcard_requests.deliver_to(db_session, row.request),
+                       may_see_card=current_account().has_role(*ROLES))
+
+
+@bp.get("/sales/<int:sale_id>", endpoint="sale")
+@requires_role(*SALE_VIEWERS)
+def sale(sale_id: int):
+    return _sale_page(sale_id)
+
+
+@bp.post("/sales/<int:sale_id>/confirm", endpoint="confirm_sale")
+@requires_role(*CONFIRMERS)
+def confirm_sale(sale_id: int):
+    """Confirm the money came in: the card is issued and its code shown here, once."""
+    request_ = giftcard_requests.get_request(db_session, sale_id)
+    form = ConfirmSaleForm(prefix="confirm")
+    if not form.validate_on_submit():
+        return _sale_page(sale_id, confirm_form=form)
+    try:
+        card, code = giftcard_requests.approve(db_session, request_, actor=_actor(),
+                                               roles=current_account().roles,
+                                               note=form.note.data or "")
+    except giftcard_requests.ApprovalNotAllowed as err:
+        db_session.rollback()
+        return _sale_page(sale_id, status=403, problem=str(err))
+    except DomainError as err:
+        db_session.rollback()
+        place_error(form, err)
+        return _sale_page(sale_id, confirm_form=form)
+    db_session.commit()
+    to = giftcard_requests.deliver_to(db_session, request_)
+    if to and not _email_code(card, code, to):
+        flash(f"The e-mail to {to} could not be sent; give the customer the code shown here.",
+              "error")
+        to = ""
+    view = giftcard_admin.describe(db_session, card)
+    return _no_store(render_page("giftcards/sold.html", view=view, code=code, emailed_to=to,
+                                 confirmed=request_))
+
+
+@bp.post("/sales/<int:sale_id>/reject", endpoint="reject_sale")
+@requires_role(*CONFIRMERS)
+def reject_sale(sale_id: int):
+    request_ = giftcard_requests.get_request(db_session, sale_id)
+    form = RejectSaleForm(prefix="reject")
+    if not form.validate_on_submit():
+        return _sale_page(sale_id, reject_form=form)
+    try:
+        giftcard_requests.reject(db_session, request_, actor=_actor(),
+                                 roles=current_account().roles, note=form.note.data)
+    except giftcard_requests.ApprovalNotAllowed as err:
+        db_session.rollback()
+        return _sale_page(sale_id, status=403, problem=str(err))
+    except DomainError as err:
+        db_session.rollback()
+        place_error(form, err)
+        return _sale_page(sale_id, reject_form=form)
+    db_session.commit()
+    flash(f"The gift card sale of {Money(request_.amount, request_.currency).format()} is "
+          "rejected; no card was issued, and the payment's money is free again.", "success")
+    return redirect_to(url_for(".sale", sale_id=sale_id))
 
 
 @bp.post("/check", endpoint="check")

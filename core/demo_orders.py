@@ -56,7 +56,12 @@ def load_demo_orders(session: Session, acme: Customer) -> str:
     sku = _variants(session)
     agent = session.scalar(select(Agent).where(Agent.email == "agent@marketline.example"))
     warehouse = audit.Actor("agent", None, "Wes Warehouse")
-    clerk = audit.Actor("agent", None, "Bill Billing")
+    # Bill Billing records the payments and issues the credit notes, as himself: a gift
+    # card he sold out of a payment he recorded would wait for a colleague's confirmation.
+    billing = session.scalar(select(Agent).where(Agent.email == "billing@marketline.example"))
+    clerk = actor_for(billing)
+    supervisor = actor_for(session.scalar(
+        select(Agent).where(Agent.email == "supervisor@marketline.example")))
     birch = _birch(session)
     counter = iter(range(1, 100))
 
@@ -110,8 +115,7 @@ def load_demo_orders(session: Session, acme: Customer) -> str:
          [(half, str((half.gross_total / 2).quantize(Decimal("0.01"))))], 5, "SEPA ACME 0417")
     # Billing asks to credit it all, beyond the billing role's limit: it waits for a
     # supervisor's or credit controller's approval on the billing start page.
-    billing = session.scalar(select(Agent).where(Agent.email == "billing@marketline.example"))
-    credit_requests.credit(session, half, lines=None, actor=actor_for(billing),
+    credit_requests.credit(session, half, lines=None, actor=clerk,
                            reason="Wrong toner model delivered; the customer sends all three "
                                   "back", limit=Decimal(Settings.CREDIT_NOTE_LIMIT_BILLING))
     paid = ship(phone_order(acme, [("PAP-A4-REC", 5), ("PEN-G2-BLK", 10)], 40, po="PO-7690"),
@@ -130,10 +134,12 @@ def load_demo_orders(session: Session, acme: Customer) -> str:
 
     # A consumer with an order paid in full with a gift card, waiting to be released (the
     # demo shopper starts with no orders, for a clean first purchase). The card was paid
-    # for by bank transfer, recorded first, as the console requires.
+    # for by bank transfer, recorded first by billing, as the console requires, and sold
+    # by the supervisor: two people, so it is spendable at once.
     shopper = _gift_buyer(session)
     voucher = bank(shopper, "100.00", [], 3, "SEPA GABI voucher")
-    card, code = giftcards.sell(session, amount=Decimal("100.00"), payment=voucher, actor=clerk)
+    card, code = giftcards.sell(session, amount=Decimal("100.00"), payment=voucher,
+                                actor=supervisor)
     channel = pricing.get_channel(session, "web-b2c")
     address = session.scalar(select(CustomerAddress).where(
         CustomerAddress.customer_id == shopper.id, CustomerAddress.default_shipping)).as_dict()

@@ -18,6 +18,7 @@ from core.pricing import services as pricing
 ADDRESS = {"full_name": "Ola Order", "company": "", "line1": "Hauptstraße 1", "line2": "",
            "city": "Berlin", "postal_code": "10115", "region": "", "country": "DE", "phone": ""}
 CLERK = Actor("agent", None, "billing clerk")
+CASHIER = Actor("agent", None, "cashier")  # records the money a card is sold for (not CLERK)
 
 
 def variant_id(db, sku: str) -> int:
@@ -65,10 +66,28 @@ def assert_books_reconcile(db) -> None:
 
 
 def sell_gift_card(db, amount: Decimal, *, customer_id: int | None = None, actor=CLERK,
-                   currency: str = "EUR", reference: str = "CHQ gift card", **kwargs):
+                   currency: str = "EUR", reference: str = "CHQ gift card",
+                   recorded_by=CASHIER, **kwargs):
     """A gift card sold the real way: the cheque that pays for it is recorded in billing
-    first, and the card is paid out of it. Returns (card, code)."""
+    first (by `recorded_by`, someone other than the seller, so the card is spendable at
+    once), and the card is paid out of it. Returns (card, code)."""
     payment = receivables.record_payment(
         db, customer_id=customer_id, method="cheque", amount=amount, currency=currency,
-        received_on=dt.date.today(), reference=reference, actor=actor)
+        received_on=dt.date.today(), reference=reference, actor=recorded_by)
     return giftcards.sell(db, amount=amount, payment=payment, actor=actor, **kwargs)
+
+
+def gift_card_paid_invoice(db, key: str, *, card_amount: str = "500.00", customer=None):
+    """An order paid in advance with a gift card, shipped and invoiced: the card's payment
+    settles the invoice. Returns (card, invoice)."""
+    from core.billing import invoicing, prepayments
+    from tests.factories import CustomerFactory
+    buyer = customer or CustomerFactory(name="Gus Gift")
+    card, code = sell_gift_card(db, Decimal(card_amount), reference="SEPA gift")
+    order = place(db, [("PAP-A4-80", 2)], key=key, customer=buyer)
+    order.status, order.payment_state = "pending_payment", "unpaid"
+    prepayments.pay_with_gift_card(db, order, code, actor=CLERK)
+    assert orders.mark_prepaid(db, order, actor=CLERK, reference="gift card")
+    invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
+    assert invoice.amount_open == 0
+    return card, invoice

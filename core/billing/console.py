@@ -192,6 +192,8 @@ class InvoiceDetail:
     creditable: dict[int, int]  # invoice line id -> quantity not yet credited
     card_payments: list[CardPayment]
     requests: list[CreditNoteRequest] = field(default_factory=list)  # newest first
+    # what of this credit note goes back to the gift card(s) that paid the invoice
+    gift_card_returnable: Decimal = ZERO
 
     def money(self, value: Decimal) -> Money:
         return Money(value, self.invoice.currency)
@@ -290,7 +292,9 @@ def invoice_detail(session: Session, number: str, *, today: dt.date | None = Non
         refunds=refunds,
         creditable={} if invoice.is_credit_note else invoicing.creditable(session, invoice),
         card_payments=card_payments(session, invoice),
-        requests=[] if invoice.is_credit_note else credit_requests.for_invoice(session, invoice))
+        requests=[] if invoice.is_credit_note else credit_requests.for_invoice(session, invoice),
+        gift_card_returnable=receivables.gift_card_returnable(session, invoice)
+        if invoice.is_credit_note and invoice.amount_open > 0 else ZERO)
 
 
 def note_email_resent(session: Session, invoice: Invoice, *, actor: audit.Actor) -> None:
@@ -481,7 +485,7 @@ def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
                           receivables.METHODS.get(p.method, p.method) + " received",
                           p.currency, ZERO, p.amount) for p in payments]
     rows += [StatementRow(r.recorded_at.date(), "refund", r.reference or r.stripe_id or "",
-                          "Refund " + ("to the card" if r.method == "card" else "by bank transfer"),
+                          "Refund " + receivables.REFUND_LABELS.get(r.method, r.method),
                           r.currency, r.amount, ZERO) for r in refunds]
     rows.sort(key=lambda r: r.date, reverse=True)
     return rows[:limit]

@@ -124,12 +124,14 @@ def decision_refusal(request: CreditNoteRequest, *, actor: audit.Actor,
     if "admin" not in roles and not APPROVERS.intersection(roles):
         return ("Only an agent with the credit or supervisor role can approve or reject a "
                 "credit note request.")
-    if _asked_by(request, actor):
+    if asked_by(request, actor):
         return "You asked for this credit note; another colleague approves or rejects it."
     return None
 
 
-def _asked_by(request: CreditNoteRequest, actor: audit.Actor) -> bool:
+def asked_by(request, actor: audit.Actor) -> bool:
+    """Whether `actor` asked for the request (a credit note's or a gift card sale's): by
+    agent id when both are known, else by label."""
     if request.requested_by_id is not None and actor.id is not None:
         return request.requested_by_id == actor.id
     return request.requested_by == actor.label

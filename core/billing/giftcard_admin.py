@@ -1,5 +1,6 @@
 """Gift cards in daily use, beside core.billing.giftcards (sell, lookup, redeem, restore):
-selling a card for a customer's recorded payment, a card found by its code whatever its
+selling a card for a customer's recorded payment (at once, or waiting for a colleague's
+confirmation: core.billing.giftcard_requests), a card found by its code whatever its
 state, what it is worth now and what moved it, a supervisor disabling a card, a throttled
 balance check for the shop, and paying an open invoice with a card.
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.billing import giftcards, receivables
+from core.billing import giftcard_requests, giftcards, receivables
 from core.billing.giftcards import GiftCardError
 from core.billing.models import GiftCard, GiftCardMovement, Invoice, Payment
 from core.config import Settings
@@ -25,6 +26,7 @@ from core.customers.models import Customer
 from core.db import utcnow
 from core.errors import NotFound
 from core.money import Money
+from core.parsing import parse_int
 from core.ratelimit import Limits, RateLimited, default_limits
 
 CHECKS_PER_MINUTE = Settings.RATE_LIMIT_CODES_PER_MINUTE  # per address, by default
@@ -38,19 +40,22 @@ BalanceCheckThrottled = RateLimited  # what count_check raises (kept for its cal
 
 
 def sell_card(session: Session, *, amount: Decimal, customer_number: str, payment_id: str,
-              actor: audit.Actor, recipient_email: str = "",
-              expires_on: dt.date | None = None) -> tuple[GiftCard, str]:
-    """giftcards.sell for the console: the customer who paid, by number, and one of their
-    recorded payments (as the form sends its id). Returns the card and its code, to be
-    shown once."""
+              actor: audit.Actor, key: str, recipient_email: str = "",
+              expires_on: dt.date | None = None) -> giftcard_requests.Sale:
+    """A sale in the console: the customer who paid, by number, and one of their recorded
+    payments (as the form sends its id). Returns the card and its code, to be shown once;
+    or, when the seller recorded that payment themselves, the request that waits for a
+    colleague to confirm the money came in (giftcard_requests.sell_or_ask)."""
     customer = payer(session, customer_number)
-    payment = session.get(Payment, int(payment_id)) if payment_id.isdigit() else None
+    found = parse_int(payment_id, low=1)
+    payment = session.get(Payment, found) if found is not None else None
     if payment is None or payment.customer_id != customer.id:
         raise GiftCardError("Choose one of the customer's recorded payments.", field="payment")
     if expires_on is not None and expires_on <= utcnow().date():
         raise GiftCardError("Choose an expiry date in the future, or none.", field="expires_on")
-    return giftcards.sell(session, amount=amount, payment=payment, actor=actor,
-                          recipient_email=recipient_email, expires_on=expires_on)
+    return giftcard_requests.sell_or_ask(session, amount=amount, payment=payment, actor=actor,
+                                         key=key, recipient_email=recipient_email,
+                                         expires_on=expires_on)
 
 
 def payer(session: Session, customer_number: str) -> Customer:
@@ -65,9 +70,11 @@ def payer(session: Session, customer_number: str) -> Customer:
 
 @dataclass(frozen=True)
 class SalePayment:
-    """A recorded payment a gift card may be sold for, as the sell form offers it."""
+    """A recorded payment a gift card may be sold for, as the sell form offers it, with
+    what of it is free (not yet used nor held for a sale awaiting confirmation)."""
 
     payment: Payment
+    free: Decimal
 
     @property
     def label(self) -> str:
@@ -75,13 +82,13 @@ class SalePayment:
         method = receivables.METHODS.get(p.method, p.method)
         reference = f" {p.reference}" if p.reference else ""
         return (f"{method}{reference}, received {p.received_on:%d %b %Y}: "
-                f"{Money(p.amount_unallocated, p.currency).format()} not yet used "
+                f"{Money(self.free, p.currency).format()} not yet used "
                 f"(of {Money(p.amount, p.currency).format()})")
 
 
 def sale_payments(session: Session, customer: Customer) -> list[SalePayment]:
     """What the customer paid that a gift card may be sold for (one query)."""
-    return [SalePayment(p) for p in giftcards.sale_payments(session, customer.id)]
+    return [SalePayment(p, free) for p, free in giftcards.free_for_sale(session, customer.id)]
 
 
 @dataclass(frozen=True)

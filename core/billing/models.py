@@ -217,6 +217,42 @@ CREDIT_REQUEST_MOVES: dict[CreditRequestStatus, set[CreditRequestStatus]] = {
 }
 
 
+class GiftCardRequest(Base):
+    """A gift card sale out of a bank transfer or cheque that the seller recorded
+    themselves: nothing is issued on one person's word that the money came in. It waits for
+    an agent with the credit or supervisor role (not the seller), who confirms the receipt
+    (the card is issued then, and its code made, shown to them once and e-mailed) or
+    rejects it. While it waits, its amount of the payment is held for it. Its status moves
+    through the credit-note requests' table (CREDIT_REQUEST_MOVES: requested -> approved |
+    rejected), by core.billing.giftcard_requests.move."""
+
+    __tablename__ = "gift_card_requests"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Amount())
+    currency: Mapped[str] = mapped_column(String(3))
+    recipient_email: Mapped[str] = mapped_column(String(254), default="")
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="requested", index=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)  # the sale form's, one per page
+    requested_by: Mapped[str] = mapped_column(String(200))  # the seller's label
+    requested_by_id: Mapped[int | None]  # the seller's agent id
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str] = mapped_column(String(300), default="")
+    gift_card_id: Mapped[int | None] = mapped_column(ForeignKey("gift_cards.id"))
+
+    payment: Mapped["Payment"] = relationship(foreign_keys=[payment_id])
+
+    @property
+    def status_label(self) -> str:
+        return CreditRequestStatus(self.status).label
+
+
 class Payment(Base):
     """Money received: a card capture, a bank transfer, a cheque, a gift card redemption.
     What is not allocated to invoices is held for the customer (or the order it prepays)."""
@@ -243,6 +279,7 @@ class Payment(Base):
     key: Mapped[str | None] = mapped_column(String(80), unique=True)  # idempotency of recording
     gift_card_id: Mapped[int | None] = mapped_column(ForeignKey("gift_cards.id"))
     recorded_by: Mapped[str] = mapped_column(String(200), default="")
+    recorded_by_id: Mapped[int | None]  # the agent who recorded it (None: system, or older)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
 
@@ -268,8 +305,9 @@ class Allocation(Base):
 
 
 class Refund(Base):
-    """Money paid back out of a payment's unallocated part (customer credit): to the card it
-    came from, or by bank transfer."""
+    """Money paid back out of a payment's unallocated part or a credit note's open amount
+    (customer credit): to the card it came from, to the gift card it came from, or by bank
+    transfer."""
 
     __tablename__ = "refunds"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)

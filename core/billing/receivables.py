@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.billing import ledger
 from core.billing.invoicing import BillingError
-from core.billing.models import Allocation, Invoice, Payment, Refund
+from core.billing.models import Allocation, GiftCardRequest, Invoice, Payment, Refund
 from core.db import utcnow
 from core.errors import NotFound
 from core.money import Money
@@ -41,6 +41,8 @@ DEBIT_ACCOUNT = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
                  "cheque": ledger.BANK, "gift_card": ledger.GIFT_CARD_LIABILITY}
 REFUND_METHODS = {"card": ledger.CARD_CLEARING, "bank_transfer": ledger.BANK,
                   "gift_card": ledger.GIFT_CARD_LIABILITY}
+REFUND_LABELS = {"card": "to the card", "bank_transfer": "by bank transfer",
+                 "gift_card": "to the gift card"}
 
 
 def _m(amount: Decimal, currency: str) -> str:
@@ -138,7 +140,9 @@ def record_payment(session: Session, *, customer_id: int | None, method: str, am
                       amount_unallocated=amount - total, amount_refunded=ZERO,
                       currency=currency, received_on=received_on, reference=reference.strip()[:120],
                       stripe_id=stripe_id, key=key, gift_card_id=gift_card_id,
-                      recorded_by=actor.label, recorded_at=utcnow())
+                      recorded_by=actor.label,
+                      recorded_by_id=actor.id if actor.kind == "agent" else None,
+                      recorded_at=utcnow())
     session.add(payment)
     session.flush()
     entry = ledger.post(session, "payment", currency=currency, actor=actor.label,
@@ -364,11 +368,25 @@ def _lock_source(session: Session, payment: Payment | None, credit_note: Invoice
 
 
 def _pending_of(session: Session, source: Payment | Invoice) -> Decimal:
-    """Card refunds recorded but not yet answered by Stripe that will take from this
-    credit: it is spoken for until they succeed or fail."""
+    """What of this credit is spoken for: card refunds recorded but not yet answered by
+    Stripe that will take from it, and (a transfer or cheque) gift card sales out of it
+    awaiting a colleague's confirmation. Held until they succeed, fail or are decided."""
     if isinstance(source, Payment):
-        return _pending_from(session, source, None)
+        return _pending_from(session, source, None) + held_for_gift_cards(session, source)
     return _pending_from(session, None, source)
+
+
+def held_for_gift_cards(session: Session, payment: Payment) -> Decimal:
+    """What of a transfer or cheque gift card sales awaiting confirmation hold (see
+    core.billing.giftcard_requests). One query."""
+    return Decimal(session.scalar(select(func.coalesce(func.sum(GiftCardRequest.amount), 0))
+                                  .where(GiftCardRequest.payment_id == payment.id,
+                                         GiftCardRequest.status == "requested")) or 0)
+
+
+def available(session: Session, source: Payment | Invoice) -> Decimal:
+    """What of the credit may still be used or paid out now (see _available)."""
+    return _available(session, source)
 
 
 def _available(session: Session, source: Payment | Invoice) -> Decimal:
@@ -380,11 +398,15 @@ def _available(session: Session, source: Payment | Invoice) -> Decimal:
 
 def _take_from(source, amount: Decimal, *, reserved: Decimal = ZERO) -> None:
     """Take refunded money out of the credit it came from; `reserved` of it is spoken for
-    by pending card refunds."""
+    by pending card refunds (or, a transfer or cheque, by gift card sales awaiting
+    confirmation)."""
     if isinstance(source, Payment):
         if amount > source.amount_unallocated - reserved:
+            held_for = ("a gift card sale awaiting confirmation"
+                        if source.method in ("bank_transfer", "cheque") else None)
             raise BillingError(_only_left(source.amount_unallocated, reserved, source.currency,
-                                          "of that payment is credit"), field="amount")
+                                          "of that payment is credit", held_for),
+                               field="amount")
         source.amount_unallocated -= amount
     else:
         if amount > source.amount_open - reserved:
@@ -394,11 +416,13 @@ def _take_from(source, amount: Decimal, *, reserved: Decimal = ZERO) -> None:
         source.status = "paid" if source.amount_open == 0 else "partially_paid"
 
 
-def _only_left(held: Decimal, reserved: Decimal, currency: str, what: str) -> str:
+def _only_left(held: Decimal, reserved: Decimal, currency: str, what: str,
+               held_for: str | None = None) -> str:
     if not reserved:
         return f"Only {_m(held, currency)} {what}."
+    why = f"is held for {held_for}" if held_for else "is on its way back to the card"
     return (f"Only {_m(max(held - reserved, ZERO), currency)} {what}: "
-            f"{_m(reserved, currency)} is on its way back to the card.")
+            f"{_m(reserved, currency)} {why}.")
 
 
 def _card_backed(session: Session, note: Invoice) -> Decimal:
@@ -411,6 +435,50 @@ def _card_backed(session: Session, note: Invoice) -> Decimal:
     cards = session.scalars(select(Payment).where(
         Payment.method == "card", Payment.stripe_id.is_not(None), or_(*scope)))
     return sum((max(refundable_to_card(session, p), ZERO) for p in cards), ZERO)
+
+
+@dataclass(frozen=True)
+class GiftCardBacking:
+    """A gift-card payment allocated to the invoice a credit note corrects, and what of
+    it may still go back to its card."""
+
+    payment: Payment
+    returnable: Decimal
+
+
+def gift_card_backing(session: Session, note: Invoice) -> list[GiftCardBacking]:
+    """The gift-card payments allocated to the invoice the credit note corrects, each with
+    what of its allocation there has not yet gone back to the card (from this or another
+    credit note of that invoice): never more than the payment has spent. Three queries."""
+    if note.credited_invoice_id is None:
+        return []
+    rows = session.execute(
+        select(Payment, func.sum(Allocation.amount))
+        .join(Allocation, Allocation.payment_id == Payment.id)
+        .where(Allocation.invoice_id == note.credited_invoice_id,
+               Payment.method == "gift_card", Payment.gift_card_id.is_not(None))
+        .group_by(Payment.id).order_by(Payment.id)).all()
+    if not rows:
+        return []
+    notes = select(Invoice.id).where(Invoice.credited_invoice_id == note.credited_invoice_id)
+    given_back = dict(session.execute(
+        select(Refund.payment_id, func.sum(Refund.amount))
+        .where(Refund.payment_id.in_([p.id for p, _ in rows]), Refund.method == "gift_card",
+               Refund.credit_note_id.in_(notes), Refund.status == "succeeded")
+        .group_by(Refund.payment_id)).all())
+    found = []
+    for payment, allocated in rows:
+        spent = payment.amount - payment.amount_refunded - payment.amount_unallocated
+        left = Decimal(allocated) - Decimal(given_back.get(payment.id) or 0)
+        found.append(GiftCardBacking(payment, max(min(left, spent), ZERO)))
+    return found
+
+
+def gift_card_returnable(session: Session, note: Invoice) -> Decimal:
+    """What of the credit note goes back to the gift card(s) the invoice was paid with:
+    their part, never more than the note has open."""
+    backed = sum((b.returnable for b in gift_card_backing(session, note)), ZERO)
+    return max(ZERO, min(backed, _available(session, note)))
 
 
 def _transfer_refusal(session: Session, source: Payment | Invoice, amount: Decimal
@@ -429,27 +497,39 @@ def _transfer_refusal(session: Session, source: Payment | Invoice, amount: Decim
             return ("This money pays an order placed in advance; it can only be refunded "
                     "the way it was paid.")
         return None
-    on_card = min(_card_backed(session, source), _available(session, source))
-    if on_card <= 0:
+    held = _available(session, source)
+    on_card = min(_card_backed(session, source), held)
+    on_gift = min(gift_card_returnable(session, source), held - on_card)
+    by_transfer = held - on_card - on_gift
+    if on_card + on_gift <= 0 or amount <= by_transfer:
         return None
-    by_transfer = _available(session, source) - on_card
-    if amount <= by_transfer:
-        return None
-    if by_transfer <= 0:
+    m = lambda value: _m(value, source.currency)  # noqa: E731
+    if by_transfer <= 0 and not on_gift:
         return (f"{source.number} corrects an invoice paid by card; refund it to the card "
                 f"from the credit note's page, not by bank transfer.")
-    return (f"At most {_m(by_transfer, source.currency)} of {source.number} can be refunded "
-            f"by bank transfer; {_m(on_card, source.currency)} goes back to the card the "
-            "invoice was paid with.")
+    if by_transfer <= 0 and not on_card:
+        return (f"{source.number} corrects an invoice paid with a gift card; give it back to "
+                "the gift card from the credit note's page, not by bank transfer.")
+    back = []
+    if on_card:
+        back.append(f"{m(on_card)} goes back to the card the invoice was paid with")
+    if on_gift:
+        back.append(f"{m(on_gift)} goes back to the gift card it was paid with")
+    back = " and ".join(back)
+    if by_transfer <= 0:
+        return f"None of {source.number} can be refunded by bank transfer: {back}."
+    return (f"At most {m(by_transfer)} of {source.number} can be refunded by bank transfer; "
+            f"{back}.")
 
 
 def refund_credit(session: Session, *, amount: Decimal, method: str, reference: str,
                   actor: audit.Actor, key: str, payment: Payment | None = None,
                   credit_note: Invoice | None = None, reason: str = "") -> Refund:
     """Pay customer credit back by bank transfer (card refunds go through the card:
-    begin_card_refund / record_card_refund). Only money that came by transfer or cheque
-    (or a credit note not backed by a card payment) goes out this way, and never what
-    pending card refunds have spoken for."""
+    begin_card_refund / record_card_refund; gift cards through
+    core.billing.giftcards.give_back). Only money that came by transfer or cheque (or the
+    part of a credit note not backed by a card or gift-card payment) goes out this way, and
+    never what pending card refunds or gift card sales awaiting confirmation hold."""
     if existing := session.scalar(select(Refund).where(Refund.key == key)):
         return existing
     if method != "bank_transfer":

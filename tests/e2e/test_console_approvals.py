@@ -1,6 +1,6 @@
 """Second pairs of eyes in the console: a billing clerk's large credit note waits until a
-supervisor approves it on the invoice page; a gift card is sold for a customer's recorded
-bank transfer. Both pages pass axe."""
+supervisor approves it on the invoice page; a gift card sold out of a bank transfer the
+seller recorded waits until a supervisor confirms the money came in. The pages pass axe."""
 from __future__ import annotations
 
 import re
@@ -80,6 +80,8 @@ def test_a_large_credit_note_waits_for_a_supervisors_approval(browser, console):
 
 
 def test_a_gift_card_is_sold_for_a_recorded_bank_transfer(browser, console):
+    """Billing sells a card out of a transfer billing recorded itself: no code yet, the sale
+    waits on the billing start page; a supervisor confirms it and sees the code, once."""
     base, engine = console
     birch = customer_named(engine, "Birch & Co Architects")  # overpaid 15.00 EUR in the demo
     seller, errors = signed_in(browser, base, "billing@marketline.example")
@@ -91,12 +93,31 @@ def test_a_gift_card_is_sold_for_a_recorded_bank_transfer(browser, console):
     assert_accessible(seller)
     seller.get_by_label("Amount").fill("15.00")
     seller.get_by_role("button", name="Sell gift card").click()
-    expect(seller.get_by_role("heading", name="Gift card sold")).to_be_visible()
-    expect(seller.locator("#gift-card-code")).to_have_text(re.compile(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}"))
+    expect(seller.get_by_role("heading", name="Gift card sale of 15.00 EUR")).to_be_visible()
+    expect(seller.get_by_text("waits for a colleague with the credit or supervisor role")
+           ).to_be_visible()
+    expect(seller.get_by_text("You asked for this gift card sale")).to_be_visible()
+    expect(seller.locator("#gift-card-code")).to_have_count(0)
+    assert_accessible(seller)
     seller.goto("/agent/gift-cards/")
     seller.get_by_role("textbox", name="Customer who paid").fill(birch)
     seller.get_by_role("button", name="Show their payments").click()
     expect(seller.get_by_text("No bank transfer or cheque of Birch & Co Architects has money "
-                              "not yet used")).to_be_visible()
+                              "not yet used")).to_be_visible()  # held for the sale
     seller.context.close()
-    assert errors == []
+
+    boss, boss_errors = signed_in(browser, base, "supervisor@marketline.example")
+    boss.get_by_role("link", name="Billing", exact=True).click()
+    worklist = boss.get_by_role("region", name="Gift card sales awaiting confirmation")
+    expect(worklist).to_contain_text("SEPA BIRCH 2210")
+    worklist.get_by_role("link", name="Gift card of 15.00 EUR").click()
+    assert_accessible(boss)
+    boss.get_by_role("button", name="Confirm and issue the card").click()
+    expect(boss.get_by_role("heading", name="Gift card sold")).to_be_visible()
+    expect(boss.locator("#gift-card-code")).to_have_text(re.compile(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}"))
+    assert_accessible(boss)
+    boss.goto("/agent/billing/invoices")
+    expect(boss.get_by_role("region", name="Gift card sales awaiting confirmation")
+           ).to_have_count(0)
+    boss.context.close()
+    assert errors == [] and boss_errors == []

@@ -1,13 +1,15 @@
 """Random sequences of order, ship, invoice, capture, pay, overpay, credit note, write-off,
-refund, gift card sold (for a cheque, or out of customer credit) and redeemed keep the books
-right (Hypothesis stateful test).
+refund, gift card sold (for a cheque, or out of customer credit: asked for by the clerk who
+recorded it, then confirmed or rejected by a colleague), redeemed and given back from a
+credit note keep the books right (Hypothesis stateful test).
 
 After every step:
 - every journal entry balances exactly;
 - receivables equal the open invoices, customer deposits the unallocated payments and open
   credit notes, gift-card liability the cards' balances (core.billing.reconcile);
 - for card orders, captured minus refunded equals invoiced minus credited;
-- no card payment is refunded more than was captured.
+- no card payment is refunded more than was captured;
+- gift card sales awaiting confirmation never hold more than their payment has left.
 """
 from decimal import Decimal as D
 
@@ -17,10 +19,13 @@ from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, inva
                                  run_state_machine_as_test)
 from sqlalchemy import func, select
 
-from core.billing import giftcards, invoicing, reconcile, receivables
-from core.billing.models import Invoice, Payment, Refund
+from core.audit import Actor
+from core.billing import giftcard_requests, giftcards, invoicing, reconcile, receivables
+from core.billing.models import GiftCardRequest, Invoice, Payment, Refund
 from core.customers.models import Customer
 from tests.billing_support import CLERK, place, sell_gift_card, ship
+
+CONTROLLER = Actor("agent", None, "credit controller")  # confirms the clerk's gift card sales
 
 SKUS = ["PAP-A4-80", "PEN-G2-BLU", "STN-76-YEL"]
 
@@ -112,6 +117,8 @@ def test_random_sequences_keep_the_books_right(db):
                                                reason="returned", actor=CLERK)
             if invoice.order_id in self.card_orders and note.amount_open:
                 self._refund_to_card(invoice.order_id, note)
+            if receivables.gift_card_returnable(db, note) > 0:  # paid by a gift card
+                giftcards.give_back(db, note, actor=CLERK, key=key("back"))
 
         def _refund_to_card(self, order_id, note):
             """A card order's credit goes back to its card, from the captures."""
@@ -140,8 +147,9 @@ def test_random_sequences_keep_the_books_right(db):
             payment = db.scalar(select(Payment).where(Payment.customer_id == acme.id,
                                                       Payment.method != "card",
                                                       Payment.amount_unallocated > 0).limit(1))
-            if payment is not None:
-                receivables.refund_credit(db, amount=payment.amount_unallocated,
+            free = receivables.available(db, payment) if payment is not None else 0
+            if free > 0:  # a gift card sale awaiting confirmation holds the rest
+                receivables.refund_credit(db, amount=free,
                                           method="bank_transfer", reference=key("back"),
                                           actor=CLERK, key=key("rc"), payment=payment)
 
@@ -155,13 +163,26 @@ def test_random_sequences_keep_the_books_right(db):
 
         @rule(amount=st.sampled_from([D("0.01"), D("5.00"), D("1000.00")]))
         def gift_card_from_customer_credit(self, amount):
-            """A card sold for an overpayment's unallocated part (customer deposits)."""
-            payment = db.scalar(select(Payment).where(
-                Payment.customer_id == acme.id, Payment.method.in_(["bank_transfer", "cheque"]),
-                Payment.order_id.is_(None), Payment.amount_unallocated > 0).limit(1))
+            """A card asked for out of an overpayment's unallocated part (customer deposits)
+            by the clerk who recorded it: it waits, holding the money."""
+            payment = next((p for p, _ in giftcards.free_for_sale(db, acme.id)), None)
             if payment is not None:
-                giftcards.sell(db, amount=min(amount, payment.amount_unallocated),
-                               payment=payment, actor=CLERK)
+                free = receivables.available(db, payment)
+                giftcard_requests.ask(db, amount=min(amount, free, giftcards.MAX_AMOUNT),
+                                      payment=payment, actor=CLERK, key=key("ask"))
+
+        @rule(confirm=st.booleans())
+        def decide_gift_card_sale(self, confirm):
+            """A colleague confirms the money came in (the card is issued), or rejects it."""
+            request = db.scalar(select(GiftCardRequest).where(
+                GiftCardRequest.status == "requested").order_by(GiftCardRequest.id).limit(1))
+            if request is None:
+                return
+            if confirm:
+                giftcard_requests.approve(db, request, actor=CONTROLLER, roles={"credit"})
+            else:
+                giftcard_requests.reject(db, request, actor=CONTROLLER, roles={"credit"},
+                                         note="not on the statement")
 
         def _open(self, customer_id):
             return list(db.scalars(select(Invoice).where(
@@ -182,6 +203,14 @@ def test_random_sequences_keep_the_books_right(db):
                 assert refunded <= captured
             assert not db.scalar(select(func.count()).select_from(Payment)
                                  .where(Payment.amount_refunded > Payment.amount))
+
+        @invariant()
+        def gift_card_sales_hold_only_money_there(self):
+            held = (select(GiftCardRequest.payment_id, func.sum(GiftCardRequest.amount))
+                    .where(GiftCardRequest.status == "requested")
+                    .group_by(GiftCardRequest.payment_id))
+            for payment_id, amount in db.execute(held):
+                assert D(amount) <= db.get(Payment, payment_id).amount_unallocated
 
     run_state_machine_as_test(Books, settings=settings(
         max_examples=30, stateful_step_count=14, deadline=None,

@@ -6,9 +6,14 @@ from decimal import Decimal as D
 
 import pytest
 
-from core.billing import invoicing, prepayments, receivables
+from sqlalchemy import select
+
+from core.billing import giftcards, invoicing, ledger, prepayments, receivables
+from core.billing.giftcards import GiftCardError
 from core.billing.invoicing import BillingError, FreeTextLine
-from tests.billing_support import CLERK, assert_books_reconcile, place, sell_gift_card, ship
+from core.billing.models import GiftCardMovement, JournalLine, Refund
+from tests.billing_support import (CLERK, assert_books_reconcile, gift_card_paid_invoice, place,
+                                   sell_gift_card, ship)
 from tests.factories import CustomerFactory
 
 TODAY = dt.date.today()
@@ -103,3 +108,84 @@ def test_a_credit_note_on_a_card_paid_invoice_goes_back_to_the_card_not_to_a_ban
         receivables.refund_credit(db, amount=note.amount_open, method="bank_transfer",
                                   reference="SEPA", actor=CLERK, key="bt-note", credit_note=note)
     assert note.amount_open == invoice.gross_total
+
+
+def test_a_credit_note_on_an_invoice_paid_by_gift_card_is_not_paid_out_by_bank_transfer(db):
+    card, invoice = gift_card_paid_invoice(db, "gift-cashout-1")
+    note = invoicing.issue_credit_note(db, invoice, lines=None, reason="returned", actor=CLERK)
+    assert note.amount_open == invoice.gross_total
+    with pytest.raises(BillingError, match="paid with a gift card; give it back") as refused:
+        receivables.refund_credit(db, amount=note.amount_open, method="bank_transfer",
+                                  reference="SEPA out", actor=CLERK, key="bt-gc", credit_note=note)
+    assert refused.value.field == "amount"
+    with pytest.raises(BillingError, match="gift card"):
+        receivables.refund_credit(db, amount=D("0.01"), method="bank_transfer",
+                                  reference="SEPA out", actor=CLERK, key="bt-gc-2",
+                                  credit_note=note)
+    assert note.amount_open == invoice.gross_total
+
+
+def test_a_credit_note_on_an_invoice_paid_by_gift_card_goes_back_onto_the_card(db):
+    card, invoice = gift_card_paid_invoice(db, "gift-back-1")
+    spent = invoice.gross_total
+    assert card.balance == D("500.00") - spent
+    note = invoicing.issue_credit_note(db, invoice, lines=None, reason="returned", actor=CLERK)
+    assert receivables.gift_card_returnable(db, note) == spent
+    refunds = giftcards.give_back(db, note, actor=CLERK, key="back-1")
+    db.refresh(card)
+    assert card.balance == D("500.00") and note.amount_open == 0 and note.status == "paid"
+    assert [(r.method, r.amount, r.credit_note_id, r.status) for r in refunds] == [
+        ("gift_card", spent, note.id, "succeeded")]
+    movement = db.scalar(select(GiftCardMovement).where(GiftCardMovement.gift_card_id == card.id,
+                                                        GiftCardMovement.kind == "refund"))
+    lines = {(l.account_code, l.debit, l.credit) for l in db.scalars(
+        select(JournalLine).where(JournalLine.entry_id == movement.entry_id))}
+    assert lines == {(ledger.CUSTOMER_DEPOSITS, spent, D(0)),
+                     (ledger.GIFT_CARD_LIABILITY, D(0), spent)}
+    assert giftcards.give_back(db, note, actor=CLERK, key="back-1") == refunds  # repeated
+    with pytest.raises(GiftCardError, match="Nothing of"):
+        giftcards.give_back(db, note, actor=CLERK, key="back-2")
+    assert_books_reconcile(db)
+
+
+def test_the_gift_card_gets_back_no_more_than_it_paid_of_the_invoice(db):
+    card, invoice = gift_card_paid_invoice(db, "gift-back-2")
+    spent = invoice.gross_total
+    first = invoicing.issue_credit_note(db, invoice, lines={invoice.lines[0].id: 1},
+                                        reason="one returned", actor=CLERK)
+    with pytest.raises(GiftCardError, match="At most") as err:
+        giftcards.give_back(db, first, first.amount_open + D("0.01"), actor=CLERK, key="b-1")
+    assert err.value.field == "amount"
+    giftcards.give_back(db, first, actor=CLERK, key="b-2")
+    second = invoicing.issue_credit_note(db, invoice, lines=None, reason="the rest",
+                                        actor=CLERK)
+    assert receivables.gift_card_returnable(db, second) == spent - first.gross_total
+    giftcards.give_back(db, second, actor=CLERK, key="b-3")
+    db.refresh(card)
+    assert card.balance == D("500.00")  # all it paid, and not a cent more
+    total = sum(r.amount for r in db.scalars(select(Refund).where(Refund.method == "gift_card",
+                                                                  Refund.credit_note_id.in_(
+                                                                      [first.id, second.id]))))
+    assert total == spent
+    assert_books_reconcile(db)
+
+
+def test_only_the_part_paid_by_transfer_of_a_mixed_invoice_goes_out_by_transfer(db, cleo):
+    invoice = free_text(db, cleo, "100.00")
+    card, code = sell_gift_card(db, D("30.00"), reference="SEPA gift", actor=CLERK)
+    giftcards.redeem(db, code, D("30.00"), actor=CLERK, invoice=invoice)
+    receivables.record_payment(db, customer_id=cleo.id, method="bank_transfer",
+                               amount=D("70.00"), currency="EUR", received_on=TODAY,
+                               reference="SEPA CLEO", actor=CLERK,
+                               allocations=[(invoice.id, D("70.00"))])
+    note = invoicing.issue_credit_note(db, invoice, lines=None, reason="cancelled", actor=CLERK)
+    with pytest.raises(BillingError, match="At most 70.00 EUR of .* by bank transfer; 30.00 EUR "
+                                           "goes back to the gift card"):
+        receivables.refund_credit(db, amount=D("100.00"), method="bank_transfer",
+                                  reference="SEPA", actor=CLERK, key="bt-mixed", credit_note=note)
+    receivables.refund_credit(db, amount=D("70.00"), method="bank_transfer", reference="SEPA",
+                              actor=CLERK, key="bt-mixed-2", credit_note=note)
+    giftcards.give_back(db, note, actor=CLERK, key="gb-mixed")
+    db.refresh(card)
+    assert note.amount_open == 0 and card.balance == D("30.00")
+    assert_books_reconcile(db)

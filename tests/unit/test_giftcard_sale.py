@@ -1,5 +1,7 @@
 """A gift card is sold only for money recorded in billing: a customer's bank transfer or
-cheque, whose unused part pays for it (security review M5)."""
+cheque, whose unused part pays for it; and not on one person's word: a sale out of a
+payment the seller recorded themselves waits for a colleague to confirm the money came in
+(security review M5)."""
 import datetime as dt
 from decimal import Decimal as D
 
@@ -9,15 +11,16 @@ from sqlalchemy import select
 from core.billing import giftcards, ledger, receivables
 from core.billing.giftcards import GiftCardError
 from core.billing.models import GiftCardMovement, JournalLine
-from tests.billing_support import CLERK, assert_books_reconcile, place
+from tests.billing_support import CASHIER, CLERK, assert_books_reconcile, place
 from tests.factories import CustomerFactory
 
 
-def received(db, customer, amount="100.00", method="cheque", **kw):
+def received(db, customer, amount="100.00", method="cheque", actor=CASHIER, **kw):
+    """Money a colleague of the seller (CLERK) recorded."""
     return receivables.record_payment(db, customer_id=customer.id, method=method,
                                       amount=D(amount), currency="EUR",
                                       received_on=dt.date.today(), reference="CHQ 1",
-                                      actor=CLERK, **kw)
+                                      actor=actor, **kw)
 
 
 def test_a_sale_moves_customer_credit_into_the_gift_card_liability(db):

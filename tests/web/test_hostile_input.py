@@ -319,6 +319,24 @@ class Scene:
         from core.billing.models import GiftCard
         return self._one(select(GiftCard.id).order_by(GiftCard.id))
 
+    def sale_id(self):  # billing sells a gift card out of a cheque it recorded: it waits
+        import datetime as dt
+        from decimal import Decimal
+
+        from core.agents.models import Agent
+        from core.agents.services import actor_for
+        from core.billing import giftcard_requests, receivables
+        from core.customers.models import Customer
+        billing = actor_for(self._one(select(Agent).where(
+            Agent.email == "billing@marketline.example")))
+        # The gift card buyer's, not a customer whose pages other routes are found on.
+        gabi = self._one(select(Customer).where(Customer.email == "gabi@example.com"))
+        payment = receivables.record_payment(
+            self.db, customer_id=gabi.id, method="cheque", amount=Decimal("50.00"),
+            currency="EUR", received_on=dt.date.today(), reference="CHQ sweep", actor=billing)
+        return giftcard_requests.ask(self.db, amount=Decimal("20.00"), payment=payment,
+                                     actor=billing, key="hostile-sweep-sale").id
+
     def shipment_id(self):
         from core.fulfilment.models import Shipment
         order = self._acme_order("PO-7770")
