@@ -157,11 +157,16 @@ def ship(number: str):
     quantities, line_errors = form.quantities([l.id for l in order.lines], request.form)
     if form.validate_on_submit() and not line_errors:
         try:
+            # Where the mail links to is read now, in the shipment's transaction: the mailer
+            # runs after the commit, when a read would open a transaction that an inline
+            # task (the invoice's e-mail, without Redis) would then wait for on SQLite.
+            link = _shop_link(order)
             outcome = flow.ship_order(
                 db_session, StripeGateway(current_app.config["MARKETLINE"]), order.id,
                 quantities, carrier=form.carrier.data,
                 tracking_number=form.tracking_number.data or "", actor=_actor(),
-                commit=db_session.commit, mailer=_send_shipment_mail)
+                commit=db_session.commit,
+                mailer=lambda shipment: _send_shipment_mail(shipment, link))
         except DomainError as err:
             db_session.rollback()
             if err.field and err.field.startswith("qty-"):
@@ -199,11 +204,11 @@ def delivered(shipment_id: int):
 # --- the shipment e-mail ----------------------------------------------------------------------
 
 
-def _send_shipment_mail(shipment: Shipment) -> None:
+def _send_shipment_mail(shipment: Shipment, link: str | None) -> None:
     """Tell the customer what left, with which carrier and where to follow it. After commit."""
     order = shipment.order
     context = dict(order=order, shipment=queries.shipment_info(shipment),
-                   partial=order.status == "partially_shipped", link=_shop_link(order))
+                   partial=order.status == "partially_shipped", link=link)
     send_mail(to=order.email, subject=f"Your Marketline order {order.number} has shipped",
               text=render_template("core/emails/shipment.txt", **context),
               html=render_template("core/emails/shipment.html", **context))
