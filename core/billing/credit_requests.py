@@ -13,7 +13,7 @@ on the request, naming the invoice.
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -137,39 +137,67 @@ def asked_by(request, actor: audit.Actor) -> bool:
     return request.requested_by == actor.label
 
 
-def move(session: Session, request: CreditNoteRequest, to: CreditRequestStatus, *,
-         actor: audit.Actor, note: str = "", **data) -> None:
-    """Change the request's status if the table allows it, and say so in the audit trail."""
+def change_status(session: Session, request, to: CreditRequestStatus, *, actor: audit.Actor,
+                  action: str, noun: str, labels: Mapping[str, str], note: str = "",
+                  **data) -> None:
+    """The one door for the status of a request awaiting a second person (a credit note
+    request, a gift card sale): the move must be in CREDIT_REQUEST_MOVES; the audit event
+    is `action`.<new status>; who decided and when are kept on the request."""
     current = CreditRequestStatus(request.status)
     if to not in CREDIT_REQUEST_MOVES.get(current, set()):
-        raise IllegalTransition(f"A request that is {current.label.lower()} cannot become "
-                                f"{to.label.lower()}.")
-    audit.record(session, f"credit_request.{to.value}", actor=actor, channel=CHANNEL,
-                 subject=request, data={"from": current.value, "invoice": request.invoice.number,
-                                        "amount": str(request.amount), "note": note, **data})
+        raise IllegalTransition(f"{noun} that is {labels[current].lower()} cannot become "
+                                f"{labels[to].lower()}.")
+    audit.record(session, f"{action}.{to.value}", actor=actor, channel=CHANNEL,
+                 subject=request, data={"from": current.value, "amount": str(request.amount),
+                                        "note": note, **data})
     request.status = to
     request.decided_by, request.decided_at, request.decision_note = actor.label, utcnow(), note
 
 
-def get_request(session: Session, request_id: int, *, lock: bool = False) -> CreditNoteRequest:
-    stmt = select(CreditNoteRequest).where(CreditNoteRequest.id == request_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    request = session.scalar(stmt)
+def find_request(session: Session, model, request_id: int, *, lock: bool, missing: str):
+    """A request by id, read afresh under its row lock when `lock`; NotFound(`missing`)."""
+    stmt = select(model).where(model.id == request_id)
+    request = session.scalar(stmt.with_for_update().execution_options(populate_existing=True)
+                             if lock else stmt)
     if request is None:
-        raise NotFound("We could not find that credit note request.")
+        raise NotFound(missing)
     return request
+
+
+def decidable(session: Session, request, *, refusal: str | None, already: str,
+              labels: Mapping[str, str]):
+    """The request read afresh under its lock, when the agent may decide it (`refusal` is
+    None) and nobody has yet: ApprovalNotAllowed, or BillingError naming who was first."""
+    if refusal:
+        raise ApprovalNotAllowed(refusal)
+    request = find_request(session, type(request), request.id, lock=True,
+                           missing="We could not find that request.")
+    if request.status != CreditRequestStatus.REQUESTED:
+        raise BillingError(f"{already} {labels[request.status].lower()} by "
+                           f"{request.decided_by}.")
+    return request
+
+
+LABELS = {status.value: status.label for status in CreditRequestStatus}
+
+
+def move(session: Session, request: CreditNoteRequest, to: CreditRequestStatus, *,
+         actor: audit.Actor, note: str = "", **data) -> None:
+    """Change the request's status if the table allows it, and say so in the audit trail."""
+    change_status(session, request, to, actor=actor, action="credit_request",
+                  noun="A request", labels=LABELS, note=note,
+                  invoice=request.invoice.number, **data)
+
+
+def get_request(session: Session, request_id: int, *, lock: bool = False) -> CreditNoteRequest:
+    return find_request(session, CreditNoteRequest, request_id, lock=lock,
+                        missing="We could not find that credit note request.")
 
 
 def _decidable(session: Session, request: CreditNoteRequest, actor: audit.Actor,
                roles: Collection[str]) -> CreditNoteRequest:
-    """The request read afresh under its lock, if this agent may decide it now."""
-    if problem := decision_refusal(request, actor=actor, roles=roles):
-        raise ApprovalNotAllowed(problem)
-    request = get_request(session, request.id, lock=True)
-    if request.status != CreditRequestStatus.REQUESTED:
-        raise BillingError(f"This request was already {request.status} by {request.decided_by}.")
-    return request
+    return decidable(session, request, refusal=decision_refusal(request, actor=actor, roles=roles),
+                     already="This request was already", labels=LABELS)
 
 
 def approve(session: Session, request: CreditNoteRequest, *, actor: audit.Actor,

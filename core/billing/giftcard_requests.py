@@ -29,7 +29,7 @@ from core.billing import credit_requests, giftcards, receivables
 from core.billing.credit_requests import ApprovalNotAllowed, IllegalTransition
 from core.billing.giftcards import GiftCardError
 from core.billing.invoicing import BillingError
-from core.billing.models import (CREDIT_REQUEST_MOVES, CreditRequestStatus, GiftCard,
+from core.billing.models import (CreditRequestStatus, GiftCard,
                                  GiftCardRequest, Payment)
 from core.customers.models import Customer
 from core.db import utcnow
@@ -112,38 +112,22 @@ def decision_refusal(request: GiftCardRequest, *, actor: audit.Actor,
 def move(session: Session, request: GiftCardRequest, to: CreditRequestStatus, *,
          actor: audit.Actor, note: str = "", **data) -> None:
     """Change the request's status if the table allows it, and say so in the audit trail."""
-    current = CreditRequestStatus(request.status)
-    if to not in CREDIT_REQUEST_MOVES.get(current, set()):
-        raise IllegalTransition(f"A gift card sale that is {STATUS_LABELS[current].lower()} "
-                                f"cannot become {STATUS_LABELS[to].lower()}.")
-    audit.record(session, f"gift_card_request.{to.value}", actor=actor, channel=CHANNEL,
-                 subject=request, data={"from": current.value, "amount": str(request.amount),
-                                        "payment": request.payment_id, "note": note,
-                                        "requested_by": request.requested_by, **data})
-    request.status = to
-    request.decided_by, request.decided_at, request.decision_note = actor.label, utcnow(), note
+    credit_requests.change_status(session, request, to, actor=actor,
+                                  action="gift_card_request", noun="A gift card sale",
+                                  labels=STATUS_LABELS, note=note, payment=request.payment_id,
+                                  requested_by=request.requested_by, **data)
 
 
 def get_request(session: Session, request_id: int, *, lock: bool = False) -> GiftCardRequest:
-    stmt = select(GiftCardRequest).where(GiftCardRequest.id == request_id)
-    if lock:
-        stmt = receivables.locked(stmt)
-    request = session.scalar(stmt)
-    if request is None:
-        raise NotFound("We could not find that gift card sale.")
-    return request
+    return credit_requests.find_request(session, GiftCardRequest, request_id, lock=lock,
+                                        missing="We could not find that gift card sale.")
 
 
 def _decidable(session: Session, request: GiftCardRequest, actor: audit.Actor,
                roles: Collection[str]) -> GiftCardRequest:
-    """The request read afresh under its lock, if this agent may decide it now."""
-    if problem := decision_refusal(request, actor=actor, roles=roles):
-        raise ApprovalNotAllowed(problem)
-    request = get_request(session, request.id, lock=True)
-    if request.status != CreditRequestStatus.REQUESTED:
-        raise BillingError(f"This gift card sale was already "
-                           f"{STATUS_LABELS[request.status].lower()} by {request.decided_by}.")
-    return request
+    return credit_requests.decidable(
+        session, request, refusal=decision_refusal(request, actor=actor, roles=roles),
+        already="This gift card sale was already", labels=STATUS_LABELS)
 
 
 def approve(session: Session, request: GiftCardRequest, *, actor: audit.Actor,
