@@ -35,7 +35,7 @@ from core.agents.services import actor_for
 from core.billing import (console, credit_requests, documents, giftcard_requests, giftcards,
                           invoicing, ledger, queries, receivables)
 from core.billing.notify import queue_invoice_email
-from core.customers.search import search_customers
+from core.workflows.customer_search import search_customers
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.parsing import parse_int

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, request, url_for
 from core.agents.services import actor_for
 from core.customers import console as customers
 from core.customers import queries
-from core.customers.search import MIN_CONTAINS, search_customers
+from core.workflows.customer_search import MIN_CONTAINS, search_customers
 from core.errors import DomainError, NotFound
 from core.orders import queries as order_queries
 from core.orders import states

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, render_template, request, url_for
 
+from core.workflows import shipping
 from callcenter.access import requires_role
 from callcenter.fulfilment_forms import (
     ActionForm,
@@ -19,10 +20,10 @@ from core import links
 from core.agents.services import actor_for
 from core.customers import queries as customers
 from core.errors import DomainError
-from core.fulfilment import carriers, flow, queries, services
+from core.fulfilment import carriers, queries, services
 from core.fulfilment.models import Shipment
 from core.mail import send_mail
-from core.orders import holds, maintenance
+from core.orders import holds
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
 from core.payments.gateway import StripeGateway
@@ -161,7 +162,7 @@ def ship(number: str):
             # runs after the commit, when a read would open a transaction that an inline
             # task (the invoice's e-mail, without Redis) would then wait for on SQLite.
             link = _shop_link(order)
-            outcome = flow.ship_order(
+            outcome = shipping.ship_order(
                 db_session, StripeGateway(current_app.config["MARKETLINE"]), order.id,
                 quantities, carrier=form.carrier.data,
                 tracking_number=form.tracking_number.data or "", actor=_actor(),

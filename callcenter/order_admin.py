@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, request, url_for
 
+from core.workflows import order_maintenance as maintenance
+from core.workflows.cancellation import cancel_and_void, refusal
 from callcenter.access import requires_role
 from callcenter.order_admin_forms import (
     CancelOrderForm,
@@ -18,8 +20,7 @@ from callcenter.order_admin_forms import (
 from core import notifications
 from core.agents.services import actor_for
 from core.errors import DomainError
-from core.orders import discounts, holds, maintenance, states
-from core.orders.cancellation import cancel_and_void, refusal
+from core.orders import discounts, holds, states
 from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
 from core.payments.gateway import StripeGateway

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.orders.holds import KIND_LABELS, REASON_CODES
-from core.orders.maintenance import CANCEL_REASONS, MAX_QUANTITY, LineChanges
+from core.workflows.order_maintenance import CANCEL_REASONS, MAX_QUANTITY, LineChanges
 
 
 def options(pairs, optgroup: str | None = None) -> list[SelectChoice]:

@@ -24,11 +24,11 @@ from core.customers.models import Customer
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.orders import cart as carts
-from core.orders import phone
 from core.orders import services as orders
 from core.orders.models import Cart, Order
 from core.parsing import parse_decimal
 from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.workflows import phone_orders as phone
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.forms import card_reference, place_error

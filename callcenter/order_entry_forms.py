@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.customers.addresses import COUNTRIES
 from core.orders.cart import MAX_LINE_QUANTITY
-from core.orders.phone import PAYMENT_METHODS, REASONS
+from core.workflows.phone_orders import PAYMENT_METHODS, REASONS
 from core.web.forms import AmountField, PercentField
 from callcenter.catalog_forms import options
 

@@ -28,7 +28,7 @@ from core.customers.services import register_customer
 from core.db import utcnow
 from core.fulfilment import services as fulfilment
 from core.numbering import next_number
-from core.orders import phone
+from core.workflows import phone_orders as phone
 from core.orders import services as orders
 from core.orders.models import Order
 from core.pricing import services as pricing

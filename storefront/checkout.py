@@ -21,7 +21,7 @@ from core.customers.addresses import COUNTRIES, validate_address
 from core.errors import DomainError, NotFound
 from core.orders import services as orders
 from core.orders.models import Order
-from core.payments.flow import PaymentOutcome, authorise_order, complete_authentication
+from core.workflows.card_payments import PaymentOutcome, authorise_order, complete_authentication
 from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
 from core.web.auth import current_account

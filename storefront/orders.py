@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Email, Length
 from core import audit
 from core.errors import DomainError, NotFound
 from core.orders import queries, states
-from core.orders.cancellation import cancel_and_void, refusal
+from core.workflows.cancellation import cancel_and_void, refusal
 from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
 from core.web.auth import current_account

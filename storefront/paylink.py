@@ -13,7 +13,7 @@ from core.billing.queries import describe
 from core.errors import DomainError
 from core.orders import services as orders
 from core.payments import links
-from core.payments.flow import authorise_order, complete_authentication
+from core.workflows.card_payments import authorise_order, complete_authentication
 from core.payments.invoices import (InvoiceNotPayable, card_payable, complete_invoice_payment,
                                     pay_invoice)
 from core.web.db import db_session

@@ -4,7 +4,7 @@ credit_sources takes the order's own prepayments first), and given back to the c
 the order is cancelled or its checkout abandoned before that.
 
 The card pays what the order owes, or its whole balance when that is less; the rest is
-authorised on a card (core.payments.flow authorises gross_total - amount_prepaid), paid by
+authorised on a card (core.workflows.card_payments authorises gross_total - amount_prepaid), paid by
 link, or put on account.
 """
 from __future__ import annotations

@@ -260,7 +260,7 @@ class Shipped:
 def ship(session: Session, order: Order, quantities: Mapping[int, int], *, carrier: str,
          tracking_number: str, actor: audit.Actor) -> Shipment:
     """Ship `quantities` (order line id -> units) of the locked `order` and invoice them.
-    Flushes; the caller commits (see core.fulfilment.flow.ship_order)."""
+    Flushes; the caller commits (see core.workflows.shipping.ship_order)."""
     return ship_and_invoice(session, order, quantities, carrier=carrier,
                             tracking_number=tracking_number, actor=actor).shipment
 

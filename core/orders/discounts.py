@@ -9,9 +9,9 @@ Two limits apply to every agent, and either one asks for approval:
   (list unit price - agent's unit price) x quantity, in the order's currency and price
   mode (DISCOUNT_AMOUNT_LIMIT_*; admin has none).
 
-The check runs when a phone order is placed (core.orders.phone) and again whenever lines
-of an order with an agent's price change (core.orders.maintenance): a discount approved for
-one unit is not approved for twenty. The hold is placed by the agent who acts, so they
+The check runs when a phone order is placed (core.workflows.phone_orders) and again whenever
+lines of an order with an agent's price change (core.workflows.order_maintenance): a discount
+approved for one unit is not approved for twenty. The hold is placed by the agent who acts, so they
 cannot release it themselves (core.orders.holds). An order already waiting for another
 agent's approval gets a second hold in the name of the one who now goes beyond their
 limits: otherwise a supervisor could grow the order and then release the first hold,

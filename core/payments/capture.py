@@ -1,6 +1,6 @@
 """Collecting a shipment's invoice from the card: capture at shipment.
 
-A card order is authorised when it is placed (core.payments.flow). When a shipment leaves,
+A card order is authorised when it is placed (core.workflows.card_payments). When a shipment leaves,
 fulfilment invoices it, commits, and calls `collect_invoice`:
 
 * The amount due is the invoice's `amount_open` (after any prepayment or credit billing

@@ -116,7 +116,7 @@ def complete_invoice_payment(session: Session, gateway, invoice_id: int, *,
     """After 3-D Secure in the browser (or when the first answer was "processing"): ask
     Stripe how the payment ended and finish it. Stripe is asked with no transaction open.
 
-    As at checkout (core.payments.flow), a challenge still running is cancelled only when
+    As at checkout (core.workflows.card_payments), a challenge still running is cancelled only when
     the customer gave up (`gave_up`), for a card read out on the phone, or once it is
     older than CHALLENGE_WINDOW; a poll from a second submit is answered "processing"."""
     attempt = _in_flight(session, invoice_id, patience=None)

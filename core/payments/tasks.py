@@ -25,7 +25,7 @@ def process_stripe_event(event_id: str) -> str:
 @celery_app.task(name="marketline.expire_abandoned_checkouts")
 def expire_abandoned_checkouts() -> dict:
     """Every few minutes (Celery beat): settle checkouts that never finished paying."""
-    from core.orders.expiry import expire_abandoned
+    from core.workflows.checkout_expiry import expire_abandoned
     from core.payments.gateway import StripeGateway
     gateway = StripeGateway(celery_app.conf.marketline_settings)
     with task_session() as session:

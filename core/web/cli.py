@@ -20,7 +20,7 @@ def init_cli(app: Flask) -> None:
     @app.cli.command("expire-checkouts")
     def expire_checkouts_command():
         """Settle checkouts that never finished paying (Celery beat runs this every 5 minutes)."""
-        from core.orders.expiry import expire_abandoned
+        from core.workflows.checkout_expiry import expire_abandoned
         from core.payments.gateway import StripeGateway
         from core.web.db import db_session
 

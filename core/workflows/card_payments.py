@@ -15,7 +15,7 @@ same place: while the challenge is live its PaymentIntent is never cancelled, ex
 the shopper gave up, when it is older than payments.CHALLENGE_WINDOW (nobody is completing
 it any more), or when nobody can complete it (a card read out on the phone, MOTO).
 Stripe's "processing" (the bank has not decided) leaves the order waiting for the
-webhook or the expiry sweep (core.orders.expiry); it is never taken for a decline.
+webhook or the expiry sweep (core.workflows.checkout_expiry); it is never taken for a decline.
 """
 from __future__ import annotations
 

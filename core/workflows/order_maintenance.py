@@ -48,8 +48,6 @@ from core.inventory import services as inventory
 from core.orders import discounts
 from core.orders import holds as order_holds
 from core.orders import promotion_uses, queries
-from core.orders.cancellation import VoidingGateway
-from core.orders.cancellation import _void as void_authorisation  # the same void policy
 from core.orders.models import Order, OrderHold, OrderLine, OrderNote
 from core.orders.services import OrderError
 from core.payments.models import PaymentAttempt
@@ -57,6 +55,8 @@ from core.pricing import engine
 from core.pricing import services as pricing
 from core.pricing.engine import ListPrice, PricedCart, PricingContext
 from core.pricing.models import PromotionRedemption
+from core.workflows.cancellation import VoidingGateway
+from core.workflows.cancellation import _void as void_authorisation  # the same void policy
 
 CHANNEL = "console"
 CHANGEABLE = ("pending_payment", "confirmed")

@@ -30,10 +30,10 @@ from core.money import Money
 from core.orders import services as orders
 from core.orders import discounts, shipping
 from core.orders.models import Order
-from core.payments import flow
 from core.payments.gateway import StripeGateway
 from core.pricing import services as pricing
 from core.pricing.engine import PricedCart, PricedLine, PricingContext
+from core.workflows import card_payments
 
 CHANNEL = "callcenter"  # what phone orders are attributed to
 B2C, B2B = "web-b2c", "web-b2b"  # what their customers are priced in
@@ -440,17 +440,18 @@ def switch_to_pay_link(session: Session, order: Order, *, agent: Agent) -> None:
 
 
 def take_card(session: Session, gateway: StripeGateway, order: Order, *, payment_method: str,
-              agent: Agent, commit) -> flow.PaymentOutcome:
+              agent: Agent, commit) -> card_payments.PaymentOutcome:
     """Authorise a card read out on the phone (MOTO: no 3-D Secure). A decline keeps the
     order awaiting payment, for another card or a payment link."""
-    outcome = flow.authorise_order(session, gateway, order.id, payment_method=payment_method,
-                                   actor=_actor(agent), commit=commit, moto=True,
-                                   abandon_on_decline=False)
+    outcome = card_payments.authorise_order(session, gateway, order.id,
+                                            payment_method=payment_method, actor=_actor(agent),
+                                            commit=commit, moto=True, abandon_on_decline=False)
     if outcome.status == "requires_action":
         # Nobody can authenticate on the agent's screen: void it so another card can be tried.
-        flow.complete_authentication(session, gateway, order.id, actor=_actor(agent),
-                                     commit=commit, abandon_on_decline=False)
-        return flow.PaymentOutcome("declined", outcome.order,
-                                   "The card asks for 3-D Secure, which cannot be done by phone. "
-                                   "Try another card or send a payment link.")
+        card_payments.complete_authentication(session, gateway, order.id, actor=_actor(agent),
+                                              commit=commit, abandon_on_decline=False)
+        return card_payments.PaymentOutcome(
+            "declined", outcome.order,
+            "The card asks for 3-D Secure, which cannot be done by phone. "
+            "Try another card or send a payment link.")
     return outcome

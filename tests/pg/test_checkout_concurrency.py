@@ -24,7 +24,7 @@ from core.inventory.services import OutOfStock
 from core.numbering import NumberSeries
 from core.orders import services as orders
 from core.orders.models import Order, OrderLine
-from core.payments.flow import authorise_order
+from core.workflows.card_payments import authorise_order
 from core.payments.gateway import StripeGateway
 from core.payments.models import PaymentAttempt
 from core.pricing import services as pricing

@@ -4,7 +4,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.fulfilment import flow
+from core.workflows import shipping
 from core.fulfilment.models import Shipment
 from core.fulfilment.services import FulfilmentError
 from core.inventory.models import StockLevel
@@ -25,7 +25,7 @@ def test_four_parallel_shipments_of_two_units_ship_a_four_unit_order_exactly_onc
     def ship(i):
         with Session(engine, expire_on_commit=False) as session:
             try:
-                flow.ship_order(session, None, order_id, {line_id: 2}, carrier="own",
+                shipping.ship_order(session, None, order_id, {line_id: 2}, carrier="own",
                                 tracking_number="", actor=WAREHOUSE, commit=session.commit,
                                 mailer=lambda shipment: None)
             except FulfilmentError:

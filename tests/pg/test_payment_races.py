@@ -2,7 +2,7 @@
 PostgreSQL (READ COMMITTED, row locks), with committed data (review H3).
 
 Each round places an order waiting for 3-D Secure, then releases two threads together:
-the browser's /complete (core.payments.flow.complete_authentication) and Stripe's webhook
+the browser's /complete (core.workflows.card_payments.complete_authentication) and Stripe's webhook
 (store + process). Some rounds widen the window on one side (the webhook pauses after
 reading the attempt; or Stripe is slow to answer the browser), so both interleavings the
 review describes happen for certain, besides the free-running ones."""
@@ -21,7 +21,7 @@ from core.money import Money
 from core.orders.models import Order
 from core.payments import services as payments
 from core.payments import webhooks
-from core.payments.flow import complete_authentication
+from core.workflows.card_payments import complete_authentication
 from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt, StripeEvent
 from tests.helpers import run_threads

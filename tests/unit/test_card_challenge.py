@@ -10,9 +10,9 @@ from core.audit import Actor
 from core.db import utcnow
 from core.inventory.models import StockLevel
 from core.money import Money
-from core.orders.expiry import WEB_PATIENCE, expire_abandoned
+from core.workflows.checkout_expiry import WEB_PATIENCE, expire_abandoned
 from core.payments import services as payments
-from core.payments.flow import authorise_order, complete_authentication
+from core.workflows.card_payments import authorise_order, complete_authentication
 from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt
 from tests.unit.test_orders import place, vid
@@ -113,7 +113,7 @@ def test_a_card_read_out_on_the_phone_that_asks_for_3d_secure_is_still_voided(db
     outcome = authorise_order(db, stripe, order.id, payment_method="pm_card", actor=SHOPPER,
                               commit=db.commit, moto=True, abandon_on_decline=False)
     assert outcome.status == "requires_action"
-    # What core.orders.phone.take_card does next: nobody can authenticate on the phone.
+    # What core.workflows.phone_orders.take_card does next: nobody can authenticate on the phone.
     complete_authentication(db, stripe, order.id, actor=SHOPPER, commit=db.commit,
                             abandon_on_decline=False)
     assert stripe.cancelled == [the_attempt(db, order).stripe_id]

@@ -15,7 +15,7 @@ from core.db import utcnow
 from core.fulfilment import services as fulfilment
 from core.payments import links, webhooks
 from core.payments.capture import collect_invoice, resume_collections
-from core.payments.flow import authorise_order
+from core.workflows.card_payments import authorise_order
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.payments.invoices import (InvoiceNotPayable, complete_invoice_payment,
                                     pay_invoice)

@@ -6,9 +6,11 @@ import pytest
 
 from core.audit import Actor
 from core.config import load_settings
-from core.orders import discounts, holds, maintenance, phone
-from core.orders.maintenance import LineChanges
+from core.orders import discounts, holds
 from core.pricing.engine import round_money
+from core.workflows import order_maintenance as maintenance
+from core.workflows import phone_orders as phone
+from core.workflows.order_maintenance import LineChanges
 from tests.factories import AgentFactory
 from tests.unit.test_order_maintenance import FakeGateway, authorise
 from tests.unit.test_phone_orders import LIMITS, agent, customer, place, vid

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from core.db import utcnow
 from core.inventory.models import StockLevel
 from core.money import Money
-from core.orders.expiry import expire_abandoned
+from core.workflows.checkout_expiry import expire_abandoned
 from core.payments import services as payments
 from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.audit import Actor, AuditEvent
 from core.billing.models import Invoice
-from core.fulfilment import carriers, flow, queries, services, states
+from core.fulfilment import carriers, queries, services, states
 from core.fulfilment.models import Shipment
 from core.fulfilment.services import FulfilmentError, NotReleasable
 from core.inventory import services as inventory
@@ -18,6 +18,7 @@ from core.orders import holds
 from core.orders import states as order_states
 from core.orders.models import Order
 from core.payments import capture
+from core.workflows import shipping
 from tests.factories import StockLevelFactory, VariantFactory
 from tests.helpers import QueryCounter
 from tests.unit.test_order_maintenance import authorise
@@ -426,7 +427,7 @@ def test_ship_order_commits_before_collecting_and_mails_last(db, five, monkeypat
         return capture.CollectOutcome("captured")
 
     monkeypatch.setattr(capture, "collect_invoice", collect)
-    outcome = flow.ship_order(db, object(), order.id, {order.lines[0].id: 2}, carrier="dhl",
+    outcome = shipping.ship_order(db, object(), order.id, {order.lines[0].id: 2}, carrier="dhl",
                               tracking_number="JJD1", actor=WAREHOUSE, commit=seen.commit,
                               mailer=seen.mailer)
     assert seen.events == ["commit", ("collect", False, True),
@@ -438,7 +439,7 @@ def test_an_on_account_shipment_is_left_for_the_customer_to_pay(db, five):
     order, _ = five
     db.commit()
     seen = Recorder(db)
-    outcome = flow.ship_order(db, object(), order.id, {order.lines[0].id: 5}, carrier="own",
+    outcome = shipping.ship_order(db, object(), order.id, {order.lines[0].id: 5}, carrier="own",
                               tracking_number="", actor=WAREHOUSE, commit=seen.commit,
                               mailer=seen.mailer)
     assert outcome.collection.status == "on_account" and outcome.payment_problem == ""
@@ -454,7 +455,7 @@ def test_a_collection_that_breaks_keeps_the_shipment_and_still_mails(db, five, m
         raise RuntimeError("socket closed")
 
     monkeypatch.setattr(capture, "collect_invoice", broken)
-    outcome = flow.ship_order(db, object(), order.id, {order.lines[0].id: 1}, carrier="own",
+    outcome = shipping.ship_order(db, object(), order.id, {order.lines[0].id: 1}, carrier="own",
                               tracking_number="", actor=WAREHOUSE, commit=seen.commit,
                               mailer=seen.mailer)
     assert "billing will follow it up" in outcome.payment_problem
@@ -468,7 +469,7 @@ def test_a_refused_shipment_commits_nothing_and_mails_nobody(db, five):
     db.commit()
     seen = Recorder(db)
     with pytest.raises(FulfilmentError):
-        flow.ship_order(db, object(), order.id, {order.lines[0].id: 9}, carrier="own",
+        shipping.ship_order(db, object(), order.id, {order.lines[0].id: 9}, carrier="own",
                         tracking_number="", actor=WAREHOUSE, commit=seen.commit,
                         mailer=seen.mailer)
     assert seen.events == []

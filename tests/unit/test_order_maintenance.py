@@ -8,12 +8,12 @@ from core.audit import Actor, AuditEvent
 from core.inventory.models import StockLevel
 from core.inventory.services import OutOfStock
 from core.money import Money
-from core.orders import maintenance
 from core.orders import services as orders
-from core.orders.maintenance import LineChanges
 from core.orders.models import OrderNote
 from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt
+from core.workflows import order_maintenance as maintenance
+from core.workflows.order_maintenance import LineChanges
 from tests.factories import CustomerFactory
 from tests.unit.test_orders import place, vid
 
@@ -213,7 +213,6 @@ def test_notes_are_listed_newest_first_on_the_console_page(db):
 
 
 def test_lines_cannot_change_while_a_card_payment_is_in_progress(db):
-    from core.orders import maintenance
     from core.orders.services import OrderError
     from core.payments import services as payments
     from tests.unit.test_orders import place, vid

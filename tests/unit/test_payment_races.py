@@ -21,7 +21,7 @@ from core.orders import services as orders
 from core.orders.models import Order
 from core.payments import services as payments
 from core.payments import webhooks
-from core.payments.flow import authorise_order, complete_authentication
+from core.workflows.card_payments import authorise_order, complete_authentication
 from core.payments.gateway import GatewayUnavailable, IntentResult
 from core.payments.invoices import complete_invoice_payment
 from core.payments.models import PaymentAttempt
@@ -241,7 +241,7 @@ def test_two_completions_of_one_invoice_payment_never_move_a_capture_back_to_aut
 
 def test_a_cancellation_records_its_void_on_the_attempt_as_it_is_after_stripe_answered(
         db, session_factory):
-    from core.orders.cancellation import cancel_and_void
+    from core.workflows.cancellation import cancel_and_void
     order = pending_order_with_intent(db, "pi_cancel", status="requires_action")
     shopper, hook = session_factory(), session_factory()
 

@@ -11,10 +11,10 @@ from core.catalog.models import Variant
 from core.config import load_settings
 from core.customers.models import Customer, CustomerAddress
 from core.errors import DomainError
-from core.orders import phone
 from core.orders import services as orders
 from core.pricing import services as pricing
 from core.pricing.engine import round_money
+from core.workflows import phone_orders as phone
 from tests.factories import AgentFactory
 
 LIMITS = phone.DiscountLimits(Decimal(10), Decimal(30))

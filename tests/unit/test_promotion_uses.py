@@ -4,11 +4,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core.audit import Actor, AuditEvent
-from core.orders import maintenance
 from core.orders import services as orders
-from core.orders.maintenance import LineChanges
 from core.pricing import services as pricing
 from core.pricing.models import Promotion, PromotionRedemption
+from core.workflows import order_maintenance as maintenance
+from core.workflows.order_maintenance import LineChanges
 from tests.factories import CustomerFactory
 from tests.unit.test_orders import ADDRESS, vid
 

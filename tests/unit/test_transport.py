@@ -13,7 +13,7 @@ from core import mail
 from core.audit import Actor
 from core.config import load_settings
 from core.db import make_engine
-from core.payments.flow import authorise_order
+from core.workflows.card_payments import authorise_order
 from core.payments.gateway import (CARD_NOT_USABLE, GatewayUnavailable, PaymentDeclined,
                                    StripeGateway, shopper_message)
 from tests.factories import CustomerFactory, StockLevelFactory, VariantFactory

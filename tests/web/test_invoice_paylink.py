@@ -13,7 +13,7 @@ from core.billing.models import Invoice
 from core.fulfilment import services as fulfilment
 from core.payments import links
 from core.payments.capture import collect_invoice
-from core.payments.flow import authorise_order
+from core.workflows.card_payments import authorise_order
 from core.payments.gateway import StripeGateway
 from core.payments.models import PaymentAttempt
 from core.tasks import configure_celery

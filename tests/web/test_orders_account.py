@@ -18,7 +18,7 @@ from core.customers.models import CustomerUser
 from core.db import utcnow
 from core.inventory.models import StockLevel
 from core.money import Money
-from core.orders.cancellation import cancel_and_void
+from core.workflows.cancellation import cancel_and_void
 from core.orders.models import Order, OrderLine
 from core.payments.gateway import GatewayUnavailable, IntentResult, StripeGateway
 from core.payments.models import PaymentAttempt
