@@ -35,13 +35,13 @@ from core.agents.services import actor_for
 from core.billing import (console, credit_requests, documents, giftcard_requests, giftcards,
                           invoicing, ledger, queries, receivables)
 from core.billing.notify import queue_invoice_email
-from core.workflows.customer_search import search_customers
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.parsing import parse_int
 from core.payments import refunds
 from core.payments.gateway import StripeGateway
 from core.pricing import services as pricing
+from core.workflows.customer_search import search_customers
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.forms import arg_int, place_error

@@ -7,10 +7,10 @@ from flask import Blueprint, abort, flash, request, url_for
 from core.agents.services import actor_for
 from core.customers import console as customers
 from core.customers import queries
-from core.workflows.customer_search import MIN_CONTAINS, search_customers
 from core.errors import DomainError, NotFound
 from core.orders import queries as order_queries
 from core.orders import states
+from core.workflows.customer_search import MIN_CONTAINS, search_customers
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page

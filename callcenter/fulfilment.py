@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, render_template, request, url_for
 
-from core.workflows import shipping
 from callcenter.access import requires_role
 from callcenter.fulfilment_forms import (
     ActionForm,
@@ -27,6 +26,7 @@ from core.orders import holds
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
 from core.payments.gateway import StripeGateway
+from core.workflows import shipping
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.forms import place_error

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, request, url_for
 
-from core.workflows import order_maintenance as maintenance
-from core.workflows.cancellation import cancel_and_void, refusal
 from callcenter.access import requires_role
 from callcenter.order_admin_forms import (
     CancelOrderForm,
@@ -24,6 +22,8 @@ from core.orders import discounts, holds, states
 from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
 from core.payments.gateway import StripeGateway
+from core.workflows import order_maintenance as maintenance
+from core.workflows.cancellation import cancel_and_void, refusal
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page

@@ -28,10 +28,10 @@ from core.customers.services import register_customer
 from core.db import utcnow
 from core.fulfilment import services as fulfilment
 from core.numbering import next_number
-from core.workflows import phone_orders as phone
 from core.orders import services as orders
 from core.orders.models import Order
 from core.pricing import services as pricing
+from core.workflows import phone_orders as phone
 
 DEMO_PASSWORD = "demo-pass-1"  # as core.demo's accounts
 LIMITS = phone.DiscountLimits(agent=Decimal(10), supervisor=Decimal(30))

@@ -21,9 +21,9 @@ from core.customers.addresses import COUNTRIES, validate_address
 from core.errors import DomainError, NotFound
 from core.orders import services as orders
 from core.orders.models import Order
-from core.workflows.card_payments import PaymentOutcome, authorise_order, complete_authentication
 from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
+from core.workflows.card_payments import PaymentOutcome, authorise_order, complete_authentication
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.htmx import htmx

@@ -13,9 +13,9 @@ from wtforms.validators import DataRequired, Email, Length
 from core import audit
 from core.errors import DomainError, NotFound
 from core.orders import queries, states
-from core.workflows.cancellation import cancel_and_void, refusal
 from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
+from core.workflows.cancellation import cancel_and_void, refusal
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.forms import arg_int

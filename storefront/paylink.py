@@ -13,11 +13,11 @@ from core.billing.queries import describe
 from core.errors import DomainError
 from core.orders import services as orders
 from core.payments import links
-from core.workflows.card_payments import authorise_order, complete_authentication
 from core.payments.invoices import (InvoiceNotPayable, card_payable, complete_invoice_payment,
                                     pay_invoice)
 from core.web.db import db_session
 from core.ratelimit import RateLimited
+from core.workflows.card_payments import authorise_order, complete_authentication
 from core.web.forms import card_reference
 from core.web.render import render_page
 from storefront.limits import count, problem

@@ -24,11 +24,11 @@ from core.inventory.services import OutOfStock
 from core.numbering import NumberSeries
 from core.orders import services as orders
 from core.orders.models import Order, OrderLine
-from core.workflows.card_payments import authorise_order
 from core.payments.gateway import StripeGateway
 from core.payments.models import PaymentAttempt
 from core.pricing import services as pricing
 from core.pricing.models import PriceList, PriceListEntry, TaxCategory
+from core.workflows.card_payments import authorise_order
 from tests.helpers import run_threads
 
 ADDRESS = {"full_name": "Rita Race", "company": "", "line1": "Hauptstraße 1", "line2": "",

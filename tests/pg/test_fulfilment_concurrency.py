@@ -4,11 +4,11 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.workflows import shipping
 from core.fulfilment.models import Shipment
 from core.fulfilment.services import FulfilmentError
 from core.inventory.models import StockLevel
 from core.orders.models import Order
+from core.workflows import shipping
 from tests.helpers import run_threads
 from tests.unit.test_fulfilment import WAREHOUSE, released
 from tests.unit.test_orders import vid

@@ -21,9 +21,9 @@ from core.money import Money
 from core.orders.models import Order
 from core.payments import services as payments
 from core.payments import webhooks
-from core.workflows.card_payments import complete_authentication
 from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt, StripeEvent
+from core.workflows.card_payments import complete_authentication
 from tests.helpers import run_threads
 from tests.pg.test_checkout_concurrency import make_variant, place  # noqa: F401 (fixture)
 

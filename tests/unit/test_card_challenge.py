@@ -10,11 +10,11 @@ from core.audit import Actor
 from core.db import utcnow
 from core.inventory.models import StockLevel
 from core.money import Money
-from core.workflows.checkout_expiry import WEB_PATIENCE, expire_abandoned
 from core.payments import services as payments
-from core.workflows.card_payments import authorise_order, complete_authentication
 from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt
+from core.workflows.card_payments import authorise_order, complete_authentication
+from core.workflows.checkout_expiry import WEB_PATIENCE, expire_abandoned
 from tests.unit.test_orders import place, vid
 
 SHOPPER = Actor("anonymous", None, "guest")

@@ -15,7 +15,6 @@ from core.db import utcnow
 from core.fulfilment import services as fulfilment
 from core.payments import links, webhooks
 from core.payments.capture import collect_invoice, resume_collections
-from core.workflows.card_payments import authorise_order
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.payments.invoices import (InvoiceNotPayable, complete_invoice_payment,
                                     pay_invoice)
@@ -23,6 +22,7 @@ from core.payments.models import PaymentAttempt
 from core.payments.refunds import RefundNotAllowed, refund_to_card
 from core.payments.renewal import renew_authorisations
 from core.tasks import celery_app
+from core.workflows.card_payments import authorise_order
 from tests.factories import CustomerFactory, StockLevelFactory, VariantFactory
 from tests.unit.test_orders import place
 

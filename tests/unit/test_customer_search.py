@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from core.customers.models import Customer, CustomerAddress
-from core.workflows.customer_search import phone_needle, search_customers, series_number
 from core.orders.models import Order
+from core.workflows.customer_search import phone_needle, search_customers, series_number
 from tests.factories import CustomerFactory
 from tests.helpers import QueryCounter
 

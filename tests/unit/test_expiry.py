@@ -6,10 +6,10 @@ from sqlalchemy import select
 from core.db import utcnow
 from core.inventory.models import StockLevel
 from core.money import Money
-from core.workflows.checkout_expiry import expire_abandoned
 from core.payments import services as payments
 from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt
+from core.workflows.checkout_expiry import expire_abandoned
 from tests.unit.test_orders import place, vid
 
 

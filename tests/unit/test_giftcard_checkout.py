@@ -13,12 +13,12 @@ from core.billing.models import Payment
 from core.db import utcnow
 from core.money import Money
 from core.orders import services as orders
-from core.workflows.cancellation import cancel_and_void
-from core.workflows.checkout_expiry import WEB_PATIENCE, expire_abandoned
 from core.payments import services as payments
-from core.workflows.card_payments import authorise_order
 from core.payments.gateway import IntentResult, PaymentDeclined
 from core.payments.models import PaymentAttempt
+from core.workflows.cancellation import cancel_and_void
+from core.workflows.card_payments import authorise_order
+from core.workflows.checkout_expiry import WEB_PATIENCE, expire_abandoned
 from tests.billing_support import CLERK, assert_books_reconcile, sell_gift_card, ship
 from tests.unit.test_orders import ACTOR, place, vid
 

@@ -21,10 +21,10 @@ from core.orders import services as orders
 from core.orders.models import Order
 from core.payments import services as payments
 from core.payments import webhooks
-from core.workflows.card_payments import authorise_order, complete_authentication
 from core.payments.gateway import GatewayUnavailable, IntentResult
 from core.payments.invoices import complete_invoice_payment
 from core.payments.models import PaymentAttempt
+from core.workflows.card_payments import authorise_order, complete_authentication
 from tests import billing_support
 from tests.unit.test_orders import place, vid
 

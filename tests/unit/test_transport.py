@@ -13,9 +13,9 @@ from core import mail
 from core.audit import Actor
 from core.config import load_settings
 from core.db import make_engine
-from core.workflows.card_payments import authorise_order
 from core.payments.gateway import (CARD_NOT_USABLE, GatewayUnavailable, PaymentDeclined,
                                    StripeGateway, shopper_message)
+from core.workflows.card_payments import authorise_order
 from tests.factories import CustomerFactory, StockLevelFactory, VariantFactory
 from tests.unit.test_orders import place
 

@@ -13,10 +13,10 @@ from core.billing.models import Invoice
 from core.fulfilment import services as fulfilment
 from core.payments import links
 from core.payments.capture import collect_invoice
-from core.workflows.card_payments import authorise_order
 from core.payments.gateway import StripeGateway
 from core.payments.models import PaymentAttempt
 from core.tasks import configure_celery
+from core.workflows.card_payments import authorise_order
 from tests.conftest import csrf_token
 from tests.factories import StockLevelFactory, VariantFactory
 from tests.unit.test_orders import place

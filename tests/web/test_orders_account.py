@@ -18,10 +18,10 @@ from core.customers.models import CustomerUser
 from core.db import utcnow
 from core.inventory.models import StockLevel
 from core.money import Money
-from core.workflows.cancellation import cancel_and_void
 from core.orders.models import Order, OrderLine
 from core.payments.gateway import GatewayUnavailable, IntentResult, StripeGateway
 from core.payments.models import PaymentAttempt
+from core.workflows.cancellation import cancel_and_void
 from tests import factories
 from tests.conftest import csrf_token, sign_in
 from tests.helpers import QueryCounter
