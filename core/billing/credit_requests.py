@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from core import audit
 from core.billing import invoicing
-from core.billing.invoicing import BillingError
+from core.billing.errors import BillingError
 from core.billing.models import (CREDIT_REQUEST_MOVES, CreditNoteRequest, CreditRequestStatus,
                                  Invoice)
 from core.customers.models import Customer

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session, contains_eager
 from core import audit
 from core.billing import credit_requests, giftcards, receivables
 from core.billing.credit_requests import ApprovalNotAllowed, IllegalTransition
+from core.billing.errors import BillingError
 from core.billing.giftcards import GiftCardError
-from core.billing.invoicing import BillingError
 from core.billing.models import (CreditRequestStatus, GiftCard,
                                  GiftCardRequest, Payment)
 from core.customers.models import Customer

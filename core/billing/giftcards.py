@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.billing import ledger, receivables
-from core.billing.invoicing import BillingError
+from core.billing.errors import BillingError
 from core.billing.models import (GiftCard, GiftCardMovement, GiftCardRequest, Invoice, Payment,
                                  Refund)
 from core.db import utcnow

@@ -26,21 +26,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit
-from core.billing import ledger
+from core.billing import ledger, receivables
+from core.billing.errors import BillingError
 from core.billing.models import Invoice, InvoiceLine, InvoiceTax
 from core.customers.models import Customer
 from core.db import utcnow
-from core.errors import DomainError, NotFound
+from core.errors import NotFound
 from core.money import minor_units
 from core.numbering import next_number
 from core.orders.models import Order, OrderLine
 from core.pricing.engine import round_money
 
 ZERO = Decimal(0)
-
-
-class BillingError(DomainError):
-    code = "billing"
 
 
 @dataclass(frozen=True)
@@ -137,7 +134,6 @@ def invoice_shipment(session: Session, shipment, *, actor: audit.Actor,
                      bill_to=order.billing_address or order.shipping_address, order=order,
                      actor=actor, today=today, shipment_id=shipment.id,
                      memo=f"Shipment {shipment.number}")
-    from core.billing import receivables  # the two modules call each other
     receivables.apply_credit(session, invoice, actor=actor,
                              customer_credit=order.payment_method != "card")
     return invoice
@@ -236,7 +232,6 @@ def issue_free_text(session: Session, *, customer: Customer, lines: Sequence[Fre
                      payment_method="on_account", email=customer.email,
                      bill_to={"full_name": customer.name}, order=None, actor=actor,
                      today=today, memo=memo)
-    from core.billing import receivables
     receivables.apply_credit(session, invoice, actor=actor, customer_credit=True)
     return invoice
 
@@ -395,7 +390,6 @@ def _issue(session: Session, *, kind: str, lines: list[InvoiceLine], customer: C
                                   else f"Invoice to {customer.number if customer else email}"))
         doc.entry_id = entry.id
     if credited is not None:
-        from core.billing import receivables
         receivables.settle_with_credit_note(session, credited, doc, min(gross, credited.amount_open),
                                             entry_id=doc.entry_id, actor=actor)
     audit.record(session, f"{kind}.issued", actor=actor, channel="backoffice", subject=doc,

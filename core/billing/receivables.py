@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.billing import ledger
-from core.billing.invoicing import BillingError
+from core.billing.errors import BillingError
 from core.billing.models import Allocation, GiftCardRequest, Invoice, Payment, Refund
 from core.db import utcnow
 from core.errors import NotFound

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.audit import Actor, AuditEvent
 from core.billing import giftcard_requests, giftcards, invoicing, receivables, reconcile
-from core.billing.invoicing import BillingError, FreeTextLine
+from core.billing.errors import BillingError
+from core.billing.invoicing import FreeTextLine
 from core.billing.models import (Allocation, GiftCard, GiftCardMovement, GiftCardRequest,
                                  Invoice, InvoiceLine, InvoiceTax, JournalEntry, JournalLine,
                                  Payment)

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from core.billing import giftcards, invoicing, ledger, receivables
-from core.billing.invoicing import BillingError, FreeTextLine
+from core.billing.errors import BillingError
+from core.billing.invoicing import FreeTextLine
 from core.billing.models import Allocation, JournalEntry, JournalLine
 from core.customers.models import Customer
 from tests.billing_support import CLERK, assert_books_reconcile, place, sell_gift_card, ship

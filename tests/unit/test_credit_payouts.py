@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from core.billing import giftcards, invoicing, ledger, prepayments, receivables
 from core.billing.giftcards import GiftCardError
-from core.billing.invoicing import BillingError, FreeTextLine
+from core.billing.errors import BillingError
+from core.billing.invoicing import FreeTextLine
 from core.billing.models import GiftCardMovement, JournalLine, Refund
 from tests.billing_support import (CLERK, assert_books_reconcile, gift_card_paid_invoice, place,
                                    sell_gift_card, ship)

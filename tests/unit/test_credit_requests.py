@@ -7,7 +7,8 @@ import pytest
 
 from core.audit import Actor
 from core.billing import credit_requests, invoicing, receivables
-from core.billing.invoicing import BillingError, FreeTextLine
+from core.billing.errors import BillingError
+from core.billing.invoicing import FreeTextLine
 from core.billing.models import CREDIT_REQUEST_MOVES, CreditRequestStatus
 from tests.billing_support import CLERK, assert_books_reconcile
 from tests.factories import CustomerFactory

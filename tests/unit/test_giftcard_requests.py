@@ -11,7 +11,8 @@ from core.audit import Actor
 from core.billing import giftcard_requests, giftcards, invoicing, ledger, receivables
 from core.billing.credit_requests import ApprovalNotAllowed
 from core.billing.giftcards import ConfirmationNeeded, GiftCardError
-from core.billing.invoicing import BillingError, FreeTextLine
+from core.billing.errors import BillingError
+from core.billing.invoicing import FreeTextLine
 from core.billing.models import GiftCard, GiftCardMovement, JournalLine
 from core.customers.models import Customer
 from tests.billing_support import CASHIER, assert_books_reconcile
