@@ -6,7 +6,8 @@ from celery import Celery
 from core.config import Settings, load_settings
 
 celery_app = Celery("marketline", include=["core.mail", "core.payments.tasks",
-                                          "core.billing.notify", "core.notifications"])
+                                          "core.billing.notify", "core.notifications",
+                                          "core.workflows.tasks"])
 celery_app.conf.beat_schedule = {
     "expire-abandoned-checkouts": {"task": "marketline.expire_abandoned_checkouts",
                                    "schedule": 300.0},

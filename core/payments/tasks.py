@@ -22,16 +22,6 @@ def process_stripe_event(event_id: str) -> str:
     return outcome
 
 
-@celery_app.task(name="marketline.expire_abandoned_checkouts")
-def expire_abandoned_checkouts() -> dict:
-    """Every few minutes (Celery beat): settle checkouts that never finished paying."""
-    from core.workflows.checkout_expiry import expire_abandoned
-    from core.payments.gateway import StripeGateway
-    gateway = StripeGateway(celery_app.conf.marketline_settings)
-    with task_session() as session:
-        return expire_abandoned(session, gateway, commit=session.commit)
-
-
 @celery_app.task(name="marketline.renew_card_authorisations")
 def renew_card_authorisations() -> dict:
     """Every hour (Celery beat): renew card authorisations about to expire, ask Stripe again
