@@ -10,6 +10,8 @@ from core.customers import queries
 from core.errors import DomainError, NotFound
 from core.orders import queries as order_queries
 from core.orders import states
+from core.workflows import customer_contact
+from core.workflows.customer_360 import customer_360
 from core.workflows.customer_search import MIN_CONTAINS, search_customers
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -52,7 +54,7 @@ def search():
 def _show(number: str, *, note_form: NoteForm | None = None,
           interaction_form: InteractionForm | None = None, status: int = 200):
     try:
-        view = queries.customer_360(db_session, number)
+        view = customer_360(db_session, number)
     except NotFound:
         abort(404)
     return render_page("customers/show.html", view=view, c=view.customer, labels=LABELS,
@@ -150,10 +152,10 @@ def log_interaction(number: str):
     form = InteractionForm()
     if form.validate_on_submit():
         try:
-            customers.log_interaction(db_session, customer, actor=_actor(),
-                                      channel=form.channel.data, reason=form.reason.data,
-                                      outcome=form.outcome.data, note=form.note.data or "",
-                                      order_number=form.order_number.data or "")
+            customer_contact.log_interaction(
+                db_session, customer, actor=_actor(), channel=form.channel.data,
+                reason=form.reason.data, outcome=form.outcome.data, note=form.note.data or "",
+                order_number=form.order_number.data or "")
         except DomainError as err:
             db_session.rollback()
             place_error(form, err)

@@ -15,6 +15,7 @@ from core.errors import DomainError, NotFound
 from core.orders import queries, states
 from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
+from core.workflows import order_page
 from core.workflows.cancellation import cancel_and_void, refusal
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -69,7 +70,7 @@ def history():
 @login_required
 def detail(number: str):
     order = queries.customer_order(db_session, current_account().customer_id, number)
-    return render_page("orders/detail.html", view=queries.order_detail(db_session, order),
+    return render_page("orders/detail.html", view=order_page.order_detail(db_session, order),
                        owner=True)
 
 
@@ -80,7 +81,7 @@ def confirm_cancel(number: str):
     if problem := refusal(order):
         flash(problem, "error")
         return redirect_to(url_for(".detail", number=order.number))
-    return render_page("orders/cancel.html", view=queries.order_detail(db_session, order))
+    return render_page("orders/cancel.html", view=order_page.order_detail(db_session, order))
 
 
 @bp.post("/account/orders/<number>/cancel")
@@ -118,7 +119,7 @@ def lookup():
         except NotFound:
             form.form_errors.append(queries.NOT_FOUND)
         else:
-            view = queries.order_detail(db_session, order)
+            view = order_page.order_detail(db_session, order)
             db_session.commit()  # keeps the look-up counted
             return render_page("orders/detail.html", view=view, owner=False,
                                postcode=form.postcode.data)

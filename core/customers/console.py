@@ -18,7 +18,6 @@ from core.customers.models import Customer, CustomerAddress, CustomerNote, Inter
 from core.customers.services import normalise_email, phone_digits
 from core.errors import DomainError
 from core.numbering import next_number
-from core.orders.models import Order
 from core.pricing.models import PriceList
 
 CHANNEL = "console"
@@ -242,10 +241,8 @@ def add_note(session: Session, customer: Customer, text: str, *,
     return note
 
 
-def log_interaction(session: Session, customer: Customer, *, actor: audit.Actor,
-                    reason: str, outcome: str, channel: str = "phone", note: str = "",
-                    order_number: str = "") -> Interaction:
-    """Record one contact with the customer: why they called and how it ended."""
+def check_interaction(*, reason: str, outcome: str, channel: str, note: str) -> str:
+    """The note, stripped, if the contact's channel, reason, outcome and note are valid."""
     if channel not in INTERACTION_CHANNELS:
         raise InvalidInput("Choose how the customer got in touch.", field="channel")
     if reason not in INTERACTION_REASONS:
@@ -255,11 +252,16 @@ def log_interaction(session: Session, customer: Customer, *, actor: audit.Actor,
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise InvalidInput(f"A note has at most {NOTE_MAX} characters.", field="note")
+    return note
+
+
+def log_interaction(session: Session, customer: Customer, *, actor: audit.Actor,
+                    reason: str, outcome: str, channel: str = "phone", note: str = "",
+                    order_number: str = "") -> Interaction:
+    """Record one contact with the customer: why they called and how it ended. That the
+    order it was about is one of theirs is checked by core.workflows.customer_contact."""
+    note = check_interaction(reason=reason, outcome=outcome, channel=channel, note=note)
     order_number = order_number.strip().upper()
-    if order_number and session.scalar(select(Order.id).where(
-            Order.number == order_number, Order.customer_id == customer.id)) is None:
-        raise InvalidInput(f"{order_number} is not an order of this customer.",
-                           field="order_number")
     interaction = Interaction(customer_id=customer.id, agent_id=_agent_id(actor),
                               channel=channel, reason=reason, outcome=outcome, note=note,
                               order_number=order_number)

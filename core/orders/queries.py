@@ -1,5 +1,6 @@
 """Read side of sales orders for the people who placed them: the order history, the
-detail page with its status timeline, and the guest look-up by number, e-mail and postcode.
+status timeline, and the guest look-up by number, e-mail and postcode. The detail page,
+which also shows the order's shipments, is core.workflows.order_page.
 
 Every function here is scoped: a customer reaches only orders whose customer_id is
 theirs (a company's buyers share the company's orders), a guest only a guest order (no
@@ -10,19 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import ceil
 
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.audit import AuditEvent
-from core.customers.addresses import one_line
 from core.errors import NotFound
-from core.fulfilment.queries import ShipmentInfo, shipments_for_order
-from core.orders import states
 from core.orders.models import Order
-from core.orders.shipping import ShippingMethod
 from core.ratelimit import Limits, default_limits
 
 PER_PAGE = 20
@@ -81,30 +78,6 @@ class TimelineEntry:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class OrderDetail:
-    order: Order
-    shipping_method_name: str
-    timeline: list[TimelineEntry] = field(default_factory=list)
-    shipments: list[ShipmentInfo] = field(default_factory=list)
-
-    @property
-    def status_label(self) -> str:
-        return states.LABELS.get(self.order.status, self.order.status)
-
-    @property
-    def payment_label(self) -> str:
-        return PAYMENT_LABELS.get(self.order.payment_state, self.order.payment_state)
-
-    @property
-    def shipping_address_line(self) -> str:
-        return one_line(self.order.shipping_address or {})
-
-    @property
-    def cancellable(self) -> bool:
-        return self.order.status in states.CANCELLABLE
-
-
 def _listed():
     """Orders that count as orders to their buyer: not failed checkout attempts."""
     return not_(and_(Order.status == "cancelled",
@@ -143,15 +116,6 @@ def customer_order(session: Session, customer_id: int, number: str, *,
     if order is None:
         raise NotFound("We could not find that order.")
     return order
-
-
-def order_detail(session: Session, order: Order) -> OrderDetail:
-    """The order with the name of its shipping method, its status timeline and its
-    shipments (carrier, tracking, items). Three queries."""
-    method = session.scalar(select(ShippingMethod.name)
-                            .where(ShippingMethod.code == order.shipping_method))
-    return OrderDetail(order, method or order.shipping_method, timeline(session, order),
-                       shipments_for_order(session, order.id))
 
 
 def timeline(session: Session, order: Order) -> list[TimelineEntry]:

@@ -55,6 +55,7 @@ from core.pricing import engine
 from core.pricing import services as pricing
 from core.pricing.engine import ListPrice, PricedCart, PricingContext
 from core.pricing.models import PromotionRedemption
+from core.workflows import order_page
 from core.workflows.cancellation import VoidingGateway
 from core.workflows.cancellation import _void as void_authorisation  # the same void policy
 
@@ -101,7 +102,7 @@ def find_order(session: Session, number: str, *, lock: bool = False) -> Order:
 class ConsoleOrder:
     """Everything the console's order page shows."""
 
-    detail: queries.OrderDetail
+    detail: order_page.OrderDetail
     customer: Customer | None
     attempts: list[PaymentAttempt]
     notes: list[OrderNote]  # newest first
@@ -118,7 +119,7 @@ class ConsoleOrder:
 
 def console_order(session: Session, order: Order) -> ConsoleOrder:
     """The order page's data: a fixed number of queries whatever the order holds."""
-    detail = queries.order_detail(session, order)
+    detail = order_page.order_detail(session, order)
     customer = session.get(Customer, order.customer_id) if order.customer_id else None
     attempts = session.scalars(select(PaymentAttempt).where(PaymentAttempt.order_id == order.id)
                                .order_by(PaymentAttempt.id)).all()

@@ -1,0 +1,52 @@
+"""The order page: an order with its shipping method, status timeline and shipments, for the
+customer who placed it (the shop) and as the core of the console's order view.
+
+A read model over orders and fulfilment; finding the order (scoped to its buyer) is
+core.orders.queries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.customers.addresses import one_line
+from core.fulfilment.queries import ShipmentInfo, shipments_for_order
+from core.orders import states
+from core.orders.models import Order
+from core.orders.queries import PAYMENT_LABELS, TimelineEntry, timeline
+from core.orders.shipping import ShippingMethod
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: Order
+    shipping_method_name: str
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    shipments: list[ShipmentInfo] = field(default_factory=list)
+
+    @property
+    def status_label(self) -> str:
+        return states.LABELS.get(self.order.status, self.order.status)
+
+    @property
+    def payment_label(self) -> str:
+        return PAYMENT_LABELS.get(self.order.payment_state, self.order.payment_state)
+
+    @property
+    def shipping_address_line(self) -> str:
+        return one_line(self.order.shipping_address or {})
+
+    @property
+    def cancellable(self) -> bool:
+        return self.order.status in states.CANCELLABLE
+
+
+def order_detail(session: Session, order: Order) -> OrderDetail:
+    """The order with the name of its shipping method, its status timeline and its
+    shipments (carrier, tracking, items). Three queries."""
+    method = session.scalar(select(ShippingMethod.name)
+                            .where(ShippingMethod.code == order.shipping_method))
+    return OrderDetail(order, method or order.shipping_method, timeline(session, order),
+                       shipments_for_order(session, order.id))
