@@ -38,10 +38,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 	@command -v pdftotext >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq poppler-utils; }
 
-# The whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set. Two test
-# processes (pytest-xdist), one per core; TEST_WORKERS=0 runs them in this process.
+# The import contracts first (pyproject.toml [tool.importlinter]: Flask only in core/web, core's
+# layers), then the whole suite on SQLite; again on PostgreSQL when TEST_DATABASE_URL is set. Two
+# test processes (pytest-xdist), one per core; TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
 test: install chromium
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL) =="; \
