@@ -16,8 +16,9 @@ def test_every_flask_dependency_is_forbidden_to_core_outside_core_web():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     flask_contract = next(c for c in project["tool"]["importlinter"]["contracts"]
                           if "flask" in c.get("forbidden_modules", []))
+    web_only = ("flask", "werkzeug", "wtforms", "jinja2_fragments")
     flask_packages = {_module_name(r) for r in project["project"]["dependencies"]
-                      if _module_name(r).startswith(("flask", "werkzeug", "wtforms", "jinja2_fragments"))}
+                      if _module_name(r).startswith(web_only)}
     assert flask_packages <= set(flask_contract["forbidden_modules"])
     assert flask_contract["source_modules"] == ["core"]
 
