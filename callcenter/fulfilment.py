@@ -26,6 +26,7 @@ from core.orders import holds
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
 from core.payments.gateway import StripeGateway
+from core.workflows import order_maintenance as maintenance
 from core.workflows import shipping
 from core.web.auth import current_account
 from core.web.db import db_session
