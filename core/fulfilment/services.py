@@ -28,6 +28,7 @@ from core.billing.models import Invoice
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.fulfilment import carriers, states
+from core.fulfilment.states import ShipmentStatus
 from core.fulfilment.models import Shipment, ShipmentLine
 from core.inventory import services as inventory
 from core.orders import holds
@@ -282,7 +283,7 @@ def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *
     picked = _picked(order, quantities)
     now = utcnow()
     shipment = Shipment(number=_next_number(session, order), order_id=order.id,
-                        status="created", carrier=chosen.code, tracking_number=number,
+                        status=ShipmentStatus.CREATED, carrier=chosen.code, tracking_number=number,
                         created_by=actor.label, created_at=now,
                         lines=[ShipmentLine(order_line_id=l.id, quantity=q) for l, q in picked])
     states.move(shipment, "shipped")
