@@ -552,9 +552,9 @@ def refund_credit(session: Session, *, amount: Decimal, method: str, reference: 
     refund = Refund(payment_id=payment.id if payment else None,
                     credit_note_id=credit_note.id if credit_note else None,
                     customer_id=source.customer_id, method=method, amount=amount,
-                    currency=source.currency, status=RefundStatus.SUCCEEDED, reference=reference.strip(),
-                    key=key, reason=reason[:300], recorded_by=actor.label, entry_id=entry.id,
-                    recorded_at=utcnow())
+                    currency=source.currency, status=RefundStatus.SUCCEEDED,
+                    reference=reference.strip(), key=key, reason=reason[:300],
+                    recorded_by=actor.label, entry_id=entry.id, recorded_at=utcnow())
     session.add(refund)
     audit.record(session, "credit.refunded", actor=actor, channel="backoffice", subject=refund,
                  data={"amount": str(amount), "method": method})
@@ -601,7 +601,8 @@ def begin_card_refund(session: Session, *, payment: Payment, amount: Decimal, ke
         raise BillingError(f"Only {_m(available, payment.currency)} of credit is there to refund.", field="amount")
     refund = Refund(payment_id=payment.id, credit_note_id=credit_note.id if credit_note else None,
                     customer_id=payment.customer_id, method="card", amount=amount,
-                    currency=payment.currency, status=RefundStatus.PENDING, key=key, reason=reason[:300],
+                    currency=payment.currency, status=RefundStatus.PENDING, key=key,
+                    reason=reason[:300],
                     recorded_by=actor.label, recorded_at=utcnow())
     session.add(refund)
     session.flush()

@@ -317,8 +317,8 @@ def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
 def awaits_card_payment(order: Order) -> bool:
     """A new order waiting for its payment, or a confirmed one whose authorisation was
     voided (its lines changed) and must be taken again."""
-    return order.status == "pending_payment" or (
-        order.status == "confirmed" and order.payment_state == "unpaid"
+    return order.status == OrderStatus.PENDING_PAYMENT or (
+        order.status == OrderStatus.CONFIRMED and order.payment_state == PaymentState.UNPAID
         and order.payment_method != "on_account")
 
 
@@ -342,7 +342,7 @@ def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, refer
     """Payment authorised: the order is confirmed. False when that had already happened."""
     if not awaits_card_payment(order):
         return False
-    if order.status == "pending_payment":
+    if order.status == OrderStatus.PENDING_PAYMENT:
         confirm(session, order)
     states.move_payment(order, PaymentState.AUTHORISED)
     audit.record(session, "order.payment_authorised", actor=actor, channel=order.channel_code,
@@ -353,7 +353,7 @@ def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, refer
 def mark_prepaid(session: Session, order: Order, *, actor: audit.Actor, reference: str) -> bool:
     """Paid in full before any card was asked (a gift card): the order is confirmed and its
     payment captured. False when it is not paid in full or no longer awaits payment."""
-    if order.status != "pending_payment" or order.amount_prepaid < order.gross_total:
+    if order.status != OrderStatus.PENDING_PAYMENT or order.amount_prepaid < order.gross_total:
         return False
     confirm(session, order)
     states.move_payment(order, PaymentState.CAPTURED)

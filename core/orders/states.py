@@ -63,8 +63,8 @@ class IllegalPaymentTransition(IllegalTransition):
 
 ORDER = Machine("order", OrderStatus, TRANSITIONS, labels=LABELS, error=IllegalTransition,
                 noun="An order", columns=("orders.status",),
-                doc="""draft -> pending_payment -> confirmed -> in_fulfilment -> partially_shipped -> shipped ->
-completed, as DESIGN has it. An order on account is confirmed from draft or
+                doc="""draft -> pending_payment -> confirmed -> in_fulfilment -> partially_shipped ->
+shipped -> completed, as DESIGN has it. An order on account is confirmed from draft or
 pending_payment at once; a shipment of everything left goes from in_fulfilment straight to
 shipped. Cancelled from any state before the first shipment (partially_shipped and later
 take a return instead).""")
@@ -87,7 +87,8 @@ PAYMENT_LABELS = {P.UNPAID: "Unpaid", P.AUTHORISED: "Authorised",
 PAYMENT = Machine("order_payment", PaymentState, PAYMENT_TRANSITIONS, labels=PAYMENT_LABELS,
                   error=IllegalPaymentTransition, noun="An order's payment",
                   columns=("orders.payment_state",),
-                  doc="""The order's payment state, what its money has done so far (DESIGN's second dimension).
+                  doc="""The order's payment state, what its money has done so far (DESIGN's second
+dimension).
 
 - unpaid -> on_account: an order on account is confirmed without a card
   (core.orders.services.confirm_on_account); on_account never changes after that (its

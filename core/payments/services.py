@@ -30,7 +30,7 @@ SYSTEM = audit.Actor.system("payments")
 
 
 AUTHORISING = ("order", "reauthorise")  # purposes of an order's card authorisation
-OPEN = ("creating", "requires_action")  # an attempt nobody has settled yet
+OPEN = (AttemptStatus.CREATING, AttemptStatus.REQUIRES_ACTION)  # nobody has settled it yet
 # How long a 3-D Secure challenge may take (an issuer's challenge page times out well
 # within it): a PaymentIntent still waiting after that has been left and may be cancelled.
 CHALLENGE_WINDOW = dt.timedelta(minutes=15)
@@ -120,7 +120,8 @@ def find_attempt(session: Session, stripe_id: str, *, key: str | None = None
     return attempt
 
 
-SETTLED = ("authorised", "capturing", "captured", "expired", "cancelled", "voided")
+SETTLED = (AttemptStatus.AUTHORISED, AttemptStatus.CAPTURING, AttemptStatus.CAPTURED,
+           AttemptStatus.EXPIRED, AttemptStatus.CANCELLED, AttemptStatus.VOIDED)
 
 
 def challenge_over(attempt: PaymentAttempt) -> bool:
