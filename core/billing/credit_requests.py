@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session, contains_eager
 
 from core import audit
 from core.billing import invoicing
+from core.billing import states as billing_states
 from core.billing.errors import BillingError
-from core.billing.models import (CREDIT_REQUEST_MOVES, CreditNoteRequest, CreditRequestStatus,
-                                 Invoice)
+from core.billing.models import CreditNoteRequest, CreditRequestStatus, Invoice
 from core.customers.models import Customer
 from core.db import utcnow
-from core.errors import DomainError, NotFound
+from core.errors import NotFound
 from core.money import Money
 
 CHANNEL = "backoffice"
@@ -38,8 +38,7 @@ APPROVERS = frozenset({"credit", "supervisor"})
 KIND_LABELS = {"credit_note": "Credit note", "cancellation": "Cancellation"}
 
 
-class IllegalTransition(DomainError):
-    code = "illegal_transition"
+IllegalTransition = billing_states.IllegalRequestTransition
 
 
 class ApprovalNotAllowed(BillingError):
@@ -141,16 +140,17 @@ def change_status(session: Session, request, to: CreditRequestStatus, *, actor: 
                   action: str, noun: str, labels: Mapping[str, str], note: str = "",
                   **data) -> None:
     """The one door for the status of a request awaiting a second person (a credit note
-    request, a gift card sale): the move must be in CREDIT_REQUEST_MOVES; the audit event
+    request, a gift card sale): the move must be in CREDIT_REQUEST_MOVES (the REQUEST
+    machine of core.billing.states); the audit event
     is `action`.<new status>; who decided and when are kept on the request."""
     current = CreditRequestStatus(request.status)
-    if to not in CREDIT_REQUEST_MOVES.get(current, set()):
+    if not billing_states.REQUEST.allows(current, to):
         raise IllegalTransition(f"{noun} that is {labels[current].lower()} cannot become "
                                 f"{labels[to].lower()}.")
     audit.record(session, f"{action}.{to.value}", actor=actor, channel=CHANNEL,
                  subject=request, data={"from": current.value, "amount": str(request.amount),
                                         "note": note, **data})
-    request.status = to
+    billing_states.move_request(request, to, noun=noun)
     request.decided_by, request.decided_at, request.decision_note = actor.label, utcnow(), note
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.billing import ledger, receivables
 from core.billing.errors import BillingError
+from core.billing.states import RefundStatus
 from core.billing.models import (GiftCard, GiftCardMovement, GiftCardRequest, Invoice, Payment,
                                  Refund)
 from core.db import utcnow
@@ -247,7 +248,7 @@ def restore(session: Session, payment: Payment, *, actor: audit.Actor, key: str)
     session.add(GiftCardMovement(gift_card_id=card.id, kind="refund", amount=amount,
                                  reference=key[:60], entry_id=entry.id, at=utcnow()))
     refund = Refund(payment_id=payment.id, customer_id=payment.customer_id, method="gift_card",
-                    amount=amount, currency=payment.currency, status="succeeded",
+                    amount=amount, currency=payment.currency, status=RefundStatus.SUCCEEDED,
                     reference=f"gift card …{card.last4}", key=key, recorded_by=actor.label,
                     entry_id=entry.id, recorded_at=utcnow())
     session.add(refund)
@@ -316,7 +317,7 @@ def _back_to_card(session: Session, note: Invoice, payment: Payment, amount: Dec
                                  reference=note.number, entry_id=entry.id, at=utcnow()))
     refund = Refund(payment_id=payment.id, credit_note_id=note.id,
                     customer_id=note.customer_id, method="gift_card", amount=amount,
-                    currency=note.currency, status="succeeded",
+                    currency=note.currency, status=RefundStatus.SUCCEEDED,
                     reference=f"gift card …{card.last4}", key=key, reason=note.reason[:300],
                     recorded_by=actor.label, entry_id=entry.id, recorded_at=utcnow())
     session.add(refund)

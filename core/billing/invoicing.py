@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import audit
 from core.billing import ledger, receivables
 from core.billing.errors import BillingError
+from core.billing.states import derived_status
 from core.billing.models import Invoice, InvoiceLine, InvoiceTax
 from core.customers.models import Customer
 from core.db import utcnow
@@ -365,7 +366,7 @@ def _issue(session: Session, *, kind: str, lines: list[InvoiceLine], customer: C
         cash_discount_percent=terms.discount_percent,
         cash_discount_until=terms.discount_until(today),
         net_total=sum((l.net for l in lines), ZERO), tax_total=sum((l.tax for l in lines), ZERO),
-        gross_total=gross, amount_open=gross, status="open" if gross else "paid",
+        gross_total=gross, amount_open=gross, status=derived_status(gross, gross),
         reason=reason, memo=memo[:1000], issued_by=actor.label, issued_at=utcnow(),
         lines=lines, tax_lines=[InvoiceTax(rate=rate, net=n, tax=t)
                                 for rate, (n, t) in sorted(taxes.items())])

@@ -19,7 +19,9 @@ from core import audit
 from core.billing import giftcards
 from core.billing.giftcards import GiftCardError
 from core.billing.models import Payment
+from core.orders import states as order_states
 from core.orders.models import Order
+from core.orders.states import PaymentState
 
 ZERO = Decimal(0)
 INVALID = "That gift card code is not valid."
@@ -105,8 +107,8 @@ def restore_order_prepayments(session: Session, order: Order, actor: audit.Actor
     if not restored:
         return ZERO
     order.amount_prepaid = max(order.amount_prepaid - restored, ZERO)
-    if order.payment_state == "captured":  # paid by the card alone, and nothing shipped
-        order.payment_state = "refunded"
+    if order.payment_state == PaymentState.CAPTURED:  # paid by the card alone, nothing shipped
+        order_states.move_payment(order, PaymentState.REFUNDED)
     audit.record(session, "order.gift_card_restored", actor=actor, channel=order.channel_code,
                  subject=order, data={"amount": str(restored)})
     session.flush()

@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.billing import ledger
+from core.billing import states as billing_states
 from core.billing.errors import BillingError
+from core.billing.states import RefundStatus
 from core.billing.models import Allocation, GiftCardRequest, Invoice, Payment, Refund
 from core.db import utcnow
 from core.errors import NotFound
@@ -54,8 +56,7 @@ def _reduce(invoice: Invoice, amount: Decimal) -> None:
     invoice.amount_open -= amount
     if invoice.amount_open < 0:
         raise BillingError(f"{invoice.number} would be paid more than it is owed.")
-    invoice.status = ("paid" if invoice.amount_open == 0 else
-                      "partially_paid" if invoice.amount_open < invoice.gross_total else "open")
+    billing_states.restate(invoice)
 
 
 def release_collection_hold(session: Session, order_id: int | None) -> bool:
@@ -240,7 +241,7 @@ def allocate(session: Session, invoice: Invoice, amount: Decimal, *, actor: audi
         source.amount_unallocated -= amount
     else:
         source.amount_open -= amount
-        source.status = "paid" if source.amount_open == 0 else "partially_paid"
+        billing_states.restate(source)
     allocation = Allocation(invoice_id=invoice.id, kind="payment" if payment else "credit_note",
                             payment_id=payment.id if payment else None,
                             credit_note_id=credit_note.id if credit_note else None,
@@ -315,7 +316,7 @@ def settle_with_credit_note(session: Session, invoice: Invoice, credit_note: Inv
                                entry_id=entry_id, at=utcnow()))
         _reduce(invoice, amount)
     credit_note.amount_open = credit_note.gross_total - amount
-    credit_note.status = "paid" if credit_note.amount_open == 0 else "open"
+    billing_states.restate(credit_note)
     session.flush()
     release_collection_hold(session, invoice.order_id)
 
@@ -413,7 +414,7 @@ def _take_from(source, amount: Decimal, *, reserved: Decimal = ZERO) -> None:
             raise BillingError(_only_left(source.amount_open, reserved, source.currency,
                                           f"of {source.number} is open"), field="amount")
         source.amount_open -= amount
-        source.status = "paid" if source.amount_open == 0 else "partially_paid"
+        billing_states.restate(source)
 
 
 def _only_left(held: Decimal, reserved: Decimal, currency: str, what: str,
@@ -551,9 +552,9 @@ def refund_credit(session: Session, *, amount: Decimal, method: str, reference: 
     refund = Refund(payment_id=payment.id if payment else None,
                     credit_note_id=credit_note.id if credit_note else None,
                     customer_id=source.customer_id, method=method, amount=amount,
-                    currency=source.currency, status="succeeded", reference=reference.strip(),
-                    key=key, reason=reason[:300], recorded_by=actor.label, entry_id=entry.id,
-                    recorded_at=utcnow())
+                    currency=source.currency, status=RefundStatus.SUCCEEDED,
+                    reference=reference.strip(), key=key, reason=reason[:300],
+                    recorded_by=actor.label, entry_id=entry.id, recorded_at=utcnow())
     session.add(refund)
     audit.record(session, "credit.refunded", actor=actor, channel="backoffice", subject=refund,
                  data={"amount": str(amount), "method": method})
@@ -600,7 +601,8 @@ def begin_card_refund(session: Session, *, payment: Payment, amount: Decimal, ke
         raise BillingError(f"Only {_m(available, payment.currency)} of credit is there to refund.", field="amount")
     refund = Refund(payment_id=payment.id, credit_note_id=credit_note.id if credit_note else None,
                     customer_id=payment.customer_id, method="card", amount=amount,
-                    currency=payment.currency, status="pending", key=key, reason=reason[:300],
+                    currency=payment.currency, status=RefundStatus.PENDING, key=key,
+                    reason=reason[:300],
                     recorded_by=actor.label, recorded_at=utcnow())
     session.add(refund)
     session.flush()
@@ -631,7 +633,8 @@ def record_card_refund(session: Session, *, payment: Payment, amount: Decimal, s
                         reference=stripe_id[:60], memo="Refunded to the card",
                         postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, payment.customer_id),
                                   ledger.cr(ledger.CARD_CLEARING, amount)])
-    refund.status, refund.stripe_id, refund.entry_id = "succeeded", stripe_id, entry.id
+    billing_states.move_refund(refund, RefundStatus.SUCCEEDED)
+    refund.stripe_id, refund.entry_id = stripe_id, entry.id
     audit.record(session, "payment.refunded", actor=actor, channel="backoffice", subject=refund,
                  data={"amount": str(amount), "payment": payment.stripe_id})
     session.flush()
@@ -640,8 +643,8 @@ def record_card_refund(session: Session, *, payment: Payment, amount: Decimal, s
 
 def fail_card_refund(session: Session, refund: Refund, message: str) -> None:
     """Stripe refused the refund: nothing moved; the credit stays."""
-    if refund.status == "pending":
-        refund.status = "failed"
+    if refund.status == RefundStatus.PENDING:
+        billing_states.move_refund(refund, RefundStatus.FAILED)
         refund.reason = (refund.reason + " | " if refund.reason else "") + message[:200]
 
 

@@ -28,10 +28,12 @@ from core.billing.models import Invoice
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.fulfilment import carriers, states
+from core.fulfilment.states import ShipmentStatus
 from core.fulfilment.models import Shipment, ShipmentLine
 from core.inventory import services as inventory
 from core.orders import holds
 from core.orders import states as order_states
+from core.orders.states import OrderStatus
 from core.orders.models import Order, OrderLine
 
 CHANNEL = "console"
@@ -78,7 +80,7 @@ def release_order(session: Session, order: Order, *, actor: audit.Actor) -> None
     """Send one order to the warehouse, or raise NotReleasable saying why not. Flushes."""
     if problem := release_refusal(order):
         raise NotReleasable(problem)
-    order_states.move(order, "in_fulfilment")
+    order_states.move(order, OrderStatus.IN_FULFILMENT)
     order.released_at = utcnow()
     audit.record(session, "order.released", actor=actor, channel=CHANNEL, subject=order,
                  data={"number": order.number})
@@ -282,10 +284,10 @@ def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *
     picked = _picked(order, quantities)
     now = utcnow()
     shipment = Shipment(number=_next_number(session, order), order_id=order.id,
-                        status="created", carrier=chosen.code, tracking_number=number,
+                        status=ShipmentStatus.CREATED, carrier=chosen.code, tracking_number=number,
                         created_by=actor.label, created_at=now,
                         lines=[ShipmentLine(order_line_id=l.id, quantity=q) for l, q in picked])
-    states.move(shipment, "shipped")
+    states.move(shipment, ShipmentStatus.SHIPPED)
     shipment.shipped_at = now
     session.add(shipment)
     inventory.ship_out(session, [(l.variant_id, q) for l, q in picked],
@@ -293,7 +295,8 @@ def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *
     for line, quantity in picked:
         line.quantity_shipped += quantity
         line.quantity_reserved -= quantity
-    target = "shipped" if all(outstanding(l) == 0 for l in order.lines) else "partially_shipped"
+    target = (OrderStatus.SHIPPED if all(outstanding(l) == 0 for l in order.lines)
+              else OrderStatus.PARTIALLY_SHIPPED)
     if order.status != target:
         order_states.move(order, target)
     audit.record(session, f"order.{target}", actor=actor, channel=CHANNEL, subject=order,
@@ -319,7 +322,7 @@ def get_shipment(session: Session, shipment_id: int, *, lock: bool = False) -> S
 
 def mark_delivered(session: Session, shipment: Shipment, *, actor: audit.Actor) -> Shipment:
     """The carrier delivered the shipment. Flushes; the caller commits."""
-    states.move(shipment, "delivered")
+    states.move(shipment, ShipmentStatus.DELIVERED)
     shipment.delivered_at = utcnow()
     order = shipment.order
     audit.record(session, "order.shipment_delivered", actor=actor, channel=CHANNEL,
@@ -329,7 +332,7 @@ def mark_delivered(session: Session, shipment: Shipment, *, actor: audit.Actor) 
             select(Shipment.id).where(Shipment.order_id == order.id,
                                       Shipment.status != "delivered").limit(1)):
         # Everything ordered has shipped and every parcel arrived: the order is complete.
-        order_states.move(order, "completed")
+        order_states.move(order, OrderStatus.COMPLETED)
         audit.record(session, "order.completed", actor=actor, channel=CHANNEL, subject=order,
                      data={"shipment": shipment.number})
         session.flush()

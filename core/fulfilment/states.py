@@ -1,42 +1,58 @@
 """The shipment's transition table (DESIGN.md, "States").
 
-created -> picked -> shipped -> delivered; a shipment packed and handed to the carrier in
-one go skips "picked" (created -> shipped).
+`move` is the only code that changes a shipment's status; the caller records the audit
+event (order.shipped, order.shipment_delivered), as before.
 """
 from __future__ import annotations
 
-from core.errors import DomainError
+from enum import StrEnum
 
+from core.errors import DomainError
+from core.orders.states import OrderStatus, PaymentState
+from core.statemachine import Machine
+
+
+class ShipmentStatus(StrEnum):
+    CREATED = "created"
+    PICKED = "picked"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+
+
+S = ShipmentStatus
 TRANSITIONS: dict[str, set[str]] = {
-    "created": {"picked", "shipped"},
-    "picked": {"shipped"},
-    "shipped": {"delivered"},
-    "delivered": set(),
+    S.CREATED: {S.PICKED, S.SHIPPED},
+    S.PICKED: {S.SHIPPED},
+    S.SHIPPED: {S.DELIVERED},
+    S.DELIVERED: set(),
 }
-LABELS = {"created": "Created", "picked": "Picked", "shipped": "Shipped",
-          "delivered": "Delivered"}
+LABELS = {S.CREATED: "Created", S.PICKED: "Picked", S.SHIPPED: "Shipped",
+          S.DELIVERED: "Delivered"}
 
 
 class IllegalShipmentTransition(DomainError):
     code = "illegal_shipment_transition"
 
 
+SHIPMENT = Machine("shipment", ShipmentStatus, TRANSITIONS, labels=LABELS,
+                   error=IllegalShipmentTransition, noun="A shipment",
+                   columns=("shipments.status",),
+                   doc="""created -> picked -> shipped -> delivered; a shipment packed and
+handed to the carrier in one go skips "picked" (created -> shipped). Delivered is final.""")
+
+
 def check(current: str, target: str) -> None:
     """Raise IllegalShipmentTransition unless the table allows current -> target."""
-    if target not in TRANSITIONS.get(current, set()):
-        raise IllegalShipmentTransition(
-            f"A shipment that is {LABELS.get(current, current).lower()} cannot become "
-            f"{LABELS.get(target, target).lower()}.")
+    SHIPMENT.check(current, target)
 
 
 def move(shipment, target: str) -> str:
     """Move `shipment` to `target` after checking the table; returns the previous status."""
-    check(shipment.status, target)
-    previous, shipment.status = shipment.status, target
-    return previous
+    return SHIPMENT.move(shipment, target)
 
 
 # What the warehouse reads of an order (core.orders.states has the order's own table):
 # released and with units still to ship, and the payment states that let an order go.
-RELEASED_ORDER_STATUSES = ("in_fulfilment", "partially_shipped")
-SECURED_PAYMENT_STATES = ("authorised", "partially_captured", "captured")
+RELEASED_ORDER_STATUSES = (OrderStatus.IN_FULFILMENT, OrderStatus.PARTIALLY_SHIPPED)
+SECURED_PAYMENT_STATES = (PaymentState.AUTHORISED, PaymentState.PARTIALLY_CAPTURED,
+                          PaymentState.CAPTURED)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
+from enum import StrEnum
 from math import ceil
 
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ from core.customers.models import Customer
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.orders.models import HOLD_KINDS, Order, OrderHold
+from core.statemachine import Machine
 
 CHANNEL = "console"
 
@@ -83,6 +85,24 @@ class HoldNotAllowed(HoldError):
     """The agent lacks the role this hold needs; views answer 403 with the message."""
 
     code = "hold_not_allowed"
+
+
+class HoldState(StrEnum):
+    ACTIVE = "active"
+    RELEASED = "released"
+
+
+HOLD = Machine("hold", HoldState, {HoldState.ACTIVE: {HoldState.RELEASED},
+                                   HoldState.RELEASED: set()},
+               labels={HoldState.ACTIVE: "Active", HoldState.RELEASED: "Released"},
+               error=HoldError, noun="A hold",
+               doc="""A hold is placed active and released once, never deleted: active ->
+released. Its state is not a column but `released_at` (set: released), which release_hold,
+the one transition, sets after checking this table.""")
+
+
+def hold_state(hold: OrderHold) -> HoldState:
+    return HoldState.ACTIVE if hold.released_at is None else HoldState.RELEASED
 
 
 class OrderOnHold(DomainError):
@@ -166,7 +186,7 @@ def release_hold(session: Session, hold: OrderHold, *, actor: audit.Actor, note:
     Raises HoldNotAllowed for a missing role, HoldError when it is already released.
     Flushes; the caller commits.
     """
-    if hold.released_at is not None:
+    if not HOLD.allows(hold_state(hold), HoldState.RELEASED):
         raise HoldError(f"This hold was already released by {hold.released_by}.")
     if actor.kind != "system" and (problem := refusal_for(hold, label=actor.label,
                                                           roles=roles)):

@@ -20,6 +20,7 @@ from core.errors import DomainError, NotFound
 from core.inventory import services as inventory
 from core.numbering import next_number
 from core.orders import promotion_uses, shipping, states
+from core.orders.states import OrderStatus, PaymentState
 from core.orders.models import Order, OrderLine
 from core.pricing import engine
 from core.pricing import services as pricing
@@ -280,8 +281,8 @@ def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key, ch
         number=next_number(session, "order"), idempotency_key=key, customer_id=customer_id,
         email=checkout.email, channel_code=channel_code, placed_by_kind=actor.kind,
         placed_by_id=actor.id, currency=ctx.channel.currency,
-        prices_include_tax=ctx.channel.prices_include_tax, status="pending_payment",
-        payment_state="unpaid", payment_method=checkout.payment_method,
+        prices_include_tax=ctx.channel.prices_include_tax, status=OrderStatus.PENDING_PAYMENT,
+        payment_state=PaymentState.UNPAID, payment_method=checkout.payment_method,
         shipping_address=checkout.shipping_address, billing_address=checkout.billing_address,
         shipping_method=ship.code, shipping_amount=ship.gross, shipping_tax=ship.tax,
         subtotal=priced.subtotal.amount, discount_total=priced.discount_total.amount,
@@ -316,8 +317,8 @@ def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
 def awaits_card_payment(order: Order) -> bool:
     """A new order waiting for its payment, or a confirmed one whose authorisation was
     voided (its lines changed) and must be taken again."""
-    return order.status == "pending_payment" or (
-        order.status == "confirmed" and order.payment_state == "unpaid"
+    return order.status == OrderStatus.PENDING_PAYMENT or (
+        order.status == OrderStatus.CONFIRMED and order.payment_state == PaymentState.UNPAID
         and order.payment_method != "on_account")
 
 
@@ -325,14 +326,14 @@ def confirm(session: Session, order: Order) -> None:
     """The order stops waiting (paid, or accepted on account): confirmed, and the buyer is
     e-mailed the confirmation once the transaction commits (core.notifications). Every
     path that confirms an order comes through here, so each order gets exactly one."""
-    states.move(order, "confirmed")
+    states.move(order, OrderStatus.CONFIRMED)
     events.record(session, events.OrderConfirmed(order.id))
 
 
 def confirm_on_account(session: Session, order: Order, *, actor: audit.Actor) -> None:
     """An order on account needs no payment first: confirmed at once."""
     confirm(session, order)
-    order.payment_state = "on_account"
+    states.move_payment(order, PaymentState.ON_ACCOUNT)
     audit.record(session, "order.confirmed_on_account", actor=actor, channel=order.channel_code,
                  subject=order, data={"number": order.number})
 
@@ -341,9 +342,9 @@ def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, refer
     """Payment authorised: the order is confirmed. False when that had already happened."""
     if not awaits_card_payment(order):
         return False
-    if order.status == "pending_payment":
+    if order.status == OrderStatus.PENDING_PAYMENT:
         confirm(session, order)
-    order.payment_state = "authorised"
+    states.move_payment(order, PaymentState.AUTHORISED)
     audit.record(session, "order.payment_authorised", actor=actor, channel=order.channel_code,
                  subject=order, data={"payment": reference})
     return True
@@ -352,10 +353,10 @@ def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, refer
 def mark_prepaid(session: Session, order: Order, *, actor: audit.Actor, reference: str) -> bool:
     """Paid in full before any card was asked (a gift card): the order is confirmed and its
     payment captured. False when it is not paid in full or no longer awaits payment."""
-    if order.status != "pending_payment" or order.amount_prepaid < order.gross_total:
+    if order.status != OrderStatus.PENDING_PAYMENT or order.amount_prepaid < order.gross_total:
         return False
     confirm(session, order)
-    order.payment_state = "captured"
+    states.move_payment(order, PaymentState.CAPTURED)
     audit.record(session, "order.paid_in_advance", actor=actor, channel=order.channel_code,
                  subject=order, data={"payment": reference, "amount": str(order.amount_prepaid)})
     return True
@@ -366,7 +367,7 @@ def cancel_order(session: Session, order: Order, *, actor: audit.Actor, reason: 
     if order.status not in states.CANCELLABLE:
         raise OrderError("This order has shipped and can no longer be cancelled; "
                          "start a return instead.")
-    states.move(order, "cancelled")
+    states.move(order, OrderStatus.CANCELLED)
     inventory.release(session, [(l.variant_id, l.quantity_reserved) for l in order.lines])
     for line in order.lines:
         line.quantity_reserved = 0

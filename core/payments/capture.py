@@ -37,6 +37,7 @@ from core.payments import notices
 from core.payments import services as payments
 from core.payments.gateway import GatewayUnavailable, PaymentDeclined
 from core.payments.models import PaymentAttempt
+from core.payments.states import AttemptStatus, move_attempt
 from core.payments.records import (CHANNEL, SYSTEM, CollectOutcome, authorisation_days,
                                    authorisation_usable, capture_key, current_authorisation,
                                    hold_payment_review, lock_invoice, lock_order, record_taken,
@@ -101,7 +102,8 @@ def _capture(session: Session, gateway, order: Order, invoice: Invoice,
              commit: Callable[[], None]) -> CollectOutcome:
     # While "capturing", amount_captured is the amount asked: a repeat after a lost answer
     # must send the same amount with the same idempotency key.
-    authorisation.status, authorisation.amount_captured = "capturing", due
+    move_attempt(authorisation, AttemptStatus.CAPTURING)
+    authorisation.amount_captured = due
     authorisation.invoice_id = invoice.id
     authorisation.updated_at = utcnow()
     commit()  # the capture is on record before Stripe hears of it
@@ -126,7 +128,8 @@ def _send_capture(session: Session, gateway, order_id: int, invoice_id: int,
             commit()
             return CollectOutcome("already_collected" if authorisation.status == "captured"
                                   else "pending", "", _payment_of(session, authorisation))
-        authorisation.status, authorisation.error = "expired", str(err)[:300]
+        move_attempt(authorisation, AttemptStatus.EXPIRED)
+        authorisation.error = str(err)[:300]
         authorisation.invoice_id, authorisation.amount_captured = None, Decimal(0)
         audit.record(session, "order.capture_refused", actor=actor, channel=CHANNEL,
                      subject=order, data={"payment": authorisation.stripe_id, "error": str(err)})

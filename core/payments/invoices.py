@@ -36,6 +36,7 @@ from core.payments.records import (capture_key, lock_invoice, lock_order, record
                                    release_capture_hold)
 from core.payments.gateway import GatewayUnavailable, IntentResult, PaymentDeclined
 from core.payments.models import PaymentAttempt
+from core.payments.states import AttemptStatus, move_attempt
 
 IN_FLIGHT = ("creating", "requires_action", "authorised", "capturing")
 PROCESSING = "Your payment is being processed."
@@ -174,7 +175,7 @@ def _authorised(session: Session, gateway, invoice_id: int, attempt: PaymentAtte
         commit()
         return _settled(session, invoice_id, attempt)
     if result.status == "requires_action":
-        attempt.status = "requires_action"
+        move_attempt(attempt, AttemptStatus.REQUIRES_ACTION)
         commit()
         return InvoicePaymentOutcome("requires_action", get_invoice(session, invoice_id),
                                      client_secret=result.client_secret)
@@ -183,13 +184,14 @@ def _authorised(session: Session, gateway, invoice_id: int, attempt: PaymentAtte
         return InvoicePaymentOutcome("processing", get_invoice(session, invoice_id),
                                      PROCESSING)
     if result.status != "requires_capture":
-        attempt.status = "cancelled" if result.status == "canceled" else "failed"
+        move_attempt(attempt, AttemptStatus.CANCELLED if result.status == "canceled"
+                     else AttemptStatus.FAILED)
         attempt.error = (result.error or "The card could not be authorised.")[:300]
         commit()
         return InvoicePaymentOutcome("declined", get_invoice(session, invoice_id),
                                      "The card could not be authorised. Try again or use "
                                      "another card.")
-    attempt.status = "authorised"
+    move_attempt(attempt, AttemptStatus.AUTHORISED)
     commit()
     return _capture(session, gateway, invoice_id, attempt, actor, commit)
 
@@ -209,7 +211,8 @@ def _capture(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt
         if amount <= 0:  # paid meanwhile (a transfer, credit): give the hold back
             commit()
             return _void(session, gateway, invoice_id, attempt, commit)
-        attempt.status, attempt.amount_captured = "capturing", amount
+        move_attempt(attempt, AttemptStatus.CAPTURING)
+        attempt.amount_captured = amount
         attempt.updated_at = utcnow()
     commit()
     try:
@@ -223,7 +226,8 @@ def _capture(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt
         if attempt.status != "capturing":  # another call recorded the capture meanwhile
             commit()
             return _settled(session, invoice_id, attempt)
-        attempt.status, attempt.amount_captured = "failed", 0
+        move_attempt(attempt, AttemptStatus.FAILED)
+        attempt.amount_captured = 0
         attempt.error = str(err)[:300]
         commit()
         return InvoicePaymentOutcome("declined", get_invoice(session, invoice_id), str(err))
@@ -245,7 +249,7 @@ def _void(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt,
     lock_order(session, attempt.order_id)
     attempt = payments.lock_attempt(session, attempt.id)
     if voided and attempt.status == "authorised":
-        attempt.status = "cancelled"
+        move_attempt(attempt, AttemptStatus.CANCELLED)
     attempt.updated_at = utcnow()
     commit()
     invoice = get_invoice(session, invoice_id)

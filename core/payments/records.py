@@ -18,9 +18,11 @@ from core.db import utcnow
 from core.errors import NotFound
 from core.orders import holds
 from core.orders.models import Order
+from core.orders.states import PaymentState, move_payment
 from core.payments import services as payments
 from core.payments.gateway import GatewayUnavailable, IntentResult
 from core.payments.models import PaymentAttempt
+from core.payments.states import AttemptStatus, move_attempt
 
 DEFAULT_AUTHORISATION_DAYS = 7
 CAPTURE_MARGIN = dt.timedelta(hours=12)  # an authorisation this close to its end is not used
@@ -98,7 +100,8 @@ def record_taken(session: Session, order_id: int, invoice_id: int, attempt: Paym
                               f"for {invoice.number}.", payment)
     amount = (result.captured or result.amount).amount
     attempt.stripe_id = attempt.stripe_id or result.id
-    attempt.status, attempt.amount_captured = "captured", amount
+    move_attempt(attempt, AttemptStatus.CAPTURED)
+    attempt.amount_captured = amount
     attempt.captured_at = attempt.updated_at = utcnow()
     payment = receivables.record_card_capture(session, invoice, amount=amount,
                                               stripe_id=attempt.stripe_id,
@@ -148,13 +151,15 @@ def update_payment_state(session: Session, order: Order) -> None:
     if captured <= 0:
         return
     if refunded > 0:
-        order.payment_state = "refunded" if refunded >= captured else "partially_refunded"
+        move_payment(order, PaymentState.REFUNDED if refunded >= captured
+                     else PaymentState.PARTIALLY_REFUNDED)
         return
     open_amount = Decimal(session.scalar(
         select(func.coalesce(func.sum(Invoice.amount_open), 0))
         .where(Invoice.order_id == order.id, Invoice.kind == "invoice")) or 0)
     shipped = all(l.quantity_shipped >= l.quantity for l in order.lines)
-    order.payment_state = "captured" if shipped and open_amount == 0 else "partially_captured"
+    move_payment(order, PaymentState.CAPTURED if shipped and open_amount == 0
+                 else PaymentState.PARTIALLY_CAPTURED)
 
 
 def void_authorisation(session: Session, gateway, order_id: int, attempt: PaymentAttempt,
@@ -168,7 +173,8 @@ def void_authorisation(session: Session, gateway, order_id: int, attempt: Paymen
     order = lock_order(session, order_id)
     attempt = payments.lock_attempt(session, attempt.id)
     if voided:
-        attempt.status, attempt.updated_at = "cancelled", utcnow()
+        move_attempt(attempt, AttemptStatus.CANCELLED)
+        attempt.updated_at = utcnow()
     audit.record(session, "order.payment_voided" if voided else "order.void_failed",
                  actor=actor, channel=CHANNEL, subject=order,
                  data={"payment": attempt.stripe_id, "why": why, "error": problem[:300]})

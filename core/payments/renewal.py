@@ -33,12 +33,14 @@ from core import audit
 from core.billing.models import Invoice
 from core.db import utcnow
 from core.orders.models import Order, OrderLine
+from core.orders.states import PaymentState, move_payment
 from core.payments import notices
 from core.payments import services as payments
 from core.payments.records import (authorisation_days, current_authorisation,
                                    hold_payment_review, lock_order, void_authorisation)
 from core.payments.gateway import GatewayUnavailable, PaymentDeclined
 from core.payments.models import PaymentAttempt
+from core.payments.states import AttemptStatus, move_attempt
 
 RENEW_BEFORE = dt.timedelta(days=1)
 RENEWABLE = ("confirmed", "in_fulfilment", "partially_shipped")
@@ -132,7 +134,8 @@ def renew(session: Session, gateway, attempt_id: int, *, actor: audit.Actor,
     if pending.status != "creating":  # another run recorded it (and voided the old one)
         commit()
         return "skipped"
-    pending.stripe_id, pending.status, pending.updated_at = result.id, "authorised", utcnow()
+    move_attempt(pending, AttemptStatus.AUTHORISED)
+    pending.stripe_id, pending.updated_at = result.id, utcnow()
     audit.record(session, "order.payment_reauthorised", actor=actor, channel=CHANNEL,
                  subject=order, data={"payment": result.id, "replaces": old.stripe_id,
                                       "amount": str(pending.amount)})
@@ -163,7 +166,7 @@ def _failed(session: Session, gateway, order: Order, old: PaymentAttempt,
     if waiting and void_authorisation(session, gateway, order_id, old, actor, commit,
                          why="could not be renewed"):
         order = lock_order(session, order_id)
-        order.payment_state = "unpaid"  # the order now waits for a card (pay link)
+        move_payment(order, PaymentState.UNPAID)  # the order now waits for a card (pay link)
         commit()
         notices.order_card_needed(order_id, number=number, email=email, reason=message)
     return "failed"

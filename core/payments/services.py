@@ -24,12 +24,13 @@ from core.orders.models import Order
 from core.orders import holds
 from core.payments.gateway import GatewayUnavailable, IntentResult
 from core.payments.models import PaymentAttempt
+from core.payments.states import AttemptStatus, move_attempt
 
 SYSTEM = audit.Actor.system("payments")
 
 
 AUTHORISING = ("order", "reauthorise")  # purposes of an order's card authorisation
-OPEN = ("creating", "requires_action")  # an attempt nobody has settled yet
+OPEN = (AttemptStatus.CREATING, AttemptStatus.REQUIRES_ACTION)  # nobody has settled it yet
 # How long a 3-D Secure challenge may take (an issuer's challenge page times out well
 # within it): a PaymentIntent still waiting after that has been left and may be cancelled.
 CHALLENGE_WINDOW = dt.timedelta(minutes=15)
@@ -119,7 +120,8 @@ def find_attempt(session: Session, stripe_id: str, *, key: str | None = None
     return attempt
 
 
-SETTLED = ("authorised", "capturing", "captured", "expired", "cancelled", "voided")
+SETTLED = (AttemptStatus.AUTHORISED, AttemptStatus.CAPTURING, AttemptStatus.CAPTURED,
+           AttemptStatus.EXPIRED, AttemptStatus.CANCELLED, AttemptStatus.VOIDED)
 
 
 def challenge_over(attempt: PaymentAttempt) -> bool:
@@ -162,7 +164,8 @@ def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult
     if attempt.status in SETTLED:
         return "unchanged"
     if result.authorised:
-        attempt.status = "authorised" if result.status == "requires_capture" else "captured"
+        move_attempt(attempt, AttemptStatus.AUTHORISED if result.status == "requires_capture"
+                     else AttemptStatus.CAPTURED)
         if not orders.mark_authorised(session, order, actor=actor, reference=result.id):
             return _orphaned(session, order, attempt, actor, gateway)
         due = order.gross_total - order.amount_prepaid  # a gift card paid the rest
@@ -174,11 +177,11 @@ def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult
                              note=f"{result.amount} authorised for {due}")
         return "authorised"
     if result.status == "requires_action":
-        attempt.status = "requires_action"
+        move_attempt(attempt, AttemptStatus.REQUIRES_ACTION)
         return "requires_action"
     if result.status == "processing":
         return "processing"  # not a failure: the attempt stays open until Stripe decides
-    attempt.status = "failed"
+    move_attempt(attempt, AttemptStatus.FAILED)
     attempt.error = (result.error or "The payment failed.")[:300]
     return "failed"
 
@@ -193,7 +196,7 @@ def _orphaned(session: Session, order: Order, attempt: PaymentAttempt, actor: au
         except GatewayUnavailable:
             voided = False
     if voided:
-        attempt.status = "voided"
+        move_attempt(attempt, AttemptStatus.VOIDED)
     audit.record(session, "order.payment_voided" if voided else "order.void_failed",
                  actor=actor, channel=order.channel_code, subject=order,
                  data={"payment": attempt.stripe_id, "why": "authorised after the order "
@@ -203,7 +206,7 @@ def _orphaned(session: Session, order: Order, attempt: PaymentAttempt, actor: au
 
 def record_decline(session: Session, attempt: PaymentAttempt, message: str) -> None:
     """The attempt failed. The caller holds the order's lock and a fresh attempt."""
-    attempt.status = "failed"
+    move_attempt(attempt, AttemptStatus.FAILED)
     attempt.error = message[:300]
     attempt.updated_at = utcnow()
 

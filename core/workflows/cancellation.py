@@ -19,8 +19,10 @@ from core.billing.prepayments import restore_order_prepayments
 from core.db import utcnow
 from core.orders import services as orders, states
 from core.orders.models import Order
+from core.orders.states import PaymentState, move_payment
 from core.payments.gateway import GatewayUnavailable, IntentResult
 from core.payments.models import PaymentAttempt
+from core.payments.states import AttemptStatus, move_attempt
 
 
 class VoidingGateway(Protocol):
@@ -62,7 +64,7 @@ def cancel_and_void(session: Session, order: Order, *, gateway: VoidingGateway,
     voided = [_record_void(session, order, _locked_attempt(session, attempt_id), answer, actor)
               for attempt_id, answer in answers]
     if attempts and all(voided):
-        order.payment_state = "unpaid"
+        move_payment(order, PaymentState.UNPAID)
     session.flush()
 
 
@@ -98,7 +100,7 @@ def _record_void(session: Session, order: Order, attempt: PaymentAttempt,
     else:
         result = answer
         if result.status == "canceled":
-            attempt.status = "cancelled"
+            move_attempt(attempt, AttemptStatus.CANCELLED)
             attempt.updated_at = utcnow()
             audit.record(session, "order.payment_voided", actor=actor, channel=order.channel_code,
                          subject=order, data={"payment": attempt.stripe_id})

@@ -31,6 +31,7 @@ from core.orders.models import Order
 from core.payments import services as payments
 from core.payments.gateway import GatewayUnavailable, PaymentDeclined, StripeGateway
 from core.payments.models import PaymentAttempt
+from core.payments.states import AttemptStatus, move_attempt
 
 BUSY = ("creating", "requires_action", "authorised", "captured")
 PROCESSING = "Your payment is being processed."
@@ -136,7 +137,7 @@ def complete_authentication(session: Session, gateway: StripeGateway, order_id: 
     outcome = payments.apply_result(session, attempt, result, actor=actor, gateway=gateway)
     if outcome == "failed":
         if result.status == "canceled":
-            attempt.status = "cancelled"
+            move_attempt(attempt, AttemptStatus.CANCELLED)
         if abandon_on_decline:
             payments.abandon(session, order, actor=actor, reason="Card authentication failed")
         commit()

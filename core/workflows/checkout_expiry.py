@@ -23,6 +23,7 @@ from core.payments import services as payments
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.payments.links import DEFAULT_LIFETIME as PAY_LINK_LIFETIME
 from core.payments.models import PaymentAttempt
+from core.payments.states import AttemptStatus, move_attempt
 
 WEB_PATIENCE = dt.timedelta(minutes=30)
 ACTOR = audit.Actor.system("checkout-expiry")
@@ -65,7 +66,7 @@ def _settle(session: Session, gateway: StripeGateway, order_id: int, commit) -> 
         # apply_result locks the order and reads order and attempt afresh.
         if payments.apply_result(session, attempt, result, actor=ACTOR,
                                  gateway=gateway) == "failed" and result.status == "canceled":
-            attempt.status = "cancelled"
+            move_attempt(attempt, AttemptStatus.CANCELLED)
         commit()
     # Locked and read afresh: a webhook may have confirmed it since the sweep began.
     order = orders.get_order(session, order_id, lock=True)

@@ -50,6 +50,7 @@ from core.orders import holds as order_holds
 from core.orders import promotion_uses, queries
 from core.orders.models import Order, OrderHold, OrderLine, OrderNote
 from core.orders.services import OrderError
+from core.orders.states import PaymentState, move_payment
 from core.payments.models import PaymentAttempt
 from core.pricing import engine
 from core.pricing import services as pricing
@@ -264,7 +265,7 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
             note=(f"Lines changed: the total is now {order.gross_total} {order.currency}, "
                   f"{order.amount_prepaid} {order.currency} was paid in advance. Take a card "
                   "for the rest or send a pay link."), actor=actor)
-        order.payment_state = "unpaid"
+        move_payment(order, PaymentState.UNPAID)
         outcome = ChangeOutcome(total_before, order.gross_total, "none", hold)
     audit.record(session, "order.lines_changed", actor=actor, channel=CHANNEL, subject=order,
                  data={"before": before, "after": _snapshot(order),
@@ -451,6 +452,6 @@ def _reauthorisation_needed(session: Session, order: Order, authorised: list[Pay
         commit()
     voided = [void_authorisation(session, order, attempt, gateway, actor) for attempt in authorised]
     if all(voided):
-        order.payment_state = "unpaid"
+        move_payment(order, PaymentState.UNPAID)
     return ChangeOutcome(total_before, order.gross_total,
                          "voided" if all(voided) else "void_failed", hold)
