@@ -11,7 +11,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from core.catalog.admin import (MAX_USAGE_LIMIT, PriceListData, ProductData, PromotionData,
+from core.catalog.products import (MAX_USAGE_LIMIT, PriceListData, ProductData, PromotionData,
                                 VariantData, format_attributes, parse_attributes)
 from core.money import MINOR_UNITS
 from core.web.forms import AmountField  # noqa: F401 - the console's forms take it from here

@@ -1,6 +1,6 @@
-"""Read side of the back-office billing console: invoice lists and detail, a customer's
-receivables, the payment form's allocation, the trial balance and the journal; and the
-role limits for write-offs.
+"""The books as billing staff read them: invoice lists and detail, a customer's
+receivables and statement, the allocation suggested for a payment received, the trial
+balance and the journal. (core.billing.queries is what a customer sees of their invoices.)
 
 Every list runs a fixed number of queries whatever its length (the docstrings say how
 many); the console's tests count them.

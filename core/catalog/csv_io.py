@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit, spreadsheet
 from core.catalog import search
-from core.catalog.admin import (CHANNEL, CatalogInputError, check_amount, check_barcode,
+from core.catalog.products import (CHANNEL, CatalogInputError, check_amount, check_barcode,
                                 check_min_quantity, check_sku, check_slug, check_text,
                                 check_weight, format_attributes, parse_attributes,
                                 parse_decimal, set_attributes)

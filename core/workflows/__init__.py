@@ -1,0 +1,1 @@
+"""The workflow layer: processes and read models that span the domain packages."""
