@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -158,6 +158,15 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit (for rendering)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_or_not_found(session: Session, model, ident: int, what: str):
+    """The `model` row with primary key `ident`; NotFound ("There is no {what} {ident}.")
+    when there is none."""
+    found = session.get(model, ident)
+    if found is None:
+        raise NotFound(f"There is no {what} {ident}.")
+    return found
 
 
 def import_all_models() -> None:
