@@ -167,19 +167,3 @@ def get_or_not_found(session: Session, model, ident: int, what: str):
     if found is None:
         raise NotFound(f"There is no {what} {ident}.")
     return found
-
-
-def import_all_models() -> None:
-    """Import every model module so Base.metadata knows every table (Alembic, create_all)."""
-    from core import audit, numbering, ratelimit  # noqa: F401
-    from core.agents import models as _agents  # noqa: F401
-    from core.billing import models as _billing  # noqa: F401
-    from core.fulfilment import models as _fulfilment  # noqa: F401
-    from core.auth import models as _auth  # noqa: F401
-    from core.catalog import models as _catalog  # noqa: F401
-    from core.customers import models as _customers  # noqa: F401
-    from core.inventory import models as _inventory  # noqa: F401
-    from core.orders import models as _orders  # noqa: F401
-    from core.orders import shipping as _shipping  # noqa: F401
-    from core.payments import models as _payments  # noqa: F401
-    from core.pricing import models as _pricing  # noqa: F401
