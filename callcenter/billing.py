@@ -142,7 +142,7 @@ def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_fo
                   decision_problems=None, give_back_form=None):
     detail = accounts.invoice_detail(db_session, number)
     invoice = detail.invoice
-    limit = accounts.write_off_limit(current_account().roles, _settings())
+    limit = receivables.write_off_limit(current_account().roles, _settings())
     credit_limit = credit_requests.credit_limit(current_account().roles, _settings())
     if write_off_form is None:
         write_off_form = WriteOffForm(prefix="writeoff", formdata=None)
@@ -404,7 +404,7 @@ def reject_credit(request_id: int):
 @requires_role(*PAYMENTS)
 def write_off(number: str):
     invoice = accounts.find_invoice(db_session, number)
-    limit = accounts.write_off_limit(current_account().roles, _settings())
+    limit = receivables.write_off_limit(current_account().roles, _settings())
     if limit is None:
         abort(403)
     form = WriteOffForm(prefix="writeoff")
