@@ -11,8 +11,8 @@ from wtforms.validators import Length, Optional
 
 from core.customers.addresses import COUNTRIES, REGIONS
 from core.customers.services import (INTERACTION_CHANNELS, INTERACTION_OUTCOMES,
-                                    INTERACTION_REASONS, KINDS, NOTE_MAX, PAYMENT_TERMS,
-                                    CustomerData)
+                                     INTERACTION_REASONS, KINDS, NOTE_MAX, PAYMENT_TERMS,
+                                     CustomerData)
 from core.customers.models import Customer, CustomerAddress
 from callcenter.catalog_forms import options
 

@@ -108,7 +108,8 @@ def sell():
     key = _key(form.key.data)
     sold = dict(session.get(SOLD_KEY) or {})
     if key in sold:  # a second submit of the same page sells nothing more
-        view = giftcard_operations.describe(db_session, giftcard_operations.get_card(db_session, sold[key]))
+        view = giftcard_operations.describe(
+            db_session, giftcard_operations.get_card(db_session, sold[key]))
         return _no_store(render_page("giftcards/sold.html", view=view, code=None))
     try:
         sale = giftcard_operations.sell_card(

@@ -36,8 +36,8 @@ def balance():
     if form.validate_on_submit():
         try:
             view = giftcard_operations.check_balance(db_session, form.code.data,
-                                                remote_addr=request.remote_addr,
-                                                limits=limits())
+                                                     remote_addr=request.remote_addr,
+                                                     limits=limits())
         except RateLimited as err:
             form.code.errors = [*form.code.errors, str(err)]
             status, refused = 429, err

@@ -4,13 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.workflows import shop_catalogue as queries
-from core.workflows.shop_catalogue import SORTS, Filters
 from core.errors import DomainError
 from core.pricing import services as pricing
 from core.web.db import db_session
 from core.web.htmx import htmx
 from core.web.render import render_page
+from core.workflows import shop_catalogue as queries
+from core.workflows.shop_catalogue import SORTS, Filters
 from storefront.viewer import viewer
 
 bp = Blueprint("shop", __name__)
