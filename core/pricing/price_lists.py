@@ -171,9 +171,10 @@ def _price_list_snapshot(pl: PriceList) -> dict[str, Any]:
 
 def price_list_form_data(pl: PriceList, session: Session) -> PriceListData:
     """The settings of a list as the edit form shows them."""
-    number = session.scalar(select(_customers.c.number)
-                            .where(_customers.c.id == pl.customer_id)) \
-        if pl.customer_id else None
+    number = None
+    if pl.customer_id:
+        number = session.scalar(select(_customers.c.number)
+                                .where(_customers.c.id == pl.customer_id))
     return PriceListData(code=pl.code, name=pl.name, currency=pl.currency, scope=pl.scope,
                          channel_code=pl.channel_code, customer_group=pl.customer_group,
                          customer_number=number, valid_from=pl.valid_from,
