@@ -32,7 +32,7 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
                                       allocation_id, line_form, options,
                                       tax_choices)
 from core.agents.services import actor_for
-from core.billing import (console, credit_requests, documents, giftcard_requests, giftcards,
+from core.billing import (accounts, credit_requests, documents, giftcard_requests, giftcards,
                           invoicing, ledger, queries, receivables)
 from core.billing.notify import queue_invoice_email
 from core.errors import DomainError, NotFound
@@ -116,10 +116,10 @@ def home():
 def invoice_list():
     form = InvoiceFilterForm(request.args)
     form.validate()
-    filters = console.InvoiceFilters(
+    filters = accounts.InvoiceFilters(
         status=_filter(form.status, "open"), customer=_filter(form.customer),
         number=_filter(form.q))
-    found = console.invoice_list(db_session, filters, page=_page_arg())
+    found = accounts.invoice_list(db_session, filters, page=_page_arg())
     return render_page("billing/invoices.html", block="results", form=form, found=found,
                        args=_args(form), waiting=credit_requests.waiting(db_session),
                        gift_sales=giftcard_requests.waiting(db_session))
@@ -140,9 +140,9 @@ def _decision_forms(detail, submitted=None):
 def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_form=None,
                   write_off_form=None, refund_form=None, line_problems=None, decision=None,
                   decision_problems=None, give_back_form=None):
-    detail = console.invoice_detail(db_session, number)
+    detail = accounts.invoice_detail(db_session, number)
     invoice = detail.invoice
-    limit = console.write_off_limit(current_account().roles, _settings())
+    limit = receivables.write_off_limit(current_account().roles, _settings())
     credit_limit = credit_requests.credit_limit(current_account().roles, _settings())
     if write_off_form is None:
         write_off_form = WriteOffForm(prefix="writeoff", formdata=None)
@@ -185,7 +185,7 @@ def invoice_detail(number: str):
 @bp.get("/invoices/<number>.pdf", endpoint="invoice_pdf")
 @requires_role(*VIEW)
 def invoice_pdf(number: str):
-    invoice = console.find_invoice(db_session, number)
+    invoice = accounts.find_invoice(db_session, number)
     seller = documents.Seller.from_settings(_settings())
     response = make_response(documents.invoice_pdf(invoice, seller=seller))
     response.headers["Content-Type"] = "application/pdf"
@@ -198,13 +198,13 @@ def invoice_pdf(number: str):
 @bp.post("/invoices/<number>/email", endpoint="resend")
 @requires_role(*VIEW)
 def resend(number: str):
-    invoice = console.find_invoice(db_session, number)
+    invoice = accounts.find_invoice(db_session, number)
     form = ConfirmForm(prefix="resend")
     if form.validate_on_submit():
         if not invoice.email:
             flash(f"{invoice.number} has no e-mail address to send it to.", "error")
         else:
-            console.note_email_resent(db_session, invoice, actor=_actor())
+            accounts.note_email_resent(db_session, invoice, actor=_actor())
             db_session.commit()
             queue_invoice_email(invoice.id, resend=True)
             flash(f"{invoice.number} is on its way to {invoice.email}.", "success")
@@ -214,7 +214,7 @@ def resend(number: str):
 @bp.post("/invoices/<number>/credit-note", endpoint="credit_note")
 @requires_role(*INVOICING)
 def credit_note(number: str):
-    invoice = console.find_invoice(db_session, number)
+    invoice = accounts.find_invoice(db_session, number)
     form = CreditNoteForm(prefix="credit")
     problems: dict[int, str] = {}
     if form.validate_on_submit():
@@ -246,7 +246,7 @@ def _refund_note_to_card(number: str, amount: Decimal | None) -> DomainError | N
     """Refund (part of) a credit note's open amount to the card(s) the invoice was paid
     with, through core.payments (which records, commits, then asks Stripe). Flashes what
     happened; returns the error that stopped it, if any."""
-    detail = console.invoice_detail(db_session, number)
+    detail = accounts.invoice_detail(db_session, number)
     note = detail.invoice
     left = detail.card_refundable if amount is None else amount
     if left <= 0:
@@ -283,7 +283,7 @@ def _refund_note_to_card(number: str, amount: Decimal | None) -> DomainError | N
 @bp.post("/invoices/<number>/refund-to-card", endpoint="refund_to_card")
 @requires_role(*REFUND_CREDIT)
 def refund_to_card(number: str):
-    note = console.find_invoice(db_session, number)
+    note = accounts.find_invoice(db_session, number)
     if not note.is_credit_note:
         abort(404)
     form = RefundToCardForm(prefix="refund")
@@ -299,7 +299,7 @@ def refund_to_card(number: str):
 @requires_role(*REFUND_CREDIT)
 def give_back_to_gift_card(number: str):
     """A credit note's part paid by gift card goes back onto the card (never by transfer)."""
-    note = console.find_invoice(db_session, number)
+    note = accounts.find_invoice(db_session, number)
     if not note.is_credit_note:
         abort(404)
     form = GiveBackForm(prefix="giveback")
@@ -319,7 +319,7 @@ def give_back_to_gift_card(number: str):
 @bp.post("/invoices/<number>/cancel", endpoint="cancel")
 @requires_role(*INVOICING)
 def cancel(number: str):
-    invoice = console.find_invoice(db_session, number)
+    invoice = accounts.find_invoice(db_session, number)
     form = CancelInvoiceForm(prefix="cancel")
     if form.validate_on_submit():
         done = _commit(form, credit_requests.credit, invoice, lines=None, cancel=True,
@@ -403,8 +403,8 @@ def reject_credit(request_id: int):
 @bp.post("/invoices/<number>/write-off", endpoint="write_off")
 @requires_role(*PAYMENTS)
 def write_off(number: str):
-    invoice = console.find_invoice(db_session, number)
-    limit = console.write_off_limit(current_account().roles, _settings())
+    invoice = accounts.find_invoice(db_session, number)
+    limit = receivables.write_off_limit(current_account().roles, _settings())
     if limit is None:
         abort(403)
     form = WriteOffForm(prefix="writeoff")
@@ -429,7 +429,7 @@ def _picker(template: str, q: str, problem: str = ""):
 
 def _customer_from(number: str):
     try:
-        return console.find_customer(db_session, number)
+        return accounts.find_customer(db_session, number)
     except NotFound:
         return None
 
@@ -456,7 +456,7 @@ def _posted_customer(template: str, form):
 
 def _tax_options():
     home = pricing.get_channel(db_session, "callcenter").country
-    found = console.tax_rate_options(db_session, home_country=home)
+    found = accounts.tax_rate_options(db_session, home_country=home)
     return tax_choices(found), found[0].value
 
 
@@ -535,7 +535,7 @@ def _payment_page(form: PaymentForm, customer, *, typed=None, problems=None,
         if (invoice_id := allocation_id(k)) is not None}
     amount = form.amount.data if not form.amount.errors else None
     on = form.received_on.data if not form.received_on.errors else None
-    suggestion = console.suggest(db_session, customer, amount, received_on=on, typed=typed)
+    suggestion = accounts.suggest(db_session, customer, amount, received_on=on, typed=typed)
     return render_page("billing/payment.html", block="allocation", form=form,
                        customer=customer, suggestion=suggestion, problems=problems or {},
                        allocation_problem=allocation_problem, raw=raw, q="", hits=[],
@@ -597,10 +597,10 @@ def record_payment():
 
 def _receivables_page(number: str, *, status: int = 200, forms: dict | None = None):
     try:
-        customer = console.find_customer(db_session, number)
+        customer = accounts.find_customer(db_session, number)
     except NotFound:
         abort(404)
-    found = console.customer_receivables(db_session, customer)
+    found = accounts.customer_receivables(db_session, customer)
     forms = forms or {}
     can_refund = current_account().has_role(*REFUND_CREDIT)
     apply_forms, refund_forms = {}, {}
@@ -635,9 +635,9 @@ def customer_receivables(number: str):
 def _posted_source(number: str):
     """The customer and the credit (a payment's or a credit note's) a posted form uses:
     (customer, source key, payment, credit note)."""
-    customer = console.find_customer(db_session, number)
+    customer = accounts.find_customer(db_session, number)
     key = request.form.get("source", "")
-    payment, note = console.find_credit_source(db_session, customer.id, key[:40])
+    payment, note = accounts.find_credit_source(db_session, customer.id, key[:40])
     return customer, key, payment, note
 
 
@@ -647,7 +647,7 @@ def apply_credit(number: str):
     customer, key, payment, note = _posted_source(number)
     form = ApplyCreditForm(prefix=f"apply-{key}")
     if form.validate_on_submit():
-        invoice = console.customer_invoice(db_session, customer.id, form.invoice.data or "")
+        invoice = accounts.customer_invoice(db_session, customer.id, form.invoice.data or "")
         if invoice is None:
             form.invoice.errors = [*form.invoice.errors, "Choose one of the open invoices."]
         elif _commit(form, receivables.allocate, invoice, form.amount.data, actor=_actor(),
@@ -684,8 +684,8 @@ def trial_balance():
     form.validate()
     as_of = _filter(form.as_of, None)
     return render_page("billing/trial_balance.html", form=form,
-                       found=console.trial_balance(db_session, as_of=as_of),
-                       account_name=console.account_name)
+                       found=accounts.trial_balance(db_session, as_of=as_of),
+                       account_name=accounts.account_name)
 
 
 @bp.get("/ledger/journal", endpoint="journal")
@@ -693,14 +693,14 @@ def trial_balance():
 def journal():
     form = JournalFilterForm(request.args)
     form.validate()
-    filters = console.JournalFilters(
+    filters = accounts.JournalFilters(
         kind=_filter(form.kind), date_from=_filter(form.date_from, None),
         date_to=_filter(form.date_to, None), reference=_filter(form.reference))
-    found = console.journal(db_session, filters, page=_page_arg())
+    found = accounts.journal(db_session, filters, page=_page_arg())
     export = ExportForm(formdata=None, date_from=filters.date_from, date_to=filters.date_to)
     return render_page("billing/journal.html", block="results", form=form, found=found,
-                       export=export, args=_args(form), account_name=console.account_name,
-                       kinds=console.JOURNAL_KINDS)
+                       export=export, args=_args(form), account_name=accounts.account_name,
+                       kinds=accounts.JOURNAL_KINDS)
 
 
 @bp.get("/ledger/journal.csv", endpoint="export")

@@ -15,8 +15,8 @@ from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange
 
 from callcenter.catalog_forms import AmountField, options
 from core.billing import invoicing
-from core.billing.console import JOURNAL_KINDS, STATUS_FILTERS, TaxOption
-from core.catalog.admin import parse_decimal
+from core.billing.accounts import JOURNAL_KINDS, STATUS_FILTERS, TaxOption
+from core.catalog.products import parse_decimal
 from core.parsing import parse_int
 from core.web.forms import IndexedFieldList
 

@@ -8,10 +8,14 @@ from flask import Blueprint, Response, flash, request, url_for
 from sqlalchemy import select
 
 from core.agents.services import actor_for
-from core.catalog import admin, csv_io
+from core.catalog import products as catalogue
 from core.catalog.models import AssortmentRule, Channel, Product, Variant
+from core.db import get_or_not_found
 from core.errors import DomainError
 from core.parsing import parse_int
+from core.pricing import catalogue_files
+from core.pricing import price_lists as pricelists
+from core.pricing import promotions as promos
 from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategory
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -46,9 +50,9 @@ def _page_arg() -> int:
 
 
 def _category_choices(blank: str | None = None) -> list:
-    found = admin.categories(db_session)
+    found = catalogue.categories(db_session)
     by_id = {c.id: c for c in found}
-    choices = [(c.id, admin.category_label(c, by_id)) for c in found]
+    choices = [(c.id, catalogue.category_label(c, by_id)) for c in found]
     return options(([(0, blank)] if blank is not None else []) + choices)
 
 
@@ -84,7 +88,7 @@ def products():
     query = request.args.get("q", "").strip()[:100]
     status = request.args.get("status", "all")
     status = status if status in ("all", "active", "inactive") else "all"
-    found = admin.list_products(db_session, query=query, status=status, page=_page_arg(),
+    found = catalogue.list_products(db_session, query=query, status=status, page=_page_arg(),
                                 per_page=PER_PAGE)
     return render_page("catalog/products.html", block="results", found=found, q=query,
                        status_filter=status)
@@ -103,7 +107,7 @@ def new_product():
     form = _product_form()
     if form.validate_on_submit():
         try:
-            product = admin.create_product(db_session, form.to_data(), actor=_actor())
+            product = catalogue.create_product(db_session, form.to_data(), actor=_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -114,7 +118,7 @@ def new_product():
 
 def _product_page(product_id: int, *, form: ProductForm | None = None,
                   variant_form: VariantForm | None = None):
-    product, prices = admin.product_detail(db_session, product_id)
+    product, prices = pricelists.product_detail(db_session, product_id)
     if form is None:
         form = _product_form(obj=product, formdata=None)
     if variant_form is None:
@@ -126,13 +130,13 @@ def _product_page(product_id: int, *, form: ProductForm | None = None,
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"], endpoint="product")
 @requires_role("catalog")
 def product_view(product_id: int):
-    product = admin.get_or_404(db_session, Product, product_id, "product")
+    product = get_or_not_found(db_session, Product, product_id, "product")
     if request.method == "GET":
         return _product_page(product_id)
     form = _product_form()
     if form.validate_on_submit():
         try:
-            admin.update_product(db_session, product, form.to_data(), actor=_actor())
+            catalogue.update_product(db_session, product, form.to_data(), actor=_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -143,11 +147,11 @@ def product_view(product_id: int):
 @bp.post("/products/<int:product_id>/variants", endpoint="add_variant")
 @requires_role("catalog")
 def add_variant(product_id: int):
-    product = admin.get_or_404(db_session, Product, product_id, "product")
+    product = get_or_not_found(db_session, Product, product_id, "product")
     form = VariantForm(prefix="variant")
     if form.validate_on_submit():
         try:
-            variant = admin.add_variant(db_session, product, form.to_data(), actor=_actor())
+            variant = catalogue.add_variant(db_session, product, form.to_data(), actor=_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -181,13 +185,13 @@ def _variant_page(variant: Variant, *, form: VariantForm | None = None,
 @bp.route("/variants/<int:variant_id>", methods=["GET", "POST"], endpoint="variant")
 @requires_role("catalog")
 def variant_view(variant_id: int):
-    variant = admin.get_or_404(db_session, Variant, variant_id, "variant")
+    variant = get_or_not_found(db_session, Variant, variant_id, "variant")
     if request.method == "GET":
         return _variant_page(variant)
     form = VariantForm()
     if form.validate_on_submit():
         try:
-            admin.update_variant(db_session, variant, form.to_data(), actor=_actor())
+            catalogue.update_variant(db_session, variant, form.to_data(), actor=_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -200,15 +204,15 @@ def variant_view(variant_id: int):
 @bp.post("/variants/<int:variant_id>/prices", endpoint="set_price")
 @requires_role("catalog")
 def set_price(variant_id: int):
-    variant = admin.get_or_404(db_session, Variant, variant_id, "variant")
+    variant = get_or_not_found(db_session, Variant, variant_id, "variant")
     form = _price_form()
     if form.validate_on_submit():
         try:
-            price_list = admin.get_or_404(db_session, PriceList, form.price_list_id.data,
+            price_list = get_or_not_found(db_session, PriceList, form.price_list_id.data,
                                           "price list")
-            admin.set_price(db_session, price_list=price_list, variant=variant,
-                            min_quantity=form.min_quantity.data,
-                            unit_price=form.unit_price.data, actor=_actor())
+            pricelists.set_price(db_session, price_list=price_list, variant=variant,
+                                 min_quantity=form.min_quantity.data,
+                                 unit_price=form.unit_price.data, actor=_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -220,10 +224,10 @@ def set_price(variant_id: int):
 @bp.post("/prices/<int:entry_id>/delete", endpoint="remove_price")
 @requires_role("catalog")
 def remove_price(entry_id: int):
-    entry = admin.get_or_404(db_session, PriceListEntry, entry_id, "price")
+    entry = get_or_not_found(db_session, PriceListEntry, entry_id, "price")
     variant_id = entry.variant_id
     if ConfirmForm().validate_on_submit():
-        admin.remove_price(db_session, entry, actor=_actor())
+        pricelists.remove_price(db_session, entry, actor=_actor())
         return _done("Price removed.", url_for(".variant", variant_id=variant_id))
     return redirect_to(url_for(".variant", variant_id=variant_id))
 
@@ -240,7 +244,7 @@ def _price_list_form(**kwargs) -> PriceListForm:
 @bp.get("/price-lists", endpoint="price_lists")
 @requires_role("catalog")
 def price_lists():
-    return render_page("catalog/price_lists.html", lists=admin.price_lists(db_session),
+    return render_page("catalog/price_lists.html", lists=pricelists.price_lists(db_session),
                        scopes=SCOPE_LABELS)
 
 
@@ -250,7 +254,7 @@ def new_price_list():
     form = _price_list_form()
     if form.validate_on_submit():
         try:
-            created = admin.create_price_list(db_session, form.to_data(), actor=_actor())
+            created = pricelists.create_price_list(db_session, form.to_data(), actor=_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -262,12 +266,13 @@ def new_price_list():
 @bp.route("/price-lists/<int:list_id>", methods=["GET", "POST"], endpoint="price_list")
 @requires_role("catalog")
 def price_list_view(list_id: int):
-    price_list = admin.get_or_404(db_session, PriceList, list_id, "price list")
+    price_list = get_or_not_found(db_session, PriceList, list_id, "price list")
     if request.method == "POST":
         form = _price_list_form()
         if form.validate_on_submit():
             try:
-                admin.update_price_list(db_session, price_list, form.to_data(), actor=_actor())
+                pricelists.update_price_list(db_session, price_list, form.to_data(),
+                                             actor=_actor())
             except DomainError as err:
                 place_error(form, err)
             else:
@@ -275,10 +280,10 @@ def price_list_view(list_id: int):
         db_session.rollback()
         price_list = db_session.get(PriceList, list_id)
     else:
-        form = _price_list_form(obj=admin.price_list_form_data(price_list, db_session))
+        form = _price_list_form(obj=pricelists.price_list_form_data(price_list, db_session))
     page = _page_arg()
-    entries, total = admin.price_list_entries(db_session, price_list, page=page,
-                                              per_page=ENTRIES_PER_PAGE)
+    entries, total = pricelists.price_list_entries(db_session, price_list, page=page,
+                                                   per_page=ENTRIES_PER_PAGE)
     return render_page("catalog/price_list.html", form=form, price_list=price_list,
                        entries=entries, total=total, page=page,
                        pages=max(1, -(-total // ENTRIES_PER_PAGE)))
@@ -287,8 +292,9 @@ def price_list_view(list_id: int):
 @bp.get("/price-lists/<int:list_id>/export.csv", endpoint="export_price_list")
 @requires_role("catalog")
 def export_price_list(list_id: int):
-    price_list = admin.get_or_404(db_session, PriceList, list_id, "price list")
-    return _csv(csv_io.export_price_list(db_session, price_list), f"prices-{price_list.code}")
+    price_list = get_or_not_found(db_session, PriceList, list_id, "price list")
+    return _csv(catalogue_files.export_price_list(db_session, price_list),
+                f"prices-{price_list.code}")
 
 
 # --- channels and assortments -----------------------------------------------------------------
@@ -301,14 +307,14 @@ def _rule_form(channel_id: int, **kwargs) -> AssortmentRuleForm:
 
 
 def _channels_page(failed: tuple[int, AssortmentRuleForm] | None = None):
-    channels = admin.channels_with_rules(db_session)
+    channels = catalogue.channels_with_rules(db_session)
     forms = {c.id: _rule_form(c.id, formdata=None) for c in channels}
     if failed:
         forms[failed[0]] = failed[1]
     lists = {pl.id: pl.code for pl in db_session.scalars(select(PriceList))}
-    by_id = {c.id: c for c in admin.categories(db_session)}
+    by_id = {c.id: c for c in catalogue.categories(db_session)}
     return render_page("catalog/channels.html", channels=channels, forms=forms, lists=lists,
-                       category_label=lambda c: admin.category_label(c, by_id))
+                       category_label=lambda c: catalogue.category_label(c, by_id))
 
 
 @bp.get("/channels", endpoint="channels")
@@ -320,11 +326,11 @@ def channels():
 @bp.post("/channels/<int:channel_id>/rules", endpoint="add_rule")
 @requires_role("catalog")
 def add_rule(channel_id: int):
-    channel = admin.get_or_404(db_session, Channel, channel_id, "channel")
+    channel = get_or_not_found(db_session, Channel, channel_id, "channel")
     form = _rule_form(channel_id)
     if form.validate_on_submit():
         try:
-            admin.add_assortment_rule(db_session, channel, mode=form.mode.data,
+            catalogue.add_assortment_rule(db_session, channel, mode=form.mode.data,
                                       category_id=form.category_id.data or None,
                                       product_ref=form.product.data, actor=_actor())
         except DomainError as err:
@@ -338,9 +344,9 @@ def add_rule(channel_id: int):
 @bp.post("/rules/<int:rule_id>/delete", endpoint="remove_rule")
 @requires_role("catalog")
 def remove_rule(rule_id: int):
-    rule = admin.get_or_404(db_session, AssortmentRule, rule_id, "assortment rule")
+    rule = get_or_not_found(db_session, AssortmentRule, rule_id, "assortment rule")
     if ConfirmForm().validate_on_submit():
-        admin.remove_assortment_rule(db_session, rule, actor=_actor())
+        catalogue.remove_assortment_rule(db_session, rule, actor=_actor())
         return _done("Rule removed.", url_for(".channels"))
     return redirect_to(url_for(".channels"))
 
@@ -371,7 +377,7 @@ def new_promotion():
     form = _promotion_form()
     if form.validate_on_submit():
         try:
-            created = admin.create_promotion(db_session, form.to_data(), actor=_actor())
+            created = promos.create_promotion(db_session, form.to_data(), actor=_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -382,15 +388,15 @@ def new_promotion():
 @bp.route("/promotions/<int:promotion_id>", methods=["GET", "POST"], endpoint="promotion")
 @requires_role("catalog")
 def promotion_view(promotion_id: int):
-    promotion = admin.get_or_404(db_session, Promotion, promotion_id, "promotion")
+    promotion = get_or_not_found(db_session, Promotion, promotion_id, "promotion")
     if request.method == "GET":
         form = _promotion_form(formdata=None)
-        form.fill(admin.promotion_form_data(db_session, promotion))
+        form.fill(promos.promotion_form_data(db_session, promotion))
         return render_page("catalog/promotion.html", form=form, promotion=promotion)
     form = _promotion_form()
     if form.validate_on_submit():
         try:
-            admin.update_promotion(db_session, promotion, form.to_data(), actor=_actor())
+            promos.update_promotion(db_session, promotion, form.to_data(), actor=_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -403,9 +409,9 @@ def promotion_view(promotion_id: int):
 @bp.post("/promotions/<int:promotion_id>/deactivate", endpoint="deactivate_promotion")
 @requires_role("catalog")
 def deactivate_promotion(promotion_id: int):
-    promotion = admin.get_or_404(db_session, Promotion, promotion_id, "promotion")
+    promotion = get_or_not_found(db_session, Promotion, promotion_id, "promotion")
     if ConfirmForm().validate_on_submit():
-        admin.deactivate_promotion(db_session, promotion, actor=_actor())
+        promos.deactivate_promotion(db_session, promotion, actor=_actor())
         return _done(f"Promotion “{promotion.name}” deactivated.", url_for(".promotions"))
     return redirect_to(url_for(".promotions"))
 
@@ -422,7 +428,7 @@ def _csv(text: str, name: str) -> Response:
 
 
 def _import_forms(products_form=None, prices_form=None):
-    base_lists = csv_io.base_price_lists(db_session)
+    base_lists = catalogue_files.base_price_lists(db_session)
     if products_form is None:
         products_form = ImportProductsForm(prefix="products", formdata=None)
     products_form.price_list_id.choices = (options([(0, "— no prices —")])
@@ -453,10 +459,10 @@ def export_products():
     list_id = parse_int(request.args.get("price_list"), low=1)
     price_list = None
     if list_id:
-        price_list = admin.get_or_404(db_session, PriceList, list_id, "price list")
-    elif base := csv_io.base_price_lists(db_session):
+        price_list = get_or_not_found(db_session, PriceList, list_id, "price list")
+    elif base := catalogue_files.base_price_lists(db_session):
         price_list = base[0]
-    return _csv(csv_io.export_products(db_session, price_list), "products")
+    return _csv(catalogue_files.export_products(db_session, price_list), "products")
 
 
 @bp.post("/import/products", endpoint="import_products")
@@ -467,12 +473,12 @@ def import_products():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            price_list = (admin.get_or_404(db_session, PriceList, form.price_list_id.data,
+            price_list = (get_or_not_found(db_session, PriceList, form.price_list_id.data,
                                            "price list") if form.price_list_id.data else None)
-            report = csv_io.import_products(db_session, upload.read(), price_list=price_list,
-                                            actor=_actor(),
-                                            filename=(upload.filename or "")[:200])
-        except csv_io.ImportRejected as err:
+            report = catalogue_files.import_products(db_session, upload.read(),
+                                                     price_list=price_list, actor=_actor(),
+                                                     filename=(upload.filename or "")[:200])
+        except catalogue_files.ImportRejected as err:
             place_error(form, err)
             errors = err.errors
         except DomainError as err:
@@ -491,9 +497,9 @@ def import_prices():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            report = csv_io.import_prices(db_session, upload.read(), actor=_actor(),
-                                          filename=(upload.filename or "")[:200])
-        except csv_io.ImportRejected as err:
+            report = catalogue_files.import_prices(db_session, upload.read(), actor=_actor(),
+                                                   filename=(upload.filename or "")[:200])
+        except catalogue_files.ImportRejected as err:
             place_error(form, err)
             errors = err.errors
         except DomainError as err:

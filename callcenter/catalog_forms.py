@@ -11,11 +11,12 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from core.catalog.admin import (MAX_USAGE_LIMIT, PriceListData, ProductData, PromotionData,
-                                VariantData, format_attributes, parse_attributes)
+from core.catalog.products import ProductData, VariantData, format_attributes, parse_attributes
 from core.money import MINOR_UNITS
 from core.web.forms import AmountField  # noqa: F401 - the console's forms take it from here
 from core.pricing.models import PROMOTION_KINDS, SCOPES
+from core.pricing.price_lists import PriceListData
+from core.pricing.promotions import MAX_USAGE_LIMIT, PromotionData
 
 KIND_LABELS = {"percent_off": "Percent off", "amount_off": "Amount off (per order)",
                "fixed_price": "Fixed unit price", "buy_x_get_y": "Buy X, get Y free",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, request, url_for
 
 from core.agents import services as agents
-from core.reporting import console_overview
+from core.reporting import operations_overview
 from core.errors import DomainError
 from core.web.auth import current_account, login_limit, sign_out
 from core.web.db import db_session
@@ -19,7 +19,7 @@ bp = Blueprint("console", __name__)
 @bp.get("/")
 @requires_role("agent", "supervisor", "credit", "catalog", "warehouse", "billing")
 def home():
-    overview = console_overview(db_session)
+    overview = operations_overview(db_session)
     return render_page("console/home.html", agent=current_account(), overview=overview)
 
 

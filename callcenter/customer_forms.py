@@ -1,6 +1,6 @@
 """Forms of the customer pages, and their translation into the customer services' inputs.
 
-The services check the business rules (core.customers.console); the forms only carry
+The services check the business rules (core.customers.services); the forms only carry
 values and put the services' errors at the right field.
 """
 from __future__ import annotations
@@ -10,9 +10,9 @@ from wtforms import BooleanField, Form, FormField, SelectField, StringField, Tex
 from wtforms.validators import Length, Optional
 
 from core.customers.addresses import COUNTRIES, REGIONS
-from core.customers.console import (INTERACTION_CHANNELS, INTERACTION_OUTCOMES,
-                                    INTERACTION_REASONS, KINDS, NOTE_MAX, PAYMENT_TERMS,
-                                    CustomerData)
+from core.customers.services import (INTERACTION_CHANNELS, INTERACTION_OUTCOMES,
+                                     INTERACTION_REASONS, KINDS, NOTE_MAX, PAYMENT_TERMS,
+                                     CustomerData)
 from core.customers.models import Customer, CustomerAddress
 from callcenter.catalog_forms import options
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, request, url_for
 
 from core.agents.services import actor_for
-from core.customers import console as customers
+from core.customers import services as customers
 from core.customers import queries
 from core.errors import DomainError, NotFound
 from core.orders import queries as order_queries

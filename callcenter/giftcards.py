@@ -25,7 +25,7 @@ from callcenter.giftcard_forms import (CODE_HINT, CheckForm, ConfirmSaleForm, Di
                                        PayerForm, RedeemInvoiceForm, RejectSaleForm, SellForm)
 from core import links
 from core.agents.services import actor_for
-from core.billing import giftcard_admin, giftcard_requests
+from core.billing import giftcard_operations, giftcard_requests
 from core.errors import DomainError
 from core.mail import send_mail_now
 from core.money import Money
@@ -54,7 +54,7 @@ def _key(raw: str | None) -> str:
 def _index(*, customer=None, sell_form: SellForm | None = None,
            check_form: CheckForm | None = None, payer_form: PayerForm | None = None):
     """The page; with `customer`, the sale form offers what they paid and is not yet used."""
-    payments = giftcard_admin.sale_payments(db_session, customer) if customer else []
+    payments = giftcard_operations.sale_payments(db_session, customer) if customer else []
     if customer is not None:
         sell_form = sell_form or SellForm(formdata=None, key=uuid.uuid4().hex,
                                           customer=customer.number)
@@ -66,14 +66,14 @@ def _index(*, customer=None, sell_form: SellForm | None = None,
     return render_page("giftcards/index.html", sell_form=sell_form, payer_form=payer_form,
                        customer=customer, sale_payments=payments,
                        check_form=check_form or CheckForm(formdata=None),
-                       cards=giftcard_admin.recent_cards(db_session, limit=RECENT),
-                       labels=giftcard_admin.STATUS_LABELS, code_hint=CODE_HINT)
+                       cards=giftcard_operations.recent_cards(db_session, limit=RECENT),
+                       labels=giftcard_operations.STATUS_LABELS, code_hint=CODE_HINT)
 
 
 def _payer(payer_form: PayerForm):
     """The customer the payer form names, or None with the error at its field."""
     try:
-        return giftcard_admin.payer(db_session, payer_form.customer.data or "")
+        return giftcard_operations.payer(db_session, payer_form.customer.data or "")
     except DomainError as err:
         place_error(payer_form, err)
         return None
@@ -108,10 +108,11 @@ def sell():
     key = _key(form.key.data)
     sold = dict(session.get(SOLD_KEY) or {})
     if key in sold:  # a second submit of the same page sells nothing more
-        view = giftcard_admin.describe(db_session, giftcard_admin.get_card(db_session, sold[key]))
+        view = giftcard_operations.describe(
+            db_session, giftcard_operations.get_card(db_session, sold[key]))
         return _no_store(render_page("giftcards/sold.html", view=view, code=None))
     try:
-        sale = giftcard_admin.sell_card(
+        sale = giftcard_operations.sell_card(
             db_session, amount=form.amount.data, customer_number=customer.number,
             payment_id=form.payment.data or "", actor=_actor(), key=f"gift-sale-{key}",
             recipient_email=(form.recipient_email.data or "").strip().lower(),
@@ -136,7 +137,7 @@ def sell():
     if card.recipient_email and not _email_code(card, code, card.recipient_email):
         flash(f"The e-mail to {card.recipient_email} could not be sent; give the customer "
               "the code shown here.", "error")
-    view = giftcard_admin.describe(db_session, card)
+    view = giftcard_operations.describe(db_session, card)
     return _no_store(render_page("giftcards/sold.html", view=view, code=code,
                                  emailed_to=card.recipient_email))
 
@@ -201,7 +202,7 @@ def confirm_sale(sale_id: int):
         flash(f"The e-mail to {to} could not be sent; give the customer the code shown here.",
               "error")
         to = ""
-    view = giftcard_admin.describe(db_session, card)
+    view = giftcard_operations.describe(db_session, card)
     return _no_store(render_page("giftcards/sold.html", view=view, code=code, emailed_to=to,
                                  confirmed=request_))
 
@@ -235,17 +236,17 @@ def check():
     form = CheckForm()
     if not form.validate_on_submit():
         return _index(check_form=form)
-    card = giftcard_admin.card_for_code(db_session, form.code.data)
+    card = giftcard_operations.card_for_code(db_session, form.code.data)
     if card is None:
-        form.code.errors = [*form.code.errors, giftcard_admin.NOT_FOUND]
+        form.code.errors = [*form.code.errors, giftcard_operations.NOT_FOUND]
         return _index(check_form=form)
     return _card_page(card)
 
 
 def _card_page(card, *, disable_form: DisableForm | None = None, status: int = 200):
     return render_page("giftcards/card.html", status=status,
-                       view=giftcard_admin.describe(db_session, card),
-                       movement_labels=giftcard_admin.MOVEMENT_LABELS,
+                       view=giftcard_operations.describe(db_session, card),
+                       movement_labels=giftcard_operations.MOVEMENT_LABELS,
                        may_disable=current_account().has_role("supervisor"),
                        disable_form=disable_form or DisableForm(formdata=None))
 
@@ -253,17 +254,17 @@ def _card_page(card, *, disable_form: DisableForm | None = None, status: int = 2
 @bp.get("/<int:card_id>", endpoint="card")
 @requires_role(*ROLES)
 def card(card_id: int):
-    return _card_page(giftcard_admin.get_card(db_session, card_id))
+    return _card_page(giftcard_operations.get_card(db_session, card_id))
 
 
 @bp.post("/<int:card_id>/disable", endpoint="disable")
 @requires_role("supervisor")
 def disable(card_id: int):
-    card = giftcard_admin.get_card(db_session, card_id)
+    card = giftcard_operations.get_card(db_session, card_id)
     form = DisableForm()
     if form.validate_on_submit():
         try:
-            giftcard_admin.disable(db_session, card, actor=_actor(), reason=form.reason.data)
+            giftcard_operations.disable(db_session, card, actor=_actor(), reason=form.reason.data)
         except DomainError as err:
             db_session.rollback()
             place_error(form, err)
@@ -308,7 +309,7 @@ def redeem_invoice():
     if not form.validate_on_submit():
         return _redeem_page(form)
     try:
-        payment = giftcard_admin.pay_invoice(
+        payment = giftcard_operations.pay_invoice(
             db_session, invoice_number=form.invoice.data, code=form.code.data,
             amount=form.amount.data, actor=_actor(), key=f"gift-invoice-{_key(form.key.data)}")
     except DomainError as err:

@@ -17,7 +17,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from core import links, ratelimit
+from core import ratelimit
 from core.billing import prepayments
 from core.customers.addresses import validate_address
 from core.customers.models import Customer
@@ -27,6 +27,7 @@ from core.orders import cart as carts
 from core.orders import services as orders
 from core.orders.models import Cart, Order
 from core.parsing import parse_decimal
+from core.payments import links as paylinks
 from core.payments.gateway import GatewayUnavailable, StripeGateway
 from core.workflows import phone_orders as phone
 from core.web.auth import current_account
@@ -487,7 +488,7 @@ def _placed_message(order: Order) -> str:
 
 def _send_link(order: Order, agent) -> None:
     """After commit: e-mail the storefront's /pay/<token> (the console lives under /agent)."""
-    url = links.order_pay_link(current_app.config["MARKETLINE"], order.id)
+    url = paylinks.order_pay_link(current_app.config["MARKETLINE"], order.id)
     phone.send_pay_link(db_session, order, url=url, agent=agent)
     db_session.commit()
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -160,17 +160,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def import_all_models() -> None:
-    """Import every model module so Base.metadata knows every table (Alembic, create_all)."""
-    from core import audit, numbering, ratelimit  # noqa: F401
-    from core.agents import models as _agents  # noqa: F401
-    from core.billing import models as _billing  # noqa: F401
-    from core.fulfilment import models as _fulfilment  # noqa: F401
-    from core.auth import models as _auth  # noqa: F401
-    from core.catalog import models as _catalog  # noqa: F401
-    from core.customers import models as _customers  # noqa: F401
-    from core.inventory import models as _inventory  # noqa: F401
-    from core.orders import models as _orders  # noqa: F401
-    from core.orders import shipping as _shipping  # noqa: F401
-    from core.payments import models as _payments  # noqa: F401
-    from core.pricing import models as _pricing  # noqa: F401
+def get_or_not_found(session: Session, model, ident: int, what: str):
+    """The `model` row with primary key `ident`; NotFound ("There is no {what} {ident}.")
+    when there is none."""
+    found = session.get(model, ident)
+    if found is None:
+        raise NotFound(f"There is no {what} {ident}.")
+    return found

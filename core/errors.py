@@ -19,3 +19,9 @@ class NotFound(DomainError):
     """The thing asked for does not exist, or is not the asker's to see."""
 
     code = "not_found"
+
+
+class InvalidInput(DomainError):
+    """What someone typed breaks a rule of the field (`field` names it)."""
+
+    code = "invalid_input"

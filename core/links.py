@@ -11,7 +11,6 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from core.config import Settings
-from core.payments import links as tokens
 
 
 def _shop(settings: Settings, path: str) -> str:
@@ -70,15 +69,15 @@ def invoice_page(settings: Settings, number: str) -> str:
     return _shop(settings, f"/account/invoices/{_part(number)}")
 
 
-def order_pay_link(settings: Settings, order_id: int) -> str:
-    """/pay/<token>: pay an order waiting for a card (the token lives 7 days)."""
-    return _shop(settings, f"/pay/{tokens.make_token(settings.SECRET_KEY, order_id)}")
+def order_pay_page(settings: Settings, token: str) -> str:
+    """/pay/<token>: pay an order waiting for a card (core.payments.links makes the token)."""
+    return _shop(settings, f"/pay/{_part(token)}")
 
 
-def invoice_pay_link(settings: Settings, invoice_id: int) -> str:
-    """/pay/invoice/<token>: pay an open invoice by card (the token lives 30 days)."""
-    token = tokens.make_invoice_token(settings.SECRET_KEY, invoice_id)
-    return _shop(settings, f"/pay/invoice/{token}")
+def invoice_pay_page(settings: Settings, token: str) -> str:
+    """/pay/invoice/<token>: pay an open invoice by card (core.payments.links makes the
+    token)."""
+    return _shop(settings, f"/pay/invoice/{_part(token)}")
 
 
 def password_reset(settings: Settings, token: str) -> str:

@@ -11,7 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 MAX_INT_DIGITS = 18  # fits a signed 64-bit column (SQLite INTEGER, PostgreSQL BIGINT)
-AMOUNT_LIMIT = Decimal("1e14")  # below NUMERIC(19, 4)'s 10**15, as core.catalog.admin checks
+AMOUNT_LIMIT = Decimal("1e14")  # below NUMERIC(19, 4)'s 10**15, as core.catalog.products checks
 AMOUNT_PLACES = 4  # core.db.Amount keeps four places
 
 _INT = re.compile(rf"[+-]?[0-9]{{1,{MAX_INT_DIGITS}}}")

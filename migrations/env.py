@@ -6,15 +6,15 @@ from logging.config import fileConfig
 from alembic import context
 
 from core.config import load_settings
-from core.db import Base, import_all_models, make_engine
+from core.db import make_engine
 from core.migrate import include_object
+from core.models import metadata
 
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-import_all_models()
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:

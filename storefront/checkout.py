@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, session, u
 from sqlalchemy import select
 
 from core.audit import Actor
-from core.billing import giftcard_admin, prepayments
+from core.billing import giftcard_operations, prepayments
 from core.customers.addresses import COUNTRIES, validate_address
 from core.errors import DomainError, NotFound
 from core.orders import services as orders
@@ -175,7 +175,7 @@ def place():
 def _count_gift_card_use() -> RateLimited | None:
     """A code tried at checkout counts like a balance check; the refusal when throttled."""
     try:
-        giftcard_admin.count_check(db_session, request.remote_addr, limits=limits())
+        giftcard_operations.count_check(db_session, request.remote_addr, limits=limits())
     except RateLimited as err:
         db_session.rollback()
         return err

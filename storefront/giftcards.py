@@ -2,7 +2,7 @@
 gift card field (what the card will pay of this order, before it is placed).
 
 Both count against the visitor's address (core.ratelimit's "gift_card" limit, through
-core.billing.giftcard_admin.count_check), so codes cannot be tried one after another.
+core.billing.giftcard_operations.count_check), so codes cannot be tried one after another.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from core.billing import giftcard_admin, prepayments
+from core.billing import giftcard_operations, prepayments
 from core.errors import DomainError, NotFound
 from core.ratelimit import RateLimited
 from core.web.db import db_session
@@ -35,9 +35,9 @@ def balance():
     view, status, refused = None, 200, None
     if form.validate_on_submit():
         try:
-            view = giftcard_admin.check_balance(db_session, form.code.data,
-                                                remote_addr=request.remote_addr,
-                                                limits=limits())
+            view = giftcard_operations.check_balance(db_session, form.code.data,
+                                                     remote_addr=request.remote_addr,
+                                                     limits=limits())
         except RateLimited as err:
             form.code.errors = [*form.code.errors, str(err)]
             status, refused = 429, err
@@ -45,7 +45,7 @@ def balance():
             form.code.errors = [*form.code.errors, str(err)]
         db_session.commit()  # keeps the check counted
     return with_retry_after(render_page("giftcards/balance.html", status=status, form=form,
-                                        view=view, labels=giftcard_admin.STATUS_LABELS,
+                                        view=view, labels=giftcard_operations.STATUS_LABELS,
                                         code_hint=CODE_HINT), refused)
 
 
@@ -61,7 +61,7 @@ def checkout_quote():
     if found is None:
         return _result(problem="Your cart is empty.")
     try:
-        giftcard_admin.count_check(db_session, request.remote_addr, limits=limits())
+        giftcard_operations.count_check(db_session, request.remote_addr, limits=limits())
         db_session.commit()
         quote = prepayments.quote(db_session, code, total=found.total,
                                   currency=ctx.channel.currency)

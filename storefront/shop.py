@@ -4,13 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.catalog import queries
-from core.catalog.queries import SORTS, Filters
 from core.errors import DomainError
 from core.pricing import services as pricing
 from core.web.db import db_session
 from core.web.htmx import htmx
 from core.web.render import render_page
+from core.workflows import shop_catalogue as queries
+from core.workflows.shop_catalogue import SORTS, Filters
 from storefront.viewer import viewer
 
 bp = Blueprint("shop", __name__)
@@ -54,7 +54,7 @@ def _too_broad(template: str, err: queries.ListingTooBroad, **context):
 
 
 # Listings are not rate-limited: a counter would cost a database write on the busiest GETs.
-# Instead one request's cost is capped (core.catalog.queries MAX_*) and totals and facets
+# Instead one request's cost is capped (core.workflows.shop_catalogue MAX_*) and totals and facets
 # are cached (LISTING_CACHE_SECONDS).
 @bp.get("/c/<slug>")
 def category(slug: str):

@@ -36,10 +36,8 @@ from wtforms.validators import Length
 
 import callcenter
 import storefront
-from core.db import Base, import_all_models
+from core.models import metadata
 from core.payments.gateway import GatewayUnavailable, PaymentDeclined
-
-import_all_models()
 
 
 # --- the routes -------------------------------------------------------------------------------
@@ -974,7 +972,7 @@ class Sweeper:
 def fingerprint(connection, bookkeeping: set[str]) -> dict[str, str]:
     """Row count and a digest of the content of every table but the bookkeeping ones."""
     found = {}
-    for table in Base.metadata.sorted_tables:
+    for table in metadata.sorted_tables:
         if table.name in bookkeeping:
             continue
         rows = connection.execute(select(table).order_by(*table.primary_key.columns)).all()

@@ -8,9 +8,8 @@ from core import audit
 from core.agents.models import ROLES, Agent
 from core.auth import services as auth
 from core.auth.passwords import hash_password
-from core.customers.errors import InvalidInput
-from core.customers.services import normalise_email
-from core.errors import DomainError
+from core.auth.services import normalise_email
+from core.errors import DomainError, InvalidInput
 
 
 class AgentExists(DomainError):

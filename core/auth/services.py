@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ from core import ratelimit
 from core.auth import passwords
 from core.auth.models import LoginSession
 from core.db import utcnow
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from core.ratelimit import MINUTE, HOUR, RateLimited, Rule
 
 # (multiple of LOGIN_ATTEMPTS_PER_MINUTE, seconds) per budget; see the module docstring.
@@ -34,6 +35,15 @@ PAIR_BUDGET = ((1, MINUTE), (2, 15 * MINUTE), (3, HOUR))
 ADDRESS_BUDGET = ((5, MINUTE), (10, 15 * MINUTE), (20, HOUR))
 ACCOUNT_BUDGET = ((2, 10 * MINUTE),)
 KNOWN_ADDRESS_SECONDS = 30 * 24 * HOUR
+
+
+def normalise_email(raw: str) -> str:
+    """Lower-cased, syntax-checked e-mail, as customers and agents sign in with it; raises
+    InvalidInput with a readable message."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as err:
+        raise InvalidInput(f"Enter a valid e-mail address ({err}).", field="email") from None
 
 
 class TooManyAttempts(RateLimited):

@@ -323,6 +323,20 @@ def settle_with_credit_note(session: Session, invoice: Invoice, credit_note: Inv
 
 # -- write-offs and refunds ------------------------------------------------------------------
 
+# Which role may write off how much (settings WRITE_OFF_LIMIT_*, whole currency units).
+WRITE_OFF_SETTINGS = {"billing": "WRITE_OFF_LIMIT_BILLING", "credit": "WRITE_OFF_LIMIT_CREDIT",
+                      "supervisor": "WRITE_OFF_LIMIT_SUPERVISOR"}
+
+
+def write_off_limit(roles: frozenset[str], settings) -> Decimal | None:
+    """The largest write-off among the agent's roles (admin: the largest of all); None
+    when no role of theirs may write off."""
+    limits = {role: Decimal(getattr(settings, name)) for role, name in WRITE_OFF_SETTINGS.items()}
+    held = list(limits.values()) if "admin" in roles else [
+        limit for role, limit in limits.items() if role in roles]
+    return max(held) if held else None
+
+
 def write_off(session: Session, invoice: Invoice, amount: Decimal, *, limit: Decimal,
               reason: str, actor: audit.Actor) -> Allocation:
     """Write off a small remainder of an invoice, within the actor's limit."""

@@ -1,4 +1,7 @@
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
+
+__all__ = ["EmailNotConfirmed", "EmailTaken", "InvalidConfirmationLink", "InvalidInput",
+           "InvalidResetLink", "WrongPassword"]
 
 
 class EmailTaken(DomainError):
@@ -14,10 +17,6 @@ class InvalidResetLink(DomainError):
 
     def __init__(self):
         super().__init__("This reset link is invalid or has expired. Ask for a new one.")
-
-
-class InvalidInput(DomainError):
-    code = "invalid_input"
 
 
 class InvalidConfirmationLink(DomainError):

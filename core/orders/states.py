@@ -105,7 +105,7 @@ dimension).
   (core.billing.prepayments.restore_order_prepayments).
 - back to unpaid: an authorisation voided because the lines grew, the order was cancelled
   or it could not be renewed (the order then waits for a card), or a gift card that paid
-  everything no longer covers the new total (orders.maintenance); cancelling an order whose
+  everything no longer covers the new total (workflows.order_maintenance); cancelling an order whose
   only attempts were waiting for 3-D Secure re-states unpaid.
 """)
 

@@ -1,4 +1,5 @@
-"""Pay-by-link tokens: signed, expiring references to an unpaid order or an open invoice.
+"""Pay-by-link: signed, expiring tokens that reference an unpaid order or an open invoice,
+and the shop links that carry them (core.links builds the address from SHOP_URL).
 
 An order's token is "<order id>.<expiry unix time>.<HMAC-SHA256 signature>"; an invoice's
 is "inv<invoice id>.<expiry>.<signature>". Each kind is signed with its own key derived
@@ -18,6 +19,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
+from core import links
 from core.db import utcnow
 from core.errors import DomainError
 
@@ -94,3 +96,13 @@ def read_invoice_token(secret: str | Sequence[str], token: str, *,
     """The invoice id in a valid, unexpired invoice token; InvalidLink otherwise (an order's
     token included)."""
     return read_token(secret, token, now=now, kind="invoice")
+
+
+def order_pay_link(settings, order_id: int) -> str:
+    """The shop's /pay/<token>: pay an order waiting for a card (the token lives 7 days)."""
+    return links.order_pay_page(settings, make_token(settings.SECRET_KEY, order_id))
+
+
+def invoice_pay_link(settings, invoice_id: int) -> str:
+    """The shop's /pay/invoice/<token>: pay an open invoice by card (the token lives 30 days)."""
+    return links.invoice_pay_page(settings, make_invoice_token(settings.SECRET_KEY, invoice_id))

@@ -1,15 +1,15 @@
 """E-mails to customers whose card could not be charged: a link to pay by card instead.
 
 Sent after commit, from requests and from background work alike, so the links come from
-core.links (SHOP_URL, signed with SECRET_KEY: the settings Celery was configured with, the
-app's own or the worker's).
+core.payments.links (SHOP_URL, signed with SECRET_KEY: the settings Celery was configured
+with, the app's own or the worker's).
 """
 from __future__ import annotations
 
 from markupsafe import escape
 
-from core import links
 from core.mail import send_mail
+from core.payments import links
 
 
 def _settings():

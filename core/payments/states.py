@@ -50,8 +50,8 @@ ATTEMPT = Machine("payment_attempt", AttemptStatus, TRANSITIONS, labels=LABELS,
                   error=IllegalAttemptTransition, noun="A card payment",
                   columns=("payment_attempts.status",),
                   doc="""What the code records of Stripe's answers (core.payments.services,
-.invoices, .capture, .records, .renewal, core.payments.flow, core.orders.expiry and
-.cancellation):
+.invoices, .capture, .records, .renewal, and core.workflows.card_payments, .checkout_expiry
+and .cancellation):
 
 - creating or requires_action -> requires_action | authorised | captured (a card charged
   at once, or a saved card charged for a shipment) | failed | cancelled (Stripe cancelled

@@ -1,4 +1,4 @@
 """Read-only figures for dashboards and analytics."""
-from core.reporting.overview import console_overview
+from core.reporting.overview import operations_overview
 
-__all__ = ["console_overview"]
+__all__ = ["operations_overview"]

@@ -1,4 +1,5 @@
-"""The console start page's figures: a fixed handful of queries."""
+"""The day-to-day figures of the business (customers, products, low stock, the latest
+events), for the console's start page: a fixed handful of queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from core.inventory.models import StockLevel
 
 
 @dataclass(frozen=True)
-class ConsoleOverview:
+class OperationsOverview:
     customers: int
     companies: int
     products: int
@@ -21,7 +22,7 @@ class ConsoleOverview:
     recent_events: list[AuditEvent]
 
 
-def console_overview(session: Session, *, low_stock_below: int = 5) -> ConsoleOverview:
+def operations_overview(session: Session, *, low_stock_below: int = 5) -> OperationsOverview:
     customers, companies = session.execute(
         select(func.count(), func.count().filter(Customer.kind == "company")).select_from(Customer)
     ).one()
@@ -34,4 +35,4 @@ def console_overview(session: Session, *, low_stock_below: int = 5) -> ConsoleOv
         .where(available < low_stock_below, Variant.active, Product.active)
         .order_by(available, Variant.sku).limit(10))]
     recent = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(10)))
-    return ConsoleOverview(customers or 0, companies or 0, products or 0, low_stock, recent)
+    return OperationsOverview(customers or 0, companies or 0, products or 0, low_stock, recent)

@@ -55,7 +55,7 @@ def init_cli(app: Flask) -> None:
         if scale == "demo":
             summary = demo.load_demo(db_session, Path(current_app.config["MARKETLINE"].MEDIA_DIR))
         else:
-            from bench import large
+            from core.demo import large
             summary = large.load_large(db_session)
         db_session.commit()
         click.echo(summary)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.customers import console as customers
+from core.customers import services as customers
 from core.customers.errors import InvalidInput
 from core.customers.models import Customer, Interaction
 from core.orders.models import Order

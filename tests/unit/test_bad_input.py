@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy.exc import StatementError
 
-from core.catalog.admin import CatalogInputError, check_amount
+from core.catalog.products import CatalogInputError, check_amount
 from core.db import AmountOutOfRange
 from core.parsing import NumberError, int_or, parse_decimal, parse_int, read_decimal
 from core.payments.links import InvalidLink, make_token, read_invoice_token, read_token

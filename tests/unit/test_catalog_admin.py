@@ -1,5 +1,6 @@
-"""Catalogue management services: products, variants, prices, price lists, assortment
-rules and promotions, validated and audited."""
+"""Catalogue and price management services: products, variants, assortment rules
+(core.catalog.products), prices and price lists (core.pricing.price_lists) and promotions
+(core.pricing.promotions), validated and audited."""
 import datetime as dt
 from decimal import Decimal
 
@@ -7,13 +8,15 @@ import pytest
 from sqlalchemy import select
 
 from core.audit import Actor, AuditEvent
-from core.catalog import admin
-from core.catalog.admin import (CatalogInputError, PriceListData, ProductData, PromotionData,
-                                VariantData)
+from core.catalog import products as catalogue
+from core.catalog.products import CatalogInputError, ProductData, VariantData
 from core.catalog.assortment import sellable
 from core.catalog.models import Category, Channel, Product, Variant
 from core.catalog.search import matches
+from core.pricing import price_lists, promotions
 from core.pricing import services as pricing
+from core.pricing.price_lists import PriceListData
+from core.pricing.promotions import PromotionData
 from core.pricing.models import PriceList, Promotion, TaxCategory
 
 ACTOR = Actor("agent", 9999, "catalog@test.example")
@@ -36,7 +39,7 @@ def _product(db, **overrides) -> Product:
                        tax_category_id=_tax(db).id, brand="Canson", description="90 g/m²")
     for key, value in overrides.items():
         setattr(data, key, value)
-    return admin.create_product(db, data, actor=ACTOR)
+    return catalogue.create_product(db, data, actor=ACTOR)
 
 
 def _events(db, action):
@@ -77,7 +80,7 @@ def test_updating_a_product_records_what_changed(db):
     data = ProductData(name="Tracing Paper A3", category_id=_category(db, "desk").id,
                        tax_category_id=_tax(db, "reduced").id, slug=product.slug,
                        brand="Canson", description="90 g/m²", active=False)
-    admin.update_product(db, product, data, actor=ACTOR)
+    catalogue.update_product(db, product, data, actor=ACTOR)
     assert (product.name, product.active) == ("Tracing Paper A3", False)
     changes = _events(db, "product.updated")[-1].data["changes"]
     assert changes["name"] == ["Tracing Paper A4", "Tracing Paper A3"]
@@ -86,7 +89,7 @@ def test_updating_a_product_records_what_changed(db):
 
 def test_a_new_variant_is_searchable_by_its_sku_at_once(db):
     product = _product(db)
-    admin.add_variant(db, product, VariantData(sku="TRC-A4-90", name="Pad of 50",
+    catalogue.add_variant(db, product, VariantData(sku="TRC-A4-90", name="Pad of 50",
                                                attributes={"Size": "A4"}), actor=ACTOR)
     found = db.execute(select(matches(db, "trc-a4").c.product_id)).scalars().all()
     assert product.id in found
@@ -103,18 +106,18 @@ def test_a_variant_is_validated(db):
               "attributes")]
     for data, field in cases:
         if field is None:
-            admin.add_variant(db, product, data, actor=ACTOR)
+            catalogue.add_variant(db, product, data, actor=ACTOR)
             continue
         with pytest.raises(CatalogInputError) as err:
-            admin.add_variant(db, product, data, actor=ACTOR)
+            catalogue.add_variant(db, product, data, actor=ACTOR)
         assert err.value.field == field, data
 
 
 def test_updating_attributes_replaces_them_in_place(db):
     product = _product(db)
-    variant = admin.add_variant(db, product, VariantData(
+    variant = catalogue.add_variant(db, product, VariantData(
         sku="TRC-1", attributes={"Colour": "White", "Size": "A4"}), actor=ACTOR)
-    admin.update_variant(db, variant, VariantData(
+    catalogue.update_variant(db, variant, VariantData(
         sku="TRC-1", attributes={"colour": "Ivory", "Pack": "50"}), actor=ACTOR)
     db.flush()
     db.expire(variant)
@@ -124,21 +127,21 @@ def test_updating_attributes_replaces_them_in_place(db):
 
 
 def test_parse_attributes_reads_name_value_pairs_and_refuses_nonsense():
-    assert admin.parse_attributes("Colour=Black; Size = A4 ;") == {"Colour": "Black",
+    assert catalogue.parse_attributes("Colour=Black; Size = A4 ;") == {"Colour": "Black",
                                                                   "Size": "A4"}
     with pytest.raises(CatalogInputError):
-        admin.parse_attributes("Colour Black")
+        catalogue.parse_attributes("Colour Black")
 
 
 def test_set_price_adds_then_updates_a_quantity_break_and_the_engine_uses_it(db):
     product = _product(db)
-    variant = admin.add_variant(db, product, VariantData(sku="TRC-2"), actor=ACTOR)
+    variant = catalogue.add_variant(db, product, VariantData(sku="TRC-2"), actor=ACTOR)
     retail = _list(db)
-    entry = admin.set_price(db, price_list=retail, variant=variant, min_quantity=1,
+    entry = price_lists.set_price(db, price_list=retail, variant=variant, min_quantity=1,
                             unit_price=Decimal("4.90"), actor=ACTOR)
-    again = admin.set_price(db, price_list=retail, variant=variant, min_quantity=1,
+    again = price_lists.set_price(db, price_list=retail, variant=variant, min_quantity=1,
                             unit_price=Decimal("4.50"), actor=ACTOR)
-    admin.set_price(db, price_list=retail, variant=variant, min_quantity=10,
+    price_lists.set_price(db, price_list=retail, variant=variant, min_quantity=10,
                     unit_price=Decimal("4.00"), actor=ACTOR)
     assert entry is again and entry.unit_price == Decimal("4.50")
     channel = pricing.get_channel(db, "web-b2c")
@@ -153,11 +156,11 @@ def test_a_price_has_no_more_decimals_than_the_currency_and_is_not_negative(db):
     variant = db.scalar(select(Variant).where(Variant.sku == "PAP-A4-80"))
     for amount in ("4.999", "-1"):
         with pytest.raises(CatalogInputError) as err:
-            admin.set_price(db, price_list=_list(db), variant=variant, min_quantity=1,
+            price_lists.set_price(db, price_list=_list(db), variant=variant, min_quantity=1,
                             unit_price=Decimal(amount), actor=ACTOR)
         assert err.value.field == "unit_price"
     with pytest.raises(CatalogInputError) as err:
-        admin.set_price(db, price_list=_list(db), variant=variant, min_quantity=0,
+        price_lists.set_price(db, price_list=_list(db), variant=variant, min_quantity=0,
                         unit_price=Decimal("1"), actor=ACTOR)
     assert err.value.field == "min_quantity"
 
@@ -166,13 +169,13 @@ def test_removing_a_price_deletes_the_break_and_audits_it(db):
     variant = db.scalar(select(Variant).where(Variant.sku == "PAP-A4-80"))
     entry = next(e for e in _list(db).entries
                  if e.variant_id == variant.id and e.min_quantity == 10)
-    admin.remove_price(db, entry, actor=ACTOR)
+    price_lists.remove_price(db, entry, actor=ACTOR)
     assert entry not in _list(db).entries
     assert _events(db, "price.removed")[-1].data["sku"] == "PAP-A4-80"
 
 
 def test_price_lists_check_their_scope(db):
-    ok = admin.create_price_list(db, PriceListData(
+    ok = price_lists.create_price_list(db, PriceListData(
         code="Summer-B2B", name="Summer trade", currency="eur", scope="channel",
         channel_code="web-b2b", valid_from=dt.date(2026, 6, 1), valid_to=dt.date(2026, 8, 31),
         priority=5, prices_include_tax=False), actor=ACTOR)
@@ -188,14 +191,14 @@ def test_price_lists_check_their_scope(db):
         for key, value in overrides.items():
             setattr(data, key, value)
         with pytest.raises(CatalogInputError) as err:
-            admin.create_price_list(db, data, actor=ACTOR)
+            price_lists.create_price_list(db, data, actor=ACTOR)
         assert err.value.field == field, overrides
 
 
 def test_a_contract_list_is_tied_to_the_customer_by_number(db):
     acme = db.scalar(select(PriceList).where(PriceList.code == "acme-contract"))
-    number = admin.price_list_form_data(acme, db).customer_number
-    created = admin.create_price_list(db, PriceListData(
+    number = price_lists.price_list_form_data(acme, db).customer_number
+    created = price_lists.create_price_list(db, PriceListData(
         code="acme-2027", name="Acme 2027", currency="EUR", scope="contract",
         customer_number=number.lower()), actor=ACTOR)
     assert created.customer_id == acme.customer_id
@@ -203,24 +206,24 @@ def test_a_contract_list_is_tied_to_the_customer_by_number(db):
 
 def test_the_currency_of_a_list_with_prices_cannot_change(db):
     retail = _list(db)
-    data = admin.price_list_form_data(retail, db)
+    data = price_lists.price_list_form_data(retail, db)
     data.currency = "CHF"
     with pytest.raises(CatalogInputError) as err:
-        admin.update_price_list(db, retail, data, actor=ACTOR)
+        price_lists.update_price_list(db, retail, data, actor=ACTOR)
     assert err.value.field == "currency"
 
 
 def test_an_exclude_rule_takes_a_product_out_of_a_channel(db):
     channel = db.scalar(select(Channel).where(Channel.code == "callcenter"))
-    rule = admin.add_assortment_rule(db, channel, mode="exclude", product_ref="PAP-A4-80",
+    rule = catalogue.add_assortment_rule(db, channel, mode="exclude", product_ref="PAP-A4-80",
                                      actor=ACTOR)
     product_id = db.scalar(select(Variant.product_id).where(Variant.sku == "PAP-A4-80"))
     sold = set(db.scalars(select(Product.id).where(sellable(db, channel.id))))
     assert product_id not in sold
     with pytest.raises(CatalogInputError):
-        admin.add_assortment_rule(db, channel, mode="exclude", product_ref="PAP-A4-80",
+        catalogue.add_assortment_rule(db, channel, mode="exclude", product_ref="PAP-A4-80",
                                   actor=ACTOR)
-    admin.remove_assortment_rule(db, rule, actor=ACTOR)
+    catalogue.remove_assortment_rule(db, rule, actor=ACTOR)
     assert product_id in set(db.scalars(select(Product.id).where(sellable(db, channel.id))))
     assert _events(db, "assortment_rule.removed")
 
@@ -229,9 +232,9 @@ def test_an_assortment_rule_names_exactly_one_target(db):
     channel = db.scalar(select(Channel).where(Channel.code == "callcenter"))
     for kwargs in (dict(), dict(category_id=_category(db).id, product_ref="PAP-A4-80")):
         with pytest.raises(CatalogInputError):
-            admin.add_assortment_rule(db, channel, mode="include", actor=ACTOR, **kwargs)
+            catalogue.add_assortment_rule(db, channel, mode="include", actor=ACTOR, **kwargs)
     with pytest.raises(CatalogInputError) as err:
-        admin.add_assortment_rule(db, channel, mode="include", product_ref="NO-SUCH",
+        catalogue.add_assortment_rule(db, channel, mode="include", product_ref="NO-SUCH",
                                   actor=ACTOR)
     assert err.value.field == "product"
 
@@ -254,12 +257,12 @@ def test_an_assortment_rule_names_exactly_one_target(db):
 ])
 def test_promotions_are_validated_by_kind(db, data, field):
     with pytest.raises(CatalogInputError) as err:
-        admin.create_promotion(db, data, actor=ACTOR)
+        promotions.create_promotion(db, data, actor=ACTOR)
     assert err.value.field == field
 
 
 def test_a_buy_x_get_y_promotion_keeps_its_quantities_and_resolves_products(db):
-    promotion = admin.create_promotion(db, PromotionData(
+    promotion = promotions.create_promotion(db, PromotionData(
         name="Paper: buy 4 get 1", kind="buy_x_get_y", buy_quantity=4, get_quantity=1,
         value=Decimal(50), products=["PAP-A4-80"], coupon_code="paper4",
         channels=["web-b2c"]), actor=ACTOR)
@@ -267,29 +270,29 @@ def test_a_buy_x_get_y_promotion_keeps_its_quantities_and_resolves_products(db):
     assert promotion.product_ids == [product_id]
     assert (promotion.buy_quantity, promotion.get_quantity, promotion.value) == (4, 1, 0)
     assert promotion.coupon_code == "PAPER4"
-    form = admin.promotion_form_data(db, promotion)
+    form = promotions.promotion_form_data(db, promotion)
     assert form.products == [db.get(Product, product_id).slug]
 
 
 def test_editing_and_deactivating_a_promotion_stops_it_applying(db):
     promotion = db.scalar(select(Promotion).where(Promotion.name.like("Coffee week%")))
-    data = admin.promotion_form_data(db, promotion)
+    data = promotions.promotion_form_data(db, promotion)
     data.value = Decimal(15)
-    admin.update_promotion(db, promotion, data, actor=ACTOR)
+    promotions.update_promotion(db, promotion, data, actor=ACTOR)
     assert promotion.value == Decimal(15)
     assert _events(db, "promotion.updated")[-1].data["value"] == ["10", "15"]
-    admin.deactivate_promotion(db, promotion, actor=ACTOR)
+    promotions.deactivate_promotion(db, promotion, actor=ACTOR)
     ctx = pricing.make_context(pricing.get_channel(db, "web-b2c"))
     assert promotion.id not in {p.id for p in pricing.load_promotions(db, ctx)}
     assert _events(db, "promotion.deactivated")
 
 
 def test_list_products_finds_by_name_or_sku_fragment_and_pages(db):
-    by_sku = admin.list_products(db, query="ntb-a5")
+    by_sku = catalogue.list_products(db, query="ntb-a5")
     assert [r.name for r in by_sku.rows] == ["Hardcover Notebook A5 Ruled"]
     assert "NTB-A5-RUL-NVY" in by_sku.rows[0].skus
-    by_name = admin.list_products(db, query="copy paper")
+    by_name = catalogue.list_products(db, query="copy paper")
     assert by_name.total == 4
-    page = admin.list_products(db, per_page=5, page=2)
+    page = catalogue.list_products(db, per_page=5, page=2)
     assert len(page.rows) == 5 and page.pages >= 13
-    assert admin.list_products(db, query="100%").total == 0
+    assert catalogue.list_products(db, query="100%").total == 0

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core.audit import Actor, AuditEvent
-from core.catalog import csv_io
 from core.catalog.csv_io import ImportRejected
 from core.catalog.models import Product, Variant
 from core.catalog.search import matches
+from core.pricing import catalogue_files
 from core.pricing.models import PriceList, PriceListEntry
 
 ACTOR = Actor("agent", 9999, "catalog@test.example")
@@ -36,7 +36,7 @@ def _price(db, sku, code="retail-eur", min_quantity=1):
 
 
 def test_product_export_has_a_row_per_variant_with_its_base_price(db):
-    rows = _rows(csv_io.export_products(db, _list(db)))
+    rows = _rows(catalogue_files.export_products(db, _list(db)))
     assert len(rows) == _count(db, Variant)
     notebook = next(r for r in rows if r["sku"] == "NTB-A5-RUL-NVY")
     assert notebook["product_name"] == "Hardcover Notebook A5 Ruled"
@@ -46,8 +46,8 @@ def test_product_export_has_a_row_per_variant_with_its_base_price(db):
 
 
 def test_export_then_import_changes_nothing(db):
-    exported = csv_io.export_products(db, _list(db))
-    report = csv_io.import_products(db, exported.encode("utf-8"), price_list=_list(db),
+    exported = catalogue_files.export_products(db, _list(db))
+    report = catalogue_files.import_products(db, exported.encode("utf-8"), price_list=_list(db),
                                     actor=ACTOR)
     assert report.counts["variants_unchanged"] == _count(db, Variant)
     assert report.counts["products_unchanged"] == _count(db, Product)
@@ -55,7 +55,7 @@ def test_export_then_import_changes_nothing(db):
     assert not any(report.counts[k] for k in ("products_created", "products_updated",
                                               "variants_created", "variants_updated",
                                               "prices_created", "prices_updated"))
-    assert csv_io.export_products(db, _list(db)) == exported
+    assert catalogue_files.export_products(db, _list(db)) == exported
 
 
 def test_import_creates_and_updates_by_sku_and_reindexes_search(db):
@@ -67,7 +67,7 @@ def test_import_creates_and_updates_by_sku_and_reindexes_search(db):
         "navigator-everyday-copy-paper-a4-80-g,Everyday Copy Paper A4 80 g,paper,Navigator,"
         "\"Bright white multipurpose paper for printers and copiers, 500 sheets a ream.\","
         "standard,yes,PAP-A4-80,1 ream,,600,Pack=1 ream,yes,5.79\n")
-    report = csv_io.import_products(db, data, price_list=_list(db), actor=ACTOR,
+    report = catalogue_files.import_products(db, data, price_list=_list(db), actor=ACTOR,
                                     filename="new.csv")
     assert report.counts["products_created"] == 1 and report.counts["variants_created"] == 2
     assert report.counts["variants_updated"] == 1 and report.counts["prices_updated"] == 1
@@ -92,7 +92,7 @@ def test_a_bad_row_is_reported_by_its_line_and_nothing_is_imported(db):
         "new-four,New Four,paper,,,standard,maybe,NEW-4,,,,,yes,4.00\n"
         "new-five,New Five,paper,,,standard,yes,NEW-5,,,,,yes,5.999\n")
     with pytest.raises(ImportRejected) as err:
-        csv_io.import_products(db, data, price_list=_list(db), actor=ACTOR)
+        catalogue_files.import_products(db, data, price_list=_list(db), actor=ACTOR)
     assert [e.split(":")[0] for e in err.value.errors] == ["line 4", "line 5", "line 6"]
     assert "no-such-category" in err.value.errors[0]
     assert "at most 2 decimal places" in err.value.errors[2]
@@ -105,7 +105,7 @@ def test_line_numbers_count_physical_lines_of_quoted_multiline_cells_and_blank_l
         "\n"
         "multi-2,Multi 2,paper,,,standard,yes,bad sku,,,,,yes,1\n")
     with pytest.raises(ImportRejected) as err:
-        csv_io.import_products(db, data, price_list=_list(db), actor=ACTOR)
+        catalogue_files.import_products(db, data, price_list=_list(db), actor=ACTOR)
     assert err.value.errors[0].startswith("line 5: SKU 'bad sku'")
 
 
@@ -117,7 +117,7 @@ def test_rows_of_one_product_must_agree_and_skus_must_not_repeat_or_move(db):
         "other,Other,paper,,,standard,yes,PAP-A4-80,,,,,yes,\n"
         "other,Other,paper,,,standard,yes,pap-a4-100,,,,,yes,\n")
     with pytest.raises(ImportRejected) as err:
-        csv_io.import_products(db, data, price_list=_list(db), actor=ACTOR)
+        catalogue_files.import_products(db, data, price_list=_list(db), actor=ACTOR)
     messages = err.value.errors
     assert messages[0].startswith("line 3: product pad has other product details than on line 2")
     assert messages[1] == "line 4: SKU PAD-1 is also on line 2."
@@ -127,20 +127,20 @@ def test_rows_of_one_product_must_agree_and_skus_must_not_repeat_or_move(db):
 
 def test_the_header_is_line_1_and_must_name_the_required_columns(db):
     with pytest.raises(ImportRejected) as err:
-        csv_io.import_products(db, "product_slug,name,sku\nx,y,z\n", price_list=None,
+        catalogue_files.import_products(db, "product_slug,name,sku\nx,y,z\n", price_list=None,
                                actor=ACTOR)
     assert err.value.errors[0] == ("line 1: the header lacks the columns product_name, "
                                    "category, tax_category.")
     assert err.value.errors[1].startswith("line 1: unknown column 'name'")
     with pytest.raises(ImportRejected) as err:
-        csv_io.import_products(db, b"", price_list=None, actor=ACTOR)
+        catalogue_files.import_products(db, b"", price_list=None, actor=ACTOR)
     assert err.value.errors == ["line 1: the file is empty; it needs a header row."]
 
 
 def test_a_file_that_is_not_utf8_is_refused_with_the_line_of_the_bad_byte(db):
     data = (HEADER + "cafe,Caf\xe9,paper,,,standard,yes,CAF-1,,,,,yes,\n").encode("latin-1")
     with pytest.raises(ImportRejected) as err:
-        csv_io.import_products(db, data, price_list=None, actor=ACTOR)
+        catalogue_files.import_products(db, data, price_list=None, actor=ACTOR)
     assert err.value.errors[0].startswith("line 2: the file is not UTF-8")
 
 
@@ -150,7 +150,7 @@ def test_a_partial_file_updates_only_its_columns_and_semicolons_work(db):
             "PAP-A4-80;4006381333931\n")
     before = db.scalar(select(Variant).where(Variant.sku == "PAP-A4-80"))
     weight, name = before.weight_grams, before.name
-    report = csv_io.import_products(db, data.encode(), price_list=None, actor=ACTOR)
+    report = catalogue_files.import_products(db, data.encode(), price_list=None, actor=ACTOR)
     assert report.counts["variants_updated"] == 1 and report.counts["products_unchanged"] == 1
     assert (before.barcode, before.weight_grams, before.name) == ("4006381333931", weight, name)
 
@@ -159,21 +159,21 @@ def test_formula_like_cells_are_defused_on_export_and_restored_on_import(db):
     product = db.scalar(select(Product).where(Product.slug.like("navigator-everyday%")))
     product.description = "=HYPERLINK(\"http://evil\")"
     db.flush()
-    exported = csv_io.export_products(db, None)
+    exported = catalogue_files.export_products(db, None)
     assert "'=HYPERLINK" in exported
     product.description = "changed"
     db.flush()
-    csv_io.import_products(db, exported, price_list=None, actor=ACTOR)
+    catalogue_files.import_products(db, exported, price_list=None, actor=ACTOR)
     assert product.description == "=HYPERLINK(\"http://evil\")"
 
 
 def test_price_list_export_and_import_round_trip(db):
     trade = _list(db, "trade-eur")
-    exported = csv_io.export_price_list(db, trade)
+    exported = catalogue_files.export_price_list(db, trade)
     rows = _rows(exported)
     assert len(rows) == len(trade.entries)
     assert set(rows[0]) == {"price_list", "sku", "product_name", "min_quantity", "unit_price"}
-    report = csv_io.import_prices(db, exported, actor=ACTOR)
+    report = catalogue_files.import_prices(db, exported, actor=ACTOR)
     assert report.counts["prices_unchanged"] == len(trade.entries)
 
 
@@ -182,7 +182,7 @@ def test_price_import_adds_and_changes_quantity_breaks(db):
             "trade-eur,PAP-A4-80,1,4.10\n"
             "trade-eur,PAP-A4-80,100,3.60\n"
             "acme-contract,PAP-A4-80,50,3.20\n")
-    report = csv_io.import_prices(db, data, actor=ACTOR)
+    report = catalogue_files.import_prices(db, data, actor=ACTOR)
     assert report.counts["prices_updated"] == 1 and report.counts["prices_created"] == 2
     assert _price(db, "PAP-A4-80", "trade-eur") == Decimal("4.10")
     assert _price(db, "PAP-A4-80", "trade-eur", 100) == Decimal("3.60")
@@ -202,7 +202,7 @@ def test_price_import_reports_every_bad_row_and_keeps_every_price(db):
             "trade-eur,PAP-A4-80,3\n")
     old = _price(db, "PAP-A4-80", "trade-eur")
     with pytest.raises(ImportRejected) as err:
-        csv_io.import_prices(db, data, actor=ACTOR)
+        catalogue_files.import_prices(db, data, actor=ACTOR)
     assert [e.split(":")[0] for e in err.value.errors] == [f"line {n}" for n in range(3, 9)]
     assert "also on line 2" in err.value.errors[4]
     assert _price(db, "PAP-A4-80", "trade-eur") == old

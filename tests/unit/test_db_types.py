@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from core.db import Base, import_all_models
 from core.migrate import include_object
+from core.models import metadata
 from core.pricing.models import PriceListEntry
 from tests.factories import PriceEntryFactory
 
@@ -41,7 +41,6 @@ def test_timestamps_come_back_timezone_aware_in_utc(db):
 
 
 def test_migrations_create_exactly_the_tables_the_models_describe(connection):
-    import_all_models()
     context = MigrationContext.configure(connection, opts={"compare_type": True,
                                                             "include_object": include_object})
-    assert compare_metadata(context, Base.metadata) == []
+    assert compare_metadata(context, metadata) == []

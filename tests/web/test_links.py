@@ -58,8 +58,8 @@ def test_pay_links_are_the_storefronts_pay_pages_with_tokens_that_open_them(
     from storefront import create_app
     shop_settings = dataclasses.replace(settings, SHOP_URL=shop_url)
     app = create_app(shop_settings, session_factory=session_factory)
-    order_link = links.order_pay_link(shop_settings, 42)
-    invoice_link = links.invoice_pay_link(shop_settings, 7)
+    order_link = tokens.order_pay_link(shop_settings, 42)
+    invoice_link = tokens.invoice_pay_link(shop_settings, 7)
     with app.test_request_context(base_url=shop_url):
         order_token = order_link.rsplit("/", 1)[1]
         invoice_token = invoice_link.rsplit("/", 1)[1]

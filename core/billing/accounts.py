@@ -1,6 +1,6 @@
-"""Read side of the back-office billing console: invoice lists and detail, a customer's
-receivables, the payment form's allocation, the trial balance and the journal; and the
-role limits for write-offs.
+"""The books as billing staff read them: invoice lists and detail, a customer's
+receivables and statement, the allocation suggested for a payment received, the trial
+balance and the journal. (core.billing.queries is what a customer sees of their invoices.)
 
 Every list runs a fixed number of queries whatever its length (the docstrings say how
 many); the console's tests count them.
@@ -39,22 +39,6 @@ JOURNAL_KINDS = {"invoice": "Invoice", "credit_note": "Credit note", "payment": 
                  "gift_card_redemption": "Gift card redeemed", "reversal": "Reversal"}
 ALLOCATION_LABELS = {"payment": "Payment", "credit_note": "Credit note",
                      "write_off": "Write-off", "cash_discount": "Cash discount"}
-# Which role may write off how much (settings WRITE_OFF_LIMIT_*, whole currency units).
-WRITE_OFF_SETTINGS = {"billing": "WRITE_OFF_LIMIT_BILLING", "credit": "WRITE_OFF_LIMIT_CREDIT",
-                      "supervisor": "WRITE_OFF_LIMIT_SUPERVISOR"}
-
-
-def today_utc() -> dt.date:
-    return queries.today_utc()
-
-
-def write_off_limit(roles: frozenset[str], settings) -> Decimal | None:
-    """The largest write-off among the agent's roles (admin: the largest of all); None
-    when no role of theirs may write off."""
-    limits = {role: Decimal(getattr(settings, name)) for role, name in WRITE_OFF_SETTINGS.items()}
-    held = list(limits.values()) if "admin" in roles else [
-        limit for role, limit in limits.items() if role in roles]
-    return max(held) if held else None
 
 
 def _page_bounds(total: int, page: int, per_page: int) -> tuple[int, int]:
@@ -136,7 +120,7 @@ def invoice_list(session: Session, filters: InvoiceFilters, *, page: int = 1,
                  per_page: int = PER_PAGE, today: dt.date | None = None) -> InvoiceList:
     """One page of invoices and credit notes, newest first, with customer and order.
     Two queries."""
-    today = today or today_utc()
+    today = today or queries.today_utc()
     conditions = _invoice_conditions(filters, today)
     total = session.scalar(select(func.count(Invoice.id)).select_from(Invoice)
                            .outerjoin(Customer, Customer.id == Invoice.customer_id)
@@ -316,7 +300,7 @@ def tax_rate_options(session: Session, *, home_country: str, on: dt.date | None 
                      ) -> list[TaxOption]:
     """The catalogue's tax rates valid on the day: the home country's first (highest rate
     first), then the other countries', then no tax. One query."""
-    on = on or today_utc()
+    on = on or queries.today_utc()
     rates = session.scalars(select(TaxRate).where(
         TaxRate.valid_from <= on, or_(TaxRate.valid_to.is_(None), TaxRate.valid_to >= on),
         TaxRate.region == "").order_by(TaxRate.country, TaxRate.rate.desc())).all()
@@ -494,7 +478,7 @@ def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
 def customer_receivables(session: Session, customer: Customer, *,
                          today: dt.date | None = None) -> Receivables:
     """The receivables page: balance, open invoices, credit and statement. Nine queries."""
-    today = today or today_utc()
+    today = today or queries.today_utc()
     return Receivables(customer=customer,
                        balance=receivables.customer_balance(session, customer.id,
                                                             customer.currency, today),
@@ -548,7 +532,7 @@ def suggest(session: Session, customer: Customer, amount: Decimal | None, *,
             ) -> Suggestion:
     """The customer's open invoices with the allocation to offer: what was typed, else the
     oldest-first suggestion for `amount`. One query."""
-    on = received_on or today_utc()
+    on = received_on or queries.today_utc()
     rows = receivables.suggest_allocation(session, customer.id, amount or ZERO, customer.currency)
     return Suggestion(customer.currency, amount or ZERO, [
         SuggestedRow(inv, typed.get(inv.id, ZERO) if typed is not None else part,

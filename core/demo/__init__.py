@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -13,11 +12,12 @@ from core import audit, events
 from core.agents.services import create_agent
 from core.auth.passwords import hash_password
 from core.catalog import search
-from core.catalog.images import write_product_image
 from core.catalog.models import (AssortmentRule, Channel, Product, Variant, VariantAttribute)
+from core.catalog.products import slugify
 from core.catalog.services import create_category, relate
 from core.customers.models import Customer, CustomerAddress, CustomerUser
 from core.customers.services import phone_digits, register_customer
+from core.demo.images import write_product_image
 from core.inventory.models import StockLevel
 from core.numbering import ensure_series, next_number
 from core.orders.shipping import ShippingMethod
@@ -232,10 +232,6 @@ RELATIONS = [
 CENT = Decimal("0.01")
 
 
-def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def is_empty(session: Session) -> bool:
     return not session.scalar(select(func.count()).select_from(Product))
 
@@ -428,7 +424,7 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     load_relations(session, lookups)
     load_shipping(session)
     search.reindex(session)
-    from core.demo_orders import load_demo_orders  # uses the services the demo data feeds
+    from core.demo.orders import load_demo_orders  # uses the services the demo data feeds
     work = load_demo_orders(session, acme)
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "

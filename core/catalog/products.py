@@ -1,5 +1,6 @@
-"""Catalogue management for the back office: products, variants, prices, price lists,
-assortment rules and promotions, validated, audited, and the read side of the admin pages.
+"""Catalogue management for the back office: products, variants and assortment rules,
+validated, audited, and the read side of the catalogue pages. Price lists, prices and
+promotions are core.pricing's (price_lists, promotions); they share the checks here.
 
 Every command takes a session and the acting agent's Actor, flushes and never commits.
 Checks that need no database live in small pure functions (`check_*`, `parse_*`) so the
@@ -10,31 +11,30 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import column, exists, func, or_, select, table
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit, parsing
 from core.catalog import search
 from core.catalog.models import (AssortmentRule, Category, Channel, Product, Variant,
                                  VariantAttribute)
-from core.customers.models import Customer
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 from core.money import MINOR_UNITS
 from core.parsing import AMOUNT_LIMIT
-from core.pricing.models import (PROMOTION_KINDS, SCOPES, PriceList, PriceListEntry, Promotion,
-                                 TaxCategory)
 
 CHANNEL = "console"
-MAX_USAGE_LIMIT = 1_000_000_000
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_WEIGHT_GRAMS = 10_000_000  # ten tonnes: anything above is a typo
 MAX_ATTRIBUTES = 20
+# Pricing sits above the catalogue: a product names its tax category by the table its
+# foreign key points at (products.tax_category_id -> tax_categories.id), not by the model.
+_tax_categories = table("tax_categories", column("id"))
 
 
 class CatalogInputError(DomainError):
@@ -68,45 +68,6 @@ class VariantData:
     barcode: str = ""
     weight_grams: int = 0
     attributes: dict[str, str] = field(default_factory=dict)
-    active: bool = True
-
-
-@dataclass
-class PriceListData:
-    code: str
-    name: str
-    currency: str
-    scope: str
-    channel_code: str | None = None
-    customer_group: str | None = None
-    customer_number: str | None = None
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = None
-    priority: int = 0
-    prices_include_tax: bool = True
-    active: bool = True
-
-
-@dataclass
-class PromotionData:
-    name: str
-    kind: str
-    value: Decimal = Decimal(0)
-    currency: str = "EUR"
-    buy_quantity: int = 0
-    get_quantity: int = 0
-    coupon_code: str | None = None
-    channels: Sequence[str] = ()
-    customer_groups: Sequence[str] = ()
-    products: Sequence[str] = ()  # product slugs or SKUs of their variants
-    category_ids: Sequence[int] = ()
-    min_subtotal: Decimal | None = None
-    starts_at: dt.datetime | None = None
-    ends_at: dt.datetime | None = None
-    usage_limit_total: int | None = None
-    usage_limit_per_customer: int | None = None
-    priority: int = 0
-    exclusive: bool = False
     active: bool = True
 
 
@@ -251,7 +212,7 @@ def check_min_quantity(value: int | None, field_name: str = "min_quantity") -> i
 # --- small helpers -------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
+def audit_value(value: Any) -> Any:
     """A JSON-friendly form for the audit trail; amounts without trailing zeros (4.9)."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
@@ -262,13 +223,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _apply(obj: object, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+def apply_changes(obj: object, values: Mapping[str, Any]) -> dict[str, list[Any]]:
     """Set attributes; return {name: [old, new]} of what changed (for the audit trail)."""
     changed = {}
     for name, new in values.items():
         old = getattr(obj, name)
         if old != new:
-            changed[name] = [_plain(old), _plain(new)]
+            changed[name] = [audit_value(old), audit_value(new)]
             setattr(obj, name, new)
     return changed
 
@@ -276,13 +237,6 @@ def _apply(obj: object, values: Mapping[str, Any]) -> dict[str, list[Any]]:
 def _record(session: Session, action: str, actor: audit.Actor, subject: object,
             data: dict[str, Any]) -> None:
     audit.record(session, action, actor=actor, channel=CHANNEL, subject=subject, data=data)
-
-
-def get_or_404(session: Session, model, ident: int, what: str):
-    found = session.get(model, ident)
-    if found is None:
-        raise NotFound(f"There is no {what} {ident}.")
-    return found
 
 
 # --- products and variants ---------------------------------------------------------------
@@ -296,7 +250,9 @@ def _product_values(session: Session, data: ProductData, product: Product | None
                              max_length=20_000)
     if data.category_id is None or session.get(Category, data.category_id) is None:
         _fail("Choose the category.", "category_id")
-    if data.tax_category_id is None or session.get(TaxCategory, data.tax_category_id) is None:
+    if data.tax_category_id is None or session.scalar(
+            select(_tax_categories.c.id).where(_tax_categories.c.id == data.tax_category_id)
+    ) is None:
         _fail("Choose the tax category.", "tax_category_id")
     slug = check_slug(data.slug)
     if not slug:
@@ -334,7 +290,7 @@ def create_product(session: Session, data: ProductData, *, actor: audit.Actor) -
 def update_product(session: Session, product: Product, data: ProductData, *,
                    actor: audit.Actor) -> Product:
     """Change a product's fields; the search index follows."""
-    changed = _apply(product, _product_values(session, data, product))
+    changed = apply_changes(product, _product_values(session, data, product))
     if changed:
         search.reindex(session, [product.id])
         _record(session, "product.updated", actor, product, {"changes": changed})
@@ -397,7 +353,7 @@ def update_variant(session: Session, variant: Variant, data: VariantData, *,
     """Change a variant's SKU, name, barcode, weight, attributes or active flag."""
     values = _variant_values(session, data, variant)
     attributes = check_attributes(data.attributes)
-    changed = _apply(variant, values)
+    changed = apply_changes(variant, values)
     if (new_attributes := set_attributes(variant, attributes)) is not None:
         changed["attributes"] = new_attributes
     if changed:
@@ -407,132 +363,6 @@ def update_variant(session: Session, variant: Variant, data: VariantData, *,
         _record(session, "variant.updated", actor, variant,
                 {"sku": variant.sku, "changes": changed})
     return variant
-
-
-# --- prices ---------------------------------------------------------------------------------
-
-
-def set_price(session: Session, *, price_list: PriceList, variant: Variant, min_quantity: int,
-              unit_price: Decimal, actor: audit.Actor) -> PriceListEntry:
-    """Set the unit price of a variant from `min_quantity` units up in a list (a quantity
-    break): updates the break when it exists, else adds it."""
-    min_quantity = check_min_quantity(min_quantity)
-    unit_price = check_amount(unit_price, price_list.currency, "unit_price")
-    entry = session.scalar(select(PriceListEntry).where(
-        PriceListEntry.price_list_id == price_list.id, PriceListEntry.variant_id == variant.id,
-        PriceListEntry.min_quantity == min_quantity))
-    old = None
-    if entry is None:
-        entry = PriceListEntry(price_list=price_list, variant=variant,
-                               min_quantity=min_quantity, unit_price=unit_price)
-        session.add(entry)
-    else:
-        old = entry.unit_price
-        if old == unit_price:
-            return entry
-        entry.unit_price = unit_price
-    session.flush()
-    _record(session, "price.set", actor, entry,
-            {"price_list": price_list.code, "sku": variant.sku, "min_quantity": min_quantity,
-             "unit_price": _plain(unit_price), "previous": _plain(old)})
-    return entry
-
-
-def remove_price(session: Session, entry: PriceListEntry, *, actor: audit.Actor) -> None:
-    """Delete one quantity break of a variant in a price list."""
-    _record(session, "price.removed", actor, entry,
-            {"price_list": entry.price_list.code, "sku": entry.variant.sku,
-             "min_quantity": entry.min_quantity, "unit_price": _plain(entry.unit_price)})
-    session.delete(entry)
-    session.flush()
-
-
-def _price_list_values(session: Session, data: PriceListData, price_list: PriceList | None
-                       ) -> dict[str, Any]:
-    code = (data.code or "").strip().lower()
-    if not code:
-        _fail("Enter a code for the price list, like retail-chf.", "code")
-    if len(code) > 60 or not CODE_PATTERN.match(code):
-        _fail("A code has lower-case letters, digits and hyphens only (at most 60).", "code")
-    clash = session.scalar(select(PriceList.id).where(PriceList.code == code))
-    if clash is not None and (price_list is None or clash != price_list.id):
-        _fail(f"Another price list already has the code {code}.", "code")
-    name = check_text(data.name, "name", "name", max_length=200, required=True)
-    currency = check_currency(data.currency)
-    if (price_list is not None and currency != price_list.currency
-            and session.scalar(select(exists().where(
-                PriceListEntry.price_list_id == price_list.id)))):
-        _fail("The currency cannot change while the list holds prices.", "currency")
-    if data.scope not in SCOPES:
-        _fail(f"The scope is one of {', '.join(SCOPES)}.", "scope")
-    channel_code = customer_group = None
-    customer_id = None
-    if data.scope == "channel":
-        channel_code = (data.channel_code or "").strip()
-        channel = session.scalar(select(Channel).where(Channel.code == channel_code))
-        if channel is None:
-            _fail("Choose the channel this list is for.", "channel_code")
-        if channel.currency != currency:
-            _fail(f"Channel {channel.code} sells in {channel.currency}, not {currency}.",
-                  "currency")
-    elif data.scope == "group":
-        customer_group = check_text(data.customer_group, "customer group", "customer_group",
-                                    max_length=40, required=True)
-    elif data.scope == "contract":
-        number = (data.customer_number or "").strip().upper()
-        customer_id = session.scalar(select(Customer.id).where(Customer.number == number))
-        if not number or customer_id is None:
-            _fail("Enter the number of an existing customer, like C-000123.",
-                  "customer_number")
-    if data.valid_from and data.valid_to and data.valid_to < data.valid_from:
-        _fail("The list cannot end before it starts.", "valid_to")
-    if not -1000 <= data.priority <= 1000:
-        _fail("The priority is between -1000 and 1000.", "priority")
-    return dict(code=code, name=name, currency=currency, scope=data.scope,
-                channel_code=channel_code, customer_group=customer_group,
-                customer_id=customer_id, valid_from=data.valid_from, valid_to=data.valid_to,
-                priority=data.priority, prices_include_tax=bool(data.prices_include_tax),
-                active=bool(data.active))
-
-
-def create_price_list(session: Session, data: PriceListData, *, actor: audit.Actor
-                      ) -> PriceList:
-    """Add an (empty) price list for a scope, currency and period."""
-    price_list = PriceList(**_price_list_values(session, data, None))
-    session.add(price_list)
-    session.flush()
-    _record(session, "price_list.created", actor, price_list,
-            {k: _plain(v) for k, v in _price_list_snapshot(price_list).items()})
-    return price_list
-
-
-def update_price_list(session: Session, price_list: PriceList, data: PriceListData, *,
-                      actor: audit.Actor) -> PriceList:
-    """Change a price list's settings (not its entries)."""
-    changed = _apply(price_list, _price_list_values(session, data, price_list))
-    if changed:
-        session.flush()
-        _record(session, "price_list.updated", actor, price_list, {"changes": changed})
-    return price_list
-
-
-def _price_list_snapshot(pl: PriceList) -> dict[str, Any]:
-    return dict(code=pl.code, name=pl.name, currency=pl.currency, scope=pl.scope,
-                channel_code=pl.channel_code, customer_group=pl.customer_group,
-                customer_id=pl.customer_id, valid_from=pl.valid_from, valid_to=pl.valid_to,
-                priority=pl.priority, prices_include_tax=pl.prices_include_tax,
-                active=pl.active)
-
-
-def price_list_form_data(pl: PriceList, session: Session) -> PriceListData:
-    """The settings of a list as the edit form shows them."""
-    number = session.scalar(select(Customer.number).where(Customer.id == pl.customer_id)) \
-        if pl.customer_id else None
-    return PriceListData(code=pl.code, name=pl.name, currency=pl.currency, scope=pl.scope,
-                         channel_code=pl.channel_code, customer_group=pl.customer_group,
-                         customer_number=number, valid_from=pl.valid_from,
-                         valid_to=pl.valid_to, priority=pl.priority,
-                         prices_include_tax=pl.prices_include_tax, active=pl.active)
 
 
 # --- assortment --------------------------------------------------------------------------------
@@ -602,134 +432,7 @@ def remove_assortment_rule(session: Session, rule: AssortmentRule, *, actor: aud
     session.flush()
 
 
-# --- promotions ----------------------------------------------------------------------------
-
-
-def _promotion_values(session: Session, data: PromotionData, promotion: Promotion | None
-                      ) -> dict[str, Any]:
-    name = check_text(data.name, "name", "name", max_length=200, required=True)
-    if data.kind not in PROMOTION_KINDS:
-        _fail(f"The kind is one of {', '.join(PROMOTION_KINDS)}.", "kind")
-    currency = check_currency(data.currency)
-    value, buy, get = data.value if data.value is not None else Decimal(0), 0, 0
-    if data.kind == "percent_off":
-        if not isinstance(value, Decimal) or not Decimal(0) < value <= Decimal(100):
-            _fail("A percentage off is more than 0 and at most 100.", "value")
-        if value != value.quantize(Decimal("0.01")):
-            _fail("A percentage has at most two decimal places.", "value")
-    elif data.kind == "amount_off":
-        value = check_amount(value, currency, "value", label="amount off", positive=True)
-    elif data.kind == "fixed_price":
-        value = check_amount(value, currency, "value", label="fixed price")
-    elif data.kind == "buy_x_get_y":
-        buy, get = data.buy_quantity or 0, data.get_quantity or 0
-        if not 1 <= buy <= 1000:
-            _fail("Enter how many units the customer buys (1 or more).", "buy_quantity")
-        if not 1 <= get <= 1000:
-            _fail("Enter how many units the customer gets free (1 or more).", "get_quantity")
-        value = Decimal(0)
-    else:  # free_shipping
-        value = Decimal(0)
-    product_ids = find_product_ids(session, data.products, "products")
-    category_ids = list(dict.fromkeys(int(c) for c in data.category_ids))
-    if category_ids:
-        known = set(session.scalars(select(Category.id).where(Category.id.in_(category_ids))))
-        if missing := [c for c in category_ids if c not in known]:
-            _fail(f"There is no category {missing[0]}.", "category_ids")
-    if data.kind in ("fixed_price", "buy_x_get_y") and not (product_ids or category_ids):
-        _fail("Name the products or categories this promotion applies to.", "products")
-    channels = list(dict.fromkeys(c.strip() for c in data.channels if c.strip()))
-    if channels:
-        known_channels = set(session.scalars(select(Channel.code)))
-        if missing := [c for c in channels if c not in known_channels]:
-            _fail(f"There is no channel {missing[0]}.", "channels")
-    groups = list(dict.fromkeys(g.strip() for g in data.customer_groups if g.strip()))
-    if any(len(g) > 40 for g in groups):
-        _fail("A customer group has at most 40 characters.", "customer_groups")
-    coupon = (data.coupon_code or "").strip().upper() or None
-    if coupon is not None:
-        if len(coupon) > 60 or not re.fullmatch(r"[A-Z0-9][A-Z0-9_-]*", coupon):
-            _fail("A coupon code has letters, digits, - and _ only (at most 60).",
-                  "coupon_code")
-        clash = session.scalar(select(Promotion.id).where(
-            func.upper(Promotion.coupon_code) == coupon))
-        if clash is not None and (promotion is None or clash != promotion.id):
-            _fail(f"Another promotion already uses the coupon code {coupon}.", "coupon_code")
-    min_subtotal = None
-    if data.min_subtotal is not None:
-        min_subtotal = check_amount(data.min_subtotal, currency, "min_subtotal",
-                                    label="minimum subtotal")
-    if data.starts_at and data.ends_at and data.ends_at <= data.starts_at:
-        _fail("The promotion must end after it starts.", "ends_at")
-    for limit, field_name in ((data.usage_limit_total, "usage_limit_total"),
-                              (data.usage_limit_per_customer, "usage_limit_per_customer")):
-        if limit is not None and not 1 <= limit <= MAX_USAGE_LIMIT:
-            _fail("A usage limit is 1 or more (at most a billion); leave it empty for no "
-                  "limit.", field_name)
-    if not -1000 <= data.priority <= 1000:
-        _fail("The priority is between -1000 and 1000.", "priority")
-    return dict(name=name, kind=data.kind, value=value, currency=currency, buy_quantity=buy,
-                get_quantity=get, coupon_code=coupon, channels=channels,
-                customer_groups=groups, product_ids=product_ids, category_ids=category_ids,
-                min_subtotal=min_subtotal, starts_at=data.starts_at, ends_at=data.ends_at,
-                usage_limit_total=data.usage_limit_total,
-                usage_limit_per_customer=data.usage_limit_per_customer,
-                priority=data.priority, exclusive=bool(data.exclusive),
-                active=bool(data.active))
-
-
-def create_promotion(session: Session, data: PromotionData, *, actor: audit.Actor
-                     ) -> Promotion:
-    """Add a promotion after checking the fields its kind needs."""
-    values = _promotion_values(session, data, None)
-    promotion = Promotion(**values)
-    session.add(promotion)
-    session.flush()
-    _record(session, "promotion.created", actor, promotion,
-            {k: _plain(v) for k, v in values.items()})
-    return promotion
-
-
-def update_promotion(session: Session, promotion: Promotion, data: PromotionData, *,
-                     actor: audit.Actor) -> Promotion:
-    """Change a promotion; usage counts stay as they are."""
-    changed = _apply(promotion, _promotion_values(session, data, promotion))
-    if changed:
-        session.flush()
-        _record(session, "promotion.updated", actor, promotion,
-                {k: [_plain(v) for v in pair] for k, pair in changed.items()})
-    return promotion
-
-
-def deactivate_promotion(session: Session, promotion: Promotion, *, actor: audit.Actor
-                         ) -> Promotion:
-    """Stop a promotion from applying; it stays for the record (orders refer to it)."""
-    if promotion.active:
-        promotion.active = False
-        session.flush()
-        _record(session, "promotion.deactivated", actor, promotion, {"name": promotion.name})
-    return promotion
-
-
-def promotion_form_data(session: Session, promotion: Promotion) -> PromotionData:
-    """A promotion as its edit form shows it: products by slug."""
-    slugs = dict(session.execute(select(Product.id, Product.slug)
-                                 .where(Product.id.in_(promotion.product_ids or []))).all())
-    return PromotionData(
-        name=promotion.name, kind=promotion.kind, value=promotion.value,
-        currency=promotion.currency, buy_quantity=promotion.buy_quantity,
-        get_quantity=promotion.get_quantity, coupon_code=promotion.coupon_code,
-        channels=list(promotion.channels or []),
-        customer_groups=list(promotion.customer_groups or []),
-        products=[slugs[p] for p in promotion.product_ids or [] if p in slugs],
-        category_ids=list(promotion.category_ids or []), min_subtotal=promotion.min_subtotal,
-        starts_at=promotion.starts_at, ends_at=promotion.ends_at,
-        usage_limit_total=promotion.usage_limit_total,
-        usage_limit_per_customer=promotion.usage_limit_per_customer,
-        priority=promotion.priority, exclusive=promotion.exclusive, active=promotion.active)
-
-
-# --- read side of the admin pages --------------------------------------------------------------
+# --- read side of the catalogue pages ----------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -796,51 +499,6 @@ def list_products(session: Session, *, query: str = "", status: str = "all", pag
     return ProductList([ProductRow(pid, name, slug, brand, cat, active, skus[pid])
                         for pid, name, slug, brand, cat, active in rows],
                        total, page, per_page)
-
-
-def product_detail(session: Session, product_id: int) -> tuple[Product, dict[int, list]]:
-    """A product with its variants and attributes, and each variant's price entries
-    (with their lists), ordered by list then quantity break."""
-    product = session.scalar(
-        select(Product).where(Product.id == product_id)
-        .options(selectinload(Product.variants).selectinload(Variant.attribute_values)))
-    if product is None:
-        raise NotFound("There is no such product.")
-    prices: dict[int, list[PriceListEntry]] = defaultdict(list)
-    ids = [v.id for v in product.variants]
-    if ids:
-        for entry in session.scalars(
-                select(PriceListEntry).join(PriceList)
-                .where(PriceListEntry.variant_id.in_(ids))
-                .options(selectinload(PriceListEntry.price_list))
-                .order_by(PriceList.code, PriceListEntry.min_quantity)):
-            prices[entry.variant_id].append(entry)
-    return product, prices
-
-
-def price_list_entries(session: Session, price_list: PriceList, *, page: int = 1,
-                       per_page: int = 100) -> tuple[list[tuple], int]:
-    """(sku, product name, min quantity, unit price, entry id) rows of a list, by SKU."""
-    total = session.scalar(select(func.count()).select_from(PriceListEntry)
-                           .where(PriceListEntry.price_list_id == price_list.id)) or 0
-    rows = session.execute(
-        select(Variant.sku, Product.name, PriceListEntry.min_quantity, PriceListEntry.unit_price,
-               PriceListEntry.id, Product.id)
-        .join(Variant, Variant.id == PriceListEntry.variant_id)
-        .join(Product, Product.id == Variant.product_id)
-        .where(PriceListEntry.price_list_id == price_list.id)
-        .order_by(Variant.sku, PriceListEntry.min_quantity)
-        .limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, total
-
-
-def price_lists(session: Session) -> list[tuple[PriceList, int]]:
-    """Every price list with its number of entries."""
-    counts = (select(PriceListEntry.price_list_id, func.count().label("n"))
-              .group_by(PriceListEntry.price_list_id).subquery())
-    return [(pl, n or 0) for pl, n in session.execute(
-        select(PriceList, counts.c.n).outerjoin(counts, counts.c.price_list_id == PriceList.id)
-        .order_by(PriceList.scope, PriceList.code))]
 
 
 def channels_with_rules(session: Session) -> list[Channel]:

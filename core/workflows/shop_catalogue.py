@@ -1,5 +1,6 @@
-"""Read side of the catalogue: browse, search and product pages, in a channel, at the
-viewer's prices. Each page runs a fixed number of queries whatever it shows."""
+"""The shop's catalogue: browse, search and product pages in a channel, at the viewer's
+prices and with what is in stock. A read model over catalog, pricing and inventory, so it
+sits above all three. Each page runs a fixed number of queries whatever it shows."""
 from __future__ import annotations
 
 from collections import defaultdict

@@ -42,9 +42,9 @@ from sqlalchemy.orm import Session
 from core import demo
 from core.catalog import search
 from core.catalog.models import Category, Product, Variant, VariantAttribute
+from core.catalog.products import slugify
 from core.customers.models import Customer
 from core.customers.services import phone_digits
-from core.demo import slugify
 from core.inventory.models import StockLevel
 from core.numbering import PREFIXES, NumberSeries, ensure_series
 from core.pricing.models import PriceList, PriceListEntry, TaxCategory, TaxRate
