@@ -276,11 +276,6 @@ ACME_BUYER = "buyer@pay.example"
 
 
 @pytest.fixture
-def card_payments():
-    return pytest.importorskip("core.payments.invoices")
-
-
-@pytest.fixture
 def acme(db):
     """A company that buys on account (net 30), with no credit to use up its invoices."""
     from tests import factories
@@ -327,8 +322,7 @@ def post_pay(client, invoice, payment_method):
                        headers={"X-CSRFToken": token, "Accept": "application/json"})
 
 
-def test_pay_page_offers_the_card_form_for_an_open_order_invoice(acme_client, db, acme,
-                                                                 card_payments):
+def test_pay_page_offers_the_card_form_for_an_open_order_invoice(acme_client, db, acme):
     invoice = on_account_invoice(db, acme, "pay-page")
     page = text(acme_client.get(f"/account/invoices/{invoice.number}"))
     assert f'href="/account/invoices/{invoice.number}/pay"' in page
@@ -343,8 +337,7 @@ def test_pay_page_offers_the_card_form_for_an_open_order_invoice(acme_client, db
     assert setup.status_code == 200 and setup.json["client_secret"].startswith("seti_")
 
 
-def test_paying_an_open_invoice_by_card_settles_it(acme_client, db, acme, localstripe,
-                                                   card_payments):
+def test_paying_an_open_invoice_by_card_settles_it(acme_client, db, acme, localstripe):
     invoice = on_account_invoice(db, acme, "pay-ok")
     response = post_pay(acme_client, invoice, card(localstripe, "4242424242424242"))
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -356,8 +349,7 @@ def test_paying_an_open_invoice_by_card_settles_it(acme_client, db, acme, locals
     assert f"Thank you: {invoice.number} is paid." in page
 
 
-def test_a_declined_card_leaves_the_invoice_open(acme_client, db, acme, localstripe,
-                                                 card_payments):
+def test_a_declined_card_leaves_the_invoice_open(acme_client, db, acme, localstripe):
     invoice = on_account_invoice(db, acme, "pay-declined")
     response = post_pay(acme_client, invoice, card(localstripe, "4000000000000341"))
     assert response.status_code == 402 and response.json["status"] == "declined"
@@ -365,7 +357,7 @@ def test_a_declined_card_leaves_the_invoice_open(acme_client, db, acme, localstr
     assert invoice.status == "open" and invoice.amount_open == invoice.gross_total
 
 
-def test_paying_needs_a_card_and_a_payable_invoice(acme_client, db, acme, card_payments):
+def test_paying_needs_a_card_and_a_payable_invoice(acme_client, db, acme):
     invoice = on_account_invoice(db, acme, "pay-nothing")
     response = post_pay(acme_client, invoice, "")
     assert response.status_code == 422 and response.json["errors"] == {
@@ -378,7 +370,7 @@ def test_paying_needs_a_card_and_a_payable_invoice(acme_client, db, acme, card_p
     assert response.status_code == 422 and response.json["status"] == "declined"
 
 
-def test_paying_another_customers_invoice_returns_404(customer_client, db, acme, card_payments):
+def test_paying_another_customers_invoice_returns_404(customer_client, db, acme):
     invoice = on_account_invoice(db, acme, "pay-other")
     token = csrf_token(customer_client, "/account/invoices")
     for path in (f"/account/invoices/{invoice.number}/pay",
