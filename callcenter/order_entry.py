@@ -17,7 +17,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from core import links, ratelimit
+from core import ratelimit
 from core.billing import prepayments
 from core.customers.addresses import validate_address
 from core.customers.models import Customer
@@ -435,8 +435,6 @@ def place(customer: str):
         db_session.delete(entry.cart)
     db_session.commit()
     session.pop(_session_key(entry.customer), None)
-    if order.status == "pending_payment" and order.payment_method == "pay_link":
-        _send_link(order, agent)
     if order.status == "pending_payment" and order.payment_method == "card":
         return redirect_to(url_for(".card", number=order.number))
     flash(_placed_message(order), "success")
@@ -483,13 +481,6 @@ def _placed_message(order: Order) -> str:
     if order.payment_state == "on_account":
         return f"Order {order.number} placed on account.{held}"
     return f"Order {order.number} placed; the payment link was e-mailed to {order.email}.{held}"
-
-
-def _send_link(order: Order, agent) -> None:
-    """After commit: e-mail the storefront's /pay/<token> (the console lives under /agent)."""
-    url = links.order_pay_link(current_app.config["MARKETLINE"], order.id)
-    phone.send_pay_link(db_session, order, url=url, agent=agent)
-    db_session.commit()
 
 
 # -- payment by phone ------------------------------------------------------------------------
@@ -604,6 +595,5 @@ def pay_link(number: str):
         flash(str(err), "error")
         return redirect_to(order_url(order.number))
     db_session.commit()
-    _send_link(order, agent)
     flash(f"The payment link was e-mailed to {order.email}.", "success")
     return redirect_to(order_url(order.number))
