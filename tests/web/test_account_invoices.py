@@ -12,8 +12,8 @@ import pytest
 from core.billing import invoicing, receivables
 from core.billing.invoicing import FreeTextLine
 from core.billing.models import Invoice
-from core.billing.notify import queue_invoice_email
-from core.tasks import use_session_factory
+from core.notifications import queue_invoice_email
+from core.tasks import inline_with
 from tests.billing_support import CLERK, place, ship
 from tests.conftest import csrf_token
 from tests.helpers import QueryCounter
@@ -245,10 +245,10 @@ def test_guest_pdf_refuses_a_post_without_csrf_token(client, db):
 # -- the e-mail --------------------------------------------------------------------------
 
 def test_invoice_email_carries_the_pdf_and_is_sent_once(smtp_sink, db, shopper, session_factory):
-    use_session_factory(session_factory)
     invoice = invoice_for(db, shopper, "100.00")
     db.commit()
-    queue_invoice_email(invoice.id)
+    with inline_with(session_factory):  # the task reads the test's data
+        queue_invoice_email(invoice.id)
     message = smtp_sink.wait_for(invoice.email)
     assert message["Subject"].startswith(f"Invoice {invoice.number} from ")
     body = message.get_body(("plain",)).get_content()
@@ -259,14 +259,15 @@ def test_invoice_email_carries_the_pdf_and_is_sent_once(smtp_sink, db, shopper, 
     assert attachment.get_content().startswith(b"%PDF")
     db.refresh(invoice)
     assert invoice.emailed_at is not None
-    queue_invoice_email(invoice.id)  # a redelivered task sends nothing
+    with inline_with(session_factory):
+        queue_invoice_email(invoice.id)  # a redelivered task sends nothing
     assert len([m for m in smtp_sink.messages if invoice.number in m["Subject"]]) == 1
 
 
 def test_queueing_an_invoice_email_never_raises(monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("broker down")
-    monkeypatch.setattr("core.billing.notify.send_invoice_email.delay", broken)
+    monkeypatch.setattr("core.notifications.send_invoice_email.delay", broken)
     queue_invoice_email(1)
 
 
