@@ -106,8 +106,3 @@ def unbind(token) -> None:
         _inline.reset(token)
     except ValueError:  # set in another context (thread): it ends with that context
         pass
-
-
-def task_session() -> Session:
-    """A new session for a task (see `context`)."""
-    return context().session()
