@@ -5,8 +5,8 @@
    card authorisation, charges a saved card, or places a payment hold and sends a pay
    link; an on-account invoice waits for the customer's transfer. It commits its own steps.
 3. Tell the customer: a ShipmentSent event, committed once the money is collected, has
-   core.notifications e-mail the shipment (tracking) and then the invoice (PDF), which
-   so shows what was paid.
+   core.notifications e-mail the shipment (tracking) and then the invoice (PDF), so that
+   the invoice shows what was paid.
 
 The goods have left once step 1 commits: a failure to collect later is reported in the
 outcome and logged for billing to follow up, never turned into an error that would
