@@ -34,7 +34,7 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
 from core.agents.services import actor_for
 from core.billing import (accounts, credit_requests, documents, giftcard_requests, giftcards,
                           invoicing, ledger, queries, receivables)
-from core.billing.notify import queue_invoice_email
+from core.notifications import queue_invoice_email
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.parsing import parse_int

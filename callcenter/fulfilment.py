@@ -4,7 +4,7 @@ an order (in full or in part) and marking shipments delivered.
 Warehouse staff act; supervisors may look (admin does both)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, render_template, request, url_for
+from flask import Blueprint, current_app, flash, request, url_for
 
 from callcenter.access import requires_role
 from callcenter.fulfilment_forms import (
@@ -15,13 +15,9 @@ from callcenter.fulfilment_forms import (
     ShipForm,
     order_ids,
 )
-from core import links
 from core.agents.services import actor_for
-from core.customers import queries as customers
 from core.errors import DomainError
 from core.fulfilment import carriers, queries, services
-from core.fulfilment.models import Shipment
-from core.mail import send_mail
 from core.orders import holds
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
@@ -159,16 +155,11 @@ def ship(number: str):
     quantities, line_errors = form.quantities([l.id for l in order.lines], request.form)
     if form.validate_on_submit() and not line_errors:
         try:
-            # Where the mail links to is read now, in the shipment's transaction: the mailer
-            # runs after the commit, when a read would open a transaction that an inline
-            # task (the invoice's e-mail, without Redis) would then wait for on SQLite.
-            link = _shop_link(order)
             outcome = shipping.ship_order(
                 db_session, StripeGateway(current_app.config["MARKETLINE"]), order.id,
                 quantities, carrier=form.carrier.data,
                 tracking_number=form.tracking_number.data or "", actor=_actor(),
-                commit=db_session.commit,
-                mailer=lambda shipment: _send_shipment_mail(shipment, link))
+                commit=db_session.commit)
         except DomainError as err:
             db_session.rollback()
             if err.field and err.field.startswith("qty-"):
@@ -201,23 +192,3 @@ def delivered(shipment_id: int):
     else:
         flash("The form had expired; try again.", "error")
     return redirect_to(url_for(".order", number=number))
-
-
-# --- the shipment e-mail ----------------------------------------------------------------------
-
-
-def _send_shipment_mail(shipment: Shipment, link: str | None) -> None:
-    """Tell the customer what left, with which carrier and where to follow it. After commit."""
-    order = shipment.order
-    context = dict(order=order, shipment=queries.shipment_info(shipment),
-                   partial=order.status == "partially_shipped", link=link)
-    send_mail(to=order.email, subject=f"Your Marketline order {order.number} has shipped",
-              text=render_template("core/emails/shipment.txt", **context),
-              html=render_template("core/emails/shipment.html", **context))
-
-
-def _shop_link(order) -> str | None:
-    """Where the buyer sees the order in the shop (SHOP_URL, never this request's host)."""
-    return links.order_page_for(current_app.config["MARKETLINE"], order.number,
-                                customer_id=order.customer_id,
-                                can_sign_in=customers.can_sign_in(db_session, order.customer_id))

@@ -16,18 +16,16 @@ import re
 import uuid
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, current_app, flash, render_template, request, session,
-                   url_for)
+from flask import Blueprint, flash, request, session, url_for
 
 from callcenter.access import requires_role
 from callcenter.catalog_forms import options
 from callcenter.giftcard_forms import (CODE_HINT, CheckForm, ConfirmSaleForm, DisableForm,
                                        PayerForm, RedeemInvoiceForm, RejectSaleForm, SellForm)
-from core import links
+from core import notifications
 from core.agents.services import actor_for
 from core.billing import giftcard_operations, giftcard_requests
 from core.errors import DomainError
-from core.mail import send_mail_now
 from core.money import Money
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -143,16 +141,11 @@ def sell():
 
 
 def _email_code(card, code: str, to: str) -> bool:
-    """After commit: the code to `to`, with where to check the balance. Sent from this
-    request, not through the task queue: only the code's hash is stored, and the code
-    itself is not to rest in the broker (Redis) either. False when it could not be sent."""
-    link = links.gift_card_balance(current_app.config["MARKETLINE"])
-    amount = Money(card.initial_amount, card.currency).format()
-    context = dict(card=card, code=code, amount=amount, link=link)
-    return send_mail_now(to=to,
-                         subject=f"Your Marketline gift card of {amount}",
-                         text=render_template("core/emails/gift_card.txt", **context),
-                         html=render_template("core/emails/gift_card.html", **context))
+    """After commit: the code to `to`, sent from this request, never through the task
+    queue (core.notifications.send_gift_card_code). False when it could not be sent."""
+    return notifications.send_gift_card_code(
+        to, code=code, amount=Money(card.initial_amount, card.currency).format(),
+        expires_on=card.expires_on)
 
 
 # -- sales awaiting a colleague's confirmation -----------------------------------------------

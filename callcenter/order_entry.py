@@ -436,8 +436,6 @@ def place(customer: str):
         db_session.delete(entry.cart)
     db_session.commit()
     session.pop(_session_key(entry.customer), None)
-    if order.status == "pending_payment" and order.payment_method == "pay_link":
-        _send_link(order, agent)
     if order.status == "pending_payment" and order.payment_method == "card":
         return redirect_to(url_for(".card", number=order.number))
     flash(_placed_message(order), "success")
@@ -484,13 +482,6 @@ def _placed_message(order: Order) -> str:
     if order.payment_state == "on_account":
         return f"Order {order.number} placed on account.{held}"
     return f"Order {order.number} placed; the payment link was e-mailed to {order.email}.{held}"
-
-
-def _send_link(order: Order, agent) -> None:
-    """After commit: e-mail the storefront's /pay/<token> (the console lives under /agent)."""
-    url = paylinks.order_pay_link(current_app.config["MARKETLINE"], order.id)
-    phone.send_pay_link(db_session, order, url=url, agent=agent)
-    db_session.commit()
 
 
 # -- payment by phone ------------------------------------------------------------------------
@@ -605,6 +596,5 @@ def pay_link(number: str):
         flash(str(err), "error")
         return redirect_to(order_url(order.number))
     db_session.commit()
-    _send_link(order, agent)
     flash(f"The payment link was e-mailed to {order.email}.", "success")
     return redirect_to(order_url(order.number))

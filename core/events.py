@@ -35,6 +35,69 @@ class OrderConfirmed:
     order_id: int
 
 
+@dataclass(frozen=True)
+class ShipmentSent:
+    """A shipment left, and its invoice is collected as far as it can be: the buyer hears
+    of both (the shipment first, then the invoice, which then shows what was paid)."""
+
+    shipment_id: int
+    invoice_id: int
+    partial: bool = False  # the order waits for more shipments
+
+
+@dataclass(frozen=True)
+class InvoiceCardPaymentFailed:
+    """The card could not be charged for an invoice: the customer is sent a link to pay it.
+    What the e-mail says is taken in the transaction (`reason` is the bank's answer)."""
+
+    invoice_id: int
+    number: str
+    email: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderCardNeeded:
+    """An order's card authorisation could not be renewed: the customer is asked, by a
+    link, to confirm a card for the order."""
+
+    order_id: int
+    number: str
+    email: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PayLinkRequested:
+    """A phone order waits for the customer to pay by link. Amounts are formatted in the
+    transaction (total, and what a gift card paid and what is left, when one did)."""
+
+    order_id: int
+    number: str
+    email: str
+    total: str
+    prepaid: str = ""
+    left: str = ""
+
+
+@dataclass(frozen=True)
+class EmailConfirmationRequested:
+    """A new shop account (or one signing in unconfirmed) needs its address confirmed.
+    The token travels to the e-mail only (its hash is stored)."""
+
+    email: str
+    full_name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class RegistrationRepeated:
+    """Someone registered an address that already has an account: its owner is told."""
+
+    email: str
+    full_name: str
+
+
 def record(session: Session, happened: object) -> None:
     """Keep `happened` with the session's transaction; it is dispatched after commit."""
     session.info.setdefault(_KEY, []).append(happened)

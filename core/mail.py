@@ -1,4 +1,7 @@
-"""Outgoing e-mail: SMTP when SMTP_URL is set, otherwise printed to the log."""
+"""Outgoing e-mail: SMTP when SMTP_URL is set, otherwise printed to the log.
+
+What customers are sent is composed in core.notifications; this module builds and
+delivers messages, and `send_mail` queues a plain one (text, optional HTML)."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +12,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
+from core import tasks
 from core.tasks import celery_app
 
 log = logging.getLogger("marketline.mail")
@@ -77,7 +81,7 @@ def deliver(message: EmailMessage, smtp_url: str) -> None:
 @celery_app.task(name="marketline.send_mail", autoretry_for=(OSError,), retry_backoff=True,
                  max_retries=5)
 def send_mail_task(to: str, subject: str, text: str, html: str | None = None) -> None:
-    settings = celery_app.conf.marketline_settings
+    settings = tasks.context().settings
     deliver(build_message(sender=settings.MAIL_FROM, to=to, subject=subject, text=text, html=html),
             settings.SMTP_URL)
 
@@ -92,17 +96,3 @@ def send_mail(*, to: str, subject: str, text: str, html: str | None = None) -> N
         send_mail_task.delay(to, subject, text, html)
     except Exception:  # noqa: BLE001 - see docstring
         log.exception("could not send e-mail %r to %s", subject, to)
-
-
-def send_mail_now(*, to: str, subject: str, text: str, html: str | None = None) -> bool:
-    """Send an e-mail at once, in this process, never through the task queue: for a
-    message whose content must not rest in the broker (a gift card's code). Call after
-    commit. False when it could not be sent (logged, never raised)."""
-    settings = celery_app.conf.marketline_settings
-    try:
-        deliver(build_message(sender=settings.MAIL_FROM, to=to, subject=subject, text=text,
-                              html=html), settings.SMTP_URL)
-    except Exception:  # noqa: BLE001 - see docstring
-        log.exception("could not send e-mail %r to %s", subject, to)
-        return False
-    return True

@@ -1,21 +1,19 @@
 """The shopper's account: register and confirm the address, sign in and out, reset and
 change a password, sign out everywhere.
 
-E-mails are queued after commit. Their links come from SHOP_URL, never from the request's
-host (which a client chooses).
+E-mails are composed and queued by core.notifications after commit. Their links come from
+SHOP_URL, never from the request's host (which a client chooses).
 """
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_login import login_required
 
-from core import links, notifications
+from core import notifications
 from core.customers import services as customers
-from core.customers.errors import EmailNotConfirmed
 from core.errors import DomainError
-from core.mail import send_mail
 from core.ratelimit import RateLimited
 from core.web.auth import current_account, login_limit, sign_in, sign_out
 from core.web.db import db_session
@@ -32,29 +30,6 @@ REGISTERED_KEY = "registered_email"
 
 def _shop_name() -> str:
     return current_app.config["MARKETLINE"].SELLER_NAME
-
-
-def _mail(user, *, subject: str, template: str, **context) -> None:
-    """Queue an account e-mail (account/<template>.txt and .html). Call after commit."""
-    send_mail(to=user.email, subject=subject,
-              text=render_template(f"account/{template}.txt", user=user, **context),
-              html=render_template(f"account/{template}.html", user=user, **context))
-
-
-def _mail_confirmation(user, token: str) -> None:
-    _mail(user, subject="Confirm your e-mail address for Marketline", template="confirm_mail",
-          link=links.email_confirmation(current_app.config["MARKETLINE"], token))
-
-
-def _mail_sign_up(signed_up: customers.SignUp) -> None:
-    """The confirmation link for a new account; for an address that has one, the notice."""
-    if signed_up.is_new:
-        _mail_confirmation(signed_up.user, signed_up.token)
-    else:
-        _mail(signed_up.user, subject="You already have a Marketline account",
-              template="already_registered",
-              sign_in_link=links.sign_in(current_app.config["MARKETLINE"]),
-              forgot_link=links.forgot_password(current_app.config["MARKETLINE"]))
 
 
 def _next_url() -> str:
@@ -91,8 +66,7 @@ def register():
             place_error(form, err)
             refused = err if isinstance(err, RateLimited) else None
         else:
-            db_session.commit()
-            _mail_sign_up(signed_up)
+            db_session.commit()  # e-mails the link, or the notice (core.notifications)
             session[REGISTERED_KEY] = signed_up.user.email
             return redirect_to(url_for("account.check_email"))
     return with_retry_after(render_page("account/register.html", block="form", form=form,
@@ -139,9 +113,9 @@ def sign_in_view():
                                           remote_addr=request.remote_addr, limit=login_limit(),
                                           commit=db_session.commit)
         except DomainError as err:
-            db_session.commit()  # keep the failed attempt: it is what throttling counts
-            if isinstance(err, EmailNotConfirmed) and err.token:
-                _mail_confirmation(err.user, err.token)
+            # Keep the failed attempt: it is what throttling counts. An unconfirmed
+            # address is e-mailed a fresh link (core.notifications).
+            db_session.commit()
             place_error(form, err)
         else:
             _sign_in_keeping_cart(user)

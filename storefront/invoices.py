@@ -12,6 +12,7 @@ from core.audit import Actor
 from core.billing import documents, queries, receivables
 from core.errors import NotFound
 from core.orders import queries as order_queries
+from core.payments import invoices as card_payments
 from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.web.db import db_session
@@ -112,20 +113,10 @@ def guest_pdf():
 
 # --- paying an open invoice by card ---------------------------------------------------
 
-def _card_payments():
-    """core.payments.invoices (pay_invoice and friends), once it exists."""
-    try:
-        from core.payments import invoices as card_payments
-    except ImportError:
-        return None
-    return card_payments
-
-
 @bp.app_template_global("card_payable")
 def card_payable(invoice) -> bool:
     """Whether to offer paying this document by card here."""
-    card_payments = _card_payments()
-    return card_payments is not None and card_payments.card_payable(invoice)
+    return card_payments.card_payable(invoice)
 
 
 @bp.get("/account/invoices/<number>/pay")
@@ -155,10 +146,7 @@ def _answer(outcome, number: str):
 
 
 def _payable_or_404(number: str):
-    card_payments = _card_payments()
     invoice = queries.customer_invoice(db_session, _customer_id(), number)
-    if card_payments is None:
-        raise NotFound("Paying invoices by card is not available yet.")
     return card_payments, invoice
 
 

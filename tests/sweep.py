@@ -140,14 +140,13 @@ def patch_gateway(monkeypatch) -> None:
     e-mail is neither printed nor given a PDF (WeasyPrint takes a second a document)."""
     from email.message import EmailMessage
 
-    from core.billing import notify
+    from core import notifications
     from core.payments.gateway import StripeGateway
     for module in list(sys.modules.values()):
         if getattr(module, "StripeGateway", None) is StripeGateway:
             monkeypatch.setattr(module, "StripeGateway", FakeGateway)
-    for module in (sys.modules["core.mail"], notify):
-        monkeypatch.setattr(module, "deliver", lambda message, smtp_url: None)
-    monkeypatch.setattr(notify, "invoice_message", lambda *a, **k: EmailMessage())
+    monkeypatch.setattr(sys.modules["core.mail"], "deliver", lambda message, smtp_url: None)
+    monkeypatch.setattr(notifications, "invoice_message", lambda *a, **k: EmailMessage())
 
 
 def make_apps(settings, session_factory) -> dict[str, Flask]:

@@ -1,7 +1,7 @@
 """Printed invoices and credit notes: one HTML document, turned into PDF by WeasyPrint.
 
 No Flask here: a plain Jinja environment over core/billing/templates renders the document
-(and the e-mail that carries it, see core.billing.notify). The PDF is made offline:
+(and the e-mail that carries it, see core.notifications). The PDF is made offline:
 WeasyPrint is given a URL fetcher that refuses everything but data: URLs and files
 inside the templates folder, so a document never makes the renderer reach the network.
 """

@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, events
 from core.auth import services as auth
 from core.auth.passwords import context_words, hash_new_password
 from core.auth.services import normalise_email
@@ -125,9 +125,9 @@ class SignUp:
 
 def sign_up(session: Session, *, email: str, full_name: str, password: str,
             shop_name: str = "") -> SignUp:
-    """Register from the shop's form; see the policy above. Flushes; the caller commits and
-    then mails the user: the confirmation link when new, else the "already registered"
-    notice."""
+    """Register from the shop's form; see the policy above. Flushes; once the caller
+    commits, the user is e-mailed (core.notifications) the confirmation link when new,
+    else the "already registered" notice."""
     email = normalise_email(email)
     full_name = full_name.strip()
     if not full_name:
@@ -150,6 +150,7 @@ def sign_up(session: Session, *, email: str, full_name: str, password: str,
             return SignUp(user, _new_confirmation(session, user))
     audit.record(session, "customer.registration_repeated", actor=audit.Actor.anonymous(),
                  channel=CHANNEL, subject=existing.customer, data={"email": email})
+    events.record(session, events.RegistrationRepeated(existing.email, existing.full_name))
     session.flush()
     return SignUp(existing, None)
 
@@ -160,6 +161,8 @@ def _new_confirmation(session: Session, user: CustomerUser) -> str:
     session.add(EmailConfirmation(user_id=user.id, token_hash=_token_hash(token),
                                   created_at=now, expires_at=now + CONFIRMATION_LIFETIME))
     session.flush()
+    # The link is e-mailed once this commits (core.notifications).
+    events.record(session, events.EmailConfirmationRequested(user.email, user.full_name, token))
     return token
 
 

@@ -1,61 +1,117 @@
-"""E-mails to customers that follow from domain events, sent after the commit.
+"""Every e-mail Marketline sends to customers: domain events become mails after the commit.
 
-core.events hands this module the events of a committed transaction; each becomes a
-Celery task (run inline without Redis) that reads what it needs in its own session,
-renders the e-mail from the templates beside this module (HTML and text), sends it with
-no transaction open, and notes that it went out, so a redelivered task sends nothing twice.
+A service records what happened (core.events) in its transaction. Once the transaction
+commits, core.events hands the event to a handler here, which queues a Celery task (run
+inline without Redis). The task obtains its settings and sessions (core.tasks.context:
+the composition edge), reads what it needs in its own session or takes it from the
+event (computed in the transaction), renders the e-mail from the templates beside this
+module (HTML and text, one Jinja environment), and sends it with no transaction open.
+
+The mails, by event:
+
+* OrderConfirmed -> the order confirmation (once; `confirmation_emailed_at`);
+* ShipmentSent -> the shipment mail, then the invoice with its PDF (once; `emailed_at`);
+* InvoiceCardPaymentFailed -> a link to pay the invoice by card;
+* OrderCardNeeded -> a link to confirm a card for the order (renewal refused);
+* PayLinkRequested -> a phone order's link to pay by card;
+* EmailConfirmationRequested, RegistrationRepeated -> the shop account's mails.
+
+Asked for directly, not by an event: a password reset (`queue_password_reset`: the token
+is made in the task, so it never rests in the broker), an invoice or credit note issued
+or resent in the console (`queue_invoice_email`), a confirmation resent by an agent
+(`queue_order_confirmation(resend=True)`), and a gift card's code, which is sent at once
+in the asking process and says whether it went (`send_gift_card_code`): the code is not
+to rest in the broker, and the agent gives it by hand when the mail failed.
 
 Links in these e-mails come from core.links (the SHOP_URL setting), never from a request's host.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import object_session, selectinload
 
-from core import audit, events, links
+from core import audit, events, links, mail, tasks
+from core.billing import documents
+from core.billing import queries as billing_queries
+from core.billing.models import Invoice
+from core.config import Settings
 from core.customers import queries as customers
 from core.db import utcnow
-from core.mail import build_message, deliver
+from core.fulfilment import queries as fulfilment_queries
+from core.fulfilment.models import Shipment
+from core.mail import Attachment, build_message
 from core.orders.models import Order
-from core.tasks import celery_app, task_session
+from core.payments import links as paylinks
+from core.tasks import celery_app
 
 log = logging.getLogger("marketline.notifications")
 ACTOR = audit.Actor.system("notifications")
+BILLING_ACTOR = audit.Actor.system("billing mail")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-# The same rendering rules as the web apps' templates (autoescape for HTML only).
+# The same rules as the web apps' templates (autoescape for HTML only), with the invoice's
+# filters (money, date) and its address lines.
 environment = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                           autoescape=select_autoescape(["html", "xml"]))
+environment.filters.update(money=documents.environment.filters["money"],
+                           date=documents.environment.filters["date"])
+environment.globals.update(address_lines=documents.address_lines)
 
 
 def render(template: str, **context) -> str:
     return environment.get_template(template).render(**context)
 
 
-def order_link(session, settings, order: Order) -> str | None:
+def _message(settings: Settings, *, to: str, subject: str, template: str, html: bool = True,
+             attachments=(), **context):
+    """The e-mail `template`.txt (and .html) with `context`, from MAIL_FROM to `to`."""
+    return build_message(sender=settings.MAIL_FROM, to=to, subject=subject,
+                         text=render(f"{template}.txt", **context),
+                         html=render(f"{template}.html", **context) if html else None,
+                         attachments=attachments)
+
+
+def _deliver(settings: Settings, message) -> None:
+    mail.deliver(message, settings.SMTP_URL)
+
+
+def _queue(task, *args, what: str) -> None:
+    """Queue `task` (inline without Redis). After commit; never raises: a failure is
+    logged, and what was committed stays."""
+    try:
+        task.delay(*args)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not e-mail %s", what)
+
+
+_RETRY = dict(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+
+
+# -- order confirmation ------------------------------------------------------------------------
+
+def order_link(session, settings: Settings, order: Order) -> str | None:
     """Where the buyer sees the order (core.links.order_page_for)."""
     return links.order_page_for(settings, order.number, customer_id=order.customer_id,
                                 can_sign_in=customers.can_sign_in(session, order.customer_id))
 
 
-def order_confirmation_message(session, order: Order, *, settings):
+def order_confirmation_message(session, order: Order, *, settings: Settings):
     link = order_link(session, settings, order)
-    return build_message(sender=settings.MAIL_FROM, to=order.email,
-                         subject=f"Your Marketline order {order.number}",
-                         text=render("order_confirmation.txt", order=order, link=link),
-                         html=render("order_confirmation.html", order=order, link=link))
+    return _message(settings, to=order.email, subject=f"Your Marketline order {order.number}",
+                    template="order_confirmation", order=order, link=link)
 
 
-@celery_app.task(name="marketline.send_order_confirmation", autoretry_for=(OSError,),
-                 retry_backoff=True, max_retries=5)
+@celery_app.task(name="marketline.send_order_confirmation", **_RETRY)
 def send_order_confirmation(order_id: int, resend: bool = False) -> bool:
     """E-mail the buyer the order's confirmation; once, unless `resend`. True when sent."""
-    settings = celery_app.conf.marketline_settings
-    session = task_session()
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
     try:
         order = session.get(Order, order_id, options=[selectinload(Order.lines)])
         if order is None or order.status == "cancelled":
@@ -65,7 +121,7 @@ def send_order_confirmation(order_id: int, resend: bool = False) -> bool:
         message = order_confirmation_message(session, order, settings=settings)
         number, to = order.number, order.email
         session.rollback()  # no transaction stays open while SMTP talks
-        deliver(message, settings.SMTP_URL)
+        _deliver(settings, message)
         session.execute(update(Order).where(Order.id == order_id)
                         .values(confirmation_emailed_at=utcnow()))
         audit.record(session, "order.confirmation_emailed", actor=ACTOR, channel="email",
@@ -79,36 +135,198 @@ def send_order_confirmation(order_id: int, resend: bool = False) -> bool:
 def queue_order_confirmation(order_id: int, *, resend: bool = False) -> None:
     """Send the confirmation in the background (inline without Redis). Call after commit;
     never raises: a failure is logged, and what was committed stays."""
+    _queue(send_order_confirmation, order_id, resend, what=f"the confirmation of order {order_id}")
+
+
+# -- shipments ---------------------------------------------------------------------------------
+
+def shipment_message(session, shipment: Shipment, *, settings: Settings, partial: bool):
+    """What left, with which carrier and where to follow it."""
+    order = shipment.order
+    return _message(settings, to=order.email,
+                    subject=f"Your Marketline order {order.number} has shipped",
+                    template="shipment", order=order,
+                    shipment=fulfilment_queries.shipment_info(shipment), partial=partial,
+                    link=order_link(session, settings, order))
+
+
+@celery_app.task(name="marketline.send_shipment_email", **_RETRY)
+def send_shipment_email(shipment_id: int, partial: bool = False) -> bool:
+    """Tell the customer a shipment left (`partial`: the order waits for more)."""
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
     try:
-        send_order_confirmation.delay(order_id, resend)
-    except Exception:  # noqa: BLE001 - see docstring
-        log.exception("could not e-mail the confirmation of order %s", order_id)
+        shipment = session.get(Shipment, shipment_id)
+        if shipment is None:
+            log.warning("shipment %s to e-mail does not exist", shipment_id)
+            return False
+        message = shipment_message(session, shipment, settings=settings, partial=partial)
+        session.rollback()
+        _deliver(settings, message)
+        return True
+    finally:
+        session.close()
+
+
+# -- invoices and credit notes, the PDF attached -----------------------------------------------
+
+def invoice_message(invoice: Invoice, *, seller: documents.Seller, sender: str,
+                    link: str | None = None):
+    """The e-mail for an invoice or credit note, its PDF attached."""
+    view = billing_queries.describe(object_session(invoice), invoice)
+    context = {"view": view, "seller": seller, "link": link}
+    pdf = Attachment(documents.pdf_filename(invoice),
+                     documents.invoice_pdf(invoice, seller=seller), "application/pdf")
+    return build_message(sender=sender, to=invoice.email,
+                         subject=f"{view.title} {invoice.number} from {seller.name}",
+                         text=render("invoice.txt", **context),
+                         html=render("invoice.html", **context), attachments=[pdf])
+
+
+def invoice_link(session, settings: Settings, invoice: Invoice) -> str | None:
+    """Where the customer sees the document (core.links.invoice_page_for)."""
+    return links.invoice_page_for(settings, invoice.number, customer_id=invoice.customer_id,
+                                  can_sign_in=customers.can_sign_in(session, invoice.customer_id),
+                                  guest_order=invoice.order_id is not None)
+
+
+@celery_app.task(name="marketline.send_invoice_email", **_RETRY)
+def send_invoice_email(invoice_id: int, link: str | None = None, resend: bool = False) -> bool:
+    """Send the document to its e-mail address; once, unless `resend`. True when sent."""
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
+    try:
+        invoice = session.get(Invoice, invoice_id, options=[selectinload(Invoice.lines),
+                                                            selectinload(Invoice.tax_lines)])
+        if invoice is None:
+            log.warning("invoice %s to e-mail does not exist", invoice_id)
+            return False
+        if invoice.emailed_at is not None and not resend:
+            return False  # a redelivered task: the customer has it already
+        if not invoice.email:
+            log.info("%s has no e-mail address; not sent", invoice.number)
+            return False
+        message = invoice_message(invoice, seller=documents.Seller.from_settings(settings),
+                                  sender=settings.MAIL_FROM,
+                                  link=link or invoice_link(session, settings, invoice))
+        number, to = invoice.number, invoice.email
+        session.rollback()  # nothing written: no transaction stays open while SMTP talks
+        _deliver(settings, message)
+        session.execute(update(Invoice).where(Invoice.id == invoice_id)
+                        .values(emailed_at=utcnow()))
+        audit.record(session, "invoice.emailed", actor=BILLING_ACTOR, channel="email",
+                     subject=invoice, data={"number": number, "to": to})
+        session.commit()
+        return True
+    finally:
+        session.close()
+
+
+def queue_invoice_email(invoice_id: int, *, link: str | None = None,
+                        resend: bool = False) -> None:
+    """E-mail an invoice or credit note in the background (inline without Redis).
+
+    Call after commit. Never raises: a failure is logged, and what was committed stays.
+    """
+    _queue(send_invoice_email, invoice_id, link, resend, what=f"invoice {invoice_id}")
+
+
+# -- links to pay by card ----------------------------------------------------------------------
+
+def invoice_pay_link_message(settings: Settings, *, invoice_id: int, number: str, email: str,
+                             reason: str):
+    """Ask the customer to pay invoice `number` by card (/pay/invoice/<token>)."""
+    return _message(settings, to=email, subject=f"Please pay invoice {number} by card",
+                    template="invoice_pay_link", number=number, reason=reason.rstrip("."),
+                    link=paylinks.invoice_pay_link(settings, invoice_id))
+
+
+@celery_app.task(name="marketline.send_invoice_pay_link", **_RETRY)
+def send_invoice_pay_link(invoice_id: int, number: str, email: str, reason: str) -> None:
+    settings = tasks.context().settings
+    _deliver(settings, invoice_pay_link_message(settings, invoice_id=invoice_id, number=number,
+                                                email=email, reason=reason))
+
+
+def order_card_needed_message(settings: Settings, *, order_id: int, number: str, email: str,
+                              reason: str):
+    """Ask the customer for a card again: the authorisation of order `number` lapses."""
+    return _message(settings, to=email, subject=f"Please confirm your card for order {number}",
+                    template="order_card_needed", number=number, reason=reason.rstrip("."),
+                    link=paylinks.order_pay_link(settings, order_id))
+
+
+@celery_app.task(name="marketline.send_order_card_needed", **_RETRY)
+def send_order_card_needed(order_id: int, number: str, email: str, reason: str) -> None:
+    settings = tasks.context().settings
+    _deliver(settings, order_card_needed_message(settings, order_id=order_id, number=number,
+                                                 email=email, reason=reason))
+
+
+def order_pay_link_message(settings: Settings, happened: events.PayLinkRequested):
+    """A phone order's link to pay by card (/pay/<token>, valid 7 days); text only."""
+    return _message(settings, to=happened.email,
+                    subject=f"Pay for your Marketline order {happened.number}",
+                    template="order_pay_link", html=False, number=happened.number,
+                    total=happened.total, prepaid=happened.prepaid, left=happened.left,
+                    link=paylinks.order_pay_link(settings, happened.order_id))
+
+
+@celery_app.task(name="marketline.send_order_pay_link", **_RETRY)
+def send_order_pay_link(order_id: int, number: str, email: str, total: str, prepaid: str = "",
+                        left: str = "") -> None:
+    settings = tasks.context().settings
+    _deliver(settings, order_pay_link_message(settings, events.PayLinkRequested(
+        order_id, number, email, total, prepaid, left)))
+
+
+# -- shop accounts -----------------------------------------------------------------------------
+
+@celery_app.task(name="marketline.send_email_confirmation", **_RETRY)
+def send_email_confirmation(email: str, full_name: str, token: str) -> None:
+    """The link that confirms a new account's address (core.links.email_confirmation)."""
+    settings = tasks.context().settings
+    _deliver(settings, _message(settings, to=email,
+                                subject="Confirm your e-mail address for Marketline",
+                                template="email_confirmation", user={"full_name": full_name},
+                                link=links.email_confirmation(settings, token)))
+
+
+@celery_app.task(name="marketline.send_already_registered", **_RETRY)
+def send_already_registered(email: str, full_name: str) -> None:
+    """Someone registered this address again: sign in, or choose a new password."""
+    settings = tasks.context().settings
+    _deliver(settings, _message(settings, to=email,
+                                subject="You already have a Marketline account",
+                                template="already_registered", user={"full_name": full_name},
+                                sign_in_link=links.sign_in(settings),
+                                forgot_link=links.forgot_password(settings)))
 
 
 # -- password resets: the token is made in the task, so it never rests in the broker --------
 
-@celery_app.task(name="marketline.send_password_reset", autoretry_for=(OSError,),
-                 retry_backoff=True, max_retries=5)
+@celery_app.task(name="marketline.send_password_reset", **_RETRY)
 def send_password_reset(email: str) -> bool:
     """Make a reset link for the e-mail's account, if there is one, and mail it. The
     request that asked only queued the address: whether an account exists, the answer
     and its time are the same, and the token exists only here and in the e-mail."""
     from core.customers import services as accounts
-    settings = celery_app.conf.marketline_settings
-    session = task_session()
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
     try:
         found = accounts.request_password_reset(session, email)
         session.commit()
         if found is None:
             return False
         user, token = found
-        link = links.password_reset(settings, token)
-        message = build_message(sender=settings.MAIL_FROM, to=user.email,
-                                subject="Reset your Marketline password",
-                                text=render("password_reset.txt", user=user, link=link),
-                                html=render("password_reset.html", user=user, link=link))
+        message = _message(settings, to=user.email, subject="Reset your Marketline password",
+                           template="password_reset", user=user,
+                           link=links.password_reset(settings, token))
         session.rollback()
-        deliver(message, settings.SMTP_URL)
+        _deliver(settings, message)
         return True
     finally:
         session.close()
@@ -117,10 +335,53 @@ def send_password_reset(email: str) -> bool:
 def queue_password_reset(email: str) -> None:
     """Ask for a reset link for `email` in the background (inline without Redis); never
     raises."""
+    _queue(send_password_reset, email, what="a password reset")
+
+
+# -- a gift card's code: sent at once, in this process ------------------------------------------
+
+def send_gift_card_code(to: str, *, code: str, amount: str,
+                        expires_on: dt.date | None) -> bool:
+    """E-mail a gift card's code (of `amount`, formatted) to `to`, with where to check the
+    balance. After commit. Sent here and now, never through the task queue: only the
+    code's hash is stored, and the code is not to rest in the broker (Redis) either. Like
+    a task run inline, it takes the settings of core.tasks.context(). False when it could
+    not be sent (logged without the code, never raised): the agent gives it by hand."""
+    settings = tasks.context().settings
     try:
-        send_password_reset.delay(email)
-    except Exception:  # noqa: BLE001 - a mail server down is not the person's problem
-        log.exception("could not send a password reset")
+        _deliver(settings, _message(settings, to=to,
+                                    subject=f"Your Marketline gift card of {amount}",
+                                    template="gift_card", card={"expires_on": expires_on},
+                                    code=code, amount=amount,
+                                    link=links.gift_card_balance(settings)))
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not e-mail a gift card's code to %s", to)
+        return False
+    return True
+
+
+# -- from events -------------------------------------------------------------------------------
+
+def _shipment_sent(happened: events.ShipmentSent) -> None:
+    _queue(send_shipment_email, happened.shipment_id, happened.partial,
+           what=f"shipment {happened.shipment_id}")
+    queue_invoice_email(happened.invoice_id)  # after the collection: it shows what was paid
 
 
 events.subscribe(events.OrderConfirmed, lambda happened: queue_order_confirmation(happened.order_id))
+events.subscribe(events.ShipmentSent, _shipment_sent)
+events.subscribe(events.InvoiceCardPaymentFailed, lambda happened: _queue(
+    send_invoice_pay_link, happened.invoice_id, happened.number, happened.email,
+    happened.reason, what=f"a pay link for invoice {happened.number}"))
+events.subscribe(events.OrderCardNeeded, lambda happened: _queue(
+    send_order_card_needed, happened.order_id, happened.number, happened.email,
+    happened.reason, what=f"a card request for order {happened.number}"))
+events.subscribe(events.PayLinkRequested, lambda happened: _queue(
+    send_order_pay_link, happened.order_id, happened.number, happened.email, happened.total,
+    happened.prepaid, happened.left, what=f"a pay link for order {happened.number}"))
+events.subscribe(events.EmailConfirmationRequested, lambda happened: _queue(
+    send_email_confirmation, happened.email, happened.full_name, happened.token,
+    what="an e-mail confirmation"))
+events.subscribe(events.RegistrationRepeated, lambda happened: _queue(
+    send_already_registered, happened.email, happened.full_name,
+    what="an already-registered notice"))

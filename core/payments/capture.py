@@ -28,12 +28,11 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, events
 from core.billing.invoicing import get_invoice
 from core.billing.models import Invoice, Payment
 from core.db import utcnow
 from core.orders.models import Order
-from core.payments import notices
 from core.payments import services as payments
 from core.payments.gateway import GatewayUnavailable, PaymentDeclined
 from core.payments.models import PaymentAttempt
@@ -204,9 +203,10 @@ def _failed(session: Session, order: Order, invoice: Invoice, attempt: PaymentAt
     audit.record(session, "invoice.card_payment_failed", actor=actor, channel=CHANNEL,
                  subject=invoice, data={"order": order.number, "error": message,
                                         "amount": str(invoice.amount_open)})
-    number, email, invoice_id = invoice.number, invoice.email or order.email, invoice.id
+    # The customer is e-mailed a link to pay by card once this commits (core.notifications).
+    events.record(session, events.InvoiceCardPaymentFailed(
+        invoice.id, invoice.number, invoice.email or order.email, message))
     commit()
-    notices.invoice_pay_link(invoice_id, number=number, email=email, reason=message)
     return CollectOutcome("failed", message)
 
 

@@ -29,12 +29,11 @@ from typing import Callable
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, events
 from core.billing.models import Invoice
 from core.db import utcnow
 from core.orders.models import Order, OrderLine
 from core.orders.states import PaymentState, move_payment
-from core.payments import notices
 from core.payments import services as payments
 from core.payments.records import (authorisation_days, current_authorisation,
                                    hold_payment_review, lock_order, void_authorisation)
@@ -167,6 +166,7 @@ def _failed(session: Session, gateway, order: Order, old: PaymentAttempt,
                          why="could not be renewed"):
         order = lock_order(session, order_id)
         move_payment(order, PaymentState.UNPAID)  # the order now waits for a card (pay link)
+        # The customer is e-mailed the link once this commits (core.notifications).
+        events.record(session, events.OrderCardNeeded(order_id, number, email, message))
         commit()
-        notices.order_card_needed(order_id, number=number, email=email, reason=message)
     return "failed"

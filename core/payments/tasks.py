@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 
 from core.payments import webhooks
-from core.tasks import celery_app, task_session
+from core import tasks
+from core.tasks import celery_app
 
 log = logging.getLogger("marketline.payments")
 
@@ -14,8 +15,9 @@ log = logging.getLogger("marketline.payments")
 def process_stripe_event(event_id: str) -> str:
     """Apply one stored Stripe event (once, however often it is queued)."""
     from core.payments.gateway import StripeGateway
-    gateway = StripeGateway(celery_app.conf.marketline_settings)
-    with task_session() as session:
+    context = tasks.context()
+    gateway = StripeGateway(context.settings)
+    with context.session() as session:
         outcome = webhooks.process(session, event_id, gateway=gateway)
         session.commit()
     log.info("stripe event %s: %s", event_id, outcome)
@@ -27,8 +29,9 @@ def renew_card_authorisations() -> dict:
     """Every hour (Celery beat): renew card authorisations about to expire, ask Stripe again
     about collections and card refunds whose answer was lost."""
     from core.payments.gateway import StripeGateway
-    gateway = StripeGateway(celery_app.conf.marketline_settings)
-    with task_session() as session:
+    context = tasks.context()
+    gateway = StripeGateway(context.settings)
+    with context.session() as session:
         return card_upkeep(session, gateway, commit=session.commit)
 
 

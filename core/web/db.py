@@ -1,13 +1,15 @@
 """A request-scoped SQLAlchemy session that rolls back unless the view commits."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, appcontext_pushed, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.local import LocalProxy
 
+from core import tasks
 from core.db import make_engine, make_session_factory
 
 EXTENSION = "marketline.sessionmaker"
+_TASKS = "marketline_task_sessions"
 
 
 def init_db(app: Flask, database_url: str, session_factory: sessionmaker | None = None) -> None:
@@ -15,14 +17,22 @@ def init_db(app: Flask, database_url: str, session_factory: sessionmaker | None 
     if session_factory is None:
         session_factory = make_session_factory(make_engine(database_url))
     app.extensions[EXTENSION] = session_factory
-    from core.tasks import use_session_factory
-    use_session_factory(session_factory)
+    # While this app's context is pushed (a request, a command), tasks run inline take
+    # their sessions from this app's factory: one per app, never a process-wide one.
+    appcontext_pushed.connect(_bind_tasks, app)
 
     @app.teardown_appcontext
     def _close_session(_exc):
         session = g.pop("db_session", None)
         if session is not None:
             session.close()  # rolls back whatever the view did not commit
+        token = g.pop(_TASKS, None)
+        if token is not None:
+            tasks.unbind(token)
+
+
+def _bind_tasks(app: Flask, **_kwargs) -> None:
+    setattr(g, _TASKS, tasks.bind_inline(app.extensions[EXTENSION]))
 
 
 def get_session() -> Session:

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, events
 from core.agents.models import Agent
 from core.billing import prepayments
 from core.catalog.assortment import sellable
@@ -25,7 +25,6 @@ from core.customers.models import Customer, CustomerAddress
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.inventory import services as inventory
-from core.mail import send_mail
 from core.money import Money
 from core.orders import services as orders
 from core.orders import discounts, shipping
@@ -355,8 +354,8 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
                       coupon_codes: Sequence[str], shipping_address: Mapping[str, str],
                       shipping_method: str, payment_method: str, settings_limits: DiscountLimits,
                       idempotency_key: str, po_number: str = "", gift_card: str = "") -> Order:
-    """Place the order an agent entered. Flushes; the caller commits, then (pay-by-link)
-    sends the link or (card) takes the card.
+    """Place the order an agent entered. Flushes; the caller commits, then (card) takes
+    the card. Pay-by-link: the link is e-mailed once the order commits (request_pay_link).
 
     On account: confirmed at once, for customers allowed it. Card and pay-by-link: the
     order awaits payment. Discounts beyond the agent's limit add an approval hold. A gift
@@ -364,6 +363,8 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
     the order is confirmed as paid, else the payment method takes the rest.
     """
     if existing := orders.find_by_key(session, idempotency_key):
+        if existing.status == "pending_payment" and existing.payment_method == "pay_link":
+            request_pay_link(session, existing, agent=agent)  # the same page again: resent
         return existing
     if payment_method not in PAYMENT_METHODS:
         raise PhoneOrderError("Choose how the customer pays.", field="payment_method")
@@ -388,6 +389,8 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
     if payment_method == "on_account" and not paid_in_full:
         orders.confirm_on_account(session, order, actor=actor)
     credit_check(session, order)
+    if order.status == "pending_payment" and order.payment_method == "pay_link":
+        request_pay_link(session, order, agent=agent)
     session.flush()
     return order
 
@@ -411,31 +414,27 @@ def _record_overrides(session: Session, order: Order, agent: Agent,
 
 # -- paying ---------------------------------------------------------------------------------
 
-def pay_link_message(order: Order, url: str) -> tuple[str, str]:
-    """(subject, text) of the e-mail with the payment link."""
-    total = order.money(order.gross_total).format()
+def request_pay_link(session: Session, order: Order, *, agent: Agent) -> None:
+    """Have the customer e-mailed a link to pay the order by card, once the transaction
+    commits (core.notifications), and record that it was sent."""
+    prepaid = left = ""
     if order.amount_prepaid:
-        total += (f"; your gift card paid {order.money(order.amount_prepaid).format()}, "
-                  f"{order.money(order.gross_total - order.amount_prepaid).format()} is left to pay")
-    return (f"Pay for your Marketline order {order.number}",
-            f"Hello,\n\nthank you for your order {order.number} by phone. The total is {total}.\n"
-            f"Pay it by card here; the link is valid for 7 days:\n\n{url}\n\n"
-            "Your order is sent once it is paid.\n\nMarketline")
-
-
-def send_pay_link(session: Session, order: Order, *, url: str, agent: Agent) -> None:
-    """E-mail the payment link and record it. Call after the order is committed; commit after."""
-    subject, text = pay_link_message(order, url)
-    send_mail(to=order.email, subject=subject, text=text)
+        prepaid = order.money(order.amount_prepaid).format()
+        left = order.money(order.gross_total - order.amount_prepaid).format()
+    events.record(session, events.PayLinkRequested(
+        order.id, order.number, order.email, order.money(order.gross_total).format(),
+        prepaid, left))
     audit.record(session, "order.pay_link_sent", actor=_actor(agent), channel=CHANNEL,
                  subject=order, data={"to": order.email})
 
 
 def switch_to_pay_link(session: Session, order: Order, *, agent: Agent) -> None:
-    """A card that cannot be taken: the order waits for the customer to pay by link."""
+    """A card that cannot be taken: the order waits for the customer to pay by link, which
+    is e-mailed once this commits."""
     if order.status != "pending_payment":
         raise PhoneOrderError("This order is not awaiting payment.")
     order.payment_method = "pay_link"
+    request_pay_link(session, order, agent=agent)
     session.flush()
 
 

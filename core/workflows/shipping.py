@@ -4,7 +4,9 @@
 2. With no transaction open, ask the payments side to collect the invoice: it captures the
    card authorisation, charges a saved card, or places a payment hold and sends a pay
    link; an on-account invoice waits for the customer's transfer. It commits its own steps.
-3. Tell the customer: the shipment e-mail, sent by the caller's `mailer` after commit.
+3. Tell the customer: a ShipmentSent event, committed once the money is collected, has
+   core.notifications e-mail the shipment (tracking) and then the invoice (PDF), so that
+   the invoice shows what was paid.
 
 The goods have left once step 1 commits: a failure to collect later is reported in the
 outcome and logged for billing to follow up, never turned into an error that would
@@ -19,8 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit
-from core.billing import notify
+from core import audit, events
 from core.billing.models import Invoice
 from core.errors import DomainError, NotFound
 from core.fulfilment import services
@@ -50,9 +51,9 @@ class ShipOutcome:
 
 def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int, int], *,
                carrier: str, tracking_number: str, actor: audit.Actor,
-               commit: Callable[[], None], mailer: Callable[[Shipment], None]) -> ShipOutcome:
-    """Ship and invoice, commit, collect the invoice, then e-mail the customer the
-    shipment (tracking) and the invoice (PDF).
+               commit: Callable[[], None]) -> ShipOutcome:
+    """Ship and invoice, commit, collect the invoice, then have the customer e-mailed the
+    shipment (tracking) and the invoice (PDF), after a last commit.
 
     A DomainError from shipping (quantities, carrier, holds) leaves nothing written
     once the caller rolls back.
@@ -60,10 +61,12 @@ def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int
     order = _locked_order(session, order_id)
     shipped = services.ship_and_invoice(session, order, quantities, carrier=carrier,
                                         tracking_number=tracking_number, actor=actor)
+    sent = events.ShipmentSent(shipped.shipment.id, shipped.invoice.id,
+                               partial=order.status == "partially_shipped")
     commit()  # shipment, stock and invoice exist before the payment service is asked
     collection, problem = _collect(session, gateway, shipped.invoice.id, actor, commit)
-    mailer(shipped.shipment)
-    notify.queue_invoice_email(shipped.invoice.id)  # after the capture: it shows as paid
+    events.record(session, sent)  # after the capture: the invoice shows as paid
+    commit()
     return ShipOutcome(shipped.shipment, shipped.invoice, collection, problem)
 
 

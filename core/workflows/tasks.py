@@ -1,14 +1,16 @@
 """Background work of the workflows: Celery beat settles abandoned checkouts."""
 from __future__ import annotations
 
+from core import tasks
 from core.payments.gateway import StripeGateway
-from core.tasks import celery_app, task_session
+from core.tasks import celery_app
 from core.workflows.checkout_expiry import expire_abandoned
 
 
 @celery_app.task(name="marketline.expire_abandoned_checkouts")
 def expire_abandoned_checkouts() -> dict:
     """Every few minutes (Celery beat): settle checkouts that never finished paying."""
-    gateway = StripeGateway(celery_app.conf.marketline_settings)
-    with task_session() as session:
+    context = tasks.context()
+    gateway = StripeGateway(context.settings)
+    with context.session() as session:
         return expire_abandoned(session, gateway, commit=session.commit)

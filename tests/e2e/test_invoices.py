@@ -109,7 +109,6 @@ def on_account_invoice(engine, email: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize("card", ["4242424242424242", "4000002500003155"])
 def test_customer_pays_an_open_invoice_by_card(browser, shop, card):
-    pytest.importorskip("core.payments.invoices")
     base, engine = shop
     email = f"payer-{card[-4:]}@example.com"
     number, open_amount = on_account_invoice(engine, email)

@@ -26,8 +26,7 @@ def test_four_parallel_shipments_of_two_units_ship_a_four_unit_order_exactly_onc
         with Session(engine, expire_on_commit=False) as session:
             try:
                 shipping.ship_order(session, None, order_id, {line_id: 2}, carrier="own",
-                                tracking_number="", actor=WAREHOUSE, commit=session.commit,
-                                mailer=lambda shipment: None)
+                                    tracking_number="", actor=WAREHOUSE, commit=session.commit)
             except FulfilmentError:
                 session.rollback()
                 return "refused"

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from core import events
 from core.audit import Actor, AuditEvent
 from core.billing.models import Invoice
 from core.fulfilment import carriers, queries, services, states
@@ -409,11 +410,13 @@ class Recorder:
         self.db, self.events = db, []
 
     def commit(self):
+        """Commit, noting the e-mails the commit has sent (the events it dispatches)."""
+        mails = [("mail", self.db.get(Shipment, e.shipment_id).number,
+                  self.db.get(Shipment, e.shipment_id).status)
+                 for e in events.pending(self.db) if isinstance(e, events.ShipmentSent)]
         self.events.append("commit")
+        self.events.extend(mails)
         self.db.commit()
-
-    def mailer(self, shipment):
-        self.events.append(("mail", shipment.number, self.db.get(Shipment, shipment.id).status))
 
 
 def test_ship_order_commits_before_collecting_and_mails_last(db, five, monkeypatch):
@@ -428,10 +431,9 @@ def test_ship_order_commits_before_collecting_and_mails_last(db, five, monkeypat
 
     monkeypatch.setattr(capture, "collect_invoice", collect)
     outcome = shipping.ship_order(db, object(), order.id, {order.lines[0].id: 2}, carrier="dhl",
-                              tracking_number="JJD1", actor=WAREHOUSE, commit=seen.commit,
-                              mailer=seen.mailer)
+                                  tracking_number="JJD1", actor=WAREHOUSE, commit=seen.commit)
     assert seen.events == ["commit", ("collect", False, True),
-                           ("mail", f"{order.number}-1", "shipped")]
+                           "commit", ("mail", f"{order.number}-1", "shipped")]
     assert outcome.invoice.shipment_id == outcome.shipment.id and outcome.payment_problem == ""
 
 
@@ -440,8 +442,7 @@ def test_an_on_account_shipment_is_left_for_the_customer_to_pay(db, five):
     db.commit()
     seen = Recorder(db)
     outcome = shipping.ship_order(db, object(), order.id, {order.lines[0].id: 5}, carrier="own",
-                              tracking_number="", actor=WAREHOUSE, commit=seen.commit,
-                              mailer=seen.mailer)
+                                  tracking_number="", actor=WAREHOUSE, commit=seen.commit)
     assert outcome.collection.status == "on_account" and outcome.payment_problem == ""
     assert seen.events[-1] == ("mail", f"{order.number}-1", "shipped")
 
@@ -456,8 +457,7 @@ def test_a_collection_that_breaks_keeps_the_shipment_and_still_mails(db, five, m
 
     monkeypatch.setattr(capture, "collect_invoice", broken)
     outcome = shipping.ship_order(db, object(), order.id, {order.lines[0].id: 1}, carrier="own",
-                              tracking_number="", actor=WAREHOUSE, commit=seen.commit,
-                              mailer=seen.mailer)
+                                  tracking_number="", actor=WAREHOUSE, commit=seen.commit)
     assert "billing will follow it up" in outcome.payment_problem
     db.expire_all()
     assert db.get(Order, order.id).status == "partially_shipped"
@@ -470,6 +470,5 @@ def test_a_refused_shipment_commits_nothing_and_mails_nobody(db, five):
     seen = Recorder(db)
     with pytest.raises(FulfilmentError):
         shipping.ship_order(db, object(), order.id, {order.lines[0].id: 9}, carrier="own",
-                        tracking_number="", actor=WAREHOUSE, commit=seen.commit,
-                        mailer=seen.mailer)
+                            tracking_number="", actor=WAREHOUSE, commit=seen.commit)
     assert seen.events == []

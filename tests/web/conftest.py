@@ -10,6 +10,18 @@ from aiosmtpd.controller import Controller
 from core.tasks import configure_celery
 
 
+@pytest.fixture(autouse=True)
+def task_sessions(request):
+    """Tasks run inline from the test itself (not from a request, where each app binds its
+    own) read the test's data, through the test's session factory."""
+    from core.tasks import inline_with
+    if "session_factory" not in request.fixturenames:
+        yield
+        return
+    with inline_with(request.getfixturevalue("session_factory")):
+        yield
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

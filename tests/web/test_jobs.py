@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.mail import send_mail
-from core.tasks import celery_app
+from core.tasks import celery_app, context
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -29,7 +29,7 @@ def test_without_redis_tasks_run_inline(smtp_sink):
 
 @pytest.mark.skipif(not redis_reachable(), reason="Redis is not listening on 127.0.0.1:6379")
 def test_with_redis_a_real_worker_delivers_the_mail(smtp_sink, settings):
-    smtp_url = celery_app.conf.marketline_settings.SMTP_URL
+    smtp_url = context().settings.SMTP_URL
     env = {**os.environ, "REDIS_URL": REDIS_URL, "SMTP_URL": smtp_url, "DATABASE_URL": settings.DATABASE_URL}
     celery = Path(sys.executable).with_name("celery")
     worker = subprocess.Popen([str(celery), "-A", "core.tasks:celery_app", "worker", "--pool=solo",

@@ -131,9 +131,9 @@ def test_an_allowed_host_on_any_port_is_served(client):
 def proxied_shop(settings, session_factory):
     """The storefront behind one trusted proxy (TRUSTED_PROXIES=1), as many sites run it."""
     def build(**changes):
-        from core.tasks import celery_app, configure_celery
+        from core.tasks import configure_celery, context
         from storefront import create_app
-        mail = celery_app.conf.marketline_settings  # smtp_sink's, which the app would replace
+        mail = context().settings  # smtp_sink's, which the app would replace
         app = create_app(dataclasses.replace(settings, TRUSTED_PROXIES=1, **changes),
                          session_factory=session_factory)
         configure_celery(mail)
