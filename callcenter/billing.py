@@ -31,7 +31,6 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
                                       RejectRequestForm, TrialBalanceForm, WriteOffForm,
                                       allocation_id, line_form, options,
                                       tax_choices)
-from core.agents.services import actor_for
 from core.billing import (console, credit_requests, documents, giftcard_requests, giftcards,
                           invoicing, ledger, queries, receivables)
 from core.billing.notify import queue_invoice_email
@@ -42,7 +41,7 @@ from core.parsing import parse_int
 from core.payments import refunds
 from core.payments.gateway import StripeGateway
 from core.pricing import services as pricing
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import arg_int, place_error
 from core.web.render import redirect_to, render_page
@@ -56,10 +55,6 @@ REFUND_CREDIT = ("credit", "supervisor")  # pay money back: to the card or by tr
 APPROVE_CREDIT = ("credit", "supervisor")  # approve credit notes beyond the issuer's limit
 PICKER_RESULTS = 10
 T = TypeVar("T")
-
-
-def _actor():
-    return actor_for(current_account())
 
 
 def _settings():
@@ -169,7 +164,7 @@ def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_fo
         decision_forms=_decision_forms(detail, decision),
         decision_problems=decision_problems or {},
         decision_refusal=lambda r: credit_requests.decision_refusal(
-            r, actor=_actor(), roles=current_account().roles),
+            r, actor=current_actor(), roles=current_account().roles),
         kind_labels=credit_requests.KIND_LABELS,
         can_invoice=current_account().has_role(*INVOICING),
         can_collect=current_account().has_role(*PAYMENTS),
@@ -204,7 +199,7 @@ def resend(number: str):
         if not invoice.email:
             flash(f"{invoice.number} has no e-mail address to send it to.", "error")
         else:
-            console.note_email_resent(db_session, invoice, actor=_actor())
+            console.note_email_resent(db_session, invoice, actor=current_actor())
             db_session.commit()
             queue_invoice_email(invoice.id, resend=True)
             flash(f"{invoice.number} is on its way to {invoice.email}.", "success")
@@ -227,7 +222,7 @@ def credit_note(number: str):
                                         "or choose to credit everything.")
         if not problems and not form.form_errors:
             done = _commit(form, credit_requests.credit, invoice, lines=lines,
-                           reason=form.reason.data, actor=_actor(), limit=_credit_limit())
+                           reason=form.reason.data, actor=current_actor(), limit=_credit_limit())
             if done is not None and done.request is not None:
                 flash(_waiting_message(done.request), "info")
                 return redirect_to(url_for(".invoice", number=invoice.number))
@@ -265,7 +260,7 @@ def _refund_note_to_card(number: str, amount: Decimal | None) -> DomainError | N
             continue
         try:
             refunds.refund_to_card(db_session, gateway(), payment_id=card.payment.id,
-                                   amount=part, actor=_actor(), commit=db_session.commit,
+                                   amount=part, actor=current_actor(), commit=db_session.commit,
                                    credit_note_id=note_id, reason=note.reason)
         except DomainError as err:
             db_session.rollback()
@@ -306,7 +301,7 @@ def give_back_to_gift_card(number: str):
     if form.validate_on_submit():
         key = form.key.data if re.fullmatch(r"[0-9a-f]{32}", form.key.data or "") \
             else uuid.uuid4().hex
-        done = _commit(form, giftcards.give_back, note, form.amount.data, actor=_actor(),
+        done = _commit(form, giftcards.give_back, note, form.amount.data, actor=current_actor(),
                        key=f"gift-back-{key}")
         if done is not None:
             given = sum((r.amount for r in done), Decimal(0))
@@ -323,7 +318,7 @@ def cancel(number: str):
     form = CancelInvoiceForm(prefix="cancel")
     if form.validate_on_submit():
         done = _commit(form, credit_requests.credit, invoice, lines=None, cancel=True,
-                       reason=form.reason.data.strip(), actor=_actor(), limit=_credit_limit())
+                       reason=form.reason.data.strip(), actor=current_actor(), limit=_credit_limit())
         if done is not None and done.request is not None:
             flash(_waiting_message(done.request), "info")
             return redirect_to(url_for(".invoice", number=invoice.number))
@@ -360,7 +355,7 @@ def approve_credit(request_id: int):
     if not form.validate_on_submit():
         return _invoice_page(number, decision=(request_id, form, None))
     try:
-        note = credit_requests.approve(db_session, request_, actor=_actor(),
+        note = credit_requests.approve(db_session, request_, actor=current_actor(),
                                        roles=current_account().roles, note=form.note.data or "")
     except credit_requests.ApprovalNotAllowed as err:
         db_session.rollback()
@@ -385,7 +380,7 @@ def reject_credit(request_id: int):
     if not form.validate_on_submit():
         return _invoice_page(number, decision=(request_id, None, form))
     try:
-        credit_requests.reject(db_session, request_, actor=_actor(),
+        credit_requests.reject(db_session, request_, actor=current_actor(),
                                roles=current_account().roles, note=form.note.data)
     except credit_requests.ApprovalNotAllowed as err:
         db_session.rollback()
@@ -410,7 +405,7 @@ def write_off(number: str):
     form = WriteOffForm(prefix="writeoff")
     if form.validate_on_submit():
         if _commit(form, receivables.write_off, invoice, form.amount.data, limit=limit,
-                   reason=form.reason.data, actor=_actor()) is not None:
+                   reason=form.reason.data, actor=current_actor()) is not None:
             flash(f"{Money(form.amount.data, invoice.currency).format()} of {invoice.number} "
                   "written off.", "success")
             return redirect_to(url_for(".invoice", number=invoice.number))
@@ -505,7 +500,7 @@ def issue_invoice():
     if form.validate_on_submit():
         try:
             invoice = invoicing.issue_free_text(db_session, customer=customer,
-                                                lines=form.free_text_lines(), actor=_actor(),
+                                                lines=form.free_text_lines(), actor=current_actor(),
                                                 memo=(form.memo.data or "").strip(),
                                                 terms=form.terms.data or None)
         except DomainError as err:
@@ -577,7 +572,7 @@ def record_payment():
             db_session, customer_id=customer.id, method=form.method.data,
             amount=form.amount.data, currency=customer.currency,
             received_on=form.received_on.data, reference=form.reference.data,
-            actor=_actor(), allocations=[(i, a) for i, a in typed.items() if a],
+            actor=current_actor(), allocations=[(i, a) for i, a in typed.items() if a],
             key=form.key.data or None)
     except DomainError as err:
         db_session.rollback()
@@ -650,7 +645,7 @@ def apply_credit(number: str):
         invoice = console.customer_invoice(db_session, customer.id, form.invoice.data or "")
         if invoice is None:
             form.invoice.errors = [*form.invoice.errors, "Choose one of the open invoices."]
-        elif _commit(form, receivables.allocate, invoice, form.amount.data, actor=_actor(),
+        elif _commit(form, receivables.allocate, invoice, form.amount.data, actor=current_actor(),
                      payment=payment, credit_note=note) is not None:
             flash(f"{Money(form.amount.data, invoice.currency).format()} of credit applied "
                   f"to {invoice.number}.", "success")
@@ -665,7 +660,7 @@ def refund_credit(number: str):
     form = RefundCreditForm(prefix=f"refund-{key}")
     if form.validate_on_submit():
         if _commit(form, receivables.refund_credit, amount=form.amount.data,
-                   method="bank_transfer", reference=form.reference.data, actor=_actor(),
+                   method="bank_transfer", reference=form.reference.data, actor=current_actor(),
                    key=(request.form.get("key") or uuid.uuid4().hex)[:80],
                    payment=payment, credit_note=note,
                    reason=form.reason.data or "") is not None:

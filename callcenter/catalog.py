@@ -7,13 +7,12 @@ import datetime as dt
 from flask import Blueprint, Response, flash, request, url_for
 from sqlalchemy import select
 
-from core.agents.services import actor_for
 from core.catalog import admin, csv_io
 from core.catalog.models import AssortmentRule, Channel, Product, Variant
 from core.errors import DomainError
 from core.parsing import parse_int
 from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategory
-from core.web.auth import current_account
+from core.web.auth import current_actor
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
@@ -32,10 +31,6 @@ ENTRIES_PER_PAGE = 100
 @requires_role("catalog")
 def _only_catalog_agents():
     """Every view here is for the catalog role (admin holds it too); the views repeat it."""
-
-
-def _actor():
-    return actor_for(current_account())
 
 
 def _page_arg() -> int:
@@ -103,7 +98,7 @@ def new_product():
     form = _product_form()
     if form.validate_on_submit():
         try:
-            product = admin.create_product(db_session, form.to_data(), actor=_actor())
+            product = admin.create_product(db_session, form.to_data(), actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -132,7 +127,7 @@ def product_view(product_id: int):
     form = _product_form()
     if form.validate_on_submit():
         try:
-            admin.update_product(db_session, product, form.to_data(), actor=_actor())
+            admin.update_product(db_session, product, form.to_data(), actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -147,7 +142,7 @@ def add_variant(product_id: int):
     form = VariantForm(prefix="variant")
     if form.validate_on_submit():
         try:
-            variant = admin.add_variant(db_session, product, form.to_data(), actor=_actor())
+            variant = admin.add_variant(db_session, product, form.to_data(), actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -187,7 +182,7 @@ def variant_view(variant_id: int):
     form = VariantForm()
     if form.validate_on_submit():
         try:
-            admin.update_variant(db_session, variant, form.to_data(), actor=_actor())
+            admin.update_variant(db_session, variant, form.to_data(), actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -208,7 +203,7 @@ def set_price(variant_id: int):
                                           "price list")
             admin.set_price(db_session, price_list=price_list, variant=variant,
                             min_quantity=form.min_quantity.data,
-                            unit_price=form.unit_price.data, actor=_actor())
+                            unit_price=form.unit_price.data, actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -223,7 +218,7 @@ def remove_price(entry_id: int):
     entry = admin.get_or_404(db_session, PriceListEntry, entry_id, "price")
     variant_id = entry.variant_id
     if ConfirmForm().validate_on_submit():
-        admin.remove_price(db_session, entry, actor=_actor())
+        admin.remove_price(db_session, entry, actor=current_actor())
         return _done("Price removed.", url_for(".variant", variant_id=variant_id))
     return redirect_to(url_for(".variant", variant_id=variant_id))
 
@@ -250,7 +245,7 @@ def new_price_list():
     form = _price_list_form()
     if form.validate_on_submit():
         try:
-            created = admin.create_price_list(db_session, form.to_data(), actor=_actor())
+            created = admin.create_price_list(db_session, form.to_data(), actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -267,7 +262,7 @@ def price_list_view(list_id: int):
         form = _price_list_form()
         if form.validate_on_submit():
             try:
-                admin.update_price_list(db_session, price_list, form.to_data(), actor=_actor())
+                admin.update_price_list(db_session, price_list, form.to_data(), actor=current_actor())
             except DomainError as err:
                 place_error(form, err)
             else:
@@ -326,7 +321,7 @@ def add_rule(channel_id: int):
         try:
             admin.add_assortment_rule(db_session, channel, mode=form.mode.data,
                                       category_id=form.category_id.data or None,
-                                      product_ref=form.product.data, actor=_actor())
+                                      product_ref=form.product.data, actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -340,7 +335,7 @@ def add_rule(channel_id: int):
 def remove_rule(rule_id: int):
     rule = admin.get_or_404(db_session, AssortmentRule, rule_id, "assortment rule")
     if ConfirmForm().validate_on_submit():
-        admin.remove_assortment_rule(db_session, rule, actor=_actor())
+        admin.remove_assortment_rule(db_session, rule, actor=current_actor())
         return _done("Rule removed.", url_for(".channels"))
     return redirect_to(url_for(".channels"))
 
@@ -371,7 +366,7 @@ def new_promotion():
     form = _promotion_form()
     if form.validate_on_submit():
         try:
-            created = admin.create_promotion(db_session, form.to_data(), actor=_actor())
+            created = admin.create_promotion(db_session, form.to_data(), actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -390,7 +385,7 @@ def promotion_view(promotion_id: int):
     form = _promotion_form()
     if form.validate_on_submit():
         try:
-            admin.update_promotion(db_session, promotion, form.to_data(), actor=_actor())
+            admin.update_promotion(db_session, promotion, form.to_data(), actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -405,7 +400,7 @@ def promotion_view(promotion_id: int):
 def deactivate_promotion(promotion_id: int):
     promotion = admin.get_or_404(db_session, Promotion, promotion_id, "promotion")
     if ConfirmForm().validate_on_submit():
-        admin.deactivate_promotion(db_session, promotion, actor=_actor())
+        admin.deactivate_promotion(db_session, promotion, actor=current_actor())
         return _done(f"Promotion “{promotion.name}” deactivated.", url_for(".promotions"))
     return redirect_to(url_for(".promotions"))
 
@@ -470,7 +465,7 @@ def import_products():
             price_list = (admin.get_or_404(db_session, PriceList, form.price_list_id.data,
                                            "price list") if form.price_list_id.data else None)
             report = csv_io.import_products(db_session, upload.read(), price_list=price_list,
-                                            actor=_actor(),
+                                            actor=current_actor(),
                                             filename=(upload.filename or "")[:200])
         except csv_io.ImportRejected as err:
             place_error(form, err)
@@ -491,7 +486,7 @@ def import_prices():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            report = csv_io.import_prices(db_session, upload.read(), actor=_actor(),
+            report = csv_io.import_prices(db_session, upload.read(), actor=current_actor(),
                                           filename=(upload.filename or "")[:200])
         except csv_io.ImportRejected as err:
             place_error(form, err)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, request, url_for
 
-from core.agents.services import actor_for
 from core.customers import console as customers
 from core.customers import queries
 from core.customers.search import MIN_CONTAINS, search_customers
 from core.errors import DomainError, NotFound
 from core.orders import queries as order_queries
 from core.orders import states
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
@@ -27,10 +26,6 @@ LABELS = {"payment_terms": customers.PAYMENT_TERMS, "kinds": customers.KINDS,
           "outcomes": customers.INTERACTION_OUTCOMES,
           "channels": customers.INTERACTION_CHANNELS, "status": states.LABELS,
           "payment": order_queries.PAYMENT_LABELS}
-
-
-def _actor():
-    return actor_for(current_account())
 
 
 def _customer_or_404(number: str):
@@ -95,7 +90,7 @@ def new():
     duplicates = []
     if form.validate_on_submit():
         customer, duplicates = _save(form, lambda data, anyway: customers.create_customer(
-            db_session, data, actor=_actor(), roles=current_account().roles,
+            db_session, data, actor=current_actor(), roles=current_account().roles,
             allow_duplicate=anyway))
         if customer is not None:
             flash(f"Customer {customer.number} created.", "success")
@@ -115,7 +110,7 @@ def edit(number: str):
         form = _customer_form()
         if form.validate_on_submit():
             saved, duplicates = _save(form, lambda data, anyway: customers.update_customer(
-                db_session, customer, data, actor=_actor(), roles=current_account().roles,
+                db_session, customer, data, actor=current_actor(), roles=current_account().roles,
                 allow_duplicate=anyway))
             if saved is not None:
                 flash("Customer saved.", "success")
@@ -132,7 +127,7 @@ def add_note(number: str):
     form = NoteForm()
     if form.validate_on_submit():
         try:
-            customers.add_note(db_session, customer, form.text.data or "", actor=_actor())
+            customers.add_note(db_session, customer, form.text.data or "", actor=current_actor())
         except DomainError as err:
             db_session.rollback()
             place_error(form, err)
@@ -150,7 +145,7 @@ def log_interaction(number: str):
     form = InteractionForm()
     if form.validate_on_submit():
         try:
-            customers.log_interaction(db_session, customer, actor=_actor(),
+            customers.log_interaction(db_session, customer, actor=current_actor(),
                                       channel=form.channel.data, reason=form.reason.data,
                                       outcome=form.outcome.data, note=form.note.data or "",
                                       order_number=form.order_number.data or "")

@@ -16,7 +16,6 @@ from callcenter.fulfilment_forms import (
     order_ids,
 )
 from core import links
-from core.agents.services import actor_for
 from core.customers import queries as customers
 from core.errors import DomainError
 from core.fulfilment import carriers, flow, queries, services
@@ -26,7 +25,7 @@ from core.orders import holds, maintenance
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
 from core.payments.gateway import StripeGateway
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import place_error
 from core.web.render import redirect_to, render_page
@@ -35,10 +34,6 @@ bp = Blueprint("fulfilment", __name__)
 VIEW = ("warehouse", "supervisor")
 ACT = ("warehouse",)
 PER_PAGE = 50
-
-
-def _actor():
-    return actor_for(current_account())
 
 
 def _page_number() -> int:
@@ -85,7 +80,7 @@ def release():
     try:
         result = services.release_orders(
             db_session, order_ids(request.form.getlist("order"), services.MAX_BATCH),
-            actor=_actor())
+            actor=current_actor())
     except DomainError as err:
         db_session.rollback()
         flash(str(err), "error")
@@ -164,7 +159,7 @@ def ship(number: str):
             outcome = flow.ship_order(
                 db_session, StripeGateway(current_app.config["MARKETLINE"]), order.id,
                 quantities, carrier=form.carrier.data,
-                tracking_number=form.tracking_number.data or "", actor=_actor(),
+                tracking_number=form.tracking_number.data or "", actor=current_actor(),
                 commit=db_session.commit,
                 mailer=lambda shipment: _send_shipment_mail(shipment, link))
         except DomainError as err:
@@ -189,7 +184,7 @@ def delivered(shipment_id: int):
     number = shipment.order.number
     if ActionForm().validate_on_submit():
         try:
-            services.mark_delivered(db_session, shipment, actor=_actor())
+            services.mark_delivered(db_session, shipment, actor=current_actor())
         except DomainError as err:
             db_session.rollback()
             flash(str(err), "error")

@@ -24,12 +24,11 @@ from callcenter.catalog_forms import options
 from callcenter.giftcard_forms import (CODE_HINT, CheckForm, ConfirmSaleForm, DisableForm,
                                        PayerForm, RedeemInvoiceForm, RejectSaleForm, SellForm)
 from core import links
-from core.agents.services import actor_for
 from core.billing import giftcard_admin, giftcard_requests
 from core.errors import DomainError
 from core.mail import send_mail_now
 from core.money import Money
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import place_error
 from core.web.render import redirect_to, render_page
@@ -41,10 +40,6 @@ CONFIRMERS = ("credit", "supervisor")  # confirm a sale the seller's own payment
 SALE_VIEWERS = ("billing", "credit", "supervisor")  # a sale awaiting confirmation
 SOLD_KEY = "gift_cards_sold"  # this browser's recent sales: form key -> card id, never a code
 RECENT = 50
-
-
-def _actor():
-    return actor_for(current_account())
 
 
 def _key(raw: str | None) -> str:
@@ -113,7 +108,7 @@ def sell():
     try:
         sale = giftcard_admin.sell_card(
             db_session, amount=form.amount.data, customer_number=customer.number,
-            payment_id=form.payment.data or "", actor=_actor(), key=f"gift-sale-{key}",
+            payment_id=form.payment.data or "", actor=current_actor(), key=f"gift-sale-{key}",
             recipient_email=(form.recipient_email.data or "").strip().lower(),
             expires_on=form.expires_on.data)
     except DomainError as err:
@@ -159,7 +154,7 @@ def _email_code(card, code: str, to: str) -> bool:
 def _sale_page(sale_id: int, *, status: int = 200, confirm_form: ConfirmSaleForm | None = None,
                reject_form: RejectSaleForm | None = None, problem: str = ""):
     row = giftcard_requests.describe(db_session, sale_id)
-    refusal = giftcard_requests.decision_refusal(row.request, actor=_actor(),
+    refusal = giftcard_requests.decision_refusal(row.request, actor=current_actor(),
                                                  roles=current_account().roles)
     return render_page("giftcards/sale.html", status=status, row=row, refusal=refusal,
                        problem=problem,
@@ -185,7 +180,7 @@ def confirm_sale(sale_id: int):
     if not form.validate_on_submit():
         return _sale_page(sale_id, confirm_form=form)
     try:
-        card, code = giftcard_requests.approve(db_session, request_, actor=_actor(),
+        card, code = giftcard_requests.approve(db_session, request_, actor=current_actor(),
                                                roles=current_account().roles,
                                                note=form.note.data or "")
     except giftcard_requests.ApprovalNotAllowed as err:
@@ -214,7 +209,7 @@ def reject_sale(sale_id: int):
     if not form.validate_on_submit():
         return _sale_page(sale_id, reject_form=form)
     try:
-        giftcard_requests.reject(db_session, request_, actor=_actor(),
+        giftcard_requests.reject(db_session, request_, actor=current_actor(),
                                  roles=current_account().roles, note=form.note.data)
     except giftcard_requests.ApprovalNotAllowed as err:
         db_session.rollback()
@@ -263,7 +258,7 @@ def disable(card_id: int):
     form = DisableForm()
     if form.validate_on_submit():
         try:
-            giftcard_admin.disable(db_session, card, actor=_actor(), reason=form.reason.data)
+            giftcard_admin.disable(db_session, card, actor=current_actor(), reason=form.reason.data)
         except DomainError as err:
             db_session.rollback()
             place_error(form, err)
@@ -310,7 +305,7 @@ def redeem_invoice():
     try:
         payment = giftcard_admin.pay_invoice(
             db_session, invoice_number=form.invoice.data, code=form.code.data,
-            amount=form.amount.data, actor=_actor(), key=f"gift-invoice-{_key(form.key.data)}")
+            amount=form.amount.data, actor=current_actor(), key=f"gift-invoice-{_key(form.key.data)}")
     except DomainError as err:
         db_session.rollback()
         place_error(form, err)

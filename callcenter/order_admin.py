@@ -16,14 +16,13 @@ from callcenter.order_admin_forms import (
     options,
 )
 from core import notifications
-from core.agents.services import actor_for
 from core.errors import DomainError
 from core.orders import discounts, holds, maintenance, states
 from core.orders.cancellation import cancel_and_void, refusal
 from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
 from core.payments.gateway import StripeGateway
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 
@@ -34,10 +33,6 @@ PER_PAGE = 50
 
 def gateway() -> StripeGateway:
     return StripeGateway(current_app.config["MARKETLINE"])
-
-
-def _actor():
-    return actor_for(current_account())
 
 
 def _roles() -> frozenset[str]:
@@ -103,7 +98,7 @@ def _page(order, *, status: int = 200, hold_form=None, lines_form=None, cancel_f
         release_forms=_release_forms(order, release_form, release_hold_id),
         hold_problems=hold_problems or {}, cancel_refusal=refusal(order),
         roles=_roles(), describe=holds.describe,
-        release_refusal=lambda hold: holds.refusal_for(hold, label=_actor().label,
+        release_refusal=lambda hold: holds.refusal_for(hold, label=current_actor().label,
                                                        roles=_roles()),
         kind_labels=holds.KIND_LABELS)
 
@@ -131,7 +126,7 @@ def place_hold(number: str):
         try:
             hold = holds.place_hold(db_session, order, kind=form.kind.data,
                                     reason_code=form.reason_code.data, note=form.note.data,
-                                    actor=_actor())
+                                    actor=current_actor())
         except DomainError as err:
             db_session.rollback()
             _form_error(form, err)
@@ -149,7 +144,7 @@ def release_hold(number: str, hold_id: int):
         return _page(order, release_form=form, release_hold_id=hold_id)
     hold = holds.get_hold(db_session, order, hold_id)  # NotFound: 404
     try:
-        holds.release_hold(db_session, hold, actor=_actor(), note=form.note.data,
+        holds.release_hold(db_session, hold, actor=current_actor(), note=form.note.data,
                            roles=_roles())
     except HoldNotAllowed as err:
         db_session.rollback()
@@ -171,7 +166,7 @@ def change_lines(number: str):
         if changes is not None:
             try:
                 outcome = maintenance.change_lines(db_session, order, changes=changes,
-                                                   actor=_actor(), gateway=gateway(),
+                                                   actor=current_actor(), gateway=gateway(),
                                                    commit=db_session.commit,
                                                    authority=_discount_authority())
             except DomainError as err:
@@ -218,7 +213,7 @@ def cancel(number: str):
     form = CancelOrderForm(prefix="cancel")
     if form.validate_on_submit():
         try:
-            cancel_and_void(db_session, order, gateway=gateway(), actor=_actor(),
+            cancel_and_void(db_session, order, gateway=gateway(), actor=current_actor(),
                             reason=form.reason(), commit=db_session.commit)
         except DomainError as err:
             db_session.rollback()
@@ -235,7 +230,7 @@ def resend_confirmation(number: str):
     form = ConfirmForm(prefix="resend")
     if form.validate_on_submit():
         try:
-            maintenance.record_confirmation_resent(db_session, order, actor=_actor())
+            maintenance.record_confirmation_resent(db_session, order, actor=current_actor())
         except DomainError as err:
             db_session.rollback()
             flash(str(err), "error")
@@ -253,7 +248,7 @@ def add_note(number: str):
     form = NoteForm(prefix="note")
     if form.validate_on_submit():
         try:
-            maintenance.add_note(db_session, order, text=form.text.data, actor=_actor())
+            maintenance.add_note(db_session, order, text=form.text.data, actor=current_actor())
         except DomainError as err:
             db_session.rollback()
             _form_error(form, err)

@@ -8,12 +8,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
-from core.audit import Actor
 from core.billing import documents, queries, receivables
 from core.errors import NotFound
 from core.orders import queries as order_queries
 from core.ratelimit import RateLimited
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import arg_int, card_reference
 from core.web.render import render_page
@@ -27,11 +26,6 @@ bp.app_template_filter("tax_percent")(queries.tax_percent)
 
 def _customer_id() -> int:
     return current_account().customer_id
-
-
-def _actor() -> Actor:
-    user = current_account()
-    return Actor("customer", user.id, user.email)
 
 
 def _seller() -> documents.Seller:
@@ -175,7 +169,7 @@ def pay(number: str):
         return problem(err)
     try:
         outcome = card_payments.pay_invoice(db_session, gateway(), invoice.id,
-                                            payment_method=payment_method, actor=_actor(),
+                                            payment_method=payment_method, actor=current_actor(),
                                             commit=db_session.commit)
     except card_payments.InvoiceNotPayable as err:
         return jsonify({"status": "declined", "message": str(err)}), 422
@@ -191,6 +185,6 @@ def pay_complete(number: str):
     except RateLimited as err:
         return problem(err)
     outcome = card_payments.complete_invoice_payment(db_session, gateway(), invoice.id,
-                                                     actor=_actor(), commit=db_session.commit,
+                                                     actor=current_actor(), commit=db_session.commit,
                                                      gave_up=gave_up())
     return _answer(outcome, invoice.number)

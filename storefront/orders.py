@@ -10,13 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from core import audit
 from core.errors import DomainError, NotFound
 from core.orders import queries, states
 from core.orders.cancellation import cancel_and_void, refusal
 from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import arg_int
 from core.web.render import redirect_to, render_page
@@ -53,10 +52,6 @@ def recent_orders() -> list:
     return queries.latest_orders(db_session, user.customer_id) if user else []
 
 
-def _actor(user) -> audit.Actor:
-    return audit.Actor("customer", user.id, user.email)
-
-
 @bp.get("/account/orders")
 @login_required
 def history():
@@ -90,7 +85,7 @@ def cancel(number: str):
     order = queries.customer_order(db_session, user.customer_id, number, lock=True)
     try:
         cancel_and_void(db_session, order, gateway=StripeGateway(current_app.config["MARKETLINE"]),
-                        actor=_actor(user), reason="Cancelled by the customer",
+                        actor=current_actor(), reason="Cancelled by the customer",
                         commit=db_session.commit)
     except DomainError as err:
         db_session.rollback()
