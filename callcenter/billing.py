@@ -39,11 +39,11 @@ from core.errors import DomainError, NotFound
 from core.money import Money
 from core.parsing import parse_int
 from core.payments import refunds
-from core.payments.gateway import StripeGateway
 from core.pricing import services as pricing
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import arg_int, place_error
+from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("billing", __name__)
@@ -59,10 +59,6 @@ T = TypeVar("T")
 
 def _settings():
     return current_app.config["MARKETLINE"]
-
-
-def gateway() -> StripeGateway:
-    return StripeGateway(_settings())
 
 
 def _page_arg() -> int:

@@ -24,10 +24,10 @@ from core.mail import send_mail
 from core.orders import holds, maintenance
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
-from core.payments.gateway import StripeGateway
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import place_error
+from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("fulfilment", __name__)
@@ -157,7 +157,7 @@ def ship(number: str):
             # task (the invoice's e-mail, without Redis) would then wait for on SQLite.
             link = _shop_link(order)
             outcome = flow.ship_order(
-                db_session, StripeGateway(current_app.config["MARKETLINE"]), order.id,
+                db_session, gateway(), order.id,
                 quantities, carrier=form.carrier.data,
                 tracking_number=form.tracking_number.data or "", actor=current_actor(),
                 commit=db_session.commit,

@@ -21,18 +21,14 @@ from core.orders import discounts, holds, maintenance, states
 from core.orders.cancellation import cancel_and_void, refusal
 from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
-from core.payments.gateway import StripeGateway
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
+from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("console_orders", __name__)
 ROLES = ("agent", "supervisor", "credit")
 PER_PAGE = 50
-
-
-def gateway() -> StripeGateway:
-    return StripeGateway(current_app.config["MARKETLINE"])
 
 
 def _roles() -> frozenset[str]:

@@ -28,11 +28,12 @@ from core.orders import phone
 from core.orders import services as orders
 from core.orders.models import Cart, Order
 from core.parsing import parse_decimal
-from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.payments.gateway import GatewayUnavailable
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.forms import card_reference, place_error
 from core.web.htmx import htmx
+from core.web.payments import card_form_context, gateway
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
 from callcenter.order_entry_forms import (NEW_ADDRESS, AddLineForm, ConfirmForm, CouponForm,
@@ -502,10 +503,6 @@ def _order(number: str) -> Order:
     return order
 
 
-def _gateway() -> StripeGateway:
-    return StripeGateway(current_app.config["MARKETLINE"])
-
-
 @bp.get("/<number>/card", endpoint="card")
 @requires_role(*ROLES)
 def card(number: str):
@@ -513,12 +510,9 @@ def card(number: str):
     SetupIntent is made only once the agent starts typing the card (card_setup)."""
     order = _order(number)
     problem = "" if _card_entry() else CARD_ENTRY_OFF
-    settings = current_app.config["MARKETLINE"]
-    return render_page("order_entry/card.html", order=order, stripe_js=settings.STRIPE_JS_URL,
-                       problem=problem,
-                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
+    return render_page("order_entry/card.html", order=order, problem=problem,
                        order_link=order_url(order.number), confirm=ConfirmForm(formdata=None),
-                       card_entry=_card_entry())
+                       card_entry=_card_entry(), **card_form_context(True))
 
 
 def _problem(status: int, title: str, detail: str, retry_after: int | None = None):
@@ -548,7 +542,7 @@ def card_setup(number: str):
         return _problem(429, "Slow down", str(err), err.retry_after)
     db_session.commit()
     try:
-        _, client_secret = _gateway().setup_intent()
+        _, client_secret = gateway().setup_intent()
     except GatewayUnavailable as err:
         return _problem(503, "Payment service unavailable", str(err))
     return jsonify({"status": "ready", "client_secret": client_secret})
@@ -572,7 +566,7 @@ def pay_card(number: str):
             return jsonify({"status": "invalid", "message": message}), 422
         flash(message, "error")
         return redirect(url_for(".card", number=number), code=303)
-    outcome = phone.take_card(db_session, _gateway(), order, payment_method=payment_method,
+    outcome = phone.take_card(db_session, gateway(), order, payment_method=payment_method,
                               agent=current_account(), commit=db_session.commit)
     if outcome.status == "authorised":
         flash(f"Card authorised for order {order.number}.", "success")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
+from flask import Blueprint, jsonify, redirect, request, session, url_for
 from sqlalchemy import select
 
 from core.billing import giftcard_admin, prepayments
@@ -21,7 +21,6 @@ from core.errors import DomainError, NotFound
 from core.orders import services as orders
 from core.orders.models import Order
 from core.payments.flow import PaymentOutcome, authorise_order, complete_authentication
-from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
@@ -30,15 +29,12 @@ from core.web.render import render_page
 from storefront.cart import current_cart
 from storefront.forms import CheckoutForm
 from storefront.limits import count, limits, problem
-from storefront.payment_answers import card_form_context, card_setup_answer, gave_up
+from core.web.payments import card_form_context, gateway
+from storefront.payment_answers import card_setup_answer, gave_up
 from storefront.viewer import viewer
 
 bp = Blueprint("checkout", __name__)
 PLACED_KEY = "placed_orders"
-
-
-def gateway() -> StripeGateway:
-    return StripeGateway(current_app.config["MARKETLINE"])
 
 
 def _preview(form: CheckoutForm):

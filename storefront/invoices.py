@@ -17,8 +17,8 @@ from core.web.db import db_session
 from core.web.forms import arg_int, card_reference
 from core.web.render import render_page
 from storefront.limits import count, limits, problem, with_retry_after
-from storefront.payment_answers import (card_answer, card_form_context, card_setup_answer,
-                                        gateway, gave_up, no_card)
+from core.web.payments import card_form_context, gateway
+from storefront.payment_answers import card_answer, card_setup_answer, gave_up, no_card
 
 bp = Blueprint("invoices", __name__)
 bp.app_template_filter("tax_percent")(queries.tax_percent)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
@@ -13,11 +13,11 @@ from wtforms.validators import DataRequired, Email, Length
 from core.errors import DomainError, NotFound
 from core.orders import queries, states
 from core.orders.cancellation import cancel_and_void, refusal
-from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import arg_int
+from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 from storefront.limits import limits, with_retry_after
 
@@ -84,7 +84,7 @@ def cancel(number: str):
     user = current_account()
     order = queries.customer_order(db_session, user.customer_id, number, lock=True)
     try:
-        cancel_and_void(db_session, order, gateway=StripeGateway(current_app.config["MARKETLINE"]),
+        cancel_and_void(db_session, order, gateway=gateway(),
                         actor=current_actor(), reason="Cancelled by the customer",
                         commit=db_session.commit)
     except DomainError as err:

@@ -137,24 +137,23 @@ class FakeGateway:
         return unavailable
 
 
-def patch_gateway(monkeypatch) -> None:
-    """Every module that named StripeGateway gets the fake (modules added later too), and
-    e-mail is neither printed nor given a PDF (WeasyPrint takes a second a document)."""
+def quiet_mail(monkeypatch) -> None:
+    """E-mail is neither printed nor given a PDF (WeasyPrint takes a second a document).
+    The apps get FakeGateway from make_apps (or the `payment_gateway` fixture)."""
     from email.message import EmailMessage
 
     from core.billing import notify
-    from core.payments.gateway import StripeGateway
-    for module in list(sys.modules.values()):
-        if getattr(module, "StripeGateway", None) is StripeGateway:
-            monkeypatch.setattr(module, "StripeGateway", FakeGateway)
     for module in (sys.modules["core.mail"], notify):
         monkeypatch.setattr(module, "deliver", lambda message, smtp_url: None)
     monkeypatch.setattr(notify, "invoice_message", lambda *a, **k: EmailMessage())
 
 
 def make_apps(settings, session_factory) -> dict[str, Flask]:
-    apps = {"shop": storefront.create_app(settings, session_factory=session_factory),
-            "console": callcenter.create_app(settings, session_factory=session_factory)}
+    gateway = FakeGateway()
+    apps = {"shop": storefront.create_app(settings, session_factory=session_factory,
+                                          gateway=gateway),
+            "console": callcenter.create_app(settings, session_factory=session_factory,
+                                             gateway=gateway)}
     for app in apps.values():
         app.config.update(TESTING=True)
     return apps

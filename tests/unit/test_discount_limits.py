@@ -9,8 +9,9 @@ from core.config import load_settings
 from core.orders import discounts, holds, maintenance, phone
 from core.orders.maintenance import LineChanges
 from core.pricing.engine import round_money
+from tests.fakes import FakeGateway
 from tests.factories import AgentFactory
-from tests.unit.test_order_maintenance import FakeGateway, authorise
+from tests.unit.test_order_maintenance import authorise
 from tests.unit.test_phone_orders import LIMITS, agent, customer, place, vid
 
 SUPERVISOR = "supervisor@marketline.example"
