@@ -42,7 +42,7 @@ from core.payments import refunds
 from core.pricing import services as pricing
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import arg_int, place_error
+from core.web.forms import page_arg, place_error
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
@@ -59,10 +59,6 @@ T = TypeVar("T")
 
 def _settings():
     return current_app.config["MARKETLINE"]
-
-
-def _page_arg() -> int:
-    return arg_int("page", 1, low=1, high=100_000)
 
 
 def _args(form) -> dict[str, str]:
@@ -110,7 +106,7 @@ def invoice_list():
     filters = console.InvoiceFilters(
         status=_filter(form.status, "open"), customer=_filter(form.customer),
         number=_filter(form.q))
-    found = console.invoice_list(db_session, filters, page=_page_arg())
+    found = console.invoice_list(db_session, filters, page=page_arg())
     return render_page("billing/invoices.html", block="results", form=form, found=found,
                        args=_args(form), waiting=credit_requests.waiting(db_session),
                        gift_sales=giftcard_requests.waiting(db_session))
@@ -687,9 +683,10 @@ def journal():
     filters = console.JournalFilters(
         kind=_filter(form.kind), date_from=_filter(form.date_from, None),
         date_to=_filter(form.date_to, None), reference=_filter(form.reference))
-    found = console.journal(db_session, filters, page=_page_arg())
+    found = console.journal(db_session, filters, page=page_arg())
     export = ExportForm(formdata=None, date_from=filters.date_from, date_to=filters.date_to)
     return render_page("billing/journal.html", block="results", form=form, found=found,
+                       customers=console.journal_customers(db_session, found.items),
                        export=export, args=_args(form), account_name=console.account_name,
                        kinds=console.JOURNAL_KINDS)
 

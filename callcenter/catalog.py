@@ -12,6 +12,7 @@ from core.catalog.models import AssortmentRule, Channel, Product, Variant
 from core.errors import DomainError
 from core.parsing import parse_int
 from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategory
+from core.paging import Page
 from core.web.auth import current_actor
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
@@ -20,7 +21,7 @@ from callcenter.catalog_forms import (KIND_LABELS, SCOPE_LABELS, AssortmentRuleF
                                       ConfirmForm, ImportPricesForm, ImportProductsForm,
                                       PriceForm, PriceListForm, ProductForm, PromotionForm,
                                       VariantForm, options)
-from core.web.forms import place_error
+from core.web.forms import page_arg, place_error
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 PER_PAGE = 30
@@ -31,13 +32,6 @@ ENTRIES_PER_PAGE = 100
 @requires_role("catalog")
 def _only_catalog_agents():
     """Every view here is for the catalog role (admin holds it too); the views repeat it."""
-
-
-def _page_arg() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
 
 
 def _category_choices(blank: str | None = None) -> list:
@@ -79,7 +73,7 @@ def products():
     query = request.args.get("q", "").strip()[:100]
     status = request.args.get("status", "all")
     status = status if status in ("all", "active", "inactive") else "all"
-    found = admin.list_products(db_session, query=query, status=status, page=_page_arg(),
+    found = admin.list_products(db_session, query=query, status=status, page=page_arg(),
                                 per_page=PER_PAGE)
     return render_page("catalog/products.html", block="results", found=found, q=query,
                        status_filter=status)
@@ -271,12 +265,12 @@ def price_list_view(list_id: int):
         price_list = db_session.get(PriceList, list_id)
     else:
         form = _price_list_form(obj=admin.price_list_form_data(price_list, db_session))
-    page = _page_arg()
+    page = page_arg()
     entries, total = admin.price_list_entries(db_session, price_list, page=page,
                                               per_page=ENTRIES_PER_PAGE)
     return render_page("catalog/price_list.html", form=form, price_list=price_list,
-                       entries=entries, total=total, page=page,
-                       pages=max(1, -(-total // ENTRIES_PER_PAGE)))
+                       entries=entries, total=total,
+                       prices=Page(entries, page, ENTRIES_PER_PAGE, total))
 
 
 @bp.get("/price-lists/<int:list_id>/export.csv", endpoint="export_price_list")

@@ -26,7 +26,7 @@ from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import place_error
+from core.web.forms import page_arg, place_error
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
@@ -34,13 +34,6 @@ bp = Blueprint("fulfilment", __name__)
 VIEW = ("warehouse", "supervisor")
 ACT = ("warehouse",)
 PER_PAGE = 50
-
-
-def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
 
 
 def _args(form) -> dict:
@@ -64,7 +57,7 @@ def to_release():
     filters = queries.ReleaseFilters(number=_clean(form, "number") or "",
                                      payment=_clean(form, "payment") or "",
                                      placed_before=_clean(form, "placed_before"))
-    found = queries.to_release(db_session, filters, page=_page_number(), per_page=PER_PAGE)
+    found = queries.to_release(db_session, filters, page=page_arg(), per_page=PER_PAGE)
     return render_page("fulfilment/to_release.html", block="results", form=form, found=found,
                        args=_args(form), release_form=ReleaseForm(formdata=None),
                        payment_labels=PAYMENT_LABELS)
@@ -108,7 +101,7 @@ def to_ship():
     filters = queries.ShipFilters(number=_clean(form, "number") or "",
                                   status=_clean(form, "status") or "",
                                   promised_by=_clean(form, "promised_by"))
-    found = queries.to_ship(db_session, filters, page=_page_number(), per_page=PER_PAGE)
+    found = queries.to_ship(db_session, filters, page=page_arg(), per_page=PER_PAGE)
     return render_page("fulfilment/to_ship.html", block="results", form=form, found=found,
                        args=_args(form), status_labels=order_states.LABELS,
                        outstanding=services.outstanding)

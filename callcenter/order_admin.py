@@ -23,6 +23,7 @@ from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
+from core.web.forms import page_arg
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
@@ -54,12 +55,9 @@ def hold_worklist():
                           placed_before=form.placed_before.data if not form.placed_before.errors
                           else None,
                           placed_by=(form.placed_by.data or "")[:200])
-    try:
-        page = max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        page = 1
-    found = holds.worklist(db_session, filters, page=page, per_page=PER_PAGE)
-    form.placed_by.choices = options([("", "Anyone"), *((p, p) for p in found.placed_by_options)])
+    found = holds.worklist(db_session, filters, page=page_arg(), per_page=PER_PAGE)
+    form.placed_by.choices = options([("", "Anyone"),
+                                      *((p, p) for p in holds.hold_placers(db_session))])
     # Only the filters: url_for would read "_external", "_scheme" or "_anchor" as its own.
     args = {k: v for k, v in request.args.items() if k in form._fields and v}
     return render_page("order_admin/holds.html", block="results", form=form, found=found,

@@ -14,7 +14,7 @@ from core.orders import queries as order_queries
 from core.ratelimit import RateLimited
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import arg_int, card_reference
+from core.web.forms import card_reference, page_arg
 from core.web.render import render_page
 from storefront.limits import count, limits, problem, with_retry_after
 from core.web.payments import card_form_context, gateway
@@ -52,7 +52,7 @@ def order_invoices(order) -> list:
 def index():
     customer = current_account().customer
     result = queries.customer_invoices(db_session, customer.id,
-                                       page=arg_int("page", 1, low=1, high=100_000))
+                                       page=page_arg())
     balance = receivables.customer_balance(db_session, customer.id, customer.currency)
     return render_page("invoices/index.html", result=result, balance=balance)
 

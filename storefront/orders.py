@@ -16,7 +16,7 @@ from core.orders.cancellation import cancel_and_void, refusal
 from core.ratelimit import RateLimited
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import arg_int
+from core.web.forms import page_arg
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 from storefront.limits import limits, with_retry_after
@@ -56,7 +56,7 @@ def recent_orders() -> list:
 @login_required
 def history():
     result = queries.order_history(db_session, current_account().customer_id,
-                                   page=arg_int("page", 1, low=1, high=100_000))
+                                   page=page_arg())
     return render_page("orders/history.html", result=result)
 
 

@@ -372,18 +372,20 @@ def _helpers(function, seen: set) -> list:
     return found
 
 
-def _name_readers(functions) -> dict[str, str]:
+def _name_readers(functions) -> dict[str, tuple[str, object]]:
     """Helpers that read the request argument their first parameter names, e.g.
-    arg_int(name, ...) -> request.args.get(name): {helper name: args | form | values}."""
+    arg_int(name, ...) -> request.args.get(name): {helper name: (args | form | values, the
+    name read when the call names none, e.g. page_arg() -> "page")}."""
     found = {}
     for function in functions:
-        params = list(inspect.signature(function).parameters)
+        params = inspect.signature(function).parameters
         if not params:
             continue
+        first = next(iter(params.values()))
         source = inspect.getsource(function)
-        match = re.search(rf"request\.(args|form|values)\.get(?:list)?\(\s*{params[0]}\b", source)
+        match = re.search(rf"request\.(args|form|values)\.get(?:list)?\(\s*{first.name}\b", source)
         if match:
-            found[function.__name__] = match.group(1)
+            found[function.__name__] = (match.group(1), first.default)
     return found
 
 
@@ -417,8 +419,12 @@ def view_reads(app: Flask, endpoint: str) -> ViewReads:
         except (OSError, TypeError):
             continue
         found = REQUEST_NAME.findall(source) + [
-            (readers[helper], name) for helper, name in
+            (readers[helper][0], name) for helper, name in
             re.findall(r"\b(\w+)\(\s*['\"]([^'\"]+)['\"]", source) if helper in readers
+        ] + [
+            (readers[helper][0], readers[helper][1]) for helper in
+            re.findall(r"\b(\w+)\(\s*\)", source)
+            if helper in readers and isinstance(readers[helper][1], str)
         ] + _handed_over(function, source)
         for where, name in found:
             if where == "headers":

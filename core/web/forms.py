@@ -120,6 +120,14 @@ def arg_int(name: str, default: int, *, low: int, high: int) -> int:
     return int_or(request.args.get(name), default, low=low, high=high)
 
 
+MOST_PAGES = 100_000
+
+
+def page_arg(name: str = "page") -> int:
+    """The page a list is asked for (?page=3): 1 for junk, at most MOST_PAGES."""
+    return int_or(request.args.get(name), 1, low=1, high=MOST_PAGES)
+
+
 def same_site_path(target: str | None) -> str | None:
     """`target` as a path on this site to send the browser to, or None.
 
