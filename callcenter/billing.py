@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
-from typing import TypeVar
 
 from flask import (Blueprint, Response, abort, current_app, flash, make_response, request,
                    stream_with_context, url_for)
@@ -42,7 +40,7 @@ from core.payments import refunds
 from core.pricing import services as pricing
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import page_arg, place_error
+from core.web.forms import commit_or_refuse, page_arg, place_error
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
@@ -54,7 +52,6 @@ PAYMENTS = ("billing", "credit", "supervisor")  # record payments, use credit, w
 REFUND_CREDIT = ("credit", "supervisor")  # pay money back: to the card or by transfer
 APPROVE_CREDIT = ("credit", "supervisor")  # approve credit notes beyond the issuer's limit
 PICKER_RESULTS = 10
-T = TypeVar("T")
 
 
 def _settings():
@@ -69,19 +66,6 @@ def _args(form) -> dict[str, str]:
 def _filter(field, default=""):
     """What a filter field asks for, or the default when it is empty or not valid."""
     return field.data if not field.errors and field.data else default
-
-
-def _commit(form, service: Callable[..., T], /, *args, **kwargs) -> T | None:
-    """Call one service and commit what it did; if it refuses (DomainError), roll back, put
-    the error on the form and return None."""
-    try:
-        done = service(db_session, *args, **kwargs)
-    except DomainError as err:
-        db_session.rollback()
-        place_error(form, err)
-        return None
-    db_session.commit()
-    return done
 
 
 @bp.app_template_global("receivables_summary")
@@ -213,8 +197,10 @@ def credit_note(number: str):
                 form.form_errors.append("Enter the quantity to credit on at least one line, "
                                         "or choose to credit everything.")
         if not problems and not form.form_errors:
-            done = _commit(form, credit_requests.credit, invoice, lines=lines,
-                           reason=form.reason.data, actor=current_actor(), limit=_credit_limit())
+            committed = commit_or_refuse(form, credit_requests.credit, invoice, lines=lines,
+                                         reason=form.reason.data, actor=current_actor(),
+                                         limit=_credit_limit())
+            done = committed and committed.value
             if done is not None and done.request is not None:
                 flash(_waiting_message(done.request), "info")
                 return redirect_to(url_for(".invoice", number=invoice.number))
@@ -293,10 +279,10 @@ def give_back_to_gift_card(number: str):
     if form.validate_on_submit():
         key = form.key.data if re.fullmatch(r"[0-9a-f]{32}", form.key.data or "") \
             else uuid.uuid4().hex
-        done = _commit(form, giftcards.give_back, note, form.amount.data, actor=current_actor(),
-                       key=f"gift-back-{key}")
+        done = commit_or_refuse(form, giftcards.give_back, note, form.amount.data,
+                                actor=current_actor(), key=f"gift-back-{key}")
         if done is not None:
-            given = sum((r.amount for r in done), Decimal(0))
+            given = sum((r.amount for r in done.value), Decimal(0))
             flash(f"{Money(given, note.currency).format()} of {note.number} given back to the "
                   "gift card.", "success")
             return redirect_to(url_for(".invoice", number=note.number))
@@ -309,8 +295,10 @@ def cancel(number: str):
     invoice = console.find_invoice(db_session, number)
     form = CancelInvoiceForm(prefix="cancel")
     if form.validate_on_submit():
-        done = _commit(form, credit_requests.credit, invoice, lines=None, cancel=True,
-                       reason=form.reason.data.strip(), actor=current_actor(), limit=_credit_limit())
+        committed = commit_or_refuse(form, credit_requests.credit, invoice, lines=None,
+                                     cancel=True, reason=form.reason.data.strip(),
+                                     actor=current_actor(), limit=_credit_limit())
+        done = committed and committed.value
         if done is not None and done.request is not None:
             flash(_waiting_message(done.request), "info")
             return redirect_to(url_for(".invoice", number=invoice.number))
@@ -396,8 +384,8 @@ def write_off(number: str):
         abort(403)
     form = WriteOffForm(prefix="writeoff")
     if form.validate_on_submit():
-        if _commit(form, receivables.write_off, invoice, form.amount.data, limit=limit,
-                   reason=form.reason.data, actor=current_actor()) is not None:
+        if commit_or_refuse(form, receivables.write_off, invoice, form.amount.data, limit=limit,
+                            reason=form.reason.data, actor=current_actor()) is not None:
             flash(f"{Money(form.amount.data, invoice.currency).format()} of {invoice.number} "
                   "written off.", "success")
             return redirect_to(url_for(".invoice", number=invoice.number))
@@ -637,8 +625,9 @@ def apply_credit(number: str):
         invoice = console.customer_invoice(db_session, customer.id, form.invoice.data or "")
         if invoice is None:
             form.invoice.errors = [*form.invoice.errors, "Choose one of the open invoices."]
-        elif _commit(form, receivables.allocate, invoice, form.amount.data, actor=current_actor(),
-                     payment=payment, credit_note=note) is not None:
+        elif commit_or_refuse(form, receivables.allocate, invoice, form.amount.data,
+                              actor=current_actor(), payment=payment,
+                              credit_note=note) is not None:
             flash(f"{Money(form.amount.data, invoice.currency).format()} of credit applied "
                   f"to {invoice.number}.", "success")
             return redirect_to(url_for(".receivables", number=customer.number))
@@ -651,11 +640,12 @@ def refund_credit(number: str):
     customer, key, payment, note = _posted_source(number)
     form = RefundCreditForm(prefix=f"refund-{key}")
     if form.validate_on_submit():
-        if _commit(form, receivables.refund_credit, amount=form.amount.data,
-                   method="bank_transfer", reference=form.reference.data, actor=current_actor(),
-                   key=(request.form.get("key") or uuid.uuid4().hex)[:80],
-                   payment=payment, credit_note=note,
-                   reason=form.reason.data or "") is not None:
+        if commit_or_refuse(form, receivables.refund_credit, amount=form.amount.data,
+                            method="bank_transfer", reference=form.reference.data,
+                            actor=current_actor(),
+                            key=(request.form.get("key") or uuid.uuid4().hex)[:80],
+                            payment=payment, credit_note=note,
+                            reason=form.reason.data or "") is not None:
             flash(f"{Money(form.amount.data, (payment or note).currency).format()} refunded by "
                   "bank transfer.", "success")
             return redirect_to(url_for(".receivables", number=customer.number))

@@ -21,7 +21,7 @@ from callcenter.catalog_forms import (KIND_LABELS, SCOPE_LABELS, AssortmentRuleF
                                       ConfirmForm, ImportPricesForm, ImportProductsForm,
                                       PriceForm, PriceListForm, ProductForm, PromotionForm,
                                       VariantForm, options)
-from core.web.forms import page_arg, place_error
+from core.web.forms import commit_or_refuse, page_arg, place_error
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 PER_PAGE = 30
@@ -58,10 +58,14 @@ def _channel_codes() -> list[str]:
     return list(db_session.scalars(select(Channel.code).order_by(Channel.code)))
 
 
-def _done(message: str, url: str):
-    db_session.commit()
+def _saved(message: str, url: str):
     flash(message, "success")
     return redirect_to(url)
+
+
+def _done(message: str, url: str):
+    db_session.commit()
+    return _saved(message, url)
 
 
 # --- products ---------------------------------------------------------------------------------
@@ -91,13 +95,11 @@ def _product_form(**kwargs) -> ProductForm:
 def new_product():
     form = _product_form()
     if form.validate_on_submit():
-        try:
-            product = admin.create_product(db_session, form.to_data(), actor=current_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Product {product.name} created. Add its variants below.",
-                         url_for(".product", product_id=product.id))
+        if done := commit_or_refuse(form, admin.create_product, form.to_data(),
+                                    actor=current_actor()):
+            product = done.value
+            return _saved(f"Product {product.name} created. Add its variants below.",
+                          url_for(".product", product_id=product.id))
     return render_page("catalog/product.html", form=form, product=None)
 
 
@@ -120,12 +122,9 @@ def product_view(product_id: int):
         return _product_page(product_id)
     form = _product_form()
     if form.validate_on_submit():
-        try:
-            admin.update_product(db_session, product, form.to_data(), actor=current_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done("Product saved.", url_for(".product", product_id=product_id))
+        if commit_or_refuse(form, admin.update_product, product, form.to_data(),
+                            actor=current_actor()):
+            return _saved("Product saved.", url_for(".product", product_id=product_id))
     return _product_page(product_id, form=form)
 
 
@@ -135,13 +134,11 @@ def add_variant(product_id: int):
     product = admin.get_or_404(db_session, Product, product_id, "product")
     form = VariantForm(prefix="variant")
     if form.validate_on_submit():
-        try:
-            variant = admin.add_variant(db_session, product, form.to_data(), actor=current_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Variant {variant.sku} added. Give it a price.",
-                         url_for(".variant", variant_id=variant.id))
+        if done := commit_or_refuse(form, admin.add_variant, product, form.to_data(),
+                                    actor=current_actor()):
+            variant = done.value
+            return _saved(f"Variant {variant.sku} added. Give it a price.",
+                          url_for(".variant", variant_id=variant.id))
     db_session.rollback()
     return _product_page(product_id, variant_form=form)
 
@@ -175,13 +172,10 @@ def variant_view(variant_id: int):
         return _variant_page(variant)
     form = VariantForm()
     if form.validate_on_submit():
-        try:
-            admin.update_variant(db_session, variant, form.to_data(), actor=current_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Variant {variant.sku} saved.", url_for(".variant",
-                                                                  variant_id=variant_id))
+        if commit_or_refuse(form, admin.update_variant, variant, form.to_data(),
+                            actor=current_actor()):
+            return _saved(f"Variant {variant.sku} saved.",
+                          url_for(".variant", variant_id=variant_id))
     db_session.rollback()
     return _variant_page(db_session.get(Variant, variant_id), form=form)
 
@@ -238,13 +232,11 @@ def price_lists():
 def new_price_list():
     form = _price_list_form()
     if form.validate_on_submit():
-        try:
-            created = admin.create_price_list(db_session, form.to_data(), actor=current_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Price list {created.code} created.",
-                         url_for(".price_list", list_id=created.id))
+        if done := commit_or_refuse(form, admin.create_price_list, form.to_data(),
+                                    actor=current_actor()):
+            created = done.value
+            return _saved(f"Price list {created.code} created.",
+                          url_for(".price_list", list_id=created.id))
     return render_page("catalog/price_list.html", form=form, price_list=None)
 
 
@@ -255,12 +247,9 @@ def price_list_view(list_id: int):
     if request.method == "POST":
         form = _price_list_form()
         if form.validate_on_submit():
-            try:
-                admin.update_price_list(db_session, price_list, form.to_data(), actor=current_actor())
-            except DomainError as err:
-                place_error(form, err)
-            else:
-                return _done("Price list saved.", url_for(".price_list", list_id=list_id))
+            if commit_or_refuse(form, admin.update_price_list, price_list, form.to_data(),
+                                actor=current_actor()):
+                return _saved("Price list saved.", url_for(".price_list", list_id=list_id))
         db_session.rollback()
         price_list = db_session.get(PriceList, list_id)
     else:
@@ -312,14 +301,10 @@ def add_rule(channel_id: int):
     channel = admin.get_or_404(db_session, Channel, channel_id, "channel")
     form = _rule_form(channel_id)
     if form.validate_on_submit():
-        try:
-            admin.add_assortment_rule(db_session, channel, mode=form.mode.data,
-                                      category_id=form.category_id.data or None,
-                                      product_ref=form.product.data, actor=current_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Rule added to {channel.code}.", url_for(".channels"))
+        if commit_or_refuse(form, admin.add_assortment_rule, channel, mode=form.mode.data,
+                            category_id=form.category_id.data or None,
+                            product_ref=form.product.data, actor=current_actor()):
+            return _saved(f"Rule added to {channel.code}.", url_for(".channels"))
     db_session.rollback()
     return _channels_page(failed=(channel_id, form))
 
@@ -359,12 +344,10 @@ def promotions():
 def new_promotion():
     form = _promotion_form()
     if form.validate_on_submit():
-        try:
-            created = admin.create_promotion(db_session, form.to_data(), actor=current_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Promotion “{created.name}” created.", url_for(".promotions"))
+        if done := commit_or_refuse(form, admin.create_promotion, form.to_data(),
+                                    actor=current_actor()):
+            created = done.value
+            return _saved(f"Promotion “{created.name}” created.", url_for(".promotions"))
     return render_page("catalog/promotion.html", form=form, promotion=None)
 
 
@@ -378,12 +361,9 @@ def promotion_view(promotion_id: int):
         return render_page("catalog/promotion.html", form=form, promotion=promotion)
     form = _promotion_form()
     if form.validate_on_submit():
-        try:
-            admin.update_promotion(db_session, promotion, form.to_data(), actor=current_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done("Promotion saved.", url_for(".promotions"))
+        if commit_or_refuse(form, admin.update_promotion, promotion, form.to_data(),
+                            actor=current_actor()):
+            return _saved("Promotion saved.", url_for(".promotions"))
     db_session.rollback()
     return render_page("catalog/promotion.html", form=form,
                        promotion=db_session.get(Promotion, promotion_id))

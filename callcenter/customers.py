@@ -16,7 +16,7 @@ from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
 from callcenter.catalog_forms import options
 from callcenter.customer_forms import CustomerForm, InteractionForm, NoteForm
-from core.web.forms import place_error
+from core.web.forms import commit_or_refuse, place_error
 
 bp = Blueprint("customers", __name__)
 ROLES = ("agent", "supervisor", "credit")
@@ -126,13 +126,8 @@ def add_note(number: str):
     customer = _customer_or_404(number)
     form = NoteForm()
     if form.validate_on_submit():
-        try:
-            customers.add_note(db_session, customer, form.text.data or "", actor=current_actor())
-        except DomainError as err:
-            db_session.rollback()
-            place_error(form, err)
-        else:
-            db_session.commit()
+        if commit_or_refuse(form, customers.add_note, customer, form.text.data or "",
+                            actor=current_actor()):
             flash("Note added.", "success")
             return redirect_to(url_for(".show", number=customer.number) + "#notes-h")
     return _show(number, note_form=form)
@@ -144,16 +139,10 @@ def log_interaction(number: str):
     customer = _customer_or_404(number)
     form = InteractionForm()
     if form.validate_on_submit():
-        try:
-            customers.log_interaction(db_session, customer, actor=current_actor(),
-                                      channel=form.channel.data, reason=form.reason.data,
-                                      outcome=form.outcome.data, note=form.note.data or "",
-                                      order_number=form.order_number.data or "")
-        except DomainError as err:
-            db_session.rollback()
-            place_error(form, err)
-        else:
-            db_session.commit()
+        if commit_or_refuse(form, customers.log_interaction, customer, actor=current_actor(),
+                            channel=form.channel.data, reason=form.reason.data,
+                            outcome=form.outcome.data, note=form.note.data or "",
+                            order_number=form.order_number.data or ""):
             flash("Call logged.", "success")
             return redirect_to(url_for(".show", number=customer.number) + "#calls-h")
     return _show(number, interaction_form=form)

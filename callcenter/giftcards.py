@@ -30,7 +30,7 @@ from core.mail import send_mail_now
 from core.money import Money
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import place_error
+from core.web.forms import commit_or_refuse, place_error
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("gift_cards", __name__)
@@ -257,13 +257,8 @@ def disable(card_id: int):
     card = giftcard_admin.get_card(db_session, card_id)
     form = DisableForm()
     if form.validate_on_submit():
-        try:
-            giftcard_admin.disable(db_session, card, actor=current_actor(), reason=form.reason.data)
-        except DomainError as err:
-            db_session.rollback()
-            place_error(form, err)
-        else:
-            db_session.commit()
+        if commit_or_refuse(form, giftcard_admin.disable, card, actor=current_actor(),
+                            reason=form.reason.data):
             flash(f"Gift card …{card.last4} is disabled; it can no longer pay.", "success")
             return redirect_to(url_for(".card", card_id=card.id))
     return _card_page(card, disable_form=form)

@@ -23,7 +23,7 @@ from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import page_arg
+from core.web.forms import commit_or_refuse, page_arg
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
@@ -36,10 +36,14 @@ def _roles() -> frozenset[str]:
     return current_account().roles
 
 
-def _done(message: str, order) -> object:
-    db_session.commit()
+def _saved(message: str, order) -> object:
     flash(message, "success")
     return redirect_to(url_for(".detail", number=order.number))
+
+
+def _done(message: str, order) -> object:
+    db_session.commit()
+    return _saved(message, order)
 
 
 # --- the hold worklist ------------------------------------------------------------------
@@ -97,14 +101,6 @@ def _page(order, *, status: int = 200, hold_form=None, lines_form=None, cancel_f
         kind_labels=holds.KIND_LABELS)
 
 
-def _form_error(form, err: DomainError) -> None:
-    target = form._fields.get(err.field) if err.field else None
-    if target is not None:
-        target.errors = [*target.errors, str(err)]
-    else:
-        form.form_errors.append(str(err))
-
-
 @bp.get("/<number>", endpoint="detail")
 @requires_role(*ROLES)
 def detail(number: str):
@@ -117,15 +113,11 @@ def place_hold(number: str):
     order = maintenance.find_order(db_session, number, lock=True)
     form = PlaceHoldForm(prefix="hold")
     if form.validate_on_submit():
-        try:
-            hold = holds.place_hold(db_session, order, kind=form.kind.data,
+        if done := commit_or_refuse(form, holds.place_hold, order, kind=form.kind.data,
                                     reason_code=form.reason_code.data, note=form.note.data,
-                                    actor=current_actor())
-        except DomainError as err:
-            db_session.rollback()
-            _form_error(form, err)
-        else:
-            return _done(f"Order {order.number} is on hold: {holds.describe(hold)}.", order)
+                                    actor=current_actor()):
+            return _saved(f"Order {order.number} is on hold: {holds.describe(done.value)}.",
+                          order)
     return _page(order, hold_form=form)
 
 
@@ -158,16 +150,11 @@ def change_lines(number: str):
     if form.validate_on_submit():
         changes = form.changes([l.id for l in order.lines], request.form)
         if changes is not None:
-            try:
-                outcome = maintenance.change_lines(db_session, order, changes=changes,
-                                                   actor=current_actor(), gateway=gateway(),
-                                                   commit=db_session.commit,
-                                                   authority=_discount_authority())
-            except DomainError as err:
-                db_session.rollback()
-                _form_error(form, err)
-            else:
-                return _done(_change_message(order, outcome), order)
+            if done := commit_or_refuse(form, maintenance.change_lines, order, changes=changes,
+                                        actor=current_actor(), gateway=gateway(),
+                                        commit=db_session.commit,
+                                        authority=_discount_authority()):
+                return _saved(_change_message(order, done.value), order)
     return _page(order, lines_form=form)
 
 
@@ -206,14 +193,10 @@ def cancel(number: str):
     order = maintenance.find_order(db_session, number, lock=True)
     form = CancelOrderForm(prefix="cancel")
     if form.validate_on_submit():
-        try:
-            cancel_and_void(db_session, order, gateway=gateway(), actor=current_actor(),
-                            reason=form.reason(), commit=db_session.commit)
-        except DomainError as err:
-            db_session.rollback()
-            _form_error(form, err)
-        else:
-            return _done(f"Order {order.number} is cancelled; its stock is released.", order)
+        if commit_or_refuse(form, cancel_and_void, order, gateway=gateway(),
+                            actor=current_actor(), reason=form.reason(),
+                            commit=db_session.commit):
+            return _saved(f"Order {order.number} is cancelled; its stock is released.", order)
     return _page(order, cancel_form=form)
 
 
@@ -241,11 +224,7 @@ def add_note(number: str):
     order = maintenance.find_order(db_session, number)
     form = NoteForm(prefix="note")
     if form.validate_on_submit():
-        try:
-            maintenance.add_note(db_session, order, text=form.text.data, actor=current_actor())
-        except DomainError as err:
-            db_session.rollback()
-            _form_error(form, err)
-        else:
-            return _done("Note added.", order)
+        if commit_or_refuse(form, maintenance.add_note, order, text=form.text.data,
+                            actor=current_actor()):
+            return _saved("Note added.", order)
     return _page(order, note_form=form)
