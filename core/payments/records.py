@@ -19,7 +19,7 @@ from core.errors import NotFound
 from core.orders import holds
 from core.orders.models import Order
 from core.payments import services as payments
-from core.payments.gateway import GatewayUnavailable, IntentResult
+from core.payments.gateway import GatewayUnavailable, IntentResult, PaymentGateway
 from core.payments.models import PaymentAttempt
 
 DEFAULT_AUTHORISATION_DAYS = 7
@@ -37,7 +37,7 @@ class CollectOutcome:
     payment: Payment | None = None
 
 
-def authorisation_days(gateway) -> int:
+def authorisation_days(gateway: PaymentGateway) -> int:
     return int(getattr(gateway, "authorisation_days", DEFAULT_AUTHORISATION_DAYS))
 
 
@@ -157,7 +157,8 @@ def update_payment_state(session: Session, order: Order) -> None:
     order.payment_state = "captured" if shipped and open_amount == 0 else "partially_captured"
 
 
-def void_authorisation(session: Session, gateway, order_id: int, attempt: PaymentAttempt,
+def void_authorisation(session: Session, gateway: PaymentGateway, order_id: int,
+                       attempt: PaymentAttempt,
                        actor: audit.Actor, commit: Callable[[], None], *, why: str) -> bool:
     """Void an authorisation (called with no transaction open); audited either way."""
     try:

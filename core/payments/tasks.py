@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from core.payments import webhooks
+from core.payments.gateway import PaymentGateway
 from core.tasks import celery_app, task_session
 
 log = logging.getLogger("marketline.payments")
@@ -42,7 +43,7 @@ def renew_card_authorisations() -> dict:
         return card_upkeep(session, gateway, commit=session.commit)
 
 
-def card_upkeep(session, gateway, *, commit) -> dict:
+def card_upkeep(session, gateway: PaymentGateway, *, commit) -> dict:
     """What the hourly task and `flask renew-authorisations` do; counts by outcome."""
     from core.payments.capture import resume_collections
     from core.payments.refunds import resume_pending_refunds
