@@ -480,7 +480,8 @@ def issue_invoice():
     if form.validate_on_submit():
         try:
             invoice = invoicing.issue_free_text(db_session, customer=customer,
-                                                lines=form.free_text_lines(), actor=current_actor(),
+                                                lines=form.free_text_lines(),
+                                                actor=current_actor(),
                                                 memo=(form.memo.data or "").strip(),
                                                 terms=form.terms.data or None)
         except DomainError as err:

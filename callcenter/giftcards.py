@@ -300,7 +300,8 @@ def redeem_invoice():
     try:
         payment = giftcard_admin.pay_invoice(
             db_session, invoice_number=form.invoice.data, code=form.code.data,
-            amount=form.amount.data, actor=current_actor(), key=f"gift-invoice-{_key(form.key.data)}")
+            amount=form.amount.data, actor=current_actor(),
+            key=f"gift-invoice-{_key(form.key.data)}")
     except DomainError as err:
         db_session.rollback()
         place_error(form, err)

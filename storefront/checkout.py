@@ -146,7 +146,8 @@ def place():
                                      shipping_method=form.shipping_method.data,
                                      po_number=form.po_number.data or ""),
             channel=channel, ctx=ctx, customer_id=user.customer_id if user else None,
-            actor=current_actor(), idempotency_key=orders.attempt_key("checkout", cart.id, form.key.data))
+            actor=current_actor(),
+            idempotency_key=orders.attempt_key("checkout", cart.id, form.key.data))
         if gift_code:  # in the order's transaction: no order without its gift card, nor back
             _pay_with_gift_card(order, gift_code, card_given=bool(form.payment_method.data))
     except DomainError as err:

@@ -185,6 +185,7 @@ def pay_complete(number: str):
     except RateLimited as err:
         return problem(err)
     outcome = card_payments.complete_invoice_payment(db_session, gateway(), invoice.id,
-                                                     actor=current_actor(), commit=db_session.commit,
+                                                     actor=current_actor(),
+                                                     commit=db_session.commit,
                                                      gave_up=gave_up())
     return _answer(outcome, invoice.number)
