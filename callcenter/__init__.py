@@ -6,6 +6,7 @@ from sqlalchemy.orm import sessionmaker
 
 from core.agents.models import Agent
 from core.config import Settings
+from core.payments.gateway import PaymentGateway
 from core.web import create_base_app
 from core.web.auth import Realm
 
@@ -13,12 +14,14 @@ REALM = Realm(name="agent", model=Agent, login_view="console.sign_in", idle_time
 
 
 def create_app(settings: Settings | None = None,
-               session_factory: sessionmaker | None = None) -> Flask:
-    """Build the console app."""
+               session_factory: sessionmaker | None = None,
+               gateway: PaymentGateway | None = None) -> Flask:
+    """Build the console app; `gateway` takes card payments (None: Stripe, from the
+    settings)."""
     # The session cookie's path follows the console's root (/agent), so the shop's pages
     # never receive it; in production it is named __Secure-ml_console.
     app = create_base_app(__name__, realm=REALM, cookie_name="ml_console", cookie_path=None,
-                          settings=settings, session_factory=session_factory)
+                          settings=settings, session_factory=session_factory, gateway=gateway)
     from callcenter import catalog, cli, console, customers, order_admin, order_entry, sso
     from callcenter import two_step
     from callcenter import billing

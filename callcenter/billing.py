@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
-from typing import TypeVar
 
 from flask import (Blueprint, Response, abort, current_app, flash, make_response, request,
                    stream_with_context, url_for)
@@ -31,7 +29,6 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
                                       RejectRequestForm, TrialBalanceForm, WriteOffForm,
                                       allocation_id, line_form, options,
                                       tax_choices)
-from core.agents.services import actor_for
 from core.billing import (accounts, credit_requests, documents, giftcard_requests, giftcards,
                           invoicing, ledger, queries, receivables)
 from core.notifications import queue_invoice_email
@@ -39,12 +36,12 @@ from core.errors import DomainError, NotFound
 from core.money import Money
 from core.parsing import parse_int
 from core.payments import refunds
-from core.payments.gateway import StripeGateway
 from core.pricing import services as pricing
 from core.workflows.customer_search import search_customers
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import arg_int, place_error
+from core.web.forms import commit_or_refuse, page_arg, place_error
+from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("billing", __name__)
@@ -55,23 +52,10 @@ PAYMENTS = ("billing", "credit", "supervisor")  # record payments, use credit, w
 REFUND_CREDIT = ("credit", "supervisor")  # pay money back: to the card or by transfer
 APPROVE_CREDIT = ("credit", "supervisor")  # approve credit notes beyond the issuer's limit
 PICKER_RESULTS = 10
-T = TypeVar("T")
-
-
-def _actor():
-    return actor_for(current_account())
 
 
 def _settings():
     return current_app.config["MARKETLINE"]
-
-
-def gateway() -> StripeGateway:
-    return StripeGateway(_settings())
-
-
-def _page_arg() -> int:
-    return arg_int("page", 1, low=1, high=100_000)
 
 
 def _args(form) -> dict[str, str]:
@@ -82,19 +66,6 @@ def _args(form) -> dict[str, str]:
 def _filter(field, default=""):
     """What a filter field asks for, or the default when it is empty or not valid."""
     return field.data if not field.errors and field.data else default
-
-
-def _commit(form, service: Callable[..., T], /, *args, **kwargs) -> T | None:
-    """Call one service and commit what it did; if it refuses (DomainError), roll back, put
-    the error on the form and return None."""
-    try:
-        done = service(db_session, *args, **kwargs)
-    except DomainError as err:
-        db_session.rollback()
-        place_error(form, err)
-        return None
-    db_session.commit()
-    return done
 
 
 @bp.app_template_global("receivables_summary")
@@ -119,7 +90,7 @@ def invoice_list():
     filters = accounts.InvoiceFilters(
         status=_filter(form.status, "open"), customer=_filter(form.customer),
         number=_filter(form.q))
-    found = accounts.invoice_list(db_session, filters, page=_page_arg())
+    found = accounts.invoice_list(db_session, filters, page=page_arg())
     return render_page("billing/invoices.html", block="results", form=form, found=found,
                        args=_args(form), waiting=credit_requests.waiting(db_session),
                        gift_sales=giftcard_requests.waiting(db_session))
@@ -169,7 +140,7 @@ def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_fo
         decision_forms=_decision_forms(detail, decision),
         decision_problems=decision_problems or {},
         decision_refusal=lambda r: credit_requests.decision_refusal(
-            r, actor=_actor(), roles=current_account().roles),
+            r, actor=current_actor(), roles=current_account().roles),
         kind_labels=credit_requests.KIND_LABELS,
         can_invoice=current_account().has_role(*INVOICING),
         can_collect=current_account().has_role(*PAYMENTS),
@@ -204,7 +175,7 @@ def resend(number: str):
         if not invoice.email:
             flash(f"{invoice.number} has no e-mail address to send it to.", "error")
         else:
-            accounts.note_email_resent(db_session, invoice, actor=_actor())
+            accounts.note_email_resent(db_session, invoice, actor=current_actor())
             db_session.commit()
             queue_invoice_email(invoice.id, resend=True)
             flash(f"{invoice.number} is on its way to {invoice.email}.", "success")
@@ -226,8 +197,10 @@ def credit_note(number: str):
                 form.form_errors.append("Enter the quantity to credit on at least one line, "
                                         "or choose to credit everything.")
         if not problems and not form.form_errors:
-            done = _commit(form, credit_requests.credit, invoice, lines=lines,
-                           reason=form.reason.data, actor=_actor(), limit=_credit_limit())
+            committed = commit_or_refuse(form, credit_requests.credit, invoice, lines=lines,
+                                         reason=form.reason.data, actor=current_actor(),
+                                         limit=_credit_limit())
+            done = committed and committed.value
             if done is not None and done.request is not None:
                 flash(_waiting_message(done.request), "info")
                 return redirect_to(url_for(".invoice", number=invoice.number))
@@ -265,7 +238,7 @@ def _refund_note_to_card(number: str, amount: Decimal | None) -> DomainError | N
             continue
         try:
             refunds.refund_to_card(db_session, gateway(), payment_id=card.payment.id,
-                                   amount=part, actor=_actor(), commit=db_session.commit,
+                                   amount=part, actor=current_actor(), commit=db_session.commit,
                                    credit_note_id=note_id, reason=note.reason)
         except DomainError as err:
             db_session.rollback()
@@ -306,10 +279,10 @@ def give_back_to_gift_card(number: str):
     if form.validate_on_submit():
         key = form.key.data if re.fullmatch(r"[0-9a-f]{32}", form.key.data or "") \
             else uuid.uuid4().hex
-        done = _commit(form, giftcards.give_back, note, form.amount.data, actor=_actor(),
-                       key=f"gift-back-{key}")
+        done = commit_or_refuse(form, giftcards.give_back, note, form.amount.data,
+                                actor=current_actor(), key=f"gift-back-{key}")
         if done is not None:
-            given = sum((r.amount for r in done), Decimal(0))
+            given = sum((r.amount for r in done.value), Decimal(0))
             flash(f"{Money(given, note.currency).format()} of {note.number} given back to the "
                   "gift card.", "success")
             return redirect_to(url_for(".invoice", number=note.number))
@@ -322,8 +295,10 @@ def cancel(number: str):
     invoice = accounts.find_invoice(db_session, number)
     form = CancelInvoiceForm(prefix="cancel")
     if form.validate_on_submit():
-        done = _commit(form, credit_requests.credit, invoice, lines=None, cancel=True,
-                       reason=form.reason.data.strip(), actor=_actor(), limit=_credit_limit())
+        committed = commit_or_refuse(form, credit_requests.credit, invoice, lines=None,
+                                     cancel=True, reason=form.reason.data.strip(),
+                                     actor=current_actor(), limit=_credit_limit())
+        done = committed and committed.value
         if done is not None and done.request is not None:
             flash(_waiting_message(done.request), "info")
             return redirect_to(url_for(".invoice", number=invoice.number))
@@ -360,7 +335,7 @@ def approve_credit(request_id: int):
     if not form.validate_on_submit():
         return _invoice_page(number, decision=(request_id, form, None))
     try:
-        note = credit_requests.approve(db_session, request_, actor=_actor(),
+        note = credit_requests.approve(db_session, request_, actor=current_actor(),
                                        roles=current_account().roles, note=form.note.data or "")
     except credit_requests.ApprovalNotAllowed as err:
         db_session.rollback()
@@ -385,7 +360,7 @@ def reject_credit(request_id: int):
     if not form.validate_on_submit():
         return _invoice_page(number, decision=(request_id, None, form))
     try:
-        credit_requests.reject(db_session, request_, actor=_actor(),
+        credit_requests.reject(db_session, request_, actor=current_actor(),
                                roles=current_account().roles, note=form.note.data)
     except credit_requests.ApprovalNotAllowed as err:
         db_session.rollback()
@@ -409,8 +384,8 @@ def write_off(number: str):
         abort(403)
     form = WriteOffForm(prefix="writeoff")
     if form.validate_on_submit():
-        if _commit(form, receivables.write_off, invoice, form.amount.data, limit=limit,
-                   reason=form.reason.data, actor=_actor()) is not None:
+        if commit_or_refuse(form, receivables.write_off, invoice, form.amount.data, limit=limit,
+                            reason=form.reason.data, actor=current_actor()) is not None:
             flash(f"{Money(form.amount.data, invoice.currency).format()} of {invoice.number} "
                   "written off.", "success")
             return redirect_to(url_for(".invoice", number=invoice.number))
@@ -505,7 +480,8 @@ def issue_invoice():
     if form.validate_on_submit():
         try:
             invoice = invoicing.issue_free_text(db_session, customer=customer,
-                                                lines=form.free_text_lines(), actor=_actor(),
+                                                lines=form.free_text_lines(),
+                                                actor=current_actor(),
                                                 memo=(form.memo.data or "").strip(),
                                                 terms=form.terms.data or None)
         except DomainError as err:
@@ -577,7 +553,7 @@ def record_payment():
             db_session, customer_id=customer.id, method=form.method.data,
             amount=form.amount.data, currency=customer.currency,
             received_on=form.received_on.data, reference=form.reference.data,
-            actor=_actor(), allocations=[(i, a) for i, a in typed.items() if a],
+            actor=current_actor(), allocations=[(i, a) for i, a in typed.items() if a],
             key=form.key.data or None)
     except DomainError as err:
         db_session.rollback()
@@ -650,8 +626,9 @@ def apply_credit(number: str):
         invoice = accounts.customer_invoice(db_session, customer.id, form.invoice.data or "")
         if invoice is None:
             form.invoice.errors = [*form.invoice.errors, "Choose one of the open invoices."]
-        elif _commit(form, receivables.allocate, invoice, form.amount.data, actor=_actor(),
-                     payment=payment, credit_note=note) is not None:
+        elif commit_or_refuse(form, receivables.allocate, invoice, form.amount.data,
+                              actor=current_actor(), payment=payment,
+                              credit_note=note) is not None:
             flash(f"{Money(form.amount.data, invoice.currency).format()} of credit applied "
                   f"to {invoice.number}.", "success")
             return redirect_to(url_for(".receivables", number=customer.number))
@@ -664,11 +641,12 @@ def refund_credit(number: str):
     customer, key, payment, note = _posted_source(number)
     form = RefundCreditForm(prefix=f"refund-{key}")
     if form.validate_on_submit():
-        if _commit(form, receivables.refund_credit, amount=form.amount.data,
-                   method="bank_transfer", reference=form.reference.data, actor=_actor(),
-                   key=(request.form.get("key") or uuid.uuid4().hex)[:80],
-                   payment=payment, credit_note=note,
-                   reason=form.reason.data or "") is not None:
+        if commit_or_refuse(form, receivables.refund_credit, amount=form.amount.data,
+                            method="bank_transfer", reference=form.reference.data,
+                            actor=current_actor(),
+                            key=(request.form.get("key") or uuid.uuid4().hex)[:80],
+                            payment=payment, credit_note=note,
+                            reason=form.reason.data or "") is not None:
             flash(f"{Money(form.amount.data, (payment or note).currency).format()} refunded by "
                   "bank transfer.", "success")
             return redirect_to(url_for(".receivables", number=customer.number))
@@ -696,9 +674,10 @@ def journal():
     filters = accounts.JournalFilters(
         kind=_filter(form.kind), date_from=_filter(form.date_from, None),
         date_to=_filter(form.date_to, None), reference=_filter(form.reference))
-    found = accounts.journal(db_session, filters, page=_page_arg())
+    found = accounts.journal(db_session, filters, page=page_arg())
     export = ExportForm(formdata=None, date_from=filters.date_from, date_to=filters.date_to)
     return render_page("billing/journal.html", block="results", form=form, found=found,
+                       customers=accounts.journal_customers(db_session, found.items),
                        export=export, args=_args(form), account_name=accounts.account_name,
                        kinds=accounts.JOURNAL_KINDS)
 

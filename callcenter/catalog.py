@@ -7,7 +7,6 @@ import datetime as dt
 from flask import Blueprint, Response, flash, request, url_for
 from sqlalchemy import select
 
-from core.agents.services import actor_for
 from core.catalog import products as catalogue
 from core.catalog.models import AssortmentRule, Channel, Product, Variant
 from core.db import get_or_not_found
@@ -17,7 +16,8 @@ from core.pricing import catalogue_files
 from core.pricing import price_lists as pricelists
 from core.pricing import promotions as promos
 from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategory
-from core.web.auth import current_account
+from core.paging import Page
+from core.web.auth import current_actor
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
@@ -25,7 +25,7 @@ from callcenter.catalog_forms import (KIND_LABELS, SCOPE_LABELS, AssortmentRuleF
                                       ConfirmForm, ImportPricesForm, ImportProductsForm,
                                       PriceForm, PriceListForm, ProductForm, PromotionForm,
                                       VariantForm, options)
-from core.web.forms import place_error
+from core.web.forms import commit_or_refuse, page_arg, place_error
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 PER_PAGE = 30
@@ -36,17 +36,6 @@ ENTRIES_PER_PAGE = 100
 @requires_role("catalog")
 def _only_catalog_agents():
     """Every view here is for the catalog role (admin holds it too); the views repeat it."""
-
-
-def _actor():
-    return actor_for(current_account())
-
-
-def _page_arg() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
 
 
 def _category_choices(blank: str | None = None) -> list:
@@ -73,10 +62,14 @@ def _channel_codes() -> list[str]:
     return list(db_session.scalars(select(Channel.code).order_by(Channel.code)))
 
 
-def _done(message: str, url: str):
-    db_session.commit()
+def _saved(message: str, url: str):
     flash(message, "success")
     return redirect_to(url)
+
+
+def _done(message: str, url: str):
+    db_session.commit()
+    return _saved(message, url)
 
 
 # --- products ---------------------------------------------------------------------------------
@@ -88,7 +81,7 @@ def products():
     query = request.args.get("q", "").strip()[:100]
     status = request.args.get("status", "all")
     status = status if status in ("all", "active", "inactive") else "all"
-    found = catalogue.list_products(db_session, query=query, status=status, page=_page_arg(),
+    found = catalogue.list_products(db_session, query=query, status=status, page=page_arg(),
                                 per_page=PER_PAGE)
     return render_page("catalog/products.html", block="results", found=found, q=query,
                        status_filter=status)
@@ -106,13 +99,11 @@ def _product_form(**kwargs) -> ProductForm:
 def new_product():
     form = _product_form()
     if form.validate_on_submit():
-        try:
-            product = catalogue.create_product(db_session, form.to_data(), actor=_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Product {product.name} created. Add its variants below.",
-                         url_for(".product", product_id=product.id))
+        if done := commit_or_refuse(form, catalogue.create_product, form.to_data(),
+                                    actor=current_actor()):
+            product = done.value
+            return _saved(f"Product {product.name} created. Add its variants below.",
+                          url_for(".product", product_id=product.id))
     return render_page("catalog/product.html", form=form, product=None)
 
 
@@ -135,12 +126,9 @@ def product_view(product_id: int):
         return _product_page(product_id)
     form = _product_form()
     if form.validate_on_submit():
-        try:
-            catalogue.update_product(db_session, product, form.to_data(), actor=_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done("Product saved.", url_for(".product", product_id=product_id))
+        if commit_or_refuse(form, catalogue.update_product, product, form.to_data(),
+                            actor=current_actor()):
+            return _saved("Product saved.", url_for(".product", product_id=product_id))
     return _product_page(product_id, form=form)
 
 
@@ -150,13 +138,11 @@ def add_variant(product_id: int):
     product = get_or_not_found(db_session, Product, product_id, "product")
     form = VariantForm(prefix="variant")
     if form.validate_on_submit():
-        try:
-            variant = catalogue.add_variant(db_session, product, form.to_data(), actor=_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Variant {variant.sku} added. Give it a price.",
-                         url_for(".variant", variant_id=variant.id))
+        if done := commit_or_refuse(form, catalogue.add_variant, product, form.to_data(),
+                                    actor=current_actor()):
+            variant = done.value
+            return _saved(f"Variant {variant.sku} added. Give it a price.",
+                          url_for(".variant", variant_id=variant.id))
     db_session.rollback()
     return _product_page(product_id, variant_form=form)
 
@@ -190,13 +176,10 @@ def variant_view(variant_id: int):
         return _variant_page(variant)
     form = VariantForm()
     if form.validate_on_submit():
-        try:
-            catalogue.update_variant(db_session, variant, form.to_data(), actor=_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Variant {variant.sku} saved.", url_for(".variant",
-                                                                  variant_id=variant_id))
+        if commit_or_refuse(form, catalogue.update_variant, variant, form.to_data(),
+                            actor=current_actor()):
+            return _saved(f"Variant {variant.sku} saved.",
+                          url_for(".variant", variant_id=variant_id))
     db_session.rollback()
     return _variant_page(db_session.get(Variant, variant_id), form=form)
 
@@ -211,8 +194,8 @@ def set_price(variant_id: int):
             price_list = get_or_not_found(db_session, PriceList, form.price_list_id.data,
                                           "price list")
             pricelists.set_price(db_session, price_list=price_list, variant=variant,
-                                 min_quantity=form.min_quantity.data,
-                                 unit_price=form.unit_price.data, actor=_actor())
+                            min_quantity=form.min_quantity.data,
+                            unit_price=form.unit_price.data, actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:
@@ -227,7 +210,7 @@ def remove_price(entry_id: int):
     entry = get_or_not_found(db_session, PriceListEntry, entry_id, "price")
     variant_id = entry.variant_id
     if ConfirmForm().validate_on_submit():
-        pricelists.remove_price(db_session, entry, actor=_actor())
+        pricelists.remove_price(db_session, entry, actor=current_actor())
         return _done("Price removed.", url_for(".variant", variant_id=variant_id))
     return redirect_to(url_for(".variant", variant_id=variant_id))
 
@@ -253,13 +236,11 @@ def price_lists():
 def new_price_list():
     form = _price_list_form()
     if form.validate_on_submit():
-        try:
-            created = pricelists.create_price_list(db_session, form.to_data(), actor=_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Price list {created.code} created.",
-                         url_for(".price_list", list_id=created.id))
+        if done := commit_or_refuse(form, pricelists.create_price_list, form.to_data(),
+                                    actor=current_actor()):
+            created = done.value
+            return _saved(f"Price list {created.code} created.",
+                          url_for(".price_list", list_id=created.id))
     return render_page("catalog/price_list.html", form=form, price_list=None)
 
 
@@ -270,23 +251,19 @@ def price_list_view(list_id: int):
     if request.method == "POST":
         form = _price_list_form()
         if form.validate_on_submit():
-            try:
-                pricelists.update_price_list(db_session, price_list, form.to_data(),
-                                             actor=_actor())
-            except DomainError as err:
-                place_error(form, err)
-            else:
-                return _done("Price list saved.", url_for(".price_list", list_id=list_id))
+            if commit_or_refuse(form, pricelists.update_price_list, price_list, form.to_data(),
+                                actor=current_actor()):
+                return _saved("Price list saved.", url_for(".price_list", list_id=list_id))
         db_session.rollback()
         price_list = db_session.get(PriceList, list_id)
     else:
         form = _price_list_form(obj=pricelists.price_list_form_data(price_list, db_session))
-    page = _page_arg()
+    page = page_arg()
     entries, total = pricelists.price_list_entries(db_session, price_list, page=page,
-                                                   per_page=ENTRIES_PER_PAGE)
+                                              per_page=ENTRIES_PER_PAGE)
     return render_page("catalog/price_list.html", form=form, price_list=price_list,
-                       entries=entries, total=total, page=page,
-                       pages=max(1, -(-total // ENTRIES_PER_PAGE)))
+                       entries=entries, total=total,
+                       prices=Page(entries, page, ENTRIES_PER_PAGE, total))
 
 
 @bp.get("/price-lists/<int:list_id>/export.csv", endpoint="export_price_list")
@@ -329,14 +306,10 @@ def add_rule(channel_id: int):
     channel = get_or_not_found(db_session, Channel, channel_id, "channel")
     form = _rule_form(channel_id)
     if form.validate_on_submit():
-        try:
-            catalogue.add_assortment_rule(db_session, channel, mode=form.mode.data,
-                                      category_id=form.category_id.data or None,
-                                      product_ref=form.product.data, actor=_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Rule added to {channel.code}.", url_for(".channels"))
+        if commit_or_refuse(form, catalogue.add_assortment_rule, channel, mode=form.mode.data,
+                            category_id=form.category_id.data or None,
+                            product_ref=form.product.data, actor=current_actor()):
+            return _saved(f"Rule added to {channel.code}.", url_for(".channels"))
     db_session.rollback()
     return _channels_page(failed=(channel_id, form))
 
@@ -346,7 +319,7 @@ def add_rule(channel_id: int):
 def remove_rule(rule_id: int):
     rule = get_or_not_found(db_session, AssortmentRule, rule_id, "assortment rule")
     if ConfirmForm().validate_on_submit():
-        catalogue.remove_assortment_rule(db_session, rule, actor=_actor())
+        catalogue.remove_assortment_rule(db_session, rule, actor=current_actor())
         return _done("Rule removed.", url_for(".channels"))
     return redirect_to(url_for(".channels"))
 
@@ -376,12 +349,10 @@ def promotions():
 def new_promotion():
     form = _promotion_form()
     if form.validate_on_submit():
-        try:
-            created = promos.create_promotion(db_session, form.to_data(), actor=_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done(f"Promotion “{created.name}” created.", url_for(".promotions"))
+        if done := commit_or_refuse(form, promos.create_promotion, form.to_data(),
+                                    actor=current_actor()):
+            created = done.value
+            return _saved(f"Promotion “{created.name}” created.", url_for(".promotions"))
     return render_page("catalog/promotion.html", form=form, promotion=None)
 
 
@@ -395,12 +366,9 @@ def promotion_view(promotion_id: int):
         return render_page("catalog/promotion.html", form=form, promotion=promotion)
     form = _promotion_form()
     if form.validate_on_submit():
-        try:
-            promos.update_promotion(db_session, promotion, form.to_data(), actor=_actor())
-        except DomainError as err:
-            place_error(form, err)
-        else:
-            return _done("Promotion saved.", url_for(".promotions"))
+        if commit_or_refuse(form, promos.update_promotion, promotion, form.to_data(),
+                            actor=current_actor()):
+            return _saved("Promotion saved.", url_for(".promotions"))
     db_session.rollback()
     return render_page("catalog/promotion.html", form=form,
                        promotion=db_session.get(Promotion, promotion_id))
@@ -411,7 +379,7 @@ def promotion_view(promotion_id: int):
 def deactivate_promotion(promotion_id: int):
     promotion = get_or_not_found(db_session, Promotion, promotion_id, "promotion")
     if ConfirmForm().validate_on_submit():
-        promos.deactivate_promotion(db_session, promotion, actor=_actor())
+        promos.deactivate_promotion(db_session, promotion, actor=current_actor())
         return _done(f"Promotion “{promotion.name}” deactivated.", url_for(".promotions"))
     return redirect_to(url_for(".promotions"))
 
@@ -475,9 +443,9 @@ def import_products():
         try:
             price_list = (get_or_not_found(db_session, PriceList, form.price_list_id.data,
                                            "price list") if form.price_list_id.data else None)
-            report = catalogue_files.import_products(db_session, upload.read(),
-                                                     price_list=price_list, actor=_actor(),
-                                                     filename=(upload.filename or "")[:200])
+            report = catalogue_files.import_products(db_session, upload.read(), price_list=price_list,
+                                            actor=current_actor(),
+                                            filename=(upload.filename or "")[:200])
         except catalogue_files.ImportRejected as err:
             place_error(form, err)
             errors = err.errors
@@ -497,8 +465,8 @@ def import_prices():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            report = catalogue_files.import_prices(db_session, upload.read(), actor=_actor(),
-                                                   filename=(upload.filename or "")[:200])
+            report = catalogue_files.import_prices(db_session, upload.read(), actor=current_actor(),
+                                          filename=(upload.filename or "")[:200])
         except catalogue_files.ImportRejected as err:
             place_error(form, err)
             errors = err.errors

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, request, url_for
 
-from core.agents.services import actor_for
 from core.customers import services as customers
 from core.customers import queries
 from core.errors import DomainError, NotFound
@@ -13,13 +12,13 @@ from core.orders import states
 from core.workflows import customer_contact
 from core.workflows.customer_360 import customer_360
 from core.workflows.customer_search import MIN_CONTAINS, search_customers
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
 from callcenter.catalog_forms import options
 from callcenter.customer_forms import CustomerForm, InteractionForm, NoteForm
-from core.web.forms import place_error
+from core.web.forms import commit_or_refuse, place_error
 
 bp = Blueprint("customers", __name__)
 ROLES = ("agent", "supervisor", "credit")
@@ -29,10 +28,6 @@ LABELS = {"payment_terms": customers.PAYMENT_TERMS, "kinds": customers.KINDS,
           "outcomes": customers.INTERACTION_OUTCOMES,
           "channels": customers.INTERACTION_CHANNELS, "status": states.LABELS,
           "payment": order_queries.PAYMENT_LABELS}
-
-
-def _actor():
-    return actor_for(current_account())
 
 
 def _customer_or_404(number: str):
@@ -97,7 +92,7 @@ def new():
     duplicates = []
     if form.validate_on_submit():
         customer, duplicates = _save(form, lambda data, anyway: customers.create_customer(
-            db_session, data, actor=_actor(), roles=current_account().roles,
+            db_session, data, actor=current_actor(), roles=current_account().roles,
             allow_duplicate=anyway))
         if customer is not None:
             flash(f"Customer {customer.number} created.", "success")
@@ -117,7 +112,7 @@ def edit(number: str):
         form = _customer_form()
         if form.validate_on_submit():
             saved, duplicates = _save(form, lambda data, anyway: customers.update_customer(
-                db_session, customer, data, actor=_actor(), roles=current_account().roles,
+                db_session, customer, data, actor=current_actor(), roles=current_account().roles,
                 allow_duplicate=anyway))
             if saved is not None:
                 flash("Customer saved.", "success")
@@ -133,13 +128,8 @@ def add_note(number: str):
     customer = _customer_or_404(number)
     form = NoteForm()
     if form.validate_on_submit():
-        try:
-            customers.add_note(db_session, customer, form.text.data or "", actor=_actor())
-        except DomainError as err:
-            db_session.rollback()
-            place_error(form, err)
-        else:
-            db_session.commit()
+        if commit_or_refuse(form, customers.add_note, customer, form.text.data or "",
+                            actor=current_actor()):
             flash("Note added.", "success")
             return redirect_to(url_for(".show", number=customer.number) + "#notes-h")
     return _show(number, note_form=form)
@@ -151,16 +141,10 @@ def log_interaction(number: str):
     customer = _customer_or_404(number)
     form = InteractionForm()
     if form.validate_on_submit():
-        try:
-            customer_contact.log_interaction(
-                db_session, customer, actor=_actor(), channel=form.channel.data,
-                reason=form.reason.data, outcome=form.outcome.data, note=form.note.data or "",
-                order_number=form.order_number.data or "")
-        except DomainError as err:
-            db_session.rollback()
-            place_error(form, err)
-        else:
-            db_session.commit()
+        if commit_or_refuse(form, customer_contact.log_interaction, customer, actor=current_actor(),
+                            channel=form.channel.data, reason=form.reason.data,
+                            outcome=form.outcome.data, note=form.note.data or "",
+                            order_number=form.order_number.data or ""):
             flash("Call logged.", "success")
             return redirect_to(url_for(".show", number=customer.number) + "#calls-h")
     return _show(number, interaction_form=form)

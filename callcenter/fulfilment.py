@@ -4,7 +4,7 @@ an order (in full or in part) and marking shipments delivered.
 Warehouse staff act; supervisors may look (admin does both)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 
 from callcenter.access import requires_role
 from callcenter.fulfilment_forms import (
@@ -15,35 +15,23 @@ from callcenter.fulfilment_forms import (
     ShipForm,
     order_ids,
 )
-from core.agents.services import actor_for
 from core.errors import DomainError
 from core.fulfilment import carriers, queries, services
 from core.orders import holds
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
-from core.payments.gateway import StripeGateway
 from core.workflows import order_maintenance as maintenance
 from core.workflows import shipping
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import place_error
+from core.web.forms import page_arg, place_error
+from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("fulfilment", __name__)
 VIEW = ("warehouse", "supervisor")
 ACT = ("warehouse",)
 PER_PAGE = 50
-
-
-def _actor():
-    return actor_for(current_account())
-
-
-def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        return 1
 
 
 def _args(form) -> dict:
@@ -67,7 +55,7 @@ def to_release():
     filters = queries.ReleaseFilters(number=_clean(form, "number") or "",
                                      payment=_clean(form, "payment") or "",
                                      placed_before=_clean(form, "placed_before"))
-    found = queries.to_release(db_session, filters, page=_page_number(), per_page=PER_PAGE)
+    found = queries.to_release(db_session, filters, page=page_arg(), per_page=PER_PAGE)
     return render_page("fulfilment/to_release.html", block="results", form=form, found=found,
                        args=_args(form), release_form=ReleaseForm(formdata=None),
                        payment_labels=PAYMENT_LABELS)
@@ -83,7 +71,7 @@ def release():
     try:
         result = services.release_orders(
             db_session, order_ids(request.form.getlist("order"), services.MAX_BATCH),
-            actor=_actor())
+            actor=current_actor())
     except DomainError as err:
         db_session.rollback()
         flash(str(err), "error")
@@ -111,7 +99,7 @@ def to_ship():
     filters = queries.ShipFilters(number=_clean(form, "number") or "",
                                   status=_clean(form, "status") or "",
                                   promised_by=_clean(form, "promised_by"))
-    found = queries.to_ship(db_session, filters, page=_page_number(), per_page=PER_PAGE)
+    found = queries.to_ship(db_session, filters, page=page_arg(), per_page=PER_PAGE)
     return render_page("fulfilment/to_ship.html", block="results", form=form, found=found,
                        args=_args(form), status_labels=order_states.LABELS,
                        outstanding=services.outstanding)
@@ -156,9 +144,9 @@ def ship(number: str):
     if form.validate_on_submit() and not line_errors:
         try:
             outcome = shipping.ship_order(
-                db_session, StripeGateway(current_app.config["MARKETLINE"]), order.id,
+                db_session, gateway(), order.id,
                 quantities, carrier=form.carrier.data,
-                tracking_number=form.tracking_number.data or "", actor=_actor(),
+                tracking_number=form.tracking_number.data or "", actor=current_actor(),
                 commit=db_session.commit)
         except DomainError as err:
             db_session.rollback()
@@ -182,7 +170,7 @@ def delivered(shipment_id: int):
     number = shipment.order.number
     if ActionForm().validate_on_submit():
         try:
-            services.mark_delivered(db_session, shipment, actor=_actor())
+            services.mark_delivered(db_session, shipment, actor=current_actor())
         except DomainError as err:
             db_session.rollback()
             flash(str(err), "error")

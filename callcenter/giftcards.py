@@ -23,13 +23,12 @@ from callcenter.catalog_forms import options
 from callcenter.giftcard_forms import (CODE_HINT, CheckForm, ConfirmSaleForm, DisableForm,
                                        PayerForm, RedeemInvoiceForm, RejectSaleForm, SellForm)
 from core import notifications
-from core.agents.services import actor_for
 from core.billing import giftcard_operations, giftcard_requests
 from core.errors import DomainError
 from core.money import Money
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import place_error
+from core.web.forms import commit_or_refuse, place_error
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("gift_cards", __name__)
@@ -39,10 +38,6 @@ CONFIRMERS = ("credit", "supervisor")  # confirm a sale the seller's own payment
 SALE_VIEWERS = ("billing", "credit", "supervisor")  # a sale awaiting confirmation
 SOLD_KEY = "gift_cards_sold"  # this browser's recent sales: form key -> card id, never a code
 RECENT = 50
-
-
-def _actor():
-    return actor_for(current_account())
 
 
 def _key(raw: str | None) -> str:
@@ -112,7 +107,7 @@ def sell():
     try:
         sale = giftcard_operations.sell_card(
             db_session, amount=form.amount.data, customer_number=customer.number,
-            payment_id=form.payment.data or "", actor=_actor(), key=f"gift-sale-{key}",
+            payment_id=form.payment.data or "", actor=current_actor(), key=f"gift-sale-{key}",
             recipient_email=(form.recipient_email.data or "").strip().lower(),
             expires_on=form.expires_on.data)
     except DomainError as err:
@@ -153,7 +148,7 @@ def _email_code(card, code: str, to: str) -> bool:
 def _sale_page(sale_id: int, *, status: int = 200, confirm_form: ConfirmSaleForm | None = None,
                reject_form: RejectSaleForm | None = None, problem: str = ""):
     row = giftcard_requests.describe(db_session, sale_id)
-    refusal = giftcard_requests.decision_refusal(row.request, actor=_actor(),
+    refusal = giftcard_requests.decision_refusal(row.request, actor=current_actor(),
                                                  roles=current_account().roles)
     return render_page("giftcards/sale.html", status=status, row=row, refusal=refusal,
                        problem=problem,
@@ -179,7 +174,7 @@ def confirm_sale(sale_id: int):
     if not form.validate_on_submit():
         return _sale_page(sale_id, confirm_form=form)
     try:
-        card, code = giftcard_requests.approve(db_session, request_, actor=_actor(),
+        card, code = giftcard_requests.approve(db_session, request_, actor=current_actor(),
                                                roles=current_account().roles,
                                                note=form.note.data or "")
     except giftcard_requests.ApprovalNotAllowed as err:
@@ -208,7 +203,7 @@ def reject_sale(sale_id: int):
     if not form.validate_on_submit():
         return _sale_page(sale_id, reject_form=form)
     try:
-        giftcard_requests.reject(db_session, request_, actor=_actor(),
+        giftcard_requests.reject(db_session, request_, actor=current_actor(),
                                  roles=current_account().roles, note=form.note.data)
     except giftcard_requests.ApprovalNotAllowed as err:
         db_session.rollback()
@@ -256,13 +251,8 @@ def disable(card_id: int):
     card = giftcard_operations.get_card(db_session, card_id)
     form = DisableForm()
     if form.validate_on_submit():
-        try:
-            giftcard_operations.disable(db_session, card, actor=_actor(), reason=form.reason.data)
-        except DomainError as err:
-            db_session.rollback()
-            place_error(form, err)
-        else:
-            db_session.commit()
+        if commit_or_refuse(form, giftcard_operations.disable, card, actor=current_actor(),
+                            reason=form.reason.data):
             flash(f"Gift card …{card.last4} is disabled; it can no longer pay.", "success")
             return redirect_to(url_for(".card", card_id=card.id))
     return _card_page(card, disable_form=form)
@@ -304,7 +294,8 @@ def redeem_invoice():
     try:
         payment = giftcard_operations.pay_invoice(
             db_session, invoice_number=form.invoice.data, code=form.code.data,
-            amount=form.amount.data, actor=_actor(), key=f"gift-invoice-{_key(form.key.data)}")
+            amount=form.amount.data, actor=current_actor(),
+            key=f"gift-invoice-{_key(form.key.data)}")
     except DomainError as err:
         db_session.rollback()
         place_error(form, err)

@@ -16,16 +16,16 @@ from callcenter.order_admin_forms import (
     options,
 )
 from core import notifications
-from core.agents.services import actor_for
 from core.errors import DomainError
 from core.orders import discounts, holds, states
 from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
-from core.payments.gateway import StripeGateway
 from core.workflows import order_maintenance as maintenance
 from core.workflows.cancellation import cancel_and_void, refusal
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
+from core.web.forms import commit_or_refuse, page_arg
+from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("console_orders", __name__)
@@ -33,22 +33,18 @@ ROLES = ("agent", "supervisor", "credit")
 PER_PAGE = 50
 
 
-def gateway() -> StripeGateway:
-    return StripeGateway(current_app.config["MARKETLINE"])
-
-
-def _actor():
-    return actor_for(current_account())
-
-
 def _roles() -> frozenset[str]:
     return current_account().roles
 
 
-def _done(message: str, order) -> object:
-    db_session.commit()
+def _saved(message: str, order) -> object:
     flash(message, "success")
     return redirect_to(url_for(".detail", number=order.number))
+
+
+def _done(message: str, order) -> object:
+    db_session.commit()
+    return _saved(message, order)
 
 
 # --- the hold worklist ------------------------------------------------------------------
@@ -64,12 +60,9 @@ def hold_worklist():
                           placed_before=form.placed_before.data if not form.placed_before.errors
                           else None,
                           placed_by=(form.placed_by.data or "")[:200])
-    try:
-        page = max(1, min(int(request.args.get("page", 1)), 100_000))
-    except ValueError:
-        page = 1
-    found = holds.worklist(db_session, filters, page=page, per_page=PER_PAGE)
-    form.placed_by.choices = options([("", "Anyone"), *((p, p) for p in found.placed_by_options)])
+    found = holds.worklist(db_session, filters, page=page_arg(), per_page=PER_PAGE)
+    form.placed_by.choices = options([("", "Anyone"),
+                                      *((p, p) for p in holds.hold_placers(db_session))])
     # Only the filters: url_for would read "_external", "_scheme" or "_anchor" as its own.
     args = {k: v for k, v in request.args.items() if k in form._fields and v}
     return render_page("order_admin/holds.html", block="results", form=form, found=found,
@@ -104,17 +97,9 @@ def _page(order, *, status: int = 200, hold_form=None, lines_form=None, cancel_f
         release_forms=_release_forms(order, release_form, release_hold_id),
         hold_problems=hold_problems or {}, cancel_refusal=refusal(order),
         roles=_roles(), describe=holds.describe,
-        release_refusal=lambda hold: holds.refusal_for(hold, label=_actor().label,
+        release_refusal=lambda hold: holds.refusal_for(hold, label=current_actor().label,
                                                        roles=_roles()),
         kind_labels=holds.KIND_LABELS)
-
-
-def _form_error(form, err: DomainError) -> None:
-    target = form._fields.get(err.field) if err.field else None
-    if target is not None:
-        target.errors = [*target.errors, str(err)]
-    else:
-        form.form_errors.append(str(err))
 
 
 @bp.get("/<number>", endpoint="detail")
@@ -129,15 +114,11 @@ def place_hold(number: str):
     order = maintenance.find_order(db_session, number, lock=True)
     form = PlaceHoldForm(prefix="hold")
     if form.validate_on_submit():
-        try:
-            hold = holds.place_hold(db_session, order, kind=form.kind.data,
+        if done := commit_or_refuse(form, holds.place_hold, order, kind=form.kind.data,
                                     reason_code=form.reason_code.data, note=form.note.data,
-                                    actor=_actor())
-        except DomainError as err:
-            db_session.rollback()
-            _form_error(form, err)
-        else:
-            return _done(f"Order {order.number} is on hold: {holds.describe(hold)}.", order)
+                                    actor=current_actor()):
+            return _saved(f"Order {order.number} is on hold: {holds.describe(done.value)}.",
+                          order)
     return _page(order, hold_form=form)
 
 
@@ -150,7 +131,7 @@ def release_hold(number: str, hold_id: int):
         return _page(order, release_form=form, release_hold_id=hold_id)
     hold = holds.get_hold(db_session, order, hold_id)  # NotFound: 404
     try:
-        holds.release_hold(db_session, hold, actor=_actor(), note=form.note.data,
+        holds.release_hold(db_session, hold, actor=current_actor(), note=form.note.data,
                            roles=_roles())
     except HoldNotAllowed as err:
         db_session.rollback()
@@ -170,16 +151,11 @@ def change_lines(number: str):
     if form.validate_on_submit():
         changes = form.changes([l.id for l in order.lines], request.form)
         if changes is not None:
-            try:
-                outcome = maintenance.change_lines(db_session, order, changes=changes,
-                                                   actor=_actor(), gateway=gateway(),
-                                                   commit=db_session.commit,
-                                                   authority=_discount_authority())
-            except DomainError as err:
-                db_session.rollback()
-                _form_error(form, err)
-            else:
-                return _done(_change_message(order, outcome), order)
+            if done := commit_or_refuse(form, maintenance.change_lines, order, changes=changes,
+                                        actor=current_actor(), gateway=gateway(),
+                                        commit=db_session.commit,
+                                        authority=_discount_authority()):
+                return _saved(_change_message(order, done.value), order)
     return _page(order, lines_form=form)
 
 
@@ -218,14 +194,10 @@ def cancel(number: str):
     order = maintenance.find_order(db_session, number, lock=True)
     form = CancelOrderForm(prefix="cancel")
     if form.validate_on_submit():
-        try:
-            cancel_and_void(db_session, order, gateway=gateway(), actor=_actor(),
-                            reason=form.reason(), commit=db_session.commit)
-        except DomainError as err:
-            db_session.rollback()
-            _form_error(form, err)
-        else:
-            return _done(f"Order {order.number} is cancelled; its stock is released.", order)
+        if commit_or_refuse(form, cancel_and_void, order, gateway=gateway(),
+                            actor=current_actor(), reason=form.reason(),
+                            commit=db_session.commit):
+            return _saved(f"Order {order.number} is cancelled; its stock is released.", order)
     return _page(order, cancel_form=form)
 
 
@@ -236,7 +208,7 @@ def resend_confirmation(number: str):
     form = ConfirmForm(prefix="resend")
     if form.validate_on_submit():
         try:
-            maintenance.record_confirmation_resent(db_session, order, actor=_actor())
+            maintenance.record_confirmation_resent(db_session, order, actor=current_actor())
         except DomainError as err:
             db_session.rollback()
             flash(str(err), "error")
@@ -253,11 +225,7 @@ def add_note(number: str):
     order = maintenance.find_order(db_session, number)
     form = NoteForm(prefix="note")
     if form.validate_on_submit():
-        try:
-            maintenance.add_note(db_session, order, text=form.text.data, actor=_actor())
-        except DomainError as err:
-            db_session.rollback()
-            _form_error(form, err)
-        else:
-            return _done("Note added.", order)
+        if commit_or_refuse(form, maintenance.add_note, order, text=form.text.data,
+                            actor=current_actor()):
+            return _saved("Note added.", order)
     return _page(order, note_form=form)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from flask import (Blueprint, current_app, flash, jsonify, make_response, redirect, request,
-                   session, url_for)
-from jinja2_fragments.flask import render_block
+from flask import Blueprint, current_app, flash, jsonify, request, session, url_for
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
@@ -27,14 +25,14 @@ from core.orders import cart as carts
 from core.orders import services as orders
 from core.orders.models import Cart, Order
 from core.parsing import parse_decimal
-from core.payments import links as paylinks
-from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.payments.gateway import GatewayUnavailable
 from core.workflows import phone_orders as phone
 from core.web.auth import current_account
 from core.web.db import db_session
 from core.web.forms import card_reference, place_error
 from core.web.htmx import htmx
-from core.web.render import redirect_to, render_page
+from core.web.payments import card_form_context, gateway
+from core.web.render import redirect_to, render_page, wants_json
 from callcenter.access import requires_role
 from callcenter.order_entry_forms import (NEW_ADDRESS, AddLineForm, ConfirmForm, CouponForm,
                                           OverrideForm, PlaceForm, QuantityForm, ShippingForm,
@@ -212,7 +210,7 @@ def _changed(entry: Entry, *, focus: str = "sku"):
     _save(entry)
     if htmx:
         return _render(entry, focus=focus)
-    return redirect(url_for(".new", customer=entry.customer.number), code=303)
+    return redirect_to(url_for(".new", customer=entry.customer.number))
 
 
 def _refused(entry: Entry, form, err: DomainError, key, *, default_field: str | None = None,
@@ -254,9 +252,7 @@ def suggest():
     """Options for the SKU field's list: items whose SKU or name match what is typed."""
     customer = phone.find_customer(db_session, request.args.get("customer", ""))
     found = phone.find_items(db_session, customer, request.args.get("sku", "")[:100])
-    response = make_response(render_block("order_entry/entry.html", "options", found=found))
-    response.vary.add("HX-Request")
-    return response
+    return render_page("order_entry/entry.html", block="options", fragment=True, found=found)
 
 
 @bp.post("/new/<customer>/lines", endpoint="add_line")
@@ -460,11 +456,8 @@ def gift_card(customer: str):
                                                currency=currency), ""
         except DomainError as err:
             problem = str(err)
-    response = make_response(render_block("order_entry/entry.html", "gift_card_result",
-                                          gift_quote=quote, gift_problem=problem,
-                                          gift_total=total))
-    response.vary.add("HX-Request")
-    return response
+    return render_page("order_entry/entry.html", block="gift_card_result", fragment=True,
+                       gift_quote=quote, gift_problem=problem, gift_total=total)
 
 
 def _first_method(entry: Entry, address: dict) -> str:
@@ -494,10 +487,6 @@ def _order(number: str) -> Order:
     return order
 
 
-def _gateway() -> StripeGateway:
-    return StripeGateway(current_app.config["MARKETLINE"])
-
-
 @bp.get("/<number>/card", endpoint="card")
 @requires_role(*ROLES)
 def card(number: str):
@@ -505,12 +494,9 @@ def card(number: str):
     SetupIntent is made only once the agent starts typing the card (card_setup)."""
     order = _order(number)
     problem = "" if _card_entry() else CARD_ENTRY_OFF
-    settings = current_app.config["MARKETLINE"]
-    return render_page("order_entry/card.html", order=order, stripe_js=settings.STRIPE_JS_URL,
-                       problem=problem,
-                       publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
+    return render_page("order_entry/card.html", order=order, problem=problem,
                        order_link=order_url(order.number), confirm=ConfirmForm(formdata=None),
-                       card_entry=_card_entry())
+                       card_entry=_card_entry(), **card_form_context(True))
 
 
 def _problem(status: int, title: str, detail: str, retry_after: int | None = None):
@@ -540,7 +526,7 @@ def card_setup(number: str):
         return _problem(429, "Slow down", str(err), err.retry_after)
     db_session.commit()
     try:
-        _, client_secret = _gateway().setup_intent()
+        _, client_secret = gateway().setup_intent()
     except GatewayUnavailable as err:
         return _problem(503, "Payment service unavailable", str(err))
     return jsonify({"status": "ready", "client_secret": client_secret})
@@ -550,35 +536,35 @@ def card_setup(number: str):
 @requires_role(*ROLES)
 def pay_card(number: str):
     order = _order(number)
-    wants_json = request.accept_mimetypes.best == "application/json"
+    json_wanted = wants_json()
     if not _card_entry():
-        if wants_json:
+        if json_wanted:
             return jsonify({"status": "unavailable", "message": CARD_ENTRY_OFF,
                             "retry": url_for(".card", number=number)}), 403
         flash(CARD_ENTRY_OFF, "error")
-        return redirect(url_for(".card", number=number), code=303)
+        return redirect_to(url_for(".card", number=number))
     payment_method = card_reference(request.form.get("payment_method"))
     if not ConfirmForm().validate_on_submit() or not payment_method:
         message = "Enter the card details."
-        if wants_json:
+        if json_wanted:
             return jsonify({"status": "invalid", "message": message}), 422
         flash(message, "error")
-        return redirect(url_for(".card", number=number), code=303)
-    outcome = phone.take_card(db_session, _gateway(), order, payment_method=payment_method,
+        return redirect_to(url_for(".card", number=number))
+    outcome = phone.take_card(db_session, gateway(), order, payment_method=payment_method,
                               agent=current_account(), commit=db_session.commit)
     if outcome.status == "authorised":
         flash(f"Card authorised for order {order.number}.", "success")
-        if wants_json:
+        if json_wanted:
             return jsonify({"status": "authorised", "redirect": order_url(order.number)})
-        return redirect(order_url(order.number), code=303)
+        return redirect_to(order_url(order.number))
     # A decline keeps the order awaiting payment: the card page again (a fresh SetupIntent)
     # for another card, or a payment link.
     message = outcome.message or "The card was not authorised."
     flash(message, "error")
-    if wants_json:
+    if json_wanted:
         return jsonify({"status": outcome.status, "message": message,
                         "retry": url_for(".card", number=number)}), 402
-    return redirect(url_for(".card", number=number), code=303)
+    return redirect_to(url_for(".card", number=number))
 
 
 @bp.post("/<number>/pay-link", endpoint="pay_link")
@@ -587,7 +573,7 @@ def pay_link(number: str):
     """Instead of a card: e-mail the customer a link to pay the order."""
     order = _order(number)
     if not ConfirmForm().validate_on_submit():
-        return redirect(url_for(".card", number=number), code=303)
+        return redirect_to(url_for(".card", number=number))
     agent = current_account()
     try:
         phone.switch_to_pay_link(db_session, order, agent=agent)

@@ -5,6 +5,7 @@ from flask import Flask
 from sqlalchemy.orm import sessionmaker
 
 from core.config import Settings
+from core.payments.gateway import PaymentGateway
 from core.customers.models import CustomerUser
 from core.web import create_base_app
 from core.web.auth import Realm
@@ -13,11 +14,13 @@ REALM = Realm(name="customer", model=CustomerUser, login_view="account.sign_in")
 
 
 def create_app(settings: Settings | None = None,
-               session_factory: sessionmaker | None = None) -> Flask:
-    """Build the storefront app."""
+               session_factory: sessionmaker | None = None,
+               gateway: PaymentGateway | None = None) -> Flask:
+    """Build the storefront app; `gateway` takes card payments (None: Stripe, from the
+    settings)."""
     app = create_base_app(__name__, realm=REALM, cookie_name="ml_shop", cookie_path="/",
                           settings=settings,
-                          session_factory=session_factory)
+                          session_factory=session_factory, gateway=gateway)
     from storefront import account, cart, checkout, invoices, orders, paylink, shop, webhooks
 
     app.register_blueprint(shop.bp)

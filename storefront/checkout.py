@@ -12,39 +12,29 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
+from flask import Blueprint, jsonify, redirect, request, session, url_for
 from sqlalchemy import select
 
-from core.audit import Actor
 from core.billing import giftcard_operations, prepayments
 from core.customers.addresses import COUNTRIES, validate_address
 from core.errors import DomainError, NotFound
 from core.orders import services as orders
 from core.orders.models import Order
-from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
 from core.workflows.card_payments import PaymentOutcome, authorise_order, complete_authentication
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.htmx import htmx
 from core.web.render import render_page
 from storefront.cart import current_cart
 from storefront.forms import CheckoutForm
 from storefront.limits import count, limits, problem
-from storefront.payment_answers import card_form_context, card_setup_answer, gave_up
+from core.web.payments import card_form_context, gateway
+from storefront.payment_answers import card_setup_answer, gave_up
 from storefront.viewer import viewer
 
 bp = Blueprint("checkout", __name__)
 PLACED_KEY = "placed_orders"
-
-
-def gateway() -> StripeGateway:
-    return StripeGateway(current_app.config["MARKETLINE"])
-
-
-def _actor() -> Actor:
-    user = current_account()
-    return Actor("customer", user.id, user.email) if user else Actor.anonymous()
 
 
 def _preview(form: CheckoutForm):
@@ -156,7 +146,8 @@ def place():
                                      shipping_method=form.shipping_method.data,
                                      po_number=form.po_number.data or ""),
             channel=channel, ctx=ctx, customer_id=user.customer_id if user else None,
-            actor=_actor(), idempotency_key=orders.attempt_key("checkout", cart.id, form.key.data))
+            actor=current_actor(),
+            idempotency_key=orders.attempt_key("checkout", cart.id, form.key.data))
         if gift_code:  # in the order's transaction: no order without its gift card, nor back
             _pay_with_gift_card(order, gift_code, card_given=bool(form.payment_method.data))
     except DomainError as err:
@@ -167,7 +158,7 @@ def place():
     if order.payment_state == "captured":  # the gift card paid it all: no card step
         return _answer(PaymentOutcome("authorised", order))
     outcome = authorise_order(db_session, gateway(), order.id,
-                              payment_method=form.payment_method.data, actor=_actor(),
+                              payment_method=form.payment_method.data, actor=current_actor(),
                               commit=db_session.commit)
     return _answer(outcome)
 
@@ -186,8 +177,8 @@ def _count_gift_card_use() -> RateLimited | None:
 def _pay_with_gift_card(order: Order, code: str, *, card_given: bool) -> None:
     """The gift card pays what it can; the order is paid when it pays all, else the card
     must be there for the rest."""
-    prepayments.pay_with_gift_card(db_session, order, code, actor=_actor())
-    if orders.mark_prepaid(db_session, order, actor=_actor(), reference="gift card"):
+    prepayments.pay_with_gift_card(db_session, order, code, actor=current_actor())
+    if orders.mark_prepaid(db_session, order, actor=current_actor(), reference="gift card"):
         return
     if not card_given and order.status == "pending_payment":
         rest = order.money(order.gross_total - order.amount_prepaid).format()
@@ -230,7 +221,7 @@ def complete(number: str):
         count("payment_check", subject=f"order:{order.number}")
     except RateLimited as err:
         return problem(err)
-    outcome = complete_authentication(db_session, gateway(), order.id, actor=_actor(),
+    outcome = complete_authentication(db_session, gateway(), order.id, actor=current_actor(),
                                       commit=db_session.commit, gave_up=gave_up())
     return _answer(outcome)
 

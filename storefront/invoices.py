@@ -8,19 +8,18 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
-from core.audit import Actor
 from core.billing import documents, queries, receivables
 from core.errors import NotFound
 from core.orders import queries as order_queries
 from core.payments import invoices as card_payments
 from core.ratelimit import RateLimited
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import arg_int, card_reference
+from core.web.forms import card_reference, page_arg
 from core.web.render import render_page
 from storefront.limits import count, limits, problem, with_retry_after
-from storefront.payment_answers import (card_answer, card_form_context, card_setup_answer,
-                                        gateway, gave_up, no_card)
+from core.web.payments import card_form_context, gateway
+from storefront.payment_answers import card_answer, card_setup_answer, gave_up, no_card
 
 bp = Blueprint("invoices", __name__)
 bp.app_template_filter("tax_percent")(queries.tax_percent)
@@ -28,11 +27,6 @@ bp.app_template_filter("tax_percent")(queries.tax_percent)
 
 def _customer_id() -> int:
     return current_account().customer_id
-
-
-def _actor() -> Actor:
-    user = current_account()
-    return Actor("customer", user.id, user.email)
 
 
 def _seller() -> documents.Seller:
@@ -59,7 +53,7 @@ def order_invoices(order) -> list:
 def index():
     customer = current_account().customer
     result = queries.customer_invoices(db_session, customer.id,
-                                       page=arg_int("page", 1, low=1, high=100_000))
+                                       page=page_arg())
     balance = receivables.customer_balance(db_session, customer.id, customer.currency)
     return render_page("invoices/index.html", result=result, balance=balance)
 
@@ -163,7 +157,7 @@ def pay(number: str):
         return problem(err)
     try:
         outcome = card_payments.pay_invoice(db_session, gateway(), invoice.id,
-                                            payment_method=payment_method, actor=_actor(),
+                                            payment_method=payment_method, actor=current_actor(),
                                             commit=db_session.commit)
     except card_payments.InvoiceNotPayable as err:
         return jsonify({"status": "declined", "message": str(err)}), 422
@@ -179,6 +173,7 @@ def pay_complete(number: str):
     except RateLimited as err:
         return problem(err)
     outcome = card_payments.complete_invoice_payment(db_session, gateway(), invoice.id,
-                                                     actor=_actor(), commit=db_session.commit,
+                                                     actor=current_actor(),
+                                                     commit=db_session.commit,
                                                      gave_up=gave_up())
     return _answer(outcome, invoice.number)

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from core import audit
 from core.errors import DomainError, NotFound
 from core.orders import queries, states
-from core.payments.gateway import StripeGateway
 from core.ratelimit import RateLimited
 from core.workflows import order_page
 from core.workflows.cancellation import cancel_and_void, refusal
-from core.web.auth import current_account
+from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import arg_int
+from core.web.forms import page_arg
+from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 from storefront.limits import limits, with_retry_after
 
@@ -54,15 +53,11 @@ def recent_orders() -> list:
     return queries.latest_orders(db_session, user.customer_id) if user else []
 
 
-def _actor(user) -> audit.Actor:
-    return audit.Actor("customer", user.id, user.email)
-
-
 @bp.get("/account/orders")
 @login_required
 def history():
     result = queries.order_history(db_session, current_account().customer_id,
-                                   page=arg_int("page", 1, low=1, high=100_000))
+                                   page=page_arg())
     return render_page("orders/history.html", result=result)
 
 
@@ -90,8 +85,8 @@ def cancel(number: str):
     user = current_account()
     order = queries.customer_order(db_session, user.customer_id, number, lock=True)
     try:
-        cancel_and_void(db_session, order, gateway=StripeGateway(current_app.config["MARKETLINE"]),
-                        actor=_actor(user), reason="Cancelled by the customer",
+        cancel_and_void(db_session, order, gateway=gateway(),
+                        actor=current_actor(), reason="Cancelled by the customer",
                         commit=db_session.commit)
     except DomainError as err:
         db_session.rollback()

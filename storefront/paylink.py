@@ -21,8 +21,8 @@ from core.workflows.card_payments import authorise_order, complete_authenticatio
 from core.web.forms import card_reference
 from core.web.render import render_page
 from storefront.limits import count, problem
-from storefront.payment_answers import (card_answer, card_form_context, card_setup_answer,
-                                        gateway, gave_up, no_card)
+from core.web.payments import card_form_context, gateway
+from storefront.payment_answers import card_answer, card_setup_answer, gave_up, no_card
 
 bp = Blueprint("paylink", __name__)
 ACTOR = Actor("anonymous", None, "pay-by-link")

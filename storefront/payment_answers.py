@@ -6,26 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Container
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 
-from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.payments.gateway import GatewayUnavailable, PaymentGateway
 from core.ratelimit import RateLimited
 from storefront.limits import count, problem
 
 CHALLENGED = ("requires_action", "processing")  # 3-D Secure, or the bank still deciding
-
-
-def gateway() -> StripeGateway:
-    return StripeGateway(current_app.config["MARKETLINE"])
-
-
-def card_form_context(payable: bool, setup_url: str = "") -> dict:
-    """What the card form needs on the page: where to ask for a SetupIntent once the card is
-    being entered (empty when there is nothing to pay), Stripe.js and the publishable key.
-    No SetupIntent is made for merely viewing the page."""
-    return {"setup_url": setup_url if payable else "",
-            "stripe_js": current_app.config["MARKETLINE"].STRIPE_JS_URL,
-            "publishable_key": current_app.config["STRIPE_PUBLISHABLE_KEY"]}
 
 
 def gave_up() -> bool:
@@ -34,7 +21,7 @@ def gave_up() -> bool:
     return request.form.get("gave_up") == "1"
 
 
-def card_setup_answer(stripe: StripeGateway, *, subject: str, account: int | None = None):
+def card_setup_answer(stripe: PaymentGateway, *, subject: str, account: int | None = None):
     """A SetupIntent's client secret for a card form that is being used, counted per
     address, per `subject` (the cart, order or invoice) and per account: 429 past the
     limit, 503 when Stripe cannot be reached."""

@@ -49,7 +49,7 @@ def _too_broad(template: str, err: queries.ListingTooBroad, **context):
     """A listing past a cap (too many filters, too deep a page): the page with the message,
     400 (200 to htmx, which swaps only successful answers)."""
     return render_page(template, block="results", status=200 if htmx else 400,
-                       page=queries.Page([], 0, 1, PER_PAGE), filters=Filters(), sorts=SORTS,
+                       page=queries.Listing([], 1, PER_PAGE, 0), filters=Filters(), sorts=SORTS,
                        problem=str(err), **context)
 
 

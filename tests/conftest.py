@@ -182,17 +182,24 @@ def settings(database_url):
 
 
 @pytest.fixture
-def shop_app(settings, session_factory):
+def payment_gateway():
+    """The apps' payment gateway: None is Stripe from the settings. A test module that needs
+    another answer overrides this fixture with a fake (tests/fakes.py)."""
+    return None
+
+
+@pytest.fixture
+def shop_app(settings, session_factory, payment_gateway):
     from storefront import create_app
-    app = create_app(settings, session_factory=session_factory)
+    app = create_app(settings, session_factory=session_factory, gateway=payment_gateway)
     app.config.update(TESTING=True)
     return app
 
 
 @pytest.fixture
-def console_app(settings, session_factory):
+def console_app(settings, session_factory, payment_gateway):
     from callcenter import create_app
-    app = create_app(settings, session_factory=session_factory)
+    app = create_app(settings, session_factory=session_factory, gateway=payment_gateway)
     app.config.update(TESTING=True)
     return app
 

@@ -135,23 +135,22 @@ class FakeGateway:
         return unavailable
 
 
-def patch_gateway(monkeypatch) -> None:
-    """Every module that named StripeGateway gets the fake (modules added later too), and
-    e-mail is neither printed nor given a PDF (WeasyPrint takes a second a document)."""
+def quiet_mail(monkeypatch) -> None:
+    """E-mail is neither printed nor given a PDF (WeasyPrint takes a second a document).
+    The apps get FakeGateway from make_apps (or the `payment_gateway` fixture)."""
     from email.message import EmailMessage
 
     from core import notifications
-    from core.payments.gateway import StripeGateway
-    for module in list(sys.modules.values()):
-        if getattr(module, "StripeGateway", None) is StripeGateway:
-            monkeypatch.setattr(module, "StripeGateway", FakeGateway)
     monkeypatch.setattr(sys.modules["core.mail"], "deliver", lambda message, smtp_url: None)
     monkeypatch.setattr(notifications, "invoice_message", lambda *a, **k: EmailMessage())
 
 
 def make_apps(settings, session_factory) -> dict[str, Flask]:
-    apps = {"shop": storefront.create_app(settings, session_factory=session_factory),
-            "console": callcenter.create_app(settings, session_factory=session_factory)}
+    gateway = FakeGateway()
+    apps = {"shop": storefront.create_app(settings, session_factory=session_factory,
+                                          gateway=gateway),
+            "console": callcenter.create_app(settings, session_factory=session_factory,
+                                             gateway=gateway)}
     for app in apps.values():
         app.config.update(TESTING=True)
     return apps
@@ -370,18 +369,20 @@ def _helpers(function, seen: set) -> list:
     return found
 
 
-def _name_readers(functions) -> dict[str, str]:
+def _name_readers(functions) -> dict[str, tuple[str, object]]:
     """Helpers that read the request argument their first parameter names, e.g.
-    arg_int(name, ...) -> request.args.get(name): {helper name: args | form | values}."""
+    arg_int(name, ...) -> request.args.get(name): {helper name: (args | form | values, the
+    name read when the call names none, e.g. page_arg() -> "page")}."""
     found = {}
     for function in functions:
-        params = list(inspect.signature(function).parameters)
+        params = inspect.signature(function).parameters
         if not params:
             continue
+        first = next(iter(params.values()))
         source = inspect.getsource(function)
-        match = re.search(rf"request\.(args|form|values)\.get(?:list)?\(\s*{params[0]}\b", source)
+        match = re.search(rf"request\.(args|form|values)\.get(?:list)?\(\s*{first.name}\b", source)
         if match:
-            found[function.__name__] = match.group(1)
+            found[function.__name__] = (match.group(1), first.default)
     return found
 
 
@@ -415,8 +416,12 @@ def view_reads(app: Flask, endpoint: str) -> ViewReads:
         except (OSError, TypeError):
             continue
         found = REQUEST_NAME.findall(source) + [
-            (readers[helper], name) for helper, name in
+            (readers[helper][0], name) for helper, name in
             re.findall(r"\b(\w+)\(\s*['\"]([^'\"]+)['\"]", source) if helper in readers
+        ] + [
+            (readers[helper][0], readers[helper][1]) for helper in
+            re.findall(r"\b(\w+)\(\s*\)", source)
+            if helper in readers and isinstance(readers[helper][1], str)
         ] + _handed_over(function, source)
         for where, name in found:
             if where == "headers":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from math import ceil
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -24,6 +23,7 @@ from core.customers.models import Customer
 from core.errors import NotFound
 from core.money import Money, minor_units
 from core.orders.models import Order
+from core.paging import Page, paginate
 from core.parsing import parse_int
 from core.pricing.models import TaxRate
 
@@ -39,26 +39,6 @@ JOURNAL_KINDS = {"invoice": "Invoice", "credit_note": "Credit note", "payment": 
                  "gift_card_redemption": "Gift card redeemed", "reversal": "Reversal"}
 ALLOCATION_LABELS = {"payment": "Payment", "credit_note": "Credit note",
                      "write_off": "Write-off", "cash_discount": "Cash discount"}
-
-
-def _page_bounds(total: int, page: int, per_page: int) -> tuple[int, int]:
-    pages = max(1, ceil(total / per_page))
-    return min(max(1, page), pages), pages
-
-
-@dataclass(frozen=True)
-class Paged:
-    page: int
-    pages: int
-    total: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 # -- invoices ---------------------------------------------------------------------------------
@@ -90,11 +70,6 @@ class InvoiceRow:
         return Money(value, self.invoice.currency)
 
 
-@dataclass(frozen=True)
-class InvoiceList(Paged):
-    rows: list[InvoiceRow] = field(default_factory=list)
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -117,24 +92,22 @@ def _invoice_conditions(filters: InvoiceFilters, today: dt.date) -> list:
 
 
 def invoice_list(session: Session, filters: InvoiceFilters, *, page: int = 1,
-                 per_page: int = PER_PAGE, today: dt.date | None = None) -> InvoiceList:
+                 per_page: int = PER_PAGE,
+                 today: dt.date | None = None) -> Page[InvoiceRow]:
     """One page of invoices and credit notes, newest first, with customer and order.
     Two queries."""
     today = today or queries.today_utc()
     conditions = _invoice_conditions(filters, today)
-    total = session.scalar(select(func.count(Invoice.id)).select_from(Invoice)
-                           .outerjoin(Customer, Customer.id == Invoice.customer_id)
-                           .where(*conditions)) or 0
-    page, pages = _page_bounds(total, page, per_page)
-    rows = session.execute(
-        select(Invoice, Customer.number, Customer.name, Order.number)
+    found = paginate(
+        session, select(Invoice, Customer.number, Customer.name, Order.number)
         .outerjoin(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(Order, Order.id == Invoice.order_id)
         .where(*conditions)
-        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)).all()
-    return InvoiceList(page, pages, total,
-                       [InvoiceRow(inv, cnum, cname, onum, today) for inv, cnum, cname, onum in rows])
+        .order_by(Invoice.issue_date.desc(), Invoice.id.desc()),
+        page=page, per_page=per_page,
+        count=select(func.count(Invoice.id)).select_from(Invoice)
+        .outerjoin(Customer, Customer.id == Invoice.customer_id).where(*conditions))
+    return found.map(lambda row: InvoiceRow(*row, today))
 
 
 @dataclass(frozen=True)
@@ -591,20 +564,13 @@ class JournalFilters:
     reference: str = ""
 
 
-@dataclass(frozen=True)
-class JournalPage(Paged):
-    entries: list[JournalEntry] = field(default_factory=list)
-    customers: dict[int, str] = field(default_factory=dict)  # customer id -> number
-
-
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
 
 
 def journal(session: Session, filters: JournalFilters, *, page: int = 1,
-            per_page: int = PER_PAGE) -> JournalPage:
-    """Journal entries with their lines and the customers they name, newest first. Four
-    queries."""
+            per_page: int = PER_PAGE) -> Page[JournalEntry]:
+    """Journal entries with their lines, newest first. Three queries."""
     conditions = []
     if filters.kind:
         conditions.append(JournalEntry.kind == filters.kind)
@@ -614,17 +580,19 @@ def journal(session: Session, filters: JournalFilters, *, page: int = 1,
         conditions.append(JournalEntry.posted_at < _day_start(filters.date_to + dt.timedelta(days=1)))
     if reference := filters.reference.strip()[:60]:
         conditions.append(JournalEntry.reference.ilike(_like(reference), escape="\\"))
-    total = session.scalar(select(func.count(JournalEntry.id)).where(*conditions)) or 0
-    page, pages = _page_bounds(total, page, per_page)
-    entries = session.scalars(
-        select(JournalEntry).where(*conditions)
-        .order_by(JournalEntry.posted_at.desc(), JournalEntry.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
-        .options(selectinload(JournalEntry.lines))).all()
+    return paginate(session, select(JournalEntry).where(*conditions)
+                    .order_by(JournalEntry.posted_at.desc(), JournalEntry.id.desc())
+                    .options(selectinload(JournalEntry.lines)),
+                    page=page, per_page=per_page,
+                    count=select(func.count(JournalEntry.id)).where(*conditions))
+
+
+def journal_customers(session: Session, entries: list[JournalEntry]) -> dict[int, str]:
+    """The numbers of the customers the entries' lines name (customer id -> number). One
+    query."""
     ids = {l.customer_id for e in entries for l in e.lines if l.customer_id}
-    customers = dict(session.execute(select(Customer.id, Customer.number)
-                                     .where(Customer.id.in_(ids))).all())
-    return JournalPage(page, pages, total, list(entries), customers)
+    return dict(session.execute(select(Customer.id, Customer.number)
+                                .where(Customer.id.in_(ids))).all())
 
 
 def account_name(code: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from math import ceil
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -22,6 +21,7 @@ from core.customers.models import Customer
 from core.errors import NotFound
 from core.money import Money
 from core.orders.models import Order
+from core.paging import Page, paginate
 
 PER_PAGE = 20
 NOT_FOUND = "We could not find that invoice."
@@ -77,36 +77,18 @@ class InvoiceRow(_DocumentStatus):
         return is_overdue(self.invoice, self.today)
 
 
-@dataclass(frozen=True)
-class InvoicePage:
-    rows: list[InvoiceRow]
-    page: int
-    pages: int
-    total: int
-
-    @property
-    def has_newer(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_older(self) -> bool:
-        return self.page < self.pages
-
-
 def customer_invoices(session: Session, customer_id: int, *, page: int = 1,
-                      per_page: int = PER_PAGE, today: dt.date | None = None) -> InvoicePage:
+                      per_page: int = PER_PAGE,
+                      today: dt.date | None = None) -> Page[InvoiceRow]:
     """One page of the customer's invoices and credit notes, newest first. Two queries."""
     today = today or today_utc()
     scope = Invoice.customer_id == customer_id
-    total = session.scalar(select(func.count()).select_from(Invoice).where(scope)) or 0
-    pages = max(1, ceil(total / per_page))
-    page = min(max(1, page), pages)
-    rows = session.execute(
-        select(Invoice, Order.number).outerjoin(Order, Order.id == Invoice.order_id)
-        .where(scope).order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)).all()
-    return InvoicePage([InvoiceRow(inv, number, today) for inv, number in rows],
-                       page, pages, total)
+    found = paginate(session, select(Invoice, Order.number)
+                     .outerjoin(Order, Order.id == Invoice.order_id)
+                     .where(scope).order_by(Invoice.issue_date.desc(), Invoice.id.desc()),
+                     page=page, per_page=per_page,
+                     count=select(func.count()).select_from(Invoice).where(scope))
+    return found.map(lambda row: InvoiceRow(row[0], row[1], today))
 
 
 def _invoice_numbered(session: Session, number: str, scope) -> Invoice:

@@ -25,6 +25,7 @@ from core.catalog.models import (AssortmentRule, Category, Channel, Product, Var
                                  VariantAttribute)
 from core.errors import DomainError
 from core.money import MINOR_UNITS
+from core.paging import Page
 from core.parsing import AMOUNT_LIMIT
 
 CHANNEL = "console"
@@ -446,25 +447,13 @@ class ProductRow:
     skus: list[str]
 
 
-@dataclass(frozen=True)
-class ProductList:
-    rows: list[ProductRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
 def list_products(session: Session, *, query: str = "", status: str = "all", page: int = 1,
-                  per_page: int = 30) -> ProductList:
+                  per_page: int = 30) -> Page[ProductRow]:
     """A page of products (active or not) matching a name, slug, brand or SKU fragment.
 
     Three queries whatever the page holds: count, rows, their SKUs.
@@ -496,9 +485,8 @@ def list_products(session: Session, *, query: str = "", status: str = "all", pag
                 .where(Variant.product_id.in_([r[0] for r in rows]))
                 .order_by(Variant.position, Variant.id)):
             skus[pid].append(sku)
-    return ProductList([ProductRow(pid, name, slug, brand, cat, active, skus[pid])
-                        for pid, name, slug, brand, cat, active in rows],
-                       total, page, per_page)
+    return Page([ProductRow(pid, name, slug, brand, cat, active, skus[pid])
+                 for pid, name, slug, brand, cat, active in rows], page, per_page, total)
 
 
 def channels_with_rules(session: Session) -> list[Channel]:

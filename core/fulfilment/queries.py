@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from math import ceil
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -15,6 +14,7 @@ from core.db import like_escape
 from core.fulfilment import carriers, states
 from core.fulfilment.models import Shipment, ShipmentLine
 from core.orders.models import Order, OrderHold, OrderLine
+from core.paging import Page, paginate
 
 
 @dataclass(frozen=True)
@@ -84,24 +84,14 @@ def shipment_info(shipment: Shipment) -> ShipmentInfo:
 # -- worklists -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class WorkPage:
-    rows: list[tuple[Order, str]]  # (order, customer name)
-    page: int
-    pages: int
-    total: int
-
-
 def _page(session: Session, stmt, conditions, order_by, page: int, per_page: int,
-          *options) -> WorkPage:
-    total = session.scalar(select(func.count()).select_from(Order).where(*conditions)) or 0
-    pages = max(1, ceil(total / per_page))
-    page = min(max(1, page), pages)
-    rows = session.execute(
-        stmt.outerjoin(Customer, Customer.id == Order.customer_id).where(*conditions)
-        .options(*options).order_by(*order_by)
-        .offset((page - 1) * per_page).limit(per_page)).all()
-    return WorkPage([(order, name or "Guest") for order, name in rows], page, pages, total)
+          *options) -> Page[tuple[Order, str]]:
+    """A page of (order, customer name) rows."""
+    found = paginate(session, stmt.outerjoin(Customer, Customer.id == Order.customer_id)
+                     .where(*conditions).options(*options).order_by(*order_by),
+                     page=page, per_page=per_page,
+                     count=select(func.count()).select_from(Order).where(*conditions))
+    return found.map(lambda row: (row[0], row[1] or "Guest"))
 
 
 def _number_condition(query: str):
@@ -129,7 +119,7 @@ def releasable_condition():
 
 
 def to_release(session: Session, filters: ReleaseFilters, *, page: int = 1,
-               per_page: int = 50) -> WorkPage:
+               per_page: int = 50) -> Page[tuple[Order, str]]:
     """Orders ready to go to the warehouse, oldest first. Two queries."""
     conditions = [releasable_condition()]
     if (by_number := _number_condition(filters.number)) is not None:
@@ -153,7 +143,7 @@ class ShipFilters:
 
 
 def to_ship(session: Session, filters: ShipFilters, *, page: int = 1,
-            per_page: int = 50) -> WorkPage:
+            per_page: int = 50) -> Page[tuple[Order, str]]:
     """Released orders with units still to ship, the earliest promised first, with their
     lines and holds. Four queries."""
     conditions = [Order.status.in_(states.RELEASED_ORDER_STATUSES)]

@@ -19,7 +19,6 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from math import ceil
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
@@ -29,6 +28,7 @@ from core.customers.models import Customer
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.orders.models import HOLD_KINDS, Order, OrderHold
+from core.paging import Page, paginate
 from core.statemachine import Machine
 
 CHANNEL = "console"
@@ -232,18 +232,9 @@ class HoldRow:
         return describe(self.hold)
 
 
-@dataclass(frozen=True)
-class HoldPage:
-    rows: list[HoldRow]
-    page: int
-    pages: int
-    total: int
-    placed_by_options: list[str]
-
-
 def worklist(session: Session, filters: HoldFilters, *, page: int = 1,
-             per_page: int = 50) -> HoldPage:
-    """Active holds, oldest first, filtered. Three queries, whatever the number of holds."""
+             per_page: int = 50) -> Page[HoldRow]:
+    """Active holds, oldest first, filtered. Two queries, whatever the number of holds."""
     conditions = [OrderHold.released_at.is_(None)]
     if filters.kind:
         conditions.append(OrderHold.kind == filters.kind)
@@ -254,18 +245,18 @@ def worklist(session: Session, filters: HoldFilters, *, page: int = 1,
         conditions.append(OrderHold.placed_at < start)
     if filters.placed_by:
         conditions.append(OrderHold.placed_by == filters.placed_by)
-    total = session.scalar(select(func.count()).select_from(OrderHold).where(*conditions)) or 0
-    pages = max(1, ceil(total / per_page))
-    page = min(max(1, page), pages)
-    rows = session.execute(
-        select(OrderHold, Customer.name)
-        .join(OrderHold.order).outerjoin(Customer, Customer.id == Order.customer_id)
-        .options(contains_eager(OrderHold.order))
-        .where(*conditions)
-        .order_by(OrderHold.placed_at, OrderHold.id)
-        .offset((page - 1) * per_page).limit(per_page)).all()
-    placed_by = session.scalars(select(OrderHold.placed_by).distinct()
+    found = paginate(session, select(OrderHold, Customer.name)
+                     .join(OrderHold.order).outerjoin(Customer, Customer.id == Order.customer_id)
+                     .options(contains_eager(OrderHold.order))
+                     .where(*conditions)
+                     .order_by(OrderHold.placed_at, OrderHold.id),
+                     page=page, per_page=per_page,
+                     count=select(func.count()).select_from(OrderHold).where(*conditions))
+    return found.map(lambda row: HoldRow(row[0], row[0].order, row[1] or "Guest"))
+
+
+def hold_placers(session: Session) -> list[str]:
+    """Who placed the active holds, for the worklist's filter. One query."""
+    return list(session.scalars(select(OrderHold.placed_by).distinct()
                                 .where(OrderHold.released_at.is_(None))
-                                .order_by(OrderHold.placed_by)).all()
-    return HoldPage([HoldRow(h, h.order, name or "Guest") for h, name in rows], page, pages,
-                    total, list(placed_by))
+                                .order_by(OrderHold.placed_by)))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from math import ceil
 
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session, selectinload
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.audit import AuditEvent
 from core.errors import NotFound
 from core.orders.models import Order
+from core.paging import Page, paginate
 from core.ratelimit import Limits, default_limits
 
 PER_PAGE = 20
@@ -56,22 +56,6 @@ TIMELINE_LABELS = {
 
 
 @dataclass(frozen=True)
-class OrderPage:
-    orders: list[Order]
-    page: int
-    pages: int
-    total: int
-
-    @property
-    def has_newer(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_older(self) -> bool:
-        return self.page < self.pages
-
-
-@dataclass(frozen=True)
 class TimelineEntry:
     at: dt.datetime
     label: str
@@ -85,16 +69,13 @@ def _listed():
 
 
 def order_history(session: Session, customer_id: int, *, page: int = 1,
-                  per_page: int = PER_PAGE) -> OrderPage:
+                  per_page: int = PER_PAGE) -> Page[Order]:
     """One page of the customer's orders, newest first. Two queries, whatever the count."""
     scope = and_(Order.customer_id == customer_id, _listed())
-    total = session.scalar(select(func.count()).select_from(Order).where(scope)) or 0
-    pages = max(1, ceil(total / per_page))
-    page = min(max(1, page), pages)
-    orders = session.scalars(select(Order).where(scope)
-                             .order_by(Order.placed_at.desc(), Order.id.desc())
-                             .offset((page - 1) * per_page).limit(per_page)).all()
-    return OrderPage(list(orders), page, pages, total)
+    return paginate(session, select(Order).where(scope)
+                    .order_by(Order.placed_at.desc(), Order.id.desc()),
+                    page=page, per_page=per_page,
+                    count=select(func.count()).select_from(Order).where(scope))
 
 
 def latest_orders(session: Session, customer_id: int, *, limit: int = 5) -> list[Order]:

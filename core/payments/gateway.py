@@ -1,4 +1,4 @@
-"""The payment gateway port and its Stripe adapter (official SDK).
+"""The payment gateway port (PaymentGateway) and its Stripe adapter (official SDK).
 
 Only parameters that both Stripe and localstripe accept are sent: a PaymentIntent is
 created with amount, currency, customer, payment_method, payment_method_types,
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Protocol
 
 import stripe
 
@@ -71,6 +72,38 @@ class IntentResult:
     @property
     def authorised(self) -> bool:
         return self.status in ("requires_capture", "succeeded")
+
+
+class PaymentGateway(Protocol):
+    """What the services ask of a card payment service. StripeGateway is the one in
+    production; tests pass a fake (tests/fakes.py) to create_app. Every method may raise
+    PaymentDeclined or GatewayUnavailable."""
+
+    authorisation_days: int  # how long an authorisation lives
+
+    def setup_intent(self) -> tuple[str, str]: ...
+
+    def authorise(self, *, amount: Decimal, currency: str, payment_method: str, key: str,
+                  metadata: dict[str, str], moto: bool = False,
+                  customer: str | None = None) -> IntentResult: ...
+
+    def save_card(self, payment_method: str, *, email: str, name: str, existing: str | None,
+                  key: str, metadata: dict[str, str] | None = None) -> str: ...
+
+    def charge_saved_card(self, *, customer: str, payment_method: str, amount: Decimal,
+                          currency: str, key: str, metadata: dict[str, str]) -> IntentResult: ...
+
+    def reauthorise(self, *, customer: str, payment_method: str, amount: Decimal,
+                    currency: str, key: str, metadata: dict[str, str]) -> IntentResult: ...
+
+    def capture(self, intent_id: str, amount: Decimal, currency: str,
+                key: str) -> IntentResult: ...
+
+    def refund(self, intent_id: str, amount: Decimal, currency: str, key: str) -> str: ...
+
+    def retrieve(self, intent_id: str) -> IntentResult: ...
+
+    def cancel(self, intent_id: str) -> IntentResult: ...
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

@@ -34,7 +34,8 @@ from core.errors import DomainError
 from core.payments import services as payments
 from core.payments.records import (capture_key, lock_invoice, lock_order, record_taken,
                                    release_capture_hold)
-from core.payments.gateway import GatewayUnavailable, IntentResult, PaymentDeclined
+from core.payments.gateway import (GatewayUnavailable, IntentResult, PaymentDeclined,
+                                   PaymentGateway)
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
 
@@ -73,7 +74,7 @@ def card_payable(invoice: Invoice) -> bool:
     return refusal(invoice) is None and invoice.amount_open > 0
 
 
-def pay_invoice(session: Session, gateway, invoice_id: int, *, payment_method: str,
+def pay_invoice(session: Session, gateway: PaymentGateway, invoice_id: int, *, payment_method: str,
                 actor: audit.Actor, commit: Callable[[], None],
                 moto: bool = False) -> InvoicePaymentOutcome:
     """Authorise and capture the invoice's open amount on a card (see the module's
@@ -111,7 +112,7 @@ def pay_invoice(session: Session, gateway, invoice_id: int, *, payment_method: s
     return _authorised(session, gateway, invoice_id, attempt, result, actor, commit)
 
 
-def complete_invoice_payment(session: Session, gateway, invoice_id: int, *,
+def complete_invoice_payment(session: Session, gateway: PaymentGateway, invoice_id: int, *,
                              actor: audit.Actor, commit: Callable[[], None],
                              gave_up: bool = False) -> InvoicePaymentOutcome:
     """After 3-D Secure in the browser (or when the first answer was "processing"): ask
@@ -161,7 +162,8 @@ def _in_flight(session: Session, invoice_id: int, *,
                           .order_by(PaymentAttempt.id.desc()).limit(1))
 
 
-def _authorised(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt,
+def _authorised(session: Session, gateway: PaymentGateway, invoice_id: int,
+                attempt: PaymentAttempt,
                 result: IntentResult, actor: audit.Actor, commit: Callable[[], None]
                 ) -> InvoicePaymentOutcome:
     """Apply Stripe's answer to the authorisation; capture when it is there. The attempt
@@ -196,7 +198,7 @@ def _authorised(session: Session, gateway, invoice_id: int, attempt: PaymentAtte
     return _capture(session, gateway, invoice_id, attempt, actor, commit)
 
 
-def _capture(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt,
+def _capture(session: Session, gateway: PaymentGateway, invoice_id: int, attempt: PaymentAttempt,
              actor: audit.Actor, commit: Callable[[], None]) -> InvoicePaymentOutcome:
     """Capture what the invoice still has open (the amount asked is kept while capturing,
     so a repeat sends the same request with the same idempotency key)."""
@@ -240,7 +242,7 @@ def _capture(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt
                                  payment=collected.payment)
 
 
-def _void(session: Session, gateway, invoice_id: int, attempt: PaymentAttempt,
+def _void(session: Session, gateway: PaymentGateway, invoice_id: int, attempt: PaymentAttempt,
           commit: Callable[[], None]) -> InvoicePaymentOutcome:
     try:
         voided = gateway.cancel(attempt.stripe_id).status == "canceled"

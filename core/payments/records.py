@@ -20,7 +20,7 @@ from core.orders import holds
 from core.orders.models import Order
 from core.orders.states import PaymentState, move_payment
 from core.payments import services as payments
-from core.payments.gateway import GatewayUnavailable, IntentResult
+from core.payments.gateway import GatewayUnavailable, IntentResult, PaymentGateway
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
 
@@ -39,7 +39,7 @@ class CollectOutcome:
     payment: Payment | None = None
 
 
-def authorisation_days(gateway) -> int:
+def authorisation_days(gateway: PaymentGateway) -> int:
     return int(getattr(gateway, "authorisation_days", DEFAULT_AUTHORISATION_DAYS))
 
 
@@ -162,7 +162,8 @@ def update_payment_state(session: Session, order: Order) -> None:
                  else PaymentState.PARTIALLY_CAPTURED)
 
 
-def void_authorisation(session: Session, gateway, order_id: int, attempt: PaymentAttempt,
+def void_authorisation(session: Session, gateway: PaymentGateway, order_id: int,
+                       attempt: PaymentAttempt,
                        actor: audit.Actor, commit: Callable[[], None], *, why: str) -> bool:
     """Void an authorisation (called with no transaction open); audited either way."""
     try:

@@ -31,7 +31,7 @@ from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.payments import services as payments
 from core.payments.records import lock_order, update_payment_state
-from core.payments.gateway import GatewayUnavailable, PaymentDeclined
+from core.payments.gateway import GatewayUnavailable, PaymentDeclined, PaymentGateway
 from core.payments.models import PaymentAttempt
 
 ACTOR = audit.Actor.system("refund retry")
@@ -51,7 +51,7 @@ def refundable(session: Session, payment: Payment) -> Decimal:
     return receivables.refundable_to_card(session, payment)
 
 
-def refund_to_card(session: Session, gateway, *, payment_id: int, amount: Decimal,
+def refund_to_card(session: Session, gateway: PaymentGateway, *, payment_id: int, amount: Decimal,
                    actor: audit.Actor, commit: Callable[[], None],
                    credit_note_id: int | None = None, reason: str = "") -> Refund:
     """Give `amount` of a card payment back to its card (see the module's docstring)."""
@@ -79,7 +79,7 @@ def refund_to_card(session: Session, gateway, *, payment_id: int, amount: Decima
     return _send(session, gateway, refund, actor, commit)
 
 
-def _send(session: Session, gateway, refund: Refund, actor: audit.Actor,
+def _send(session: Session, gateway: PaymentGateway, refund: Refund, actor: audit.Actor,
           commit: Callable[[], None]) -> Refund:
     payment = session.get(Payment, refund.payment_id)
     try:
@@ -114,7 +114,8 @@ def _note_on_attempt(session: Session, payment: Payment, amount: Decimal) -> Non
     update_payment_state(session, order)
 
 
-def resume_pending_refunds(session: Session, gateway, *, commit: Callable[[], None],
+def resume_pending_refunds(session: Session, gateway: PaymentGateway, *,
+                           commit: Callable[[], None],
                            older_than: dt.timedelta = dt.timedelta(minutes=10),
                            now: dt.datetime | None = None) -> int:
     """Ask Stripe again (same idempotency key) about card refunds whose answer was lost."""

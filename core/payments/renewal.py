@@ -37,7 +37,7 @@ from core.orders.states import PaymentState, move_payment
 from core.payments import services as payments
 from core.payments.records import (authorisation_days, current_authorisation,
                                    hold_payment_review, lock_order, void_authorisation)
-from core.payments.gateway import GatewayUnavailable, PaymentDeclined
+from core.payments.gateway import GatewayUnavailable, PaymentDeclined, PaymentGateway
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
 
@@ -62,7 +62,7 @@ def due_for_renewal(session: Session, *, days: int, now: dt.datetime) -> list[in
         .order_by(PaymentAttempt.created_at).limit(500)))
 
 
-def renew_authorisations(session: Session, gateway, *, commit: Callable[[], None],
+def renew_authorisations(session: Session, gateway: PaymentGateway, *, commit: Callable[[], None],
                          now: dt.datetime | None = None) -> dict[str, int]:
     """Renew every authorisation about to expire; each order is committed on its own.
     Returns counts by outcome."""
@@ -84,7 +84,7 @@ def outstanding(session: Session, order: Order, authorised: Decimal) -> Decimal:
     return max(Decimal(0), min(authorised, order.gross_total - invoiced))
 
 
-def renew(session: Session, gateway, attempt_id: int, *, actor: audit.Actor,
+def renew(session: Session, gateway: PaymentGateway, attempt_id: int, *, actor: audit.Actor,
           commit: Callable[[], None]) -> str:
     """Renew one authorisation (see the module's docstring): renewed | failed | released |
     skipped | kept (Stripe did not answer; the next run tries again with the same key)."""
@@ -151,7 +151,7 @@ def _refused_before(session: Session, old: PaymentAttempt) -> bool:
         PaymentAttempt.status == "failed", PaymentAttempt.id > old.id).limit(1)) is not None
 
 
-def _failed(session: Session, gateway, order: Order, old: PaymentAttempt,
+def _failed(session: Session, gateway: PaymentGateway, order: Order, old: PaymentAttempt,
             attempt: PaymentAttempt, actor: audit.Actor, commit: Callable[[], None],
             message: str, *, intent_id: str | None = None) -> str:
     payments.record_failure(session, attempt, message, intent_id=intent_id)

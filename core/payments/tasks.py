@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from core.payments import webhooks
 from core import tasks
+from core.payments import webhooks
+from core.payments.gateway import PaymentGateway
 from core.tasks import celery_app
 
 log = logging.getLogger("marketline.payments")
@@ -35,7 +36,7 @@ def renew_card_authorisations() -> dict:
         return card_upkeep(session, gateway, commit=session.commit)
 
 
-def card_upkeep(session, gateway, *, commit) -> dict:
+def card_upkeep(session, gateway: PaymentGateway, *, commit) -> dict:
     """What the hourly task and `flask renew-authorisations` do; counts by outcome."""
     from core.payments.capture import resume_collections
     from core.payments.refunds import resume_pending_refunds

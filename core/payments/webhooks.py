@@ -11,7 +11,7 @@ from core.db import utcnow
 from core.errors import DomainError
 from core.money import Money
 from core.payments import services as payments
-from core.payments.gateway import IntentResult
+from core.payments.gateway import IntentResult, PaymentGateway
 from core.payments.models import StripeEvent
 
 TOLERANCE_SECONDS = 300
@@ -62,7 +62,8 @@ def store(session: Session, event: dict) -> bool:
     return True
 
 
-def process(session: Session, event_id: str, *, gateway=None) -> str:
+def process(session: Session, event_id: str, *,
+            gateway: PaymentGateway | None = None) -> str:
     """Apply a stored event once. The event row is locked, so parallel deliveries queue."""
     event = session.scalar(select(StripeEvent).where(StripeEvent.id == event_id).with_for_update()
                            .execution_options(populate_existing=True))
@@ -74,7 +75,7 @@ def process(session: Session, event_id: str, *, gateway=None) -> str:
     return outcome
 
 
-def _dispatch(session: Session, event: StripeEvent, gateway) -> str:
+def _dispatch(session: Session, event: StripeEvent, gateway: PaymentGateway | None) -> str:
     if event.type not in HANDLED:
         return "ignored"
     intent = event.payload["data"]["object"]

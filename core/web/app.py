@@ -20,12 +20,14 @@ from sqlalchemy.orm import sessionmaker
 import core.notifications  # noqa: F401 - subscribes the e-mails to the domain events
 from core.config import PROJECT_ROOT, Settings, load_settings
 from core.money import Money
+from core.payments.gateway import PaymentGateway
 from core.tasks import configure_celery
 from core.web.auth import Realm, init_auth
 from core.web.cli import init_cli
 from core.web.db import init_db
 from core.web.errors import init_errors
 from core.web.htmx import htmx
+from core.web.payments import init_gateway
 from core.web.security import init_security
 
 core_blueprint = Blueprint("core", __name__, template_folder="templates",
@@ -116,8 +118,10 @@ def cookie_name_for(name: str, *, path: str | None, production: bool) -> str:
 def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
                     cookie_path: str | None = None,
                     settings: Settings | None = None,
-                    session_factory: sessionmaker | None = None) -> Flask:
-    """A Flask app with database session, security, CSRF, auth realm, errors and CLI.
+                    session_factory: sessionmaker | None = None,
+                    gateway: PaymentGateway | None = None) -> Flask:
+    """A Flask app with database session, security, CSRF, auth realm, errors, CLI and the
+    payment gateway (core.web.payments.gateway(); None: Stripe, from the settings).
 
     `cookie_path` fixes the session cookie's path; None takes the app's root per request.
     """
@@ -150,6 +154,7 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
     init_auth(app, realm)
     init_errors(app)
     init_cli(app)
+    init_gateway(app, gateway)
     htmx.init_app(app)
     configure_celery(settings)
     app.wsgi_app = refuse_untrusted_hosts(app.wsgi_app, settings.allowed_hosts)

@@ -19,7 +19,10 @@ from flask import Flask, current_app, g, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy import delete, select, update
 
+from core.agents import services as agents
+from core.audit import Actor
 from core.auth import services as auth
+from core.customers import services as customers
 from core.auth.models import LoginSession
 from core.db import utcnow
 from core.web.db import db_session
@@ -156,6 +159,18 @@ def sign_out() -> None:
 def current_account():
     """The signed-in user row of this realm, or None."""
     return current_user.user if current_user.is_authenticated else None
+
+
+def current_actor() -> Actor:
+    """Who acts in this request, for the audit trail: the signed-in agent (console) or
+    customer (storefront), else the anonymous guest."""
+    user = current_account()
+    if user is None:
+        return Actor.anonymous()
+    realm: Realm = current_app.extensions["marketline.realm"]
+    if realm.name == "agent":
+        return agents.actor_for(user)
+    return customers.actor_for(user)
 
 
 def login_limit() -> int:

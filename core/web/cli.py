@@ -21,10 +21,10 @@ def init_cli(app: Flask) -> None:
     def expire_checkouts_command():
         """Settle checkouts that never finished paying (Celery beat runs this every 5 minutes)."""
         from core.workflows.checkout_expiry import expire_abandoned
-        from core.payments.gateway import StripeGateway
         from core.web.db import db_session
+        from core.web.payments import gateway
 
-        counts = expire_abandoned(db_session, StripeGateway(current_app.config["MARKETLINE"]),
+        counts = expire_abandoned(db_session, gateway(),
                                   commit=db_session.commit)
         click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
 
@@ -32,11 +32,11 @@ def init_cli(app: Flask) -> None:
     def renew_authorisations_command():
         """Renew card authorisations about to expire; ask Stripe again about lost answers
         (Celery beat runs this every hour)."""
-        from core.payments.gateway import StripeGateway
         from core.payments.tasks import card_upkeep
         from core.web.db import db_session
+        from core.web.payments import gateway
 
-        counts = card_upkeep(db_session, StripeGateway(current_app.config["MARKETLINE"]),
+        counts = card_upkeep(db_session, gateway(),
                              commit=db_session.commit)
         click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
 

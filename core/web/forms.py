@@ -3,7 +3,10 @@ numbers safely (core.parsing), and the one check for a same-site path to go back
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from flask import request
@@ -13,6 +16,9 @@ from wtforms.validators import ValidationError
 
 from core.errors import DomainError
 from core.parsing import AMOUNT_LIMIT, AMOUNT_PLACES, NumberError, int_or, read_decimal
+from core.web.db import db_session
+
+T = TypeVar("T")
 
 
 def place_error(form: FlaskForm, err: DomainError) -> None:
@@ -28,6 +34,33 @@ def place_error(form: FlaskForm, err: DomainError) -> None:
         target.errors = [*target.errors, str(err)]
     else:
         form.form_errors.append(str(err))
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """What a service did that was committed: its answer is `value`."""
+
+    value: T
+
+
+def commit_or_refuse(form: FlaskForm, service: Callable[..., T], /, *args,
+                     **kwargs) -> Done[T] | None:
+    """Call `service(db_session, *args, **kwargs)` and commit what it did: Done(its answer).
+    If it refuses (DomainError), roll back, put the refusal on the form (place_error) and
+    answer None, so the view shows the form again:
+
+        if done := commit_or_refuse(form, customers.add_note, customer, text, actor=actor):
+            flash("Note added.", "success")
+            return redirect_to(...)
+    """
+    try:
+        value = service(db_session, *args, **kwargs)
+    except DomainError as err:
+        db_session.rollback()
+        place_error(form, err)
+        return None
+    db_session.commit()
+    return Done(value)
 
 
 class DecimalTextField(StringField):
@@ -118,6 +151,14 @@ def card_reference(raw: str | None) -> str:
 def arg_int(name: str, default: int, *, low: int, high: int) -> int:
     """A whole-number query argument (page=3) clamped into [low, high]; junk is `default`."""
     return int_or(request.args.get(name), default, low=low, high=high)
+
+
+MOST_PAGES = 100_000
+
+
+def page_arg(name: str = "page") -> int:
+    """The page a list is asked for (?page=3): 1 for junk, at most MOST_PAGES."""
+    return int_or(request.args.get(name), 1, low=1, high=MOST_PAGES)
 
 
 def same_site_path(target: str | None) -> str | None:

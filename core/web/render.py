@@ -7,9 +7,12 @@ from jinja2_fragments.flask import render_block
 from core.web.htmx import htmx
 
 
-def render_page(template: str, *, block: str | None = None, status: int = 200, **context):
-    """Render `template`; for an htmx request (not a history restore) only its `block`."""
-    if block and htmx and not htmx.history_restore_request:
+def render_page(template: str, *, block: str | None = None, status: int = 200,
+                fragment: bool = False, **context):
+    """Render `template`; for an htmx request (not a history restore) only its `block`, and
+    only the block for any request when `fragment` (an endpoint that answers a piece of a
+    page, such as a list's options)."""
+    if block and (fragment or (htmx and not htmx.history_restore_request)):
         body = render_block(template, block, **context)
     else:
         body = render_template(template, **context)

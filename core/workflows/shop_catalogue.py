@@ -17,6 +17,7 @@ from core.catalog.models import Category, Product, ProductRelation, Variant, Var
 from core.errors import DomainError, NotFound
 from core.inventory.models import StockLevel
 from core.money import Money
+from core.paging import Page
 from core.parsing import parse_decimal
 from core.pricing import services as pricing
 from core.pricing.engine import PricedLine, PricingContext
@@ -90,16 +91,10 @@ class Facets:
 
 
 @dataclass(frozen=True)
-class Page:
-    items: list[ProductCard]
-    total: int
-    page: int
-    per_page: int
-    facets: Facets | None = None
+class Listing(Page[ProductCard]):
+    """A page of product cards, with the facets of everything the listing holds."""
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+    facets: Facets | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +152,7 @@ def _known_attributes(session: Session, names) -> set[str]:
 def browse(session: Session, ctx: PricingContext, channel_id: int, *,
            category: Category | None = None, query: str | None = None,
            filters: Filters = Filters(), page: int = 1, per_page: int = 24,
-           facets: bool = True) -> Page:
+           facets: bool = True) -> Listing:
     """A page of products sellable in the channel, narrowed and sorted; with its total and
     facets unless `facets=False` (a teaser list such as the home page's needs neither).
     Raises ListingTooBroad past MAX_PAGE or MAX_ATTRIBUTE_FILTERS."""
@@ -172,7 +167,7 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
             select(Category.id).where(Category.path.like(f"{category.path}%"), Category.active)))
     ranked = fulltext.matches(session, query) if query is not None else None
     if query is not None and ranked is None:
-        return Page([], 0, page, per_page, Facets({}, None, None, 0))
+        return Listing([], page, per_page, 0, Facets({}, None, None, 0))
     matched = fulltext.matches(session, query, ranked=False) if query is not None else None
     price = _list_price(ctx)
     narrowed = list(base)
@@ -201,7 +196,7 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
         .limit(per_page).offset((page - 1) * per_page)).all()
     items = _cards(session, ctx, rows)
     if not facets:
-        return Page(items, len(items), page, per_page, None)
+        return Listing(items, page, per_page, len(items), None)
 
     def summary():
         total = session.scalar(scoped(select(func.count()).select_from(Product)).where(*narrowed))
@@ -211,7 +206,7 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
            tuple(fulltext.words(query)) if query is not None else None, filters.min_price,
            filters.max_price, filters.in_stock, tuple(sorted(filters.attributes.items())))
     total, found = cache.listings.get_or_make(key, summary)
-    return Page(items, total, page, per_page, found)
+    return Listing(items, page, per_page, total, found)
 
 
 def _facets(session: Session, ctx: PricingContext, scoped, base) -> Facets:

@@ -289,10 +289,10 @@ def test_editing_and_deactivating_a_promotion_stops_it_applying(db):
 
 def test_list_products_finds_by_name_or_sku_fragment_and_pages(db):
     by_sku = catalogue.list_products(db, query="ntb-a5")
-    assert [r.name for r in by_sku.rows] == ["Hardcover Notebook A5 Ruled"]
-    assert "NTB-A5-RUL-NVY" in by_sku.rows[0].skus
+    assert [r.name for r in by_sku.items] == ["Hardcover Notebook A5 Ruled"]
+    assert "NTB-A5-RUL-NVY" in by_sku.items[0].skus
     by_name = catalogue.list_products(db, query="copy paper")
     assert by_name.total == 4
     page = catalogue.list_products(db, per_page=5, page=2)
-    assert len(page.rows) == 5 and page.pages >= 13
+    assert len(page.items) == 5 and page.pages >= 13
     assert catalogue.list_products(db, query="100%").total == 0

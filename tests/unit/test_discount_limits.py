@@ -11,8 +11,9 @@ from core.pricing.engine import round_money
 from core.workflows import order_maintenance as maintenance
 from core.workflows import phone_orders as phone
 from core.workflows.order_maintenance import LineChanges
+from tests.fakes import FakeGateway
 from tests.factories import AgentFactory
-from tests.unit.test_order_maintenance import FakeGateway, authorise
+from tests.unit.test_order_maintenance import authorise
 from tests.unit.test_phone_orders import LIMITS, agent, customer, place, vid
 
 SUPERVISOR = "supervisor@marketline.example"

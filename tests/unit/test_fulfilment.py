@@ -376,15 +376,15 @@ def test_worklists_list_what_is_ready_to_release_and_to_ship(db):
     services.ship(db, done, {done.lines[0].id: 1}, carrier="own", tracking_number="",
                   actor=WAREHOUSE)
     release_numbers = {o.number for o, _ in queries.to_release(
-        db, queries.ReleaseFilters(), per_page=1000).rows}
+        db, queries.ReleaseFilters(), per_page=1000).items}
     assert ready.number in release_numbers
     assert not {unpaid.number, held.number, going.number} & release_numbers
     ship_numbers = {o.number for o, _ in queries.to_ship(
-        db, queries.ShipFilters(), per_page=1000).rows}
+        db, queries.ShipFilters(), per_page=1000).items}
     assert going.number in ship_numbers and done.number not in ship_numbers
     assert ready.number not in ship_numbers
     only = queries.to_ship(db, queries.ShipFilters(number=going.number[-4:]), per_page=1000)
-    assert going.number in {o.number for o, _ in only.rows}
+    assert going.number in {o.number for o, _ in only.items}
 
 
 def test_release_filters_agree_with_the_release_rule(db):
@@ -392,7 +392,7 @@ def test_release_filters_agree_with_the_release_rule(db):
     paper = vid(db, "PAP-A4-80")
     for i, pay in enumerate(["on_account", "card", "unpaid"]):
         confirmed(db, [(paper, 1)], key=f"agree-{i}", pay=pay)
-    offered = queries.to_release(db, queries.ReleaseFilters(), per_page=1000).rows
+    offered = queries.to_release(db, queries.ReleaseFilters(), per_page=1000).items
     assert offered
     for order, _ in offered:
         assert services.release_refusal(order) is None, order.number

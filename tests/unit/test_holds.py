@@ -123,7 +123,7 @@ def test_the_worklist_filters_by_kind_reason_age_and_who_placed(db):
 
     def numbers(**filters):
         found = holds.worklist(db, HoldFilters(**filters))
-        return sorted(r.order.number for r in found.rows
+        return sorted(r.order.number for r in found.items
                       if r.order.number in (first.number, second.number))
 
     assert numbers() == sorted([first.number, second.number])  # the released one is gone
@@ -131,7 +131,7 @@ def test_the_worklist_filters_by_kind_reason_age_and_who_placed(db):
     assert numbers(reason="other") == [second.number]
     assert numbers(placed_before=dt.date(2021, 1, 1)) == [first.number]
     assert numbers(placed_by=SUPERVISOR.label) == [second.number]
-    assert SUPERVISOR.label in holds.worklist(db, HoldFilters()).placed_by_options
+    assert SUPERVISOR.label in holds.hold_placers(db)
 
 
 def test_a_supervisor_cannot_approve_their_own_discount(db):

@@ -7,28 +7,16 @@ from sqlalchemy import select
 from core.audit import Actor, AuditEvent
 from core.inventory.models import StockLevel
 from core.inventory.services import OutOfStock
-from core.money import Money
 from core.orders import services as orders
 from core.orders.models import OrderNote
-from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt
 from core.workflows import order_maintenance as maintenance
 from core.workflows.order_maintenance import LineChanges
+from tests.fakes import FakeGateway
 from tests.factories import CustomerFactory
 from tests.unit.test_orders import place, vid
 
 AGENT = Actor("agent", 1, "alex@marketline.example")
-
-
-class FakeGateway:
-    """Stands in for Stripe: records which authorisations were voided."""
-
-    def __init__(self, status="canceled"):
-        self.cancelled, self.status = [], status
-
-    def cancel(self, intent_id):
-        self.cancelled.append(intent_id)
-        return IntentResult(intent_id, self.status, "", Money("0", "EUR"))
 
 
 def reserved(db, variant_id) -> int:
@@ -141,7 +129,7 @@ def test_a_total_above_the_authorisation_voids_it_and_holds_the_order(db):
 def test_a_void_the_payment_service_refuses_leaves_the_money_as_it_is_but_holds(db):
     order = place(db, [(vid(db, "PAP-A4-80"), 2)], key="m-void-fails")
     attempt = authorise(db, order)
-    refusing = FakeGateway("requires_capture")
+    refusing = FakeGateway(cancel_status="requires_capture")
     outcome = maintenance.change_lines(db, order, actor=AGENT, gateway=refusing,
                                        changes=LineChanges(quantities={order.lines[0].id: 4}))
     assert outcome.authorisation == "void_failed"

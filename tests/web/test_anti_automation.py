@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core.customers.models import CustomerUser
-from core.money import Money
 from core.orders.models import Cart
-from core.payments.gateway import IntentResult, PaymentDeclined
 from core.payments.links import make_token
+from tests.fakes import FakeGateway
 from tests.conftest import csrf_token, sign_in
 from tests.web.test_cart import add
 
@@ -32,34 +31,15 @@ def client_at(app, address: str):
     return client
 
 
-class CountingStripe:
-    """The payment service, counting SetupIntents and authorisations; declines every card
-    when `decline` is set."""
-
-    def __init__(self, decline=False):
-        self.decline, self.setups, self.authorised = decline, 0, 0
-
-    def setup_intent(self):
-        self.setups += 1
-        return f"seti_{self.setups}", f"seti_{self.setups}_secret_x"
-
-    def save_card(self, payment_method, **kwargs):
-        return "cus_test"
-
-    def authorise(self, *, amount, currency, key, **kwargs):
-        self.authorised += 1
-        if self.decline:
-            raise PaymentDeclined("Your card was declined.")
-        return IntentResult(f"pi_{key}", "requires_capture", "", Money(amount, currency))
+@pytest.fixture
+def payment_gateway():
+    """The apps take card payments through the fake (tests/fakes.py)."""
+    return FakeGateway()
 
 
 @pytest.fixture
-def stripe(monkeypatch):
-    fake = CountingStripe()
-    for target in ("storefront.checkout.gateway", "storefront.paylink.gateway",
-                   "storefront.invoices.gateway"):
-        monkeypatch.setattr(target, lambda: fake)
-    return fake
+def stripe(payment_gateway):
+    return payment_gateway
 
 
 def checkout_data(client, **fields):
@@ -121,10 +101,9 @@ def test_pay_link_and_invoice_pages_make_no_setup_intent_until_the_form_is_used(
 
 
 def test_the_phone_card_page_makes_its_setup_intent_only_when_asked(agent_client, db,
-                                                                     monkeypatch):
+                                                                     payment_gateway):
     from tests.web.test_order_entry import add as add_line, number_of, place, placed
-    fake = CountingStripe()
-    monkeypatch.setattr("callcenter.order_entry._gateway", lambda: fake)
+    fake = payment_gateway
     number = number_of(db, "shopper")
     add_line(agent_client, number, "PAP-A4-80")
     order = placed(db, place(agent_client, number, "card"))
@@ -154,7 +133,7 @@ def test_a_pay_link_refuses_card_after_card_with_429_and_keeps_the_order_open(
             "X-CSRFToken": csrf_token(client, link), **JSON})
         statuses.append(answer.status_code)
     assert statuses[:10] == [402] * 10 and set(statuses[10:]) == {429}
-    assert stripe.authorised == 10
+    assert len(stripe.authorised) == 10
     assert "Too many payment attempts" in answer.json["detail"]
     assert "Retry-After" in answer.headers
     db.refresh(order)
@@ -170,7 +149,7 @@ def test_the_checkout_refuses_a_card_tester_with_a_problem_document_and_keeps_th
     assert [a.status_code for a in answers[:10]] == [402] * 10
     refused = answers[10]
     assert refused.status_code == 429 and "Too many payment attempts" in refused.json["detail"]
-    assert stripe.authorised == 10
+    assert len(stripe.authorised) == 10
     cart = db.scalar(select(Cart).order_by(Cart.id.desc()))
     assert [line.quantity for line in cart.lines] == [1]  # the cart is still there
 

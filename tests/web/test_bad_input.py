@@ -16,9 +16,16 @@ from core.catalog.models import Variant
 from core.customers.models import Customer
 from core.orders.models import Order, OrderLine
 from core.pricing.models import PriceListEntry
+from tests.fakes import FakeGateway
 from tests.conftest import csrf_token, sign_in
 from tests.factories import AgentFactory
 from tests.web.test_giftcards import paid  # noqa: F401 - a fixture
+
+
+@pytest.fixture
+def payment_gateway():
+    """The apps take card payments through the fake (tests/fakes.py)."""
+    return FakeGateway()
 
 
 def text(response) -> str:
@@ -368,11 +375,10 @@ def test_adding_to_the_cart_goes_back_to_the_product_page_it_came_from(client):
 # -- a card reference that cannot be one (PostgreSQL: "value too long for varchar(80)") -------
 
 @pytest.mark.parametrize("payment_method", ["pm_" + "x" * 200, "pm_é", "pm_1'; --"])
-def test_a_card_reference_no_card_has_is_asked_for_again(client, db, monkeypatch,
+def test_a_card_reference_no_card_has_is_asked_for_again(client, db, payment_gateway,
                                                           payment_method):
-    from tests.web.test_giftcards import FakeStripe, add, checkout_data, place
-    fake = FakeStripe()
-    monkeypatch.setattr("storefront.checkout.gateway", lambda: fake)
+    from tests.web.test_giftcards import add, checkout_data, place
+    fake = payment_gateway
     add(client, db, "PAP-A4-80", 1)
     before = count(db, Order)
     response = place(client, checkout_data(client, payment_method=payment_method))

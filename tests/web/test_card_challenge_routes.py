@@ -6,30 +6,23 @@ import hmac
 import json
 import time
 
+import pytest
 from sqlalchemy import select
 
 from core.customers.models import CustomerUser
-from core.money import Money
 from core.payments import services as payments
-from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt, StripeEvent
+from tests.fakes import FakeGateway
 from tests.conftest import csrf_token
 from tests.unit.test_orders import place, vid
 
 SECRET = "whsec_marketline_dev"  # the default in core.config, as tests/web/test_webhooks.py
 
 
-class Stripe:
-    def __init__(self, status="requires_action"):
-        self.status, self.cancelled = status, []
-
-    def retrieve(self, intent_id):
-        return IntentResult(intent_id, self.status, f"{intent_id}_secret_abc", Money("1", "EUR"))
-
-    def cancel(self, intent_id):
-        self.cancelled.append(intent_id)
-        self.status = "canceled"
-        return IntentResult(intent_id, "canceled", "", Money("1", "EUR"))
+@pytest.fixture
+def payment_gateway():
+    """The apps take card payments through the fake (tests/fakes.py)."""
+    return FakeGateway()
 
 
 def shoppers_order_in_3d_secure(db, intent_id: str):
@@ -49,10 +42,9 @@ def complete(client, number: str, data=None):
 
 
 def test_polling_checkout_completion_never_cancels_and_a_reported_give_up_does(
-        customer_client, db, monkeypatch):
+        customer_client, db, payment_gateway):
     order = shoppers_order_in_3d_secure(db, "pi_route_3ds")
-    stripe = Stripe()
-    monkeypatch.setattr("storefront.checkout.gateway", lambda: stripe)
+    stripe = payment_gateway
 
     polled = complete(customer_client, order.number)
     assert polled.status_code == 202 and polled.get_json()["status"] == "processing"

@@ -13,10 +13,18 @@ from core.billing import invoicing, ledger, receivables
 from core.billing.invoicing import FreeTextLine
 from core.billing.models import Allocation, Invoice, Payment, Refund
 from core.customers.models import Customer
+from tests.fakes import FakeGateway
 from tests.billing_support import CLERK, assert_books_reconcile, place, ship
 from tests.conftest import agent_client_for, csrf_token
 from tests.factories import AgentFactory, CustomerFactory
 from tests.helpers import QueryCounter
+
+
+@pytest.fixture
+def payment_gateway():
+    """The apps take card payments through the fake (tests/fakes.py)."""
+    return FakeGateway()
+
 
 ZERO = D(0)
 
@@ -335,23 +343,14 @@ def test_a_write_off_over_the_roles_limit_is_refused_at_the_field(billing_client
 
 
 def test_refund_to_card_follows_a_credit_note_on_a_card_paid_invoice(clerk_client, db,
-                                                                      monkeypatch):
+                                                                      payment_gateway):
     order = place(db, [("PAP-A4-80", 2)], key="console-card-refund")
     invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
     payment = receivables.record_card_capture(db, invoice, amount=invoice.gross_total,
                                               stripe_id="pi_console", key="cap-console",
                                               actor=CLERK)
     db.commit()
-    calls = []
-
-    class Gateway:
-        """Stripe as refunds.refund_to_card calls it."""
-
-        def refund(self, intent_id, amount, currency, key):
-            calls.append((intent_id, amount, currency, key))
-            return f"re_{len(calls)}"
-
-    monkeypatch.setattr("callcenter.billing.gateway", Gateway)
+    calls = payment_gateway.refunds
     page = text(clerk_client.get(f"/billing/invoices/{invoice.number}"))
     assert "Refund the credited amount to the card" in page
     response = post(clerk_client, f"/billing/invoices/{invoice.number}/credit-note",
@@ -369,15 +368,13 @@ def test_refund_to_card_follows_a_credit_note_on_a_card_paid_invoice(clerk_clien
 
 
 def test_a_credit_note_page_offers_the_rest_of_its_credit_back_to_the_card(clerk_client, db,
-                                                                          monkeypatch):
+                                                                          payment_gateway):
     order = place(db, [("PAP-A4-80", 2)], key="console-card-refund-2")
     invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK)
     receivables.record_card_capture(db, invoice, amount=invoice.gross_total,
                                     stripe_id="pi_console_2", key="cap-console-2", actor=CLERK)
     note = invoicing.issue_credit_note(db, invoice, lines=None, reason="returned", actor=CLERK)
     db.commit()
-    monkeypatch.setattr("callcenter.billing.gateway", lambda: type(
-        "Gateway", (), {"refund": lambda self, *args: "re_part"})())
     path = f"/billing/invoices/{note.number}/refund-to-card"
     page = text(clerk_client.get(f"/billing/invoices/{note.number}"))
     assert "Refund to card</button>" in page

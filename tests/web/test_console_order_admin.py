@@ -10,11 +10,19 @@ from core.inventory.models import StockLevel
 from core.orders import holds
 from core.orders.models import Order, OrderHold, OrderNote
 from core.payments.models import PaymentAttempt
+from tests.fakes import FakeGateway
 from tests.conftest import csrf_token, sign_in
 from tests.helpers import QueryCounter
-from tests.unit.test_order_maintenance import FakeGateway, authorise
+from tests.unit.test_order_maintenance import authorise
 from tests.unit.test_orders import place, vid
 from tests.web.conftest import text_of
+
+
+@pytest.fixture
+def payment_gateway():
+    """The apps take card payments through the fake (tests/fakes.py)."""
+    return FakeGateway()
+
 
 SYSTEM = Actor.system("test")
 
@@ -187,11 +195,10 @@ def test_cancelling_with_a_reason_releases_stock_and_records_the_agent(agent_cli
     assert db.get(Order, again.id).status == "pending_payment"
 
 
-def test_cancelling_voids_the_card_authorisation(agent_client, db, order, monkeypatch):
+def test_cancelling_voids_the_card_authorisation(agent_client, db, order, payment_gateway):
     attempt = authorise(db, order)
     db.commit()
-    gateway = FakeGateway()
-    monkeypatch.setattr("callcenter.order_admin.gateway", lambda: gateway)
+    gateway = payment_gateway
     response = post(agent_client, f"/orders/{order.number}/cancel",
                     {"reason_code": "duplicate"}, order.number, "cancel")
     assert response.status_code == 303
@@ -228,11 +235,10 @@ def test_the_confirmation_is_sent_again_and_audited(agent_client, db, order, smt
 
 
 def test_changing_lines_from_the_page_re_reserves_and_voids_a_short_authorisation(
-        agent_client, db, order, monkeypatch):
+        agent_client, db, order, payment_gateway):
     attempt = authorise(db, order)
     db.commit()
-    gateway = FakeGateway()
-    monkeypatch.setattr("callcenter.order_admin.gateway", lambda: gateway)
+    gateway = payment_gateway
     paper_line, pen_line = order.lines
     response = post(agent_client, f"/orders/{order.number}/lines",
                     {f"qty-{paper_line.id}": "5", f"remove-{pen_line.id}": "y",

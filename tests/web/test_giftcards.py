@@ -13,10 +13,9 @@ from sqlalchemy import func, select
 from core.auth.passwords import hash_password
 from core.billing import giftcards, ledger, receivables
 from core.billing.models import GiftCard, GiftCardMovement, Payment
-from core.money import Money
 from core.orders.models import Order
-from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt
+from tests.fakes import FakeGateway
 from tests.billing_support import CLERK, assert_books_reconcile, sell_gift_card
 from tests.conftest import agent_client_for, csrf_token
 from tests.factories import AgentFactory, CustomerFactory
@@ -329,28 +328,15 @@ def test_the_shops_balance_check_is_rate_limited_per_address(client, card):
 
 # -- the shop: checkout ----------------------------------------------------------------------
 
-class FakeStripe:
-    """The checkout's payment service: a SetupIntent for the page, authorisations noted."""
-
-    def __init__(self):
-        self.authorised = []
-
-    def setup_intent(self):
-        return "seti_test", "seti_test_secret"
-
-    def save_card(self, payment_method, **kwargs):
-        return "cus_test"
-
-    def authorise(self, *, amount, currency, key, **kwargs):
-        self.authorised.append(amount)
-        return IntentResult(f"pi_{key}", "requires_capture", "", Money(amount, currency))
+@pytest.fixture
+def payment_gateway():
+    """The apps take card payments through the fake (tests/fakes.py)."""
+    return FakeGateway()
 
 
 @pytest.fixture
-def stripe(monkeypatch):
-    fake = FakeStripe()
-    monkeypatch.setattr("storefront.checkout.gateway", lambda: fake)
-    return fake
+def stripe(payment_gateway):
+    return payment_gateway
 
 
 def checkout_data(client, **fields):
@@ -504,8 +490,6 @@ def test_a_pay_link_asks_only_for_what_the_gift_card_left(client, db, monkeypatc
     from core.billing import prepayments
     from core.payments.links import make_token
     from tests.unit.test_orders import place, vid
-    monkeypatch.setattr("storefront.payment_answers.gateway", lambda: type(
-        "Gateway", (), {"setup_intent": lambda self: ("seti_1", "seti_1_secret")})())
     card, code = sell_gift_card(db, D("25.00"), reference="CHQ")
     order = place(db, [(vid(db, "PAP-A4-80"), 5)], key="link-gift")  # 32.40
     prepayments.pay_with_gift_card(db, order, code, actor=CLERK)

@@ -444,7 +444,7 @@ def plans(engine, database_url):
 
     try:
         with pytest.MonkeyPatch.context() as patch:
-            machinery.patch_gateway(patch)
+            machinery.quiet_mail(patch)
             apps = machinery.make_apps(sweep_settings(database_url), factory)
             db = factory()
             factories.bind(db)
@@ -464,9 +464,14 @@ def plans(engine, database_url):
 
 
 @pytest.fixture
+def payment_gateway():
+    return machinery.FakeGateway()
+
+
+@pytest.fixture
 def sweeper(plans, db, connection, shop_app, console_app, session_factory, monkeypatch):
     """sweeper(target): the Sweeper of one target, in this test's data, signed in."""
-    machinery.patch_gateway(monkeypatch)
+    machinery.quiet_mail(monkeypatch)
     apps = {"shop": shop_app, "console": console_app}
     clients = signed_in_clients(apps, db, session_factory)
     scene = Scene(db, clients["console"])

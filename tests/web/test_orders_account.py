@@ -17,11 +17,11 @@ from core.config import load_settings
 from core.customers.models import CustomerUser
 from core.db import utcnow
 from core.inventory.models import StockLevel
-from core.money import Money
 from core.orders.models import Order, OrderLine
-from core.payments.gateway import GatewayUnavailable, IntentResult, StripeGateway
+from core.payments.gateway import StripeGateway
 from core.payments.models import PaymentAttempt
 from core.workflows.cancellation import cancel_and_void
+from tests.fakes import FakeGateway
 from tests import factories
 from tests.conftest import csrf_token, sign_in
 from tests.helpers import QueryCounter
@@ -96,28 +96,15 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
-class FakeGateway:
-    """Stands in for StripeGateway.cancel; notes what the database held when it was called."""
-
-    def __init__(self, db=None, fail=False):
-        self.db, self.fail, self.calls, self.status_seen = db, fail, [], []
-
-    def cancel(self, intent_id):
-        self.calls.append(intent_id)
-        if self.db is not None:
-            self.status_seen.append(self.db.execute(
-                select(Order.status).join(PaymentAttempt, PaymentAttempt.order_id == Order.id)
-                .where(PaymentAttempt.stripe_id == intent_id)).scalar_one())
-        if self.fail:
-            raise GatewayUnavailable("The payment service did not answer; please try again.")
-        return IntentResult(intent_id, "canceled", "", Money("15.88", "EUR"))
+@pytest.fixture
+def payment_gateway():
+    """The apps take card payments through the fake (tests/fakes.py)."""
+    return FakeGateway()
 
 
 @pytest.fixture
-def gateway(monkeypatch):
-    fake = FakeGateway()
-    monkeypatch.setattr("storefront.orders.StripeGateway", lambda settings: fake)
-    return fake
+def gateway(payment_gateway):
+    return payment_gateway
 
 
 # --- history -------------------------------------------------------------------------
@@ -255,7 +242,7 @@ def test_cancel_asks_for_confirmation_first(customer_client, db, gateway):
     assert f"Cancel order {order.number}?" in html
     assert '<button type="submit">Yes, cancel the order</button>' in html
     db.refresh(order)
-    assert order.status == "confirmed" and gateway.calls == []
+    assert order.status == "confirmed" and gateway.cancelled == []
 
 
 def test_cancelling_releases_the_stock_and_voids_the_card_authorisation(customer_client, db,
@@ -272,7 +259,7 @@ def test_cancelling_releases_the_stock_and_voids_the_card_authorisation(customer
     assert f"Order {order.number} is cancelled." in html
     assert "Cancel this order" not in html and "Cancelled by the customer" in html
     assert "Card authorisation released" in html
-    assert gateway.calls == ["pi_fake_void"]
+    assert gateway.cancelled == ["pi_fake_void"]
     db.refresh(order)
     db.refresh(attempt)
     assert order.status == "cancelled" and order.payment_state == "unpaid"
@@ -292,7 +279,7 @@ def test_a_shipped_order_shows_no_cancel_button_and_refuses_the_post(customer_cl
     html = text(customer_client.get(response.headers["Location"]))
     assert "This order has shipped and can no longer be cancelled; start a return instead." in html
     db.refresh(order)
-    assert order.status == "shipped" and gateway.calls == []
+    assert order.status == "shipped" and gateway.cancelled == []
 
 
 def test_cancelling_without_csrf_is_refused(customer_client, db, gateway):
@@ -307,7 +294,7 @@ def test_cancelling_without_csrf_is_refused(customer_client, db, gateway):
 def test_the_void_is_called_only_after_the_cancellation_is_flushed(db):
     order = make_order(db, shopper_id(db))
     authorise(db, order, "pi_fake_order")
-    fake = FakeGateway(db)
+    fake = FakeGateway(db=db)
     cancel_and_void(db, order, gateway=fake, actor=audit.Actor.system("test"), reason="test")
     assert fake.status_seen == ["cancelled"]
 
@@ -331,7 +318,7 @@ def test_an_order_without_card_authorisation_is_cancelled_without_calling_stripe
     order = make_order(db, shopper_id(db), status="pending_payment", payment_state="unpaid")
     fake = FakeGateway()
     cancel_and_void(db, order, gateway=fake, actor=audit.Actor.system("test"), reason="test")
-    assert order.status == "cancelled" and order.payment_state == "unpaid" and fake.calls == []
+    assert order.status == "cancelled" and order.payment_state == "unpaid" and fake.cancelled == []
 
 
 def test_a_cancelled_order_cannot_be_cancelled_twice(db):

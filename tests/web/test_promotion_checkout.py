@@ -5,37 +5,22 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core.money import Money
 from core.orders.models import Order
-from core.payments.gateway import IntentResult, PaymentDeclined
 from core.pricing.models import Promotion
+from tests.fakes import FakeGateway
 from tests.conftest import csrf_token
 from tests.web.test_cart import add
 
 
-class FakeStripe:
-    """Authorises every card, or declines every card when told to."""
-
-    def __init__(self):
-        self.decline = False
-
-    def setup_intent(self):
-        return "seti_test", "seti_test_secret"
-
-    def save_card(self, payment_method, **kwargs):
-        return "cus_test"
-
-    def authorise(self, *, amount, currency, key, **kwargs):
-        if self.decline:
-            raise PaymentDeclined("Your card was declined.")
-        return IntentResult(f"pi_{key}", "requires_capture", "", Money(amount, currency))
+@pytest.fixture
+def payment_gateway():
+    """The apps take card payments through the fake (tests/fakes.py)."""
+    return FakeGateway()
 
 
 @pytest.fixture
-def stripe(monkeypatch):
-    fake = FakeStripe()
-    monkeypatch.setattr("storefront.checkout.gateway", lambda: fake)
-    return fake
+def stripe(payment_gateway):
+    return payment_gateway
 
 
 def checkout_with_welcome10(client, db, email):

@@ -12,6 +12,7 @@ from core.money import Money
 from core.payments import services as payments
 from core.payments.gateway import IntentResult
 from core.payments.models import PaymentAttempt, StripeEvent
+from tests.fakes import FakeGateway
 from tests.unit.test_orders import place, vid
 
 SECRET = "whsec_marketline_dev"  # the default in core.config
@@ -130,15 +131,6 @@ def test_a_late_requires_action_event_does_not_undo_an_authorisation(client, db)
     db.expire_all()
     assert db.get(PaymentAttempt, attempt.id).status == "authorised"
     assert db.get(type(order), order.id).payment_state == "authorised"
-
-
-class FakeGateway:
-    def __init__(self):
-        self.cancelled = []
-
-    def cancel(self, intent_id):
-        self.cancelled.append(intent_id)
-        return IntentResult(intent_id, "canceled", "", Money("0", "EUR"))
 
 
 def test_an_authorisation_arriving_after_the_order_was_cancelled_is_voided(db):
