@@ -31,7 +31,6 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
                                       tax_choices)
 from core.billing import (accounts, credit_requests, documents, giftcard_requests, giftcards,
                           invoicing, ledger, queries, receivables)
-from core.notifications import queue_invoice_email
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.parsing import parse_int
@@ -177,7 +176,6 @@ def resend(number: str):
         else:
             accounts.note_email_resent(db_session, invoice, actor=current_actor())
             db_session.commit()
-            queue_invoice_email(invoice.id, resend=True)
             flash(f"{invoice.number} is on its way to {invoice.email}.", "success")
     return redirect_to(url_for(".invoice", number=invoice.number))
 
@@ -199,14 +197,13 @@ def credit_note(number: str):
         if not problems and not form.form_errors:
             committed = commit_or_refuse(form, credit_requests.credit, invoice, lines=lines,
                                          reason=form.reason.data, actor=current_actor(),
-                                         limit=_credit_limit())
+                                         limit=_credit_limit(), send_email=True)
             done = committed and committed.value
             if done is not None and done.request is not None:
                 flash(_waiting_message(done.request), "info")
                 return redirect_to(url_for(".invoice", number=invoice.number))
             note = done and done.note
             if note is not None:
-                queue_invoice_email(note.id)
                 flash(f"Credit note {note.number} issued for "
                       f"{Money(note.gross_total, note.currency).format()}.", "success")
                 if form.refund_to_card.data and current_account().has_role(*REFUND_CREDIT):
@@ -297,13 +294,13 @@ def cancel(number: str):
     if form.validate_on_submit():
         committed = commit_or_refuse(form, credit_requests.credit, invoice, lines=None,
                                      cancel=True, reason=form.reason.data.strip(),
-                                     actor=current_actor(), limit=_credit_limit())
+                                     actor=current_actor(), limit=_credit_limit(),
+                                     send_email=True)
         done = committed and committed.value
         if done is not None and done.request is not None:
             flash(_waiting_message(done.request), "info")
             return redirect_to(url_for(".invoice", number=invoice.number))
         if done is not None:
-            queue_invoice_email(done.note.id)
             flash(f"{invoice.number} is cancelled by credit note {done.note.number}.", "success")
             return redirect_to(url_for(".invoice", number=invoice.number))
     return _invoice_page(number, cancel_form=form)
@@ -336,7 +333,8 @@ def approve_credit(request_id: int):
         return _invoice_page(number, decision=(request_id, form, None))
     try:
         note = credit_requests.approve(db_session, request_, actor=current_actor(),
-                                       roles=current_account().roles, note=form.note.data or "")
+                                       roles=current_account().roles, note=form.note.data or "",
+                                       send_email=True)
     except credit_requests.ApprovalNotAllowed as err:
         db_session.rollback()
         return _invoice_page(number, status=403, decision_problems={request_id: str(err)})
@@ -345,7 +343,6 @@ def approve_credit(request_id: int):
         place_error(form, err)
         return _invoice_page(number, decision=(request_id, form, None))
     db_session.commit()
-    queue_invoice_email(note.id)
     flash(f"Approved: credit note {note.number} issued for "
           f"{Money(note.gross_total, note.currency).format()}.", "success")
     return redirect_to(url_for(".invoice", number=number))
@@ -483,7 +480,8 @@ def issue_invoice():
                                                 lines=form.free_text_lines(),
                                                 actor=current_actor(),
                                                 memo=(form.memo.data or "").strip(),
-                                                terms=form.terms.data or None)
+                                                terms=form.terms.data or None,
+                                                send_email=True)
         except DomainError as err:
             db_session.rollback()
             if err.field == "lines":
@@ -492,7 +490,6 @@ def issue_invoice():
                 place_error(form, err)
         else:
             db_session.commit()
-            queue_invoice_email(invoice.id)
             flash(f"Invoice {invoice.number} issued for "
                   f"{Money(invoice.gross_total, invoice.currency).format()}; it is being "
                   f"e-mailed to {invoice.email or 'nobody (no e-mail address)'}.", "success")

@@ -46,6 +46,16 @@ class ShipmentSent:
 
 
 @dataclass(frozen=True)
+class InvoiceEmailRequested:
+    """An invoice or credit note is to be e-mailed to the customer once this commits: issued
+    in the back office (a credit note, a cancellation, a free-text invoice), or asked for
+    again (`resend`)."""
+
+    invoice_id: int
+    resend: bool = False
+
+
+@dataclass(frozen=True)
 class InvoiceCardPaymentFailed:
     """The card could not be charged for an invoice: the customer is sent a link to pay it.
     What the e-mail says is taken in the transaction (`reason` is the bank's answer)."""

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from core import audit
+from core import audit, events
 from core.billing import credit_requests, invoicing, ledger, queries, receivables, reconcile
 from core.billing.models import (Allocation, CreditNoteRequest, GiftCard, GiftCardMovement,
                                  Invoice, JournalEntry, Payment, Refund)
@@ -255,9 +255,11 @@ def invoice_detail(session: Session, number: str, *, today: dt.date | None = Non
 
 
 def note_email_resent(session: Session, invoice: Invoice, *, actor: audit.Actor) -> None:
-    """Record that an agent asked for the document to be e-mailed again."""
+    """Record that an agent asked for the document to be e-mailed again; it goes once this
+    commits."""
     audit.record(session, "invoice.email_requested", actor=actor, channel="backoffice",
                  subject=invoice, data={"number": invoice.number, "to": invoice.email})
+    events.record(session, events.InvoiceEmailRequested(invoice.id, resend=True))
 
 
 # -- free-text invoices: the tax rates to choose from --------------------------------------

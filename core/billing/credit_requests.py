@@ -20,7 +20,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
-from core import audit
+from core import audit, events
 from core.billing import invoicing
 from core.billing import states as billing_states
 from core.billing.errors import BillingError
@@ -71,9 +71,11 @@ class Credited:
 
 
 def credit(session: Session, invoice: Invoice, *, lines: dict[int, int] | None, reason: str,
-           actor: audit.Actor, limit: Decimal, cancel: bool = False) -> Credited:
+           actor: audit.Actor, limit: Decimal, cancel: bool = False,
+           send_email: bool = False) -> Credited:
     """Credit the invoice (whole, by line, or cancel it) when it stays within `limit`;
-    beyond it, a request for approval instead. Flushes; the caller commits."""
+    beyond it, a request for approval instead. With `send_email`, a credit note issued is
+    e-mailed to the customer once committed. Flushes; the caller commits."""
     reason = (reason or "").strip() or ("Cancelled" if cancel else "")
     if not reason:
         raise BillingError("Give the reason for the credit note.", field="reason")
@@ -87,6 +89,8 @@ def credit(session: Session, invoice: Invoice, *, lines: dict[int, int] | None, 
         note = (invoicing.cancel_invoice(session, locked, reason=reason, actor=actor) if cancel
                 else invoicing.issue_credit_note(session, locked, lines=lines, reason=reason,
                                                  actor=actor))
+        if send_email:
+            events.record(session, events.InvoiceEmailRequested(note.id))
         return Credited(note=note)
     request = CreditNoteRequest(
         invoice_id=locked.id, kind="cancellation" if cancel else "credit_note",
@@ -201,11 +205,12 @@ def _decidable(session: Session, request: CreditNoteRequest, actor: audit.Actor,
 
 
 def approve(session: Session, request: CreditNoteRequest, *, actor: audit.Actor,
-            roles: Collection[str], note: str = "") -> Invoice:
+            roles: Collection[str], note: str = "", send_email: bool = False) -> Invoice:
     """Issue the requested credit note (or cancel the invoice) as it was asked for, checked
-    against the invoice as it is now. Raises ApprovalNotAllowed for the requester or a
-    missing role, BillingError when the invoice can no longer take it (reject the request
-    then). Flushes; the caller commits."""
+    against the invoice as it is now, and with `send_email` e-mail it to the customer once
+    committed. Raises ApprovalNotAllowed for the requester or a missing role, BillingError
+    when the invoice can no longer take it (reject the request then). Flushes; the caller
+    commits."""
     request = _decidable(session, request, actor, roles)
     invoice = invoicing.get_invoice(session, request.invoice_id, lock=True)
     if request.kind == "cancellation":
@@ -218,6 +223,8 @@ def approve(session: Session, request: CreditNoteRequest, *, actor: audit.Actor,
     move(session, request, CreditRequestStatus.APPROVED, actor=actor, note=(note or "").strip()[:300],
          credit_note=credit_note.number, requested_by=request.requested_by)
     session.flush()
+    if send_email:
+        events.record(session, events.InvoiceEmailRequested(credit_note.id))
     return credit_note
 
 

@@ -25,7 +25,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit
+from core import audit, events
 from core.billing import ledger, receivables
 from core.billing.errors import BillingError
 from core.billing.states import derived_status
@@ -192,8 +192,9 @@ def _shipping_rate(order: Order, tax: Decimal) -> Decimal:
 def issue_free_text(session: Session, *, customer: Customer, lines: Sequence[FreeTextLine],
                     actor: audit.Actor, memo: str = "", currency: str | None = None,
                     prices_include_tax: bool = False, terms: str | None = None,
-                    today: dt.date | None = None) -> Invoice:
-    """An invoice for services or fees, not for goods shipped."""
+                    today: dt.date | None = None, send_email: bool = False) -> Invoice:
+    """An invoice for services or fees, not for goods shipped; with `send_email`, e-mailed
+    to the customer once committed."""
     currency = currency or customer.currency
     minor_units(currency)
     if not lines:
@@ -234,6 +235,8 @@ def issue_free_text(session: Session, *, customer: Customer, lines: Sequence[Fre
                      bill_to={"full_name": customer.name}, order=None, actor=actor,
                      today=today, memo=memo)
     receivables.apply_credit(session, invoice, actor=actor, customer_credit=True)
+    if send_email:
+        events.record(session, events.InvoiceEmailRequested(invoice.id))
     return invoice
 
 

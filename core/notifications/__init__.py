@@ -370,6 +370,8 @@ def _shipment_sent(happened: events.ShipmentSent) -> None:
 
 events.subscribe(events.OrderConfirmed, lambda happened: queue_order_confirmation(happened.order_id))
 events.subscribe(events.ShipmentSent, _shipment_sent)
+events.subscribe(events.InvoiceEmailRequested, lambda happened: queue_invoice_email(
+    happened.invoice_id, resend=happened.resend))
 events.subscribe(events.InvoiceCardPaymentFailed, lambda happened: _queue(
     send_invoice_pay_link, happened.invoice_id, happened.number, happened.email,
     happened.reason, what=f"a pay link for invoice {happened.number}"))

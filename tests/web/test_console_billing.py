@@ -31,9 +31,9 @@ ZERO = D(0)
 
 @pytest.fixture(autouse=True)
 def mails(monkeypatch):
-    """Invoice e-mails the views queue (ids), instead of rendering and sending them."""
+    """Invoice e-mails queued after commit (ids), instead of rendering and sending them."""
     queued = []
-    monkeypatch.setattr("callcenter.billing.queue_invoice_email",
+    monkeypatch.setattr("core.notifications.queue_invoice_email",
                         lambda invoice_id, **kw: queued.append((invoice_id, kw)))
     return queued
 
@@ -297,7 +297,7 @@ def test_a_credit_note_by_line_credits_the_chosen_quantity(billing_client, db, d
     assert 0 < note.gross_total < goods.gross and note.reason == "damaged"
     assert invoice.amount_open == invoice.gross_total - note.gross_total
     assert response.headers["Location"].endswith(f"/billing/invoices/{note.number}")
-    assert mails == [(note.id, {})]
+    assert mails == [(note.id, {"resend": False})]
     html = text(billing_client.get(f"/billing/invoices/{invoice.number}"))
     assert note.number in html and "Credit note" in html
     assert 'max="3"' in html  # 3 left to credit
@@ -318,7 +318,7 @@ def test_cancelling_an_unpaid_invoice_credits_it_and_a_paid_one_offers_no_cancel
     db.refresh(unpaid)
     assert (unpaid.status, unpaid.amount_open) == ("paid", ZERO)
     note = db.scalar(select(Invoice).where(Invoice.credited_invoice_id == unpaid.id))
-    assert note.reason == "ordered twice" and mails == [(note.id, {})]
+    assert note.reason == "ordered twice" and mails == [(note.id, {"resend": False})]
 
 
 def test_a_write_off_over_the_roles_limit_is_refused_at_the_field(billing_client,
@@ -440,7 +440,7 @@ def test_a_free_text_invoice_is_issued_with_the_right_totals_and_e_mailed(billin
     assert [(l.kind, l.quantity) for l in invoice.lines] == [("service", 3), ("fee", 1)]
     assert (invoice.terms, invoice.memo) == ("net14", "Thank you")
     assert response.headers["Location"].endswith(f"/billing/invoices/{invoice.number}")
-    assert mails == [(invoice.id, {})]
+    assert mails == [(invoice.id, {"resend": False})]
     assert_books_reconcile(db)
 
 

@@ -19,7 +19,7 @@ from tests.web.test_console_billing import client_with_roles, count, error_of, f
 @pytest.fixture(autouse=True)
 def mails(monkeypatch):
     queued = []
-    monkeypatch.setattr("callcenter.billing.queue_invoice_email",
+    monkeypatch.setattr("core.notifications.queue_invoice_email",
                         lambda invoice_id, **kw: queued.append(invoice_id))
     return queued
 
