@@ -1,6 +1,8 @@
 """`flask --app wsgi:callcenter agents ...`: manage console accounts."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
@@ -56,14 +58,24 @@ def _agent(email: str) -> Agent:
     return agent
 
 
+def _change(email: str, change: Callable[..., object], done: str, **options) -> None:
+    """`change(session, agent, actor=..., **options)` on the agent with `email`, by the command
+    line; commits and says `done`, with the agent's e-mail for "{email}". A refusal is the
+    error."""
+    agent = _agent(email)
+    try:
+        change(db_session, agent, actor=Actor.system("cli"), **options)
+    except DomainError as err:
+        raise click.ClickException(str(err)) from None
+    db_session.commit()
+    click.echo(done.replace("{email}", agent.email))
+
+
 @agents.command("reset-mfa")
 @click.option("--email", required=True, help="The agent whose phone is lost.")
 def reset_mfa(email: str):
     """Turn off an agent's two-step sign-in; the next sign-in sets it up afresh."""
-    agent = _agent(email)
-    mfa.reset(db_session, agent, actor=Actor.system("cli"))
-    db_session.commit()
-    click.echo(f"Two-step sign-in of {agent.email} is reset.")
+    _change(email, mfa.reset, "Two-step sign-in of {email} is reset.")
 
 
 @agents.command("bind-sso")
@@ -72,20 +84,12 @@ def reset_mfa(email: str):
 @click.option("--subject", required=True, help="The person's subject (sub) at that provider.")
 def bind_sso(email: str, issuer: str, subject: str):
     """Bind an agent to a single sign-on identity before its first sign-in."""
-    agent = _agent(email)
-    try:
-        sso.bind(db_session, agent, issuer=issuer, subject=subject, actor=Actor.system("cli"))
-    except DomainError as err:
-        raise click.ClickException(str(err)) from None
-    db_session.commit()
-    click.echo(f"{agent.email} signs in by single sign-on only as {subject} at {issuer}.")
+    _change(email, sso.bind, f"{{email}} signs in by single sign-on only as {subject} at {issuer}.",
+            issuer=issuer, subject=subject)
 
 
 @agents.command("unbind-sso")
 @click.option("--email", required=True, help="The agent to unbind.")
 def unbind_sso(email: str):
     """Forget an agent's single sign-on identity; the next single sign-on binds by e-mail."""
-    agent = _agent(email)
-    sso.unbind(db_session, agent, actor=Actor.system("cli"))
-    db_session.commit()
-    click.echo(f"{agent.email} is no longer bound to a single sign-on identity.")
+    _change(email, sso.unbind, "{email} is no longer bound to a single sign-on identity.")

@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.billing import ledger, receivables
 from core.billing.errors import BillingError
+from core.billing.models import (GiftCard, GiftCardMovement, GiftCardRequest, Invoice,
+                                 JournalEntry, Payment, Refund)
 from core.billing.states import RefundStatus
-from core.billing.models import (GiftCard, GiftCardMovement, GiftCardRequest, Invoice, Payment,
-                                 Refund)
 from core.db import utcnow
 from core.money import Money
 from core.pricing.engine import round_money
@@ -236,17 +236,9 @@ def restore(session: Session, payment: Payment, *, actor: audit.Actor, key: str)
     if not amount:
         return None
     payment.amount_unallocated = Decimal(0)
-    payment.amount_refunded += amount
-    session.execute(update(GiftCard).where(GiftCard.id == payment.gift_card_id)
-                    .values(balance=GiftCard.balance + amount)
-                    .execution_options(synchronize_session=False))
-    card = session.get(GiftCard, payment.gift_card_id)
-    entry = ledger.post(session, "refund", currency=payment.currency, actor=actor.label,
-                        reference=f"gift card …{card.last4}", memo="Returned to the gift card",
-                        postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, payment.customer_id),
-                                  ledger.cr(ledger.GIFT_CARD_LIABILITY, amount)])
-    session.add(GiftCardMovement(gift_card_id=card.id, kind="refund", amount=amount,
-                                 reference=key[:60], entry_id=entry.id, at=utcnow()))
+    card, entry = _onto_card(session, payment, amount, actor=actor, currency=payment.currency,
+                             customer_id=payment.customer_id, reference=None,
+                             memo="Returned to the gift card", movement_reference=key[:60])
     refund = Refund(payment_id=payment.id, customer_id=payment.customer_id, method="gift_card",
                     amount=amount, currency=payment.currency, status=RefundStatus.SUCCEEDED,
                     reference=f"gift card …{card.last4}", key=key, recorded_by=actor.label,
@@ -304,17 +296,10 @@ def _back_to_card(session: Session, note: Invoice, payment: Payment, amount: Dec
     """One card's part of give_back: out of the credit note, onto the card."""
     payment = session.scalar(receivables.locked(select(Payment).where(Payment.id == payment.id)))
     receivables._take_from(note, amount, reserved=receivables._pending_of(session, note))
-    payment.amount_refunded += amount
-    session.execute(update(GiftCard).where(GiftCard.id == payment.gift_card_id)
-                    .values(balance=GiftCard.balance + amount)
-                    .execution_options(synchronize_session=False))
-    card = session.get(GiftCard, payment.gift_card_id)
-    entry = ledger.post(session, "refund", currency=note.currency, actor=actor.label,
-                        reference=note.number, memo=f"{note.number} given back to the gift card",
-                        postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, note.customer_id),
-                                  ledger.cr(ledger.GIFT_CARD_LIABILITY, amount)])
-    session.add(GiftCardMovement(gift_card_id=card.id, kind="refund", amount=amount,
-                                 reference=note.number, entry_id=entry.id, at=utcnow()))
+    card, entry = _onto_card(session, payment, amount, actor=actor, currency=note.currency,
+                             customer_id=note.customer_id, reference=note.number,
+                             memo=f"{note.number} given back to the gift card",
+                             movement_reference=note.number)
     refund = Refund(payment_id=payment.id, credit_note_id=note.id,
                     customer_id=note.customer_id, method="gift_card", amount=amount,
                     currency=note.currency, status=RefundStatus.SUCCEEDED,
@@ -324,3 +309,23 @@ def _back_to_card(session: Session, note: Invoice, payment: Payment, amount: Dec
     session.flush()
     session.refresh(card)
     return refund
+
+
+def _onto_card(session: Session, payment: Payment, amount: Decimal, *, actor: audit.Actor,
+               currency: str, customer_id: int | None, reference: str | None, memo: str,
+               movement_reference: str) -> tuple[GiftCard, JournalEntry]:
+    """Put `amount` of a gift-card payment back onto its card: the payment's refunded part
+    and the card's balance grow, with a balanced entry (Dr customer deposits, Cr gift-card
+    liability; `reference` defaults to the card) and a refund movement on the card."""
+    payment.amount_refunded += amount
+    session.execute(update(GiftCard).where(GiftCard.id == payment.gift_card_id)
+                    .values(balance=GiftCard.balance + amount)
+                    .execution_options(synchronize_session=False))
+    card = session.get(GiftCard, payment.gift_card_id)
+    entry = ledger.post(session, "refund", currency=currency, actor=actor.label,
+                        reference=reference or f"gift card …{card.last4}", memo=memo,
+                        postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, customer_id),
+                                  ledger.cr(ledger.GIFT_CARD_LIABILITY, amount)])
+    session.add(GiftCardMovement(gift_card_id=card.id, kind="refund", amount=amount,
+                                 reference=movement_reference, entry_id=entry.id, at=utcnow()))
+    return card, entry

@@ -68,29 +68,28 @@ class CustomerUser(Base):
         return self.email_confirmed_at is not None
 
 
-class PasswordReset(Base):
-    """A single-use reset link; only the token's hash is stored."""
+class SingleUseLink:
+    """The columns of a single-use link mailed to a login: only the token's hash is stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasswordReset(SingleUseLink, Base):
+    """A single-use reset link."""
 
     __tablename__ = "password_resets"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-
-class EmailConfirmation(Base):
-    """A single-use link that confirms a new login's e-mail address; only its hash is stored."""
+class EmailConfirmation(SingleUseLink, Base):
+    """A single-use link that confirms a new login's e-mail address."""
 
     __tablename__ = "email_confirmations"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("customer_users.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class CustomerAddress(Base):

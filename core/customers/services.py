@@ -53,16 +53,23 @@ def register_customer(session: Session, *, email: str, full_name: str, password:
     a login, and the address counts as confirmed. The shop's registration form goes
     through sign_up, which reveals neither and starts unconfirmed.
     """
-    email = normalise_email(email)
-    full_name = full_name.strip()
-    if not full_name:
-        raise InvalidInput("Enter your name.", field="full_name")
-    password_hash = hash_new_password(password,
-                                      context=password_context(email, full_name, shop_name))
+    email, full_name, password_hash = _checked_login(email, full_name, password, shop_name)
     if find_user_by_email(session, email) is not None:
         raise EmailTaken()
     return _create(session, email=email, full_name=full_name, password_hash=password_hash,
                    phone=phone, currency=currency, confirmed=confirmed)
+
+
+def _checked_login(email: str, full_name: str, password: str,
+                   shop_name: str) -> tuple[str, str, str]:
+    """A new login's e-mail (normalised) and name (trimmed, required), and its password's
+    hash; raises InvalidInput for a missing name or a weak password."""
+    email = normalise_email(email)
+    full_name = full_name.strip()
+    if not full_name:
+        raise InvalidInput("Enter your name.", field="full_name")
+    return email, full_name, hash_new_password(
+        password, context=password_context(email, full_name, shop_name))
 
 
 def _create(session: Session, *, email: str, full_name: str, password_hash: str, phone: str,
@@ -128,13 +135,8 @@ def sign_up(session: Session, *, email: str, full_name: str, password: str,
     """Register from the shop's form; see the policy above. Flushes; once the caller
     commits, the user is e-mailed (core.notifications) the confirmation link when new,
     else the "already registered" notice."""
-    email = normalise_email(email)
-    full_name = full_name.strip()
-    if not full_name:
-        raise InvalidInput("Enter your name.", field="full_name")
     # Checked against what was typed, never against the account: says nothing of it.
-    password_hash = hash_new_password(password,
-                                      context=password_context(email, full_name, shop_name))
+    email, full_name, password_hash = _checked_login(email, full_name, password, shop_name)
     existing = find_user_by_email(session, email)
     if existing is None:
         try:

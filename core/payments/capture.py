@@ -120,11 +120,9 @@ def _send_capture(session: Session, gateway, order_id: int, invoice_id: int,
     except PaymentDeclined as err:
         # Stripe would not capture (the authorisation lapsed early, or was voided): the
         # saved card is charged instead.
-        order = lock_order(session, order_id)
-        invoice = lock_invoice(session, invoice_id)
-        authorisation = payments.lock_attempt(session, authorisation.id)
-        if authorisation.status != "capturing":  # another call settled it meanwhile
-            commit()
+        order, invoice, authorisation, settled = _relock(session, order_id, invoice_id,
+                                                         authorisation, "capturing", commit)
+        if settled:
             return CollectOutcome("already_collected" if authorisation.status == "captured"
                                   else "pending", "", _payment_of(session, authorisation))
         move_attempt(authorisation, AttemptStatus.EXPIRED)
@@ -135,6 +133,21 @@ def _send_capture(session: Session, gateway, order_id: int, invoice_id: int,
         return _charge(session, gateway, order, invoice, invoice.amount_open, actor, commit)
     return record_taken(session, order_id, invoice_id, authorisation, result, actor, commit,
                         action="order.payment_captured", status="captured")
+
+
+def _relock(session: Session, order_id: int, invoice_id: int, attempt: PaymentAttempt,
+            sent: str, commit: Callable[[], None]
+            ) -> tuple[Order, Invoice, PaymentAttempt, bool]:
+    """After the gateway refused: the order, its invoice and the attempt locked afresh, and
+    whether another call settled the attempt meanwhile (its status is no longer `sent`);
+    then this commits, and the caller only answers."""
+    order = lock_order(session, order_id)
+    invoice = lock_invoice(session, invoice_id)
+    attempt = payments.lock_attempt(session, attempt.id)
+    settled = attempt.status != sent
+    if settled:
+        commit()
+    return order, invoice, attempt, settled
 
 
 def _charge(session: Session, gateway, order: Order, invoice: Invoice, due: Decimal,
@@ -168,11 +181,9 @@ def _send_charge(session: Session, gateway, order_id: int, invoice_id: int,
     except GatewayUnavailable as err:
         return CollectOutcome("pending", str(err))
     except PaymentDeclined as err:
-        order = lock_order(session, order_id)
-        invoice = lock_invoice(session, invoice_id)
-        attempt = payments.lock_attempt(session, attempt.id)
-        if attempt.status != "creating":  # another call settled it meanwhile
-            commit()
+        order, invoice, attempt, settled = _relock(session, order_id, invoice_id, attempt,
+                                                   "creating", commit)
+        if settled:
             return CollectOutcome("already_collected" if attempt.status == "captured"
                                   else attempt.status, attempt.error,
                                   _payment_of(session, attempt))

@@ -16,6 +16,8 @@ charged to it with off_session=True (`charge_saved_card`, `reauthorise`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
@@ -279,20 +281,15 @@ class StripeGateway:
     def capture(self, intent_id: str, amount: Decimal, currency: str, key: str) -> IntentResult:
         """Capture `amount` of an authorisation. A card PaymentIntent is captured once:
         Stripe releases whatever of the authorisation is not captured."""
-        try:
-            intent = self.client.v1.payment_intents.capture(
-                intent_id, {"amount_to_capture": to_minor(amount, currency)},
-                options={"idempotency_key": key})
-        except stripe.CardError as err:
-            raise PaymentDeclined(_off_session_message(err), intent_id=intent_id) from None
-        except stripe.InvalidRequestError as err:
-            # Expired, already captured or voided: nothing was captured now.
-            raise PaymentDeclined("The card authorisation can no longer be captured "
-                                  f"({err.user_message or err.code or 'refused'}).",
-                                  intent_id=intent_id) from None
-        except stripe.StripeError as err:
-            raise GatewayUnavailable("The payment service did not answer; nothing was "
-                                     "captured. It will be tried again.") from err
+        # Refused: expired, already captured or voided; nothing was captured now.
+        with _answer_of(intent_id, refused="The card authorisation can no longer be captured",
+                        unanswered="captured. It will be tried again."):
+            try:
+                intent = self.client.v1.payment_intents.capture(
+                    intent_id, {"amount_to_capture": to_minor(amount, currency)},
+                    options={"idempotency_key": key})
+            except stripe.CardError as err:
+                raise PaymentDeclined(_off_session_message(err), intent_id=intent_id) from None
         result = self._result(intent)
         if result.status != "succeeded":
             raise PaymentDeclined(result.error or f"Stripe left the payment {result.status}.",
@@ -305,17 +302,11 @@ class StripeGateway:
         """Give `amount` of a captured payment back to its card; the Refund's id (re_...).
         The caller makes sure no more is refunded than was captured: Stripe's own check is
         not relied on."""
-        try:
+        with _answer_of(intent_id, refused="Stripe refused the refund",
+                        unanswered="refunded. Please try again."):
             refund = self.client.v1.refunds.create(
                 {"payment_intent": intent_id, "amount": to_minor(amount, currency)},
                 options={"idempotency_key": key})
-        except stripe.InvalidRequestError as err:
-            raise PaymentDeclined("Stripe refused the refund "
-                                  f"({err.user_message or err.code or 'refused'}).",
-                                  intent_id=intent_id) from None
-        except stripe.StripeError as err:
-            raise GatewayUnavailable("The payment service did not answer; nothing was "
-                                     "refunded. Please try again.") from err
         if refund.status in ("failed", "canceled"):
             raise PaymentDeclined(f"The refund {refund.status}.", intent_id=intent_id)
         return refund.id
@@ -344,6 +335,20 @@ class StripeGateway:
         captured = Money.from_minor(int(received), currency) if received else None
         return IntentResult(intent.id, intent.status, intent.client_secret or "",
                             Money.from_minor(int(intent.amount), currency), error, captured)
+
+
+@contextmanager
+def _answer_of(intent_id: str, *, refused: str, unanswered: str) -> Iterator[None]:
+    """Stripe refusing a request on a PaymentIntent is PaymentDeclined ("`refused` (why)."),
+    Stripe not answering is GatewayUnavailable ("... nothing was `unanswered`")."""
+    try:
+        yield
+    except stripe.InvalidRequestError as err:
+        raise PaymentDeclined(f"{refused} ({err.user_message or err.code or 'refused'}).",
+                              intent_id=intent_id) from None
+    except stripe.StripeError as err:
+        raise GatewayUnavailable("The payment service did not answer; nothing was "
+                                 f"{unanswered}") from err
 
 
 def _off_session_message(err: "stripe.CardError") -> str:

@@ -206,6 +206,13 @@ class PricedLine:
         return Money(value, self.currency)
 
 
+def _summed(attr: str) -> property:
+    """A cart's total of its lines' `attr`, as Money in the cart's currency."""
+    def total(cart: PricedCart) -> Money:
+        return Money(sum((getattr(line, attr) for line in cart.lines), Decimal(0)), cart.currency)
+    return property(total)
+
+
 @dataclass(frozen=True)
 class PricedCart:
     currency: str
@@ -215,28 +222,11 @@ class PricedCart:
     free_shipping: bool
     coupon_problems: tuple[str, ...]
 
-    def _sum(self, attr: str) -> Money:
-        return Money(sum((getattr(l, attr) for l in self.lines), Decimal(0)), self.currency)
-
-    @property
-    def subtotal(self) -> Money:
-        return self._sum("amount")
-
-    @property
-    def discount_total(self) -> Money:
-        return self._sum("discount")
-
-    @property
-    def net_total(self) -> Money:
-        return self._sum("net")
-
-    @property
-    def tax_total(self) -> Money:
-        return self._sum("tax")
-
-    @property
-    def gross_total(self) -> Money:
-        return self._sum("gross")
+    subtotal = _summed("amount")
+    discount_total = _summed("discount")
+    net_total = _summed("net")
+    tax_total = _summed("tax")
+    gross_total = _summed("gross")
 
 
 # -- 1 and 2: list price ---------------------------------------------------------------

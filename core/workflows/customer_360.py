@@ -120,21 +120,23 @@ def _payments(session: Session, customer_id: int) -> list[PaymentRow]:
 
 
 def _notes(session: Session, customer_id: int) -> list[NoteRow]:
-    rows = session.execute(
-        select(CustomerNote, func.coalesce(Agent.full_name, ""))
-        .outerjoin(Agent, Agent.id == CustomerNote.agent_id)
-        .where(CustomerNote.customer_id == customer_id)
-        .order_by(CustomerNote.at.desc(), CustomerNote.id.desc()).limit(NOTES_SHOWN))
-    return [NoteRow(note, name) for note, name in rows]
+    return [NoteRow(note, name)
+            for note, name in _by_agents(session, CustomerNote, customer_id, NOTES_SHOWN)]
 
 
 def _interactions(session: Session, customer_id: int) -> list[InteractionRow]:
-    rows = session.execute(
-        select(Interaction, func.coalesce(Agent.full_name, ""))
-        .outerjoin(Agent, Agent.id == Interaction.agent_id)
-        .where(Interaction.customer_id == customer_id)
-        .order_by(Interaction.at.desc(), Interaction.id.desc()).limit(INTERACTIONS_SHOWN))
-    return [InteractionRow(interaction, name) for interaction, name in rows]
+    return [InteractionRow(interaction, name) for interaction, name
+            in _by_agents(session, Interaction, customer_id, INTERACTIONS_SHOWN)]
+
+
+def _by_agents(session: Session, model, customer_id: int, limit: int):
+    """The customer's latest `model` rows (notes, interactions), each with the name of the
+    agent who wrote it ("" when none did)."""
+    return session.execute(
+        select(model, func.coalesce(Agent.full_name, ""))
+        .outerjoin(Agent, Agent.id == model.agent_id)
+        .where(model.customer_id == customer_id)
+        .order_by(model.at.desc(), model.id.desc()).limit(limit))
 
 
 def audit_trail(session: Session, customer_id: int, *, limit: int = EVENTS_SHOWN
