@@ -15,7 +15,6 @@ from callcenter.order_admin_forms import (
     ReleaseHoldForm,
     options,
 )
-from core import notifications
 from core.errors import DomainError
 from core.orders import discounts, holds, states
 from core.orders.holds import HoldFilters, HoldNotAllowed
@@ -214,7 +213,6 @@ def resend_confirmation(number: str):
             flash(str(err), "error")
             return redirect_to(url_for(".detail", number=order.number))
         db_session.commit()
-        notifications.queue_order_confirmation(order.id, resend=True)
         flash(f"The confirmation e-mail is on its way to {order.email}.", "success")
     return redirect_to(url_for(".detail", number=order.number))
 

@@ -36,6 +36,13 @@ class OrderConfirmed:
 
 
 @dataclass(frozen=True)
+class ConfirmationResendAsked:
+    """An agent asked for an order's confirmation e-mail to go out again."""
+
+    order_id: int
+
+
+@dataclass(frozen=True)
 class ShipmentSent:
     """A shipment left, and its invoice is collected as far as it can be: the buyer hears
     of both (the shipment first, then the invoice, which then shows what was paid)."""
@@ -98,6 +105,15 @@ class EmailConfirmationRequested:
     email: str
     full_name: str
     token: str
+
+
+@dataclass(frozen=True)
+class PasswordResetAsked:
+    """Someone asked for a reset link for `email`. Nothing is looked up in that request:
+    the task finds the account, if any, makes the token and mails it, so the answer and
+    its timing say nothing of who has an account."""
+
+    email: str
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_login import login_required
 
-from core import notifications
 from core.customers import services as customers
 from core.errors import DomainError
 from core.ratelimit import RateLimited
@@ -143,7 +142,8 @@ def forgot_password():
             place_error(form, err)
             return with_retry_after(render_page("account/forgot_password.html", block="form",
                                                 form=form, status=form_status()), err)
-        notifications.queue_password_reset(form.email.data)
+        customers.ask_for_password_reset(db_session, form.email.data)
+        db_session.commit()
         return render_page("account/forgot_sent.html", email=form.email.data)
     return render_page("account/forgot_password.html", block="form", form=form)
 

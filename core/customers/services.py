@@ -238,6 +238,14 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def ask_for_password_reset(session: Session, email: str) -> None:
+    """Someone asked for a reset link for `email`. Nothing is looked up here: once the
+    caller commits, a task (core.notifications) finds the account, if there is one, and
+    mails it a link (request_password_reset), so the answer and its timing are the same
+    whoever asked."""
+    events.record(session, events.PasswordResetAsked(email))
+
+
 def request_password_reset(session: Session, email: str) -> tuple[CustomerUser, str] | None:
     """Make a reset token for the e-mail's user; None when there is no such user.
 

@@ -369,6 +369,8 @@ def _shipment_sent(happened: events.ShipmentSent) -> None:
 
 
 events.subscribe(events.OrderConfirmed, lambda happened: queue_order_confirmation(happened.order_id))
+events.subscribe(events.ConfirmationResendAsked, lambda happened: queue_order_confirmation(
+    happened.order_id, resend=True))
 events.subscribe(events.ShipmentSent, _shipment_sent)
 events.subscribe(events.InvoiceEmailRequested, lambda happened: queue_invoice_email(
     happened.invoice_id, resend=happened.resend))
@@ -384,6 +386,8 @@ events.subscribe(events.PayLinkRequested, lambda happened: _queue(
 events.subscribe(events.EmailConfirmationRequested, lambda happened: _queue(
     send_email_confirmation, happened.email, happened.full_name, happened.token,
     what="an e-mail confirmation"))
+events.subscribe(events.PasswordResetAsked,
+                 lambda happened: queue_password_reset(happened.email))
 events.subscribe(events.RegistrationRepeated, lambda happened: _queue(
     send_already_registered, happened.email, happened.full_name,
     what="an already-registered notice"))

@@ -38,7 +38,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit
+from core import audit, events
 from core.audit import AuditEvent
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
@@ -174,11 +174,13 @@ def add_note(session: Session, order: Order, *, text: str, actor: audit.Actor) -
 
 
 def record_confirmation_resent(session: Session, order: Order, *, actor: audit.Actor) -> None:
-    """Audit that the confirmation e-mail goes out again; the caller sends it after commit."""
+    """The confirmation e-mail goes out again once this commits (core.notifications);
+    audited."""
     if order.status in ("draft", "cancelled"):
         raise OrderError("A cancelled order has no confirmation to send.")
     audit.record(session, "order.confirmation_resent", actor=actor, channel=CHANNEL,
                  subject=order, data={"to": order.email})
+    events.record(session, events.ConfirmationResendAsked(order.id))
 
 
 # -- changing lines -----------------------------------------------------------------------
