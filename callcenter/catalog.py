@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, flash, request, url_for
-from sqlalchemy import select
 
 from core.catalog import products as catalogue
 from core.catalog.models import AssortmentRule, Channel, Product, Variant
@@ -15,7 +14,7 @@ from core.parsing import parse_int
 from core.pricing import catalogue_files
 from core.pricing import price_lists as pricelists
 from core.pricing import promotions as promos
-from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategory
+from core.pricing.models import PriceList, PriceListEntry, Promotion
 from core.paging import Page
 from core.web.auth import current_actor
 from core.web.db import db_session
@@ -46,20 +45,18 @@ def _category_choices(blank: str | None = None) -> list:
 
 
 def _tax_choices() -> list:
-    return options((t.id, t.name)
-                   for t in db_session.scalars(select(TaxCategory).order_by(TaxCategory.id)))
+    return options((t.id, t.name) for t in pricelists.tax_categories(db_session))
 
 
 def _price_list_choices(lists=None) -> list:
-    lists = lists if lists is not None else db_session.scalars(select(PriceList)
-                                                             .order_by(PriceList.code))
+    lists = lists if lists is not None else pricelists.by_code(db_session)
     return options((pl.id, f"{pl.code} ({pl.currency}, "
                            f"{'incl.' if pl.prices_include_tax else 'excl.'} tax)")
                    for pl in lists)
 
 
 def _channel_codes() -> list[str]:
-    return list(db_session.scalars(select(Channel.code).order_by(Channel.code)))
+    return catalogue.channel_codes(db_session)
 
 
 def _saved(message: str, url: str):
@@ -158,9 +155,7 @@ def _price_form(**kwargs) -> PriceForm:
 
 def _variant_page(variant: Variant, *, form: VariantForm | None = None,
                   price_form: PriceForm | None = None):
-    entries = db_session.scalars(
-        select(PriceListEntry).join(PriceList).where(PriceListEntry.variant_id == variant.id)
-        .order_by(PriceList.code, PriceListEntry.min_quantity)).all()
+    entries = pricelists.variant_prices(db_session, variant.id)
     if form is None:
         form = VariantForm()
         form.fill(variant)
@@ -288,7 +283,7 @@ def _channels_page(failed: tuple[int, AssortmentRuleForm] | None = None):
     forms = {c.id: _rule_form(c.id, formdata=None) for c in channels}
     if failed:
         forms[failed[0]] = failed[1]
-    lists = {pl.id: pl.code for pl in db_session.scalars(select(PriceList))}
+    lists = {pl.id: pl.code for pl in pricelists.by_code(db_session)}
     by_id = {c.id: c for c in catalogue.categories(db_session)}
     return render_page("catalog/channels.html", channels=channels, forms=forms, lists=lists,
                        category_label=lambda c: catalogue.category_label(c, by_id))
@@ -337,9 +332,7 @@ def _promotion_form(**kwargs) -> PromotionForm:
 @bp.get("/promotions", endpoint="promotions")
 @requires_role("catalog")
 def promotions():
-    found = db_session.scalars(select(Promotion).order_by(Promotion.active.desc(),
-                                                          Promotion.priority.desc(),
-                                                          Promotion.id)).all()
+    found = promos.list_promotions(db_session)
     return render_page("catalog/promotions.html", promotions=found, kinds=KIND_LABELS,
                        now=dt.datetime.now(dt.timezone.utc))
 
@@ -409,7 +402,7 @@ def _import_forms(products_form=None, prices_form=None):
 
 def _import_page(products_form=None, prices_form=None, errors=None, which=None):
     products_form, prices_form, base_lists = _import_forms(products_form, prices_form)
-    all_lists = db_session.scalars(select(PriceList).order_by(PriceList.code)).all()
+    all_lists = pricelists.by_code(db_session)
     return render_page("catalog/import.html", products_form=products_form,
                        prices_form=prices_form, base_lists=base_lists, all_lists=all_lists,
                        errors=errors or [], which=which)

@@ -5,7 +5,6 @@ from collections.abc import Callable
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from core.agents import mfa
 from core.agents import services as agent_services
@@ -46,7 +45,7 @@ def create(email: str, full_name: str, roles: tuple[str, ...], password: str | N
 @agents.command("list")
 def list_agents():
     """List agents and their roles."""
-    for agent in db_session.scalars(select(Agent).order_by(Agent.email)):
+    for agent in agent_services.all_agents(db_session):
         state = "" if agent.active else " (inactive)"
         click.echo(f"{agent.email}\t{agent.full_name}\t{agent.roles_text}{state}")
 

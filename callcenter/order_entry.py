@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass, field
 
 from flask import Blueprint, current_app, flash, jsonify, request, session, url_for
-from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from core import ratelimit
@@ -22,6 +21,7 @@ from core.customers.models import Customer
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.orders import cart as carts
+from core.orders import queries as order_queries
 from core.orders import services as orders
 from core.orders.models import Cart, Order
 from core.parsing import parse_decimal
@@ -480,8 +480,7 @@ def _placed_message(order: Order) -> str:
 # -- payment by phone ------------------------------------------------------------------------
 
 def _order(number: str) -> Order:
-    order = db_session.scalar(select(Order).where(Order.number == number,
-                                                  Order.channel_code == phone.CHANNEL))
+    order = order_queries.by_number(db_session, number, channel=phone.CHANNEL)
     if order is None:
         raise NotFound("We could not find that order.")
     return order

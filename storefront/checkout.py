@@ -13,11 +13,11 @@ import uuid
 from dataclasses import replace
 
 from flask import Blueprint, jsonify, redirect, request, session, url_for
-from sqlalchemy import select
 
 from core.billing import giftcard_operations, prepayments
 from core.customers.addresses import COUNTRIES, validate_address
 from core.errors import DomainError, NotFound
+from core.orders import queries as order_queries
 from core.orders import services as orders
 from core.orders.models import Order
 from core.ratelimit import RateLimited
@@ -204,7 +204,7 @@ def _answer(outcome):
 
 def _own_order(number: str) -> Order:
     """An order this browser placed, or the signed-in customer's; else 404."""
-    order = db_session.scalar(select(Order).where(Order.number == number))
+    order = order_queries.by_number(db_session, number)
     user = current_account()
     mine = order is not None and (
         number in session.get(PLACED_KEY, []) or

@@ -43,6 +43,11 @@ def create_agent(session: Session, *, email: str, full_name: str, password: str 
     return agent
 
 
+def all_agents(session: Session) -> list[Agent]:
+    """Every agent, by e-mail."""
+    return list(session.scalars(select(Agent).order_by(Agent.email)))
+
+
 def find_agent_by_email(session: Session, email: str) -> Agent | None:
     return session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
 

@@ -496,6 +496,10 @@ def channels_with_rules(session: Session) -> list[Channel]:
             selectinload(Channel.assortment).selectinload(AssortmentRule.product))))
 
 
+def channel_codes(session: Session) -> list[str]:
+    return list(session.scalars(select(Channel.code).order_by(Channel.code)))
+
+
 def categories(session: Session) -> list[Category]:
     """Every category in tree order (by materialised path), for choices."""
     return list(session.scalars(select(Category).order_by(Category.path)))

@@ -68,6 +68,14 @@ def _listed():
                      Order.cancel_reason.in_(CHECKOUT_ATTEMPT_REASONS)))
 
 
+def by_number(session: Session, number: str, *, channel: str | None = None) -> Order | None:
+    """The order with this number (and from this channel, when given), or None."""
+    stmt = select(Order).where(Order.number == number)
+    if channel is not None:
+        stmt = stmt.where(Order.channel_code == channel)
+    return session.scalar(stmt)
+
+
 def order_history(session: Session, customer_id: int, *, page: int = 1,
                   per_page: int = PER_PAGE) -> Page[Order]:
     """One page of the customer's orders, newest first. Two queries, whatever the count."""

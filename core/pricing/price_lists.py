@@ -22,7 +22,7 @@ from core.catalog.products import (CHANNEL, CODE_PATTERN, CatalogInputError, app
                                    audit_value, check_amount, check_currency,
                                    check_min_quantity, check_text)
 from core.errors import NotFound
-from core.pricing.models import SCOPES, PriceList, PriceListEntry
+from core.pricing.models import SCOPES, PriceList, PriceListEntry, TaxCategory
 
 # Customers sit above pricing: a contract list finds its customer by number in the table its
 # foreign key points at (price_lists.customer_id -> customers.id), not through the model.
@@ -228,3 +228,21 @@ def price_lists(session: Session) -> list[tuple[PriceList, int]]:
     return [(pl, n or 0) for pl, n in session.execute(
         select(PriceList, counts.c.n).outerjoin(counts, counts.c.price_list_id == PriceList.id)
         .order_by(PriceList.scope, PriceList.code))]
+
+
+def by_code(session: Session) -> list[PriceList]:
+    """Every price list, by code (for choices)."""
+    return list(session.scalars(select(PriceList).order_by(PriceList.code)))
+
+
+def variant_prices(session: Session, variant_id: int) -> list[PriceListEntry]:
+    """A variant's prices in every list, by list code and quantity break."""
+    return list(session.scalars(
+        select(PriceListEntry).join(PriceList).where(PriceListEntry.variant_id == variant_id)
+        .order_by(PriceList.code, PriceListEntry.min_quantity)))
+
+
+def tax_categories(session: Session) -> list[TaxCategory]:
+    """The tax categories a product can be given (for choices)."""
+    return list(session.scalars(select(TaxCategory).order_by(TaxCategory.id)))
+

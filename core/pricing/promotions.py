@@ -179,3 +179,10 @@ def promotion_form_data(session: Session, promotion: Promotion) -> PromotionData
         usage_limit_total=promotion.usage_limit_total,
         usage_limit_per_customer=promotion.usage_limit_per_customer,
         priority=promotion.priority, exclusive=promotion.exclusive, active=promotion.active)
+
+
+def list_promotions(session: Session) -> list[Promotion]:
+    """Every promotion: active ones first, then by priority."""
+    return list(session.scalars(select(Promotion).order_by(
+        Promotion.active.desc(), Promotion.priority.desc(), Promotion.id)))
+
