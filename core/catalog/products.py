@@ -44,8 +44,10 @@ class CatalogInputError(DomainError):
     code = "invalid_catalog_input"
 
 
-def _fail(message: str, field_name: str | None = None):
+def refuse(message: str, field_name: str | None = None):
+    """Raise CatalogInputError at the field: the catalogue's and pricing's input checks."""
     raise CatalogInputError(message, field=field_name)
+
 
 
 # --- input -------------------------------------------------------------------------------
@@ -83,30 +85,30 @@ def check_text(value: str | None, label: str, field_name: str, *, max_length: in
                required: bool = False) -> str:
     text = (value or "").strip()
     if required and not text:
-        _fail(f"Enter the {label}.", field_name)
+        refuse(f"Enter the {label}.", field_name)
     if len(text) > max_length:
-        _fail(f"The {label} can have at most {max_length} characters.", field_name)
+        refuse(f"The {label} can have at most {max_length} characters.", field_name)
     return text
 
 
 def check_slug(value: str, field_name: str = "slug") -> str:
     slug = (value or "").strip().lower()
     if slug and not CODE_PATTERN.match(slug):
-        _fail("A slug has lower-case letters, digits and hyphens only, like copy-paper-a4.",
+        refuse("A slug has lower-case letters, digits and hyphens only, like copy-paper-a4.",
               field_name)
     if len(slug) > 200:
-        _fail("A slug can have at most 200 characters.", field_name)
+        refuse("A slug can have at most 200 characters.", field_name)
     return slug
 
 
 def check_sku(value: str | None, field_name: str = "sku") -> str:
     sku = (value or "").strip()
     if not sku:
-        _fail("Enter the SKU.", field_name)
+        refuse("Enter the SKU.", field_name)
     if len(sku) > 64:
-        _fail("A SKU can have at most 64 characters.", field_name)
+        refuse("A SKU can have at most 64 characters.", field_name)
     if not SKU_PATTERN.match(sku):
-        _fail(f"SKU {sku!r} may hold letters, digits and . _ / - only, and no spaces.",
+        refuse(f"SKU {sku!r} may hold letters, digits and . _ / - only, and no spaces.",
               field_name)
     return sku
 
@@ -117,18 +119,18 @@ def check_barcode(value: str | None, field_name: str = "barcode") -> str:
     if not code:
         return ""
     if not code.isdigit() or len(code) not in (8, 12, 13, 14):
-        _fail("A barcode is a GTIN of 8, 12, 13 or 14 digits.", field_name)
+        refuse("A barcode is a GTIN of 8, 12, 13 or 14 digits.", field_name)
     body, check = code[:-1], int(code[-1])
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     if (10 - total % 10) % 10 != check:
-        _fail(f"Barcode {code} has a wrong check digit; check it for a typo.", field_name)
+        refuse(f"Barcode {code} has a wrong check digit; check it for a typo.", field_name)
     return code
 
 
 def check_weight(value: int | None, field_name: str = "weight_grams") -> int:
     grams = 0 if value is None else value
     if grams < 0 or grams > MAX_WEIGHT_GRAMS:
-        _fail(f"The weight is between 0 and {MAX_WEIGHT_GRAMS} grams.", field_name)
+        refuse(f"The weight is between 0 and {MAX_WEIGHT_GRAMS} grams.", field_name)
     return grams
 
 
@@ -141,7 +143,7 @@ def parse_attributes(text: str | None, field_name: str = "attributes") -> dict[s
         name, sep, value = part.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not name or not value:
-            _fail(f"Write attributes as Name=Value separated by semicolons; {part.strip()!r} "
+            refuse(f"Write attributes as Name=Value separated by semicolons; {part.strip()!r} "
                   "is not.", field_name)
         result[name] = value
     return check_attributes(result, field_name)
@@ -154,18 +156,18 @@ def check_attributes(attributes: Mapping[str, str], field_name: str = "attribute
     for name, value in attributes.items():
         name, value = name.strip(), value.strip()
         if not name or not value:
-            _fail("Every attribute needs a name and a value.", field_name)
+            refuse("Every attribute needs a name and a value.", field_name)
         if len(name) > 60 or len(value) > 120:
-            _fail(f"Attribute {name[:60]!r}: names have at most 60 characters, values 120.",
+            refuse(f"Attribute {name[:60]!r}: names have at most 60 characters, values 120.",
                   field_name)
         if any(ch in name + value for ch in "=;"):
-            _fail(f"Attribute {name!r}: names and values cannot contain = or ;.", field_name)
+            refuse(f"Attribute {name!r}: names and values cannot contain = or ;.", field_name)
         if name.lower() in seen:
-            _fail(f"Attribute {name!r} is given twice.", field_name)
+            refuse(f"Attribute {name!r} is given twice.", field_name)
         seen.add(name.lower())
         cleaned[name] = value
     if len(cleaned) > MAX_ATTRIBUTES:
-        _fail(f"A variant has at most {MAX_ATTRIBUTES} attributes.", field_name)
+        refuse(f"A variant has at most {MAX_ATTRIBUTES} attributes.", field_name)
     return cleaned
 
 
@@ -176,7 +178,7 @@ def format_attributes(attributes: Mapping[str, str]) -> str:
 def check_currency(value: str | None, field_name: str = "currency") -> str:
     code = (value or "").strip().upper()
     if code not in MINOR_UNITS:
-        _fail(f"Choose a currency Marketline accepts ({', '.join(sorted(MINOR_UNITS))}).",
+        refuse(f"Choose a currency Marketline accepts ({', '.join(sorted(MINOR_UNITS))}).",
               field_name)
     return code
 
@@ -185,15 +187,15 @@ def check_amount(amount: Decimal | None, currency: str, field_name: str, *,
                  label: str = "price", positive: bool = False) -> Decimal:
     """A non-negative amount with no more decimals than the currency's minor unit."""
     if amount is None or not isinstance(amount, Decimal) or not amount.is_finite():
-        _fail(f"Enter the {label} as a number, like 12.50.", field_name)
+        refuse(f"Enter the {label} as a number, like 12.50.", field_name)
     if amount < 0 or (positive and amount == 0):
-        _fail(f"The {label} must be {'more than' if positive else 'at least'} 0.", field_name)
+        refuse(f"The {label} must be {'more than' if positive else 'at least'} 0.", field_name)
     if amount >= AMOUNT_LIMIT:  # before quantize, which cannot hold 1e30 at 28 digits
-        _fail(f"The {label} is too large.", field_name)
+        refuse(f"The {label} is too large.", field_name)
     places = MINOR_UNITS.get(currency, 2)
     quantum = Decimal(1).scaleb(-places)
     if amount != amount.quantize(quantum):
-        _fail(f"A {label} in {currency} has at most {places} decimal places.", field_name)
+        refuse(f"A {label} in {currency} has at most {places} decimal places.", field_name)
     return amount.quantize(quantum)
 
 
@@ -206,7 +208,7 @@ def parse_decimal(text: str | None) -> Decimal | None:
 
 def check_min_quantity(value: int | None, field_name: str = "min_quantity") -> int:
     if value is None or value < 1 or value > 1_000_000:
-        _fail("The quantity break starts at 1 unit or more.", field_name)
+        refuse("The quantity break starts at 1 unit or more.", field_name)
     return value
 
 
@@ -235,9 +237,11 @@ def apply_changes(obj: object, values: Mapping[str, Any]) -> dict[str, list[Any]
     return changed
 
 
-def _record(session: Session, action: str, actor: audit.Actor, subject: object,
-            data: dict[str, Any]) -> None:
+def record_change(session: Session, action: str, actor: audit.Actor, subject: object,
+                  data: dict[str, Any]) -> None:
+    """Audit a change to the catalogue or its prices (channel "console")."""
     audit.record(session, action, actor=actor, channel=CHANNEL, subject=subject, data=data)
+
 
 
 # --- products and variants ---------------------------------------------------------------
@@ -250,11 +254,11 @@ def _product_values(session: Session, data: ProductData, product: Product | None
     description = check_text(data.description, "description", "description",
                              max_length=20_000)
     if data.category_id is None or session.get(Category, data.category_id) is None:
-        _fail("Choose the category.", "category_id")
+        refuse("Choose the category.", "category_id")
     if data.tax_category_id is None or session.scalar(
             select(_tax_categories.c.id).where(_tax_categories.c.id == data.tax_category_id)
     ) is None:
-        _fail("Choose the tax category.", "tax_category_id")
+        refuse("Choose the tax category.", "tax_category_id")
     slug = check_slug(data.slug)
     if not slug:
         slug = product.slug if product is not None else _free_slug(
@@ -262,7 +266,7 @@ def _product_values(session: Session, data: ProductData, product: Product | None
     else:
         clash = session.scalar(select(Product.id).where(Product.slug == slug))
         if clash is not None and (product is None or clash != product.id):
-            _fail(f"Another product already uses the slug {slug}.", "slug")
+            refuse(f"Another product already uses the slug {slug}.", "slug")
     return dict(name=name, brand=brand, description=description, slug=slug,
                 category_id=data.category_id, tax_category_id=data.tax_category_id,
                 active=bool(data.active))
@@ -283,7 +287,7 @@ def create_product(session: Session, data: ProductData, *, actor: audit.Actor) -
     session.add(product)
     session.flush()
     search.reindex(session, [product.id])
-    _record(session, "product.created", actor, product,
+    record_change(session, "product.created", actor, product,
             {"slug": product.slug, "name": product.name})
     return product
 
@@ -294,7 +298,7 @@ def update_product(session: Session, product: Product, data: ProductData, *,
     changed = apply_changes(product, _product_values(session, data, product))
     if changed:
         search.reindex(session, [product.id])
-        _record(session, "product.updated", actor, product, {"changes": changed})
+        record_change(session, "product.updated", actor, product, {"changes": changed})
     return product
 
 
@@ -303,7 +307,7 @@ def _variant_values(session: Session, data: VariantData, variant: Variant | None
     sku = check_sku(data.sku)
     clash = session.scalar(select(Variant.id).where(func.lower(Variant.sku) == sku.lower()))
     if clash is not None and (variant is None or clash != variant.id):
-        _fail(f"SKU {sku} is already in use.", "sku")
+        refuse(f"SKU {sku} is already in use.", "sku")
     return dict(sku=sku,
                 name=check_text(data.name, "variant name", "name", max_length=200),
                 barcode=check_barcode(data.barcode),
@@ -344,7 +348,7 @@ def add_variant(session: Session, product: Product, data: VariantData, *,
     session.add(variant)
     session.flush()
     search.reindex(session, [product.id])
-    _record(session, "variant.created", actor, variant,
+    record_change(session, "variant.created", actor, variant,
             {"sku": variant.sku, "product_id": product.id, "attributes": attributes})
     return variant
 
@@ -361,7 +365,7 @@ def update_variant(session: Session, variant: Variant, data: VariantData, *,
         session.flush()
         if "sku" in changed:
             search.reindex(session, [variant.product_id])
-        _record(session, "variant.updated", actor, variant,
+        record_change(session, "variant.updated", actor, variant,
                 {"sku": variant.sku, "changes": changed})
     return variant
 
@@ -386,7 +390,7 @@ def find_product_ids(session: Session, refs: Iterable[str], field_name: str) -> 
         else:
             ids.append(pid)
     if unknown:
-        _fail(f"No product has the slug or SKU {', '.join(unknown)}.", field_name)
+        refuse(f"No product has the slug or SKU {', '.join(unknown)}.", field_name)
     return list(dict.fromkeys(ids))
 
 
@@ -395,14 +399,14 @@ def add_assortment_rule(session: Session, channel: Channel, *, mode: str,
                         actor: audit.Actor) -> AssortmentRule:
     """Include or exclude a category (and its subtree) or one product in a channel."""
     if mode not in ("include", "exclude"):
-        _fail("Choose include or exclude.", "mode")
+        refuse("Choose include or exclude.", "mode")
     product_ref = (product_ref or "").strip()
     if bool(category_id) == bool(product_ref):
-        _fail("Choose a category or name a product, not both.", "category_id")
+        refuse("Choose a category or name a product, not both.", "category_id")
     product_id = None
     if category_id:
         if session.get(Category, category_id) is None:
-            _fail("Choose an existing category.", "category_id")
+            refuse("Choose an existing category.", "category_id")
     else:
         product_id = find_product_ids(session, [product_ref], "product")[0]
     duplicate = session.scalar(select(AssortmentRule.id).where(
@@ -412,12 +416,12 @@ def add_assortment_rule(session: Session, channel: Channel, *, mode: str,
         AssortmentRule.product_id.is_(None) if category_id else
         AssortmentRule.product_id == product_id))
     if duplicate is not None:
-        _fail("The channel already has this rule.", "mode")
+        refuse("The channel already has this rule.", "mode")
     rule = AssortmentRule(channel=channel, mode=mode, category_id=category_id or None,
                           product_id=product_id)
     session.add(rule)
     session.flush()
-    _record(session, "assortment_rule.added", actor, rule,
+    record_change(session, "assortment_rule.added", actor, rule,
             {"channel": channel.code, "mode": mode, "category_id": rule.category_id,
              "product_id": product_id})
     return rule
@@ -426,7 +430,7 @@ def add_assortment_rule(session: Session, channel: Channel, *, mode: str,
 def remove_assortment_rule(session: Session, rule: AssortmentRule, *, actor: audit.Actor
                            ) -> None:
     """Drop a rule from its channel's assortment."""
-    _record(session, "assortment_rule.removed", actor, rule,
+    record_change(session, "assortment_rule.removed", actor, rule,
             {"channel": rule.channel.code, "mode": rule.mode, "category_id": rule.category_id,
              "product_id": rule.product_id})
     rule.channel.assortment.remove(rule)

@@ -18,24 +18,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit
 from core.catalog.models import Channel, Product, Variant
-from core.catalog.products import (CHANNEL, CODE_PATTERN, CatalogInputError, apply_changes,
-                                   audit_value, check_amount, check_currency,
-                                   check_min_quantity, check_text)
+from core.catalog.products import (CODE_PATTERN, apply_changes, audit_value, check_amount,
+                                   check_currency, check_min_quantity, check_text,
+                                   record_change, refuse)
 from core.errors import NotFound
 from core.pricing.models import SCOPES, PriceList, PriceListEntry, TaxCategory
 
 # Customers sit above pricing: a contract list finds its customer by number in the table its
 # foreign key points at (price_lists.customer_id -> customers.id), not through the model.
 _customers = table("customers", column("id"), column("number"))
-
-
-def _fail(message: str, field_name: str | None = None):
-    raise CatalogInputError(message, field=field_name)
-
-
-def _record(session: Session, action: str, actor: audit.Actor, subject: object,
-            data: dict[str, Any]) -> None:
-    audit.record(session, action, actor=actor, channel=CHANNEL, subject=subject, data=data)
 
 
 @dataclass
@@ -77,7 +68,7 @@ def set_price(session: Session, *, price_list: PriceList, variant: Variant, min_
             return entry
         entry.unit_price = unit_price
     session.flush()
-    _record(session, "price.set", actor, entry,
+    record_change(session, "price.set", actor, entry,
             {"price_list": price_list.code, "sku": variant.sku, "min_quantity": min_quantity,
              "unit_price": audit_value(unit_price), "previous": audit_value(old)})
     return entry
@@ -85,7 +76,7 @@ def set_price(session: Session, *, price_list: PriceList, variant: Variant, min_
 
 def remove_price(session: Session, entry: PriceListEntry, *, actor: audit.Actor) -> None:
     """Delete one quantity break of a variant in a price list."""
-    _record(session, "price.removed", actor, entry,
+    record_change(session, "price.removed", actor, entry,
             {"price_list": entry.price_list.code, "sku": entry.variant.sku,
              "min_quantity": entry.min_quantity, "unit_price": audit_value(entry.unit_price)})
     session.delete(entry)
@@ -96,29 +87,29 @@ def _price_list_values(session: Session, data: PriceListData, price_list: PriceL
                        ) -> dict[str, Any]:
     code = (data.code or "").strip().lower()
     if not code:
-        _fail("Enter a code for the price list, like retail-chf.", "code")
+        refuse("Enter a code for the price list, like retail-chf.", "code")
     if len(code) > 60 or not CODE_PATTERN.match(code):
-        _fail("A code has lower-case letters, digits and hyphens only (at most 60).", "code")
+        refuse("A code has lower-case letters, digits and hyphens only (at most 60).", "code")
     clash = session.scalar(select(PriceList.id).where(PriceList.code == code))
     if clash is not None and (price_list is None or clash != price_list.id):
-        _fail(f"Another price list already has the code {code}.", "code")
+        refuse(f"Another price list already has the code {code}.", "code")
     name = check_text(data.name, "name", "name", max_length=200, required=True)
     currency = check_currency(data.currency)
     if (price_list is not None and currency != price_list.currency
             and session.scalar(select(exists().where(
                 PriceListEntry.price_list_id == price_list.id)))):
-        _fail("The currency cannot change while the list holds prices.", "currency")
+        refuse("The currency cannot change while the list holds prices.", "currency")
     if data.scope not in SCOPES:
-        _fail(f"The scope is one of {', '.join(SCOPES)}.", "scope")
+        refuse(f"The scope is one of {', '.join(SCOPES)}.", "scope")
     channel_code = customer_group = None
     customer_id = None
     if data.scope == "channel":
         channel_code = (data.channel_code or "").strip()
         channel = session.scalar(select(Channel).where(Channel.code == channel_code))
         if channel is None:
-            _fail("Choose the channel this list is for.", "channel_code")
+            refuse("Choose the channel this list is for.", "channel_code")
         if channel.currency != currency:
-            _fail(f"Channel {channel.code} sells in {channel.currency}, not {currency}.",
+            refuse(f"Channel {channel.code} sells in {channel.currency}, not {currency}.",
                   "currency")
     elif data.scope == "group":
         customer_group = check_text(data.customer_group, "customer group", "customer_group",
@@ -127,12 +118,12 @@ def _price_list_values(session: Session, data: PriceListData, price_list: PriceL
         number = (data.customer_number or "").strip().upper()
         customer_id = session.scalar(select(_customers.c.id).where(_customers.c.number == number))
         if not number or customer_id is None:
-            _fail("Enter the number of an existing customer, like C-000123.",
+            refuse("Enter the number of an existing customer, like C-000123.",
                   "customer_number")
     if data.valid_from and data.valid_to and data.valid_to < data.valid_from:
-        _fail("The list cannot end before it starts.", "valid_to")
+        refuse("The list cannot end before it starts.", "valid_to")
     if not -1000 <= data.priority <= 1000:
-        _fail("The priority is between -1000 and 1000.", "priority")
+        refuse("The priority is between -1000 and 1000.", "priority")
     return dict(code=code, name=name, currency=currency, scope=data.scope,
                 channel_code=channel_code, customer_group=customer_group,
                 customer_id=customer_id, valid_from=data.valid_from, valid_to=data.valid_to,
@@ -146,7 +137,7 @@ def create_price_list(session: Session, data: PriceListData, *, actor: audit.Act
     price_list = PriceList(**_price_list_values(session, data, None))
     session.add(price_list)
     session.flush()
-    _record(session, "price_list.created", actor, price_list,
+    record_change(session, "price_list.created", actor, price_list,
             {k: audit_value(v) for k, v in _price_list_snapshot(price_list).items()})
     return price_list
 
@@ -157,7 +148,7 @@ def update_price_list(session: Session, price_list: PriceList, data: PriceListDa
     changed = apply_changes(price_list, _price_list_values(session, data, price_list))
     if changed:
         session.flush()
-        _record(session, "price_list.updated", actor, price_list, {"changes": changed})
+        record_change(session, "price_list.updated", actor, price_list, {"changes": changed})
     return price_list
 
 

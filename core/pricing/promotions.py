@@ -18,20 +18,11 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.catalog.models import Category, Channel, Product
-from core.catalog.products import (CHANNEL, CatalogInputError, apply_changes, audit_value,
-                                   check_amount, check_currency, check_text, find_product_ids)
+from core.catalog.products import (apply_changes, audit_value, check_amount, check_currency,
+                                   check_text, find_product_ids, record_change, refuse)
 from core.pricing.models import PROMOTION_KINDS, Promotion
 
 MAX_USAGE_LIMIT = 1_000_000_000
-
-
-def _fail(message: str, field_name: str | None = None):
-    raise CatalogInputError(message, field=field_name)
-
-
-def _record(session: Session, action: str, actor: audit.Actor, subject: object,
-            data: dict[str, Any]) -> None:
-    audit.record(session, action, actor=actor, channel=CHANNEL, subject=subject, data=data)
 
 
 @dataclass
@@ -61,14 +52,14 @@ def _promotion_values(session: Session, data: PromotionData, promotion: Promotio
                       ) -> dict[str, Any]:
     name = check_text(data.name, "name", "name", max_length=200, required=True)
     if data.kind not in PROMOTION_KINDS:
-        _fail(f"The kind is one of {', '.join(PROMOTION_KINDS)}.", "kind")
+        refuse(f"The kind is one of {', '.join(PROMOTION_KINDS)}.", "kind")
     currency = check_currency(data.currency)
     value, buy, get = data.value if data.value is not None else Decimal(0), 0, 0
     if data.kind == "percent_off":
         if not isinstance(value, Decimal) or not Decimal(0) < value <= Decimal(100):
-            _fail("A percentage off is more than 0 and at most 100.", "value")
+            refuse("A percentage off is more than 0 and at most 100.", "value")
         if value != value.quantize(Decimal("0.01")):
-            _fail("A percentage has at most two decimal places.", "value")
+            refuse("A percentage has at most two decimal places.", "value")
     elif data.kind == "amount_off":
         value = check_amount(value, currency, "value", label="amount off", positive=True)
     elif data.kind == "fixed_price":
@@ -76,9 +67,9 @@ def _promotion_values(session: Session, data: PromotionData, promotion: Promotio
     elif data.kind == "buy_x_get_y":
         buy, get = data.buy_quantity or 0, data.get_quantity or 0
         if not 1 <= buy <= 1000:
-            _fail("Enter how many units the customer buys (1 or more).", "buy_quantity")
+            refuse("Enter how many units the customer buys (1 or more).", "buy_quantity")
         if not 1 <= get <= 1000:
-            _fail("Enter how many units the customer gets free (1 or more).", "get_quantity")
+            refuse("Enter how many units the customer gets free (1 or more).", "get_quantity")
         value = Decimal(0)
     else:  # free_shipping
         value = Decimal(0)
@@ -87,39 +78,39 @@ def _promotion_values(session: Session, data: PromotionData, promotion: Promotio
     if category_ids:
         known = set(session.scalars(select(Category.id).where(Category.id.in_(category_ids))))
         if missing := [c for c in category_ids if c not in known]:
-            _fail(f"There is no category {missing[0]}.", "category_ids")
+            refuse(f"There is no category {missing[0]}.", "category_ids")
     if data.kind in ("fixed_price", "buy_x_get_y") and not (product_ids or category_ids):
-        _fail("Name the products or categories this promotion applies to.", "products")
+        refuse("Name the products or categories this promotion applies to.", "products")
     channels = list(dict.fromkeys(c.strip() for c in data.channels if c.strip()))
     if channels:
         known_channels = set(session.scalars(select(Channel.code)))
         if missing := [c for c in channels if c not in known_channels]:
-            _fail(f"There is no channel {missing[0]}.", "channels")
+            refuse(f"There is no channel {missing[0]}.", "channels")
     groups = list(dict.fromkeys(g.strip() for g in data.customer_groups if g.strip()))
     if any(len(g) > 40 for g in groups):
-        _fail("A customer group has at most 40 characters.", "customer_groups")
+        refuse("A customer group has at most 40 characters.", "customer_groups")
     coupon = (data.coupon_code or "").strip().upper() or None
     if coupon is not None:
         if len(coupon) > 60 or not re.fullmatch(r"[A-Z0-9][A-Z0-9_-]*", coupon):
-            _fail("A coupon code has letters, digits, - and _ only (at most 60).",
+            refuse("A coupon code has letters, digits, - and _ only (at most 60).",
                   "coupon_code")
         clash = session.scalar(select(Promotion.id).where(
             func.upper(Promotion.coupon_code) == coupon))
         if clash is not None and (promotion is None or clash != promotion.id):
-            _fail(f"Another promotion already uses the coupon code {coupon}.", "coupon_code")
+            refuse(f"Another promotion already uses the coupon code {coupon}.", "coupon_code")
     min_subtotal = None
     if data.min_subtotal is not None:
         min_subtotal = check_amount(data.min_subtotal, currency, "min_subtotal",
                                     label="minimum subtotal")
     if data.starts_at and data.ends_at and data.ends_at <= data.starts_at:
-        _fail("The promotion must end after it starts.", "ends_at")
+        refuse("The promotion must end after it starts.", "ends_at")
     for limit, field_name in ((data.usage_limit_total, "usage_limit_total"),
                               (data.usage_limit_per_customer, "usage_limit_per_customer")):
         if limit is not None and not 1 <= limit <= MAX_USAGE_LIMIT:
-            _fail("A usage limit is 1 or more (at most a billion); leave it empty for no "
+            refuse("A usage limit is 1 or more (at most a billion); leave it empty for no "
                   "limit.", field_name)
     if not -1000 <= data.priority <= 1000:
-        _fail("The priority is between -1000 and 1000.", "priority")
+        refuse("The priority is between -1000 and 1000.", "priority")
     return dict(name=name, kind=data.kind, value=value, currency=currency, buy_quantity=buy,
                 get_quantity=get, coupon_code=coupon, channels=channels,
                 customer_groups=groups, product_ids=product_ids, category_ids=category_ids,
@@ -137,7 +128,7 @@ def create_promotion(session: Session, data: PromotionData, *, actor: audit.Acto
     promotion = Promotion(**values)
     session.add(promotion)
     session.flush()
-    _record(session, "promotion.created", actor, promotion,
+    record_change(session, "promotion.created", actor, promotion,
             {k: audit_value(v) for k, v in values.items()})
     return promotion
 
@@ -148,7 +139,7 @@ def update_promotion(session: Session, promotion: Promotion, data: PromotionData
     changed = apply_changes(promotion, _promotion_values(session, data, promotion))
     if changed:
         session.flush()
-        _record(session, "promotion.updated", actor, promotion,
+        record_change(session, "promotion.updated", actor, promotion,
                 {k: [audit_value(v) for v in pair] for k, pair in changed.items()})
     return promotion
 
@@ -159,7 +150,7 @@ def deactivate_promotion(session: Session, promotion: Promotion, *, actor: audit
     if promotion.active:
         promotion.active = False
         session.flush()
-        _record(session, "promotion.deactivated", actor, promotion, {"name": promotion.name})
+        record_change(session, "promotion.deactivated", actor, promotion, {"name": promotion.name})
     return promotion
 
 
