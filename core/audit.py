@@ -28,6 +28,23 @@ class Actor:
         return cls("anonymous", None, "guest")
 
 
+@dataclass(frozen=True)
+class Entry:
+    """The audit event of a state change, handed to a transition function (`audit=`), which
+    records it with the moved object as its subject right after the table allowed the move
+    and the status changed; an illegal move records nothing."""
+
+    session: Session
+    action: str
+    actor: Actor
+    channel: str
+    data: dict[str, Any] | None = None
+
+    def record(self, subject: object) -> "AuditEvent":
+        return record(self.session, self.action, actor=self.actor, channel=self.channel,
+                      subject=subject, data=self.data)
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)

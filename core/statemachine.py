@@ -5,12 +5,19 @@ the domain error an illegal move raises. Each package that owns a document insta
 machines in its `states` module and changes a status only through the transition
 functions there, which call `Machine.move`; `tests/unit/test_transition_tables.py` walks
 every table in `MACHINES` and checks that no other code assigns a status.
+
+A move records its audit event too: the caller passes `audit=audit.Entry(session, action,
+actor, channel, data)` and the move records it, with the moved object as its subject, once
+the table allowed the move and the status changed (an illegal move records nothing). A
+caller whose audit event names another object (a payment attempt's move audited on its
+order) or that has no audit event for the move (a payment state re-stated) passes none.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
 
+from core.audit import Entry
 from core.errors import DomainError
 
 # Every machine, by name; each names the columns ("table.column") whose values it governs.
@@ -55,10 +62,13 @@ class Machine:
                 f"{self.label(target).lower()}.")
 
     def move(self, obj, target: str, attribute: str = "status", *,
-             noun: str | None = None) -> str:
-        """Set `obj.<attribute>` to `target` after checking the table; returns the previous
-        state. The one assignment of a status in core."""
+             noun: str | None = None, audit: Entry | None = None) -> str:
+        """Set `obj.<attribute>` to `target` after checking the table, then record `audit`
+        (if given) with `obj` as its subject; returns the previous state. The one assignment
+        of a status in core."""
         current = getattr(obj, attribute)
         self.check(current, target, noun=noun)
         setattr(obj, attribute, self.states(target))
+        if audit is not None:
+            audit.record(obj)
         return current

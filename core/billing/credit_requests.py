@@ -151,10 +151,9 @@ def change_status(session: Session, request, to: CreditRequestStatus, *, actor: 
     if not billing_states.REQUEST.allows(current, to):
         raise IllegalTransition(f"{noun} that is {labels[current].lower()} cannot become "
                                 f"{labels[to].lower()}.")
-    audit.record(session, f"{action}.{to.value}", actor=actor, channel=CHANNEL,
-                 subject=request, data={"from": current.value, "amount": str(request.amount),
-                                        "note": note, **data})
-    billing_states.move_request(request, to, noun=noun)
+    billing_states.move_request(request, to, noun=noun, audit=audit.Entry(
+        session, f"{action}.{to.value}", actor, CHANNEL,
+        {"from": current.value, "amount": str(request.amount), "note": note, **data}))
     request.decided_by, request.decided_at, request.decision_note = actor.label, utcnow(), note
 
 

@@ -647,10 +647,10 @@ def record_card_refund(session: Session, *, payment: Payment, amount: Decimal, s
                         reference=stripe_id[:60], memo="Refunded to the card",
                         postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, payment.customer_id),
                                   ledger.cr(ledger.CARD_CLEARING, amount)])
-    billing_states.move_refund(refund, RefundStatus.SUCCEEDED)
+    billing_states.move_refund(refund, RefundStatus.SUCCEEDED, audit=audit.Entry(
+        session, "payment.refunded", actor, "backoffice",
+        {"amount": str(amount), "payment": payment.stripe_id}))
     refund.stripe_id, refund.entry_id = stripe_id, entry.id
-    audit.record(session, "payment.refunded", actor=actor, channel="backoffice", subject=refund,
-                 data={"amount": str(amount), "payment": payment.stripe_id})
     session.flush()
     return refund
 

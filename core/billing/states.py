@@ -1,17 +1,16 @@
 """The billing documents' transition tables: invoices and credit notes, refunds, and the
 requests that wait for a second person (credit note requests, gift card sales).
 
-The functions here are the only code that changes these statuses:
+The functions here are the only code that changes these statuses, and each records the
+audit event it is given (`audit=audit.Entry(...)`) with the moved document as its subject:
 
 - `restate(doc)`: an invoice's or credit note's status follows its open amount, by one
-  rule (`derived_status`), whichever way the amount was settled or used.
+  rule (`derived_status`), whichever way the amount was settled or used (the allocation,
+  not the status, is what is audited, so no caller passes an event).
 - `move_refund(refund, target)`: a refund recorded before Stripe was called learns the
-  answer.
+  answer (payment.refunded is recorded through it).
 - `move_request(request, target, noun=...)`: used by core.billing.credit_requests.change_status,
-  which also records the request's audit event.
-
-The audit events stay where they were (allocations, refunds and requests record their own),
-so the audit trail is unchanged.
+  which passes the request's audit event (credit_request.approved, ...).
 """
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from core.billing.models import CREDIT_REQUEST_MOVES, CreditRequestStatus
+from core.audit import Entry
 from core.errors import DomainError
 from core.statemachine import Machine
 
@@ -88,22 +88,24 @@ def derived_status(amount_open: Decimal, gross_total: Decimal) -> InvoiceStatus:
     return InvoiceStatus.PARTIALLY_PAID if amount_open < gross_total else InvoiceStatus.OPEN
 
 
-def restate(doc) -> None:
+def restate(doc, *, audit: Entry | None = None) -> None:
     """Move the invoice's or credit note's status to what its open amount says, through
-    INVOICE's table; nothing moves when it already says so."""
+    INVOICE's table, and record `audit` on it; nothing moves (and nothing is recorded) when
+    it already says so."""
     target = derived_status(doc.amount_open, doc.gross_total)
     if doc.status != target:
-        INVOICE.move(doc, target)
+        INVOICE.move(doc, target, audit=audit)
 
 
-def move_refund(refund, target: str) -> str:
-    """Move the refund to `target` after checking REFUND's table; returns the previous
-    status."""
-    return REFUND.move(refund, target)
+def move_refund(refund, target: str, *, audit: Entry | None = None) -> str:
+    """Move the refund to `target` after checking REFUND's table and record `audit` on it;
+    returns the previous status."""
+    return REFUND.move(refund, target, audit=audit)
 
 
-def move_request(request, target: str, *, noun: str | None = None) -> str:
+def move_request(request, target: str, *, noun: str | None = None,
+                 audit: Entry | None = None) -> str:
     """Move a credit note request or gift card request to `target` after checking the
-    table; returns the previous status. core.billing.credit_requests.change_status is the
-    caller (it audits)."""
-    return REQUEST.move(request, target, noun=noun)
+    table and record `audit` on it; returns the previous status.
+    core.billing.credit_requests.change_status is the caller (it passes the audit event)."""
+    return REQUEST.move(request, target, noun=noun, audit=audit)

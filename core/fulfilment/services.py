@@ -80,10 +80,9 @@ def release_order(session: Session, order: Order, *, actor: audit.Actor) -> None
     """Send one order to the warehouse, or raise NotReleasable saying why not. Flushes."""
     if problem := release_refusal(order):
         raise NotReleasable(problem)
-    order_states.move(order, OrderStatus.IN_FULFILMENT)
+    order_states.move(order, OrderStatus.IN_FULFILMENT, audit=audit.Entry(
+        session, "order.released", actor, CHANNEL, {"number": order.number}))
     order.released_at = utcnow()
-    audit.record(session, "order.released", actor=actor, channel=CHANNEL, subject=order,
-                 data={"number": order.number})
     session.flush()
 
 
@@ -297,12 +296,13 @@ def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *
         line.quantity_reserved -= quantity
     target = (OrderStatus.SHIPPED if all(outstanding(l) == 0 for l in order.lines)
               else OrderStatus.PARTIALLY_SHIPPED)
+    shipped = audit.Entry(session, f"order.{target}", actor, CHANNEL,
+                          {"shipment": shipment.number, "carrier": chosen.code,
+                           "tracking_number": number, "lines": {l.sku: q for l, q in picked}})
     if order.status != target:
-        order_states.move(order, target)
-    audit.record(session, f"order.{target}", actor=actor, channel=CHANNEL, subject=order,
-                 data={"shipment": shipment.number, "carrier": chosen.code,
-                       "tracking_number": number,
-                       "lines": {l.sku: q for l, q in picked}})
+        order_states.move(order, target, audit=shipped)
+    else:  # a further part shipped: the order stays partly shipped, the shipment is audited
+        shipped.record(order)
     session.flush()
     return shipment
 
@@ -332,8 +332,7 @@ def mark_delivered(session: Session, shipment: Shipment, *, actor: audit.Actor) 
             select(Shipment.id).where(Shipment.order_id == order.id,
                                       Shipment.status != "delivered").limit(1)):
         # Everything ordered has shipped and every parcel arrived: the order is complete.
-        order_states.move(order, OrderStatus.COMPLETED)
-        audit.record(session, "order.completed", actor=actor, channel=CHANNEL, subject=order,
-                     data={"shipment": shipment.number})
+        order_states.move(order, OrderStatus.COMPLETED, audit=audit.Entry(
+            session, "order.completed", actor, CHANNEL, {"shipment": shipment.number}))
         session.flush()
     return shipment

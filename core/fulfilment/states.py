@@ -1,12 +1,14 @@
 """The shipment's transition table (DESIGN.md, "States").
 
-`move` is the only code that changes a shipment's status; the caller records the audit
-event (order.shipped, order.shipment_delivered), as before.
+`move` is the only code that changes a shipment's status, and records the audit event it
+is given with the shipment as its subject. The shipment's own moves are audited on its order
+(order.shipped, order.shipment_delivered), so their callers record those events themselves.
 """
 from __future__ import annotations
 
 from enum import StrEnum
 
+from core.audit import Entry
 from core.errors import DomainError
 from core.orders.states import OrderStatus, PaymentState
 from core.statemachine import Machine
@@ -46,9 +48,10 @@ def check(current: str, target: str) -> None:
     SHIPMENT.check(current, target)
 
 
-def move(shipment, target: str) -> str:
-    """Move `shipment` to `target` after checking the table; returns the previous status."""
-    return SHIPMENT.move(shipment, target)
+def move(shipment, target: str, *, audit: Entry | None = None) -> str:
+    """Move `shipment` to `target` after checking the table and record `audit` on it;
+    returns the previous status."""
+    return SHIPMENT.move(shipment, target, audit=audit)
 
 
 # What the warehouse reads of an order (core.orders.states has the order's own table):

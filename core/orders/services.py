@@ -333,9 +333,9 @@ def confirm(session: Session, order: Order) -> None:
 def confirm_on_account(session: Session, order: Order, *, actor: audit.Actor) -> None:
     """An order on account needs no payment first: confirmed at once."""
     confirm(session, order)
-    states.move_payment(order, PaymentState.ON_ACCOUNT)
-    audit.record(session, "order.confirmed_on_account", actor=actor, channel=order.channel_code,
-                 subject=order, data={"number": order.number})
+    states.move_payment(order, PaymentState.ON_ACCOUNT, audit=audit.Entry(
+        session, "order.confirmed_on_account", actor, order.channel_code,
+        {"number": order.number}))
 
 
 def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, reference: str) -> bool:
@@ -344,9 +344,8 @@ def mark_authorised(session: Session, order: Order, *, actor: audit.Actor, refer
         return False
     if order.status == OrderStatus.PENDING_PAYMENT:
         confirm(session, order)
-    states.move_payment(order, PaymentState.AUTHORISED)
-    audit.record(session, "order.payment_authorised", actor=actor, channel=order.channel_code,
-                 subject=order, data={"payment": reference})
+    states.move_payment(order, PaymentState.AUTHORISED, audit=audit.Entry(
+        session, "order.payment_authorised", actor, order.channel_code, {"payment": reference}))
     return True
 
 
@@ -356,9 +355,9 @@ def mark_prepaid(session: Session, order: Order, *, actor: audit.Actor, referenc
     if order.status != OrderStatus.PENDING_PAYMENT or order.amount_prepaid < order.gross_total:
         return False
     confirm(session, order)
-    states.move_payment(order, PaymentState.CAPTURED)
-    audit.record(session, "order.paid_in_advance", actor=actor, channel=order.channel_code,
-                 subject=order, data={"payment": reference, "amount": str(order.amount_prepaid)})
+    states.move_payment(order, PaymentState.CAPTURED, audit=audit.Entry(
+        session, "order.paid_in_advance", actor, order.channel_code,
+        {"payment": reference, "amount": str(order.amount_prepaid)}))
     return True
 
 
@@ -367,14 +366,13 @@ def cancel_order(session: Session, order: Order, *, actor: audit.Actor, reason: 
     if order.status not in states.CANCELLABLE:
         raise OrderError("This order has shipped and can no longer be cancelled; "
                          "start a return instead.")
-    states.move(order, OrderStatus.CANCELLED)
+    states.move(order, OrderStatus.CANCELLED, audit=audit.Entry(
+        session, "order.cancelled", actor, order.channel_code, {"reason": reason}))
     inventory.release(session, [(l.variant_id, l.quantity_reserved) for l in order.lines])
     for line in order.lines:
         line.quantity_reserved = 0
     order.cancelled_at = utcnow()
     order.cancel_reason = reason[:200]
-    audit.record(session, "order.cancelled", actor=actor, channel=order.channel_code,
-                 subject=order, data={"reason": reason})
     # The promotions it used can be used again (a declined card must not burn a coupon).
     promotion_uses.give_back(session, order, actor=actor, reason=reason)
     session.flush()

@@ -2,14 +2,17 @@
 state, two separate dimensions (holds, the third, are in core.orders.holds).
 
 The transition functions here are the only code that changes an order's `status`
-(`move`) or `payment_state` (`move_payment`). They check the table and change the value;
-the audit event stays with the caller, which knows why the order moved (order.cancelled,
-order.payment_authorised, ...), so the audit trail is as it was.
+(`move`) or `payment_state` (`move_payment`). They check the table, change the value and
+record the audit event the caller names (`audit=audit.Entry(...)`: the caller knows why the
+order moved, order.cancelled, order.payment_authorised, ...) with the order as its subject.
+A payment state re-stated from the money (core.payments.records) has no audit event of its
+own.
 """
 from __future__ import annotations
 
 from enum import StrEnum
 
+from core.audit import Entry
 from core.errors import DomainError
 from core.statemachine import Machine
 
@@ -115,12 +118,13 @@ def check(current: str, target: str) -> None:
     ORDER.check(current, target)
 
 
-def move(order, target: str) -> str:
-    """Move `order` to status `target` after checking the table; returns the previous status."""
-    return ORDER.move(order, target)
+def move(order, target: str, *, audit: Entry | None = None) -> str:
+    """Move `order` to status `target` after checking the table and record `audit` on it;
+    returns the previous status."""
+    return ORDER.move(order, target, audit=audit)
 
 
-def move_payment(order, target: str) -> str:
-    """Move the order's payment state to `target` after checking PAYMENT's table; returns
-    the previous payment state."""
-    return PAYMENT.move(order, target, "payment_state")
+def move_payment(order, target: str, *, audit: Entry | None = None) -> str:
+    """Move the order's payment state to `target` after checking PAYMENT's table and record
+    `audit` on the order; returns the previous payment state."""
+    return PAYMENT.move(order, target, "payment_state", audit=audit)

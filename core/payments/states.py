@@ -1,13 +1,15 @@
 """The payment attempt's transition table: one PaymentIntent's life as we record it.
 
-`move_attempt` is the only code that changes a PaymentAttempt's status; the code that
-asked Stripe records the audit event (order.payment_voided, order.payment_captured, ...),
-as before.
+`move_attempt` is the only code that changes a PaymentAttempt's status, and records the
+audit event it is given with the attempt as its subject. Stripe's answers are audited on the
+order (order.payment_voided, order.payment_captured, ...), so the code that asked Stripe
+records those events itself.
 """
 from __future__ import annotations
 
 from enum import StrEnum
 
+from core.audit import Entry
 from core.errors import DomainError
 from core.statemachine import Machine
 
@@ -70,7 +72,7 @@ and .cancellation):
 - captured and voided are final.""")
 
 
-def move_attempt(attempt, target: str) -> str:
-    """Move the attempt to `target` after checking ATTEMPT's table; returns the previous
-    status."""
-    return ATTEMPT.move(attempt, target)
+def move_attempt(attempt, target: str, *, audit: Entry | None = None) -> str:
+    """Move the attempt to `target` after checking ATTEMPT's table and record `audit` on it;
+    returns the previous status."""
+    return ATTEMPT.move(attempt, target, audit=audit)

@@ -21,6 +21,9 @@ transition functions (DESIGN.md principle 4; architecture review 7.2 item 1).
    Not covered: `setattr` with a computed attribute name (the generic form editors in
    catalog and customers, whose models have no status), and holds, whose state is
    `released_at` (release_hold is their one transition; HOLD's table is checked there).
+3. A move given an audit entry (audit.Entry) records exactly that event, with the moved
+   object as its subject, after the status changed; an illegal move records nothing (the
+   table is checked first). Every transition function passes the entry on.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import core
+from core import audit
 from core.db import Base
 from core.errors import DomainError
 from core.statemachine import MACHINES, Machine
@@ -117,6 +121,80 @@ def test_every_status_column_has_a_machine_and_starts_in_it():
         default = Base.metadata.tables[table].columns[column].default
         assert default is not None and default.is_scalar, f"{name} has a default"
         assert default.arg in set(governed[name].states), f"{name} starts in its machine"
+
+
+# -- the audit event of a move -------------------------------------------------------------------
+
+class Recorder:
+    """A session that keeps what is added to it (unit tests have no database)."""
+
+    def __init__(self):
+        self.added = []
+
+    def add(self, obj):
+        self.added.append(obj)
+
+
+class Document(Thing):
+    __tablename__ = "documents"
+
+    def __init__(self, value):
+        super().__init__(value)
+        self.id = 7
+
+
+def _allowed_and_not(machine: Machine):
+    pairs = list(itertools.product(machine.states, repeat=2))
+    return (next((c, t) for c, t in pairs if t in machine.transitions[c]),
+            next((c, t) for c, t in pairs if t not in machine.transitions[c]))
+
+
+@pytest.mark.parametrize("machine", MACHINES.values(), ids=list(MACHINES))
+def test_a_move_records_its_audit_event_on_the_moved_object(machine: Machine):
+    (current, target), _ = _allowed_and_not(machine)
+    session, thing, actor = Recorder(), Document(current.value), audit.Actor("agent", 3, "Ann")
+    entry = audit.Entry(session, "thing.moved", actor, "backoffice", {"why": "because"})
+    assert machine.move(thing, target.value, audit=entry) == current
+    [event] = session.added
+    assert isinstance(event, audit.AuditEvent) and thing.status == target
+    assert (event.action, event.subject_type, event.subject_id) == ("thing.moved", "documents", "7")
+    assert (event.actor_kind, event.actor_id, event.actor_label) == ("agent", 3, "Ann")
+    assert (event.channel, event.data) == ("backoffice", {"why": "because"})
+
+
+@pytest.mark.parametrize("machine", MACHINES.values(), ids=list(MACHINES))
+def test_an_illegal_move_records_nothing(machine: Machine):
+    _, (current, target) = _allowed_and_not(machine)
+    session, thing = Recorder(), Document(current.value)
+    with pytest.raises(machine.error):
+        machine.move(thing, target.value,
+                     audit=audit.Entry(session, "thing.moved", audit.Actor.system(), "system"))
+    assert session.added == [] and thing.status == current.value
+
+
+def test_the_transition_functions_pass_the_audit_event_on():
+    from core.billing import states as billing
+    from core.fulfilment import states as fulfilment
+    from core.orders import states as orders
+    from core.payments import states as payments
+    moves = [(orders.move, "draft", "confirmed"), (orders.move_payment, "unpaid", "authorised"),
+             (fulfilment.move, "created", "shipped"),
+             (payments.move_attempt, "creating", "authorised"),
+             (billing.move_refund, "pending", "succeeded"),
+             (billing.move_request, "requested", "approved")]
+    for move, current, target in moves:
+        session, thing = Recorder(), Document(current)
+        move(thing, target, audit=audit.Entry(session, "thing.moved", audit.Actor.system(),
+                                              "system"))
+        assert [(e.action, e.subject_id) for e in session.added] == [("thing.moved", "7")], move
+    session, invoice = Recorder(), Document("open")
+    invoice.amount_open, invoice.gross_total = 0, 10
+    billing.restate(invoice, audit=audit.Entry(session, "invoice.paid", audit.Actor.system(),
+                                               "system"))
+    assert invoice.status == "paid" and [e.action for e in session.added] == ["invoice.paid"]
+    billing.restate(invoice, audit=audit.Entry(session, "invoice.paid", audit.Actor.system(),
+                                               "system"))  # nothing moves: nothing recorded
+    assert len(session.added) == 1
 
 
 # -- Hypothesis: random walks stay inside the table ---------------------------------------------
