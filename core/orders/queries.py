@@ -68,6 +68,18 @@ def _listed():
                      Order.cancel_reason.in_(CHECKOUT_ATTEMPT_REASONS)))
 
 
+def lock_order(session: Session, order_id: int) -> Order:
+    """The order under its row lock, read afresh with its lines and holds: a copy loaded
+    earlier in the session (objects outlive commits here) would otherwise hide what changed
+    before the lock was taken. NotFound if there is none."""
+    order = session.scalar(select(Order).where(Order.id == order_id)
+                           .options(selectinload(Order.lines), selectinload(Order.holds))
+                           .with_for_update().execution_options(populate_existing=True))
+    if order is None:
+        raise NotFound("We could not find that order.")
+    return order
+
+
 def by_number(session: Session, number: str, *, channel: str | None = None) -> Order | None:
     """The order with this number (and from this channel, when given), or None."""
     stmt = select(Order).where(Order.number == number)

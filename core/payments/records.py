@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Callable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from core import audit
 from core.billing import receivables
@@ -18,6 +18,7 @@ from core.db import utcnow
 from core.errors import NotFound
 from core.orders import holds
 from core.orders.models import Order
+from core.orders.queries import lock_order
 from core.orders.states import PaymentState, move_payment
 from core.payments import services as payments
 from core.payments.gateway import GatewayUnavailable, IntentResult, PaymentGateway
@@ -57,16 +58,6 @@ def current_authorisation(session: Session, order_id: int) -> PaymentAttempt | N
         PaymentAttempt.status == "authorised", PaymentAttempt.stripe_id.is_not(None))
         .order_by(PaymentAttempt.id.desc()).limit(1)
         .execution_options(populate_existing=True))
-
-
-def lock_order(session: Session, order_id: int) -> Order:
-    """The order, locked and read afresh (objects outlive commits in our sessions)."""
-    order = session.scalar(select(Order).where(Order.id == order_id)
-                           .options(selectinload(Order.lines), selectinload(Order.holds))
-                           .with_for_update().execution_options(populate_existing=True))
-    if order is None:
-        raise NotFound("We could not find that order.")
-    return order
 
 
 def lock_invoice(session: Session, invoice_id: int) -> Invoice:

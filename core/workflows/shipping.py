@@ -18,15 +18,14 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from core import audit, events
 from core.billing.models import Invoice
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 from core.fulfilment import services
 from core.fulfilment.models import Shipment
-from core.orders.models import Order
+from core.orders.queries import lock_order
 from core.payments import capture
 
 log = logging.getLogger("marketline.fulfilment")
@@ -58,7 +57,7 @@ def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int
     A DomainError from shipping (quantities, carrier, holds) leaves nothing written
     once the caller rolls back.
     """
-    order = _locked_order(session, order_id)
+    order = lock_order(session, order_id)
     shipped = services.ship_and_invoice(session, order, quantities, carrier=carrier,
                                         tracking_number=tracking_number, actor=actor)
     sent = events.ShipmentSent(shipped.shipment.id, shipped.invoice.id,
@@ -68,17 +67,6 @@ def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int
     events.record(session, sent)  # after the capture: the invoice shows as paid
     commit()
     return ShipOutcome(shipped.shipment, shipped.invoice, collection, problem)
-
-
-def _locked_order(session: Session, order_id: int) -> Order:
-    """The order under its row lock, read afresh: a copy loaded earlier in the session
-    (the caller's page) would otherwise hide what changed before the lock was taken."""
-    order = session.scalar(select(Order).where(Order.id == order_id)
-                           .options(selectinload(Order.lines), selectinload(Order.holds))
-                           .with_for_update().execution_options(populate_existing=True))
-    if order is None:
-        raise NotFound("We could not find that order.")
-    return order
 
 
 def _collect(session: Session, gateway, invoice_id: int, actor: audit.Actor,
