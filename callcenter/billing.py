@@ -31,6 +31,7 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
                                       tax_choices)
 from core.billing import (accounts, credit_requests, documents, giftcard_requests, giftcards,
                           invoicing, ledger, queries, receivables)
+from core.billing.errors import BillingError
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.parsing import parse_int
@@ -224,7 +225,7 @@ def _refund_note_to_card(number: str, amount: Decimal | None) -> DomainError | N
               "open on the invoice.", "info")
         return None
     if amount is not None and amount > detail.card_refundable:
-        return invoicing.BillingError(
+        return BillingError(
             f"At most {Money(detail.card_refundable, note.currency).format()} can go back to "
             "the card.", field="amount")
     note_id, currency = note.id, note.currency

@@ -189,8 +189,8 @@ def set_price(variant_id: int):
             price_list = get_or_not_found(db_session, PriceList, form.price_list_id.data,
                                           "price list")
             pricelists.set_price(db_session, price_list=price_list, variant=variant,
-                            min_quantity=form.min_quantity.data,
-                            unit_price=form.unit_price.data, actor=current_actor())
+                                 min_quantity=form.min_quantity.data,
+                                 unit_price=form.unit_price.data, actor=current_actor())
         except DomainError as err:
             place_error(form, err)
         else:

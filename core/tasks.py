@@ -37,6 +37,7 @@ class WorkerContext:
 
     settings: Settings
     session_factory: Callable[[], Session] | None = None
+    gateway: object | None = None  # the payment gateway of the app that queued it inline
     _own: Callable[[], Session] | None = field(default=None, repr=False)
 
     def session(self) -> Session:
@@ -52,6 +53,7 @@ class WorkerContext:
 _configured: WorkerContext | None = None
 _inline: ContextVar[Callable[[], Session] | None] = ContextVar("marketline_task_sessions",
                                                                default=None)
+_inline_gateway: ContextVar[object | None] = ContextVar("marketline_task_gateway", default=None)
 
 
 def configure_celery(settings: Settings) -> Celery:
@@ -82,7 +84,7 @@ def context() -> WorkerContext:
     factory = _inline.get()
     if factory is None:
         return _configured
-    return WorkerContext(_configured.settings, factory)
+    return WorkerContext(_configured.settings, factory, _inline_gateway.get())
 
 
 @contextmanager
@@ -95,14 +97,17 @@ def inline_with(session_factory: Callable[[], Session]) -> Iterator[None]:
         _inline.reset(token)
 
 
-def bind_inline(session_factory: Callable[[], Session]):
-    """Like `inline_with`, for a caller that cannot use a `with` block (core.web binds its
-    app's factory when its application context is pushed); pass the result to `unbind`."""
-    return _inline.set(session_factory)
+def bind_inline(session_factory: Callable[[], Session], gateway: object | None = None):
+    """Like `inline_with`, for a caller that cannot use a `with` block: core.web binds its
+    app's session factory and payment gateway when its application context is pushed, so
+    a task run inline (a Stripe event, say) uses the app's gateway too. Pass the result
+    to `unbind`."""
+    return _inline.set(session_factory), _inline_gateway.set(gateway)
 
 
-def unbind(token) -> None:
-    try:
-        _inline.reset(token)
-    except ValueError:  # set in another context (thread): it ends with that context
-        pass
+def unbind(tokens) -> None:
+    for var, token in zip((_inline, _inline_gateway), tokens):
+        try:
+            var.reset(token)
+        except ValueError:  # set in another context (thread): it ends with that context
+            pass

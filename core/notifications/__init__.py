@@ -10,18 +10,22 @@ module (HTML and text, one Jinja environment), and sends it with no transaction 
 The mails, by event:
 
 * OrderConfirmed -> the order confirmation (once; `confirmation_emailed_at`);
+* ConfirmationResendAsked -> the confirmation again, asked for by an agent;
 * ShipmentSent -> the shipment mail, then the invoice with its PDF (once; `emailed_at`);
+* InvoiceEmailRequested -> an invoice or credit note issued in the back office (a credit
+  note, a cancellation, an approved request, a free-text invoice), or sent again;
 * InvoiceCardPaymentFailed -> a link to pay the invoice by card;
 * OrderCardNeeded -> a link to confirm a card for the order (renewal refused);
 * PayLinkRequested -> a phone order's link to pay by card;
+* PasswordResetAsked -> a reset link, if the address has an account (the task looks it up
+  and makes the token, so the token never rests in the broker and the request that asked
+  looks nothing up);
 * EmailConfirmationRequested, RegistrationRepeated -> the shop account's mails.
 
-Asked for directly, not by an event: a password reset (`queue_password_reset`: the token
-is made in the task, so it never rests in the broker), an invoice or credit note issued
-or resent in the console (`queue_invoice_email`), a confirmation resent by an agent
-(`queue_order_confirmation(resend=True)`), and a gift card's code, which is sent at once
-in the asking process and says whether it went (`send_gift_card_code`): the code is not
-to rest in the broker, and the agent gives it by hand when the mail failed.
+One mail is not an event: a sold gift card's code is sent at once, in the process that
+sold it, and says whether it went (`send_gift_card_code`): only the code's hash is stored,
+the code is not to rest in the broker either, and the agent gives it by hand when the
+mail failed.
 
 Links in these e-mails come from core.links (the SHOP_URL setting), never from a request's host.
 """

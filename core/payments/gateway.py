@@ -370,3 +370,9 @@ def _decline_message(err: "stripe.CardError") -> str:
         detail += "."
     return (f"Your card was declined. {detail} Try another card or payment method; "
             "your cart is kept.").replace("  ", " ")
+
+
+def for_task(context) -> PaymentGateway:
+    """A task's gateway (core.tasks.context()): the app's when the task runs inline in it,
+    else Stripe's, built from the worker's settings."""
+    return context.gateway or StripeGateway(context.settings)

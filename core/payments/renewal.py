@@ -163,7 +163,7 @@ def _failed(session: Session, gateway: PaymentGateway, order: Order, old: Paymen
     number, email, order_id = order.number, order.email, order.id
     commit()
     if waiting and void_authorisation(session, gateway, order_id, old, actor, commit,
-                         why="could not be renewed"):
+                                      why="could not be renewed"):
         order = lock_order(session, order_id)
         move_payment(order, PaymentState.UNPAID)  # the order now waits for a card (pay link)
         # The customer is e-mailed the link once this commits (core.notifications).

@@ -5,7 +5,7 @@ import logging
 
 from core import tasks
 from core.payments import webhooks
-from core.payments.gateway import PaymentGateway
+from core.payments.gateway import PaymentGateway, for_task
 from core.tasks import celery_app
 
 log = logging.getLogger("marketline.payments")
@@ -15,9 +15,8 @@ log = logging.getLogger("marketline.payments")
                  retry_backoff=True, max_retries=8)
 def process_stripe_event(event_id: str) -> str:
     """Apply one stored Stripe event (once, however often it is queued)."""
-    from core.payments.gateway import StripeGateway
     context = tasks.context()
-    gateway = StripeGateway(context.settings)
+    gateway = for_task(context)
     with context.session() as session:
         outcome = webhooks.process(session, event_id, gateway=gateway)
         session.commit()
@@ -29,9 +28,8 @@ def process_stripe_event(event_id: str) -> str:
 def renew_card_authorisations() -> dict:
     """Every hour (Celery beat): renew card authorisations about to expire, ask Stripe again
     about collections and card refunds whose answer was lost."""
-    from core.payments.gateway import StripeGateway
     context = tasks.context()
-    gateway = StripeGateway(context.settings)
+    gateway = for_task(context)
     with context.session() as session:
         return card_upkeep(session, gateway, commit=session.commit)
 

@@ -32,7 +32,9 @@ def init_db(app: Flask, database_url: str, session_factory: sessionmaker | None 
 
 
 def _bind_tasks(app: Flask, **_kwargs) -> None:
-    setattr(g, _TASKS, tasks.bind_inline(app.extensions[EXTENSION]))
+    from core.web.payments import EXTENSION as GATEWAY
+    setattr(g, _TASKS, tasks.bind_inline(app.extensions[EXTENSION],
+                                         app.extensions.get(GATEWAY)))
 
 
 def get_session() -> Session:

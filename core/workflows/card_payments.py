@@ -29,7 +29,7 @@ from core import audit
 from core.orders import services as orders
 from core.orders.models import Order
 from core.payments import services as payments
-from core.payments.gateway import GatewayUnavailable, PaymentDeclined, StripeGateway
+from core.payments.gateway import GatewayUnavailable, PaymentDeclined, PaymentGateway
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
 
@@ -45,7 +45,7 @@ class PaymentOutcome:
     client_secret: str = ""
 
 
-def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
+def authorise_order(session: Session, gateway: PaymentGateway, order_id: int, *,
                     payment_method: str, actor: audit.Actor, commit: Callable[[], None],
                     moto: bool = False, abandon_on_decline: bool = True) -> PaymentOutcome:
     """Authorise the order's total on a card. A checkout abandons its order on a decline;
@@ -105,7 +105,7 @@ def authorise_order(session: Session, gateway: StripeGateway, order_id: int, *,
     return _settled(order)
 
 
-def complete_authentication(session: Session, gateway: StripeGateway, order_id: int, *,
+def complete_authentication(session: Session, gateway: PaymentGateway, order_id: int, *,
                             actor: audit.Actor, commit: Callable[[], None],
                             abandon_on_decline: bool = True,
                             gave_up: bool = False) -> PaymentOutcome:

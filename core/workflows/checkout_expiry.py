@@ -20,7 +20,7 @@ from core.db import utcnow
 from core.orders import services as orders
 from core.orders.models import Order
 from core.payments import services as payments
-from core.payments.gateway import GatewayUnavailable, StripeGateway
+from core.payments.gateway import GatewayUnavailable, PaymentGateway
 from core.payments.links import DEFAULT_LIFETIME as PAY_LINK_LIFETIME
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
@@ -38,7 +38,7 @@ def stale_orders(session: Session, *, now: dt.datetime) -> list[int]:
                                 .order_by(Order.id).limit(500)))
 
 
-def expire_abandoned(session: Session, gateway: StripeGateway, *,
+def expire_abandoned(session: Session, gateway: PaymentGateway, *,
                      commit: Callable[[], None], now: dt.datetime | None = None) -> dict[str, int]:
     """Settle every stale order; each is committed on its own. Returns counts by outcome."""
     counts = {"confirmed": 0, "cancelled": 0, "kept": 0}
@@ -47,7 +47,7 @@ def expire_abandoned(session: Session, gateway: StripeGateway, *,
     return counts
 
 
-def _settle(session: Session, gateway: StripeGateway, order_id: int, commit) -> str:
+def _settle(session: Session, gateway: PaymentGateway, order_id: int, commit) -> str:
     open_ids = list(session.scalars(select(PaymentAttempt.id).where(
         PaymentAttempt.order_id == order_id,
         PaymentAttempt.status.in_(payments.OPEN),

@@ -29,7 +29,7 @@ from core.money import Money
 from core.orders import services as orders
 from core.orders import discounts, shipping
 from core.orders.models import Order
-from core.payments.gateway import StripeGateway
+from core.payments.gateway import PaymentGateway
 from core.pricing import services as pricing
 from core.pricing.engine import PricedCart, PricedLine, PricingContext
 from core.workflows import card_payments
@@ -438,7 +438,7 @@ def switch_to_pay_link(session: Session, order: Order, *, agent: Agent) -> None:
     session.flush()
 
 
-def take_card(session: Session, gateway: StripeGateway, order: Order, *, payment_method: str,
+def take_card(session: Session, gateway: PaymentGateway, order: Order, *, payment_method: str,
               agent: Agent, commit) -> card_payments.PaymentOutcome:
     """Authorise a card read out on the phone (MOTO: no 3-D Secure). A decline keeps the
     order awaiting payment, for another card or a payment link."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core import tasks
-from core.payments.gateway import StripeGateway
+from core.payments.gateway import for_task
 from core.tasks import celery_app
 from core.workflows.checkout_expiry import expire_abandoned
 
@@ -11,6 +11,6 @@ from core.workflows.checkout_expiry import expire_abandoned
 def expire_abandoned_checkouts() -> dict:
     """Every few minutes (Celery beat): settle checkouts that never finished paying."""
     context = tasks.context()
-    gateway = StripeGateway(context.settings)
+    gateway = for_task(context)
     with context.session() as session:
         return expire_abandoned(session, gateway, commit=session.commit)
