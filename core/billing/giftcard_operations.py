@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.billing import giftcard_requests, giftcards, receivables
+from core.billing import states as billing_states
 from core.billing.giftcards import GiftCardError
 from core.billing.models import GiftCard, GiftCardMovement, Invoice, Payment
 from core.config import Settings
@@ -118,15 +119,8 @@ def card_for_code(session: Session, code: str) -> GiftCard | None:
 
 
 def status(card: GiftCard, today: dt.date | None = None) -> str:
-    """active | used | expired | disabled (see STATUS_LABELS)."""
-    today = today or utcnow().date()
-    if not card.active:
-        return "disabled"
-    if card.expires_on is not None and card.expires_on < today:
-        return "expired"
-    if card.balance <= 0:
-        return "used"
-    return "active"
+    """active | used | expired | disabled (see STATUS_LABELS; core.billing.states)."""
+    return billing_states.gift_card_status(card, today or utcnow().date())
 
 
 @dataclass(frozen=True)
@@ -172,9 +166,9 @@ def disable(session: Session, card: GiftCard, *, actor: audit.Actor, reason: str
     card = get_card(session, card.id, lock=True)
     if not card.active:
         raise GiftCardError(f"Gift card …{card.last4} is already disabled.")
-    card.active = False
-    audit.record(session, "gift_card.disabled", actor=actor, channel="backoffice", subject=card,
-                 data={"last4": card.last4, "balance": str(card.balance), "reason": reason[:300]})
+    billing_states.disable_gift_card(card, utcnow().date(), audit=audit.Entry(
+        session, "gift_card.disabled", actor, "backoffice",
+        {"last4": card.last4, "balance": str(card.balance), "reason": reason[:300]}))
     session.flush()
     return card
 

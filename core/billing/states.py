@@ -47,6 +47,17 @@ class IllegalRequestTransition(DomainError):
     code = "illegal_transition"
 
 
+class GiftCardStatus(StrEnum):
+    ACTIVE = "active"
+    USED = "used"  # nothing left on it
+    EXPIRED = "expired"
+    DISABLED = "disabled"
+
+
+class IllegalGiftCardTransition(DomainError):
+    code = "illegal_gift_card_transition"
+
+
 D = InvoiceStatus
 INVOICE = Machine(
     "invoice", InvoiceStatus,
@@ -109,3 +120,40 @@ def move_request(request, target: str, *, noun: str | None = None,
     table and record `audit` on it; returns the previous status.
     core.billing.credit_requests.change_status is the caller (it passes the audit event)."""
     return REQUEST.move(request, target, noun=noun, audit=audit)
+
+
+G = GiftCardStatus
+GIFT_CARD = Machine(
+    "gift_card", GiftCardStatus,
+    {G.ACTIVE: {G.DISABLED}, G.USED: {G.DISABLED}, G.EXPIRED: {G.DISABLED}, G.DISABLED: set()},
+    labels={G.ACTIVE: "Active", G.USED: "Used up", G.EXPIRED: "Expired", G.DISABLED: "Disabled"},
+    error=IllegalGiftCardTransition, noun="A gift card",
+    doc="""A gift card is active, used (nothing left), expired or disabled. Only "disabled" is
+stored (gift_cards.active); the others follow from its balance and expiry date, by one rule
+(gift_card_status). Billing disables a card that is lost, stolen or sold by mistake, in any
+state but disabled; nothing enables it again (a new card is sold instead).""")
+
+
+def gift_card_status(card, today) -> GiftCardStatus:
+    """active | used | expired | disabled, from the card's flag, balance and expiry."""
+    if not card.active:
+        return GiftCardStatus.DISABLED
+    if card.expires_on is not None and card.expires_on < today:
+        return GiftCardStatus.EXPIRED
+    if card.balance <= 0:
+        return GiftCardStatus.USED
+    return GiftCardStatus.ACTIVE
+
+
+def disable_gift_card(card, today, *, audit: Entry | None = None) -> GiftCardStatus:
+    """Disable the card after checking GIFT_CARD's table (a disabled card cannot be disabled
+    again) and record `audit` on it; returns the state it was in. The one write of
+    gift_cards.active after a card is sold."""
+    current = gift_card_status(card, today)
+    GIFT_CARD.check(current, GiftCardStatus.DISABLED,
+                    noun=f"Gift card …{card.last4}")
+    card.active = False
+    if audit is not None:
+        audit.record(card)
+    return current
+

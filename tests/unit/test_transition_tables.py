@@ -28,9 +28,11 @@ transition functions (DESIGN.md principle 4; architecture review 7.2 item 1).
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import importlib
 import itertools
 import pkgutil
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -81,7 +83,7 @@ class Thing:
 
 def test_the_machines_are_registered():
     assert {"order", "order_payment", "shipment", "invoice", "refund", "credit_request",
-            "payment_attempt", "hold"} <= set(MACHINES)
+            "payment_attempt", "hold", "gift_card"} <= set(MACHINES)
 
 
 @pytest.mark.parametrize("machine", MACHINES.values(), ids=list(MACHINES))
@@ -344,3 +346,32 @@ def test_the_scan_finds_each_kind_of_stray_write():
     in_states = scan(STRAY.replace("def fix", "def move"), "core.orders.states",
                      models=frozenset({"Order"}), machines=frozenset({"ORDER"}))
     assert [line for line, _ in in_states] == [4, 5, 6, 7, 8, 9]  # a transition function may move
+
+
+# -- the gift card: only "disabled" is stored (gift_cards.active), the rest is derived ------
+
+def _card(**values):
+    from types import SimpleNamespace
+    card = dict(active=True, balance=D("10.00"), expires_on=None, last4="AB12")
+    card.update(values)
+    return SimpleNamespace(**card)
+
+
+def test_a_gift_cards_state_follows_its_flag_balance_and_expiry():
+    from core.billing.states import GiftCardStatus, gift_card_status
+    today = dt.date(2026, 12, 4)
+    assert gift_card_status(_card(), today) is GiftCardStatus.ACTIVE
+    assert gift_card_status(_card(balance=D(0)), today) is GiftCardStatus.USED
+    assert gift_card_status(_card(expires_on=dt.date(2026, 12, 3)), today) is GiftCardStatus.EXPIRED
+    assert gift_card_status(_card(active=False, balance=D(0)), today) is GiftCardStatus.DISABLED
+
+
+def test_disabling_a_gift_card_goes_through_its_table_once():
+    from core.billing.states import IllegalGiftCardTransition, disable_gift_card
+    today = dt.date(2026, 12, 4)
+    for card in (_card(), _card(balance=D(0)), _card(expires_on=dt.date(2020, 1, 1))):
+        disable_gift_card(card, today)
+        assert card.active is False
+    with pytest.raises(IllegalGiftCardTransition):
+        disable_gift_card(card, today)
+
