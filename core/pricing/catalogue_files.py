@@ -23,8 +23,8 @@ from core.catalog.csv_io import (PRODUCT_COLUMNS, ImportRejected, ImportReport, 
                                  check_products, read_rows, upsert_product, upsert_variant,
                                  whole_number, write_csv)
 from core.catalog.models import Product, Variant
-from core.catalog.products import (CHANNEL, CatalogInputError, check_amount, check_min_quantity,
-                                   check_sku, format_attributes, parse_decimal)
+from core.catalog.products import (CatalogInputError, check_amount, check_min_quantity, check_sku,
+                                   format_attributes, parse_decimal, record_change)
 from core.money import MINOR_UNITS
 from core.pricing.models import PriceList, PriceListEntry, TaxCategory
 
@@ -33,10 +33,6 @@ __all__ = ["ImportRejected", "ImportReport", "base_price_lists", "export_price_l
 
 PRICE_COLUMNS = ("price_list", "sku", "product_name", "min_quantity", "unit_price")
 PRICE_REQUIRED = ("price_list", "sku", "min_quantity", "unit_price")
-
-
-def _record(session: Session, action: str, actor: audit.Actor, subject, data: dict) -> None:
-    audit.record(session, action, actor=actor, channel=CHANNEL, subject=subject, data=data)
 
 
 def base_price_lists(session: Session) -> list[PriceList]:
@@ -121,7 +117,7 @@ def import_products(session: Session, data: bytes | str, *, price_list: PriceLis
                 report.counts[f"prices_{state}"] += 1
     session.flush()
     search.reindex(session, {p.id for p in touched})
-    _record(session, "catalog.products_imported", actor, None,
+    record_change(session, "catalog.products_imported", actor, None,
             {"file": filename, "counts": dict(report.counts), "rows": report.rows,
              "price_list": price_list.code if price_list else None,
              "created_skus": created_skus, "updated_skus": updated_skus})
@@ -228,7 +224,7 @@ def import_prices(session: Session, data: bytes | str, *, actor: audit.Actor,
         state = _upsert_price(session, row.price_list, variants[row.sku], row.min_quantity,
                               row.unit_price, existing)
         report.counts[f"prices_{state}"] += 1
-    _record(session, "catalog.prices_imported", actor, None,
+    record_change(session, "catalog.prices_imported", actor, None,
             {"file": filename, "counts": dict(report.counts), "rows": report.rows,
              "price_lists": sorted({r.price_list.code for r in rows})})
     session.flush()
