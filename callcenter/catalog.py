@@ -15,7 +15,6 @@ from core.pricing import catalogue_files
 from core.pricing import price_lists as pricelists
 from core.pricing import promotions as promos
 from core.pricing.models import PriceList, PriceListEntry, Promotion
-from core.paging import Page
 from core.web.auth import current_actor
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
@@ -253,12 +252,10 @@ def price_list_view(list_id: int):
         price_list = db_session.get(PriceList, list_id)
     else:
         form = _price_list_form(obj=pricelists.price_list_form_data(price_list, db_session))
-    page = page_arg()
-    entries, total = pricelists.price_list_entries(db_session, price_list, page=page,
-                                              per_page=ENTRIES_PER_PAGE)
+    prices = pricelists.price_list_entries(db_session, price_list, page=page_arg(),
+                                           per_page=ENTRIES_PER_PAGE)
     return render_page("catalog/price_list.html", form=form, price_list=price_list,
-                       entries=entries, total=total,
-                       prices=Page(entries, page, ENTRIES_PER_PAGE, total))
+                       entries=prices.items, total=prices.total, prices=prices)
 
 
 @bp.get("/price-lists/<int:list_id>/export.csv", endpoint="export_price_list")

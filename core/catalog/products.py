@@ -25,7 +25,7 @@ from core.catalog.models import (AssortmentRule, Category, Channel, Product, Var
                                  VariantAttribute)
 from core.errors import DomainError
 from core.money import MINOR_UNITS
-from core.paging import Page
+from core.paging import Page, paginate
 from core.parsing import AMOUNT_LIMIT
 
 CHANNEL = "console"
@@ -475,22 +475,20 @@ def list_products(session: Session, *, query: str = "", status: str = "all", pag
         conditions.append(Product.active)
     elif status == "inactive":
         conditions.append(~Product.active)
-    total = session.scalar(select(func.count()).select_from(Product).where(*conditions)) or 0
-    rows = session.execute(
-        select(Product.id, Product.name, Product.slug, Product.brand, Category.name,
-               Product.active)
-        .join(Category, Category.id == Product.category_id)
-        .where(*conditions).order_by(Product.name, Product.id)
-        .limit(per_page).offset((page - 1) * per_page)).all()
+    found = paginate(session, select(Product.id, Product.name, Product.slug, Product.brand,
+                                     Category.name, Product.active)
+                     .join(Category, Category.id == Product.category_id)
+                     .where(*conditions).order_by(Product.name, Product.id),
+                     page=page, per_page=per_page,
+                     count=select(func.count()).select_from(Product).where(*conditions))
     skus: dict[int, list[str]] = defaultdict(list)
-    if rows:
+    if found.items:
         for pid, sku in session.execute(
                 select(Variant.product_id, Variant.sku)
-                .where(Variant.product_id.in_([r[0] for r in rows]))
+                .where(Variant.product_id.in_([r[0] for r in found.items]))
                 .order_by(Variant.position, Variant.id)):
             skus[pid].append(sku)
-    return Page([ProductRow(pid, name, slug, brand, cat, active, skus[pid])
-                 for pid, name, slug, brand, cat, active in rows], page, per_page, total)
+    return found.map(lambda r: ProductRow(*r, skus[r[0]]))
 
 
 def channels_with_rules(session: Session) -> list[Channel]:

@@ -22,6 +22,7 @@ from core.catalog.products import (CODE_PATTERN, apply_changes, audit_value, che
                                    check_currency, check_min_quantity, check_text,
                                    record_change, refuse)
 from core.errors import NotFound
+from core.paging import Page, paginate
 from core.pricing.models import SCOPES, PriceList, PriceListEntry, TaxCategory
 
 # Customers sit above pricing: a contract list finds its customer by number in the table its
@@ -197,19 +198,19 @@ def product_detail(session: Session, product_id: int) -> tuple[Product, dict[int
 
 
 def price_list_entries(session: Session, price_list: PriceList, *, page: int = 1,
-                       per_page: int = 100) -> tuple[list[tuple], int]:
-    """(sku, product name, min quantity, unit price, entry id) rows of a list, by SKU."""
-    total = session.scalar(select(func.count()).select_from(PriceListEntry)
-                           .where(PriceListEntry.price_list_id == price_list.id)) or 0
-    rows = session.execute(
-        select(Variant.sku, Product.name, PriceListEntry.min_quantity, PriceListEntry.unit_price,
-               PriceListEntry.id, Product.id)
+                       per_page: int = 100) -> Page[tuple]:
+    """A page of (sku, product name, min quantity, unit price, entry id, product id) rows of
+    a list, by SKU: two queries."""
+    return paginate(session, select(
+        Variant.sku, Product.name, PriceListEntry.min_quantity, PriceListEntry.unit_price,
+        PriceListEntry.id, Product.id)
         .join(Variant, Variant.id == PriceListEntry.variant_id)
         .join(Product, Product.id == Variant.product_id)
         .where(PriceListEntry.price_list_id == price_list.id)
-        .order_by(Variant.sku, PriceListEntry.min_quantity)
-        .limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, total
+        .order_by(Variant.sku, PriceListEntry.min_quantity),
+        page=page, per_page=per_page,
+        count=select(func.count()).select_from(PriceListEntry)
+        .where(PriceListEntry.price_list_id == price_list.id))
 
 
 def price_lists(session: Session) -> list[tuple[PriceList, int]]:
