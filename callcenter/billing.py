@@ -40,7 +40,7 @@ from core.pricing import services as pricing
 from core.workflows.customer_search import search_customers
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import commit_or_refuse, page_arg, place_error
+from core.web.forms import commit_or_refuse, filter_args, page_arg, place_error
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
@@ -56,11 +56,6 @@ PICKER_RESULTS = 10
 
 def _settings():
     return current_app.config["MARKETLINE"]
-
-
-def _args(form) -> dict[str, str]:
-    """The filters a pager carries: only the form's own, non-empty."""
-    return {k: v for k, v in request.args.items() if k in form._fields and v}
 
 
 def _filter(field, default=""):
@@ -92,7 +87,7 @@ def invoice_list():
         number=_filter(form.q))
     found = accounts.invoice_list(db_session, filters, page=page_arg())
     return render_page("billing/invoices.html", block="results", form=form, found=found,
-                       args=_args(form), waiting=credit_requests.waiting(db_session),
+                       args=filter_args(form), waiting=credit_requests.waiting(db_session),
                        gift_sales=giftcard_requests.waiting(db_session))
 
 
@@ -676,7 +671,7 @@ def journal():
     export = ExportForm(formdata=None, date_from=filters.date_from, date_to=filters.date_to)
     return render_page("billing/journal.html", block="results", form=form, found=found,
                        customers=accounts.journal_customers(db_session, found.items),
-                       export=export, args=_args(form), account_name=accounts.account_name,
+                       export=export, args=filter_args(form), account_name=accounts.account_name,
                        kinds=accounts.JOURNAL_KINDS)
 
 

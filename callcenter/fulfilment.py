@@ -24,7 +24,7 @@ from core.workflows import order_maintenance as maintenance
 from core.workflows import shipping
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import page_arg, place_error
+from core.web.forms import filter_args, page_arg, place_error
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
@@ -32,11 +32,6 @@ bp = Blueprint("fulfilment", __name__)
 VIEW = ("warehouse", "supervisor")
 ACT = ("warehouse",)
 PER_PAGE = 50
-
-
-def _args(form) -> dict:
-    """Only the filters: url_for would read "_external", "_scheme" or "_anchor" as its own."""
-    return {k: v for k, v in request.args.items() if k in form._fields and v}
 
 
 def _clean(form, name):
@@ -57,7 +52,7 @@ def to_release():
                                      placed_before=_clean(form, "placed_before"))
     found = queries.to_release(db_session, filters, page=page_arg(), per_page=PER_PAGE)
     return render_page("fulfilment/to_release.html", block="results", form=form, found=found,
-                       args=_args(form), release_form=ReleaseForm(formdata=None),
+                       args=filter_args(form), release_form=ReleaseForm(formdata=None),
                        payment_labels=PAYMENT_LABELS)
 
 
@@ -101,7 +96,7 @@ def to_ship():
                                   promised_by=_clean(form, "promised_by"))
     found = queries.to_ship(db_session, filters, page=page_arg(), per_page=PER_PAGE)
     return render_page("fulfilment/to_ship.html", block="results", form=form, found=found,
-                       args=_args(form), status_labels=order_states.LABELS,
+                       args=filter_args(form), status_labels=order_states.LABELS,
                        outstanding=services.outstanding)
 
 

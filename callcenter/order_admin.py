@@ -23,7 +23,7 @@ from core.workflows import order_maintenance as maintenance
 from core.workflows.cancellation import cancel_and_void, refusal
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
-from core.web.forms import commit_or_refuse, page_arg
+from core.web.forms import commit_or_refuse, filter_args, page_arg
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
@@ -62,10 +62,8 @@ def hold_worklist():
     found = holds.worklist(db_session, filters, page=page_arg(), per_page=PER_PAGE)
     form.placed_by.choices = options([("", "Anyone"),
                                       *((p, p) for p in holds.hold_placers(db_session))])
-    # Only the filters: url_for would read "_external", "_scheme" or "_anchor" as its own.
-    args = {k: v for k, v in request.args.items() if k in form._fields and v}
     return render_page("order_admin/holds.html", block="results", form=form, found=found,
-                       args=args)
+                       args=filter_args(form))
 
 
 # --- the order page ---------------------------------------------------------------------

@@ -371,7 +371,7 @@ def _helpers(function, seen: set) -> list:
 
 def _name_readers(functions) -> dict[str, tuple[str, object]]:
     """Helpers that read the request argument their first parameter names, e.g.
-    arg_int(name, ...) -> request.args.get(name): {helper name: (args | form | values, the
+    page_arg(name) -> request.args.get(name): {helper name: (args | form | values, the
     name read when the call names none, e.g. page_arg() -> "page")}."""
     found = {}
     for function in functions:

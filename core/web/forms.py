@@ -148,17 +148,18 @@ def card_reference(raw: str | None) -> str:
     return value if STRIPE_ID.fullmatch(value) else ""
 
 
-def arg_int(name: str, default: int, *, low: int, high: int) -> int:
-    """A whole-number query argument (page=3) clamped into [low, high]; junk is `default`."""
-    return int_or(request.args.get(name), default, low=low, high=high)
-
-
 MOST_PAGES = 100_000
 
 
 def page_arg(name: str = "page") -> int:
     """The page a list is asked for (?page=3): 1 for junk, at most MOST_PAGES."""
     return int_or(request.args.get(name), 1, low=1, high=MOST_PAGES)
+
+
+def filter_args(form) -> dict[str, str]:
+    """The filters a pager's links carry: the filter form's own query arguments, non-empty
+    (never "_external", "_scheme" or "_anchor", which url_for would read as its own)."""
+    return {k: v for k, v in request.args.items() if k in form._fields and v}
 
 
 def same_site_path(target: str | None) -> str | None:

@@ -28,7 +28,7 @@ are swept too), once per method. For each one the sweep
      (integer, decimal, amount, date) and ``Length`` limits, and fields no page shows;
    * the request names in the source of the view and its helpers:
      ``request.args/form/values/headers.get("name")``, helpers called with the name
-     (``arg_int("page", ...)``) and what ``request.args`` is handed to (``Filters.parse``);
+     (``page_arg("page")``) and what ``request.args`` is handed to (``Filters.parse``);
 
 3. sends, **one field at a time**, each value of ``hostile_values(field)`` while every other
    field keeps its baseline, so the view gets as deep as the one bad value lets it: GET,
