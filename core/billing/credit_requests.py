@@ -145,8 +145,9 @@ def change_status(session: Session, request, to: CreditRequestStatus, *, actor: 
                   **data) -> None:
     """The one door for the status of a request awaiting a second person (a credit note
     request, a gift card sale): the move must be in CREDIT_REQUEST_MOVES (the REQUEST
-    machine of core.billing.states); the audit event
-    is `action`.<new status>; who decided and when are kept on the request."""
+    machine of core.billing.states), refused first in the words of the request's own
+    `labels` (a sale is "awaiting confirmation", a credit note "awaiting approval"); the
+    audit event is `action`.<new status>; who decided and when are kept on the request."""
     current = CreditRequestStatus(request.status)
     if not billing_states.REQUEST.allows(current, to):
         raise IllegalTransition(f"{noun} that is {labels[current].lower()} cannot become "
