@@ -1,7 +1,7 @@
 """Outgoing e-mail: SMTP when SMTP_URL is set, otherwise printed to the log.
 
-What customers are sent is composed in core.notifications; this module builds and
-delivers messages, and `send_mail` queues a plain one (text, optional HTML)."""
+What customers are sent is composed and queued in core.notifications, from domain events;
+this module only builds and delivers messages."""
 from __future__ import annotations
 
 import logging
@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-from core import tasks
-from core.tasks import celery_app
 
 log = logging.getLogger("marketline.mail")
 
@@ -76,23 +74,3 @@ def deliver(message: EmailMessage, smtp_url: str) -> None:
         if url.username:
             smtp.login(unquote(url.username), unquote(url.password or ""))
         smtp.send_message(message)
-
-
-@celery_app.task(name="marketline.send_mail", autoretry_for=(OSError,), retry_backoff=True,
-                 max_retries=5)
-def send_mail_task(to: str, subject: str, text: str, html: str | None = None) -> None:
-    settings = tasks.context().settings
-    deliver(build_message(sender=settings.MAIL_FROM, to=to, subject=subject, text=text, html=html),
-            settings.SMTP_URL)
-
-
-def send_mail(*, to: str, subject: str, text: str, html: str | None = None) -> None:
-    """Send an e-mail through the task queue (inline when there is no Redis). Call after commit.
-
-    A failure is logged, never raised: what was committed stays committed, and the person
-    is not shown an error for a mail server being down.
-    """
-    try:
-        send_mail_task.delay(to, subject, text, html)
-    except Exception:  # noqa: BLE001 - see docstring
-        log.exception("could not send e-mail %r to %s", subject, to)

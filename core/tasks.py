@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.config import Settings, load_settings
 
-celery_app = Celery("marketline", include=["core.mail", "core.payments.tasks",
+celery_app = Celery("marketline", include=["core.payments.tasks",
                                           "core.notifications", "core.workflows.tasks"])
 celery_app.conf.beat_schedule = {
     "expire-abandoned-checkouts": {"task": "marketline.expire_abandoned_checkouts",

@@ -15,9 +15,16 @@ def seller(console_app):
 
 @pytest.fixture
 def queued(monkeypatch):
-    """What was handed to the task queue (Celery) instead of sent."""
+    """Everything handed to the task queue (any Celery task), recorded, then run."""
+    from celery.app.task import Task
     handed = []
-    monkeypatch.setattr(mail.send_mail_task, "delay", lambda *args: handed.append(args))
+    original = Task.apply_async
+
+    def recording(self, args=None, kwargs=None, **options):
+        handed.append((self.name, args, kwargs))
+        return original(self, args, kwargs, **options)
+
+    monkeypatch.setattr(Task, "apply_async", recording)
     return handed
 
 
