@@ -63,12 +63,6 @@ def _filter(field, default=""):
     return field.data if not field.errors and field.data else default
 
 
-@bp.app_template_global("receivables_summary")
-def receivables_summary(customer):
-    """What the customer owes and holds, for the customer 360 page's panel (two queries)."""
-    return receivables.customer_balance(db_session, customer.id, customer.currency)
-
-
 @bp.get("/", endpoint="home")
 @requires_role(*VIEW)
 def home():

@@ -13,6 +13,7 @@ from flask_login import login_required
 
 from core.customers import services as customers
 from core.errors import DomainError
+from core.orders import queries as order_queries
 from core.ratelimit import RateLimited
 from core.web.auth import current_account, login_limit, sign_in, sign_out
 from core.web.db import db_session
@@ -173,7 +174,9 @@ def reset_password(token: str):
 @bp.get("/")
 @login_required
 def overview():
-    return render_page("account/overview.html", user=current_account())
+    user = current_account()
+    return render_page("account/overview.html", user=user,
+                       orders=order_queries.latest_orders(db_session, user.customer_id))
 
 
 @bp.route("/password", methods=["GET", "POST"], endpoint="change_password")

@@ -42,12 +42,6 @@ def _pdf_response(invoice):
     return response
 
 
-@bp.app_template_global("order_invoices")
-def order_invoices(order) -> list:
-    """The documents issued for an order (the order page lists them)."""
-    return queries.order_invoices(db_session, order.id)
-
-
 @bp.get("/account/invoices")
 @login_required
 def index():

@@ -46,13 +46,6 @@ def order_status(status: str) -> str:
     return states.LABELS.get(status, status)
 
 
-@bp.app_template_global("recent_orders")
-def recent_orders() -> list:
-    """The signed-in customer's latest orders (the account overview calls this)."""
-    user = current_account()
-    return queries.latest_orders(db_session, user.customer_id) if user else []
-
-
 @bp.get("/account/orders")
 @login_required
 def history():
@@ -65,7 +58,8 @@ def history():
 @login_required
 def detail(number: str):
     order = queries.customer_order(db_session, current_account().customer_id, number)
-    return render_page("orders/detail.html", view=order_page.order_detail(db_session, order),
+    return render_page("orders/detail.html",
+                       view=order_page.order_detail(db_session, order, with_documents=True),
                        owner=True)
 
 
@@ -114,7 +108,7 @@ def lookup():
         except NotFound:
             form.form_errors.append(queries.NOT_FOUND)
         else:
-            view = order_page.order_detail(db_session, order)
+            view = order_page.order_detail(db_session, order, with_documents=True)
             db_session.commit()  # keeps the look-up counted
             return render_page("orders/detail.html", view=view, owner=False,
                                postcode=form.postcode.data)

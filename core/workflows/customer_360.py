@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.agents.models import Agent
 from core.audit import AuditEvent
+from core.billing import receivables
+from core.billing.receivables import Balance
 from core.customers.models import Customer, CustomerAddress, CustomerNote, Interaction
 from core.customers.queries import addresses, customer_by_number
 from core.money import Money
@@ -78,6 +80,7 @@ class Customer360:
     notes: list[NoteRow]
     interactions: list[InteractionRow]
     events: list[AuditEvent] = field(default_factory=list)
+    receivables: Balance | None = None  # what they owe and hold (two queries)
 
 
 def _order_totals(session: Session, customer_id: int) -> tuple[int, list[Money]]:
@@ -162,4 +165,6 @@ def customer_360(session: Session, number: str) -> Customer360:
                        payments=_payments(session, customer.id),
                        notes=_notes(session, customer.id),
                        interactions=_interactions(session, customer.id),
-                       events=audit_trail(session, customer.id))
+                       events=audit_trail(session, customer.id),
+                       receivables=receivables.customer_balance(session, customer.id,
+                                                                customer.currency))

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.billing import queries as billing_queries
+from core.billing.models import Invoice
 from core.customers.addresses import one_line
 from core.fulfilment.queries import ShipmentInfo, shipments_for_order
 from core.orders import states
@@ -25,6 +27,7 @@ class OrderDetail:
     shipping_method_name: str
     timeline: list[TimelineEntry] = field(default_factory=list)
     shipments: list[ShipmentInfo] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)  # with_documents only
 
     @property
     def status_label(self) -> str:
@@ -43,10 +46,14 @@ class OrderDetail:
         return self.order.status in states.CANCELLABLE
 
 
-def order_detail(session: Session, order: Order) -> OrderDetail:
+def order_detail(session: Session, order: Order, *,
+                 with_documents: bool = False) -> OrderDetail:
     """The order with the name of its shipping method, its status timeline and its
-    shipments (carrier, tracking, items). Three queries."""
+    shipments (carrier, tracking, items): three queries; `with_documents`, the invoices
+    and credit notes issued for it too (the shop's order page lists them): one more."""
     method = session.scalar(select(ShippingMethod.name)
                             .where(ShippingMethod.code == order.shipping_method))
     return OrderDetail(order, method or order.shipping_method, timeline(session, order),
-                       shipments_for_order(session, order.id))
+                       shipments_for_order(session, order.id),
+                       billing_queries.order_invoices(session, order.id)
+                       if with_documents else [])
