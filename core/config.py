@@ -124,6 +124,20 @@ class Settings:
     CREDIT_NOTE_LIMIT_BILLING: int = 250
     CREDIT_NOTE_LIMIT_SUPERVISOR: int = 2500
 
+    # -- returns (core.returns.policy) --
+    # Days from delivery (or shipment) a product may be sent back, unless its product or
+    # category says otherwise; where returned goods go (printed on the return label).
+    RETURN_WINDOW_DAYS: int = 30
+    RETURN_ADDRESS: str = "Marketline Returns; Hafenstraße 12, Tor 3; 20457 Hamburg; Germany"
+    # Whole units of the order's currency: a request within policy and up to
+    # RETURN_AUTO_APPROVE_LIMIT approves itself; above RETURN_APPROVAL_LIMIT only a
+    # supervisor decides; up to RETURN_KEEP_LIMIT the customer keeps the goods (no label).
+    RETURN_AUTO_APPROVE_LIMIT: int = 100
+    RETURN_APPROVAL_LIMIT: int = 500
+    RETURN_KEEP_LIMIT: int = 5
+    # Percent of the goods' price kept when they come back because the buyer changed mind.
+    RETURN_RESTOCKING_FEE_PERCENT: int = 10
+
     # Anti-automation (core.ratelimit): budgets per client address, counted in the database
     # so they hold across processes; 0 switches a budget off. Card payments tried (checkout,
     # pay links, invoices), a third of it per cart, order, invoice or account; codes tried

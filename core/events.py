@@ -124,6 +124,16 @@ class RegistrationRepeated:
     full_name: str
 
 
+@dataclass(frozen=True)
+class ReturnMoved:
+    """A return reached a point the customer hears of: `what` is "requested", "approved"
+    (with the label when the goods come back), "rejected", "received" or "refunded"
+    (refunded or exchanged: money back, or the replacement on its way)."""
+
+    return_id: int
+    what: str
+
+
 def record(session: Session, happened: object) -> None:
     """Keep `happened` with the session's transaction; it is dispatched after commit."""
     session.info.setdefault(_KEY, []).append(happened)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -263,24 +263,44 @@ def creditable(session: Session, invoice: Invoice) -> dict[int, int]:
 
 
 def issue_credit_note(session: Session, invoice: Invoice, *, lines: dict[int, int] | None,
-                      reason: str, actor: audit.Actor, today: dt.date | None = None) -> Invoice:
+                      reason: str, actor: audit.Actor, today: dt.date | None = None,
+                      fees: Mapping[int, Decimal] | None = None,
+                      payment_method: str | None = None) -> Invoice:
     """Credit an issued invoice, whole (`lines` None) or by line (invoice line id ->
     quantity). What the invoice still has open is settled by the credit note; the rest
     becomes customer credit, to be refunded or used by later invoices.
+
+    `fees` (invoice line id -> percent) keeps a restocking fee of a credited line: a fee
+    line on the note takes that percent of the line's credited net and tax back, posted as
+    restocking-fee revenue. `payment_method` marks what the note's credit is for ("store
+    credit" stays with the customer; default: the invoice's).
 
     No limit applies here: the console goes through core.billing.credit_requests, which
     asks for a second person's approval beyond the agent's limit."""
     if not reason.strip():
         raise BillingError("Give the reason for the credit note.", field="reason")
     invoice, built = credit_lines(session, invoice, lines)
+    built += [_fee_line(line, Decimal(fees[line.credited_line_id]), invoice.currency)
+              for line in list(built) if fees and fees.get(line.credited_line_id)]
     customer = session.get(Customer, invoice.customer_id) if invoice.customer_id else None
     order = session.get(Order, invoice.order_id) if invoice.order_id else None
     note = _issue(session, kind="credit_note", lines=built, customer=customer,
                   currency=invoice.currency, prices_include_tax=invoice.prices_include_tax,
-                  terms=TERMS["card"], payment_method=invoice.payment_method,
+                  terms=TERMS["card"], payment_method=payment_method or invoice.payment_method,
                   email=invoice.email, bill_to=invoice.bill_to, order=order, actor=actor,
                   today=today, credited=invoice, reason=reason.strip()[:300])
     return note
+
+
+def _fee_line(credited: InvoiceLine, percent: Decimal, currency: str) -> InvoiceLine:
+    """A restocking fee: `percent` of a credited line's net and tax, kept (negative)."""
+    net = round_money(credited.net * percent / 100, currency)
+    tax = round_money(credited.tax * percent / 100, currency)
+    return InvoiceLine(kind="fee", order_line_id=credited.order_line_id, credited_line_id=None,
+                       sku=credited.sku,
+                       description=f"Restocking fee {percent.normalize():f} %: {credited.description}",
+                       quantity=1, unit_price=-net, discount=ZERO, net=-net,
+                       tax_rate=credited.tax_rate, tax=-tax, gross=-(net + tax))
 
 
 def credit_lines(session: Session, invoice: Invoice, lines: dict[int, int] | None
@@ -377,13 +397,14 @@ def _issue(session: Session, *, kind: str, lines: list[InvoiceLine], customer: C
     session.flush()
     cid = doc.customer_id
     revenue = [ledger.Posting(ledger.SHIPPING_REVENUE if l.kind == "shipping" else ledger.REVENUE,
-                              credit=l.net) for l in lines]
+                              credit=l.net) for l in lines if l.kind != "fee"]
     if kind == "invoice":
         postings = [ledger.dr(ledger.RECEIVABLES, gross, cid), *revenue,
                     ledger.cr(ledger.TAX_PAYABLE, doc.tax_total)]
     else:
         settles = min(gross, credited.amount_open)
-        postings = [*(ledger.Posting(p.account, debit=p.credit) for p in revenue),
+        fees = [ledger.cr(ledger.RESTOCKING_FEES, -l.net) for l in lines if l.kind == "fee"]
+        postings = [*(ledger.Posting(p.account, debit=p.credit) for p in revenue), *fees,
                     ledger.dr(ledger.TAX_PAYABLE, doc.tax_total),
                     ledger.cr(ledger.RECEIVABLES, settles, cid),
                     ledger.cr(ledger.CUSTOMER_DEPOSITS, gross - settles, cid)]

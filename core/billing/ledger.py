@@ -27,6 +27,7 @@ from core.money import minor_units
 BANK, CARD_CLEARING, RECEIVABLES = "1000", "1150", "1200"
 TAX_PAYABLE, GIFT_CARD_LIABILITY, CUSTOMER_DEPOSITS = "2100", "2200", "2300"
 REVENUE, SHIPPING_REVENUE, SALES_DISCOUNTS, BAD_DEBT = "4000", "4010", "4900", "6900"
+RESTOCKING_FEES = "4020"
 
 CHART: dict[str, tuple[str, str]] = {
     BANK: ("Bank", "asset"),
@@ -37,6 +38,7 @@ CHART: dict[str, tuple[str, str]] = {
     CUSTOMER_DEPOSITS: ("Customer deposits and credit", "liability"),
     REVENUE: ("Sales revenue", "revenue"),
     SHIPPING_REVENUE: ("Shipping revenue", "revenue"),
+    RESTOCKING_FEES: ("Restocking fees (returns)", "revenue"),
     SALES_DISCOUNTS: ("Sales discounts (cash discounts)", "contra_revenue"),
     BAD_DEBT: ("Bad debt expense", "expense"),
 }

@@ -24,6 +24,8 @@ class Category(Base):
     path: Mapped[str] = mapped_column(String(400), default="", index=True)
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # Days from delivery its products may be returned (None: the parent's, else the default).
+    return_days: Mapped[int | None] = mapped_column()
 
     parent: Mapped["Category | None"] = relationship(remote_side="Category.id")
 
@@ -42,6 +44,10 @@ class Product(Base):
     tax_category_id: Mapped[int] = mapped_column(ForeignKey("tax_categories.id"))
     image: Mapped[str] = mapped_column(String(300), default="")  # file name under media/products
     active: Mapped[bool] = mapped_column(default=True)
+    # Returns (core.returns.policy): False for goods never taken back (hygiene, custom-made);
+    # return_days overrides the category's window.
+    returnable: Mapped[bool] = mapped_column(default=True)
+    return_days: Mapped[int | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     category: Mapped[Category] = relationship()

@@ -55,8 +55,9 @@ class NotReleasable(FulfilmentError):
 
 
 def payment_secured(order: Order) -> bool:
-    """The card is authorised (or charged), or the customer buys on account."""
-    return (order.payment_method == "on_account"
+    """The card is authorised (or charged), the customer buys on account, or the order
+    replaces returned goods (paid by the return)."""
+    return (order.payment_method in ("on_account", "exchange")
             or order.payment_state in SECURED_PAYMENT_STATES)
 
 

@@ -1,10 +1,12 @@
 """StockLevel: on hand and reserved units of one variant in one warehouse."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base
+from core.db import Base, UTCDateTime, utcnow
 
 
 class StockLevel(Base):
@@ -26,3 +28,21 @@ class StockLevel(Base):
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+class StockMovement(Base):
+    """A change to stock that is not a sale: returned units put back on the shelf
+    ("return_restock", on hand up) or written off ("write_off": returned units scrapped,
+    never back on hand), with the document that caused it."""
+
+    __tablename__ = "stock_movements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), index=True)
+    warehouse: Mapped[str] = mapped_column(String(20), default="MAIN")
+    kind: Mapped[str] = mapped_column(String(20))  # return_restock | write_off
+    quantity: Mapped[int]
+    reference: Mapped[str] = mapped_column(String(40), index=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

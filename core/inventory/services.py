@@ -7,7 +7,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import DomainError
-from core.inventory.models import StockLevel
+from core.inventory.models import StockLevel, StockMovement
 
 WAREHOUSE = "MAIN"
 DISPATCH_DAYS = 1  # in stock: leaves the warehouse the next working day
@@ -129,3 +129,45 @@ def add_working_days(day: dt.date, days: int) -> dt.date:
         if day.weekday() < 5:
             days -= 1
     return day
+
+
+def put_back(session: Session, lines: list[tuple[int, int]], *, reference: str, by: str,
+             note: str = "") -> None:
+    """Returned units go back on the shelf: on hand grows by each (variant id, quantity),
+    with a return_restock movement naming the return. A variant without a stock row gets
+    one. Flushes."""
+    for variant_id, quantity in _merge(lines).items():
+        if quantity <= 0:
+            continue
+        changed = session.execute(
+            update(StockLevel).where(StockLevel.variant_id == variant_id,
+                                     StockLevel.warehouse == WAREHOUSE)
+            .values(on_hand=StockLevel.on_hand + quantity)
+            .execution_options(synchronize_session=False)).rowcount
+        if not changed:
+            session.add(StockLevel(variant_id=variant_id, warehouse=WAREHOUSE,
+                                   on_hand=quantity, reserved=0))
+        session.add(StockMovement(variant_id=variant_id, warehouse=WAREHOUSE,
+                                  kind="return_restock", quantity=quantity,
+                                  reference=reference[:40], note=note[:200], by=by[:200]))
+    session.flush()
+
+
+def write_off(session: Session, lines: list[tuple[int, int]], *, reference: str, by: str,
+              note: str = "") -> None:
+    """Returned units that cannot be sold again are scrapped: a write_off movement records
+    the loss; they were never back on hand, so stock does not change. Flushes."""
+    for variant_id, quantity in _merge(lines).items():
+        if quantity > 0:
+            session.add(StockMovement(variant_id=variant_id, warehouse=WAREHOUSE,
+                                      kind="write_off", quantity=quantity,
+                                      reference=reference[:40], note=note[:200], by=by[:200]))
+    session.flush()
+
+
+def on_hand(session: Session, variant_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(StockLevel.variant_id, func.sum(StockLevel.on_hand))
+        .where(StockLevel.variant_id.in_(variant_ids)).group_by(StockLevel.variant_id)).all()
+    found = {vid: int(units) for vid, units in rows}
+    return {vid: found.get(vid, 0) for vid in variant_ids}

@@ -361,6 +361,74 @@ def mark_prepaid(session: Session, order: Order, *, actor: audit.Actor, referenc
     return True
 
 
+@dataclass(frozen=True)
+class ReplacementLine:
+    """Send `quantity` of `variant` in place of units of `original` at what they cost."""
+
+    original: OrderLine
+    variant: Variant
+    quantity: int
+
+
+def place_replacement(session: Session, original: Order, lines: Sequence[ReplacementLine], *,
+                      actor: audit.Actor, key: str, reference: str) -> Order:
+    """A replacement order for returned goods (an exchange): the same addresses, the
+    original unit prices and discounts pro rata, no shipping charge, stock reserved, and
+    confirmed at once with payment method and state "exchange" (the return's credit note
+    pays its invoice). The same `key` returns the same order. Flushes."""
+    if existing := find_by_key(session, key):
+        return existing
+    if not lines:
+        raise OrderError("Choose what to send as a replacement.")
+    built = []
+    for r in lines:
+        ol, share = r.original, Decimal(r.quantity) / Decimal(r.original.quantity)
+        if original.prices_include_tax:  # as an invoice shares a line (core.billing)
+            gross = round_money(ol.gross * share, original.currency)
+            tax = round_money(gross * ol.tax_rate / (1 + ol.tax_rate), original.currency)
+            net = gross - tax
+        else:
+            net = round_money(ol.net * share, original.currency)
+            tax = round_money(net * ol.tax_rate, original.currency)
+        name = r.variant.product.name + (f" – {r.variant.name}" if r.variant.name else "")
+        built.append(OrderLine(
+            variant_id=r.variant.id, sku=r.variant.sku, name=name[:300], quantity=r.quantity,
+            unit_price=ol.unit_price, amount=round_money(ol.amount * share, original.currency),
+            discount=round_money(ol.discount * share, original.currency), net=net, tax=tax,
+            gross=net + tax, tax_rate=ol.tax_rate, price_source=f"Replacement ({reference})",
+            discounts=[], quantity_reserved=r.quantity, quantity_shipped=0,
+            quantity_invoiced=0, quantity_returned=0, promised_date=None))
+    promised = inventory.promised_date(utcnow().date(), True, 2)
+    order = Order(
+        number=next_number(session, "order"), idempotency_key=key[:80],
+        customer_id=original.customer_id, email=original.email,
+        channel_code=original.channel_code, placed_by_kind=actor.kind, placed_by_id=actor.id,
+        currency=original.currency, prices_include_tax=original.prices_include_tax,
+        status=OrderStatus.PENDING_PAYMENT, payment_state=PaymentState.UNPAID,
+        payment_method="exchange", shipping_address=dict(original.shipping_address),
+        billing_address=dict(original.billing_address),
+        shipping_method=original.shipping_method, shipping_amount=Decimal(0),
+        shipping_tax=Decimal(0), subtotal=sum((l.amount for l in built), Decimal(0)),
+        discount_total=sum((l.discount for l in built), Decimal(0)),
+        net_total=sum((l.net for l in built), Decimal(0)),
+        tax_total=sum((l.tax for l in built), Decimal(0)),
+        gross_total=sum((l.gross for l in built), Decimal(0)), coupon_codes=[],
+        po_number=original.po_number, promised_date=promised, lines=built)
+    for line in built:
+        line.promised_date = promised
+    session.add(order)
+    session.flush()
+    inventory.reserve(session, [(l.variant_id, l.quantity) for l in built],
+                      skus={l.variant_id: l.sku for l in built})
+    confirm(session, order)
+    states.move_payment(order, PaymentState.EXCHANGE, audit=audit.Entry(
+        session, "order.placed_as_replacement", actor, order.channel_code,
+        {"number": order.number, "replaces": original.number, "reference": reference,
+         "total": str(order.gross_total)}))
+    session.flush()
+    return order
+
+
 def cancel_order(session: Session, order: Order, *, actor: audit.Actor, reason: str) -> None:
     """Cancel before shipment: release the stock. The caller voids any card authorisation."""
     if order.status not in states.CANCELLABLE:

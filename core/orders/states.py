@@ -36,6 +36,7 @@ class PaymentState(StrEnum):
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
     ON_ACCOUNT = "on_account"
+    EXCHANGE = "exchange"  # a replacement, paid by what came back (core.returns)
 
 
 S, P = OrderStatus, PaymentState
@@ -74,18 +75,19 @@ take a return instead).""")
 
 _CARD = {P.AUTHORISED, P.PARTIALLY_CAPTURED, P.CAPTURED, P.PARTIALLY_REFUNDED, P.REFUNDED}
 PAYMENT_TRANSITIONS: dict[str, set[str]] = {
-    P.UNPAID: {P.UNPAID, P.ON_ACCOUNT, *_CARD},
+    P.UNPAID: {P.UNPAID, P.ON_ACCOUNT, P.EXCHANGE, *_CARD},
     P.AUTHORISED: {P.UNPAID, *_CARD},
     P.PARTIALLY_CAPTURED: {P.UNPAID, *(_CARD - {P.AUTHORISED})},
     P.CAPTURED: {P.UNPAID, *(_CARD - {P.AUTHORISED})},
     P.PARTIALLY_REFUNDED: {P.PARTIALLY_REFUNDED, P.REFUNDED},
     P.REFUNDED: {P.PARTIALLY_REFUNDED, P.REFUNDED},
     P.ON_ACCOUNT: {P.ON_ACCOUNT},
+    P.EXCHANGE: {P.EXCHANGE},
 }
 PAYMENT_LABELS = {P.UNPAID: "Unpaid", P.AUTHORISED: "Authorised",
                   P.PARTIALLY_CAPTURED: "Partly captured", P.CAPTURED: "Captured",
                   P.PARTIALLY_REFUNDED: "Partly refunded", P.REFUNDED: "Refunded",
-                  P.ON_ACCOUNT: "On account"}
+                  P.ON_ACCOUNT: "On account", P.EXCHANGE: "Exchange (paid by a return)"}
 
 PAYMENT = Machine("order_payment", PaymentState, PAYMENT_TRANSITIONS, labels=PAYMENT_LABELS,
                   error=IllegalPaymentTransition, noun="An order's payment",
@@ -97,6 +99,8 @@ dimension).
   (core.orders.services.confirm_on_account); on_account never changes after that (its
   invoices are paid, not the order).
 - unpaid -> authorised: the card authorisation arrived (mark_authorised).
+- unpaid -> exchange: a replacement sent for a return (core.orders.services.place_replacement),
+  paid by the return's credit note; it never changes after that.
 - unpaid -> captured: paid in full by gift card before any card (mark_prepaid).
 - card states among themselves: core.payments.records.update_payment_state derives the state
   from the captured and refunded amounts of the order's card attempts and its open invoices

@@ -58,6 +58,10 @@ def collect_invoice(session: Session, gateway, invoice_id: int, *, actor: audit.
     if order.payment_method == "on_account" or invoice.payment_method == "on_account":
         commit()
         return CollectOutcome("on_account", f"{invoice.number} waits for the customer's payment.")
+    if order.payment_method == "exchange":
+        commit()
+        return CollectOutcome("exchange", f"{invoice.number} is paid by the return it "
+                                          "replaces (core.returns.settlement).")
     earlier = _attempt_for(session, invoice.id)
     if earlier is not None and earlier.status in ("creating", "capturing"):
         return _resume(session, gateway, order, invoice, earlier, actor, commit)

@@ -58,6 +58,7 @@ TRANSITION_FUNCTIONS = frozenset({
     "core.payments.states.move_attempt",
     "core.billing.states.restate", "core.billing.states.move_refund",
     "core.billing.states.move_request",
+    "core.returns.states.move_return",
 })
 
 

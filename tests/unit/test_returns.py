@@ -1,0 +1,141 @@
+"""Returns: what may come back, the policy, approval, receipt (restock, scrap), credit notes
+with fees and shipping, refunds the way the order was paid, and exchanges."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from core.audit import Actor
+from core.billing import invoicing, receivables
+from core.billing.models import Invoice
+from core.db import utcnow
+from core.inventory.models import StockLevel, StockMovement
+from core.returns import services as returns
+from core.returns import settlement
+from core.returns.services import Received, Request, RequestLine, ReturnError
+from tests.billing_support import CLERK, assert_books_reconcile, place, ship, variant_id
+from tests.fakes import FakeGateway
+
+AGENT = Actor("agent", 3, "agent@marketline.example")
+WAREHOUSE = Actor("agent", 4, "warehouse@marketline.example")
+SHOPPER = Actor("customer", None, "ola@example.com")
+
+
+def shipped_card_order(db, key, lines=(("PAP-A4-80", 2),), *, days_ago=2):
+    order = place(db, list(lines), key=key)
+    shipment = ship(db, order, dict(lines))
+    shipment.shipped_at = utcnow() - dt.timedelta(days=days_ago)
+    invoice = invoicing.invoice_shipment(db, shipment, actor=CLERK)
+    receivables.record_card_capture(db, invoice, amount=invoice.gross_total,
+                                    stripe_id=f"pi_{key}", key=f"cap-{key}", actor=CLERK)
+    order.status = "shipped"
+    db.flush()
+    return order, invoice
+
+
+def on_hand(db, sku):
+    db.expire_all()
+    return db.scalar(select(StockLevel.on_hand).where(
+        StockLevel.variant_id == variant_id(db, sku)))
+
+
+def ask(db, order, settings, *lines, key="r1", **kw):
+    return returns.request_return(
+        db, order, Request([RequestLine(order.lines[0].id if isinstance(l[0], int) and l[0] < 0
+                                        else l[0], *l[1:]) for l in lines], **kw),
+        actor=SHOPPER, channel="shop", key=key, settings=settings)
+
+
+def test_one_of_two_units_comes_back_restocked_and_refunded_to_the_card(db, settings):
+    order, invoice = shipped_card_order(db, "ret-1")
+    line = order.lines[0]
+    before = on_hand(db, "PAP-A4-80")
+    rma = ask(db, order, settings, (line.id, 1, "defective"))
+    assert rma.number.startswith("RMA-")
+    assert rma.status == "label_sent"  # small: approved by the policy, label sent
+    outcome = returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE,
+                              key="rcv-1")
+    assert outcome.rma.status == "received"
+    assert on_hand(db, "PAP-A4-80") == before + 1
+    gateway = FakeGateway()
+    settled = settlement.settle(db, gateway, rma.id, actor=WAREHOUSE, commit=db.flush)
+    assert settled.problem == ""
+    assert settled.rma.status == "refunded"
+    note = db.scalar(select(Invoice).where(Invoice.number == settled.credit_notes[0]))
+    # a defect: the unit and the shipping come back in full
+    assert note.gross_total == line.gross / 2 + order.shipping_amount
+    assert gateway.refunds and gateway.refunds[0][1] == note.gross_total
+    assert_books_reconcile(db)
+
+
+def test_more_than_was_shipped_is_refused_at_the_quantity(db, settings):
+    order, _ = shipped_card_order(db, "ret-2")
+    line = order.lines[0]
+    with pytest.raises(ReturnError) as err:
+        ask(db, order, settings, (line.id, 3, "defective"))
+    assert err.value.field == f"quantity-{line.id}"
+    ask(db, order, settings, (line.id, 2, "defective"), key="r2")
+    with pytest.raises(ReturnError, match="already being returned"):
+        ask(db, order, settings, (line.id, 1, "defective"), key="r3")
+
+
+def test_outside_the_window_and_non_returnable_products_are_refused(db, settings):
+    order, _ = shipped_card_order(db, "ret-3", days_ago=40)
+    line = order.lines[0]
+    with pytest.raises(ReturnError, match="return window"):
+        ask(db, order, settings, (line.id, 1, "defective"))
+    order2, _ = shipped_card_order(db, "ret-4")
+    db.get(type(order2.lines[0]).__mro__[0], order2.lines[0].id)
+    from core.catalog.models import Product, Variant
+    product = db.get(Product, db.get(Variant, order2.lines[0].variant_id).product_id)
+    product.returnable = False
+    db.flush()
+    with pytest.raises(ReturnError, match="cannot be returned"):
+        ask(db, order2, settings, (order2.lines[0].id, 1, "defective"), key="r5")
+
+
+def test_changed_mind_keeps_the_restocking_fee_and_the_shipping(db, settings):
+    order, invoice = shipped_card_order(db, "ret-5")
+    line = order.lines[0]
+    rma = ask(db, order, settings, (line.id, 2, "changed_mind"))
+    returns.receive(db, rma, {rma.lines[0].id: Received(2)}, actor=WAREHOUSE, key="rcv-5")
+    settled = settlement.settle(db, FakeGateway(), rma.id, actor=WAREHOUSE, commit=db.flush)
+    note = db.scalar(select(Invoice).where(Invoice.number == settled.credit_notes[0]))
+    fee = [l for l in note.lines if l.kind == "fee"]
+    assert fee and fee[0].gross == -(line.gross * Decimal("0.10")).quantize(Decimal("0.01"))
+    assert note.gross_total == line.gross + fee[0].gross
+    assert_books_reconcile(db)
+
+
+def test_scrapped_units_are_written_off_and_stock_stays(db, settings):
+    order, _ = shipped_card_order(db, "ret-6")
+    rma = ask(db, order, settings, (order.lines[0].id, 2, "damaged"))
+    before = on_hand(db, "PAP-A4-80")
+    with pytest.raises(ReturnError, match="scrap"):
+        returns.receive(db, rma, {rma.lines[0].id: Received(1, "damaged", "restock")},
+                        actor=WAREHOUSE, key="x")
+    out = returns.receive(db, rma, {rma.lines[0].id: Received(1, "damaged", "scrap")},
+                          actor=WAREHOUSE, key="rcv-6")
+    assert out.rma.status == "partly_received"
+    assert on_hand(db, "PAP-A4-80") == before
+    assert db.scalar(select(StockMovement.kind).where(StockMovement.reference == rma.number)) \
+        == "write_off"
+    again = returns.receive(db, rma, {rma.lines[0].id: Received(1, "damaged", "scrap")},
+                            actor=WAREHOUSE, key="rcv-6")
+    assert again.repeated and again.rma.quantity_received == 1
+
+
+def test_an_exchange_sends_a_replacement_paid_by_the_return(db, settings):
+    order, invoice = shipped_card_order(db, "ret-7")
+    rma = ask(db, order, settings, (order.lines[0].id, 1, "defective"),
+              resolution="exchange", replace_on="approval")
+    settled = settlement.settle(db, FakeGateway(), rma.id, actor=AGENT, commit=db.flush)
+    assert settled.replacement
+    from core.orders.models import Order
+    replacement = db.scalar(select(Order).where(Order.number == settled.replacement))
+    assert replacement.payment_method == "exchange" and replacement.status == "confirmed"
+    assert replacement.gross_total == order.lines[0].gross / 2
+    assert_books_reconcile(db)
