@@ -220,16 +220,19 @@ def record_card_capture(session: Session, invoice: Invoice, *, amount: Decimal, 
 
 def allocate(session: Session, invoice: Invoice, amount: Decimal, *, actor: audit.Actor,
              payment: Payment | None = None, credit_note: Invoice | None = None,
-             on: dt.date | None = None) -> Allocation:
+             on: dt.date | None = None, replacement: bool = False) -> Allocation:
     """Use customer credit (a payment's unallocated part, or a credit note's open amount)
-    on an invoice."""
+    on an invoice. A guest's credit pays only their order's invoices, and with
+    `replacement` those of the order sent in exchange for a return of it (the caller,
+    core.returns.settlement, has matched the two)."""
     if (payment is None) == (credit_note is None):
         raise BillingError("Choose the credit to use.", field="source")
     invoice = _open_invoices(session, [invoice.id])[invoice.id]
     source = _lock_source(session, payment, credit_note)
     available = _available(session, source)  # less what is on its way back to a card
     _check_allocation(invoice, amount, customer_id=source.customer_id,
-                      order_id=getattr(source, "order_id", None), currency=source.currency)
+                      order_id=invoice.order_id if replacement else getattr(source, "order_id", None),
+                      currency=source.currency)
     if amount > available:
         raise BillingError(f"Only {_m(max(available, ZERO), source.currency)} of that credit is "
                            "left.", field="amount")

@@ -208,7 +208,8 @@ def _pay_replacement(session: Session, rma: ReturnAuthorisation, *, actor: audit
             note = session.scalar(receivables.locked(select(Invoice).where(Invoice.id == note.id)))
             part = min(receivables.available(session, note), invoice.amount_open)
             if part > 0:
-                receivables.allocate(session, invoice, part, actor=actor, credit_note=note)
+                receivables.allocate(session, invoice, part, actor=actor, credit_note=note,
+                                     replacement=True)
                 used += part
     session.flush()
     return used

@@ -1,6 +1,8 @@
 """Shipping an order: the steps, and where each is committed.
 
 1. Lock the order; ship the quantities and invoice the shipment (one transaction); commit.
+   A replacement sent for a return (an exchange) is paid from the return's credit notes
+   in the same transaction (core.returns.settlement).
 2. With no transaction open, ask the payments side to collect the invoice: it captures the
    card authorisation, charges a saved card, or places a payment hold and sends a pay
    link; an on-account invoice waits for the customer's transfer. It commits its own steps.
@@ -27,6 +29,7 @@ from core.fulfilment import services
 from core.fulfilment.models import Shipment
 from core.orders.queries import lock_order
 from core.payments import capture
+from core.returns import settlement as returns_settlement
 
 log = logging.getLogger("marketline.fulfilment")
 
@@ -60,6 +63,8 @@ def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int
     order = lock_order(session, order_id)
     shipped = services.ship_and_invoice(session, order, quantities, carrier=carrier,
                                         tracking_number=tracking_number, actor=actor)
+    if order.payment_method == "exchange":  # a replacement: the return's credit pays it
+        returns_settlement.pay_replacement_invoice(session, shipped.invoice, actor=actor)
     sent = events.ShipmentSent(shipped.shipment.id, shipped.invoice.id,
                                partial=order.status == "partially_shipped")
     commit()  # shipment, stock and invoice exist before the payment service is asked

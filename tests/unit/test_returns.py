@@ -139,3 +139,21 @@ def test_an_exchange_sends_a_replacement_paid_by_the_return(db, settings):
     assert replacement.payment_method == "exchange" and replacement.status == "confirmed"
     assert replacement.gross_total == order.lines[0].gross / 2
     assert_books_reconcile(db)
+
+
+def test_the_replacement_ships_and_its_invoice_is_paid_by_the_return(db, settings):
+    from core.fulfilment import services as fulfilment
+    from core.workflows import shipping
+    order, invoice = shipped_card_order(db, "ret-8")
+    rma = ask(db, order, settings, (order.lines[0].id, 1, "defective"),
+              resolution="exchange", replace_on="receipt")
+    returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="rcv-8")
+    settled = settlement.settle(db, FakeGateway(), rma.id, actor=AGENT, commit=db.flush)
+    assert settled.rma.status == "exchanged"
+    replacement = db.get(type(order), settled.rma.replacement_order_id)
+    fulfilment.release_order(db, replacement, actor=WAREHOUSE)
+    out = shipping.ship_order(db, FakeGateway(), replacement.id,
+                              {replacement.lines[0].id: 1}, carrier="dhl",
+                              tracking_number="JJD1", actor=WAREHOUSE, commit=db.flush)
+    assert out.invoice.amount_open == 0
+    assert_books_reconcile(db)
