@@ -157,3 +157,35 @@ def test_the_replacement_ships_and_its_invoice_is_paid_by_the_return(db, setting
                               tracking_number="JJD1", actor=WAREHOUSE, commit=db.flush)
     assert out.invoice.amount_open == 0
     assert_books_reconcile(db)
+
+
+def _decode_code128(bars: str) -> str:
+    """Read Code 128 modules back into text (code sets B and C, as the label uses them),
+    checking the check character."""
+    from barcode.charsets import code128
+    table = {pattern: value for value, pattern in enumerate(code128.CODES)}
+    stop = code128.STOP + "11"  # the stop symbol and its final bar: 13 modules
+    assert bars.endswith(stop)
+    symbols = [table[bars[i:i + 11]] for i in range(0, len(bars) - len(stop), 11)]
+    start, *data, check = symbols
+    assert start == code128.START_CODES["B"]
+    assert check == (start + sum(i * v for i, v in enumerate(data, 1))) % 103
+    text, charset = "", "B"
+    for value in data:
+        if charset == "B" and value == 99 or charset == "C" and value == 100:
+            charset = "C" if value == 99 else "B"
+        else:
+            text += f"{value:02d}" if charset == "C" else chr(value + 32)
+    return text
+
+
+def test_the_label_carries_the_rma_number_as_a_code_128_barcode(db, settings):
+    from core.returns import label
+    order, _ = shipped_card_order(db, "ret-label")
+    rma = ask(db, order, settings, (order.lines[0].id, 1, "defective"))
+    html = label.label_html(rma, order, settings)
+    bars = html.split('data-modules="')[1].split('"')[0]
+    assert _decode_code128(bars) == rma.number
+    assert "Hafenstraße 12, Tor 3" in html and order.number in html
+    pdf = label.label_pdf(db, rma, settings)
+    assert pdf.startswith(b"%PDF")
