@@ -195,7 +195,8 @@ def request_return(session: Session, order: Order, request: Request, *, actor: a
                    ) -> ReturnAuthorisation:
     """Record a return for lines of `order` (see the module's docstring); within policy and
     the auto-approval limit it is approved at once. Refusals name the line's field
-    (`quantity-`, `reason-`, `comment-` or `replacement-<order line id>`). Flushes; the caller commits."""
+    (`quantity-`, `reason-`, `comment-` or `replacement-<order line id>`). Flushes; the
+    caller commits."""
     if existing := session.scalar(select(ReturnAuthorisation)
                                   .where(ReturnAuthorisation.key == key)):
         return existing
