@@ -60,6 +60,14 @@ def invoice_page_for(settings: Settings, number: str, *, customer_id: int | None
                         account_page=f"/account/invoices/{_part(number)}")
 
 
+def return_page_for(settings: Settings, number: str, *, customer_id: int | None,
+                    can_sign_in: bool) -> str | None:
+    """A return (RMA), for the buyer it belongs to: in the account, or the guest look-up of
+    its order (see for_customer)."""
+    return for_customer(settings, customer_id=customer_id, can_sign_in=can_sign_in,
+                        account_page=f"/account/returns/{_part(number)}")
+
+
 def order_lookup(settings: Settings) -> str:
     return _shop(settings, "/orders/lookup")
 

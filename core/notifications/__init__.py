@@ -20,7 +20,12 @@ The mails, by event:
 * PasswordResetAsked -> a reset link, if the address has an account (the task looks it up
   and makes the token, so the token never rests in the broker and the request that asked
   looks nothing up);
-* EmailConfirmationRequested, RegistrationRepeated -> the shop account's mails.
+* EmailConfirmationRequested, RegistrationRepeated -> the shop account's mails;
+* ReturnMoved -> the return's mails (once each): request received (only while it waits for
+  a decision: a request approved at once gets the approval alone), approved (the return
+  label PDF attached when the goods come back, or "keep them"), rejected (why), received
+  (what arrived, once per receipt), refunded (what went back where, the credit notes; an
+  exchange's replacement order).
 
 One mail is not an event: a sold gift card's code is sent at once, in the process that
 sold it, and says whether it went (`send_gift_card_code`): only the code's hash is stored,
@@ -33,16 +38,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import object_session, selectinload
 
 from core import audit, events, links, mail, tasks
 from core.billing import documents
 from core.billing import queries as billing_queries
-from core.billing.models import Invoice
+from core.billing.models import Allocation, Invoice, Refund
 from core.config import Settings
 from core.customers import queries as customers
 from core.db import utcnow
@@ -51,6 +58,11 @@ from core.fulfilment.models import Shipment
 from core.mail import Attachment, build_message
 from core.orders.models import Order
 from core.payments import links as paylinks
+from core.returns import policy as return_policy
+from core.returns import settlement as return_settlement
+from core.returns import label as return_label
+from core.returns.models import ReturnAuthorisation
+from core.returns.states import ReturnStatus
 from core.tasks import celery_app
 
 log = logging.getLogger("marketline.notifications")
@@ -364,6 +376,199 @@ def send_gift_card_code(to: str, *, code: str, amount: str,
     return True
 
 
+# -- returns -----------------------------------------------------------------------------------
+
+RETURN_SUBJECTS = {
+    "requested": "We have your return request {number}",
+    "approved": "Your return {number} is approved",
+    "rejected": "Your return {number} could not be approved",
+    "received": "Your return {number} has arrived",
+    "refunded": "Your return {number} is refunded",
+}
+# Where the money of a refund goes, in the customer's words (core.returns.policy.REFUND_METHODS):
+# what they asked for, and what happens.
+REFUND_WAYS = {"card": "to the card you paid with",
+               "gift_card": "onto the gift card you paid with",
+               "store_credit": "as store credit for your next orders",
+               "invoices": "set against your open invoices"}
+MONEY_GOES = {"card": "your money goes back to the card you paid with",
+              "gift_card": "your money goes back onto the gift card you paid with",
+              "store_credit": "your money is kept as store credit for your next orders",
+              "invoices": "your money is set against your open invoices"}
+REFUNDED_TO = {"card": "Refunded to your card", "gift_card": "Back onto your gift card",
+               "bank_transfer": "Paid to your bank account"}
+
+
+@dataclass(frozen=True)
+class ReturnMailLine:
+    quantity: int
+    name: str
+    sku: str
+    reason: str
+    comment: str
+    received: int
+
+    @property
+    def expected(self) -> int:
+        return self.quantity - self.received
+
+
+@dataclass
+class ReturnMail:
+    """What a return's e-mails say: the return, its order, its lines with their reasons,
+    where the customer follows it, and, once settled, what went back where."""
+
+    rma: ReturnAuthorisation
+    order_number: str
+    lines: list[ReturnMailLine]
+    link: str | None
+    return_address: list[str]
+    refund_way: str
+    money_goes: str
+    credit_notes: list[str] = field(default_factory=list)
+    credited: Decimal = Decimal(0)
+    paid_out: list[tuple[str, Decimal]] = field(default_factory=list)
+    replacement: str = ""
+
+    def money(self, value: Decimal) -> str:
+        return self.rma.money(value).format()
+
+    @property
+    def exchange(self) -> bool:
+        return self.rma.resolution == "exchange"
+
+    @property
+    def complete(self) -> bool:
+        return all(l.expected == 0 for l in self.lines)
+
+    @property
+    def card_refunded(self) -> bool:
+        return any(label == REFUNDED_TO["card"] for label, _ in self.paid_out)
+
+
+def return_link(session, settings: Settings, rma: ReturnAuthorisation) -> str | None:
+    """Where the buyer follows the return (core.links.return_page_for)."""
+    return links.return_page_for(settings, rma.number, customer_id=rma.customer_id,
+                                 can_sign_in=customers.can_sign_in(session, rma.customer_id))
+
+
+def _money_back(session, rma: ReturnAuthorisation, mail: ReturnMail) -> None:
+    """The return's credit notes and where their money went: refunds by way, invoices they
+    settled, and what stays open (store credit, or kept for the replacement). Three queries."""
+    notes = return_settlement.credit_notes(session, rma)
+    ids = [n.id for n in notes]
+    mail.credit_notes = [n.number for n in notes]
+    mail.credited = sum((n.gross_total for n in notes), Decimal(0))
+    if not ids:
+        return
+    for method, amount in session.execute(
+            select(Refund.method, func.sum(Refund.amount))
+            .where(Refund.credit_note_id.in_(ids), Refund.status == "succeeded")
+            .group_by(Refund.method).order_by(Refund.method)):
+        mail.paid_out.append((REFUNDED_TO.get(method, "Refunded"), Decimal(amount)))
+    for number, order_id, amount in session.execute(
+            select(Invoice.number, Invoice.order_id, func.sum(Allocation.amount))
+            .join(Invoice, Invoice.id == Allocation.invoice_id)
+            .where(Allocation.credit_note_id.in_(ids))
+            .group_by(Invoice.number, Invoice.order_id).order_by(Invoice.number)):
+        paid = ("Pays the replacement order's invoice" if order_id == rma.replacement_order_id
+                and order_id is not None else "Set against invoice")
+        mail.paid_out.append((f"{paid} {number}", Decimal(amount)))
+    left = sum((n.amount_open for n in notes), Decimal(0))
+    if left > 0:
+        mail.paid_out.append(("Kept for your replacement order" if mail.exchange
+                              else "Kept as store credit for your next orders", left))
+
+
+def return_mail(session, rma: ReturnAuthorisation, *, settings: Settings) -> ReturnMail:
+    """The facts every e-mail about the return shares (see ReturnMail)."""
+    order = session.get(Order, rma.order_id)
+    replacement = (session.get(Order, rma.replacement_order_id)
+                   if rma.replacement_order_id is not None else None)
+    reasons = return_policy.describe_reasons()
+    mail = ReturnMail(
+        rma, order_number=order.number if order is not None else "",
+        lines=[ReturnMailLine(l.quantity, l.name, l.sku, reasons.get(l.reason, l.reason),
+                              l.comment, l.quantity_received) for l in rma.lines],
+        link=return_link(session, settings, rma),
+        return_address=[part.strip() for part in settings.RETURN_ADDRESS.split(";")
+                        if part.strip()],
+        refund_way=REFUND_WAYS.get(rma.refund_method, REFUND_WAYS["store_credit"]),
+        money_goes=MONEY_GOES.get(rma.refund_method, MONEY_GOES["store_credit"]),
+        replacement=replacement.number if replacement is not None else "")
+    if rma.status in (ReturnStatus.REFUNDED, ReturnStatus.EXCHANGED, ReturnStatus.CLOSED,
+                      ReturnStatus.RECEIVED, ReturnStatus.PARTLY_RECEIVED):
+        _money_back(session, rma, mail)
+    return mail
+
+
+def label_attachment(session, rma: ReturnAuthorisation, settings: Settings) -> Attachment:
+    """The return label (core.returns.label) as the approval e-mail carries it."""
+    return Attachment(return_label.filename(rma), return_label.label_pdf(session, rma, settings),
+                      "application/pdf")
+
+
+def return_message(session, rma: ReturnAuthorisation, what: str, *, settings: Settings):
+    """The e-mail telling the customer that their return was `what` (a ReturnMoved)."""
+    mail = return_mail(session, rma, settings=settings)
+    attachments = []
+    if what == "approved" and rma.ship_back:
+        attachments.append(label_attachment(session, rma, settings))
+    subject = RETURN_SUBJECTS[what].format(number=rma.number)
+    if what == "refunded" and mail.exchange:
+        subject = (f"Your exchange {rma.number}: replacement order {mail.replacement}"
+                   if mail.replacement else f"Your exchange {rma.number} is settled")
+    return _message(settings, to=rma.email, subject=subject, template=f"return_{what}",
+                    attachments=attachments, mail=mail, rma=rma,
+                    label_attached=bool(attachments))
+
+
+def _return_told(session, rma: ReturnAuthorisation, marker: str) -> bool:
+    """Whether the customer was already sent this mail (a redelivered task)."""
+    sent = session.scalars(select(audit.AuditEvent.data).where(
+        audit.AuditEvent.subject_type == ReturnAuthorisation.__tablename__,
+        audit.AuditEvent.subject_id == str(rma.id),
+        audit.AuditEvent.action == "return.emailed"))
+    return any((data or {}).get("what") == marker for data in sent)
+
+
+@celery_app.task(name="marketline.send_return_email", **_RETRY)
+def send_return_email(return_id: int, what: str) -> bool:
+    """Tell the customer their return was `what` (see RETURN_SUBJECTS); once each (each
+    receipt once). A request decided before this runs gets no "request received": the
+    decision's mail says it all. True when sent."""
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
+    try:
+        rma = session.get(ReturnAuthorisation, return_id)
+        if rma is None or what not in RETURN_SUBJECTS:
+            log.warning("return %s to e-mail (%s) does not exist", return_id, what)
+            return False
+        if what == "requested" and rma.status != ReturnStatus.REQUESTED:
+            return False
+        marker = f"received-{rma.quantity_received}" if what == "received" else what
+        if not rma.email or _return_told(session, rma, marker):
+            return False
+        message = return_message(session, rma, what, settings=settings)
+        number, to = rma.number, rma.email
+        session.rollback()  # no transaction stays open while SMTP talks
+        _deliver(settings, message)
+        audit.record(session, "return.emailed", actor=ACTOR, channel="email",
+                     subject=session.get(ReturnAuthorisation, return_id),
+                     data={"number": number, "to": to, "what": marker})
+        session.commit()
+        return True
+    finally:
+        session.close()
+
+
+def queue_return_email(return_id: int, what: str) -> None:
+    """Send the return's mail in the background (inline without Redis). Call after commit;
+    never raises."""
+    _queue(send_return_email, return_id, what, what=f"return {return_id} ({what})")
+
+
 # -- from events -------------------------------------------------------------------------------
 
 def _shipment_sent(happened: events.ShipmentSent) -> None:
@@ -395,3 +600,5 @@ events.subscribe(events.PasswordResetAsked,
 events.subscribe(events.RegistrationRepeated, lambda happened: _queue(
     send_already_registered, happened.email, happened.full_name,
     what="an already-registered notice"))
+events.subscribe(events.ReturnMoved, lambda happened: queue_return_email(
+    happened.return_id, happened.what))
