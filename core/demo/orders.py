@@ -51,6 +51,45 @@ def _backdate(session: Session, order: Order, days: int) -> None:
     order.promised_date = (utcnow() - dt.timedelta(days=days - 3)).date()
 
 
+def take_phone_order(session: Session, customer: Customer, agent: Agent,
+                     lines: list[tuple[str, int]], days_ago: int, *, key: str,
+                     po: str = "") -> Order:
+    """An order on account taken by `agent` on the phone `days_ago`, to the customer's
+    default shipping address."""
+    sku = _variants(session)
+    address = session.scalar(select(CustomerAddress).where(
+        CustomerAddress.customer_id == customer.id, CustomerAddress.default_shipping))
+    order = phone.place_phone_order(
+        session, customer=customer, agent=agent,
+        lines=[(sku[s], q) for s, q in lines], overrides={}, coupon_codes=[],
+        shipping_address=address.as_dict(), shipping_method="standard",
+        payment_method="on_account", settings_limits=LIMITS,
+        idempotency_key=key, po_number=po)
+    _backdate(session, order, days_ago)
+    return order
+
+
+def ship_dated(session: Session, order: Order, quantities: dict[str, int] | None,
+               days_ago: int, *, actor: audit.Actor) -> Invoice:
+    """Release (if need be), ship and invoice `quantities` (sku -> units; None: all that is
+    left) as the warehouse does, dated `days_ago`; returns the invoice."""
+    if order.status == "confirmed":
+        fulfilment.release_order(session, order, actor=actor)
+    by_sku = {l.sku: l.id for l in order.lines}
+    wanted = ({by_sku[s]: q for s, q in quantities.items()} if quantities else
+              {l.id: l.quantity - l.quantity_shipped for l in order.lines})
+    shipped = fulfilment.ship_and_invoice(session, order, wanted, carrier="dhl",
+                                          tracking_number=f"00340434{order.id:010d}",
+                                          actor=actor)
+    invoice = shipped.invoice
+    issued = (utcnow() - dt.timedelta(days=days_ago)).date()
+    terms = invoicing.TERMS[invoice.terms]
+    invoice.issue_date, invoice.due_date = issued, terms.due_date(issued)
+    invoice.cash_discount_until = terms.discount_until(issued)
+    shipped.shipment.shipped_at = utcnow() - dt.timedelta(days=days_ago)
+    return invoice
+
+
 def load_demo_orders(session: Session, acme: Customer) -> str:
     """Flushes; the caller commits."""
     sku = _variants(session)
@@ -67,33 +106,11 @@ def load_demo_orders(session: Session, acme: Customer) -> str:
 
     def phone_order(customer: Customer, lines: list[tuple[str, int]], days_ago: int,
                     po: str = "") -> Order:
-        address = session.scalar(select(CustomerAddress).where(
-            CustomerAddress.customer_id == customer.id, CustomerAddress.default_shipping))
-        order = phone.place_phone_order(
-            session, customer=customer, agent=agent,
-            lines=[(sku[s], q) for s, q in lines], overrides={}, coupon_codes=[],
-            shipping_address=address.as_dict(), shipping_method="standard",
-            payment_method="on_account", settings_limits=LIMITS,
-            idempotency_key=f"demo-{next(counter)}", po_number=po)
-        _backdate(session, order, days_ago)
-        return order
+        return take_phone_order(session, customer, agent, lines, days_ago,
+                                key=f"demo-{next(counter)}", po=po)
 
     def ship(order: Order, quantities: dict[str, int] | None, days_ago: int) -> Invoice:
-        if order.status == "confirmed":
-            fulfilment.release_order(session, order, actor=warehouse)
-        by_sku = {l.sku: l.id for l in order.lines}
-        wanted = ({by_sku[s]: q for s, q in quantities.items()} if quantities else
-                  {l.id: l.quantity - l.quantity_shipped for l in order.lines})
-        shipped = fulfilment.ship_and_invoice(session, order, wanted, carrier="dhl",
-                                              tracking_number=f"00340434{order.id:010d}",
-                                              actor=warehouse)
-        invoice = shipped.invoice
-        issued = (utcnow() - dt.timedelta(days=days_ago)).date()
-        terms = invoicing.TERMS[invoice.terms]
-        invoice.issue_date, invoice.due_date = issued, terms.due_date(issued)
-        invoice.cash_discount_until = terms.discount_until(issued)
-        shipped.shipment.shipped_at = utcnow() - dt.timedelta(days=days_ago)
-        return invoice
+        return ship_dated(session, order, quantities, days_ago, actor=warehouse)
 
     def bank(customer: Customer, amount: str, invoices: list[tuple[Invoice, str]],
              days_ago: int, reference: str):
