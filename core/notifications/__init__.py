@@ -477,6 +477,8 @@ def _money_back(session, rma: ReturnAuthorisation, mail: ReturnMail) -> None:
     left = sum((n.amount_open for n in notes), Decimal(0))
     if left > 0:
         mail.paid_out.append(("Kept for your replacement order" if mail.exchange
+                              else "Kept as credit for your next invoices"
+                              if rma.refund_method == "invoices"
                               else "Kept as store credit for your next orders", left))
 
 

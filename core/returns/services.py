@@ -161,8 +161,8 @@ def refund_methods(session: Session, order: Order) -> dict[str, str]:
     methods = {}
     if order.payment_method == "on_account":
         methods["invoices"] = policy.REFUND_METHODS["invoices"]
-    elif order.payment_method in ("card", "pay_link"):
-        methods["card"] = policy.REFUND_METHODS["card"]
+    elif order.payment_method in ("card", "pay_link") and order.amount_prepaid < order.gross_total:
+        methods["card"] = policy.REFUND_METHODS["card"]  # not when a gift card paid it all
     if gift_card_payments(session, order):
         methods["gift_card"] = policy.REFUND_METHODS["gift_card"]
     if order.customer_id is not None:
