@@ -287,3 +287,23 @@ def test_every_return_mail_has_a_text_and_an_html_template(what):
     from core.notifications import TEMPLATES
     assert (TEMPLATES / f"return_{what}.txt").exists()
     assert (TEMPLATES / f"return_{what}.html").exists()
+
+
+def test_on_account_credit_no_open_invoice_took_is_kept_for_the_next_invoices(db, settings,
+                                                                              smtp_sink):
+    from core.billing import receivables
+    from tests.factories import CustomerFactory
+    from tests.unit.test_returns import on_account_order
+    buyer = CustomerFactory(on_account_allowed=True, email="accounts@paid.example")
+    order, invoice = on_account_order(db, "mail-paid", buyer)
+    receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer",
+                               amount=invoice.gross_total, currency="EUR",
+                               received_on=dt.date.today(), reference="SEPA", actor=CLERK,
+                               allocations=[(invoice.id, invoice.gross_total)])
+    rma = ask(db, settings, order, reason="wrong_item", key="mail-paid-r")
+    returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="mail-p1")
+    db.commit()
+    settlement.settle(db, FakeGateway(), rma.id, actor=WAREHOUSE, commit=db.commit)
+    body = text_of(smtp_sink.wait_for(buyer.email,
+                                      subject=f"Your return {rma.number} is refunded"))
+    assert "Kept as credit for your next invoices" in body
