@@ -194,7 +194,7 @@ STATE = {"/checkout": ("cart_line",), "/cart": ("cart_line",),
 # Any other variable is looked up under its own name.
 CANDIDATES = {
     "number": ["order", "released_order", "shipped_order", "invoice", "credit_note", "customer",
-               "credit_customer"],
+               "credit_customer", "rma"],
     "customer": ["customer"],
     "token": ["pay_token", "invoice_token", "reset_token"],
     "slug": ["category", "product"],
@@ -268,6 +268,17 @@ class Scene:
 
     def customer(self):
         return self._acme().number
+
+    def rma(self):  # Acme's return of one bag of coffee, approved by the policy: label sent
+        from core import audit
+        from core.config import load_settings
+        from core.returns import services as returns
+        order = self._acme_order("PO-7752")
+        return returns.request_return(
+            self.db, order, returns.Request([returns.RequestLine(order.lines[0].id, 1,
+                                                                 "damaged")]),
+            actor=audit.Actor.system("sweep"), channel="shop", key="hostile-sweep-rma",
+            settings=load_settings(environ={})).number
 
     def credit_customer(self):  # Birch & Co: customer credit (an overpayment, a credit note)
         from core.customers.models import Customer
@@ -522,6 +533,8 @@ def _target(method: str, shown: str) -> Target:
      {"o#-unit_price": True, "o#-percent": True}),
     ("GET", "/search", {"q": False, "min": True, "max": True, "page": True}),
     ("POST", "/cart/add", {"variant_id": False, "quantity": True}),
+    ("POST", "/account/orders/<number>/return", {"quantity-#": True, "reason-#": False,
+                                                 "comment-#": False, "refund_method": False}),
     ("POST", "/webhooks/stripe", {"Stripe-Signature": False, "<body>": False}),
 ])
 def test_the_sweep_reaches_the_fields_of_known_forms(sweeper, method, rule, expected):

@@ -222,6 +222,17 @@ def test_a_reason_is_needed_and_junk_in_the_quantity_gets_a_message(customer_cli
     assert the_return(db, order) is None
 
 
+def test_money_back_and_where_it_goes_are_refused_at_their_fields(customer_client, db):
+    order = shipped_order(db, "ret-web-method")
+    page = text(ask(customer_client, order, {"PAP-A4-80": (1, "damaged")},
+                    refund_method="gift_card"))  # the order was paid by card alone
+    assert re.search(r'id="refund_method-error">\s*Choose where the money goes\.', page)
+    page = text(ask(customer_client, order, {"PAP-A4-80": (1, "damaged")},
+                    resolution="cash"))
+    assert re.search(r'id="resolution-error">\s*Choose money back or an exchange\.', page)
+    assert the_return(db, order) is None
+
+
 def test_nothing_chosen_is_refused(customer_client, db):
     order = shipped_order(db, "ret-web-none")
     page = text(ask(customer_client, order, {}))
