@@ -165,7 +165,7 @@ class ReturnForm(FlaskForm):
             form.refund_method.data = next(iter(methods))
         return form
 
-    def request(self) -> Request:
+    def return_request(self) -> Request:
         """What was asked for, as core.returns.services.request_return takes it."""
         lines = [RequestLine(int(line_id), self.quantity[line_id].data or 0,
                              self.reason[line_id].data or "", self.comment[line_id].data or "")

@@ -111,8 +111,9 @@ def _create(order: Order, *, guest: bool):
     form = ReturnForm.for_order(lines, services.refund_methods(db_session, order))
     if form.validate_on_submit():
         actor = current_actor()
-        if done := commit_or_refuse(form, services.request_return, order, form.request(),
-                                    actor=actor, channel="shop", settings=_settings(),
+        if done := commit_or_refuse(form, services.request_return, order,
+                                    form.return_request(), actor=actor, channel="shop",
+                                    settings=_settings(),
                                     key=attempt_key("return", order.id, form.key.data)):
             outcome = settlement.settle(db_session, gateway(), done.value.id, actor=actor,
                                         commit=db_session.commit)

@@ -102,7 +102,8 @@ def requested(db, order, settings, quantity=1, *, key=None, sku="PAP-A4-80"):
 
 def test_return_items_shows_on_a_shipped_order_and_not_on_one_waiting_to_ship(
         customer_client, db):
-    waiting = place(db, [("PAP-A4-80", 2)], key="ret-web-wait", customer=customer_of(db, SHOPPER))
+    waiting = place(db, [("PAP-A4-80", 2)], key="ret-web-wait",
+                    customer=customer_of(db, SHOPPER))
     db.commit()
     shipped = shipped_order(db, "ret-web-btn")
     page = text(customer_client.get(f"/account/orders/{shipped.number}"))
@@ -186,15 +187,16 @@ def test_an_exchange_asks_for_the_same_item_again(customer_client, db):
     ask(customer_client, order, {"STN-76-YEL": (1, "damaged")}, resolution="exchange")
     rma = the_return(db, order)
     assert rma.resolution == "exchange" and rma.refund_method == ""
-    assert "Exchange for a replacement" in text(customer_client.get(f"/account/returns/{rma.number}"))
+    page = text(customer_client.get(f"/account/returns/{rma.number}"))
+    assert "Exchange for a replacement" in page
 
 
 def test_more_than_was_shipped_is_refused_at_the_quantity_and_nothing_typed_is_lost(
         customer_client, db):
     order = shipped_order(db, "ret-web-over")
     paper = line_of(order, "PAP-A4-80")
-    response = ask(customer_client, order,
-                   {"PAP-A4-80": (3, "changed_mind", "Too much paper")}, refund_method="store_credit")
+    response = ask(customer_client, order, {"PAP-A4-80": (3, "changed_mind", "Too much paper")},
+                   refund_method="store_credit")
     page = text(response)
     assert response.status_code == 200 and the_return(db, order) is None
     assert re.search(rf'<p class="error" id="quantity-{paper.id}-error">\s*At most 2 of ', page)
