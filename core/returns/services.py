@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit, events
 from core.billing.prepayments import gift_card_payments
+from core.catalog.models import Variant
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.fulfilment.models import Shipment, ShipmentLine
@@ -194,7 +195,8 @@ def request_return(session: Session, order: Order, request: Request, *, actor: a
                    ) -> ReturnAuthorisation:
     """Record a return for lines of `order` (see the module's docstring); within policy and
     the auto-approval limit it is approved at once. Refusals name the line's field
-    (`quantity-<order line id>`, `reason-<order line id>`). Flushes; the caller commits."""
+    (`quantity-`, `reason-`, `comment-` or `replacement-<order line id>`). Flushes; the
+    caller commits."""
     if existing := session.scalar(select(ReturnAuthorisation)
                                   .where(ReturnAuthorisation.key == key)):
         return existing
@@ -231,6 +233,9 @@ def request_return(session: Session, order: Order, request: Request, *, actor: a
         if asked.reason == "other" and not asked.comment.strip():
             raise ReturnError("Tell us a little about the problem.",
                               field=f"comment-{asked.order_line_id}")
+        if request.resolution == "exchange" and asked.replacement_variant_id not in (
+                None, found.line.variant_id):
+            _check_replacement(session, found.line, asked.replacement_variant_id)
         lines.append(ReturnLine(
             order_line_id=found.line.id, variant_id=found.line.variant_id, sku=found.line.sku,
             name=found.line.name, quantity=asked.quantity, reason=asked.reason,
@@ -265,6 +270,16 @@ def request_return(session: Session, order: Order, request: Request, *, actor: a
     if deciding == "auto":
         _approve(session, rma, actor=POLICY, note="Within the returns policy.")
     return rma
+
+
+def _check_replacement(session: Session, line: OrderLine, variant_id: int) -> None:
+    """An exchange sends another variant of the same product (a size, a colour), at the
+    price paid for the original."""
+    original, other = session.get(Variant, line.variant_id), session.get(Variant, variant_id)
+    if other is None or original is None or other.product_id != original.product_id \
+            or not other.active or not other.product.active:
+        raise ReturnError(f"Choose a variant of {line.name} to send instead.",
+                          field=f"replacement-{line.id}")
 
 
 # -- deciding -------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_one_of_two_units_comes_back_restocked_and_refunded_to_the_card(db, sett
     assert outcome.rma.status == "received"
     assert on_hand(db, "PAP-A4-80") == before + 1
     gateway = FakeGateway()
-    settled = settlement.settle(db, gateway, rma.id, actor=WAREHOUSE, commit=db.flush)
+    settled = settlement.settle(db, gateway, rma.id, actor=WAREHOUSE, commit=db.commit)
     assert settled.problem == ""
     assert settled.rma.status == "refunded"
     note = db.scalar(select(Invoice).where(Invoice.number == settled.credit_notes[0]))
@@ -102,7 +102,7 @@ def test_changed_mind_keeps_the_restocking_fee_and_the_shipping(db, settings):
     line = order.lines[0]
     rma = ask(db, order, settings, (line.id, 2, "changed_mind"))
     returns.receive(db, rma, {rma.lines[0].id: Received(2)}, actor=WAREHOUSE, key="rcv-5")
-    settled = settlement.settle(db, FakeGateway(), rma.id, actor=WAREHOUSE, commit=db.flush)
+    settled = settlement.settle(db, FakeGateway(), rma.id, actor=WAREHOUSE, commit=db.commit)
     note = db.scalar(select(Invoice).where(Invoice.number == settled.credit_notes[0]))
     fee = [l for l in note.lines if l.kind == "fee"]
     assert fee and fee[0].gross == -(line.gross * Decimal("0.10")).quantize(Decimal("0.01"))
@@ -132,7 +132,7 @@ def test_an_exchange_sends_a_replacement_paid_by_the_return(db, settings):
     order, invoice = shipped_card_order(db, "ret-7")
     rma = ask(db, order, settings, (order.lines[0].id, 1, "defective"),
               resolution="exchange", replace_on="approval")
-    settled = settlement.settle(db, FakeGateway(), rma.id, actor=AGENT, commit=db.flush)
+    settled = settlement.settle(db, FakeGateway(), rma.id, actor=AGENT, commit=db.commit)
     assert settled.replacement
     from core.orders.models import Order
     replacement = db.scalar(select(Order).where(Order.number == settled.replacement))
@@ -148,13 +148,13 @@ def test_the_replacement_ships_and_its_invoice_is_paid_by_the_return(db, setting
     rma = ask(db, order, settings, (order.lines[0].id, 1, "defective"),
               resolution="exchange", replace_on="receipt")
     returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="rcv-8")
-    settled = settlement.settle(db, FakeGateway(), rma.id, actor=AGENT, commit=db.flush)
+    settled = settlement.settle(db, FakeGateway(), rma.id, actor=AGENT, commit=db.commit)
     assert settled.rma.status == "exchanged"
     replacement = db.get(type(order), settled.rma.replacement_order_id)
     fulfilment.release_order(db, replacement, actor=WAREHOUSE)
     out = shipping.ship_order(db, FakeGateway(), replacement.id,
                               {replacement.lines[0].id: 1}, carrier="dhl",
-                              tracking_number="JJD1", actor=WAREHOUSE, commit=db.flush)
+                              tracking_number="JJD1", actor=WAREHOUSE, commit=db.commit)
     assert out.invoice.amount_open == 0
     assert_books_reconcile(db)
 
@@ -189,3 +189,142 @@ def test_the_label_carries_the_rma_number_as_a_code_128_barcode(db, settings):
     assert "Hafenstraße 12, Tor 3" in html and order.number in html
     pdf = label.label_pdf(db, rma, settings)
     assert pdf.startswith(b"%PDF")
+
+
+def on_account_order(db, key, customer, lines=(("PAP-A4-80", 2),)):
+    order = place(db, list(lines), key=key, customer=customer, payment_method="on_account")
+    shipment = ship(db, order, dict(lines))
+    shipment.shipped_at = utcnow() - dt.timedelta(days=1)
+    invoice = invoicing.invoice_shipment(db, shipment, actor=CLERK)
+    order.status = "shipped"
+    db.flush()
+    return order, invoice
+
+
+def test_on_account_the_credit_note_settles_the_invoice_and_then_other_open_ones(db, settings):
+    from tests.factories import CustomerFactory
+    buyer = CustomerFactory(on_account_allowed=True)
+    order, invoice = on_account_order(db, "acct-1", buyer)
+    other, other_invoice = on_account_order(db, "acct-2", buyer)
+    receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer",
+                               amount=invoice.gross_total, currency="EUR",
+                               received_on=dt.date.today(), reference="SEPA 1", actor=CLERK,
+                               allocations=[(invoice.id, invoice.gross_total)])
+    assert returns.refund_methods(db, order) == {"invoices": "Against open invoices",
+                                                 "store_credit": "Store credit"}
+    rma = ask(db, order, settings, (order.lines[0].id, 1, "wrong_item"))
+    returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="acct-rcv")
+    settled = settlement.settle(db, FakeGateway(), rma.id, actor=CLERK, commit=db.commit)
+    assert settled.rma.status == "refunded"
+    db.refresh(other_invoice)
+    assert other_invoice.amount_open == other_invoice.gross_total - settled.refunded
+    assert_books_reconcile(db)
+
+
+def test_store_credit_stays_with_the_customer_for_the_next_invoice(db, settings):
+    from tests.factories import CustomerFactory
+    buyer = CustomerFactory()
+    order = place(db, [("PAP-A4-80", 2)], key="sc-1", customer=buyer)
+    shipment = ship(db, order, {"PAP-A4-80": 2})
+    shipment.shipped_at = utcnow()
+    invoice = invoicing.invoice_shipment(db, shipment, actor=CLERK)
+    receivables.record_card_capture(db, invoice, amount=invoice.gross_total, stripe_id="pi_sc1",
+                                    key="cap-sc1", actor=CLERK)
+    rma = ask(db, order, settings, (order.lines[0].id, 1, "defective"),
+              refund_method="store_credit")
+    returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="sc-rcv")
+    gateway = FakeGateway()
+    settled = settlement.settle(db, gateway, rma.id, actor=CLERK, commit=db.commit)
+    assert settled.rma.status == "refunded" and gateway.refunds == []
+    note = settlement.credit_notes(db, settled.rma)[0]
+    assert note.amount_open == note.gross_total and note.payment_method == "store_credit"
+    assert receivables.credit_sources(db, invoice, customer_credit=True)[-1] == note
+    assert_books_reconcile(db)
+
+
+def test_a_cheap_item_is_kept_and_refunded_on_approval_without_a_label(db, settings):
+    order, _ = shipped_card_order(db, "keep-1")
+    cheap = settings.__class__(**{**settings.__dict__, "RETURN_KEEP_LIMIT": 50})
+    rma = ask(db, order, cheap, (order.lines[0].id, 1, "defective"))
+    assert rma.status == "approved" and not rma.ship_back and rma.label_sent_at is None
+    gateway = FakeGateway()
+    settled = settlement.settle(db, gateway, rma.id, actor=CLERK, commit=db.commit)
+    assert settled.rma.status == "refunded" and len(gateway.refunds) == 1
+    with pytest.raises(ReturnError, match="nothing more is expected"):
+        returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="k")
+
+
+def test_above_the_limits_an_agent_decides_and_above_the_approval_limit_a_supervisor(db, settings):
+    strict = settings.__class__(**{**settings.__dict__, "RETURN_AUTO_APPROVE_LIMIT": 0,
+                                   "RETURN_APPROVAL_LIMIT": 5})
+    order, _ = shipped_card_order(db, "dec-1")
+    rma = ask(db, order, strict, (order.lines[0].id, 2, "changed_mind"))
+    assert rma.status == "requested" and rma.needs_supervisor
+    with pytest.raises(returns.DecisionNotAllowed, match="supervisor"):
+        returns.approve(db, rma, actor=AGENT, roles={"agent"})
+    with pytest.raises(ReturnError) as err:
+        returns.reject(db, rma, actor=AGENT, roles={"supervisor"}, note=" ")
+    assert err.value.field == "note"
+    returns.reject(db, rma, actor=AGENT, roles={"supervisor"}, note="Used and worn.")
+    assert rma.status == "rejected" and rma.decision_note == "Used and worn."
+    with pytest.raises(ReturnError, match="already rejected"):
+        returns.approve(db, rma, actor=AGENT, roles={"admin"})
+    # a rejected return holds nothing: the units may be asked for again
+    again = ask(db, order, strict, (order.lines[0].id, 2, "defective"), key="dec-2")
+    assert again.status == "requested"
+
+
+def test_a_partial_receipt_refunds_what_came_and_the_rest_later(db, settings):
+    order, _ = shipped_card_order(db, "part-1")
+    rma = ask(db, order, settings, (order.lines[0].id, 2, "defective"))
+    gateway = FakeGateway()
+    returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="p1")
+    first = settlement.settle(db, gateway, rma.id, actor=WAREHOUSE, commit=db.commit)
+    assert first.rma.status == "partly_received" and len(gateway.refunds) == 1
+    returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="p2")
+    second = settlement.settle(db, gateway, rma.id, actor=WAREHOUSE, commit=db.commit)
+    assert second.rma.status == "refunded" and len(gateway.refunds) == 2
+    assert order.lines[0].quantity_returned == 2
+    assert_books_reconcile(db)
+
+
+def test_a_refused_card_refund_leaves_the_return_received_to_try_again(db, settings):
+    order, _ = shipped_card_order(db, "fail-1")
+    rma = ask(db, order, settings, (order.lines[0].id, 1, "defective"))
+    returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="f1")
+
+    class Refusing(FakeGateway):
+        def refund(self, *args):
+            from core.payments.gateway import PaymentDeclined
+            raise PaymentDeclined("The card issuer refused the refund.")
+
+    settled = settlement.settle(db, Refusing(), rma.id, actor=WAREHOUSE, commit=db.commit)
+    assert settled.rma.status == "received" and "refused" in settled.problem
+    retried = settlement.settle(db, FakeGateway(), rma.id, actor=WAREHOUSE, commit=db.commit)
+    assert retried.rma.status == "refunded" and retried.credit_notes == []
+    assert_books_reconcile(db)
+
+
+def test_the_same_request_submitted_twice_is_one_return(db, settings):
+    order, _ = shipped_card_order(db, "twice-1")
+    first = ask(db, order, settings, (order.lines[0].id, 1, "defective"), key="same")
+    assert ask(db, order, settings, (order.lines[0].id, 1, "defective"), key="same") is first
+
+
+def test_the_customers_returns_list_runs_the_same_queries_for_1_or_5(db, settings, connection):
+    from tests.factories import CustomerFactory
+    from tests.helpers import QueryCounter
+    buyer = CustomerFactory()
+    counts = []
+    for n in (1, 5):
+        for i in range(n):
+            order = place(db, [("PAP-A4-80", 1)], key=f"q{n}-{i}", customer=buyer)
+            ship(db, order, {"PAP-A4-80": 1}).shipped_at = utcnow()
+            order.status = "shipped"
+            db.flush()
+            ask(db, order, settings, (order.lines[0].id, 1, "defective"), key=f"qr{n}-{i}")
+        db.expire_all()
+        with QueryCounter(connection) as counter:
+            assert len(returns.for_customer(db, buyer.id)) >= n
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
