@@ -194,7 +194,7 @@ STATE = {"/checkout": ("cart_line",), "/cart": ("cart_line",),
 # Any other variable is looked up under its own name.
 CANDIDATES = {
     "number": ["order", "released_order", "shipped_order", "invoice", "credit_note", "customer",
-               "credit_customer", "rma"],
+               "credit_customer", "rma_to_receive", "rma"],
     "customer": ["customer"],
     "token": ["pay_token", "invoice_token", "reset_token"],
     "slug": ["category", "product"],
@@ -268,17 +268,6 @@ class Scene:
 
     def customer(self):
         return self._acme().number
-
-    def rma(self):  # Acme's return of one bag of coffee, approved by the policy: label sent
-        from core import audit
-        from core.config import load_settings
-        from core.returns import services as returns
-        order = self._acme_order("PO-7752")
-        return returns.request_return(
-            self.db, order, returns.Request([returns.RequestLine(order.lines[0].id, 1,
-                                                                 "damaged")]),
-            actor=audit.Actor.system("sweep"), channel="shop", key="hostile-sweep-rma",
-            settings=load_settings(environ={})).number
 
     def credit_customer(self):  # Birch & Co: customer credit (an overpayment, a credit note)
         from core.customers.models import Customer
@@ -361,6 +350,24 @@ class Scene:
                                 note="hostile sweep", actor=audit.Actor.system("sweep"))
         self.db.flush()
         return hold.id
+
+    def _return(self, po: str, sku: str, quantity: int, key: str) -> str:
+        from core import audit
+        from core.config import load_settings
+        from core.returns import services as returns
+        order = self._acme_order(po)
+        line = next(l for l in order.lines if l.sku == sku)
+        return returns.request_return(
+            self.db, order, returns.Request([returns.RequestLine(line.id, quantity, "defective")]),
+            actor=audit.Actor.system("sweep"), channel="phone", key=key,
+            settings=load_settings(environ={}, DATABASE_URL="sqlite://",
+                                   SECRET_KEY=SECRET_KEY)).number
+
+    def rma(self):  # requested, above the auto-approval limit: an agent decides it
+        return self._return("PO-7752", "BEAN-LAV-CRE-1", 6, "hostile-sweep-rma")
+
+    def rma_to_receive(self):  # approved by the policy, its label sent: the goods are due
+        return self._return("PO-7770", "PAP-A4-80", 1, "hostile-sweep-rma-receive")
 
     def cart_line(self):
         from core.catalog.models import Variant
