@@ -325,8 +325,9 @@ def _decidable(session: Session, rma: ReturnAuthorisation, roles: Collection[str
         raise DecisionNotAllowed(refusal)
     rma = get_return(session, rma.id, lock=True)
     if rma.status != R.REQUESTED:
-        raise ReturnError(f"{rma.number} was already {label(rma.status).lower()}"
-                          + (f" by {rma.decided_by}." if rma.decided_by else "."))
+        raise ReturnError(f"{rma.number} has already been decided"
+                          + (f" by {rma.decided_by}" if rma.decided_by else "")
+                          + f": it is {label(rma.status).lower()}.")
     return rma
 
 
