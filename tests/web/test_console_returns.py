@@ -196,7 +196,7 @@ def test_the_same_return_form_sent_twice_records_one_return(agent_client, db):
 
 
 def test_an_exchange_on_the_phone_approved_by_the_agent_places_the_replacement(
-        agent_client, db):
+        agent_client, console_app, db):
     order = shipped(db, "cr-exchange", (("COF-MM-KBG", 1),))
     line = order.lines[0]
     black = variant_id(db, "COF-MM-KBG-BLK")
@@ -220,6 +220,8 @@ def test_an_exchange_on_the_phone_approved_by_the_agent_places_the_replacement(
     assert replacement.payment_method == "exchange" and replacement.status == "confirmed"
     html = page(agent_client, detail)
     assert f'href="/orders/{replacement.number}"' in html and "Replacement ordered" in html
+    warehouse = agent_client_for(console_app, "warehouse@marketline.example")
+    assert f"Release {replacement.number}" in page(warehouse, "/fulfilment/release")
 
 
 def test_an_exchange_for_a_variant_of_another_product_is_refused_at_the_field(
