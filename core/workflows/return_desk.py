@@ -163,17 +163,21 @@ class ReturnPage:
 
     @property
     def settling_due(self) -> bool:
-        """Something the settlement should do that has not happened: money owed, or goods
-        in (or kept) that are not credited or replaced yet."""
-        if self.rma.status in (R.REQUESTED, R.REJECTED, R.CLOSED, R.REFUNDED, R.EXCHANGED):
-            return self.money_owed > 0 and self.rma.status != R.REJECTED
+        """Something the settlement should have done and has not (a refund that did not go
+        through, a replacement that could not be placed): what "Retry refund" is for."""
+        rma = self.rma
+        if rma.status in (R.REQUESTED, R.REJECTED, R.CLOSED):
+            return False  # settling does nothing for these
         if self.money_owed > 0:
             return True
-        base = (lambda l: l.quantity_received) if self.rma.ship_back else (lambda l: l.quantity)
-        if any(base(l) > l.quantity_credited for l in self.rma.lines):
+        kept = not rma.ship_back
+        if any((l.quantity if kept else l.quantity_received) > l.quantity_credited
+               for l in rma.lines):
             return True
-        return self.rma.status == R.RECEIVED or (self.rma.status == R.APPROVED
-                                                 and not self.rma.ship_back)
+        if rma.resolution == "exchange" and rma.replacement_order_id is None and (
+                rma.replace_on == "approval" or rma.status == R.RECEIVED or kept):
+            return True
+        return rma.status == R.RECEIVED or (rma.status == R.APPROVED and kept)
 
 
 def return_page(session: Session, number: str) -> ReturnPage:
