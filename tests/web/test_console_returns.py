@@ -373,7 +373,7 @@ def test_the_warehouse_receives_a_return_restocks_it_and_the_card_is_refunded(
     assert rma.status == "refunded"
     note = db.scalar(select(Invoice).where(Invoice.credited_invoice_id.is_not(None),
                                            Invoice.order_id == order.id))
-    assert payment_gateway.refunds == [(f"pi_rc-1", note.gross_total, "EUR",
+    assert payment_gateway.refunds == [("pi_rc-1", note.gross_total, "EUR",
                                         payment_gateway.refunds[0][3])]
     html = page(warehouse_client, detail)
     assert "1 × PAP-A4-80 restocked" in html and "Refunded" in html
