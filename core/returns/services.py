@@ -341,7 +341,7 @@ def _decidable(session: Session, rma: ReturnAuthorisation, roles: Collection[str
     if rma.status != R.REQUESTED:
         raise ReturnError(f"{rma.number} has already been decided"
                           + (f" by {rma.decided_by}" if rma.decided_by else "")
-                          + f": it is {label(rma.status).lower()}.")
+                          + f" (status: {label(rma.status)}).")
     return rma
 
 

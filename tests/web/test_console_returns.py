@@ -346,7 +346,7 @@ def test_a_decision_taken_meanwhile_is_said_not_repeated(agent_client, superviso
     response = agent_client.post(f"{detail}/reject", data={"csrf_token": token,
                                                            "reject-note": "Too late"})
     assert response.status_code == 200
-    assert "was already label sent by supervisor@marketline.example" in \
+    assert "already been decided by supervisor@marketline.example (status: Label sent)" in \
         response.get_data(as_text=True)
     assert fresh(db, rma).status == "label_sent"
 
