@@ -14,7 +14,8 @@ they keep, an exchange to ship on approval), with no transaction of the caller's
      core.payments.refunds, which commits before and after asking Stripe);
    - gift_card: back onto the gift card(s) that paid (core.billing.giftcards.give_back);
    - invoices (orders on account): the credit note settled its own invoice's open amount
-     when issued; what is left pays the customer's other open invoices, oldest first;
+     when issued; what is left pays the customer's other open invoices, oldest first, and
+     the rest stays their credit for the next ones;
    - store_credit: the credit note stays open as the customer's credit, used by their
      next invoices.
    Whatever the chosen way cannot take (a gift card paid part) goes the other way it
@@ -294,7 +295,7 @@ def _complete(session: Session, rma: ReturnAuthorisation) -> bool:
         return False
     if rma.resolution == "exchange":
         return rma.replacement_order_id is not None
-    if rma.refund_method == "store_credit":
-        return True
+    if rma.refund_method in ("store_credit", "invoices"):
+        return True  # what no open invoice took stays the customer's credit
     return all(receivables.available(session, n) <= 0 for n in credit_notes(session, rma))
 

@@ -199,6 +199,7 @@ CANDIDATES = {
     "token": ["pay_token", "invoice_token", "reset_token"],
     "slug": ["category", "product"],
     "line_id": ["cart_line", "entry_line"],
+    "rma": ["rma", "rma_to_receive"],
 }
 
 
