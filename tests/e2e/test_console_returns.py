@@ -1,9 +1,10 @@
 """Returns in the console, in a browser: a shopper's card order (a coffee machine and two
 label printers) is shipped; (a) the shopper calls about the machine, the agent takes the
 return on the phone as an exchange, approves it, and the warehouse releases and ships the
-replacement; (b) a return of one printer, asked for in the shop, is approved by the agent,
-received by the warehouse as resellable, goes back on the shelf, and the card is refunded
-through localstripe."""
+replacement; (b) the shopper asks in the shop to return one of the printers, the agent
+approves it, the warehouse receives it as resellable, it goes back on the shelf, the card
+is refunded through localstripe, and the shopper sees the return refunded and its credit
+note in the account."""
 import re
 
 import pytest
@@ -12,13 +13,11 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.audit import Actor
 from core.billing.models import Invoice, Refund
 from core.catalog.models import Product, Variant
 from core.db import make_engine
 from core.inventory.models import StockLevel
 from core.orders.models import Order
-from core.returns import services as returns
 from core.returns.models import ReturnAuthorisation
 from tests.e2e.conftest import assert_accessible, serve_shop
 from tests.e2e.test_checkout import add_to_cart, fill_checkout
@@ -174,18 +173,40 @@ def test_an_agent_exchanges_a_defective_machine_on_the_phone_and_the_replacement
         assert session.get(Invoice, invoice_id).amount_open == 0  # paid by the return
 
 
-def test_an_agent_approves_a_return_the_warehouse_receives_it_and_the_card_is_refunded(
+def shopper_signs_in(browser, base):
+    page = new_page(browser, base)
+    page.goto("/account/sign-in")
+    page.get_by_label("Email").fill("shopper@example.com")
+    page.get_by_label("Password").fill("demo-pass-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    return page
+
+
+def test_a_shop_return_is_approved_received_restocked_and_refunded_to_the_card(
         browser, shop, shipped, localstripe):
+    """The issue's first case end to end: the shopper asks in the shop to return one of the
+    two printers (changed their mind: above the auto-approval limit, so an agent decides);
+    the agent approves; the warehouse receives it as resellable; stock goes up by 1; the
+    card is refunded through localstripe; the shopper sees the return refunded and the
+    credit note in the account."""
     base, engine, settings = shop
-    with Session(engine) as session:  # asked for in the shop: one of the two printers
+    shopper = shopper_signs_in(browser, base)
+    shopper.get_by_role("link", name=shipped).first.click()
+    shopper.get_by_role("link", name="Return items").click()
+    printer = shopper.get_by_role("group", name=re.compile(PRINTER))
+    printer.get_by_label("Quantity to return").fill("1")
+    printer.get_by_label("Reason").select_option(label="Changed my mind")
+    shopper.get_by_role("radio", name="Money back").check()
+    shopper.get_by_role("button", name="Request return").click()
+    heading = shopper.get_by_role("heading", name=re.compile(r"Return RMA-\d{6}"))
+    expect(heading).to_be_visible()
+    rma_number = re.search(r"RMA-\d{6}", heading.inner_text()).group(0)
+    expect(shopper.get_by_text("Requested", exact=True).first).to_be_visible()
+    with Session(engine) as session:
         order = session.scalar(select(Order).where(Order.number == shipped))
         line = next(l for l in order.lines if l.sku == PRINTER)
-        rma_number = returns.request_return(
-            session, order, returns.Request([returns.RequestLine(line.id, 1, "changed_mind")]),
-            actor=Actor("customer", order.customer_id, order.email), channel="shop",
-            key="e2e-printer-return", settings=settings).number
         unit = line.gross / line.quantity
-        session.commit()
     before = on_hand(engine, PRINTER)
 
     agent = agent_signs_in(browser, base, "agent@marketline.example")
@@ -226,3 +247,12 @@ def test_an_agent_approves_a_return_the_warehouse_receives_it_and_the_card_is_re
     client = stripe.StripeClient("sk_test_x", base_addresses={"api": localstripe})
     refunded = client.v1.refunds.retrieve(refund.stripe_id)
     assert refunded.amount == int(refund.amount * 100)
+
+    shopper.reload()
+    expect(shopper.get_by_text("Refunded", exact=True).first).to_be_visible()
+    expect(shopper.get_by_role("link", name=note.number)).to_be_visible()
+    assert_accessible(shopper)
+    shopper.goto("/account/")
+    shopper.get_by_role("link", name="Invoices and balance").click()
+    expect(shopper.get_by_role("link", name=note.number, exact=True)).to_be_visible()
+    shopper.context.close()
