@@ -396,14 +396,18 @@ def _issue(session: Session, *, kind: str, lines: list[InvoiceLine], customer: C
     session.add(doc)
     session.flush()
     cid = doc.customer_id
+    # A credit note's restocking fee (_fee_line: a fee line crediting no line) is income kept,
+    # not revenue given back; an invoice's fee line (a free-text delivery fee) is revenue.
+    kept = [l for l in lines if kind == "credit_note" and l.kind == "fee"
+            and l.credited_line_id is None]
     revenue = [ledger.Posting(ledger.SHIPPING_REVENUE if l.kind == "shipping" else ledger.REVENUE,
-                              credit=l.net) for l in lines if l.kind != "fee"]
+                              credit=l.net) for l in lines if not any(l is k for k in kept)]
     if kind == "invoice":
         postings = [ledger.dr(ledger.RECEIVABLES, gross, cid), *revenue,
                     ledger.cr(ledger.TAX_PAYABLE, doc.tax_total)]
     else:
         settles = min(gross, credited.amount_open)
-        fees = [ledger.cr(ledger.RESTOCKING_FEES, -l.net) for l in lines if l.kind == "fee"]
+        fees = [ledger.cr(ledger.RESTOCKING_FEES, -l.net) for l in kept]
         postings = [*(ledger.Posting(p.account, debit=p.credit) for p in revenue), *fees,
                     ledger.dr(ledger.TAX_PAYABLE, doc.tax_total),
                     ledger.cr(ledger.RECEIVABLES, settles, cid),
