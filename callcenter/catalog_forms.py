@@ -11,7 +11,8 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from core.catalog.products import ProductData, VariantData, format_attributes, parse_attributes
+from core.catalog.products import (MAX_RETURN_DAYS, ProductData, VariantData, format_attributes,
+                                   parse_attributes)
 from core.money import MINOR_UNITS
 from core.web.forms import AmountField  # noqa: F401 - the console's forms take it from here
 from core.pricing.models import PROMOTION_KINDS, SCOPES
@@ -56,12 +57,17 @@ class ProductForm(FlaskForm):
     tax_category_id = SelectField("Tax category", coerce=int)
     description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
     active = BooleanField("Active (shown and sold)", default=True)
+    returnable = BooleanField("Returnable", default=True)
+    return_days = IntegerField("Return window (days)", validators=[
+        Optional(), NumberRange(0, MAX_RETURN_DAYS,
+                                f"Enter 0 to {MAX_RETURN_DAYS} days, or leave it empty.")])
 
     def to_data(self) -> ProductData:
         return ProductData(name=self.name.data or "", slug=self.slug.data or "",
                            brand=self.brand.data or "", description=self.description.data or "",
                            category_id=self.category_id.data,
-                           tax_category_id=self.tax_category_id.data, active=self.active.data)
+                           tax_category_id=self.tax_category_id.data, active=self.active.data,
+                           returnable=self.returnable.data, return_days=self.return_days.data)
 
 
 class VariantForm(FlaskForm):

@@ -9,6 +9,7 @@ from core.customers import queries
 from core.errors import DomainError, NotFound
 from core.orders import queries as order_queries
 from core.orders import states
+from core.returns import states as return_states
 from core.workflows import customer_contact
 from core.workflows.customer_360 import customer_360
 from core.workflows.customer_search import MIN_CONTAINS, search_customers
@@ -27,7 +28,7 @@ LABELS = {"payment_terms": customers.PAYMENT_TERMS, "kinds": customers.KINDS,
           "reasons": customers.INTERACTION_REASONS,
           "outcomes": customers.INTERACTION_OUTCOMES,
           "channels": customers.INTERACTION_CHANNELS, "status": states.LABELS,
-          "payment": order_queries.PAYMENT_LABELS}
+          "payment": order_queries.PAYMENT_LABELS, "returns": return_states.label}
 
 
 def _customer_or_404(number: str):

@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.orders import discounts, holds, states
 from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
+from core.returns import services as returns
 from core.workflows import order_maintenance as maintenance
 from core.workflows.cancellation import cancel_and_void, refusal
 from core.web.auth import current_account, current_actor
@@ -96,7 +97,9 @@ def _page(order, *, status: int = 200, hold_form=None, lines_form=None, cancel_f
         roles=_roles(), describe=holds.describe,
         release_refusal=lambda hold: holds.refusal_for(hold, label=current_actor().label,
                                                        roles=_roles()),
-        kind_labels=holds.KIND_LABELS)
+        kind_labels=holds.KIND_LABELS, returns=returns.for_order(db_session, order.id),
+        return_label=returns.label,
+        can_return=returns.can_return(db_session, order, current_app.config["MARKETLINE"]))
 
 
 @bp.get("/<number>", endpoint="detail")

@@ -31,8 +31,9 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(paylink.bp)
     app.register_blueprint(invoices.bp)
-    from storefront import giftcards
+    from storefront import giftcards, returns
     app.register_blueprint(giftcards.bp)
+    app.register_blueprint(returns.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)

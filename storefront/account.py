@@ -19,6 +19,7 @@ from core.web.auth import current_account, login_limit, sign_in, sign_out
 from core.web.db import db_session
 from core.web.forms import place_error
 from core.web.render import redirect_to, render_page
+from storefront import returns
 from storefront.cart import TOKEN_KEY, merge_guest_cart
 from storefront.forms import (ChangePasswordForm, ConfirmEmailForm, ForgotPasswordForm,
                              RegisterForm, ResetPasswordForm, SignInForm)
@@ -176,7 +177,8 @@ def reset_password(token: str):
 def overview():
     user = current_account()
     return render_page("account/overview.html", user=user,
-                       orders=order_queries.latest_orders(db_session, user.customer_id))
+                       orders=order_queries.latest_orders(db_session, user.customer_id),
+                       returns=returns.latest_returns(user.customer_id))
 
 
 @bp.route("/password", methods=["GET", "POST"], endpoint="change_password")

@@ -1,10 +1,17 @@
 """Storefront forms: labels are the words a shopper reads."""
+from collections.abc import Mapping, Sequence
+
 from flask_wtf import FlaskForm
-from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
-                     TelField)
+from markupsafe import Markup
+from wtforms import (EmailField, Form, FormField, HiddenField, IntegerField, PasswordField,
+                     RadioField, SelectField, StringField, TelField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from core.customers.addresses import COUNTRIES, REGIONS
+from core.parsing import parse_int
+from core.returns import policy
+from core.returns.services import Request, RequestLine, ReturnableLine
 
 EMAIL = [DataRequired("Enter your e-mail address."), Email("Enter a valid e-mail address."),
          Length(max=254)]
@@ -92,3 +99,76 @@ class CheckoutForm(FlaskForm):
         return {f: getattr(self, f).data or "" for f in
                 ("full_name", "company", "line1", "line2", "city", "postal_code", "region",
                  "country", "phone")}
+
+
+# --- returns ---------------------------------------------------------------------------
+
+MAX_RETURN_QUANTITY = 9999
+
+
+class QuantityField(IntegerField):
+    """A number of units in plain digits; empty is None (nothing of this line)."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = (valuelist[0] or "").strip()
+        self.data = parse_int(raw, low=0, high=MAX_RETURN_QUANTITY) if raw else None
+        if raw and self.data is None:
+            raise ValueError("Enter a whole number of units, like 1 (0 keeps the item).")
+
+
+def _labelled(text: str, name: str) -> Markup:
+    """The label a shopper sees ("Reason"), with the item it belongs to for screen readers."""
+    return Markup('{}<span class="visually-hidden"> for {}</span>').format(text, name)
+
+
+def _choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _per_line(lines: Sequence[ReturnableLine], make) -> FormField:
+    fields = {str(r.line.id): make(r.line.name) for r in lines}
+    return FormField(type("LineFields", (Form,), fields), separator="-")
+
+
+class ReturnForm(FlaskForm):
+    """Returning lines of an order. Per order line `quantity-<id>`, `reason-<id>` and
+    `comment-<id>` (subforms, so that a refusal's field, core.returns' ReturnError.field,
+    is the input it is about: core.web.forms.place_error); money back or an exchange, where
+    the money goes, and the page's idempotency key. Build it with `for_order`. Which
+    quantities, reasons and ways of refunding are allowed is the service's to say."""
+
+    resolution = RadioField("What would you like?", choices=_choices(policy.RESOLUTIONS.items()),
+                            default="refund", validate_choice=False)
+    refund_method = RadioField("Where the money goes", choices=[], validate_choice=False)
+    key = HiddenField()
+
+    @classmethod
+    def for_order(cls, lines: Sequence[ReturnableLine], methods: Mapping[str, str],
+                  **kwargs) -> "ReturnForm":
+        """The form for these order lines (every one: a line that cannot come back any more
+        is still read, so the service says why at its field) and these refund methods."""
+        reasons = _choices([("", "Choose a reason…"), *policy.describe_reasons().items()])
+        form_class = type("OrderReturnForm", (cls,), {
+            "quantity": _per_line(lines, lambda name: QuantityField(
+                _labelled("Quantity to return", name), default=0)),
+            "reason": _per_line(lines, lambda name: SelectField(
+                _labelled("Reason", name), choices=reasons, validate_choice=False)),
+            "comment": _per_line(lines, lambda name: TextAreaField(
+                _labelled("Comment", name), validators=[Optional(), Length(
+                    max=500, message="Keep the comment under 500 characters.")])),
+        })
+        form = form_class(**kwargs)
+        form.refund_method.choices = _choices(methods.items())
+        if form.refund_method.data is None and methods:
+            form.refund_method.data = next(iter(methods))
+        return form
+
+    def return_request(self) -> Request:
+        """What was asked for, as core.returns.services.request_return takes it."""
+        lines = [RequestLine(int(line_id), self.quantity[line_id].data or 0,
+                             self.reason[line_id].data or "", self.comment[line_id].data or "")
+                 for line_id in self.quantity.form._fields]
+        return Request(lines=lines, resolution=self.resolution.data or "",
+                       refund_method=self.refund_method.data or "")

@@ -20,6 +20,7 @@ from core.web.db import db_session
 from core.web.forms import page_arg
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
+from storefront import returns
 from storefront.limits import limits, with_retry_after
 
 bp = Blueprint("orders", __name__)
@@ -60,7 +61,7 @@ def detail(number: str):
     order = queries.customer_order(db_session, current_account().customer_id, number)
     return render_page("orders/detail.html",
                        view=order_page.order_detail(db_session, order, with_documents=True),
-                       owner=True)
+                       owner=True, **returns.on_order_page(order))
 
 
 @bp.get("/account/orders/<number>/cancel")
@@ -109,8 +110,10 @@ def lookup():
             form.form_errors.append(queries.NOT_FOUND)
         else:
             view = order_page.order_detail(db_session, order, with_documents=True)
+            shown = returns.on_order_page(order)
             db_session.commit()  # keeps the look-up counted
+            returns.remember_guest_order(order)  # its returns open for this browser
             return render_page("orders/detail.html", view=view, owner=False,
-                               postcode=form.postcode.data)
+                               postcode=form.postcode.data, **shown)
         db_session.commit()
     return with_retry_after(render_page("orders/lookup.html", form=form, status=status), refused)

@@ -33,6 +33,7 @@ SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_WEIGHT_GRAMS = 10_000_000  # ten tonnes: anything above is a typo
 MAX_ATTRIBUTES = 20
+MAX_RETURN_DAYS = 365
 # Pricing sits above the catalogue: a product names its tax category by the table its
 # foreign key points at (products.tax_category_id -> tax_categories.id), not by the model.
 _tax_categories = table("tax_categories", column("id"))
@@ -62,6 +63,8 @@ class ProductData:
     brand: str = ""
     description: str = ""
     active: bool = True
+    returnable: bool = True
+    return_days: int | None = None  # None: the category's window, else the shop's default
 
 
 @dataclass
@@ -269,7 +272,17 @@ def _product_values(session: Session, data: ProductData, product: Product | None
             refuse(f"Another product already uses the slug {slug}.", "slug")
     return dict(name=name, brand=brand, description=description, slug=slug,
                 category_id=data.category_id, tax_category_id=data.tax_category_id,
-                active=bool(data.active))
+                active=bool(data.active), returnable=bool(data.returnable),
+                return_days=check_return_days(data.return_days))
+
+
+def check_return_days(value: int | None, field_name: str = "return_days") -> int | None:
+    """A product's own return window in days (0 to MAX_RETURN_DAYS), or None for the
+    category's or the shop's."""
+    if value is not None and not 0 <= value <= MAX_RETURN_DAYS:
+        refuse(f"The return window is 0 to {MAX_RETURN_DAYS} days; leave it empty for the "
+               "category's.", field_name)
+    return value
 
 
 def _free_slug(session: Session, base: str) -> str:

@@ -114,7 +114,7 @@ def releasable_condition():
     active_hold = exists().where(OrderHold.order_id == Order.id,
                                  OrderHold.released_at.is_(None))
     return and_(Order.status == "confirmed", ~active_hold,
-                or_(Order.payment_method == "on_account",
+                or_(Order.payment_method.in_(("on_account", "exchange")),
                     Order.payment_state.in_(states.SECURED_PAYMENT_STATES)))
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import audit, events
 from core.billing.prepayments import gift_card_payments
 from core.catalog.models import Variant
+from core.pricing.models import PriceList, PriceListEntry
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.fulfilment.models import Shipment, ShipmentLine
@@ -273,13 +274,26 @@ def request_return(session: Session, order: Order, request: Request, *, actor: a
 
 
 def _check_replacement(session: Session, line: OrderLine, variant_id: int) -> None:
-    """An exchange sends another variant of the same product (a size, a colour), at the
-    price paid for the original."""
+    """An exchange sends another variant of the same product (a size, a colour) priced as
+    the original is (no price list prices them apart), at the price paid for the original:
+    no difference is charged or refunded."""
     original, other = session.get(Variant, line.variant_id), session.get(Variant, variant_id)
     if other is None or original is None or other.product_id != original.product_id \
             or not other.active or not other.product.active:
         raise ReturnError(f"Choose a variant of {line.name} to send instead.",
                           field=f"replacement-{line.id}")
+    prices: dict[int, dict[int, Decimal]] = {}
+    for list_id, vid, unit in session.execute(
+            select(PriceListEntry.price_list_id, PriceListEntry.variant_id,
+                   PriceListEntry.unit_price)
+            .join(PriceList, PriceList.id == PriceListEntry.price_list_id)
+            .where(PriceListEntry.variant_id.in_([original.id, other.id]),
+                   PriceListEntry.min_quantity == 1, PriceList.active)):
+        prices.setdefault(list_id, {})[vid] = unit
+    if any(len(p) == 2 and p[original.id] != p[other.id] for p in prices.values()):
+        raise ReturnError(f"{other.sku} is priced differently from {line.sku}: an exchange "
+                          "sends an item of the same price. Take this one back for money "
+                          "and order the other.", field=f"replacement-{line.id}")
 
 
 # -- deciding -------------------------------------------------------------------------------
@@ -325,8 +339,9 @@ def _decidable(session: Session, rma: ReturnAuthorisation, roles: Collection[str
         raise DecisionNotAllowed(refusal)
     rma = get_return(session, rma.id, lock=True)
     if rma.status != R.REQUESTED:
-        raise ReturnError(f"{rma.number} was already {label(rma.status).lower()}"
-                          + (f" by {rma.decided_by}." if rma.decided_by else "."))
+        raise ReturnError(f"{rma.number} has already been decided"
+                          + (f" by {rma.decided_by}" if rma.decided_by else "")
+                          + f" (status: {label(rma.status)}).")
     return rma
 
 

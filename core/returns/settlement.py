@@ -15,7 +15,7 @@ they keep, an exchange to ship on approval), with no transaction of the caller's
    - gift_card: back onto the gift card(s) that paid (core.billing.giftcards.give_back);
    - invoices (orders on account): the credit note settled its own invoice's open amount
      when issued; what is left pays the customer's other open invoices, oldest first, and
-     what none of them takes stays as the customer's credit;
+     the rest stays their credit for the next ones;
    - store_credit: the credit note stays open as the customer's credit, used by their
      next invoices.
    Whatever the chosen way cannot take (a gift card paid part) goes the other way it
@@ -296,8 +296,6 @@ def _complete(session: Session, rma: ReturnAuthorisation) -> bool:
     if rma.resolution == "exchange":
         return rma.replacement_order_id is not None
     if rma.refund_method in ("store_credit", "invoices"):
-        # On account, what no open invoice took stays as the customer's credit (for the next
-        # invoices, or paid back by billing on request): nothing more happens here.
-        return True
+        return True  # what no open invoice took stays the customer's credit
     return all(receivables.available(session, n) <= 0 for n in credit_notes(session, rma))
 

@@ -22,12 +22,15 @@ from core.customers.queries import addresses, customer_by_number
 from core.money import Money
 from core.orders.models import Cart, CartLine, Order
 from core.payments.models import PaymentAttempt
+from core.returns.models import ReturnAuthorisation
+from core.returns.services import for_customer
 
 ORDERS_SHOWN = 20
 PAYMENTS_SHOWN = 20
 NOTES_SHOWN = 20
 INTERACTIONS_SHOWN = 20
 EVENTS_SHOWN = 30
+RETURNS_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class Customer360:
     interactions: list[InteractionRow]
     events: list[AuditEvent] = field(default_factory=list)
     receivables: Balance | None = None  # what they owe and hold (two queries)
+    # (return, its order's number), newest first (two queries)
+    returns: list[tuple[ReturnAuthorisation, str]] = field(default_factory=list)
 
 
 def _order_totals(session: Session, customer_id: int) -> tuple[int, list[Money]]:
@@ -167,4 +172,5 @@ def customer_360(session: Session, number: str) -> Customer360:
                        interactions=_interactions(session, customer.id),
                        events=audit_trail(session, customer.id),
                        receivables=receivables.customer_balance(session, customer.id,
-                                                                customer.currency))
+                                                                customer.currency),
+                       returns=for_customer(session, customer.id, limit=RETURNS_SHOWN))

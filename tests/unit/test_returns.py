@@ -267,7 +267,7 @@ def test_above_the_limits_an_agent_decides_and_above_the_approval_limit_a_superv
     assert err.value.field == "note"
     returns.reject(db, rma, actor=AGENT, roles={"supervisor"}, note="Used and worn.")
     assert rma.status == "rejected" and rma.decision_note == "Used and worn."
-    with pytest.raises(ReturnError, match="already rejected"):
+    with pytest.raises(ReturnError, match=r"already been decided by .* \(status: Rejected\)"):
         returns.approve(db, rma, actor=AGENT, roles={"admin"})
     # a rejected return holds nothing: the units may be asked for again
     again = ask(db, order, strict, (order.lines[0].id, 2, "defective"), key="dec-2")
@@ -328,3 +328,20 @@ def test_the_customers_returns_list_runs_the_same_queries_for_1_or_5(db, setting
             assert len(returns.for_customer(db, buyer.id)) >= n
         counts.append(counter.count)
     assert counts[0] == counts[1]
+
+
+def test_an_exchange_sends_a_variant_of_the_same_product_at_the_same_price_only(db, settings):
+    from core.catalog.models import Variant
+    from tests.factories import VariantFactory
+    order, _ = shipped_card_order(db, "swap-1")
+    line = order.lines[0]
+    original = db.get(Variant, line.variant_id)
+    elsewhere = VariantFactory()
+    with pytest.raises(ReturnError) as err:
+        ask(db, order, settings, (line.id, 1, "wrong_item", "", elsewhere.id),
+            resolution="exchange")
+    assert err.value.field == f"replacement-{line.id}"
+    dearer = VariantFactory(product=original.product, price=Decimal("99.00"))
+    with pytest.raises(ReturnError, match="priced differently"):
+        ask(db, order, settings, (line.id, 1, "wrong_item", "", dearer.id),
+            resolution="exchange", key="r-dearer")

@@ -194,11 +194,12 @@ STATE = {"/checkout": ("cart_line",), "/cart": ("cart_line",),
 # Any other variable is looked up under its own name.
 CANDIDATES = {
     "number": ["order", "released_order", "shipped_order", "invoice", "credit_note", "customer",
-               "credit_customer"],
+               "credit_customer", "rma_to_receive", "rma"],
     "customer": ["customer"],
     "token": ["pay_token", "invoice_token", "reset_token"],
     "slug": ["category", "product"],
     "line_id": ["cart_line", "entry_line"],
+    "rma": ["rma", "rma_to_receive"],
 }
 
 
@@ -350,6 +351,24 @@ class Scene:
                                 note="hostile sweep", actor=audit.Actor.system("sweep"))
         self.db.flush()
         return hold.id
+
+    def _return(self, po: str, sku: str, quantity: int, key: str) -> str:
+        from core import audit
+        from core.config import load_settings
+        from core.returns import services as returns
+        order = self._acme_order(po)
+        line = next(l for l in order.lines if l.sku == sku)
+        return returns.request_return(
+            self.db, order, returns.Request([returns.RequestLine(line.id, quantity, "defective")]),
+            actor=audit.Actor.system("sweep"), channel="phone", key=key,
+            settings=load_settings(environ={}, DATABASE_URL="sqlite://",
+                                   SECRET_KEY=SECRET_KEY)).number
+
+    def rma(self):  # requested, above the auto-approval limit: an agent decides it
+        return self._return("PO-7752", "BEAN-LAV-CRE-1", 6, "hostile-sweep-rma")
+
+    def rma_to_receive(self):  # approved by the policy, its label sent: the goods are due
+        return self._return("PO-7770", "PAP-A4-80", 1, "hostile-sweep-rma-receive")
 
     def cart_line(self):
         from core.catalog.models import Variant
@@ -522,6 +541,8 @@ def _target(method: str, shown: str) -> Target:
      {"o#-unit_price": True, "o#-percent": True}),
     ("GET", "/search", {"q": False, "min": True, "max": True, "page": True}),
     ("POST", "/cart/add", {"variant_id": False, "quantity": True}),
+    ("POST", "/account/orders/<number>/return", {"quantity-#": True, "reason-#": False,
+                                                 "comment-#": False, "refund_method": False}),
     ("POST", "/webhooks/stripe", {"Stripe-Signature": False, "<body>": False}),
 ])
 def test_the_sweep_reaches_the_fields_of_known_forms(sweeper, method, rule, expected):
