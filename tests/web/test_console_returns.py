@@ -163,6 +163,7 @@ def test_an_agent_takes_a_return_on_the_phone(agent_client, db):
 
 
 def test_a_refused_return_says_why_at_the_field_and_keeps_what_was_typed(agent_client, db):
+    before = count_returns(db)  # the demo's
     order = shipped(db, "cr-refused")
     line = order.lines[0]
     path = f"/orders/{order.number}/returns/new"
@@ -182,17 +183,18 @@ def test_a_refused_return_says_why_at_the_field_and_keeps_what_was_typed(agent_c
     response = post(agent_client, path, {
         "key": "b" * 32, "resolution": "refund", f"quantity-{line.id}": "lots"}, path)
     assert "Enter a whole number of units" in response.get_data(as_text=True)
-    assert count_returns(db) == 0
+    assert count_returns(db) == before
 
 
 def test_the_same_return_form_sent_twice_records_one_return(agent_client, db):
+    before = count_returns(db)  # the demo's
     order = shipped(db, "cr-twice")
     line = order.lines[0]
     first = new_return(agent_client, order, {line: (1, "damaged")}, key="c" * 32)
     second = new_return(agent_client, order, {line: (1, "damaged")}, key="c" * 32)
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
-    assert count_returns(db) == 1
+    assert count_returns(db) == before + 1
 
 
 def test_an_exchange_on_the_phone_approved_by_the_agent_places_the_replacement(
@@ -226,6 +228,7 @@ def test_an_exchange_on_the_phone_approved_by_the_agent_places_the_replacement(
 
 def test_an_exchange_for_a_variant_of_another_product_is_refused_at_the_field(
         agent_client, db):
+    before = count_returns(db)  # the demo's
     order = shipped(db, "cr-foreign", (("COF-MM-KBG", 1),))
     line = order.lines[0]
     path = f"/orders/{order.number}/returns/new"
@@ -235,7 +238,7 @@ def test_an_exchange_for_a_variant_of_another_product_is_refused_at_the_field(
         f"replacement-{line.id}": str(variant_id(db, "PAP-A4-80"))}, path)
     assert response.status_code == 200
     assert "Choose a variant of the same product." in response.get_data(as_text=True)
-    assert count_returns(db) == 0
+    assert count_returns(db) == before
 
 
 # -- the worklist -----------------------------------------------------------------------------
@@ -268,15 +271,16 @@ def test_the_worklist_shows_returns_needing_action_requested_first(agent_client,
 
 def test_the_worklist_costs_the_same_queries_for_one_return_or_many(agent_client, db,
                                                                     settings, connection):
-    requested(db, settings, shipped(db, "wq-0"), key="wq-0")
+    shown = set(re.findall(r"/returns/(RMA-\d+)", page(agent_client, "/returns?state=all")))
+    made = {requested(db, settings, shipped(db, "wq-0"), key="wq-0").number}
     agent_client.get("/returns")  # warm-up
     with QueryCounter(connection) as one:
         assert agent_client.get("/returns?state=all").status_code == 200
     for i in range(1, 8):
-        requested(db, settings, shipped(db, f"wq-{i}"), key=f"wq-{i}")
+        made.add(requested(db, settings, shipped(db, f"wq-{i}"), key=f"wq-{i}").number)
     with QueryCounter(connection) as many:
         html = page(agent_client, "/returns?state=all")
-    assert len(set(re.findall(r"/returns/(RMA-\d+)", html))) == 8
+    assert set(re.findall(r"/returns/(RMA-\d+)", html)) == shown | made  # and the demo's
     assert one.count == many.count
 
 
@@ -547,12 +551,13 @@ def test_an_unknown_return_or_order_is_404(agent_client, supervisor_client):
 
 
 def test_every_return_form_needs_a_csrf_token(agent_client, supervisor_client, db, settings):
+    before = count_returns(db)  # the demo's
     order = shipped(db, "cs-1", (("COF-MM-KBG", 1),))
     line = order.lines[0]
     response = agent_client.post(f"/orders/{order.number}/returns/new", data={
         "key": "6" * 32, "resolution": "refund", f"quantity-{line.id}": "1",
         f"reason-{line.id}": "defective"})
-    assert response.status_code == 400 and count_returns(db) == 0
+    assert response.status_code == 400 and count_returns(db) == before
     rma = requested(db, settings, order, key="cs-1")
     for action, data in (("approve", {}), ("reject", {"reject-note": "x"}),
                          ("close", {"close-note": "x"}), ("settle", {})):
