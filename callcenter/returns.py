@@ -114,7 +114,8 @@ def new(number: str):
                                      settings=_settings())
     except DomainError as err:
         db_session.rollback()
-        if err.field and err.field.rsplit("-", 1)[0] in ("quantity", "reason", "comment"):
+        if err.field and err.field.rsplit("-", 1)[0] in ("quantity", "reason", "comment",
+                                                          "replacement"):
             errors[err.field] = str(err)
         else:
             place_error(form, err)
@@ -313,12 +314,18 @@ def close(rma: str):
     form = CloseForm(prefix="close")
     if form.validate_on_submit():
         try:
-            returns.close(db_session, found, actor=current_actor(), note=form.note.data or "")
+            returns.close(db_session, found, actor=current_actor(),
+                          roles=current_account().roles, note=form.note.data or "")
+        except returns.DecisionNotAllowed as err:
+            db_session.rollback()
+            return _page(rma, status=403, decision_problem=str(err))
         except DomainError as err:
             db_session.rollback()
             place_error(form, err)
         else:
             db_session.commit()
-            flash(f"Return {found.number} is closed.", "success")
+            settled = _settle(found.id)  # what did come back is still paid out
+            flash(f"Return {found.number} is closed. {_outcome(settled)}".strip(), "success")
+            _flash_problem(settled)
             return redirect_to(url_for(".detail", rma=found.number))
     return _page(rma, close_form=form)

@@ -107,9 +107,11 @@ def unit_gross(line: OrderLine) -> Decimal:
 
 def _held(session: Session, order_id: int, *, exclude: int | None = None) -> dict[int, int]:
     """Per order line, the units other returns hold: a rejected return none, a closed one
-    what it received, any other what it asked for."""
+    what it received or credited (goods kept), any other what it asked for."""
+    settled_units = case((ReturnLine.quantity_received > ReturnLine.quantity_credited,
+                          ReturnLine.quantity_received), else_=ReturnLine.quantity_credited)
     held_units = case((ReturnAuthorisation.status == R.REJECTED, 0),
-                      (ReturnAuthorisation.status == R.CLOSED, ReturnLine.quantity_received),
+                      (ReturnAuthorisation.status == R.CLOSED, settled_units),
                       else_=ReturnLine.quantity)
     stmt = (select(ReturnLine.order_line_id, func.sum(held_units))
             .join(ReturnAuthorisation, ReturnAuthorisation.id == ReturnLine.return_id)
@@ -202,6 +204,9 @@ def request_return(session: Session, order: Order, request: Request, *, actor: a
                                   .where(ReturnAuthorisation.key == key)):
         return existing
     order = lock_order(session, order.id)
+    if existing := session.scalar(select(ReturnAuthorisation)  # a double submit that waited
+                                  .where(ReturnAuthorisation.key == key)):
+        return existing
     by_line = {r.line.id: r for r in returnable_lines(session, order, settings, today=today)}
     wanted = [l for l in request.lines if l.quantity]
     if not wanted:
@@ -383,15 +388,33 @@ def reject(session: Session, rma: ReturnAuthorisation, *, actor: audit.Actor,
     return rma
 
 
-def close(session: Session, rma: ReturnAuthorisation, *, actor: audit.Actor, note: str
-          ) -> ReturnAuthorisation:
-    """Close a return: withdrawn, the goods never came, or all done. Flushes."""
+def close(session: Session, rma: ReturnAuthorisation, *, actor: audit.Actor,
+          roles: Collection[str], note: str) -> ReturnAuthorisation:
+    """Close a return: withdrawn, the goods never came (or not all of them), or all done.
+    Closing a request is a decision like rejecting it (decision_refusal). An exchange whose
+    replacement has gone out stays open until its goods are back; one closed before its
+    replacement was placed becomes money back for what did come (settle it next: a closed
+    return is still credited and refunded for what was received). Flushes."""
     note = (note or "").strip()
     if not note:
         raise ReturnError("Say why the return is closed.", field="note")
     rma = get_return(session, rma.id, lock=True)
+    if rma.status == R.REQUESTED and (refusal := decision_refusal(rma, roles)):
+        raise DecisionNotAllowed(refusal)
+    data = {"note": note[:300]}
+    if rma.resolution == "exchange" and rma.status in AWAITING_GOODS | {R.RECEIVED}:
+        if rma.replacement_order_id is not None and rma.quantity_received < rma.quantity:
+            replacement = session.get(Order, rma.replacement_order_id)
+            raise ReturnError(f"The replacement {replacement.number} has been sent; {rma.number} "
+                              "stays open until the goods are back.", field="note")
+        if rma.replacement_order_id is None and rma.quantity_received:
+            order = session.get(Order, rma.order_id)
+            methods = refund_methods(session, order)
+            rma.resolution = "refund"
+            rma.refund_method = next(iter(methods), "store_credit")
+            data["now"] = f"money back ({rma.refund_method}) for what was received"
     move_return(rma, R.CLOSED, audit=audit.Entry(session, "return.closed", actor,
-                                                 "backoffice", {"note": note[:300]}))
+                                                 "backoffice", data))
     rma.closed_at = utcnow()
     session.flush()
     return rma

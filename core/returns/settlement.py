@@ -24,7 +24,8 @@ they keep, an exchange to ship on approval), with no transaction of the caller's
    at the original prices, on approval or on receipt as the return says; its invoice is
    paid from the return's credit notes (`pay_replacement_invoice`), whichever comes first.
 4. The return becomes refunded (or exchanged) once everything is in, credited and paid
-   out; the customer is told (ReturnMoved "refunded").
+   out; the customer is told (ReturnMoved "refunded"). A closed return is still credited
+   and paid out for what was received (the rest never came), and stays closed.
 
 Every step posts its balanced entry through billing, so invoiced - credited = captured -
 refunded holds for the order.
@@ -36,22 +37,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from core import audit, events
 from core.billing import accounts, giftcards, invoicing, receivables
 from core.billing.errors import BillingError
-from core.billing.models import Invoice
+from core.billing.models import Invoice, InvoiceLine
 from core.catalog.models import Variant
 from core.db import utcnow
 from core.errors import DomainError
+from core.money import minor_units
 from core.orders import services as orders
 from core.orders.models import Order
 from core.orders.queries import lock_order
 from core.payments import refunds
 from core.payments.gateway import PaymentGateway
-from core.returns.models import ReturnAuthorisation, ReturnCreditNote
+from core.returns.models import ReturnAuthorisation, ReturnCreditNote, ReturnLine
 from core.returns.services import get_return
 from core.returns.states import ReturnStatus, move_return
 
@@ -74,8 +76,8 @@ class Settled:
 def _creditable_units(rma: ReturnAuthorisation) -> dict[int, int]:
     """Per return line id, the units to credit now: received (goods kept: approved) less
     credited."""
-    if rma.status in (R.REQUESTED, R.REJECTED):
-        return {}
+    if rma.status in (R.REQUESTED, R.REJECTED) or rma.status == R.CLOSED and not rma.ship_back:
+        return {}  # a request withdrawn or refused; goods kept were credited on approval
     due = {}
     for line in rma.lines:
         base = line.quantity_received if rma.ship_back else line.quantity
@@ -96,7 +98,9 @@ def credit(session: Session, rma: ReturnAuthorisation, *, actor: audit.Actor) ->
         .order_by(Invoice.id)))
     plans: dict[int, dict[int, int]] = {}
     fees: dict[int, Decimal] = {}
-    left = {by_id[lid].order_line_id: (lid, q) for lid, q in due.items()}
+    room = _room_to_credit(session, rma, order_line_ids)
+    left = {by_id[lid].order_line_id: (lid, min(q, room.get(by_id[lid].order_line_id, 0)))
+            for lid, q in due.items()}
     shipping_credited = False
     for invoice in invoices:
         open_units = invoicing.creditable(session, invoice)
@@ -113,7 +117,8 @@ def credit(session: Session, rma: ReturnAuthorisation, *, actor: audit.Actor) ->
                   and open_units.get(inv_line.id, 0) > 0):
                 plans.setdefault(invoice.id, {})[inv_line.id] = open_units[inv_line.id]
                 shipping_credited = True
-    # What billing credited by hand already is not credited twice: counted as done.
+    # Units billing credited by hand before the goods came back are not credited twice:
+    # they count as done (see _room_to_credit).
     for lid, q in due.items():
         by_id[lid].quantity_credited += q
     method = ("exchange" if rma.resolution == "exchange"
@@ -133,6 +138,33 @@ def credit(session: Session, rma: ReturnAuthorisation, *, actor: audit.Actor) ->
                            "total": str(sum((n.gross_total for n in notes), ZERO))})
     session.flush()
     return notes
+
+
+def _room_to_credit(session: Session, rma: ReturnAuthorisation, order_line_ids: set[int]
+                    ) -> dict[int, int]:
+    """Per order line, how many more units a return may credit: the units the order's
+    returns have had back (or let the customer keep), this one's included, less every unit
+    credit notes have already credited on the line, by a return or by hand. A unit billing
+    credited before it came back is not credited again when it does. Two queries."""
+    credited = dict(session.execute(
+        select(InvoiceLine.order_line_id, func.sum(InvoiceLine.quantity))
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(Invoice.order_id == rma.order_id, Invoice.kind == "credit_note",
+               InvoiceLine.kind == "goods", InvoiceLine.order_line_id.in_(order_line_ids))
+        .group_by(InvoiceLine.order_line_id)).all())
+    back = case((ReturnAuthorisation.ship_back, ReturnLine.quantity_received),
+                else_=ReturnLine.quantity)
+    others = dict(session.execute(
+        select(ReturnLine.order_line_id, func.sum(back))
+        .join(ReturnAuthorisation, ReturnAuthorisation.id == ReturnLine.return_id)
+        .where(ReturnAuthorisation.order_id == rma.order_id, ReturnAuthorisation.id != rma.id,
+               ReturnAuthorisation.status.not_in((R.REQUESTED, R.REJECTED)),
+               ReturnLine.order_line_id.in_(order_line_ids))
+        .group_by(ReturnLine.order_line_id)).all())
+    mine = {l.order_line_id: (l.quantity_received if rma.ship_back else l.quantity)
+            for l in rma.lines}
+    return {ol: max(int(others.get(ol) or 0) + mine.get(ol, 0) - int(credited.get(ol) or 0), 0)
+            for ol in order_line_ids}
 
 
 def credit_notes(session: Session, rma: ReturnAuthorisation) -> list[Invoice]:
@@ -204,16 +236,27 @@ def _pay_replacement(session: Session, rma: ReturnAuthorisation, *, actor: audit
     invoices = list(session.scalars(select(Invoice).where(
         Invoice.order_id == rma.replacement_order_id, Invoice.kind == "invoice",
         Invoice.amount_open > 0).order_by(Invoice.id)))
+    notes = credit_notes(session, rma)
     for invoice in invoices:
-        for note in credit_notes(session, rma):
+        for note in notes:
             note = session.scalar(receivables.locked(select(Invoice).where(Invoice.id == note.id)))
             part = min(receivables.available(session, note), invoice.amount_open)
             if part > 0:
                 receivables.allocate(session, invoice, part, actor=actor, credit_note=note,
                                      replacement=True)
                 used += part
+        cent = Decimal(1).scaleb(-minor_units(invoice.currency))
+        if notes and _all_credited(rma) and 0 < invoice.amount_open <= cent:
+            # The credit of the last unit of a line takes what remains of it, the
+            # replacement its share: a rounding difference of one minor unit is written off.
+            receivables.write_off(session, invoice, invoice.amount_open, limit=cent,
+                                  reason=f"Rounding: replacement for {rma.number}", actor=actor)
     session.flush()
     return used
+
+
+def _all_credited(rma: ReturnAuthorisation) -> bool:
+    return all(l.quantity_credited >= l.quantity for l in rma.lines)
 
 
 def _replacement(session: Session, rma: ReturnAuthorisation, *, actor: audit.Actor) -> Order:
@@ -245,11 +288,11 @@ def settle(session: Session, gateway: PaymentGateway, return_id: int, *, actor: 
     goods are in; billing retries from the return's page."""
     rma = get_return(session, return_id, lock=True)
     outcome = Settled(rma)
-    if rma.status in (R.REQUESTED, R.REJECTED, R.CLOSED):
+    if rma.status in (R.REQUESTED, R.REJECTED):
         commit()
         return outcome
     try:
-        if rma.resolution == "exchange":
+        if rma.resolution == "exchange" and rma.status != R.CLOSED:
             due_now = rma.replace_on == "approval" or rma.status == R.RECEIVED or not rma.ship_back
             if due_now and rma.replacement_order_id is None:
                 outcome.replacement = _replacement(session, rma, actor=actor).number

@@ -166,11 +166,13 @@ class ReturnPage:
         """Something the settlement should have done and has not (a refund that did not go
         through, a replacement that could not be placed): what "Retry refund" is for."""
         rma = self.rma
-        if rma.status in (R.REQUESTED, R.REJECTED, R.CLOSED):
+        if rma.status in (R.REQUESTED, R.REJECTED):
             return False  # settling does nothing for these
         if self.money_owed > 0:
             return True
         kept = not rma.ship_back
+        if rma.status == R.CLOSED:  # what was received is still credited and paid out
+            return any(l.quantity_received > l.quantity_credited for l in rma.lines)
         if any((l.quantity if kept else l.quantity_received) > l.quantity_credited
                for l in rma.lines):
             return True

@@ -345,3 +345,80 @@ def test_an_exchange_sends_a_variant_of_the_same_product_at_the_same_price_only(
     with pytest.raises(ReturnError, match="priced differently"):
         ask(db, order, settings, (line.id, 1, "wrong_item", "", dearer.id),
             resolution="exchange", key="r-dearer")
+
+
+def test_a_unit_billing_credited_before_it_came_back_is_not_credited_again(db, settings):
+    order, invoice = shipped_card_order(db, "hand-1")
+    goods = next(l for l in invoice.lines if l.kind == "goods")
+    invoicing.issue_credit_note(db, invoice, lines={goods.id: 1}, reason="Goodwill on the phone",
+                                actor=CLERK)
+    rma = ask(db, order, settings, (order.lines[0].id, 1, "changed_mind"))
+    returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="hand-rcv")
+    gateway = FakeGateway()
+    settled = settlement.settle(db, gateway, rma.id, actor=WAREHOUSE, commit=db.commit)
+    assert settled.credit_notes == [] and gateway.refunds == []
+    assert settled.rma.status == "refunded"  # the money went back with the first note
+    assert invoicing.creditable(db, invoice)[goods.id] == 1  # the kept unit stays billed
+    assert_books_reconcile(db)
+
+
+def test_closing_an_exchange_before_its_replacement_pays_back_what_came(db, settings):
+    order, _ = shipped_card_order(db, "close-x")
+    rma = ask(db, order, settings, (order.lines[0].id, 2, "defective"), resolution="exchange")
+    returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="cx-1")
+    settlement.settle(db, FakeGateway(), rma.id, actor=WAREHOUSE, commit=db.commit)
+    returns.close(db, rma, actor=AGENT, roles={"agent"}, note="The second unit never came")
+    gateway = FakeGateway()
+    settled = settlement.settle(db, gateway, rma.id, actor=AGENT, commit=db.commit)
+    assert settled.rma.status == "closed" and settled.rma.resolution == "refund"
+    assert [r[1] for r in gateway.refunds] == [settlement.credit_notes(db, rma)[0].gross_total]
+    assert_books_reconcile(db)
+
+
+def test_an_exchange_whose_replacement_went_out_stays_open_until_the_goods_are_back(db, settings):
+    order, _ = shipped_card_order(db, "close-y")
+    rma = ask(db, order, settings, (order.lines[0].id, 1, "defective"), resolution="exchange",
+              replace_on="approval")
+    settlement.settle(db, FakeGateway(), rma.id, actor=AGENT, commit=db.commit)
+    with pytest.raises(ReturnError, match="stays open until the goods are back"):
+        returns.close(db, rma, actor=AGENT, roles={"agent"}, note="Never came")
+
+
+def test_closing_a_request_above_the_approval_limit_is_a_supervisors_decision(db, settings):
+    strict = settings.__class__(**{**settings.__dict__, "RETURN_AUTO_APPROVE_LIMIT": 0,
+                                   "RETURN_APPROVAL_LIMIT": 5})
+    order, _ = shipped_card_order(db, "close-z")
+    rma = ask(db, order, strict, (order.lines[0].id, 2, "changed_mind"))
+    with pytest.raises(returns.DecisionNotAllowed):
+        returns.close(db, rma, actor=AGENT, roles={"agent"}, note="Withdrawn")
+    returns.close(db, rma, actor=AGENT, roles={"supervisor"}, note="Withdrawn")
+
+
+def test_goods_kept_and_closed_are_not_returnable_again(db, settings):
+    order, _ = shipped_card_order(db, "kept-2")
+    cheap = settings.__class__(**{**settings.__dict__, "RETURN_KEEP_LIMIT": 50})
+    rma = ask(db, order, cheap, (order.lines[0].id, 1, "defective"))
+    settlement.settle(db, FakeGateway(), rma.id, actor=CLERK, commit=db.commit)
+    returns.close(db, rma, actor=AGENT, roles={"agent"}, note="Done")
+    line = returns.returnable_lines(db, order, cheap)[0]
+    assert line.returnable == 1
+
+
+def test_the_last_unit_exchanged_leaves_no_cent_open_on_its_replacement(db, settings):
+    from core.fulfilment import services as fulfilment
+    from core.workflows import shipping
+    order, _ = shipped_card_order(db, "cent-1", lines=(("PAP-A4-80", 3),))
+    first = ask(db, order, settings, (order.lines[0].id, 2, "defective"), key="cent-a")
+    returns.receive(db, first, {first.lines[0].id: Received(2)}, actor=WAREHOUSE, key="c1")
+    settlement.settle(db, FakeGateway(), first.id, actor=WAREHOUSE, commit=db.commit)
+    swap = ask(db, order, settings, (order.lines[0].id, 1, "defective"), key="cent-b",
+               resolution="exchange")
+    returns.receive(db, swap, {swap.lines[0].id: Received(1)}, actor=WAREHOUSE, key="c2")
+    settled = settlement.settle(db, FakeGateway(), swap.id, actor=WAREHOUSE, commit=db.commit)
+    replacement = db.get(type(order), settled.rma.replacement_order_id)
+    fulfilment.release_order(db, replacement, actor=WAREHOUSE)
+    out = shipping.ship_order(db, FakeGateway(), replacement.id, {replacement.lines[0].id: 1},
+                              carrier="dhl", tracking_number="JJD2", actor=WAREHOUSE,
+                              commit=db.commit)
+    assert out.invoice.amount_open == 0
+    assert_books_reconcile(db)
