@@ -118,7 +118,7 @@ def summary(settings, currency_format=None) -> list[str]:
         f"Returns worth up to {fmt(Decimal(settings.RETURN_AUTO_APPROVE_LIMIT))} are approved "
         "at once; larger ones are checked by our team, usually within one working day.",
         f"Items worth up to {fmt(Decimal(settings.RETURN_KEEP_LIMIT))} need not be sent "
-        "back. For the rest, we e-mail a prepaid return label once the return is approved.",
+        "back. For the rest, we e-mail a return label once the return is approved.",
         "Your money goes back the way you paid, once the items reach us.",
     ]
 
