@@ -93,7 +93,7 @@ def test_a_request_waiting_for_a_decision_is_confirmed_with_its_lines_and_next_s
     assert "1 x Bean-to-Cup Machine Home" in body and "(COF-DL-MAG)" in body
     assert "Defective or doesn't work" in body
     assert "What happens next: our team checks your request" in body
-    assert "prepaid return label" in body
+    assert "with a return label" in body
     assert "/orders/lookup" in body  # a guest follows it through the order look-up
     html = message.get_body(("html",)).get_content()
     assert f"<h1 style=\"font-size: 20px;\">We have your return request {rma.number}</h1>" in html
