@@ -149,7 +149,7 @@ def _page(number: str, *, status: int = 200, approve_form=None, reject_form=None
         "returns/detail.html", status=status, view=view, rma=rma, money=rma.money,
         reasons=desk.reason_labels(), conditions=policy.CONDITIONS,
         dispositions=policy.DISPOSITIONS, resolutions=policy.RESOLUTIONS,
-        refund_method=desk.refund_method_label(rma.refund_method),
+        refund_method=policy.refund_method_label(rma.refund_method),
         replace_on=REPLACE_ON,
         order_status=order_states.LABELS,
         decision_refusal=returns.decision_refusal(rma, roles),
@@ -185,7 +185,7 @@ def _outcome(settled: Settled) -> str:
         parts.append(f"Credit note {', '.join(settled.credit_notes)} issued.")
     if settled.refunded:
         parts.append(f"{rma.money(settled.refunded).format()} refunded "
-                     f"({desk.refund_method_label(rma.refund_method).lower()}).")
+                     f"({policy.refund_method_label(rma.refund_method).lower()}).")
     if settled.replacement:
         parts.append(f"Replacement order {settled.replacement} is placed for the warehouse.")
     if rma.status == returns.R.LABEL_SENT and not parts:

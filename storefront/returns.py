@@ -45,7 +45,7 @@ def return_status(status: str) -> str:
 
 @bp.app_template_filter("return_reason")
 def return_reason(code: str) -> str:
-    return return_page.reason_label(code)
+    return policy.reason_label(code)
 
 
 def _settings():
@@ -128,7 +128,7 @@ def _say_what_happens(outcome: settlement.Settled) -> None:
     if rma.status == ReturnStatus.REQUESTED:
         flash(f"We have your return request {rma.number}. Our team checks it, usually within "
               "one working day, and e-mails you.", "success")
-    elif return_page.label_ready(rma):
+    elif services.awaits_goods(rma):
         flash(f"Return {rma.number} is approved. Print the return label below and send the "
               "items back to us.", "success")
     else:
@@ -170,7 +170,7 @@ def _detail_page(rma: ReturnAuthorisation, *, guest: bool):
 
 
 def _label_response(rma: ReturnAuthorisation):
-    if not return_page.label_ready(rma):
+    if not services.awaits_goods(rma):
         raise NotFound(f"{rma.number} has no return label: nothing is to be sent back now.")
     response = make_response(label.label_pdf(db_session, rma, _settings()))
     response.headers["Content-Type"] = "application/pdf"

@@ -129,3 +129,12 @@ def deadline(delivered: dt.date | None, days: int) -> dt.date | None:
 
 def describe_reasons() -> Mapping[str, str]:
     return {code: r.label for code, r in REASONS.items()}
+
+
+def reason_label(code: str) -> str:
+    found = REASONS.get(code)
+    return found.label if found else code
+
+
+def refund_method_label(code: str) -> str:
+    return REFUND_METHODS.get(code, code)

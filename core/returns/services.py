@@ -138,6 +138,12 @@ def _delivered(session: Session, order_id: int) -> dict[int, dt.date]:
     return found
 
 
+def awaits_goods(rma: ReturnAuthorisation) -> bool:
+    """The goods are to come back to us (and may still be received): the label can be
+    printed."""
+    return rma.ship_back and rma.status in AWAITING_GOODS
+
+
 def returnable_lines(session: Session, order: Order, settings, *,
                      today: dt.date | None = None) -> list[ReturnableLine]:
     """Every line of the order with what of it may come back and why not. Four queries."""
@@ -448,7 +454,7 @@ def receive(session: Session, rma: ReturnAuthorisation, lines: Mapping[int, Rece
                       .where(ReturnLine.return_id == rma.id, ReturnReceipt.key == key[:80])
                       .limit(1)) is not None:
         return ReceiptOutcome(rma, repeated=True)
-    if rma.status not in AWAITING_GOODS or not rma.ship_back:
+    if not awaits_goods(rma):
         raise ReturnError(f"{rma.number} is {label(rma.status).lower()}; nothing more is "
                           "expected back.")
     by_id = {l.id: l for l in rma.lines}

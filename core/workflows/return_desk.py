@@ -26,7 +26,7 @@ from core.orders.models import Order
 from core.paging import Page, paginate
 from core.returns import policy
 from core.returns.models import ReturnAuthorisation, ReturnLine, ReturnReceipt
-from core.returns.services import by_number
+from core.returns.services import awaits_goods, by_number
 from core.returns.settlement import credit_notes
 from core.returns.states import OPEN, ReturnStatus, label
 
@@ -141,8 +141,7 @@ class ReturnPage:
 
     @property
     def awaiting_goods(self) -> bool:
-        return self.rma.ship_back and self.rma.status in (R.APPROVED, R.LABEL_SENT,
-                                                          R.PARTLY_RECEIVED)
+        return awaits_goods(self.rma)
 
     @property
     def credited(self) -> Money:
@@ -274,7 +273,3 @@ def policy_summary(settings, currency: str) -> list[str]:
 
 def reason_labels() -> dict[str, str]:
     return dict(policy.describe_reasons())
-
-
-def refund_method_label(code: str) -> str:
-    return policy.REFUND_METHODS.get(code, code)

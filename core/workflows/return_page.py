@@ -17,20 +17,10 @@ from core.errors import NotFound
 from core.orders.models import Order
 from core.returns import policy, settlement
 from core.returns.models import ReturnAuthorisation
-from core.returns.services import by_number
-from core.returns.states import AWAITING_GOODS, ReturnStatus, label
+from core.returns.services import awaits_goods, by_number
+from core.returns.states import ReturnStatus, label
 
 NOT_FOUND = "We could not find that return."
-
-
-def reason_label(code: str) -> str:
-    found = policy.REASONS.get(code)
-    return found.label if found else code
-
-
-def label_ready(rma: ReturnAuthorisation) -> bool:
-    """The goods are to come back to us: the return label can be printed."""
-    return rma.ship_back and rma.status in AWAITING_GOODS
 
 
 @dataclass(frozen=True)
@@ -50,7 +40,7 @@ class ReturnDetail:
 
     @property
     def refund_method_label(self) -> str:
-        return policy.REFUND_METHODS.get(self.rma.refund_method, self.rma.refund_method)
+        return policy.refund_method_label(self.rma.refund_method)
 
     @property
     def rejected(self) -> bool:
@@ -58,7 +48,7 @@ class ReturnDetail:
 
     @property
     def label_ready(self) -> bool:
-        return label_ready(self.rma)
+        return awaits_goods(self.rma)
 
 
 def return_detail(session: Session, rma: ReturnAuthorisation) -> ReturnDetail:
