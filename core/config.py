@@ -138,6 +138,18 @@ class Settings:
     # Percent of the goods' price kept when they come back because the buyer changed mind.
     RETURN_RESTOCKING_FEE_PERCENT: int = 10
 
+    # -- B2B buying --
+    # An order on account waits on a credit hold (core.credit) when the customer has an
+    # invoice overdue more than CREDIT_OVERDUE_DAYS, or when it would take them over their
+    # credit limit. A quote is valid QUOTE_VALID_DAYS unless the agent sets another date.
+    # An order awaiting a company approver keeps the prices it was submitted at for
+    # APPROVAL_PRICE_DAYS; approved later, it is re-priced at the day's prices.
+    # Invitations to buyers are valid INVITATION_DAYS.
+    CREDIT_OVERDUE_DAYS: int = 30
+    QUOTE_VALID_DAYS: int = 30
+    APPROVAL_PRICE_DAYS: int = 14
+    INVITATION_DAYS: int = 7
+
     # Anti-automation (core.ratelimit): budgets per client address, counted in the database
     # so they hold across processes; 0 switches a budget off. Card payments tried (checkout,
     # pay links, invoices), a third of it per cart, order, invoice or account; codes tried

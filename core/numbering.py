@@ -6,7 +6,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
 
-PREFIXES = {"customer": "C-", "order": "SO-", "invoice": "INV-", "credit_note": "CN-", "return": "RMA-"}
+PREFIXES = {"customer": "C-", "order": "SO-", "invoice": "INV-", "credit_note": "CN-", "return": "RMA-",
+            "quote": "QT-"}
 
 
 class NumberSeries(Base):

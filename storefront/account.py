@@ -49,7 +49,7 @@ def _sign_in_keeping_cart(user) -> None:
     """Sign in (a fresh session) and bring the guest cart along into the customer's cart."""
     token = session.get(TOKEN_KEY)
     sign_in(user)
-    merge_guest_cart(user.customer_id, token)
+    merge_guest_cart(user, token)
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -24,20 +24,26 @@ def _customer_id() -> int | None:
 
 
 def current_cart(create: bool = False):
-    """This visitor's cart: the customer's, or the guest cart named in the session cookie."""
-    customer_id = _customer_id()
+    """This visitor's cart: the signed-in login's own, or the guest cart named in the
+    session cookie."""
+    user = current_account()
     token = session.get(TOKEN_KEY)
-    if create:
-        cart = carts.open_cart(db_session, token=token, customer_id=customer_id)
-        if customer_id is None:
+    if user is None:
+        if create:
+            cart = carts.open_cart(db_session, token=token, customer_id=None)
             session[TOKEN_KEY] = cart.token
-        return cart
-    return carts.find_cart(db_session, token=token, customer_id=customer_id)
+            return cart
+        return carts.find_cart(db_session, token=token)
+    if create:
+        return carts.open_cart(db_session, token=None, customer_id=user.customer_id,
+                               user_id=user.id)
+    return carts.find_cart(db_session, user_id=user.id)
 
 
-def merge_guest_cart(customer_id: int, token: str | None) -> None:
+def merge_guest_cart(user, token: str | None) -> None:
     """Call at sign-in, with the token read before the session was renewed."""
-    carts.merge_into_customer_cart(db_session, token=token, customer_id=customer_id)
+    carts.merge_into_customer_cart(db_session, token=token, customer_id=user.customer_id,
+                                   user_id=user.id)
 
 
 def cart_count() -> dict:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from decimal import Decimal
+
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Amount, Base, UTCDateTime, utcnow
 
 
 class Customer(Base):
@@ -25,6 +27,9 @@ class Customer(Base):
     price_group: Mapped[str] = mapped_column(String(40), default="retail")
     payment_terms: Mapped[str] = mapped_column(String(40), default="card")  # card | net30 | ...
     on_account_allowed: Mapped[bool] = mapped_column(default=False)
+    # Most the customer may owe us at once (open receivables plus confirmed on-account orders
+    # not yet invoiced, core.credit); None: no limit set.
+    credit_limit: Mapped[Decimal | None] = mapped_column(Amount())
     postal_code: Mapped[str] = mapped_column(String(20), default="", index=True)  # for search
     stripe_customer_id: Mapped[str | None] = mapped_column(String(80))  # saved cards
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -48,6 +53,11 @@ class CustomerUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default="buyer")  # buyer | approver | admin
     active: Mapped[bool] = mapped_column(default=True)
+    # A company buyer's spending limits (gross, the customer's currency): an order above
+    # either waits for an approver (core.customers.roles). None: no limit.
+    order_limit: Mapped[Decimal | None] = mapped_column(Amount())
+    monthly_limit: Mapped[Decimal | None] = mapped_column(Amount())
+    phone: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # When the person proved the address is theirs. A login made by staff or the demo data
     # counts as confirmed when made; one a person registers in the shop starts without
@@ -89,6 +99,25 @@ class EmailConfirmation(SingleUseLink, Base):
 
     __tablename__ = "email_confirmations"
 
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BuyerInvitation(SingleUseLink, Base):
+    """A single-use link that lets an invited buyer choose a password (and so confirms the
+    address it was sent to)."""
+
+    __tablename__ = "buyer_invitations"
+
+    invited_by: Mapped[str] = mapped_column(String(200), default="")  # the actor's label
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EmailChange(SingleUseLink, Base):
+    """A single-use link sent to a new address: following it makes it the login's e-mail."""
+
+    __tablename__ = "email_changes"
+
+    new_email: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

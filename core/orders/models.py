@@ -20,6 +20,8 @@ class Cart(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The login whose cart it is: every buyer of a company has their own.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("customer_users.id"), index=True)
     coupon_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -74,6 +76,8 @@ class Order(Base):
     coupon_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     po_number: Mapped[str] = mapped_column(String(60), default="")
     promised_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The day the buyer asked for, never before the promised date (checkout checks).
+    requested_date: Mapped[dt.date | None] = mapped_column(Date)
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
@@ -166,3 +170,37 @@ class OrderNote(Base):
     author: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(String(2000))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ShoppingList(Base):
+    """A named list of items a company (or person) orders again and again; every buyer of
+    the customer sees and uses it."""
+
+    __tablename__ = "shopping_lists"
+    __table_args__ = (UniqueConstraint("customer_id", "name", name="uq_shopping_lists_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("customer_users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lines: Mapped[list["ShoppingListLine"]] = relationship(
+        back_populates="list", order_by="ShoppingListLine.id", cascade="all, delete-orphan")
+
+
+class ShoppingListLine(Base):
+    __tablename__ = "shopping_list_lines"
+    __table_args__ = (
+        UniqueConstraint("list_id", "variant_id", name="uq_shopping_list_lines_variant"),
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("shopping_lists.id", ondelete="CASCADE"),
+                                         index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    quantity: Mapped[int]
+
+    list: Mapped[ShoppingList] = relationship(back_populates="lines")

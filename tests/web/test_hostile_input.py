@@ -376,7 +376,8 @@ class Scene:
         from core.pricing import services as pricing
         channel = pricing.get_channel(self.db, "web-b2b")
         acme = self._acme()
-        cart = carts.open_cart(self.db, token=None, customer_id=acme.id)
+        bea = next(u for u in acme.users if u.email == "buyer@acme.example")
+        cart = carts.open_cart(self.db, token=None, customer_id=acme.id, user_id=bea.id)
         variant = self._one(select(Variant.id).where(Variant.sku == "PAP-A4-80"))
         carts.add_item(self.db, cart, channel_id=channel.id,
                        ctx=pricing.make_context(channel, customer=acme),
