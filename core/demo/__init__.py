@@ -199,6 +199,15 @@ CATALOGUE = [
 CONSUMER = dict(email="shopper@example.com", full_name="Sam Shopper", phone="+49 30 1234 5678")
 COMPANY = dict(name="Acme Corp", email="purchasing@acme.example", phone="+49 89 555 0100")
 BUYER = dict(email="buyer@acme.example", full_name="Bea Buyer")
+# Acme's other logins: Ada manages the company, Abe approves what is above Bea's limit.
+ACME_ADMIN = dict(email="admin@acme.example", full_name="Ada Admin")
+ACME_APPROVER = dict(email="approver@acme.example", full_name="Abe Approver")
+BUYER_ORDER_LIMIT = Decimal("500.00")
+ACME_CREDIT_LIMIT = Decimal("25000.00")
+# A second company on account with a small credit limit: its orders end up on credit hold.
+GLOBEX = dict(name="Globex GmbH", email="einkauf@globex.example", phone="+49 40 555 0200")
+GLOBEX_ADMIN = dict(email="gina@globex.example", full_name="Gina Globex")
+GLOBEX_CREDIT_LIMIT = Decimal("1000.00")
 AGENTS = [
     ("agent@marketline.example", "Alex Agent", ["agent"]),
     ("supervisor@marketline.example", "Sue Supervisor", ["agent", "supervisor"]),
@@ -387,7 +396,8 @@ def load_relations(session: Session, lookups: dict) -> None:
 
 
 def load_accounts(session: Session) -> Customer:
-    """The demo shopper, Acme Corp with its buyer, and the console agents."""
+    """The demo shopper, Acme Corp with its buyer, approver and admin, Globex, and the
+    console agents."""
     shopper = register_customer(session, password=DEMO_PASSWORD, **CONSUMER).customer
     shopper.postal_code = "10115"
     session.add(CustomerAddress(customer=shopper, label="Home", full_name=CONSUMER["full_name"],
@@ -404,8 +414,28 @@ def load_accounts(session: Session) -> Customer:
                                 postal_code="80331", region="BY", country="DE",
                                 phone=COMPANY["phone"], default_shipping=True,
                                 default_billing=True))
+    acme.credit_limit = ACME_CREDIT_LIMIT
     session.add(CustomerUser(customer=acme, email=BUYER["email"], full_name=BUYER["full_name"],
-                             password_hash=hash_password(DEMO_PASSWORD), role="buyer"))
+                             password_hash=hash_password(DEMO_PASSWORD), role="buyer",
+                             order_limit=BUYER_ORDER_LIMIT))
+    for person, role in ((ACME_ADMIN, "admin"), (ACME_APPROVER, "approver")):
+        session.add(CustomerUser(customer=acme, email=person["email"],
+                                 full_name=person["full_name"],
+                                 password_hash=hash_password(DEMO_PASSWORD), role=role))
+    globex = Customer(number=next_number(session, "customer"), kind="company",
+                      name=GLOBEX["name"], email=GLOBEX["email"], phone=GLOBEX["phone"],
+                      phone_digits=phone_digits(GLOBEX["phone"]), price_group="business",
+                      payment_terms="net30", on_account_allowed=True, postal_code="20457",
+                      credit_limit=GLOBEX_CREDIT_LIMIT)
+    session.add(globex)
+    session.add(CustomerAddress(customer=globex, label="Warehouse", full_name="Globex Wareneingang",
+                                company="Globex GmbH", line1="Großer Grasbrook 9", city="Hamburg",
+                                postal_code="20457", region="HH", country="DE",
+                                phone=GLOBEX["phone"], default_shipping=True,
+                                default_billing=True))
+    session.add(CustomerUser(customer=globex, email=GLOBEX_ADMIN["email"],
+                             full_name=GLOBEX_ADMIN["full_name"],
+                             password_hash=hash_password(DEMO_PASSWORD), role="admin"))
     for email, name, roles in AGENTS:
         create_agent(session, email=email, full_name=name, password=DEMO_PASSWORD, roles=roles,
                      actor=audit.Actor.system("demo"))
