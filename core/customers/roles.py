@@ -66,3 +66,11 @@ def owns(user: CustomerUser, *, customer_id: int | None, placed_by_kind: str | N
     return placed_by_kind == "customer" and placed_by_id == user.id
 
 
+
+
+# -- company: the address book -------------------------------------------------------------
+
+def can_edit_addresses(user: CustomerUser) -> bool:
+    """Keeps the customer's address book and bill-to: a person their own; in a company
+    only its admins (buyers see the book and ship to its addresses)."""
+    return user.active and (not is_company(user) or can_manage_company(user))
