@@ -528,7 +528,7 @@ def delete_address(session: Session, customer: Customer, address_id: int, *,
     address = _address(session, customer, address_id)
     was_shipping, was_billing = address.default_shipping, address.default_billing
     _audit_address(session, "deleted", customer, address, actor,
-                   address=address.as_dict())
+                   was=address.as_dict())
     session.delete(address)
     session.flush()
     if was_shipping or was_billing:
