@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, flash, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TelField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, Length, Optional
 
 from core.customers import company, roles
@@ -36,7 +37,7 @@ def manages_company(user) -> bool:
 
 # --- forms ----------------------------------------------------------------------------------
 
-ROLE_CHOICES = list(roles.ROLES.items())
+ROLE_CHOICES = [SelectChoice(value, label) for value, label in roles.ROLES.items()]
 
 
 class BuyerFields(FlaskForm):
@@ -63,7 +64,8 @@ class AddressForm(FlaskForm):
                         validators=[Optional(), Length(max=200)])
     postal_code = StringField("Postal code", validators=[Length(max=20)])
     city = StringField("City", validators=[Length(max=100)])
-    country = SelectField("Country", choices=sorted(COUNTRIES.items(), key=lambda c: c[1]),
+    country = SelectField("Country", choices=[SelectChoice(v, label) for v, label in sorted(
+                              COUNTRIES.items(), key=lambda c: c[1])],
                           default="DE", validate_choice=False)
     region = SelectField("Region (optional)", choices=[], validate_choice=False,
                          validators=[Optional()])

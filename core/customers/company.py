@@ -284,9 +284,11 @@ def invite_buyer(session: Session, customer: Customer, *, email: str, full_name:
 
 def _send_invitation(session: Session, customer: Customer, user: CustomerUser, *,
                      actor: Acting, days: int) -> str:
-    label = _actor(actor).label
+    # The invitee reads who asked: the colleague by name, or our customer service.
+    label = ("Marketline customer service" if isinstance(actor, ConsoleAgent)
+             else actor.full_name)
     token = _new_link(session, BuyerInvitation, user, dt.timedelta(days=days),
-                      invited_by=label[:200])
+                      invited_by=_actor(actor).label[:200])
     events.record(session, events.BuyerInvited(email=user.email, full_name=user.full_name,
                                                company=customer.name, invited_by=label,
                                                token=token, days=days))
