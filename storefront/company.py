@@ -73,7 +73,8 @@ class AddressForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.region.choices = region_choices(self.country.data)
+        self.region.choices = [SelectChoice(v, label)
+                               for v, label in region_choices(self.country.data)]
 
     def address(self) -> dict[str, str]:
         return {f: getattr(self, f).data or "" for f in

@@ -106,7 +106,10 @@ BOOKKEEPING_TABLES = {"rate_counters", "login_sessions"}
 # Session keys that change without anything being accepted.
 VOLATILE_SESSION_KEYS = {"_flashes", "csrf_token", "_fresh", "_id", "_user_id", "_permanent"}
 
-BUYER = "buyer@acme.example"  # the shop's sweep signs in as Acme's buyer; the console's as admin
+# The shop's sweep signs in as Acme's admin, who sees every document of the company (a buyer
+# sees only what they placed, core.customers.roles) and reaches the Company page; the
+# console's as an admin agent.
+BUYER = "admin@acme.example"
 SECRET_KEY = "test-secret-key"  # as tests/conftest.py's settings
 
 
@@ -376,8 +379,8 @@ class Scene:
         from core.pricing import services as pricing
         channel = pricing.get_channel(self.db, "web-b2b")
         acme = self._acme()
-        bea = next(u for u in acme.users if u.email == "buyer@acme.example")
-        cart = carts.open_cart(self.db, token=None, customer_id=acme.id, user_id=bea.id)
+        signed_in = next(u for u in acme.users if u.email == BUYER)
+        cart = carts.open_cart(self.db, token=None, customer_id=acme.id, user_id=signed_in.id)
         variant = self._one(select(Variant.id).where(Variant.sku == "PAP-A4-80"))
         carts.add_item(self.db, cart, channel_id=channel.id,
                        ctx=pricing.make_context(channel, customer=acme),
@@ -439,6 +442,32 @@ class Scene:
 
     def filename(self):
         return "missing.svg"
+
+    # -- company (core.customers.company)
+    def user_id(self):  # Acme's buyer, whom the signed-in admin (and an agent) manages
+        from core.customers.models import CustomerUser
+        return self._one(select(CustomerUser.id).where(CustomerUser.email == "buyer@acme.example"))
+
+    def address_id(self):  # Acme's head office in its address book
+        from core.customers.models import CustomerAddress
+        return self._one(select(CustomerAddress.id)
+                         .where(CustomerAddress.customer_id == self._acme().id)
+                         .order_by(CustomerAddress.id))
+
+    def invitation_token(self):  # an open invitation to a new Acme buyer
+        from core.customers import company
+        from core.customers.models import CustomerUser
+        admin = self._one(select(CustomerUser).where(CustomerUser.email == BUYER))
+        return company.invite_buyer(self.db, self._acme(), email="sweep-invitee@acme.example",
+                                    full_name="Ivy Invitee", role="buyer", actor=admin)
+
+    def email_token(self):  # an open e-mail change of the demo shopper
+        from core.customers import company
+        from core.customers.models import CustomerUser
+        sam = self._one(select(CustomerUser).where(CustomerUser.email == "shopper@example.com"))
+        return company.request_email_change(self.db, sam, new_email="sweep-new@example.com",
+                                            current_password="demo-pass-1",
+                                            remote_addr="10.9.9.9", limit=100)
 
 
 # --- fixtures ------------------------------------------------------------------------------
