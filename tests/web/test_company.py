@@ -63,12 +63,12 @@ def test_the_admin_sees_the_company_page_with_buyers_roles_limits_and_status(cli
     assert '<label for="email">E-mail</label>' in html and "Invite buyer</button>" in html
 
 
-def test_the_company_page_runs_as_many_queries_for_3_buyers_as_for_23(client, db):
+def test_the_company_page_runs_as_many_queries_for_3_buyers_as_for_23(client, db, connection):
     signed_in(client, ADMIN)
     acme = db.scalar(select(Customer).where(Customer.name == "Acme Corp"))
 
     def count() -> int:
-        with QueryCounter(db.get_bind()) as counter:
+        with QueryCounter(connection) as counter:
             assert client.get("/account/company").status_code == 200
         return counter.count
 
@@ -312,3 +312,34 @@ def test_a_person_customer_has_no_buyers_page_in_the_console(agent_client, db):
         CustomerUser.email == "shopper@example.com"))
     assert agent_client.get(f"/customers/{sam}/buyers").status_code == 404
     assert agent_client.get(f"/customers/{sam}/addresses").status_code == 200
+
+
+# -- query counts with the role scope ------------------------------------------------------------
+
+@pytest.mark.parametrize("who", [BUYER, APPROVER])
+def test_a_company_logins_order_history_and_overview_run_fixed_queries(client, db, connection,
+                                                                       who):
+    from tests.web.test_orders_account import make_order
+    signed_in(client, who)
+    bea = user(db, BUYER)
+
+    def add(n):
+        for _ in range(n):
+            order = make_order(db, bea.customer_id, email=BUYER)
+            order.placed_by_id = bea.id
+        db.commit()
+
+    def count(path):
+        with QueryCounter(connection) as counter:
+            assert client.get(path).status_code == 200
+        return counter.count
+
+    add(1)
+    client.get("/account/orders")  # warm up
+    before = {p: count(p) for p in ("/account/orders", "/account/", "/account/addresses")}
+    add(25)
+    db.add_all([CustomerAddress(customer_id=bea.customer_id, label=f"Depot {n}",
+                                full_name="Goods In", line1=f"Kai {n}", city="Hamburg",
+                                postal_code="20457", country="DE") for n in range(10)])
+    db.commit()
+    assert {p: count(p) for p in before} == before
