@@ -26,6 +26,9 @@ The mails, by event:
   label PDF attached when the goods come back, or "keep them"), rejected (why), received
   (what arrived, once per receipt), refunded (what went back where, the credit notes; an
   exchange's replacement order).
+* BuyerInvited -> an invited company buyer's one-time link to choose a password;
+  EmailChangeRequested -> the link that confirms a new address (to it) and a notice to the
+  old one; EmailChanged -> the old address is told the change went through.
 
 One mail is not an event: a sold gift card's code is sent at once, in the process that
 sold it, and says whether it went (`send_gift_card_code`): only the code's hash is stored,
