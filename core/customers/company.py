@@ -145,7 +145,7 @@ def _buyer(session: Session, customer: Customer, user_id: int, *,
     stmt = select(CustomerUser).where(CustomerUser.id == user_id,
                                       CustomerUser.customer_id == customer.id)
     if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(of=CustomerUser).execution_options(populate_existing=True)
     user = session.scalar(stmt)
     if user is None:
         raise NotFound("We could not find that buyer.")
@@ -352,7 +352,7 @@ def _active_admins(session: Session, customer: Customer) -> list[CustomerUser]:
                                    CustomerUser.role == "admin",
                                    CustomerUser.active.is_(True),
                                    CustomerUser.email_confirmed_at.is_not(None))
-        .order_by(CustomerUser.id).with_for_update()
+        .order_by(CustomerUser.id).with_for_update(of=CustomerUser)
         .execution_options(populate_existing=True)))
 
 

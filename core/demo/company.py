@@ -13,7 +13,7 @@ from core.customers.models import Customer, CustomerUser
 
 INVITEE = dict(email="ivan@acme.example", full_name="Ivan Invitee")
 WAREHOUSE = dict(full_name="Acme Corp Warehouse", company="Acme Corp",
-                 line1="Großer Grasbrook 17", city="Hamburg", postal_code="20457",
+                 line1="Am Sandtorkai 40", city="Hamburg", postal_code="20457",
                  country="DE", region="HH", phone="+49 40 555 0170")
 
 
