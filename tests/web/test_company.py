@@ -336,10 +336,29 @@ def test_a_company_logins_order_history_and_overview_run_fixed_queries(client, d
 
     add(1)
     client.get("/account/orders")  # warm up
-    before = {p: count(p) for p in ("/account/orders", "/account/", "/account/addresses")}
+    before = {p: count(p) for p in ("/account/orders", "/account/", "/account/addresses",
+                                    "/account/invoices", "/account/returns")}
     add(25)
     db.add_all([CustomerAddress(customer_id=bea.customer_id, label=f"Depot {n}",
                                 full_name="Goods In", line1=f"Kai {n}", city="Hamburg",
                                 postal_code="20457", country="DE") for n in range(10)])
     db.commit()
     assert {p: count(p) for p in before} == before
+
+
+def test_the_consoles_buyers_page_runs_as_many_queries_for_3_buyers_as_for_23(
+        agent_client, db, connection):
+    number = acme_number(db)
+    acme = db.scalar(select(Customer).where(Customer.number == number))
+    agent_client.get(f"/customers/{number}/buyers")  # warm up
+
+    def count() -> int:
+        with QueryCounter(connection) as counter:
+            assert agent_client.get(f"/customers/{number}/buyers").status_code == 200
+        return counter.count
+
+    few = count()
+    for n in range(20):
+        factories.CustomerUserFactory(customer=acme, email=f"more{n}@acme.example")
+    db.commit()
+    assert count() == few
