@@ -259,7 +259,7 @@ def test_lists_are_shared_by_the_company_and_only_the_maker_or_an_admin_deletes(
     as_user(client, ADMIN)
     assert client.post(f"{url}/delete",
                        data={"csrf_token": csrf_token(client, url)}).status_code == 303
-    assert db.get(ShoppingList, lst.id) is None
+    assert db.scalar(select(ShoppingList.id).where(ShoppingList.id == lst.id)) is None
 
 
 def test_another_companys_list_is_404(client, db):
