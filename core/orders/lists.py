@@ -69,10 +69,17 @@ def create_from_cart(session: Session, user: CustomerUser, cart: Cart | None, *,
     """Save as list: the cart's items and quantities under a new name (the cart stays)."""
     if cart is None or not cart.lines:
         raise ListError("Your cart is empty: add items before saving it as a list.")
+    return create(session, user, name=name, items=[(l.variant_id, l.quantity) for l in cart.lines])
+
+
+def create(session: Session, user: CustomerUser, *, name: str | None,
+           items: list[tuple[int, int]]) -> ShoppingList:
+    """A new list of the user's customer with these (variant id, quantity) lines."""
+    if len(items) > MAX_LINES:
+        raise ListError(f"A list holds at most {MAX_LINES} lines.")
     shopping_list = ShoppingList(customer_id=user.customer_id, name=_name(session, user, name),
                                  created_by_id=user.id)
-    shopping_list.lines = [ShoppingListLine(variant_id=l.variant_id, quantity=l.quantity)
-                           for l in cart.lines]
+    shopping_list.lines = [ShoppingListLine(variant_id=vid, quantity=qty) for vid, qty in items]
     session.add(shopping_list)
     session.flush()
     audit.record(session, "list.created", actor=actor_for(user), channel=CHANNEL,

@@ -228,3 +228,10 @@ def test_list_names_are_unique_per_customer_whatever_the_case(db):
         lists.create_from_cart(db, bea, cart, name="office paper")
     with pytest.raises(lists.ListError, match="name"):
         lists.create_from_cart(db, bea, cart, name="   ")
+
+
+def test_the_demo_gives_acme_two_shared_lists(db):
+    bea = db.scalar(select(CustomerUser).where(CustomerUser.email == "buyer@acme.example"))
+    shown = {s.name: s for s in lists.summaries(db, bea)}
+    assert set(shown) == {"Monthly office supplies", "Break room"}
+    assert shown["Monthly office supplies"].lines == 5 and shown["Break room"].made_by == "Ada Admin"
