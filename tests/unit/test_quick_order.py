@@ -64,7 +64,7 @@ def test_a_header_is_only_the_first_line():
 def test_lines_after_the_500th_are_refused_one_by_one():
     parsed = qo.parse_text("\n".join(f"SKU-{i} 1" for i in range(501)))
     assert len(parsed.rows) == 500
-    assert errors(parsed) == [(501, f"Over the 500-line limit: order these in a second quick order.")]
+    assert errors(parsed) == [(501, "Over the 500-line limit: order these in a second quick order.")]
 
 
 def test_too_much_text_is_refused_whole():
