@@ -46,7 +46,7 @@ def _page(*, text: str = "", rows: list[tuple[str, str]] | None = None, outcome=
     return render_page("quick_order/quick_order.html", block=block, status=status, text=text,
                        rows=rows, infos=_infos(rows), outcome=outcome, error=error,
                        error_field=error_field, max_lines=MAX_LINES,
-                       max_file_kb=quick_order.MAX_FILE_BYTES // 1000)
+                       max_file=f"{quick_order.MAX_FILE_BYTES / 1_000_000:g} MB")
 
 
 @bp.get("/")

@@ -176,8 +176,8 @@ def parse_text(text: str | None) -> Parsed:
 def decode_upload(data: bytes) -> str:
     """An uploaded file's text: UTF-8 (a byte-order mark allowed) and not huge."""
     if len(data) > MAX_FILE_BYTES:
-        raise QuickOrderError(f"The file is too large: upload at most {MAX_FILE_BYTES // 1000:,} kB "
-                              f"({MAX_LINES} lines).", field="file")
+        raise QuickOrderError(f"The file is too large: upload at most "
+                              f"{MAX_FILE_BYTES / 1_000_000:g} MB.", field="file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

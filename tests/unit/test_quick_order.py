@@ -64,7 +64,8 @@ def test_a_header_is_only_the_first_line():
 def test_lines_after_the_500th_are_refused_one_by_one():
     parsed = qo.parse_text("\n".join(f"SKU-{i} 1" for i in range(501)))
     assert len(parsed.rows) == 500
-    assert errors(parsed) == [(501, "Over the 500-line limit: order these in a second quick order.")]
+    assert errors(parsed) == [
+        (501, "Over the 500-line limit: order these in a second quick order.")]
 
 
 def test_too_much_text_is_refused_whole():
@@ -73,7 +74,8 @@ def test_too_much_text_is_refused_whole():
 
 
 def test_csv_with_a_header_picks_its_columns_and_numbers_its_lines():
-    data = "\ufeffDescription,SKU,Qty\r\nPaper,PAP-A4-80,4\r\n\"Pens, blue\",PEN-G2-BLU,\r\n".encode()
+    data = ("\ufeffDescription,SKU,Qty\r\nPaper,PAP-A4-80,4\r\n"
+            "\"Pens, blue\",PEN-G2-BLU,\r\n").encode()
     parsed = qo.parse_csv(data)
     assert rows(parsed) == [(2, "PAP-A4-80", 4), (3, "PEN-G2-BLU", 1)]
     assert all(r.source == "file" for r in parsed.rows)
@@ -160,7 +162,8 @@ def test_add_many_adds_each_item_whole_or_not_at_all(shop):
                                    (paper, 9999)])
     codes = {r.variant_id: r.code for r in result.refused}
     assert codes == {paper: "quantity", red: "short", brewer: "not_sold", yellow: "out_of_stock"}
-    assert result.refusal(red).available == 3 and "Only 3 of NTB-A5-RUL-RED" in result.refusal(red).reason
+    short = result.refusal(red)
+    assert short.available == 3 and "Only 3 of NTB-A5-RUL-RED" in short.reason
     assert in_cart(cart) == {paper: 2}  # nothing half-added
     result = carts.add_many(db, cart, channel_id=channel.id, ctx=ctx, items=[(paper, 3), (red, 3)])
     assert [(a.variant_id, a.quantity, a.line_quantity) for a in result.added] == [
@@ -234,4 +237,5 @@ def test_the_demo_gives_acme_two_shared_lists(db):
     bea = db.scalar(select(CustomerUser).where(CustomerUser.email == "buyer@acme.example"))
     shown = {s.name: s for s in lists.summaries(db, bea)}
     assert set(shown) == {"Monthly office supplies", "Break room"}
-    assert shown["Monthly office supplies"].lines == 5 and shown["Break room"].made_by == "Ada Admin"
+    assert shown["Monthly office supplies"].lines == 5
+    assert shown["Break room"].made_by == "Ada Admin"
