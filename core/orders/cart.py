@@ -317,7 +317,7 @@ def add_many(session: Session, cart: Cart, *, channel_id: int, ctx: PricingConte
             refused.append(problem)
             continue
         if line is None:
-            inserts.append({"cart_id": cart.id, "variant_id": vid, "quantity": totals[vid]})
+            inserts.append({"variant_id": vid, "quantity": totals[vid]})
             count += 1
         else:
             updates.append({"id": line.id, "quantity": totals[vid]})
@@ -331,9 +331,9 @@ def _write_lines(session: Session, cart: Cart, inserts: list[dict], updates: lis
     """One INSERT and one UPDATE, each executed for many rows (the ORM's flush would send a
     statement a line); the cart's lines are read again when next used."""
     cart.updated_at = utcnow()
-    session.flush()  # the cart itself, and anything pending on it
+    session.flush()  # the cart itself (a new one gets its id), and anything pending on it
     if inserts:
-        session.execute(insert(CartLine), inserts)
+        session.execute(insert(CartLine), [{"cart_id": cart.id, **row} for row in inserts])
     if updates:
         session.execute(update(CartLine), updates)
     session.expire(cart, ["lines"])

@@ -239,3 +239,14 @@ def test_the_demo_gives_acme_two_shared_lists(db):
     assert set(shown) == {"Monthly office supplies", "Break room"}
     assert shown["Monthly office supplies"].lines == 5
     assert shown["Break room"].made_by == "Ada Admin"
+
+
+def test_add_many_fills_a_cart_not_yet_saved(db):
+    from core.orders.models import Cart
+    channel = pricing.get_channel(db, "web-b2c")
+    cart = Cart(token="t-unsaved", coupon_codes=[])
+    db.add(cart)
+    result = carts.add_many(db, cart, channel_id=channel.id, ctx=pricing.make_context(channel),
+                            items=[(vid(db, "PAP-A4-80"), 2)])
+    assert [a.line_quantity for a in result.added] == [2]
+    assert in_cart(cart) == {vid(db, "PAP-A4-80"): 2}

@@ -320,3 +320,18 @@ def test_add_to_list_from_a_product_page(client, db):
     client.post("/lists/add-item", data={"csrf_token": csrf_token(client, url), "list": lst.id,
                                          "variant_id": pen.id, "quantity": "4", "back": url})
     assert pen.product.name in text(client.get(url))
+
+
+def test_a_guest_quick_orders_into_the_guest_cart_but_has_no_lists(client):
+    html = text(quick(client, "PAP-A4-80 2"))
+    assert "Added 1 line (2 units)" in html and "Quick order" in html
+    assert "Everyday Copy Paper" in text(client.get("/cart/"))
+    assert "Save as list" not in text(client.get("/cart/"))
+    assert client.get("/lists/").status_code in (302, 303)
+
+
+def test_text_refused_whole_stays_in_the_box(client):
+    pasted = "PAP-A4-80 1\n" + "X" * 100_000
+    html = text(quick(client, pasted))
+    assert "Paste at most 100,000 characters" in html and 'aria-invalid="true"' in html
+    assert "XXXXXXXXXX</textarea>" in html and "Added" not in html
