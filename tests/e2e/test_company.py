@@ -81,3 +81,35 @@ def test_the_acme_admin_invites_a_buyer_who_sets_a_password_and_is_signed_in(new
 
     nico.goto(link)  # the link works once
     expect(nico.get_by_role("heading", name="This link cannot be used")).to_be_visible()
+
+
+def test_the_admins_buyer_and_address_pages_and_every_account_page_are_accessible(new_page):
+    ada = new_page()
+    ada.goto("/account/sign-in")
+    ada.get_by_label("Email").fill("admin@acme.example")
+    ada.get_by_label("Password").fill(DEMO_PASSWORD)
+    ada.get_by_role("button", name="Sign in").click()
+    expect(ada.get_by_role("heading", name="My account")).to_be_visible()
+
+    ada.goto("/account/company")
+    ada.get_by_role("link", name="Manage Bea Buyer").click()
+    expect(ada.get_by_role("heading", name="Bea Buyer")).to_be_visible()
+    assert_accessible(ada)
+    ada.get_by_label("Spending limit per order (optional)").fill("-3")
+    ada.get_by_role("button", name="Save role and limits").click()  # htmx: the form answers
+    expect(ada.get_by_text("Enter an amount of 0 or more")).to_be_visible()
+    assert_accessible(ada)
+
+    ada.goto("/account/")
+    ada.get_by_role("link", name="Addresses").click()
+    expect(ada.get_by_role("heading", name="Acme Corp's address book")).to_be_visible()
+    expect(ada.get_by_text("Am Sandtorkai 40")).to_be_visible()  # the demo's second ship-to
+    assert_accessible(ada)
+    ada.get_by_role("link", name="Add address").click()
+    assert_accessible(ada)
+
+    for link, heading in (("Profile", "Your profile"), ("Change e-mail", "Change your e-mail address")):
+        ada.goto("/account/")
+        ada.get_by_role("main").get_by_role("link", name=link, exact=True).click()
+        expect(ada.get_by_role("heading", name=heading)).to_be_visible()
+        assert_accessible(ada)
