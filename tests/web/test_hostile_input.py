@@ -15,7 +15,7 @@ are swept too), once per method. For each one the sweep
 2. finds the **fields** the route reads, from three sources merged by name:
 
    * the rendered pages. A crawl (module fixture, rolled back) opens every GET page of both
-     apps with each fitting real value, as the Acme buyer in the shop and as an admin
+     apps with each fitting real value, as the Acme admin in the shop and as an admin
      agent in the console, and the pages their links and GET forms lead to. Every
      ``<form>``, link, ``hx-get``/``hx-post`` (and ``data-url``) names its target route; a
      form's ``<input>``/``<select>``/``<textarea>`` give the names the browser sends
@@ -210,7 +210,8 @@ class Scene:
     """Real values for URL variables and baselines, made on first use in the test's data.
 
     Each value is a method named after its key; the shop client is signed in as the Acme
-    buyer (who owns the demo orders and invoices), the console client as an admin agent.
+    admin (who sees the company's demo orders and invoices), the console client as an admin
+    agent.
     """
 
     def __init__(self, db, console):
