@@ -344,9 +344,19 @@ def accept_invitation(session: Session, token: str, password: str, *,
 
 # -- roles, limits, deactivation ---------------------------------------------------------------
 
+def _lock_company(session: Session, customer: Customer, actor: Acting) -> None:
+    """Take the customer's row lock: changes of its logins' roles and access queue here, so
+    two admins demoting each other at the same moment cannot both see the other as the one
+    left (and never lock each other's rows in opposite orders). An admin acting is read
+    again under the lock: the one who lost such a race is no longer an admin."""
+    session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
+    if isinstance(actor, CustomerUser):
+        session.refresh(actor)
+        authorise(actor, customer)
+
+
 def _active_admins(session: Session, customer: Customer) -> list[CustomerUser]:
-    """The company's admins who can sign in, locked: two admins demoting each other at the
-    same moment cannot both see the other as the one left."""
+    """The company's admins who can sign in (read afresh, under the company's lock)."""
     return list(session.scalars(
         select(CustomerUser).where(CustomerUser.customer_id == customer.id,
                                    CustomerUser.role == "admin",
@@ -370,6 +380,7 @@ def change_role(session: Session, customer: Customer, user_id: int, role: str, *
                 actor: Acting) -> CustomerUser:
     authorise(actor, customer)
     role = _role(role)
+    _lock_company(session, customer, actor)
     user = _buyer(session, customer, user_id, lock=True)
     if role == user.role:
         return user
@@ -422,6 +433,7 @@ def deactivate_buyer(session: Session, customer: Customer, user_id: int, *,
     """The login can no longer sign in: its sessions end and its open invitation is spent.
     Its orders stay the company's."""
     authorise(actor, customer)
+    _lock_company(session, customer, actor)
     user = _buyer(session, customer, user_id, lock=True)
     if not user.active:
         return user
