@@ -25,6 +25,12 @@ bp = Blueprint("company", __name__, url_prefix="/customers")
 ROLES = tuple(sorted(company.CONSOLE_ROLES - {"admin"}))  # admin holds every role
 
 
+@bp.app_template_filter("buyer_status")
+def buyer_status(user) -> str:
+    """Active, Invited or Deactivated (core.customers.company.status)."""
+    return company.STATUS_LABELS[company.status(user)]
+
+
 class BuyerFields(FlaskForm):
     role = SelectField("Role", choices=options(roles.ROLES.items()), default="buyer",
                        validate_choice=False)
