@@ -184,3 +184,37 @@ def _dispatch(session: Session) -> None:
                 handler(item)
             except Exception:  # noqa: BLE001 - what was committed stays; see the docstring
                 log.exception("handler %r failed for %r", handler, item)
+
+
+@dataclass(frozen=True)
+class BuyerInvited:
+    """A company buyer was invited (or the invitation sent again): the invitee is e-mailed
+    a one-time link to choose a password. The token travels to the e-mail only."""
+
+    email: str
+    full_name: str
+    company: str
+    invited_by: str
+    token: str
+    days: int
+
+
+@dataclass(frozen=True)
+class EmailChangeRequested:
+    """A login asked to change its e-mail address: the new address gets the link that
+    confirms it (the token travels to the e-mail only), the old one a notice."""
+
+    old_email: str
+    new_email: str
+    full_name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class EmailChanged:
+    """A login's e-mail address changed: the old address is told (it can no longer sign in
+    with it)."""
+
+    old_email: str
+    new_email: str
+    full_name: str

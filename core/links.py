@@ -118,3 +118,13 @@ def console(settings: Settings, path: str = "/") -> str:
 def sso_callback(settings: Settings) -> str:
     """The OpenID Connect redirect URI registered with the provider."""
     return console(settings, "/sso/callback")
+
+
+def buyer_invitation(settings: Settings, token: str) -> str:
+    """An invited company buyer's link to choose a password (core.customers.company)."""
+    return _shop(settings, f"/account/invitation/{_part(token)}")
+
+
+def email_change(settings: Settings, token: str) -> str:
+    """The link, sent to a new address, that makes it the login's e-mail."""
+    return _shop(settings, f"/account/email/confirm/{_part(token)}")

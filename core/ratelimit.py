@@ -250,6 +250,13 @@ def _actions(s: Settings) -> dict[str, Action]:
         Action("password_reset", "Too many password reset requests in a short time.",
                {"address": (Rule(mails, HOUR),), "email": (Rule(_part(mails, 3), HOUR),)},
                field="email"),
+        # company: invitations and e-mail changes mail an address someone else typed.
+        Action("invite", "Too many invitations sent in a short time.",
+               {"address": (Rule(mails * 2, HOUR),), "account": (Rule(mails, HOUR),)},
+               field="email"),
+        Action("email_change", "Too many e-mail changes asked for in a short time.",
+               {"address": (Rule(mails, HOUR),), "account": (Rule(_part(mails, 3), HOUR),)},
+               field="new_email"),
     ]
     return {a.name: a for a in actions}
 

@@ -37,6 +37,9 @@ def create_app(settings: Settings | None = None,
     from storefront import lists, quick_order
     app.register_blueprint(quick_order.bp)
     app.register_blueprint(lists.bp)
+    from storefront import company, profile
+    app.register_blueprint(company.bp)
+    app.register_blueprint(profile.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)

@@ -177,8 +177,8 @@ def reset_password(token: str):
 def overview():
     user = current_account()
     return render_page("account/overview.html", user=user,
-                       orders=order_queries.latest_orders(db_session, user.customer_id),
-                       returns=returns.latest_returns(user.customer_id))
+                       orders=order_queries.latest_orders(db_session, user),
+                       returns=returns.latest_returns(user))
 
 
 @bp.route("/password", methods=["GET", "POST"], endpoint="change_password")

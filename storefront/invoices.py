@@ -9,6 +9,7 @@ from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
 from core.billing import documents, queries, receivables
+from core.customers import roles
 from core.errors import NotFound
 from core.orders import queries as order_queries
 from core.payments import invoices as card_payments
@@ -29,6 +30,11 @@ def _customer_id() -> int:
     return current_account().customer_id
 
 
+def _viewer():
+    """The signed-in login: which documents it sees is core.customers.roles' to say."""
+    return current_account()
+
+
 def _seller() -> documents.Seller:
     return documents.Seller.from_settings(current_app.config["MARKETLINE"])
 
@@ -45,23 +51,25 @@ def _pdf_response(invoice):
 @bp.get("/account/invoices")
 @login_required
 def index():
-    customer = current_account().customer
-    result = queries.customer_invoices(db_session, customer.id,
-                                       page=page_arg())
-    balance = receivables.customer_balance(db_session, customer.id, customer.currency)
+    user = current_account()
+    customer = user.customer
+    result = queries.customer_invoices(db_session, user, page=page_arg())
+    # The balance is the whole customer's: shown to those who see all its documents.
+    balance = (receivables.customer_balance(db_session, customer.id, customer.currency)
+               if roles.sees_all(user) else None)
     return render_page("invoices/index.html", result=result, balance=balance)
 
 
 @bp.get("/account/invoices/<number>.pdf")
 @login_required
 def pdf(number: str):
-    return _pdf_response(queries.customer_invoice(db_session, _customer_id(), number))
+    return _pdf_response(queries.customer_invoice(db_session, _viewer(), number))
 
 
 @bp.get("/account/invoices/<number>")
 @login_required
 def detail(number: str):
-    invoice = queries.customer_invoice(db_session, _customer_id(), number)
+    invoice = queries.customer_invoice(db_session, _viewer(), number)
     return render_page("invoices/detail.html", view=queries.describe(db_session, invoice))
 
 
@@ -103,14 +111,17 @@ def guest_pdf():
 
 @bp.app_template_global("card_payable")
 def card_payable(invoice) -> bool:
-    """Whether to offer paying this document by card here."""
-    return card_payments.card_payable(invoice)
+    """Whether to offer paying this document by card here: payable by card, and the login
+    may pay the customer's invoices (core.customers.roles)."""
+    user = current_account()
+    return (card_payments.card_payable(invoice)
+            and (user is None or roles.can_pay_invoices(user)))
 
 
 @bp.get("/account/invoices/<number>/pay")
 @login_required
 def pay_form(number: str):
-    invoice = queries.customer_invoice(db_session, _customer_id(), number)
+    invoice = _payable_invoice(number)
     view = queries.describe(db_session, invoice)
     return render_page("invoices/pay.html", view=view, **card_form_context(
         card_payable(invoice), url_for("invoices.pay_card_setup", number=invoice.number)))
@@ -134,8 +145,15 @@ def _answer(outcome, number: str):
 
 
 def _payable_or_404(number: str):
-    invoice = queries.customer_invoice(db_session, _customer_id(), number)
-    return card_payments, invoice
+    """The invoice, if the login may pay it; else 404 (core.customers.roles)."""
+    return card_payments, _payable_invoice(number)
+
+
+def _payable_invoice(number: str):
+    invoice = queries.customer_invoice(db_session, _viewer(), number)
+    if not roles.can_pay_invoices(current_account()):
+        raise NotFound("Your company's approvers and admins pay its invoices.")
+    return invoice
 
 
 @bp.post("/account/invoices/<number>/pay")

@@ -48,7 +48,7 @@ def _commit_if(result: AddResult) -> None:
 @login_required
 def order_again(number: str):
     user = current_account()
-    order = queries.customer_order(db_session, user.customer_id, number)
+    order = queries.customer_order(db_session, user, number)
     if not _owns(user, order):
         raise NotFound("We could not find that order.")
     channel, ctx = viewer()

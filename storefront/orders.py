@@ -50,7 +50,7 @@ def order_status(status: str) -> str:
 @bp.get("/account/orders")
 @login_required
 def history():
-    result = queries.order_history(db_session, current_account().customer_id,
+    result = queries.order_history(db_session, current_account(),
                                    page=page_arg())
     return render_page("orders/history.html", result=result)
 
@@ -58,7 +58,7 @@ def history():
 @bp.get("/account/orders/<number>")
 @login_required
 def detail(number: str):
-    order = queries.customer_order(db_session, current_account().customer_id, number)
+    order = queries.customer_order(db_session, current_account(), number)
     return render_page("orders/detail.html",
                        view=order_page.order_detail(db_session, order, with_documents=True),
                        owner=True, **returns.on_order_page(order))
@@ -67,7 +67,7 @@ def detail(number: str):
 @bp.get("/account/orders/<number>/cancel")
 @login_required
 def confirm_cancel(number: str):
-    order = queries.customer_order(db_session, current_account().customer_id, number)
+    order = queries.customer_order(db_session, current_account(), number)
     if problem := refusal(order):
         flash(problem, "error")
         return redirect_to(url_for(".detail", number=order.number))
@@ -78,7 +78,7 @@ def confirm_cancel(number: str):
 @login_required
 def cancel(number: str):
     user = current_account()
-    order = queries.customer_order(db_session, user.customer_id, number, lock=True)
+    order = queries.customer_order(db_session, user, number, lock=True)
     try:
         cancel_and_void(db_session, order, gateway=gateway(),
                         actor=current_actor(), reason="Cancelled by the customer",

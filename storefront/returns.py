@@ -1,7 +1,8 @@
 """Returns in the shop: asking to return items of a shipped order (the policy shown first),
 the return's page with its state, credit notes and return label, and the customer's returns.
 
-A signed-in customer reaches only their own orders and returns (another's answer 404). A
+A signed-in customer reaches only the orders and returns their login sees
+(core.customers.roles: a company buyer those they placed; another's answer 404). A
 guest reaches the returns of the guest orders this browser proved by the order look-up
 (number, e-mail and postcode, counted and throttled there): the look-up remembers them in
 the session, as checkout remembers the orders a browser placed, so that the return form,
@@ -61,9 +62,10 @@ def on_order_page(order: Order) -> dict:
             "returns": services.for_order(db_session, order.id)}
 
 
-def latest_returns(customer_id: int) -> list[tuple[ReturnAuthorisation, str]]:
-    """The customer's newest returns with their orders' numbers, for the account overview."""
-    return services.for_customer(db_session, customer_id, limit=LATEST)
+def latest_returns(viewer) -> list[tuple[ReturnAuthorisation, str]]:
+    """The newest returns the login sees, with their orders' numbers, for the account
+    overview."""
+    return services.for_viewer(db_session, viewer, limit=LATEST)
 
 
 def remember_guest_order(order: Order) -> None:
@@ -85,8 +87,9 @@ def _guest_order(number: str) -> Order:
     return order
 
 
-def _customer_id() -> int:
-    return current_account().customer_id
+def _viewer():
+    """The signed-in login: what it sees is core.customers.roles' to say."""
+    return current_account()
 
 
 # --- asking --------------------------------------------------------------------------------
@@ -140,13 +143,13 @@ def _say_what_happens(outcome: settlement.Settled) -> None:
 @bp.get("/account/orders/<number>/return")
 @login_required
 def new(number: str):
-    return _new(order_queries.customer_order(db_session, _customer_id(), number), guest=False)
+    return _new(order_queries.customer_order(db_session, _viewer(), number), guest=False)
 
 
 @bp.post("/account/orders/<number>/return")
 @login_required
 def create(number: str):
-    return _create(order_queries.customer_order(db_session, _customer_id(), number),
+    return _create(order_queries.customer_order(db_session, _viewer(), number),
                    guest=False)
 
 
@@ -183,20 +186,20 @@ def _label_response(rma: ReturnAuthorisation):
 @login_required
 def history():
     return render_page("returns/history.html", limit=LISTED,
-                       returns=services.for_customer(db_session, _customer_id(), limit=LISTED))
+                       returns=services.for_viewer(db_session, _viewer(), limit=LISTED))
 
 
 @bp.get("/account/returns/<number>")
 @login_required
 def detail(number: str):
-    rma = return_page.customer_return(db_session, _customer_id(), number)
+    rma = return_page.customer_return(db_session, _viewer(), number)
     return _detail_page(rma, guest=False)
 
 
 @bp.get("/account/returns/<number>/label.pdf")
 @login_required
 def label_pdf(number: str):
-    return _label_response(return_page.customer_return(db_session, _customer_id(), number))
+    return _label_response(return_page.customer_return(db_session, _viewer(), number))
 
 
 @bp.get("/orders/returns/<number>")

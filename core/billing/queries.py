@@ -2,9 +2,10 @@
 (the balance above it is core.billing.receivables.customer_balance), one document with what the printed copy says, and the
 documents of one order (what a guest sees on the order page).
 
-Every function is scoped: a customer reaches only documents whose customer_id is theirs
-(a company's buyers share the company's documents). Anything else is NotFound, so a URL
-says nothing about documents that are not the asker's.
+Every function is scoped: a signed-in login reaches only documents of its customer, and of
+those what core.customers.roles lets it see (a person and a company's approvers and admins
+every one, a company buyer the documents of orders they placed themselves). Anything else
+is NotFound, so a URL says nothing about documents that are not the asker's.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from core.billing.invoicing import TERMS
 from core.billing.models import Allocation, Invoice, Refund
-from core.customers.models import Customer
+from core.customers import roles
+from core.customers.models import Customer, CustomerUser
 from core.errors import NotFound
 from core.money import Money
 from core.orders.models import Order
@@ -77,34 +79,45 @@ class InvoiceRow(_DocumentStatus):
         return is_overdue(self.invoice, self.today)
 
 
-def customer_invoices(session: Session, customer_id: int, *, page: int = 1,
+def _seen_by(viewer: CustomerUser):
+    """The documents `viewer` may see (core.customers.roles); Order is outer-joined."""
+    if not isinstance(viewer, CustomerUser):
+        raise TypeError("pass the signed-in CustomerUser: what it sees depends on its role "
+                        "(core.customers.roles)")
+    return roles.owned_by(viewer, Invoice.customer_id, Order.placed_by_kind,
+                          Order.placed_by_id)
+
+
+def customer_invoices(session: Session, viewer: CustomerUser, *, page: int = 1,
                       per_page: int = PER_PAGE,
                       today: dt.date | None = None) -> Page[InvoiceRow]:
-    """One page of the customer's invoices and credit notes, newest first. Two queries."""
+    """One page of the invoices and credit notes the login sees, newest first. Two queries."""
     today = today or today_utc()
-    scope = Invoice.customer_id == customer_id
+    scope = _seen_by(viewer)
     found = paginate(session, select(Invoice, Order.number)
                      .outerjoin(Order, Order.id == Invoice.order_id)
                      .where(scope).order_by(Invoice.issue_date.desc(), Invoice.id.desc()),
                      page=page, per_page=per_page,
-                     count=select(func.count()).select_from(Invoice).where(scope))
+                     count=select(func.count()).select_from(Invoice)
+                     .outerjoin(Order, Order.id == Invoice.order_id).where(scope))
     return found.map(lambda row: InvoiceRow(row[0], row[1], today))
 
 
 def _invoice_numbered(session: Session, number: str, scope) -> Invoice:
-    """The invoice or credit note with this number within scope, with its lines and taxes;
-    NotFound for any other."""
+    """The invoice or credit note with this number within scope (Order outer-joined), with
+    its lines and taxes; NotFound for any other."""
     invoice = session.scalar(
-        select(Invoice).where(Invoice.number == number.strip().upper(), scope)
+        select(Invoice).outerjoin(Order, Order.id == Invoice.order_id)
+        .where(Invoice.number == number.strip().upper(), scope)
         .options(selectinload(Invoice.lines), selectinload(Invoice.tax_lines)))
     if invoice is None:
         raise NotFound(NOT_FOUND)
     return invoice
 
 
-def customer_invoice(session: Session, customer_id: int, number: str) -> Invoice:
-    """The customer's invoice or credit note by number; NotFound when not theirs."""
-    return _invoice_numbered(session, number, Invoice.customer_id == customer_id)
+def customer_invoice(session: Session, viewer: CustomerUser, number: str) -> Invoice:
+    """An invoice or credit note the login sees, by number; NotFound otherwise."""
+    return _invoice_numbered(session, number, _seen_by(viewer))
 
 
 def order_invoice(session: Session, order_id: int, number: str) -> Invoice:

@@ -26,6 +26,9 @@ The mails, by event:
   label PDF attached when the goods come back, or "keep them"), rejected (why), received
   (what arrived, once per receipt), refunded (what went back where, the credit notes; an
   exchange's replacement order).
+* BuyerInvited -> an invited company buyer's one-time link to choose a password;
+  EmailChangeRequested -> the link that confirms a new address (to it) and a notice to the
+  old one; EmailChanged -> the old address is told the change went through.
 
 One mail is not an event: a sold gift card's code is sent at once, in the process that
 sold it, and says whether it went (`send_gift_card_code`): only the code's hash is stored,
@@ -604,3 +607,54 @@ events.subscribe(events.RegistrationRepeated, lambda happened: _queue(
     what="an already-registered notice"))
 events.subscribe(events.ReturnMoved, lambda happened: queue_return_email(
     happened.return_id, happened.what))
+
+
+# -- company: invitations and e-mail changes (core.customers.company) --------------------------
+
+@celery_app.task(name="marketline.send_buyer_invitation", **_RETRY)
+def send_buyer_invitation(email: str, full_name: str, company: str, invited_by: str,
+                          token: str, days: int) -> None:
+    """The invited buyer's one-time link to choose a password (core.links.buyer_invitation)."""
+    settings = tasks.context().settings
+    _deliver(settings, _message(settings, to=email,
+                                subject=f"You are invited to buy for {company} on Marketline",
+                                template="buyer_invitation", user={"full_name": full_name},
+                                company=company, invited_by=invited_by, days=days,
+                                link=links.buyer_invitation(settings, token)))
+
+
+@celery_app.task(name="marketline.send_email_change", **_RETRY)
+def send_email_change(old_email: str, new_email: str, full_name: str, token: str) -> None:
+    """The link that confirms a new address goes to it; the old address hears of the request."""
+    settings = tasks.context().settings
+    _deliver(settings, _message(settings, to=new_email,
+                                subject="Confirm your new e-mail address for Marketline",
+                                template="email_change", user={"full_name": full_name},
+                                new_email=new_email, link=links.email_change(settings, token)))
+    _deliver(settings, _message(settings, to=old_email,
+                                subject="Your Marketline e-mail address is about to change",
+                                template="email_change_notice", user={"full_name": full_name},
+                                new_email=new_email, done=False,
+                                sign_in_link=links.sign_in(settings)))
+
+
+@celery_app.task(name="marketline.send_email_changed", **_RETRY)
+def send_email_changed(old_email: str, new_email: str, full_name: str) -> None:
+    """The old address is told the change went through."""
+    settings = tasks.context().settings
+    _deliver(settings, _message(settings, to=old_email,
+                                subject="Your Marketline e-mail address has changed",
+                                template="email_change_notice", user={"full_name": full_name},
+                                new_email=new_email, done=True,
+                                sign_in_link=links.sign_in(settings)))
+
+
+events.subscribe(events.BuyerInvited, lambda happened: _queue(
+    send_buyer_invitation, happened.email, happened.full_name, happened.company,
+    happened.invited_by, happened.token, happened.days, what="a buyer invitation"))
+events.subscribe(events.EmailChangeRequested, lambda happened: _queue(
+    send_email_change, happened.old_email, happened.new_email, happened.full_name,
+    happened.token, what="an e-mail change link"))
+events.subscribe(events.EmailChanged, lambda happened: _queue(
+    send_email_changed, happened.old_email, happened.new_email, happened.full_name,
+    what="an e-mail change notice"))

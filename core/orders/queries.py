@@ -2,10 +2,11 @@
 status timeline, and the guest look-up by number, e-mail and postcode. The detail page,
 which also shows the order's shipments, is core.workflows.order_page.
 
-Every function here is scoped: a customer reaches only orders whose customer_id is
-theirs (a company's buyers share the company's orders), a guest only a guest order (no
-customer) whose number, e-mail and postcode all match. Anything else is NotFound, never
-"forbidden", so a URL says nothing about orders that are not the asker's.
+Every function here is scoped: a signed-in login reaches only orders of its customer, and
+of those what core.customers.roles lets it see (a person and a company's approvers and
+admins every one, a company buyer those they placed themselves); a guest only a guest
+order (no customer) whose number, e-mail and postcode all match. Anything else is
+NotFound, never "forbidden", so a URL says nothing about orders that are not the asker's.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.audit import AuditEvent
+from core.customers import roles
+from core.customers.models import CustomerUser
 from core.errors import NotFound
 from core.orders.models import Order
 from core.paging import Page, paginate
@@ -88,28 +91,36 @@ def by_number(session: Session, number: str, *, channel: str | None = None) -> O
     return session.scalar(stmt)
 
 
-def order_history(session: Session, customer_id: int, *, page: int = 1,
+def _seen_by(viewer: CustomerUser):
+    """The orders `viewer` may see (core.customers.roles)."""
+    if not isinstance(viewer, CustomerUser):
+        raise TypeError("pass the signed-in CustomerUser: what it sees depends on its role "
+                        "(core.customers.roles)")
+    return roles.owned_by(viewer, Order.customer_id, Order.placed_by_kind, Order.placed_by_id)
+
+
+def order_history(session: Session, viewer: CustomerUser, *, page: int = 1,
                   per_page: int = PER_PAGE) -> Page[Order]:
-    """One page of the customer's orders, newest first. Two queries, whatever the count."""
-    scope = and_(Order.customer_id == customer_id, _listed())
+    """One page of the orders the login sees, newest first. Two queries, whatever the count."""
+    scope = and_(_seen_by(viewer), _listed())
     return paginate(session, select(Order).where(scope)
                     .order_by(Order.placed_at.desc(), Order.id.desc()),
                     page=page, per_page=per_page,
                     count=select(func.count()).select_from(Order).where(scope))
 
 
-def latest_orders(session: Session, customer_id: int, *, limit: int = 5) -> list[Order]:
-    """The customer's most recent orders, for the account overview."""
-    return list(session.scalars(select(Order).where(Order.customer_id == customer_id, _listed())
+def latest_orders(session: Session, viewer: CustomerUser, *, limit: int = 5) -> list[Order]:
+    """The most recent orders the login sees, for the account overview."""
+    return list(session.scalars(select(Order).where(_seen_by(viewer), _listed())
                                 .order_by(Order.placed_at.desc(), Order.id.desc())
                                 .limit(limit)))
 
 
-def customer_order(session: Session, customer_id: int, number: str, *,
+def customer_order(session: Session, viewer: CustomerUser, number: str, *,
                    lock: bool = False) -> Order:
-    """The customer's order by number; NotFound when it is someone else's or unknown."""
-    stmt = (select(Order).where(Order.number == number.strip().upper(),
-                                Order.customer_id == customer_id)
+    """An order the login sees, by number; NotFound when it is someone else's (or, for a
+    company buyer, a colleague's) or unknown."""
+    stmt = (select(Order).where(Order.number == number.strip().upper(), _seen_by(viewer))
             .options(selectinload(Order.lines)))
     # Locked, it is read afresh: a copy loaded earlier in the session must not hide a change.
     order = session.scalar(stmt.with_for_update().execution_options(populate_existing=True)

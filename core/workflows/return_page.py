@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.billing.models import Invoice
+from core.customers import roles
+from core.customers.models import CustomerUser
 from core.errors import NotFound
 from core.orders.models import Order
 from core.returns import policy, settlement
@@ -62,10 +64,16 @@ def return_detail(session: Session, rma: ReturnAuthorisation) -> ReturnDetail:
                         replacement or "")
 
 
-def customer_return(session: Session, customer_id: int, number: str) -> ReturnAuthorisation:
-    """The customer's return by number; NotFound when it is someone else's or unknown."""
+def customer_return(session: Session, viewer: CustomerUser, number: str
+                    ) -> ReturnAuthorisation:
+    """A return the signed-in login sees, by number (core.customers.roles: a company buyer
+    those of the orders they placed); NotFound when it is someone else's or unknown."""
     rma = by_number(session, number)
-    if rma.customer_id is None or rma.customer_id != customer_id:
+    order = session.execute(select(Order.placed_by_kind, Order.placed_by_id)
+                            .where(Order.id == rma.order_id)).one_or_none()
+    if order is None or not roles.owns(viewer, customer_id=rma.customer_id,
+                                       placed_by_kind=order.placed_by_kind,
+                                       placed_by_id=order.placed_by_id):
         raise NotFound(NOT_FOUND)
     return rma
 

@@ -160,14 +160,24 @@ def test_unknown_invoice_returns_404(customer_client):
     assert customer_client.get("/account/invoices/INV-999999").status_code == 404
 
 
-def test_a_buyer_of_a_company_sees_the_companys_invoices(client, db):
+def test_an_approver_of_a_company_sees_the_companys_invoices_and_a_buyer_does_not(client, db):
+    """Review finding L9: the company's documents are its approvers' and admins'; a buyer
+    sees those of the orders they placed (a free-text invoice has none)."""
     from tests import factories
-    from tests.conftest import sign_in
+    from tests.conftest import csrf_token, sign_in
     company = factories.CustomerFactory(kind="company", name="Beans Ltd")
     invoice = invoice_for(db, company)
-    buyer = factories.CustomerUserFactory(customer=company, email="b2@beans.example")
-    assert sign_in(client, buyer.email, factories.PASSWORD).status_code == 303
+    approver = factories.CustomerUserFactory(customer=company, email="b2@beans.example",
+                                             role="approver")
+    factories.CustomerUserFactory(customer=company, email="b3@beans.example")
+    assert sign_in(client, approver.email, factories.PASSWORD).status_code == 303
     assert client.get(f"/account/invoices/{invoice.number}").status_code == 200
+    assert invoice.number in client.get("/account/invoices").get_data(as_text=True)
+    client.post("/account/sign-out", data={"csrf_token": csrf_token(client, "/account/")})
+    assert sign_in(client, "b3@beans.example", factories.PASSWORD).status_code == 303
+    assert client.get(f"/account/invoices/{invoice.number}").status_code == 404
+    assert client.get(f"/account/invoices/{invoice.number}.pdf").status_code == 404
+    assert invoice.number not in client.get("/account/invoices").get_data(as_text=True)
 
 
 # -- on the order page -------------------------------------------------------------------
@@ -282,7 +292,8 @@ def acme(db):
     from tests import factories
     company = factories.CustomerFactory(kind="company", name="Pay Corp", payment_terms="net30",
                                         on_account_allowed=True)
-    factories.CustomerUserFactory(customer=company, email=ACME_BUYER)
+    # An approver: a company's approvers and admins pay its invoices (core.customers.roles).
+    factories.CustomerUserFactory(customer=company, email=ACME_BUYER, role="approver")
     return company
 
 

@@ -15,7 +15,7 @@ are swept too), once per method. For each one the sweep
 2. finds the **fields** the route reads, from three sources merged by name:
 
    * the rendered pages. A crawl (module fixture, rolled back) opens every GET page of both
-     apps with each fitting real value, as the Acme buyer in the shop and as an admin
+     apps with each fitting real value, as the Acme admin in the shop and as an admin
      agent in the console, and the pages their links and GET forms lead to. Every
      ``<form>``, link, ``hx-get``/``hx-post`` (and ``data-url``) names its target route; a
      form's ``<input>``/``<select>``/``<textarea>`` give the names the browser sends
@@ -106,7 +106,10 @@ BOOKKEEPING_TABLES = {"rate_counters", "login_sessions"}
 # Session keys that change without anything being accepted.
 VOLATILE_SESSION_KEYS = {"_flashes", "csrf_token", "_fresh", "_id", "_user_id", "_permanent"}
 
-BUYER = "buyer@acme.example"  # the shop's sweep signs in as Acme's buyer; the console's as admin
+# The shop's sweep signs in as Acme's admin, who sees every document of the company (a buyer
+# sees only what they placed, core.customers.roles) and reaches the Company page; the
+# console's as an admin agent.
+BUYER = "admin@acme.example"
 SECRET_KEY = "test-secret-key"  # as tests/conftest.py's settings
 
 
@@ -207,7 +210,8 @@ class Scene:
     """Real values for URL variables and baselines, made on first use in the test's data.
 
     Each value is a method named after its key; the shop client is signed in as the Acme
-    buyer (who owns the demo orders and invoices), the console client as an admin agent.
+    admin (who sees the company's demo orders and invoices), the console client as an admin
+    agent.
     """
 
     def __init__(self, db, console):
@@ -376,8 +380,8 @@ class Scene:
         from core.pricing import services as pricing
         channel = pricing.get_channel(self.db, "web-b2b")
         acme = self._acme()
-        bea = next(u for u in acme.users if u.email == "buyer@acme.example")
-        cart = carts.open_cart(self.db, token=None, customer_id=acme.id, user_id=bea.id)
+        signed_in = next(u for u in acme.users if u.email == BUYER)
+        cart = carts.open_cart(self.db, token=None, customer_id=acme.id, user_id=signed_in.id)
         variant = self._one(select(Variant.id).where(Variant.sku == "PAP-A4-80"))
         carts.add_item(self.db, cart, channel_id=channel.id,
                        ctx=pricing.make_context(channel, customer=acme),
@@ -440,7 +444,7 @@ class Scene:
     def filename(self):
         return "missing.svg"
 
-    def shopping_list_id(self):  # a saved list of Acme's, made by the signed-in buyer
+    def shopping_list_id(self):  # a saved list of Acme's, made by the signed-in login
         from core.customers.models import CustomerUser
         from core.orders.models import ShoppingList, ShoppingListLine
         bea = self._one(select(CustomerUser).where(CustomerUser.email == BUYER))
@@ -451,6 +455,32 @@ class Scene:
         self.db.add(shopping_list)
         self.db.flush()
         return shopping_list.id
+
+    # -- company (core.customers.company)
+    def user_id(self):  # Acme's buyer, whom the signed-in admin (and an agent) manages
+        from core.customers.models import CustomerUser
+        return self._one(select(CustomerUser.id).where(CustomerUser.email == "buyer@acme.example"))
+
+    def address_id(self):  # Acme's head office in its address book
+        from core.customers.models import CustomerAddress
+        return self._one(select(CustomerAddress.id)
+                         .where(CustomerAddress.customer_id == self._acme().id)
+                         .order_by(CustomerAddress.id))
+
+    def invitation_token(self):  # an open invitation to a new Acme buyer
+        from core.customers import company
+        from core.customers.models import CustomerUser
+        admin = self._one(select(CustomerUser).where(CustomerUser.email == BUYER))
+        return company.invite_buyer(self.db, self._acme(), email="sweep-invitee@acme.example",
+                                    full_name="Ivy Invitee", role="buyer", actor=admin)
+
+    def email_token(self):  # an open e-mail change of the demo shopper
+        from core.customers import company
+        from core.customers.models import CustomerUser
+        sam = self._one(select(CustomerUser).where(CustomerUser.email == "shopper@example.com"))
+        return company.request_email_change(self.db, sam, new_email="sweep-new@example.com",
+                                            current_password="demo-pass-1",
+                                            remote_addr="10.9.9.9", limit=100)
 
 
 # --- fixtures ------------------------------------------------------------------------------

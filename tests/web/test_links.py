@@ -42,6 +42,10 @@ SHOP_LINKS = [
      {"token": "Abc-123_xyz"}),
     (lambda s: links.sign_in(s), "account.sign_in", {}),
     (lambda s: links.forgot_password(s), "account.forgot_password", {}),
+    (lambda s: links.buyer_invitation(s, "Abc-123_xyz"), "profile.invitation",
+     {"invitation_token": "Abc-123_xyz"}),
+    (lambda s: links.email_change(s, "Abc-123_xyz"), "profile.confirm_email_change",
+     {"email_token": "Abc-123_xyz"}),
 ]
 
 

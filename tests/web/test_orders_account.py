@@ -222,15 +222,29 @@ def test_other_customers_order_returns_404(customer_client, db):
     assert order.number not in text(customer_client.get("/account/orders"))
 
 
-def test_a_company_buyer_sees_orders_a_colleague_placed(client, db):
+def test_a_company_buyer_sees_only_the_orders_they_placed_and_an_approver_every_one(client, db):
+    """Review finding L9: a buyer's colleague's order is 404 to them; an approver sees both."""
     company = factories.CustomerFactory(kind="company")
-    factories.CustomerUserFactory(customer=company, email="first@company.example")
-    factories.CustomerUserFactory(customer=company, email="second@company.example")
-    order = make_order(db, company.id, email="first@company.example")
+    first = factories.CustomerUserFactory(customer=company, email="first@company.example")
+    second = factories.CustomerUserFactory(customer=company, email="second@company.example")
+    factories.CustomerUserFactory(customer=company, email="approver@company.example",
+                                  role="approver")
+    theirs = make_order(db, company.id, email="first@company.example")
+    theirs.placed_by_id = first.id
+    mine = make_order(db, company.id, email="second@company.example")
+    mine.placed_by_id = second.id
     db.commit()
     assert sign_in(client, "second@company.example", factories.PASSWORD).status_code == 303
-    assert order.number in text(client.get("/account/orders"))
-    assert client.get(f"/account/orders/{order.number}").status_code == 200
+    listed = text(client.get("/account/orders"))
+    assert mine.number in listed and theirs.number not in listed
+    assert client.get(f"/account/orders/{mine.number}").status_code == 200
+    assert client.get(f"/account/orders/{theirs.number}").status_code == 404
+    assert client.get(f"/account/orders/{theirs.number}/cancel").status_code == 404
+    client.post("/account/sign-out", data={"csrf_token": csrf_token(client, "/account/")})
+    assert sign_in(client, "approver@company.example", factories.PASSWORD).status_code == 303
+    listed = text(client.get("/account/orders"))
+    assert mine.number in listed and theirs.number in listed
+    assert client.get(f"/account/orders/{theirs.number}").status_code == 200
 
 
 # --- cancelling --------------------------------------------------------------------------
