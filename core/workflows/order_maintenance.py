@@ -27,6 +27,9 @@ Changing lines, the policy:
   "reauthorisation_needed", so an agent takes the card again or sends a pay link. When
   the total goes down the authorisation is kept: capture at shipment takes the smaller
   amount. The audit event "order.lines_changed" says which happened.
+* Credit: an order on account whose total grows is checked again (core.credit.checks, review
+  finding M8): over the credit limit, or with invoices long overdue, it goes on a credit
+  hold with the figures; the change itself is kept.
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ from core import audit, events
 from core.audit import AuditEvent
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
+from core.credit import checks as credit_checks
 from core.customers.models import Customer
 from core.errors import NotFound
 from core.inventory import services as inventory
@@ -202,6 +206,7 @@ class ChangeOutcome:
     authorisation: str  # none | kept | voided | void_failed
     hold: OrderHold | None = None  # payment review: the money no longer covers the order
     approval: OrderHold | None = None  # a discount now beyond the acting agent's limits
+    credit: OrderHold | None = None  # an order on account grown beyond the credit limit
 
 
 @dataclass
@@ -269,14 +274,19 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
                   "for the rest or send a pay link."), actor=actor)
         move_payment(order, PaymentState.UNPAID)
         outcome = ChangeOutcome(total_before, order.gross_total, "none", hold)
+    credit = None
+    if order.payment_method == "on_account" and order.gross_total > total_before:
+        # An order on account that grows lets the customer owe more (review finding M8).
+        credit = credit_checks.check_order(session, order, actor=actor)
     audit.record(session, "order.lines_changed", actor=actor, channel=CHANNEL, subject=order,
                  data={"before": before, "after": _snapshot(order),
                        "total_before": str(total_before), "total_after": str(order.gross_total),
                        "authorisation": outcome.authorisation,
                        "discount_approval_needed": approval is not None,
+                       "credit_hold": credit.reason_code if credit else None,
                        "coupon_problems": list(priced.coupon_problems)})
     session.flush()
-    return dataclasses.replace(outcome, approval=approval)
+    return dataclasses.replace(outcome, approval=approval, credit=credit)
 
 
 def _grown_overrides(wanted: list[_Wanted]) -> list[OrderLine]:
