@@ -118,3 +118,8 @@ def console(settings: Settings, path: str = "/") -> str:
 def sso_callback(settings: Settings) -> str:
     """The OpenID Connect redirect URI registered with the provider."""
     return console(settings, "/sso/callback")
+
+
+def approvals_page(settings: Settings) -> str:
+    """The shop's Approvals page, where a company's approvers decide waiting orders."""
+    return _shop(settings, "/account/approvals")

@@ -34,6 +34,7 @@ Changing lines, the policy:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -369,8 +370,11 @@ def pricing_context(session: Session, order: Order) -> PricingContext:
         ctx.channel, prices_include_tax=order.prices_include_tax, currency=order.currency))
 
 
-def _price(session: Session, order: Order, wanted: list[_Wanted]) -> PricedCart:
+def _price(session: Session, order: Order, wanted: list[_Wanted], *,
+           at: dt.datetime | None = None) -> PricedCart:
     ctx = pricing_context(session, order)
+    if at is not None:  # today's prices, not those of the day it was placed
+        ctx = dataclasses.replace(ctx, at=at)
     facts = pricing.load_facts(session, ctx, [w.variant_id for w in wanted])
     lines = []
     for w in wanted:
@@ -467,3 +471,30 @@ def _reauthorisation_needed(session: Session, order: Order, authorised: list[Pay
         move_payment(order, PaymentState.UNPAID)
     return ChangeOutcome(total_before, order.gross_total,
                          "voided" if all(voided) else "void_failed", hold)
+
+
+# -- re-pricing at a later day (an order approved long after it was submitted) -------------
+
+
+def price_again(session: Session, order: Order, *, at: dt.datetime) -> PricedCart:
+    """The order's lines priced at `at` in the context it was placed in (customer, channel,
+    address, coupons), agents' prices kept; nothing changes. The pricing engine's queries."""
+    return _price(session, order, [_Wanted(l.variant_id, l.quantity, l, l.sku)
+                                   for l in order.lines], at=at)
+
+
+def reprice(session: Session, order: Order, *, at: dt.datetime, actor: audit.Actor,
+            channel: str = CHANNEL) -> tuple[Decimal, Decimal]:
+    """Re-price the order's lines at `at` (same quantities, stock untouched) and re-total
+    it; (total before, total after). Audited as "order.repriced". Flushes."""
+    wanted = [_Wanted(l.variant_id, l.quantity, l, l.sku) for l in order.lines]
+    priced = _price(session, order, wanted, at=at)
+    before, total_before = _snapshot(order), order.gross_total
+    _apply(session, order, wanted, priced)
+    promotion_uses.follow(session, order, priced, actor=actor, channel=channel)
+    audit.record(session, "order.repriced", actor=actor, channel=channel, subject=order,
+                 data={"before": before, "after": _snapshot(order),
+                       "total_before": str(total_before), "total_after": str(order.gross_total),
+                       "priced_at": at.isoformat()})
+    session.flush()
+    return total_before, order.gross_total
