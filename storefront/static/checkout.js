@@ -19,11 +19,37 @@
     var html = await response.text();
     if (replaceWhole) { box.outerHTML = html; } else { box.innerHTML = html; }
   }
+  function shipTo() {
+    return form.querySelector('input[name="ship_to"]:checked');
+  }
   function choices() {
     var method = form.querySelector('input[name="shipping_method"]:checked');
-    return { country: document.getElementById("country").value,
-             shipping_method: method ? method.value : "" };
+    var book = shipTo();
+    var params = { country: document.getElementById("country").value,
+                   shipping_method: method ? method.value : "" };
+    if (book) { params.ship_to = book.value; }
+    return params;
   }
+  // A company's checkout: an address from the book hides the new address's fields; on
+  // account hides the card and the gift card.
+  function onAccount() {
+    var chosen = form.querySelector('input[name="payment"]:checked');
+    return !!chosen && chosen.value === "on_account";
+  }
+  function showChoices() {
+    var book = shipTo();
+    var fields = document.getElementById("new-address");
+    if (fields && book) { fields.hidden = book.value !== "new"; }
+    ["card-box", "gift-card-box"].forEach(function (id) {
+      var box = document.getElementById(id);
+      if (box) { box.hidden = onAccount(); }
+    });
+  }
+  showChoices();
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "payment") { showChoices(); }
+    if (event.target.name === "ship_to") { showChoices(); refresh("review", choices(), false); }
+  });
   var country = document.getElementById("country");
   if (country) {
     country.addEventListener("change", function () {
@@ -168,6 +194,12 @@
     submitting = true;
     clearErrors();
     try {
+      if (onAccount()) {  // on account: no card step
+        form.querySelector('input[name="payment_method"]').value = "";
+        busy(true, "Placing your order…");
+        await handle(await post(form.action, new FormData(form)));
+        return;
+      }
       var gift = document.getElementById("gift-card-result");
       if (gift && gift.dataset.coversAll === "true") {
         // The gift card pays the whole order: no card step.
