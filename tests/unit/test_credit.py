@@ -11,17 +11,26 @@ from core import audit
 from core.agents.models import Agent
 from core.credit import checks
 from core.credit.exposure import exposure
-from core.customers.models import Customer
+from core.customers.models import Customer, CustomerAddress
 from core.db import utcnow
 from core.demo.orders import ship_dated, take_phone_order
 from core.workflows import order_maintenance
+from tests.factories import CustomerFactory
 from tests.helpers import QueryCounter
 
 WAREHOUSE = audit.Actor("agent", None, "Wes Warehouse")
 
 
-def company(db, name="Globex GmbH") -> Customer:
-    return db.scalar(select(Customer).where(Customer.name == name))
+def company(db) -> Customer:
+    """A company on account (net 30) with a 1,000 EUR credit limit and nothing owed yet."""
+    customer = CustomerFactory(kind="company", name="Initech AG", payment_terms="net30",
+                               on_account_allowed=True, price_group="business",
+                               credit_limit=Decimal("1000.00"))
+    db.add(CustomerAddress(customer=customer, label="Office", full_name="Initech Goods In",
+                           line1="Hafenstraße 1", city="Hamburg", postal_code="20457",
+                           country="DE", default_shipping=True, default_billing=True))
+    db.flush()
+    return customer
 
 
 def agent(db) -> Agent:

@@ -440,6 +440,9 @@ class Scene:
     def filename(self):
         return "missing.svg"
 
+    def waiting(self):  # Bea's demo order waiting for her company's approver (core.demo.approvals)
+        return self._acme_order("PO-7790").number
+
 
 # --- fixtures ------------------------------------------------------------------------------
 
