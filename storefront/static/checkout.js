@@ -84,13 +84,8 @@
     });
   }
 
-  if (typeof Stripe === "undefined") { return; }  // the card form needs Stripe.js
-  var stripe = Stripe(form.dataset.publishableKey);
-  var card = stripe.elements().create("card");
-  card.mount("#card-element");
   var button = document.getElementById("place-order");
   var status = document.getElementById("checkout-status");
-
   function show(id, message) {
     var el = document.getElementById(id);
     if (!el) { el = document.getElementById("form-error"); }
@@ -118,6 +113,52 @@
     });
     return response.json();
   }
+  function showErrors(answer) {
+    if (!answer.errors) {
+      show("form-error", answer.detail || answer.message ||
+           "Something went wrong while placing the order. Please try again.");
+      return;
+    }
+    var first = null;
+    Object.keys(answer.errors).forEach(function (name) {
+      show(name + "-error", answer.errors[name]);
+      first = first || document.getElementById(name);
+    });
+    if (first && first.focus) { first.focus(); }
+  }
+
+  // On account there is no card: the order is placed at once, Stripe.js or not.
+  var placing = false;
+  form.addEventListener("submit", async function (event) {
+    if (!onAccount()) { return; }  // the card's handler below
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (placing) { return; }
+    placing = true;
+    clearErrors();
+    busy(true, "Placing your order…");
+    try {
+      var answer = await post(form.action, new FormData(form));
+      if (answer.status === "confirmed") {
+        busy(true, "Order placed. Opening your confirmation…");
+        window.location.assign(answer.redirect);
+        return;
+      }
+      busy(false);
+      showErrors(answer);
+    } catch (err) {
+      busy(false);
+      show("form-error", "Something went wrong while placing the order. Please try again.");
+    } finally {
+      placing = false;
+    }
+  });
+
+  if (typeof Stripe === "undefined") { return; }  // the card form needs Stripe.js
+  var stripe = Stripe(form.dataset.publishableKey);
+  var card = stripe.elements().create("card");
+  card.mount("#card-element");
+
   // The SetupIntent's client secret: one request, shared by whoever asks while it runs.
   var setup = null;
   function cardSetup() {
@@ -194,12 +235,6 @@
     submitting = true;
     clearErrors();
     try {
-      if (onAccount()) {  // on account: no card step
-        form.querySelector('input[name="payment_method"]').value = "";
-        busy(true, "Placing your order…");
-        await handle(await post(form.action, new FormData(form)));
-        return;
-      }
       var gift = document.getElementById("gift-card-result");
       if (gift && gift.dataset.coversAll === "true") {
         // The gift card pays the whole order: no card step.
