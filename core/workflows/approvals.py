@@ -233,9 +233,9 @@ def approve(session: Session, user: CustomerUser, number: str, *, comment: str =
             expected_total: Decimal | None = None, price_days: int = PRICE_DAYS,
             overdue_days: int | None = None) -> Order:
     """Approve the order: re-price it first when it waited longer than `price_days` (an
-    order on account; a card order is refused), then release the hold as `user`. With
-    `expected_total` (the new total the approver was shown), a re-priced total that
-    differs is refused. Flushes; the caller commits."""
+    order on account; a card order is refused), then release the hold as `user`. A
+    re-priced order needs `expected_total`, the new total the approver was shown (refused
+    without it, or when the prices moved again). Flushes; the caller commits."""
     found = find_waiting(session, user, number, price_days=price_days, lock=True)
     _refuse_unless_allowed(found, user)
     order, actor = found.order, audit.Actor("customer", user.id, user.email)
@@ -264,9 +264,13 @@ def _reprice(session: Session, order: Order, *, actor: audit.Actor,
             f"Order {order.number} was submitted on {placed}, more than {price_days} days "
             "ago, and its card was authorised at the prices of that day. It cannot be "
             "re-priced without the buyer's card: reject it and ask the buyer to order again.")
+    if expected_total is None:  # the approver must have seen the new total
+        raise ApprovalError(
+            f"Order {order.number} was submitted more than {price_days} days ago and is "
+            "re-priced at today's prices when approved: check its new total first.")
     before, after = order_maintenance.reprice(session, order, at=utcnow(), actor=actor,
                                               channel=CHANNEL)
-    if expected_total is not None and after != expected_total:
+    if after != expected_total:
         raise ApprovalError(
             f"The prices of order {order.number} changed again while you looked: its total "
             f"is now {order.money(after).format()}. Check it and approve again.")

@@ -251,3 +251,32 @@ def test_rejecting_needs_a_comment_then_cancels(shop_app, db, smtp_sink):
     assert order.status == "cancelled" and "Not this quarter" in order.cancel_reason
     mail = smtp_sink.wait_for("buyer@acme.example", subject="rejected")
     assert "Not this quarter" in text_of(mail)
+
+
+def test_a_stale_order_shows_the_new_total_before_it_is_approved(shop_app, db):
+    from core.catalog.models import Variant
+    from core.pricing.models import PriceListEntry
+    [number] = waiting_orders(shop_app, db, 1)
+    order = placed(db)
+    order.placed_at = order.placed_at - dt.timedelta(days=20)
+    variant = db.scalar(select(Variant).where(Variant.sku == "PAP-A4-80"))
+    for entry in db.scalars(select(PriceListEntry).where(PriceListEntry.variant_id == variant.id)):
+        entry.unit_price = entry.unit_price * 2
+    db.commit()
+    abe = signed_in(shop_app, "approver@acme.example")
+    listed = abe.get("/account/approvals").get_data(as_text=True)
+    assert f'href="/account/approvals/{number}"' in listed  # no direct Approve button
+    assert f"Approve {number}</button>" not in listed
+    token = csrf_token(abe, "/account/approvals")
+    refused = abe.post(f"/account/approvals/{number}/approve", data={"csrf_token": token})
+    assert refused.status_code == 422 and "check its new total first" in refused.get_data(
+        as_text=True)
+    html = abe.get(f"/account/approvals/{number}").get_data(as_text=True)
+    new_total = re.search(r'name="expected_total" value="([0-9.]+)"', html).group(1)
+    assert "Total at today" in html and "Difference" in html
+    assert Decimal(new_total) > order.gross_total
+    response = abe.post(f"/account/approvals/{number}/approve",
+                        data={"csrf_token": token, "expected_total": new_total})
+    assert response.status_code == 303
+    order = placed(db)
+    assert not order.on_hold and order.gross_total == Decimal(new_total)
