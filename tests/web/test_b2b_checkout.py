@@ -280,3 +280,30 @@ def test_a_stale_order_shows_the_new_total_before_it_is_approved(shop_app, db):
     assert response.status_code == 303
     order = placed(db)
     assert not order.on_hold and order.gross_total == Decimal(new_total)
+
+
+def test_a_card_order_over_the_limit_waits_and_approvers_hear_once_authorised(
+        shop_app, db, smtp_sink):
+    client = signed_in(shop_app, "buyer@acme.example")
+    [office] = book_of(db, "Acme Corp")
+    response = checkout(client, db, sku="TON-TN3430", quantity=10, ship_to=str(office.id),
+                        payment="card", payment_method="pm_card_visa")
+    assert response.get_json()["status"] == "confirmed", response.get_json()
+    order = placed(db)
+    assert order.payment_state == "authorised"
+    assert [h.reason_code for h in order.active_holds] == ["spending_limit"]
+    smtp_sink.wait_for("approver@acme.example", subject=order.number)
+    # a second look at the payment does not mail the approvers again
+    token = csrf_token(client, "/")
+    client.post(f"/checkout/{order.number}/complete", data={"csrf_token": token})
+    requests = [m for m in smtp_sink.messages if "approver@acme.example" in m["To"]
+                and order.number in m["Subject"]]
+    assert len(requests) == 1
+
+
+def test_the_account_overview_shows_awaiting_approval_and_the_approvals_link(shop_app, db):
+    waiting_orders(shop_app, db, 1)
+    bea = signed_in(shop_app, "buyer@acme.example")
+    assert "Awaiting approval" in bea.get("/account/").get_data(as_text=True)
+    abe = signed_in(shop_app, "approver@acme.example")
+    assert "Orders awaiting your approval" in abe.get("/account/").get_data(as_text=True)
