@@ -96,3 +96,16 @@ def test_the_credit_role_releases_a_credit_hold_and_a_supervisor_may_not(console
     assert response.status_code == 303, response.get_data(as_text=True)
     db.expire_all()
     assert db.get(OrderHold, hold.id).released_by == "billing@marketline.example"
+
+
+def test_a_phone_order_on_account_over_the_limit_is_placed_on_credit_hold(db):
+    """Review finding M8, through the phone order service the console's order entry calls:
+    Globex is already over its limit with the demo's held order."""
+    from core.agents.models import Agent
+    from core.demo.orders import take_phone_order
+    agent = db.scalar(select(Agent).where(Agent.email == "agent@marketline.example"))
+    order = take_phone_order(db, globex(db), agent, [("PAP-A4-80", 1)], 0, key="m8-web")
+    [hold] = order.active_holds
+    assert (hold.kind, hold.reason_code) == ("credit", "over_limit")
+    from callcenter.order_entry import _placed_message
+    assert "credit hold" in _placed_message(order)
