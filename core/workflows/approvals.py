@@ -43,7 +43,7 @@ from core.orders import holds
 from core.orders import services as orders
 from core.orders.models import Order, OrderHold
 from core.workflows import order_maintenance
-from core.workflows.order_page import awaiting_approval, awaiting_approval_ids  # noqa: F401
+from core.workflows.order_page import awaiting_approval
 from core.workflows.cancellation import VoidingGateway, cancel_and_void
 
 PRICE_DAYS = Settings.APPROVAL_PRICE_DAYS  # the setting's default; callers pass theirs

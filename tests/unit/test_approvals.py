@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core import events
 from core.audit import AuditEvent
-from core.customers.models import Customer, CustomerAddress, CustomerUser
+from core.customers.models import CustomerAddress, CustomerUser
 from core.customers.services import actor_for
 from core.db import utcnow
 from core.errors import NotFound

@@ -1,10 +1,8 @@
 """Credit limits (review finding M8): exposure and the credit check of orders on account."""
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from core import audit
