@@ -42,6 +42,7 @@ SHOP_LINKS = [
      {"token": "Abc-123_xyz"}),
     (lambda s: links.sign_in(s), "account.sign_in", {}),
     (lambda s: links.forgot_password(s), "account.forgot_password", {}),
+    (lambda s: links.approvals_page(s), "approvals.index", {}),
 ]
 
 
