@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None,
     from storefront import giftcards, returns
     app.register_blueprint(giftcards.bp)
     app.register_blueprint(returns.bp)
+    from storefront import lists, quick_order
+    app.register_blueprint(quick_order.bp)
+    app.register_blueprint(lists.bp)
     from storefront import approvals
     app.register_blueprint(approvals.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")

@@ -66,3 +66,12 @@ def owns(user: CustomerUser, *, customer_id: int | None, placed_by_kind: str | N
     return placed_by_kind == "customer" and placed_by_id == user.id
 
 
+
+
+def can_change_list(user: CustomerUser, *, customer_id: int, created_by_id: int | None) -> bool:
+    """Renames or deletes a saved list of the customer: the login that made it, a company
+    admin, or a person (their login is the whole customer). Every login of the customer
+    uses the list and changes its lines."""
+    if customer_id != user.customer_id or not user.active:
+        return False
+    return not is_company(user) or user.id == created_by_id or can_manage_company(user)

@@ -458,6 +458,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = load_demo_orders(session, acme)
     from core.demo.returns import load_demo_returns  # through the returns services
     work = f"{work} {load_demo_returns(session)}"
+    from core.demo.lists import load_lists  # through the lists service
+    work = f"{work} {load_lists(session)}"
     from core.demo.approvals import load_approvals  # through the shop's services
     work = f"{work} {load_approvals(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})

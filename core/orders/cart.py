@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core.catalog.assortment import sellable
@@ -17,7 +17,7 @@ from core.errors import DomainError, NotFound
 from core.inventory.services import available as available_units
 from core.orders.models import Cart, CartLine
 from core.pricing import services as pricing
-from core.pricing.engine import PricedCart, PricingContext
+from core.pricing.engine import PricedCart, PricingContext, PricingError
 
 MAX_LINE_QUANTITY = 9999
 MAX_LINES = 500  # a quick order of 500 lines fits
@@ -190,3 +190,150 @@ def view(session: Session, cart: Cart | None, ctx: PricingContext) -> CartView:
                 for l, p in zip(cart.lines, priced.lines) if l.quantity > available[l.variant_id]]
     return CartView(cart, priced, available, {l.variant_id: l.id for l in cart.lines},
                     tuple(problems) + priced.coupon_problems)
+
+
+# -- many items at once (quick order, order again, lists) ---------------------------------
+
+@dataclass(frozen=True)
+class Added:
+    variant_id: int
+    sku: str
+    name: str
+    quantity: int  # units added now
+    line_quantity: int  # the cart line's quantity afterwards
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An item left out, and why: `code` is one of not_sold, no_price, out_of_stock,
+    short (fewer in stock: `available`), quantity (outside 1..MAX_LINE_QUANTITY with what
+    the cart holds) or cart_full; `reason` is the sentence to show."""
+
+    variant_id: int
+    sku: str
+    quantity: int
+    code: str
+    reason: str
+    available: int | None = None
+
+
+@dataclass(frozen=True)
+class AddResult:
+    added: tuple[Added, ...]
+    refused: tuple[Refused, ...]
+
+    def refusal(self, variant_id: int) -> Refused | None:
+        return next((r for r in self.refused if r.variant_id == variant_id), None)
+
+
+def _merged(items) -> dict[int, int]:
+    """(variant id, quantity) pairs with a variant named twice summed, in first-seen order."""
+    wanted: dict[int, int] = {}
+    for variant_id, quantity in items:
+        wanted[variant_id] = wanted.get(variant_id, 0) + quantity
+    return wanted
+
+
+def _sellable_names(session: Session, channel_id: int, variant_ids: list[int]
+                    ) -> dict[int, tuple[str, str]]:
+    """{variant id: (sku, name)} of those the channel sells now (one query)."""
+    rows = session.execute(
+        select(Variant.id, Variant.sku, Variant.name, Product.name)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.id.in_(variant_ids), Variant.active, sellable(session, channel_id)))
+    return {vid: (sku, f"{pname} – {vname}" if vname and vname != pname else pname)
+            for vid, sku, vname, pname in rows}
+
+
+def _priced(session: Session, ctx: PricingContext, items: list[tuple[int, int]]) -> set[int]:
+    """The variants of `items` that have a price for the buyer at their quantity. A variant
+    whose tax is not set up makes the batch fail; then each is tried alone (rare: a
+    catalogue mistake), so one bad item never refuses the others."""
+    if not items:
+        return set()
+    try:
+        return set(pricing.price_items(session, ctx, items))
+    except PricingError:
+        found = set()
+        for item in items:
+            try:
+                found |= set(pricing.price_items(session, ctx, [item]))
+            except PricingError:
+                continue
+        return found
+
+
+def _refusal(variant_id: int, sku: str, quantity: int, total: int, in_cart: int,
+             priced: set[int], available: dict[int, int]) -> Refused | None:
+    if not 1 <= total <= MAX_LINE_QUANTITY:
+        more = f" (the cart already holds {in_cart})" if in_cart else ""
+        return Refused(variant_id, sku, quantity, "quantity",
+                       f"A line holds 1 to {MAX_LINE_QUANTITY} units{more}.")
+    if variant_id not in priced:
+        return Refused(variant_id, sku, quantity, "no_price",
+                       f"{sku} has no price at the moment and cannot be ordered.")
+    units = available.get(variant_id, 0)
+    if total > units:
+        if units <= 0:
+            return Refused(variant_id, sku, quantity, "out_of_stock", f"{sku} is out of stock.",
+                           available=0)
+        return Refused(variant_id, sku, quantity, "short",
+                       f"Only {units} of {sku} are in stock.", available=units)
+    return None
+
+
+def add_many(session: Session, cart: Cart, *, channel_id: int, ctx: PricingContext,
+             items) -> AddResult:
+    """Add (variant id, quantity) pairs to the cart, each whole or not at all, in a fixed
+    number of queries however many there are (one sellable check, one pricing, one stock
+    look-up, one insert and one update). Quantities add to the cart's lines as add_item's
+    do; a variant named twice counts once with the quantities summed. The result lists
+    what was added and, for each item left out, why."""
+    wanted = _merged(items)
+    if not wanted:
+        return AddResult((), ())
+    lines = {l.variant_id: l for l in cart.lines}
+    names = _sellable_names(session, channel_id, list(wanted))
+    totals = {vid: qty + (lines[vid].quantity if vid in lines else 0)
+              for vid, qty in wanted.items()}
+    checkable = [(vid, totals[vid]) for vid in wanted
+                 if vid in names and 1 <= totals[vid] <= MAX_LINE_QUANTITY]
+    priced = _priced(session, ctx, checkable)
+    available = available_units(session, [vid for vid, _ in checkable]) if checkable else {}
+    added, refused, count = [], [], len(cart.lines)
+    inserts, updates = [], []
+    for vid, qty in wanted.items():
+        if vid not in names:
+            refused.append(Refused(vid, "", qty, "not_sold", "That item is not sold here."))
+            continue
+        sku, name = names[vid]
+        line = lines.get(vid)
+        problem = _refusal(vid, sku, qty, totals[vid], line.quantity if line else 0,
+                           priced, available)
+        if problem is None and line is None and count >= MAX_LINES:
+            problem = Refused(vid, sku, qty, "cart_full",
+                              f"Your cart is full: it holds at most {MAX_LINES} lines.")
+        if problem is not None:
+            refused.append(problem)
+            continue
+        if line is None:
+            inserts.append({"variant_id": vid, "quantity": totals[vid]})
+            count += 1
+        else:
+            updates.append({"id": line.id, "quantity": totals[vid]})
+        added.append(Added(vid, sku, name, qty, totals[vid]))
+    if added:
+        _write_lines(session, cart, inserts, updates)
+    return AddResult(tuple(added), tuple(refused))
+
+
+def _write_lines(session: Session, cart: Cart, inserts: list[dict], updates: list[dict]) -> None:
+    """One INSERT and one UPDATE, each executed for many rows (the ORM's flush would send a
+    statement a line); the cart's lines are read again when next used."""
+    cart.updated_at = utcnow()
+    session.flush()  # the cart itself (a new one gets its id), and anything pending on it
+    if inserts:
+        session.execute(insert(CartLine), [{"cart_id": cart.id, **row} for row in inserts])
+    if updates:
+        session.execute(update(CartLine), updates)
+    session.expire(cart, ["lines"])

@@ -440,6 +440,18 @@ class Scene:
     def filename(self):
         return "missing.svg"
 
+    def shopping_list_id(self):  # a saved list of Acme's, made by the signed-in buyer
+        from core.customers.models import CustomerUser
+        from core.orders.models import ShoppingList, ShoppingListLine
+        bea = self._one(select(CustomerUser).where(CustomerUser.email == BUYER))
+        shopping_list = ShoppingList(customer_id=bea.customer_id, name="Sweep list",
+                                     created_by_id=bea.id,
+                                     lines=[ShoppingListLine(variant_id=int(self["variant_id"]),
+                                                             quantity=2)])
+        self.db.add(shopping_list)
+        self.db.flush()
+        return shopping_list.id
+
     def waiting(self):  # Bea's demo order waiting for her company's approver (core.demo.approvals)
         return self._acme_order("PO-7790").number
 
