@@ -15,6 +15,7 @@ from core.customers.services import (INTERACTION_CHANNELS, INTERACTION_OUTCOMES,
                                      CustomerData)
 from core.customers.models import Customer, CustomerAddress
 from callcenter.catalog_forms import options
+from core.web.forms import AmountField
 
 
 def _region_choices() -> list:
@@ -80,3 +81,9 @@ class InteractionForm(FlaskForm):
                                                                  Length(max=NOTE_MAX)])
 
 
+
+
+class CreditLimitForm(FlaskForm):
+    """The customer's credit limit (core.credit.limits); empty: no limit."""
+
+    credit_limit = AmountField("Credit limit", validators=[Optional()])

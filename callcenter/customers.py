@@ -2,8 +2,9 @@
 (Customer 360), create and edit customers, keep notes and log calls."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, current_app, flash, request, url_for
 
+from core.credit import limits as credit_limits
 from core.customers import services as customers
 from core.customers import queries
 from core.errors import DomainError, NotFound
@@ -18,7 +19,7 @@ from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
 from callcenter.catalog_forms import options
-from callcenter.customer_forms import CustomerForm, InteractionForm, NoteForm
+from callcenter.customer_forms import CreditLimitForm, CustomerForm, InteractionForm, NoteForm
 from core.web.forms import commit_or_refuse, place_error
 
 bp = Blueprint("customers", __name__)
@@ -48,14 +49,20 @@ def search():
 
 
 def _show(number: str, *, note_form: NoteForm | None = None,
-          interaction_form: InteractionForm | None = None, status: int = 200):
+          interaction_form: InteractionForm | None = None,
+          limit_form: CreditLimitForm | None = None, status: int = 200):
     try:
-        view = customer_360(db_session, number)
+        view = customer_360(db_session, number,
+                            overdue_days=current_app.config["MARKETLINE"].CREDIT_OVERDUE_DAYS)
     except NotFound:
         abort(404)
+    if limit_form is None:
+        limit_form = CreditLimitForm(formdata=None, credit_limit=view.customer.credit_limit)
     return render_page("customers/show.html", view=view, c=view.customer, labels=LABELS,
                        note_form=note_form or NoteForm(formdata=None),
                        interaction_form=interaction_form or InteractionForm(formdata=None),
+                       limit_form=limit_form,
+                       may_set_credit_limit=credit_limits.may_set(current_account().roles),
                        status=status)
 
 
@@ -149,3 +156,19 @@ def log_interaction(number: str):
             flash("Call logged.", "success")
             return redirect_to(url_for(".show", number=customer.number) + "#calls-h")
     return _show(number, interaction_form=form)
+
+
+@bp.post("/<number>/credit-limit", endpoint="set_credit_limit")
+@requires_role(*credit_limits.ROLES)
+def set_credit_limit(number: str):
+    """Change the customer's credit limit (credit, supervisor, admin); audited."""
+    customer = _customer_or_404(number)
+    form = CreditLimitForm()
+    if form.validate_on_submit():
+        if commit_or_refuse(form, credit_limits.set_credit_limit, customer,
+                            form.credit_limit.data, actor=current_actor(),
+                            roles=current_account().roles):
+            flash("Credit limit saved." if form.credit_limit.data is not None else
+                  "Credit limit removed: the customer has no limit.", "success")
+            return redirect_to(url_for(".show", number=customer.number) + "#credit-limit-h")
+    return _show(number, limit_form=form, status=422)

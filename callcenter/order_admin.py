@@ -170,6 +170,10 @@ def _change_message(order, outcome) -> str:
     if outcome.approval is not None:
         message += (" A discount on the order is now beyond your limit: the order is on "
                     "hold until a supervisor other than you approves it.")
+    if outcome.credit is not None:
+        message += (" The order on account now takes the customer over their credit limit "
+                    "(or they have invoices long overdue): it is on credit hold until the "
+                    "credit team releases it.")
     return message
 
 

@@ -467,7 +467,11 @@ def _first_method(entry: Entry, address: dict) -> str:
 
 
 def _placed_message(order: Order) -> str:
-    held = " It waits for a supervisor's approval of the discount." if order.on_hold else ""
+    kinds = {h.kind for h in order.active_holds}
+    held = " It waits for a supervisor's approval of the discount." if "approval" in kinds else ""
+    if "credit" in kinds:  # core.credit.checks (review finding M8)
+        held += (" It is on credit hold (over the credit limit or invoices long overdue) "
+                 "until the credit team releases it.")
     if order.payment_state == "captured":
         return f"Order {order.number} placed and paid in full by gift card.{held}"
     if order.amount_prepaid:

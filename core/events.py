@@ -134,6 +134,24 @@ class ReturnMoved:
     what: str
 
 
+@dataclass(frozen=True)
+class ApprovalRequested:
+    """A company buyer's order went over their spending limit and waits: every active
+    approver and admin of the company but the buyer is e-mailed a link to the Approvals page."""
+
+    order_id: int
+
+
+@dataclass(frozen=True)
+class ApprovalDecided:
+    """A company approver approved or rejected (`approved`) an order waiting for approval:
+    the buyer hears of it, with the approver's comment."""
+
+    order_id: int
+    approved: bool
+    comment: str = ""
+
+
 def record(session: Session, happened: object) -> None:
     """Keep `happened` with the session's transaction; it is dispatched after commit."""
     session.info.setdefault(_KEY, []).append(happened)

@@ -128,3 +128,6 @@ def buyer_invitation(settings: Settings, token: str) -> str:
 def email_change(settings: Settings, token: str) -> str:
     """The link, sent to a new address, that makes it the login's e-mail."""
     return _shop(settings, f"/account/email/confirm/{_part(token)}")
+def approvals_page(settings: Settings) -> str:
+    """The shop's Approvals page, where a company's approvers decide waiting orders."""
+    return _shop(settings, "/account/approvals")

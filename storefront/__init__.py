@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None,
     from storefront import company, profile
     app.register_blueprint(company.bp)
     app.register_blueprint(profile.bp)
+    from storefront import approvals
+    app.register_blueprint(approvals.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)

@@ -3,8 +3,9 @@ from collections.abc import Mapping, Sequence
 
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import (EmailField, Form, FormField, HiddenField, IntegerField, PasswordField,
-                     RadioField, SelectField, StringField, TelField, TextAreaField)
+from wtforms import (BooleanField, DateField, EmailField, Form, FormField, HiddenField,
+                     IntegerField, PasswordField, RadioField, SelectField, StringField,
+                     TelField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
@@ -90,10 +91,36 @@ class CheckoutForm(FlaskForm):
     # A PaymentMethod id from Stripe.js (pm_…); anything longer than our columns is no card.
     payment_method = HiddenField(validators=[Optional(), Regexp(
         r"^[A-Za-z0-9_]{1,80}$", message="Enter your card details again.")])
+    # For a customer with an address book and terms (core.workflows.b2b_checkout): the
+    # ship-to from the book (an address id) or "new"; the new one saved to the book; the
+    # delivery day asked for; on account or card. Guests never see them.
+    ship_to = RadioField("Ship to", choices=[SelectChoice("new", "A new address")],
+                         validate_choice=False, default="new")
+    save_address = BooleanField("Save this address to the address book")
+    requested_date = DateField("Requested delivery date (optional)", validators=[Optional()],
+                               render_kw={"type": "date"})
+    payment = RadioField("Payment", choices=[SelectChoice("card", "Card")], default="card",
+                         validate_choice=False)
+
+    ADDRESS_FIELDS = ("full_name", "company", "line1", "line2", "city", "postal_code",
+                      "region", "phone")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.region.choices = region_choices(self.country.data)
+
+    def book_address_chosen(self) -> bool:
+        return bool(self.ship_to.data) and self.ship_to.data != "new"
+
+    def validate(self, extra_validators=None) -> bool:
+        # An address from the book needs none of the new address's fields.
+        if self.book_address_chosen():
+            for name in self.ADDRESS_FIELDS:
+                self[name].validators = [Optional()]
+        valid = super().validate(extra_validators)
+        if self.requested_date.errors:
+            self.requested_date.errors = ["Enter the date as day, month and year."]
+        return valid
 
     def address(self) -> dict[str, str]:
         return {f: getattr(self, f).data or "" for f in

@@ -21,6 +21,10 @@ The mails, by event:
   and makes the token, so the token never rests in the broker and the request that asked
   looks nothing up);
 * EmailConfirmationRequested, RegistrationRepeated -> the shop account's mails;
+* ApprovalRequested -> each active approver and admin of the company but the buyer: an
+  order waits for approval, with a link to the shop's Approvals page;
+* ApprovalDecided -> the buyer: their order was approved, or rejected (and cancelled), with
+  the approver's comment;
 * ReturnMoved -> the return's mails (once each): request received (only while it waits for
   a decision: a request approved at once gets the approval alone), approved (the return
   label PDF attached when the goods come back, or "keep them"), rejected (why), received
@@ -55,6 +59,8 @@ from core.billing import queries as billing_queries
 from core.billing.models import Allocation, Invoice, Refund
 from core.config import Settings
 from core.customers import queries as customers
+from core.customers import roles as customer_roles
+from core.customers.models import CustomerUser
 from core.db import utcnow
 from core.fulfilment import queries as fulfilment_queries
 from core.fulfilment.models import Shipment
@@ -658,3 +664,97 @@ events.subscribe(events.EmailChangeRequested, lambda happened: _queue(
 events.subscribe(events.EmailChanged, lambda happened: _queue(
     send_email_changed, happened.old_email, happened.new_email, happened.full_name,
     what="an e-mail change notice"))
+
+
+# -- spending-limit approvals (core.workflows.approvals) ----------------------------------------
+
+def _approvers(session, order: Order) -> list[CustomerUser]:
+    """Who decides the order: the active approvers and admins of its company, not its buyer."""
+    buyer_id = order.placed_by_id if order.placed_by_kind == "customer" else None
+    return [u for u in session.scalars(
+        select(CustomerUser).where(CustomerUser.customer_id == order.customer_id,
+                                   CustomerUser.active,
+                                   CustomerUser.role.in_(["approver", "admin"]))
+        .order_by(CustomerUser.id)) if u.id != buyer_id and customer_roles.can_approve(u)]
+
+
+def approval_request_messages(session, order: Order, *, settings: Settings) -> list:
+    """One e-mail per approver of the order's company (none for an order of no company)."""
+    if order.customer_id is None:
+        return []
+    buyer = (session.get(CustomerUser, order.placed_by_id)
+             if order.placed_by_kind == "customer" and order.placed_by_id else None)
+    hold = next((h for h in order.active_holds if h.kind == "approval"
+                 and h.reason_code == "spending_limit"), None)
+    if hold is None:
+        return []  # decided before the mail went out
+    return [_message(settings, to=approver.email,
+                     subject=f"Order {order.number} waits for your approval",
+                     template="approval_requested", order=order, approver=approver,
+                     buyer_name=buyer.full_name if buyer else "A buyer", reason=hold.note,
+                     link=links.approvals_page(settings))
+            for approver in _approvers(session, order)]
+
+
+@celery_app.task(name="marketline.send_approval_requests", **_RETRY)
+def send_approval_requests(order_id: int) -> int:
+    """E-mail every approver of the company that the order waits; how many were sent."""
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
+    try:
+        order = session.get(Order, order_id, options=[selectinload(Order.lines)])
+        if order is None or order.status == "cancelled":
+            return 0
+        messages = approval_request_messages(session, order, settings=settings)
+        session.rollback()  # no transaction stays open while SMTP talks
+        for message in messages:
+            _deliver(settings, message)
+        return len(messages)
+    finally:
+        session.close()
+
+
+def approval_decided_message(session, order: Order, *, settings: Settings, approved: bool,
+                             comment: str, approver: str):
+    return _message(settings, to=order.email,
+                    subject=(f"Your order {order.number} was approved" if approved else
+                             f"Your order {order.number} was rejected"),
+                    template="approval_decided", order=order, approved=approved,
+                    comment=comment, approver=approver,
+                    link=order_link(session, settings, order))
+
+
+@celery_app.task(name="marketline.send_approval_decided", **_RETRY)
+def send_approval_decided(order_id: int, approved: bool, comment: str = "") -> bool:
+    """Tell the buyer their order was approved or rejected."""
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
+    try:
+        order = session.get(Order, order_id)
+        if order is None:
+            return False
+        decided = next((h for h in reversed(order.holds) if h.kind == "approval"
+                        and h.reason_code == "spending_limit" and h.released_at), None)
+        approver = ""
+        if decided is not None and decided.released_by:
+            user = session.scalar(select(CustomerUser).where(
+                CustomerUser.email == decided.released_by))
+            approver = user.full_name if user else ""
+        message = approval_decided_message(session, order, settings=settings,
+                                           approved=approved, comment=comment,
+                                           approver=approver)
+        session.rollback()
+        _deliver(settings, message)
+        return True
+    finally:
+        session.close()
+
+
+events.subscribe(events.ApprovalRequested, lambda happened: _queue(
+    send_approval_requests, happened.order_id,
+    what=f"the approval requests of order {happened.order_id}"))
+events.subscribe(events.ApprovalDecided, lambda happened: _queue(
+    send_approval_decided, happened.order_id, happened.approved, happened.comment,
+    what=f"the approval decision of order {happened.order_id}"))

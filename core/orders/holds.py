@@ -10,6 +10,17 @@ Who may release which hold (admin may release every kind):
     payment_review  supervisor
     credit          credit
 
+A credit hold is released by the credit role only (and admin), not by a sales supervisor:
+M8 is about who may let a customer owe more, and that is the credit team's decision
+(segregation of duties, as Dynamics 365 keeps credit holds with credit management). A
+supervisor who also holds the credit role may release it, as billing@ in the demo does.
+
+An approval for a company buyer's spending limit (reason `spending_limit`) is the
+company's own decision: an approver or admin of the order's customer releases it
+(`approver_refusal`, `release_hold(..., approver=...)`), never the buyer who placed the
+order. A console supervisor may still release it, as any approval hold, when the
+company's approver asks on the phone (the release note says who asked).
+
 Anyone who may work on orders may place a hold of any kind: holding too much is safe,
 releasing too easily is not. The system (automatic credit checks) may release any hold.
 """
@@ -24,7 +35,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from core import audit
-from core.customers.models import Customer
+from core.customers import roles as customer_roles
+from core.customers.models import Customer, CustomerUser
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.orders.models import HOLD_KINDS, Order, OrderHold
@@ -139,6 +151,25 @@ def release_refusal(kind: str, roles: Collection[str]) -> str | None:
             "Ask a colleague who has it.")
 
 
+def company_approval(hold: OrderHold) -> bool:
+    """The hold waits for the company's own approver (a buyer's spending limit)."""
+    return hold.kind == "approval" and hold.reason_code == "spending_limit"
+
+
+def approver_refusal(hold: OrderHold, user: CustomerUser) -> str | None:
+    """Why the company login `user` may not release `hold`; None when they may: an active
+    approver or admin of the order's customer, on a spending-limit approval, for an order
+    someone else placed."""
+    order = hold.order
+    if not company_approval(hold):
+        return "Only Marketline staff can release this hold."
+    if order.customer_id != user.customer_id or not customer_roles.can_approve(user):
+        return "Only an approver or admin of the company can approve this order."
+    if order.placed_by_kind == "customer" and order.placed_by_id == user.id:
+        return "You placed this order; another approver of your company approves it."
+    return None
+
+
 def refusal_for(hold: OrderHold, *, label: str, roles: Collection[str]) -> str | None:
     """Why the agent `label` with `roles` may not release `hold`; None when they may. An
     approval is never given by the agent who asked for it (admin excepted)."""
@@ -180,22 +211,29 @@ def place_hold(session: Session, order: Order, *, kind: str, reason_code: str, n
 
 
 def release_hold(session: Session, hold: OrderHold, *, actor: audit.Actor, note: str,
-                 roles: Collection[str] = ()) -> OrderHold:
-    """Release the hold if the agent's `roles` allow it (the system always may).
+                 roles: Collection[str] = (), approver: CustomerUser | None = None,
+                 channel: str = CHANNEL) -> OrderHold:
+    """Release the hold if the agent's `roles` allow it (the system always may), or, with
+    `approver`, if that company login may (`approver_refusal`; `actor` is theirs).
 
     Raises HoldNotAllowed for a missing role, HoldError when it is already released.
     Flushes; the caller commits.
     """
     if not HOLD.allows(hold_state(hold), HoldState.RELEASED):
         raise HoldError(f"This hold was already released by {hold.released_by}.")
-    if actor.kind != "system" and (problem := refusal_for(hold, label=actor.label,
-                                                          roles=roles)):
+    if approver is not None:
+        problem = approver_refusal(hold, approver)
+    elif actor.kind == "system":
+        problem = None
+    else:
+        problem = refusal_for(hold, label=actor.label, roles=roles)
+    if problem:
         raise HoldNotAllowed(problem)
     note = (note or "").strip()[:1000]
     hold.released_at = utcnow()
     hold.released_by = actor.label
     hold.release_note = note
-    audit.record(session, "order.hold_released", actor=actor, channel=CHANNEL,
+    audit.record(session, "order.hold_released", actor=actor, channel=channel,
                  subject=hold.order,
                  data={"hold": hold.id, "kind": hold.kind, "reason": hold.reason_code,
                        "note": note})

@@ -17,6 +17,7 @@ from core.agents.models import Agent
 from core.audit import AuditEvent
 from core.billing import receivables
 from core.billing.receivables import Balance
+from core.credit.exposure import OVERDUE_DAYS, Exposure, exposure
 from core.customers.models import Customer, CustomerAddress, CustomerNote, Interaction
 from core.customers.queries import addresses, customer_by_number
 from core.money import Money
@@ -86,6 +87,7 @@ class Customer360:
     receivables: Balance | None = None  # what they owe and hold (two queries)
     # (return, its order's number), newest first (two queries)
     returns: list[tuple[ReturnAuthorisation, str]] = field(default_factory=list)
+    credit: Exposure | None = None  # limit, exposure and what makes it up (two queries)
 
 
 def _order_totals(session: Session, customer_id: int) -> tuple[int, list[Money]]:
@@ -160,7 +162,8 @@ def audit_trail(session: Session, customer_id: int, *, limit: int = EVENTS_SHOWN
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))
 
 
-def customer_360(session: Session, number: str) -> Customer360:
+def customer_360(session: Session, number: str, *,
+                 overdue_days: int = OVERDUE_DAYS) -> Customer360:
     """Everything about one customer for the agent on the phone; NotFound if unknown."""
     customer = customer_by_number(session, number)
     order_count, on_account_open = _order_totals(session, customer.id)
@@ -173,4 +176,5 @@ def customer_360(session: Session, number: str) -> Customer360:
                        events=audit_trail(session, customer.id),
                        receivables=receivables.customer_balance(session, customer.id,
                                                                 customer.currency),
-                       returns=for_customer(session, customer.id, limit=RETURNS_SHOWN))
+                       returns=for_customer(session, customer.id, limit=RETURNS_SHOWN),
+                       credit=exposure(session, customer, overdue_days=overdue_days))

@@ -27,10 +27,14 @@ Changing lines, the policy:
   "reauthorisation_needed", so an agent takes the card again or sends a pay link. When
   the total goes down the authorisation is kept: capture at shipment takes the smaller
   amount. The audit event "order.lines_changed" says which happened.
+* Credit: an order on account whose total grows is checked again (core.credit.checks, review
+  finding M8): over the credit limit, or with invoices long overdue, it goes on a credit
+  hold with the figures; the change itself is kept.
 """
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -42,6 +46,7 @@ from core import audit, events
 from core.audit import AuditEvent
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
+from core.credit import checks as credit_checks
 from core.customers.models import Customer
 from core.errors import NotFound
 from core.inventory import services as inventory
@@ -202,6 +207,7 @@ class ChangeOutcome:
     authorisation: str  # none | kept | voided | void_failed
     hold: OrderHold | None = None  # payment review: the money no longer covers the order
     approval: OrderHold | None = None  # a discount now beyond the acting agent's limits
+    credit: OrderHold | None = None  # an order on account grown beyond the credit limit
 
 
 @dataclass
@@ -269,14 +275,19 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
                   "for the rest or send a pay link."), actor=actor)
         move_payment(order, PaymentState.UNPAID)
         outcome = ChangeOutcome(total_before, order.gross_total, "none", hold)
+    credit = None
+    if order.payment_method == "on_account" and order.gross_total > total_before:
+        # An order on account that grows lets the customer owe more (review finding M8).
+        credit = credit_checks.check_order(session, order, actor=actor)
     audit.record(session, "order.lines_changed", actor=actor, channel=CHANNEL, subject=order,
                  data={"before": before, "after": _snapshot(order),
                        "total_before": str(total_before), "total_after": str(order.gross_total),
                        "authorisation": outcome.authorisation,
                        "discount_approval_needed": approval is not None,
+                       "credit_hold": credit.reason_code if credit else None,
                        "coupon_problems": list(priced.coupon_problems)})
     session.flush()
-    return dataclasses.replace(outcome, approval=approval)
+    return dataclasses.replace(outcome, approval=approval, credit=credit)
 
 
 def _grown_overrides(wanted: list[_Wanted]) -> list[OrderLine]:
@@ -359,8 +370,11 @@ def pricing_context(session: Session, order: Order) -> PricingContext:
         ctx.channel, prices_include_tax=order.prices_include_tax, currency=order.currency))
 
 
-def _price(session: Session, order: Order, wanted: list[_Wanted]) -> PricedCart:
+def _price(session: Session, order: Order, wanted: list[_Wanted], *,
+           at: dt.datetime | None = None) -> PricedCart:
     ctx = pricing_context(session, order)
+    if at is not None:  # today's prices, not those of the day it was placed
+        ctx = dataclasses.replace(ctx, at=at)
     facts = pricing.load_facts(session, ctx, [w.variant_id for w in wanted])
     lines = []
     for w in wanted:
@@ -457,3 +471,30 @@ def _reauthorisation_needed(session: Session, order: Order, authorised: list[Pay
         move_payment(order, PaymentState.UNPAID)
     return ChangeOutcome(total_before, order.gross_total,
                          "voided" if all(voided) else "void_failed", hold)
+
+
+# -- re-pricing at a later day (an order approved long after it was submitted) -------------
+
+
+def price_again(session: Session, order: Order, *, at: dt.datetime) -> PricedCart:
+    """The order's lines priced at `at` in the context it was placed in (customer, channel,
+    address, coupons), agents' prices kept; nothing changes. The pricing engine's queries."""
+    return _price(session, order, [_Wanted(l.variant_id, l.quantity, l, l.sku)
+                                   for l in order.lines], at=at)
+
+
+def reprice(session: Session, order: Order, *, at: dt.datetime, actor: audit.Actor,
+            channel: str = CHANNEL) -> tuple[Decimal, Decimal]:
+    """Re-price the order's lines at `at` (same quantities, stock untouched) and re-total
+    it; (total before, total after). Audited as "order.repriced". Flushes."""
+    wanted = [_Wanted(l.variant_id, l.quantity, l, l.sku) for l in order.lines]
+    priced = _price(session, order, wanted, at=at)
+    before, total_before = _snapshot(order), order.gross_total
+    _apply(session, order, wanted, priced)
+    promotion_uses.follow(session, order, priced, actor=actor, channel=channel)
+    audit.record(session, "order.repriced", actor=actor, channel=channel, subject=order,
+                 data={"before": before, "after": _snapshot(order),
+                       "total_before": str(total_before), "total_after": str(order.gross_total),
+                       "priced_at": at.isoformat()})
+    session.flush()
+    return total_before, order.gross_total

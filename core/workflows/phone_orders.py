@@ -20,6 +20,7 @@ from core.agents.models import Agent
 from core.billing import prepayments
 from core.catalog.assortment import sellable
 from core.catalog.models import Channel, Product, ProductRelation, Variant
+from core.credit import checks as credit_checks
 from core.customers.addresses import validate_address
 from core.customers.models import Customer, CustomerAddress
 from core.db import utcnow
@@ -28,7 +29,7 @@ from core.inventory import services as inventory
 from core.money import Money
 from core.orders import services as orders
 from core.orders import discounts, shipping
-from core.orders.models import Order
+from core.orders.models import Order, OrderHold
 from core.payments.gateway import PaymentGateway
 from core.pricing import services as pricing
 from core.pricing.engine import PricedCart, PricedLine, PricingContext
@@ -328,15 +329,16 @@ def resolve_item(session: Session, customer: Customer, text: str) -> int:
 
 # -- placing --------------------------------------------------------------------------------
 
-def credit_check(session: Session, order: Order) -> None:
-    """The credit check of an order placed by phone; today it checks nothing.
-
-    The credit issue puts core.credit.check_order here: exposure (open receivables plus
-    open on-account orders, this one included) against the customer's credit limit and
-    credit status, adding a "credit" hold when it is exceeded or the account is blocked.
-    It never raises for that: the order is kept, on hold, for the credit team.
-    """
-    return None
+def credit_check(session: Session, order: Order, *, actor: audit.Actor | None = None
+                 ) -> OrderHold | None:
+    """The credit check of an order placed by phone (review finding M8): for an order on
+    account, core.credit.checks.check_order puts it on a "credit" hold when the customer
+    has invoices overdue more than CREDIT_OVERDUE_DAYS or their exposure (open
+    receivables plus confirmed on-account orders not yet invoiced, this one included)
+    exceeds their credit limit. It never raises for that: the order is kept, on hold,
+    for the credit team."""
+    return credit_checks.check_order(session, order,
+                                     actor=actor or audit.Actor.system("credit check"))
 
 
 def _actor(agent: Agent) -> audit.Actor:
@@ -388,7 +390,7 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
     paid_in_full = orders.mark_prepaid(session, order, actor=actor, reference="gift card")
     if payment_method == "on_account" and not paid_in_full:
         orders.confirm_on_account(session, order, actor=actor)
-    credit_check(session, order)
+    credit_check(session, order, actor=actor)
     if order.status == "pending_payment" and order.payment_method == "pay_link":
         request_pay_link(session, order, agent=agent)
     session.flush()

@@ -19,11 +19,37 @@
     var html = await response.text();
     if (replaceWhole) { box.outerHTML = html; } else { box.innerHTML = html; }
   }
+  function shipTo() {
+    return form.querySelector('input[name="ship_to"]:checked');
+  }
   function choices() {
     var method = form.querySelector('input[name="shipping_method"]:checked');
-    return { country: document.getElementById("country").value,
-             shipping_method: method ? method.value : "" };
+    var book = shipTo();
+    var params = { country: document.getElementById("country").value,
+                   shipping_method: method ? method.value : "" };
+    if (book) { params.ship_to = book.value; }
+    return params;
   }
+  // A company's checkout: an address from the book hides the new address's fields; on
+  // account hides the card and the gift card.
+  function onAccount() {
+    var chosen = form.querySelector('input[name="payment"]:checked');
+    return !!chosen && chosen.value === "on_account";
+  }
+  function showChoices() {
+    var book = shipTo();
+    var fields = document.getElementById("new-address");
+    if (fields && book) { fields.hidden = book.value !== "new"; }
+    ["card-box", "gift-card-box"].forEach(function (id) {
+      var box = document.getElementById(id);
+      if (box) { box.hidden = onAccount(); }
+    });
+  }
+  showChoices();
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "payment") { showChoices(); }
+    if (event.target.name === "ship_to") { showChoices(); refresh("review", choices(), false); }
+  });
   var country = document.getElementById("country");
   if (country) {
     country.addEventListener("change", function () {
@@ -58,13 +84,8 @@
     });
   }
 
-  if (typeof Stripe === "undefined") { return; }  // the card form needs Stripe.js
-  var stripe = Stripe(form.dataset.publishableKey);
-  var card = stripe.elements().create("card");
-  card.mount("#card-element");
   var button = document.getElementById("place-order");
   var status = document.getElementById("checkout-status");
-
   function show(id, message) {
     var el = document.getElementById(id);
     if (!el) { el = document.getElementById("form-error"); }
@@ -92,6 +113,52 @@
     });
     return response.json();
   }
+  function showErrors(answer) {
+    if (!answer.errors) {
+      show("form-error", answer.detail || answer.message ||
+           "Something went wrong while placing the order. Please try again.");
+      return;
+    }
+    var first = null;
+    Object.keys(answer.errors).forEach(function (name) {
+      show(name + "-error", answer.errors[name]);
+      first = first || document.getElementById(name);
+    });
+    if (first && first.focus) { first.focus(); }
+  }
+
+  // On account there is no card: the order is placed at once, Stripe.js or not.
+  var placing = false;
+  form.addEventListener("submit", async function (event) {
+    if (!onAccount()) { return; }  // the card's handler below
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (placing) { return; }
+    placing = true;
+    clearErrors();
+    busy(true, "Placing your order…");
+    try {
+      var answer = await post(form.action, new FormData(form));
+      if (answer.status === "confirmed") {
+        busy(true, "Order placed. Opening your confirmation…");
+        window.location.assign(answer.redirect);
+        return;
+      }
+      busy(false);
+      showErrors(answer);
+    } catch (err) {
+      busy(false);
+      show("form-error", "Something went wrong while placing the order. Please try again.");
+    } finally {
+      placing = false;
+    }
+  });
+
+  if (typeof Stripe === "undefined") { return; }  // the card form needs Stripe.js
+  var stripe = Stripe(form.dataset.publishableKey);
+  var card = stripe.elements().create("card");
+  card.mount("#card-element");
+
   // The SetupIntent's client secret: one request, shared by whoever asks while it runs.
   var setup = null;
   function cardSetup() {

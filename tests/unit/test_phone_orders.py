@@ -166,7 +166,7 @@ def test_order_totals_are_the_sums_of_the_overridden_lines_plus_shipping(db):
 
 def test_on_account_confirms_the_order_for_a_customer_allowed_it(db, monkeypatch):
     checked = []
-    monkeypatch.setattr(phone, "credit_check", lambda session, order: checked.append(order.number))
+    monkeypatch.setattr(phone, "credit_check", lambda session, order, **kw: checked.append(order.number))
     order = place(db, customer(db, "acme"), [(vid(db, "PAP-A4-80"), 1)], payment="on_account")
     assert (order.status, order.payment_state, order.payment_method) == (
         "confirmed", "on_account", "on_account")

@@ -141,11 +141,12 @@ def _held_orders(db, n, start=0):
 
 
 def test_the_worklist_filters_by_kind_reason_age_and_who_placed(agent_client, db):
-    _held_orders(db, 4)
     numbers = lambda html: set(re.findall(r">(SO-\d+)</a>", html))
+    demo_credit = numbers(page(agent_client, "/orders/holds?kind=credit"))  # core.demo.approvals
+    _held_orders(db, 4)
     everything = numbers(page(agent_client, "/orders/holds"))
     assert len(everything) >= 4
-    credit = numbers(page(agent_client, "/orders/holds?kind=credit"))
+    credit = numbers(page(agent_client, "/orders/holds?kind=credit")) - demo_credit
     manual = numbers(page(agent_client, "/orders/holds?reason=other"))
     assert len(credit) == 2 and len(manual) == 2 and not credit & manual
     assert numbers(page(agent_client, "/orders/holds?placed_before=2000-01-01")) == set()
@@ -153,7 +154,7 @@ def test_the_worklist_filters_by_kind_reason_age_and_who_placed(agent_client, db
     assert len(by_one) == 1
     html = agent_client.get("/orders/holds?kind=credit", headers={"HX-Request": "true"}
                             ).get_data(as_text=True)
-    assert "<h1>" not in html and len(numbers(html)) == 2  # the results block only
+    assert "<h1>" not in html and len(numbers(html) - demo_credit) == 2  # the results only
 
 
 def test_the_worklist_costs_the_same_queries_for_1_and_15_held_orders(agent_client, db,

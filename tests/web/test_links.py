@@ -46,6 +46,7 @@ SHOP_LINKS = [
      {"invitation_token": "Abc-123_xyz"}),
     (lambda s: links.email_change(s, "Abc-123_xyz"), "profile.confirm_email_change",
      {"email_token": "Abc-123_xyz"}),
+    (lambda s: links.approvals_page(s), "approvals.index", {}),
 ]
 
 

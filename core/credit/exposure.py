@@ -1,0 +1,119 @@
+"""What a customer owes us and may yet owe: the figures behind every credit decision.
+
+Read side only, in a fixed number of queries whatever the number of invoices and orders
+(two: open invoices, uninvoiced orders on account). Decimal throughout, in the customer's
+currency (documents in other currencies are not the limit's).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.billing.models import Invoice
+from core.config import Settings
+from core.customers.models import Customer
+from core.db import utcnow
+from core.money import Money
+from core.orders.models import Order
+
+ZERO = Decimal(0)
+OVERDUE_DAYS = Settings.CREDIT_OVERDUE_DAYS  # the setting's default; callers pass theirs
+# Orders on account that have stopped waiting and may still be invoiced.
+OPEN_STATUSES = ("confirmed", "in_fulfilment", "partially_shipped", "shipped")
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    number: str
+    issue_date: dt.date
+    due_date: dt.date
+    amount_open: Decimal
+    days_overdue: int  # 0 when not yet due
+
+
+@dataclass(frozen=True)
+class UninvoicedOrder:
+    number: str
+    placed_at: dt.datetime
+    gross_total: Decimal
+    uninvoiced: Decimal  # what no invoice covers yet
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """The customer's credit position on `today`."""
+
+    currency: str
+    limit: Decimal | None  # None: no limit set
+    invoices: list[OpenInvoice] = field(default_factory=list)
+    orders: list[UninvoicedOrder] = field(default_factory=list)
+    overdue_days: int = OVERDUE_DAYS
+
+    @property
+    def open_receivables(self) -> Decimal:
+        return sum((i.amount_open for i in self.invoices), ZERO)
+
+    @property
+    def uninvoiced_orders(self) -> Decimal:
+        return sum((o.uninvoiced for o in self.orders), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.open_receivables + self.uninvoiced_orders
+
+    @property
+    def headroom(self) -> Decimal | None:
+        """What may still be ordered on account (negative: over the limit); None: no limit."""
+        return None if self.limit is None else self.limit - self.total
+
+    @property
+    def over_limit(self) -> bool:
+        return self.limit is not None and self.total > self.limit
+
+    @property
+    def overdue(self) -> list[OpenInvoice]:
+        """Invoices overdue more than `overdue_days`: these block new orders on account."""
+        return [i for i in self.invoices if i.days_overdue > self.overdue_days]
+
+    @property
+    def overdue_total(self) -> Decimal:
+        return sum((i.amount_open for i in self.overdue), ZERO)
+
+    @property
+    def past_due_total(self) -> Decimal:
+        """Everything past its due date, however recently."""
+        return sum((i.amount_open for i in self.invoices if i.days_overdue > 0), ZERO)
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.currency)
+
+
+def exposure(session: Session, customer: Customer, *, today: dt.date | None = None,
+             overdue_days: int = OVERDUE_DAYS) -> Exposure:
+    """The customer's exposure: two queries."""
+    today = today or utcnow().date()
+    invoices = [OpenInvoice(number, issued, due, Decimal(amount), max(0, (today - due).days))
+                for number, issued, due, amount in session.execute(
+                    select(Invoice.number, Invoice.issue_date, Invoice.due_date,
+                           Invoice.amount_open)
+                    .where(Invoice.customer_id == customer.id, Invoice.kind == "invoice",
+                           Invoice.currency == customer.currency, Invoice.amount_open > 0)
+                    .order_by(Invoice.due_date, Invoice.id))]
+    invoiced = (select(Invoice.order_id, func.sum(Invoice.gross_total).label("gross"))
+                .where(Invoice.kind == "invoice", Invoice.customer_id == customer.id)
+                .group_by(Invoice.order_id).subquery())
+    orders = []
+    for number, placed_at, gross, done in session.execute(
+            select(Order.number, Order.placed_at, Order.gross_total, invoiced.c.gross)
+            .outerjoin(invoiced, invoiced.c.order_id == Order.id)
+            .where(Order.customer_id == customer.id, Order.payment_method == "on_account",
+                   Order.currency == customer.currency, Order.status.in_(OPEN_STATUSES))
+            .order_by(Order.placed_at, Order.id)):
+        left = Decimal(gross) - Decimal(done or 0)
+        if left > 0:
+            orders.append(UninvoicedOrder(number, placed_at, Decimal(gross), left))
+    return Exposure(customer.currency, customer.credit_limit, invoices, orders, overdue_days)
