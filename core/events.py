@@ -134,6 +134,14 @@ class ReturnMoved:
     what: str
 
 
+@dataclass(frozen=True)
+class QuoteSent:
+    """An agent sent a quote: the customer (the buyer it is for, else the customer's
+    address) is e-mailed it with its PDF."""
+
+    quote_id: int
+
+
 def record(session: Session, happened: object) -> None:
     """Keep `happened` with the session's transaction; it is dispatched after commit."""
     session.info.setdefault(_KEY, []).append(happened)

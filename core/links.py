@@ -118,3 +118,10 @@ def console(settings: Settings, path: str = "/") -> str:
 def sso_callback(settings: Settings) -> str:
     """The OpenID Connect redirect URI registered with the provider."""
     return console(settings, "/sso/callback")
+
+
+def quote_page_for(settings: Settings, number: str, *, customer_id: int,
+                   can_sign_in: bool) -> str | None:
+    """A quote in the customer's account (none for a customer without a login)."""
+    return for_customer(settings, customer_id=customer_id, can_sign_in=can_sign_in,
+                        account_page=f"/account/quotes/{_part(number)}")
