@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None,
     from storefront import giftcards, returns
     app.register_blueprint(giftcards.bp)
     app.register_blueprint(returns.bp)
+    from storefront import quotes
+    app.register_blueprint(quotes.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)
