@@ -458,6 +458,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = load_demo_orders(session, acme)
     from core.demo.returns import load_demo_returns  # through the returns services
     work = f"{work} {load_demo_returns(session)}"
+    from core.demo.quotes import load_quotes  # through the quote services
+    work = f"{work} {load_quotes(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
             f"3 channels, price lists, promotions and the demo accounts. {work}")
