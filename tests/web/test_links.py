@@ -42,6 +42,8 @@ SHOP_LINKS = [
      {"token": "Abc-123_xyz"}),
     (lambda s: links.sign_in(s), "account.sign_in", {}),
     (lambda s: links.forgot_password(s), "account.forgot_password", {}),
+    (lambda s: links.quote_page_for(s, "QT-000123", customer_id=1, can_sign_in=True),
+     "quotes.detail", {"quote": "QT-000123"}),
 ]
 
 

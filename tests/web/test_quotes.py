@@ -302,3 +302,33 @@ def test_the_shops_quote_list_runs_as_many_queries_for_1_quote_as_for_12(acme_bu
     for _ in range(11):
         sent(db)
     assert _count(connection, lambda: acme_buyer.get("/account/quotes")) == one
+
+
+def test_a_consumer_without_account_terms_accepts_and_is_sent_to_pay_by_card(client, db):
+    sam = login(db, "shopper@example.com")
+    quote = quotes.request_quote(db, lines=[(vid(db, "PAP-A4-80"), 2)], customer=sam.customer,
+                                 user=sam, comment="", actor=actor_for(sam), valid_days=30)
+    quotes.send_quote(db, quote, agent=agent(db), limits=LIMITS, default_days=30)
+    db.commit()
+    shop_as(client, "shopper@example.com")
+    path = f"/account/quotes/{quote.number}"
+    assert "you then pay it by card" in text(client.get(path))
+    response = client.post(f"{path}/accept", data={"csrf_token": csrf_token(client, path)})
+    assert response.status_code == 303 and "/pay/" in response.headers["Location"]
+    pay = client.get(response.headers["Location"])
+    db.expire_all()
+    order = db.get(Order, db.get(Quote, quote.id).order_id)
+    assert pay.status_code == 200 and order.number in text(pay)
+    assert order.status == "pending_payment" and order.payment_method == "card"
+
+
+def test_the_expiry_job_moves_sent_quotes_past_their_date(db, settings):
+    from core.tasks import configure_celery
+    from core.workflows.tasks import expire_due_quotes
+    quote = sent(db)
+    quote.expires_on = dt.date.today() - dt.timedelta(days=1)
+    db.commit()
+    configure_celery(settings)
+    assert expire_due_quotes() >= 1
+    db.expire_all()
+    assert db.get(Quote, quote.id).status == "expired"
