@@ -105,7 +105,7 @@ def _page(quote, *, accept_form=None, decline_form=None, status: int = 200):
     customer = db_session.get(Customer, quote.customer_id)
     order = db_session.get(Order, quote.order_id) if quote.order_id is not None else None
     return render_page(
-        "quotes/detail.html", status=status, q=quote, customer=customer,
+        "quotes/detail.html", status=status, qt=quote, customer=customer,
         shown=quotes.shown_status(quote), can_accept=quotes.can_accept(quote),
         on_account=customer.on_account_allowed, order_number=order.number if order else None,
         accept_form=accept_form or _accept_form(quote, formdata=None),

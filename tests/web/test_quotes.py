@@ -204,6 +204,7 @@ def test_the_buyer_accepts_and_the_order_carries_the_quoted_prices(acme_buyer, d
     assert quote.number in listing and "Sent" in listing
     page = text(acme_buyer.get(f"/account/quotes/{quote.number}"))
     assert "Accept quote" in page and "Decline" in page and "3.70 EUR" in page
+    assert 'name="q" value=""' in page  # the header's search box is not the quote
     assert acme_buyer.get(f"/account/quotes/{quote.number}/pdf").data.startswith(b"%PDF")
     token = csrf_token(acme_buyer, f"/account/quotes/{quote.number}")
     response = acme_buyer.post(f"/account/quotes/{quote.number}/accept",
