@@ -158,8 +158,10 @@ def accept(quote: str):
               "Pay it by card to confirm it.", "success")
         token = paylinks.make_token(current_app.config["MARKETLINE"].SECRET_KEY, order.id)
         return redirect_to(url_for("paylink.show", token=token))
-    flash(f"Quote accepted: order {order.number} is placed at the quoted prices, on account.",
-          "success")
+    waits = (" It is above your spending limit and waits for your company's approver."
+             if done.awaits_approval else "")
+    flash(f"Quote accepted: order {order.number} is placed at the quoted prices, on account."
+          + waits, "success")
     return redirect_to(url_for("orders.detail", number=order.number))
 
 

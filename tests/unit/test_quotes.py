@@ -258,3 +258,13 @@ def test_a_quote_with_an_admin_agent_has_no_limits(db):
     quotes.price_line(db, quote, quote.lines[0].id,
                       orders.PriceOverride("volume_deal", percent=Decimal(90)), agent=agent(db))
     assert not quotes.check_limits(quote, AgentFactory(roles_text="admin"), LIMITS).needs_supervisor
+
+
+def test_an_order_above_the_buyers_limit_waits_for_an_approver(db):
+    bea = login(db, "buyer@acme.example")  # order limit 500.00
+    quote = sent(db, lines=(("TON-TN3430", 12),))
+    done = acceptance.accept_quote(db, quote, user=bea, actor=actor_for(bea))
+    assert done.order.gross_total > bea.order_limit
+    hold = next(h for h in done.order.active_holds)
+    assert (hold.kind, hold.reason_code) == ("approval", "spending_limit")
+    assert "500.00" in hold.note and quote.status == Q.ACCEPTED and done.awaits_approval
