@@ -67,7 +67,7 @@ class TermsForm(FlaskForm):
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField("Why the request is declined", validators=[
+    reason = TextAreaField("Why it is declined", validators=[
         DataRequired("Say why the request is declined."),
         Length(max=REASON_LENGTH, message=f"Keep the reason under {REASON_LENGTH} characters.")])
 

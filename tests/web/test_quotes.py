@@ -333,3 +333,16 @@ def test_the_expiry_job_moves_sent_quotes_past_their_date(db, settings):
     assert expire_due_quotes() >= 1
     db.expire_all()
     assert db.get(Quote, quote.id).status == "expired"
+
+
+def test_an_agent_declines_a_request_and_the_buyer_reads_why(agent_client, acme_buyer, db):
+    quote = requested(db)
+    editor = f"/quotes/{quote.number}"
+    token = csrf_token(agent_client, editor)
+    refused = agent_client.post(f"{editor}/decline", data={"reason": "", "csrf_token": token})
+    assert "Say why" in text(refused)
+    response = agent_client.post(f"{editor}/decline", data={
+        "reason": "This paper is discontinued; ask us about PAP-A4-REC.", "csrf_token": token})
+    assert response.status_code == 303
+    page = text(acme_buyer.get(f"/account/quotes/{quote.number}"))
+    assert "Declined" in page and "discontinued" in page and "Accept quote" not in page
