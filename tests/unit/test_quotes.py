@@ -11,7 +11,7 @@ from core.audit import AuditEvent
 from core.catalog.models import Variant
 from core.customers.models import Customer, CustomerUser
 from core.customers.services import actor_for
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from core.orders import discounts
 from core.orders import services as orders
 from core.orders.models import Order
@@ -268,3 +268,51 @@ def test_an_order_above_the_buyers_limit_waits_for_an_approver(db):
     hold = next(h for h in done.order.active_holds)
     assert (hold.kind, hold.reason_code) == ("approval", "spending_limit")
     assert "500.00" in hold.note and quote.status == Q.ACCEPTED and done.awaits_approval
+
+
+def test_stock_is_checked_as_for_any_order_and_the_quote_stays_open(db):
+    quote = sent(db, lines=(("TON-TN3430", 9000),))
+    bea = login(db, "buyer@acme.example")
+    with pytest.raises(DomainError, match="Not enough stock"):
+        acceptance.accept_quote(db, quote, user=bea, actor=actor_for(bea))
+
+
+from hypothesis import HealthCheck, given  # noqa: E402
+from hypothesis import settings as run_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SKUS = ["PAP-A4-80", "PEN-G2-BLU", "TON-TN3430", "STN-76-YEL"]
+
+
+@given(lines=st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 20)), min_size=1,
+                      max_size=4, unique_by=lambda t: t[0]),
+       prices=st.lists(st.one_of(st.none(),
+                                 st.decimals("0.01", "99.99", places=2).map(
+                                     lambda d: ("unit_price", d)),
+                                 st.decimals("0.01", "100", places=2).map(
+                                     lambda d: ("percent", d))), min_size=4, max_size=4),
+       consumer=st.booleans())
+@run_settings(max_examples=20, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_whatever_the_prices_totals_add_up_and_the_order_takes_the_quoted_units(
+        db, lines, prices, consumer):
+    savepoint = db.begin_nested()
+    try:
+        quote = requested(db, lines=lines, who="shopper@example.com" if consumer
+                          else "approver@acme.example")
+        for line, price in zip(list(quote.lines), prices):
+            if price is not None:
+                quotes.price_line(db, quote, line.id, orders.PriceOverride(
+                    "volume_deal", **{price[0]: price[1]}), agent=agent(db))
+        assert sum(l.gross for l in quote.lines) == quote.gross_total
+        assert sum(l.net for l in quote.lines) == quote.net_total
+        assert quote.net_total + quote.tax_total == quote.gross_total
+        admin = AgentFactory(roles_text="admin")
+        quotes.send_quote(db, quote, agent=admin, limits=LIMITS, default_days=30)
+        user = login(db, "shopper@example.com" if consumer else "approver@acme.example")
+        order = acceptance.accept_quote(db, quote, user=user, actor=actor_for(user)).order
+        assert {l.sku: l.unit_price for l in order.lines} == \
+            {l.sku: l.unit_price for l in quote.lines}
+        assert order.gross_total - order.shipping_amount == quote.gross_total
+    finally:
+        savepoint.rollback()
