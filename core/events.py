@@ -150,6 +150,11 @@ class ApprovalDecided:
     order_id: int
     approved: bool
     comment: str = ""
+class QuoteSent:
+    """An agent sent a quote: the customer (the buyer it is for, else the customer's
+    address) is e-mailed it with its PDF."""
+
+    quote_id: int
 
 
 def record(session: Session, happened: object) -> None:

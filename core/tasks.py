@@ -28,6 +28,7 @@ celery_app.conf.beat_schedule = {
                                    "schedule": 300.0},
     "renew-card-authorisations": {"task": "marketline.renew_card_authorisations",
                                   "schedule": 3600.0},
+    "expire-due-quotes": {"task": "marketline.expire_due_quotes", "schedule": 3600.0},
 }
 
 

@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(profile.bp)
     from storefront import approvals
     app.register_blueprint(approvals.bp)
+    from storefront import quotes
+    app.register_blueprint(quotes.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)

@@ -138,6 +138,9 @@ def preview(session: Session, ctx: PricingContext, lines: list[tuple[int, int]],
 OVERRIDE_REASONS = {"price_match": "Price match", "damaged_packaging": "Damaged packaging",
                     "loyalty": "Loyalty", "service_recovery": "Service recovery",
                     "volume_deal": "Volume deal"}
+# An accepted quote's prices (core.quotes): the order's lines carry the quoted unit prices.
+QUOTED = "quoted"
+OVERRIDE_REASONS[QUOTED] = "Quoted price"
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,16 @@ def init_cli(app: Flask) -> None:
                              commit=db_session.commit)
         click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
 
+    @app.cli.command("expire-quotes")
+    def expire_quotes_command():
+        """Sent quotes past their expiry date become expired (Celery beat runs this every hour)."""
+        from core.quotes.services import expire_due_quotes
+        from core.web.db import db_session
+
+        moved = expire_due_quotes(db_session)
+        db_session.commit()
+        click.echo(f"{moved} quote(s) expired")
+
     @app.cli.command("seed")
     @click.option("--scale", type=click.Choice(["demo", "large"]), default="demo",
                   show_default=True, help="demo: the believable shop; large: benchmark volumes.")

@@ -14,3 +14,14 @@ def expire_abandoned_checkouts() -> dict:
     gateway = for_task(context)
     with context.session() as session:
         return expire_abandoned(session, gateway, commit=session.commit)
+
+
+@celery_app.task(name="marketline.expire_due_quotes")
+def expire_due_quotes() -> int:
+    """Every hour (Celery beat): sent quotes past their expiry date become expired."""
+    from core.quotes.services import expire_due_quotes as expire
+    context = tasks.context()
+    with context.session() as session:
+        moved = expire(session)
+        session.commit()
+        return moved

@@ -59,6 +59,7 @@ TRANSITION_FUNCTIONS = frozenset({
     "core.billing.states.restate", "core.billing.states.move_refund",
     "core.billing.states.move_request",
     "core.returns.states.move_return",
+    "core.quotes.states.move_quote",
 })
 
 

@@ -203,6 +203,7 @@ CANDIDATES = {
     "slug": ["category", "product"],
     "line_id": ["cart_line", "entry_line"],
     "rma": ["rma", "rma_to_receive"],
+    "quote": ["quote", "quote_draft"],
 }
 
 
@@ -483,6 +484,35 @@ class Scene:
                                             remote_addr="10.9.9.9", limit=100)
     def waiting(self):  # Bea's demo order waiting for her company's approver (core.demo.approvals)
         return self._acme_order("PO-7790").number
+    def _quote_request(self, key: str):
+        from core.customers.models import CustomerUser
+        from core.customers.services import actor_for
+        from core.quotes import services as quotes
+        from core.catalog.models import Variant
+        bea = self._one(select(CustomerUser).where(CustomerUser.email == BUYER))
+        variant = self._one(select(Variant.id).where(Variant.sku == "PAP-A4-80"))
+        return quotes.request_quote(self.db, lines=[(variant, 3)], customer=bea.customer,
+                                    user=bea, comment=f"hostile sweep {key}",
+                                    actor=actor_for(bea), valid_days=30)
+
+    def quote(self):  # sent to the Acme buyer, who may accept or decline it
+        from decimal import Decimal
+
+        from core.agents.models import Agent
+        from core.orders import discounts
+        from core.quotes import services as quotes
+        quote = self._quote_request("sent")
+        agent = self._one(select(Agent).where(Agent.email == "agent@marketline.example"))
+        quotes.send_quote(self.db, quote, agent=agent, default_days=30,
+                          limits=discounts.DiscountLimits(Decimal(10), Decimal(30)))
+        return quote.number
+
+    def quote_draft(self):  # requested, being prepared in the console's editor
+        return self._quote_request("draft").number
+
+    def quote_line(self):
+        from core.quotes import services as quotes
+        return quotes.get_quote(self.db, self["quote_draft"]).lines[0].id
 
 
 # --- fixtures ------------------------------------------------------------------------------

@@ -47,6 +47,8 @@ SHOP_LINKS = [
     (lambda s: links.email_change(s, "Abc-123_xyz"), "profile.confirm_email_change",
      {"email_token": "Abc-123_xyz"}),
     (lambda s: links.approvals_page(s), "approvals.index", {}),
+    (lambda s: links.quote_page_for(s, "QT-000123", customer_id=1, can_sign_in=True),
+     "quotes.detail", {"quote": "QT-000123"}),
 ]
 
 
