@@ -670,11 +670,13 @@ events.subscribe(events.EmailChanged, lambda happened: _queue(
 # -- spending-limit approvals (core.workflows.approvals) ----------------------------------------
 
 def _approvers(session, order: Order) -> list[CustomerUser]:
-    """Who decides the order: the active approvers and admins of its company, not its buyer."""
+    """Who decides the order: the active approvers and admins of its company who have
+    accepted their invitation (an invitee has no password yet), not its buyer."""
     buyer_id = order.placed_by_id if order.placed_by_kind == "customer" else None
     return [u for u in session.scalars(
         select(CustomerUser).where(CustomerUser.customer_id == order.customer_id,
                                    CustomerUser.active,
+                                   CustomerUser.email_confirmed_at.is_not(None),
                                    CustomerUser.role.in_(["approver", "admin"]))
         .order_by(CustomerUser.id)) if u.id != buyer_id and customer_roles.can_approve(u)]
 

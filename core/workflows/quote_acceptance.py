@@ -10,8 +10,8 @@ shipping address first) by the channel's first shipping method, charged as for a
 Payment: a customer allowed to buy on account has the order confirmed at once on its terms,
 then credit-checked (core.credit.checks.check_order, which may put it on a credit hold);
 any other waits for a card, and the shop sends the buyer to the order's pay page. An order
-above the accepting buyer's spending limit per order waits for a company approver (an
-"approval" hold, reason spending_limit), as their other orders do.
+above the accepting buyer's spending limits waits for a company approver (an "approval"
+hold, reason spending_limit: core.workflows.approvals), as their other orders do.
 
 Idempotent: the placement key is the quote's, and an accepted quote answers its order.
 A quote past its date is moved to expired and refused (QuoteExpired: the caller commits
@@ -30,11 +30,12 @@ from core.customers.addresses import validate_address
 from core.customers.models import Customer, CustomerAddress, CustomerUser
 from core.errors import NotFound
 from core.orders import services as orders
-from core.orders import holds, shipping
-from core.orders.models import Order, OrderHold
+from core.orders import shipping
+from core.orders.models import Order
 from core.quotes import services as quotes
 from core.quotes.models import Quote
 from core.quotes.states import QuoteStatus
+from core.workflows import approvals
 
 QuoteError = quotes.QuoteError
 QuoteExpired = quotes.QuoteExpired
@@ -77,20 +78,6 @@ def _addresses(session: Session, customer: Customer, address_id: int | None) -> 
     return ship, billing.as_dict() if billing else dict(ship)
 
 
-def over_limit(session: Session, order: Order, *, user: CustomerUser,
-               actor: audit.Actor) -> OrderHold | None:
-    """A quote accepted by a buyer whose order is above their spending limit per order
-    waits for an approver, as any order of theirs does: an "approval" hold for
-    `spending_limit` (the agreed mark of orders awaiting a company approver)."""
-    limit = user.order_limit
-    if limit is None or order.gross_total <= limit:
-        return None
-    return holds.place_hold(
-        session, order, kind="approval", reason_code="spending_limit", actor=actor,
-        channel="web", note=f"{order.money(order.gross_total).format()} from an accepted quote, "
-        f"above {user.full_name}'s limit of {order.money(limit).format()} per order")
-
-
 def accept_quote(session: Session, quote: Quote, *, user: CustomerUser, actor: audit.Actor,
                  address_id: int | None = None, po_number: str = "") -> Acceptance:
     """Accept the quote for `user` (who must see it: core.customers.roles) and place its
@@ -128,7 +115,8 @@ def accept_quote(session: Session, quote: Quote, *, user: CustomerUser, actor: a
     if on_account and order.status == "pending_payment":
         orders.confirm_on_account(session, order, actor=actor)
         credit.check_order(session, order, actor=actor)
-    over_limit(session, order, user=user, actor=actor)
+    approvals.spending_check(session, order, actor=actor)  # as any order of the buyer's
+    approvals.announce(session, order, actor=actor)  # on account: now; a card: once paid
     quotes.mark_accepted(session, quote, order_id=order.id, order_number=order.number,
                          user=user, actor=actor)
     session.flush()
