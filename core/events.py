@@ -150,6 +150,9 @@ class ApprovalDecided:
     order_id: int
     approved: bool
     comment: str = ""
+
+
+@dataclass(frozen=True)
 class QuoteSent:
     """An agent sent a quote: the customer (the buyer it is for, else the customer's
     address) is e-mailed it with its PDF."""

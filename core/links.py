@@ -131,6 +131,8 @@ def email_change(settings: Settings, token: str) -> str:
 def approvals_page(settings: Settings) -> str:
     """The shop's Approvals page, where a company's approvers decide waiting orders."""
     return _shop(settings, "/account/approvals")
+
+
 def quote_page_for(settings: Settings, number: str, *, customer_id: int,
                    can_sign_in: bool) -> str | None:
     """A quote in the customer's account (none for a customer without a login)."""

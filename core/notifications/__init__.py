@@ -21,11 +21,11 @@ The mails, by event:
   and makes the token, so the token never rests in the broker and the request that asked
   looks nothing up);
 * EmailConfirmationRequested, RegistrationRepeated -> the shop account's mails;
+* QuoteSent -> the quote, its PDF attached, to the buyer it is for (else the customer);
 * ApprovalRequested -> each active approver and admin of the company but the buyer: an
   order waits for approval, with a link to the shop's Approvals page;
 * ApprovalDecided -> the buyer: their order was approved, or rejected (and cancelled), with
   the approver's comment;
-* QuoteSent -> the quote, its PDF attached, to the buyer it is for (else the customer);
 * ReturnMoved -> the return's mails (once each): request received (only while it waits for
   a decision: a request approved at once gets the approval alone), approved (the return
   label PDF attached when the goods come back, or "keep them"), rejected (why), received
@@ -702,26 +702,6 @@ def approval_request_messages(session, order: Order, *, settings: Settings) -> l
 @celery_app.task(name="marketline.send_approval_requests", **_RETRY)
 def send_approval_requests(order_id: int) -> int:
     """E-mail every approver of the company that the order waits; how many were sent."""
-# -- quotes ----------------------------------------------------------------------------------
-
-def quote_message(session, quote, *, settings: Settings, to: str):
-    """The e-mail carrying a sent quote, its PDF attached (core.quotes.document)."""
-    from core.quotes import document as quote_document
-    seller = documents.Seller.from_settings(settings)
-    doc = quote_document.describe(session, quote)
-    link = links.quote_page_for(settings, quote.number, customer_id=quote.customer_id,
-                                can_sign_in=customers.can_sign_in(session, quote.customer_id))
-    pdf = Attachment(quote_document.pdf_filename(quote),
-                     quote_document.quote_pdf(session, quote, seller=seller), "application/pdf")
-    return _message(settings, to=to, subject=f"Quote {quote.number} from {seller.name}",
-                    template="quote", attachments=[pdf], q=quote, doc=doc, link=link)
-
-
-@celery_app.task(name="marketline.send_quote_email", **_RETRY)
-def send_quote_email(quote_id: int) -> bool:
-    """E-mail a sent quote with its PDF; once (an audit event marks it). True when sent."""
-    from core.quotes import services as quotes
-    from core.quotes.models import Quote
     context = tasks.context()
     settings = context.settings
     session = context.session()
@@ -770,6 +750,43 @@ def send_approval_decided(order_id: int, approved: bool, comment: str = "") -> b
                                            approver=approver)
         session.rollback()
         _deliver(settings, message)
+        return True
+    finally:
+        session.close()
+
+
+events.subscribe(events.ApprovalRequested, lambda happened: _queue(
+    send_approval_requests, happened.order_id,
+    what=f"the approval requests of order {happened.order_id}"))
+events.subscribe(events.ApprovalDecided, lambda happened: _queue(
+    send_approval_decided, happened.order_id, happened.approved, happened.comment,
+    what=f"the approval decision of order {happened.order_id}"))
+
+
+# -- quotes ----------------------------------------------------------------------------------
+
+def quote_message(session, quote, *, settings: Settings, to: str):
+    """The e-mail carrying a sent quote, its PDF attached (core.quotes.document)."""
+    from core.quotes import document as quote_document
+    seller = documents.Seller.from_settings(settings)
+    doc = quote_document.describe(session, quote)
+    link = links.quote_page_for(settings, quote.number, customer_id=quote.customer_id,
+                                can_sign_in=customers.can_sign_in(session, quote.customer_id))
+    pdf = Attachment(quote_document.pdf_filename(quote),
+                     quote_document.quote_pdf(session, quote, seller=seller), "application/pdf")
+    return _message(settings, to=to, subject=f"Quote {quote.number} from {seller.name}",
+                    template="quote", attachments=[pdf], q=quote, doc=doc, link=link)
+
+
+@celery_app.task(name="marketline.send_quote_email", **_RETRY)
+def send_quote_email(quote_id: int) -> bool:
+    """E-mail a sent quote with its PDF; once (an audit event marks it). True when sent."""
+    from core.quotes import services as quotes
+    from core.quotes.models import Quote
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
+    try:
         quote = session.get(Quote, quote_id, options=[selectinload(Quote.lines)])
         if quote is None or quote.sent_at is None:
             log.warning("quote %s to e-mail does not exist or was not sent", quote_id)
@@ -793,11 +810,5 @@ def send_approval_decided(order_id: int, approved: bool, comment: str = "") -> b
         session.close()
 
 
-events.subscribe(events.ApprovalRequested, lambda happened: _queue(
-    send_approval_requests, happened.order_id,
-    what=f"the approval requests of order {happened.order_id}"))
-events.subscribe(events.ApprovalDecided, lambda happened: _queue(
-    send_approval_decided, happened.order_id, happened.approved, happened.comment,
-    what=f"the approval decision of order {happened.order_id}"))
 events.subscribe(events.QuoteSent, lambda happened: _queue(
     send_quote_email, happened.quote_id, what=f"quote {happened.quote_id}"))

@@ -482,8 +482,10 @@ class Scene:
         return company.request_email_change(self.db, sam, new_email="sweep-new@example.com",
                                             current_password="demo-pass-1",
                                             remote_addr="10.9.9.9", limit=100)
+
     def waiting(self):  # Bea's demo order waiting for her company's approver (core.demo.approvals)
         return self._acme_order("PO-7790").number
+
     def _quote_request(self, key: str):
         from core.customers.models import CustomerUser
         from core.customers.services import actor_for
