@@ -55,7 +55,7 @@ def test_a_company_checkout_offers_the_book_the_date_and_on_account(shop_app, db
     client = signed_in(shop_app, "buyer@acme.example")
     add(client, db, "PAP-A4-80", 1)
     html = client.get("/checkout").get_data(as_text=True)
-    [office] = book_of(db, "Acme Corp")
+    office, *_ = book_of(db, "Acme Corp")  # the head office first (the default ship-to)
     assert re.search(rf'id="ship_to-{office.id}" name="ship_to" value="{office.id}"[^>]* checked',
                      html)
     assert 'value="new"' in html and "Requested delivery date (optional)" in html
@@ -72,7 +72,7 @@ def test_a_guest_sees_todays_checkout(client, db):
 
 def test_on_account_from_the_book_confirms_at_once_without_a_card(shop_app, db):
     client = signed_in(shop_app, "buyer@acme.example")
-    [office] = book_of(db, "Acme Corp")
+    office, *_ = book_of(db, "Acme Corp")  # the head office first (the default ship-to)
     response = checkout(client, db, ship_to=str(office.id), payment="on_account",
                         po_number="PO-42")
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -98,7 +98,7 @@ def test_another_customers_address_is_refused_at_the_field(shop_app, db):
 
 def test_a_requested_date_before_the_promised_date_is_refused_at_the_field(shop_app, db):
     client = signed_in(shop_app, "buyer@acme.example")
-    [office] = book_of(db, "Acme Corp")
+    office, *_ = book_of(db, "Acme Corp")  # the head office first (the default ship-to)
     today = dt.date.today().isoformat()
     response = checkout(client, db, ship_to=str(office.id), payment="on_account",
                         requested_date=today)
@@ -136,7 +136,7 @@ def test_a_buyer_may_not_save_to_the_book(shop_app, db):
 def test_over_the_limit_on_account_waits_for_approval_and_approvers_are_mailed(
         shop_app, db, smtp_sink):
     client = signed_in(shop_app, "buyer@acme.example")
-    [office] = book_of(db, "Acme Corp")
+    office, *_ = book_of(db, "Acme Corp")  # the head office first (the default ship-to)
     response = checkout(client, db, sku="TON-TN3430", quantity=10, ship_to=str(office.id),
                         payment="on_account")
     answer = response.get_json()
@@ -175,7 +175,7 @@ def waiting_orders(shop_app, db, count):
     bea.order_limit = Decimal("5.00")
     db.commit()
     client = signed_in(shop_app, "buyer@acme.example")
-    [office] = book_of(db, "Acme Corp")
+    office, *_ = book_of(db, "Acme Corp")  # the head office first (the default ship-to)
     numbers = []
     for _ in range(count):
         assert checkout(client, db, ship_to=str(office.id),
@@ -285,7 +285,7 @@ def test_a_stale_order_shows_the_new_total_before_it_is_approved(shop_app, db):
 def test_a_card_order_over_the_limit_waits_and_approvers_hear_once_authorised(
         shop_app, db, smtp_sink):
     client = signed_in(shop_app, "buyer@acme.example")
-    [office] = book_of(db, "Acme Corp")
+    office, *_ = book_of(db, "Acme Corp")  # the head office first (the default ship-to)
     response = checkout(client, db, sku="TON-TN3430", quantity=10, ship_to=str(office.id),
                         payment="card", payment_method="pm_card_visa")
     assert response.get_json()["status"] == "confirmed", response.get_json()
