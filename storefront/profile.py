@@ -98,9 +98,9 @@ def confirm_email_change(email_token: str):
             return render_page("account/email_change_invalid.html", status=400,
                                message=str(err))
         db_session.commit()
-        flash(f"Your e-mail address is now {user.email}. Sign in with it from now on.",
-              "success")
-        return redirect_to(url_for("account.overview"))
+        flash(f"Your e-mail address is now {user.email}. You were signed out everywhere: "
+              "sign in with it from now on.", "success")
+        return redirect_to(url_for("account.sign_in"))
     return render_page("account/confirm_email_change.html", form=form, token=email_token,
                        new_email=link.new_email)
 

@@ -41,7 +41,8 @@ from core.customers import roles
 from core.customers.addresses import validate_address
 from core.customers.errors import InvalidInput, WrongPassword
 from core.customers.models import (BuyerInvitation, Customer, CustomerAddress, CustomerUser,
-                                   EmailChange, SingleUseLink)
+                                   EmailChange, EmailConfirmation, PasswordReset,
+                                   SingleUseLink)
 from core.customers.services import (_token_hash, actor_for, find_user_by_email,
                                      password_context, phone_digits)
 from core.db import utcnow
@@ -648,7 +649,8 @@ def valid_email_change(session: Session, token: str) -> EmailChange:
 
 def confirm_email_change(session: Session, token: str) -> CustomerUser:
     """Follow the link: the new address becomes the login's (and a person's contact
-    address). Refused when the address got a login meanwhile. The old address is told."""
+    address). Refused when the address got a login meanwhile. The old address is told;
+    links mailed to it are spent and the login is signed out everywhere."""
     link = valid_email_change(session, token)
     user = session.get(CustomerUser, link.user_id)
     new_email = link.new_email
@@ -669,7 +671,12 @@ def confirm_email_change(session: Session, token: str) -> CustomerUser:
                                  "become yours.") from None
     now = utcnow()
     user.email_confirmed_at = now
-    _spend_all(session, EmailChange, user, now)
+    # Whoever reads the old mailbox keeps nothing: links sent there (a password reset, a
+    # confirmation) are spent and every session of the login ends; it signs in again with
+    # the new address.
+    for model in (EmailChange, PasswordReset, EmailConfirmation):
+        _spend_all(session, model, user, now)
+    auth.end_all_sessions(session, realm="customer", user_id=user.id)
     events.record(session, events.EmailChanged(old_email=old_email, new_email=new_email,
                                                full_name=user.full_name))
     audit.record(session, "customer.email_changed", actor=actor_for(user), channel="web",

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit
@@ -80,12 +81,24 @@ def create(session: Session, user: CustomerUser, *, name: str | None,
     shopping_list = ShoppingList(customer_id=user.customer_id, name=_name(session, user, name),
                                  created_by_id=user.id)
     shopping_list.lines = [ShoppingListLine(variant_id=vid, quantity=qty) for vid, qty in items]
-    session.add(shopping_list)
-    session.flush()
+    _save(session, shopping_list, "A list with that name was saved a moment ago. Choose "
+          "another name.", field="name")
     audit.record(session, "list.created", actor=actor_for(user), channel=CHANNEL,
                  subject=shopping_list, data={"name": shopping_list.name,
                                               "lines": len(shopping_list.lines)})
     return shopping_list
+
+
+def _save(session: Session, shopping_list: ShoppingList, message: str, *,
+          field: str | None = None) -> None:
+    """Flush in a savepoint: a concurrent request that saved the same name (or added the
+    same item) first makes this a ListError to show, not a failed transaction."""
+    try:
+        with session.begin_nested():
+            session.add(shopping_list)
+            session.flush()
+    except IntegrityError:
+        raise ListError(message, field=field) from None
 
 
 def _may_change(user: CustomerUser, shopping_list: ShoppingList) -> None:
@@ -100,7 +113,8 @@ def rename(session: Session, user: CustomerUser, shopping_list: ShoppingList, *,
     _may_change(user, shopping_list)
     shopping_list.name = _name(session, user, name, exclude_id=shopping_list.id)
     shopping_list.updated_at = utcnow()
-    session.flush()
+    _save(session, shopping_list, "A list with that name was saved a moment ago. Choose "
+          "another name.", field="name")
 
 
 def delete(session: Session, user: CustomerUser, shopping_list: ShoppingList) -> None:
@@ -133,7 +147,7 @@ def add_product(session: Session, user: CustomerUser, shopping_list: ShoppingLis
     else:
         line.quantity = total
     shopping_list.updated_at = utcnow()
-    session.flush()
+    _save(session, shopping_list, "The list changed a moment ago; add the item again.")
     return line
 
 

@@ -13,7 +13,7 @@ from core.auth import services as auth
 from core.auth.models import LoginSession
 from core.auth.passwords import WeakPassword
 from core.customers import company
-from core.customers.errors import InvalidInput, WrongPassword
+from core.customers.errors import InvalidInput, InvalidResetLink, WrongPassword
 from core.customers.models import BuyerInvitation, CustomerAddress, CustomerUser, EmailChange
 from core.db import utcnow
 from tests import factories
@@ -362,3 +362,19 @@ def test_a_newer_email_change_spends_the_older_link_and_links_expire(db):
     with pytest.raises(InvalidInput) as err:
         change(db, pia, "pia@person.example")
     assert err.value.field == "new_email"
+
+
+def test_a_confirmed_email_change_spends_links_sent_to_the_old_address_and_ends_sessions(db):
+    """Whoever reads the old mailbox keeps nothing: a reset link mailed there before the
+    change no longer works, and every session of the login ends (review finding 8)."""
+    from core.auth.models import LoginSession
+    from core.customers import services as customers
+    pia = factories.CustomerUserFactory(email="pia@person.example")
+    _, reset = customers.request_password_reset(db, "pia@person.example")
+    db.add(LoginSession(id="pia-elsewhere", realm="customer", user_id=pia.id,
+                        expires_at=utcnow() + dt.timedelta(hours=1)))
+    db.flush()
+    company.confirm_email_change(db, change(db, pia, "pia@new.example"))
+    with pytest.raises(InvalidResetLink):
+        customers.valid_reset(db, reset)
+    assert db.get(LoginSession, "pia-elsewhere") is None

@@ -250,3 +250,20 @@ def test_add_many_fills_a_cart_not_yet_saved(db):
                             items=[(vid(db, "PAP-A4-80"), 2)])
     assert [a.line_quantity for a in result.added] == [2]
     assert in_cart(cart) == {vid(db, "PAP-A4-80"): 2}
+
+
+def test_a_list_name_saved_concurrently_is_a_message_at_the_field_not_a_failure(db):
+    """The name check runs before the insert: a list of that name committed meanwhile by
+    another request (simulated by skipping the check) ends in a ListError at the field and
+    the transaction goes on (review finding 12)."""
+    from unittest import mock
+
+    from core.customers.models import CustomerUser
+    from core.orders import lists
+    bea = db.scalar(select(CustomerUser).where(CustomerUser.email == "buyer@acme.example"))
+    lists.create(db, bea, name="Concurrent", items=[])
+    with mock.patch.object(lists, "_name", lambda session, user, name, exclude_id=None: name):
+        with pytest.raises(lists.ListError) as err:
+            lists.create(db, bea, name="Concurrent", items=[])
+    assert err.value.field == "name"
+    assert lists.create(db, bea, name="Another", items=[]).id  # the session still works
