@@ -84,7 +84,7 @@ def test_invited_buyer_quick_orders_over_the_limit_approved_then_released(new_pa
     olga.get_by_role("button", name="Set password and sign in").click()
     expect(olga.get_by_role("heading", name="My account")).to_be_visible()
 
-    olga.get_by_role("link", name="Quick order").click()
+    olga.get_by_role("link", name="Quick order", exact=True).click()
     olga.get_by_label("SKU and quantity").fill(PASTE)
     olga.get_by_role("button", name="Add to cart").click()
     expect(olga.get_by_text("Added 4 lines (12 units) to your cart.")).to_be_visible()
