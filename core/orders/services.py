@@ -186,17 +186,21 @@ def _resolve(override: PriceOverride, list_unit: Decimal, currency: str) -> Deci
 
 
 def price_with_overrides(session: Session, ctx: PricingContext, lines: Sequence[tuple[int, int]],
-                         overrides: Mapping[int, PriceOverride]) -> OverriddenCart:
+                         overrides: Mapping[int, PriceOverride], *,
+                         promotions: bool = True) -> OverriddenCart:
     """Price lines as the channel does, except that an overridden line's unit price is the
     agent's: it takes the place of the price list (quantity breaks included), and the same
     engine then applies promotions and tax with its rounding rules, so line and document
-    totals stay sums of lines. The same queries as pricing.price_cart, whatever the lines."""
+    totals stay sums of lines. The same queries as pricing.price_cart, whatever the lines.
+
+    `promotions=False` prices without any promotion (nor free shipping from one): a quote's
+    negotiated prices, which promotions of the day must not change (core.quotes)."""
     facts = pricing.load_facts(session, ctx, [vid for vid, _ in lines])
-    promotions = pricing.load_promotions(session, ctx)
+    active = pricing.load_promotions(session, ctx) if promotions else []
     if missing := {vid for vid, _ in lines} - facts.keys():
         raise NotFound(f"{len(missing)} item(s) do not exist.")
     found = [(facts[vid], qty) for vid, qty in lines]
-    base = engine.price(ctx, found, promotions)
+    base = engine.price(ctx, found, active)
     currency = ctx.channel.currency
     units = {l.variant_id: _resolve(overrides[l.variant_id], l.unit_price, currency)
              for l in base.lines if l.variant_id in overrides}
@@ -207,7 +211,7 @@ def price_with_overrides(session: Session, ctx: PricingContext, lines: Sequence[
     changed = [(replace(f, candidates=(ListPrice(0, "override", "Agent price override",
                                                  "contract", 0, mode, 1, units[f.variant_id]),))
                 if f.variant_id in units else f, qty) for f, qty in found]
-    return OverriddenCart(engine.price(ctx, changed, promotions), base, units, reasons)
+    return OverriddenCart(engine.price(ctx, changed, active), base, units, reasons)
 
 
 def _insert_lines(session: Session, order: Order, priced: PricedCart, promised: dt.date,
@@ -233,13 +237,15 @@ def _insert_lines(session: Session, order: Order, priced: PricedCart, promised: 
 def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: PricingContext,
                 customer_id: int | None, actor: audit.Actor, idempotency_key: str,
                 overrides: Mapping[int, PriceOverride] | None = None,
-                attributed_channel: str | None = None) -> Order:
+                attributed_channel: str | None = None, promotions: bool = True) -> Order:
     """Turn a checkout into an order awaiting payment, with its stock reserved.
 
     The same idempotency key always yields the same order: a double click or a retry
     finds the first one. `overrides` are an agent's prices per variant id; the order is
     priced in `channel` (its assortment and prices) but recorded as coming through
     `attributed_channel` when given (an agent pricing a customer as the web shop would).
+    `promotions=False` (with `overrides`) leaves every promotion out: an accepted quote's
+    order costs what was quoted, whatever promotions started or ended since.
     Flushes; the caller commits.
     """
     if existing := find_by_key(session, idempotency_key):
@@ -248,8 +254,9 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
         raise OrderError("Your cart is empty.")
     variants = _check_sellable(session, channel, checkout.lines)
     overridden = None
-    if overrides:
-        overridden = price_with_overrides(session, ctx, checkout.lines, overrides)
+    if overrides or not promotions:
+        overridden = price_with_overrides(session, ctx, checkout.lines, overrides or {},
+                                          promotions=promotions)
         priced = overridden.priced
     else:
         priced = pricing.price_cart(session, ctx, checkout.lines)

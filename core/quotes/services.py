@@ -4,9 +4,12 @@ accepted, declined or left to expire.
 Prices come from the pricing engine the orders use: a quote's lines are priced in the
 quote's channel (the customer's web channel: web-b2b for a company) at the customer's
 prices, with the agent's overrides (core.orders.services.price_with_overrides, the same
-engine, promotions, tax and rounding as an order). Each line keeps the list unit price next
-to the quoted one and the reason; the quote keeps its totals. Accepting places an order at
-the quoted unit prices (core.workflows.quote_acceptance).
+engine, tax and rounding as an order). A quote is a negotiated price: no promotion applies
+to it, neither when it is priced nor when it is accepted, so the order's goods cost exactly
+what was quoted whatever promotions start or end meanwhile (tax follows the ship-to and
+shipping is added at acceptance, as for any order). Each line keeps the list unit price
+next to the quoted one and the reason; the quote keeps its totals. Accepting places an
+order at the quoted unit prices (core.workflows.quote_acceptance).
 
 Agents' limits are those of orders (core.orders.discounts): a quote whose prices go beyond
 the agent's percentage per line, or give away more than their amount per quote, cannot be
@@ -150,7 +153,7 @@ def reprice(session: Session, quote: Quote) -> None:
     overrides = {l.variant_id: o for l in lines if (o := _override(l)) is not None}
     try:
         priced = price_with_overrides(session, ctx, [(l.variant_id, l.quantity) for l in lines],
-                                      overrides)
+                                      overrides, promotions=False)
     except OrderError as err:
         raise QuoteError(str(err), field=err.field) from None
     by_variant = {l.variant_id: l for l in lines}

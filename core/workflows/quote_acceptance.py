@@ -3,9 +3,10 @@
 Spans packages (quotes, orders, customers, credit), so it lives here. The order is placed
 through core.orders.services.place_order like any other: in the quote's channel for its
 customer, every line overridden to its quoted unit price with the reason "quoted" (the
-same pricing engine: promotions, tax and rounding as for the quote), stock checked and
-reserved. It ships to the address the buyer picks from the customer's book (the default
-shipping address first) by the channel's first shipping method, charged as for any order.
+same pricing engine, tax and rounding as for the quote, and, as for the quote, no
+promotion: the goods cost what was quoted), stock checked and reserved. It ships to the
+address the buyer picks from the customer's book (the default shipping address first) by
+the channel's first shipping method, charged as for any order; tax follows that address.
 
 Payment: a customer allowed to buy on account has the order confirmed at once on its terms,
 then credit-checked (core.credit.checks.check_order, which may put it on a credit hold);
@@ -109,7 +110,8 @@ def accept_quote(session: Session, quote: Quote, *, user: CustomerUser, actor: a
                 payment_method="on_account" if on_account else "card",
                 po_number=(po_number.strip() or quote.number)[:PO_LENGTH]),
             channel=channel, ctx=ctx, customer_id=customer.id, actor=actor,
-            idempotency_key=f"quote-{quote.id}", overrides=quotes.overrides_for_order(quote))
+            idempotency_key=f"quote-{quote.id}", overrides=quotes.overrides_for_order(quote),
+            promotions=False)  # a negotiated price: what was quoted, no promotion on top
     except orders.OrderError as err:
         raise QuoteError(str(err), field=err.field) from None
     if on_account and order.status == "pending_payment":
