@@ -111,7 +111,7 @@ def test_within_the_limit_no_hold(db):
     globex = company(db)
     order = order_on_account(db, globex, [("PAP-A4-80", 1)], key="ok-1")
     assert order.active_holds == []
-    assert checks.check_order(db, order, actor=WAREHOUSE) is None
+    assert checks.check_order(db, order, actor=WAREHOUSE, overdue_days=30) is None
 
 
 def test_overdue_invoices_hold_even_without_a_limit(db):
@@ -147,7 +147,7 @@ def test_a_card_order_is_never_credit_checked(db):
     order = order_on_account(db, globex, [("PAP-A4-80", 1)], key="c-1")
     order.active_holds[0].released_at = utcnow()
     order.payment_method = "card"
-    assert checks.check_order(db, order, actor=WAREHOUSE) is None
+    assert checks.check_order(db, order, actor=WAREHOUSE, overdue_days=30) is None
 
 
 def test_an_order_on_account_that_grows_past_the_limit_goes_on_hold(db):
