@@ -190,6 +190,8 @@ def place():
         ctx = replace(ctx, coupon_codes=tuple(cart.coupon_codes), country=address["country"],
                       region=address["region"])
         user = current_account()
+        key = orders.attempt_key("checkout", cart.id, form.key.data)
+        resubmitted = orders.find_by_key(db_session, key) is not None
         order = orders.place_order(
             db_session,
             checkout=orders.Checkout(lines=[(l.variant_id, l.quantity) for l in cart.lines],
@@ -200,8 +202,10 @@ def place():
                                      po_number=form.po_number.data or ""),
             channel=channel, ctx=ctx, customer_id=user.customer_id if user else None,
             actor=current_actor(),
-            idempotency_key=orders.attempt_key("checkout", cart.id, form.key.data))
-        if company_user is not None:
+            idempotency_key=key)
+        # The same submission again (a double click, a retry) returns the order placed the
+        # first time: its company steps ran then (confirmed on account, address saved).
+        if company_user is not None and not resubmitted and order.status == "pending_payment":
             _company_steps(order, form, company_user, on_account=on_account)
         if gift_code:  # in the order's transaction: no order without its gift card, nor back
             _pay_with_gift_card(order, gift_code, card_given=bool(form.payment_method.data))
