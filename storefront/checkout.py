@@ -319,9 +319,11 @@ def _remember(order: Order) -> None:
 
 
 def _after_confirmation(order: Order) -> None:
-    """Once an order is confirmed: a company's approvers hear of it if it waits for them,
-    and the cart is emptied. (The confirmation e-mail follows from the order's confirmation
-    itself, whoever confirmed it: see core.notifications.)"""
+    """Once an order is confirmed: the cart is emptied, and a company's approvers hear of
+    an order a gift card paid in full (once: an order on account or confirmed by a card
+    was announced where it was confirmed, core.workflows.b2b_checkout and card_payments).
+    (The confirmation e-mail follows from the order's confirmation itself, whoever
+    confirmed it: see core.notifications.)"""
     if b2b_checkout.after_confirmation(db_session, order, actor=current_actor()):
         db_session.commit()
     cart = current_cart()

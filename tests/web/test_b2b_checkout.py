@@ -355,3 +355,39 @@ def test_the_same_on_account_checkout_posted_twice_answers_as_the_first(
     db.expire_all()
     assert placed(db).id == order.id
     assert len(book_of(db, "Acme Corp")) == before + 1
+
+
+def test_approvers_hear_of_a_card_order_the_stripe_webhook_confirms(
+        shop_app, db, smtp_sink, payment_gateway, monkeypatch):
+    """The buyer's browser never comes back from 3-D Secure: the webhook's authorisation
+    confirms the order, and the approvers are mailed all the same (once)."""
+    from core.money import Money
+    from core.payments.gateway import IntentResult
+    from tests.web.test_webhooks import event_for, post, sign
+
+    def challenged(*, amount, currency, key, **kwargs):
+        return IntentResult(f"pi_{key}", "requires_action", f"pi_{key}_secret_x",
+                            Money(amount, currency))
+    monkeypatch.setattr(payment_gateway, "authorise", challenged)
+    client = signed_in(shop_app, "buyer@acme.example")
+    office, *_ = book_of(db, "Acme Corp")  # the head office first (the default ship-to)
+    response = checkout(client, db, sku="TON-TN3430", quantity=10, ship_to=str(office.id),
+                        payment="card", payment_method="pm_card_threeDSecure2Required")
+    assert response.get_json()["status"] == "requires_action", response.get_json()
+    order = placed(db)
+    assert order.status == "pending_payment"
+    from core.payments.models import PaymentAttempt
+    intent = db.scalar(select(PaymentAttempt.stripe_id).where(
+        PaymentAttempt.order_id == order.id))
+    for event_id in ("evt_3ds_1", "evt_3ds_2"):  # Stripe sends two events for it
+        payload = event_for(intent, event_id=event_id, amount=int(order.gross_total * 100),
+                            kind="payment_intent.amount_capturable_updated")
+        assert post(shop_app.test_client(), payload, sign(payload)).status_code == 200
+    order = placed(db)
+    assert (order.status, order.payment_state) == ("confirmed", "authorised")
+    assert [h.reason_code for h in order.active_holds] == ["spending_limit"]
+    mail = smtp_sink.wait_for("approver@acme.example", subject=order.number)
+    assert "http://localhost/account/approvals" in text_of(mail)
+    requests = [m for m in smtp_sink.messages if "approver@acme.example" in m["To"]
+                and order.number in m["Subject"]]
+    assert len(requests) == 1
