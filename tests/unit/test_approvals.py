@@ -206,3 +206,27 @@ def test_an_order_decided_already_is_refused_as_such(db):
     gina = user(db, "gina@globex.example")  # another company's order: not found at all
     with pytest.raises(NotFound):
         approvals.approve(db, gina, order.number)
+
+
+def test_the_monthly_spending_check_locks_the_customer_before_reading_the_month(
+        db, connection):
+    """Two orders of a buyer with a monthly limit checked at once queue on the customer's
+    row (as the credit check does), so each sees the other in the month's spend."""
+    from sqlalchemy import event
+    bea = user(db, "buyer@acme.example")
+    bea.monthly_limit = Decimal("100000.00")
+    order = shop_order(db, bea, [("PAP-A4-80", 1)], key="ml-lock", on_account=False)
+    assert order.holds == []
+    db.flush()
+    seen = []
+    listener = lambda conn, cursor, statement, *a: seen.append(statement)  # noqa: E731
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        approvals.spending_check(db, order, actor=actor_for(bea))
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+    [lock] = [i for i, s in enumerate(seen) if "FROM customers" in s]
+    [month] = [i for i, s in enumerate(seen) if "sum(orders.gross_total)" in s]
+    assert lock < month
+    if connection.dialect.name == "postgresql":
+        assert seen[lock].rstrip().endswith("FOR UPDATE")
