@@ -154,7 +154,9 @@ def change_lines(number: str):
             if done := commit_or_refuse(form, maintenance.change_lines, order, changes=changes,
                                         actor=current_actor(), gateway=gateway(),
                                         commit=db_session.commit,
-                                        authority=_discount_authority()):
+                                        authority=_discount_authority(),
+                                        overdue_days=current_app.config[
+                                            "MARKETLINE"].CREDIT_OVERDUE_DAYS):
                 return _saved(_change_message(order, done.value), order)
     return _page(order, lines_form=form)
 

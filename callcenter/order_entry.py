@@ -425,6 +425,7 @@ def place(customer: str):
             shipping_method=entry.ship.get("method") or _first_method(entry, address),
             payment_method=form.payment_method.data, settings_limits=_limits(),
             idempotency_key=orders.attempt_key("phone", agent.id, form.key.data),
+            overdue_days=current_app.config["MARKETLINE"].CREDIT_OVERDUE_DAYS,
             po_number=form.po_number.data or "", gift_card=form.gift_card.data or "")
     except DomainError as err:
         return _refused(entry, form, err, "place", focus="payment_method")

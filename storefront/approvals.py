@@ -2,7 +2,8 @@
 they went over their buyer's spending limits (core.workflows.approvals).
 
 Only approvers and admins of a company see it (others get 403 with a message); an order is
-found only among the viewer's company's waiting orders (404 for any other). Approve
+found only among the viewer's company's waiting orders (404 for any other; one that was
+decided meanwhile, a double click, leads back to the list with a message). Approve
 releases the hold; an order waiting longer than APPROVAL_PRICE_DAYS shows its new total at
 today's prices first (its own page) and is re-priced when approved. Reject needs a comment
 and cancels the order. A buyer never decides their own order (the service refuses it).
@@ -69,6 +70,9 @@ def _waiting_or_404(user, waiting: str):
         return approvals.find_waiting(db_session, user, waiting, price_days=_price_days())
     except NotFound:
         abort(404)
+    except approvals.AlreadyDecided as err:
+        flash(str(err), "info")
+        return None
 
 
 @bp.get("/account/approvals/<waiting>")
@@ -79,6 +83,8 @@ def review(waiting: str):
     if user is None:
         return render_page("approvals/list.html", rows=[], forbidden=FORBIDDEN, status=403)
     found = _waiting_or_404(user, waiting)
+    if found is None:
+        return redirect_to(url_for(".index"))
     return render_page("approvals/review.html", row=found, price_days=_price_days(),
                        change=approvals.price_change(db_session, found), problem=None)
 
@@ -108,6 +114,10 @@ def approve(waiting: str):
     except NotFound:
         db_session.rollback()
         abort(404)
+    except approvals.AlreadyDecided as err:  # a double click, or another approver first
+        db_session.rollback()
+        flash(str(err), "info")
+        return redirect_to(url_for(".index"))
     except DomainError as err:
         db_session.rollback()
         status = 403 if isinstance(err, HoldNotAllowed) else 422
@@ -133,6 +143,10 @@ def reject(waiting: str):
     except NotFound:
         db_session.rollback()
         abort(404)
+    except approvals.AlreadyDecided as err:  # a double click, or another approver first
+        db_session.rollback()
+        flash(str(err), "info")
+        return redirect_to(url_for(".index"))
     except DomainError as err:
         db_session.rollback()
         status = 403 if isinstance(err, HoldNotAllowed) else 422

@@ -190,6 +190,8 @@ def place():
         ctx = replace(ctx, coupon_codes=tuple(cart.coupon_codes), country=address["country"],
                       region=address["region"])
         user = current_account()
+        key = orders.attempt_key("checkout", cart.id, form.key.data)
+        resubmitted = orders.find_by_key(db_session, key) is not None
         order = orders.place_order(
             db_session,
             checkout=orders.Checkout(lines=[(l.variant_id, l.quantity) for l in cart.lines],
@@ -200,8 +202,10 @@ def place():
                                      po_number=form.po_number.data or ""),
             channel=channel, ctx=ctx, customer_id=user.customer_id if user else None,
             actor=current_actor(),
-            idempotency_key=orders.attempt_key("checkout", cart.id, form.key.data))
-        if company_user is not None:
+            idempotency_key=key)
+        # The same submission again (a double click, a retry) returns the order placed the
+        # first time: its company steps ran then (confirmed on account, address saved).
+        if company_user is not None and not resubmitted and order.status == "pending_payment":
             _company_steps(order, form, company_user, on_account=on_account)
         if gift_code:  # in the order's transaction: no order without its gift card, nor back
             _pay_with_gift_card(order, gift_code, card_given=bool(form.payment_method.data))
@@ -315,9 +319,11 @@ def _remember(order: Order) -> None:
 
 
 def _after_confirmation(order: Order) -> None:
-    """Once an order is confirmed: a company's approvers hear of it if it waits for them,
-    and the cart is emptied. (The confirmation e-mail follows from the order's confirmation
-    itself, whoever confirmed it: see core.notifications.)"""
+    """Once an order is confirmed: the cart is emptied, and a company's approvers hear of
+    an order a gift card paid in full (once: an order on account or confirmed by a card
+    was announced where it was confirmed, core.workflows.b2b_checkout and card_payments).
+    (The confirmation e-mail follows from the order's confirmation itself, whoever
+    confirmed it: see core.notifications.)"""
     if b2b_checkout.after_confirmation(db_session, order, actor=current_actor()):
         db_session.commit()
     cart = current_cart()

@@ -17,7 +17,6 @@ from core.payments.invoices import (InvoiceNotPayable, card_payable, complete_in
                                     pay_invoice)
 from core.web.db import db_session
 from core.ratelimit import RateLimited
-from core.workflows import b2b_checkout
 from core.workflows.card_payments import authorise_order, complete_authentication
 from core.web.forms import card_reference
 from core.web.render import render_page
@@ -59,9 +58,8 @@ def card_setup(token: str):
 
 
 def _answer(outcome, token: str):
-    if outcome.status == "authorised" and b2b_checkout.after_confirmation(
-            db_session, outcome.order, actor=ACTOR):  # an order waiting for approval
-        db_session.commit()  # (a quote accepted above the buyer's limit): tell the approvers
+    # An order waiting for approval (a quote accepted above the buyer's limit): its
+    # approvers were told when the card confirmed it (core.workflows.card_payments).
     return card_answer(outcome, confirmed=("authorised",),
                        redirect=url_for("paylink.show", token=token),
                        complete_url=url_for("paylink.complete", token=token))

@@ -141,7 +141,9 @@ def accept(quote: str):
     try:
         done = acceptance.accept_quote(db_session, found, user=user, actor=current_actor(),
                                        address_id=address_id if raw else None,
-                                       po_number=form.po_number.data or "")
+                                       po_number=form.po_number.data or "",
+                                       overdue_days=current_app.config[
+                                           "MARKETLINE"].CREDIT_OVERDUE_DAYS)
     except quotes.QuoteExpired as err:
         db_session.commit()  # the quote is expired now: that stays
         flash(str(err), "error")

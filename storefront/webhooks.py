@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from core.errors import DomainError
 from core.payments import webhooks
-from core.payments.tasks import process_stripe_event
+from core.workflows.tasks import process_stripe_event
 from core.web.db import db_session
 from core.web.security import csrf
 

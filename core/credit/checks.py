@@ -13,10 +13,11 @@ an agent with the credit role (or admin) releases it (core.orders.holds.RELEASE_
 """
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.credit.exposure import OVERDUE_DAYS, Exposure, exposure
+from core.credit.exposure import Exposure, exposure
 from core.customers.models import Customer
 from core.money import Money
 from core.orders import holds
@@ -45,11 +46,28 @@ def over_limit_note(found: Exposure, order: Order) -> str:
             f"orders on account not yet invoiced {_m(found.uninvoiced_orders, c)}.")
 
 
+def lock_customer(session: Session, customer_id: int) -> Customer:
+    """The customer under its row lock (SELECT ... FOR UPDATE; nothing on SQLite), read
+    afresh: checks of one customer's orders run one after the other, so two orders placed
+    at once cannot together pass a limit each passes alone."""
+    return session.scalar(select(Customer).where(Customer.id == customer_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
+def other_currency_note(order: Order, customer: Customer) -> str:
+    return (f"Order {order.number} is in {order.currency}, the customer's credit limit and "
+            f"exposure are in {customer.currency}: it cannot be checked against them. "
+            "Check the customer's credit by hand.")
+
+
 def check_order(session: Session, order: Order, *, actor: audit.Actor,
-                overdue_days: int = OVERDUE_DAYS) -> OrderHold | None:
+                overdue_days: int) -> OrderHold | None:
     """Put an order on account on a credit hold when its customer has invoices overdue
-    more than `overdue_days` or is over their credit limit with it; the hold (an active
-    credit hold the order already had, if any), or None when it passes. Flushes; never
+    more than `overdue_days` (the CREDIT_OVERDUE_DAYS setting: every caller passes it)
+    or is over their credit limit with it, or when the order is in another currency than
+    the customer's (it cannot be checked: reason `credit_check`); the hold (an active
+    credit hold the order already had, if any), or None when it passes. The customer's
+    row is locked first, so concurrent checks of one customer queue. Flushes; never
     raises for the check itself."""
     if order.payment_method != "on_account" or order.customer_id is None:
         return None
@@ -57,9 +75,11 @@ def check_order(session: Session, order: Order, *, actor: audit.Actor,
         return None
     if existing := next((h for h in order.active_holds if h.kind == "credit"), None):
         return existing
-    customer = session.get(Customer, order.customer_id)
+    customer = lock_customer(session, order.customer_id)
     found = exposure(session, customer, overdue_days=overdue_days)
-    if found.overdue:
+    if order.currency != customer.currency:
+        reason, note = "credit_check", other_currency_note(order, customer)
+    elif found.overdue:
         reason, note = "overdue_items", overdue_note(found)
     elif found.over_limit:
         reason, note = "over_limit", over_limit_note(found, order)

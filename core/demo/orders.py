@@ -23,6 +23,7 @@ from core.billing import credit_requests, giftcards, invoicing, receivables
 from core.billing.models import Invoice
 from core.catalog.models import Variant
 from core.config import Settings
+from core.credit.exposure import OVERDUE_DAYS
 from core.customers.models import Customer, CustomerAddress
 from core.customers.services import register_customer
 from core.db import utcnow
@@ -65,7 +66,7 @@ def take_phone_order(session: Session, customer: Customer, agent: Agent,
         lines=[(sku[s], q) for s, q in lines], overrides={}, coupon_codes=[],
         shipping_address=address.as_dict(), shipping_method="standard",
         payment_method="on_account", settings_limits=LIMITS,
-        idempotency_key=key, po_number=po)
+        idempotency_key=key, overdue_days=OVERDUE_DAYS, po_number=po)
     _backdate(session, order, days_ago)
     if days_ago:
         # The credit check judged it by today's overdue invoices; on the day it was placed

@@ -8,12 +8,12 @@ Who may release which hold (admin may release every kind):
     manual          any console agent (agent, supervisor, credit), whoever placed it
     approval        supervisor
     payment_review  supervisor
-    credit          credit
+    credit          credit, supervisor
 
-A credit hold is released by the credit role only (and admin), not by a sales supervisor:
-M8 is about who may let a customer owe more, and that is the credit team's decision
-(segregation of duties, as Dynamics 365 keeps credit holds with credit management). A
-supervisor who also holds the credit role may release it, as billing@ in the demo does.
+A credit hold is released by the credit role or a supervisor (and admin), as issue 13
+says: M8 is about who may let a customer owe more, the credit team's decision, which a
+supervisor may take for them (Dynamics 365 lets credit managers and their escalation
+release credit holds). A plain agent never releases one.
 
 An approval for a company buyer's spending limit (reason `spending_limit`) is the
 company's own decision: an approver or admin of the order's customer releases it
@@ -80,7 +80,7 @@ RELEASE_ROLES: dict[str, frozenset[str]] = {
     "manual": frozenset({"agent", "supervisor", "credit"}),
     "approval": frozenset({"supervisor"}),
     "payment_review": frozenset({"supervisor"}),
-    "credit": frozenset({"credit"}),
+    "credit": frozenset({"credit", "supervisor"}),
 }
 # Holds make no sense once goods have left or the order is gone, except a failed card
 # payment for a shipment: it is found only after the goods left, and the hold keeps the

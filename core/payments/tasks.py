@@ -1,27 +1,11 @@
-"""Background work of payments: Stripe events are processed by a Celery task."""
+"""Background work of payments: card authorisations renewed. (Stripe events are processed
+by core.workflows.tasks.process_stripe_event: what follows a card's confirmation spans
+packages.)"""
 from __future__ import annotations
 
-import logging
-
 from core import tasks
-from core.payments import webhooks
 from core.payments.gateway import PaymentGateway, for_task
 from core.tasks import celery_app
-
-log = logging.getLogger("marketline.payments")
-
-
-@celery_app.task(name="marketline.process_stripe_event", autoretry_for=(Exception,),
-                 retry_backoff=True, max_retries=8)
-def process_stripe_event(event_id: str) -> str:
-    """Apply one stored Stripe event (once, however often it is queued)."""
-    context = tasks.context()
-    gateway = for_task(context)
-    with context.session() as session:
-        outcome = webhooks.process(session, event_id, gateway=gateway)
-        session.commit()
-    log.info("stripe event %s: %s", event_id, outcome)
-    return outcome
 
 
 @celery_app.task(name="marketline.renew_card_authorisations")

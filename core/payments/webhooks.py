@@ -1,6 +1,8 @@
 """Stripe webhooks: verify, store by event id, process once, in any order, any number of times."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -10,9 +12,14 @@ from core import audit
 from core.db import utcnow
 from core.errors import DomainError
 from core.money import Money
+from core.orders.models import Order
 from core.payments import services as payments
 from core.payments.gateway import IntentResult, PaymentGateway
 from core.payments.models import StripeEvent
+
+# What to do, in the event's transaction, with an order a card has just confirmed (the
+# workflows pass theirs: a company's approvers are told of an order waiting for them).
+OnConfirmed = Callable[[Session, Order], object]
 
 TOLERANCE_SECONDS = 300
 HANDLED = {"payment_intent.succeeded", "payment_intent.amount_capturable_updated",
@@ -62,20 +69,23 @@ def store(session: Session, event: dict) -> bool:
     return True
 
 
-def process(session: Session, event_id: str, *,
-            gateway: PaymentGateway | None = None) -> str:
-    """Apply a stored event once. The event row is locked, so parallel deliveries queue."""
+def process(session: Session, event_id: str, *, gateway: PaymentGateway | None = None,
+            on_confirmed: OnConfirmed | None = None) -> str:
+    """Apply a stored event once. The event row is locked, so parallel deliveries queue.
+    `on_confirmed` runs for the order the event's authorisation confirmed, in this
+    transaction."""
     event = session.scalar(select(StripeEvent).where(StripeEvent.id == event_id).with_for_update()
                            .execution_options(populate_existing=True))
     if event is None or event.processed_at is not None:
         return "already processed"
-    outcome = _dispatch(session, event, gateway)
+    outcome = _dispatch(session, event, gateway, on_confirmed)
     event.processed_at = utcnow()
     event.outcome = outcome[:200]
     return outcome
 
 
-def _dispatch(session: Session, event: StripeEvent, gateway: PaymentGateway | None) -> str:
+def _dispatch(session: Session, event: StripeEvent, gateway: PaymentGateway | None,
+              on_confirmed: OnConfirmed | None) -> str:
     if event.type not in HANDLED:
         return "ignored"
     intent = event.payload["data"]["object"]
@@ -95,4 +105,6 @@ def _dispatch(session: Session, event: StripeEvent, gateway: PaymentGateway | No
     outcome = payments.apply_result(session, attempt, result, actor=ACTOR, gateway=gateway)
     if outcome == "failed":
         payments.abandon(session, attempt.order, actor=ACTOR, reason="Payment failed")
+    if outcome == "authorised" and on_confirmed is not None:
+        on_confirmed(session, attempt.order)
     return outcome

@@ -34,6 +34,7 @@ from core import audit, events
 from core.audit import AuditEvent
 from core.config import Settings
 from core.credit import checks as credit_checks
+from core.credit.exposure import OVERDUE_DAYS
 from core.customers import roles
 from core.customers.models import CustomerUser
 from core.db import utcnow
@@ -52,6 +53,12 @@ CHANNEL = "web"
 
 class ApprovalError(DomainError):
     code = "approval"
+
+
+class AlreadyDecided(ApprovalError):
+    """The order waited for approval, and somebody approved or rejected it meanwhile."""
+
+    code = "approval_decided"
 
 
 # -- at placement ---------------------------------------------------------------------------
@@ -108,6 +115,10 @@ def spending_check(session: Session, order: Order, *, actor: audit.Actor) -> Ord
         return None
     if any(holds.company_approval(h) for h in order.holds):
         return None
+    if buyer.monthly_limit is not None:
+        # The customer's row lock (as the credit check takes it) queues the checks of
+        # orders placed at once: each sees the other's total in the month's spend.
+        credit_checks.lock_customer(session, order.customer_id)
     exceeded = over_limits(session, order, buyer)
     if not exceeded:
         return None
@@ -183,19 +194,40 @@ def waiting(session: Session, user: CustomerUser, *, price_days: int = PRICE_DAY
 
 def find_waiting(session: Session, user: CustomerUser, number: str, *,
                  price_days: int = PRICE_DAYS, lock: bool = False) -> Waiting:
-    """One order of the viewer's company waiting for approval; NotFound for any other
-    (another company's, unknown, already decided)."""
+    """One order of the viewer's company waiting for approval; AlreadyDecided for one of
+    its orders that waited and was approved or rejected since, NotFound for any other
+    (another company's, unknown, never waiting).
+
+    `lock`: the order's row is locked first, then the order and its hold are read again
+    in a statement of their own. Under READ COMMITTED a locking statement that waited
+    sees the joined hold as it was when it started, so a second approver who waited for
+    the first would still find the hold active and decide the order again."""
     if not roles.can_approve(user):
         raise NotFound("We could not find that order.")
-    stmt = _waiting_query(user).where(Order.number == number.strip().upper())
+    number = number.strip().upper()
     if lock:
-        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
+        session.execute(select(Order.id).where(Order.customer_id == user.customer_id,
+                                               Order.number == number).with_for_update())
+    stmt = _waiting_query(user).where(Order.number == number)
+    if lock:
+        stmt = stmt.execution_options(populate_existing=True)
     row = session.execute(stmt).first()
     if row is None:
+        if _was_waiting(session, user, number):
+            raise AlreadyDecided(f"Order {number} was already decided.")
         raise NotFound("We could not find that order among those waiting for approval.")
     order, hold, buyer = row
     return Waiting(order, hold, buyer, order.placed_by_kind == "customer"
                    and order.placed_by_id == user.id, _stale(order, utcnow(), price_days))
+
+
+def _was_waiting(session: Session, user: CustomerUser, number: str) -> bool:
+    """Whether the company's order once waited for its approval."""
+    return session.scalar(
+        select(OrderHold.id).join(Order, OrderHold.order_id == Order.id)
+        .where(Order.customer_id == user.customer_id, Order.number == number,
+               OrderHold.kind == "approval", OrderHold.reason_code == "spending_limit")
+        .limit(1)) is not None
 
 
 @dataclass(frozen=True)
@@ -231,7 +263,7 @@ def _refuse_unless_allowed(found: Waiting, user: CustomerUser) -> None:
 
 def approve(session: Session, user: CustomerUser, number: str, *, comment: str = "",
             expected_total: Decimal | None = None, price_days: int = PRICE_DAYS,
-            overdue_days: int | None = None) -> Order:
+            overdue_days: int = OVERDUE_DAYS) -> Order:
     """Approve the order: re-price it first when it waited longer than `price_days` (an
     order on account; a card order is refused), then release the hold as `user`. A
     re-priced order needs `expected_total`, the new total the approver was shown (refused
@@ -249,8 +281,7 @@ def approve(session: Session, user: CustomerUser, number: str, *, comment: str =
                  data={"number": order.number, "total": str(order.gross_total),
                        "comment": comment, "repriced": found.stale})
     if found.stale:  # a larger total may take the customer over its credit limit
-        kwargs = {} if overdue_days is None else {"overdue_days": overdue_days}
-        credit_checks.check_order(session, order, actor=actor, **kwargs)
+        credit_checks.check_order(session, order, actor=actor, overdue_days=overdue_days)
     events.record(session, events.ApprovalDecided(order.id, True, comment))
     session.flush()
     return order

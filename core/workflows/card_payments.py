@@ -29,9 +29,11 @@ from core import audit
 from core.orders import services as orders
 from core.orders.models import Order
 from core.payments import services as payments
+from core.payments import webhooks
 from core.payments.gateway import GatewayUnavailable, PaymentDeclined, PaymentGateway
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
+from core.workflows import approvals
 
 BUSY = ("creating", "requires_action", "authorised", "captured")
 PROCESSING = "Your payment is being processed."
@@ -92,6 +94,8 @@ def authorise_order(session: Session, gateway: PaymentGateway, order_id: int, *,
         return PaymentOutcome("declined", order, str(err))
     outcome = payments.apply_result(session, attempt, result, actor=actor, gateway=gateway)
     payments.remember_card(session, attempt, holder, stripe_customer)  # the order is locked now
+    if outcome == "authorised":
+        after_card_confirmation(session, order, actor=actor)
     commit()
     if outcome == "requires_action":
         return PaymentOutcome("requires_action", order, client_secret=result.client_secret)
@@ -143,8 +147,19 @@ def complete_authentication(session: Session, gateway: PaymentGateway, order_id:
         commit()
         return PaymentOutcome("declined", order, "The card could not be authenticated. "
                               "Try again or use another card; your cart is kept.")
+    if outcome == "authorised":
+        after_card_confirmation(session, order, actor=actor)
     commit()
     return _settled(order)  # apply_result read the order afresh under its lock
+
+
+def after_card_confirmation(session: Session, order: Order, *,
+                            actor: audit.Actor = webhooks.ACTOR) -> bool:
+    """An order a card has just confirmed, whichever path brought the authorisation (the
+    browser, the Stripe webhook, the expiry sweep): a company's approvers are told of it
+    if it waits for them, once (core.workflows.approvals.announce). Flushes; True when
+    they are told now."""
+    return approvals.announce(session, order, actor=actor)
 
 
 def _settled_now(session: Session, order_id: int, commit: Callable[[], None]) -> PaymentOutcome:

@@ -24,6 +24,7 @@ from core.payments.gateway import GatewayUnavailable, PaymentGateway
 from core.payments.links import DEFAULT_LIFETIME as PAY_LINK_LIFETIME
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
+from core.workflows.card_payments import after_card_confirmation
 
 WEB_PATIENCE = dt.timedelta(minutes=30)
 ACTOR = audit.Actor.system("checkout-expiry")
@@ -64,9 +65,11 @@ def _settle(session: Session, gateway: PaymentGateway, order_id: int, commit) ->
         except GatewayUnavailable:
             return "kept"  # try again next time rather than guess
         # apply_result locks the order and reads order and attempt afresh.
-        if payments.apply_result(session, attempt, result, actor=ACTOR,
-                                 gateway=gateway) == "failed" and result.status == "canceled":
+        outcome = payments.apply_result(session, attempt, result, actor=ACTOR, gateway=gateway)
+        if outcome == "failed" and result.status == "canceled":
             move_attempt(attempt, AttemptStatus.CANCELLED)
+        if outcome == "authorised":  # the approvers hear of it, as on the browser's path
+            after_card_confirmation(session, attempt.order, actor=ACTOR)
         commit()
     # Locked and read afresh: a webhook may have confirmed it since the sweep began.
     order = orders.get_order(session, order_id, lock=True)

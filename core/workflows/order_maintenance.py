@@ -47,6 +47,7 @@ from core.audit import AuditEvent
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
 from core.credit import checks as credit_checks
+from core.credit.exposure import OVERDUE_DAYS
 from core.customers.models import Customer
 from core.errors import NotFound
 from core.inventory import services as inventory
@@ -221,10 +222,13 @@ class _Wanted:
 def change_lines(session: Session, order: Order, *, changes: LineChanges, actor: audit.Actor,
                  gateway: VoidingGateway | None = None,
                  commit: Callable[[], None] | None = None,
-                 authority: discounts.Authority | None = None) -> ChangeOutcome:
+                 authority: discounts.Authority | None = None,
+                 overdue_days: int = OVERDUE_DAYS) -> ChangeOutcome:
     """Change quantities, remove and add lines; re-price, re-reserve, re-total, check the
     agents' prices against `authority` (the acting agent's discount limits; None: they
     may give no discount) and adjust the card authorisation (see the module's docstring).
+    An order on account that grows is credit-checked with `overdue_days` (the console
+    passes the CREDIT_OVERDUE_DAYS setting).
     Flushes; the caller commits.
 
     With `commit`, the changed order (and any hold) is committed before the payment service
@@ -278,7 +282,8 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
     credit = None
     if order.payment_method == "on_account" and order.gross_total > total_before:
         # An order on account that grows lets the customer owe more (review finding M8).
-        credit = credit_checks.check_order(session, order, actor=actor)
+        credit = credit_checks.check_order(session, order, actor=actor,
+                                           overdue_days=overdue_days)
     audit.record(session, "order.lines_changed", actor=actor, channel=CHANNEL, subject=order,
                  data={"before": before, "after": _snapshot(order),
                        "total_before": str(total_before), "total_after": str(order.gross_total),

@@ -329,15 +329,15 @@ def resolve_item(session: Session, customer: Customer, text: str) -> int:
 
 # -- placing --------------------------------------------------------------------------------
 
-def credit_check(session: Session, order: Order, *, actor: audit.Actor | None = None
-                 ) -> OrderHold | None:
+def credit_check(session: Session, order: Order, *, overdue_days: int,
+                 actor: audit.Actor | None = None) -> OrderHold | None:
     """The credit check of an order placed by phone (review finding M8): for an order on
     account, core.credit.checks.check_order puts it on a "credit" hold when the customer
-    has invoices overdue more than CREDIT_OVERDUE_DAYS or their exposure (open
+    has invoices overdue more than `overdue_days` (CREDIT_OVERDUE_DAYS) or their exposure (open
     receivables plus confirmed on-account orders not yet invoiced, this one included)
     exceeds their credit limit. It never raises for that: the order is kept, on hold,
     for the credit team."""
-    return credit_checks.check_order(session, order,
+    return credit_checks.check_order(session, order, overdue_days=overdue_days,
                                      actor=actor or audit.Actor.system("credit check"))
 
 
@@ -355,8 +355,9 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
                       lines: Sequence[tuple[int, int]], overrides: Mapping[int, PriceOverride],
                       coupon_codes: Sequence[str], shipping_address: Mapping[str, str],
                       shipping_method: str, payment_method: str, settings_limits: DiscountLimits,
-                      idempotency_key: str, po_number: str = "", gift_card: str = "") -> Order:
-    """Place the order an agent entered. Flushes; the caller commits, then (card) takes
+                      idempotency_key: str, overdue_days: int, po_number: str = "",
+                      gift_card: str = "") -> Order:
+    """Place the order an agent entered. `overdue_days`: the CREDIT_OVERDUE_DAYS setting. Flushes; the caller commits, then (card) takes
     the card. Pay-by-link: the link is e-mailed once the order commits (request_pay_link).
 
     On account: confirmed at once, for customers allowed it. Card and pay-by-link: the
@@ -390,7 +391,7 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
     paid_in_full = orders.mark_prepaid(session, order, actor=actor, reference="gift card")
     if payment_method == "on_account" and not paid_in_full:
         orders.confirm_on_account(session, order, actor=actor)
-    credit_check(session, order, actor=actor)
+    credit_check(session, order, overdue_days=overdue_days, actor=actor)
     if order.status == "pending_payment" and order.payment_method == "pay_link":
         request_pay_link(session, order, agent=agent)
     session.flush()

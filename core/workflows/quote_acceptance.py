@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.credit import checks as credit
+from core.credit.exposure import OVERDUE_DAYS
 from core.customers.addresses import validate_address
 from core.customers.models import Customer, CustomerAddress, CustomerUser
 from core.errors import NotFound
@@ -80,7 +81,8 @@ def _addresses(session: Session, customer: Customer, address_id: int | None) -> 
 
 
 def accept_quote(session: Session, quote: Quote, *, user: CustomerUser, actor: audit.Actor,
-                 address_id: int | None = None, po_number: str = "") -> Acceptance:
+                 address_id: int | None = None, po_number: str = "",
+                 overdue_days: int = OVERDUE_DAYS) -> Acceptance:
     """Accept the quote for `user` (who must see it: core.customers.roles) and place its
     order. Flushes; the caller commits (and on QuoteExpired commits the expiry)."""
     if not quotes.visible_to(user, quote):
@@ -116,7 +118,7 @@ def accept_quote(session: Session, quote: Quote, *, user: CustomerUser, actor: a
         raise QuoteError(str(err), field=err.field) from None
     if on_account and order.status == "pending_payment":
         orders.confirm_on_account(session, order, actor=actor)
-        credit.check_order(session, order, actor=actor)
+        credit.check_order(session, order, actor=actor, overdue_days=overdue_days)
     approvals.spending_check(session, order, actor=actor)  # as any order of the buyer's
     approvals.announce(session, order, actor=actor)  # on account: now; a card: once paid
     quotes.mark_accepted(session, quote, order_id=order.id, order_number=order.number,

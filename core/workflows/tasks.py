@@ -1,10 +1,34 @@
-"""Background work of the workflows: Celery beat settles abandoned checkouts."""
+"""Background work of the workflows: Stripe events are applied, Celery beat settles
+abandoned checkouts."""
 from __future__ import annotations
 
+import logging
+
 from core import tasks
+from core.payments import webhooks
 from core.payments.gateway import for_task
 from core.tasks import celery_app
+from core.workflows.card_payments import after_card_confirmation
 from core.workflows.checkout_expiry import expire_abandoned
+
+log = logging.getLogger("marketline.payments")
+
+
+@celery_app.task(name="marketline.process_stripe_event", autoretry_for=(Exception,),
+                 retry_backoff=True, max_retries=8)
+def process_stripe_event(event_id: str) -> str:
+    """Apply one stored Stripe event (once, however often it is queued); an order its
+    authorisation confirms is followed up as the browser's path does (a company's
+    approvers told of an order waiting for them: the buyer may never come back from
+    3-D Secure)."""
+    context = tasks.context()
+    gateway = for_task(context)
+    with context.session() as session:
+        outcome = webhooks.process(session, event_id, gateway=gateway,
+                                   on_confirmed=after_card_confirmation)
+        session.commit()
+    log.info("stripe event %s: %s", event_id, outcome)
+    return outcome
 
 
 @celery_app.task(name="marketline.expire_abandoned_checkouts")

@@ -171,3 +171,62 @@ def test_a_stale_card_order_is_refused_with_a_message_to_order_again(db):
     with pytest.raises(approvals.ApprovalError, match="order again"):
         approvals.approve(db, user(db, "approver@acme.example"), order.number)
     assert spending_hold(order)
+
+
+def test_a_stale_approval_repriced_over_the_credit_limit_gets_a_credit_hold(db):
+    """Re-pricing at today's prices may take the customer over its credit limit: the
+    approved order then waits for the credit team."""
+    from core.credit.exposure import exposure
+    order = shop_order(db, user(db, "buyer@acme.example"), [("TON-TN3430", 10)], key="cl-1")
+    order.placed_at = utcnow() - dt.timedelta(days=20)
+    acme = user(db, "buyer@acme.example").customer
+    acme.credit_limit = exposure(db, acme).total + Decimal("1.00")  # just room for it now
+    _price_up(db, "TON-TN3430", Decimal("1.10"))
+    abe = user(db, "approver@acme.example")
+    [row] = [r for r in approvals.waiting(db, abe) if r.order is order]
+    change = approvals.price_change(db, row)
+    assert change.after.amount - change.before.amount > Decimal("1.00")
+    approvals.approve(db, abe, order.number, expected_total=change.after.amount,
+                      overdue_days=30)
+    assert spending_hold(order) == []
+    [hold] = order.active_holds
+    assert (hold.kind, hold.reason_code) == ("credit", "over_limit")
+    assert order.money(change.after.amount).format() in hold.note
+
+
+def test_an_order_decided_already_is_refused_as_such(db):
+    order = shop_order(db, user(db, "buyer@acme.example"), [("TON-TN3430", 10)], key="dd-1")
+    abe, ada = user(db, "approver@acme.example"), user(db, "admin@acme.example")
+    approvals.approve(db, abe, order.number)
+    with pytest.raises(approvals.AlreadyDecided, match=f"Order {order.number} was already"):
+        approvals.approve(db, ada, order.number)
+    with pytest.raises(approvals.AlreadyDecided):
+        approvals.reject(db, ada, order.number, comment="No", gateway=FakeGateway())
+    assert order.status == "confirmed" and not order.on_hold
+    gina = user(db, "gina@globex.example")  # another company's order: not found at all
+    with pytest.raises(NotFound):
+        approvals.approve(db, gina, order.number)
+
+
+def test_the_monthly_spending_check_locks_the_customer_before_reading_the_month(
+        db, connection):
+    """Two orders of a buyer with a monthly limit checked at once queue on the customer's
+    row (as the credit check does), so each sees the other in the month's spend."""
+    from sqlalchemy import event
+    bea = user(db, "buyer@acme.example")
+    bea.monthly_limit = Decimal("100000.00")
+    order = shop_order(db, bea, [("PAP-A4-80", 1)], key="ml-lock", on_account=False)
+    assert order.holds == []
+    db.flush()
+    seen = []
+    listener = lambda conn, cursor, statement, *a: seen.append(statement)  # noqa: E731
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        approvals.spending_check(db, order, actor=actor_for(bea))
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+    [lock] = [i for i, s in enumerate(seen) if "FROM customers" in s]
+    [month] = [i for i, s in enumerate(seen) if "sum(orders.gross_total)" in s]
+    assert lock < month
+    if connection.dialect.name == "postgresql":
+        assert seen[lock].rstrip().endswith("FOR UPDATE")

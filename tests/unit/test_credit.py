@@ -9,6 +9,7 @@ from core import audit
 from core.agents.models import Agent
 from core.credit import checks
 from core.credit.exposure import exposure
+from core.catalog.models import Variant
 from core.customers.models import Customer, CustomerAddress
 from core.db import utcnow
 from core.demo.orders import ship_dated, take_phone_order
@@ -111,7 +112,7 @@ def test_within_the_limit_no_hold(db):
     globex = company(db)
     order = order_on_account(db, globex, [("PAP-A4-80", 1)], key="ok-1")
     assert order.active_holds == []
-    assert checks.check_order(db, order, actor=WAREHOUSE) is None
+    assert checks.check_order(db, order, actor=WAREHOUSE, overdue_days=30) is None
 
 
 def test_overdue_invoices_hold_even_without_a_limit(db):
@@ -147,7 +148,7 @@ def test_a_card_order_is_never_credit_checked(db):
     order = order_on_account(db, globex, [("PAP-A4-80", 1)], key="c-1")
     order.active_holds[0].released_at = utcnow()
     order.payment_method = "card"
-    assert checks.check_order(db, order, actor=WAREHOUSE) is None
+    assert checks.check_order(db, order, actor=WAREHOUSE, overdue_days=30) is None
 
 
 def test_an_order_on_account_that_grows_past_the_limit_goes_on_hold(db):
@@ -173,3 +174,70 @@ def test_an_order_on_account_that_shrinks_is_not_checked_again(db):
         db, order, changes=order_maintenance.LineChanges(quantities={order.lines[0].id: 2}),
         actor=WAREHOUSE)
     assert outcome.credit is None and order.active_holds == []
+
+
+def test_the_overdue_days_setting_reaches_the_phone_orders_check(db):
+    """CREDIT_OVERDUE_DAYS at 15: a customer with an invoice 20 days overdue is held when
+    the agent takes an order on account by phone (30 would let it pass)."""
+    from core.workflows import phone_orders as phone
+    from tests.unit.test_phone_orders import LIMITS
+    globex = company(db)
+    globex.credit_limit = None
+    invoiced(db, globex, [("PAP-A4-80", 1)], days_ago=50, key="od15-1")  # due 20 days ago
+    sku = dict(db.execute(select(Variant.sku, Variant.id)).all())
+    address = db.scalar(select(CustomerAddress).where(CustomerAddress.customer_id == globex.id))
+
+    def place(key, overdue_days):
+        return phone.place_phone_order(
+            db, customer=globex, agent=agent(db), lines=[(sku["PAP-A4-80"], 1)], overrides={},
+            coupon_codes=[], shipping_address=address.as_dict(), shipping_method="standard",
+            payment_method="on_account", settings_limits=LIMITS, idempotency_key=key,
+            overdue_days=overdue_days)
+    assert place("od15-2", 30).active_holds == []
+    [hold] = place("od15-3", 15).active_holds
+    assert (hold.kind, hold.reason_code) == ("credit", "overdue_items")
+    assert "overdue more than 15 days" in hold.note
+
+
+def test_the_overdue_days_setting_reaches_the_check_of_grown_lines(db):
+    globex = company(db)
+    globex.credit_limit = None
+    invoiced(db, globex, [("PAP-A4-80", 1)], days_ago=50, key="odl-1")  # due 20 days ago
+    order = order_on_account(db, globex, [("PAP-A4-80", 1)], key="odl-2")
+    assert order.active_holds == []  # at the default 30 days
+    outcome = order_maintenance.change_lines(
+        db, order, changes=order_maintenance.LineChanges(quantities={order.lines[0].id: 2}),
+        actor=WAREHOUSE, overdue_days=15)
+    assert (outcome.credit.kind, outcome.credit.reason_code) == ("credit", "overdue_items")
+
+
+def test_an_order_in_another_currency_is_held_for_a_credit_check_not_passed(db):
+    """Exposure counts the customer's currency only: an order in another one cannot be
+    judged against the limit, so it waits for the credit team instead of passing."""
+    globex = company(db)
+    order = order_on_account(db, globex, [("PAP-A4-80", 1)], key="cur-1")
+    assert order.active_holds == []
+    order.currency = "USD"
+    db.flush()
+    hold = checks.check_order(db, order, actor=WAREHOUSE, overdue_days=30)
+    assert (hold.kind, hold.reason_code) == ("credit", "credit_check")
+    assert "USD" in hold.note and "EUR" in hold.note and order.number in hold.note
+
+
+def test_the_credit_check_locks_the_customers_row_first(db, connection):
+    """Two orders of one customer checked at once queue on its row (a no-op on SQLite;
+    tests/pg/test_credit_concurrency.py shows the race it closes)."""
+    from sqlalchemy import event
+    globex = company(db)
+    order = order_on_account(db, globex, [("PAP-A4-80", 1)], key="lock-1")
+    db.flush()
+    seen = []
+    listener = lambda conn, cursor, statement, *a: seen.append(statement)  # noqa: E731
+    event.listen(connection, "before_cursor_execute", listener)
+    try:
+        checks.check_order(db, order, actor=WAREHOUSE, overdue_days=30)
+    finally:
+        event.remove(connection, "before_cursor_execute", listener)
+    assert "FROM customers" in seen[0] and "invoices" in seen[1]
+    if connection.dialect.name == "postgresql":
+        assert seen[0].rstrip().endswith("FOR UPDATE")

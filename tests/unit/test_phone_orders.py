@@ -38,11 +38,13 @@ def address_of(db, who):
     return db.scalar(select(CustomerAddress).where(CustomerAddress.customer_id == who.id)).as_dict()
 
 
-def place(db, who, lines, *, by=None, overrides=None, payment="card", key="phone-1", coupons=()):
+def place(db, who, lines, *, by=None, overrides=None, payment="card", key="phone-1", coupons=(),
+          overdue_days=30):
     return phone.place_phone_order(
         db, customer=who, agent=by or agent(db), lines=lines, overrides=overrides or {},
         coupon_codes=coupons, shipping_address=address_of(db, who), shipping_method="standard",
-        payment_method=payment, settings_limits=LIMITS, idempotency_key=key)
+        payment_method=payment, settings_limits=LIMITS, idempotency_key=key,
+        overdue_days=overdue_days)
 
 
 # -- limits -----------------------------------------------------------------------------------

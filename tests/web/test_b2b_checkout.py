@@ -307,3 +307,87 @@ def test_the_account_overview_shows_awaiting_approval_and_the_approvals_link(sho
     assert "Awaiting approval" in bea.get("/account/").get_data(as_text=True)
     abe = signed_in(shop_app, "approver@acme.example")
     assert "Orders awaiting your approval" in abe.get("/account/").get_data(as_text=True)
+
+
+def test_a_double_click_on_approve_leads_back_to_the_list_with_a_message(shop_app, db):
+    [number] = waiting_orders(shop_app, db, 1)
+    abe = signed_in(shop_app, "approver@acme.example")
+    token = csrf_token(abe, "/account/approvals")
+    first = abe.post(f"/account/approvals/{number}/approve", data={"csrf_token": token})
+    assert first.status_code == 303
+    for action in ("approve", "reject"):
+        again = abe.post(f"/account/approvals/{number}/{action}",
+                         data={"csrf_token": token, "comment": "twice"})
+        assert again.status_code == 303 and again.headers["Location"].endswith(
+            "/account/approvals")
+        page = abe.get("/account/approvals").get_data(as_text=True)
+        assert f"Order {number} was already decided" in page
+    order = placed(db)
+    assert order.status == "confirmed" and not order.on_hold
+    gina = signed_in(shop_app, "gina@globex.example")  # another company's: still not found
+    assert gina.post(f"/account/approvals/{number}/approve",
+                     data={"csrf_token": csrf_token(gina, "/")}).status_code == 404
+
+
+def test_the_same_on_account_checkout_posted_twice_answers_as_the_first(
+        shop_app, db, monkeypatch):
+    """A resubmitted checkout (the same cart and key, the order already confirmed on
+    account: the second click's request left before the first emptied the cart) does not
+    run the company's steps again: no refusal, no second address in the book."""
+    import storefront.checkout
+    monkeypatch.setattr(storefront.checkout, "_after_confirmation", lambda order: None)
+    client = signed_in(shop_app, "admin@acme.example")
+    before = len(book_of(db, "Acme Corp"))
+    add(client, db, "PAP-A4-80", 1)
+    page = client.get("/checkout").get_data(as_text=True)
+    key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', page).group(1)
+    data = {"csrf_token": csrf_token(client, "/checkout"), "key": key,
+            "email": "admin@acme.example", "shipping_method": "standard", "country": "DE",
+            "ship_to": "new", "payment": "on_account", "full_name": "Ada Admin",
+            "line1": "Leopoldstraße 3", "city": "Munich", "postal_code": "80802",
+            "save_address": "y"}
+    first = client.post("/checkout", data=data, headers={"Accept": "application/json"})
+    assert first.get_json()["status"] == "confirmed", first.get_json()
+    order = placed(db)
+    again = client.post("/checkout", data=data, headers={"Accept": "application/json"})
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json() == first.get_json()
+    db.expire_all()
+    assert placed(db).id == order.id
+    assert len(book_of(db, "Acme Corp")) == before + 1
+
+
+def test_approvers_hear_of_a_card_order_the_stripe_webhook_confirms(
+        shop_app, db, smtp_sink, payment_gateway, monkeypatch):
+    """The buyer's browser never comes back from 3-D Secure: the webhook's authorisation
+    confirms the order, and the approvers are mailed all the same (once)."""
+    from core.money import Money
+    from core.payments.gateway import IntentResult
+    from tests.web.test_webhooks import event_for, post, sign
+
+    def challenged(*, amount, currency, key, **kwargs):
+        return IntentResult(f"pi_{key}", "requires_action", f"pi_{key}_secret_x",
+                            Money(amount, currency))
+    monkeypatch.setattr(payment_gateway, "authorise", challenged)
+    client = signed_in(shop_app, "buyer@acme.example")
+    office, *_ = book_of(db, "Acme Corp")  # the head office first (the default ship-to)
+    response = checkout(client, db, sku="TON-TN3430", quantity=10, ship_to=str(office.id),
+                        payment="card", payment_method="pm_card_threeDSecure2Required")
+    assert response.get_json()["status"] == "requires_action", response.get_json()
+    order = placed(db)
+    assert order.status == "pending_payment"
+    from core.payments.models import PaymentAttempt
+    intent = db.scalar(select(PaymentAttempt.stripe_id).where(
+        PaymentAttempt.order_id == order.id))
+    for event_id in ("evt_3ds_1", "evt_3ds_2"):  # Stripe sends two events for it
+        payload = event_for(intent, event_id=event_id, amount=int(order.gross_total * 100),
+                            kind="payment_intent.amount_capturable_updated")
+        assert post(shop_app.test_client(), payload, sign(payload)).status_code == 200
+    order = placed(db)
+    assert (order.status, order.payment_state) == ("confirmed", "authorised")
+    assert [h.reason_code for h in order.active_holds] == ["spending_limit"]
+    mail = smtp_sink.wait_for("approver@acme.example", subject=order.number)
+    assert "http://localhost/account/approvals" in text_of(mail)
+    requests = [m for m in smtp_sink.messages if "approver@acme.example" in m["To"]
+                and order.number in m["Subject"]]
+    assert len(requests) == 1

@@ -86,17 +86,28 @@ def _release(client, order, hold):
                        data={"csrf_token": token, "note": "Paid in advance by transfer"})
 
 
-def test_the_credit_role_releases_a_credit_hold_and_a_supervisor_may_not(console_app, db):
+def test_the_credit_role_releases_a_credit_hold_and_a_plain_agent_may_not(console_app, db):
     order = held_order(db)
     [hold] = order.active_holds
     assert (hold.kind, hold.reason_code) == ("credit", "over_limit")
-    supervisor = agent_client_for(console_app, "supervisor@marketline.example")
-    assert _release(supervisor, order, hold).status_code == 403
+    agent = agent_client_for(console_app, "agent@marketline.example")
+    assert _release(agent, order, hold).status_code == 403
     billing = agent_client_for(console_app, "billing@marketline.example")
     response = _release(billing, order, hold)
     assert response.status_code == 303, response.get_data(as_text=True)
     db.expire_all()
     assert db.get(OrderHold, hold.id).released_by == "billing@marketline.example"
+
+
+def test_a_supervisor_releases_a_credit_hold_too(console_app, db):
+    """Issue 13: credit holds are released by "the credit role or a supervisor"."""
+    order = held_order(db)
+    [hold] = order.active_holds
+    supervisor = agent_client_for(console_app, "supervisor@marketline.example")
+    response = _release(supervisor, order, hold)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(OrderHold, hold.id).released_by == "supervisor@marketline.example"
 
 
 def test_a_phone_order_on_account_over_the_limit_is_placed_on_credit_hold(db):

@@ -301,3 +301,21 @@ def test_the_entry_screen_runs_the_same_queries_for_1_line_as_for_10(agent_clien
         assert html.count('id="line-') == n
         counts[n] = counter.count
     assert counts[1] == counts[10]
+
+
+def test_the_credit_overdue_days_setting_holds_a_phone_order_on_account(console_app, db):
+    """CREDIT_OVERDUE_DAYS at 15: Acme, with an invoice 20 days overdue, gets its phone
+    order on account put on a credit hold (the default 30 days would let it through)."""
+    from tests.unit.test_credit import invoiced
+    console_app.config["MARKETLINE"] = dataclasses.replace(
+        console_app.config["MARKETLINE"], CREDIT_OVERDUE_DAYS=15)
+    acme = db.scalar(select(Customer).where(Customer.email == "purchasing@acme.example"))
+    acme.credit_limit = None
+    invoiced(db, acme, [("PAP-A4-80", 1)], days_ago=50, key="od15-web")  # due 20 days ago
+    db.commit()
+    client = agent_client_for(console_app, "agent@marketline.example")
+    number = number_of(db, "acme")
+    add(client, number, "PAP-A4-80", 2)
+    order = placed(db, place(client, number, "on_account"))
+    assert [(h.kind, h.reason_code) for h in order.active_holds] == [("credit", "overdue_items")]
+    assert "overdue more than 15 days" in order.active_holds[0].note
