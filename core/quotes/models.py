@@ -44,6 +44,7 @@ class Quote(Base):
     decided_by: Mapped[str] = mapped_column(String(200), default="")
     reject_reason: Mapped[str] = mapped_column(String(1000), default="")
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))  # once accepted
+    order = relationship("Order", viewonly=True)  # the order it became (the latest)
 
     lines: Mapped[list["QuoteLine"]] = relationship(back_populates="quote",
                                                     order_by="QuoteLine.id",

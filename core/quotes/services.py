@@ -119,8 +119,17 @@ def shown_status(quote: Quote, on: dt.date | None = None) -> str:
     return Q.EXPIRED if lapsed(quote, on) else quote.status
 
 
+def reopened(quote: Quote, on: dt.date | None = None) -> bool:
+    """Accepted, but the order it became was cancelled (rejected by the company's approver,
+    cancelled by the buyer or an agent, its card never paid) while the quote's date has not
+    passed: the offer stands and may be accepted again."""
+    return (quote.status == Q.ACCEPTED and quote.order is not None
+            and quote.order.status == "cancelled" and quote.expires_on is not None
+            and quote.expires_on >= (on or today()))
+
+
 def can_accept(quote: Quote, on: dt.date | None = None) -> bool:
-    return quote.status == Q.SENT and not lapsed(quote, on)
+    return (quote.status == Q.SENT and not lapsed(quote, on)) or reopened(quote, on)
 
 
 # -- pricing --------------------------------------------------------------------------------
@@ -510,7 +519,12 @@ def check_acceptable(session: Session, quote: Quote, *, actor: audit.Actor) -> N
         raise QuoteExpired(f"Quote {quote.number} expired on "
                            f"{quote.expires_on.strftime('%d %b %Y')} and can no longer be "
                            "accepted. Ask us for a new quote.")
-    if quote.status != Q.SENT:
+    if quote.status == Q.ACCEPTED and quote.order is not None \
+            and quote.order.status == "cancelled" and not reopened(quote):
+        raise QuoteExpired(f"Quote {quote.number} expired on "
+                           f"{quote.expires_on.strftime('%d %b %Y')}; its order was cancelled "
+                           "and it can no longer be accepted. Ask us for a new quote.")
+    if quote.status != Q.SENT and not reopened(quote):
         raise QuoteError(f"This quote is {label(quote.status).lower()} and cannot be accepted.")
     if not quote.lines:
         raise QuoteError("This quote has no lines.")
@@ -518,13 +532,17 @@ def check_acceptable(session: Session, quote: Quote, *, actor: audit.Actor) -> N
 
 def mark_accepted(session: Session, quote: Quote, *, order_id: int, order_number: str,
                   user: CustomerUser, actor: audit.Actor) -> None:
-    """The order at the quoted prices is placed: the quote is accepted and linked to it."""
+    """The order at the quoted prices is placed: the quote is accepted and linked to it
+    (again, when its earlier order was cancelled: see `reopened`)."""
+    again, before = quote.status == Q.ACCEPTED, quote.order_id
     quote.order_id = order_id
     quote.decided_at = utcnow()
     quote.decided_by = user.email
+    data = {"order": order_number, **({"replaces_order_id": before} if again else {})}
     move_quote(quote, Q.ACCEPTED, audit=audit.Entry(
-        session, "quote.accepted", actor, "web", {"order": order_number}))
+        session, "quote.accepted_again" if again else "quote.accepted", actor, "web", data))
     session.flush()
+    session.expire(quote, ["order"])
 
 
 def overrides_for_order(quote: Quote) -> dict[int, PriceOverride]:

@@ -6,7 +6,10 @@ changes a quote's status; it records the audit event the caller names.
     sent -> accepted (the buyer accepted it before it expired: an order was placed at the
             quoted prices) | rejected (the buyer declined it, saying why) | expired (its
             expiry date passed: the periodic task, or an attempt to accept it too late)
-    accepted, rejected, expired: final. A new quote is made for a new offer.
+    accepted -> accepted (accepted again: the order it became was cancelled, by the
+            company's approver, the buyer, an agent or an unpaid card, and its date has
+            not passed; a new order is placed at the same prices)
+    rejected, expired: final. A new quote is made for a new offer.
 
 A draft does not expire: it is not an offer yet, and the agent sets its date when sending.
 """
@@ -35,7 +38,7 @@ Q = QuoteStatus
 TRANSITIONS: dict[str, set[str]] = {
     Q.DRAFT: {Q.SENT, Q.REJECTED},
     Q.SENT: {Q.ACCEPTED, Q.REJECTED, Q.EXPIRED},
-    Q.ACCEPTED: set(),
+    Q.ACCEPTED: {Q.ACCEPTED},
     Q.REJECTED: set(),
     Q.EXPIRED: set(),
 }

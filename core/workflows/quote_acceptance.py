@@ -80,6 +80,12 @@ def _addresses(session: Session, customer: Customer, address_id: int | None) -> 
     return ship, billing.as_dict() if billing else dict(ship)
 
 
+def _key(quote: Quote) -> str:
+    """One order per acceptance: the first, then one after each cancelled order."""
+    return f"quote-{quote.id}" if quote.order_id is None else \
+        f"quote-{quote.id}-after-{quote.order_id}"
+
+
 def accept_quote(session: Session, quote: Quote, *, user: CustomerUser, actor: audit.Actor,
                  address_id: int | None = None, po_number: str = "",
                  overdue_days: int = OVERDUE_DAYS) -> Acceptance:
@@ -90,7 +96,8 @@ def accept_quote(session: Session, quote: Quote, *, user: CustomerUser, actor: a
     session.refresh(quote, with_for_update=True)  # one acceptance at a time
     if quote.status == QuoteStatus.ACCEPTED and quote.order_id is not None:
         order = orders.get_order(session, quote.order_id)
-        return Acceptance(order, order.payment_method == "on_account")
+        if order.status != "cancelled":  # accepted already (a double click): that order
+            return Acceptance(order, order.payment_method == "on_account")
     quotes.check_acceptable(session, quote, actor=actor)
     if len(po_number) > PO_LENGTH:
         raise QuoteError(f"Keep the PO number under {PO_LENGTH} characters.", field="po_number")
@@ -112,7 +119,7 @@ def accept_quote(session: Session, quote: Quote, *, user: CustomerUser, actor: a
                 payment_method="on_account" if on_account else "card",
                 po_number=(po_number.strip() or quote.number)[:PO_LENGTH]),
             channel=channel, ctx=ctx, customer_id=customer.id, actor=actor,
-            idempotency_key=f"quote-{quote.id}", overrides=quotes.overrides_for_order(quote),
+            idempotency_key=_key(quote), overrides=quotes.overrides_for_order(quote),
             promotions=False)  # a negotiated price: what was quoted, no promotion on top
     except orders.OrderError as err:
         raise QuoteError(str(err), field=err.field) from None

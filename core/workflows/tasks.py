@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from core import tasks
+# Importing the webhook task registers the payments' own tasks with the app, as before.
+from core.payments import tasks as _payment_tasks  # noqa: F401
 from core.payments import webhooks
 from core.payments.gateway import for_task
 from core.tasks import celery_app

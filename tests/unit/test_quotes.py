@@ -60,7 +60,8 @@ def test_the_transition_table_allows_only_the_documented_moves():
     assert QUOTE.allows(Q.DRAFT, Q.SENT) and QUOTE.allows(Q.DRAFT, Q.REJECTED)
     assert {Q.ACCEPTED, Q.REJECTED, Q.EXPIRED} == set(QUOTE.transitions[Q.SENT])
     assert not QUOTE.allows(Q.DRAFT, Q.ACCEPTED) and not QUOTE.allows(Q.EXPIRED, Q.SENT)
-    assert not any(QUOTE.transitions[s] for s in (Q.ACCEPTED, Q.REJECTED, Q.EXPIRED))
+    assert not any(QUOTE.transitions[s] for s in (Q.REJECTED, Q.EXPIRED))
+    assert set(QUOTE.transitions[Q.ACCEPTED]) == {Q.ACCEPTED}  # accepted again (reopened)
     assert QUOTE.label(Q.DRAFT) == "Being prepared" and QUOTE.label(Q.REJECTED) == "Declined"
 
 
@@ -220,6 +221,34 @@ def test_a_quote_valid_through_today_can_still_be_accepted(db):
     quote.expires_on = quotes.today()
     bea = login(db, "buyer@acme.example")
     assert acceptance.accept_quote(db, quote, user=bea, actor=actor_for(bea)).order
+
+
+def test_a_quote_whose_order_was_cancelled_can_be_accepted_again_until_its_date(db):
+    """Review finding 14: the company's approver rejects the order (or it is cancelled
+    otherwise); the offer still stands, so the buyer accepts it again and a new order is
+    placed at the same prices, once; after the quote's date it cannot be."""
+    quote = sent(db)
+    bea = login(db, "buyer@acme.example")
+    first = acceptance.accept_quote(db, quote, user=bea, actor=actor_for(bea)).order
+    assert not quotes.can_accept(quote)
+    orders.cancel_order(db, first, actor=actor_for(bea), reason="rejected by the approver")
+    db.flush()
+    db.expire(quote, ["order"])
+    assert quotes.reopened(quote) and quotes.can_accept(quote)
+    second = acceptance.accept_quote(db, quote, user=bea, actor=actor_for(bea)).order
+    assert second.id != first.id and quote.order_id == second.id
+    assert quote.status == Q.ACCEPTED and second.status == "confirmed"
+    assert {l.unit_price for l in second.lines} == {l.unit_price for l in first.lines}
+    assert acceptance.accept_quote(db, quote, user=bea, actor=actor_for(bea)).order.id == second.id
+    assert db.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "quote.accepted_again")) == 1
+    orders.cancel_order(db, second, actor=actor_for(bea), reason="changed our mind")
+    quote.expires_on = quotes.today() - dt.timedelta(days=1)
+    db.flush()
+    db.expire(quote, ["order"])
+    assert not quotes.can_accept(quote)
+    with pytest.raises(quotes.QuoteExpired, match="expired"):
+        acceptance.accept_quote(db, quote, user=bea, actor=actor_for(bea))
 
 
 def test_the_periodic_task_expires_only_sent_quotes_past_their_date(db):
