@@ -6,8 +6,9 @@ join the buyer's cart at sign-in); the header links it for everyone.
 from __future__ import annotations
 
 import re
+import uuid
 
-from flask import Blueprint, request
+from flask import Blueprint, request, session
 
 from core.errors import DomainError
 from core.orders import quick_order
@@ -21,6 +22,7 @@ from storefront.viewer import viewer
 
 bp = Blueprint("quick_order", __name__, url_prefix="/quick-order")
 ROWS = 5  # empty rows on a fresh page
+DONE_KEY = "quick_orders_added"  # the keys of the last pages whose lines went into the cart
 _ROW_FIELD = re.compile(r"(?:sku|qty)-([0-9]{1,4})")
 
 
@@ -45,7 +47,7 @@ def _page(*, text: str = "", rows: list[tuple[str, str]] | None = None, outcome=
     rows += [("", "")] * max(0, ROWS - len(rows))
     return render_page("quick_order/quick_order.html", block=block, status=status, text=text,
                        rows=rows, infos=_infos(rows), outcome=outcome, error=error,
-                       error_field=error_field, max_lines=MAX_LINES,
+                       error_field=error_field, max_lines=MAX_LINES, key=uuid.uuid4().hex,
                        max_file=f"{quick_order.MAX_FILE_BYTES / 1_000_000:g} MB")
 
 
@@ -73,6 +75,10 @@ def add():
     if request.form.get("action") == "add_row":  # "Add row" without adding anything
         rows.append(("", ""))
         return _page(text=text, rows=rows, block="rows" if htmx else None)
+    key = request.form.get("key", "")[:32]
+    if key and key in session.get(DONE_KEY, []):  # the same page sent again (back, reload)
+        return _page(error="These lines were added to your cart already: see the cart.",
+                     error_field="lines", status=409)
     upload = request.files.get("file")
     channel, ctx = viewer()
     try:
@@ -89,6 +95,8 @@ def add():
         return _page(text=text, rows=rows, error=str(err), error_field=err.field or "lines")
     if outcome.added:
         db_session.commit()
+        if key:
+            session[DONE_KEY] = [*session.get(DONE_KEY, [])[-9:], key]
     else:  # not even the cart made for it is kept
         db_session.rollback()
     # The lines refused stay in the box and the rows, to be corrected and sent again; those

@@ -54,6 +54,20 @@ def test_quick_order_of_five_skus_with_one_unknown_adds_four_and_reports_the_lin
     assert re.search(r'<textarea[^>]*name="lines"[^>]*>NOPE-1 2</textarea>', html)
 
 
+def test_the_same_quick_order_page_sent_twice_adds_its_lines_once(client, db):
+    """A page sent again (a double click past the script, back and resend) carries the same
+    key: its lines are in the cart once and the second answer says so (review finding 11)."""
+    as_user(client, BUYER)
+    key = re.search(r'name="key" value="([0-9a-f]{32})"',
+                    text(client.get("/quick-order/"))).group(1)
+    assert "Added 1 line" in text(quick(client, "PAP-A4-80 10", key=key))
+    again = quick(client, "PAP-A4-80 10", key=key)
+    assert again.status_code == 409 and "added to your cart already" in text(again)
+    assert cart_lines(db, BUYER) == {"PAP-A4-80": 10}
+    assert "Added 1 line" in text(quick(client, "PAP-A4-80 10"))  # a fresh page adds again
+    assert cart_lines(db, BUYER) == {"PAP-A4-80": 20}
+
+
 def test_refused_lines_say_why_and_nothing_is_half_added(client, db):
     as_user(client, BUYER)
     html = text(quick(client, "sku,quantity\nNTB-A5-RUL-RED 5\nPAP-A4-80 1.5\nPAP-A4-80 0\n"
