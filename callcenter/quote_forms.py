@@ -37,12 +37,6 @@ class AddLineForm(FlaskForm):
         NumberRange(1, MAX_LINE_QUANTITY, f"Enter a quantity from 1 to {MAX_LINE_QUANTITY}.")])
 
 
-class QuantityForm(FlaskForm):
-    quantity = IntegerField("Quantity", validators=[
-        InputRequired("Enter a quantity (0 removes the line)."),
-        NumberRange(0, MAX_LINE_QUANTITY, f"Enter a quantity from 0 to {MAX_LINE_QUANTITY}.")])
-
-
 class PriceForm(FlaskForm):
     """A quoted unit price or a discount in percent off the list price, with its reason."""
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from callcenter.access import requires_role
 from callcenter.catalog_forms import options
+from callcenter.order_entry_forms import QuantityForm  # a line's quantity, as in order entry
 from callcenter.quote_forms import (AddLineForm, ConfirmForm, DeclineForm, NewQuoteForm,
-                                    PriceForm, QuantityForm, QuoteFilterForm, TermsForm)
+                                    PriceForm, QuoteFilterForm, TermsForm)
 from core.customers.models import Customer
 from core.errors import DomainError, NotFound
 from core.orders import discounts
