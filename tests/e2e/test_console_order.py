@@ -17,9 +17,14 @@ def agent_signs_in(page, email):
 
 
 def add_line(page, sku, quantity):
-    page.get_by_label("SKU", exact=True).fill(sku)
+    # The quantity first, the SKU last, then Enter: the SKU's suggestions (htmx) open the
+    # browser's list under the box, and typing into another field while it opens could land
+    # in the SKU box instead ("STP-302"), as happened on a busy machine.
     page.get_by_label("Quantity", exact=True).fill(str(quantity))
-    page.get_by_role("button", name="Add line").click()
+    sku_box = page.get_by_label("SKU", exact=True)
+    sku_box.fill(sku)
+    expect(sku_box).to_have_value(sku)
+    sku_box.press("Enter")
     expect(page.get_by_role("cell", name=re.compile(sku)).first).to_be_visible()
 
 
