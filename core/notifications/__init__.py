@@ -128,8 +128,12 @@ def order_link(session, settings: Settings, order: Order) -> str | None:
 
 def order_confirmation_message(session, order: Order, *, settings: Settings):
     link = order_link(session, settings, order)
+    # Over the buyer's spending limit: it waits for the company's approver (approvals).
+    awaits_approval = any(h.kind == "approval" and h.reason_code == "spending_limit"
+                          for h in order.active_holds)
     return _message(settings, to=order.email, subject=f"Your Marketline order {order.number}",
-                    template="order_confirmation", order=order, link=link)
+                    template="order_confirmation", order=order, link=link,
+                    awaits_approval=awaits_approval)
 
 
 @celery_app.task(name="marketline.send_order_confirmation", **_RETRY)

@@ -153,6 +153,9 @@ def test_over_the_limit_on_account_waits_for_approval_and_approvers_are_mailed(
         assert "http://localhost/account/approvals" in text_of(mail)
     assert not [m for m in smtp_sink.messages if "buyer@acme.example" in m["To"]
                 and "approval" in m["Subject"]]
+    # the buyer's confirmation says the order waits for an approver
+    confirmation = smtp_sink.wait_for("buyer@acme.example", subject=f"order {order.number}")
+    assert "waits for an approver at your company" in text_of(confirmation)
 
 
 def test_globex_over_its_credit_limit_goes_on_credit_hold(shop_app, db):

@@ -119,6 +119,9 @@ def test_history_lists_the_customers_orders_newest_first_with_status_and_total(c
     assert f'href="/account/orders/{new.number}"' in html
     assert "Shipped" in html and "Confirmed" in html
     assert "14.88 EUR" in html  # 10.98 - 1.00 + 4.90
+    # each row orders again from the list (its own form, to the order's Order again)
+    assert f'action="/account/orders/{new.number}/order-again"' in html
+    assert f'aria-label="Order again {new.number}"' in html
 
 
 def test_history_pages_twenty_orders_at_a_time(customer_client, db):
