@@ -96,64 +96,52 @@ def _expected(raw: str | None) -> Decimal | None:
         return None
 
 
-@bp.post("/account/approvals/<waiting>/approve")
-@login_required
-def approve(waiting: str):
+def _decide(waiting: str, which: str, decide, done: str):
+    """Approve or reject (`which`) the waiting order through `decide(user, form)`, then
+    say `done` (with the order's number) on the list. An order decided meanwhile (a double
+    click, another approver first) is said so on the list; another company's is 404."""
     user = _approver()
     if user is None:
         return render_page("approvals/list.html", rows=[], forbidden=FORBIDDEN, status=403)
     form = DecisionForm()
     if not form.validate_on_submit():
-        return _list(status=422, problems={waiting: {"approve": " ".join(
+        return _list(status=422, problems={waiting: {which: " ".join(
             form.comment.errors) or "Reload the page and try again."}})
     try:
-        order = approvals.approve(db_session, user, waiting, comment=form.comment.data or "",
-                                  expected_total=_expected(form.expected_total.data),
-                                  price_days=_price_days(),
-                                  overdue_days=current_app.config["MARKETLINE"].CREDIT_OVERDUE_DAYS)
+        order = decide(user, form)
     except NotFound:
         db_session.rollback()
         abort(404)
-    except approvals.AlreadyDecided as err:  # a double click, or another approver first
+    except approvals.AlreadyDecided as err:
         db_session.rollback()
         flash(str(err), "info")
         return redirect_to(url_for(".index"))
     except DomainError as err:
         db_session.rollback()
         status = 403 if isinstance(err, HoldNotAllowed) else 422
-        return _list(status=status, problems={waiting: {"approve": str(err)}})
+        return _list(status=status, problems={waiting: {which: str(err)}})
     db_session.commit()
-    flash(f"Order {order.number} is approved and goes on to the warehouse.", "success")
+    flash(done.format(number=order.number), "success")
     return redirect_to(url_for(".index"))
+
+
+@bp.post("/account/approvals/<waiting>/approve")
+@login_required
+def approve(waiting: str):
+    return _decide(waiting, "approve", lambda user, form: approvals.approve(
+        db_session, user, waiting, comment=form.comment.data or "",
+        expected_total=_expected(form.expected_total.data), price_days=_price_days(),
+        overdue_days=current_app.config["MARKETLINE"].CREDIT_OVERDUE_DAYS),
+        "Order {number} is approved and goes on to the warehouse.")
 
 
 @bp.post("/account/approvals/<waiting>/reject")
 @login_required
 def reject(waiting: str):
-    user = _approver()
-    if user is None:
-        return render_page("approvals/list.html", rows=[], forbidden=FORBIDDEN, status=403)
-    form = DecisionForm()
-    if not form.validate_on_submit():
-        return _list(status=422, problems={waiting: {"reject": " ".join(
-            form.comment.errors) or "Reload the page and try again."}})
-    try:
-        order = approvals.reject(db_session, user, waiting, comment=form.comment.data or "",
-                                 gateway=gateway(), commit=db_session.commit)
-    except NotFound:
-        db_session.rollback()
-        abort(404)
-    except approvals.AlreadyDecided as err:  # a double click, or another approver first
-        db_session.rollback()
-        flash(str(err), "info")
-        return redirect_to(url_for(".index"))
-    except DomainError as err:
-        db_session.rollback()
-        status = 403 if isinstance(err, HoldNotAllowed) else 422
-        return _list(status=status, problems={waiting: {"reject": str(err)}})
-    db_session.commit()
-    flash(f"Order {order.number} is rejected and cancelled; its buyer is told why.", "success")
-    return redirect_to(url_for(".index"))
+    return _decide(waiting, "reject", lambda user, form: approvals.reject(
+        db_session, user, waiting, comment=form.comment.data or "", gateway=gateway(),
+        commit=db_session.commit),
+        "Order {number} is rejected and cancelled; its buyer is told why.")
 
 
 @bp.app_context_processor
