@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,13 +23,9 @@ from core.quotes.states import label
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Seller = documents.Seller
 
-environment = Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                          autoescape=select_autoescape(["html", "xml"]),
-                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-environment.filters.update(money=documents.environment.filters["money"],
-                           date=documents.environment.filters["date"],
-                           css_string=documents.environment.filters["css_string"])
-environment.globals.update(address_lines=documents.address_lines)
+# The invoices' environment (its filters, globals and page frame), finding quote.html here.
+environment = documents.environment.overlay(
+    loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), documents.environment.loader]))
 
 
 @dataclass(frozen=True)
