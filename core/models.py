@@ -19,6 +19,7 @@ from core.orders import models as _orders  # noqa: F401
 from core.orders import shipping as _shipping  # noqa: F401 (shipping methods)
 from core.payments import models as _payments  # noqa: F401
 from core.pricing import models as _pricing  # noqa: F401
+from core.purchasing import models as _purchasing  # noqa: F401
 from core.quotes import models as _quotes  # noqa: F401
 from core.returns import models as _returns  # noqa: F401
 

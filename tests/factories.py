@@ -11,7 +11,7 @@ from core.auth.passwords import hash_password
 from core.catalog.models import Category, Product, Variant
 from core.pricing.models import PriceList, PriceListEntry, TaxCategory
 from core.customers.models import Customer, CustomerUser
-from core.inventory.models import StockLevel
+from core.inventory.models import StockLevel, StockMovement
 
 PASSWORD = "factory-pass-1"
 _PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2id is slow on purpose
@@ -126,3 +126,13 @@ class StockLevelFactory(Base):
 
     variant = factory.SubFactory(VariantFactory)
     on_hand = 10
+
+    @factory.post_generation
+    def opening(level, create, extracted, **kwargs):
+        """The journal says what the row says: an opening movement."""
+        if create:
+            _session.add(StockMovement(variant_id=level.variant_id, warehouse=level.warehouse,
+                                       kind="opening", quantity=level.on_hand,
+                                       reserved=level.reserved or 0, reference="factory",
+                                       by="tests"))
+            _session.flush()

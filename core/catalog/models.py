@@ -48,9 +48,17 @@ class Product(Base):
     # return_days overrides the category's window.
     returnable: Mapped[bool] = mapped_column(default=True)
     return_days: Mapped[int | None] = mapped_column()
+    # Stock (core.inventory): ordered beyond stock, promised against expected arrivals or the
+    # supplier's lead time; drop_ship: the supplier ships it to the customer (a purchase order
+    # per order, core.purchasing), never from our stock.
+    backorderable: Mapped[bool] = mapped_column(default=False)
+    drop_ship: Mapped[bool] = mapped_column(default=False)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     category: Mapped[Category] = relationship()
+    images: Mapped[list["ProductImage"]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="ProductImage.position")
     variants: Mapped[list["Variant"]] = relationship(back_populates="product",
                                                      order_by="Variant.id")
 
@@ -91,6 +99,26 @@ class VariantAttribute(Base):
     value: Mapped[str] = mapped_column(String(120))
 
     variant: Mapped[Variant] = relationship(back_populates="attribute_values")
+
+
+class ProductImage(Base):
+    """A picture of a product, resized and stored under MEDIA_DIR/products; the first (lowest
+    position) is also Product.image, the one lists show."""
+
+    __tablename__ = "product_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
+                                            index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    alt: Mapped[str] = mapped_column(String(200), default="")
+    width: Mapped[int] = mapped_column(default=0)
+    height: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+    uploaded_by: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="images")
 
 
 class ProductRelation(Base):

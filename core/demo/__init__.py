@@ -18,7 +18,7 @@ from core.catalog.services import create_category, relate
 from core.customers.models import Customer, CustomerAddress, CustomerUser
 from core.customers.services import phone_digits, register_customer
 from core.demo.images import write_product_image
-from core.inventory.models import StockLevel
+from core.inventory.models import StockLevel, StockMovement
 from core.numbering import ensure_series, next_number
 from core.orders.shipping import ShippingMethod
 from core.pricing.models import (PriceList, PriceListEntry, Promotion, TaxCategory, TaxRate)
@@ -289,6 +289,8 @@ def load_catalogue(session: Session, media_dir: Path | None = None) -> dict:
                                             for k, v in attributes.items()]
                 session.add(variant)
                 session.add(StockLevel(variant=variant, warehouse="MAIN", on_hand=stock))
+                session.add(StockMovement(variant=variant, warehouse="MAIN", kind="opening",
+                                          quantity=stock, reference="demo", by="demo"))
                 gross = Decimal(price)
                 retail.entries.append(PriceListEntry(variant=variant, min_quantity=1, unit_price=gross))
                 if slug in BREAK_CATEGORIES and gross < 100:

@@ -45,7 +45,7 @@ from core.catalog.models import Category, Product, Variant, VariantAttribute
 from core.catalog.products import slugify
 from core.customers.models import Customer
 from core.customers.services import phone_digits
-from core.inventory.models import StockLevel
+from core.inventory.models import StockLevel, StockMovement
 from core.numbering import PREFIXES, NumberSeries, ensure_series
 from core.pricing.models import PriceList, PriceListEntry, TaxCategory, TaxRate
 
@@ -415,6 +415,10 @@ def _insert_catalogue_chunk(session: Session, catalogue: _Catalogue, chunk: list
             prices.append(dict(price_list_id=list_id, variant_id=vid, min_quantity=1,
                                unit_price=_cents((gross if include_tax else net) * Decimal("0.95"))))
     session.execute(insert(StockLevel), stock)
+    session.execute(insert(StockMovement), [
+        dict(variant_id=row["variant_id"], warehouse=row.get("warehouse", "MAIN"), kind="opening",
+             quantity=row["on_hand"], reserved=row.get("reserved", 0), reference="demo",
+             reason="", note="", by="demo") for row in stock])
     session.execute(insert(VariantAttribute), attributes)
     for start in range(0, len(prices), CHUNK):
         session.execute(insert(PriceListEntry), prices[start:start + CHUNK])

@@ -27,6 +27,8 @@ class Shipment(Base):
     picked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Shipped by a supplier straight to the customer (core.purchasing), not from our stock.
+    purchase_order_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_orders.id"))
 
     lines: Mapped[list["ShipmentLine"]] = relationship(back_populates="shipment",
                                                        order_by="ShipmentLine.id",

@@ -214,6 +214,9 @@ def _check_shippable(order: Order) -> None:
         label = order_states.LABELS.get(order.status, order.status).lower()
         raise FulfilmentError(f"Order {order.number} is {label}; only an order released to "
                               "the warehouse with units still to ship can ship.")
+    if order.ship_complete and any(l.quantity_backordered for l in order.lines):
+        raise FulfilmentError(f"Order {order.number} ships complete, as the customer asked, "
+                              "and some units are still on backorder.")
     if order.on_hold:
         names = "; ".join(holds.describe(h) for h in order.active_holds)
         raise FulfilmentError(f"Order {order.number} is on hold ({names}). Release the holds "
@@ -236,6 +239,10 @@ def _picked(order: Order, quantities: Mapping[int, int]) -> list[tuple[OrderLine
         if quantity < 0 or quantity > left:
             raise FulfilmentError(f"Ship from 1 to {left} of {line.sku}, or 0 to leave it "
                                   "for later.", field=f"qty-{line.id}")
+        if line.warehouse is None:
+            raise FulfilmentError(f"{line.sku} is drop-shipped: its supplier ships it and "
+                                  "records the shipment on the purchase order.",
+                                  field=f"qty-{line.id}")
         if quantity > line.quantity_reserved:
             raise FulfilmentError(f"Only {line.quantity_reserved} of {line.sku} are reserved "
                                   "for this order; count the stock and correct it first.",
@@ -290,7 +297,8 @@ def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *
     states.move(shipment, ShipmentStatus.SHIPPED)
     shipment.shipped_at = now
     session.add(shipment)
-    inventory.ship_out(session, [(l.variant_id, q) for l, q in picked],
+    inventory.ship_out(session, [(l.variant_id, l.warehouse, q) for l, q in picked],
+                       reference=shipment.number, by=actor.label,
                        skus={l.variant_id: l.sku for l, _ in picked})
     for line, quantity in picked:
         line.quantity_shipped += quantity

@@ -78,6 +78,8 @@ class Order(Base):
     promised_date: Mapped[dt.date | None] = mapped_column(Date)
     # The day the buyer asked for, never before the promised date (checkout checks).
     requested_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The buyer wants one delivery: nothing ships while a line waits for stock.
+    ship_complete: Mapped[bool] = mapped_column(default=False)
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
@@ -132,7 +134,13 @@ class OrderLine(Base):
     quantity_shipped: Mapped[int] = mapped_column(default=0)
     quantity_invoiced: Mapped[int] = mapped_column(default=0)
     quantity_returned: Mapped[int] = mapped_column(default=0)
-    promised_date: Mapped[dt.date | None] = mapped_column(Date)
+    # Stock: the warehouse the line is reserved in and ships from (None: drop-shipped by
+    # supplier_id); units ordered beyond stock wait as quantity_backordered until received.
+    warehouse: Mapped[str | None] = mapped_column(String(20))
+    quantity_backordered: Mapped[int] = mapped_column(default=0)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
+    ships_on: Mapped[dt.date | None] = mapped_column(Date)  # promised dispatch day
+    promised_date: Mapped[dt.date | None] = mapped_column(Date)  # promised delivery day
     # An agent's price override or manual discount, with the reason code it was given for.
     list_unit_price: Mapped[Decimal | None] = mapped_column(Amount())  # before the override
     override_reason: Mapped[str] = mapped_column(String(60), default="")

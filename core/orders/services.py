@@ -43,6 +43,7 @@ class Checkout:
     shipping_method: str
     payment_method: str = "card"
     po_number: str = ""
+    ship_complete: bool = False  # one delivery: nothing ships while a line waits for stock
 
 
 def attempt_key(kind: str, scope: int, raw: str | None) -> str:
@@ -99,6 +100,7 @@ class Preview:
     priced: PricedCart
     options: list[ShippingOption]
     chosen: ShippingOption | None
+    promises: Mapping[int, inventory.Promise] = None  # by variant id
 
     @property
     def total(self) -> Decimal:
@@ -118,19 +120,27 @@ def preview(session: Session, ctx: PricingContext, lines: list[tuple[int, int]],
     ids = [vid for vid, _ in lines]
     weights = dict(session.execute(select(Variant.id, Variant.weight_grams)
                                    .where(Variant.id.in_(ids))).all())
-    available = inventory.available(session, ids)
-    in_stock = all(available[vid] >= qty for vid, qty in lines)
-    weight = sum(weights.get(vid, 0) * qty for vid, qty in lines)
     today = utcnow().date()
+    promises = inventory.promise(session, lines, today=today,
+                                 warehouses=inventory.warehouses_for(session, ctx.channel.code))
+    ships_on = latest_ship_day(promises.values(), today)
+    weight = sum(weights.get(vid, 0) * qty for vid, qty in lines)
     options = [ShippingOption(m, shipping.quote(m, ctx=ctx, goods_gross=priced.gross_total.amount,
                                                 weight_grams=weight,
                                                 free_shipping=priced.free_shipping,
                                                 tax_rate=_shipping_tax_rate(priced)),
-                              inventory.promised_date(today, in_stock, m.transit_days))
+                              inventory.add_working_days(ships_on, m.transit_days))
                for m in shipping.methods_for(session, country=country,
                                              channel_code=ctx.channel.code)]
     chosen = next((o for o in options if o.method.code == method_code), options[0] if options else None)
-    return Preview(priced, options, chosen)
+    return Preview(priced, options, chosen, promises)
+
+
+def latest_ship_day(promises, today: dt.date) -> dt.date:
+    """The day the last line can leave (an unpromisable line counts as in stock: placing the
+    order refuses it)."""
+    days = [p.ships_on for p in promises if p.ships_on]
+    return max(days, default=inventory.add_working_days(today, inventory.DISPATCH_DAYS))
 
 
 # -- agents' price overrides ------------------------------------------------------------
@@ -214,10 +224,20 @@ def price_with_overrides(session: Session, ctx: PricingContext, lines: Sequence[
     return OverriddenCart(engine.price(ctx, changed, active), base, units, reasons)
 
 
-def _insert_lines(session: Session, order: Order, priced: PricedCart, promised: dt.date,
+def _insert_lines(session: Session, order: Order, priced: PricedCart,
+                  stock: Mapping[int, "inventory.Reservation"],
+                  promises: Mapping[int, "inventory.Promise"], transit_days: int,
                   overridden: OverriddenCart | None = None) -> None:
-    """All lines in one INSERT (executemany): placing an order costs the same for 1 or 50 lines."""
+    """All lines in one INSERT (executemany): placing an order costs the same for 1 or 50
+    lines. Each line takes its share of the variant's reservation (the first lines of a
+    variant its reserved units, the rest backordered) and its promised days."""
     units = overridden.units if overridden else {}
+    left = {vid: r.reserved for vid, r in stock.items()}
+    held = []
+    for l in priced.lines:
+        take = min(left.get(l.variant_id, 0), l.quantity)
+        left[l.variant_id] = left.get(l.variant_id, 0) - take
+        held.append(take)
     list_units = {vid: overridden.list_unit(vid) for vid in units} if overridden else {}
     session.execute(insert(OrderLine), [dict(
         order_id=order.id, variant_id=l.variant_id, sku=l.sku, name=l.name, quantity=l.quantity,
@@ -226,11 +246,15 @@ def _insert_lines(session: Session, order: Order, priced: PricedCart, promised: 
         price_source=f"{l.trace.price_list} from {l.trace.quantity_break}",
         discounts=[{"promotion_id": a.promotion_id, "name": a.name, "amount": str(a.amount)}
                    for a in l.trace.promotions],
-        quantity_reserved=l.quantity, quantity_shipped=0, quantity_invoiced=0,
-        quantity_returned=0, promised_date=promised,
+        quantity_reserved=take, quantity_shipped=0, quantity_invoiced=0,
+        quantity_returned=0, warehouse=stock[l.variant_id].warehouse,
+        supplier_id=stock[l.variant_id].supplier_id,
+        quantity_backordered=0 if stock[l.variant_id].warehouse is None else l.quantity - take,
+        ships_on=promises[l.variant_id].ships_on,
+        promised_date=promises[l.variant_id].delivery(transit_days),
         list_unit_price=list_units.get(l.variant_id),
         override_reason=overridden.reasons[l.variant_id] if l.variant_id in units else "")
-        for l in priced.lines])
+        for l, take in zip(priced.lines, held)])
     session.expire(order, ["lines"])
 
 
@@ -264,10 +288,15 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
     if priced.coupon_problems:
         raise OrderError(" ".join(priced.coupon_problems))
     ship = _shipping_quote(session, checkout, ctx, priced, variants)
+    warehouses = inventory.warehouses_for(session, ctx.channel.code)
+    today = utcnow().date()
+    promises = inventory.promise(session, checkout.lines, warehouses=warehouses, today=today)
+    ship_day = latest_ship_day(promises.values(), today)
     try:
         with session.begin_nested():  # the order number too: a lost race gives it back
             order = _new_order(session, checkout, ctx, priced, ship, customer_id, actor,
-                               idempotency_key, channel_code)
+                               idempotency_key, channel_code,
+                               inventory.add_working_days(ship_day, ship.transit_days))
             session.add(order)
             session.flush()
     except IntegrityError:
@@ -275,8 +304,10 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
         if existing := find_by_key(session, idempotency_key):
             return existing
         raise
-    _insert_lines(session, order, priced, order.promised_date, overridden)
-    inventory.reserve(session, checkout.lines, skus={l.variant_id: l.sku for l in priced.lines})
+    stock = inventory.reserve(session, checkout.lines, warehouses=warehouses,
+                              reference=order.number, by=actor.label,
+                              skus={l.variant_id: l.sku for l in priced.lines})
+    _insert_lines(session, order, priced, stock, promises, ship.transit_days, overridden)
     _redeem(session, order, priced)
     audit.record(session, "order.placed", actor=actor, channel=channel_code, subject=order,
                  data={"number": order.number, "total": str(order.gross_total)})
@@ -284,9 +315,8 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
     return order
 
 
-def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key, channel_code) -> Order:
-    in_stock = True  # reserve() refuses what is not in stock
-    promised = inventory.promised_date(utcnow().date(), in_stock, ship.transit_days)
+def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key, channel_code,
+               promised: dt.date) -> Order:
     return Order(
         number=next_number(session, "order"), idempotency_key=key, customer_id=customer_id,
         email=checkout.email, channel_code=channel_code, placed_by_kind=actor.kind,
@@ -298,7 +328,8 @@ def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key, ch
         subtotal=priced.subtotal.amount, discount_total=priced.discount_total.amount,
         net_total=priced.net_total.amount + ship.net, tax_total=priced.tax_total.amount + ship.tax,
         gross_total=priced.gross_total.amount + ship.gross, coupon_codes=list(ctx.coupon_codes),
-        po_number=checkout.po_number, promised_date=promised)
+        po_number=checkout.po_number, promised_date=promised,
+        ship_complete=checkout.ship_complete)
 
 
 def _redeem(session: Session, order: Order, priced: PricedCart) -> None:
@@ -409,6 +440,7 @@ def place_replacement(session: Session, original: Order, lines: Sequence[Replace
             discounts=[], quantity_reserved=r.quantity, quantity_shipped=0,
             quantity_invoiced=0, quantity_returned=0, promised_date=None))
     promised = inventory.promised_date(utcnow().date(), True, 2)
+    ships_on = inventory.add_working_days(utcnow().date(), inventory.DISPATCH_DAYS)
     order = Order(
         number=next_number(session, "order"), idempotency_key=key[:80],
         customer_id=original.customer_id, email=original.email,
@@ -424,12 +456,17 @@ def place_replacement(session: Session, original: Order, lines: Sequence[Replace
         tax_total=sum((l.tax for l in built), Decimal(0)),
         gross_total=sum((l.gross for l in built), Decimal(0)), coupon_codes=[],
         po_number=original.po_number, promised_date=promised, lines=built)
-    for line in built:
-        line.promised_date = promised
     session.add(order)
     session.flush()
-    inventory.reserve(session, [(l.variant_id, l.quantity) for l in built],
-                      skus={l.variant_id: l.sku for l in built})
+    stock = inventory.reserve(session, [(l.variant_id, l.quantity) for l in built],
+                              warehouses=inventory.warehouses_for(session, order.channel_code),
+                              reference=order.number, by=actor.label, allow_backorder=False,
+                              skus={l.variant_id: l.sku for l in built})
+    for line in built:
+        line.promised_date, line.ships_on = promised, ships_on
+        line.warehouse, line.supplier_id = stock[line.variant_id].warehouse, stock[line.variant_id].supplier_id
+        if line.warehouse is None:  # drop-shipped: the supplier's
+            line.quantity_reserved = 0
     confirm(session, order)
     states.move_payment(order, PaymentState.EXCHANGE, audit=audit.Entry(
         session, "order.placed_as_replacement", actor, order.channel_code,
@@ -446,9 +483,11 @@ def cancel_order(session: Session, order: Order, *, actor: audit.Actor, reason: 
                          "start a return instead.")
     states.move(order, OrderStatus.CANCELLED, audit=audit.Entry(
         session, "order.cancelled", actor, order.channel_code, {"reason": reason}))
-    inventory.release(session, [(l.variant_id, l.quantity_reserved) for l in order.lines])
+    inventory.release(session, [(l.variant_id, l.warehouse, l.quantity_reserved,
+                                 l.quantity_backordered) for l in order.lines],
+                      reference=order.number, by=actor.label)
     for line in order.lines:
-        line.quantity_reserved = 0
+        line.quantity_reserved = line.quantity_backordered = 0
     order.cancelled_at = utcnow()
     order.cancel_reason = reason[:200]
     # The promotions it used can be used again (a declined card must not burn a coupon).

@@ -259,8 +259,8 @@ def change_lines(session: Session, order: Order, *, changes: LineChanges, actor:
                          "was given.")
     grown = _grown_overrides(wanted)
     given_before = discounts.given_away(discounts.line_items(order.lines))
-    _re_reserve(session, order, wanted)
-    _apply(session, order, wanted, priced)
+    stock = _re_reserve(session, order, wanted, by=actor.label)
+    _apply(session, order, wanted, priced, stock)
     promotion_uses.follow(session, order, priced, actor=actor, channel=CHANNEL)
     approval = discounts.check_order(
         session, order, actor=actor, lines=grown, given_before=given_before,
@@ -416,15 +416,22 @@ def _snapshot(order: Order) -> list[dict]:
              "gross": str(l.gross)} for l in order.lines]
 
 
-def _re_reserve(session: Session, order: Order, wanted: list[_Wanted]) -> None:
+def _re_reserve(session: Session, order: Order, wanted: list[_Wanted], *, by: str
+                ) -> dict[int, inventory.Reservation]:
     """Release what the order holds and reserve what it will hold, all or nothing."""
     with session.begin_nested():
-        inventory.release(session, [(l.variant_id, l.quantity_reserved) for l in order.lines])
-        inventory.reserve(session, [(w.variant_id, w.quantity) for w in wanted],
-                          skus={w.variant_id: w.sku for w in wanted})
+        inventory.release(session, [(l.variant_id, l.warehouse, l.quantity_reserved,
+                                     l.quantity_backordered) for l in order.lines],
+                          reference=order.number, by=by)
+        return inventory.reserve(
+            session, [(w.variant_id, w.quantity) for w in wanted],
+            warehouses=inventory.warehouses_for(session, order.channel_code),
+            reference=order.number, by=by,
+            skus={w.variant_id: w.sku for w in wanted})
 
 
-def _apply(session: Session, order: Order, wanted: list[_Wanted], priced: PricedCart) -> None:
+def _apply(session: Session, order: Order, wanted: list[_Wanted], priced: PricedCart,
+           stock: dict[int, inventory.Reservation] | None = None) -> None:
     """Write the priced lines onto the order (update, add, delete) and its totals."""
     keep = {id(w.line) for w in wanted if w.line is not None}
     for line in [l for l in order.lines if id(l) not in keep]:
@@ -438,7 +445,9 @@ def _apply(session: Session, order: Order, wanted: list[_Wanted], priced: Priced
             order.lines.append(line)
         if line.list_unit_price is None:
             line.price_source = f"{p.trace.price_list} from {p.trace.quantity_break}"
-        line.quantity = line.quantity_reserved = p.quantity
+        line.quantity = p.quantity
+        if stock is not None:  # None: re-priced only, the stock stays as it is
+            _take_stock(line, p.variant_id, stock)
         line.unit_price, line.amount, line.discount = p.unit_price, p.amount, p.discount
         line.net, line.tax, line.gross, line.tax_rate = p.net, p.tax, p.gross, p.tax_rate
         line.discounts = [{"promotion_id": a.promotion_id, "name": a.name,
@@ -450,6 +459,18 @@ def _apply(session: Session, order: Order, wanted: list[_Wanted], priced: Priced
     order.tax_total = priced.tax_total.amount + order.shipping_tax
     order.gross_total = priced.gross_total.amount + order.shipping_amount
     session.flush()
+
+
+def _take_stock(line: OrderLine, variant_id: int, stock: dict[int, inventory.Reservation]
+                ) -> None:
+    """The line's share of its variant's reservation; a variant on two lines: the second
+    takes what the first left."""
+    held = stock[variant_id]
+    line.warehouse, line.supplier_id = held.warehouse, held.supplier_id
+    line.quantity_reserved = min(line.quantity, held.reserved)
+    line.quantity_backordered = (0 if held.warehouse is None
+                                 else line.quantity - line.quantity_reserved)
+    stock[variant_id] = dataclasses.replace(held, reserved=held.reserved - line.quantity_reserved)
 
 
 def _authorised_attempts(session: Session, order: Order) -> list[PaymentAttempt]:

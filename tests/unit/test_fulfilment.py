@@ -267,7 +267,7 @@ def test_ship_out_never_leaves_stock_negative_and_is_all_or_nothing(db, on_hand,
     with db.begin_nested() as outer:
         a = StockLevelFactory(on_hand=on_hand, reserved=reserved)
         b = StockLevelFactory(on_hand=5, reserved=3)
-        lines = [(a.variant_id, shipping), (b.variant_id, min(other, 3))]
+        lines = [(a.variant_id, "MAIN", shipping), (b.variant_id, "MAIN", min(other, 3))]
         if shipping <= reserved:
             inventory.ship_out(db, lines)
             assert stock(db, a.variant_id) == (on_hand - shipping, reserved - shipping)

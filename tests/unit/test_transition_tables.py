@@ -60,6 +60,8 @@ TRANSITION_FUNCTIONS = frozenset({
     "core.billing.states.move_request",
     "core.returns.states.move_return",
     "core.quotes.states.move_quote",
+    "core.inventory.states.move_arrival",
+    "core.purchasing.states.move_purchase_order",
 })
 
 
