@@ -199,7 +199,8 @@ def place():
                                      shipping_address=address, billing_address=address,
                                      shipping_method=form.shipping_method.data,
                                      payment_method="on_account" if on_account else "card",
-                                     po_number=form.po_number.data or ""),
+                                     po_number=form.po_number.data or "",
+                                     ship_complete=form.ship_complete.data == "1"),
             channel=channel, ctx=ctx, customer_id=user.customer_id if user else None,
             actor=current_actor(),
             idempotency_key=key)

@@ -101,6 +101,12 @@ class CheckoutForm(FlaskForm):
                                render_kw={"type": "date"})
     payment = RadioField("Payment", choices=[SelectChoice("card", "Card")], default="card",
                          validate_choice=False)
+    # When a line waits for stock: "0" ships what is in stock now and the rest when it
+    # arrives, "1" ships everything together (Checkout.ship_complete).
+    ship_complete = RadioField("Delivery of backordered items",
+                               choices=[SelectChoice("0", "Ship what is in stock now"),
+                                        SelectChoice("1", "Ship everything together")],
+                               default="0", validate_choice=False)
 
     ADDRESS_FIELDS = ("full_name", "company", "line1", "line2", "city", "postal_code",
                       "region", "phone")

@@ -5,6 +5,7 @@ from flask import Blueprint, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import DomainError
+from core.orders import promises as promising
 from core.pricing import services as pricing
 from core.web.db import db_session
 from core.web.htmx import htmx
@@ -16,6 +17,10 @@ from storefront.viewer import viewer
 bp = Blueprint("shop", __name__)
 PER_PAGE = 24
 MAX_QUANTITY = 9999
+# When things ship, in the same words on every storefront page (core.orders.promises).
+bp.app_template_filter("promise_text")(promising.describe)
+bp.app_template_filter("ship_day")(promising.day)
+bp.app_template_filter("line_promise")(promising.line_status)
 
 
 def navigation() -> dict:
@@ -104,6 +109,7 @@ def _offer(view, ctx):
 @bp.get("/p/<slug>")
 def product(slug: str):
     channel, ctx = viewer()
-    view = queries.product_page(db_session, ctx, channel.id, slug)
+    view = queries.product_page(db_session, ctx, channel.id, slug,
+                                quantity=_int_arg("quantity", 1, 1, MAX_QUANTITY))
     return render_page("shop/product.html", block="offer", view=view, product=view.product,
                        ctx=ctx, **_offer(view, ctx))

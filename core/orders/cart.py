@@ -14,7 +14,8 @@ from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
 from core.db import utcnow
 from core.errors import DomainError, NotFound
-from core.inventory.services import available as available_units
+from core.inventory.services import Promise
+from core.orders import promises as promising
 from core.orders.models import Cart, CartLine
 from core.pricing import services as pricing
 from core.pricing.engine import PricedCart, PricingContext, PricingError
@@ -58,7 +59,8 @@ def open_cart(session: Session, *, token: str | None, customer_id: int | None,
 
 def _check(session: Session, channel_id: int, ctx: PricingContext, variant_id: int,
            quantity: int) -> None:
-    """Sold in this channel, priced, and in stock for `quantity`."""
+    """Sold in this channel, priced, and promisable for `quantity`: in stock, or beyond it
+    for a product that allows backorders, or drop-shipped by its supplier."""
     if not 1 <= quantity <= MAX_LINE_QUANTITY:
         raise CartError(f"Enter a quantity from 1 to {MAX_LINE_QUANTITY}.", field="quantity")
     variant = session.scalar(select(Variant).join(Product, Product.id == Variant.product_id)
@@ -68,11 +70,9 @@ def _check(session: Session, channel_id: int, ctx: PricingContext, variant_id: i
         raise NotFound("That item is not sold here.")
     if not pricing.price_items(session, ctx, [(variant_id, quantity)]):
         raise CartError(f"{variant.sku} has no price at the moment and cannot be ordered.")
-    available = available_units(session, [variant_id])[variant_id]
-    if quantity > available:
-        if available <= 0:
-            raise CartError(f"{variant.sku} is out of stock.", field="quantity")
-        raise CartError(f"Only {available} of {variant.sku} are in stock.", field="quantity")
+    promise = promising.for_lines(session, ctx, [(variant_id, quantity)]).get(variant_id)
+    if promise is None or not promise.promisable:
+        raise CartError(promising.refusal(variant.sku, promise), field="quantity")
 
 
 def add_item(session: Session, cart: Cart, *, channel_id: int, ctx: PricingContext,
@@ -172,6 +172,10 @@ class CartView:
     available: dict[int, int]
     line_ids: dict[int, int]  # variant id -> cart line id
     problems: tuple[str, ...]
+    promises: dict[int, Promise] = None  # variant id -> when its line ships
+
+    def promise_text(self, variant_id: int) -> str:
+        return promising.describe((self.promises or {}).get(variant_id))
 
     @property
     def count(self) -> int:
@@ -179,17 +183,20 @@ class CartView:
 
 
 def view(session: Session, cart: Cart | None, ctx: PricingContext) -> CartView:
-    """The cart priced now, with stock per line and anything that needs the buyer's attention."""
+    """The cart priced now, with each line's promise (stock, backorder, supplier) and
+    anything that needs the buyer's attention (a line that can no longer be had)."""
     if cart is None or not cart.lines:
-        return CartView(cart, None, {}, {}, ())
+        return CartView(cart, None, {}, {}, (), {})
     trial = replace(ctx, coupon_codes=tuple(cart.coupon_codes))
     lines = [(l.variant_id, l.quantity) for l in cart.lines]
     priced = pricing.price_cart(session, trial, lines)
-    available = available_units(session, [vid for vid, _ in lines])
-    problems = [f"Only {available[l.variant_id]} of {p.sku} are in stock now."
-                for l, p in zip(cart.lines, priced.lines) if l.quantity > available[l.variant_id]]
+    promises = promising.for_lines(session, ctx, lines)
+    available = {vid: max(p.available, 0) for vid, p in promises.items()}
+    problems = [promising.refusal(p.sku, promises[l.variant_id])[:-1] + " now."
+                for l, p in zip(cart.lines, priced.lines)
+                if not promises[l.variant_id].promisable]
     return CartView(cart, priced, available, {l.variant_id: l.id for l in cart.lines},
-                    tuple(problems) + priced.coupon_problems)
+                    tuple(problems) + priced.coupon_problems, promises)
 
 
 # -- many items at once (quick order, order again, lists) ---------------------------------
@@ -264,7 +271,7 @@ def _priced(session: Session, ctx: PricingContext, items: list[tuple[int, int]])
 
 
 def _refusal(variant_id: int, sku: str, quantity: int, total: int, in_cart: int,
-             priced: set[int], available: dict[int, int]) -> Refused | None:
+             priced: set[int], promises: dict[int, Promise]) -> Refused | None:
     if not 1 <= total <= MAX_LINE_QUANTITY:
         more = f" (the cart already holds {in_cart})" if in_cart else ""
         return Refused(variant_id, sku, quantity, "quantity",
@@ -272,8 +279,9 @@ def _refusal(variant_id: int, sku: str, quantity: int, total: int, in_cart: int,
     if variant_id not in priced:
         return Refused(variant_id, sku, quantity, "no_price",
                        f"{sku} has no price at the moment and cannot be ordered.")
-    units = available.get(variant_id, 0)
-    if total > units:
+    promise = promises.get(variant_id)
+    units = max(promise.available, 0) if promise is not None else 0
+    if promise is None or not promise.promisable:
         if units <= 0:
             return Refused(variant_id, sku, quantity, "out_of_stock", f"{sku} is out of stock.",
                            available=0)
@@ -285,8 +293,9 @@ def _refusal(variant_id: int, sku: str, quantity: int, total: int, in_cart: int,
 def add_many(session: Session, cart: Cart, *, channel_id: int, ctx: PricingContext,
              items) -> AddResult:
     """Add (variant id, quantity) pairs to the cart, each whole or not at all, in a fixed
-    number of queries however many there are (one sellable check, one pricing, one stock
-    look-up, one insert and one update). Quantities add to the cart's lines as add_item's
+    number of queries however many there are (one sellable check, one pricing, one promise
+    (core.orders.promises.for_lines), one insert and one update). Beyond stock is fine for a
+    product that allows backorders or that its supplier ships. Quantities add to the cart's lines as add_item's
     do; a variant named twice counts once with the quantities summed. The result lists
     what was added and, for each item left out, why."""
     wanted = _merged(items)
@@ -299,7 +308,7 @@ def add_many(session: Session, cart: Cart, *, channel_id: int, ctx: PricingConte
     checkable = [(vid, totals[vid]) for vid in wanted
                  if vid in names and 1 <= totals[vid] <= MAX_LINE_QUANTITY]
     priced = _priced(session, ctx, checkable)
-    available = available_units(session, [vid for vid, _ in checkable]) if checkable else {}
+    promises = promising.for_lines(session, ctx, checkable)
     added, refused, count = [], [], len(cart.lines)
     inserts, updates = [], []
     for vid, qty in wanted.items():
@@ -309,7 +318,7 @@ def add_many(session: Session, cart: Cart, *, channel_id: int, ctx: PricingConte
         sku, name = names[vid]
         line = lines.get(vid)
         problem = _refusal(vid, sku, qty, totals[vid], line.quantity if line else 0,
-                           priced, available)
+                           priced, promises)
         if problem is None and line is None and count >= MAX_LINES:
             problem = Refused(vid, sku, qty, "cart_full",
                               f"Your cart is full: it holds at most {MAX_LINES} lines.")

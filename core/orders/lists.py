@@ -22,8 +22,8 @@ from core.customers.models import CustomerUser
 from core.customers.services import actor_for
 from core.db import utcnow
 from core.errors import DomainError, NotFound
-from core.inventory.services import available as available_units
 from core.orders.cart import MAX_LINE_QUANTITY, MAX_LINES, AddResult, add_many
+from core.orders import promises as promising
 from core.orders.models import Cart, ShoppingList, ShoppingListLine
 from core.pricing import services as pricing
 from core.pricing.engine import PricedLine, PricingContext, PricingError
@@ -241,6 +241,7 @@ class ListLine:
     price: PricedLine | None  # today's, for the line's quantity
     available: int
     problem: str  # why it cannot be ordered now, or ""
+    promise: str = ""  # when it would ship (core.orders.promises.describe)
 
 
 @dataclass(frozen=True)
@@ -278,24 +279,26 @@ def _prices(session: Session, ctx: PricingContext, items: list[tuple[int, int]]
 
 def page(session: Session, user: CustomerUser, shopping_list: ShoppingList, *, channel_id: int,
          ctx: PricingContext) -> ListPage:
-    """The list's lines with today's price, stock and whether each can be ordered, in a
+    """The list's lines with today's price, promise and whether each can be ordered, in a
     fixed number of queries."""
     lines = shopping_list.lines
     ids = [l.variant_id for l in lines]
     facts = _facts(session, channel_id, ids) if ids else {}
     sold = [(l.variant_id, l.quantity) for l in lines if facts[l.variant_id][2]]
     prices = _prices(session, ctx, sold)
-    stock = available_units(session, ids) if ids else {}
+    promises = promising.for_lines(session, ctx, [(l.variant_id, l.quantity) for l in lines])
     shown = []
     for l in lines:
         sku, name, ok = facts[l.variant_id]
         price = prices.get(l.variant_id)
-        units = stock.get(l.variant_id, 0)
+        promise = promises.get(l.variant_id)
+        units = max(promise.available, 0) if promise else 0
         problem = ("No longer sold here." if not ok else
                    "No price at the moment." if price is None else
-                   "Out of stock." if units <= 0 else
-                   f"Only {units} in stock." if units < l.quantity else "")
-        shown.append(ListLine(l.id, l.variant_id, sku, name, l.quantity, price, units, problem))
+                   "" if promise is not None and promise.promisable else
+                   "Out of stock." if units <= 0 else f"Only {units} in stock.")
+        shown.append(ListLine(l.id, l.variant_id, sku, name, l.quantity, price, units, problem,
+                              promising.describe(promise) if promise else ""))
     maker = session.get(CustomerUser, shopping_list.created_by_id) \
         if shopping_list.created_by_id else None
     return ListPage(shopping_list, tuple(shown),

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
 from core.errors import DomainError
-from core.inventory.services import available as available_units
 from core.orders.cart import MAX_LINE_QUANTITY, MAX_LINES, AddResult, add_many
+from core.orders import promises as promising
 from core.orders.models import Cart
 from core.pricing import services as pricing
 from core.pricing.engine import PricedLine, PricingContext, PricingError
@@ -352,6 +352,7 @@ class Lookup:
     name: str = ""
     price: PricedLine | None = None
     available: int = 0
+    promise: str = ""  # when the row's quantity would ship (core.orders.promises.describe)
 
 
 def lookups(session: Session, rows: list[tuple[str, int]], *, channel_id: int,
@@ -371,7 +372,8 @@ def lookups(session: Session, rows: list[tuple[str, int]], *, channel_id: int,
         prices = pricing.price_items(session, ctx, items) if items else {}
     except PricingError:
         prices = {}
-    stock = available_units(session, list(sold)) if sold else {}
+    promises = promising.for_lines(session, ctx, items)
+    stock = {vid: max(p.available, 0) for vid, p in promises.items()}
     found: list[Lookup | None] = []
     for sku, qty in cleaned:
         match = matches.get(sku.upper()) if sku else None
@@ -386,5 +388,6 @@ def lookups(session: Session, rows: list[tuple[str, int]], *, channel_id: int,
                                 available=stock.get(match.variant_id, 0)))
         else:
             found.append(Lookup(match.sku, name=price.name, price=price,
-                                available=stock.get(match.variant_id, 0)))
+                                available=stock.get(match.variant_id, 0),
+                                promise=promising.describe(promises.get(match.variant_id))))
     return found

@@ -103,6 +103,18 @@ class Preview:
     promises: Mapping[int, inventory.Promise] = None  # by variant id
 
     @property
+    def backordered(self) -> bool:
+        """Some line waits for stock (an arrival or the supplier's lead time): the buyer
+        chooses between a part delivery now and one delivery of everything."""
+        return any(p.promisable and p.short and p.source in ("arrival", "lead_time")
+                   for p in (self.promises or {}).values())
+
+    def first_delivery(self, option: ShippingOption) -> dt.date | None:
+        """When the first parcel arrives with this option if what is in stock ships now."""
+        days = [p.ships_on for p in (self.promises or {}).values() if p.ships_on]
+        return inventory.add_working_days(min(days), option.method.transit_days) if days else None
+
+    @property
     def total(self) -> Decimal:
         extra = self.chosen.quote.gross if self.chosen else Decimal(0)
         return self.priced.gross_total.amount + extra

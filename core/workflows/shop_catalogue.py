@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import cache
@@ -15,6 +15,7 @@ from core.catalog import search as fulltext
 from core.catalog.assortment import sellable
 from core.catalog.models import Category, Product, ProductRelation, Variant, VariantAttribute
 from core.errors import DomainError, NotFound
+from core.inventory import services as inventory
 from core.inventory.models import StockLevel
 from core.money import Money
 from core.paging import Page
@@ -80,6 +81,7 @@ class ProductCard:
     from_price: Money | None
     regular_price: Money | None  # before a promotion, when one lowers the price
     available: int
+    buyable: bool = True  # in stock, or orderable beyond it (backorders, drop shipment)
 
 
 @dataclass(frozen=True)
@@ -130,9 +132,17 @@ def _list_price(ctx: PricingContext):
 
 
 def _in_stock():
-    return exists(select(StockLevel.id).join(Variant, Variant.id == StockLevel.variant_id)
-                  .where(Variant.product_id == Product.id, Variant.active,
-                         StockLevel.on_hand > StockLevel.reserved))
+    """Buyable now: some free stock, or a product that allows backorders or that its
+    supplier ships (both promised a date, so the shopper can order them)."""
+    return or_(Product.backorderable,
+               and_(Product.drop_ship, Product.supplier_id.is_not(None)),
+               exists(select(StockLevel.id).join(Variant, Variant.id == StockLevel.variant_id)
+                      .where(Variant.product_id == Product.id, Variant.active,
+                             StockLevel.on_hand > StockLevel.reserved)))
+
+
+def _orderable_beyond_stock(row) -> bool:
+    return bool(row.backorderable) or (bool(row.drop_ship) and row.supplier_id is not None)
 
 
 def _has_attribute(name: str, values: tuple[str, ...]):
@@ -190,7 +200,8 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
              "relevance": [ranked.c.score.desc(), Product.name] if ranked is not None
              else [Product.name]}[filters.sort]
     rows = session.execute(
-        scoped(select(Product.id, Product.slug, Product.name, Product.brand, Product.image),
+        scoped(select(Product.id, Product.slug, Product.name, Product.brand, Product.image,
+                      Product.backorderable, Product.drop_ship, Product.supplier_id),
                ranked)
         .where(*narrowed).order_by(*order, Product.id)
         .limit(per_page).offset((page - 1) * per_page)).all()
@@ -258,9 +269,10 @@ def _cards(session: Session, ctx: PricingContext, rows) -> list[ProductCard]:
         regular = None
         if best is not None and best.discount:
             regular = Money(best.amount, best.currency)
+        available = sum(a for _, a in offers)
         cards.append(ProductCard(r.id, r.slug, r.name, r.brand, r.image,
                                  Money(best.total, best.currency) if best else None, regular,
-                                 sum(a for _, a in offers)))
+                                 available, available > 0 or _orderable_beyond_stock(r)))
     return cards
 
 
@@ -269,10 +281,14 @@ class ProductView:
     product: Product
     available: dict[int, int]
     related: dict[str, list[ProductCard]]
+    promises: dict[int, inventory.Promise] = field(default_factory=dict)  # by variant id
 
 
-def product_page(session: Session, ctx: PricingContext, channel_id: int, slug: str) -> ProductView:
-    """A sellable product with variants, attributes, stock and related products."""
+def product_page(session: Session, ctx: PricingContext, channel_id: int, slug: str, *,
+                 quantity: int = 1) -> ProductView:
+    """A sellable product with variants, attributes, stock, each variant's promise for
+    `quantity` units (when it ships: from stock, an expected arrival, the supplier's lead
+    time) and related products."""
     in_channel = sellable(session, channel_id)
     product = session.scalar(
         select(Product).where(Product.slug == slug, in_channel)
@@ -286,7 +302,7 @@ def product_page(session: Session, ctx: PricingContext, channel_id: int, slug: s
         .where(StockLevel.variant_id.in_(ids)).group_by(StockLevel.variant_id)).all())
     relations = session.execute(
         select(ProductRelation.kind, Product.id, Product.slug, Product.name, Product.brand,
-               Product.image)
+               Product.image, Product.backorderable, Product.drop_ship, Product.supplier_id)
         .join(Product, Product.id == ProductRelation.related_id)
         .where(ProductRelation.product_id == product.id, in_channel)
         .order_by(ProductRelation.kind, ProductRelation.position)).all()
@@ -294,7 +310,10 @@ def product_page(session: Session, ctx: PricingContext, channel_id: int, slug: s
     related: dict[str, list[ProductCard]] = defaultdict(list)
     for row in relations:
         related[row.kind].append(cards[row.id])
-    return ProductView(product, {vid: int(available.get(vid, 0)) for vid in ids}, dict(related))
+    promises = inventory.promise(session, [(vid, quantity) for vid in ids], today=ctx.day,
+                                 warehouses=inventory.warehouses_for(session, ctx.channel.code))
+    return ProductView(product, {vid: int(available.get(vid, 0)) for vid in ids}, dict(related),
+                       promises)
 
 
 def find_variant_by_sku(session: Session, channel_id: int, sku: str) -> Variant | None:

@@ -28,6 +28,8 @@
     var params = { country: document.getElementById("country").value,
                    shipping_method: method ? method.value : "" };
     if (book) { params.ship_to = book.value; }
+    var together = form.querySelector('input[name="ship_complete"]:checked');
+    if (together) { params.ship_complete = together.value; }
     return params;
   }
   // A company's checkout: an address from the book hides the new address's fields; on

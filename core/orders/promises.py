@@ -1,0 +1,70 @@
+"""What a promise (core.inventory.services.promise) and a placed line's ship day say to a
+person: "In stock — ships by Mon 7 Dec", "3 in stock, 2 on backorder — ships by Thu 14 Jan",
+"Ships from the supplier by ...". The same sentences on the product page, in the cart, at
+checkout, in the console and in e-mails; plain functions, so templates and mails share them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from core.inventory import services as inventory
+from core.pricing.engine import PricingContext
+
+
+def day(value: dt.date | None) -> str:
+    """A ship or delivery day as people read it: Mon 7 Dec (promises lie within the year
+    ahead, so no year)."""
+    if value is None:
+        return ""
+    return f"{value:%a} {value.day} {value:%b}"
+
+
+def for_lines(session: Session, ctx: PricingContext, lines) -> dict[int, inventory.Promise]:
+    """Promise (variant id, quantity) lines from the channel's warehouses, today. Four
+    queries whatever the number of lines (the warehouses, then inventory.promise's three)."""
+    lines = list(lines)
+    if not lines:
+        return {}
+    return inventory.promise(session, lines, today=ctx.day,
+                             warehouses=inventory.warehouses_for(session, ctx.channel.code))
+
+
+def describe(promise: inventory.Promise | None) -> str:
+    """The sentence for one promised line."""
+    if promise is None:
+        return ""
+    when = day(promise.ships_on)
+    if promise.source == "stock":
+        return f"In stock — ships by {when}"
+    if promise.source == "supplier":
+        return f"Ships from the supplier by {when}"
+    if promise.source == "unavailable":
+        left = max(promise.available, 0)
+        return f"Only {left} in stock" if left else "Out of stock"
+    left = max(promise.available, 0)
+    if left:
+        return f"{left} in stock, {promise.short} on backorder — ships by {when}"
+    return f"Backorder — ships by {when}"
+
+
+def refusal(sku: str, promise: inventory.Promise | None) -> str:
+    """Why a quantity cannot be had (the promise is not promisable): the buyer's message."""
+    left = max(promise.available, 0) if promise is not None else 0
+    if left <= 0:
+        return f"{sku} is out of stock."
+    return f"Only {left} of {sku} are in stock."
+
+
+def line_status(line) -> str:
+    """A placed order line's promise: its ship day, how many units wait for stock and where
+    it ships from (`line` is an OrderLine)."""
+    when = day(line.ships_on)
+    if line.warehouse is None and line.supplier_id is not None:
+        return f"Ships from the supplier by {when}" if when else "Ships from the supplier"
+    waiting = line.quantity_backordered or 0
+    if waiting:
+        text = f"{waiting} on backorder"
+        return f"{text} — ships by {when}" if when else text
+    return f"Ships by {when}" if when else ""
