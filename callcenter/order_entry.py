@@ -426,7 +426,8 @@ def place(customer: str):
             payment_method=form.payment_method.data, settings_limits=_limits(),
             idempotency_key=orders.attempt_key("phone", agent.id, form.key.data),
             overdue_days=current_app.config["MARKETLINE"].CREDIT_OVERDUE_DAYS,
-            po_number=form.po_number.data or "", gift_card=form.gift_card.data or "")
+            po_number=form.po_number.data or "", gift_card=form.gift_card.data or "",
+            ship_complete=form.ship_complete.data == "1")
     except DomainError as err:
         return _refused(entry, form, err, "place", focus="payment_method")
     if entry.cart is not None:

@@ -89,6 +89,12 @@ class PlaceForm(FlaskForm):
                                 validators=[DataRequired("Choose how the customer pays.")])
     po_number = StringField("PO number", validators=[Optional(), Length(max=60)])
     gift_card = StringField("Gift card code (optional)", validators=[Optional(), Length(max=40)])
+    # When a line waits for stock: "1" ships everything together (Checkout.ship_complete).
+    ship_complete = RadioField("Backordered items",
+                               choices=options([("0", "Ship what is in stock now, the rest "
+                                                       "when it arrives"),
+                                                ("1", "Ship everything together")]),
+                               default="0", validate_choice=False)
 
 
 class ConfirmForm(FlaskForm):

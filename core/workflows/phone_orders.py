@@ -26,6 +26,7 @@ from core.customers.models import Customer, CustomerAddress
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.inventory import services as inventory
+from core.orders import promises as promising
 from core.money import Money
 from core.orders import services as orders
 from core.orders import discounts, shipping
@@ -132,6 +133,7 @@ class PhoneLine:
     available: int
     promised: dt.date | None
     explanation: tuple[str, ...]
+    promise: inventory.Promise | None = None  # when the line ships (available-to-promise)
 
     @property
     def variant_id(self) -> int:
@@ -139,7 +141,18 @@ class PhoneLine:
 
     @property
     def in_stock(self) -> bool:
+        if self.promise is not None:
+            return self.promise.in_stock or self.promise.source == "supplier"
         return self.available >= self.priced.quantity
+
+    @property
+    def promisable(self) -> bool:
+        """Placing the order can take the line: in stock, backordered or drop-shipped."""
+        return self.promise is None or self.promise.promisable
+
+    @property
+    def promise_text(self) -> str:
+        return promising.describe(self.promise)
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,12 @@ class EntryPrice:
     @property
     def needs_approval(self) -> bool:
         return self.over_amount or any(l.over_limit for l in self.lines)
+
+    @property
+    def backordered(self) -> bool:
+        """Some line waits for stock: the agent asks whether to ship in part or together."""
+        return any(l.promise is not None and l.promise.promisable and l.promise.short
+                   and l.promise.source in ("arrival", "lead_time") for l in self.lines)
 
     @property
     def total(self) -> Decimal:
@@ -211,12 +230,14 @@ def price_entry(session: Session, customer: Customer, lines: Sequence[tuple[int,
     ids = [vid for vid, _ in lines]
     facts = {vid: (weight, pid) for vid, weight, pid in session.execute(
         select(Variant.id, Variant.weight_grams, Variant.product_id).where(Variant.id.in_(ids)))}
-    available = inventory.available(session, ids)
+    today = utcnow().date()
+    promises = inventory.promise(session, lines, today=today,
+                                 warehouses=inventory.warehouses_for(session, ctx.channel.code))
+    available = {vid: max(p.available, 0) for vid, p in promises.items()}
     country = (address or {}).get("country") or channel.country
-    options, chosen = _shipping(session, ctx, priced.priced, lines, facts, available, country,
+    options, chosen = _shipping(session, ctx, priced.priced, lines, facts, promises, country,
                                 shipping_method)
     transit = chosen.method.transit_days if chosen else None
-    today = utcnow().date()
     out = []
     for line, base in zip(priced.priced.lines, priced.base.lines):
         override = overrides.get(line.variant_id) if line.variant_id in priced.units else None
@@ -224,30 +245,31 @@ def price_entry(session: Session, customer: Customer, lines: Sequence[tuple[int,
         if override is not None:  # as the agent entered it, else what the new price gives
             percent = (override.percent.normalize() if override.percent is not None
                        else discount_percent(base.unit_price, line.unit_price))
-        stocked = available[line.variant_id] >= line.quantity
+        promise = promises[line.variant_id]
         out.append(PhoneLine(
             priced=line, product_id=facts[line.variant_id][1], list_unit=base.unit_price,
             override=override, discount_percent=percent,
             over_limit=override is not None and limit is not None and beyond_limit(
                 base.unit_price, line.unit_price, limit, line.currency),
             available=available[line.variant_id],
-            promised=inventory.promised_date(today, stocked, transit) if transit is not None else None,
-            explanation=_explain(line, base, override, percent)))
+            promised=promise.delivery(transit) if transit is not None else None,
+            explanation=_explain(line, base, override, percent), promise=promise))
     given = discounts.given_away((l.list_unit if l.override else None, l.priced.unit_price,
                                   l.priced.quantity) for l in out)
     return EntryPrice(tuple(out), priced.priced, tuple(options), chosen, limit, given,
                       authority and authority.amount, discounts.over_amount(given, authority))
 
 
-def _shipping(session, ctx, priced, lines, facts, available, country, method_code):
+def _shipping(session, ctx, priced, lines, facts, promises, country, method_code):
+    """Each shipping method's price and the day the whole order arrives with it: the last
+    line's ship day (core.orders.services.latest_ship_day) plus the method's transit."""
     weight = sum(facts[vid][0] * qty for vid, qty in lines)
-    in_stock = all(available[vid] >= qty for vid, qty in lines)
+    ships_on = orders.latest_ship_day(promises.values(), utcnow().date())
     tax_rate = max((l.tax_rate for l in priced.lines), default=Decimal(0))
-    today = utcnow().date()
     options = [orders.ShippingOption(
         m, shipping.quote(m, ctx=ctx, goods_gross=priced.gross_total.amount, weight_grams=weight,
                           free_shipping=priced.free_shipping, tax_rate=tax_rate),
-        inventory.promised_date(today, in_stock, m.transit_days))
+        inventory.add_working_days(ships_on, m.transit_days))
         for m in shipping.methods_for(session, country=country, channel_code=ctx.channel.code)]
     chosen = next((o for o in options if o.method.code == method_code),
                   options[0] if options else None)
@@ -356,7 +378,7 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
                       coupon_codes: Sequence[str], shipping_address: Mapping[str, str],
                       shipping_method: str, payment_method: str, settings_limits: DiscountLimits,
                       idempotency_key: str, overdue_days: int, po_number: str = "",
-                      gift_card: str = "") -> Order:
+                      gift_card: str = "", ship_complete: bool = False) -> Order:
     """Place the order an agent entered. `overdue_days`: the CREDIT_OVERDUE_DAYS setting. Flushes; the caller commits, then (card) takes
     the card. Pay-by-link: the link is e-mailed once the order commits (request_pay_link).
 
@@ -382,7 +404,7 @@ def place_phone_order(session: Session, *, customer: Customer, agent: Agent,
             lines=list(lines), email=customer.email, shipping_address=address,
             billing_address=_billing_address(session, customer, address),
             shipping_method=shipping_method, payment_method=payment_method,
-            po_number=po_number[:60]),
+            po_number=po_number[:60], ship_complete=ship_complete),
         channel=channel, ctx=ctx, customer_id=customer.id, actor=actor,
         idempotency_key=idempotency_key, overrides=overrides, attributed_channel=CHANNEL)
     _record_overrides(session, order, agent, settings_limits)
