@@ -10,7 +10,7 @@ from core.catalog.models import Variant
 from core.inventory import services as inventory
 from core.inventory.models import ExpectedArrival, Supplier
 from core.orders import promises as promising
-from tests.web.test_order_entry import add, entry_url, number_of, place, placed, post
+from tests.web.test_order_entry import add, entry_url, number_of, placed, post
 
 CABINET = "CAB-4D"  # 4 in stock
 
