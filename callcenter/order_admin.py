@@ -17,6 +17,7 @@ from callcenter.order_admin_forms import (
 )
 from core.errors import DomainError
 from core.orders import discounts, holds, states
+from core.orders import promises as promising
 from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
 from core.returns import services as returns
@@ -29,6 +30,9 @@ from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
 
 bp = Blueprint("console_orders", __name__)
+# When each line ships, in the shop's words (core.orders.promises); the console's pages share it.
+bp.app_template_filter("line_promise")(promising.line_status)
+bp.app_template_filter("ship_day")(promising.day)
 ROLES = ("agent", "supervisor", "credit")
 PER_PAGE = 50
 

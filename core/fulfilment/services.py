@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from core import audit
 from core.billing import invoicing
@@ -134,6 +134,13 @@ class PickLine:
     order_line_id: int
     outstanding: int  # ordered - shipped
     reserved: int
+    backordered: int = 0  # waiting for stock: not on the shelf, not picked
+    warehouse: str | None = None
+
+    @property
+    def to_pick(self) -> int:
+        """Only reserved units are on the shelf for the order."""
+        return min(self.outstanding, self.reserved)
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,14 @@ class PickItem:
     def reserved(self) -> int:
         return sum(l.reserved for l in self.lines)
 
+    @property
+    def to_pick(self) -> int:
+        return sum(l.to_pick for l in self.lines)
+
+    @property
+    def backordered(self) -> int:
+        return sum(l.backordered for l in self.lines)
+
 
 @dataclass(frozen=True)
 class PickList:
@@ -160,19 +175,27 @@ class PickList:
 
 def pick_list(session: Session, order_ids: Iterable[int]) -> PickList:
     """What to take off the shelves for the selected released orders, by SKU, with each
-    order's outstanding quantity. One query, whatever the number of orders or lines."""
+    order's outstanding quantity. Only reserved units are picked: backordered units wait for
+    stock, drop-shipped lines for their supplier, and an order that ships complete waits
+    whole while any line is backordered. One query, whatever the number of orders or lines."""
     ids = set(order_ids)
+    other = aliased(OrderLine)
+    waiting = exists(select(other.id).where(other.order_id == Order.id,
+                                            other.quantity_backordered > 0))
     rows = session.execute(
         select(OrderLine, Order.number)
         .join(Order, Order.id == OrderLine.order_id)
         .where(Order.id.in_(ids), Order.status.in_(RELEASED),
-               OrderLine.quantity > OrderLine.quantity_shipped)
+               OrderLine.quantity > OrderLine.quantity_shipped,
+               OrderLine.quantity_reserved > 0, OrderLine.warehouse.is_not(None),
+               or_(Order.ship_complete.is_(False), ~waiting))
         .order_by(OrderLine.sku, Order.number, OrderLine.id)).all() if ids else []
     items: dict[str, PickItem] = {}
     for line, number in rows:
         item = items.setdefault(line.sku, PickItem(line.sku, line.name, []))
         item.lines.append(PickLine(line.order_id, number, line.id,
-                                   line.quantity - line.quantity_shipped, line.quantity_reserved))
+                                   line.quantity - line.quantity_shipped, line.quantity_reserved,
+                                   line.quantity_backordered or 0, line.warehouse))
     numbers = sorted({number for _, number in rows})
     return PickList(list(items.values()), numbers, len(ids) - len(numbers))
 

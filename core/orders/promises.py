@@ -61,6 +61,8 @@ def line_status(line) -> str:
     """A placed order line's promise: its ship day, how many units wait for stock and where
     it ships from (`line` is an OrderLine)."""
     when = day(line.ships_on)
+    if line.quantity and (line.quantity_shipped or 0) >= line.quantity:
+        return "Shipped"
     if line.warehouse is None and line.supplier_id is not None:
         return f"Ships from the supplier by {when}" if when else "Ships from the supplier"
     waiting = line.quantity_backordered or 0
