@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from core.audit import Actor
-from core.catalog.models import Channel
+from core.catalog.models import Channel, Variant
 from core.inventory import services as inventory
 from core.inventory.models import ChannelWarehouse, ExpectedArrival, Supplier, Warehouse
 from core.orders import promises as promising
@@ -208,3 +208,17 @@ def test_placed_lines_carry_their_own_promise(db):
     assert promising.line_status(toner_line) == (
         f"2 on backorder — ships by {promising.day(toner_line.ships_on)}")
     assert promising.line_status(paper_line) == f"Ships by {promising.day(paper_line.ships_on)}"
+
+
+def test_the_demo_machine_is_on_backorder_until_its_arrival(db):
+    from core.demo.backorders import SKU, load_backorders
+    assert load_backorders(db) == ""  # load_demo made it already: once is enough
+    machine = db.scalar(select(Variant).where(Variant.sku == SKU))
+    today = dt.date.today()
+    found = inventory.promise(db, [(machine.id, 2)], warehouses=["MAIN"],
+                              today=today)[machine.id]
+    assert (found.source, found.available) == ("arrival", 0)
+    assert found.arrival_on == today + dt.timedelta(days=10)
+    assert promising.describe(found) == f"Backorder — ships by {promising.day(found.ships_on)}"
+    beyond = inventory.promise(db, [(machine.id, 7)], warehouses=["MAIN"], today=today)
+    assert beyond[machine.id].source == "lead_time"  # more than the 6 expected
