@@ -163,6 +163,7 @@ class Suggestion:
     kind: str
     price: PricedLine
     available: int
+    orderable: bool = True  # in stock, or beyond it (backorders, drop shipment)
 
 
 @dataclass(frozen=True)
@@ -305,8 +306,10 @@ def suggestions(session: Session, customer: Customer, product_ids: Iterable[int]
         return []
     ids = [vid for vid, _ in picked]
     prices = pricing.price_items(session, ctx, [(vid, 1) for vid in ids])
-    available = inventory.available(session, ids)
-    return [Suggestion(vid, sku, name, kind, prices[vid], available[vid])
+    promises = inventory.promise(session, [(vid, 1) for vid in ids], today=utcnow().date(),
+                                 warehouses=inventory.warehouses_for(session, ctx.channel.code))
+    return [Suggestion(vid, sku, name, kind, prices[vid], max(promises[vid].available, 0),
+                       promises[vid].promisable)
             for vid, (kind, sku, name) in picked if vid in prices]
 
 
