@@ -163,7 +163,7 @@ class Suggestion:
     kind: str
     price: PricedLine
     available: int
-    orderable: bool = True  # in stock, or beyond it (backorders, drop shipment)
+    stock_note: str = ""  # "", "out of stock", "on backorder" or "from the supplier"
 
 
 @dataclass(frozen=True)
@@ -308,8 +308,10 @@ def suggestions(session: Session, customer: Customer, product_ids: Iterable[int]
     prices = pricing.price_items(session, ctx, [(vid, 1) for vid in ids])
     promises = inventory.promise(session, [(vid, 1) for vid in ids], today=utcnow().date(),
                                  warehouses=inventory.warehouses_for(session, ctx.channel.code))
+    notes = {"unavailable": "out of stock", "arrival": "on backorder",
+             "lead_time": "on backorder", "supplier": "from the supplier"}
     return [Suggestion(vid, sku, name, kind, prices[vid], max(promises[vid].available, 0),
-                       promises[vid].promisable)
+                       notes.get(promises[vid].source, ""))
             for vid, (kind, sku, name) in picked if vid in prices]
 
 
