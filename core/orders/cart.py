@@ -172,7 +172,7 @@ class CartView:
     available: dict[int, int]
     line_ids: dict[int, int]  # variant id -> cart line id
     problems: tuple[str, ...]
-    promises: dict[int, Promise] = None  # variant id -> when its line ships
+    promises: dict[int, Promise] | None = None  # variant id -> when its line ships
 
     def promise_text(self, variant_id: int) -> str:
         return promising.describe((self.promises or {}).get(variant_id))
@@ -295,9 +295,9 @@ def add_many(session: Session, cart: Cart, *, channel_id: int, ctx: PricingConte
     """Add (variant id, quantity) pairs to the cart, each whole or not at all, in a fixed
     number of queries however many there are (one sellable check, one pricing, one promise
     (core.orders.promises.for_lines), one insert and one update). Beyond stock is fine for a
-    product that allows backorders or that its supplier ships. Quantities add to the cart's lines as add_item's
-    do; a variant named twice counts once with the quantities summed. The result lists
-    what was added and, for each item left out, why."""
+    product that allows backorders or that its supplier ships. Quantities add to the cart's
+    lines as add_item's do; a variant named twice counts once with the quantities summed.
+    The result lists what was added and, for each item left out, why."""
     wanted = _merged(items)
     if not wanted:
         return AddResult((), ())
