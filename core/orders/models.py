@@ -136,7 +136,7 @@ class OrderLine(Base):
     quantity_returned: Mapped[int] = mapped_column(default=0)
     # Stock: the warehouse the line is reserved in and ships from (None: drop-shipped by
     # supplier_id); units ordered beyond stock wait as quantity_backordered until received.
-    warehouse: Mapped[str | None] = mapped_column(String(20), default="MAIN")
+    warehouse: Mapped[str | None] = mapped_column(String(20))
     quantity_backordered: Mapped[int] = mapped_column(default=0)
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"))
     ships_on: Mapped[dt.date | None] = mapped_column(Date)  # promised dispatch day
