@@ -816,3 +816,29 @@ def send_quote_email(quote_id: int) -> bool:
 
 events.subscribe(events.QuoteSent, lambda happened: _queue(
     send_quote_email, happened.quote_id, what=f"quote {happened.quote_id}"))
+
+
+# -- stock: a delivery moves later (core.workflows.stock_receipts) -----------------------------
+
+def delivery_moved_message(settings: Settings, happened: events.DeliveryMoved):
+    """Tell the customer their order (or part of it) will arrive later than promised."""
+    lines = [(sku, name, dt.date.fromisoformat(day)) for sku, name, day in happened.lines]
+    promised = dt.date.fromisoformat(happened.promised_date) if happened.promised_date else None
+    return _message(settings, to=happened.email,
+                    subject=f"Your Marketline order {happened.number} will arrive later",
+                    template="delivery_moved", number=happened.number, lines=lines,
+                    promised=promised)
+
+
+@celery_app.task(name="marketline.send_delivery_moved", **_RETRY)
+def send_delivery_moved(order_id: int, number: str, email: str, promised_date: str,
+                        lines: list) -> None:
+    settings = tasks.context().settings
+    _deliver(settings, delivery_moved_message(settings, events.DeliveryMoved(
+        order_id, number, email, promised_date, tuple(tuple(l) for l in lines))))
+
+
+events.subscribe(events.DeliveryMoved, lambda happened: _queue(
+    send_delivery_moved, happened.order_id, happened.number, happened.email,
+    happened.promised_date, [list(l) for l in happened.lines],
+    what=f"the new delivery date of order {happened.number}"))
