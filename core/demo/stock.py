@@ -1,7 +1,7 @@
 """Demo stock work, all through the services: a second warehouse in Hamburg that every channel
 sources from after MAIN, two suppliers, receipts, a transfer, an adjustment and a count (so
-stock pages have history), and expected arrivals next week, one of them for a boiler that is
-sold out and now taken on backorder."""
+stock pages have history), and expected arrivals next week, one of them for a paper shredder
+that is sold out and now taken on backorder."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,6 +18,7 @@ from core.inventory.models import ChannelWarehouse, Supplier, Warehouse
 from core.workflows import stock_receipts
 
 WES = audit.Actor.system("Wes Warehouse (demo)")
+BACKORDERED = "SHR-P4-12"  # the paper shredder: sold out, backorderable, 6 expected next week
 
 
 def _variant(session: Session, sku: str) -> Variant:
@@ -49,19 +50,19 @@ def _suppliers(session: Session) -> tuple[Supplier, Supplier]:
                      email="orders@nordpapier.example", phone="+49 40 555 0101", lead_days=8,
                      address={"line1": "Billstraße 12", "postcode": "20539", "city": "Hamburg",
                               "country": "DE"})
-    kitchen = Supplier(code="ANIMO-DE", name="Animo Küchentechnik", lead_days=12,
-                       phone="+49 89 555 0199",
+    machines = Supplier(code="BUEROTECH", name="Bürotechnik Süd GmbH", lead_days=12,
+                        phone="+49 89 555 0199",
                        address={"line1": "Landsberger Str. 300", "postcode": "80687",
                                 "city": "München", "country": "DE"})
-    session.add_all([paper, kitchen])
+    session.add_all([paper, machines])
     session.flush()
-    return paper, kitchen
+    return paper, machines
 
 
 def load_stock(session: Session) -> str:
     """The demo's warehouse work. Flushes; the caller commits."""
     _warehouse(session)
-    paper, kitchen = _suppliers(session)
+    paper, machines = _suppliers(session)
     for sku, warehouse, units, reference, cost in (
             ("ENV-C5-500", "MAIN", 60, "DN-NP-4471", Decimal("14.20")),
             ("NTB-A4-SQ", "MAIN", 100, "DN-NP-4471", Decimal("2.85")),
@@ -75,14 +76,14 @@ def load_stock(session: Session) -> str:
                      change=-2, reason="damaged", by=WES.label, note="Box dropped at goods-in")
     inventory.count(session, variant_id=_variant(session, "PCL-05").id, warehouse="MAIN",
                     counted=93, by=WES.label, note="Cycle count, aisle 3")
-    # The boiler is sold out (counted 0) and now taken on backorder against its arrival.
-    boiler = _variant(session, "WTR-BOIL-20")
-    inventory.count(session, variant_id=boiler.id, warehouse="MAIN", counted=0, by=WES.label,
+    # The shredder is sold out (counted 0) and now taken on backorder against its arrival.
+    shredder = _variant(session, BACKORDERED)
+    inventory.count(session, variant_id=shredder.id, warehouse="MAIN", counted=0, by=WES.label,
                     note="Cycle count: none on the shelf")
-    product = session.get(Product, boiler.product_id)
-    product.backorderable, product.supplier_id = True, kitchen.id
+    product = session.get(Product, shredder.product_id)
+    product.backorderable, product.supplier_id = True, machines.id
     next_week = utcnow().date() + dt.timedelta(days=7)
-    stock_receipts.add_arrival(session, supplier_id=kitchen.id, sku="WTR-BOIL-20", quantity=6,
+    stock_receipts.add_arrival(session, supplier_id=machines.id, sku=BACKORDERED, quantity=6,
                                warehouse="MAIN", expected_on=next_week, reference="AN-20931",
                                actor=WES)
     stock_receipts.add_arrival(session, supplier_id=paper.id, sku="ENV-C5-500", quantity=200,
@@ -90,5 +91,5 @@ def load_stock(session: Session) -> str:
                                reference="NP-PO-7710", actor=WES)
     session.flush()
     return ("Stock: a Hamburg warehouse after MAIN, two suppliers, receipts, a transfer, an "
-            "adjustment and counts; the sold-out water boiler takes backorders against an "
+            "adjustment and counts; the sold-out paper shredder takes backorders against an "
             "arrival next week.")
