@@ -32,8 +32,9 @@ def _only_warehouse():
     """Every view here is for the warehouse and supervisors (admin holds every role)."""
 
 
-def _warehouses(*forms) -> list:
-    found = queries.warehouses(db_session)
+def _warehouses(*forms, found: list | None = None) -> list:
+    """Offer the active warehouses in the forms' warehouse selects; answers them."""
+    found = queries.warehouses(db_session) if found is None else found
     for form in forms:
         for field in form:
             if field.short_name in ("warehouse", "source", "target"):
@@ -96,11 +97,15 @@ def receive():
 
 
 def _variant_page(sku: str, *, adjust=None, count=None, transfer=None, counted=None):
-    adjust = adjust or AdjustForm(prefix="adjust", formdata=None)
-    count = count or CountForm(prefix="count", formdata=None)
-    transfer = transfer or TransferForm(prefix="transfer", formdata=None)
+    known = queries.warehouses(db_session)
+    codes = [code for code, _ in known] or [""]
+    first, second = codes[0], (codes[1:] or [""])[0]
+    adjust = adjust or AdjustForm(prefix="adjust", formdata=None, data={"warehouse": first})
+    count = count or CountForm(prefix="count", formdata=None, data={"warehouse": first})
+    transfer = transfer or TransferForm(prefix="transfer", formdata=None,
+                                        data={"source": first, "target": second})
     found = queries.stock_page(db_session, sku, page=page_arg(), per_page=PER_PAGE)
-    _warehouses(adjust, count, transfer)
+    _warehouses(adjust, count, transfer, found=known)
     return render_page("stock/variant.html", stock=found, adjust=adjust, count=count,
                        transfer=transfer, kinds=MOVEMENT_KINDS, reasons=ADJUSTMENT_REASONS,
                        counted=counted)

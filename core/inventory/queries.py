@@ -58,9 +58,14 @@ class StockPage:
 
 
 def variant_by_sku(session: Session, sku: str) -> Variant:
-    """The variant with this SKU (any case); NotFound when there is none. One query."""
+    """The variant with this SKU (any case); NotFound when there is none. One query when
+    typed as stored."""
+    wanted = (sku or "").strip()
     found = session.scalar(select(Variant).options(joinedload(Variant.product))
-                           .where(func.upper(Variant.sku) == (sku or "").strip().upper()))
+                           .where(Variant.sku == wanted))
+    if found is None and wanted:  # typed in lower case: a second look, without the index
+        found = session.scalar(select(Variant).options(joinedload(Variant.product))
+                               .where(func.upper(Variant.sku) == wanted.upper()))
     if found is None:
         raise NotFound(f"There is no product with SKU {sku}.", field="sku")
     return found

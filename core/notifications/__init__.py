@@ -34,6 +34,8 @@ The mails, by event:
 * BuyerInvited -> an invited company buyer's one-time link to choose a password;
   EmailChangeRequested -> the link that confirms a new address (to it) and a notice to the
   old one; EmailChanged -> the old address is told the change went through.
+* DeliveryMoved -> an order's backordered lines ship later (an expected arrival moved or
+  was cancelled): the lines and their new dates, once per order.
 
 One mail is not an event: a sold gift card's code is sent at once, in the process that
 sold it, and says whether it went (`send_gift_card_code`): only the code's hash is stored,

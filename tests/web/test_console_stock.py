@@ -368,3 +368,26 @@ def test_the_arrival_list_costs_the_same_queries_for_one_or_many(warehouse_clien
         page(warehouse_client, "/stock/arrivals")
     assert few.count == many.count
 
+
+
+def test_the_stock_list_costs_the_same_queries_for_a_short_or_a_full_page(
+        warehouse_client, db, connection):
+    from core.inventory import services as inventory
+    from tests.factories import VariantFactory
+    first = VariantFactory(sku="ZZQ-00")
+    inventory.receive(db, variant_id=first.id, warehouse="MAIN", quantity=1, reference="A",
+                      by="t")
+    db.commit()
+    path = "/stock/?q=zzq-"
+    warehouse_client.get(path)
+    with QueryCounter(connection) as short:
+        assert "ZZQ-00" in page(warehouse_client, path)
+    for i in range(1, 20):
+        v = VariantFactory(sku=f"ZZQ-{i:02d}")
+        inventory.receive(db, variant_id=v.id, warehouse="MAIN", quantity=1, reference="A",
+                          by="t")
+    db.commit()
+    with QueryCounter(connection) as full:
+        html = page(warehouse_client, path)
+    assert "ZZQ-19" in html and "20 stock rows" in html
+    assert short.count == full.count
