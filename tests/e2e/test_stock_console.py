@@ -47,7 +47,8 @@ def signed_in_warehouse(browser, base):
 
 def on_hand(engine, sku, warehouse="MAIN"):
     with Session(engine) as s:
-        return s.scalar(select(StockLevel.on_hand).join(Variant, Variant.id == StockLevel.variant_id)
+        return s.scalar(select(StockLevel.on_hand)
+                        .join(Variant, Variant.id == StockLevel.variant_id)
                         .where(Variant.sku == sku, StockLevel.warehouse == warehouse))
 
 

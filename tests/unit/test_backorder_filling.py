@@ -76,7 +76,8 @@ def test_a_receipt_fills_the_oldest_orders_first_and_a_partial_fill_keeps_the_re
         (first.number, 2, True), (second.number, 2, False)]
     assert receipt.units_filled == 4
     lines = [o.lines[0] for o in (first, second, third)]
-    assert [(l.quantity_reserved, l.quantity_backordered) for l in lines] == [(2, 0), (2, 1), (0, 4)]
+    assert [(l.quantity_reserved, l.quantity_backordered) for l in lines] == [
+        (2, 0), (2, 1), (0, 4)]
     row = level(db, variant.id)
     assert (row.on_hand, row.reserved, row.backordered) == (4, 4, 5)
     assert balanced(db, variant.id)
@@ -198,3 +199,17 @@ def test_the_delivery_moved_mail_lists_the_lines_and_the_new_date(settings):
     text = message.get_body(("plain",)).get_content()
     assert "Copy paper (PAP-A4-80)" in text
     assert "19" in text and "Jan" in text and "20" in text
+
+
+def test_a_line_filled_after_a_late_arrival_ships_the_next_working_day(db, waiting):
+    variant, _, _, (first, _, _) = waiting
+    line = first.lines[0]
+    line.ships_on = utcnow().date() - dt.timedelta(days=3)  # promised when it was still ahead
+    line.promised_date = inventory.add_working_days(line.ships_on, 2)
+    db.flush()
+    stock_receipts.receive(db, sku=variant.sku, warehouse="MAIN", quantity=2, reference="DN-L",
+                           actor=WES)
+    tomorrow = inventory.add_working_days(utcnow().date(), inventory.DISPATCH_DAYS)
+    assert line.ships_on == tomorrow
+    assert line.promised_date == inventory.add_working_days(tomorrow, 2)  # transit kept
+    assert first.promised_date == line.promised_date
