@@ -244,3 +244,19 @@ class EmailChanged:
     old_email: str
     new_email: str
     full_name: str
+
+
+@dataclass(frozen=True)
+class PurchaseOrderSent:
+    """A drop-shipment purchase order is to be e-mailed to its supplier, its PDF attached:
+    made when its order was released, or asked for again (`resend`)."""
+
+    purchase_order_id: int
+    resend: bool = False
+
+
+@dataclass(frozen=True)
+class PurchaseOrderCancelled:
+    """A purchase order was cancelled with its sales order: the supplier is told not to ship."""
+
+    purchase_order_id: int
