@@ -468,6 +468,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_approvals(session)}"
     from core.demo.quotes import load_quotes  # through the quote services
     work = f"{work} {load_quotes(session)}"
+    from core.demo.drop_ship import load_drop_ship  # through the purchasing services
+    work = f"{work} {load_drop_ship(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
             f"3 channels, price lists, promotions and the demo accounts. {work}")

@@ -19,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, events
+from core.fulfilment import queries as fulfilment_queries
 from core.fulfilment import services as fulfilment
+from core.fulfilment.models import Shipment
 from core.orders.models import Order
 from core.orders.queries import lock_order
 from core.purchasing import services as purchasing
@@ -102,3 +104,13 @@ def cancel_purchase_orders(session: Session, order: Order, *, actor: audit.Actor
         events.record(session, events.PurchaseOrderCancelled(po.id))
         cancelled.append(po)
     return cancelled
+
+
+def shipments_of(session: Session, po: PurchaseOrder) -> list:
+    """The shipments recorded on the purchase order, as the order page shows shipments
+    (core.fulfilment.queries.ShipmentInfo). Two queries."""
+    ids = set(session.scalars(select(Shipment.id).where(Shipment.purchase_order_id == po.id)))
+    if not ids:
+        return []
+    return [s for s in fulfilment_queries.shipments_for_order(session, po.order_id)
+            if s.id in ids]
