@@ -470,6 +470,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_quotes(session)}"
     from core.demo.stock import load_stock  # through the stock services and workflows
     work = f"{work} {load_stock(session)}"
+    from core.demo.drop_ship import load_drop_ship  # through the purchasing services
+    work = f"{work} {load_drop_ship(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
             f"3 channels, price lists, promotions and the demo accounts. {work}")
