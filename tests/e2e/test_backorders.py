@@ -32,7 +32,8 @@ def shop(tmp_path_factory, localstripe):
             load_backorders(session)  # none in stock, 6 due in ten days
             session.commit()
             variant = session.scalar(select(Variant).where(Variant.sku == SKU))
-            ships_on = inventory.promise(session, [(variant.id, 2)], warehouses=["MAIN"],
+            ships_on = inventory.promise(session, [(variant.id, 2)],
+                                         warehouses=inventory.warehouses_for(session, "web-b2c"),
                                          today=dt.date.today())[variant.id].ships_on
             slug = variant.product.slug
         yield base, engine, slug, ships_on

@@ -4,7 +4,7 @@ already cover, warehouses by preference, the sentences people read, and fixed qu
 for promising and for placing a 50-line order."""
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core.audit import Actor
 from core.catalog.models import Channel, Variant
@@ -143,6 +143,7 @@ def test_the_channel_promises_from_its_own_warehouses_in_order(db):
     db.add(east)
     db.flush()
     channel = db.scalar(select(Channel).where(Channel.code == "web-b2c"))
+    db.execute(delete(ChannelWarehouse).where(ChannelWarehouse.channel_id == channel.id))
     db.add(ChannelWarehouse(channel_id=channel.id, warehouse_id=east.id, position=0))
     db.flush()
     assert inventory.warehouses_for(db, "web-b2c") == ["EAST"]

@@ -32,7 +32,8 @@ def test_a_line_beyond_stock_shows_its_backorder_and_the_date_it_ships(agent_cli
     number = number_of(db, "acme")
     add(agent_client, number, CABINET, 6)
     html = agent_client.get(entry_url(number)).get_data(as_text=True)
-    ships = inventory.promise(db, [(cabinet.id, 6)], warehouses=["MAIN"],
+    ships = inventory.promise(db, [(cabinet.id, 6)],
+                              warehouses=inventory.warehouses_for(db, "web-b2b"),
                               today=dt.date.today())[cabinet.id].ships_on
     assert f"4 in stock, 2 on backorder — ships by {promising.day(ships)}" in html
     assert "Ship what is in stock now, the rest when it arrives" in html

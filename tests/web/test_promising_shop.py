@@ -49,7 +49,8 @@ def backorderable(db, sku=CABINET, *, arrives_in_days: int | None = 10, lead_day
 
 
 def ships_on(db, found: Variant, quantity: int) -> dt.date:
-    return inventory.promise(db, [(found.id, quantity)], warehouses=["MAIN"],
+    return inventory.promise(db, [(found.id, quantity)],
+                             warehouses=inventory.warehouses_for(db, "web-b2c"),
                              today=dt.date.today())[found.id].ships_on
 
 
