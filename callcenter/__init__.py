@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(company.bp)
     from callcenter import quotes
     app.register_blueprint(quotes.bp, url_prefix="/quotes")
+    from callcenter import master_data
+    app.register_blueprint(master_data.bp)
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
     settings = app.config["MARKETLINE"]
