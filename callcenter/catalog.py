@@ -19,6 +19,7 @@ from core.pricing import price_lists as pricelists
 from core.pricing import promotions as promos
 from core.pricing.models import PriceList, PriceListEntry, Promotion
 from core.web.auth import current_actor
+from core.workflows import catalogue_import
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
@@ -447,7 +448,7 @@ def export_products():
         price_list = get_or_not_found(db_session, PriceList, list_id, "price list")
     elif base := catalogue_files.base_price_lists(db_session):
         price_list = base[0]
-    return _csv(catalogue_files.export_products(db_session, price_list), "products")
+    return _csv(catalogue_import.export_products(db_session, price_list), "products")
 
 
 @bp.post("/import/products", endpoint="import_products")
@@ -460,7 +461,8 @@ def import_products():
         try:
             price_list = (get_or_not_found(db_session, PriceList, form.price_list_id.data,
                                            "price list") if form.price_list_id.data else None)
-            report = catalogue_files.import_products(db_session, upload.read(), price_list=price_list,
+            report = catalogue_import.import_products(db_session, upload.read(),
+                                                      price_list=price_list,
                                             actor=current_actor(),
                                             filename=(upload.filename or "")[:200])
         except catalogue_files.ImportRejected as err:

@@ -475,3 +475,30 @@ def test_setup_lists_take_a_fixed_number_of_queries(admin_client, db, connection
         response = admin_client.get(path)
     assert response.status_code == 200
     assert many.count == few.count, path
+
+
+# --- the products file's stock columns ------------------------------------------------------
+
+
+def _import(client, text: str):
+    return client.post("/catalog/import/products", data={
+        "products-file": (io.BytesIO(text.encode()), "products.csv"),
+        "products-price_list_id": "0", "csrf_token": csrf_token(client, "/catalog/")},
+        content_type="multipart/form-data")
+
+
+def test_the_products_file_takes_and_gives_stock_per_warehouse(catalog_client, db):
+    from core.inventory.services import on_hand
+    from core.catalog.models import Variant
+    text = ("product_slug,product_name,category,tax_category,sku,stock:MAIN\n"
+            "stock-fan,Stock Fan,desk,standard,FAN-STK-1,12\n")
+    unknown = _import(catalog_client, text.replace("stock:MAIN", "stock:MARS"))
+    assert unknown.status_code == 200
+    assert "there is no warehouse MARS" in unknown.get_data(as_text=True)
+    assert db.scalar(select(Variant).where(Variant.sku == "FAN-STK-1")) is None
+    assert _import(catalog_client, text).status_code == 303
+    variant = db.scalar(select(Variant).where(Variant.sku == "FAN-STK-1"))
+    assert on_hand(db, [variant.id]) == {variant.id: 12}
+    exported = catalog_client.get("/catalog/export/products.csv").get_data(as_text=True)
+    assert "stock:MAIN" in exported.splitlines()[0]
+    assert any(",FAN-STK-1," in row and row.endswith(",12") for row in exported.splitlines())
