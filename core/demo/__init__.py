@@ -468,6 +468,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_approvals(session)}"
     from core.demo.quotes import load_quotes  # through the quote services
     work = f"{work} {load_quotes(session)}"
+    from core.demo.master import load_master  # through the master-data services
+    work = f"{work} {load_master(session, media_dir)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
             f"3 channels, price lists, promotions and the demo accounts. {work}")

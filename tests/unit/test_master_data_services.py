@@ -251,3 +251,17 @@ def test_an_unknown_warehouse_or_a_bad_count_rejects_the_whole_file(db):
                                          actor=ACTOR)
     assert "line 2: stock:main is the units on hand" in err.value.errors[0]
     assert db.scalar(select(Variant).where(Variant.sku == "FAN-Q-1")) is None
+
+
+def test_the_demo_admin_exists_and_the_demo_gallery_goes_through_the_upload_service(db,
+                                                                                     tmp_path):
+    from core.agents.models import Agent
+    from core.demo.master import GALLERY_SKU, load_master
+    admin = db.scalar(select(Agent).where(Agent.email == "admin@marketline.example"))
+    assert admin is not None and admin.has_role("admin")
+    said = load_master(db, tmp_path)
+    product = db.scalar(select(Variant).where(Variant.sku == GALLERY_SKU)).product
+    assert "gallery of 3 pictures" in said
+    assert [max(p.width, p.height) for p in product.images] == [1200, 1200, 1200]
+    assert product.image == product.images[0].filename
+    assert (tmp_path / "products" / product.image).exists()

@@ -502,3 +502,10 @@ def test_the_products_file_takes_and_gives_stock_per_warehouse(catalog_client, d
     exported = catalog_client.get("/catalog/export/products.csv").get_data(as_text=True)
     assert "stock:MAIN" in exported.splitlines()[0]
     assert any(",FAN-STK-1," in row and row.endswith(",12") for row in exported.splitlines())
+
+
+def test_the_demo_administrator_signs_in_and_finds_setup(console_app):
+    client = agent_client_for(console_app, "admin@marketline.example")
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/setup/">Setup</a>' in home
+    assert client.get("/setup/users").status_code == 200
