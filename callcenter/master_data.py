@@ -50,6 +50,14 @@ def _only_setup_roles():
     """Every view repeats its own, narrower role."""
 
 
+@bp.context_processor
+def _permissions() -> dict:
+    """What the signed-in agent may change: pages show readers no forms."""
+    user = current_user.user if current_user.is_authenticated else None
+    return {"can_catalog": bool(user and user.has_role("catalog")),
+            "can_admin": bool(user and user.has_role("admin"))}
+
+
 def _saved(message: str, url: str):
     flash(message, "success")
     return redirect_to(url)

@@ -509,3 +509,14 @@ def test_the_demo_administrator_signs_in_and_finds_setup(console_app):
     home = client.get("/").get_data(as_text=True)
     assert 'href="/setup/">Setup</a>' in home
     assert client.get("/setup/users").status_code == 200
+
+
+def test_readers_see_the_data_without_forms(supervisor_client, db):
+    warehouse_id = db.scalar(select(Warehouse.id).where(Warehouse.code == "MAIN"))
+    page = supervisor_client.get(f"/setup/warehouses/{warehouse_id}").get_data(as_text=True)
+    assert "Main warehouse" in page and "<form" not in page.split("<main")[1].replace(
+        'action="/sign-out"', "")
+    listing = supervisor_client.get("/setup/categories").get_data(as_text=True)
+    assert "Paper &amp; Notebooks" in listing and "Create category" not in listing
+    assert "New warehouse" not in supervisor_client.get("/setup/warehouses").get_data(
+        as_text=True)
