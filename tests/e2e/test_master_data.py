@@ -9,8 +9,18 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, serve_shop
 from tests.e2e.test_checkout import add_to_cart, fill_checkout
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory, localstripe):
+    """A server of this module's own: its new warehouse, channel order and categories stay
+    out of the other modules' shop."""
+    with serve_shop(tmp_path_factory.mktemp("setup"), SECRET_KEY="e2e-setup-key",
+                    STRIPE_API_BASE=localstripe,
+                    STRIPE_JS_URL=f"{localstripe}/js.stripe.com/v3/") as (base, _):
+        yield base
 
 
 def console_signs_in(page, email):
@@ -134,3 +144,41 @@ def test_a_product_set_up_in_the_console_is_received_and_bought_in_the_shop(
     heading = shop.get_by_role("heading", level=1)
     expect(heading).to_contain_text(re.compile(r"SO-\d{6}"))
     expect(shop.get_by_text("Heron Reading Light")).not_to_have_count(0)
+
+
+def test_an_administrator_adds_a_warehouse_and_makes_a_channel_prefer_it(browser, live_server):
+    page = browser.new_context(base_url=live_server).new_page()
+    page.set_default_timeout(15_000)
+    console_signs_in(page, "admin@marketline.example")
+    page.get_by_role("link", name="Setup").click()
+    sections = page.get_by_role("navigation", name="Setup sections")
+    for name in ("Categories", "Channels", "Warehouses", "Suppliers", "Tax rates",
+                 "Shipping methods", "Console users"):
+        sections.get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(name)
+        assert_accessible(page)
+
+    sections.get_by_role("link", name="Warehouses").click()
+    page.get_by_role("link", name="New warehouse").click()
+    page.get_by_label("Code", exact=True).fill("HBG")
+    page.get_by_label("Name", exact=True).fill("Hamburg harbour")
+    page.get_by_label("City").fill("Hamburg")
+    page.get_by_label("Country (two letters)").fill("DE")
+    assert_accessible(page)
+    page.get_by_role("button", name="Save warehouse").click()
+    expect(page.get_by_role("link", name="HBG")).to_be_visible()
+
+    sections.get_by_role("link", name="Channels").click()
+    page.get_by_role("link", name="web-b2c").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Channel web-b2c")
+    adding = page.get_by_role("form", name="Add a warehouse")
+    for code, label in (("MAIN", "MAIN – Main warehouse"), ("HBG", "HBG – Hamburg harbour")):
+        if page.get_by_role("region", name="Warehouses").get_by_text(code, exact=True).count():
+            continue
+        adding.get_by_label("Warehouse").select_option(label=label)
+        adding.get_by_role("button", name="Add warehouse").click()
+        expect(page.get_by_text(code, exact=True)).to_be_visible()
+    page.get_by_role("button", name="Prefer HBG earlier").click()
+    preferred = page.get_by_role("region", name="Warehouses").get_by_role("listitem")
+    expect(preferred.first).to_contain_text("HBG")
+    assert_accessible(page)
