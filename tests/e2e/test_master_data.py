@@ -112,6 +112,40 @@ def test_a_catalogue_manager_sets_up_a_product_with_a_picture_the_shop_shows(
     expect(shop.locator("#offer")).to_contain_text("39.90 EUR")
 
 
+def shopper_buys(browser, live_server, query: str, name: str, email: str) -> None:
+    shop = browser.new_context(base_url=live_server).new_page()
+    shop.set_default_timeout(15_000)
+    shop.goto(f"/search?q={query}")
+    shop.get_by_role("link", name=name).first.click()
+    expect(shop.get_by_role("img", name="The lamp, switched on")).to_be_visible()
+    expect(shop.locator("#offer")).to_contain_text(re.compile(r"In stock"))
+    add_to_cart(shop, shop.url)
+    fill_checkout(shop, email, "4242424242424242")
+    expect(shop.get_by_role("heading", level=1)).to_contain_text(re.compile(r"SO-\d{6}"))
+    expect(shop.get_by_text(name).first).to_be_visible()
+
+
+def test_stock_from_the_products_file_lets_a_shopper_buy_the_new_product(
+        browser, live_server, tmp_path):
+    console = browser.new_context(base_url=live_server).new_page()
+    console.set_default_timeout(15_000)
+    catalogue_manager_sets_up(console, tmp_path, category="Garden Lights",
+                              product="Wren Garden Light", sku="LMP-WRN-1")
+    slug = console.locator("main code").first.inner_text()
+    csv = tmp_path / "stock.csv"
+    csv.write_text("product_slug,product_name,category,tax_category,sku,stock:MAIN\n"
+                   f"{slug},Wren Garden Light,garden-lights,standard,LMP-WRN-1,10\n")
+    console.get_by_role("link", name="Catalogue").click()
+    console.get_by_role("link", name="Import and export").click()
+    form = console.get_by_role("form", name="Products", exact=True)
+    form.get_by_label("Products file (CSV)").set_input_files(str(csv))
+    form.get_by_label("Base prices go into").select_option(label="— no prices —")
+    form.get_by_role("button", name="Import products").click()
+    expect(console.get_by_text(re.compile(r"stock counts: 1"))).to_be_visible()
+
+    shopper_buys(browser, live_server, "wren", "Wren Garden Light", "wren.buyer@example.com")
+
+
 @pytest.mark.skipif(not Path("callcenter/stock.py").exists(),
                     reason="the Receive stock page (callcenter/stock.py) comes with helper A")
 def test_a_product_set_up_in_the_console_is_received_and_bought_in_the_shop(
@@ -133,18 +167,7 @@ def test_a_product_set_up_in_the_console_is_received_and_bought_in_the_shop(
     warehouse.get_by_role("button", name="Receive stock").click()
     expect(warehouse.get_by_text(re.compile(r"10"))).not_to_have_count(0)
 
-    shop = browser.new_context(base_url=live_server).new_page()
-    shop.set_default_timeout(15_000)
-    shop.goto("/search?q=heron")
-    shop.get_by_role("link", name="Heron Reading Light").first.click()
-    expect(shop.get_by_role("img", name="The lamp, switched on")).to_be_visible()
-    expect(shop.locator("#offer")).to_contain_text(re.compile(r"In stock"))
-    add_to_cart(shop, shop.url)
-    fill_checkout(shop, "lamp.buyer@example.com", "4242424242424242")
-    heading = shop.get_by_role("heading", level=1)
-    expect(heading).to_contain_text(re.compile(r"SO-\d{6}"))
-    expect(shop.get_by_text("Heron Reading Light")).not_to_have_count(0)
-
+    shopper_buys(browser, live_server, "heron", "Heron Reading Light", "lamp.buyer@example.com")
 
 def test_an_administrator_adds_a_warehouse_and_makes_a_channel_prefer_it(browser, live_server):
     page = browser.new_context(base_url=live_server).new_page()
