@@ -44,6 +44,10 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(company.bp)
     from callcenter import quotes
     app.register_blueprint(quotes.bp, url_prefix="/quotes")
+    from callcenter import stock
+    app.register_blueprint(stock.bp)
+    from callcenter import purchasing
+    app.register_blueprint(purchasing.bp, url_prefix="/purchase-orders")
     from callcenter import master_data
     app.register_blueprint(master_data.bp)
     app.cli.add_command(cli.agents)

@@ -21,7 +21,7 @@ from core.orders import holds
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
 from core.workflows import order_maintenance as maintenance
-from core.workflows import shipping
+from core.workflows import drop_shipment, shipping
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import filter_args, page_arg, place_error
@@ -64,7 +64,7 @@ def release():
         flash("The form had expired; tick the orders again and release them.", "error")
         return redirect_to(url_for(".to_release"))
     try:
-        result = services.release_orders(
+        result = drop_shipment.release_orders(
             db_session, order_ids(request.form.getlist("order"), services.MAX_BATCH),
             actor=current_actor())
     except DomainError as err:

@@ -19,6 +19,8 @@ from core.errors import DomainError
 from core.orders import discounts, holds, states
 from core.orders.holds import HoldFilters, HoldNotAllowed
 from core.orders.queries import PAYMENT_LABELS
+from core.purchasing import services as purchasing
+from core.purchasing.states import label as purchase_order_label
 from core.returns import services as returns
 from core.workflows import order_maintenance as maintenance
 from core.workflows.cancellation import cancel_and_void, refusal
@@ -99,7 +101,9 @@ def _page(order, *, status: int = 200, hold_form=None, lines_form=None, cancel_f
                                                        roles=_roles()),
         kind_labels=holds.KIND_LABELS, returns=returns.for_order(db_session, order.id),
         return_label=returns.label,
-        can_return=returns.can_return(db_session, order, current_app.config["MARKETLINE"]))
+        can_return=returns.can_return(db_session, order, current_app.config["MARKETLINE"]),
+        purchase_orders=purchasing.for_order(db_session, order.id),
+        purchase_order_label=purchase_order_label)
 
 
 @bp.get("/<number>", endpoint="detail")

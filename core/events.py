@@ -244,3 +244,31 @@ class EmailChanged:
     old_email: str
     new_email: str
     full_name: str
+
+
+@dataclass(frozen=True)
+class DeliveryMoved:
+    """An expected arrival came later (or not at all): an order's backordered lines ship
+    later. The customer is told the lines and the new dates (taken in the transaction)."""
+
+    order_id: int
+    number: str
+    email: str
+    promised_date: str  # ISO day of the whole order, "" if unknown
+    lines: tuple[tuple[str, str, str], ...]  # (sku, name, ISO delivery day)
+
+
+@dataclass(frozen=True)
+class PurchaseOrderSent:
+    """A drop-shipment purchase order is to be e-mailed to its supplier, its PDF attached:
+    made when its order was released, or asked for again (`resend`)."""
+
+    purchase_order_id: int
+    resend: bool = False
+
+
+@dataclass(frozen=True)
+class PurchaseOrderCancelled:
+    """A purchase order was cancelled with its sales order: the supplier is told not to ship."""
+
+    purchase_order_id: int

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.db import Base
 
 PREFIXES = {"customer": "C-", "order": "SO-", "invoice": "INV-", "credit_note": "CN-", "return": "RMA-",
-            "quote": "QT-"}
+            "quote": "QT-", "purchase_order": "PO-"}
 
 
 class NumberSeries(Base):

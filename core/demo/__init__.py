@@ -468,6 +468,10 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_approvals(session)}"
     from core.demo.quotes import load_quotes  # through the quote services
     work = f"{work} {load_quotes(session)}"
+    from core.demo.stock import load_stock  # through the stock services and workflows
+    work = f"{work} {load_stock(session)}"
+    from core.demo.drop_ship import load_drop_ship  # through the purchasing services
+    work = f"{work} {load_drop_ship(session)}"
     from core.demo.master import load_master  # through the master-data services
     work = f"{work} {load_master(session, media_dir)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})

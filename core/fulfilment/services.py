@@ -223,8 +223,10 @@ def _check_shippable(order: Order) -> None:
                               "before shipping it.")
 
 
-def _picked(order: Order, quantities: Mapping[int, int]) -> list[tuple[OrderLine, int]]:
-    """The (line, quantity) pairs to ship, each 1..outstanding; zero quantities are left out."""
+def _picked(order: Order, quantities: Mapping[int, int], *, drop_shipped: bool = False
+            ) -> list[tuple[OrderLine, int]]:
+    """The (line, quantity) pairs to ship, each 1..outstanding; zero quantities are left out.
+    Our own shipment takes lines from our warehouses, a supplier's only drop-shipped ones."""
     lines = {line.id: line for line in order.lines}
     picked = []
     for line_id, quantity in quantities.items():
@@ -239,11 +241,15 @@ def _picked(order: Order, quantities: Mapping[int, int]) -> list[tuple[OrderLine
         if quantity < 0 or quantity > left:
             raise FulfilmentError(f"Ship from 1 to {left} of {line.sku}, or 0 to leave it "
                                   "for later.", field=f"qty-{line.id}")
-        if line.warehouse is None:
+        if drop_shipped:
+            if line.warehouse is not None:
+                raise FulfilmentError(f"{line.sku} ships from our warehouse, not from the "
+                                      "supplier.", field=f"qty-{line.id}")
+        elif line.warehouse is None:
             raise FulfilmentError(f"{line.sku} is drop-shipped: its supplier ships it and "
                                   "records the shipment on the purchase order.",
                                   field=f"qty-{line.id}")
-        if quantity > line.quantity_reserved:
+        elif quantity > line.quantity_reserved:
             raise FulfilmentError(f"Only {line.quantity_reserved} of {line.sku} are reserved "
                                   "for this order; count the stock and correct it first.",
                                   field=f"qty-{line.id}")
@@ -283,26 +289,44 @@ def ship_and_invoice(session: Session, order: Order, quantities: Mapping[int, in
     return Shipped(shipment, invoice)
 
 
+def ship_drop_shipped(session: Session, order: Order, quantities: Mapping[int, int], *,
+                      purchase_order_id: int, carrier: str, tracking_number: str,
+                      actor: audit.Actor) -> Shipped:
+    """A supplier shipped drop-shipped `quantities` (order line id -> units) of the locked
+    `order` to the customer: a shipment of the purchase order, invoiced as ours are, with
+    no stock movement (the goods never were ours). Flushes; the caller commits (see
+    core.workflows.drop_shipment)."""
+    shipment = _ship_goods(session, order, quantities, carrier=carrier,
+                           tracking_number=tracking_number, actor=actor,
+                           purchase_order_id=purchase_order_id)
+    invoice = invoicing.invoice_shipment(session, shipment, actor=actor)
+    return Shipped(shipment, invoice)
+
+
 def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *,
-                carrier: str, tracking_number: str, actor: audit.Actor) -> Shipment:
+                carrier: str, tracking_number: str, actor: audit.Actor,
+                purchase_order_id: int | None = None) -> Shipment:
     _check_shippable(order)
     chosen = _carrier(carrier)
     number = normalise_tracking_number(chosen, tracking_number)
-    picked = _picked(order, quantities)
+    ours = purchase_order_id is None
+    picked = _picked(order, quantities, drop_shipped=not ours)
     now = utcnow()
     shipment = Shipment(number=_next_number(session, order), order_id=order.id,
                         status=ShipmentStatus.CREATED, carrier=chosen.code, tracking_number=number,
-                        created_by=actor.label, created_at=now,
+                        created_by=actor.label, created_at=now, purchase_order_id=purchase_order_id,
                         lines=[ShipmentLine(order_line_id=l.id, quantity=q) for l, q in picked])
     states.move(shipment, ShipmentStatus.SHIPPED)
     shipment.shipped_at = now
     session.add(shipment)
-    inventory.ship_out(session, [(l.variant_id, l.warehouse, q) for l, q in picked],
-                       reference=shipment.number, by=actor.label,
-                       skus={l.variant_id: l.sku for l, _ in picked})
+    if ours:
+        inventory.ship_out(session, [(l.variant_id, l.warehouse, q) for l, q in picked],
+                           reference=shipment.number, by=actor.label,
+                           skus={l.variant_id: l.sku for l, _ in picked})
     for line, quantity in picked:
         line.quantity_shipped += quantity
-        line.quantity_reserved -= quantity
+        if ours:
+            line.quantity_reserved -= quantity
     target = (OrderStatus.SHIPPED if all(outstanding(l) == 0 for l in order.lines)
               else OrderStatus.PARTIALLY_SHIPPED)
     shipped = audit.Entry(session, f"order.{target}", actor, CHANNEL,

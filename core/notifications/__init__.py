@@ -34,6 +34,8 @@ The mails, by event:
 * BuyerInvited -> an invited company buyer's one-time link to choose a password;
   EmailChangeRequested -> the link that confirms a new address (to it) and a notice to the
   old one; EmailChanged -> the old address is told the change went through.
+* DeliveryMoved -> an order's backordered lines ship later (an expected arrival moved or
+  was cancelled): the lines and their new dates, once per order.
 
 One mail is not an event: a sold gift card's code is sent at once, in the process that
 sold it, and says whether it went (`send_gift_card_code`): only the code's hash is stored,
@@ -816,3 +818,126 @@ def send_quote_email(quote_id: int) -> bool:
 
 events.subscribe(events.QuoteSent, lambda happened: _queue(
     send_quote_email, happened.quote_id, what=f"quote {happened.quote_id}"))
+
+
+# -- stock: a delivery moves later (core.workflows.stock_receipts) -----------------------------
+
+def delivery_moved_message(settings: Settings, happened: events.DeliveryMoved):
+    """Tell the customer their order (or part of it) will arrive later than promised."""
+    lines = [(sku, name, dt.date.fromisoformat(day)) for sku, name, day in happened.lines]
+    promised = dt.date.fromisoformat(happened.promised_date) if happened.promised_date else None
+    return _message(settings, to=happened.email,
+                    subject=f"Your Marketline order {happened.number} will arrive later",
+                    template="delivery_moved", number=happened.number, lines=lines,
+                    promised=promised)
+
+
+@celery_app.task(name="marketline.send_delivery_moved", **_RETRY)
+def send_delivery_moved(order_id: int, number: str, email: str, promised_date: str,
+                        lines: list) -> None:
+    settings = tasks.context().settings
+    _deliver(settings, delivery_moved_message(settings, events.DeliveryMoved(
+        order_id, number, email, promised_date, tuple(tuple(l) for l in lines))))
+
+
+events.subscribe(events.DeliveryMoved, lambda happened: _queue(
+    send_delivery_moved, happened.order_id, happened.number, happened.email,
+    happened.promised_date, [list(l) for l in happened.lines],
+    what=f"the new delivery date of order {happened.number}"))
+
+
+# -- purchase orders to drop-shipping suppliers -----------------------------------------------
+# PurchaseOrderSent -> the purchase order, its PDF attached, to the supplier (once; `emailed_at`,
+# or again when asked); PurchaseOrderCancelled -> the supplier is told not to ship it.
+
+def purchase_order_message(session, po, *, settings: Settings):
+    """The e-mail carrying a purchase order to its supplier, its PDF attached."""
+    from core.purchasing import document as po_document
+    seller = documents.Seller.from_settings(settings)
+    doc = po_document.describe(session, po)
+    pdf = Attachment(po_document.pdf_filename(po),
+                     po_document.purchase_order_pdf(session, po, seller=seller),
+                     "application/pdf")
+    return _message(settings, to=doc.supplier.email,
+                    subject=f"Purchase order {po.number} from {seller.name} (our order "
+                            f"{doc.order_number})",
+                    template="purchase_order", attachments=[pdf], po=po, doc=doc,
+                    seller=seller)
+
+
+def purchase_order_cancelled_message(session, po, *, settings: Settings):
+    from core.purchasing import document as po_document
+    seller = documents.Seller.from_settings(settings)
+    doc = po_document.describe(session, po)
+    return _message(settings, to=doc.supplier.email,
+                    subject=f"Cancelled: purchase order {po.number} from {seller.name}",
+                    template="purchase_order_cancelled", po=po, doc=doc, seller=seller)
+
+
+def _purchase_order(session, po_id: int):
+    from core.purchasing.models import PurchaseOrder
+    return session.get(PurchaseOrder, po_id, options=[selectinload(PurchaseOrder.lines),
+                                                      selectinload(PurchaseOrder.supplier)])
+
+
+@celery_app.task(name="marketline.send_purchase_order", **_RETRY)
+def send_purchase_order(po_id: int, resend: bool = False) -> bool:
+    """E-mail a purchase order to its supplier with its PDF: once, unless asked again (and
+    not once cancelled). True when sent."""
+    from core.purchasing import services as purchasing
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
+    try:
+        po = _purchase_order(session, po_id)
+        if po is None or po.status == "cancelled" or (po.emailed_at and not resend):
+            return False
+        to = po.supplier.email
+        if not to:
+            log.warning("supplier of purchase order %s has no e-mail address", po.number)
+            return False
+        message = purchase_order_message(session, po, settings=settings)
+        session.rollback()  # no transaction stays open while SMTP talks
+        _deliver(settings, message)
+        purchasing.mark_emailed(session, _purchase_order(session, po_id), actor=ACTOR, to=to)
+        session.commit()
+        return True
+    finally:
+        session.close()
+
+
+@celery_app.task(name="marketline.send_purchase_order_cancelled", **_RETRY)
+def send_purchase_order_cancelled(po_id: int) -> bool:
+    """Tell the supplier a purchase order is cancelled (once). True when sent."""
+    from core.purchasing import services as purchasing
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
+    try:
+        po = _purchase_order(session, po_id)
+        if po is None or po.status != "cancelled" or not po.supplier.email:
+            return False
+        told = session.scalar(select(func.count()).select_from(audit.AuditEvent).where(
+            audit.AuditEvent.subject_type == po.__tablename__,
+            audit.AuditEvent.subject_id == str(po.id),
+            audit.AuditEvent.action == "purchase_order.cancellation_emailed"))
+        if told:
+            return False
+        to = po.supplier.email
+        message = purchase_order_cancelled_message(session, po, settings=settings)
+        session.rollback()
+        _deliver(settings, message)
+        purchasing.mark_emailed(session, _purchase_order(session, po_id), actor=ACTOR, to=to,
+                                what="purchase_order.cancellation_emailed")
+        session.commit()
+        return True
+    finally:
+        session.close()
+
+
+events.subscribe(events.PurchaseOrderSent, lambda happened: _queue(
+    send_purchase_order, happened.purchase_order_id, happened.resend,
+    what=f"purchase order {happened.purchase_order_id}"))
+events.subscribe(events.PurchaseOrderCancelled, lambda happened: _queue(
+    send_purchase_order_cancelled, happened.purchase_order_id,
+    what=f"cancelled purchase order {happened.purchase_order_id}"))

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent
-from core.catalog.models import Product, Variant
+from core.catalog.models import Product
 from core.customers.models import Customer
-from core.inventory.models import StockLevel
+from core.inventory import queries as stock_queries
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,7 @@ def operations_overview(session: Session, *, low_stock_below: int = 5) -> Operat
         select(func.count(), func.count().filter(Customer.kind == "company")).select_from(Customer)
     ).one()
     products = session.scalar(select(func.count()).select_from(Product).where(Product.active))
-    available = (StockLevel.on_hand - StockLevel.reserved)
-    low_stock = [tuple(r) for r in session.execute(
-        select(Variant.sku, Product.name, available)
-        .join(Variant, Variant.id == StockLevel.variant_id)
-        .join(Product, Product.id == Variant.product_id)
-        .where(available < low_stock_below, Variant.active, Product.active)
-        .order_by(available, Variant.sku).limit(10))]
+    # At or below each level's reorder point, summed over the warehouses (inventory.queries).
+    low_stock = stock_queries.low_stock(session, limit=10)
     recent = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(10)))
     return OperationsOverview(customers or 0, companies or 0, products or 0, low_stock, recent)

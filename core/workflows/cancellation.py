@@ -23,6 +23,7 @@ from core.orders.states import PaymentState, move_payment
 from core.payments.gateway import GatewayUnavailable, IntentResult
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
+from core.workflows import drop_shipment
 
 
 class VoidingGateway(Protocol):
@@ -52,6 +53,7 @@ def cancel_and_void(session: Session, order: Order, *, gateway: VoidingGateway,
         raise orders.OrderError(problem)
     orders.cancel_order(session, order, actor=actor, reason=reason)
     restore_order_prepayments(session, order, actor)  # a gift card gets its money back
+    drop_shipment.cancel_purchase_orders(session, order, actor=actor, reason=reason)
     attempts = session.scalars(select(PaymentAttempt).where(
         PaymentAttempt.order_id == order.id,
         PaymentAttempt.status.in_(["authorised", "requires_action"]),

@@ -63,6 +63,13 @@ def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int
     order = lock_order(session, order_id)
     shipped = services.ship_and_invoice(session, order, quantities, carrier=carrier,
                                         tracking_number=tracking_number, actor=actor)
+    return collect_and_tell(session, gateway, order, shipped, actor=actor, commit=commit)
+
+
+def collect_and_tell(session: Session, gateway, order, shipped: services.Shipped, *,
+                     actor: audit.Actor, commit: Callable[[], None]) -> ShipOutcome:
+    """Steps 1 (its end) to 3 for a shipment just made and invoiced, ours or a supplier's
+    (core.workflows.drop_shipment): commit, collect the invoice, tell the customer."""
     if order.payment_method == "exchange":  # a replacement: the return's credit pays it
         returns_settlement.pay_replacement_invoice(session, shipped.invoice, actor=actor)
     sent = events.ShipmentSent(shipped.shipment.id, shipped.invoice.id,

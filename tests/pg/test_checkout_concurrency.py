@@ -19,7 +19,7 @@ from core.audit import Actor, AuditEvent
 from core.catalog.models import Product, Variant
 from core.config import load_settings
 from core.inventory import services as inventory
-from core.inventory.models import StockLevel
+from core.inventory.models import StockLevel, StockMovement
 from core.inventory.services import OutOfStock
 from core.numbering import NumberSeries
 from core.orders import services as orders
@@ -101,6 +101,7 @@ def make_variant(engine):
                                                    AuditEvent.subject_id.in_(map(str, ids))))
                 s.execute(delete(OrderLine).where(OrderLine.order_id.in_(ids)))
                 s.execute(delete(Order).where(Order.id.in_(ids)))
+            s.execute(delete(StockMovement).where(StockMovement.variant_id == variant_id))
             s.execute(delete(StockLevel).where(StockLevel.variant_id == variant_id))
             s.execute(delete(PriceListEntry).where(PriceListEntry.variant_id == variant_id))
             s.execute(delete(Variant).where(Variant.id == variant_id))

@@ -60,7 +60,7 @@ def make_order(db, customer_id, *, status="confirmed", payment_state="authorised
                          tax_rate=Decimal("0.19"),
                          discounts=[{"promotion_id": 1, "name": "Paper week",
                                      "amount": str(discount)}],
-                         quantity_reserved=quantity if reserve else 0)])
+                         quantity_reserved=quantity if reserve else 0, warehouse="MAIN")])
     db.add(order)
     if reserve and status in ("pending_payment", "confirmed", "in_fulfilment"):
         level = stock(db, sku)

@@ -1,0 +1,95 @@
+"""Demo stock work, all through the services: a second warehouse in Hamburg that every channel
+sources from after MAIN, two suppliers, receipts, a transfer, an adjustment and a count (so
+stock pages have history), and expected arrivals next week, one of them for a paper shredder
+that is sold out and now taken on backorder."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.catalog.models import Channel, Product, Variant
+from core.db import utcnow
+from core.inventory import services as inventory
+from core.inventory.models import ChannelWarehouse, Supplier, Warehouse
+from core.workflows import stock_receipts
+
+WES = audit.Actor.system("Wes Warehouse (demo)")
+BACKORDERED = "SHR-P4-12"  # the paper shredder: sold out, backorderable, 6 expected next week
+
+
+def _variant(session: Session, sku: str) -> Variant:
+    return session.scalar(select(Variant).where(Variant.sku == sku))
+
+
+def _warehouse(session: Session) -> Warehouse:
+    hamburg = session.scalar(select(Warehouse).where(Warehouse.code == "HAM"))
+    if hamburg is None:
+        hamburg = Warehouse(code="HAM", name="Hamburg", position=1, address={
+            "line1": "Am Sandtorkai 40", "postcode": "20457", "city": "Hamburg",
+            "country": "DE"})
+        session.add(hamburg)
+    main = session.scalar(select(Warehouse).where(Warehouse.code == inventory.WAREHOUSE))
+    session.flush()
+    linked = set(session.execute(select(ChannelWarehouse.channel_id,
+                                        ChannelWarehouse.warehouse_id)).all())
+    for channel_id in session.scalars(select(Channel.id).order_by(Channel.id)):
+        for position, warehouse in enumerate((main, hamburg)):
+            if (channel_id, warehouse.id) not in linked:
+                session.add(ChannelWarehouse(channel_id=channel_id, warehouse_id=warehouse.id,
+                                             position=position))
+    session.flush()
+    return hamburg
+
+
+def _suppliers(session: Session) -> tuple[Supplier, Supplier]:
+    paper = Supplier(code="NORDPAPIER", name="Nordpapier GmbH",
+                     email="orders@nordpapier.example", phone="+49 40 555 0101", lead_days=8,
+                     address={"line1": "Billstraße 12", "postcode": "20539", "city": "Hamburg",
+                              "country": "DE"})
+    machines = Supplier(code="BUEROTECH", name="Bürotechnik Süd GmbH", lead_days=12,
+                        phone="+49 89 555 0199",
+                       address={"line1": "Landsberger Str. 300", "postcode": "80687",
+                                "city": "München", "country": "DE"})
+    session.add_all([paper, machines])
+    session.flush()
+    return paper, machines
+
+
+def load_stock(session: Session) -> str:
+    """The demo's warehouse work. Flushes; the caller commits."""
+    _warehouse(session)
+    paper, machines = _suppliers(session)
+    for sku, warehouse, units, reference, cost in (
+            ("ENV-C5-500", "MAIN", 60, "DN-NP-4471", Decimal("14.20")),
+            ("NTB-A4-SQ", "MAIN", 100, "DN-NP-4471", Decimal("2.85")),
+            ("PAP-A4-100", "HAM", 40, "DN-NP-4480", Decimal("4.10"))):
+        stock_receipts.receive(session, sku=sku, warehouse=warehouse, quantity=units,
+                               reference=reference, actor=WES, unit_cost=cost)
+    notebooks = _variant(session, "NTB-A4-SQ")
+    inventory.transfer(session, variant_id=notebooks.id, source="MAIN", target="HAM",
+                       quantity=30, by=WES.label, note="Stock for the north")
+    inventory.adjust(session, variant_id=_variant(session, "MRK-PERM-10").id, warehouse="MAIN",
+                     change=-2, reason="damaged", by=WES.label, note="Box dropped at goods-in")
+    inventory.count(session, variant_id=_variant(session, "PCL-05").id, warehouse="MAIN",
+                    counted=93, by=WES.label, note="Cycle count, aisle 3")
+    # The shredder is sold out (counted 0) and now taken on backorder against its arrival.
+    shredder = _variant(session, BACKORDERED)
+    inventory.count(session, variant_id=shredder.id, warehouse="MAIN", counted=0, by=WES.label,
+                    note="Cycle count: none on the shelf")
+    product = session.get(Product, shredder.product_id)
+    product.backorderable, product.supplier_id = True, machines.id
+    next_week = utcnow().date() + dt.timedelta(days=7)
+    stock_receipts.add_arrival(session, supplier_id=machines.id, sku=BACKORDERED, quantity=6,
+                               warehouse="MAIN", expected_on=next_week, reference="AN-20931",
+                               actor=WES)
+    stock_receipts.add_arrival(session, supplier_id=paper.id, sku="ENV-C5-500", quantity=200,
+                               warehouse="MAIN", expected_on=next_week + dt.timedelta(days=2),
+                               reference="NP-PO-7710", actor=WES)
+    session.flush()
+    return ("Stock: a Hamburg warehouse after MAIN, two suppliers, receipts, a transfer, an "
+            "adjustment and counts; the sold-out paper shredder takes backorders against an "
+            "arrival next week.")
