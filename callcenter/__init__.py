@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(stock.bp)
     from callcenter import purchasing
     app.register_blueprint(purchasing.bp, url_prefix="/purchase-orders")
+    from callcenter import master_data
+    app.register_blueprint(master_data.bp)
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
     settings = app.config["MARKETLINE"]

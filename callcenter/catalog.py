@@ -6,16 +6,20 @@ import datetime as dt
 
 from flask import Blueprint, Response, flash, request, url_for
 
+from core.catalog import images
 from core.catalog import products as catalogue
+from core.catalog import relations as product_relations
 from core.catalog.models import AssortmentRule, Channel, Product, Variant
 from core.db import get_or_not_found
 from core.errors import DomainError
+from core.inventory import suppliers
 from core.parsing import parse_int
 from core.pricing import catalogue_files
 from core.pricing import price_lists as pricelists
 from core.pricing import promotions as promos
 from core.pricing.models import PriceList, PriceListEntry, Promotion
 from core.web.auth import current_actor
+from core.workflows import catalogue_import
 from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
@@ -24,6 +28,7 @@ from callcenter.catalog_forms import (KIND_LABELS, SCOPE_LABELS, AssortmentRuleF
                                       PriceForm, PriceListForm, ProductForm, PromotionForm,
                                       VariantForm, options)
 from core.web.forms import commit_or_refuse, page_arg, place_error
+from callcenter.master_forms import AltForm, PictureForm, RelationForm
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 PER_PAGE = 30
@@ -87,6 +92,10 @@ def _product_form(**kwargs) -> ProductForm:
     form = ProductForm(**kwargs)
     form.category_id.choices = _category_choices()
     form.tax_category_id.choices = _tax_choices()
+    form.supplier_id.choices = options([(0, "— none —")] + [
+        (s.id, f"{s.name} ({s.code})") for s in suppliers.suppliers(db_session)])
+    if form.supplier_id.data is None:
+        form.supplier_id.data = 0
     return form
 
 
@@ -104,14 +113,33 @@ def new_product():
 
 
 def _product_page(product_id: int, *, form: ProductForm | None = None,
-                  variant_form: VariantForm | None = None):
+                  variant_form: VariantForm | None = None, picture_form=None,
+                  relation_form=None, alt_forms=None):
+    """The product page; its pictures and relations are posted to callcenter.master_data,
+    which shows this page again with a refused form."""
     product, prices = pricelists.product_detail(db_session, product_id)
     if form is None:
         form = _product_form(obj=product, formdata=None)
     if variant_form is None:
         variant_form = VariantForm(prefix="variant", formdata=None)
+    pictures = list(product.images)
+    alt_forms = dict(alt_forms or {})
+    for picture in pictures:
+        if picture.id not in alt_forms:
+            alt_forms[picture.id] = AltForm(prefix=f"picture-{picture.id}", formdata=None,
+                                            alt=picture.alt)
     return render_page("catalog/product.html", form=form, product=product, prices=prices,
-                       variant_form=variant_form)
+                       variant_form=variant_form, pictures=pictures, alt_forms=alt_forms,
+                       picture_form=picture_form or PictureForm(prefix="picture",
+                                                                formdata=None),
+                       relations=product_relations.relations_of(db_session, product_id),
+                       relation_kinds=product_relations.KIND_LABELS,
+                       relation_form=relation_form or RelationForm(prefix="relation",
+                                                                   formdata=None),
+                       thumbnail=images.thumbnail_name)
+
+
+product_page = _product_page  # callcenter.master_data shows it after a refused picture
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"], endpoint="product")
@@ -420,7 +448,7 @@ def export_products():
         price_list = get_or_not_found(db_session, PriceList, list_id, "price list")
     elif base := catalogue_files.base_price_lists(db_session):
         price_list = base[0]
-    return _csv(catalogue_files.export_products(db_session, price_list), "products")
+    return _csv(catalogue_import.export_products(db_session, price_list), "products")
 
 
 @bp.post("/import/products", endpoint="import_products")
@@ -433,7 +461,8 @@ def import_products():
         try:
             price_list = (get_or_not_found(db_session, PriceList, form.price_list_id.data,
                                            "price list") if form.price_list_id.data else None)
-            report = catalogue_files.import_products(db_session, upload.read(), price_list=price_list,
+            report = catalogue_import.import_products(db_session, upload.read(),
+                                                      price_list=price_list,
                                             actor=current_actor(),
                                             filename=(upload.filename or "")[:200])
         except catalogue_files.ImportRejected as err:

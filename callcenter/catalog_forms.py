@@ -61,13 +61,20 @@ class ProductForm(FlaskForm):
     return_days = IntegerField("Return window (days)", validators=[
         Optional(), NumberRange(0, MAX_RETURN_DAYS,
                                 f"Enter 0 to {MAX_RETURN_DAYS} days, or leave it empty.")])
+    backorderable = BooleanField("Allows backorders")
+    drop_ship = BooleanField("Drop-shipped by the supplier")
+    # The service checks the supplier (and that a drop-shipped product has one).
+    supplier_id = SelectField("Supplier", coerce=int, validate_choice=False, default=0)
 
     def to_data(self) -> ProductData:
         return ProductData(name=self.name.data or "", slug=self.slug.data or "",
                            brand=self.brand.data or "", description=self.description.data or "",
                            category_id=self.category_id.data,
                            tax_category_id=self.tax_category_id.data, active=self.active.data,
-                           returnable=self.returnable.data, return_days=self.return_days.data)
+                           returnable=self.returnable.data, return_days=self.return_days.data,
+                           backorderable=self.backorderable.data,
+                           drop_ship=self.drop_ship.data,
+                           supplier_id=self.supplier_id.data or None)
 
 
 class VariantForm(FlaskForm):

@@ -42,6 +42,8 @@ PRODUCT_COLUMNS = ("product_slug", "product_name", "category", "brand", "descrip
                    "tax_category", "product_active", "sku", "variant_name", "barcode",
                    "weight_grams", "attributes", "variant_active", "base_price")
 PRODUCT_REQUIRED = ("product_slug", "product_name", "category", "tax_category")
+# Stock per warehouse, "stock:MAIN": read and posted by core.workflows.catalogue_import.
+STOCK_PREFIX = "stock:"
 MAX_ROWS = 50_000
 MAX_REPORTED = 200
 CHUNK = 500
@@ -106,11 +108,12 @@ def _decode(data: bytes | str) -> str:
                               "“CSV UTF-8” and upload it again."]) from None
 
 
-def read_rows(data: bytes | str, columns: Sequence[str], required: Sequence[str]
-              ) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(data: bytes | str, columns: Sequence[str], required: Sequence[str],
+              prefixes: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, {column: stripped value}) for each non-empty row after the header.
 
     The delimiter is a comma, or a semicolon or tab when the header uses one instead.
+    Columns starting with one of `prefixes` ("stock:") are let through as well.
     """
     text = _decode(data)
     first = text.split("\n", 1)[0]
@@ -126,7 +129,8 @@ def read_rows(data: bytes | str, columns: Sequence[str], required: Sequence[str]
     if missing := [c for c in required if c not in header]:
         problems.append(f"line 1: the header lacks the column{'s' if len(missing) > 1 else ''} "
                         f"{', '.join(missing)}.")
-    if unknown := [h for h in header if h not in columns]:
+    if unknown := [h for h in header if h not in columns
+                   and not any(h.startswith(p) and len(h) > len(p) for p in prefixes)]:
         problems.append(f"line 1: unknown column{'s' if len(unknown) > 1 else ''} "
                         f"{', '.join(repr(u) for u in unknown)}; the columns are "
                         f"{', '.join(columns)}.")
@@ -273,7 +277,7 @@ def check_products(session: Session, data: bytes | str, *, taxes: dict[str, int]
     categories = dict(session.execute(select(Category.slug, Category.id)).all())
     errors: list[str] = []
     rows: list[ProductRow] = []
-    for line, raw in read_rows(data, PRODUCT_COLUMNS, PRODUCT_REQUIRED):
+    for line, raw in read_rows(data, PRODUCT_COLUMNS, PRODUCT_REQUIRED, (STOCK_PREFIX,)):
         if "__error__" in raw:
             errors.append(f"line {line}: {raw['__error__']}")
             continue

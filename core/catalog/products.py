@@ -37,6 +37,7 @@ MAX_RETURN_DAYS = 365
 # Pricing sits above the catalogue: a product names its tax category by the table its
 # foreign key points at (products.tax_category_id -> tax_categories.id), not by the model.
 _tax_categories = table("tax_categories", column("id"))
+_suppliers = table("suppliers", column("id"))  # core.inventory's, likewise
 
 
 class CatalogInputError(DomainError):
@@ -65,6 +66,9 @@ class ProductData:
     active: bool = True
     returnable: bool = True
     return_days: int | None = None  # None: the category's window, else the shop's default
+    backorderable: bool = False
+    drop_ship: bool = False
+    supplier_id: int | None = None
 
 
 @dataclass
@@ -273,7 +277,20 @@ def _product_values(session: Session, data: ProductData, product: Product | None
     return dict(name=name, brand=brand, description=description, slug=slug,
                 category_id=data.category_id, tax_category_id=data.tax_category_id,
                 active=bool(data.active), returnable=bool(data.returnable),
-                return_days=check_return_days(data.return_days))
+                return_days=check_return_days(data.return_days),
+                **_supply_values(session, data))
+
+
+def _supply_values(session: Session, data: ProductData) -> dict[str, Any]:
+    """Backorders, drop shipment and the supplier: a drop-shipped product needs its supplier."""
+    supplier_id = data.supplier_id or None
+    if supplier_id is not None and session.scalar(
+            select(_suppliers.c.id).where(_suppliers.c.id == supplier_id)) is None:
+        refuse("Choose an existing supplier.", "supplier_id")
+    if data.drop_ship and supplier_id is None:
+        refuse("A drop-shipped product needs the supplier who ships it.", "supplier_id")
+    return dict(backorderable=bool(data.backorderable), drop_ship=bool(data.drop_ship),
+                supplier_id=supplier_id)
 
 
 def check_return_days(value: int | None, field_name: str = "return_days") -> int | None:

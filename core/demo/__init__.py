@@ -472,6 +472,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_stock(session)}"
     from core.demo.drop_ship import load_drop_ship  # through the purchasing services
     work = f"{work} {load_drop_ship(session)}"
+    from core.demo.master import load_master  # through the master-data services
+    work = f"{work} {load_master(session, media_dir)}"
     from core.demo.backorders import load_backorders  # through the catalogue's services
     work = f"{work} {load_backorders(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})

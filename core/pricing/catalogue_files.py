@@ -11,6 +11,7 @@ columns and their checks are core.catalog.csv_io's.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -41,8 +42,13 @@ def base_price_lists(session: Session) -> list[PriceList]:
                                 .order_by(PriceList.active.desc(), PriceList.id)))
 
 
-def export_products(session: Session, price_list: PriceList | None) -> str:
-    """Every product and variant as CSV, with one-unit prices from `price_list` (a base list)."""
+def export_products(session: Session, price_list: PriceList | None,
+                    extra_columns: Sequence[str] = (),
+                    extra: Callable[[Variant], list] | None = None) -> str:
+    """Every product and variant as CSV, with one-unit prices from `price_list` (a base list).
+
+    `extra_columns` are appended, filled per variant by `extra` (stock per warehouse, by
+    core.workflows.catalogue_import, which may read the inventory this layer may not)."""
     products = session.scalars(
         select(Product).order_by(Product.slug)
         .options(selectinload(Product.variants).selectinload(Variant.attribute_values),
@@ -63,14 +69,15 @@ def export_products(session: Session, price_list: PriceList | None) -> str:
             head = [p.slug, p.name, p.category.slug, p.brand, p.description,
                     taxes.get(p.tax_category_id, ""), yes(p.active)]
             if not p.variants:
-                yield head + [""] * 7
+                yield head + [""] * (7 + len(extra_columns))
             for v in sorted(p.variants, key=lambda v: (v.position, v.id)):
                 price = prices.get(v.id)
                 yield head + [v.sku, v.name, v.barcode, v.weight_grams,
                               format_attributes(v.attributes), yes(v.active),
-                              "" if price is None else _plain_amount(price, price_list)]
+                              "" if price is None else _plain_amount(price, price_list)] + (
+                    extra(v) if extra is not None else [])
 
-    return write_csv(PRODUCT_COLUMNS, rows())
+    return write_csv(tuple(PRODUCT_COLUMNS) + tuple(extra_columns), rows())
 
 
 def _plain_amount(amount: Decimal, price_list: PriceList) -> str:
