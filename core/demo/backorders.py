@@ -1,10 +1,9 @@
 """Demo backorders: a lever espresso machine the shop does not have yet. Its supplier
 delivers 6 in ten days, and it may be ordered now: the product page, the cart and checkout
 say "Backorder — ships by ..." (available-to-promise, core.inventory.services.promise).
-
-The product, its variant and prices go through the catalogue's and pricing's services; the
-supplier, the backorder flag and the expected arrival are set here, as the console's master
-data and purchasing pages would (they have no service of their own in this module's layer).
+Through the real services: the supplier (core.inventory.suppliers), the product that allows
+backorders, its variant and prices (core.catalog.products, core.pricing.price_lists) and the
+expected arrival (core.workflows.stock_receipts).
 """
 from __future__ import annotations
 
@@ -17,47 +16,30 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.catalog import products
 from core.catalog.models import Category, Product, Variant
-from core.inventory.models import ExpectedArrival, Supplier
+from core.inventory import suppliers
+from core.inventory.models import Supplier
 from core.pricing import price_lists
 from core.pricing.models import PriceList
+from core.workflows import stock_receipts
 
 ACTOR = audit.Actor("system", None, "demo")
 SKU = "COF-RKT-APP"
-SUPPLIER = ("ROCKET-IT", "Rocket Espresso Milano S.r.l.", 15, "orders@rocket.example")
 
 
-def supplier(session: Session, code: str, name: str, lead_days: int, email: str = "") -> Supplier:
-    """The supplier with this code, made when there is none."""
-    found = session.scalar(select(Supplier).where(Supplier.code == code))
-    if found is None:
-        found = Supplier(code=code, name=name, lead_days=lead_days, email=email)
-        session.add(found)
-        session.flush()
-    return found
+def _supplier(session: Session) -> Supplier:
+    found = session.scalar(select(Supplier).where(Supplier.code == "ROCKET-IT"))
+    return found or suppliers.create_supplier(session, suppliers.SupplierData(
+        code="ROCKET-IT", name="Rocket Espresso Milano S.r.l.", email="orders@rocket.example",
+        lead_days=15), actor=ACTOR)
 
 
-def expect_units(session: Session, variant: Variant, source: Supplier, *, quantity: int,
-                 arrives_on: dt.date, warehouse: str = "MAIN",
-                 reference: str = "") -> ExpectedArrival:
-    """The variant's product may be ordered beyond stock from `source`, which will deliver
-    `quantity` units to `warehouse` on `arrives_on`. Flushes."""
-    variant.product.backorderable = True
-    variant.product.supplier_id = source.id
-    arrival = ExpectedArrival(supplier_id=source.id, variant_id=variant.id, warehouse=warehouse,
-                              quantity=quantity, expected_on=arrives_on, reference=reference,
-                              created_by=ACTOR.label)
-    session.add(arrival)
-    session.flush()
-    return arrival
-
-
-def _machine(session: Session) -> Variant:
+def _machine(session: Session, source: Supplier) -> Variant:
     category = session.scalar(select(Category).where(Category.slug == "coffee-machines"))
     tax = session.scalar(select(Product.tax_category_id).where(Product.category_id == category.id)
                          .limit(1))
     product = products.create_product(session, products.ProductData(
         name="Lever Espresso Machine Appartamento", brand="Rocket", category_id=category.id,
-        tax_category_id=tax,
+        tax_category_id=tax, backorderable=True, supplier_id=source.id,
         description="Heat-exchanger espresso machine for two cups at a time; on order from "
                     "Milan."), actor=ACTOR)
     variant = products.add_variant(session, product, products.VariantData(
@@ -71,13 +53,16 @@ def _machine(session: Session) -> Variant:
 
 
 def load_backorders(session: Session, today: dt.date | None = None) -> str:
-    """The machine, none in stock, 6 due in ten days. Runs once (a second call changes
-    nothing). Flushes."""
+    """The machine, none in stock, 6 due in MAIN in ten days. Runs once (a second call
+    changes nothing). Flushes."""
     if session.scalar(select(Variant.id).where(Variant.sku == SKU)) is not None:
         return ""
-    variant = _machine(session)
-    rocket = supplier(session, *SUPPLIER)
-    arrives = (today or dt.date.today()) + dt.timedelta(days=10)
-    expect_units(session, variant, rocket, quantity=6, arrives_on=arrives, reference="RKT-4711")
+    today = today or dt.date.today()
+    rocket = _supplier(session)
+    _machine(session, rocket)
+    arrives = today + dt.timedelta(days=10)
+    stock_receipts.add_arrival(session, supplier_id=rocket.id, sku=SKU, quantity=6,
+                               warehouse="MAIN", expected_on=arrives, reference="RKT-4711",
+                               actor=ACTOR, today=today)
     return ("The Rocket Appartamento espresso machine is on backorder: none in stock, 6 due "
             f"on {arrives:%d %b}, and it can be ordered now.")
