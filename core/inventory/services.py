@@ -19,10 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Channel, Product, Variant
+from core.db import utcnow
 from core.errors import DomainError
 from core.inventory.models import (ChannelWarehouse, ExpectedArrival, StockLevel, StockMovement,
                                    Supplier, Warehouse)
@@ -160,7 +161,9 @@ class Promise:
     """When `quantity` units of a variant can leave: `ships_on` (None: they cannot be
     promised, the product neither is in stock nor allows backorders). `source` is stock,
     arrival (the expected arrival dated `arrival_on` covers the units beyond stock),
-    lead_time (the supplier's lead time covers them) or supplier (drop-shipped)."""
+    lead_time (the supplier's lead time covers them), supplier (drop-shipped) or
+    unavailable. `warehouse` is where the line would be reserved (and backordered);
+    `available` the free units there (the most any warehouse has when nothing is short)."""
 
     variant_id: int
     quantity: int
@@ -169,6 +172,7 @@ class Promise:
     ships_on: dt.date | None
     source: str
     arrival_on: dt.date | None = None
+    warehouse: str | None = None
 
     @property
     def in_stock(self) -> bool:
@@ -182,63 +186,95 @@ class Promise:
         return add_working_days(self.ships_on, transit_days) if self.ships_on else None
 
 
+@dataclass
+class _Stock:
+    """A variant's stock in the channel's warehouses: free (on hand - reserved) and
+    backordered units per warehouse, and the open arrivals per warehouse in date order."""
+
+    free: dict[str, int]
+    backordered: dict[str, int]
+    arrivals: dict[str, list[tuple[dt.date, int]]]
+
+    def spare(self, warehouse: str) -> int:
+        """Free units nobody waits for: backorders come first."""
+        return self.free.get(warehouse, 0) - self.backordered.get(warehouse, 0)
+
+
+def _plan(vid: int, quantity: int, item: ItemFacts | None, stock: _Stock,
+          warehouses: list[str], today: dt.date) -> Promise:
+    """The one rule both promise() and reserve() follow, so what the shop says is what the
+    order gets:
+
+    * the first warehouse (in the channel's order) whose spare units (free less what is
+      already backordered there) cover the line: in stock, ships the next working day;
+    * a drop-shipped product: the supplier's lead time, no warehouse;
+    * a product that allows no backorders: unavailable;
+    * else the line waits in one warehouse: the one the earliest open arrival goes to (else
+      the one with most spare units), reserving its spare units; the rest is promised by
+      the first arrival there that covers it after the units already backordered, else by
+      the supplier's lead time.
+    """
+    if item is not None and item.drop_ship:
+        return Promise(vid, quantity, 0, 0, add_working_days(today, item.lead_days), "supplier")
+    for w in warehouses:
+        if stock.spare(w) >= quantity:
+            return Promise(vid, quantity, stock.spare(w), 0,
+                           add_working_days(today, DISPATCH_DAYS), "stock", warehouse=w)
+    most = max(warehouses, key=lambda w: (stock.spare(w), -warehouses.index(w)))
+    if item is None or not item.backorderable:
+        spare = max(stock.spare(most), 0)
+        return Promise(vid, quantity, spare, quantity - spare, None, "unavailable",
+                       warehouse=most)
+    coming = [(days[0][0], warehouses.index(w), w) for w, days in stock.arrivals.items()
+              if days and w in warehouses]
+    home = min(coming)[2] if coming else most
+    take = min(max(stock.spare(home), 0), quantity)
+    short = quantity - take
+    need = short + max(-stock.spare(home), 0)  # after the units already waiting there
+    covered = 0
+    for arrival_on, units in stock.arrivals.get(home, []):
+        covered += units
+        if covered >= need:
+            return Promise(vid, quantity, take, short,
+                           add_working_days(max(arrival_on, today), DISPATCH_DAYS), "arrival",
+                           arrival_on, home)
+    return Promise(vid, quantity, take, short, add_working_days(today, item.lead_days),
+                   "lead_time", warehouse=home)
+
+
+def _arrivals(session: Session, variant_ids, warehouses) -> dict[int, dict[str, list]]:
+    found: dict[int, dict[str, list]] = {}
+    for vid, warehouse, day, units in session.execute(
+            select(ExpectedArrival.variant_id, ExpectedArrival.warehouse,
+                   ExpectedArrival.expected_on,
+                   ExpectedArrival.quantity - ExpectedArrival.quantity_received)
+            .where(ExpectedArrival.variant_id.in_(set(variant_ids)),
+                   ExpectedArrival.status == "open", ExpectedArrival.warehouse.in_(warehouses))
+            .order_by(ExpectedArrival.expected_on, ExpectedArrival.id)):
+        found.setdefault(vid, {}).setdefault(warehouse, []).append((day, int(units)))
+    return found
+
+
 def promise(session: Session, lines: Iterable[tuple[int, int]], *, warehouses: list[str],
             today: dt.date) -> dict[int, Promise]:
-    """Promise each (variant id, quantity), merged by variant. Three queries whatever the
-    number of lines: the products, the stock in the warehouses, the open arrivals.
-
-    A line is reserved in one warehouse (reserve), so its free stock is the most that any
-    one of `warehouses` has; units beyond it are promised from arrivals after the units
-    already backordered, or from the supplier's lead time."""
+    """Promise each (variant id, quantity), merged by variant, as reserve() would place it
+    now (_plan). Three queries whatever the number of lines: the products, the stock in the
+    warehouses, the open arrivals."""
     wanted = _merge(lines)
     if not wanted:
         return {}
     known = facts(session, wanted)
-    # A line ships from one warehouse: its free stock is the most any one warehouse has.
-    stock: dict[int, tuple[int, int]] = {}
-    for vid, free, back in session.execute(
-            select(StockLevel.variant_id, StockLevel.on_hand - StockLevel.reserved,
-                   StockLevel.backordered)
+    stock = {vid: _Stock({}, {}, {}) for vid in wanted}
+    for vid, warehouse, free, back in session.execute(
+            select(StockLevel.variant_id, StockLevel.warehouse,
+                   StockLevel.on_hand - StockLevel.reserved, StockLevel.backordered)
             .where(StockLevel.variant_id.in_(wanted), StockLevel.warehouse.in_(warehouses))):
-        most, waiting = stock.get(vid, (0, 0))
-        stock[vid] = (max(most, int(free)), waiting + int(back))
-    arrivals: dict[int, list[tuple[dt.date, int]]] = {}
-    for vid, day, units in session.execute(
-            select(ExpectedArrival.variant_id, ExpectedArrival.expected_on,
-                   ExpectedArrival.quantity - ExpectedArrival.quantity_received)
-            .where(ExpectedArrival.variant_id.in_(wanted), ExpectedArrival.status == "open",
-                   ExpectedArrival.warehouse.in_(warehouses))
-            .order_by(ExpectedArrival.expected_on, ExpectedArrival.id)):
-        arrivals.setdefault(vid, []).append((day, int(units)))
-    dispatch = add_working_days(today, DISPATCH_DAYS)
-    answer = {}
-    for vid, quantity in wanted.items():
-        item = known.get(vid)
-        free, backordered = stock.get(vid, (0, 0))
-        if item is not None and item.drop_ship:
-            answer[vid] = Promise(vid, quantity, 0, 0, add_working_days(today, item.lead_days),
-                                  "supplier")
-            continue
-        short = max(quantity - free, 0)
-        if short == 0:
-            answer[vid] = Promise(vid, quantity, free, 0, dispatch, "stock")
-        elif item is None or not item.backorderable:
-            answer[vid] = Promise(vid, quantity, free, short, None, "unavailable")
-        else:
-            covered, day = -backordered, None
-            for arrival_on, units in arrivals.get(vid, []):
-                covered += units
-                if covered >= short:
-                    day = arrival_on
-                    break
-            if day is not None:
-                answer[vid] = Promise(vid, quantity, free, short,
-                                      add_working_days(max(day, today), DISPATCH_DAYS),
-                                      "arrival", day)
-            else:
-                answer[vid] = Promise(vid, quantity, free, short,
-                                      add_working_days(today, item.lead_days), "lead_time")
-    return answer
+        stock[vid].free[warehouse] = int(free)
+        stock[vid].backordered[warehouse] = int(back)
+    for vid, by_warehouse in _arrivals(session, wanted, warehouses).items():
+        stock[vid].arrivals = by_warehouse
+    return {vid: _plan(vid, quantity, known.get(vid), stock[vid], warehouses, today)
+            for vid, quantity in wanted.items()}
 
 
 # -- reservations ---------------------------------------------------------------------------
@@ -247,64 +283,58 @@ def promise(session: Session, lines: Iterable[tuple[int, int]], *, warehouses: l
 @dataclass(frozen=True)
 class Reservation:
     """Where a variant's units for one order went: `reserved` units in `warehouse`, the rest
-    `backordered` there; drop-shipped units (warehouse None) are the supplier's."""
+    `backordered` there; drop-shipped units (warehouse None) are the supplier's. `promise`
+    is when they ship, decided under the stock rows' locks."""
 
     variant_id: int
     warehouse: str | None
     reserved: int
     backordered: int
     supplier_id: int | None = None
+    promise: Promise | None = None
 
 
 def reserve(session: Session, lines: Iterable[tuple[int, int]], *, warehouses: list[str] | None = None,
             reference: str = "", by: str = "system", skus: dict[int, str] | None = None,
-            allow_backorder: bool = True) -> dict[int, Reservation]:
-    """Reserve (variant id, quantity) lines, merged by variant, all or nothing.
-
-    Each variant is reserved in the first of `warehouses` that has all of it; failing that,
-    a product that allows backorders reserves what the fullest warehouse has and backorders
-    the rest there; any other shortage refuses the whole order (OutOfStock). Drop-shipped
-    variants are left to their supplier. A fixed number of queries: the products, the
-    locked rows, one UPDATE per warehouse used, the movements.
+            allow_backorder: bool = True, today: dt.date | None = None
+            ) -> dict[int, Reservation]:
+    """Reserve (variant id, quantity) lines, merged by variant, all or nothing, where
+    promise() says (_plan), deciding under the stock rows' locks: a product short of stock
+    that allows no backorders refuses the whole order (OutOfStock). A fixed number of
+    queries: the products, the locked rows, the arrivals, one UPDATE per warehouse used, the
+    movements.
     """
     wanted = _merge(lines)
     if not wanted:
         return {}
     warehouses = warehouses or [WAREHOUSE]
+    today = today or utcnow().date()
     known = facts(session, wanted)
+    stock = {vid: _Stock({}, {}, {}) for vid in wanted}
+    for level in _lock(session, wanted, warehouses):
+        stock[level.variant_id].free[level.warehouse] = level.available
+        stock[level.variant_id].backordered[level.warehouse] = level.backordered
+    for vid, by_warehouse in _arrivals(session, wanted, warehouses).items():
+        stock[vid].arrivals = by_warehouse
     answer: dict[int, Reservation] = {}
-    stocked = {}
+    short = []
     for vid, quantity in wanted.items():
         item = known.get(vid)
-        if item is not None and item.drop_ship:
-            answer[vid] = Reservation(vid, None, 0, 0, item.supplier_id)
+        plan = _plan(vid, quantity, item, stock[vid], warehouses, today)
+        if plan.source == "supplier":
+            answer[vid] = Reservation(vid, None, 0, 0, item.supplier_id, plan)
+        elif plan.source == "unavailable" or (plan.short and not allow_backorder):
+            short.append((vid, plan.available))
         else:
-            stocked[vid] = quantity
-    if not stocked:
-        return answer
-    levels: dict[int, dict[str, StockLevel]] = {}
-    for level in _lock(session, stocked, warehouses):
-        levels.setdefault(level.variant_id, {})[level.warehouse] = level
-    short = []
-    for vid, quantity in stocked.items():
-        rows = levels.get(vid, {})
-        free = {w: rows[w].available if w in rows else 0 for w in warehouses}
-        home = next((w for w in warehouses if free[w] >= quantity), None)
-        if home is not None:
-            answer[vid] = Reservation(vid, home, quantity, 0)
-        elif allow_backorder and vid in known and known[vid].backorderable:
-            fullest = max(warehouses, key=lambda w: (free[w], -warehouses.index(w)))
-            take = max(free[fullest], 0)
-            answer[vid] = Reservation(vid, fullest, take, quantity - take)
-        else:
-            short.append((vid, sum(max(f, 0) for f in free.values())))
+            answer[vid] = Reservation(vid, plan.warehouse, quantity - plan.short, plan.short,
+                                      None, plan)
     if short:
         names = ", ".join(f"{(skus or {}).get(v) or (known[v].sku if v in known else v)} "
                           f"(only {left} left)" for v, left in short)
         raise OutOfStock(f"Not enough stock for {names}. Change the quantity and try again.")
     placed = [r for r in answer.values() if r.warehouse is not None]
     _ensure_levels(session, [(r.variant_id, r.warehouse) for r in placed
-                             if r.warehouse not in levels.get(r.variant_id, {})])
+                             if r.warehouse not in stock[r.variant_id].free])
     for warehouse in sorted({r.warehouse for r in placed}):
         here = {r.variant_id: r for r in placed if r.warehouse == warehouse}
         taken = case({v: r.reserved for v, r in here.items()}, value=StockLevel.variant_id)
@@ -312,7 +342,8 @@ def reserve(session: Session, lines: Iterable[tuple[int, int]], *, warehouses: l
         result = session.execute(
             update(StockLevel)
             .where(StockLevel.variant_id.in_(here), StockLevel.warehouse == warehouse,
-                   StockLevel.on_hand - StockLevel.reserved >= taken)
+                   or_(taken == 0,
+                       StockLevel.on_hand - StockLevel.reserved - StockLevel.backordered >= taken))
             .values(reserved=StockLevel.reserved + taken,
                     backordered=StockLevel.backordered + waiting)
             .execution_options(synchronize_session=False))
@@ -329,7 +360,9 @@ def reserve(session: Session, lines: Iterable[tuple[int, int]], *, warehouses: l
 def release(session: Session, lines: Iterable[tuple[int, str | None, int, int]], *,
             reference: str = "", by: str = "system") -> None:
     """Give back (variant id, warehouse, reserved, backordered) lines: an order cancelled or
-    changed before shipment. Drop-shipped lines (warehouse None) hold no stock."""
+    changed before shipment. Drop-shipped lines (warehouse None) hold no stock. The rows
+    are locked and the journal records what each row actually gave back, so the two never
+    part even if a line claims more than its row holds."""
     held: dict[tuple[int, str], list[int]] = {}
     for vid, warehouse, reserved, backordered in lines:
         if warehouse is None or (reserved <= 0 and backordered <= 0):
@@ -337,19 +370,22 @@ def release(session: Session, lines: Iterable[tuple[int, str | None, int, int]],
         entry = held.setdefault((vid, warehouse), [0, 0])
         entry[0] += max(reserved, 0)
         entry[1] += max(backordered, 0)
-    for warehouse in sorted({w for _, w in held}):
-        here = {v: q for (v, w), q in held.items() if w == warehouse}
-        taken = case({v: q[0] for v, q in here.items()}, value=StockLevel.variant_id)
-        waiting = case({v: q[1] for v, q in here.items()}, value=StockLevel.variant_id)
-        session.execute(
-            update(StockLevel)
-            .where(StockLevel.variant_id.in_(here), StockLevel.warehouse == warehouse)
-            .values(reserved=_floor_zero(session, StockLevel.reserved - taken),
-                    backordered=_floor_zero(session, StockLevel.backordered - waiting))
-            .execution_options(synchronize_session=False))
-    _movements(session, [{"variant_id": v, "warehouse": w, "kind": "release", "reserved": -q[0],
-                          "reference": reference, "by": by}
-                         for (v, w), q in sorted(held.items()) if q[0]])
+    if not held:
+        return
+    rows = []
+    for level in _lock(session, {v for v, _ in held}, {w for _, w in held}):
+        wanted = held.get((level.variant_id, level.warehouse))
+        if wanted is None:
+            continue
+        given = min(wanted[0], level.reserved)
+        level.reserved -= given
+        level.backordered -= min(wanted[1], level.backordered)
+        if given:
+            rows.append({"variant_id": level.variant_id, "warehouse": level.warehouse,
+                         "kind": "release", "reserved": -given, "reference": reference,
+                         "by": by})
+    session.flush()
+    _movements(session, rows)
 
 
 def ship_out(session: Session, lines: Iterable[tuple[int, str, int]], *, reference: str = "",
@@ -433,8 +469,9 @@ def _check_units(quantity: int, field: str = "quantity") -> None:
 
 def lock_level(session: Session, variant_id: int, warehouse: str) -> StockLevel:
     """The variant's stock row in the warehouse, locked; made (empty) if it has none."""
-    if session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse)) is None:
-        raise StockError("Choose a warehouse from the list.", field="warehouse")
+    if session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse,
+                                                 Warehouse.active)) is None:
+        raise StockError("Choose an active warehouse from the list.", field="warehouse")
     _ensure_levels(session, [(variant_id, warehouse)])
     return _lock(session, [variant_id], [warehouse])[0]
 
@@ -507,8 +544,9 @@ def transfer(session: Session, *, variant_id: int, source: str, target: str, qua
     if source == target:
         raise StockError("Choose two different warehouses.", field="target")
     for code in (source, target):
-        if session.scalar(select(Warehouse.id).where(Warehouse.code == code)) is None:
-            raise StockError("Choose a warehouse from the list.",
+        if session.scalar(select(Warehouse.id).where(Warehouse.code == code,
+                                                     Warehouse.active)) is None:
+            raise StockError("Choose an active warehouse from the list.",
                              field="source" if code == source else "target")
     _ensure_levels(session, [(variant_id, source), (variant_id, target)])
     rows = {l.warehouse: l for l in _lock(session, [variant_id], [source, target])}

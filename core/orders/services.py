@@ -302,13 +302,10 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
     ship = _shipping_quote(session, checkout, ctx, priced, variants)
     warehouses = inventory.warehouses_for(session, ctx.channel.code)
     today = utcnow().date()
-    promises = inventory.promise(session, checkout.lines, warehouses=warehouses, today=today)
-    ship_day = latest_ship_day(promises.values(), today)
     try:
         with session.begin_nested():  # the order number too: a lost race gives it back
             order = _new_order(session, checkout, ctx, priced, ship, customer_id, actor,
-                               idempotency_key, channel_code,
-                               inventory.add_working_days(ship_day, ship.transit_days))
+                               idempotency_key, channel_code, None)
             session.add(order)
             session.flush()
     except IntegrityError:
@@ -316,9 +313,13 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
         if existing := find_by_key(session, idempotency_key):
             return existing
         raise
+    # Promised under the stock rows' locks: what the order gets is what it is promised.
     stock = inventory.reserve(session, checkout.lines, warehouses=warehouses,
-                              reference=order.number, by=actor.label,
+                              reference=order.number, by=actor.label, today=today,
                               skus={l.variant_id: l.sku for l in priced.lines})
+    promises = {vid: r.promise for vid, r in stock.items()}
+    order.promised_date = inventory.add_working_days(
+        latest_ship_day(promises.values(), today), ship.transit_days)
     _insert_lines(session, order, priced, stock, promises, ship.transit_days, overridden)
     _redeem(session, order, priced)
     audit.record(session, "order.placed", actor=actor, channel=channel_code, subject=order,
@@ -328,7 +329,7 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
 
 
 def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key, channel_code,
-               promised: dt.date) -> Order:
+               promised: dt.date | None) -> Order:
     return Order(
         number=next_number(session, "order"), idempotency_key=key, customer_id=customer_id,
         email=checkout.email, channel_code=channel_code, placed_by_kind=actor.kind,

@@ -452,6 +452,9 @@ def _apply(session: Session, order: Order, wanted: list[_Wanted], priced: Priced
         line.net, line.tax, line.gross, line.tax_rate = p.net, p.tax, p.gross, p.tax_rate
         line.discounts = [{"promotion_id": a.promotion_id, "name": a.name,
                            "amount": str(a.amount)} for a in p.trace.promotions]
+    if stock is not None:  # the order arrives when its last line does
+        days = [l.promised_date for l in order.lines if l.promised_date]
+        order.promised_date = max(days) if days else order.promised_date
     shipping_net = order.shipping_amount - order.shipping_tax
     order.subtotal = priced.subtotal.amount
     order.discount_total = priced.discount_total.amount
@@ -471,6 +474,22 @@ def _take_stock(line: OrderLine, variant_id: int, stock: dict[int, inventory.Res
     line.quantity_backordered = (0 if held.warehouse is None
                                  else line.quantity - line.quantity_reserved)
     stock[variant_id] = dataclasses.replace(held, reserved=held.reserved - line.quantity_reserved)
+    if held.promise is not None and held.promise.ships_on:  # promised again, keeping transit
+        transit = (_working_days(line.ships_on, line.promised_date)
+                   if line.ships_on and line.promised_date else DEFAULT_TRANSIT_DAYS)
+        line.ships_on = held.promise.ships_on
+        line.promised_date = inventory.add_working_days(line.ships_on, transit)
+
+
+DEFAULT_TRANSIT_DAYS = 2  # a line added by hand: the usual parcel transit
+
+
+def _working_days(start, end) -> int:
+    days, day = 0, start
+    while day < end:
+        day = inventory.add_working_days(day, 1)
+        days += 1
+    return days
 
 
 def _authorised_attempts(session: Session, order: Order) -> list[PaymentAttempt]:

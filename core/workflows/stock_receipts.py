@@ -117,9 +117,15 @@ def _audit_orders(session: Session, action: str, actor: audit.Actor,
 
 
 def fill_backorders(session: Session, *, variant_id: int, warehouse: str, actor: audit.Actor,
-                    reference: str = "", today: dt.date | None = None) -> list[Filled]:
+                    reference: str = "", today: dt.date | None = None,
+                    waiting: list[OrderLine] | None = None) -> list[Filled]:
     """Give the warehouse's free units of the variant to its backordered order lines, oldest
-    order first. Flushes."""
+    order first. `waiting`: those lines, their orders already locked (receive() locks them
+    before the stock row). Locks: the orders, then the stock row, the order shipping and
+    cancelling take them in (they lock their order, then change stock), so two of these
+    never wait for each other. Flushes."""
+    if waiting is None:
+        waiting = _waiting_lines(session, variant_id, warehouse)
     units = inventory.fill_backorders(session, variant_id=variant_id, warehouse=warehouse,
                                       by=actor.label, reference=reference)
     if units <= 0:
@@ -127,7 +133,7 @@ def fill_backorders(session: Session, *, variant_id: int, warehouse: str, actor:
     today = today or utcnow().date()
     ships_on = inventory.add_working_days(today, inventory.DISPATCH_DAYS)
     filled, touched = [], {}
-    for line in _waiting_lines(session, variant_id, warehouse):
+    for line in waiting:
         if units <= 0:
             break
         take = min(units, line.quantity_backordered)
@@ -160,12 +166,13 @@ def receive(session: Session, *, sku: str, warehouse: str, quantity: int, refere
             actor: audit.Actor, note: str = "", unit_cost: Decimal | None = None) -> Receipt:
     """Goods arrived: post the receipt and fill that warehouse's backorders. Flushes."""
     variant = variant_by_sku(session, sku)
+    waiting = _waiting_lines(session, variant.id, warehouse)  # orders before the stock row
     movement = inventory.receive(session, variant_id=variant.id, warehouse=warehouse,
                                  quantity=quantity, reference=reference or "Receipt",
                                  by=actor.label, note=note, unit_cost=unit_cost)
     return Receipt(movement, fill_backorders(session, variant_id=variant.id,
                                              warehouse=warehouse, actor=actor,
-                                             reference=movement.reference))
+                                             reference=movement.reference, waiting=waiting))
 
 
 # -- expected arrivals ----------------------------------------------------------------------
@@ -224,6 +231,7 @@ def receive_arrival(session: Session, arrival_id: int, *, quantity: int | None,
         raise ArrivalError(f"Enter the units that came, from 1 to {arrival.outstanding}.",
                            field="quantity")
     reference = arrival.reference or f"ARR-{arrival.id}"
+    waiting = _waiting_lines(session, arrival.variant_id, arrival.warehouse)
     movement = inventory.receive(session, variant_id=arrival.variant_id,
                                  warehouse=arrival.warehouse, quantity=quantity,
                                  reference=reference, by=actor.label, unit_cost=unit_cost,
@@ -235,7 +243,7 @@ def receive_arrival(session: Session, arrival_id: int, *, quantity: int | None,
     move_arrival(arrival, ArrivalStatus.RECEIVED if done else ArrivalStatus.OPEN,
                  audit=_entry(session, "expected_arrival.received", actor, units=quantity))
     filled = fill_backorders(session, variant_id=arrival.variant_id, warehouse=arrival.warehouse,
-                             actor=actor, reference=reference)
+                             actor=actor, reference=reference, waiting=waiting)
     return Receipt(movement, filled)
 
 

@@ -177,3 +177,54 @@ def test_the_warehouse_commands_keep_the_row_equal_to_its_journal(db, north):
     for code in ("MAIN", "NORTH"):
         row = level(db, v.id, code)
         assert inventory.journal_balance(db, v.id, code) == (row.on_hand, row.reserved)
+
+
+def test_a_backorder_waits_in_the_warehouse_its_arrival_comes_to_and_fills_there(db, north,
+                                                                                 supplier):
+    from core.workflows import stock_receipts
+    v = VariantFactory()
+    v.product.backorderable = True
+    soon = dt.date.today() + dt.timedelta(days=10)
+    arrival = ExpectedArrival(supplier_id=supplier.id, variant_id=v.id, warehouse="MAIN",
+                              quantity=5, expected_on=soon)
+    db.add(arrival)
+    db.flush()
+    order = place(db, [(v.id, 2)])  # NORTH comes first, but the units come to MAIN
+    line = order.lines[0]
+    assert (line.warehouse, line.quantity_backordered) == ("MAIN", 2)
+    assert line.ships_on == inventory.add_working_days(soon, 1)
+    receipt = stock_receipts.receive_arrival(db, arrival.id, quantity=None, actor=ACTOR)
+    assert [(f.order_number, f.units) for f in receipt.filled] == [(order.number, 2)]
+    assert (line.quantity_reserved, line.quantity_backordered) == (2, 0)
+
+
+def test_units_waiting_on_backorder_come_before_a_newer_order(db):
+    v = VariantFactory()
+    v.product.backorderable = True
+    StockLevelFactory(variant=v, on_hand=2)
+    first = place(db, [(v.id, 2)], key="a")
+    waiting = place(db, [(v.id, 3)], key="b")
+    assert waiting.lines[0].quantity_backordered == 3
+    orders.cancel_order(db, first, actor=ACTOR, reason="test")  # 2 free, 3 waiting for them
+    promised = inventory.promise(db, [(v.id, 2)], warehouses=["MAIN"],
+                                 today=dt.date.today())[v.id]
+    assert promised.source != "stock"
+    newer = place(db, [(v.id, 2)], key="c")
+    assert (newer.lines[0].quantity_reserved, newer.lines[0].quantity_backordered) == (0, 2)
+    assert level(db, v.id).reserved == 0
+
+
+def test_changing_an_orders_lines_promises_them_again(db, supplier):
+    from core.workflows import order_maintenance
+    v = VariantFactory()
+    v.product.backorderable, v.product.supplier_id = True, supplier.id
+    StockLevelFactory(variant=v, on_hand=2)
+    order = place(db, [(v.id, 1)])
+    line = order.lines[0]
+    assert line.ships_on == inventory.add_working_days(dt.date.today(), 1)
+    order_maintenance.change_lines(db, order, actor=ACTOR,
+                                   changes=order_maintenance.LineChanges(quantities={line.id: 6}))
+    assert (line.quantity_reserved, line.quantity_backordered) == (2, 4)
+    assert line.ships_on == inventory.add_working_days(dt.date.today(), supplier.lead_days)
+    assert order.promised_date >= line.ships_on
+    assert inventory.journal_balance(db, v.id, "MAIN") == (2, 2)
