@@ -15,6 +15,7 @@ from core.catalog.products import (MAX_RETURN_DAYS, ProductData, VariantData, fo
                                    parse_attributes)
 from core.money import MINOR_UNITS
 from core.web.forms import AmountField  # noqa: F401 - the console's forms take it from here
+from core.web.forms import record_id
 from core.pricing.models import PROMOTION_KINDS, SCOPES
 from core.pricing.price_lists import PriceListData
 from core.pricing.promotions import MAX_USAGE_LIMIT, PromotionData
@@ -64,7 +65,7 @@ class ProductForm(FlaskForm):
     backorderable = BooleanField("Allows backorders")
     drop_ship = BooleanField("Drop-shipped by the supplier")
     # The service checks the supplier (and that a drop-shipped product has one).
-    supplier_id = SelectField("Supplier", coerce=int, validate_choice=False, default=0)
+    supplier_id = SelectField("Supplier", coerce=record_id, validate_choice=False, default=0)
 
     def to_data(self) -> ProductData:
         return ProductData(name=self.name.data or "", slug=self.slug.data or "",

@@ -18,7 +18,7 @@ from core.inventory.warehouses import WarehouseData
 from core.orders.shipping_methods import KINDS as SHIPPING_KINDS
 from core.orders.shipping_methods import ShippingMethodData
 from core.pricing.tax_rates import ChannelData, TaxRateData
-from core.web.forms import AmountField, PercentField
+from core.web.forms import AmountField, PercentField, record_id
 from callcenter.catalog_forms import CURRENCIES, options
 
 ROLE_LABELS = {"agent": "Agent (orders, customers)", "supervisor": "Supervisor",
@@ -34,7 +34,7 @@ class CategoryForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the category name."),
                                            Length(max=200)])
     slug = StringField("Slug (web address)", validators=[Optional(), Length(max=120)])
-    parent_id = SelectField("Parent category", coerce=int, validate_choice=False, default=0)
+    parent_id = SelectField("Parent category", coerce=record_id, validate_choice=False, default=0)
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
     return_days = IntegerField("Return window (days)", validators=[
         Optional(), NumberRange(0, MAX_RETURN_DAYS,
@@ -103,7 +103,7 @@ class TaxCategoryForm(FlaskForm):
 
 
 class TaxRateForm(FlaskForm):
-    tax_category_id = SelectField("Tax category", coerce=int, validate_choice=False)
+    tax_category_id = SelectField("Tax category", coerce=record_id, validate_choice=False)
     country = StringField("Country (two letters)", validators=[
         DataRequired("Enter the country, like DE."), Length(max=2)])
     region = StringField("Region (empty: the whole country)",
@@ -162,7 +162,7 @@ class ChannelForm(FlaskForm):
     prices_include_tax = BooleanField("Prices include tax")
     country = StringField("Tax country (two letters)", validators=[
         DataRequired("Enter the tax country, like DE."), Length(max=2)])
-    default_price_list_id = SelectField("Default price list", coerce=int,
+    default_price_list_id = SelectField("Default price list", coerce=record_id,
                                         validate_choice=False, default=0)
     active = BooleanField("Active")
 
@@ -175,7 +175,7 @@ class ChannelForm(FlaskForm):
 
 
 class ChannelWarehouseForm(FlaskForm):
-    warehouse_id = SelectField("Warehouse", coerce=int, validate_choice=False)
+    warehouse_id = SelectField("Warehouse", coerce=record_id, validate_choice=False)
 
 
 class PictureForm(FlaskForm):

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from callcenter.order_admin_forms import options
 from core.inventory.models import ADJUSTMENT_REASONS
 from core.parsing import parse_int
-from core.web.forms import AmountField
+from core.web.forms import AmountField, record_id
 
 MAX_UNITS = 1_000_000
 
@@ -99,7 +99,7 @@ class TransferForm(FlaskForm):
 
 
 class ArrivalForm(FlaskForm):
-    supplier = SelectField("Supplier", choices=[], coerce=int, validate_choice=False,
+    supplier = SelectField("Supplier", choices=[], coerce=record_id, validate_choice=False,
                            validators=[InputRequired("Choose a supplier.")])
     sku = StringField("SKU", validators=[DataRequired("Enter the SKU."), Length(max=64)])
     quantity = UnitsField("Quantity", validators=[InputRequired("Enter the units expected.")])

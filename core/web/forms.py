@@ -179,3 +179,18 @@ def same_site_path(target: str | None) -> str | None:
             and not any(ch <= " " or ch == "\\" or ch == "\x7f" for ch in target)
             and not parts.scheme and not parts.netloc)
     return target if safe else None
+
+
+RECORD_ID_LIMIT = 2**31  # ids are INTEGER columns: anything larger names no record
+
+
+def record_id(value) -> int:
+    """A select's record id (0: none chosen) as an int, refusing what no row can have (a
+    20-digit number would overflow the database's integer): the field says "Not a valid
+    choice" instead of the page failing."""
+    if value in (None, ""):
+        return 0
+    number = int(value)
+    if not 0 <= number < RECORD_ID_LIMIT:
+        raise ValueError("Not a valid choice.")
+    return number

@@ -468,6 +468,55 @@ class Scene:
                          .where(CustomerAddress.customer_id == self._acme().id)
                          .order_by(CustomerAddress.id))
 
+    # -- stock and master data (issue 14)
+    def sku(self):
+        return "PAP-A4-80"
+
+    def arrival_id(self):  # an expected arrival of the demo, still open
+        from core.inventory.models import ExpectedArrival
+        return self._one(select(ExpectedArrival.id).where(ExpectedArrival.status == "open")
+                         .order_by(ExpectedArrival.id))
+
+    def category_id(self):
+        from core.catalog.models import Product
+        return self._one(select(Product.category_id).where(Product.id == int(self["product_id"])))
+
+    def method_id(self):
+        from core.orders.shipping import ShippingMethod
+        return self._one(select(ShippingMethod.id).where(ShippingMethod.code == "standard"))
+
+    def supplier_id(self):
+        from core.inventory.models import Supplier
+        return self._one(select(Supplier.id).order_by(Supplier.id))
+
+    def rate_id(self):
+        from core.pricing.models import TaxRate
+        return self._one(select(TaxRate.id).order_by(TaxRate.id))
+
+    def agent_id(self):  # another console user than the signed-in admin
+        from core.agents.models import Agent
+        return self._one(select(Agent.id).where(Agent.email == "agent@marketline.example"))
+
+    def warehouse_id(self):
+        from core.inventory.models import Warehouse
+        return self._one(select(Warehouse.id).where(Warehouse.code == "HAM"))
+
+    def link_id(self):  # a channel's warehouse in its order of preference
+        from core.inventory.models import ChannelWarehouse
+        return self._one(select(ChannelWarehouse.id).order_by(ChannelWarehouse.id))
+
+    def picture_id(self):  # the test database has no media: a picture row of its own
+        from core.catalog.models import ProductImage
+        picture = ProductImage(product_id=int(self["product_id"]), filename="sweep.jpg",
+                               alt="Sweep", width=10, height=10)
+        self.db.add(picture)
+        self.db.flush()
+        return picture.id
+
+    def relation_id(self):
+        from core.catalog.models import ProductRelation
+        return self._one(select(ProductRelation.id).order_by(ProductRelation.id))
+
     def invitation_token(self):  # an open invitation to a new Acme buyer
         from core.customers import company
         from core.customers.models import CustomerUser
