@@ -11,6 +11,8 @@ The policy:
   what is not shipped yet (a backorder) stays reserved and ships later. The order becomes
   partially_shipped, or shipped once every unit has left. A hold placed after release
   stops shipping too. Each shipment is invoiced in the same transaction.
+* A supplier's shipment of drop-shipped lines is recorded when the supplier tells us, on
+  hold or not, and whether or not the order ships complete: that parcel has left already.
 * Carriers that track need a tracking number (letters, digits and hyphens).
 """
 from __future__ import annotations
@@ -232,11 +234,18 @@ def _carrier(code: str) -> carriers.Carrier:
     return carrier
 
 
-def _check_shippable(order: Order) -> None:
+def _check_shippable(order: Order, *, drop_shipped: bool = False) -> None:
+    """Only a released order ships. Our own parcel waits while the order ships complete and
+    a unit is backordered, and while the order is on hold. A supplier's parcel
+    (`drop_shipped`) has left already when we hear of it: it is recorded (and invoiced)
+    whatever the holds and the ship-complete wish, which concern our parcels only; the
+    card is then collected as for any shipment."""
     if order.status not in RELEASED:
         label = order_states.LABELS.get(order.status, order.status).lower()
         raise FulfilmentError(f"Order {order.number} is {label}; only an order released to "
                               "the warehouse with units still to ship can ship.")
+    if drop_shipped:
+        return
     if order.ship_complete and any(l.quantity_backordered for l in order.lines):
         raise FulfilmentError(f"Order {order.number} ships complete, as the customer asked, "
                               "and some units are still on backorder.")
@@ -317,7 +326,8 @@ def ship_drop_shipped(session: Session, order: Order, quantities: Mapping[int, i
                       actor: audit.Actor) -> Shipped:
     """A supplier shipped drop-shipped `quantities` (order line id -> units) of the locked
     `order` to the customer: a shipment of the purchase order, invoiced as ours are, with
-    no stock movement (the goods never were ours). Flushes; the caller commits (see
+    no stock movement (the goods never were ours). Recorded on hold and for an order that
+    ships complete with units on backorder too: the supplier's parcel has left. Flushes; the caller commits (see
     core.workflows.drop_shipment)."""
     shipment = _ship_goods(session, order, quantities, carrier=carrier,
                            tracking_number=tracking_number, actor=actor,
@@ -329,10 +339,10 @@ def ship_drop_shipped(session: Session, order: Order, quantities: Mapping[int, i
 def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *,
                 carrier: str, tracking_number: str, actor: audit.Actor,
                 purchase_order_id: int | None = None) -> Shipment:
-    _check_shippable(order)
+    ours = purchase_order_id is None
+    _check_shippable(order, drop_shipped=not ours)
     chosen = _carrier(carrier)
     number = normalise_tracking_number(chosen, tracking_number)
-    ours = purchase_order_id is None
     picked = _picked(order, quantities, drop_shipped=not ours)
     now = utcnow()
     shipment = Shipment(number=_next_number(session, order), order_id=order.id,
