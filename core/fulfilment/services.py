@@ -147,6 +147,9 @@ class PickLine:
 
 @dataclass(frozen=True)
 class PickItem:
+    """One SKU to take from one warehouse's shelves (a picker works in one warehouse)."""
+
+    warehouse: str
     sku: str
     name: str
     lines: list[PickLine]
@@ -165,21 +168,29 @@ class PickItem:
 
     @property
     def backordered(self) -> int:
+        """Units of the SKU the orders wait for in this warehouse, fully backordered lines
+        included: not on the shelf, not picked."""
         return sum(l.backordered for l in self.lines)
+
+    @property
+    def picked_lines(self) -> list[PickLine]:
+        """The orders' lines with units to take off the shelf."""
+        return [l for l in self.lines if l.to_pick]
 
 
 @dataclass(frozen=True)
 class PickList:
-    items: list[PickItem]  # by SKU
+    items: list[PickItem]  # by warehouse, then SKU; each with something to pick
     order_numbers: list[str]  # the released orders it covers
     skipped: int  # orders asked for that are not with the warehouse (or fully shipped)
 
 
 def pick_list(session: Session, order_ids: Iterable[int]) -> PickList:
-    """What to take off the shelves for the selected released orders, by SKU, with each
-    order's outstanding quantity. Only reserved units are picked: backordered units wait for
-    stock, drop-shipped lines for their supplier, and an order that ships complete waits
-    whole while any line is backordered. One query, whatever the number of orders or lines."""
+    """What to take off the shelves for the selected released orders, by warehouse and SKU,
+    with each order's outstanding quantity. Only reserved units are picked: backordered
+    units wait for stock (they are counted, to say so), drop-shipped lines for their
+    supplier, and an order that ships complete waits whole while any line is backordered.
+    One query, whatever the number of orders or lines."""
     ids = set(order_ids)
     other = aliased(OrderLine)
     waiting = exists(select(other.id).where(other.order_id == Order.id,
@@ -189,17 +200,21 @@ def pick_list(session: Session, order_ids: Iterable[int]) -> PickList:
         .join(Order, Order.id == OrderLine.order_id)
         .where(Order.id.in_(ids), Order.status.in_(RELEASED),
                OrderLine.quantity > OrderLine.quantity_shipped,
-               OrderLine.quantity_reserved > 0, OrderLine.warehouse.is_not(None),
+               or_(OrderLine.quantity_reserved > 0, OrderLine.quantity_backordered > 0),
+               OrderLine.warehouse.is_not(None),
                or_(Order.ship_complete.is_(False), ~waiting))
-        .order_by(OrderLine.sku, Order.number, OrderLine.id)).all() if ids else []
-    items: dict[str, PickItem] = {}
+        .order_by(OrderLine.warehouse, OrderLine.sku, Order.number, OrderLine.id)
+    ).all() if ids else []
+    items: dict[tuple[str, str], PickItem] = {}
     for line, number in rows:
-        item = items.setdefault(line.sku, PickItem(line.sku, line.name, []))
+        item = items.setdefault((line.warehouse, line.sku),
+                                PickItem(line.warehouse, line.sku, line.name, []))
         item.lines.append(PickLine(line.order_id, number, line.id,
                                    line.quantity - line.quantity_shipped, line.quantity_reserved,
                                    line.quantity_backordered or 0, line.warehouse))
-    numbers = sorted({number for _, number in rows})
-    return PickList(list(items.values()), numbers, len(ids) - len(numbers))
+    picked = [item for item in items.values() if item.to_pick]
+    numbers = sorted({l.order_number for item in picked for l in item.picked_lines})
+    return PickList(picked, numbers, len(ids) - len(numbers))
 
 
 # -- shipping ------------------------------------------------------------------------------
