@@ -115,3 +115,11 @@ def abandon(session: Session, order: Order, *, actor: audit.Actor, reason: str) 
     held = held_by(order)
     payments.abandon(session, order, actor=actor, reason=reason)
     fill_freed(session, held, actor=actor, reference=order.number)
+
+
+def after_abandoned(session: Session, order: Order) -> None:
+    """An order cancelled elsewhere (a failed payment's webhook, core.payments.webhooks):
+    its lines' warehouses fill their backorders with what may have become free."""
+    fill_freed(session, [(l.variant_id, l.warehouse) for l in order.lines],
+               actor=audit.Actor.system("stripe-webhook"),
+               reference=order.number)

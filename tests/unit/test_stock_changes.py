@@ -72,3 +72,23 @@ def test_a_transfer_in_fills_the_target_warehouses_backorder(db, a_and_b):
     row = level(db, variant.id)
     assert (row.on_hand, row.reserved, row.backordered) == (6, 5, 0)
     assert level(db, variant.id, "HAM").on_hand == 0
+
+
+def test_a_failed_payments_webhook_gives_the_cancelled_orders_units_to_the_backorder(db, a_and_b):
+    from core.payments import services as payments
+    from core.payments import webhooks
+    variant, a, b = a_and_b
+    attempt = payments.new_attempt(db, a)
+    attempt.stripe_id, attempt.status = "pi_freed", "creating"
+    db.flush()
+    event = {
+        "id": "evt_freed", "object": "event", "type": "payment_intent.payment_failed",
+        "data": {"object": {"id": "pi_freed", "object": "payment_intent",
+                            "status": "requires_payment_method", "amount": 2000,
+                            "currency": "eur", "client_secret": "pi_freed_secret_x"}}}
+    assert webhooks.store(db, event)
+    webhooks.process(db, "evt_freed", on_abandoned=stock_changes.after_abandoned)
+    db.expire_all()
+    assert db.get(type(a), a.id).status == "cancelled"
+    line = db.get(type(b), b.id).lines[0]
+    assert (line.quantity_reserved, line.quantity_backordered) == (2, 1)
