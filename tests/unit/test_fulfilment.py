@@ -157,13 +157,17 @@ def test_pick_list_groups_by_warehouse_so_a_picker_sees_only_their_shelves(db):
 
 
 def test_pick_list_counts_fully_backordered_lines_in_the_backorder_note(db):
-    from core.inventory.models import Supplier
+    import datetime as dt
+    from core.inventory.models import ExpectedArrival, Supplier
     supplier = Supplier(code="PICK-BO", name="Pick Supplier", lead_days=10)
     db.add(supplier)
     db.flush()
     variant = VariantFactory(price=Decimal("10.00"))
     variant.product.backorderable, variant.product.supplier_id = True, supplier.id
     StockLevelFactory(variant=variant, warehouse="MAIN", on_hand=1)
+    db.add(ExpectedArrival(supplier_id=supplier.id, variant_id=variant.id, warehouse="MAIN",
+                           quantity=10, expected_on=dt.date.today() + dt.timedelta(days=14)))
+    db.flush()  # the backorders wait in MAIN, where the goods come
     partly = released(db, [(variant.id, 2)], key="pick-bo-partly")  # 1 reserved, 1 waits
     waits = released(db, [(variant.id, 3)], key="pick-bo-waits")  # all 3 wait
     assert (waits.lines[0].quantity_reserved, waits.lines[0].quantity_backordered) == (0, 3)
