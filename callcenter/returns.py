@@ -29,6 +29,7 @@ from core.returns.settlement import Settled, settle
 from core.returns.states import RETURN
 from core.workflows import order_maintenance as maintenance
 from core.workflows import return_desk as desk
+from core.workflows import stock_changes
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import filter_args, page_arg, place_error
@@ -263,8 +264,9 @@ def receive(rma: str):
     if not form.validate_on_submit() or errors:
         return _page(rma, receive_form=form, receive_errors=errors)
     try:
-        outcome = returns.receive(db_session, found, received, actor=current_actor(),
-                                  key=f"console-{form_key(form.key.data)}")
+        outcome = stock_changes.receive_returned_goods(
+            db_session, found, received, actor=current_actor(),
+            key=f"console-{form_key(form.key.data)}").outcome
     except DomainError as err:
         db_session.rollback()
         if err.field and err.field.rsplit("-", 1)[0] in ("quantity", "condition",

@@ -12,14 +12,13 @@ from callcenter.stock_forms import (ActionForm, AdjustForm, ArrivalForm, CountFo
                                     StockFilterForm, TransferForm)
 from core.db import utcnow
 from core.inventory import queries
-from core.inventory import services as inventory
 from core.inventory.models import ADJUSTMENT_REASONS, MOVEMENT_KINDS
 from core.inventory.states import label as arrival_label
 from core.web.auth import current_actor
 from core.web.db import db_session
 from core.web.forms import commit_or_refuse, filter_args, page_arg
 from core.web.render import redirect_to, render_page
-from core.workflows import stock_receipts
+from core.workflows import stock_changes, stock_receipts
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
 ROLES = ("warehouse", "supervisor")
@@ -46,13 +45,18 @@ def _say_filled(receipt: stock_receipts.Receipt) -> None:
     movement = receipt.movement
     flash(f"Received {movement.quantity} × {movement.variant.sku} into {movement.warehouse} "
           f"({movement.reference}).", "success")
-    if receipt.filled:
+    _say_backorders(receipt.filled)
+
+
+def _say_backorders(filled: list[stock_receipts.Filled]) -> None:
+    if filled:
         orders: dict[str, int] = {}
-        for f in receipt.filled:
+        for f in filled:
             orders[f.order_number] = orders.get(f.order_number, 0) + f.units
+        units = sum(orders.values())
         listed = ", ".join(f"{number} ({units})" for number, units in orders.items())
-        flash(f"{receipt.units_filled} unit{'s' if receipt.units_filled != 1 else ''} went to "
-              f"backorders: {listed}.", "success")
+        flash(f"{units} unit{'s' if units != 1 else ''} went to backorders: {listed}.",
+              "success")
 
 
 # --- the stock list -----------------------------------------------------------------------
@@ -117,16 +121,6 @@ def variant(sku: str):
     return _variant_page(sku)
 
 
-def _adjust(session, **kwargs):
-    """inventory.adjust, its "not that many on hand" said at the form's change field."""
-    try:
-        return inventory.adjust(session, **kwargs)
-    except inventory.StockError as err:
-        if err.field == "quantity":
-            raise inventory.StockError(str(err), field="change") from None
-        raise
-
-
 @bp.post("/<sku>/adjust", endpoint="adjust")
 @requires_role(*ROLES)
 def adjust(sku: str):
@@ -134,12 +128,14 @@ def adjust(sku: str):
     form = AdjustForm(prefix="adjust")
     _warehouses(form)
     if form.validate_on_submit():
-        if done := commit_or_refuse(form, _adjust, variant_id=found.id,
+        if done := commit_or_refuse(form, stock_changes.adjust, variant_id=found.id,
                                     warehouse=form.warehouse.data, change=form.change.data,
                                     reason=form.reason.data, note=form.note.data or "",
-                                    by=current_actor().label):
-            flash(f"Adjusted {found.sku} in {done.value.warehouse} by {done.value.quantity:+d} "
-                  f"({ADJUSTMENT_REASONS[done.value.reason]}).", "success")
+                                    actor=current_actor()):
+            moved = done.value.movement
+            flash(f"Adjusted {found.sku} in {moved.warehouse} by {moved.quantity:+d} "
+                  f"({ADJUSTMENT_REASONS[moved.reason]}).", "success")
+            _say_backorders(done.value.filled)
             return redirect_to(url_for(".variant", sku=found.sku))
     return _variant_page(found.sku, adjust=form)
 
@@ -151,14 +147,16 @@ def count(sku: str):
     form = CountForm(prefix="count")
     _warehouses(form)
     if form.validate_on_submit():
-        if done := commit_or_refuse(form, inventory.count, variant_id=found.id,
+        if done := commit_or_refuse(form, stock_changes.count, variant_id=found.id,
                                     warehouse=form.warehouse.data, counted=form.counted.data,
-                                    note=form.note.data or "", by=current_actor().label):
-            difference = done.value.quantity
-            flash(f"Counted {form.counted.data} of {found.sku} in {done.value.warehouse}: "
+                                    note=form.note.data or "", actor=current_actor()):
+            moved = done.value.movement
+            difference = moved.quantity
+            flash(f"Counted {form.counted.data} of {found.sku} in {moved.warehouse}: "
                   f"difference {difference:+d} posted." if difference else
-                  f"Counted {form.counted.data} of {found.sku} in {done.value.warehouse}: "
+                  f"Counted {form.counted.data} of {found.sku} in {moved.warehouse}: "
                   "no difference.", "success")
+            _say_backorders(done.value.filled)
             return redirect_to(url_for(".variant", sku=found.sku))
     return _variant_page(found.sku, count=form)
 
@@ -170,12 +168,13 @@ def transfer(sku: str):
     form = TransferForm(prefix="transfer")
     _warehouses(form)
     if form.validate_on_submit():
-        if commit_or_refuse(form, inventory.transfer, variant_id=found.id,
-                            source=form.source.data, target=form.target.data,
-                            quantity=form.quantity.data, note=form.note.data or "",
-                            by=current_actor().label):
+        if done := commit_or_refuse(form, stock_changes.transfer, variant_id=found.id,
+                                    source=form.source.data, target=form.target.data,
+                                    quantity=form.quantity.data, note=form.note.data or "",
+                                    actor=current_actor()):
             flash(f"Moved {form.quantity.data} × {found.sku} from {form.source.data} to "
                   f"{form.target.data}.", "success")
+            _say_backorders(done.value.filled)
             return redirect_to(url_for(".variant", sku=found.sku))
     return _variant_page(found.sku, transfer=form)
 

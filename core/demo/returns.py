@@ -32,6 +32,7 @@ from core.returns.models import ReturnAuthorisation, ReturnReceipt
 from core.returns.services import Received, Request, RequestLine
 from core.returns.settlement import pay_replacement_invoice
 from core.returns.states import ReturnStatus
+from core.workflows import stock_changes
 
 ROSA = dict(email="rosa@example.com", full_name="Rosa Return", phone="+49 711 555 0123")
 ROSA_ADDRESS = dict(label="Home", full_name="Rosa Return", line1="Königstraße 28",
@@ -90,7 +91,8 @@ def load_demo_returns(session: Session, settings: Settings | None = None) -> str
 
     def receive(rma: ReturnAuthorisation, got: Received, days_ago: int) -> None:
         key = f"demo-return-receipt-{next(keys)}"
-        returns.receive(session, rma, {rma.lines[0].id: got}, actor=warehouse, key=key)
+        stock_changes.receive_returned_goods(session, rma, {rma.lines[0].id: got},
+                                             actor=warehouse, key=key)
         for receipt in session.scalars(select(ReturnReceipt).where(ReturnReceipt.key == key)):
             receipt.received_at = _ago(days_ago)
         _dated(rma, received=_ago(days_ago))

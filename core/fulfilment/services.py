@@ -11,6 +11,8 @@ The policy:
   what is not shipped yet (a backorder) stays reserved and ships later. The order becomes
   partially_shipped, or shipped once every unit has left. A hold placed after release
   stops shipping too. Each shipment is invoiced in the same transaction.
+* A supplier's shipment of drop-shipped lines is recorded when the supplier tells us, on
+  hold or not, and whether or not the order ships complete: that parcel has left already.
 * Carriers that track need a tracking number (letters, digits and hyphens).
 """
 from __future__ import annotations
@@ -145,6 +147,9 @@ class PickLine:
 
 @dataclass(frozen=True)
 class PickItem:
+    """One SKU to take from one warehouse's shelves (a picker works in one warehouse)."""
+
+    warehouse: str
     sku: str
     name: str
     lines: list[PickLine]
@@ -163,21 +168,29 @@ class PickItem:
 
     @property
     def backordered(self) -> int:
+        """Units of the SKU the orders wait for in this warehouse, fully backordered lines
+        included: not on the shelf, not picked."""
         return sum(l.backordered for l in self.lines)
+
+    @property
+    def picked_lines(self) -> list[PickLine]:
+        """The orders' lines with units to take off the shelf."""
+        return [l for l in self.lines if l.to_pick]
 
 
 @dataclass(frozen=True)
 class PickList:
-    items: list[PickItem]  # by SKU
+    items: list[PickItem]  # by warehouse, then SKU; each with something to pick
     order_numbers: list[str]  # the released orders it covers
     skipped: int  # orders asked for that are not with the warehouse (or fully shipped)
 
 
 def pick_list(session: Session, order_ids: Iterable[int]) -> PickList:
-    """What to take off the shelves for the selected released orders, by SKU, with each
-    order's outstanding quantity. Only reserved units are picked: backordered units wait for
-    stock, drop-shipped lines for their supplier, and an order that ships complete waits
-    whole while any line is backordered. One query, whatever the number of orders or lines."""
+    """What to take off the shelves for the selected released orders, by warehouse and SKU,
+    with each order's outstanding quantity. Only reserved units are picked: backordered
+    units wait for stock (they are counted, to say so), drop-shipped lines for their
+    supplier, and an order that ships complete waits whole while any line is backordered.
+    One query, whatever the number of orders or lines."""
     ids = set(order_ids)
     other = aliased(OrderLine)
     waiting = exists(select(other.id).where(other.order_id == Order.id,
@@ -187,17 +200,21 @@ def pick_list(session: Session, order_ids: Iterable[int]) -> PickList:
         .join(Order, Order.id == OrderLine.order_id)
         .where(Order.id.in_(ids), Order.status.in_(RELEASED),
                OrderLine.quantity > OrderLine.quantity_shipped,
-               OrderLine.quantity_reserved > 0, OrderLine.warehouse.is_not(None),
+               or_(OrderLine.quantity_reserved > 0, OrderLine.quantity_backordered > 0),
+               OrderLine.warehouse.is_not(None),
                or_(Order.ship_complete.is_(False), ~waiting))
-        .order_by(OrderLine.sku, Order.number, OrderLine.id)).all() if ids else []
-    items: dict[str, PickItem] = {}
+        .order_by(OrderLine.warehouse, OrderLine.sku, Order.number, OrderLine.id)
+    ).all() if ids else []
+    items: dict[tuple[str, str], PickItem] = {}
     for line, number in rows:
-        item = items.setdefault(line.sku, PickItem(line.sku, line.name, []))
+        item = items.setdefault((line.warehouse, line.sku),
+                                PickItem(line.warehouse, line.sku, line.name, []))
         item.lines.append(PickLine(line.order_id, number, line.id,
                                    line.quantity - line.quantity_shipped, line.quantity_reserved,
                                    line.quantity_backordered or 0, line.warehouse))
-    numbers = sorted({number for _, number in rows})
-    return PickList(list(items.values()), numbers, len(ids) - len(numbers))
+    picked = [item for item in items.values() if item.to_pick]
+    numbers = sorted({l.order_number for item in picked for l in item.picked_lines})
+    return PickList(picked, numbers, len(ids) - len(numbers))
 
 
 # -- shipping ------------------------------------------------------------------------------
@@ -232,11 +249,18 @@ def _carrier(code: str) -> carriers.Carrier:
     return carrier
 
 
-def _check_shippable(order: Order) -> None:
+def _check_shippable(order: Order, *, drop_shipped: bool = False) -> None:
+    """Only a released order ships. Our own parcel waits while the order ships complete and
+    a unit is backordered, and while the order is on hold. A supplier's parcel
+    (`drop_shipped`) has left already when we hear of it: it is recorded (and invoiced)
+    whatever the holds and the ship-complete wish, which concern our parcels only; the
+    card is then collected as for any shipment."""
     if order.status not in RELEASED:
         label = order_states.LABELS.get(order.status, order.status).lower()
         raise FulfilmentError(f"Order {order.number} is {label}; only an order released to "
                               "the warehouse with units still to ship can ship.")
+    if drop_shipped:
+        return
     if order.ship_complete and any(l.quantity_backordered for l in order.lines):
         raise FulfilmentError(f"Order {order.number} ships complete, as the customer asked, "
                               "and some units are still on backorder.")
@@ -317,7 +341,8 @@ def ship_drop_shipped(session: Session, order: Order, quantities: Mapping[int, i
                       actor: audit.Actor) -> Shipped:
     """A supplier shipped drop-shipped `quantities` (order line id -> units) of the locked
     `order` to the customer: a shipment of the purchase order, invoiced as ours are, with
-    no stock movement (the goods never were ours). Flushes; the caller commits (see
+    no stock movement (the goods never were ours). Recorded on hold and for an order that
+    ships complete with units on backorder too: the supplier's parcel has left. Flushes; the caller commits (see
     core.workflows.drop_shipment)."""
     shipment = _ship_goods(session, order, quantities, carrier=carrier,
                            tracking_number=tracking_number, actor=actor,
@@ -329,10 +354,10 @@ def ship_drop_shipped(session: Session, order: Order, quantities: Mapping[int, i
 def _ship_goods(session: Session, order: Order, quantities: Mapping[int, int], *,
                 carrier: str, tracking_number: str, actor: audit.Actor,
                 purchase_order_id: int | None = None) -> Shipment:
-    _check_shippable(order)
+    ours = purchase_order_id is None
+    _check_shippable(order, drop_shipped=not ours)
     chosen = _carrier(carrier)
     number = normalise_tracking_number(chosen, tracking_number)
-    ours = purchase_order_id is None
     picked = _picked(order, quantities, drop_shipped=not ours)
     now = utcnow()
     shipment = Shipment(number=_next_number(session, order), order_id=order.id,

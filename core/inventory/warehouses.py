@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, joinedload
 from core import audit
 from core.catalog.models import Channel
 from core.errors import InvalidInput
-from core.inventory.models import ChannelWarehouse, Warehouse
+from core.inventory.models import ChannelWarehouse, ExpectedArrival, StockLevel, Warehouse
+from core.inventory.states import ArrivalStatus
 
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,19}$")
 ADDRESS_KEYS = ("line1", "line2", "postcode", "city", "country")
@@ -86,9 +87,35 @@ def create_warehouse(session: Session, data: WarehouseData, *, actor: audit.Acto
     return warehouse
 
 
+def _check_empty(session: Session, warehouse: Warehouse) -> None:
+    """A warehouse is deactivated only once nothing is there or on its way there: no units
+    on hand, reserved or backordered, no open expected arrival. Two queries."""
+    on_hand, reserved, backordered = session.execute(
+        select(func.coalesce(func.sum(StockLevel.on_hand), 0),
+               func.coalesce(func.sum(StockLevel.reserved), 0),
+               func.coalesce(func.sum(StockLevel.backordered), 0))
+        .where(StockLevel.warehouse == warehouse.code)).one()
+    held = [f"{n} {what}" for n, what in ((on_hand, "on hand"), (reserved, "reserved"),
+                                          (backordered, "backordered")) if n > 0]
+    if held:
+        raise InvalidInput(f"{warehouse.code} still has units ({', '.join(held)}). Ship, "
+                           "transfer or count them out first; then deactivate it.",
+                           field="active")
+    arrivals = session.scalar(select(func.count()).select_from(ExpectedArrival).where(
+        ExpectedArrival.warehouse == warehouse.code,
+        ExpectedArrival.status == ArrivalStatus.OPEN))
+    if arrivals:
+        raise InvalidInput(f"{arrivals} expected arrival{'s' if arrivals != 1 else ''} "
+                           f"{'are' if arrivals != 1 else 'is'} still due at {warehouse.code}. "
+                           "Receive or cancel them first; then deactivate it.", field="active")
+
+
 def update_warehouse(session: Session, warehouse: Warehouse, data: WarehouseData, *,
                      actor: audit.Actor) -> Warehouse:
+    """Change a warehouse; deactivating it is refused while it holds or awaits stock."""
     values = _values(session, data, warehouse)
+    if warehouse.active and not values["active"]:
+        _check_empty(session, warehouse)
     changed = {k: v for k, v in values.items() if getattr(warehouse, k) != v}
     for k, v in changed.items():
         setattr(warehouse, k, v)

@@ -70,22 +70,24 @@ def store(session: Session, event: dict) -> bool:
 
 
 def process(session: Session, event_id: str, *, gateway: PaymentGateway | None = None,
-            on_confirmed: OnConfirmed | None = None) -> str:
+            on_confirmed: OnConfirmed | None = None,
+            on_abandoned: OnConfirmed | None = None) -> str:
     """Apply a stored event once. The event row is locked, so parallel deliveries queue.
     `on_confirmed` runs for the order the event's authorisation confirmed, in this
-    transaction."""
+    transaction; `on_abandoned` for the order a failed payment cancelled (its stock freed)."""
     event = session.scalar(select(StripeEvent).where(StripeEvent.id == event_id).with_for_update()
                            .execution_options(populate_existing=True))
     if event is None or event.processed_at is not None:
         return "already processed"
-    outcome = _dispatch(session, event, gateway, on_confirmed)
+    outcome = _dispatch(session, event, gateway, on_confirmed, on_abandoned)
     event.processed_at = utcnow()
     event.outcome = outcome[:200]
     return outcome
 
 
 def _dispatch(session: Session, event: StripeEvent, gateway: PaymentGateway | None,
-              on_confirmed: OnConfirmed | None) -> str:
+              on_confirmed: OnConfirmed | None,
+              on_abandoned: OnConfirmed | None = None) -> str:
     if event.type not in HANDLED:
         return "ignored"
     intent = event.payload["data"]["object"]
@@ -105,6 +107,8 @@ def _dispatch(session: Session, event: StripeEvent, gateway: PaymentGateway | No
     outcome = payments.apply_result(session, attempt, result, actor=ACTOR, gateway=gateway)
     if outcome == "failed":
         payments.abandon(session, attempt.order, actor=ACTOR, reason="Payment failed")
+        if on_abandoned is not None and attempt.order.status == "cancelled":
+            on_abandoned(session, attempt.order)
     if outcome == "authorised" and on_confirmed is not None:
         on_confirmed(session, attempt.order)
     return outcome

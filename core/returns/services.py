@@ -442,14 +442,20 @@ class ReceiptOutcome:
     restocked: dict[str, int] = field(default_factory=dict)
     scrapped: dict[str, int] = field(default_factory=dict)
     repeated: bool = False
+    # (variant id, warehouse) of every restocked unit: units waiting backorders may take
+    # (core.workflows.stock_changes.receive_returned_goods)
+    restocked_in: list[tuple[int, str]] = field(default_factory=list)
 
 
 def receive(session: Session, rma: ReturnAuthorisation, lines: Mapping[int, Received], *,
             actor: audit.Actor, key: str) -> ReceiptOutcome:
     """Record what came back (return line id -> Received): restock or write off, and move
-    the return to partly received or received. The same `key` again does nothing (a double
-    submit); the return's row lock makes two receipts at once count once each against what
-    is left. Refusals name the line's field (`quantity-<return line id>`). Flushes."""
+    the return to partly received or received. Restocked units go back to the warehouse
+    their order line shipped from (MAIN for a line with none). The same `key` again does
+    nothing (a double submit); the return's row lock makes two receipts at once count once
+    each against what is left. Refusals name the line's field (`quantity-<return line id>`).
+    Flushes; filling backorders with the restocked units is the caller's
+    (core.workflows.stock_changes.receive_returned_goods)."""
     rma = get_return(session, rma.id, lock=True)
     if session.scalar(select(ReturnReceipt.id).join(ReturnLine)
                       .where(ReturnLine.return_id == rma.id, ReturnReceipt.key == key[:80])
@@ -465,7 +471,9 @@ def receive(session: Session, rma: ReturnAuthorisation, lines: Mapping[int, Rece
         raise ReturnError("Enter how many of at least one item arrived.",
                           field=f"quantity-{first}")
     outcome = ReceiptOutcome(rma)
-    restock, scrap = [], []
+    restock: dict[str, list[tuple[int, int]]] = {}
+    scrap = []
+    order_lines = {l.id: l for l in lock_order(session, rma.order_id).lines}
     for lid, got in wanted.items():
         line = by_id.get(lid)
         if line is None:
@@ -490,16 +498,20 @@ def receive(session: Session, rma: ReturnAuthorisation, lines: Mapping[int, Rece
         line.quantity_received += got.quantity
         if got.disposition == "restock":
             line.quantity_restocked += got.quantity
-            restock.append((line.variant_id, got.quantity))
+            warehouse = order_lines[line.order_line_id].warehouse or inventory.WAREHOUSE
+            restock.setdefault(warehouse, []).append((line.variant_id, got.quantity))
             outcome.restocked[line.sku] = outcome.restocked.get(line.sku, 0) + got.quantity
         else:
             line.quantity_scrapped += got.quantity
             scrap.append((line.variant_id, got.quantity))
             outcome.scrapped[line.sku] = outcome.scrapped.get(line.sku, 0) + got.quantity
-    inventory.put_back(session, restock, reference=rma.number, by=actor.label)
+    for warehouse, units in sorted(restock.items()):
+        inventory.put_back(session, units, reference=rma.number, by=actor.label,
+                           warehouse=warehouse)
+        outcome.restocked_in += sorted({(v, warehouse) for v, q in units if q > 0})
     inventory.write_off(session, scrap, reference=rma.number, by=actor.label,
                         note="returned goods scrapped")
-    _count_returned(session, rma, wanted, by_id)
+    _count_returned(order_lines, wanted, by_id)
     done = all(l.quantity_received == l.quantity for l in rma.lines)
     target = R.RECEIVED if done else R.PARTLY_RECEIVED
     data = {"restocked": outcome.restocked, "scrapped": outcome.scrapped}
@@ -515,11 +527,9 @@ def receive(session: Session, rma: ReturnAuthorisation, lines: Mapping[int, Rece
     return outcome
 
 
-def _count_returned(session: Session, rma: ReturnAuthorisation,
-                    wanted: Mapping[int, Received], by_id: Mapping[int, ReturnLine]) -> None:
-    """The order's lines show what came back (quantity returned)."""
-    order = lock_order(session, rma.order_id)
-    lines = {l.id: l for l in order.lines}
+def _count_returned(lines: Mapping[int, OrderLine], wanted: Mapping[int, Received],
+                    by_id: Mapping[int, ReturnLine]) -> None:
+    """The order's (locked) lines show what came back (quantity returned)."""
     for lid, got in wanted.items():
         lines[by_id[lid].order_line_id].quantity_returned += got.quantity
 

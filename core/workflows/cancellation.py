@@ -23,7 +23,7 @@ from core.orders.states import PaymentState, move_payment
 from core.payments.gateway import GatewayUnavailable, IntentResult
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
-from core.workflows import drop_shipment
+from core.workflows import drop_shipment, stock_changes
 
 
 class VoidingGateway(Protocol):
@@ -42,7 +42,8 @@ def refusal(order: Order) -> str | None:
 def cancel_and_void(session: Session, order: Order, *, gateway: VoidingGateway,
                     actor: audit.Actor, reason: str,
                     commit: Callable[[], None] | None = None) -> None:
-    """Cancel the order (releasing stock), then void every authorised card payment, and
+    """Cancel the order (releasing stock: the units it held go to orders waiting for them
+    first, core.workflows.stock_changes), then void every authorised card payment, and
     any still waiting for 3-D Secure.
 
     The cancellation is flushed (and committed, when `commit` is given) before Stripe is
@@ -51,7 +52,9 @@ def cancel_and_void(session: Session, order: Order, *, gateway: VoidingGateway,
     """
     if problem := refusal(order):
         raise orders.OrderError(problem)
+    held = stock_changes.held_by(order)
     orders.cancel_order(session, order, actor=actor, reason=reason)
+    stock_changes.fill_freed(session, held, actor=actor, reference=order.number)
     restore_order_prepayments(session, order, actor)  # a gift card gets its money back
     drop_shipment.cancel_purchase_orders(session, order, actor=actor, reason=reason)
     attempts = session.scalars(select(PaymentAttempt).where(

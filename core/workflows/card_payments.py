@@ -33,7 +33,7 @@ from core.payments import webhooks
 from core.payments.gateway import GatewayUnavailable, PaymentDeclined, PaymentGateway
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
-from core.workflows import approvals
+from core.workflows import approvals, stock_changes
 
 BUSY = ("creating", "requires_action", "authorised", "captured")
 PROCESSING = "Your payment is being processed."
@@ -89,7 +89,7 @@ def authorise_order(session: Session, gateway: PaymentGateway, order_id: int, *,
             return _settled(order)
         payments.record_decline(session, attempt, str(err))
         if abandon_on_decline:
-            payments.abandon(session, order, actor=actor, reason="Payment declined")
+            stock_changes.abandon(session, order, actor=actor, reason="Payment declined")
         commit()
         return PaymentOutcome("declined", order, str(err))
     outcome = payments.apply_result(session, attempt, result, actor=actor, gateway=gateway)
@@ -103,7 +103,7 @@ def authorise_order(session: Session, gateway: PaymentGateway, order_id: int, *,
         return PaymentOutcome("processing", order, PROCESSING)
     if outcome == "failed":
         if abandon_on_decline:
-            payments.abandon(session, order, actor=actor, reason="Payment failed")
+            stock_changes.abandon(session, order, actor=actor, reason="Payment failed")
         commit()
         return PaymentOutcome("declined", order, result.error or "The payment failed.")
     return _settled(order)
@@ -143,7 +143,7 @@ def complete_authentication(session: Session, gateway: PaymentGateway, order_id:
         if result.status == "canceled":
             move_attempt(attempt, AttemptStatus.CANCELLED)
         if abandon_on_decline:
-            payments.abandon(session, order, actor=actor, reason="Card authentication failed")
+            stock_changes.abandon(session, order, actor=actor, reason="Card authentication failed")
         commit()
         return PaymentOutcome("declined", order, "The card could not be authenticated. "
                               "Try again or use another card; your cart is kept.")

@@ -24,6 +24,7 @@ from core.payments.gateway import GatewayUnavailable, PaymentGateway
 from core.payments.links import DEFAULT_LIFETIME as PAY_LINK_LIFETIME
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
+from core.workflows import stock_changes
 from core.workflows.card_payments import after_card_confirmation
 
 WEB_PATIENCE = dt.timedelta(minutes=30)
@@ -76,6 +77,6 @@ def _settle(session: Session, gateway: PaymentGateway, order_id: int, commit) ->
     if order.status != "pending_payment":
         commit()
         return "confirmed" if order.status == "confirmed" else "kept"
-    payments.abandon(session, order, actor=ACTOR, reason="Checkout abandoned")
+    stock_changes.abandon(session, order, actor=ACTOR, reason="Checkout abandoned")
     commit()
     return "cancelled"

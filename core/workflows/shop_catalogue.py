@@ -131,13 +131,23 @@ def _list_price(ctx: PricingContext):
             .correlate(Product).scalar_subquery())
 
 
-def _in_stock():
-    """Buyable now: some free stock, or a product that allows backorders or that its
-    supplier ships (both promised a date, so the shopper can order them)."""
+def channel_warehouses(session: Session, ctx: PricingContext) -> list[str]:
+    """The warehouses whose stock the channel sells (inventory.warehouses_for), cached as
+    reference data: one query, or none."""
+    code = ctx.channel.code
+    return cache.reference.get_or_make(("warehouses", code),
+                                       lambda: inventory.warehouses_for(session, code))
+
+
+def _in_stock(warehouses: list[str]):
+    """Buyable now: some free stock in the channel's `warehouses`, or a product that allows
+    backorders or that its supplier ships (both promised a date, so the shopper can order
+    them)."""
     return or_(Product.backorderable,
                and_(Product.drop_ship, Product.supplier_id.is_not(None)),
                exists(select(StockLevel.id).join(Variant, Variant.id == StockLevel.variant_id)
                       .where(Variant.product_id == Product.id, Variant.active,
+                             StockLevel.warehouse.in_(warehouses),
                              StockLevel.on_hand > StockLevel.reserved)))
 
 
@@ -172,6 +182,7 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
     if len(filters.attributes) > MAX_ATTRIBUTE_FILTERS:
         raise ListingTooBroad(f"Filter by at most {MAX_ATTRIBUTE_FILTERS} properties at a time.")
     base = [sellable(session, channel_id)]
+    warehouses = channel_warehouses(session, ctx)
     if category is not None:
         base.append(Product.category_id.in_(
             select(Category.id).where(Category.path.like(f"{category.path}%"), Category.active)))
@@ -186,7 +197,7 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
     if filters.max_price is not None:
         narrowed.append(price <= filters.max_price)
     if filters.in_stock:
-        narrowed.append(_in_stock())
+        narrowed.append(_in_stock(warehouses))
     known = _known_attributes(session, filters.attributes)
     for name, values in filters.attributes.items():
         # A property no product has matches nothing: no subquery to find that out.
@@ -205,13 +216,13 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
                ranked)
         .where(*narrowed).order_by(*order, Product.id)
         .limit(per_page).offset((page - 1) * per_page)).all()
-    items = _cards(session, ctx, rows)
+    items = _cards(session, ctx, rows, warehouses)
     if not facets:
         return Listing(items, page, per_page, len(items), None)
 
     def summary():
         total = session.scalar(scoped(select(func.count()).select_from(Product)).where(*narrowed))
-        return total or 0, _facets(session, ctx, scoped, base)
+        return total or 0, _facets(session, ctx, scoped, base, warehouses)
 
     key = (channel_id, ctx.channel.default_price_list_id, category.id if category else None,
            tuple(fulltext.words(query)) if query is not None else None, filters.min_price,
@@ -220,7 +231,8 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
     return Listing(items, page, per_page, total, found)
 
 
-def _facets(session: Session, ctx: PricingContext, scoped, base) -> Facets:
+def _facets(session: Session, ctx: PricingContext, scoped, base,
+            warehouses: list[str]) -> Facets:
     attribute_rows = session.execute(
         scoped(select(VariantAttribute.name, VariantAttribute.value,
                       func.count(func.distinct(Product.id)))
@@ -242,19 +254,22 @@ def _facets(session: Session, ctx: PricingContext, scoped, base) -> Facets:
                    PriceListEntry.price_list_id == ctx.channel.default_price_list_id)))
         .where(*base)).one()
     in_stock = session.scalar(scoped(select(func.count()).select_from(Product))
-                              .where(*base, _in_stock()))
+                              .where(*base, _in_stock(warehouses)))
     return Facets(dict(attributes), low, high, in_stock or 0)
 
 
-def _cards(session: Session, ctx: PricingContext, rows) -> list[ProductCard]:
-    """Cards with the viewer's lowest variant price and stock: two queries plus pricing."""
+def _cards(session: Session, ctx: PricingContext, rows,
+           warehouses: list[str]) -> list[ProductCard]:
+    """Cards with the viewer's lowest variant price and the free stock in the channel's
+    `warehouses`: two queries plus pricing."""
     ids = [r.id for r in rows]
     if not ids:
         return []
     variants = session.execute(
         select(Variant.id, Variant.product_id,
                func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
-        .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+        .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id,
+                                    StockLevel.warehouse.in_(warehouses)))
         .where(Variant.product_id.in_(ids), Variant.active)
         .group_by(Variant.id, Variant.product_id)).all()
     priced = pricing.price_items(session, ctx, [(vid, 1) for vid, _, _ in variants])
@@ -297,21 +312,23 @@ def product_page(session: Session, ctx: PricingContext, channel_id: int, slug: s
     if product is None:
         raise NotFound("We could not find that product.")
     ids = [v.id for v in product.variants]
+    warehouses = channel_warehouses(session, ctx)
     available = dict(session.execute(
         select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .where(StockLevel.variant_id.in_(ids)).group_by(StockLevel.variant_id)).all())
+        .where(StockLevel.variant_id.in_(ids), StockLevel.warehouse.in_(warehouses))
+        .group_by(StockLevel.variant_id)).all())
     relations = session.execute(
         select(ProductRelation.kind, Product.id, Product.slug, Product.name, Product.brand,
                Product.image, Product.backorderable, Product.drop_ship, Product.supplier_id)
         .join(Product, Product.id == ProductRelation.related_id)
         .where(ProductRelation.product_id == product.id, in_channel)
         .order_by(ProductRelation.kind, ProductRelation.position)).all()
-    cards = {c.id: c for c in _cards(session, ctx, relations)}
+    cards = {c.id: c for c in _cards(session, ctx, relations, warehouses)}
     related: dict[str, list[ProductCard]] = defaultdict(list)
     for row in relations:
         related[row.kind].append(cards[row.id])
     promises = inventory.promise(session, [(vid, quantity) for vid in ids], today=ctx.day,
-                                 warehouses=inventory.warehouses_for(session, ctx.channel.code))
+                                 warehouses=warehouses)
     return ProductView(product, {vid: int(available.get(vid, 0)) for vid in ids}, dict(related),
                        promises)
 

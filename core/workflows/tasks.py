@@ -12,6 +12,7 @@ from core.payments.gateway import for_task
 from core.tasks import celery_app
 from core.workflows.card_payments import after_card_confirmation
 from core.workflows.checkout_expiry import expire_abandoned
+from core.workflows.stock_changes import after_abandoned
 
 log = logging.getLogger("marketline.payments")
 
@@ -27,7 +28,8 @@ def process_stripe_event(event_id: str) -> str:
     gateway = for_task(context)
     with context.session() as session:
         outcome = webhooks.process(session, event_id, gateway=gateway,
-                                   on_confirmed=after_card_confirmation)
+                                   on_confirmed=after_card_confirmation,
+                                   on_abandoned=after_abandoned)
         session.commit()
     log.info("stripe event %s: %s", event_id, outcome)
     return outcome

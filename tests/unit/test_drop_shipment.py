@@ -266,6 +266,46 @@ def test_our_own_shipment_and_the_suppliers_never_take_each_others_lines(db):
                                      carrier="own", tracking_number="", actor=WAREHOUSE)
 
 
+def test_the_suppliers_parcel_is_recorded_on_a_ship_complete_order_with_a_backorder(db):
+    """Ship complete concerns our parcels: the supplier's has left already."""
+    nordic = supplier(db)
+    sofa, paper = drop_shipped(db, nordic), VariantFactory(price=Decimal("10.00"))
+    paper.product.backorderable, paper.product.supplier_id = True, nordic.id
+    db.flush()
+    order = place(db, [(sofa, 1), (paper.id, 2)], key="po-complete")
+    order.ship_complete = True
+    order_states.move(order, "confirmed")
+    order.payment_method, order.payment_state = "on_account", "on_account"
+    drop_shipment.release_order(db, order, actor=WAREHOUSE)
+    assert line_of(order, paper.id).quantity_backordered == 2
+    outcome = record(db, purchasing.for_order(db, order.id)[0])
+    assert [l.order_line_id for l in outcome.shipment.lines] == [line_of(order, sofa).id]
+    db.expire_all()
+    order = db.get(type(order), order.id)
+    assert order.status == "partially_shipped"
+    assert line_of(order, sofa).quantity_shipped == 1
+    with pytest.raises(FulfilmentError, match="ships complete"):  # our parcel still waits
+        fulfilment.ship(db, order, {line_of(order, paper.id).id: 0, line_of(order, sofa).id: 0},
+                        carrier="own", tracking_number="", actor=WAREHOUSE)
+
+
+def test_the_suppliers_parcel_is_recorded_and_invoiced_on_a_held_order(db):
+    from core.orders import holds
+    nordic = supplier(db)
+    sofa, paper = drop_shipped(db, nordic), stocked(db)
+    order = released(db, [(sofa, 1), (paper, 1)], key="po-held")
+    holds.place_hold(db, order, kind="manual", reason_code="address_check", note="",
+                     actor=WAREHOUSE)
+    outcome = record(db, purchasing.for_order(db, order.id)[0])
+    assert outcome.invoice.shipment_id == outcome.shipment.id
+    db.expire_all()
+    order = db.get(type(order), order.id)
+    assert order.status == "partially_shipped" and order.on_hold
+    with pytest.raises(FulfilmentError, match="on hold"):  # our own parcel waits
+        fulfilment.ship(db, order, {line_of(order, paper).id: 1}, carrier="own",
+                        tracking_number="", actor=WAREHOUSE)
+
+
 @pytest.mark.parametrize("units, carrier, tracking, field", [
     (5, "dhl", "JD0141", "qty"),  # more than ordered
     (0, "dhl", "JD0141", None),  # nothing at all

@@ -130,6 +130,7 @@ def test_pick_list_aggregates_by_sku_with_each_orders_outstanding_quantity(db, f
                   actor=WAREHOUSE)
     found = services.pick_list(db, [order.id, other.id, third.id, not_released.id])
     by_sku = {item.sku: item for item in found.items}
+    assert {i.warehouse for i in found.items} == {"MAIN"}
     assert [i.sku for i in found.items] == sorted(by_sku)
     assert by_sku["PAP-A4-80"].outstanding == 5
     assert [(l.order_number, l.outstanding) for l in by_sku["PAP-A4-80"].lines] == [
@@ -139,6 +140,42 @@ def test_pick_list_aggregates_by_sku_with_each_orders_outstanding_quantity(db, f
     assert (by_sku[shipped_sku].outstanding, by_sku[shipped_sku].reserved) == (2, 2)
     assert found.order_numbers == sorted([order.number, other.number, third.number])
     assert found.skipped == 1
+
+
+def test_pick_list_groups_by_warehouse_so_a_picker_sees_only_their_shelves(db):
+    variant = VariantFactory(price=Decimal("10.00"))
+    StockLevelFactory(variant=variant, warehouse="MAIN", on_hand=2)
+    StockLevelFactory(variant=variant, warehouse="HAM", on_hand=5)
+    from_main = released(db, [(variant.id, 2)], key="pick-wh-main")
+    from_ham = released(db, [(variant.id, 3)], key="pick-wh-ham")  # MAIN has none left
+    assert [o.lines[0].warehouse for o in (from_main, from_ham)] == ["MAIN", "HAM"]
+    found = services.pick_list(db, [from_main.id, from_ham.id])
+    mine = [(i.warehouse, i.sku, i.to_pick, [l.order_number for l in i.lines])
+            for i in found.items if i.sku == variant.sku]
+    assert mine == [("HAM", variant.sku, 3, [from_ham.number]),
+                    ("MAIN", variant.sku, 2, [from_main.number])]
+
+
+def test_pick_list_counts_fully_backordered_lines_in_the_backorder_note(db):
+    import datetime as dt
+    from core.inventory.models import ExpectedArrival, Supplier
+    supplier = Supplier(code="PICK-BO", name="Pick Supplier", lead_days=10)
+    db.add(supplier)
+    db.flush()
+    variant = VariantFactory(price=Decimal("10.00"))
+    variant.product.backorderable, variant.product.supplier_id = True, supplier.id
+    StockLevelFactory(variant=variant, warehouse="MAIN", on_hand=1)
+    db.add(ExpectedArrival(supplier_id=supplier.id, variant_id=variant.id, warehouse="MAIN",
+                           quantity=10, expected_on=dt.date.today() + dt.timedelta(days=14)))
+    db.flush()  # the backorders wait in MAIN, where the goods come
+    partly = released(db, [(variant.id, 2)], key="pick-bo-partly")  # 1 reserved, 1 waits
+    waits = released(db, [(variant.id, 3)], key="pick-bo-waits")  # all 3 wait
+    assert (waits.lines[0].quantity_reserved, waits.lines[0].quantity_backordered) == (0, 3)
+    found = services.pick_list(db, [partly.id, waits.id])
+    [item] = [i for i in found.items if i.sku == variant.sku]
+    assert (item.warehouse, item.to_pick, item.backordered) == ("MAIN", 1, 4)
+    assert [l.order_number for l in item.picked_lines] == [partly.number]
+    assert found.order_numbers == [partly.number] and found.skipped == 1
 
 
 def test_pick_list_costs_one_query_for_one_order_or_many(db, connection):

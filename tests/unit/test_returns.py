@@ -422,3 +422,39 @@ def test_the_last_unit_exchanged_leaves_no_cent_open_on_its_replacement(db, sett
                               commit=db.commit)
     assert out.invoice.amount_open == 0
     assert_books_reconcile(db)
+
+
+def test_returned_goods_go_back_to_the_warehouse_they_shipped_from_and_fill_its_backorders(
+        db, settings):
+    from core.inventory import services as inventory
+    from core.inventory.models import Supplier
+    from core.workflows import stock_changes
+    from tests.factories import StockLevelFactory, VariantFactory
+    supplier = Supplier(code="RET-HAM", name="Hamburg Supply", lead_days=10)
+    db.add(supplier)
+    db.flush()
+    item = VariantFactory(price=Decimal("10.00"))
+    item.product.backorderable, item.product.supplier_id = True, supplier.id
+    StockLevelFactory(variant=item, warehouse="HAM", on_hand=3)
+    db.flush()
+    order, _ = shipped_card_order(db, "ret-ham", lines=((item.sku, 2),))
+    line = order.lines[0]
+    assert line.warehouse == "HAM"
+    inventory.ship_out(db, [(item.id, "HAM", 2)], reference="ret-ham", by="test")
+    line.quantity_reserved = 0
+    waiting = place(db, [(item.sku, 3)], key="ret-ham-waiting")  # 1 left in HAM, 2 wait
+    assert (waiting.lines[0].warehouse, waiting.lines[0].quantity_reserved,
+            waiting.lines[0].quantity_backordered) == ("HAM", 1, 2)
+    rma = ask(db, order, settings, (line.id, 2, "defective"), key="ret-ham")
+    received = stock_changes.receive_returned_goods(
+        db, rma, {rma.lines[0].id: Received(2)}, actor=WAREHOUSE, key="rcv-ham")
+    assert received.outcome.restocked_in == [(item.id, "HAM")]
+    assert [(f.order_number, f.units) for f in received.filled] == [(waiting.number, 2)]
+    db.expire_all()
+    rows = {r.warehouse: r for r in db.scalars(select(StockLevel).where(
+        StockLevel.variant_id == item.id))}
+    assert (rows["HAM"].on_hand, rows["HAM"].reserved, rows["HAM"].backordered) == (3, 3, 0)
+    assert "MAIN" not in rows or rows["MAIN"].on_hand == 0
+    assert inventory.journal_balance(db, item.id, "HAM") == (3, 3)
+    assert db.scalar(select(StockMovement.warehouse).where(
+        StockMovement.variant_id == item.id, StockMovement.kind == "return_restock")) == "HAM"

@@ -188,3 +188,32 @@ def test_pager_links_carry_only_the_listings_own_arguments(client, db):
     assert response.status_code == 200
     html = text(response)
     assert 'href="/c/pager-args?in_stock=1&amp;page=2"' in html and "javascript" not in html
+
+
+def test_only_stock_in_the_channels_warehouses_counts_as_in_stock(client, db):
+    """The shop sells from MAIN only: units lying in HAM are not in stock for it."""
+    from sqlalchemy import delete, select
+    from core.catalog.models import Channel
+    from core.inventory.models import ChannelWarehouse, Warehouse
+    channel = db.scalar(select(Channel).where(Channel.code == "web-b2c"))
+    main = db.scalar(select(Warehouse).where(Warehouse.code == "MAIN"))
+    db.execute(delete(ChannelWarehouse).where(ChannelWarehouse.channel_id == channel.id))
+    db.add(ChannelWarehouse(channel_id=channel.id, warehouse_id=main.id, position=0))
+    category = CategoryFactory(slug="elsewhere")
+    far = ProductFactory(category=category, name="Stocked In Hamburg", slug="stocked-in-ham")
+    near = ProductFactory(category=category, name="Stocked In Main", slug="stocked-in-main")
+    StockLevelFactory(variant=VariantFactory(product=far), warehouse="HAM", on_hand=5)
+    both = VariantFactory(product=near)
+    StockLevelFactory(variant=both, warehouse="MAIN", on_hand=2)
+    StockLevelFactory(variant=both, warehouse="HAM", on_hand=7)
+    db.commit()
+    html = text(client.get("/c/elsewhere"))
+    card = html[html.index("Stocked In Hamburg"):].split("</article>")[0]
+    assert "Out of stock" in card and "In stock" not in card
+    assert "Available to order only (1)" in html
+    only = text(client.get("/c/elsewhere?in_stock=1"))
+    assert "Stocked In Main" in only and "Stocked In Hamburg" not in only
+    product = text(client.get("/p/stocked-in-ham"))
+    assert "In stock (" not in product and "Only 5 in stock" not in product
+    product = text(client.get("/p/stocked-in-main"))
+    assert "In stock (2 available)" in product and "9 available" not in product

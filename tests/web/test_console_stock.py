@@ -233,6 +233,26 @@ def test_adjust_count_and_transfer_post_from_the_stock_page(warehouse_client, db
         assert (level(db, variant.id).on_hand, level(db, variant.id, "HAM").on_hand) == (5, 4)
 
 
+def test_units_found_on_the_stock_page_go_to_the_waiting_orders_first(warehouse_client, db,
+                                                                      waiting):
+    variant, _, _, (first, second) = waiting
+    path = f"/stock/{variant.sku}"
+    r = post(warehouse_client, f"{path}/adjust", {"adjust-warehouse": "MAIN",
+                                                  "adjust-change": "3",
+                                                  "adjust-reason": "found"}, path)
+    assert r.status_code == 303
+    html = page(warehouse_client, path)
+    assert f"3 units went to backorders: {first.number} (2), {second.number} (1)." in html
+    row = level(db, variant.id)
+    assert (row.on_hand, row.reserved, row.backordered) == (3, 3, 2)
+    r = post(warehouse_client, f"{path}/count", {"count-warehouse": "MAIN",
+                                                 "count-counted": "5"}, path)
+    assert r.status_code == 303
+    assert f"2 units went to backorders: {second.number} (2)." in page(warehouse_client, path)
+    row = level(db, variant.id)
+    assert (row.on_hand, row.reserved, row.backordered) == (5, 5, 0)
+
+
 @pytest.mark.parametrize("form, data, field, message", [
     ("adjust", {"warehouse": "MAIN", "change": "0", "reason": "found"}, "change", "not 0"),
     ("adjust", {"warehouse": "MAIN", "change": "-9999", "reason": "lost"}, "change",

@@ -208,6 +208,44 @@ def test_a_warehouse_is_created_edited_and_a_duplicate_code_refused(admin_client
         renamed.get_data(as_text=True).replace("&#39;", "'")
 
 
+def test_a_warehouse_holding_or_awaiting_stock_cannot_be_deactivated(admin_client, db):
+    import datetime as dt
+    from core.inventory.models import ExpectedArrival, StockLevel
+    from tests.factories import StockLevelFactory, VariantFactory
+    ham = Warehouse(code="DEACT", name="Deact", position=9)
+    db.add(ham)
+    db.flush()
+    variant = VariantFactory()
+    StockLevelFactory(variant=variant, warehouse="DEACT", on_hand=4)
+    db.commit()
+    off = {"code": "DEACT", "name": "Deact", "position": "9"}  # "active" left unticked
+    refused = _post(admin_client, f"/setup/warehouses/{ham.id}", off)
+    assert refused.status_code == 200
+    assert 'id="active-error">DEACT still has units (4 on hand).' in refused.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(Warehouse, ham.id).active
+    level = db.scalar(select(StockLevel).where(StockLevel.warehouse == "DEACT"))
+    level.on_hand = 0
+    supplier = Supplier(code="DEACT-S", name="Deact Supplies", lead_days=5)
+    db.add(supplier)
+    db.flush()
+    arrival = ExpectedArrival(supplier_id=supplier.id, variant_id=variant.id,
+                              warehouse="DEACT", quantity=5,
+                              expected_on=dt.date.today() + dt.timedelta(days=3))
+    db.add(arrival)
+    db.commit()
+    refused = _post(admin_client, f"/setup/warehouses/{ham.id}", off)
+    assert 'id="active-error">1 expected arrival is still due at DEACT.' in \
+        refused.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(Warehouse, ham.id).active
+    db.get(ExpectedArrival, arrival.id).status = "cancelled"
+    db.commit()
+    assert _post(admin_client, f"/setup/warehouses/{ham.id}", off).status_code == 303
+    db.expire_all()
+    assert not db.get(Warehouse, ham.id).active
+
+
 def test_a_supplier_is_created_and_a_bad_email_is_refused_at_the_field(catalog_client, db):
     bad = _post(catalog_client, "/setup/suppliers/new", {
         "code": "ACME", "name": "Acme Supplies", "email": "not-an-address", "lead_days": "5"})
