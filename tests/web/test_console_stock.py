@@ -120,7 +120,7 @@ def test_receiving_puts_stock_on_hand_and_says_which_orders_got_it(warehouse_cli
     ({"quantity": ""}, "quantity", "Enter the units received."),
     ({"sku": "NO-SUCH"}, "sku", "There is no product with SKU NO-SUCH."),
     ({"sku": ""}, "sku", "Enter the SKU."),
-    ({"warehouse": "NOWHERE"}, "warehouse", "Choose a warehouse from the list."),
+    ({"warehouse": "NOWHERE"}, "warehouse", "Choose an active warehouse from the list."),
     ({"unit_cost": "-2"}, "unit_cost", "A cost price is zero or more."),
     ({"unit_cost": "lots"}, "unit_cost", ""),
 ])
