@@ -23,7 +23,7 @@ from core.orders.states import PaymentState, move_payment
 from core.payments.gateway import GatewayUnavailable, IntentResult
 from core.payments.models import PaymentAttempt
 from core.payments.states import AttemptStatus, move_attempt
-from core.workflows import drop_shipment, stock_changes
+from core.workflows import drop_shipment, stock_changes, stock_receipts
 
 
 class VoidingGateway(Protocol):
@@ -53,8 +53,10 @@ def cancel_and_void(session: Session, order: Order, *, gateway: VoidingGateway,
     if problem := refusal(order):
         raise orders.OrderError(problem)
     held = stock_changes.held_by(order)
+    waiting = stock_receipts.lock_waiting(session, held)  # orders before stock rows
     orders.cancel_order(session, order, actor=actor, reason=reason)
-    stock_changes.fill_freed(session, held, actor=actor, reference=order.number)
+    stock_changes.fill_freed(session, held, actor=actor, reference=order.number,
+                             waiting=waiting)
     restore_order_prepayments(session, order, actor)  # a gift card gets its money back
     drop_shipment.cancel_purchase_orders(session, order, actor=actor, reason=reason)
     attempts = session.scalars(select(PaymentAttempt).where(

@@ -39,15 +39,17 @@ class Changed:
 
 
 def fill_freed(session: Session, places: Iterable[tuple[int, str | None]], *,
-               actor: audit.Actor, reference: str = "") -> list[Filled]:
+               actor: audit.Actor, reference: str = "",
+               waiting: Mapping[tuple[int, str], list] | None = None) -> list[Filled]:
     """Fill the backorders of each (variant id, warehouse) whose stock may have become
     free, in a fixed order (variant, then warehouse). Lines of no warehouse (drop-shipped)
-    are left out."""
+    are left out. `waiting`: the lines stock_receipts.lock_waiting locked before the stock
+    changed (orders first, stock rows second)."""
     filled: list[Filled] = []
     for variant_id, warehouse in sorted({(v, w) for v, w in places if w}):
-        filled += stock_receipts.fill_backorders(session, variant_id=variant_id,
-                                                 warehouse=warehouse, actor=actor,
-                                                 reference=reference)
+        filled += stock_receipts.fill_backorders(
+            session, variant_id=variant_id, warehouse=warehouse, actor=actor,
+            reference=reference, waiting=(waiting or {}).get((variant_id, warehouse)))
     return filled
 
 
@@ -55,6 +57,7 @@ def adjust(session: Session, *, variant_id: int, warehouse: str, change: int, re
            actor: audit.Actor, note: str = "") -> Changed:
     """inventory.adjust; units found fill backorders. "Not that many on hand" is said at
     the `change` field."""
+    waiting = stock_receipts.lock_waiting(session, [(variant_id, warehouse)])
     try:
         movement = inventory.adjust(session, variant_id=variant_id, warehouse=warehouse,
                                     change=change, reason=reason, note=note, by=actor.label)
@@ -62,7 +65,7 @@ def adjust(session: Session, *, variant_id: int, warehouse: str, change: int, re
         if err.field == "quantity":
             raise inventory.StockError(str(err), field="change") from None
         raise
-    filled = (fill_freed(session, [(variant_id, warehouse)], actor=actor,
+    filled = (fill_freed(session, [(variant_id, warehouse)], actor=actor, waiting=waiting,
                          reference=movement.reference) if movement.quantity > 0 else [])
     return Changed(movement, filled)
 
@@ -70,9 +73,10 @@ def adjust(session: Session, *, variant_id: int, warehouse: str, change: int, re
 def count(session: Session, *, variant_id: int, warehouse: str, counted: int,
           actor: audit.Actor, note: str = "") -> Changed:
     """inventory.count; units counted above the books fill backorders."""
+    waiting = stock_receipts.lock_waiting(session, [(variant_id, warehouse)])
     movement = inventory.count(session, variant_id=variant_id, warehouse=warehouse,
                                counted=counted, note=note, by=actor.label)
-    filled = (fill_freed(session, [(variant_id, warehouse)], actor=actor,
+    filled = (fill_freed(session, [(variant_id, warehouse)], actor=actor, waiting=waiting,
                          reference=movement.reference) if movement.quantity > 0 else [])
     return Changed(movement, filled)
 
@@ -80,10 +84,11 @@ def count(session: Session, *, variant_id: int, warehouse: str, counted: int,
 def transfer(session: Session, *, variant_id: int, source: str, target: str, quantity: int,
              actor: audit.Actor, note: str = "") -> Changed:
     """inventory.transfer; the units moved in fill the target warehouse's backorders."""
+    waiting = stock_receipts.lock_waiting(session, [(variant_id, target)])
     _, into = inventory.transfer(session, variant_id=variant_id, source=source, target=target,
                                  quantity=quantity, note=note, by=actor.label)
     return Changed(into, fill_freed(session, [(variant_id, target)], actor=actor,
-                                    reference=into.reference))
+                                    waiting=waiting, reference=into.reference))
 
 
 @dataclass(frozen=True)
@@ -113,8 +118,9 @@ def abandon(session: Session, order: Order, *, actor: audit.Actor, reason: str) 
     """payments.abandon (a checkout whose payment failed is cancelled, if it still waits
     for its payment), then the units it held fill the orders waiting for them."""
     held = held_by(order)
+    waiting = stock_receipts.lock_waiting(session, held)
     payments.abandon(session, order, actor=actor, reason=reason)
-    fill_freed(session, held, actor=actor, reference=order.number)
+    fill_freed(session, held, actor=actor, reference=order.number, waiting=waiting)
 
 
 def after_abandoned(session: Session, order: Order) -> None:

@@ -104,6 +104,14 @@ def _waiting_lines(session: Session, variant_id: int, warehouse: str) -> list[Or
         .options(joinedload(OrderLine.order).selectinload(Order.lines))))
 
 
+def lock_waiting(session: Session, places) -> dict[tuple[int, str], list[OrderLine]]:
+    """The backordered lines waiting at each (variant id, warehouse), their orders locked:
+    taken BEFORE a command changes the stock row, so every path locks orders first and
+    stock rows second, as shipping and cancelling do (no deadlock between them)."""
+    return {place: _waiting_lines(session, *place)
+            for place in sorted({(v, w) for v, w in places if w})}
+
+
 def _audit_orders(session: Session, action: str, actor: audit.Actor,
                   data: dict[int, dict]) -> None:
     """One audit event per order, written in one INSERT (executemany): the same cost for one
@@ -136,6 +144,8 @@ def fill_backorders(session: Session, *, variant_id: int, warehouse: str, actor:
     for line in waiting:
         if units <= 0:
             break
+        if line.quantity_backordered <= 0 or line.order.status not in WAITING:
+            continue  # locked before, since cancelled (or filled) in this transaction
         take = min(units, line.quantity_backordered)
         units -= take
         line.quantity_backordered -= take
