@@ -17,7 +17,11 @@
                                { credentials: "same-origin", headers: { "HX-Request": "true" } });
     if (!response.ok) { return; }
     var html = await response.text();
+    // The delivery choice made while this answer was on its way is the shopper's: keep it.
+    var kept = form.querySelector('input[name="ship_complete"]:checked');
     if (replaceWhole) { box.outerHTML = html; } else { box.innerHTML = html; }
+    var again = kept && form.querySelector('input[name="ship_complete"][value="' + kept.value + '"]');
+    if (again) { again.checked = true; }
   }
   function shipTo() {
     return form.querySelector('input[name="ship_to"]:checked');

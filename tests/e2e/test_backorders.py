@@ -80,7 +80,10 @@ def test_a_shopper_orders_a_product_on_backorder_and_sees_when_it_ships(shop_pag
     page.get_by_label("City").fill("Berlin")
     page.get_by_label("Postal code").fill("10115")
     page.get_by_label("Country").select_option("DE")
-    page.get_by_label(re.compile(r"^Ship everything together")).check()
+    page.wait_for_load_state("networkidle")  # the country's shipping options are in
+    together = page.get_by_label(re.compile(r"^Ship everything together"))
+    together.check()
+    expect(together).to_be_checked()
     assert_accessible(page, exclude=["#card-element"])
     fill_card(page)
     page.get_by_role("button", name="Place order").click()
