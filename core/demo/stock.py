@@ -89,7 +89,15 @@ def load_stock(session: Session) -> str:
     stock_receipts.add_arrival(session, supplier_id=paper.id, sku="ENV-C5-500", quantity=200,
                                warehouse="MAIN", expected_on=next_week + dt.timedelta(days=2),
                                reference="NP-PO-7710", actor=WES)
+    # Acme orders two by phone: they wait on backorder for that arrival.
+    from core.agents.models import Agent
+    from core.customers.models import Customer
+    from core.demo.orders import take_phone_order
+    acme = session.scalar(select(Customer).where(Customer.name == "Acme Corp"))
+    agent = session.scalar(select(Agent).where(Agent.email == "agent@marketline.example"))
+    waiting = take_phone_order(session, acme, agent, [(BACKORDERED, 2)], 0,
+                               key="demo-backordered-shredders", po="PO-7790")
     session.flush()
     return ("Stock: a Hamburg warehouse after MAIN, two suppliers, receipts, a transfer, an "
-            "adjustment and counts; the sold-out paper shredder takes backorders against an "
-            "arrival next week.")
+            "adjustment and counts; the sold-out paper shredder is on backorder for Acme's "
+            f"{waiting.number} against an arrival next week.")
