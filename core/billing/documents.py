@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.orm import object_session
 
@@ -83,6 +83,13 @@ environment = Environment(loader=FileSystemLoader(str(TEMPLATES)),
 environment.filters.update(money=_money, date=_date, css_string=_css_string,
                            tax_percent=queries.tax_percent)
 environment.globals.update(address_lines=address_lines)
+
+
+def environment_for(templates: Path) -> Environment:
+    """Another document's environment: the invoices' filters, globals and page frame, finding
+    that document's templates in `templates` first (the quote, the purchase order)."""
+    return environment.overlay(
+        loader=ChoiceLoader([FileSystemLoader(str(templates)), environment.loader]))
 
 
 def render(template: str, **context) -> str:

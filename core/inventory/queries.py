@@ -22,6 +22,11 @@ def _low(available):
     return available <= func.coalesce(StockLevel.reorder_point, DEFAULT_REORDER_POINT)
 
 
+def is_low(available: int, reorder_point: int | None) -> bool:
+    """At or below the row's reorder point (DEFAULT_REORDER_POINT when it has none)."""
+    return available <= (DEFAULT_REORDER_POINT if reorder_point is None else reorder_point)
+
+
 @dataclass(frozen=True)
 class LevelRow:
     warehouse: str
@@ -37,8 +42,7 @@ class LevelRow:
 
     @property
     def low(self) -> bool:
-        point = DEFAULT_REORDER_POINT if self.reorder_point is None else self.reorder_point
-        return self.available <= point
+        return is_low(self.available, self.reorder_point)
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,7 @@ class StockRow:
 
     @property
     def low(self) -> bool:
-        point = DEFAULT_REORDER_POINT if self.reorder_point is None else self.reorder_point
-        return self.available <= point
+        return is_low(self.available, self.reorder_point)
 
 
 def stock_list(session: Session, *, query: str = "", warehouse: str = "", low_only: bool = False,

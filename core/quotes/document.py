@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,8 +23,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 Seller = documents.Seller
 
 # The invoices' environment (its filters, globals and page frame), finding quote.html here.
-environment = documents.environment.overlay(
-    loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), documents.environment.loader]))
+environment = documents.environment_for(TEMPLATES)
 
 
 @dataclass(frozen=True)
