@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -150,6 +151,17 @@ class Settings:
     APPROVAL_PRICE_DAYS: int = 14
     INVITATION_DAYS: int = 7
 
+    # -- Credit control and collections (core.credit) --
+    # A credit limit set without a review date is reviewed CREDIT_REVIEW_MONTHS later; an
+    # order on account of a customer whose review is past due waits on a credit hold.
+    # Interest on overdue invoices: DUNNING_INTEREST_RATE percent a year, per day overdue
+    # (a decimal, e.g. "9.12": the German base rate plus nine points for businesses).
+    # Statements of account go out on STATEMENT_DAY of each month (1-28) for the month
+    # before, to every customer with open items.
+    CREDIT_REVIEW_MONTHS: int = 12
+    DUNNING_INTEREST_RATE: str = "9.12"
+    STATEMENT_DAY: int = 1
+
     # Anti-automation (core.ratelimit): budgets per client address, counted in the database
     # so they hold across processes; 0 switches a budget off. Card payments tried (checkout,
     # pay links, invoices), a third of it per cart, order, invoice or account; codes tried
@@ -158,6 +170,11 @@ class Settings:
     RATE_LIMIT_PAYMENTS_PER_HOUR: int = 30
     RATE_LIMIT_CODES_PER_MINUTE: int = 10
     RATE_LIMIT_ACCOUNT_MAILS_PER_HOUR: int = 10
+
+    @property
+    def interest_rate(self) -> Decimal:
+        """DUNNING_INTEREST_RATE as a Decimal percentage a year."""
+        return Decimal(str(self.DUNNING_INTEREST_RATE))
 
     @property
     def production(self) -> bool:
@@ -201,6 +218,15 @@ class Settings:
             raise ConfigurationError("CONSOLE_REQUIRE_MFA must be on or off (or empty).")
         if self.CONSOLE_IDLE_MINUTES < 1:
             raise ConfigurationError("CONSOLE_IDLE_MINUTES must be at least 1.")
+        if not 1 <= self.STATEMENT_DAY <= 28:
+            raise ConfigurationError("STATEMENT_DAY must be a day from 1 to 28.")
+        try:
+            rate = Decimal(str(self.DUNNING_INTEREST_RATE))
+        except ArithmeticError:
+            rate = Decimal(-1)
+        if not Decimal(0) <= rate <= Decimal(50):
+            raise ConfigurationError("DUNNING_INTEREST_RATE must be a percentage from 0 to 50, "
+                                     "e.g. 9.12.")
         if not self.production:
             return self
         problems = self.production_problems()

@@ -11,6 +11,7 @@ from core.agents import models as _agents  # noqa: F401
 from core.auth import models as _auth  # noqa: F401
 from core.billing import models as _billing  # noqa: F401
 from core.catalog import models as _catalog  # noqa: F401
+from core.credit import models as _credit  # noqa: F401
 from core.customers import models as _customers  # noqa: F401
 from core.db import Base
 from core.fulfilment import models as _fulfilment  # noqa: F401

@@ -28,6 +28,7 @@ BANK, CARD_CLEARING, RECEIVABLES = "1000", "1150", "1200"
 TAX_PAYABLE, GIFT_CARD_LIABILITY, CUSTOMER_DEPOSITS = "2100", "2200", "2300"
 REVENUE, SHIPPING_REVENUE, SALES_DISCOUNTS, BAD_DEBT = "4000", "4010", "4900", "6900"
 RESTOCKING_FEES = "4020"
+DUNNING_CHARGES = "4030"
 
 CHART: dict[str, tuple[str, str]] = {
     BANK: ("Bank", "asset"),
@@ -39,6 +40,7 @@ CHART: dict[str, tuple[str, str]] = {
     REVENUE: ("Sales revenue", "revenue"),
     SHIPPING_REVENUE: ("Shipping revenue", "revenue"),
     RESTOCKING_FEES: ("Restocking fees (returns)", "revenue"),
+    DUNNING_CHARGES: ("Dunning fees and default interest", "revenue"),
     SALES_DISCOUNTS: ("Sales discounts (cash discounts)", "contra_revenue"),
     BAD_DEBT: ("Bad debt expense", "expense"),
 }

@@ -112,6 +112,10 @@ class Invoice(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    # Collections (core.credit.dunning): the last collection letter's level (0: none yet)
+    # and when it was sent.
+    dunning_level: Mapped[int] = mapped_column(default=0)
+    dunned_on: Mapped[dt.date | None] = mapped_column(Date)
 
     lines: Mapped[list["InvoiceLine"]] = relationship(back_populates="invoice",
                                                       order_by="InvoiceLine.id",
@@ -130,7 +134,8 @@ class InvoiceLine(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"),
                                             index=True)
-    kind: Mapped[str] = mapped_column(String(20), default="goods")  # goods | shipping | service | fee
+    # goods | shipping | service | fee | dunning_fee | interest
+    kind: Mapped[str] = mapped_column(String(20), default="goods")
     order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
     credited_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_lines.id"))
     sku: Mapped[str] = mapped_column(String(64), default="")

@@ -5,7 +5,7 @@ import datetime as dt
 
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Amount, Base, UTCDateTime, utcnow
@@ -30,6 +30,11 @@ class Customer(Base):
     # Most the customer may owe us at once (open receivables plus confirmed on-account orders
     # not yet invoiced, core.credit); None: no limit set.
     credit_limit: Mapped[Decimal | None] = mapped_column(Amount())
+    # When the credit team next looks at the limit (core.credit.limits); past due, orders on
+    # account wait on a credit hold. None: no review planned.
+    credit_review_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The buyer's VAT identification number (printed on invoices, carried in the e-invoice).
+    vat_id: Mapped[str] = mapped_column(String(30), default="")
     postal_code: Mapped[str] = mapped_column(String(20), default="", index=True)  # for search
     stripe_customer_id: Mapped[str | None] = mapped_column(String(80))  # saved cards
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

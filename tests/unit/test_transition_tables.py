@@ -62,6 +62,9 @@ TRANSITION_FUNCTIONS = frozenset({
     "core.quotes.states.move_quote",
     "core.inventory.states.move_arrival",
     "core.purchasing.states.move_purchase_order",
+    "core.credit.states.move_promise", "core.credit.states.move_dispute",
+    "core.credit.states.move_task", "core.credit.states.move_run",
+    "core.credit.states.move_letter",
 })
 
 
