@@ -27,7 +27,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.billing import ledger, receivables
 from core.billing.errors import BillingError
 from core.billing.models import (GiftCard, GiftCardMovement, GiftCardRequest, Invoice,
@@ -139,7 +139,7 @@ def issue(session: Session, *, payment: Payment, amount: Decimal, actor: audit.A
                                   ledger.cr(ledger.GIFT_CARD_LIABILITY, amount)])
     session.add(GiftCardMovement(gift_card_id=card.id, kind="issue", amount=amount,
                                  reference=paid_with[:60], entry_id=entry.id,
-                                 payment_id=payment.id, at=utcnow()))
+                                 payment_id=payment.id, at=clock.now()))
     audit.record(session, "gift_card.sold", actor=actor, channel="backoffice", subject=card,
                  data={"amount": str(amount), "currency": currency, "last4": card.last4,
                        "payment": payment.id, "recorded_by": payment.recorded_by,
@@ -213,12 +213,12 @@ def redeem(session: Session, code: str, amount: Decimal, *, actor: audit.Actor,
         order.amount_prepaid += amount
     payment = receivables.record_payment(
         session, customer_id=customer_id, method="gift_card", amount=amount,
-        currency=card.currency, received_on=utcnow().date(), reference=f"gift card …{card.last4}",
+        currency=card.currency, received_on=clock.today(), reference=f"gift card …{card.last4}",
         actor=actor, allocations=allocations, order_id=order_id, gift_card_id=card.id, key=key)
     session.add(GiftCardMovement(gift_card_id=card.id, kind="redeem", amount=-amount,
                                  reference=(invoice.number if invoice is not None
                                             else order.number), entry_id=payment.entry_id,
-                                 at=utcnow()))
+                                 at=clock.now()))
     session.flush()
     session.refresh(card)
     return payment
@@ -242,7 +242,7 @@ def restore(session: Session, payment: Payment, *, actor: audit.Actor, key: str)
     refund = Refund(payment_id=payment.id, customer_id=payment.customer_id, method="gift_card",
                     amount=amount, currency=payment.currency, status=RefundStatus.SUCCEEDED,
                     reference=f"gift card …{card.last4}", key=key, recorded_by=actor.label,
-                    entry_id=entry.id, recorded_at=utcnow())
+                    entry_id=entry.id, recorded_at=clock.now())
     session.add(refund)
     session.flush()
     session.refresh(card)
@@ -304,7 +304,7 @@ def _back_to_card(session: Session, note: Invoice, payment: Payment, amount: Dec
                     customer_id=note.customer_id, method="gift_card", amount=amount,
                     currency=note.currency, status=RefundStatus.SUCCEEDED,
                     reference=f"gift card …{card.last4}", key=key, reason=note.reason[:300],
-                    recorded_by=actor.label, entry_id=entry.id, recorded_at=utcnow())
+                    recorded_by=actor.label, entry_id=entry.id, recorded_at=clock.now())
     session.add(refund)
     session.flush()
     session.refresh(card)
@@ -327,5 +327,5 @@ def _onto_card(session: Session, payment: Payment, amount: Decimal, *, actor: au
                         postings=[ledger.dr(ledger.CUSTOMER_DEPOSITS, amount, customer_id),
                                   ledger.cr(ledger.GIFT_CARD_LIABILITY, amount)])
     session.add(GiftCardMovement(gift_card_id=card.id, kind="refund", amount=amount,
-                                 reference=movement_reference, entry_id=entry.id, at=utcnow()))
+                                 reference=movement_reference, entry_id=entry.id, at=clock.now()))
     return card, entry

@@ -25,13 +25,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit, events
+from core import audit, clock, events
 from core.billing import ledger, receivables
 from core.billing.errors import BillingError
 from core.billing.states import derived_status
 from core.billing.models import Invoice, InvoiceLine, InvoiceTax
 from core.customers.models import Customer
-from core.db import utcnow
 from core.errors import NotFound
 from core.money import minor_units
 from core.numbering import next_number
@@ -373,7 +372,7 @@ def _issue(session: Session, *, kind: str, lines: list[InvoiceLine], customer: C
            email: str, bill_to: dict, order: Order | None, actor: audit.Actor,
            today: dt.date | None, shipment_id: int | None = None,
            credited: Invoice | None = None, reason: str = "", memo: str = "") -> Invoice:
-    today = today or utcnow().date()
+    today = today or clock.today()
     taxes: dict[Decimal, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for line in lines:
         taxes[line.tax_rate][0] += line.net
@@ -390,7 +389,7 @@ def _issue(session: Session, *, kind: str, lines: list[InvoiceLine], customer: C
         cash_discount_until=terms.discount_until(today),
         net_total=sum((l.net for l in lines), ZERO), tax_total=sum((l.tax for l in lines), ZERO),
         gross_total=gross, amount_open=gross, status=derived_status(gross, gross),
-        reason=reason, memo=memo[:1000], issued_by=actor.label, issued_at=utcnow(),
+        reason=reason, memo=memo[:1000], issued_by=actor.label, issued_at=clock.now(),
         lines=lines, tax_lines=[InvoiceTax(rate=rate, net=n, tax=t)
                                 for rate, (n, t) in sorted(taxes.items())])
     session.add(doc)

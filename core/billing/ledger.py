@@ -17,10 +17,9 @@ from decimal import Decimal
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from core import spreadsheet
+from core import clock, spreadsheet
 from core.billing.models import Account, JournalEntry, JournalLine
 from core.customers.models import Customer
-from core.db import utcnow
 from core.errors import DomainError
 from core.money import minor_units
 
@@ -93,7 +92,7 @@ def post(session: Session, kind: str, *, currency: str, postings: Iterable[Posti
     if not lines or debits != credits:
         raise LedgerError(f"A journal entry must balance: debits {debits}, credits {credits}.")
     entry = JournalEntry(kind=kind, reference=reference[:60], memo=memo[:300], currency=currency,
-                         actor=actor[:200], posted_at=utcnow(),
+                         actor=actor[:200], posted_at=clock.now(),
                          reversal_of_id=reversal_of.id if reversal_of else None)
     entry.lines = [JournalLine(account_code=p.account, debit=p.debit, credit=p.credit,
                                customer_id=p.customer_id) for p in lines]

@@ -22,13 +22,12 @@ from decimal import Decimal
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.billing import ledger
 from core.billing import states as billing_states
 from core.billing.errors import BillingError
 from core.billing.states import RefundStatus
 from core.billing.models import Allocation, GiftCardRequest, Invoice, Payment, Refund
-from core.db import utcnow
 from core.errors import NotFound
 from core.money import Money
 from core.orders import holds
@@ -143,7 +142,7 @@ def record_payment(session: Session, *, customer_id: int | None, method: str, am
                       stripe_id=stripe_id, key=key, gift_card_id=gift_card_id,
                       recorded_by=actor.label,
                       recorded_by_id=actor.id if actor.kind == "agent" else None,
-                      recorded_at=utcnow())
+                      recorded_at=clock.now())
     session.add(payment)
     session.flush()
     entry = ledger.post(session, "payment", currency=currency, actor=actor.label,
@@ -156,7 +155,7 @@ def record_payment(session: Session, *, customer_id: int | None, method: str, am
     for iid, part in wanted:
         invoice = invoices[iid]
         session.add(Allocation(invoice_id=iid, kind="payment", payment_id=payment.id, amount=part,
-                               by=actor.label, entry_id=entry.id, at=utcnow()))
+                               by=actor.label, entry_id=entry.id, at=clock.now()))
         _reduce(invoice, part)
         _take_cash_discount(session, invoice, received_on, actor)
     audit.record(session, "payment.recorded", actor=actor, channel="backoffice", subject=payment,
@@ -196,7 +195,7 @@ def _take_cash_discount(session: Session, invoice: Invoice, on: dt.date,
                         postings=[ledger.dr(ledger.SALES_DISCOUNTS, rest),
                                   ledger.cr(ledger.RECEIVABLES, rest, invoice.customer_id)])
     session.add(Allocation(invoice_id=invoice.id, kind="cash_discount", amount=rest,
-                           by=actor.label, entry_id=entry.id, at=utcnow(),
+                           by=actor.label, entry_id=entry.id, at=clock.now(),
                            note=f"{invoice.cash_discount_percent.normalize()} % cash discount"))
     _reduce(invoice, rest)
 
@@ -210,7 +209,7 @@ def record_card_capture(session: Session, invoice: Invoice, *, amount: Decimal, 
         return existing
     part = min(amount, invoice.amount_open)
     return record_payment(session, customer_id=invoice.customer_id, method="card", amount=amount,
-                          currency=invoice.currency, received_on=utcnow().date(),
+                          currency=invoice.currency, received_on=clock.today(),
                           reference=stripe_id, actor=actor, order_id=invoice.order_id,
                           allocations=[(invoice.id, part)] if part else [],
                           stripe_id=stripe_id, key=key)
@@ -248,10 +247,10 @@ def allocate(session: Session, invoice: Invoice, amount: Decimal, *, actor: audi
     allocation = Allocation(invoice_id=invoice.id, kind="payment" if payment else "credit_note",
                             payment_id=payment.id if payment else None,
                             credit_note_id=credit_note.id if credit_note else None,
-                            amount=amount, by=actor.label, entry_id=entry.id, at=utcnow())
+                            amount=amount, by=actor.label, entry_id=entry.id, at=clock.now())
     session.add(allocation)
     _reduce(invoice, amount)
-    _take_cash_discount(session, invoice, on or utcnow().date(), actor)
+    _take_cash_discount(session, invoice, on or clock.today(), actor)
     session.flush()
     release_collection_hold(session, invoice.order_id)
     return allocation
@@ -316,7 +315,7 @@ def settle_with_credit_note(session: Session, invoice: Invoice, credit_note: Inv
     if amount:
         session.add(Allocation(invoice_id=invoice.id, kind="credit_note",
                                credit_note_id=credit_note.id, amount=amount, by=actor.label,
-                               entry_id=entry_id, at=utcnow()))
+                               entry_id=entry_id, at=clock.now()))
         _reduce(invoice, amount)
     credit_note.amount_open = credit_note.gross_total - amount
     billing_states.restate(credit_note)
@@ -366,7 +365,7 @@ def write_off(session: Session, invoice: Invoice, amount: Decimal, *, limit: Dec
                                   ledger.cr(ledger.RECEIVABLES, amount, invoice.customer_id)])
     allocation = Allocation(invoice_id=invoice.id, kind="write_off", amount=amount,
                             by=actor.label, entry_id=entry.id, note=reason.strip()[:300],
-                            at=utcnow())
+                            at=clock.now())
     session.add(allocation)
     _reduce(invoice, amount)
     audit.record(session, "invoice.written_off", actor=actor, channel="backoffice",
@@ -571,7 +570,7 @@ def refund_credit(session: Session, *, amount: Decimal, method: str, reference: 
                     customer_id=source.customer_id, method=method, amount=amount,
                     currency=source.currency, status=RefundStatus.SUCCEEDED,
                     reference=reference.strip(), key=key, reason=reason[:300],
-                    recorded_by=actor.label, entry_id=entry.id, recorded_at=utcnow())
+                    recorded_by=actor.label, entry_id=entry.id, recorded_at=clock.now())
     session.add(refund)
     audit.record(session, "credit.refunded", actor=actor, channel="backoffice", subject=refund,
                  data={"amount": str(amount), "method": method})
@@ -620,7 +619,7 @@ def begin_card_refund(session: Session, *, payment: Payment, amount: Decimal, ke
                     customer_id=payment.customer_id, method="card", amount=amount,
                     currency=payment.currency, status=RefundStatus.PENDING, key=key,
                     reason=reason[:300],
-                    recorded_by=actor.label, recorded_at=utcnow())
+                    recorded_by=actor.label, recorded_at=clock.now())
     session.add(refund)
     session.flush()
     return refund
@@ -700,7 +699,7 @@ class Balance:
 def customer_balance(session: Session, customer_id: int, currency: str,
                      today: dt.date | None = None) -> Balance:
     """Two queries, whatever the number of invoices."""
-    today = today or utcnow().date()
+    today = today or clock.today()
     open_total, overdue, count, notes = session.execute(
         select(func.coalesce(func.sum(case((Invoice.kind == "invoice", Invoice.amount_open),
                                            else_=0)), 0),

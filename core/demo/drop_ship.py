@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.agents.models import Agent
-from core.billing import invoicing
 from core.catalog.models import Product, Variant
 from core.customers.models import Customer, CustomerAddress
 from core.db import utcnow
@@ -35,7 +34,7 @@ DROP_SHIPPED = ("DSK-E7-160", "ACO-DIV-160")  # the desks (both tops) and the di
 
 def load_drop_ship(session: Session) -> str:
     """Flushes; the caller commits."""
-    from core.demo.orders import take_phone_order  # the demo's phone orders, on account
+    from core.demo.orders import dated, take_phone_order  # the demo's phone orders, on account
     nordic = Supplier(**NORDIC)
     session.add(nordic)
     session.flush()
@@ -58,10 +57,11 @@ def load_drop_ship(session: Session) -> str:
     lines = purchasing.record_shipment(session, po, {l.id: l.quantity for l in po.lines},
                                        actor=warehouse, carrier="dhl",
                                        tracking_number="00340434160000001")
-    done = fulfilment.ship_drop_shipped(session, shipped, lines, purchase_order_id=po.id,
-                                        carrier="dhl", tracking_number="00340434160000001",
-                                        actor=warehouse)
-    _backdate(done, days_ago=4)
+    with dated(4):  # invoiced 4 days ago (core.clock): the ledger agrees
+        done = fulfilment.ship_drop_shipped(session, shipped, lines, purchase_order_id=po.id,
+                                            carrier="dhl", tracking_number="00340434160000001",
+                                            actor=warehouse)
+    done.shipment.shipped_at = utcnow() - dt.timedelta(days=4)
     session.flush()
     return (f"{nordic.name} drop-ships desks and desk dividers: purchase order "
             f"{purchasing.for_order(session, waiting.id)[0].number} waits for the supplier, "
@@ -83,10 +83,3 @@ def _studio(session: Session) -> Customer:
     return studio
 
 
-def _backdate(done: fulfilment.Shipped, *, days_ago: int) -> None:
-    issued = (utcnow() - dt.timedelta(days=days_ago)).date()
-    invoice = done.invoice
-    terms = invoicing.TERMS[invoice.terms]
-    invoice.issue_date, invoice.due_date = issued, terms.due_date(issued)
-    invoice.cash_discount_until = terms.discount_until(issued)
-    done.shipment.shipped_at = utcnow() - dt.timedelta(days=days_ago)

@@ -5,18 +5,22 @@ shop order paid by gift card.
 
 Everything goes through the same services as real work (phone order entry, release,
 shipping, invoicing, payments, gift cards), so the ledger balances and the documents carry
-real numbers; only dates are moved into the past. Nothing here calls Stripe: on-account
+real numbers. Past days are lived through core.clock (`dated`): the services run with the
+clock moved back, so the ledger's entries, the allocations and the documents carry the same
+dates; only order and shipment timestamps are moved afterwards. Nothing here calls Stripe: on-account
 orders and a gift card need no card.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.agents.models import Agent
 from core.agents.services import actor_for
 from core.billing import credit_requests, giftcards, invoicing, receivables
@@ -42,6 +46,17 @@ BIRCH = dict(name="Birch & Co Architects", email="accounts@birch.example",
 BIRCH_ADDRESS = dict(full_name="Birch & Co Reception", company="Birch & Co Architects",
                      line1="Jungfernstieg 7", city="Hamburg", postal_code="20354", region="HH",
                      country="DE", phone="+49 40 555 0142")
+
+
+@contextmanager
+def dated(days_ago: int) -> Iterator[None]:
+    """Run what is inside as on the day `days_ago` days back (core.clock), and move the
+    clock back to where it was afterwards, whatever happens."""
+    clock.travel(days=-days_ago)
+    try:
+        yield
+    finally:
+        clock.travel(days=days_ago)
 
 
 def _variants(session: Session) -> dict[str, int]:
@@ -86,14 +101,11 @@ def ship_dated(session: Session, order: Order, quantities: dict[str, int] | None
     by_sku = {l.sku: l.id for l in order.lines}
     wanted = ({by_sku[s]: q for s, q in quantities.items()} if quantities else
               {l.id: l.quantity - l.quantity_shipped for l in order.lines})
-    shipped = fulfilment.ship_and_invoice(session, order, wanted, carrier="dhl",
-                                          tracking_number=f"00340434{order.id:010d}",
-                                          actor=actor)
+    with dated(days_ago):
+        shipped = fulfilment.ship_and_invoice(session, order, wanted, carrier="dhl",
+                                              tracking_number=f"00340434{order.id:010d}",
+                                              actor=actor)
     invoice = shipped.invoice
-    issued = (utcnow() - dt.timedelta(days=days_ago)).date()
-    terms = invoicing.TERMS[invoice.terms]
-    invoice.issue_date, invoice.due_date = issued, terms.due_date(issued)
-    invoice.cash_discount_until = terms.discount_until(issued)
     shipped.shipment.shipped_at = utcnow() - dt.timedelta(days=days_ago)
     return invoice
 
@@ -122,11 +134,12 @@ def load_demo_orders(session: Session, acme: Customer) -> str:
 
     def bank(customer: Customer, amount: str, invoices: list[tuple[Invoice, str]],
              days_ago: int, reference: str):
-        return receivables.record_payment(
-            session, customer_id=customer.id, method="bank_transfer", amount=Decimal(amount),
-            currency="EUR", received_on=(utcnow() - dt.timedelta(days=days_ago)).date(),
-            reference=reference, actor=clerk,
-            allocations=[(i.id, Decimal(a)) for i, a in invoices])
+        with dated(days_ago):
+            return receivables.record_payment(
+                session, customer_id=customer.id, method="bank_transfer",
+                amount=Decimal(amount), currency="EUR", received_on=clock.today(),
+                reference=reference, actor=clerk,
+                allocations=[(i.id, Decimal(a)) for i, a in invoices])
 
     # Acme Corp, net 30
     phone_order(acme, [("PAP-A4-80-BOX", 4), ("TON-TN3430", 2)], 0, po="PO-7781")  # to release

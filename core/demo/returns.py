@@ -24,7 +24,7 @@ from core.config import Settings
 from core.customers.models import Customer, CustomerAddress
 from core.customers.services import register_customer
 from core.db import utcnow
-from core.demo.orders import DEMO_PASSWORD, ship_dated, take_phone_order
+from core.demo.orders import DEMO_PASSWORD, dated, ship_dated, take_phone_order
 from core.orders.models import Order
 from core.returns import services as returns
 from core.returns import settlement
@@ -99,12 +99,11 @@ def load_demo_returns(session: Session, settings: Settings | None = None) -> str
 
     def settle(rma: ReturnAuthorisation, days_ago: int) -> settlement.Settled:
         # No card is refunded here (on-account money goes against invoices): no gateway.
-        done = settlement.settle(session, None, rma.id, actor=warehouse, commit=session.flush)
+        with dated(days_ago):  # its credit notes and their entries dated that day
+            done = settlement.settle(session, None, rma.id, actor=warehouse,
+                                     commit=session.flush)
         if done.problem:
             raise DemoReturnError(f"{rma.number}: {done.problem}")
-        for note in settlement.credit_notes(session, rma):
-            if note.number in done.credit_notes:
-                note.issue_date = note.due_date = _ago(days_ago).date()
         return done
 
     # 1. Waiting for an agent: a scanner worth more than the auto-approval limit.
