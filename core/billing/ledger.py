@@ -107,6 +107,11 @@ def reverse(session: Session, entry: JournalEntry, *, memo: str = "", actor: str
         raise LedgerError("A reversal cannot itself be reversed; post a new entry instead.")
     if session.scalar(select(JournalEntry.id).where(JournalEntry.reversal_of_id == entry.id)):
         raise LedgerError(f"Entry {entry.id} has already been reversed.")
+    if any(line.account_code == RECEIVABLES for line in entry.lines):
+        # The invoices' open amounts (and the ageing, core.billing.ageing) follow 1200 only
+        # through invoices and allocations: correct those by a credit note or a write-off.
+        raise LedgerError("An entry on receivables is corrected by a credit note or a "
+                          "write-off, not by a reversal.")
     return post(session, "reversal", currency=entry.currency, reference=entry.reference,
                 memo=memo or f"Reversal of entry {entry.id}", actor=actor, reversal_of=entry,
                 postings=[Posting(l.account_code, debit=l.credit, credit=l.debit,

@@ -1,0 +1,333 @@
+"""Ageing of receivables as of any date: what each customer owed on day D, by how long past
+due, per currency; its total ties to the receivables control account (1200) on D.
+
+What was open on D is rebuilt from the documents, not from today's `amount_open`: an
+invoice posted on or before D is open by its gross total less the allocations (payments,
+credit notes, customer credit, write-offs, cash discounts) posted on or before D. Dates are
+the journal entries' `posted_at` (core.clock's day), so the ageing and the ledger agree to
+the cent on every day. Everything that posts to 1200 does so through an invoice (Dr) or an
+allocation (Cr); a reversal of a receivables entry is refused (core.billing.ledger.reverse).
+
+Customer credit (payments not allocated, credit notes' open amounts) is held on the
+deposits account (2300); it is shown beside the buckets, never netted into them.
+
+Every function runs a fixed number of queries, whatever the number of customers or
+invoices: the sums are made in SQL and only a page of customers comes back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Select, case, func, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.billing import ledger
+from core.billing.models import (Allocation, GiftCardMovement, Invoice, JournalEntry,
+                                 JournalLine, Payment, Refund)
+from core.customers.models import Customer
+from core.money import Money
+from core.paging import Page, clamp
+
+ZERO = Decimal(0)
+PER_PAGE = 50
+# bucket key -> label; the key is also the column name of the sums
+BUCKETS: dict[str, str] = {"current": "Current", "d1_30": "1–30 days", "d31_60": "31–60 days",
+                           "d61_90": "61–90 days", "over_90": "Over 90 days"}
+SORTS: dict[str, str] = {"total": "Total open", "over_90": "Over 90 days",
+                         "customer": "Customer"}
+
+
+def bucket_for(days_overdue: int) -> str:
+    """The bucket of an invoice `days_overdue` days past its due date (0 or less: current)."""
+    if days_overdue <= 0:
+        return "current"
+    if days_overdue <= 30:
+        return "d1_30"
+    if days_overdue <= 60:
+        return "d31_60"
+    if days_overdue <= 90:
+        return "d61_90"
+    return "over_90"
+
+
+def end_of(day: dt.date) -> dt.datetime:
+    """The first instant after `day` (UTC): what was posted on or before `day` is before it."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Open invoice amounts by age, in one currency."""
+
+    currency: str
+    current: Decimal = ZERO
+    d1_30: Decimal = ZERO
+    d31_60: Decimal = ZERO
+    d61_90: Decimal = ZERO
+    over_90: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.current + self.d1_30 + self.d31_60 + self.d61_90 + self.over_90
+
+    @property
+    def overdue(self) -> Decimal:
+        return self.total - self.current
+
+    def amounts(self) -> list[tuple[str, str, Decimal]]:
+        """(key, label, amount) in bucket order."""
+        return [(key, label, getattr(self, key)) for key, label in BUCKETS.items()]
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, self.currency)
+
+
+@dataclass(frozen=True)
+class AgeingRow:
+    customer_id: int | None  # None: invoices of guests (card orders without an account)
+    number: str
+    name: str
+    buckets: Buckets
+    credit: Decimal  # the customer's unapplied credit in this currency on the day
+
+    @property
+    def currency(self) -> str:
+        return self.buckets.currency
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    buckets: Buckets
+    ledger: Decimal  # the receivables account (1200) on the day
+    credit: Decimal  # unapplied customer credit on the day (deposits, 2300)
+    deposits_ledger: Decimal  # the deposits account (2300) on the day, credit side positive
+
+    @property
+    def currency(self) -> str:
+        return self.buckets.currency
+
+    @property
+    def difference(self) -> Decimal:
+        """Ledger less ageing: zero when the ageing ties to the ledger."""
+        return self.ledger - self.buckets.total
+
+    @property
+    def ties(self) -> bool:
+        return self.difference == 0
+
+
+@dataclass(frozen=True)
+class Ageing:
+    as_of: dt.date
+    totals: list[CurrencyTotal]
+    rows: Page[AgeingRow]
+    sort: str = "total"
+    search: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ties(self) -> bool:
+        return all(t.ties for t in self.totals)
+
+
+# -- what was open on a day ------------------------------------------------------------------
+
+def _settled(cutoff: dt.datetime):
+    """Per invoice, what allocations posted before `cutoff` settled of it."""
+    return (select(Allocation.invoice_id.label("invoice_id"),
+                   func.sum(Allocation.amount).label("amount"))
+            .join(JournalEntry, JournalEntry.id == Allocation.entry_id)
+            .where(JournalEntry.posted_at < cutoff)
+            .group_by(Allocation.invoice_id).subquery("settled"))
+
+
+def open_invoices_on(day: dt.date) -> Select:
+    """(invoice id, customer id, currency, due date, open amount) of every invoice open at
+    the end of `day`: a statement to run or to nest."""
+    cutoff = end_of(day)
+    settled = _settled(cutoff)
+    open_amount = Invoice.gross_total - func.coalesce(settled.c.amount, 0)
+    return (select(Invoice.id.label("invoice_id"), Invoice.customer_id.label("customer_id"),
+                   Invoice.currency.label("currency"), Invoice.due_date.label("due_date"),
+                   open_amount.label("open"))
+            .join(JournalEntry, JournalEntry.id == Invoice.entry_id)
+            .outerjoin(settled, settled.c.invoice_id == Invoice.id)
+            .where(Invoice.kind == "invoice", JournalEntry.posted_at < cutoff, open_amount > 0))
+
+
+def _bucket_sums(open_rows, day: dt.date) -> list:
+    """sum(open) per bucket as SQL columns, by the due date against `day`."""
+    due, amount = open_rows.c.due_date, open_rows.c.open
+    limits = [day, day - dt.timedelta(days=30), day - dt.timedelta(days=60),
+              day - dt.timedelta(days=90)]
+    bucket = case((due >= limits[0], "current"), (due >= limits[1], "d1_30"),
+                  (due >= limits[2], "d31_60"), (due >= limits[3], "d61_90"), else_="over_90")
+    return [func.coalesce(func.sum(case((bucket == key, amount), else_=0)), 0).label(key)
+            for key in BUCKETS]
+
+
+def _buckets(currency: str, sums) -> Buckets:
+    return Buckets(currency, *(Decimal(v or 0) for v in sums))
+
+
+def ledger_on(session: Session, account: str, day: dt.date, *, sign: int = 1,
+              customer_id: int | None = None) -> dict[str, Decimal]:
+    """The account's balance (debits less credits, times `sign`) at the end of `day`, per
+    currency. One query."""
+    stmt = (select(JournalEntry.currency, func.sum(JournalLine.debit - JournalLine.credit))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalLine.account_code == account, JournalEntry.posted_at < end_of(day))
+            .group_by(JournalEntry.currency))
+    if customer_id is not None:
+        stmt = stmt.where(JournalLine.customer_id == customer_id)
+    return {cur: sign * Decimal(v or 0) for cur, v in session.execute(stmt)}
+
+
+def _credit_movements(cutoff: dt.datetime):
+    """Every movement of customer credit posted before `cutoff`, signed (+ held for the
+    customer, - used or paid out), with its customer and currency."""
+    posted = JournalEntry.posted_at < cutoff
+
+    def entry_of(column):
+        return JournalEntry.id == column
+
+    payments = (select(Payment.customer_id.label("customer_id"), Payment.currency.label("currency"),
+                       Payment.amount.label("amount"))
+                .join(JournalEntry, entry_of(Payment.entry_id)).where(posted))
+    notes = (select(Invoice.customer_id, Invoice.currency, Invoice.gross_total)
+             .join(JournalEntry, entry_of(Invoice.entry_id))
+             .where(posted, Invoice.kind == "credit_note"))
+    used = (select(Invoice.customer_id, Invoice.currency, -Allocation.amount)
+            .join(Invoice, Invoice.id == Allocation.invoice_id)
+            .join(JournalEntry, entry_of(Allocation.entry_id))
+            .where(posted, or_(Allocation.payment_id.is_not(None),
+                               Allocation.credit_note_id.is_not(None))))
+    refunded = (select(Refund.customer_id, Refund.currency, -Refund.amount)
+                .join(JournalEntry, entry_of(Refund.entry_id))
+                .where(posted, Refund.status == "succeeded"))
+    gift_cards = (select(Payment.customer_id, Payment.currency, -GiftCardMovement.amount)
+                  .join(Payment, Payment.id == GiftCardMovement.payment_id)
+                  .join(JournalEntry, entry_of(GiftCardMovement.entry_id))
+                  .where(posted, GiftCardMovement.kind == "issue"))
+    return union_all(payments, notes, used, refunded, gift_cards).subquery("credit_moves")
+
+
+def credit_on(session: Session, day: dt.date, *, customer_ids: list[int | None] | None = None
+              ) -> dict[tuple[int | None, str], Decimal]:
+    """Unapplied customer credit at the end of `day` per (customer id, currency), rebuilt
+    from the payments, credit notes, allocations, refunds and gift cards bought with
+    credit (it equals the deposits account, 2300). One query."""
+    moves = _credit_movements(end_of(day))
+    stmt = (select(moves.c.customer_id, moves.c.currency, func.sum(moves.c.amount))
+            .group_by(moves.c.customer_id, moves.c.currency))
+    if customer_ids is not None:
+        known = [c for c in customer_ids if c is not None]
+        stmt = stmt.where(or_(moves.c.customer_id.in_(known), *(
+            [moves.c.customer_id.is_(None)] if None in customer_ids else [])))
+    return {(cid, cur): Decimal(v or 0) for cid, cur, v in session.execute(stmt)}
+
+
+# -- the report ------------------------------------------------------------------------------
+
+def _per_customer(day: dt.date):
+    rows = open_invoices_on(day).subquery("open_on_day")
+    return (select(rows.c.customer_id, rows.c.currency, *_bucket_sums(rows, day),
+                   func.sum(rows.c.open).label("total"))
+            .group_by(rows.c.customer_id, rows.c.currency).subquery("aged"))
+
+
+def ageing(session: Session, *, as_of: dt.date | None = None, page: int = 1,
+           per_page: int = PER_PAGE, sort: str = "total", search: str = "") -> Ageing:
+    """The ageing report as of a day (default today, core.clock): totals per currency
+    beside the ledger, and one page of customers. Seven queries, whatever the size."""
+    day = as_of or clock.today()
+    sort = sort if sort in SORTS else "total"
+    search = " ".join(search.split())[:100]
+    aged = _per_customer(day)
+    totals = session.execute(
+        select(aged.c.currency, *(func.coalesce(func.sum(aged.c[key]), 0) for key in BUCKETS))
+        .group_by(aged.c.currency)).all()
+    receivables = ledger_on(session, ledger.RECEIVABLES, day)
+    deposits = ledger_on(session, ledger.CUSTOMER_DEPOSITS, day, sign=-1)
+    moves = _credit_movements(end_of(day))
+    credit_total = {cur: Decimal(v or 0) for cur, v in session.execute(
+        select(moves.c.currency, func.sum(moves.c.amount)).group_by(moves.c.currency))}
+    rows_page = _customer_page(session, aged, page=page, per_page=per_page, sort=sort,
+                               search=search)
+    credit = credit_on(session, day, customer_ids=[r.customer_id for r in rows_page.items]
+                       ) if rows_page.items else {}
+    by_currency = {cur: _buckets(cur, sums) for cur, *sums in totals}
+    currencies = sorted(by_currency.keys() | {c for c, v in receivables.items() if v}
+                        | {c for c, v in credit_total.items() if v})
+    result = [CurrencyTotal(by_currency.get(cur, Buckets(cur)), receivables.get(cur, ZERO),
+                            credit_total.get(cur, ZERO), deposits.get(cur, ZERO))
+              for cur in currencies]
+    rows = rows_page.map(lambda r: AgeingRow(
+        r.customer_id, r.number or "", r.name or "Guest orders (no account)",
+        _buckets(r.currency, [r._mapping[k] for k in BUCKETS]),
+        credit.get((r.customer_id, r.currency), ZERO)))
+    return Ageing(day, result, rows, sort, search)
+
+
+def _customer_page(session: Session, aged, *, page: int, per_page: int, sort: str,
+                   search: str) -> Page:
+    stmt = (select(aged, Customer.number, Customer.name)
+            .outerjoin(Customer, Customer.id == aged.c.customer_id))
+    count = select(func.count()).select_from(aged)
+    if search:
+        like = f"%{search.replace('%', '').replace('_', '')}%"
+        matches = or_(Customer.name.ilike(like), Customer.number.ilike(like))
+        stmt = stmt.where(matches)
+        count = (select(func.count()).select_from(aged)
+                 .join(Customer, Customer.id == aged.c.customer_id).where(matches))
+    order = {"total": [aged.c.total.desc()], "over_90": [aged.c.over_90.desc(), aged.c.total.desc()],
+             "customer": [Customer.name]}[sort]
+    stmt = stmt.order_by(*order, Customer.name, aged.c.customer_id, aged.c.currency)
+    total = session.scalar(count) or 0
+    page = clamp(page, total, per_page)
+    items = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(items), page, per_page, total)
+
+
+def customer_ageing(session: Session, customer_id: int, day: dt.date) -> list[Buckets]:
+    """One customer's open invoices at the end of `day` by age, per currency. One query."""
+    rows = open_invoices_on(day).where(Invoice.customer_id == customer_id).subquery("mine")
+    found = session.execute(select(rows.c.currency, *_bucket_sums(rows, day))
+                            .group_by(rows.c.currency).order_by(rows.c.currency)).all()
+    return [_buckets(cur, sums) for cur, *sums in found]
+
+
+def open_items(session: Session, customer_id: int, day: dt.date) -> dict[str, Decimal]:
+    """What the customer owed at the end of `day` per currency: open invoices less
+    unapplied credit. Two queries."""
+    owed = {b.currency: b.total for b in customer_ageing(session, customer_id, day)}
+    for (_, cur), amount in credit_on(session, day, customer_ids=[customer_id]).items():
+        owed[cur] = owed.get(cur, ZERO) - amount
+    return owed
+
+
+CSV_HEADER = ["customer", "name", "currency", *BUCKETS.values(), "total", "unapplied credit"]
+
+
+def csv_rows(session: Session, *, as_of: dt.date, sort: str = "total", search: str = ""):
+    """The report's customer rows for a spreadsheet (header first), in pages of 2,000."""
+    yield CSV_HEADER
+    page = 1
+    while True:
+        report = ageing(session, as_of=as_of, page=page, per_page=2000, sort=sort,
+                        search=search)
+        for row in report.rows.items:
+            b = row.buckets
+            yield [row.number, row.name, row.currency, *(str(a) for _, _, a in b.amounts()),
+                   str(b.total), str(row.credit)]
+        if not report.rows.has_next:
+            return
+        page += 1
+
+
+__all__ = ["BUCKETS", "SORTS", "Ageing", "AgeingRow", "Buckets", "CurrencyTotal", "ageing",
+           "bucket_for", "credit_on", "customer_ageing", "csv_rows", "ledger_on",
+           "open_invoices_on", "open_items", "end_of"]
