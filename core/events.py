@@ -272,3 +272,11 @@ class PurchaseOrderCancelled:
     """A purchase order was cancelled with its sales order: the supplier is told not to ship."""
 
     purchase_order_id: int
+
+
+@dataclass(frozen=True)
+class StatementEmailRequested:
+    """A statement of account is to be e-mailed, its PDF attached (core.credit.statement_sends:
+    the monthly run, once per customer and period, or a controller's "E-mail statement")."""
+
+    statement_send_id: int

@@ -36,6 +36,8 @@ The mails, by event:
   old one; EmailChanged -> the old address is told the change went through.
 * DeliveryMoved -> an order's backordered lines ship later (an expected arrival moved or
   was cancelled): the lines and their new dates, once per order.
+* StatementEmailRequested -> a statement of account, its PDF attached (monthly once per
+  customer and period, or on demand).
 
 One mail is not an event: a sold gift card's code is sent at once, in the process that
 sold it, and says whether it went (`send_gift_card_code`): only the code's hash is stored,
@@ -941,3 +943,45 @@ events.subscribe(events.PurchaseOrderSent, lambda happened: _queue(
 events.subscribe(events.PurchaseOrderCancelled, lambda happened: _queue(
     send_purchase_order_cancelled, happened.purchase_order_id,
     what=f"cancelled purchase order {happened.purchase_order_id}"))
+
+
+# -- statements of account --------------------------------------------------------------------
+# StatementEmailRequested -> the statement for its period, its PDF attached, to the address
+# the StatementSend row holds (core.credit.statement_sends: monthly once, or on demand).
+
+def statement_message(session, send, *, settings: Settings):
+    """The e-mail carrying a customer's statement of account, its PDF attached."""
+    from core.billing import statements
+    from core.customers.models import Customer
+    seller = documents.Seller.from_settings(settings)
+    st = statements.statement(session, session.get(Customer, send.customer_id),
+                              statements.Period(send.period_start, send.period_end))
+    pdf = Attachment(statements.pdf_filename(st), statements.statement_pdf(st, seller=seller),
+                     "application/pdf")
+    return _message(settings, to=send.email,
+                    subject=f"Your statement of account for {st.period.label} from {seller.name}",
+                    template="statement", attachments=[pdf], st=st, seller=seller)
+
+
+@celery_app.task(name="marketline.send_statement", **_RETRY)
+def send_statement(send_id: int) -> bool:
+    """E-mail the statement a StatementSend row stands for. True when sent."""
+    from core.credit.models import StatementSend
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
+    try:
+        send = session.get(StatementSend, send_id)
+        if send is None or not send.email:
+            return False
+        message = statement_message(session, send, settings=settings)
+        session.rollback()  # no transaction stays open while SMTP talks
+        _deliver(settings, message)
+        return True
+    finally:
+        session.close()
+
+
+events.subscribe(events.StatementEmailRequested, lambda happened: _queue(
+    send_statement, happened.statement_send_id,
+    what=f"statement {happened.statement_send_id}"))
