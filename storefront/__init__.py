@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(approvals.bp)
     from storefront import quotes
     app.register_blueprint(quotes.bp)
+    from storefront import statements
+    app.register_blueprint(statements.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)

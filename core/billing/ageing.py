@@ -257,8 +257,8 @@ def ageing(session: Session, *, as_of: dt.date | None = None, page: int = 1,
         select(moves.c.currency, func.sum(moves.c.amount)).group_by(moves.c.currency))}
     rows_page = _customer_page(session, aged, page=page, per_page=per_page, sort=sort,
                                search=search)
-    credit = credit_on(session, day, customer_ids=[r.customer_id for r in rows_page.items]
-                       ) if rows_page.items else {}
+    # always run (an empty page too): the page's query count never depends on its rows
+    credit = credit_on(session, day, customer_ids=[r.customer_id for r in rows_page.items])
     by_currency = {cur: _buckets(cur, sums) for cur, *sums in totals}
     currencies = sorted(by_currency.keys() | {c for c, v in receivables.items() if v}
                         | {c for c, v in credit_total.items() if v})
