@@ -41,7 +41,10 @@ Settings (environment):
     BENCH_CONNECTIONS  concurrent connections (default 16); BENCH_THREADS wrk threads (2)
     BENCH_WORKERS      gunicorn workers per server (default 3)
     BENCH_TOOL         auto | wrk | python (default auto: wrk when installed)
-    BENCH_TARGETS      comma-separated subset of: ceiling,bare,home,category,product,search,sign-in
+    BENCH_TARGETS      comma-separated subset of: ceiling,bare,home,category,product,search,sign-in,
+                       customers,ageing (the ageing report, signed in as the demo billing agent,
+                       over BENCH_AGEING_INVOICES open invoices: bench.ageing; not added to
+                       the development database unless that variable is set)
     BENCH_SEARCH       the search text (default "paper")
     BENCH_CUSTOMER_SEARCH  what the console's customer search is given (default "meyer"),
                        measured signed in as the demo agent
@@ -400,9 +403,10 @@ def pick_targets(database_url: str, cfg: Config) -> tuple[list[Target], dict]:
         Target("search", "app", f"/search?q={quote(cfg.search)}"),
         Target("sign-in", "app", "/agent/sign-in"),
         Target("customers", "app", f"/agent/customers/?q={quote(cfg.customer_search)}"),
+        Target("ageing", "app", "/agent/receivables/ageing"),
     ]
     wanted = cfg.targets or ["ceiling", "home", "category", "product", "search", "sign-in",
-                             "customers"]
+                             "customers", "ageing"]
     unknown = set(wanted) - {t.name for t in targets}
     if unknown:
         raise SystemExit(f"BENCH_TARGETS: unknown target(s) {', '.join(sorted(unknown))}")
@@ -450,6 +454,8 @@ def check_in_process(targets: list[Target], cfg: Config, category_path: str) -> 
     for target in targets:
         if target.path.startswith("/agent/customers"):
             target.cookie = agent_cookie(apps["app"])
+        if target.path.startswith("/agent/receivables"):  # billing and credit control
+            target.cookie = agent_cookie(apps["app"], BILLING)
     event.listen(Engine, "before_cursor_execute", _count_sql)
     try:
         for target in targets:
@@ -482,20 +488,21 @@ def check_in_process(targets: list[Target], cfg: Config, category_path: str) -> 
 
 
 AGENT = ("agent@marketline.example", "demo-pass-1")  # from the demo data
+BILLING = ("billing@marketline.example", "demo-pass-1")  # billing and credit roles
 
 
-def agent_cookie(application) -> str:
-    """Sign the demo agent in (as a browser would) and return its console cookie."""
+def agent_cookie(application, agent: tuple[str, str] = AGENT) -> str:
+    """Sign a demo agent in (as a browser would) and return its console cookie."""
     from werkzeug.test import Client
 
     client = Client(application)
     page = client.get("/agent/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    answer = client.post("/agent/sign-in", data={"email": AGENT[0], "password": AGENT[1],
+    answer = client.post("/agent/sign-in", data={"email": agent[0], "password": agent[1],
                                                  "csrf_token": token})
     cookie = client.get_cookie("ml_console", path="/agent")  # its path is the console root
     if answer.status_code not in (204, 303) or cookie is None:
-        raise RuntimeError(f"could not sign in {AGENT[0]} (answer {answer.status_code})")
+        raise RuntimeError(f"could not sign in {agent[0]} (answer {answer.status_code})")
     return f"ml_console={cookie.value}"
 
 
@@ -630,6 +637,16 @@ def _main() -> int:
         targets = all_targets if pages else []
         print(f"  {data['database']}: {data['products']:,} products, "
               f"{data['customers']:,} customers")
+        if any(t.name == "ageing" for t in targets):
+            if _is_dev_database(database_url) and "BENCH_AGEING_INVOICES" not in os.environ:
+                print("  ageing: the development database keeps its own invoices (set "
+                      "BENCH_AGEING_INVOICES to add the bench's open invoices here)")
+            else:
+                from bench import ageing as ageing_bench
+                data["ageing"] = ageing_bench.prepare(database_url)
+                print(f"  ageing: {data['ageing']['open_invoices']:,} open invoices over "
+                      f"{data['ageing']['customers']:,} customers "
+                      f"({data['ageing']['added']:,} added in {data['ageing']['seconds']} s)")
         if targets:
             check_in_process(targets, cfg, data["category_path"])
             print(f"Load: {tool}, {cfg.connections} connections, {cfg.rounds} round(s) of "

@@ -565,6 +565,10 @@ class Scene:
         from core.quotes import services as quotes
         return quotes.get_quote(self.db, self["quote_draft"]).lines[0].id
 
+    def month(self):  # a statement of account's month (the shop's account area): last month
+        from core.billing import statements
+        return statements.last_month().start.strftime("%Y-%m")
+
 
 # --- fixtures ------------------------------------------------------------------------------
 
