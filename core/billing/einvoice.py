@@ -38,6 +38,7 @@ from core.billing.invoicing import TERMS
 from core.billing.models import Invoice, InvoiceLine
 from core.customers.addresses import COUNTRIES
 from core.customers.models import Customer, CustomerAddress
+from core.errors import NotFound
 from core.money import minor_units
 from core.orders.models import Order
 
@@ -430,3 +431,21 @@ def embed(pdf: bytes, xml: bytes, *, title: str, author: str, subject: str) -> b
         pdf, xml, flavor=FLAVOR, level=LEVEL, check_xsd=True, lang="en",
         pdf_metadata={"author": author, "keywords": "Factur-X, e-invoice",
                       "title": title, "subject": subject})
+
+
+# -- downloads ------------------------------------------------------------------------------
+
+def offered_to(viewer) -> bool:
+    """Whether the shop offers the XML on its own: to business customers' logins (a person's
+    invoice is the PDF; the same XML is inside it)."""
+    customer = getattr(viewer, "customer", None)
+    return bool(customer is not None and customer.is_company)
+
+
+def customer_einvoice(session, viewer, number: str) -> Invoice:
+    """A document the shop login sees (core.billing.queries.customer_invoice) whose XML it
+    may download; NotFound otherwise, for persons too."""
+    invoice = queries.customer_invoice(session, viewer, number)
+    if not offered_to(viewer):
+        raise NotFound(queries.NOT_FOUND)
+    return invoice
