@@ -3,6 +3,7 @@ digits, python-stdnum), kept compact ('DE 129 753 100' -> 'DE129753100')."""
 from __future__ import annotations
 
 from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError
 
 from core.errors import InvalidInput
 
@@ -15,8 +16,11 @@ def clean_vat_id(value: str | None, *, field: str = "vat_id") -> str:
     text = (value or "").strip()
     if not text:
         return ""
-    compact = eu_vat.compact(text).upper()
-    if len(compact) > MAX_LENGTH or not eu_vat.is_valid(compact):
+    try:
+        compact = eu_vat.compact(text).upper()
+    except ValidationError:  # not even a country prefix it knows
+        compact = ""
+    if not compact or len(compact) > MAX_LENGTH or not eu_vat.is_valid(compact):
         raise InvalidInput("Enter a valid EU VAT ID with its country prefix, like "
                            "DE129753100.", field=field)
     return compact

@@ -155,6 +155,31 @@ def test_the_buyers_vat_id_is_snapshotted_when_an_invoice_is_issued(db):
     assert xsd_ok(einvoice.invoice_xml(note, seller=SELLER))
 
 
+def test_a_vat_id_is_compacted_and_a_wrong_one_refused_at_the_field(db):
+    from core.customers.services import CustomerData, create_customer
+    from core.customers.vat import clean_vat_id
+    from core.errors import InvalidInput
+    assert clean_vat_id(" de 129 753 100 ") == "DE129753100"
+    assert clean_vat_id("ATU13585627") == "ATU13585627"
+    assert clean_vat_id("") == ""
+    for wrong in ("DE129753101", "DE12975310", "XX123456789", "129753100"):
+        with pytest.raises(InvalidInput) as refused:
+            clean_vat_id(wrong)
+        assert refused.value.field == "vat_id"
+    data = CustomerData(kind="company", name="Vat Check GmbH", email="vat@check.example",
+                        address={"full_name": "Vat Check", "company": "", "line1": "Weg 1",
+                                 "line2": "", "city": "Berlin", "postal_code": "10115",
+                                 "region": "", "country": "DE", "phone": ""},
+                        vat_id="DE 315 829 479")
+    created = create_customer(db, data, actor=CLERK, roles=frozenset({"admin"}))
+    assert created.vat_id == "DE315829479"
+    with pytest.raises(InvalidInput) as refused:
+        create_customer(db, CustomerData(**{**data.__dict__, "email": "v2@check.example",
+                                            "vat_id": "DE315829470"}),
+                        actor=CLERK, roles=frozenset({"admin"}))
+    assert refused.value.field == "vat_id"
+
+
 def test_the_bank_line_of_the_settings_gives_iban_and_bic():
     bank = einvoice.parse_bank("IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX")
     assert bank == einvoice.BankAccount("DE89370400440532013000", "COBADEFFXXX")
