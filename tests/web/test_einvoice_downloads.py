@@ -176,3 +176,38 @@ def test_the_vat_id_is_edited_on_the_customer_form_and_checked_at_the_field(cons
     assert customer(db, "Acme Corp").vat_id == "DE271846320"
     invoice = free_text(db, customer(db, "Acme Corp"))
     assert invoice.bill_to["vat_id"] == "DE271846320"
+
+
+# -- the VAT id on the shop's Company page ------------------------------------------------------
+
+def test_a_company_admin_sets_the_vat_id_on_the_company_page(client, db):
+    signed_in(client, "admin@acme.example")
+    page = text(client.get("/account/company"))
+    assert 'for="vat_id"' in page and 'value="DE129753100"' in page
+    token = csrf_token(client, "/account/company")
+    refused = client.post("/account/company/vat-id", data={"csrf_token": token,
+                                                           "vat_id": "DE129753101"})
+    assert refused.status_code == 422
+    assert re.search(r'id="vat_id-error">Enter a valid EU VAT ID', text(refused))
+    assert 'value="DE129753101"' in text(refused)  # the typed value stays
+    db.expire_all()
+    assert customer(db, "Acme Corp").vat_id == "DE129753100"
+    saved = client.post("/account/company/vat-id", data={"csrf_token": token,
+                                                         "vat_id": "de271846320"})
+    assert saved.status_code in (302, 303)
+    db.expire_all()
+    assert customer(db, "Acme Corp").vat_id == "DE271846320"
+    assert "VAT ID DE271846320 saved" in text(client.get("/account/company"))
+
+
+def test_a_buyer_cannot_set_the_vat_id_and_a_post_without_csrf_is_refused(client, db):
+    signed_in(client, "buyer@acme.example")
+    token = csrf_token(client, "/account/")
+    response = client.post("/account/company/vat-id", data={"csrf_token": token,
+                                                            "vat_id": "DE271846320"})
+    assert response.status_code == 404
+    signed_in(client, "admin@acme.example")
+    assert client.post("/account/company/vat-id",
+                       data={"vat_id": "DE271846320"}).status_code in (400, 422)
+    db.expire_all()
+    assert customer(db, "Acme Corp").vat_id == "DE129753100"
