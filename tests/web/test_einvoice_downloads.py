@@ -174,6 +174,7 @@ def test_the_vat_id_is_edited_on_the_customer_form_and_checked_at_the_field(cons
     assert response.status_code in (302, 303), text(response)[:2000]
     db.expire_all()
     assert customer(db, "Acme Corp").vat_id == "DE271846320"
+    assert "<dt>VAT ID</dt><dd>DE271846320</dd>" in text(console.get(f"/customers/{acme.number}"))
     invoice = free_text(db, customer(db, "Acme Corp"))
     assert invoice.bill_to["vat_id"] == "DE271846320"
 
