@@ -29,8 +29,8 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
                                       RejectRequestForm, TrialBalanceForm, WriteOffForm,
                                       allocation_id, line_form, options,
                                       tax_choices)
-from core.billing import (accounts, credit_requests, documents, giftcard_requests, giftcards,
-                          invoicing, ledger, queries, receivables)
+from core.billing import (accounts, credit_requests, documents, einvoice, giftcard_requests,
+                          giftcards, invoicing, ledger, queries, receivables)
 from core.billing.errors import BillingError
 from core.errors import DomainError, NotFound
 from core.money import Money
@@ -151,6 +151,20 @@ def invoice_pdf(number: str):
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = \
         f'inline; filename="{documents.pdf_filename(invoice)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/invoices/<number>.xml", endpoint="invoice_xml")
+@requires_role(*VIEW)
+def invoice_xml(number: str):
+    """The e-invoice (Factur-X EN 16931 XML) on its own."""
+    invoice = accounts.find_invoice(db_session, number)
+    response = make_response(einvoice.invoice_xml(
+        invoice, seller=documents.Seller.from_settings(_settings())))
+    response.headers["Content-Type"] = "application/xml; charset=utf-8"
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="{einvoice.xml_filename(invoice)}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

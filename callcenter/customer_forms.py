@@ -48,6 +48,7 @@ class CustomerForm(FlaskForm):
     payment_terms = SelectField("Payment terms", choices=options(PAYMENT_TERMS.items()),
                                 default="card")
     on_account_allowed = BooleanField("May order on account (pay by invoice)")
+    vat_id = StringField("VAT ID (optional)", validators=[Optional(), Length(max=40)])
     address = FormField(AddressForm, label="Default address", separator="-")
     create_anyway = BooleanField("This is a different customer: save anyway")
 
@@ -57,7 +58,8 @@ class CustomerForm(FlaskForm):
                             price_group=self.price_group.data or "",
                             payment_terms=self.payment_terms.data or "",
                             on_account_allowed=bool(self.on_account_allowed.data),
-                            address={k: v or "" for k, v in self.address.data.items()})
+                            address={k: v or "" for k, v in self.address.data.items()},
+                            vat_id=self.vat_id.data or "")
 
     def fill(self, customer: Customer, address: CustomerAddress | None) -> None:
         self.process(obj=customer)

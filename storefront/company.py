@@ -82,6 +82,10 @@ class AddressForm(FlaskForm):
                  "country", "phone")}
 
 
+class VatIdForm(FlaskForm):
+    vat_id = StringField("VAT ID (optional)", validators=[Optional(), Length(max=40)])
+
+
 def _days() -> int:
     return current_app.config["MARKETLINE"].INVITATION_DAYS
 
@@ -95,22 +99,39 @@ def _managed() -> Customer:
     return user.customer
 
 
-def _company_page(form: InviteForm | None = None, status: int = 200):
+def _company_page(form: InviteForm | None = None, status: int = 200,
+                  vat_form: VatIdForm | None = None):
     customer = _managed()
     form = form or InviteForm(formdata=None)
+    vat_form = vat_form or VatIdForm(formdata=None, data={"vat_id": customer.vat_id})
     bill_to = next((a for a in company.addresses(db_session, customer) if a.default_billing),
                    None)
     return render_page("company/index.html", block="invite", customer=customer,
                        buyers=company.buyers(db_session, customer), form=form,
                        bill_to=bill_to, status_label=company.STATUS_LABELS,
                        status_of=company.status, role_labels=roles.ROLES, days=_days(),
-                       status=status)
+                       status=status, vat_form=vat_form)
 
 
 @bp.get("/company")
 @login_required
 def index():
     return _company_page()
+
+
+@bp.post("/company/vat-id")
+@login_required
+def vat_id():
+    """The company's VAT id, for its invoices and e-invoices."""
+    customer = _managed()
+    form = VatIdForm()
+    if form.validate_on_submit():
+        if done := commit_or_refuse(form, company.set_vat_id, customer, form.vat_id.data or "",
+                                    actor=current_account()):
+            flash(f"VAT ID {done.value} saved: invoices from now on carry it." if done.value
+                  else "VAT ID removed.", "success")
+            return redirect_to(url_for(".index"))
+    return _company_page(vat_form=form, status=422)
 
 
 @bp.post("/company/invite")

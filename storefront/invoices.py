@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length
 
-from core.billing import documents, queries, receivables
+from core.billing import documents, einvoice, queries, receivables
 from core.customers import roles
 from core.errors import NotFound
 from core.orders import queries as order_queries
@@ -66,11 +66,25 @@ def pdf(number: str):
     return _pdf_response(queries.customer_invoice(db_session, _viewer(), number))
 
 
+@bp.get("/account/invoices/<number>.xml")
+@login_required
+def xml(number: str):
+    """The e-invoice (Factur-X EN 16931 XML) on its own, for business customers."""
+    invoice = einvoice.customer_einvoice(db_session, _viewer(), number)
+    response = make_response(einvoice.invoice_xml(invoice, seller=_seller()))
+    response.headers["Content-Type"] = "application/xml; charset=utf-8"
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="{einvoice.xml_filename(invoice)}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/account/invoices/<number>")
 @login_required
 def detail(number: str):
     invoice = queries.customer_invoice(db_session, _viewer(), number)
-    return render_page("invoices/detail.html", view=queries.describe(db_session, invoice))
+    return render_page("invoices/detail.html", view=queries.describe(db_session, invoice),
+                       einvoice_offered=einvoice.offered_to(_viewer()))
 
 
 class GuestInvoiceForm(FlaskForm):

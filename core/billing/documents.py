@@ -110,12 +110,27 @@ def invoice_html(invoice: Invoice, *, seller: Seller) -> str:
 
 
 def invoice_pdf(invoice: Invoice, *, seller: Seller) -> bytes:
-    """The invoice or credit note as PDF (A4), rendered without any network access."""
+    """The invoice or credit note as a Factur-X PDF/A-3 (A4): the printed document with its
+    EN 16931 XML embedded (core.billing.einvoice), rendered without any network access."""
+    from core.billing import einvoice
+    view = _view(invoice)
+    pdf = _pdf(render("invoice.html", view=view, invoice=invoice, seller=seller),
+               variant="pdf/a-3b")
+    return einvoice.embed(pdf, einvoice.invoice_xml(invoice, seller=seller, view=view),
+                          title=f"{view.title} {invoice.number}", author=seller.name,
+                          subject=f"{view.title} {invoice.number} from {seller.name}")
+
+
+def plain_pdf(invoice: Invoice, *, seller: Seller) -> bytes:
+    """The printed document alone, without the e-invoice (a plain PDF)."""
+    return _pdf(invoice_html(invoice, seller=seller))
+
+
+def _pdf(html_text: str, *, variant: str | None = None) -> bytes:
     import weasyprint  # imported when needed: it loads Pango and friends
-    html = weasyprint.HTML(string=invoice_html(invoice, seller=seller),
-                           base_url=TEMPLATES.as_uri() + "/",
+    html = weasyprint.HTML(string=html_text, base_url=TEMPLATES.as_uri() + "/",
                            url_fetcher=_local_fetcher(weasyprint))
-    return html.write_pdf()
+    return html.write_pdf(pdf_variant=variant) if variant else html.write_pdf()
 
 
 def pdf_filename(invoice: Invoice) -> str:

@@ -373,6 +373,8 @@ def _issue(session: Session, *, kind: str, lines: list[InvoiceLine], customer: C
            today: dt.date | None, shipment_id: int | None = None,
            credited: Invoice | None = None, reason: str = "", memo: str = "") -> Invoice:
     today = today or clock.today()
+    if customer is not None and customer.vat_id:  # the buyer's VAT id as of issue (e-invoice)
+        bill_to = {**(bill_to or {}), "vat_id": customer.vat_id}
     taxes: dict[Decimal, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for line in lines:
         taxes[line.tax_rate][0] += line.net

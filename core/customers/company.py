@@ -39,6 +39,7 @@ from core.auth.passwords import hash_new_password
 from core.auth.services import normalise_email
 from core.customers import roles
 from core.customers.addresses import validate_address
+from core.customers.vat import clean_vat_id
 from core.customers.errors import InvalidInput, WrongPassword
 from core.customers.models import (BuyerInvitation, Customer, CustomerAddress, CustomerUser,
                                    EmailChange, EmailConfirmation, PasswordReset,
@@ -684,3 +685,17 @@ def confirm_email_change(session: Session, token: str) -> CustomerUser:
                  data={"user_id": user.id, "from": old_email, "to": new_email})
     session.flush()
     return user
+
+
+def set_vat_id(session: Session, customer: Customer, vat_id: str, *, actor: Acting) -> str:
+    """The company's VAT id, as its admin gives it (core.customers.vat checks it; '' clears
+    it): printed on invoices issued from now on and carried in their e-invoices."""
+    authorise(actor, customer)
+    clean = clean_vat_id(vat_id)
+    if clean != customer.vat_id:
+        audit.record(session, "customer.vat_id_changed", actor=_actor(actor),
+                     channel=_channel(actor), subject=customer,
+                     data={"from": customer.vat_id, "to": clean})
+        customer.vat_id = clean
+        session.flush()
+    return clean

@@ -22,6 +22,7 @@ from core.auth import services as auth
 from core.auth.passwords import context_words, hash_new_password
 from core.auth.services import normalise_email
 from core.customers.addresses import validate_address
+from core.customers.vat import clean_vat_id
 from core.customers.errors import (EmailNotConfirmed, EmailTaken, InvalidConfirmationLink,
                                    InvalidInput, InvalidResetLink, WrongPassword)
 from core.customers.models import (Customer, CustomerAddress, CustomerNote, CustomerUser,
@@ -368,7 +369,7 @@ INTERACTION_OUTCOMES = {"resolved": "Resolved", "order_placed": "Order placed",
 MIN_DUPLICATE_PHONE_DIGITS = 6  # shorter numbers say too little to call anyone a duplicate
 NOTE_MAX = 2000
 PROFILE_FIELDS = ("kind", "name", "email", "phone", "price_group", "payment_terms",
-                  "on_account_allowed")
+                  "on_account_allowed", "vat_id")
 
 
 class LikelyDuplicate(DomainError):
@@ -394,6 +395,7 @@ class CustomerData:
     payment_terms: str = "card"
     on_account_allowed: bool = False
     address: dict[str, str] = field(default_factory=dict)
+    vat_id: str = ""  # a business customer's VAT id (core.customers.vat), on its e-invoices
 
 
 def price_groups(session: Session) -> list[str]:
@@ -429,7 +431,7 @@ def _clean(session: Session, data: CustomerData) -> CustomerData:
     return CustomerData(kind=data.kind, name=name, email=email, phone=phone,
                         price_group=data.price_group, payment_terms=data.payment_terms,
                         on_account_allowed=bool(data.on_account_allowed),
-                        address=_clean_address(data.address))
+                        address=_clean_address(data.address), vat_id=clean_vat_id(data.vat_id))
 
 
 def _clean_address(raw: dict[str, str]) -> dict[str, str]:
@@ -503,7 +505,7 @@ def create_customer(session: Session, data: CustomerData, *, actor: audit.Actor,
                         phone_digits=phone_digits(clean.phone), price_group=clean.price_group,
                         payment_terms=clean.payment_terms,
                         on_account_allowed=clean.on_account_allowed,
-                        postal_code=clean.address["postal_code"])
+                        postal_code=clean.address["postal_code"], vat_id=clean.vat_id)
     session.add(customer)
     session.add(CustomerAddress(customer=customer, label="Default", default_shipping=True,
                                 default_billing=True, **clean.address))

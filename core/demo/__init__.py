@@ -409,7 +409,8 @@ def load_accounts(session: Session) -> Customer:
     acme = Customer(number=next_number(session, "customer"), kind="company",
                     name=COMPANY["name"], email=COMPANY["email"], phone=COMPANY["phone"],
                     phone_digits=phone_digits(COMPANY["phone"]), price_group="business",
-                    payment_terms="net30", on_account_allowed=True, postal_code="80331")
+                    payment_terms="net30", on_account_allowed=True, postal_code="80331",
+                    vat_id="DE129753100")
     session.add(acme)
     session.add(CustomerAddress(customer=acme, label="Head office", full_name="Acme Corp Goods In",
                                 company="Acme Corp", line1="Marienplatz 1", city="Munich",
@@ -428,7 +429,7 @@ def load_accounts(session: Session) -> Customer:
                       name=GLOBEX["name"], email=GLOBEX["email"], phone=GLOBEX["phone"],
                       phone_digits=phone_digits(GLOBEX["phone"]), price_group="business",
                       payment_terms="net30", on_account_allowed=True, postal_code="20457",
-                      credit_limit=GLOBEX_CREDIT_LIMIT)
+                      credit_limit=GLOBEX_CREDIT_LIMIT, vat_id="DE271846320")
     session.add(globex)
     session.add(CustomerAddress(customer=globex, label="Warehouse", full_name="Globex Wareneingang",
                                 company="Globex GmbH", line1="Großer Grasbrook 9", city="Hamburg",

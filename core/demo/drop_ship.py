@@ -75,7 +75,7 @@ def _studio(session: Session) -> Customer:
                       email=STUDIO["email"], phone=STUDIO["phone"],
                       phone_digits="".join(ch for ch in STUDIO["phone"] if ch.isdigit()),
                       price_group="business", payment_terms="net30", on_account_allowed=True,
-                      postal_code=STUDIO_ADDRESS["postal_code"])
+                      postal_code=STUDIO_ADDRESS["postal_code"], vat_id="DE406712585")
     session.add(studio)
     session.add(CustomerAddress(customer=studio, label="Studio", default_shipping=True,
                                 default_billing=True, **STUDIO_ADDRESS))

@@ -213,7 +213,8 @@ def _birch(session: Session) -> Customer:
                      email=BIRCH["email"], phone=BIRCH["phone"],
                      phone_digits="".join(ch for ch in BIRCH["phone"] if ch.isdigit()),
                      price_group="business", payment_terms=BIRCH["terms"],
-                     on_account_allowed=True, postal_code=BIRCH_ADDRESS["postal_code"])
+                     on_account_allowed=True, postal_code=BIRCH_ADDRESS["postal_code"],
+                     vat_id="DE315829479")
     session.add(birch)
     session.add(CustomerAddress(customer=birch, label="Office", default_shipping=True,
                                 default_billing=True, **BIRCH_ADDRESS))
