@@ -24,6 +24,7 @@ bp = Blueprint("credit", __name__)
 ACT = ("credit", "supervisor")  # admin holds every role
 READ = (*ACT, "billing")
 PER_PAGE = 25
+REVIEW = "review"  # the review form's prefix: its fields sit beside the limit form's
 
 
 def _settings():
@@ -54,7 +55,7 @@ def _page(number: str, *, limit_form: CreditLimitForm | None = None,
         may_act=limits.may_set(current_account().roles),
         limit_form=limit_form or CreditLimitForm(formdata=None, credit_limit=c.credit_limit,
                                                  review_on=c.credit_review_on),
-        review_form=review_form or CreditReviewForm(formdata=None),
+        review_form=review_form or CreditReviewForm(formdata=None, prefix=REVIEW),
         review_months=_settings().CREDIT_REVIEW_MONTHS, status=status)
 
 
@@ -79,8 +80,9 @@ def set_limit(number: str):
     if form.validate_on_submit():
         if done := commit_or_refuse(form, limits.set_credit_limit, customer,
                                     form.credit_limit.data, review_on=form.review_on.data,
-                                    note=form.note.data or "", actor=current_actor(),
-                                    roles=current_account().roles, settings=_settings()):
+                                    note=form.limit_note.data or "",
+                                    actor=current_actor(), roles=current_account().roles,
+                                    settings=_settings()):
             flash("Nothing changed." if done.value is None else
                   "Credit limit and review date saved.", "success")
             return redirect_to(url_for(".customer", number=number) + "#limit-h")
@@ -91,7 +93,7 @@ def set_limit(number: str):
 @requires_role(*ACT)
 def mark_reviewed(number: str):
     customer = _customer_or_404(number)
-    form = CreditReviewForm()
+    form = CreditReviewForm(prefix=REVIEW)
     if form.validate_on_submit():
         if done := commit_or_refuse(form, limits.mark_reviewed, customer,
                                     review_on=form.review_on.data, note=form.note.data or "",

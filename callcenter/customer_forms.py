@@ -89,11 +89,12 @@ class CreditLimitForm(FlaskForm):
 
     credit_limit = AmountField("Credit limit", validators=[Optional()])
     review_on = DateField("Next credit review", validators=[Optional()])
-    note = StringField("Why (optional)", validators=[Optional(), Length(max=300)])
+    limit_note = StringField("Why (optional)", validators=[Optional(), Length(max=300)])
 
 
 class CreditReviewForm(FlaskForm):
-    """A credit review that keeps the limit (core.credit.limits.mark_reviewed)."""
+    """A credit review that keeps the limit (core.credit.limits.mark_reviewed); on a page
+    beside the limit's form, so made with prefix="review"."""
 
     review_on = DateField("Next credit review", validators=[Optional()])
     note = StringField("What the review looked at", validators=[Length(max=300)])

@@ -171,7 +171,7 @@ def set_credit_limit(number: str):
     if form.validate_on_submit():
         if commit_or_refuse(form, credit_limits.set_credit_limit, customer,
                             form.credit_limit.data, review_on=form.review_on.data,
-                            note=form.note.data or "", actor=current_actor(),
+                            note=form.limit_note.data or "", actor=current_actor(),
                             roles=current_account().roles,
                             settings=current_app.config["MARKETLINE"]):
             flash("Credit limit saved." if form.credit_limit.data is not None else

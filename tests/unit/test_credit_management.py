@@ -15,7 +15,6 @@ from core.config import Settings
 from core.credit import checks, limits, queries
 from core.credit.exposure import exposure
 from core.credit.models import CreditLimitChange
-from core.db import utcnow
 from core.fulfilment import services as fulfilment
 from core.workflows import credit_gates
 from tests.helpers import QueryCounter

@@ -106,7 +106,7 @@ def test_changing_the_limit_and_review_date_from_the_credit_page(console_app, db
     token = csrf_token(client, f"/credit/customers/{who.number}")
     response = client.post(f"/credit/customers/{who.number}/limit", data={
         "csrf_token": token, "credit_limit": "30000", "review_on": review.isoformat(),
-        "note": "New warehouse, bigger orders"})
+        "limit_note": "New warehouse, bigger orders"})
     assert response.status_code == 303
     db.expire_all()
     who = acme(db)
@@ -139,15 +139,17 @@ def test_mark_reviewed_keeps_the_limit_and_moves_the_date(console_app, db):
     hartmann = customer(db, "Hartmann Bürobedarf KG")
     token = csrf_token(client, f"/credit/customers/{hartmann.number}")
     response = client.post(f"/credit/customers/{hartmann.number}/reviewed", data={
-        "csrf_token": token, "note": "Accounts 2025 seen, limit stays"})
+        "csrf_token": token, "review-note": "Accounts 2025 seen, limit stays"})
     assert response.status_code == 303
     db.expire_all()
     hartmann = customer(db, "Hartmann Bürobedarf KG")
     assert hartmann.credit_limit == Decimal("8000.00")
     assert hartmann.credit_review_on > clock.today()
     empty = client.post(f"/credit/customers/{hartmann.number}/reviewed", data={
-        "csrf_token": token, "note": ""})
+        "csrf_token": token, "review-note": ""})
     assert empty.status_code == 422
+    assert re.search(r'id="review-note-error"[^>]*>Say what the review looked at',
+                     empty.get_data(as_text=True))
 
 
 def test_a_post_without_its_csrf_token_is_refused(console_app, db):
