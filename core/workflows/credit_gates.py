@@ -7,7 +7,8 @@ the console's release and behind its ship-and-invoice:
 * release: each confirmed order on account of the batch is checked first; an order that
   fails goes on a credit hold and is not released, and the warehouse reads why (the hold's
   note) in the refusal;
-* shipping: the shipment is made and invoiced as always (the goods have left: the invoice
+* shipping (our parcels, and a drop-shipping supplier's): the shipment is made and
+  invoiced as always (the goods have left: the invoice
   is issued), then the order is checked, in the same transaction; a failed check holds
   the rest of the order, so nothing more ships until the credit team decides.
 
@@ -93,3 +94,21 @@ def ship_order(session: Session, gateway, order_id: int, quantities: Mapping[int
     outcome = shipping.collect_and_tell(session, gateway, order, shipped, actor=actor,
                                         commit=commit)
     return CheckedShipment(outcome, hold)
+
+
+def record_supplier_shipment(session: Session, gateway, number: str,
+                             quantities: Mapping[int, int], *, carrier: str,
+                             tracking_number: str, actor: audit.Actor,
+                             commit: Callable[[], None], overdue_days: int) -> CheckedShipment:
+    """core.workflows.drop_shipment.record_supplier_shipment with the credit check at
+    invoicing, as `ship_order`: the supplier's parcel has left and is invoiced; a failed
+    check holds the rest of the order."""
+    held: list[OrderHold | None] = [None]
+
+    def check(order: Order) -> None:
+        held[0] = checks.check_at_invoicing(session, order, overdue_days=overdue_days)
+
+    outcome = drop_shipment.record_supplier_shipment(
+        session, gateway, number, quantities, carrier=carrier,
+        tracking_number=tracking_number, actor=actor, commit=commit, after_invoicing=check)
+    return CheckedShipment(outcome, held[0])

@@ -317,3 +317,19 @@ def test_the_home_lists_reviews_holds_and_over_limit(db):
     found = exposure(db, who)
     assert over[who.number].exposure == found.total
     assert over[who.number].over_by == found.total - Decimal("5.00")
+
+
+def test_a_drop_shipped_parcel_is_invoiced_and_the_rest_of_the_order_held(db):
+    from core.purchasing import services as purchasing
+    who = company(db)
+    who.credit_limit = None
+    order = _passing_order(db, who, [("ACO-DIV-160", 2), ("PAP-A4-80", 1)], key="d-1")
+    assert credit_gates.release_order(db, order, actor=WAREHOUSE, overdue_days=30) is None
+    [po] = purchasing.for_order(db, order.id)
+    invoiced(db, who, [("PEN-G2-BLU", 1)], days_ago=65, key="d-2")  # 35 days overdue now
+    checked = credit_gates.record_supplier_shipment(
+        db, object(), po.number, {l.id: l.quantity for l in po.lines}, carrier="dhl",
+        tracking_number="JD0141", actor=WAREHOUSE, commit=db.flush, overdue_days=30)
+    assert checked.outcome.invoice.gross_total > 0
+    assert order.status == "partially_shipped"
+    assert checked.credit_hold.reason_code == "overdue_items"
