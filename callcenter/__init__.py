@@ -52,6 +52,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(master_data.bp)
     from callcenter import ageing
     app.register_blueprint(ageing.bp)
+    from callcenter import credit
+    app.register_blueprint(credit.bp, url_prefix="/credit")
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
     settings = app.config["MARKETLINE"]

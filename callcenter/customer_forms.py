@@ -6,7 +6,7 @@ values and put the services' errors at the right field.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, FormField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, Form, FormField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from core.customers.addresses import COUNTRIES, REGIONS
@@ -86,6 +86,17 @@ class InteractionForm(FlaskForm):
 
 
 class CreditLimitForm(FlaskForm):
-    """The customer's credit limit (core.credit.limits); empty: no limit."""
+    """The customer's credit limit and its review date (core.credit.limits); empty limit:
+    no limit; empty review date: CREDIT_REVIEW_MONTHS from today."""
 
     credit_limit = AmountField("Credit limit", validators=[Optional()])
+    review_on = DateField("Next credit review", validators=[Optional()])
+    limit_note = StringField("Why (optional)", validators=[Optional(), Length(max=300)])
+
+
+class CreditReviewForm(FlaskForm):
+    """A credit review that keeps the limit (core.credit.limits.mark_reviewed); on a page
+    beside the limit's form, so made with prefix="review"."""
+
+    review_on = DateField("Next credit review", validators=[Optional()])
+    note = StringField("What the review looked at", validators=[Length(max=300)])

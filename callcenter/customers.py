@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
 
+from core import clock
 from core.credit import limits as credit_limits
 from core.customers import services as customers
 from core.customers import queries
@@ -57,12 +58,15 @@ def _show(number: str, *, note_form: NoteForm | None = None,
     except NotFound:
         abort(404)
     if limit_form is None:
-        limit_form = CreditLimitForm(formdata=None, credit_limit=view.customer.credit_limit)
+        limit_form = CreditLimitForm(formdata=None, credit_limit=view.customer.credit_limit,
+                                     review_on=view.customer.credit_review_on)
     return render_page("customers/show.html", view=view, c=view.customer, labels=LABELS,
                        note_form=note_form or NoteForm(formdata=None),
                        interaction_form=interaction_form or InteractionForm(formdata=None),
                        limit_form=limit_form,
                        may_set_credit_limit=credit_limits.may_set(current_account().roles),
+                       today=clock.today(),
+                       review_months=current_app.config["MARKETLINE"].CREDIT_REVIEW_MONTHS,
                        status=status)
 
 
@@ -166,8 +170,10 @@ def set_credit_limit(number: str):
     form = CreditLimitForm()
     if form.validate_on_submit():
         if commit_or_refuse(form, credit_limits.set_credit_limit, customer,
-                            form.credit_limit.data, actor=current_actor(),
-                            roles=current_account().roles):
+                            form.credit_limit.data, review_on=form.review_on.data,
+                            note=form.limit_note.data or "", actor=current_actor(),
+                            roles=current_account().roles,
+                            settings=current_app.config["MARKETLINE"]):
             flash("Credit limit saved." if form.credit_limit.data is not None else
                   "Credit limit removed: the customer has no limit.", "success")
             return redirect_to(url_for(".show", number=customer.number) + "#credit-limit-h")

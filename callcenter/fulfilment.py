@@ -4,7 +4,7 @@ an order (in full or in part) and marking shipments delivered.
 Warehouse staff act; supervisors may look (admin does both)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, current_app, flash, request, url_for
 
 from callcenter.access import requires_role
 from callcenter.fulfilment_forms import (
@@ -21,7 +21,7 @@ from core.orders import holds
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
 from core.workflows import order_maintenance as maintenance
-from core.workflows import drop_shipment, shipping
+from core.workflows import credit_gates
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import filter_args, page_arg, place_error
@@ -32,6 +32,10 @@ bp = Blueprint("fulfilment", __name__)
 VIEW = ("warehouse", "supervisor")
 ACT = ("warehouse",)
 PER_PAGE = 50
+
+
+def _overdue_days() -> int:
+    return current_app.config["MARKETLINE"].CREDIT_OVERDUE_DAYS
 
 
 def _clean(form, name):
@@ -64,9 +68,9 @@ def release():
         flash("The form had expired; tick the orders again and release them.", "error")
         return redirect_to(url_for(".to_release"))
     try:
-        result = drop_shipment.release_orders(
+        result = credit_gates.release_orders(
             db_session, order_ids(request.form.getlist("order"), services.MAX_BATCH),
-            actor=current_actor())
+            actor=current_actor(), overdue_days=_overdue_days())
     except DomainError as err:
         db_session.rollback()
         flash(str(err), "error")
@@ -138,11 +142,12 @@ def ship(number: str):
     quantities, line_errors = form.quantities([l.id for l in order.lines], request.form)
     if form.validate_on_submit() and not line_errors:
         try:
-            outcome = shipping.ship_order(
+            checked = credit_gates.ship_order(
                 db_session, gateway(), order.id,
                 quantities, carrier=form.carrier.data,
                 tracking_number=form.tracking_number.data or "", actor=current_actor(),
-                commit=db_session.commit)
+                commit=db_session.commit, overdue_days=_overdue_days())
+            outcome = checked.outcome
         except DomainError as err:
             db_session.rollback()
             if err.field and err.field.startswith("qty-"):
@@ -154,6 +159,8 @@ def ship(number: str):
                   f"{outcome.invoice.number} is issued and the customer is told.", "success")
             if problem := outcome.payment_problem:
                 flash(f"Payment for invoice {outcome.invoice.number}: {problem}", "error")
+            if problem := checked.credit_problem:
+                flash(problem, "error")
             return redirect_to(url_for(".order", number=order.number))
     return _order_page(order, form=form, line_errors=line_errors)
 

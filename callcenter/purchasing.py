@@ -19,7 +19,7 @@ from core.web.db import db_session
 from core.web.forms import filter_args, page_arg, place_error
 from core.web.payments import gateway
 from core.web.render import redirect_to, render_page
-from core.workflows import drop_shipment
+from core.workflows import credit_gates, drop_shipment
 
 bp = Blueprint("purchasing", __name__)
 ROLES = ("warehouse", "supervisor")
@@ -91,10 +91,12 @@ def record_shipment(number: str):
     quantities, line_errors = form.quantities([l.id for l in po.lines], request.form)
     if form.validate_on_submit() and not line_errors:
         try:
-            outcome = drop_shipment.record_supplier_shipment(
+            checked = credit_gates.record_supplier_shipment(
                 db_session, gateway(), po.number, quantities, carrier=form.carrier.data,
                 tracking_number=form.tracking_number.data or "", actor=current_actor(),
-                commit=db_session.commit)
+                commit=db_session.commit,
+                overdue_days=current_app.config["MARKETLINE"].CREDIT_OVERDUE_DAYS)
+            outcome = checked.outcome
         except DomainError as err:
             db_session.rollback()
             if err.field and err.field.startswith("qty-"):
@@ -107,5 +109,7 @@ def record_shipment(number: str):
                   f"{outcome.invoice.number} is issued and the customer is told.", "success")
             if problem := outcome.payment_problem:
                 flash(f"Payment for invoice {outcome.invoice.number}: {problem}", "error")
+            if problem := checked.credit_problem:
+                flash(problem, "error")
             return redirect_to(url_for(".detail", number=po.number))
     return _page(po, form=form, line_errors=line_errors)

@@ -1,7 +1,10 @@
 """What a customer owes us and may yet owe: the figures behind every credit decision.
 
 Read side only, in a fixed number of queries whatever the number of invoices and orders
-(two: open invoices, uninvoiced orders on account). Decimal throughout, in the customer's
+(two: open invoices, uninvoiced orders on account). What orders on account owe beyond
+their invoices is split in two: confirmed, not yet shipped, and shipped, not yet invoiced
+(the shipped units of a line beyond its invoiced ones, at the line's gross price per unit;
+the rest, with any shipping charge not yet invoiced, is "not yet shipped"). Decimal throughout, in the customer's
 currency (documents in other currencies are not the limit's).
 """
 from __future__ import annotations
@@ -14,13 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.billing.models import Invoice
+from core import clock
 from core.config import Settings
 from core.customers.models import Customer
-from core.db import utcnow
 from core.money import Money
-from core.orders.models import Order
+from core.orders.models import Order, OrderLine
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 OVERDUE_DAYS = Settings.CREDIT_OVERDUE_DAYS  # the setting's default; callers pass theirs
 # Orders on account that have stopped waiting and may still be invoiced.
 OPEN_STATUSES = ("confirmed", "in_fulfilment", "partially_shipped", "shipped")
@@ -41,6 +45,12 @@ class UninvoicedOrder:
     placed_at: dt.datetime
     gross_total: Decimal
     uninvoiced: Decimal  # what no invoice covers yet
+    shipped_uninvoiced: Decimal = ZERO  # of it, the value of goods shipped, not invoiced
+
+    @property
+    def unshipped(self) -> Decimal:
+        """Confirmed, not yet shipped (with any shipping charge not yet invoiced)."""
+        return self.uninvoiced - self.shipped_uninvoiced
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,14 @@ class Exposure:
     @property
     def uninvoiced_orders(self) -> Decimal:
         return sum((o.uninvoiced for o in self.orders), ZERO)
+
+    @property
+    def confirmed_not_shipped(self) -> Decimal:
+        return sum((o.unshipped for o in self.orders), ZERO)
+
+    @property
+    def shipped_not_invoiced(self) -> Decimal:
+        return sum((o.shipped_uninvoiced for o in self.orders), ZERO)
 
     @property
     def total(self) -> Decimal:
@@ -95,7 +113,7 @@ class Exposure:
 def exposure(session: Session, customer: Customer, *, today: dt.date | None = None,
              overdue_days: int = OVERDUE_DAYS) -> Exposure:
     """The customer's exposure: two queries."""
-    today = today or utcnow().date()
+    today = today or clock.today()
     invoices = [OpenInvoice(number, issued, due, Decimal(amount), max(0, (today - due).days))
                 for number, issued, due, amount in session.execute(
                     select(Invoice.number, Invoice.issue_date, Invoice.due_date,
@@ -106,14 +124,27 @@ def exposure(session: Session, customer: Customer, *, today: dt.date | None = No
     invoiced = (select(Invoice.order_id, func.sum(Invoice.gross_total).label("gross"))
                 .where(Invoice.kind == "invoice", Invoice.customer_id == customer.id)
                 .group_by(Invoice.order_id).subquery())
-    orders = []
-    for number, placed_at, gross, done in session.execute(
-            select(Order.number, Order.placed_at, Order.gross_total, invoiced.c.gross)
+    # One row per order and line shipped beyond what is invoiced (or one with no line).
+    found: dict[int, list] = {}
+    for order_id, number, placed_at, gross, done, line_gross, qty, shipped, billed in \
+            session.execute(
+            select(Order.id, Order.number, Order.placed_at, Order.gross_total, invoiced.c.gross,
+                   OrderLine.gross, OrderLine.quantity, OrderLine.quantity_shipped,
+                   OrderLine.quantity_invoiced)
             .outerjoin(invoiced, invoiced.c.order_id == Order.id)
+            .outerjoin(OrderLine, (OrderLine.order_id == Order.id)
+                       & (OrderLine.quantity_shipped > OrderLine.quantity_invoiced))
             .where(Order.customer_id == customer.id, Order.payment_method == "on_account",
                    Order.currency == customer.currency, Order.status.in_(OPEN_STATUSES))
             .order_by(Order.placed_at, Order.id)):
-        left = Decimal(gross) - Decimal(done or 0)
+        row = found.setdefault(order_id, [number, placed_at, Decimal(gross),
+                                          Decimal(done or 0), ZERO])
+        if line_gross is not None and qty:
+            row[4] += (Decimal(line_gross) * (shipped - billed) / qty).quantize(CENT)
+    orders = []
+    for number, placed_at, gross, done, shipped_value in found.values():
+        left = gross - done
         if left > 0:
-            orders.append(UninvoicedOrder(number, placed_at, Decimal(gross), left))
+            orders.append(UninvoicedOrder(number, placed_at, gross, left,
+                                          min(max(shipped_value, ZERO), left)))
     return Exposure(customer.currency, customer.credit_limit, invoices, orders, overdue_days)

@@ -479,6 +479,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_backorders(session)}"
     from core.demo.statements import load_statements  # through the statement service
     work = f"{work} {load_statements(session)}"
+    from core.demo.credit import load_credit  # through the credit services
+    work = f"{work} {load_credit(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
             f"3 channels, price lists, promotions and the demo accounts. {work}")

@@ -72,6 +72,7 @@ REASON_CODES: dict[str, dict[str, str]] = {
         "over_limit": "Over the credit limit",
         "overdue_items": "Overdue invoices",
         "credit_check": "Credit check",
+        "review_due": "Credit review past due",  # core.credit.checks
     },
 }
 assert set(REASON_CODES) == set(HOLD_KINDS)
@@ -87,6 +88,9 @@ RELEASE_ROLES: dict[str, frozenset[str]] = {
 # rest of the order in the warehouse (and on the worklist) until the money is in.
 CLOSED_STATUSES = ("partially_shipped", "shipped", "completed", "cancelled")
 AFTER_SHIPMENT = {("payment_review", "capture_failed"): ("partially_shipped", "shipped")}
+# The credit check at invoicing (core.credit.checks) holds the rest of a partly shipped order.
+AFTER_SHIPMENT.update({("credit", reason): ("partially_shipped",) for reason in
+                       ("over_limit", "overdue_items", "credit_check", "review_due")})
 
 
 class HoldError(DomainError):

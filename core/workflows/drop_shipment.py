@@ -74,11 +74,15 @@ def send_again(session: Session, po: PurchaseOrder, *, actor: audit.Actor) -> No
 def record_supplier_shipment(session: Session, gateway, number: str,
                              quantities: Mapping[int, int], *, carrier: str,
                              tracking_number: str, actor: audit.Actor,
-                             commit: Callable[[], None]) -> shipping.ShipOutcome:
+                             commit: Callable[[], None],
+                             after_invoicing: Callable[[Order], object] | None = None
+                             ) -> shipping.ShipOutcome:
     """The supplier shipped `quantities` (purchase order line id -> units) of purchase
     order `number`: ship and invoice them on the sales order, commit, collect the invoice,
-    tell the customer (core.workflows.shipping). A DomainError leaves nothing written once
-    the caller rolls back."""
+    tell the customer (core.workflows.shipping). `after_invoicing(order)` runs once the
+    shipment is invoiced, in the same transaction (the credit check:
+    core.workflows.credit_gates). A DomainError leaves nothing written once the caller
+    rolls back."""
     order_id = purchasing.get(session, number).order_id  # NotFound: 404
     order = lock_order(session, order_id)  # the order first, as every shipment locks it
     po = purchasing.get(session, number, lock=True)
@@ -87,6 +91,8 @@ def record_supplier_shipment(session: Session, gateway, number: str,
     shipped = fulfilment.ship_drop_shipped(session, order, lines, purchase_order_id=po.id,
                                            carrier=carrier, tracking_number=tracking_number,
                                            actor=actor)
+    if after_invoicing is not None:
+        after_invoicing(order)
     return shipping.collect_and_tell(session, gateway, order, shipped, actor=actor,
                                      commit=commit)
 

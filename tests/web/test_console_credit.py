@@ -61,10 +61,19 @@ def test_the_credit_role_changes_the_limit_audited(console_app, db):
     db.expire_all()
     assert globex(db).credit_limit == Decimal("5000.00")
     event = db.scalar(select(AuditEvent).where(
-        AuditEvent.action == "customer.credit_limit_changed"))
+        AuditEvent.action == "customer.credit_limit_changed",
+        AuditEvent.subject_id == customer.id).order_by(AuditEvent.id.desc()))
     assert Decimal(event.data["before"]) == Decimal("1000.00")
     assert Decimal(event.data["after"]) == Decimal("5000")
     assert event.actor_label == "billing@marketline.example"
+    # issue 15: the change is in the limit's history, reviewed in CREDIT_REVIEW_MONTHS
+    from core import clock
+    from core.credit.limits import add_months
+    from core.credit.models import CreditLimitChange
+    change = db.scalar(select(CreditLimitChange).where(
+        CreditLimitChange.customer_id == customer.id))
+    assert (change.limit_before, change.limit_after) == (Decimal("1000.00"), Decimal("5000"))
+    assert globex(db).credit_review_on == change.review_after == add_months(clock.today(), 12)
     response = client.post(f"/customers/{customer.number}/credit-limit",
                            data={"csrf_token": token, "credit_limit": "lots"})
     assert response.status_code == 422
