@@ -22,13 +22,15 @@ from sqlalchemy.orm import Session
 from core.config import Settings, load_settings
 
 celery_app = Celery("marketline", include=["core.payments.tasks",
-                                          "core.notifications", "core.workflows.tasks"])
+                                          "core.notifications", "core.workflows.tasks",
+                                          "core.credit.promise_tasks"])
 celery_app.conf.beat_schedule = {
     "expire-abandoned-checkouts": {"task": "marketline.expire_abandoned_checkouts",
                                    "schedule": 300.0},
     "renew-card-authorisations": {"task": "marketline.renew_card_authorisations",
                                   "schedule": 3600.0},
     "expire-due-quotes": {"task": "marketline.expire_due_quotes", "schedule": 3600.0},
+    "review-promises-to-pay": {"task": "marketline.review_promises", "schedule": 86400.0},
 }
 
 
