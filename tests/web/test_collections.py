@@ -124,7 +124,8 @@ def test_the_worklist_costs_the_same_queries_at_200k_customers(credit_client, db
     with QueryCounter(connection) as small:
         page(credit_client, "/collections/")
     start = time.monotonic()
-    connection.execute(insert(Customer), [
+    bulk = connection.execution_options(insertmanyvalues_page_size=5000)
+    bulk.execute(insert(Customer), [
         {"number": f"C-B{i:07d}", "kind": "company", "name": f"Bulk Customer {i}",
          "email": f"bulk{i}@bulk.example", "payment_terms": "net30"} for i in range(200_000)])
     ids = connection.execute(select(Customer.id).where(Customer.number.like("C-B%"))
