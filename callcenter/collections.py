@@ -76,7 +76,7 @@ def _page(customer, *, call=None, promise=None, dispute=None, task=None, failed=
     call = call or CallForm(prefix="call", formdata=None)
     promise = promise or PromiseForm(prefix="promise", formdata=None,
                                      data={"invoices": overdue})
-    promise.invoices.choices = [(i.invoice.id, i.invoice.number) for i in found.items]
+    promise.invoices.choices = options((i.invoice.id, i.invoice.number) for i in found.items)
     dispute = dispute or DisputeForm(prefix="dispute", formdata=None)
     dispute.invoice.choices = options([(0, "Choose the invoice"), *(
         (i.invoice.id, f"{i.invoice.number} ({i.invoice.amount_open:,.2f} "
