@@ -311,3 +311,25 @@ def test_the_worklist_filters_by_days_name_number_and_my_follow_ups(db):
     assert names(worklist.Filters(mine=credit.id)) == ["Filter Beta"]
     row = worklist.worklist(db, worklist.Filters(mine=credit.id)).items[0]
     assert row.next_task == days(0)
+
+
+# -- the demo -------------------------------------------------------------------------------
+
+def test_the_demo_has_a_promise_a_broken_one_a_dispute_and_a_follow_up(db):
+    from core.agents.models import Agent
+    from core.credit.models import CollectionTask, Dispute
+    from core.customers.models import Customer
+    birch = db.scalar(select(Customer).where(Customer.name.like("Birch%")))
+    acme = db.scalar(select(Customer).where(Customer.name == "Acme Corp"))
+    billing = db.scalar(select(Agent).where(Agent.email == "billing@marketline.example"))
+    birch_account, acme_account = worklist.account(db, birch), worklist.account(db, acme)
+    (promise,) = [v for v in birch_account.promises if v.state == PromiseStatus.OPEN]
+    assert promise.promise.promised_for == days(7)
+    assert birch_account.contacts[0].outcome == "promised"
+    assert all(i.promise for i in birch_account.items if i.days)  # covers what is overdue
+    assert [v.state for v in acme_account.promises] == [PromiseStatus.BROKEN]
+    assert acme_account.row.broken_promises == 1
+    dispute = db.scalar(select(Dispute).where(Dispute.customer_id == acme.id))
+    assert dispute.status == "open" and dispute.assigned_to_id == billing.id
+    task = db.scalar(select(CollectionTask).where(CollectionTask.agent_id == billing.id))
+    assert task.due_on == days(1) and task.customer_id == birch.id
