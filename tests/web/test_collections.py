@@ -337,3 +337,21 @@ def test_my_follow_ups_lists_mine_due_first_and_flags_the_overdue(credit_client,
     assert html.index("First call") < html.index("Second call") and "Not mine" not in html
     row = html[html.index(late.due_on.isoformat()):html.index("First call")]
     assert "Overdue" in row
+
+
+def test_the_daily_task_settles_promises_whose_day_passed(db, session_factory):
+    from core.credit.promise_tasks import review_promises_task
+    c = account_customer(db, "Task Review")
+    overdue_invoice(db, c, "100.00", 10)
+    promise = coll.promise_to_pay(db, c, amount=D("100"), actor=CLERK,
+                                  promised_for=clock.today() + dt.timedelta(days=1))
+    db.commit()
+    clock.travel(days=2)
+    try:
+        counts = review_promises_task.delay().get()
+        again = review_promises_task.delay().get()
+    finally:
+        clock.reset()
+    assert counts["broken"] >= 1 and again["broken"] == 0
+    db.expire_all()
+    assert promise.status == "broken"
