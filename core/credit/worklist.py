@@ -11,7 +11,6 @@ promises, open disputes, next follow-up).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core import clock
-from core.audit import Actor, AuditEvent
+from core.audit import AuditEvent
 from core.credit import collections as coll
 from core.credit import risk, worklist
 from core.credit.models import PromiseToPay
