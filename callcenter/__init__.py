@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(ageing.bp)
     from callcenter import credit
     app.register_blueprint(credit.bp, url_prefix="/credit")
+    from callcenter import collections
+    app.register_blueprint(collections.bp, url_prefix="/collections")
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
     settings = app.config["MARKETLINE"]

@@ -23,7 +23,8 @@ from core.config import Settings, load_settings
 
 celery_app = Celery("marketline", include=["core.payments.tasks",
                                           "core.notifications", "core.workflows.tasks",
-                                          "core.workflows.statement_tasks"])
+                                          "core.workflows.statement_tasks",
+                                          "core.credit.promise_tasks"])
 celery_app.conf.beat_schedule = {
     "expire-abandoned-checkouts": {"task": "marketline.expire_abandoned_checkouts",
                                    "schedule": 300.0},
@@ -32,6 +33,7 @@ celery_app.conf.beat_schedule = {
     "expire-due-quotes": {"task": "marketline.expire_due_quotes", "schedule": 3600.0},
     "send-monthly-statements": {"task": "marketline.send_monthly_statements",
                                 "schedule": 3600.0},  # sends on STATEMENT_DAY, once each
+    "review-promises-to-pay": {"task": "marketline.review_promises", "schedule": 86400.0},
 }
 
 

@@ -570,6 +570,47 @@ class Scene:
         return statements.last_month().start.strftime("%Y-%m")
 
 
+    # collections (/agent/collections/<number>/...): Acme's (the `customer`) promise to pay,
+    # dispute and follow-up task
+    def _acme_overdue(self):
+        from core.billing.models import Invoice
+        from core.clock import today
+        return self._one(select(Invoice).where(
+            Invoice.customer_id == self._acme().id, Invoice.kind == "invoice",
+            Invoice.amount_open > 0, Invoice.due_date < today()).order_by(Invoice.id))
+
+    def promise_id(self):
+        import datetime as dt
+        from decimal import Decimal
+
+        from core.audit import Actor
+        from core.clock import today
+        from core.credit import collections
+        return collections.promise_to_pay(
+            self.db, self._acme(), amount=Decimal("10.00"),
+            promised_for=today() + dt.timedelta(days=5), invoices=[self._acme_overdue().id],
+            actor=Actor.system("sweep")).id
+
+    def dispute_id(self):
+        from core.audit import Actor
+        from core.credit import collections
+        from core.credit.models import Dispute
+        invoice = self._acme_overdue()
+        found = self.db.scalar(select(Dispute.id).where(Dispute.invoice_id == invoice.id,
+                                                        Dispute.status == "open"))
+        return found or collections.open_dispute(self.db, invoice, reason="Sweep",
+                                                 actor=Actor.system("sweep")).id
+
+    def task_id(self):
+        import datetime as dt
+
+        from core.audit import Actor
+        from core.clock import today
+        from core.credit import collections
+        return collections.add_task(self.db, self._acme(), agent_id=admin_agent_id(self.db),
+                                    due_on=today() + dt.timedelta(days=1), note="Sweep",
+                                    actor=Actor.system("sweep")).id
+
 # --- fixtures ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
