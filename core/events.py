@@ -272,3 +272,12 @@ class PurchaseOrderCancelled:
     """A purchase order was cancelled with its sales order: the supplier is told not to ship."""
 
     purchase_order_id: int
+
+
+@dataclass(frozen=True)
+class DunningLetterSent:
+    """A dunning run sent a collection letter (core.credit.dunning): the customer is
+    e-mailed the letter's PDF, with its charges document when it has one (once; the
+    letter's `emailed_at`)."""
+
+    letter_id: int
