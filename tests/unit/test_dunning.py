@@ -212,7 +212,9 @@ def test_sending_posts_one_charges_document_whose_entry_balances_and_grows_recei
     assert lines == [("1200", D("15.00"), D(0)), ("4030", D(0), D("5.00")),
                      ("4030", D(0), D("10.00"))]
     assert ledger.balance(db, ledger.RECEIVABLES, customer_id=eva.id) - before == D("15.00")
-    assert charges_before - ledger.balance(db, ledger.DUNNING_CHARGES) == D("15.00")
+    # 4030 grows by every letter's charges of the run (the demo's overdue accounts too).
+    assert charges_before - ledger.balance(db, ledger.DUNNING_CHARGES) == sum(
+        l.fee + l.interest for l in sent) >= D("15.00")
     assert (invoice.dunning_level, invoice.dunned_on) == (3, clock.today())
     assert events.DunningLetterSent(letter.id) in events.pending(db)
     # The charges document itself is never dunned (no fees on fees).
