@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(purchasing.bp, url_prefix="/purchase-orders")
     from callcenter import master_data
     app.register_blueprint(master_data.bp)
+    from callcenter import dunning
+    app.register_blueprint(dunning.bp)
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
     settings = app.config["MARKETLINE"]

@@ -196,9 +196,11 @@ def _shipping_rate(order: Order, tax: Decimal) -> Decimal:
 def issue_free_text(session: Session, *, customer: Customer, lines: Sequence[FreeTextLine],
                     actor: audit.Actor, memo: str = "", currency: str | None = None,
                     prices_include_tax: bool = False, terms: str | None = None,
-                    today: dt.date | None = None, send_email: bool = False) -> Invoice:
+                    today: dt.date | None = None, send_email: bool = False,
+                    use_credit: bool = True) -> Invoice:
     """An invoice for services or fees, not for goods shipped; with `send_email`, e-mailed
-    to the customer once committed."""
+    to the customer once committed. Credit the customer holds settles it at once, unless
+    not `use_credit` (dunning charges wait to be paid, or credited, by hand)."""
     currency = currency or customer.currency
     minor_units(currency)
     if not lines:
@@ -238,7 +240,8 @@ def issue_free_text(session: Session, *, customer: Customer, lines: Sequence[Fre
                      payment_method="on_account", email=customer.email,
                      bill_to={"full_name": customer.name}, order=None, actor=actor,
                      today=today, memo=memo)
-    receivables.apply_credit(session, invoice, actor=actor, customer_credit=True)
+    if use_credit:
+        receivables.apply_credit(session, invoice, actor=actor, customer_credit=True)
     if send_email:
         events.record(session, events.InvoiceEmailRequested(invoice.id))
     return invoice

@@ -428,6 +428,7 @@ def _send_letter(session: Session, letter: DunningLetter, customer: Customer, *,
         charges = invoicing.issue_free_text(
             session, customer=customer, lines=lines, actor=actor, currency=letter.currency,
             prices_include_tax=False, terms=f"net{PAY_WITHIN_DAYS}", today=today,
+            use_credit=False,
             memo=f"Dunning charges: {level_name} of dunning run {letter.run_id}")
         letter.charges_invoice_id = charges.id
     for item in letter.items:
@@ -455,3 +456,71 @@ def fill(template: str, values: dict[str, str]) -> str:
     """Replace the known {placeholders}; anything else stays as written (no str.format:
     the text is typed by people, and format would reach into objects)."""
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+# -- read side: the console's pages -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunRow:
+    run: DunningRun
+    proposed: int
+    sent: int
+    removed: int
+
+
+def runs(session: Session, *, limit: int = 50) -> list[RunRow]:
+    """The newest runs with their letters counted by status: two queries."""
+    found = list(session.scalars(select(DunningRun).order_by(DunningRun.id.desc()).limit(limit)))
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    if found:
+        for run_id, status, n in session.execute(
+                select(DunningLetter.run_id, DunningLetter.status, func.count())
+                .where(DunningLetter.run_id.in_([r.id for r in found]))
+                .group_by(DunningLetter.run_id, DunningLetter.status)):
+            counts[run_id][status] = n
+    return [RunRow(r, counts[r.id].get(LetterStatus.PROPOSED, 0),
+                   counts[r.id].get(LetterStatus.SENT, 0),
+                   counts[r.id].get(LetterStatus.REMOVED, 0)) for r in found]
+
+
+@dataclass(frozen=True)
+class LetterRow:
+    letter: DunningLetter
+    customer: Customer
+    charges_number: str | None
+
+    @property
+    def total(self) -> Decimal:
+        return self.letter.amount_overdue + self.letter.fee + self.letter.interest
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: DunningRun
+    levels: dict[int, DunningLevel]
+    by_level: list[tuple[DunningLevel | None, list[LetterRow]]]
+    to_send: int
+
+    @property
+    def working(self) -> bool:
+        return self.run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+def run_view(session: Session, run_id: int) -> RunView:
+    """A run with its letters (grouped by level), their customers, invoices and charges
+    documents: a fixed number of queries, whatever the number of letters."""
+    run = get_run(session, run_id)
+    letters = _load_letters(session, run)
+    customers = {c.id: c for c in session.scalars(select(Customer).where(
+        Customer.id.in_({l.customer_id for l in letters})))} if letters else {}
+    charge_ids = [l.charges_invoice_id for l in letters if l.charges_invoice_id]
+    numbers = dict(session.execute(select(Invoice.id, Invoice.number).where(
+        Invoice.id.in_(charge_ids))).all()) if charge_ids else {}
+    ladder = {l.level: l for l in levels(session)}
+    grouped: dict[int, list[LetterRow]] = defaultdict(list)
+    for letter in letters:
+        grouped[letter.level].append(LetterRow(letter, customers[letter.customer_id],
+                                               numbers.get(letter.charges_invoice_id)))
+    by_level = [(ladder.get(level), rows) for level, rows in sorted(grouped.items())]
+    to_send = sum(1 for l in letters if l.status == LetterStatus.PROPOSED)
+    return RunView(run, ladder, by_level, to_send)

@@ -476,6 +476,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_master(session, media_dir)}"
     from core.demo.backorders import load_backorders  # through the catalogue's services
     work = f"{work} {load_backorders(session)}"
+    from core.demo.dunning import load_dunning  # through the dunning services
+    work = f"{work} {load_dunning(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
             f"3 channels, price lists, promotions and the demo accounts. {work}")
