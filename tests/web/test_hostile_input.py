@@ -565,6 +565,14 @@ class Scene:
         from core.quotes import services as quotes
         return quotes.get_quote(self.db, self["quote_draft"]).lines[0].id
 
+    def run_id(self):  # the demo's dunning run, sent (core.demo.dunning)
+        from core.credit.models import DunningRun
+        return self._one(select(DunningRun.id).order_by(DunningRun.id))
+
+    def letter_id(self):  # its letter to Birch & Co, with a charges invoice
+        from core.credit.models import DunningLetter
+        return self._one(select(DunningLetter.id).order_by(DunningLetter.id))
+
 
 # --- fixtures ------------------------------------------------------------------------------
 
