@@ -119,3 +119,36 @@ def test_a_dunning_run_proposes_skips_the_promised_invoice_and_sends_the_rest(
         assert fee.gross_total > Decimal("10.00")  # the fee and the interest
     page.context.close()
     assert errors == [], errors  # a CSP violation or a script error shows up here
+
+
+def test_the_run_page_polls_while_the_run_works_and_stops_once_proposed(browser, shop):
+    """A run queued for a worker: the page polls (htmx, every second) and shows the letters
+    as soon as the worker has proposed them, without a reload."""
+    from core.audit import Actor
+    from core.config import Settings
+    from core.credit import dunning
+    base, engine = shop
+    with Session(engine) as s:
+        run = dunning.start_run(s, as_of=clock.today(), actor=Actor.system("e2e worker"))
+        s.commit()
+        run_id = run.id
+    page = browser.new_context(base_url=base).new_page()
+    page.set_default_timeout(20_000)
+    page.goto("/agent/sign-in")
+    page.get_by_label("Email").fill("billing@marketline.example")
+    page.get_by_label("Password").fill("demo-pass-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Dunning", exact=True)).to_be_visible()
+    page.goto(f"/agent/dunning/runs/{run_id}")
+    expect(page.get_by_text("Looked at 0 of 0 accounts…")).to_be_visible()
+    expect(page.locator('[hx-trigger="every 1s"]')).to_have_count(1)
+    assert_accessible(page)
+    with Session(engine) as s:  # the worker
+        dunning.propose(s, dunning.get_run(s, run_id), settings=Settings(DATABASE_URL=""))
+        s.commit()
+    expect(page.get_by_text(re.compile(r"^Looked at (\d+) of \1 accounts$"))).to_be_visible()
+    expect(page.get_by_role("heading", name="Skipped invoices")).to_be_visible()
+    expect(page.locator('[hx-trigger="every 1s"]')).to_have_count(0)
+    page.get_by_role("button", name="Cancel the run").click()
+    expect(page.get_by_text("The run is cancelled: no letter was sent.")).to_be_visible()
+    page.context.close()
