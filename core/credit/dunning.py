@@ -386,7 +386,8 @@ def _load_letters(session: Session, run: DunningRun) -> list[DunningLetter]:
 
 def send_run(session: Session, run: DunningRun, *, actor: audit.Actor, settings: Settings,
              today: dt.date | None = None) -> list[DunningLetter]:
-    """Send the run's proposed letters (removed ones stay unsent): post each letter's
+    """Send the run's proposed letters (removed ones stay unsent, and so does a letter whose
+    invoices were all paid since it was proposed: it is removed): post each letter's
     charges document, raise its invoices' levels, and have it e-mailed after the commit.
     Once: the run moves proposed -> sending -> sent (a second send is an illegal move).
     `today` is the letters' date (default: the clock's today)."""
@@ -400,6 +401,12 @@ def send_run(session: Session, run: DunningRun, *, actor: audit.Actor, settings:
             DunningLetter.run_id == run.id))))}
     for letter in _load_letters(session, run):
         if letter.status != LetterStatus.PROPOSED:
+            continue
+        if all(item.invoice.amount_open <= 0 for item in letter.items):
+            # Paid since the run proposed it: nothing to claim any more.
+            move_letter(letter, LetterStatus.REMOVED, audit=audit.Entry(
+                session, "dunning.letter_removed", actor, CHANNEL,
+                {"run": letter.run_id, "why": "paid since proposed"}))
             continue
         _send_letter(session, letter, customers[letter.customer_id], actor=actor, today=today)
         sent.append(letter)

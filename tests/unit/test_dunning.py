@@ -314,3 +314,15 @@ def test_levels_are_edited_with_rising_days_and_known_placeholders(db):
     dunning.update_levels(db, [change(ladder[0], days_overdue=5, name="Friendly reminder"),
                                *(change(l) for l in ladder[1:])], actor=CLERK)
     assert (ladder[0].days_overdue, ladder[0].name) == (5, "Friendly reminder")
+
+
+def test_a_letter_whose_invoices_were_paid_since_the_proposal_is_not_sent(db):
+    pam = customer(db, "Pam Paid Meanwhile")
+    invoice = overdue(db, pam, 40)
+    run = run_now(db)
+    invoice.amount_open = D(0)  # as if paid in between (allocations are billing's)
+    db.flush()
+    sent = dunning.send_run(db, run, actor=CLERK, settings=SETTINGS)
+    letter = letter_of(run, pam)
+    assert letter not in sent and letter.status == LetterStatus.REMOVED
+    assert letter.charges_invoice_id is None and invoice.dunning_level == 0
