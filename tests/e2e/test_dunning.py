@@ -151,4 +151,15 @@ def test_the_run_page_polls_while_the_run_works_and_stops_once_proposed(browser,
     expect(page.locator('[hx-trigger="every 1s"]')).to_have_count(0)
     page.get_by_role("button", name="Cancel the run").click()
     expect(page.get_by_text("The run is cancelled: no letter was sent.")).to_be_visible()
+
+    # The levels' setup: days must rise with the level, said at the field.
+    page.get_by_role("link", name="Dunning levels").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dunning levels")
+    level3 = page.get_by_role("group", name="Level 3")
+    level3.get_by_label("From days overdue").fill("10")
+    assert_accessible(page)
+    page.get_by_role("button", name="Save the levels").click()
+    expect(level3.get_by_text("Days overdue must be more than the level before's (21).")
+           ).to_be_visible()
+    assert_accessible(page)
     page.context.close()
