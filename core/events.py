@@ -280,3 +280,12 @@ class StatementEmailRequested:
     the monthly run, once per customer and period, or a controller's "E-mail statement")."""
 
     statement_send_id: int
+
+
+@dataclass(frozen=True)
+class DunningLetterSent:
+    """A dunning run sent a collection letter (core.credit.dunning): the customer is
+    e-mailed the letter's PDF, with its charges document when it has one (once; the
+    letter's `emailed_at`)."""
+
+    letter_id: int

@@ -24,7 +24,8 @@ from core.config import Settings, load_settings
 celery_app = Celery("marketline", include=["core.payments.tasks",
                                           "core.notifications", "core.workflows.tasks",
                                           "core.workflows.statement_tasks",
-                                          "core.credit.promise_tasks"])
+                                          "core.credit.promise_tasks",
+                                          "core.workflows.dunning_runs"])
 celery_app.conf.beat_schedule = {
     "expire-abandoned-checkouts": {"task": "marketline.expire_abandoned_checkouts",
                                    "schedule": 300.0},

@@ -88,7 +88,11 @@ class FreeTextLine:
     quantity: int
     unit_price: Decimal  # net, or gross when the invoice's prices include tax
     tax_rate: Decimal  # a fraction: 0.19
-    kind: str = "service"  # service | fee
+    kind: str = "service"  # service | fee | dunning_fee | interest (core.credit.dunning)
+
+
+# Lines of these kinds are dunning charges: their net goes to ledger.DUNNING_CHARGES.
+CHARGE_KINDS = ("dunning_fee", "interest")
 
 
 def get_invoice(session: Session, invoice_id: int, *, lock: bool = False) -> Invoice:
@@ -191,9 +195,11 @@ def _shipping_rate(order: Order, tax: Decimal) -> Decimal:
 def issue_free_text(session: Session, *, customer: Customer, lines: Sequence[FreeTextLine],
                     actor: audit.Actor, memo: str = "", currency: str | None = None,
                     prices_include_tax: bool = False, terms: str | None = None,
-                    today: dt.date | None = None, send_email: bool = False) -> Invoice:
+                    today: dt.date | None = None, send_email: bool = False,
+                    use_credit: bool = True) -> Invoice:
     """An invoice for services or fees, not for goods shipped; with `send_email`, e-mailed
-    to the customer once committed."""
+    to the customer once committed. Credit the customer holds settles it at once, unless
+    not `use_credit` (dunning charges wait to be paid, or credited, by hand)."""
     currency = currency or customer.currency
     minor_units(currency)
     if not lines:
@@ -209,7 +215,7 @@ def issue_free_text(session: Session, *, customer: Customer, lines: Sequence[Fre
                                field="lines")
         if not ZERO <= line.tax_rate < 1:
             raise BillingError(f"Line {i + 1}: choose a tax rate.", field="lines")
-        if line.kind not in ("service", "fee"):
+        if line.kind not in ("service", "fee", *CHARGE_KINDS):
             raise BillingError(f"Line {i + 1}: a line is a service or a fee.", field="lines")
         amount = line.unit_price * line.quantity
         if prices_include_tax:
@@ -233,7 +239,8 @@ def issue_free_text(session: Session, *, customer: Customer, lines: Sequence[Fre
                      payment_method="on_account", email=customer.email,
                      bill_to={"full_name": customer.name}, order=None, actor=actor,
                      today=today, memo=memo)
-    receivables.apply_credit(session, invoice, actor=actor, customer_credit=True)
+    if use_credit:
+        receivables.apply_credit(session, invoice, actor=actor, customer_credit=True)
     if send_email:
         events.record(session, events.InvoiceEmailRequested(invoice.id))
     return invoice
@@ -401,7 +408,8 @@ def _issue(session: Session, *, kind: str, lines: list[InvoiceLine], customer: C
     # not revenue given back; an invoice's fee line (a free-text delivery fee) is revenue.
     kept = [l for l in lines if kind == "credit_note" and l.kind == "fee"
             and l.credited_line_id is None]
-    revenue = [ledger.Posting(ledger.SHIPPING_REVENUE if l.kind == "shipping" else ledger.REVENUE,
+    revenue = [ledger.Posting(ledger.SHIPPING_REVENUE if l.kind == "shipping" else
+                              ledger.DUNNING_CHARGES if l.kind in CHARGE_KINDS else ledger.REVENUE,
                               credit=l.net) for l in lines if not any(l is k for k in kept)]
     if kind == "invoice":
         postings = [ledger.dr(ledger.RECEIVABLES, gross, cid), *revenue,

@@ -982,6 +982,50 @@ def send_statement(send_id: int) -> bool:
         session.close()
 
 
+# -- dunning letters (core.credit.dunning) ----------------------------------------------------
+# DunningLetterSent -> the customer: the letter's text, its PDF attached, and the charges
+# invoice's PDF when fees or interest were posted (once; the letter's `emailed_at`).
+
+def dunning_letter_message(session, letter, *, settings: Settings):
+    from core.credit import letters
+    seller = documents.Seller.from_settings(settings)
+    doc = letters.describe(session, letter)
+    attachments = [Attachment(letters.pdf_filename(letter),
+                              letters.letter_pdf(session, letter, seller=seller),
+                              "application/pdf")]
+    if doc.charges is not None:
+        attachments.append(Attachment(documents.pdf_filename(doc.charges),
+                                      documents.invoice_pdf(doc.charges, seller=seller),
+                                      "application/pdf"))
+    return _message(settings, to=letter.email, subject=doc.subject, template="dunning_letter",
+                    attachments=attachments, doc=doc, seller=seller)
+
+
+@celery_app.task(name="marketline.send_dunning_letter", **_RETRY)
+def send_dunning_letter(letter_id: int) -> bool:
+    """E-mail a sent dunning letter to the customer with its PDF (once). True when sent."""
+    from core.credit import dunning
+    from core.credit.models import DunningLetter
+    context = tasks.context()
+    settings = context.settings
+    session = context.session()
+    try:
+        letter = session.get(DunningLetter, letter_id)
+        if letter is None or letter.status != "sent" or letter.emailed_at or not letter.email:
+            return False
+        message = dunning_letter_message(session, letter, settings=settings)
+        to = letter.email
+        session.rollback()  # no transaction stays open while SMTP talks
+        _deliver(settings, message)
+        dunning.mark_emailed(session, session.get(DunningLetter, letter_id), to=to)
+        session.commit()
+        return True
+    finally:
+        session.close()
+
+
 events.subscribe(events.StatementEmailRequested, lambda happened: _queue(
     send_statement, happened.statement_send_id,
     what=f"statement {happened.statement_send_id}"))
+events.subscribe(events.DunningLetterSent, lambda happened: _queue(
+    send_dunning_letter, happened.letter_id, what=f"dunning letter {happened.letter_id}"))

@@ -611,6 +611,15 @@ class Scene:
                                     due_on=today() + dt.timedelta(days=1), note="Sweep",
                                     actor=Actor.system("sweep")).id
 
+    def run_id(self):  # the demo's dunning run, sent (core.demo.dunning)
+        from core.credit.models import DunningRun
+        return self._one(select(DunningRun.id).order_by(DunningRun.id))
+
+    def letter_id(self):  # its letter to Birch & Co, with a charges invoice
+        from core.credit.models import DunningLetter
+        return self._one(select(DunningLetter.id).order_by(DunningLetter.id))
+
+
 # --- fixtures ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
