@@ -96,6 +96,9 @@ def prepare(database_url: str, invoices: int | None = None) -> dict:
                         for number, part, entry in paid])
             total = conn.scalar(select(func.count()).select_from(Invoice)
                                 .where(Invoice.kind == "invoice", Invoice.amount_open > 0))
+        if engine.dialect.name == "postgresql" and wanted > have:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE")  # the planner must know the tables grew
     finally:
         engine.dispose()
     return dict(customers=len(customers), bench_invoices=max(have, wanted),

@@ -35,6 +35,7 @@ def _report_args(form: AgeingForm) -> dict:
 
 
 @bp.get("/ageing", endpoint="report")
+@requires_role(*ROLES)
 def report():
     form = AgeingForm(request.args)
     if not form.validate():
@@ -45,6 +46,7 @@ def report():
 
 
 @bp.get("/ageing.csv", endpoint="export")
+@requires_role(*ROLES)
 def export():
     form = AgeingForm(request.args)
     form.validate()
@@ -84,11 +86,13 @@ def _statement_page(number: str, *, form=None, email=None):
 
 
 @bp.get("/customers/<number>/statement", endpoint="statement")
+@requires_role(*ROLES)
 def statement(number: str):
     return _statement_page(number)
 
 
 @bp.get("/customers/<number>/statement.pdf", endpoint="statement_pdf")
+@requires_role(*ROLES)
 def statement_pdf(number: str):
     customer = accounts.find_customer(db_session, number)
     form = PeriodForm(request.args)
@@ -106,6 +110,7 @@ def statement_pdf(number: str):
 
 
 @bp.post("/customers/<number>/statement/email", endpoint="email_statement")
+@requires_role(*ROLES)
 def email_statement(number: str):
     customer = accounts.find_customer(db_session, number)
     form = EmailStatementForm()
