@@ -45,7 +45,8 @@ def test_a_limit_set_without_a_review_date_is_reviewed_in_twelve_months(db):
     assert change.note == "Annual accounts fine"
     assert (change.changed_by, change.changed_by_id) == ("carla@marketline.example", 7)
     event = db.scalar(select(AuditEvent).where(
-        AuditEvent.action == "customer.credit_limit_changed"))
+        AuditEvent.action == "customer.credit_limit_changed",
+        AuditEvent.subject_id == str(who.id)))
     assert event.data["after"] == "2500" and event.data["review_after"] == \
         who.credit_review_on.isoformat()
 

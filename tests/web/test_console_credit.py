@@ -62,7 +62,7 @@ def test_the_credit_role_changes_the_limit_audited(console_app, db):
     assert globex(db).credit_limit == Decimal("5000.00")
     event = db.scalar(select(AuditEvent).where(
         AuditEvent.action == "customer.credit_limit_changed",
-        AuditEvent.subject_id == customer.id).order_by(AuditEvent.id.desc()))
+        AuditEvent.subject_id == str(customer.id)).order_by(AuditEvent.id.desc()))
     assert Decimal(event.data["before"]) == Decimal("1000.00")
     assert Decimal(event.data["after"]) == Decimal("5000")
     assert event.actor_label == "billing@marketline.example"
