@@ -380,3 +380,26 @@ def cancel_task(session: Session, task: CollectionTask, *, actor: Actor) -> Coll
     task.done_by, task.done_at = actor.label, clock.now()
     session.flush()
     return task
+
+
+# --- what dunning leaves alone -------------------------------------------------------------
+
+def paused_invoices(session: Session, *, today: dt.date | None = None,
+                    invoice_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """Invoices no collection letter goes to on `today`: invoice id -> "dispute" (an open
+    dispute) or "promise" (covered by a promise to pay that is still open by
+    promise_state). Two queries; `invoice_ids` narrows them."""
+    today = today or clock.today()
+    disputed = select(Dispute.invoice_id).where(Dispute.status == DisputeStatus.OPEN)
+    promised = (select(promise_invoices.c.invoice_id, PromiseToPay.amount,
+                       PromiseToPay.promised_for, paid_towards_sql().label("paid"))
+                .join(PromiseToPay, PromiseToPay.id == promise_invoices.c.promise_id)
+                .where(PromiseToPay.status == PromiseStatus.OPEN,
+                       PromiseToPay.promised_for >= today))
+    if invoice_ids is not None:
+        disputed = disputed.where(Dispute.invoice_id.in_(invoice_ids))
+        promised = promised.where(promise_invoices.c.invoice_id.in_(invoice_ids))
+    paused = {invoice_id: "promise" for invoice_id, amount, _, paid
+              in session.execute(promised) if Decimal(paid or 0) < amount}
+    paused.update({invoice_id: "dispute" for invoice_id in session.scalars(disputed)})
+    return paused

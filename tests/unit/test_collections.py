@@ -333,3 +333,16 @@ def test_the_demo_has_a_promise_a_broken_one_a_dispute_and_a_follow_up(db):
     assert dispute.status == "open" and dispute.assigned_to_id == billing.id
     task = db.scalar(select(CollectionTask).where(CollectionTask.agent_id == billing.id))
     assert task.due_on == days(1) and task.customer_id == birch.id
+
+
+def test_dunning_leaves_disputed_and_promised_invoices_alone(db, travel):
+    c = account_customer(db, "Paused")
+    disputed, promised, plain = (overdue_invoice(db, c, "100.00", 20) for _ in range(3))
+    coll.open_dispute(db, disputed, reason="Quality", actor=CLERK)
+    coll.promise_to_pay(db, c, amount=D("100"), promised_for=days(2), invoices=[promised.id],
+                        actor=CLERK)
+    ids = [disputed.id, promised.id, plain.id]
+    assert coll.paused_invoices(db, invoice_ids=ids) == {disputed.id: "dispute",
+                                                         promised.id: "promise"}
+    travel(days=3)  # the promise broke: dunning resumes for it
+    assert coll.paused_invoices(db, invoice_ids=ids) == {disputed.id: "dispute"}
