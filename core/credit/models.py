@@ -9,8 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import (JSON, CheckConstraint, Column, Date, ForeignKey, Index, String, Table,
-                        UniqueConstraint)
+from sqlalchemy import JSON, CheckConstraint, Column, Date, ForeignKey, Index, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Amount, Base, UTCDateTime, utcnow
@@ -61,6 +60,8 @@ class PromiseToPay(Base):
     made_by_id: Mapped[int | None]
     made_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     settled_on: Mapped[dt.date | None] = mapped_column(Date)  # when kept, broken or cancelled
+    # The form's key (one per page): a second submit of the same form makes no second promise.
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)
 
     invoices: Mapped[list["Invoice"]] = relationship(  # noqa: F821 (core.billing.models)
         secondary=promise_invoices, order_by="Invoice.due_date")
@@ -71,6 +72,11 @@ class Dispute(Base):
     assigned to resolve it."""
 
     __tablename__ = "invoice_disputes"
+    __table_args__ = (
+        # At most one open dispute per invoice (a second is refused, even submitted twice at once).
+        Index("uq_invoice_disputes_open_invoice", "invoice_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
@@ -187,6 +193,9 @@ class DunningLetter(Base):
     # proposed | removed | sent | failed
     status: Mapped[str] = mapped_column(String(20), default="proposed", index=True)
     charges_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    # The level's subject and text as sent (a later edit of the level rewrites no sent letter).
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(String(4000), default="")
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -212,14 +221,16 @@ class DunningLetterItem(Base):
 
 
 class StatementSend(Base):
-    """A statement of account e-mailed for a period: the monthly job sends each once."""
+    """A statement of account e-mailed for a period: one row per e-mail. The monthly job's
+    rows carry a `key` ("monthly:<customer id>:<period end>"), unique, so it sends each
+    month once; a statement e-mailed on demand has none (any period, as often as asked)."""
 
     __tablename__ = "statement_sends"
-    __table_args__ = (UniqueConstraint("customer_id", "period_end",
-                                       name="uq_statement_sends_customer_period"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="monthly")  # monthly | on_demand
+    key: Mapped[str | None] = mapped_column(String(80), unique=True)
     period_start: Mapped[dt.date] = mapped_column(Date)
     period_end: Mapped[dt.date] = mapped_column(Date)
     email: Mapped[str] = mapped_column(String(254), default="")

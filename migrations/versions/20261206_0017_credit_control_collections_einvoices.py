@@ -123,9 +123,11 @@ def upgrade() -> None:
     sa.Column('made_by_id', sa.Integer(), nullable=True),
     sa.Column('made_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('settled_on', sa.Date(), nullable=True),
+    sa.Column('key', sa.String(length=80), nullable=True),
     sa.CheckConstraint('amount > 0', name=op.f('ck_promises_to_pay_amount_positive')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_promises_to_pay_customer_id_customers')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_promises_to_pay'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_promises_to_pay')),
+    sa.UniqueConstraint('key', name=op.f('uq_promises_to_pay_key'))
     )
     with op.batch_alter_table('promises_to_pay', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_promises_to_pay_customer_id'), ['customer_id'], unique=False)
@@ -135,14 +137,19 @@ def upgrade() -> None:
     op.create_table('statement_sends',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('key', sa.String(length=80), nullable=True),
     sa.Column('period_start', sa.Date(), nullable=False),
     sa.Column('period_end', sa.Date(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('sent_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_statement_sends_customer_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_statement_sends')),
-    sa.UniqueConstraint('customer_id', 'period_end', name='uq_statement_sends_customer_period')
+    sa.UniqueConstraint('key', name=op.f('uq_statement_sends_key'))
     )
+    with op.batch_alter_table('statement_sends', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_statement_sends_customer_id'), ['customer_id'], unique=False)
+
     op.create_table('collection_contacts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
@@ -173,6 +180,8 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('charges_invoice_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.String(length=4000), nullable=False),
     sa.Column('sent_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('emailed_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['charges_invoice_id'], ['invoices.id'], name=op.f('fk_dunning_letters_charges_invoice_id_invoices')),
@@ -208,6 +217,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_invoice_disputes_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_disputes_invoice_id'), ['invoice_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_disputes_status'), ['status'], unique=False)
+        batch_op.create_index('uq_invoice_disputes_open_invoice', ['invoice_id'], unique=True, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
 
     op.create_table('promise_to_pay_invoices',
     sa.Column('promise_id', sa.Integer(), nullable=False),
@@ -282,6 +292,7 @@ def downgrade() -> None:
 
     op.drop_table('promise_to_pay_invoices')
     with op.batch_alter_table('invoice_disputes', schema=None) as batch_op:
+        batch_op.drop_index('uq_invoice_disputes_open_invoice', sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
         batch_op.drop_index(batch_op.f('ix_invoice_disputes_status'))
         batch_op.drop_index(batch_op.f('ix_invoice_disputes_invoice_id'))
         batch_op.drop_index(batch_op.f('ix_invoice_disputes_customer_id'))
@@ -299,6 +310,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_collection_contacts_at'))
 
     op.drop_table('collection_contacts')
+    with op.batch_alter_table('statement_sends', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_statement_sends_customer_id'))
+
     op.drop_table('statement_sends')
     with op.batch_alter_table('promises_to_pay', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_promises_to_pay_status'))
