@@ -1,6 +1,7 @@
 """Dunning in the console: the runs, starting one (it proposes its letters in the
 background; the run page polls its progress with htmx), reviewing the proposed letters
-(remove, put back, each letter's PDF), sending them, and the levels' setup.
+(remove, put back, each letter's PDF; a hundred letters a page), sending them, trying a failed
+run again, and the levels' setup.
 
 Credit controllers and supervisors (admin holds every role); billing may look."""
 from __future__ import annotations
@@ -56,7 +57,8 @@ def start():
 @bp.get("/runs/<int:run_id>", endpoint="run")
 @requires_role(*READ)
 def run(run_id: int):
-    view = dunning.run_view(db_session, run_id)  # NotFound: 404
+    page = request.args.get("page", 1, type=int) or 1
+    view = dunning.run_view(db_session, run_id, page=page)  # NotFound: 404
     return render_page("dunning/run.html", block="run", view=view, run=view.run)
 
 
@@ -98,6 +100,27 @@ def cancel(run_id: int):
     found = dunning.get_run(db_session, run_id)
     return _act(dunning.cancel_run, found, run_id=found.id,
                 done="The run is cancelled: no letter was sent.")
+
+
+@bp.post("/runs/<int:run_id>/retry", endpoint="retry")
+@requires_role(*WRITE)
+def retry(run_id: int):
+    found = dunning.get_run(db_session, run_id)
+    if not ActionForm().validate_on_submit():
+        flash("The form had expired; try again.", "error")
+        return redirect_to(url_for(".run", run_id=run_id))
+    try:
+        dunning.retry_run(db_session, found, actor=current_actor())
+    except DomainError as err:
+        db_session.rollback()
+        flash(str(err), "error")
+    else:
+        db_session.commit()
+        if dunning_runs.queue_proposal(run_id):
+            flash("The run is tried again: it looks at the accounts afresh.", "success")
+        else:
+            flash("The run could not look at the accounts; see the run for why.", "error")
+    return redirect_to(url_for(".run", run_id=run_id))
 
 
 @bp.post("/runs/<int:run_id>/send", endpoint="send")

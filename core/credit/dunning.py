@@ -49,13 +49,13 @@ from core import audit, clock, events
 from core.billing import invoicing
 from core.billing.models import Invoice
 from core.config import Settings
-from core.credit.models import (DunningLetter, DunningLetterItem, DunningLevel, DunningRun,
-                                Dispute, PromiseToPay, promise_invoices)
-from core.credit.states import (DisputeStatus, LetterStatus, PromiseStatus, RunStatus,
-                                move_letter, move_run)
+from core.credit.collections import paused_invoices
+from core.credit.models import DunningLetter, DunningLetterItem, DunningLevel, DunningRun
+from core.credit.states import LetterStatus, RunStatus, move_letter, move_run
 from core.customers.models import Customer
 from core.db import utcnow
 from core.errors import DomainError, NotFound
+from core.money import Money
 from core.pricing.engine import round_money
 
 ZERO = Decimal(0)
@@ -63,6 +63,9 @@ MIN_DAYS_BETWEEN = 7  # days after a letter before the next level's letter
 PAY_WITHIN_DAYS = 14  # the letter's pay-by date and the charges document's terms
 PROGRESS_EVERY = 25  # accounts between progress reports (the task commits each)
 CHANNEL = "backoffice"
+LETTERS_PER_PAGE = 100  # the run page's letters per page
+SKIPPED_SHOWN = 100  # the run page lists this many skipped invoices, then says how many more
+PAUSED = {"dispute": "under dispute", "promise": "promise to pay"}  # paused_invoices' reasons
 PLACEHOLDERS = ("customer", "overdue_total", "fee", "interest", "total_due", "pay_by")
 _PLACEHOLDER = re.compile(r"\{([a-z_]*)\}")
 # Runs that stop another from starting: their letters are still to be decided.
@@ -170,16 +173,36 @@ def start_run(session: Session, *, as_of: dt.date, actor: audit.Actor) -> Dunnin
     if as_of > clock.today():
         raise DunningError("A dunning run looks at today or a day before, not the future.",
                            field="as_of")
-    busy = session.scalar(select(DunningRun.id).where(DunningRun.status.in_(BUSY)).limit(1))
-    if busy is not None:
-        raise DunningError(f"Dunning run {busy} is not finished: send or cancel its letters "
-                           "first.", field="as_of")
+    _refuse_if_busy(session)
     run = DunningRun(as_of=as_of, status=RunStatus.QUEUED, created_by=actor.label,
                      created_by_id=actor.id, skipped=[])
     session.add(run)
     session.flush()
     audit.record(session, "dunning.run_started", actor=actor, channel=CHANNEL, subject=run,
                  data={"as_of": as_of.isoformat()})
+    return run
+
+
+def _refuse_if_busy(session: Session) -> None:
+    """Two runs must never be busy at once. Every start (and retry) first locks the same
+    fixed rows, the dunning levels (SELECT ... FOR UPDATE), so two concurrent starts queue up
+    here: the second sees the first's run once that commits, and is refused."""
+    session.execute(select(DunningLevel.id).order_by(DunningLevel.id).with_for_update())
+    busy = session.scalar(select(DunningRun.id).where(DunningRun.status.in_(BUSY)).limit(1))
+    if busy is not None:
+        raise DunningError(f"Dunning run {busy} is not finished: send or cancel its letters "
+                           "first.", field="as_of")
+
+
+def retry_run(session: Session, run: DunningRun, *, actor: audit.Actor) -> DunningRun:
+    """A failed run queued again (failed -> queued); the caller queues its proposal after
+    the commit. Refused while another run is busy."""
+    _refuse_if_busy(session)
+    run = get_run(session, run.id, lock=True)
+    move_run(run, RunStatus.QUEUED, audit=audit.Entry(session, "dunning.run_retried", actor,
+                                                       CHANNEL, {"error": run.error}))
+    run.error, run.total, run.done, run.skipped, run.finished_at = "", 0, 0, [], None
+    session.flush()
     return run
 
 
@@ -201,26 +224,6 @@ def _overdue(as_of: dt.date) -> tuple:
         DunningLetter.charges_invoice_id.is_not(None))
     return (Invoice.kind == "invoice", Invoice.customer_id.is_not(None),
             Invoice.amount_open > 0, Invoice.due_date < as_of, Invoice.id.not_in(charges))
-
-
-def _protected(session: Session, invoice_ids: list[int]) -> dict[int, str]:
-    """Why some of these invoices get no letter: an open dispute, an open promise to pay."""
-    reasons: dict[int, str] = {}
-    if not invoice_ids:
-        return reasons
-    for invoice_id, promised_for in session.execute(
-            select(promise_invoices.c.invoice_id, func.max(PromiseToPay.promised_for))
-            .join(PromiseToPay, PromiseToPay.id == promise_invoices.c.promise_id)
-            .where(promise_invoices.c.invoice_id.in_(invoice_ids),
-                   PromiseToPay.status == PromiseStatus.OPEN,
-                   PromiseToPay.promised_for >= clock.today())
-            .group_by(promise_invoices.c.invoice_id)):
-        reasons[invoice_id] = f"promise to pay by {promised_for.isoformat()}"
-    for invoice_id in session.scalars(
-            select(Dispute.invoice_id).where(Dispute.invoice_id.in_(invoice_ids),
-                                             Dispute.status == DisputeStatus.OPEN).distinct()):
-        reasons[invoice_id] = "under dispute"
-    return reasons
 
 
 def _interest_since(session: Session, invoice_ids: list[int]) -> dict[int, dt.date]:
@@ -280,7 +283,7 @@ def _propose_for(session: Session, run: DunningRun, customer_ids: list[int],
     customers = {c.id: c for c in session.scalars(
         select(Customer).where(Customer.id.in_(customer_ids)))}
     ids = [i.id for i in invoices]
-    protected = _protected(session, ids)
+    paused = paused_invoices(session, today=run.as_of, invoice_ids=ids)
     since = _interest_since(session, ids)
     accounts: dict[int, _Account] = {}
     for invoice in invoices:
@@ -294,8 +297,8 @@ def _propose_for(session: Session, run: DunningRun, customer_ids: list[int],
 
         if level is None or level.level <= invoice.dunning_level:
             continue  # not yet due a (new) letter: nothing to say
-        if reason := protected.get(invoice.id):
-            skip(reason)
+        if reason := paused.get(invoice.id):
+            skip(PAUSED[reason])
             continue
         if invoice.dunned_on and (run.as_of - invoice.dunned_on).days < MIN_DAYS_BETWEEN:
             wait = invoice.dunned_on + dt.timedelta(days=MIN_DAYS_BETWEEN)
@@ -309,40 +312,58 @@ def _propose_for(session: Session, run: DunningRun, customer_ids: list[int],
             skip("the customer has no e-mail address")
             continue
         account = accounts.setdefault(customer.id, _Account(customer))
-        account.items.append(DunningLetterItem(invoice_id=invoice.id, level=level.level,
+        account.items.append(DunningLetterItem(invoice=invoice, level=level.level,
                                                days_overdue=days,
                                                amount_open=invoice.amount_open))
         if account.level is None or level.level > account.level.level:
             account.level = level
+    ladder_by = {l.level: l for l in ladder}
     for account in accounts.values():
-        _letter(session, run, account, since, rate)
+        _letter(session, run, account, since, rate, ladder_by)
 
 
 def _letter(session: Session, run: DunningRun, account: _Account, since: dict[int, dt.date],
-            rate: Decimal) -> DunningLetter:
-    level, customer = account.level, account.customer
-    currency = customer.currency
-    interest = ZERO
-    if level.charges_interest:
-        for item in account.items:
-            due = session.get(Invoice, item.invoice_id).due_date
-            start = max(since.get(item.invoice_id, due), due)
-            item.interest = interest_on(item.amount_open, rate=rate,
-                                        days=(run.as_of - start).days, currency=currency)
-            interest += item.interest
+            rate: Decimal, ladder: dict[int, DunningLevel]) -> DunningLetter:
+    customer = account.customer
     letter = DunningLetter(
-        run=run, customer_id=customer.id, level=level.level, currency=currency,
-        amount_overdue=sum((i.amount_open for i in account.items), ZERO),
-        fee=round_money(level.fee, currency), interest=interest, email=customer.email,
-        status=LetterStatus.PROPOSED, items=account.items)
+        run=run, customer_id=customer.id, level=account.level.level,
+        currency=customer.currency, amount_overdue=ZERO, fee=ZERO, interest=ZERO,
+        email=customer.email, status=LetterStatus.PROPOSED, items=account.items)
+    _price(letter, run, ladder, since, rate)
     session.add(letter)
     return letter
 
 
+def _price(letter: DunningLetter, run: DunningRun, ladder: dict[int, DunningLevel],
+           since: dict[int, dt.date], rate: Decimal) -> None:
+    """The letter's level (the highest of its items'), fee, interest and amount overdue from
+    its items. Interest only on an item whose OWN level charges it: from its due date, or
+    from the day up to which interest was last charged on it, to the run's day."""
+    currency = letter.currency
+    for item in letter.items:
+        level = ladder.get(item.level)
+        item.interest = ZERO
+        if level is not None and level.charges_interest:
+            due = item.invoice.due_date
+            start = max(since.get(item.invoice.id, due), due)
+            item.interest = interest_on(item.amount_open, rate=rate,
+                                        days=(run.as_of - start).days, currency=currency)
+    letter.level = max(item.level for item in letter.items)
+    top = ladder.get(letter.level)
+    letter.fee = round_money(top.fee, currency) if top is not None else ZERO
+    letter.interest = sum((i.interest for i in letter.items), ZERO)
+    letter.amount_overdue = sum((i.amount_open for i in letter.items), ZERO)
+
+
 def fail_run(session: Session, run: DunningRun, error: str) -> None:
-    """The proposal broke off (the task calls this in a fresh transaction)."""
+    """The proposal broke off (the task calls this in a fresh transaction): the letters it
+    had proposed (committed with its progress) go, so a failed run proposes nothing. It can
+    be tried again (retry_run)."""
+    run = get_run(session, run.id, lock=True)
     move_run(run, RunStatus.FAILED)
+    run.letters.clear()  # delete-orphan: the letters and their items go
     run.error = error[:1000]
+    run.skipped = []
     run.finished_at = utcnow()
     session.flush()
 
@@ -353,16 +374,19 @@ def _review(run: DunningRun) -> None:
 
 
 def remove_letter(session: Session, letter: DunningLetter, *, actor: audit.Actor) -> None:
-    """Take a proposed letter out of its run: it is not sent."""
-    _review(letter.run)
+    """Take a proposed letter out of its run: it is not sent. The run's row is locked first,
+    so a send under way finishes (and this is refused) before the letter changes."""
+    _review(get_run(session, letter.run_id, lock=True))
+    session.refresh(letter)
     move_letter(letter, LetterStatus.REMOVED, audit=audit.Entry(
         session, "dunning.letter_removed", actor, CHANNEL, {"run": letter.run_id}))
     session.flush()
 
 
 def restore_letter(session: Session, letter: DunningLetter, *, actor: audit.Actor) -> None:
-    """Put a removed letter back into its run."""
-    _review(letter.run)
+    """Put a removed letter back into its run (the run's row locked first, as above)."""
+    _review(get_run(session, letter.run_id, lock=True))
+    session.refresh(letter)
     move_letter(letter, LetterStatus.PROPOSED, audit=audit.Entry(
         session, "dunning.letter_restored", actor, CHANNEL, {"run": letter.run_id}))
     session.flush()
@@ -384,32 +408,40 @@ def _load_letters(session: Session, run: DunningRun) -> list[DunningLetter]:
         .order_by(DunningLetter.id)))
 
 
-def send_run(session: Session, run: DunningRun, *, actor: audit.Actor, settings: Settings,
-             today: dt.date | None = None) -> list[DunningLetter]:
-    """Send the run's proposed letters (removed ones stay unsent, and so does a letter whose
-    invoices were all paid since it was proposed: it is removed): post each letter's
+def send_run(session: Session, run: DunningRun, *, actor: audit.Actor,
+             settings: Settings) -> list[DunningLetter]:
+    """Send the run's proposed letters (removed ones stay unsent): post each letter's
     charges document, raise its invoices' levels, and have it e-mailed after the commit.
     Once: the run moves proposed -> sending -> sent (a second send is an illegal move).
-    `today` is the letters' date (default: the clock's today)."""
-    today = today or clock.today()
+
+    Each letter is checked again first (see `_recheck`): invoices paid, disputed or promised
+    since the proposal drop out, the rest are priced afresh, and a letter left with none is
+    removed, not sent. The letters are dated the clock's today."""
+    today = clock.today()
     run = get_run(session, run.id, lock=True)  # two clicks: the second waits, then refuses
     move_run(run, RunStatus.SENDING, audit=audit.Entry(session, "dunning.run_sending", actor,
                                                         CHANNEL))
-    sent = []
     customers = {c.id: c for c in session.scalars(select(Customer).where(
         Customer.id.in_(select(DunningLetter.customer_id).where(
             DunningLetter.run_id == run.id))))}
-    for letter in _load_letters(session, run):
-        if letter.status != LetterStatus.PROPOSED:
-            continue
-        if all(item.invoice.amount_open <= 0 for item in letter.items):
-            # Paid since the run proposed it: nothing to claim any more.
+    proposed = [l for l in _load_letters(session, run) if l.status == LetterStatus.PROPOSED]
+    ids = [item.invoice_id for letter in proposed for item in letter.items]
+    paused = paused_invoices(session, today=today, invoice_ids=ids)
+    since = _interest_since(session, ids)
+    ladder = {l.level: l for l in levels(session)}
+    skipped = list(run.skipped or [])
+    sent = []
+    for letter in proposed:
+        customer = customers[letter.customer_id]
+        if not _recheck(session, letter, customer, run, paused=paused, since=since,
+                        ladder=ladder, rate=settings.interest_rate, skipped=skipped):
             move_letter(letter, LetterStatus.REMOVED, audit=audit.Entry(
                 session, "dunning.letter_removed", actor, CHANNEL,
-                {"run": letter.run_id, "why": "paid since proposed"}))
+                {"run": letter.run_id, "why": "nothing left to claim when sent"}))
             continue
-        _send_letter(session, letter, customers[letter.customer_id], actor=actor, today=today)
+        _send_letter(session, letter, customer, ladder=ladder, actor=actor, today=today)
         sent.append(letter)
+    run.skipped = skipped
     move_run(run, RunStatus.SENT, audit=audit.Entry(session, "dunning.run_sent", actor,
                                                      CHANNEL, {"letters": len(sent)}))
     run.sent_by, run.sent_at = actor.label, utcnow()
@@ -417,11 +449,44 @@ def send_run(session: Session, run: DunningRun, *, actor: audit.Actor, settings:
     return sent
 
 
+def _recheck(session: Session, letter: DunningLetter, customer: Customer, run: DunningRun, *,
+             paused: dict[int, str], since: dict[int, dt.date], ladder: dict[int, DunningLevel],
+             rate: Decimal, skipped: list[dict]) -> bool:
+    """Before a letter goes out: drop its items whose invoice was paid since the proposal
+    (nothing open), or got an open dispute or an open promise to pay (the collections rule,
+    core.credit.collections.paused_invoices); note each in the run's skipped list with why.
+    The rest take the invoice's amount open now, and the letter is priced again (level, fee,
+    interest, amount overdue). False: nothing is left, the letter must not be sent (its items
+    stay as proposed, for the record)."""
+    keep, drop = [], []
+    for item in letter.items:
+        invoice = item.invoice
+        if invoice.amount_open <= 0:
+            reason = "paid since the run proposed its letter"
+        elif why := paused.get(invoice.id):
+            reason = PAUSED[why] + " since the run proposed its letter"
+        else:
+            keep.append(item)
+            continue
+        drop.append(item)
+        skipped.append({"invoice": invoice.number, "customer": customer.name,
+                        "reason": reason})
+    if not keep:
+        return False
+    for item in drop:
+        letter.items.remove(item)  # delete-orphan
+    for item in keep:
+        item.amount_open = item.invoice.amount_open
+    _price(letter, run, ladder, since, rate)
+    session.flush()
+    return True
+
+
 def _send_letter(session: Session, letter: DunningLetter, customer: Customer, *,
-                 actor: audit.Actor, today: dt.date) -> None:
+                 ladder: dict[int, DunningLevel], actor: audit.Actor, today: dt.date) -> None:
     lines = []
-    level_name = session.scalar(select(DunningLevel.name).where(
-        DunningLevel.level == letter.level)) or f"Level {letter.level}"
+    level = ladder.get(letter.level)
+    level_name = level.name if level is not None else f"Level {letter.level}"
     if letter.fee > 0:
         lines.append(invoicing.FreeTextLine(f"Dunning fee: {level_name}", 1, letter.fee, ZERO,
                                             kind="dunning_fee"))
@@ -431,6 +496,7 @@ def _send_letter(session: Session, letter: DunningLetter, customer: Customer, *,
                 f"Default interest on {item.invoice.number}: {item.amount_open} "
                 f"{letter.currency} for {item.days_overdue} days overdue", 1, item.interest,
                 ZERO, kind="interest"))
+    pay_by = today + dt.timedelta(days=PAY_WITHIN_DAYS)
     if lines:
         charges = invoicing.issue_free_text(
             session, customer=customer, lines=lines, actor=actor, currency=letter.currency,
@@ -438,9 +504,12 @@ def _send_letter(session: Session, letter: DunningLetter, customer: Customer, *,
             use_credit=False,
             memo=f"Dunning charges: {level_name} of dunning run {letter.run_id}")
         letter.charges_invoice_id = charges.id
+        pay_by = charges.due_date
     for item in letter.items:
         item.invoice.dunning_level = max(item.invoice.dunning_level, item.level)
         item.invoice.dunned_on = today
+    # The text as sent: a later edit of the level rewrites no sent letter.
+    letter.subject, letter.body = letter_text(letter, customer.name, level, pay_by)
     letter.sent_at = utcnow()
     move_letter(letter, LetterStatus.SENT, audit=audit.Entry(
         session, "dunning.letter_sent", actor, CHANNEL,
@@ -463,6 +532,20 @@ def fill(template: str, values: dict[str, str]) -> str:
     """Replace the known {placeholders}; anything else stays as written (no str.format:
     the text is typed by people, and format would reach into objects)."""
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def letter_text(letter: DunningLetter, customer_name: str, level: DunningLevel | None,
+                pay_by: dt.date) -> tuple[str, str]:
+    """The level's subject and body with the letter's placeholders filled."""
+    cur = letter.currency
+    total = letter.amount_overdue + letter.fee + letter.interest
+    values = {"customer": customer_name,
+              "overdue_total": Money(letter.amount_overdue, cur).format(),
+              "fee": Money(letter.fee, cur).format(),
+              "interest": Money(letter.interest, cur).format(),
+              "total_due": Money(total, cur).format(), "pay_by": pay_by.strftime("%d %b %Y")}
+    subject = fill(level.subject if level else "Overdue invoices", values)
+    return subject[:200], fill(level.body if level else "", values)[:4000]
 
 
 # -- read side: the console's pages -----------------------------------------------------------
@@ -505,19 +588,55 @@ class LetterRow:
 class RunView:
     run: DunningRun
     levels: dict[int, DunningLevel]
-    by_level: list[tuple[DunningLevel | None, list[LetterRow]]]
+    # This page's letters by level: (level, its letters on this page, its letters in all).
+    by_level: list[tuple[DunningLevel | None, list[LetterRow], int]]
     to_send: int
+    letters: int  # in the run, all pages
+    page: int
+    pages: int
 
     @property
     def working(self) -> bool:
         return self.run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
 
+    @property
+    def first(self) -> int:  # the first letter on this page, counting from 1
+        return (self.page - 1) * LETTERS_PER_PAGE + 1
 
-def run_view(session: Session, run_id: int) -> RunView:
-    """A run with its letters (grouped by level), their customers, invoices and charges
-    documents: a fixed number of queries, whatever the number of letters."""
+    @property
+    def last(self) -> int:
+        return min(self.page * LETTERS_PER_PAGE, self.letters)
+
+    @property
+    def skipped(self) -> list[dict]:
+        return list(self.run.skipped or [])[:SKIPPED_SHOWN]
+
+    @property
+    def skipped_more(self) -> int:
+        return max(len(self.run.skipped or []) - SKIPPED_SHOWN, 0)
+
+
+def run_view(session: Session, run_id: int, *, page: int = 1) -> RunView:
+    """A run with one page of its letters (LETTERS_PER_PAGE, by level then id), grouped by
+    level, with their customers, invoices and charges documents, and the letters counted by
+    level and status: a fixed number of queries, whatever the number of letters."""
     run = get_run(session, run_id)
-    letters = _load_letters(session, run)
+    per_level: dict[int, int] = defaultdict(int)
+    to_send = 0
+    for level, status, n in session.execute(
+            select(DunningLetter.level, DunningLetter.status, func.count())
+            .where(DunningLetter.run_id == run.id)
+            .group_by(DunningLetter.level, DunningLetter.status)):
+        per_level[level] += n
+        to_send += n if status == LetterStatus.PROPOSED else 0
+    total = sum(per_level.values())
+    pages = max(1, -(-total // LETTERS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    letters = list(session.scalars(
+        select(DunningLetter).where(DunningLetter.run_id == run.id)
+        .options(selectinload(DunningLetter.items).selectinload(DunningLetterItem.invoice))
+        .order_by(DunningLetter.level, DunningLetter.id)
+        .offset((page - 1) * LETTERS_PER_PAGE).limit(LETTERS_PER_PAGE))) if total else []
     customers = {c.id: c for c in session.scalars(select(Customer).where(
         Customer.id.in_({l.customer_id for l in letters})))} if letters else {}
     charge_ids = [l.charges_invoice_id for l in letters if l.charges_invoice_id]
@@ -528,6 +647,6 @@ def run_view(session: Session, run_id: int) -> RunView:
     for letter in letters:
         grouped[letter.level].append(LetterRow(letter, customers[letter.customer_id],
                                                numbers.get(letter.charges_invoice_id)))
-    by_level = [(ladder.get(level), rows) for level, rows in sorted(grouped.items())]
-    to_send = sum(1 for l in letters if l.status == LetterStatus.PROPOSED)
-    return RunView(run, ladder, by_level, to_send)
+    by_level = [(ladder.get(level), rows, per_level[level])
+                for level, rows in sorted(grouped.items())]
+    return RunView(run, ladder, by_level, to_send, total, page, pages)

@@ -16,15 +16,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core import clock
 from core.billing import documents
 from core.billing.models import Invoice
 from core.credit import dunning
 from core.credit.models import DunningLetter, DunningLetterItem, DunningLevel
+from core.credit.states import LetterStatus
 from core.customers.models import Customer
-from core.money import Money
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 Seller = documents.Seller
@@ -51,13 +51,16 @@ class LetterDocument:
 
 
 def describe(session: Session, letter: DunningLetter) -> LetterDocument:
-    """The letter with its customer, level, invoices and charges document: a few small
-    queries."""
+    """The letter with its customer, level, invoices (loaded with the items, no query per
+    item) and charges document: a few small queries. A sent letter says the text it was
+    sent with (stored on it); a proposed one the level's current text."""
     customer = session.get(Customer, letter.customer_id)
     level = session.scalar(select(DunningLevel).where(DunningLevel.level == letter.level))
     charges = session.get(Invoice, letter.charges_invoice_id) if letter.charges_invoice_id \
         else None
-    items = list(letter.items)
+    items = list(session.scalars(
+        select(DunningLetterItem).where(DunningLetterItem.letter_id == letter.id)
+        .options(selectinload(DunningLetterItem.invoice)).order_by(DunningLetterItem.id)))
     if charges is not None:
         date = charges.issue_date
     elif letter.sent_at is not None:
@@ -67,12 +70,10 @@ def describe(session: Session, letter: DunningLetter) -> LetterDocument:
     pay_by = charges.due_date if charges is not None else \
         date + dt.timedelta(days=dunning.PAY_WITHIN_DAYS)
     total = letter.amount_overdue + letter.fee + letter.interest
-    cur = letter.currency
-    values = {"customer": customer.name, "overdue_total": Money(letter.amount_overdue, cur).format(),
-              "fee": Money(letter.fee, cur).format(), "interest": Money(letter.interest, cur).format(),
-              "total_due": Money(total, cur).format(), "pay_by": pay_by.strftime("%d %b %Y")}
-    subject = dunning.fill(level.subject if level else "Overdue invoices", values)
-    body = dunning.fill(level.body if level else "", values)
+    if letter.status == LetterStatus.SENT and letter.subject:
+        subject, body = letter.subject, letter.body
+    else:
+        subject, body = dunning.letter_text(letter, customer.name, level, pay_by)
     paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
     return LetterDocument(letter, customer, level, items, charges, date, pay_by, total, subject,
                           paragraphs)

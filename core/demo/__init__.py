@@ -481,10 +481,10 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_statements(session)}"
     from core.demo.credit import load_credit  # through the credit services
     work = f"{work} {load_credit(session)}"
-    from core.demo.collections import load_collections  # through the collections services
-    work = f"{work} {load_collections(session)}"
     from core.demo.dunning import load_dunning  # through the dunning services
     work = f"{work} {load_dunning(session)}"
+    from core.demo.collections import load_collections  # through the collections services
+    work = f"{work} {load_collections(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
             f"3 channels, price lists, promotions and the demo accounts. {work}")

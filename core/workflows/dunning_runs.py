@@ -9,6 +9,7 @@ import logging
 
 from core import tasks
 from core.credit import dunning
+from core.credit.states import RunStatus
 from core.tasks import celery_app
 
 log = logging.getLogger("marketline.dunning")
@@ -19,8 +20,9 @@ def propose_dunning_run(run_id: int) -> str:
     """Propose the letters of a queued run; a failure leaves the run failed, with why."""
     context = tasks.context()
     with context.session() as session:
-        run = dunning.get_run(session, run_id)
-        if run.status != "queued":
+        # Locked: a redelivered task waits for the first to commit, then sees it under way.
+        run = dunning.get_run(session, run_id, lock=True)
+        if run.status != RunStatus.QUEUED:
             return str(run.status)  # a redelivered task: done or under way
         try:
             dunning.propose(session, run, settings=context.settings,
