@@ -13,22 +13,32 @@ Which invoices a run duns, on its `as_of` day D:
   level;
 * at least MIN_DAYS_BETWEEN (7) days after the last letter (`dunned_on`): the customer gets
   time to answer one letter before the next;
-* not while the invoice has an open dispute, nor while an open promise to pay covers it
-  (status open and `promised_for` today or later: a promise whose date passed protects
-  nothing). Those are recorded in `DunningRun.skipped` with the reason, as is an invoice
-  waiting out the 7 days.
+* not while the invoice is paused for collections: an open dispute, or an open promise to
+  pay covering it (core.credit.collections.paused_invoices on the run's day: one rule for
+  collections and dunning). Those are recorded in `DunningRun.skipped` with the reason, as
+  is an invoice waiting out the 7 days.
 
 One letter per customer and run: its invoices, its level the highest of their due levels,
-the fee that level's fee (in the customer's currency), and, when that level charges
-interest, default interest per invoice: amount open x DUNNING_INTEREST_RATE / 100 x days
-overdue since the last interest charged on it (else since its due date) / 365, rounded
-half-up to the cent per invoice.
+the fee that level's fee (in the customer's currency), and default interest on each invoice
+whose OWN due level charges interest (a reminder-level invoice on a second letter bears
+none): amount open x DUNNING_INTEREST_RATE / 100 x days overdue since the last interest
+charged on it (else since its due date) / 365, rounded half-up to the cent per invoice.
+
+One run at a time: a run is busy from queued to sending; starting one locks the dunning
+levels' rows first, so two concurrent starts cannot both see none busy. A run that failed
+proposes nothing (its letters are deleted) and can be tried again (failed -> queued).
+
+When the run is sent, every letter is checked again: an invoice paid since the proposal,
+or disputed or promised since, drops out (noted in `skipped`), the others claim what is open
+now and the letter is priced again; a letter left with nothing is removed, not sent.
 
 Sending a run posts each letter's fee and interest as ONE charges document through
 core.billing.invoicing.issue_free_text (an invoice with lines of kind "dunning_fee" and
 "interest", tax rate 0: not subject to VAT, net 14 days, numbered from the invoice series;
-Dr receivables / Cr 4030 ledger.DUNNING_CHARGES), raises the invoices' levels, and records
-DunningLetterSent, on which core.notifications e-mails the letter's PDF after the commit.
+Dr receivables / Cr 4030 ledger.DUNNING_CHARGES), raises the invoices' levels, stores the letter's text as sent
+(subject and body, placeholders filled: editing a level later rewrites no sent letter), and
+records DunningLetterSent, on which core.notifications e-mails the letter's PDF after the
+commit.
 A letter with nothing to charge (a reminder) posts no document.
 
 Statuses move only through core.credit.states. Services flush; the caller commits.
@@ -402,10 +412,11 @@ def cancel_run(session: Session, run: DunningRun, *, actor: audit.Actor) -> None
 # -- sending --------------------------------------------------------------------------------
 
 def _load_letters(session: Session, run: DunningRun) -> list[DunningLetter]:
+    """The run's letters with their items and invoices, as they are in the database now."""
     return list(session.scalars(
         select(DunningLetter).where(DunningLetter.run_id == run.id)
         .options(selectinload(DunningLetter.items).selectinload(DunningLetterItem.invoice))
-        .order_by(DunningLetter.id)))
+        .order_by(DunningLetter.id).execution_options(populate_existing=True)))
 
 
 def send_run(session: Session, run: DunningRun, *, actor: audit.Actor,

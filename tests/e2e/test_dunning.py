@@ -1,7 +1,6 @@
 """Dunning in a browser: the credit controller starts a dunning run over the demo's overdue
-invoices; the run page shows its progress and proposes letters, skips the invoice a promise
-to pay covers, and sends the rest: the letters' PDFs arrive at the SMTP sink."""
-import datetime as dt
+invoices; the run page shows its progress and proposes letters, skips the invoice under
+dispute, and sends the rest: the letters' PDFs arrive at the SMTP sink."""
 import re
 from decimal import Decimal
 
@@ -30,26 +29,34 @@ def shop(tmp_path_factory, localstripe, mail):
         engine.dispose()
 
 
-def promise_on_acmes_overdue_invoice(engine) -> tuple[str, dt.date]:
-    """Acme promised on the phone to pay its 48-day-old invoice (PO-7644) in a few days."""
-    promised_for = clock.today() + dt.timedelta(days=4)
+def birch_takes_back_its_promise(engine) -> str:
+    """The demo's Birch & Co promised to pay next week (core.demo.collections); Ms Birch calls
+    back: the transfer is not coming after all, the promise is withdrawn, so Birch's overdue
+    invoice is dunned again. Acme's overdue invoice (PO-7644) stays under dispute. Returns
+    Acme's invoice number."""
+    from core.audit import Actor
+    from core.credit import collections
+    from core.credit.models import Dispute
     with Session(engine) as s:
+        birch = s.scalar(select(Customer).where(Customer.name.like("Birch%")))
+        promise = s.scalar(select(PromiseToPay).where(PromiseToPay.customer_id == birch.id,
+                                                      PromiseToPay.status == PromiseStatus.OPEN))
+        collections.cancel_promise(s, promise, actor=Actor.system("e2e"),
+                                   reason="The transfer is not coming after all.")
         order = s.scalar(select(Order).where(Order.po_number == "PO-7644"))
         invoice = s.scalar(select(Invoice).where(Invoice.order_id == order.id))
         assert invoice.due_date < clock.today() and invoice.amount_open > 0
-        s.add(PromiseToPay(customer_id=invoice.customer_id, amount=invoice.amount_open,
-                           currency=invoice.currency, promised_for=promised_for,
-                           status=PromiseStatus.OPEN, invoices=[invoice],
-                           note="Promised on the phone", made_by="e2e"))
+        assert s.scalar(select(Dispute).where(Dispute.invoice_id == invoice.id,
+                                              Dispute.status == "open")) is not None
         s.commit()
-        return invoice.number, promised_for
+        return invoice.number
 
 
-def test_a_dunning_run_proposes_skips_the_promised_invoice_and_sends_the_rest(
+def test_a_dunning_run_proposes_skips_the_disputed_invoice_and_sends_the_rest(
         browser, shop, mail):
     base, engine = shop
     sink, _ = mail
-    promised, promised_for = promise_on_acmes_overdue_invoice(engine)
+    disputed = birch_takes_back_its_promise(engine)
 
     page = browser.new_context(base_url=base).new_page()
     page.set_default_timeout(20_000)
@@ -81,9 +88,9 @@ def test_a_dunning_run_proposes_skips_the_promised_invoice_and_sends_the_rest(
     expect(page.get_by_role("heading", name="Second dunning letter (level 3)")).to_be_visible()
     birch_row = page.get_by_role("row").filter(has_text="Birch & Co Architects")
     expect(birch_row).to_contain_text("10.00 EUR")
-    # Acme's invoice is covered by the promise: skipped, with the reason.
-    skipped = page.get_by_role("row").filter(has_text=promised)
-    expect(skipped).to_contain_text(f"promise to pay by {promised_for.isoformat()}")
+    # Acme's invoice is under dispute: skipped, with the reason.
+    skipped = page.get_by_role("row").filter(has_text=disputed)
+    expect(skipped).to_contain_text("under dispute")
     expect(page.get_by_role("row").filter(has_text="Acme Corp").filter(
         has=page.get_by_role("link", name=re.compile("PDF")))).to_have_count(0)
     pdf = page.get_by_role("link", name="Letter to Birch & Co Architects (PDF)")
@@ -114,7 +121,7 @@ def test_a_dunning_run_proposes_skips_the_promised_invoice_and_sends_the_rest(
         assert s.scalar(select(DunningLetter).where(
             DunningLetter.customer_id == acme.id,
             DunningLetter.status == LetterStatus.SENT)) is None
-        assert s.scalar(select(Invoice.dunning_level).where(Invoice.number == promised)) == 0
+        assert s.scalar(select(Invoice.dunning_level).where(Invoice.number == disputed)) == 0
         fee = s.scalar(select(Invoice).where(Invoice.number == charges.inner_text()))
         assert fee.gross_total > Decimal("10.00")  # the fee and the interest
     page.context.close()

@@ -16,7 +16,7 @@ from tests.billing_support import CLERK
 from tests.conftest import agent_client_for, csrf_token
 from tests.factories import AgentFactory
 from tests.helpers import QueryCounter
-from tests.unit.test_dunning import SETTINGS, customer, overdue
+from tests.unit.test_dunning import SETTINGS, break_off_after_letters, customer, overdue
 
 
 @pytest.fixture
@@ -226,3 +226,80 @@ def test_levels_are_edited_with_errors_at_the_field(credit_client, db):
     assert db.scalar(select(DunningLevel.fee).where(DunningLevel.level == 2)) == 7.50
     assert db.scalar(select(DunningLevel.name).where(DunningLevel.level == 1)) == "Friendly nudge"
     assert db.scalar(select(DunningLevel.charges_interest).where(DunningLevel.level == 3))
+
+
+# -- the demo's story, failures, long runs -------------------------------------------------------
+
+def test_the_demo_run_was_sent_on_its_day_and_today_birch_is_promised_and_acme_disputed(
+        credit_client, db):
+    from core.billing.models import Invoice, JournalEntry
+    from core.credit.models import Dispute
+    from core.customers.models import Customer
+    demo = db.scalar(select(DunningRun).order_by(DunningRun.id))
+    assert demo.status == RunStatus.SENT and demo.as_of < clock.today()
+    (letter,) = demo.letters
+    charges = db.get(Invoice, letter.charges_invoice_id)
+    entry = db.get(JournalEntry, charges.entry_id)
+    assert charges.issue_date == demo.as_of == entry.posted_at.date()
+    assert letter.subject.startswith("First dunning letter") and "Birch" in letter.body
+    birch = db.scalar(select(Customer).where(Customer.name.like("Birch%")))
+    acme = db.scalar(select(Customer).where(Customer.name == "Acme Corp"))
+    birchs = letter.items[0].invoice
+    acmes = db.scalar(select(Invoice).join(Dispute, Dispute.invoice_id == Invoice.id)
+                      .where(Dispute.customer_id == acme.id, Dispute.status == "open"))
+    run_id = start(credit_client)
+    assert letter_for(db, run_id, birch) is None and letter_for(db, run_id, acme) is None
+    html = page(credit_client, f"/dunning/runs/{run_id}")
+    assert f"<th scope=\"row\">{birchs.number}</th>" in html and "promise to pay" in html
+    assert f"<th scope=\"row\">{acmes.number}</th>" in html and "under dispute" in html
+
+
+def test_a_failed_run_is_tried_again_from_its_page(credit_client, reader_client, db):
+    overdue(db, customer(db, "Fiona Failed"), 40)
+    run = dunning.start_run(db, as_of=clock.today(), actor=CLERK)
+    with pytest.raises(ConnectionError):  # the proposal breaks off after its first accounts
+        dunning.propose(db, run, settings=SETTINGS, progress=break_off_after_letters)
+    dunning.fail_run(db, run, "OperationalError: the database went away")
+    db.commit()
+    html = page(credit_client, f"/dunning/runs/{run.id}")
+    assert "The run failed: OperationalError" in html and ">Try again</button>" in html
+    assert ">Try again</button>" not in page(reader_client, f"/dunning/runs/{run.id}")
+    assert post(reader_client, f"/dunning/runs/{run.id}/retry").status_code == 403
+    assert post(credit_client, f"/dunning/runs/{run.id}/retry").status_code == 303
+    run = fresh(db, DunningRun, run.id)
+    assert run.status == RunStatus.PROPOSED and run.error == "" and len(run.letters) >= 1
+    assert post(credit_client, f"/dunning/runs/{run.id}/retry").status_code == 303  # refused
+    assert fresh(db, DunningRun, run.id).status == RunStatus.PROPOSED
+
+
+def test_the_task_proposes_only_a_queued_run(db, session_factory, monkeypatch):
+    from core.workflows import dunning_runs
+    run = dunning.start_run(db, as_of=clock.today(), actor=CLERK)
+    dunning.propose(db, run, settings=SETTINGS)  # proposed: a redelivered task must wait
+    db.commit()
+    called = []
+    monkeypatch.setattr(dunning, "propose", lambda *a, **k: called.append(a))
+    assert dunning_runs.propose_dunning_run(run.id) == RunStatus.PROPOSED
+    assert called == []
+
+
+def test_a_long_run_pages_its_letters_and_caps_the_skipped_list(credit_client, db, monkeypatch):
+    monkeypatch.setattr(dunning, "LETTERS_PER_PAGE", 2)
+    monkeypatch.setattr(dunning, "SKIPPED_SHOWN", 1)
+    names = [f"Pager {i}" for i in range(3)]
+    for name in names:
+        overdue(db, customer(db, name), 40)
+    db.commit()
+    run_id = start(credit_client)
+    run = fresh(db, DunningRun, run_id)
+    letters_in_run, skipped = len(run.letters), len(run.skipped)
+    assert letters_in_run >= 3 and skipped >= 2  # the demo's promised and disputed invoices
+    first = page(credit_client, f"/dunning/runs/{run_id}")
+    assert f"Letters 1 to 2 of {letters_in_run}." in first and 'rel="next"' in first
+    assert first.count("(PDF)") == 2 and f"And {skipped - 1} more." in first
+    assert f">Send {letters_in_run} letters</button>" in first  # all pages
+    last = page(credit_client, f"/dunning/runs/{run_id}?page=999")  # clamped
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    shown = sum(page(credit_client, f"/dunning/runs/{run_id}?page={n}").count("(PDF)")
+                for n in range(1, -(-letters_in_run // 2) + 1))
+    assert shown == letters_in_run
