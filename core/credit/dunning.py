@@ -35,10 +35,10 @@ now and the letter is priced again; a letter left with nothing is removed, not s
 Sending a run posts each letter's fee and interest as ONE charges document through
 core.billing.invoicing.issue_free_text (an invoice with lines of kind "dunning_fee" and
 "interest", tax rate 0: not subject to VAT, net 14 days, numbered from the invoice series;
-Dr receivables / Cr 4030 ledger.DUNNING_CHARGES), raises the invoices' levels, stores the letter's text as sent
-(subject and body, placeholders filled: editing a level later rewrites no sent letter), and
-records DunningLetterSent, on which core.notifications e-mails the letter's PDF after the
-commit.
+Dr receivables / Cr 4030 ledger.DUNNING_CHARGES), raises the invoices' levels, stores the
+letter's text as sent (subject and body, placeholders filled: editing a level later rewrites
+no sent letter), and records DunningLetterSent, on which core.notifications e-mails the
+letter's PDF after the commit.
 A letter with nothing to charge (a reminder) posts no document.
 
 Statuses move only through core.credit.states. Services flush; the caller commits.

@@ -446,3 +446,22 @@ def test_a_sent_letter_keeps_its_text_after_the_level_is_edited(db):
     overdue(db, lee, 40)
     proposed = letter_of(run_now(db), lee)
     assert letters.describe(db, proposed).subject == "Pay now Lee Later"
+
+
+def test_the_letter_loads_its_invoices_with_its_items_whatever_their_number(db, connection):
+    from tests.helpers import QueryCounter
+    one, five = customer(db, "Una One"), customer(db, "Fiona Five")
+    overdue(db, one, 40)
+    for days in (40, 38, 36, 30, 25):
+        overdue(db, five, days)
+    run = run_now(db)
+    dunning.send_run(db, run, actor=CLERK, settings=SETTINGS)
+    counts = []
+    for who in (one, five):
+        letter = letter_of(run, who)
+        db.expire_all()
+        with QueryCounter(connection) as counter:
+            html = letters.letter_html(db, letter, seller=letters.Seller("Marketline", (), ""))
+        assert html.count("<td class=\"num\">") >= len(letter.items)
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
