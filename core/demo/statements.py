@@ -17,6 +17,5 @@ def load_statements(session: Session) -> str:
     acme = session.scalar(select(Customer).where(Customer.name == "Acme Corp"))
     billing = session.scalar(select(Agent).where(Agent.email == "billing@marketline.example"))
     period = statements.last_month()
-    statement_sends.email_statement(session, acme, period, actor=actor_for(billing),
-                                    again=False)
+    statement_sends.email_statement(session, acme, period, actor=actor_for(billing))
     return f"Acme's statement of account for {period.label} was sent."
