@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Select, case, exists, func, or_, select, union_all
+from sqlalchemy import Select, case, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from core import clock, spreadsheet
@@ -371,13 +371,15 @@ def csv_rows(session: Session, *, as_of: dt.date, sort: str = "total", search: s
     search = " ".join(search.split())[:100]
     aged = _per_customer(as_of, open_rows_on(session, as_of))
     moves = _credit_movements(end_of(as_of))
-    credit = (select(func.coalesce(moves.c.customer_id, 0).label("customer_key"),
-                     moves.c.currency, func.sum(moves.c.amount).label("credit"))
-              .group_by(func.coalesce(moves.c.customer_id, 0), moves.c.currency)
-              .subquery("credit"))
+    no_account = literal_column("0")  # guests' credit and invoices: no customer id is 0
+    key = func.coalesce(moves.c.customer_id, no_account)
+    credit = (select(key.label("customer_key"), moves.c.currency,
+                     func.sum(moves.c.amount).label("credit"))
+              .group_by(key, moves.c.currency).subquery("credit"))
     stmt = (_customer_rows(aged, sort=sort, search=search)
             .add_columns(credit.c.credit)
-            .outerjoin(credit, (credit.c.customer_key == func.coalesce(aged.c.customer_id, 0))
+            .outerjoin(credit, (credit.c.customer_key
+                                == func.coalesce(aged.c.customer_id, no_account))
                        & (credit.c.currency == aged.c.currency)))
     yield CSV_HEADER
     for row in session.execute(stmt.execution_options(yield_per=chunk)):
