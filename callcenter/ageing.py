@@ -3,14 +3,12 @@ the ageing report as of any day beside the ledger, its CSV, and a customer's sta
 account (period, PDF, "E-mail statement")."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, current_app, flash, make_response, request, url_for
+from flask import (Blueprint, Response, current_app, flash, make_response, request,
+                   stream_with_context, url_for)
 
 from callcenter.access import requires_role
 from callcenter.ageing_forms import AgeingForm, EmailStatementForm, PeriodForm
-from core import clock, spreadsheet
+from core import clock
 from core.billing import accounts, ageing, documents, statements
 from core.billing.errors import BillingError
 from core.credit import statement_sends
@@ -51,12 +49,9 @@ def export():
     form = AgeingForm(request.args)
     form.validate()
     wanted = _report_args(form)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in ageing.csv_rows(db_session, as_of=wanted["as_of"], sort=wanted["sort"],
-                               search=wanted["search"]):
-        writer.writerow([spreadsheet.defuse(v) for v in row])
-    response = Response(buffer.getvalue(), mimetype="text/csv")
+    rows = ageing.export_csv(db_session, as_of=wanted["as_of"], sort=wanted["sort"],
+                             search=wanted["search"])
+    response = Response(stream_with_context(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = \
         f'attachment; filename="ageing-{wanted["as_of"].isoformat()}.csv"'
     response.headers["Cache-Control"] = "private, no-store"

@@ -11,19 +11,27 @@ allocation (Cr); a reversal of a receivables entry is refused (core.billing.ledg
 Customer credit (payments not allocated, credit notes' open amounts) is held on the
 deposits account (2300); it is shown beside the buckets, never netted into them.
 
+The fast path: on today or a later day, when nothing is posted after the end of that day
+(one query on the indexed `journal_entries.posted_at`), what was open is exactly what is
+open now, so the report reads the invoices' `amount_open > 0` and rebuilds nothing (no join
+to the journal or the allocations). A past day, or a clock moved back, takes the rebuild.
+
 Every function runs a fixed number of queries, whatever the number of customers or
 invoices: the sums are made in SQL and only a page of customers comes back.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Select, case, func, or_, select, union_all
+from sqlalchemy import Select, case, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, spreadsheet
 from core.billing import ledger
 from core.billing.models import (Allocation, GiftCardMovement, Invoice, JournalEntry,
                                  JournalLine, Payment, Refund)
@@ -164,6 +172,30 @@ def open_invoices_on(day: dt.date) -> Select:
                    or_(Invoice.amount_open > 0, Invoice.id.in_(settled_since))))
 
 
+def open_invoices_now() -> Select:
+    """The same columns as `open_invoices_on`, straight from the invoices' `amount_open`:
+    what is open now (every invoice posted, its allocations all counted)."""
+    return (select(Invoice.id.label("invoice_id"), Invoice.customer_id.label("customer_id"),
+                   Invoice.currency.label("currency"), Invoice.due_date.label("due_date"),
+                   Invoice.amount_open.label("open"))
+            .where(Invoice.kind == "invoice", Invoice.entry_id.is_not(None),
+                   Invoice.amount_open > 0))
+
+
+def is_current(session: Session, day: dt.date) -> bool:
+    """True when what was open at the end of `day` is what is open now: the day is today
+    (core.clock) or later and no journal entry is posted after its end. One query (on the
+    index of `posted_at`), always run, so the callers' query counts stay fixed."""
+    later = session.scalar(select(exists().where(JournalEntry.posted_at >= end_of(day))))
+    return day >= clock.today() and not later
+
+
+def open_rows_on(session: Session, day: dt.date) -> Select:
+    """`open_invoices_now()` when the day is current (`is_current`), else the rebuild
+    `open_invoices_on(day)`. One query to decide."""
+    return open_invoices_now() if is_current(session, day) else open_invoices_on(day)
+
+
 def _bucket_sums(open_rows, day: dt.date) -> list:
     """sum(open) per bucket as SQL columns, by the due date against `day`."""
     due, amount = open_rows.c.due_date, open_rows.c.open
@@ -238,8 +270,8 @@ def credit_on(session: Session, day: dt.date, *, customer_ids: list[int | None] 
 
 # -- the report ------------------------------------------------------------------------------
 
-def _per_customer(day: dt.date):
-    rows = open_invoices_on(day).subquery("open_on_day")
+def _per_customer(day: dt.date, open_select: Select):
+    rows = open_select.subquery("open_on_day")
     return (select(rows.c.customer_id, rows.c.currency, *_bucket_sums(rows, day),
                    func.sum(rows.c.open).label("total"))
             .group_by(rows.c.customer_id, rows.c.currency).subquery("aged"))
@@ -248,16 +280,18 @@ def _per_customer(day: dt.date):
 def ageing(session: Session, *, as_of: dt.date | None = None, page: int = 1,
            per_page: int = PER_PAGE, sort: str = "total", search: str = "") -> Ageing:
     """The ageing report as of a day (default today, core.clock): totals per currency
-    beside the ledger, and one page of customers. Six queries, whatever the size (one more
-    when the page asked for is past the last)."""
+    beside the ledger, and one page of customers. Seven queries, whatever the size (one
+    more when the page asked for is past the last); on a current day (`is_current`) the
+    open invoices are read, not rebuilt."""
     day = as_of or clock.today()
     sort = sort if sort in SORTS else "total"
     search = " ".join(search.split())[:100]
-    open_rows = open_invoices_on(day).subquery("open_on_day")
+    open_select = open_rows_on(session, day)
+    open_rows = open_select.subquery("open_on_day")
     totals = session.execute(  # straight from the invoices: no per-customer step
         select(open_rows.c.currency, *_bucket_sums(open_rows, day))
         .group_by(open_rows.c.currency)).all()
-    aged = _per_customer(day)
+    aged = _per_customer(day, open_select)
     receivables = ledger_on(session, ledger.RECEIVABLES, day)
     deposits = ledger_on(session, ledger.CUSTOMER_DEPOSITS, day, sign=-1)
     moves = _credit_movements(end_of(day))
@@ -280,18 +314,25 @@ def ageing(session: Session, *, as_of: dt.date | None = None, page: int = 1,
     return Ageing(day, result, rows, sort, search)
 
 
-def _customer_page(session: Session, aged, *, page: int, per_page: int, sort: str,
-                   search: str) -> Page:
-    """One page of the customers' rows, counted in the same query (a window over the
-    grouped rows), so the per-customer sums are made once."""
-    stmt = (select(aged, Customer.number, Customer.name, func.count().over().label("found"))
+def _customer_rows(aged, *, sort: str, search: str) -> Select:
+    """The customers' rows of the report (their sums, number and name), searched and in
+    the order asked for: the page's query and the CSV's."""
+    stmt = (select(aged, Customer.number, Customer.name)
             .outerjoin(Customer, Customer.id == aged.c.customer_id))
     if search:
         like = f"%{search.replace('%', '').replace('_', '')}%"
         stmt = stmt.where(or_(Customer.name.ilike(like), Customer.number.ilike(like)))
     order = {"total": [aged.c.total.desc()], "over_90": [aged.c.over_90.desc(), aged.c.total.desc()],
              "customer": [Customer.name]}[sort]
-    stmt = stmt.order_by(*order, Customer.name, aged.c.customer_id, aged.c.currency)
+    return stmt.order_by(*order, Customer.name, aged.c.customer_id, aged.c.currency)
+
+
+def _customer_page(session: Session, aged, *, page: int, per_page: int, sort: str,
+                   search: str) -> Page:
+    """One page of the customers' rows, counted in the same query (a window over the
+    grouped rows), so the per-customer sums are made once."""
+    stmt = _customer_rows(aged, sort=sort, search=search).add_columns(
+        func.count().over().label("found"))
     items = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     if not items and page > 1:  # past the last page: the count says where that is
         total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
@@ -321,22 +362,45 @@ def open_items(session: Session, customer_id: int, day: dt.date) -> dict[str, De
 CSV_HEADER = ["customer", "name", "currency", *BUCKETS.values(), "total", "unapplied credit"]
 
 
-def csv_rows(session: Session, *, as_of: dt.date, sort: str = "total", search: str = ""):
-    """The report's customer rows for a spreadsheet (header first), in pages of 2,000."""
+def csv_rows(session: Session, *, as_of: dt.date, sort: str = "total", search: str = "",
+             chunk: int = 2000) -> Iterator[list[str]]:
+    """The report's customer rows for a spreadsheet (header first), in the report's order:
+    one query (beside `is_current`'s), its rows streamed `chunk` at a time (yield_per), each
+    with the customer's unapplied credit in that currency on the day."""
+    sort = sort if sort in SORTS else "total"
+    search = " ".join(search.split())[:100]
+    aged = _per_customer(as_of, open_rows_on(session, as_of))
+    moves = _credit_movements(end_of(as_of))
+    no_account = literal_column("0")  # guests' credit and invoices: no customer id is 0
+    key = func.coalesce(moves.c.customer_id, no_account)
+    credit = (select(key.label("customer_key"), moves.c.currency,
+                     func.sum(moves.c.amount).label("credit"))
+              .group_by(key, moves.c.currency).subquery("credit"))
+    stmt = (_customer_rows(aged, sort=sort, search=search)
+            .add_columns(credit.c.credit)
+            .outerjoin(credit, (credit.c.customer_key
+                                == func.coalesce(aged.c.customer_id, no_account))
+                       & (credit.c.currency == aged.c.currency)))
     yield CSV_HEADER
-    page = 1
-    while True:
-        report = ageing(session, as_of=as_of, page=page, per_page=2000, sort=sort,
-                        search=search)
-        for row in report.rows.items:
-            b = row.buckets
-            yield [row.number, row.name, row.currency, *(str(a) for _, _, a in b.amounts()),
-                   str(b.total), str(row.credit)]
-        if not report.rows.has_next:
-            return
-        page += 1
+    for row in session.execute(stmt.execution_options(yield_per=chunk)):
+        b = _buckets(row.currency, [row._mapping[k] for k in BUCKETS])
+        yield [row.number or "", row.name or "Guest orders (no account)", row.currency,
+               *(str(a) for _, _, a in b.amounts()), str(b.total), str(Decimal(row.credit or 0))]
+
+
+def export_csv(session: Session, **kwargs) -> Iterator[str]:
+    """csv_rows as CSV text, a line at a time (for a streamed response); values that a
+    spreadsheet would run as a formula are prefixed with an apostrophe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in csv_rows(session, **kwargs):
+        writer.writerow([spreadsheet.defuse(v) for v in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 __all__ = ["BUCKETS", "SORTS", "Ageing", "AgeingRow", "Buckets", "CurrencyTotal", "ageing",
-           "bucket_for", "credit_on", "customer_ageing", "csv_rows", "ledger_on",
-           "open_invoices_on", "open_items", "end_of"]
+           "bucket_for", "credit_on", "customer_ageing", "csv_rows", "export_csv", "ledger_on",
+           "is_current", "open_invoices_now", "open_invoices_on", "open_items", "open_rows_on",
+           "end_of"]

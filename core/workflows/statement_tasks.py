@@ -11,7 +11,6 @@ def send_monthly_statements() -> int:
     """Every hour (Celery beat): on STATEMENT_DAY, last month's statements, each once."""
     context = tasks.context()
     with context.session() as session:
-        queued = statement_sends.send_monthly(session,
-                                              statement_day=context.settings.STATEMENT_DAY)
-        session.commit()
-        return queued
+        # commits each batch of sends itself (their mails go then)
+        return statement_sends.send_monthly(session,
+                                            statement_day=context.settings.STATEMENT_DAY)

@@ -59,6 +59,8 @@ def test_the_ageing_ties_to_the_ledger_and_a_statement_is_emailed(controller):
 
     page.get_by_role("button", name="E-mail statement").click()
     expect(page.get_by_text("is on its way to")).to_be_visible()
+    expect(page.locator("#sent-h + ul li")).to_have_count(2)  # the monthly one, and this
+    expect(page.get_by_text("(on demand)")).to_be_visible()
     message = sink.wait_for("acme", subject="statement of account", timeout=15)
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"

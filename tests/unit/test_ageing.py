@@ -14,6 +14,7 @@ from core.billing.models import JournalEntry
 from core.config import Settings
 from tests.billing_support import CLERK
 from tests.factories import CustomerFactory
+from tests.helpers import QueryCounter
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +110,58 @@ def test_a_statement_runs_from_the_opening_to_the_closing_balance_with_the_agein
     for words in ("Statement of account", "Opening balance", "Closing balance", old.number,
                   "150.00", "31–60 days", cleo.number):
         assert words in text, words
+
+
+# -- the fast path: a current day reads amount_open instead of rebuilding ---------------------
+
+def _rows(db, stmt) -> set:
+    return {(r.invoice_id, r.customer_id, r.currency, r.due_date, D(r.open).normalize())
+            for r in db.execute(stmt)}
+
+
+def _report(db, day):
+    report = ageing.ageing(db, as_of=day, per_page=10_000)
+    return ([(t.currency, t.buckets, t.ledger, t.credit, t.deposits_ledger) for t in report.totals],
+            [(r.customer_id, r.buckets, r.credit) for r in report.rows.items], report.rows.total)
+
+
+def test_the_fast_path_equals_the_rebuild_on_the_demo_data_today(db, monkeypatch):
+    today = clock.today()
+    assert ageing.is_current(db, today)
+    fast = _rows(db, ageing.open_invoices_now())
+    assert fast and fast == _rows(db, ageing.open_invoices_on(today))
+    quick, quick_csv = _report(db, today), list(ageing.csv_rows(db, as_of=today))
+    monkeypatch.setattr(ageing, "is_current", lambda session, day: False)
+    assert _report(db, today) == quick
+    assert list(ageing.csv_rows(db, as_of=today)) == quick_csv
+    assert len(quick_csv) == quick[2] + 1 and ageing.ageing(db, as_of=today).ties
+
+
+def test_a_past_day_or_a_later_posting_takes_the_rebuild(db, cleo):
+    today = clock.today()
+    assert not ageing.is_current(db, today - dt.timedelta(days=1))
+    assert ageing.is_current(db, today + dt.timedelta(days=3))
+    clock.travel(days=2)
+    later = invoice(db, cleo, "70.00")  # posted the day after tomorrow
+    clock.reset()
+    assert not ageing.is_current(db, today)
+    assert ageing.customer_ageing(db, cleo.id, today) == []
+    report = ageing.ageing(db, as_of=today, search="Cleo")
+    assert report.rows.total == 0 and report.ties
+    assert ageing.is_current(db, today + dt.timedelta(days=2))
+    [row] = ageing.ageing(db, as_of=today + dt.timedelta(days=2), search="Cleo").rows.items
+    assert row.buckets.total == later.amount_open == D("70.00")
+
+
+def test_the_report_runs_seven_queries_and_the_csv_two_whatever_its_rows(db, connection, cleo):
+    for n in range(3):
+        invoice(db, CustomerFactory(kind="company", name=f"Csv {n}", payment_terms="net30",
+                                    on_account_allowed=True), "10.00")
+    with QueryCounter(connection) as report:
+        ageing.ageing(db)
+    assert report.count == 7  # is_current, totals, 2 ledger, credit total, page, page credit
+    with QueryCounter(connection) as export:
+        rows = list(ageing.csv_rows(db, as_of=clock.today(), search="Csv", chunk=2))
+    assert export.count == 2 and len(rows) == 4  # is_current, then one streamed query
+    assert rows[0] == ageing.CSV_HEADER
+    assert [r[1] for r in rows[1:]] == ["Csv 0", "Csv 1", "Csv 2"]  # equal totals: by name

@@ -4,10 +4,11 @@ pages, sorts and searches customers, exports CSV; a customer's statement page, i
 statement once; roles; the same number of queries at 10 or 200,000 customers."""
 import datetime as dt
 import subprocess
+import time
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from core import clock
 from core.auth.passwords import hash_password
@@ -144,20 +145,85 @@ def test_a_period_that_ends_before_it_starts_is_refused_at_the_field(credit_clie
                              "?start=2026-05-10&end=2026-05-01").status_code == 400
 
 
+def _email(client, number: str, start: dt.date, end: dt.date):
+    path = f"/receivables/customers/{number}/statement"
+    return client.post(path + "/email", data={
+        "csrf_token": csrf_token(client, path), "start": start.isoformat(),
+        "end": end.isoformat()})
+
+
+def _mails_to(sink, to: str, count: int, timeout: float = 5.0) -> list:
+    """The messages to `to` once there are `count` of them (and not more)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mails = [m for m in sink.messages if m["To"] == to]
+        if len(mails) >= count:
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)  # a mail too many would have arrived by now
+    mails = [m for m in sink.messages if m["To"] == to]
+    assert len(mails) == count, [m["Subject"] for m in mails]
+    return mails
+
+
+def _sends(db, customer, kind=None) -> list[StatementSend]:
+    stmt = select(StatementSend).where(StatementSend.customer_id == customer.id)
+    if kind:
+        stmt = stmt.where(StatementSend.kind == kind)
+    return list(db.scalars(stmt.order_by(StatementSend.id)))
+
+
 def test_email_statement_sends_the_pdf_to_the_customer(credit_client, zed, smtp_sink, db):
-    path = f"/receivables/customers/{zed.number}/statement"
     period = statement_sends.statements.last_month()
-    answer = credit_client.post(path + "/email", data={
-        "csrf_token": csrf_token(credit_client, path), "start": period.start.isoformat(),
-        "end": period.end.isoformat()})
+    answer = _email(credit_client, zed.number, period.start, period.end)
     assert answer.status_code in (302, 303)
     message = smtp_sink.wait_for("ap@zed.example", subject="statement of account")
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_content().startswith(b"%PDF")
-    assert db.scalar(select(func.count()).select_from(StatementSend).where(
-        StatementSend.customer_id == zed.id)) == 1
-    assert "Statements sent" in text(credit_client.get(path))
+    [send] = _sends(db, zed)
+    assert (send.kind, send.key) == ("on_demand", None)
+    page = text(credit_client.get(f"/receivables/customers/{zed.number}/statement"))
+    assert "Statements sent" in page and "(on demand)" in page
+    assert 'hx-disabled-elt="find button"' in page
+
+
+def test_the_statement_emailed_on_demand_is_of_the_period_asked_for(credit_client, zed,
+                                                                    smtp_sink, db):
+    """Last month's monthly statement is sent; a controller then e-mails another period:
+    a new send, and the PDF attached is of that period, not the month's."""
+    today = clock.today()
+    assert statement_sends.send_monthly(db, statement_day=today.day, force=True) >= 1
+    smtp_sink.wait_for("ap@zed.example", subject="statement of account")
+    start, end = today - dt.timedelta(days=60), today
+    assert _email(credit_client, zed.number, start, end).status_code in (302, 303)
+    [monthly] = _sends(db, zed, "monthly")
+    [asked] = _sends(db, zed, "on_demand")
+    assert (asked.period_start, asked.period_end) == (start, end)
+    assert monthly.period_end == statement_sends.statements.last_month(today).end
+    wanted = f"statement-{zed.number}-{start:%Y-%m-%d}-{end:%Y-%m-%d}.pdf"
+    mails = _mails_to(smtp_sink, "ap@zed.example", 2)
+    [pdf] = [a for a in mails[1].iter_attachments()]
+    assert pdf.get_filename() == wanted
+    words = subprocess.run(["pdftotext", "-", "-"], input=pdf.get_content(),
+                           capture_output=True, check=True).stdout.decode()
+    assert "340.00" in words  # the closing balance today, not at the end of last month
+
+
+def test_email_statement_twice_in_a_row_sends_once(credit_client, zed, smtp_sink, db):
+    period = statement_sends.statements.last_month()
+    for _ in range(2):  # a double click, a resubmitted form
+        assert _email(credit_client, zed.number, period.start, period.end).status_code in (
+            302, 303)
+    _mails_to(smtp_sink, "ap@zed.example", 1)
+    [send] = _sends(db, zed)
+    # a minute later the same period is a new request: it goes again
+    db.execute(update(StatementSend).where(StatementSend.id == send.id).values(
+        sent_at=send.sent_at - dt.timedelta(seconds=61)))
+    db.commit()
+    assert _email(credit_client, zed.number, period.start, period.end).status_code in (302, 303)
+    assert len(_sends(db, zed, "on_demand")) == 2
+    _mails_to(smtp_sink, "ap@zed.example", 2)
 
 
 def test_email_statement_needs_the_csrf_token(credit_client, zed):
@@ -177,8 +243,66 @@ def test_the_monthly_run_sends_each_customer_their_statement_once(db, zed, smtp_
     db.commit()
     assert again == 0
     period = statement_sends.statements.last_month(today)
-    assert statement_sends.sent_for(db, zed.id, period) is not None
-    assert len([m for m in smtp_sink.messages if m["To"] == "ap@zed.example"]) == 1
+    send = statement_sends.sent_for(db, zed.id, period)
+    assert (send.kind, send.key) == ("monthly", f"monthly:{zed.id}:{period.end.isoformat()}")
+    assert (send.period_start, send.period_end) == (period.start, period.end)
+    _mails_to(smtp_sink, "ap@zed.example", 1)
+
+
+def test_a_statement_on_demand_does_not_stop_the_monthly_one(db, zed, smtp_sink):
+    period = statement_sends.statements.last_month()
+    statement_sends.email_statement(db, zed, period, actor=CLERK)
+    db.commit()
+    assert zed.id in statement_sends.customers_to_tell(db, period)
+    assert statement_sends.send_monthly(db, statement_day=1, force=True) >= 1
+    assert {s.kind for s in _sends(db, zed)} == {"on_demand", "monthly"}
+    _mails_to(smtp_sink, "ap@zed.example", 2)
+
+
+def test_a_monthly_key_taken_by_another_run_sends_nothing(db, zed, smtp_sink):
+    """Two runs at once: the one that loses the race on the key sends nothing."""
+    period = statement_sends.statements.last_month()
+    db.add(StatementSend(customer_id=zed.id, kind="monthly",
+                         key=statement_sends.monthly_key(zed.id, period),
+                         period_start=period.start, period_end=period.end,
+                         email=zed.email, sent_at=clock.now()))
+    db.flush()
+    assert statement_sends.send_monthly_statement(db, zed, period) is None
+    db.commit()
+    assert len(_sends(db, zed)) == 1 and not smtp_sink.messages
+
+
+def test_the_monthly_run_loads_customers_a_batch_at_a_time_and_commits_each(
+        db, connection, smtp_sink, monkeypatch):
+    customers = [CustomerFactory(kind="company", name=f"Monthly {i}", payment_terms="net30",
+                                 on_account_allowed=True, email=f"m{i}@monthly.example")
+                 for i in range(5)]
+    db.flush()
+    clock.travel(days=-40)
+    for customer in customers:
+        free_text(db, customer, "12.00")
+    clock.reset()
+    db.commit()
+    period = statement_sends.statements.last_month()
+    due = statement_sends.customers_to_tell(db, period)
+    assert {c.id for c in customers} <= set(due)
+    loads, commits = [], []
+    sql = lambda *args: loads.append(args[2]) if "FROM customers" in args[2] and \
+        "IN (" in args[2] else None  # noqa: E731
+    from sqlalchemy import event
+    event.listen(connection, "before_cursor_execute", sql)
+    commit = db.commit
+    monkeypatch.setattr(db, "commit", lambda: (commits.append(1), commit())[1])
+    try:
+        sent = statement_sends.send_monthly(db, statement_day=1, force=True, batch=2)
+    finally:
+        event.remove(connection, "before_cursor_execute", sql)
+    assert sent == len(due)
+    batches = -(-len(due) // 2)
+    assert len(loads) == batches and len(commits) == batches
+    assert statement_sends.send_monthly(db, statement_day=1, force=True, batch=2) == 0
+    for customer in customers:
+        assert statement_sends.sent_for(db, customer.id, period) is not None
 
 
 def _bulk_customers(connection, count: int) -> list[int]:
