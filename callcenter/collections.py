@@ -137,8 +137,10 @@ def call(number: str):
 def promise(number: str):
     customer = _customer(number)
     form = PromiseForm(prefix="promise")
-    form.key.data = form_key(form.key.data)  # a page posted again keeps its key
     if form.validate_on_submit():
+        # The page's key as posted (a resubmit of the page is the promise it made), or a
+        # new one when what came is not a key.
+        form.key.data = form_key(form.key.data)
         if done := commit_or_refuse(form, coll.promise_to_pay, customer,
                                     amount=form.amount.data,
                                     promised_for=form.promised_for.data,
@@ -148,6 +150,9 @@ def promise(number: str):
             flash(f"Promise to pay {made.amount:,.2f} {made.currency} by "
                   f"{made.promised_for.isoformat()} recorded, with the call.", "success")
             return _back(customer)
+    elif form.key.errors:  # not the page's key: a fresh one, and say so
+        form.key.data = form_key(None)
+        form.form_errors.append("The form was out of date; check it and record it again.")
     return _page(customer, promise=form, block="promise_form")
 
 

@@ -436,3 +436,16 @@ def test_billing_sees_done_only_on_its_own_follow_ups(console_app, db):
     credit = page(agent_client_for(console_app, "billing@marketline.example"),
                   f"/collections/{c.number}")  # who can write finishes anyone's
     assert credit.count('aria-label="Done: ') >= 1 and "Done: Someone else" in credit
+
+
+def test_a_promise_with_a_key_that_is_no_key_is_refused_and_writes_nothing(credit_client, db):
+    c = account_customer(db, "Web Long Key")
+    invoice = overdue_invoice(db, c, "300.00", 30)
+    db.commit()
+    response = post(credit_client, f"/collections/{c.number}/promises", {
+        "promise-key": "x" * 81, "promise-amount": "120.00",
+        "promise-promised_for": clock.today().isoformat(), "promise-invoices": str(invoice.id)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "The form was out of date" in html
+    assert re.search(r'name="promise-key" type="hidden" value="[0-9a-f]{32}"', html)
+    assert count(db, PromiseToPay, customer_id=c.id) == 0
