@@ -16,6 +16,7 @@ from callcenter.collections_forms import (ActionForm, AssignForm, CallForm, Disp
                                           PromiseForm, ResolveForm, TaskForm,
                                           WorklistFilterForm)
 from callcenter.order_admin_forms import options
+from callcenter.returns_forms import form_key
 from core import clock
 from core.credit import collections as coll
 from core.credit import worklist
@@ -75,7 +76,7 @@ def _page(customer, *, call=None, promise=None, dispute=None, task=None, failed=
     overdue = found.overdue_ids
     call = call or CallForm(prefix="call", formdata=None)
     promise = promise or PromiseForm(prefix="promise", formdata=None,
-                                     data={"invoices": overdue})
+                                     data={"invoices": overdue, "key": form_key(None)})
     promise.invoices.choices = options((i.invoice.id, i.invoice.number) for i in found.items)
     dispute = dispute or DisputeForm(prefix="dispute", formdata=None)
     dispute.invoice.choices = options([(0, "Choose the invoice"), *(
@@ -101,6 +102,7 @@ def _page(customer, *, call=None, promise=None, dispute=None, task=None, failed=
     return render_page("collections/account.html", block=block, status=status,
                        account=found, call=call, promise=promise, dispute=dispute, task=task,
                        dispute_forms=dispute_forms, can_write=can_write,
+                       me=current_user.user.id,
                        can_resolve=current_user.user.has_role(*RESOLVE),
                        outcomes=OUTCOMES, channels=CONTACT_CHANNELS, promise_label=PROMISE.label,
                        dispute_label=DISPUTE.label, task_label=TASK.label, overdue=overdue)
@@ -136,15 +138,21 @@ def promise(number: str):
     customer = _customer(number)
     form = PromiseForm(prefix="promise")
     if form.validate_on_submit():
+        # The page's key as posted (a resubmit of the page is the promise it made), or a
+        # new one when what came is not a key.
+        form.key.data = form_key(form.key.data)
         if done := commit_or_refuse(form, coll.promise_to_pay, customer,
                                     amount=form.amount.data,
                                     promised_for=form.promised_for.data,
                                     invoices=form.invoices.data or [], note=form.note.data or "",
-                                    actor=current_actor(), log_call=True):
+                                    actor=current_actor(), log_call=True, key=form.key.data):
             made = done.value
             flash(f"Promise to pay {made.amount:,.2f} {made.currency} by "
                   f"{made.promised_for.isoformat()} recorded, with the call.", "success")
             return _back(customer)
+    elif form.key.errors:  # not the page's key: a fresh one, and say so
+        form.key.data = form_key(None)
+        form.form_errors.append("The form was out of date; check it and record it again.")
     return _page(customer, promise=form, block="promise_form")
 
 

@@ -3,8 +3,8 @@ disputes and follow-up tasks."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, DateField, HiddenField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional
 
 from callcenter.order_admin_forms import options
@@ -35,6 +35,7 @@ class CallForm(FlaskForm):
 
 
 class PromiseForm(FlaskForm):
+    key = HiddenField(validators=[Length(max=80)])  # one promise per page: a resubmit is it
     promised_for = DateField("Pays by", validators=[InputRequired("Enter the day they pay by.")])
     amount = AmountField("Amount promised", validators=[InputRequired("Enter the amount.")])
     invoices = SelectMultipleField("Invoices it covers", coerce=record_id, choices=[],

@@ -1,8 +1,8 @@
 """Credit control in the console (issue 15): the credit home (reviews due, orders waiting
 on a credit hold, customers over their limit) and a customer's credit page (limit,
 headroom, review date, exposure and what makes it up, which blocking rules bite, the
-credit holds, exposure over time, payment behaviour, limit history), with the forms that
-change the limit and review date or record a review.
+credit holds, open receivables at each month end against the limit, payment behaviour,
+limit history), with the forms that change the limit and review date or record a review.
 
 The credit team, supervisors and admin act; billing may read."""
 from __future__ import annotations

@@ -1,10 +1,18 @@
 """How customers pay: the figures behind a credit decision and a collector's risk score.
 
-Per customer, over the invoices fully settled in the last 12 months (settled: nothing open
-any more; the settling date is that of the invoice's last allocation, whatever settled it):
+**Paid, and the day it was paid** (one definition, here, for both the credit page's payment
+behaviour and the collections risk score's payment history, core.credit.risk, through
+`settled_by_payment`): an invoice counts as paid when nothing is open on it any more and
+money settled it, i.e. at least one allocation of kind "payment" (money received, or
+customer credit out of an earlier payment). The day it was paid is the latest day received
+(Payment.received_on) of those payments: the day the money arrived, not the day it was
+keyed in. What credit notes, write-offs and cash discounts settled counts for nothing: an
+invoice settled only by them was not paid, and their later date never makes a payment late.
 
-* average days to pay: issue date -> settling date;
-* average days beyond terms: due date -> settling date, where paying early or on time counts
+Per customer, over the invoices paid in the last 12 months (paid on a day in the window):
+
+* average days to pay: issue date -> day paid;
+* average days beyond terms: due date -> day paid, where paying early or on time counts
   as 0 days (and is counted apart, in `on_time_share`);
 * how many were paid, and how many of them late;
 * and, today, how many invoices are overdue (open past their due date).
@@ -23,11 +31,30 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.billing.models import Allocation, Invoice
+from core.billing.models import Allocation, Invoice, Payment
+from core.credit.sql import as_date
 
 ZERO = Decimal(0)
 ONE_PLACE = Decimal("0.1")
 WINDOW_MONTHS = 12
+PAID_BY = "payment"  # the only allocations that make an invoice paid, and date it
+
+
+def settled_by_payment():
+    """A select of the invoices paid (see the module's docstring), one row each:
+    invoice_id, customer_id, issue_date, due_date and settled_on (the latest day received
+    of the payments allocated to it). Narrow it with .where(Invoice...) before use."""
+    # received_on is the payment's; an allocation of kind payment has one, else (never in
+    # practice) the day it was recorded stands in.
+    settled_on = func.max(func.coalesce(Payment.received_on, as_date(Allocation.at)))
+    return (select(Invoice.id.label("invoice_id"), Invoice.customer_id.label("customer_id"),
+                   Invoice.issue_date.label("issue_date"), Invoice.due_date.label("due_date"),
+                   settled_on.label("settled_on"))
+            .join(Allocation, (Allocation.invoice_id == Invoice.id)
+                  & (Allocation.kind == PAID_BY))
+            .outerjoin(Payment, Payment.id == Allocation.payment_id)
+            .where(Invoice.kind == "invoice", Invoice.amount_open == 0)
+            .group_by(Invoice.id, Invoice.customer_id, Invoice.issue_date, Invoice.due_date))
 
 
 @dataclass(frozen=True)
@@ -48,7 +75,8 @@ class Behaviour:
         """The share (0..1) of paid invoices settled by their due date; None: none paid."""
         if not self.paid_count:
             return None
-        return (Decimal(self.paid_on_time_count) / self.paid_count).quantize(Decimal("0.01"))
+        return (Decimal(self.paid_on_time_count) / self.paid_count).quantize(
+            Decimal("0.01"), ROUND_HALF_UP)
 
     @property
     def on_time_percent(self) -> int | None:
@@ -73,7 +101,7 @@ def _average(values: list[int]) -> Decimal | None:
 def _as_date(value) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
-    if isinstance(value, str):  # SQLite's max() over a datetime column
+    if isinstance(value, str):  # SQLite's max() over dates kept as text
         return dt.date.fromisoformat(value[:10])
     return value
 
@@ -87,18 +115,14 @@ def payment_behaviour(session: Session, customer_ids: Iterable[int], *,
         return {}
     today = today or clock.today()
     since = window_start(today)
-    settled = func.max(Allocation.at).label("settled_at")
     paid: dict[int, list[tuple[int, int]]] = {i: [] for i in ids}
-    for customer_id, issued, due, settled_at in session.execute(
-            select(Invoice.customer_id, Invoice.issue_date, Invoice.due_date, settled)
-            .join(Allocation, Allocation.invoice_id == Invoice.id)
-            .where(Invoice.customer_id.in_(ids), Invoice.kind == "invoice",
-                   Invoice.amount_open == 0)
-            .group_by(Invoice.id, Invoice.customer_id, Invoice.issue_date, Invoice.due_date)
-            .having(settled >= dt.datetime.combine(since, dt.time(), dt.timezone.utc))):
-        on = _as_date(settled_at)
-        if since < on <= today:
-            paid[customer_id].append(((on - issued).days, (on - due).days))
+    found = settled_by_payment().where(Invoice.customer_id.in_(ids)).subquery()
+    for customer_id, issued, due, settled_on in session.execute(
+            select(found.c.customer_id, found.c.issue_date, found.c.due_date,
+                   found.c.settled_on)
+            .where(found.c.settled_on > since, found.c.settled_on <= today)):
+        on = _as_date(settled_on)
+        paid[customer_id].append(((on - issued).days, (on - due).days))
     overdue = dict(session.execute(
         select(Invoice.customer_id, func.count(Invoice.id))
         .where(Invoice.customer_id.in_(ids), Invoice.kind == "invoice",

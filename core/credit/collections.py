@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit, clock
@@ -166,13 +167,29 @@ def check_promise(amount: Decimal | None, promised_for: dt.date | None, open_tot
                                f"(by {latest.isoformat()}).", field="promised_for")
 
 
+def _promise_keyed(session: Session, customer: Customer, key: str) -> PromiseToPay | None:
+    found = session.scalar(select(PromiseToPay).where(PromiseToPay.key == key))
+    if found is not None and found.customer_id != customer.id:
+        raise CollectionsError("This form was already used for another customer: reload the "
+                               "page and enter the promise again.", field="amount")
+    return found
+
+
 def promise_to_pay(session: Session, customer: Customer, *, amount: Decimal | None,
                    promised_for: dt.date | None, invoices: Iterable[int] | None = None,
                    note: str = "", actor: Actor, log_call: bool = False,
-                   channel: str = "phone") -> PromiseToPay:
+                   channel: str = "phone", key: str | None = None) -> PromiseToPay:
     """Record the customer's promise to pay `amount` by `promised_for`, covering
     `invoices` (ids of their open invoices; None: every overdue one). With `log_call`, the
-    call it was made on is logged too (outcome "promised"), in the same step."""
+    call it was made on is logged too (outcome "promised"), in the same step.
+
+    Idempotent by `key` (the form's, one per rendered page; PromiseToPay.key is unique):
+    a key already used gives back the promise made with it, and nothing more is written
+    (no second promise, no second call), even when two submits race (the loser's insert
+    fails in a savepoint and it returns the winner's promise)."""
+    key = (key or "").strip()[:80] or None
+    if key and (existing := _promise_keyed(session, customer, key)):
+        return existing
     today = clock.today()
     chosen = _promise_invoices(session, customer, invoices, today)
     open_total = sum((i.amount_open for i in chosen), ZERO)
@@ -181,10 +198,17 @@ def promise_to_pay(session: Session, customer: Customer, *, amount: Decimal | No
     promise = PromiseToPay(
         customer_id=customer.id, amount=amount, currency=currency, promised_for=promised_for,
         status=PromiseStatus.OPEN, note=_text(note, field="note", limit=500),
-        made_by=actor.label, made_by_id=actor.id, invoices=chosen)
-    # made_at: the real time (the default), as allocations' `at` is: payments since then count.
-    session.add(promise)
-    session.flush()
+        made_by=actor.label, made_by_id=actor.id, invoices=chosen, key=key,
+        made_at=clock.now())  # core.clock's, as allocations' `at` is: payments since count
+    try:
+        with session.begin_nested():
+            session.add(promise)
+            session.flush()
+    except IntegrityError:
+        # Another submit of the same form got there first (the unique key): that is it.
+        if key and (existing := _promise_keyed(session, customer, key)):
+            return existing
+        raise
     audit.record(session, "collections.promise", actor=actor, channel=CHANNEL, subject=promise,
                  data={"amount": str(amount), "promised_for": promised_for.isoformat(),
                        "invoices": [i.number for i in chosen]})
@@ -281,16 +305,23 @@ def _assignee(session: Session, agent_id: int | None, roles: Sequence[str],
     return agent
 
 
+def open_dispute_on(session: Session, invoice_id: int) -> int | None:
+    """The id of the invoice's open dispute, if it has one."""
+    return session.scalar(select(Dispute.id).where(Dispute.invoice_id == invoice_id,
+                                                   Dispute.status == DisputeStatus.OPEN))
+
+
 def open_dispute(session: Session, invoice: Invoice, *, reason: str,
                  amount: Decimal | None = None, assign_to: int | None = None,
                  actor: Actor) -> Dispute:
     """The customer disputes `invoice` (all of it, or `amount`): dunning pauses for it
-    while the dispute is open; `assign_to` (an agent id) sorts it out."""
+    while the dispute is open; `assign_to` (an agent id) sorts it out. At most one dispute
+    per invoice is open: a second is refused (CollectionsError at "invoice"), checked first
+    for the message and enforced by the partial unique index when two race."""
     if invoice.kind != "invoice" or invoice.amount_open <= 0:
         raise CollectionsError(f"{invoice.number} has nothing open to dispute.",
                                field="invoice")
-    if session.scalar(select(Dispute.id).where(Dispute.invoice_id == invoice.id,
-                                               Dispute.status == DisputeStatus.OPEN)):
+    if open_dispute_on(session, invoice.id):  # first, for the message; the index races
         raise CollectionsError(f"{invoice.number} is already under dispute.", field="invoice")
     reason = _text(reason, field="reason", limit=500, required="Say what the customer disputes.")
     if amount is not None:
@@ -306,8 +337,13 @@ def open_dispute(session: Session, invoice: Invoice, *, reason: str,
                       amount=amount, status=DisputeStatus.OPEN,
                       assigned_to_id=agent.id if agent else None, opened_by=actor.label,
                       opened_at=clock.now())
-    session.add(dispute)
-    session.flush()
+    try:  # the partial unique index uq_invoice_disputes_open_invoice: one open per invoice
+        with session.begin_nested():
+            session.add(dispute)
+            session.flush()
+    except IntegrityError:  # a dispute opened at the same time got there first
+        raise CollectionsError(f"{invoice.number} is already under dispute.",
+                               field="invoice") from None
     audit.record(session, "collections.dispute_opened", actor=actor, channel=CHANNEL,
                  subject=dispute, data={"invoice": invoice.number,
                                         "amount": None if amount is None else str(amount),

@@ -3,9 +3,10 @@
 Read side only, in a fixed number of queries whatever the number of invoices and orders
 (two: open invoices, uninvoiced orders on account). What orders on account owe beyond
 their invoices is split in two: confirmed, not yet shipped, and shipped, not yet invoiced
-(the shipped units of a line beyond its invoiced ones, at the line's gross price per unit;
-the rest, with any shipping charge not yet invoiced, is "not yet shipped"). Decimal throughout, in the customer's
-currency (documents in other currencies are not the limit's).
+(the shipped units of a line beyond its invoiced ones, at the line's gross price per unit,
+rounded half-up to the currency's minor unit by core.pricing.engine.round_money; the rest,
+with any shipping charge not yet invoiced, is "not yet shipped"). Decimal throughout, in
+the customer's currency (documents in other currencies are not the limit's).
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from core.config import Settings
 from core.customers.models import Customer
 from core.money import Money
 from core.orders.models import Order, OrderLine
+from core.pricing.engine import round_money
 
 ZERO = Decimal(0)
-CENT = Decimal("0.01")
 OVERDUE_DAYS = Settings.CREDIT_OVERDUE_DAYS  # the setting's default; callers pass theirs
 # Orders on account that have stopped waiting and may still be invoiced.
 OPEN_STATUSES = ("confirmed", "in_fulfilment", "partially_shipped", "shipped")
@@ -140,7 +141,8 @@ def exposure(session: Session, customer: Customer, *, today: dt.date | None = No
         row = found.setdefault(order_id, [number, placed_at, Decimal(gross),
                                           Decimal(done or 0), ZERO])
         if line_gross is not None and qty:
-            row[4] += (Decimal(line_gross) * (shipped - billed) / qty).quantize(CENT)
+            row[4] += round_money(Decimal(line_gross) * (shipped - billed) / qty,
+                                  customer.currency)
     orders = []
     for number, placed_at, gross, done, shipped_value in found.values():
         left = gross - done

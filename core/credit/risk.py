@@ -6,7 +6,10 @@ Four parts, each with a ceiling, added and capped at 100:
 * **Amount overdue**, on a rough log scale: 5 points from 100, 10 from 300, 15 from 1,000,
   20 from 3,000, 25 from 10,000 (in the customer's currency).
 * **Payment history**: the average days late of the invoices they have paid (days from the
-  due date to the last settlement's day, the payment's day received; 0 when on time), a point per 2 days, at most 20.
+  due date to the day paid; 0 when on time), a point per 2 days, at most 20. "Paid" and
+  "the day paid" are core.credit.behaviour's, the same as the credit page's payment
+  behaviour: settled by payments only (not credit notes or write-offs), on the last
+  payment's day received.
 * **Broken promises** to pay in the last 12 months (promised for a day in them): 10 each,
   at most 20. A promise still "open" whose day has passed short counts as broken already.
 

@@ -7,6 +7,12 @@ inputs are SQL aggregates grouped by customer, and the score is a SQL expression
 page 1 ended. A page costs a fixed number of queries whatever the number of customers:
 the count, the ranked rows, and four look-ups for the page's accounts (last contact,
 promises, open disputes, next follow-up).
+
+Amounts overdue are the customer's own currency only (Invoice.currency ==
+Customer.currency), as core.credit.exposure counts them: a sum never mixes currencies, and
+an invoice in another currency counts neither in the amount, the days nor the items (the
+account page still lists it among the open items, with its currency). The payment
+history is core.credit.behaviour's definition of paid (settled_by_payment).
 """
 from __future__ import annotations
 
@@ -19,11 +25,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import clock
 from core.agents.models import Agent
-from core.billing.models import Allocation, Invoice, Payment
+from core.billing.models import Invoice
 from core.credit import risk
+from core.credit.behaviour import settled_by_payment
 from core.credit.collections import paid_towards, paid_towards_sql, promise_state
 from core.credit.models import CollectionContact, CollectionTask, Dispute, PromiseToPay
-from core.credit.sql import as_date, days_between
+from core.credit.sql import days_between
 from core.credit.states import DisputeStatus, PromiseStatus, TaskStatus
 from core.customers.models import Customer
 from core.paging import Page, paginate
@@ -64,28 +71,23 @@ class Row:
 
 
 def _overdue(today: dt.date):
+    """Per customer: what is overdue in their own currency (a sum of one currency only)."""
     return (select(Invoice.customer_id.label("customer_id"),
                    func.sum(Invoice.amount_open).label("overdue"),
                    func.min(Invoice.due_date).label("oldest_due"),
                    func.count().label("overdue_items"))
+            .join(Customer, Customer.id == Invoice.customer_id)
             .where(Invoice.kind == "invoice", Invoice.amount_open > 0,
-                   Invoice.due_date < today, Invoice.customer_id.is_not(None))
+                   Invoice.due_date < today, Invoice.currency == Customer.currency)
             .group_by(Invoice.customer_id).subquery("overdue"))
 
 
 def _history(overdue):
-    """Per overdue customer: invoices paid, and the days late they were paid in all."""
-    # The day it was settled: the last money's day received (a payment's received_on),
-    # else the day the settlement was recorded.
-    settled = func.coalesce(Payment.received_on, as_date(Allocation.at))
-    paid = (select(Invoice.customer_id.label("customer_id"),
-                   Invoice.due_date.label("due_date"),
-                   func.max(settled).label("settled_on"))
-            .join(Allocation, Allocation.invoice_id == Invoice.id)
-            .outerjoin(Payment, Payment.id == Allocation.payment_id)
-            .where(Invoice.kind == "invoice", Invoice.status == "paid",
-                   Invoice.customer_id.in_(select(overdue.c.customer_id)))
-            .group_by(Invoice.id, Invoice.customer_id, Invoice.due_date).subquery("paid"))
+    """Per overdue customer: invoices paid, and the days late they were paid in all (paid
+    and its day as core.credit.behaviour defines them: settled, by payments, on the last
+    payment's day received)."""
+    paid = (settled_by_payment()
+            .where(Invoice.customer_id.in_(select(overdue.c.customer_id))).subquery("paid"))
     late = days_between(paid.c.due_date, paid.c.settled_on)
     late = type_coerce(func.sum(case((late > 0, late), else_=0)), Integer)
     return (select(paid.c.customer_id, late.label("late_days"),

@@ -18,7 +18,6 @@ from core.agents.services import actor_for
 from core.billing.models import Invoice
 from core.credit import collections
 from core.customers.models import Customer
-from core.db import utcnow
 
 AGO = 10  # days since Acme's broken promise was made
 
@@ -29,18 +28,19 @@ def _overdue(session: Session, customer: Customer) -> list[Invoice]:
 
 
 def _broken_promise(session: Session, acme: Customer, actor) -> None:
-    """Ten days ago Acme promised to pay within three days, and did not."""
+    """Ten days ago Acme promised to pay within three days, and did not. The clock goes
+    back ten days and forward again by as much (never reset: an offset it had before, e.g.
+    `flask clock` or a test's, stays)."""
     clock.travel(days=-AGO)
     try:
         due = _overdue(session, acme)
         if due:
-            promise = collections.promise_to_pay(
+            collections.promise_to_pay(  # made_at: core.clock's now, ten days ago
                 session, acme, amount=Decimal("50.00"), invoices=[due[0].id],
                 promised_for=clock.today() + dt.timedelta(days=3),
                 note="Accounts payable will pay part this week.", actor=actor, log_call=True)
-            promise.made_at = utcnow() - dt.timedelta(days=AGO)  # when it was made
     finally:
-        clock.reset()
+        clock.travel(days=AGO)
     collections.review_promises(session)
 
 

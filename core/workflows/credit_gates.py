@@ -57,17 +57,6 @@ def release_orders(session: Session, order_ids: Iterable[int], *, actor: audit.A
     return fulfilment.ReleaseResult(result.released, refused)
 
 
-def release_order(session: Session, order: Order, *, actor: audit.Actor,
-                  overdue_days: int) -> OrderHold | None:
-    """One order: the credit hold that stopped it (nothing released), or None once it is
-    released (core.workflows.drop_shipment.release_order; NotReleasable for the other
-    reasons). Flushes; the caller commits."""
-    if hold := checks.check_at_release(session, order, overdue_days=overdue_days):
-        return hold
-    drop_shipment.release_order(session, order, actor=actor)
-    return None
-
-
 @dataclass(frozen=True)
 class CheckedShipment:
     outcome: shipping.ShipOutcome

@@ -52,7 +52,7 @@ def test_carla_reviews_hartmanns_credit_from_the_credit_home(browser, shop):
     expect(blocking).to_contain_text("Credit review past due")
     expect(blocking.get_by_role("link", name=held.number)).to_be_visible()
     expect(carla.get_by_role("img", name=re.compile("Open receivables of Hartmann"))).to_be_visible()
-    carla.get_by_text("Exposure over time as a table").click()
+    carla.get_by_text("Open receivables at each month end as a table").click()
     expect(carla.get_by_role("table", name="Month-end receivables and the limit in force")
            ).to_be_visible()
     assert_accessible(carla)

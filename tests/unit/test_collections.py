@@ -346,3 +346,128 @@ def test_dunning_leaves_disputed_and_promised_invoices_alone(db, travel):
                                                          promised.id: "promise"}
     travel(days=3)  # the promise broke: dunning resumes for it
     assert coll.paused_invoices(db, invoice_ids=ids) == {disputed.id: "dispute"}
+
+
+# -- one promise per form, one open dispute per invoice ------------------------------------
+
+def test_a_promise_form_submitted_twice_makes_one_promise_and_one_call(db):
+    from core.credit.models import CollectionContact
+    c = account_customer(db, "Promise Twice")
+    overdue_invoice(db, c, "100.00", 10)
+    first = coll.promise_to_pay(db, c, amount=D("60.00"), promised_for=days(5), actor=CLERK,
+                                log_call=True, key="a" * 32)
+    again = coll.promise_to_pay(db, c, amount=D("70.00"), promised_for=days(6), actor=CLERK,
+                                log_call=True, key="a" * 32)
+    assert again is first and first.key == "a" * 32 and first.amount == D("60.00")
+    assert db.scalar(select(func.count()).select_from(PromiseToPay)
+                     .where(PromiseToPay.customer_id == c.id)) == 1
+    assert db.scalar(select(func.count()).select_from(CollectionContact)
+                     .where(CollectionContact.customer_id == c.id)) == 1
+    other = coll.promise_to_pay(db, c, amount=D("10.00"), promised_for=days(5), actor=CLERK,
+                                key="b" * 32)  # another page: another promise
+    assert other is not first
+    stranger = account_customer(db, "Promise Stranger")
+    overdue_invoice(db, stranger, "100.00", 10)
+    with pytest.raises(DomainError, match="already used"):  # never someone else's promise
+        coll.promise_to_pay(db, stranger, amount=D("10.00"), promised_for=days(5),
+                            actor=CLERK, key="a" * 32)
+
+
+def test_two_submits_racing_with_one_key_give_the_first_promise(db, monkeypatch):
+    """The loser's look-up ran before the winner's insert was there: its insert fails on
+    the unique key, in a savepoint, and it answers with the winner's promise."""
+    c = account_customer(db, "Promise Race")
+    overdue_invoice(db, c, "100.00", 10)
+    first = coll.promise_to_pay(db, c, amount=D("60.00"), promised_for=days(5), actor=CLERK,
+                                key="c" * 32)
+    looked = []
+    real = coll._promise_keyed
+
+    def late_look(session, customer, key):
+        looked.append(key)
+        return None if len(looked) == 1 else real(session, customer, key)
+
+    monkeypatch.setattr(coll, "_promise_keyed", late_look)
+    again = coll.promise_to_pay(db, c, amount=D("60.00"), promised_for=days(5), actor=CLERK,
+                                key="c" * 32, log_call=True)
+    assert again is first and len(looked) == 2
+    assert db.scalar(select(func.count()).select_from(PromiseToPay)
+                     .where(PromiseToPay.customer_id == c.id)) == 1
+    assert coll.record_call(db, c, outcome="reached", actor=CLERK).id  # the session goes on
+
+
+def test_a_second_open_dispute_is_refused_even_when_the_check_is_raced(db, monkeypatch):
+    c = account_customer(db, "Dispute Race")
+    invoice = overdue_invoice(db, c, "100.00", 10)
+    first = coll.open_dispute(db, invoice, reason="Damaged", actor=CLERK)
+    with pytest.raises(DomainError, match="already under dispute") as err:
+        coll.open_dispute(db, invoice, reason="Again", actor=CLERK)
+    assert err.value.field == "invoice"
+    # as if a dispute opened at the same time had not been there for the check: the index
+    monkeypatch.setattr(coll, "open_dispute_on", lambda session, invoice_id: None)
+    with pytest.raises(DomainError, match="already under dispute") as err:
+        coll.open_dispute(db, invoice, reason="At once", actor=CLERK)
+    assert err.value.field == "invoice"
+    from core.credit.models import Dispute
+    assert db.scalars(select(Dispute.id).where(Dispute.invoice_id == invoice.id)).all() == [
+        first.id]
+    coll.resolve_dispute(db, first, resolution="Replaced", actor=CLERK)  # the session goes on
+    assert coll.open_dispute(db, invoice, reason="New", actor=CLERK).id != first.id
+
+
+# -- the worklist counts the customer's own currency -----------------------------------------
+
+def test_the_worklist_sums_only_invoices_in_the_customers_currency(db):
+    from core.billing import invoicing
+    c = account_customer(db, "Currency Mix")
+    overdue_invoice(db, c, "100.00", 10)
+    invoicing.issue_free_text(  # 50 days overdue, but in dollars
+        db, customer=c, actor=CLERK, terms="net30", currency="USD",
+        today=clock.today() - dt.timedelta(days=80),
+        lines=[invoicing.FreeTextLine("Consulting", 1, D("5000.00"), D(0))])
+    [row] = worklist.worklist(db, worklist.Filters(query="Currency Mix")).items
+    assert (row.overdue, row.currency, row.days, row.items) == (D("100.00"), "EUR", 10, 1)
+    assert worklist.account(db, c).row.overdue == D("100.00")
+    assert len(worklist.account(db, c).items) == 2  # the page still lists the dollar invoice
+    dollars_only = account_customer(db, "Currency Dollars")
+    invoicing.issue_free_text(
+        db, customer=dollars_only, actor=CLERK, terms="net30", currency="USD",
+        today=clock.today() - dt.timedelta(days=80),
+        lines=[invoicing.FreeTextLine("Consulting", 1, D("50.00"), D(0))])
+    assert worklist.worklist(db, worklist.Filters(query="Currency Dollars")).items == []
+
+
+# -- paid means paid by payments, the same for the score and the credit page ------------------
+
+def test_payment_history_counts_payments_on_their_day_received_not_credit_notes(db):
+    from core.billing import receivables
+    from core.credit.behaviour import payment_behaviour
+    c = account_customer(db, "History Mix")
+    late = overdue_invoice(db, c, "100.00", 30)  # due 30 days ago
+    pay(db, late, "100.00", received_on=clock.today() - dt.timedelta(days=10))  # 20 late
+    written = overdue_invoice(db, c, "80.00", 25)
+    receivables.write_off(db, written, D("80.00"), limit=D("100.00"), reason="Small balance",
+                          actor=CLERK)  # settled, but not paid
+    overdue_invoice(db, c, "10.00", 5)  # keeps the account on the worklist
+    [row] = worklist.worklist(db, worklist.Filters(query="History Mix")).items
+    found = payment_behaviour(db, [c.id])[c.id]
+    assert found.paid_count == 1 and found.days_beyond_terms == D("20.0")
+    assert found.days_to_pay == D("50.0")  # issued 60 days ago, money in 10 days ago
+    assert row.risk.parts[2].reason == "Pays 20 days late on average (1 invoice paid)"
+    assert row.risk.parts[2].points == 10 == row.sql_score - row.risk.parts[0].points \
+        - row.risk.parts[1].points - row.risk.parts[3].points
+
+
+# -- the demo keeps an outer clock offset --------------------------------------------------------
+
+def test_the_demos_broken_promise_moves_the_clock_back_and_forth_never_resets_it(db, travel):
+    from core.demo import collections as demo
+    c = account_customer(db, "Demo Clock")
+    overdue_invoice(db, c, "300.00", 40)
+    travel(days=3)  # an offset the demo did not set (flask clock, a test)
+    demo._broken_promise(db, c, CLERK)
+    assert clock.offset_days() == 3
+    [view] = worklist.account(db, c).promises
+    assert view.state == PromiseStatus.BROKEN and view.promise.status == PromiseStatus.BROKEN
+    assert view.promise.made_at.date() == clock.today() - dt.timedelta(days=demo.AGO)
+    assert view.promise.promised_for == clock.today() - dt.timedelta(days=demo.AGO - 3)

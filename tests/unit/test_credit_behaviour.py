@@ -15,7 +15,7 @@ _numbers = count(1)
 
 
 def invoice(db, customer, *, issued, due, gross="100.00", paid=None, open_="0.00",
-            kind="invoice"):
+            kind="invoice", by="payment"):
     """An invoice issued on `issued`, due on `due`; `paid`: the dates of its allocations
     (the last settles it when nothing is left open)."""
     doc = Invoice(kind=kind, number=f"T-{next(_numbers):06d}", customer_id=customer.id,
@@ -26,7 +26,7 @@ def invoice(db, customer, *, issued, due, gross="100.00", paid=None, open_="0.00
     db.add(doc)
     db.flush()
     for on in paid or ():
-        db.add(Allocation(invoice_id=doc.id, kind="payment", amount=Decimal("50.00"),
+        db.add(Allocation(invoice_id=doc.id, kind=by, amount=Decimal("50.00"),
                           at=dt.datetime.combine(on, dt.time(10), dt.timezone.utc)))
     db.flush()
     return doc
@@ -113,3 +113,29 @@ def test_today_comes_from_the_clock(db):
 def test_the_window_starts_a_year_ago():
     assert window_start(d(6, 15)) == d(6, 15, 2025)
     assert window_start(d(2, 29, 2028)) == d(2, 28, 2027)
+
+
+def test_only_payments_make_an_invoice_paid_and_date_it(db):
+    """Credit notes, write-offs and cash discounts settle, but are no payment: an invoice
+    they settled alone is not paid; after a payment they do not move its day paid."""
+    from core.billing.models import Payment
+    who = CustomerFactory(kind="company")
+    invoice(db, who, issued=d(3, 1), due=d(3, 31), paid=[d(5, 20)], by="credit_note")
+    invoice(db, who, issued=d(3, 1), due=d(3, 31), paid=[d(5, 20)], by="write_off")
+    mixed = invoice(db, who, issued=d(4, 1), due=d(5, 1), paid=[d(4, 20)])
+    db.add(Allocation(invoice_id=mixed.id, kind="write_off", amount=Decimal("50.00"),
+                      at=dt.datetime(2026, 6, 1, 10, tzinfo=dt.timezone.utc)))
+    # recorded on 10 Jun, received on 3 Jun: paid on the 3rd (33 days to pay, 3 late)
+    money = Payment(customer_id=who.id, method="bank_transfer", amount=Decimal("100.00"),
+                    amount_unallocated=Decimal(0), currency="EUR", received_on=d(6, 3))
+    db.add(money)
+    db.flush()
+    received = invoice(db, who, issued=d(5, 1), due=d(5, 31))
+    db.add(Allocation(invoice_id=received.id, kind="payment", payment_id=money.id,
+                      amount=Decimal("100.00"),
+                      at=dt.datetime(2026, 6, 10, 10, tzinfo=dt.timezone.utc)))
+    db.flush()
+    found = payment_behaviour(db, [who.id], today=TODAY)[who.id]
+    assert (found.paid_count, found.paid_late_count) == (2, 1)
+    assert found.days_to_pay == Decimal("26.0")  # (19 + 33) / 2
+    assert found.days_beyond_terms == Decimal("1.5")  # (0 + 3) / 2

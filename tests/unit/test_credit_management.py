@@ -134,6 +134,16 @@ def test_exposure_splits_not_shipped_and_shipped_not_invoiced(db):
     assert found.uninvoiced_orders == order.gross_total == found.total
 
 
+def test_the_value_shipped_not_invoiced_rounds_half_up(db):
+    who = company(db)
+    who.credit_limit = None
+    order = order_on_account(db, who, [("PAP-A4-80", 4)], key="sp-3")
+    paper = order.lines[0]
+    paper.gross, paper.quantity_shipped = Decimal("10.10"), 1  # 10.10 / 4 = 2.525
+    db.flush()
+    assert exposure(db, who).shipped_not_invoiced == Decimal("2.53")  # half-even: 2.52
+
+
 def test_an_invoiced_shipment_is_neither(db):
     from core.demo.orders import ship_dated
     who = company(db)
@@ -211,7 +221,8 @@ def test_release_holds_for_a_review_that_fell_due_since_the_order(db):
     who = company(db)
     order = _passing_order(db, who, key="r-3")
     who.credit_review_on = clock.today() - dt.timedelta(days=1)
-    assert credit_gates.release_order(db, order, actor=WAREHOUSE, overdue_days=30) is not None
+    result = credit_gates.release_orders(db, [order.id], actor=WAREHOUSE, overdue_days=30)
+    assert result.released == [] and result.refused[0][0] == order.number
     assert order.active_holds[0].reason_code == "review_due" and order.status == "confirmed"
 
 
@@ -325,7 +336,8 @@ def test_a_drop_shipped_parcel_is_invoiced_and_the_rest_of_the_order_held(db):
     who = company(db)
     who.credit_limit = None
     order = _passing_order(db, who, [("ACO-DIV-160", 2), ("PAP-A4-80", 1)], key="d-1")
-    assert credit_gates.release_order(db, order, actor=WAREHOUSE, overdue_days=30) is None
+    result = credit_gates.release_orders(db, [order.id], actor=WAREHOUSE, overdue_days=30)
+    assert result.released == [order]
     [po] = purchasing.for_order(db, order.id)
     invoiced(db, who, [("PEN-G2-BLU", 1)], days_ago=65, key="d-2")  # 35 days overdue now
     checked = credit_gates.record_supplier_shipment(

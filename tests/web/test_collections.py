@@ -355,3 +355,97 @@ def test_the_daily_task_settles_promises_whose_day_passed(db, session_factory):
     assert counts["broken"] >= 1 and again["broken"] == 0
     db.expire_all()
     assert promise.status == "broken"
+
+
+# -- fix round: one promise per form, one open dispute, no button that answers 403 -----------
+
+def test_a_promise_form_posted_twice_records_one_promise(credit_client, db):
+    c = account_customer(db, "Web Twice")
+    invoice = overdue_invoice(db, c, "300.00", 30)
+    db.commit()
+    html = page(credit_client, f"/collections/{c.number}")
+    hidden = re.compile(r'<input id="promise-key" name="promise-key" type="hidden" '
+                        r'value="([0-9a-f]{32})">')
+    key = hidden.search(html).group(1)
+    again = page(credit_client, f"/collections/{c.number}")
+    assert hidden.search(again).group(1) != key  # one key per page shown
+    day = (clock.today() + dt.timedelta(days=7)).isoformat()
+    data = {"promise-key": key, "promise-amount": "120.00", "promise-promised_for": day,
+            "promise-invoices": str(invoice.id)}
+    first = post(credit_client, f"/collections/{c.number}/promises", data)
+    second = post(credit_client, f"/collections/{c.number}/promises",
+                  {**data, "promise-amount": "130.00"})
+    assert first.status_code == second.status_code == 303
+    assert count(db, PromiseToPay, customer_id=c.id) == 1
+    assert count(db, CollectionContact, customer_id=c.id) == 1
+    assert db.scalar(select(PromiseToPay.amount).where(PromiseToPay.customer_id == c.id)
+                     ) == D("120.00")
+    assert "Promise to pay 120.00 EUR" in page(credit_client, second.headers["Location"])
+    fresh = post(credit_client, f"/collections/{c.number}/promises",
+                 {**data, "promise-key": "not a key"})  # a new key: a new promise
+    assert fresh.status_code == 303 and count(db, PromiseToPay, customer_id=c.id) == 2
+
+
+def test_the_forms_htmx_posts_disable_their_button_while_posting(credit_client, db):
+    birch = db.scalar(select(Customer.number).where(Customer.name.like("Birch%")))
+    html = page(credit_client, f"/collections/{birch}")
+    for form_id in ("call-form", "promise-form", "dispute-form", "task-form"):
+        tag = re.search(rf'<form id="{form_id}"[^>]*>', html).group(0)
+        assert "hx-post=" in tag and "hx-disabled-elt=\"find button[type='submit']\"" in tag
+    htmx = post(credit_client, f"/collections/{birch}/calls", {"call-outcome": ""},
+                headers={"HX-Request": "true"})
+    assert "hx-disabled-elt=" in htmx.get_data(as_text=True)  # the fragment keeps it
+
+
+def test_a_second_open_dispute_on_an_invoice_is_refused_at_the_field(credit_client, db):
+    c = account_customer(db, "Web Dispute Twice")
+    invoice = overdue_invoice(db, c, "250.00", 12)
+    db.commit()
+    data = {"dispute-invoice": str(invoice.id), "dispute-reason": "Two items missing"}
+    assert post(credit_client, f"/collections/{c.number}/disputes", data).status_code == 303
+    again = post(credit_client, f"/collections/{c.number}/disputes",
+                 {**data, "dispute-reason": "Posted again"})
+    assert again.status_code == 200
+    assert re.search(rf'<p class="error" id="dispute-invoice-error">{invoice.number} is '
+                     r'already under dispute\.</p>', again.get_data(as_text=True))
+    assert count(db, Dispute, invoice_id=invoice.id) == 1
+
+
+def test_billing_sees_done_only_on_its_own_follow_ups(console_app, db):
+    db.add(Agent(email="clerk2@marketline.example", full_name="Cleo Clerk", roles_text="billing",
+                 password_hash=db.scalar(select(Agent.password_hash).where(
+                     Agent.email == "billing@marketline.example"))))
+    db.commit()
+    clerk_id = agent_id(db, "clerk2@marketline.example")
+    c = account_customer(db, "Web Done Own")
+    mine = coll.add_task(db, c, agent_id=clerk_id, due_on=clock.today(), note="Mine to do",
+                         actor=CLERK)
+    coll.add_task(db, c, agent_id=agent_id(db, "billing@marketline.example"),
+                  due_on=clock.today(), note="Someone else's", actor=CLERK)
+    db.commit()
+    clerk = agent_client_for(console_app, "clerk2@marketline.example")
+    html = page(clerk, f"/collections/{c.number}")
+    assert 'aria-label="Done: Mine to do"' in html
+    assert 'aria-label="Done: Someone else&#39;s"' not in html and "Someone else" in html
+    assert 'aria-label="Cancel: Mine to do"' not in html  # cancelling is the credit team's
+    done = post(clerk, f"/collections/{c.number}/tasks/{mine.id}/done", {},
+                f"/collections/{c.number}")
+    assert done.status_code == 303
+    db.expire_all()
+    assert mine.status == "done"
+    credit = page(agent_client_for(console_app, "billing@marketline.example"),
+                  f"/collections/{c.number}")  # who can write finishes anyone's
+    assert credit.count('aria-label="Done: ') >= 1 and "Done: Someone else" in credit
+
+
+def test_a_promise_with_a_key_that_is_no_key_is_refused_and_writes_nothing(credit_client, db):
+    c = account_customer(db, "Web Long Key")
+    invoice = overdue_invoice(db, c, "300.00", 30)
+    db.commit()
+    response = post(credit_client, f"/collections/{c.number}/promises", {
+        "promise-key": "x" * 81, "promise-amount": "120.00",
+        "promise-promised_for": clock.today().isoformat(), "promise-invoices": str(invoice.id)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "The form was out of date" in html
+    assert re.search(r'name="promise-key" type="hidden" value="[0-9a-f]{32}"', html)
+    assert count(db, PromiseToPay, customer_id=c.id) == 0

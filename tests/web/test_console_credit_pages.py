@@ -50,6 +50,10 @@ def test_the_credit_page_shows_everything_about_a_customers_credit(console_app, 
                  "credit-headroom"):
         assert f'id="{part}"' in html
     assert '<svg role="img"' in html and "<table>" in html and "<caption>" in html
+    over_time = html[html.index('id="over-time"'):html.index('id="behaviour"')]
+    assert ">Open receivables at each month end, against the limit</h2>" in over_time
+    assert "Exposure over time" not in html  # the chart is receivables only: not exposure
+    assert "Orders not yet invoiced are not in these bars" in over_time
     assert "Average days to pay" in html and "Average days beyond terms" in html
     assert "Cut while three invoices" in html and "Back to 25,000" in html
     assert f'action="/credit/customers/{who.number}/limit"' in html
