@@ -55,7 +55,7 @@ class Settings:
     # separated by ";".
     SELLER_NAME: str = "Marketline Demo GmbH"
     SELLER_ADDRESS: str = "Hafenstraße 12; 20457 Hamburg; Germany"
-    SELLER_VAT_ID: str = "DE999999999"
+    SELLER_VAT_ID: str = "DE999999995"
     SELLER_BANK: str = "IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX"
     OIDC_DISCOVERY_URL: str = ""
     OIDC_CLIENT_ID: str = ""

