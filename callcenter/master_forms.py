@@ -23,7 +23,8 @@ from callcenter.catalog_forms import CURRENCIES, options
 
 ROLE_LABELS = {"agent": "Agent (orders, customers)", "supervisor": "Supervisor",
                "credit": "Credit control", "catalog": "Catalogue manager",
-               "warehouse": "Warehouse", "billing": "Billing", "admin": "Administrator"}
+               "warehouse": "Warehouse", "billing": "Billing",
+               "manager": "Sales manager (analytics)", "admin": "Administrator"}
 
 
 def _codes(raw: str | None) -> list[str]:

@@ -22,6 +22,7 @@ from core.payments import models as _payments  # noqa: F401
 from core.pricing import models as _pricing  # noqa: F401
 from core.purchasing import models as _purchasing  # noqa: F401
 from core.quotes import models as _quotes  # noqa: F401
+from core.reporting import models as _reporting  # noqa: F401
 from core.returns import models as _returns  # noqa: F401
 
 metadata = Base.metadata

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.config import Settings, load_settings
 
-celery_app = Celery("marketline", include=["core.payments.tasks",
+celery_app = Celery("marketline", include=["core.reporting", "core.payments.tasks",
                                           "core.notifications", "core.workflows.tasks",
                                           "core.workflows.statement_tasks",
                                           "core.credit.promise_tasks",

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import core.reporting  # noqa: F401 - issued documents become sales facts, as in the app
 from core.config import load_settings
 from core.db import make_engine
 from core.migrate import upgrade

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Amount, Base, UTCDateTime, utcnow
 
-ROLES = ("agent", "supervisor", "credit", "catalog", "warehouse", "billing", "admin")
+ROLES = ("agent", "supervisor", "credit", "catalog", "warehouse", "billing", "manager",
+         "admin")
 # Roles that move money or grant access: with CONSOLE_REQUIRE_MFA they sign in in two steps.
 MFA_ROLES = ("supervisor", "credit", "billing", "admin")
 

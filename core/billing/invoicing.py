@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -93,6 +93,11 @@ class FreeTextLine:
 
 # Lines of these kinds are dunning charges: their net goes to ledger.DUNNING_CHARGES.
 CHARGE_KINDS = ("dunning_fee", "interest")
+
+# Called with (session, document) for every invoice and credit note issued, in the issuing
+# transaction, after its lines are written. Code above billing that keeps figures derived
+# from the documents registers here (core.reporting: the sales facts); billing knows no more.
+issued_hooks: list[Callable[[Session, Invoice], None]] = []
 
 
 def get_invoice(session: Session, invoice_id: int, *, lock: bool = False) -> Invoice:
@@ -434,4 +439,6 @@ def _issue(session: Session, *, kind: str, lines: list[InvoiceLine], customer: C
                  data={"number": doc.number, "total": str(gross), "currency": currency,
                        **({"credits": credited.number} if credited else {})})
     session.flush()
+    for hook in issued_hooks:
+        hook(session, doc)
     return doc

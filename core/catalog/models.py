@@ -3,11 +3,12 @@ channels and their assortments."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Amount, Base, UTCDateTime, utcnow
 
 RELATION_KINDS = ("cross_sell", "up_sell", "accessory")
 
@@ -74,6 +75,9 @@ class Variant(Base):
     weight_grams: Mapped[int] = mapped_column(default=0)
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # Standard cost of one unit (EUR), for margins when no stock receipt carried a cost
+    # (core.reporting.facts takes the latest receipt's cost first).
+    cost_price: Mapped[Decimal | None] = mapped_column(Amount())
 
     product: Mapped[Product] = relationship(back_populates="variants")
     attribute_values: Mapped[list["VariantAttribute"]] = relationship(

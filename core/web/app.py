@@ -18,6 +18,7 @@ from werkzeug.routing import IntegerConverter
 from sqlalchemy.orm import sessionmaker
 
 import core.notifications  # noqa: F401 - subscribes the e-mails to the domain events
+import core.reporting  # noqa: F401 - records every issued document as sales facts
 from core.config import PROJECT_ROOT, Settings, load_settings
 from core.money import Money
 from core.payments.gateway import PaymentGateway

@@ -1,0 +1,202 @@
+"""Keeping the sales facts: every issued invoice and credit note becomes facts (one per line)
+and updates the daily roll-up, in the transaction that issues it.
+
+core.billing calls `record` through `core.billing.invoicing.issued_hooks` (billing knows
+nothing of reporting; importing core.reporting registers it). `rebuild` recomputes all of
+it from the documents, for an existing database or to prove the two agree.
+
+Cost of a unit sold: the unit cost of the variant's latest stock receipt that carried one
+(core.inventory, receipts are in EUR), else the variant's standard cost price, else unknown
+(cost 0, unit_cost None: the margin report says how much revenue has no cost). A credit
+note's line takes back the cost its invoice line was sold at.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import case, delete, func, insert as core_insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.billing.models import Invoice, InvoiceLine
+from core.catalog.models import Product, Variant
+from core.customers.models import Customer
+from core.inventory.models import StockMovement
+from core.orders.models import Order, OrderLine
+from core.reporting.models import NOT_SALES, SalesDay, SalesFact
+
+ZERO = Decimal(0)
+
+
+def record(session: Session, doc: Invoice) -> list[SalesFact]:
+    """Write the facts of an issued invoice or credit note and add them to the roll-up."""
+    lines = [l for l in doc.lines if l.kind not in NOT_SALES]
+    if not lines:
+        return []
+    with session.no_autoflush:
+        facts = _facts(session, doc, lines)
+    session.add_all(facts)
+    session.flush()
+    add_to_days(session, facts)
+    return facts
+
+
+def _facts(session: Session, doc: Invoice, lines: list[InvoiceLine]) -> list[SalesFact]:
+    sign = 1 if doc.kind == "invoice" else -1
+    channel, agent_id = "", None
+    if doc.order_id is not None:
+        channel, by_kind, by_id = session.execute(
+            select(Order.channel_code, Order.placed_by_kind, Order.placed_by_id)
+            .where(Order.id == doc.order_id)).one()
+        agent_id = by_id if by_kind == "agent" else None
+    group = ""
+    if doc.customer_id is not None:
+        group = session.scalar(select(Customer.price_group)
+                               .where(Customer.id == doc.customer_id)) or ""
+    variants = _variants(session, lines)
+    product = {}
+    if variants:
+        product = {vid: (pid, cid, std) for vid, pid, cid, std in session.execute(
+            select(Variant.id, Variant.product_id, Product.category_id, Variant.cost_price)
+            .join(Product, Product.id == Variant.product_id)
+            .where(Variant.id.in_(set(variants.values()))))}
+    costs = _costs(session, doc, lines, variants, product)
+    first = (doc.kind == "invoice" and doc.order_id is not None and not session.scalar(
+        select(SalesFact.id).where(SalesFact.order_id == doc.order_id,
+                                   SalesFact.first_of_order).limit(1)))
+    facts = []
+    for line in lines:
+        vid = variants.get(line.id)
+        pid, cid, _std = product.get(vid, (None, None, None))
+        units = sign * line.quantity if line.kind == "goods" else 0
+        unit_cost = costs.get(line.id)
+        facts.append(SalesFact(
+            invoice_id=doc.id, invoice_line_id=line.id, document=doc.kind, line_kind=line.kind,
+            day=doc.issue_date, currency=doc.currency, channel_code=channel,
+            customer_id=doc.customer_id, customer_group=group, agent_id=agent_id,
+            order_id=doc.order_id, product_id=pid, variant_id=vid, category_id=cid,
+            sku=line.sku or "", quantity=units, revenue=sign * line.net,
+            cost=units * unit_cost if unit_cost is not None else ZERO, unit_cost=unit_cost,
+            first_of_order=first))
+        first = False
+    return facts
+
+
+def _variants(session: Session, lines: list[InvoiceLine]) -> dict[int, int]:
+    """Invoice line id -> variant id: through the order line, else by the line's SKU."""
+    by_order_line = {l.id: l.order_line_id for l in lines if l.order_line_id}
+    found = {}
+    if by_order_line:
+        variant_of = dict(session.execute(select(OrderLine.id, OrderLine.variant_id)
+                                          .where(OrderLine.id.in_(set(by_order_line.values())))).all())
+        found = {lid: variant_of[olid] for lid, olid in by_order_line.items() if olid in variant_of}
+    by_sku = {l.id: l.sku for l in lines if l.id not in found and l.sku and l.kind == "goods"}
+    if by_sku:
+        variant_of = dict(session.execute(select(Variant.sku, Variant.id)
+                                          .where(Variant.sku.in_(set(by_sku.values())))).all())
+        found |= {lid: variant_of[sku] for lid, sku in by_sku.items() if sku in variant_of}
+    return found
+
+
+def _costs(session: Session, doc: Invoice, lines: list[InvoiceLine], variants: dict[int, int],
+           product: dict[int, tuple]) -> dict[int, Decimal]:
+    """Invoice line id -> unit cost, for goods lines whose cost is known."""
+    goods = [l for l in lines if l.kind == "goods"]
+    if doc.kind == "credit_note":
+        credited = {l.id: l.credited_line_id for l in goods if l.credited_line_id}
+        if not credited:
+            return {}
+        sold_at = dict(session.execute(
+            select(SalesFact.invoice_line_id, SalesFact.unit_cost)
+            .where(SalesFact.invoice_line_id.in_(set(credited.values())))).all())
+        return {lid: sold_at[cl] for lid, cl in credited.items() if sold_at.get(cl) is not None}
+    wanted = {variants[l.id] for l in goods if l.id in variants}
+    received = latest_receipt_costs(session, wanted)
+    out = {}
+    for line in goods:
+        vid = variants.get(line.id)
+        if vid is None:
+            continue
+        cost = received.get(vid, product[vid][2] if vid in product else None)
+        if cost is not None:
+            out[line.id] = cost
+    return out
+
+
+def latest_receipt_costs(session: Session, variant_ids: set[int]) -> dict[int, Decimal]:
+    """Variant id -> the unit cost of its latest stock receipt that carried a cost."""
+    if not variant_ids:
+        return {}
+    latest = (select(func.max(StockMovement.id))
+              .where(StockMovement.variant_id.in_(variant_ids),
+                     StockMovement.unit_cost.is_not(None))
+              .group_by(StockMovement.variant_id))
+    return dict(session.execute(select(StockMovement.variant_id, StockMovement.unit_cost)
+                                .where(StockMovement.id.in_(latest))).all())
+
+
+# -- the daily roll-up ------------------------------------------------------------------------
+
+def _cell(f: SalesFact) -> tuple:
+    return (f.day, f.currency, f.channel_code, f.category_id or 0, f.customer_group,
+            f.agent_id or 0)
+
+
+def add_to_days(session: Session, facts: list[SalesFact]) -> None:
+    """Add facts to their roll-up cells: one upsert per cell, cells in key order."""
+    sums: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0, 0, 0])
+    for f in facts:
+        s = sums[_cell(f)]
+        s[0] += f.revenue
+        s[1] += f.cost
+        s[2] += f.quantity
+        s[3] += 1 if f.first_of_order else 0
+        s[4] += 1
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for key in sorted(sums, key=lambda k: (k[0], k[1], k[2], k[3], k[4], k[5])):
+        revenue, cost, units, orders, n = sums[key]
+        day, currency, channel, category, group, agent = key
+        stmt = insert(SalesDay).values(day=day, currency=currency, channel_code=channel,
+                                       category_id=category, customer_group=group,
+                                       agent_id=agent, revenue=revenue, cost=cost, units=units,
+                                       orders=orders, lines=n)
+        table = SalesDay.__table__
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=["day", "currency", "channel_code", "category_id", "customer_group",
+                            "agent_id"],
+            set_={"revenue": table.c.revenue + stmt.excluded.revenue,
+                  "cost": table.c.cost + stmt.excluded.cost,
+                  "units": table.c.units + stmt.excluded.units,
+                  "orders": table.c.orders + stmt.excluded.orders,
+                  "lines": table.c.lines + stmt.excluded.lines}))
+
+
+def rebuild_days(session: Session) -> int:
+    """Recompute the whole roll-up from the facts (set-based); returns the cells written."""
+    session.execute(delete(SalesDay))
+    f = SalesFact
+    cells = (select(f.day, f.currency, f.channel_code, func.coalesce(f.category_id, 0),
+                    f.customer_group, func.coalesce(f.agent_id, 0), func.sum(f.revenue),
+                    func.sum(f.cost), func.sum(f.quantity),
+                    func.sum(case((f.first_of_order, 1), else_=0)), func.count())
+             .group_by(f.day, f.currency, f.channel_code, func.coalesce(f.category_id, 0),
+                       f.customer_group, func.coalesce(f.agent_id, 0)))
+    result = session.execute(core_insert(SalesDay).from_select(
+        ["day", "currency", "channel_code", "category_id", "customer_group", "agent_id",
+         "revenue", "cost", "units", "orders", "lines"], cells))
+    return result.rowcount or 0
+
+
+def rebuild(session: Session) -> int:
+    """Throw the facts and the roll-up away and record every document again, oldest first
+    (an existing database, or a check that they agree). Returns the documents recorded."""
+    session.execute(delete(SalesDay))
+    session.execute(delete(SalesFact))
+    ids = list(session.scalars(select(Invoice.id).order_by(Invoice.id)))
+    for start in range(0, len(ids), 500):
+        for doc in session.scalars(select(Invoice).where(Invoice.id.in_(ids[start:start + 500]))
+                                   .order_by(Invoice.id)):
+            record(session, doc)
+    return len(ids)
