@@ -214,6 +214,7 @@ AGENTS = [
     ("catalog@marketline.example", "Cary Catalog", ["catalog"]),
     ("warehouse@marketline.example", "Wes Warehouse", ["warehouse"]),
     ("billing@marketline.example", "Bill Billing", ["billing", "credit"]),
+    ("manager@marketline.example", "Mona Manager", ["manager"]),
 ]
 FOOD_CATEGORIES = {"coffee-tea"}  # reduced VAT rate in Germany
 BREAK_CATEGORIES = {"paper", "writing", "coffee-tea", "breakroom", "desk"}  # volume discounts
