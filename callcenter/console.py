@@ -27,7 +27,8 @@ BLOCK_PAGES = {"search": "customers.show", "orders": "order_entry.new",
 # Where a document named in a sentence opens, and the name of its URL argument.
 LINKS = {"order": ("console_orders.detail", "number"), "invoice": ("billing.invoice", "number"),
          "return": ("returns.detail", "rma"), "quote": ("quotes.editor", "quote"),
-         "customer": ("customers.show", "number")}
+         "customer": ("customers.show", "number"),
+         "account": ("collections.account", "number")}
 SEARCH_RESULTS = 8
 
 

@@ -6,11 +6,11 @@ kind (order, invoice, return, quote, customer) and its key (the number people re
 Core knows no URLs: the console turns a kind and a key into a link (url_for), and shows it
 only to a role that may open it.
 
-`recent_activity` reads the latest events and then each kind of subject they name in one
-query per kind (orders, invoices and credit notes, returns, payments, quotes, customers),
-each with its customer's name, and the credit-control records (promises to pay, disputes,
-follow-ups, dunning letters) by their customer in one more: at most eight queries whatever
-the events. `describe` is
+`recent_activity` reads the latest events, then every subject they name (orders, invoices
+and credit notes, returns, payments, quotes, customers, and the credit-control records told
+by their customer: promises to pay, disputes, follow-ups, dunning letters) with its
+customer in one more query, a UNION ALL of a branch per kind: two queries whatever the
+events. `describe` is
 pure (no session): a known event name has its sentence below, any other a readable form
 of its name ("agent.mfa_enrolled" -> "Agent: mfa enrolled").
 """
@@ -20,9 +20,9 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import Numeric, Select, String, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent
@@ -71,104 +71,76 @@ class Activity:
         return "".join(p.text for p in self.parts)
 
 
-# --- what each kind of subject is, and how it is read in one query ---------------------------
+# --- what each kind of subject is: all of them read in one query ----------------------------
 
-def _party(name: str | None, *fallbacks: Any) -> str:
-    for candidate in (name, *fallbacks):
-        if isinstance(candidate, dict):
-            candidate = candidate.get("company") or candidate.get("full_name")
-        if candidate:
-            return str(candidate)
-    return ""
+def _text(value=None):
+    return literal(value, String) if value is not None else null().cast(String)
 
 
-def _orders(session: Session, ids: list[int]) -> dict[int, Subject]:
-    rows = session.execute(
-        select(Order.id, Order.number, Order.gross_total, Order.currency, Order.email,
-               Order.shipping_address, Customer.name, Customer.number)
-        .outerjoin(Customer, Customer.id == Order.customer_id).where(Order.id.in_(ids)))
-    return {r[0]: Subject(r[1], _party(r[6], r[5], r[4]), r[7] or "", Money(r[2], r[3]))
-            for r in rows}
+def _columns(kind: str, model, *, number=None, amount=None, currency=None, guest=None,
+             email=None, customer_id=None, subkind=None) -> Callable[[list[int]], Select]:
+    """A branch of the subjects' UNION ALL: the same columns for every kind of subject."""
+    def branch(ids: list[int]) -> Select:
+        return select(
+            _text(kind).label("kind"), model.id.label("id"),
+            (number if number is not None else _text("")).label("number"),
+            (amount if amount is not None else null().cast(Numeric(14, 4))).label("amount"),
+            (currency if currency is not None else _text()).label("currency"),
+            (guest if guest is not None else _text()).label("guest"),
+            (email if email is not None else _text()).label("email"),
+            (customer_id if customer_id is not None else model.customer_id).label("customer_id"),
+            (subkind if subkind is not None else _text()).label("subkind"),
+        ).where(model.id.in_(ids))
+    return branch
 
 
-def _invoices(session: Session, ids: list[int]) -> dict[int, Subject]:
-    rows = session.execute(
-        select(Invoice.id, Invoice.number, Invoice.gross_total, Invoice.currency, Invoice.email,
-               Invoice.bill_to, Customer.name, Customer.number, Invoice.kind)
-        .outerjoin(Customer, Customer.id == Invoice.customer_id).where(Invoice.id.in_(ids)))
-    return {r[0]: Subject(r[1], _party(r[6], r[5], r[4]), r[7] or "", Money(r[2], r[3]), r[8])
-            for r in rows}
-
-
-def _returns(session: Session, ids: list[int]) -> dict[int, Subject]:
-    R = ReturnAuthorisation
-    rows = session.execute(
-        select(R.id, R.number, R.value, R.currency, R.email, Customer.name, Customer.number)
-        .outerjoin(Customer, Customer.id == R.customer_id).where(R.id.in_(ids)))
-    return {r[0]: Subject(r[1], _party(r[5], r[4]), r[6] or "", Money(r[2], r[3]))
-            for r in rows}
-
-
-def _payments(session: Session, ids: list[int]) -> dict[int, Subject]:
-    rows = session.execute(
-        select(Payment.id, Payment.amount, Payment.currency, Payment.method, Customer.name,
-               Customer.number)
-        .outerjoin(Customer, Customer.id == Payment.customer_id).where(Payment.id.in_(ids)))
-    return {r[0]: Subject("", _party(r[4]), r[5] or "", Money(r[1], r[2]), r[3]) for r in rows}
-
-
-def _quotes(session: Session, ids: list[int]) -> dict[int, Subject]:
-    rows = session.execute(
-        select(Quote.id, Quote.number, Quote.gross_total, Quote.currency, Customer.name,
-               Customer.number)
-        .join(Customer, Customer.id == Quote.customer_id).where(Quote.id.in_(ids)))
-    return {r[0]: Subject(r[1], r[4], r[5], Money(r[2], r[3])) for r in rows}
-
-
-def _customers(session: Session, ids: list[int]) -> dict[int, Subject]:
-    rows = session.execute(select(Customer.id, Customer.number, Customer.name)
-                           .where(Customer.id.in_(ids)))
-    return {r[0]: Subject(r[1], r[2], r[1]) for r in rows}
-
-
-# Credit-control records told by their customer: all of them read in one query.
-OWNED = {"promises_to_pay": PromiseToPay, "invoice_disputes": Dispute,
-         "collection_tasks": CollectionTask, "dunning_letters": DunningLetter}
-
-
-def _owned(session: Session, wanted: dict[str, set[int]]) -> dict[tuple[str, str], Subject]:
-    parts = [select(literal(kind).label("kind"), model.id.label("id"),
-                    model.customer_id.label("customer_id")).where(model.id.in_(sorted(ids)))
-             for kind, ids in wanted.items() for model in [OWNED[kind]]]
-    owned = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    rows = session.execute(select(owned.c.kind, owned.c.id, Customer.number, Customer.name,
-                                  Customer.currency)
-                           .join(Customer, Customer.id == owned.c.customer_id))
-    return {(k, str(i)): Subject(n, p, n, currency=c) for k, i, n, p, c in rows}
-
-
-LOADERS: dict[str, Callable[[Session, list[int]], dict[int, Subject]]] = {
-    "orders": _orders, "invoices": _invoices, "returns": _returns, "payments": _payments,
-    "quotes": _quotes, "customers": _customers,
+R = ReturnAuthorisation
+BRANCHES: dict[str, Callable[[list[int]], Select]] = {
+    "orders": _columns("orders", Order, number=Order.number, amount=Order.gross_total,
+                       currency=Order.currency, email=Order.email,
+                       guest=Order.shipping_address["full_name"].as_string()),
+    "invoices": _columns("invoices", Invoice, number=Invoice.number, amount=Invoice.gross_total,
+                         currency=Invoice.currency, email=Invoice.email,
+                         guest=Invoice.bill_to["full_name"].as_string(), subkind=Invoice.kind),
+    "returns": _columns("returns", R, number=R.number, amount=R.value, currency=R.currency,
+                        email=R.email),
+    "payments": _columns("payments", Payment, amount=Payment.amount, currency=Payment.currency,
+                         subkind=Payment.method),
+    "quotes": _columns("quotes", Quote, number=Quote.number, amount=Quote.gross_total,
+                       currency=Quote.currency),
+    "customers": _columns("customers", Customer, customer_id=Customer.id),
+    # Credit-control records, told by their customer.
+    "promises_to_pay": _columns("promises_to_pay", PromiseToPay),
+    "invoice_disputes": _columns("invoice_disputes", Dispute),
+    "collection_tasks": _columns("collection_tasks", CollectionTask),
+    "dunning_letters": _columns("dunning_letters", DunningLetter),
 }
 
 
 def load_subjects(session: Session, events: Iterable[AuditEvent]
                   ) -> dict[tuple[str, str], Subject]:
-    """The subjects of `events`, keyed by (subject_type, subject_id): one query per kind of
-    document, and one for the credit-control records (at most seven)."""
+    """The subjects of `events`, keyed by (subject_type, subject_id), with their customers:
+    one query (a UNION ALL of a branch per kind of subject), none without subjects."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for e in events:
-        if (e.subject_type in LOADERS or e.subject_type in OWNED) and (
-                e.subject_id or "").isdigit():
+        if e.subject_type in BRANCHES and (e.subject_id or "").isdigit():
             wanted[e.subject_type].add(int(e.subject_id))
+    if not wanted:
+        return {}
+    branches = [BRANCHES[kind](sorted(ids)) for kind, ids in wanted.items()]
+    u = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
+    rows = session.execute(
+        select(u.c.kind, u.c.id, u.c.number, u.c.amount, u.c.currency, u.c.guest, u.c.email,
+               u.c.subkind, Customer.name, Customer.number, Customer.currency)
+        .outerjoin(Customer, Customer.id == u.c.customer_id))
     found: dict[tuple[str, str], Subject] = {}
-    for kind, ids in wanted.items():
-        if kind in LOADERS:
-            for sid, subject in LOADERS[kind](session, sorted(ids)).items():
-                found[(kind, str(sid))] = subject
-    if owned := {k: ids for k, ids in wanted.items() if k in OWNED}:
-        found.update(_owned(session, owned))
+    for kind, sid, number, amount, currency, guest, email, subkind, name, cnumber, ccy in rows:
+        currency = currency or ccy or ""
+        found[(kind, str(sid))] = Subject(
+            number=number or cnumber or "", party=name or guest or email or "",
+            customer_number=cnumber or "",
+            amount=Money(Decimal(amount), currency) if amount is not None and currency else None,
+            kind=subkind or "", currency=currency)
     return found
 
 

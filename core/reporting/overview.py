@@ -2,7 +2,7 @@
 
 Each block is read only when the caller asks for it (the console asks for the blocks the
 agent's roles may act on), with two queries each (a count and the first few, oldest
-first); the recent activity takes at most seven (core.reporting.activity). So the page is
+first); the recent activity takes two (core.reporting.activity). So the page is
 a fixed handful of queries whatever the size of the data:
 
     orders taken today (by this agent, and in total)       2
@@ -12,7 +12,7 @@ a fixed handful of queries whatever the size of the data:
     follow-ups due (collection tasks due today or earlier,
       assigned to this agent or to nobody), oldest first   2
     low stock                                              1
-    recent activity                                        1 + at most 6
+    recent activity (the events, then their subjects)     2
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def age(since: dt.datetime | dt.date, now: dt.datetime) -> str:
 class Item:
     """One line of a block: a document (kind, number) and what to say about it."""
 
-    kind: str  # the link kind: order | return | quote | customer
+    kind: str  # the link kind: order | return | quote | account (the customer's collections)
     number: str
     party: str
     detail: str = ""
@@ -150,7 +150,7 @@ def _follow_ups(session: Session, agent_id: int | None, now: dt.datetime) -> Blo
         .join(Customer, Customer.id == T.customer_id)
         .where(due).order_by(T.due_on, T.id).limit(FIRST))
     return Block(count or 0, [
-        Item("customer", n, p, detail=note if mine is not None else f"{note} (unassigned)",
+        Item("account", n, p, detail=note if mine is not None else f"{note} (unassigned)",
              at=on, waited="due today" if on >= now.date() else f"{age(on, now)} overdue")
         for n, p, note, on, mine in rows])
 
