@@ -1,26 +1,66 @@
 """Console sign-in and the start page."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, current_app, flash, request, url_for
 
 from core.agents import services as agents
 from core.reporting import operations_overview
 from core.errors import DomainError
+from core.workflows.customer_search import MIN_CONTAINS, search_customers
 from core.web.auth import current_account, login_limit, sign_out
 from core.web.db import db_session
+from core.web.htmx import htmx
 from core.web.render import redirect_to, render_page
-from callcenter import two_step
+from callcenter import customers, two_step
 from callcenter.access import requires_role
 from callcenter.forms import AgentSignInForm
 
 bp = Blueprint("console", __name__)
 
 
+# Each block of the start page, and the console page whose roles decide who sees it: an
+# agent sees the work they may act on (callcenter.access keeps each view's roles).
+BLOCK_PAGES = {"search": "customers.show", "orders": "order_entry.new",
+               "holds": "console_orders.holds", "returns": "returns.approve",
+               "quotes": "quotes.editor", "follow_ups": "collections.mine",
+               "low_stock": "stock.receive"}
+# Where a document named in a sentence opens, and the name of its URL argument.
+LINKS = {"order": ("console_orders.detail", "number"), "invoice": ("billing.invoice", "number"),
+         "return": ("returns.detail", "rma"), "quote": ("quotes.editor", "quote"),
+         "customer": ("customers.show", "number"),
+         "account": ("collections.account", "number")}
+SEARCH_RESULTS = 8
+
+
+def _may_open(endpoint: str) -> bool:
+    roles = getattr(current_app.view_functions[endpoint], "required_roles", frozenset())
+    return current_account().has_role(*roles)
+
+
 @bp.get("/")
-@requires_role("agent", "supervisor", "credit", "catalog", "warehouse", "billing")
+@requires_role("agent", "supervisor", "credit", "catalog", "warehouse", "billing", "manager")
 def home():
-    overview = operations_overview(db_session)
-    return render_page("console/home.html", agent=current_account(), overview=overview)
+    show = {b for b, endpoint in BLOCK_PAGES.items() if _may_open(endpoint)} | {"activity"}
+    page = operations_overview(db_session, agent_id=current_account().id, show=show)
+    links = {kind: link for kind, link in LINKS.items() if _may_open(link[0])}
+    return render_page("console/home.html", agent=current_account(), page=page, show=show,
+                       links=links, q="", hits=[])
+
+
+@bp.get("/find", endpoint="find")
+@requires_role(*customers.ROLES)
+def find():
+    """The start page's customer search: its results as a fragment (htmx, as the agent
+    types); without JavaScript (Enter), the one customer found, or the customer search."""
+    q = " ".join(request.args.get("q", "").split())[:100]
+    hits = search_customers(db_session, q, limit=SEARCH_RESULTS + 1) if q else []
+    if not htmx:
+        if len(hits) == 1:
+            return redirect_to(url_for("customers.show", number=hits[0].number))
+        return redirect_to(url_for("customers.search", q=q or None))
+    return render_page("console/home.html", block="search_results", fragment=True, q=q,
+                       hits=hits[:SEARCH_RESULTS], more=len(hits) > SEARCH_RESULTS,
+                       min_chars=MIN_CONTAINS)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")

@@ -17,7 +17,7 @@ def test_anonymous_visitors_are_sent_to_the_agent_sign_in(console_client):
 
 def test_an_agent_signs_in_and_sees_the_start_page(agent_client):
     html = agent_client.get("/").get_data(as_text=True)
-    assert "Alex Agent" in html and "active products" in html
+    assert "Alex Agent" in html and "Search customers" in html
 
 
 def test_a_customer_cannot_sign_in_to_the_console(console_client):
