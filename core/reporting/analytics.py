@@ -27,9 +27,11 @@ from sqlalchemy.orm import Session
 from core.agents.models import Agent
 from core.catalog.models import Category, Channel, Product
 from core.customers.models import Customer
+from core.customers.services import price_groups
 from core.reporting.models import SalesDay, SalesFact
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 GRAINS = ("day", "week", "month")
 # What a breakdown can be by, with the heading people read.
 DIMENSIONS = {"channel": "Channel", "category": "Category", "product": "Product",
@@ -316,3 +318,31 @@ def _labels(session: Session, by: str, keys: list[tuple]) -> dict:
         select(Customer.id, Customer.name, Customer.number).where(Customer.id.in_(ids)))} \
         if ids else {}
     return {k: names.get(k, f"Customer {k}") if k else NO_CUSTOMER for k, _ in keys}
+
+
+# -- what the filters offer ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Choices:
+    """The values an analytics filter form offers, read in four queries."""
+
+    channels: list[tuple[str, str, str]]  # code, name, currency
+    categories: list[tuple[int, str]]  # id, name indented by depth, in tree order
+    groups: list[str]
+    agents: list[tuple[int, str]]
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted({c for _, _, c in self.channels}) or ["EUR"]
+
+
+def filter_choices(session: Session) -> Choices:
+    channels = [tuple(r) for r in session.execute(
+        select(Channel.code, Channel.name, Channel.currency).order_by(Channel.name))]
+    categories = [(cid, "\u2014 " * max(path.strip("/").count("/"), 0) + name)
+                  for cid, name, path in session.execute(
+                      select(Category.id, Category.name, Category.path)
+                      .order_by(Category.path, Category.position, Category.name))]
+    agents = [tuple(r) for r in session.execute(select(Agent.id, Agent.full_name)
+                                                .order_by(Agent.full_name, Agent.id))]
+    return Choices(channels, categories, price_groups(session), agents)
