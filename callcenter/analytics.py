@@ -38,14 +38,31 @@ def _form() -> tuple[AnalyticsForm, bool]:
 def period_chart(ov: analytics.Overview) -> charts.Chart:
     """Revenue and margin per period: a line by day, bars by week or month."""
     draw = charts.line_chart if ov.filters.grain == "day" else charts.bar_chart
-    return draw([p.label for p in ov.periods],
+    return draw([axis_label(p, ov.filters.grain) for p in ov.periods],
                 {"Revenue": [p.totals.revenue for p in ov.periods],
                  "Margin": [p.totals.margin for p in ov.periods]})
 
 
+def axis_label(p: analytics.Period, grain: str) -> str:
+    """A period as short as the axis needs ("07 Nov", "W49 2026", "Dec 2026"); the table
+    under the chart names it in full."""
+    if grain == "week":
+        year, week, _ = p.start.isocalendar()
+        return f"W{week} {year}"
+    return p.start.strftime("%d %b") if grain == "day" else p.label
+
+
+def short_label(label: str, most: int = 10) -> str:
+    """A label short enough to sit under a bar (the table under the chart has it whole): a
+    product's SKU, else the first characters."""
+    label = label.split(" - ", 1)[0] if " - " in label else label
+    return label if len(label) <= most else label[:most - 1].rstrip() + "\u2026"
+
+
 def breakdown_chart(rows: list[analytics.BreakdownRow]) -> charts.Chart:
     top = rows[:CHART_ROWS]
-    return charts.bar_chart([r.label for r in top], {"Revenue": [r.totals.revenue for r in top]})
+    return charts.bar_chart([short_label(r.label) for r in top],
+                            {"Revenue": [r.totals.revenue for r in top]})
 
 
 @bp.get("/", endpoint="overview")
