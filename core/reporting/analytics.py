@@ -17,10 +17,21 @@ Every figure is in one currency (Filters.currency); nothing is converted.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from core.agents.models import Agent
+from core.catalog.models import Category, Channel, Product
+from core.customers.models import Customer
+from core.customers.services import price_groups
+from core.reporting.models import SalesDay, SalesFact
+
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 GRAINS = ("day", "week", "month")
 # What a breakdown can be by, with the heading people read.
 DIMENSIONS = {"channel": "Channel", "category": "Category", "product": "Product",
@@ -89,14 +100,249 @@ class BreakdownRow:
     share: Decimal | None  # of the filtered revenue, in percent, one decimal place
 
 
-def overview(session, f: Filters) -> Overview:
+# Labels of the blanks a breakdown meets.
+NO_CHANNEL = "No channel (back office)"
+NO_AGENT = "Not taken by phone"
+NO_PRODUCT = "No product (shipping, fees)"
+NO_CUSTOMER = "No customer"
+NO_GROUP = "No group"
+
+
+# -- periods ----------------------------------------------------------------------------------
+
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """The first day of the day, ISO week (Monday) or month holding `day`."""
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_label(start: dt.date, grain: str) -> str:
+    if grain == "week":
+        year, week, _ = start.isocalendar()
+        return f"Week {week}, {year}"
+    if grain == "month":
+        return start.strftime("%b %Y")
+    return start.isoformat()
+
+
+def _next_period(start: dt.date, grain: str) -> dt.date:
+    if grain == "week":
+        return start + dt.timedelta(days=7)
+    if grain == "month":
+        return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start + dt.timedelta(days=1)
+
+
+def period_starts(f: Filters) -> list[dt.date]:
+    """Every period of the range, in order (the first and last may reach outside it)."""
+    out, start = [], period_start(f.start, f.grain)
+    while start <= f.end:
+        out.append(start)
+        start = _next_period(start, f.grain)
+    return out
+
+
+# -- the source: the roll-up, or the facts when a filter needs them -----------------------------
+
+def _uses_facts(f: Filters) -> bool:
+    return f.product_id is not None or f.customer_id is not None
+
+
+def _subtree(category_id: int):
+    """The category and every category under it (one LIKE on the materialised path)."""
+    path = select(Category.path).where(Category.id == category_id).scalar_subquery()
+    return select(Category.id).where(Category.path.like(path.concat("%")))
+
+
+def _where(src, f: Filters) -> list:
+    """The filters as conditions on SalesDay or SalesFact (`src`)."""
+    conds = [src.currency == f.currency, src.day >= f.start, src.day <= f.end]
+    if f.channel is not None:
+        conds.append(src.channel_code == f.channel)
+    if f.category_id is not None:
+        conds.append(or_(src.category_id == f.category_id,
+                         src.category_id.in_(_subtree(f.category_id))))
+    if f.customer_group is not None:
+        conds.append(src.customer_group == f.customer_group)
+    if f.agent_id is not None:
+        conds.append(src.agent_id == f.agent_id)
+    if f.product_id is not None:
+        conds.append(src.product_id == f.product_id)
+    if f.customer_id is not None:
+        conds.append(src.customer_id == f.customer_id)
+    return conds
+
+
+def _sums(src):
+    """revenue, cost, units and orders (the first-of-order count) of `src`, summed in SQL
+    through the Amount type so they come back as Decimal on SQLite and PostgreSQL."""
+    if src is SalesDay:
+        units, orders = src.units, src.orders
+    else:
+        units, orders = src.quantity, case((src.first_of_order, 1), else_=0)
+    return (func.coalesce(func.sum(src.revenue), literal(ZERO, type_=src.revenue.type)),
+            func.coalesce(func.sum(src.cost), literal(ZERO, type_=src.cost.type)),
+            func.coalesce(func.sum(units), 0), func.coalesce(func.sum(orders), 0))
+
+
+def _distinct_orders(f: Filters) -> bool:
+    """Whether orders are counted as distinct orders with a matching line (a category or
+    product filter: the first-of-order flag sits on one line, maybe of another category)."""
+    return f.category_id is not None or f.product_id is not None
+
+
+def _orders_by_day(session: Session, f: Filters) -> dict[dt.date, int]:
+    """Orders with a matching invoice line in the range, each counted on the first day it
+    has one (so periods add up to the range's total)."""
+    first = (select(func.min(SalesFact.day).label("day"))
+             .where(*_where(SalesFact, f), SalesFact.document == "invoice",
+                    SalesFact.order_id.is_not(None))
+             .group_by(SalesFact.order_id).subquery())
+    return dict(session.execute(select(first.c.day, func.count()).group_by(first.c.day)).all())
+
+
+def _totals(revenue, cost, units, orders) -> Totals:
+    return Totals(revenue=revenue if revenue is not None else ZERO,
+                  cost=cost if cost is not None else ZERO,
+                  units=int(units or 0), orders=int(orders or 0))
+
+
+def _check(f: Filters) -> None:
+    if f.grain not in GRAINS:
+        raise ValueError(f"unknown grain {f.grain!r}")
+    if f.end < f.start:
+        raise ValueError("the range ends before it starts")
+
+
+def overview(session: Session, f: Filters) -> Overview:
     """Totals and one Period per day/week/month of the range (Filters.grain). A fixed number
     of queries whatever the range; from the roll-up unless a product or customer filter
     needs the facts."""
-    raise NotImplementedError  # core.reporting analytics helper implements this
+    _check(f)
+    src = SalesFact if _uses_facts(f) else SalesDay
+    rows = session.execute(select(src.day, *_sums(src)).where(*_where(src, f))
+                           .group_by(src.day)).all()
+    orders_on = _orders_by_day(session, f) if _distinct_orders(f) else None
+    sums: dict[dt.date, list] = defaultdict(lambda: [ZERO, ZERO, 0, 0])
+    for day, revenue, cost, units, orders in rows:
+        s = sums[period_start(day, f.grain)]
+        s[0] += revenue
+        s[1] += cost
+        s[2] += int(units)
+        s[3] += int(orders) if orders_on is None else 0
+    for day, count in (orders_on or {}).items():
+        sums[period_start(day, f.grain)][3] += count
+    periods = [Period(start, period_label(start, f.grain), _totals(*sums.get(start, (ZERO,) * 4)))
+               for start in period_starts(f)]
+    total = _totals(sum((p.totals.revenue for p in periods), ZERO),
+                    sum((p.totals.cost for p in periods), ZERO),
+                    sum(p.totals.units for p in periods), sum(p.totals.orders for p in periods))
+    return Overview(filters=f, totals=total, periods=periods)
 
 
-def breakdown(session, f: Filters, by: str, *, limit: int | None = None) -> list[BreakdownRow]:
+# -- breakdowns -------------------------------------------------------------------------------
+
+def _key_column(src, by: str):
+    if by == "channel":
+        return src.channel_code
+    if by == "customer_group":
+        return src.customer_group
+    if by == "category":
+        return src.category_id if src is SalesDay else func.coalesce(src.category_id, 0)
+    if by == "agent":
+        return src.agent_id if src is SalesDay else func.coalesce(src.agent_id, 0)
+    if by == "product":
+        return func.coalesce(src.product_id, 0)
+    return func.coalesce(src.customer_id, 0)  # customer
+
+
+def breakdown(session: Session, f: Filters, by: str, *,
+              limit: int | None = None) -> list[BreakdownRow]:
     """Totals per value of `by` (a DIMENSIONS key) under the filters, largest revenue first;
-    `limit` keeps the top rows. One query plus one for the labels."""
-    raise NotImplementedError  # core.reporting analytics helper implements this
+    `limit` keeps the top rows. One query plus one for the labels.
+
+    Revenue, cost and units of the rows add up to the overview's totals. Orders do too by
+    channel, customer group, agent and customer; by category or product an order counts once
+    under each category or product it has a line of (so those rows may add up to more)."""
+    if by not in DIMENSIONS:
+        raise ValueError(f"unknown breakdown {by!r}")
+    _check(f)
+    facts = _uses_facts(f) or by in ("product", "customer", "category")
+    src = SalesFact if facts else SalesDay
+    key = _key_column(src, by).label("key")
+    revenue, cost, units, orders = _sums(src)
+    if facts and (by in ("category", "product") or _distinct_orders(f)):
+        orders = func.count(func.distinct(case((src.document == "invoice", src.order_id))))
+    extra = [func.min(src.sku)] if by == "product" else [literal("")]
+    total = func.sum(func.sum(src.revenue)).over()
+    stmt = (select(key, revenue, cost, units, orders, total, *extra).where(*_where(src, f))
+            .group_by(key).order_by(func.sum(src.revenue).desc(), key))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    found = session.execute(stmt).all()
+    labels = _labels(session, by, [(r[0], r[6]) for r in found])
+    rows = []
+    for k, rev, cst, n, o, whole, _sku in found:
+        share = (rev * 100 / whole).quantize(Decimal("0.1")) if whole else None
+        rows.append(BreakdownRow(key=str(k if k is not None else ""),
+                                 label=labels.get(k, str(k)), totals=_totals(rev, cst, n, o),
+                                 share=share))
+    return rows
+
+
+def _labels(session: Session, by: str, keys: list[tuple]) -> dict:
+    """Key -> what people read, in one query (none for customer groups)."""
+    if by == "customer_group":
+        return {k: k or NO_GROUP for k, _ in keys}
+    if by == "channel":
+        names = dict(session.execute(select(Channel.code, Channel.name)).all())
+        return {k: names.get(k, k) if k else NO_CHANNEL for k, _ in keys}
+    ids = [k for k, _ in keys if k]
+    if by == "category":
+        names = dict(session.execute(select(Category.id, Category.name)
+                                     .where(Category.id.in_(ids))).all()) if ids else {}
+        return {k: names.get(k, f"Category {k}") if k else NO_PRODUCT for k, _ in keys}
+    if by == "agent":
+        names = dict(session.execute(select(Agent.id, Agent.full_name)
+                                     .where(Agent.id.in_(ids))).all()) if ids else {}
+        return {k: names.get(k, f"Agent {k}") if k else NO_AGENT for k, _ in keys}
+    if by == "product":
+        names = dict(session.execute(select(Product.id, Product.name)
+                                     .where(Product.id.in_(ids))).all()) if ids else {}
+        return {k: (f"{sku} - {names.get(k, '')}" if sku else names.get(k, f"Product {k}"))
+                if k else NO_PRODUCT for k, sku in keys}
+    names = {i: f"{name} ({number})" for i, name, number in session.execute(
+        select(Customer.id, Customer.name, Customer.number).where(Customer.id.in_(ids)))} \
+        if ids else {}
+    return {k: names.get(k, f"Customer {k}") if k else NO_CUSTOMER for k, _ in keys}
+
+
+# -- what the filters offer ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Choices:
+    """The values an analytics filter form offers, read in four queries."""
+
+    channels: list[tuple[str, str, str]]  # code, name, currency
+    categories: list[tuple[int, str]]  # id, name indented by depth, in tree order
+    groups: list[str]
+    agents: list[tuple[int, str]]
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted({c for _, _, c in self.channels}) or ["EUR"]
+
+
+def filter_choices(session: Session) -> Choices:
+    channels = [tuple(r) for r in session.execute(
+        select(Channel.code, Channel.name, Channel.currency).order_by(Channel.name))]
+    categories = [(cid, "\u2014 " * max(path.strip("/").count("/"), 0) + name)
+                  for cid, name, path in session.execute(
+                      select(Category.id, Category.name, Category.path)
+                      .order_by(Category.path, Category.position, Category.name))]
+    agents = [tuple(r) for r in session.execute(select(Agent.id, Agent.full_name)
+                                                .order_by(Agent.full_name, Agent.id))]
+    return Choices(channels, categories, price_groups(session), agents)
