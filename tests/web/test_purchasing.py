@@ -288,3 +288,18 @@ def test_page_and_csv_take_a_fixed_number_of_queries_whatever_they_hold(world, a
         placed_by(db, ADA, f"purch-more-{i}", [("PAP-A4-80", 1), ("STN-76-YEL", 2)])
     assert count("/account/purchasing") == page_before
     assert count("/account/purchasing/order-lines.csv") == csv_before
+
+
+def test_junk_dates_are_refused_at_the_field_not_with_an_error_page(world, as_):
+    client = as_(ADA)
+    page = text(client.get("/account/purchasing?start=yesterday&end=2026-13-45"))
+    assert 'aria-invalid="true"' in page and 'id="spend-net"' in page
+    assert client.get("/account/purchasing/order-lines.csv?start=junk").status_code == 400
+
+
+def test_the_range_form_is_a_get_form_that_htmx_enhances(world, as_):
+    page = as_(ADA).get("/account/purchasing").get_data(as_text=True)
+    form = re.search(r"<form[^>]*>", page[page.index("<h1>"):]).group(0)
+    assert 'method="get"' in form and 'hx-get="/account/purchasing"' in form
+    assert 'hx-push-url="true"' in form and 'hx-target="#results"' in form
+    assert '<label for="start">From</label>' in page and '<label for="end">To</label>' in page
