@@ -64,8 +64,10 @@ def index():
     user = _buyer()
     form = RangeForm(request.args)
     chosen = _range(form)
+    if not form.errors:  # the fields show the range the figures are for
+        form.start.data, form.end.data = chosen.start, chosen.end
     found = purchases.purchasing(db_session, user, chosen, today=clock.today())
-    chart = charts.bar_chart([m.label for m in found.months],
+    chart = charts.bar_chart([m.start.strftime("%b '%y") for m in found.months],
                              {"Net": [m.net for m in found.months],
                               "Gross (with VAT)": [m.gross for m in found.months]})
     return render_page("purchasing/index.html", block="results", form=form, found=found,
