@@ -37,6 +37,7 @@ from core.reporting.models import NOT_SALES, SalesFact
 ZERO = Decimal(0)
 MONTHS_DEFAULT = 12
 LONGEST_DAYS = 3 * 366  # a range is at most three years: the CSV stays bounded
+EARLIEST = dt.date(2000, 1, 1)
 TOP_PRODUCTS = 10
 OPEN_QUOTES_SHOWN = 20
 CSV_HEADER = ["Order number", "PO number", "Order date", "Buyer", "SKU", "Product",
@@ -71,6 +72,9 @@ def checked_range(start: dt.date | None, end: dt.date | None, *, today: dt.date)
     """The chosen range, defaults filled in; RangeError when it runs backwards or too long."""
     default = default_range(today)
     chosen = Range(start or default.start, end or default.end)
+    latest = dt.date(today.year + 1, 12, 31)
+    if not EARLIEST <= chosen.start <= latest or not EARLIEST <= chosen.end <= latest:
+        raise RangeError(f"Choose dates from {EARLIEST.year} to {latest.year}.")
     if chosen.end < chosen.start:
         raise RangeError("The end date must not be before the start date.")
     if chosen.days > LONGEST_DAYS:

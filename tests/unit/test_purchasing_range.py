@@ -34,3 +34,11 @@ def test_every_month_of_the_range_gets_a_bar():
     months = purchases._months(Range(dt.date(2025, 11, 15), dt.date(2026, 2, 1)))
     assert months == [dt.date(2025, 11, 1), dt.date(2025, 12, 1), dt.date(2026, 1, 1),
                       dt.date(2026, 2, 1)]
+
+
+@pytest.mark.parametrize("start, end", [(dt.date(1, 1, 1), dt.date(1, 1, 31)),
+                                        (dt.date(9999, 12, 1), dt.date(9999, 12, 31)),
+                                        (dt.date(1999, 12, 31), None)])
+def test_dates_far_in_the_past_or_future_are_refused(start, end):
+    with pytest.raises(RangeError, match="Choose dates from 2000 to 2027"):
+        checked_range(start, end, today=TODAY)
