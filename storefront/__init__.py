@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(quotes.bp)
     from storefront import statements
     app.register_blueprint(statements.bp)
+    from storefront import purchasing
+    app.register_blueprint(purchasing.bp)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)
