@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(collections.bp, url_prefix="/collections")
     from callcenter import dunning
     app.register_blueprint(dunning.bp)
+    from callcenter import insights
+    app.register_blueprint(insights.bp)
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
     settings = app.config["MARKETLINE"]

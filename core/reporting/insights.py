@@ -9,22 +9,27 @@ in the customer's own currency).
 from __future__ import annotations
 
 import calendar
+import csv
 import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, spreadsheet
 from core.billing import ledger
 from core.billing.ageing import end_of
 from core.billing.models import Invoice, JournalEntry, JournalLine
 from core.catalog.models import Channel, Product, Variant
 from core.credit import behaviour
 from core.customers.models import Customer
+from core.money import minor_units
 from core.orders.models import Order
 from core.paging import Page, paginate
+from core.reporting.charts import Chart, bar_chart, line_chart
 from core.reporting.models import SalesFact
 from core.returns.models import ReturnAuthorisation, ReturnLine
 from core.returns.policy import REASONS
@@ -402,7 +407,120 @@ def dso_series(session: Session, months: int = 12, currency: str = "EUR", *,
             for d, r, v in zip(days, receivables, revenue)]
 
 
+# -- charts and spreadsheets ------------------------------------------------------------------
+
+CHART_BARS = 15
+
+
+def short(label: str, most: int = 14) -> str:
+    """A label short enough to sit under a bar (the table under the chart has it whole)."""
+    return label if len(label) <= most else label[:most - 1] + "…"
+
+
+def returns_chart(report: ReturnsRate) -> Chart:
+    """The returns rate of the products with the most units returned (at most 15)."""
+    shown = [p for p in report.products if p.returned][:CHART_BARS]
+    return bar_chart([short(p.label) for p in shown],
+                     {"Returns rate (%)": [p.rate or ZERO for p in shown]})
+
+
+def reasons_chart(report: ReturnsRate) -> Chart:
+    return bar_chart([short(r.label) for r in report.reasons],
+                     {"Units returned": [Decimal(r.units) for r in report.reasons]})
+
+
+def top_chart(rows: list[TopRow]) -> Chart:
+    return bar_chart([short(r.label) for r in rows],
+                     {"Revenue": [r.revenue for r in rows], "Margin": [r.margin for r in rows]})
+
+
+def statistics_chart(stats: CustomerStatistics) -> Chart:
+    """Turnover this year beside last year's, for the first 15 customers of the page."""
+    shown = stats.rows.items[:CHART_BARS]
+    return bar_chart([short(r.name) for r in shown],
+                     {str(stats.this_year): [r.turnover_this_year for r in shown],
+                      str(stats.this_year - 1): [r.turnover_last_year for r in shown]})
+
+
+def dso_chart(points: list[DsoPoint]) -> Chart:
+    return line_chart([p.label for p in points],
+                      {"Days sales outstanding": [p.dso or ZERO for p in points]})
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _amount(value: Decimal, currency: str) -> str:
+    """An amount to the currency's minor unit, as a spreadsheet reads it: 716.10."""
+    return str(value.quantize(Decimal(1).scaleb(-minor_units(currency)), ROUND_HALF_UP))
+
+
+def returns_rows(report: ReturnsRate) -> Iterator[list[str]]:
+    """The returns tables for a spreadsheet: a row per product, then one per reason."""
+    yield ["kind", "product or reason", "units sold", "units returned", "returns rate %",
+           "share of returns %"]
+    for p in report.products:
+        yield ["product", p.label, str(p.sold), str(p.returned), _text(p.rate), ""]
+    for r in report.reasons:
+        yield ["reason", r.label, "", str(r.units), "", _text(r.share)]
+
+
+def top_rows(customers: list[TopRow], products: list[TopRow], currency: str
+             ) -> Iterator[list[str]]:
+    yield ["list", "rank", "number or SKU", "name", "currency", "revenue", "cost", "margin",
+           "margin %", "units", "orders"]
+    for kind, rows in (("customers", customers), ("products", products)):
+        for rank, r in enumerate(rows, 1):
+            yield [kind, str(rank), r.number, r.label, currency, _amount(r.revenue, currency),
+                   _amount(r.cost, currency), _amount(r.margin, currency),
+                   _text(r.margin_percent), str(r.units), str(r.orders)]
+
+
+def statistics_rows(session: Session, *, search: str | None = None, sort: str = "turnover",
+                    chunk: int = 500) -> Iterator[list[str]]:
+    """Every customer's statistics (searched and sorted as the page is), a page of `chunk`
+    at a time: four queries a chunk."""
+    first = customer_statistics(session, page=1, per_page=chunk, search=search, sort=sort)
+    year = first.this_year
+    yield ["customer", "name", "currency", f"turnover {year}", f"turnover {year - 1}",
+           "last order", "open", "overdue", "average days to pay"]
+    page = first
+    while True:
+        for r in page.rows.items:
+            yield [r.number, r.name, r.currency, _amount(r.turnover_this_year, r.currency),
+                   _amount(r.turnover_last_year, r.currency),
+                   _text(r.last_order and r.last_order.isoformat()),
+                   _amount(r.open_amount, r.currency), _amount(r.overdue_amount, r.currency),
+                   _text(r.days_to_pay)]
+        if not page.rows.has_next:
+            return
+        page = customer_statistics(session, page=page.rows.page + 1, per_page=chunk,
+                                   search=search, sort=sort, today=first.today)
+
+
+def dso_rows(points: list[DsoPoint], currency: str) -> Iterator[list[str]]:
+    yield ["month end", "currency", "receivables (1200)", "gross revenue, 90 days", "DSO days"]
+    for p in points:
+        yield [p.day.isoformat(), currency, _amount(p.receivables, currency),
+               _amount(p.revenue, currency), _text(p.dso)]
+
+
+def to_csv(rows: Iterable[list[str]]) -> Iterator[str]:
+    """Rows as CSV text, a line at a time; cells a spreadsheet would run as a formula are
+    defused (core.spreadsheet)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([spreadsheet.defuse(v) for v in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
 __all__ = ["CustomerStatistics", "CustomerStats", "DsoPoint", "ProductReturns",
            "ReasonReturns", "ReturnsRate", "SORTS", "TopRow", "channels",
-           "customer_statistics", "dso_series", "month_ends", "percent", "returns_rate",
-           "top_customers", "top_products"]
+           "customer_statistics", "dso_chart", "dso_rows", "dso_series", "month_ends",
+           "percent", "reasons_chart", "returns_chart", "returns_rate", "returns_rows",
+           "statistics_chart", "statistics_rows", "to_csv", "top_chart", "top_customers",
+           "top_products", "top_rows"]
