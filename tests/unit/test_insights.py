@@ -230,3 +230,47 @@ def test_customer_statistics_sorts(db):
     for sort in insights.SORTS:
         assert insights.customer_statistics(db, page=1, per_page=5, sort=sort).sort == sort
     assert insights.customer_statistics(db, page=1, sort="nonsense").sort == "turnover"
+
+
+def test_top_customers_and_products_from_invoices_less_credit_notes(db):
+    """On a day of its own (3 Mar 2032): two orders of one customer, one of another, and a
+    credit note for one unit; the figures are the invoice lines' own."""
+    day = dt.date(2032, 3, 3)
+    big = CustomerFactory(kind="company", name="Topper Big", on_account_allowed=True)
+    small = CustomerFactory(kind="company", name="Topper Small", on_account_allowed=True)
+    db.flush()
+    at(day)
+    _, first = invoiced_order(db, "ins-top-1", [("PAP-A4-80", 3)], customer=big)
+    _, second = invoiced_order(db, "ins-top-2", [("PAP-A4-80", 1)], customer=big)
+    _, third = invoiced_order(db, "ins-top-3", [("PAP-A4-80", 1)], customer=small)
+    paper = [l for l in first.lines if l.kind == "goods"][0]
+    note = invoicing.issue_credit_note(db, first, lines={paper.id: 1}, reason="One ream torn",
+                                       actor=CLERK)
+
+    def net(invoice, kind=None):
+        return sum((l.net for l in invoice.lines if kind in (None, l.kind)), D(0))
+
+    unit = net(note)  # the credited unit, net (a credit note's lines are positive)
+    customers = insights.top_customers(db, day, day, "EUR")
+    assert [r.label for r in customers] == ["Topper Big", "Topper Small"]
+    top = customers[0]
+    assert top.revenue == net(first) + net(second) - unit
+    assert (top.units, top.orders) == (3, 2)
+    assert top.margin == top.revenue - top.cost
+    assert (customers[1].revenue, customers[1].units, customers[1].orders) == (net(third), 1, 1)
+    assert insights.top_customers(db, day, day, "EUR", limit=1) == customers[:1]
+
+    products = insights.top_products(db, day, day, "EUR")
+    assert [(p.number, p.units, p.orders) for p in products] == [("PAP-A4-80", 4, 3)]
+    goods = net(first, "goods") + net(second, "goods") + net(third, "goods") - unit
+    assert products[0].revenue == goods
+    assert insights.top_products(db, day, day, "EUR", channel="callcenter") == []
+    assert insights.top_customers(db, day - dt.timedelta(days=1), day - dt.timedelta(days=1),
+                                  "EUR") == []
+
+
+def test_statistics_spreadsheet_pages_through_every_customer(db):
+    whole = list(insights.statistics_rows(db, sort="name"))
+    assert list(insights.statistics_rows(db, sort="name", chunk=2)) == whole
+    assert len(whole) == 1 + insights.customer_statistics(db, page=1).rows.total
+    assert whole[0][:3] == ["customer", "name", "currency"]
