@@ -170,3 +170,16 @@ def test_customer_statistics_cost_the_same_queries_for_3_or_30_customers(manager
     assert lots.count == few.count
     # the largest turnover first
     assert big.index("Bulkstat 29") < big.index("Bulkstat 00")
+
+
+def test_customer_statistics_page_through_fifty_at_a_time(manager, db):
+    for i in range(51):
+        CustomerFactory(kind="company", name=f"Pagestat {i:02d}")
+    db.commit()
+    first = text(manager.get("/analytics/customers?q=Pagestat&sort=name"))
+    assert "51 customers" in first and "Page 1 of 2" in first
+    assert first.count('<th scope="row"><a href="/customers/') == 50
+    assert 'hx-get="/analytics/customers?q=Pagestat&amp;sort=name&amp;page=2" ' \
+           'hx-target="#insight" hx-push-url="true" rel="next"' in first
+    second = text(manager.get("/analytics/customers?q=Pagestat&sort=name&page=2"))
+    assert second.count('<th scope="row"><a href="/customers/') == 1 and "Pagestat 50" in second
