@@ -37,6 +37,11 @@ def manager(console_app, db):
     return client_with_roles(console_app, db, "manager")
 
 
+@pytest.fixture
+def supervisor(console_app, db):
+    return client_with_roles(console_app, db, "supervisor")
+
+
 def text(response) -> str:
     return " ".join(response.get_data(as_text=True).split())
 
@@ -79,12 +84,14 @@ def test_anonymous_visitors_are_sent_to_sign_in(console_app):
     assert response.status_code in (302, 303, 401)
 
 
-def test_top_customers_csv_holds_the_figures_of_the_page(manager, db):
+def test_top_customers_csv_holds_the_figures_of_the_page(manager, supervisor, db):
     who = invoiced_customer(db, "Xavera Topline GmbH", "5000.00")
     db.commit()
     page = text(manager.get("/analytics/top"))
     assert "Xavera Topline GmbH" in page and "5,000.00 EUR" in page
-    assert f'href="/customers/{who.number}"' in page  # to the customer's 360 page
+    # the customer's 360 page is linked for those who may open it (not a manager alone)
+    assert f'href="/customers/{who.number}"' not in page
+    assert f'href="/customers/{who.number}"' in text(supervisor.get("/analytics/top"))
     response = manager.get("/analytics/top?format=csv")
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -95,13 +102,15 @@ def test_top_customers_csv_holds_the_figures_of_the_page(manager, db):
                      "0.00", "5000.00", "100.0", "0", "0"]]
 
 
-def test_customer_statistics_csv_and_link(manager, db):
+def test_customer_statistics_csv_and_link(manager, supervisor, db):
     who = invoiced_customer(db, "Yodelia Statistik AG", "321.50")
     db.commit()
     page = text(manager.get("/analytics/customers?q=Yodelia"))
     assert "1 customer" in page
-    assert f'<a href="/customers/{who.number}">Yodelia Statistik AG</a>' in page
+    assert f'<th scope="row">Yodelia Statistik AG <span class="badge">{who.number}</span>' in page
     assert "321.50 EUR" in page
+    assert f'<a href="/customers/{who.number}">Yodelia Statistik AG</a>' in text(
+        supervisor.get("/analytics/customers?q=Yodelia"))
     rows = rows_of(manager.get("/analytics/customers?q=Yodelia&format=csv"))
     assert rows[1][:5] == [who.number, "Yodelia Statistik AG", "EUR", "321.50", "0.00"]
     assert rows[1][6] == "321.50"  # open, not yet due
@@ -151,8 +160,9 @@ def test_dso_page_says_its_formula_and_lists_each_month_end(manager):
     assert "Not a valid choice" in text(manager.get("/analytics/dso?months=7"))
 
 
-def test_customer_statistics_cost_the_same_queries_for_3_or_30_customers(manager, db,
+def test_customer_statistics_cost_the_same_queries_for_3_or_30_customers(supervisor, db,
                                                                          connection):
+    manager = supervisor  # whose rows link to the customers' pages
     path = "/analytics/customers?q=Bulkstat"
     for i in range(3):
         invoiced_customer(db, f"Bulkstat {i:02d}", f"{100 + i}.00")
@@ -172,7 +182,8 @@ def test_customer_statistics_cost_the_same_queries_for_3_or_30_customers(manager
     assert big.index("Bulkstat 29") < big.index("Bulkstat 00")
 
 
-def test_customer_statistics_page_through_fifty_at_a_time(manager, db):
+def test_customer_statistics_page_through_fifty_at_a_time(supervisor, db):
+    manager = supervisor  # whose rows link to the customers' pages
     for i in range(51):
         CustomerFactory(kind="company", name=f"Pagestat {i:02d}")
     db.commit()
