@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(dunning.bp)
     from callcenter import analytics
     app.register_blueprint(analytics.bp)
+    from callcenter import insights
+    app.register_blueprint(insights.bp)
     app.cli.add_command(cli.agents)
     app.jinja_env.globals.update(app_title="Marketline Console", home_endpoint="console.home")
     settings = app.config["MARKETLINE"]
