@@ -13,13 +13,12 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-import core.reporting  # noqa: F401  (registers the facts hook with core.billing)
 from core import clock
 from core.billing import invoicing
 from core.billing.models import Invoice
 from core.catalog.models import Product, Variant
 from core.fulfilment.models import Shipment
-from core.reporting import facts
+from core.reporting import facts  # importing core.reporting registers the facts hook
 from core.reporting.models import SalesDay, SalesFact
 from tests.billing_support import CLERK, place, ship
 from tests.helpers import run_threads
