@@ -25,7 +25,10 @@ Choices worth knowing:
   7-digit range) and the next customer who registers gets the next free number.
 - Every e-mail domain ends in ``.example`` (RFC 2606): the data looks real but no mail can
   ever reach anyone. ``phone_digits`` comes from core.customers.services.phone_digits.
-- No CustomerUser rows (they would need a password hash each), no orders.
+- No CustomerUser rows (they would need a password hash each).
+- Two years of sales (about 1,000,000 order lines, invoices, credit notes, sales facts and
+  their daily roll-up) come from core.demo.large_sales; variants get a standard cost_price
+  of 50-75 % of their net price, so margins are real.
 - On PostgreSQL the touched tables are ANALYZEd before returning (autovacuum may be off).
 """
 from __future__ import annotations
@@ -43,6 +46,7 @@ from core import demo
 from core.catalog import search
 from core.catalog.models import Category, Product, Variant, VariantAttribute
 from core.catalog.products import slugify
+from core.demo import large_sales
 from core.customers.models import Customer
 from core.customers.services import phone_digits
 from core.inventory.models import StockLevel, StockMovement
@@ -222,13 +226,17 @@ COMPANY_TRADES = [
 COMPANY_MAILBOXES = ["info", "purchasing", "accounts", "office", "einkauf", "orders", "admin"]
 
 
-def load_large(session: Session) -> str:
+def load_large(session: Session, order_lines: int = large_sales.ORDER_LINES) -> str:
     """Generate the benchmark volumes on the session's database. Flushes; the caller commits."""
     started = time.perf_counter()
     present = session.scalar(select(func.count()).select_from(Product)) or 0
     if present > PRESENT_THRESHOLD:
         # The seed command prints what we return; printing here too would say it twice.
-        return f"Large data already present ({present:,} products); nothing loaded."
+        if large_sales.present(session):
+            return f"Large data already present ({present:,} products); nothing loaded."
+        # A large database from before the sales existed: grow only them.
+        return (f"Large data already present ({present:,} products); added sales: "
+                + large_sales.grow_sales(session, order_lines) + ".")
     notes = []
     if demo.is_empty(session):
         demo.load_demo(session)
@@ -251,6 +259,8 @@ def load_large(session: Session) -> str:
     customers = _load_customers(session, rng)
     session.flush()
     lap("customers")
+    sales = large_sales.grow_sales(session, order_lines)
+    lap("sales")
     if session.get_bind().dialect.name == "postgresql":
         # Autovacuum may be off (it is on the benchmark machines) or not have run yet; a
         # benchmark started right after the seed must not use plans made for empty tables.
@@ -262,7 +272,7 @@ def load_large(session: Session) -> str:
             + ", ".join(f"{name} {value:.1f} s" for name, value in timings.items()) + "): "
             + (f"{notes[0]}, then " if notes else "")
             + f"{products:,} products with one variant, stock level and prices each in "
-            f"{len(catalogue.categories)} categories, {customers:,} customers.")
+            f"{len(catalogue.categories)} categories, {customers:,} customers; {sales}.")
 
 
 # --- catalogue -------------------------------------------------------------------------------
@@ -395,7 +405,11 @@ def _insert_catalogue_chunk(session: Session, catalogue: _Catalogue, chunk: list
     products = [row[0] for row in chunk]
     product_ids = dict((slug, pid) for pid, slug in session.execute(
         insert(Product).returning(Product.id, Product.slug), products))
-    variants = [dict(row[1], product_id=product_ids[row[0]["slug"]]) for row in chunk]
+    variants = [dict(row[1], product_id=product_ids[row[0]["slug"]],
+                     cost_price=large_sales.cost_price(
+                         row[4], catalogue.tax_rates.get(row[6], Decimal("0.19")),
+                         int(row[1]["sku"].rsplit("-", 1)[1])))
+                for row in chunk]
     variant_ids = dict((sku, vid) for vid, sku in session.execute(
         insert(Variant).returning(Variant.id, Variant.sku), variants))
     stock, attributes, prices = [], [], []
