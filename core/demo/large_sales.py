@@ -287,8 +287,12 @@ class _Generator:
             issued_at=placed))
         self.rows["invoice_lines"] += inv_lines
         self._taxes(iid, inv_lines)
+        seen: set = set()  # one invoice per order here: a category's first line is its first
         for i, f in enumerate(facts):
-            self._fact(f, iid, "invoice", day, channel, customer.id, group, agent, oid, i == 0)
+            new_category = f.get("category_id") is not None and f["category_id"] not in seen
+            seen.add(f.get("category_id"))
+            self._fact(f, iid, "invoice", day, channel, customer.id, group, agent, oid, i == 0,
+                       new_category)
         self.counts["order_lines"] += len(lines)
         if self.rng.random() < CREDIT_SHARE:
             credit_day = min(day + dt.timedelta(days=self.rng.randint(1, 20)), self.today)
@@ -308,11 +312,13 @@ class _Generator:
                                                    rate=rate, net=net, tax=tax))
 
     def _fact(self, f: dict, iid: int, document: str, day: dt.date, channel: str,
-              customer_id: int, group: str, agent: int | None, oid: int, first: bool) -> None:
+              customer_id: int, group: str, agent: int | None, oid: int, first: bool,
+              first_in_category: bool = False) -> None:
         self.rows["sales_facts"].append(dict(
             f, id=self._next("sales_facts"), invoice_id=iid, document=document, day=day,
             currency="EUR", channel_code=channel, customer_id=customer_id,
-            customer_group=group, agent_id=agent, order_id=oid, first_of_order=first))
+            customer_group=group, agent_id=agent, order_id=oid, first_of_order=first,
+            first_in_category=first_in_category))
         self.counts["facts"] += 1
 
     # -- writing ---------------------------------------------------------------------------

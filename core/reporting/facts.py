@@ -65,12 +65,23 @@ def _facts(session: Session, doc: Invoice, lines: list[InvoiceLine]) -> list[Sal
     first = (doc.kind == "invoice" and doc.order_id is not None and not session.scalar(
         select(SalesFact.id).where(SalesFact.order_id == doc.order_id,
                                    SalesFact.first_of_order).limit(1)))
+    # Categories this order already has an invoiced line in (first_in_category).
+    seen: set[int] = set()
+    categories = {c for _p, c, _s in product.values() if c is not None}
+    if doc.kind == "invoice" and doc.order_id is not None and categories:
+        seen = set(session.scalars(select(SalesFact.category_id).distinct().where(
+            SalesFact.order_id == doc.order_id, SalesFact.document == "invoice",
+            SalesFact.category_id.in_(categories))))
     facts = []
     for line in lines:
         vid = variants.get(line.id)
         pid, cid, _std = product.get(vid, (None, None, None))
         units = sign * line.quantity if line.kind == "goods" else 0
         unit_cost = costs.get(line.id)
+        new_category = doc.kind == "invoice" and cid is not None and doc.order_id is not None \
+            and cid not in seen
+        if new_category:
+            seen.add(cid)
         facts.append(SalesFact(
             invoice_id=doc.id, invoice_line_id=line.id, document=doc.kind, line_kind=line.kind,
             day=doc.issue_date, currency=doc.currency, channel_code=channel,
@@ -78,7 +89,7 @@ def _facts(session: Session, doc: Invoice, lines: list[InvoiceLine]) -> list[Sal
             order_id=doc.order_id, product_id=pid, variant_id=vid, category_id=cid,
             sku=line.sku or "", quantity=units, revenue=sign * line.net,
             cost=units * unit_cost if unit_cost is not None else ZERO, unit_cost=unit_cost,
-            first_of_order=first))
+            first_of_order=first, first_in_category=new_category))
         first = False
     return facts
 
@@ -145,7 +156,7 @@ def _cell(f: SalesFact) -> tuple:
 
 def add_to_days(session: Session, facts: list[SalesFact]) -> None:
     """Add facts to their roll-up cells: one upsert per cell, cells in key order."""
-    sums: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0, 0, 0])
+    sums: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0, 0, 0, 0])
     for f in facts:
         s = sums[_cell(f)]
         s[0] += f.revenue
@@ -153,15 +164,17 @@ def add_to_days(session: Session, facts: list[SalesFact]) -> None:
         s[2] += f.quantity
         s[3] += 1 if f.first_of_order else 0
         s[4] += 1
+        s[5] += 1 if f.first_in_category else 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for key in sorted(sums, key=lambda k: (k[0], k[1], k[2], k[3], k[4], k[5])):
-        revenue, cost, units, orders, n = sums[key]
+        revenue, cost, units, orders, n, category_orders = sums[key]
         day, currency, channel, category, group, agent = key
         stmt = insert(SalesDay).values(day=day, currency=currency, channel_code=channel,
                                        category_id=category, customer_group=group,
                                        agent_id=agent, revenue=revenue, cost=cost, units=units,
-                                       orders=orders, lines=n)
+                                       orders=orders, lines=n,
+                                       category_orders=category_orders)
         table = SalesDay.__table__
         session.execute(stmt.on_conflict_do_update(
             index_elements=["day", "currency", "channel_code", "category_id", "customer_group",
@@ -170,6 +183,7 @@ def add_to_days(session: Session, facts: list[SalesFact]) -> None:
                   "cost": table.c.cost + stmt.excluded.cost,
                   "units": table.c.units + stmt.excluded.units,
                   "orders": table.c.orders + stmt.excluded.orders,
+                  "category_orders": table.c.category_orders + stmt.excluded.category_orders,
                   "lines": table.c.lines + stmt.excluded.lines}))
 
 
@@ -183,11 +197,12 @@ def rebuild_days(session: Session) -> int:
     agent = func.coalesce(f.agent_id, literal_column("0"))
     cells = (select(f.day, f.currency, f.channel_code, category, f.customer_group, agent,
                     func.sum(f.revenue), func.sum(f.cost), func.sum(f.quantity),
-                    func.sum(case((f.first_of_order, 1), else_=0)), func.count())
+                    func.sum(case((f.first_of_order, 1), else_=0)), func.count(),
+                    func.sum(case((f.first_in_category, 1), else_=0)))
              .group_by(f.day, f.currency, f.channel_code, category, f.customer_group, agent))
     result = session.execute(core_insert(SalesDay).from_select(
         ["day", "currency", "channel_code", "category_id", "customer_group", "agent_id",
-         "revenue", "cost", "units", "orders", "lines"], cells))
+         "revenue", "cost", "units", "orders", "lines", "category_orders"], cells))
     return result.rowcount or 0
 
 

@@ -55,6 +55,9 @@ class SalesFact(Base):
     # True on exactly one fact per order: the first line of its first invoice. Summing it
     # counts orders invoiced, additive over days, channels, agents and customer groups.
     first_of_order: Mapped[bool] = mapped_column(default=False)
+    # True on the first invoiced line of each (order, category): summing it counts, per
+    # category, the orders with a line in it, so a breakdown by category reads the roll-up.
+    first_in_category: Mapped[bool] = mapped_column(default=False)
 
 
 class SalesDay(Base):
@@ -80,4 +83,5 @@ class SalesDay(Base):
     cost: Mapped[Decimal] = mapped_column(Amount())
     units: Mapped[int] = mapped_column(default=0)
     orders: Mapped[int] = mapped_column(default=0)  # sum of first_of_order
+    category_orders: Mapped[int] = mapped_column(default=0)  # sum of first_in_category
     lines: Mapped[int] = mapped_column(default=0)

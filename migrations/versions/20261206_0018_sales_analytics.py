@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('cost', core.db.Amount(precision=19, scale=4), nullable=False),
     sa.Column('units', sa.Integer(), nullable=False),
     sa.Column('orders', sa.Integer(), nullable=False),
+    sa.Column('category_orders', sa.Integer(), nullable=False),
     sa.Column('lines', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_days')),
     sa.UniqueConstraint('day', 'currency', 'channel_code', 'category_id', 'customer_group', 'agent_id', name='uq_sales_days_cell')
@@ -60,6 +61,7 @@ def upgrade() -> None:
     sa.Column('cost', core.db.Amount(precision=19, scale=4), nullable=False),
     sa.Column('unit_cost', core.db.Amount(precision=19, scale=4), nullable=True),
     sa.Column('first_of_order', sa.Boolean(), nullable=False),
+    sa.Column('first_in_category', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_sales_facts_agent_id_agents')),
     sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_sales_facts_category_id_categories')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_sales_facts_customer_id_customers')),

@@ -251,3 +251,23 @@ def test_bad_arguments_are_refused(db):
         breakdown(db, Filters(start=day(0), end=day(1)), "colour")
     with pytest.raises(ValueError):
         overview(db, Filters(start=day(0), end=day(1), grain="year"))
+
+
+def test_by_category_an_order_counts_once_in_each_category_it_has_lines_in(db, acme):
+    """From the roll-up (first_in_category), across two shipments' invoices of one order."""
+    order = place(db, [("PAP-A4-80", 4), ("BEAN-LAV-CRE-1", 1)], key="an-cat", customer=acme,
+                  channel_code="web-b2b", payment_method="on_account")
+    invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2}), actor=CLERK, today=day(0))
+    invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2, "BEAN-LAV-CRE-1": 1}),
+                               actor=CLERK, today=day(1))
+    flags = db.execute(select(SalesFact.category_id, SalesFact.first_in_category)
+                       .where(SalesFact.order_id == order.id, SalesFact.category_id.is_not(None))
+                       .order_by(SalesFact.id)).all()
+    assert [flag for _, flag in flags] == [True, False, True]
+    f = Filters(start=day(0), end=day(6), currency=order.currency)
+    rows = {r.key: r.totals.orders for r in breakdown(db, f, "category")}
+    paper, coffee = flags[0][0], flags[2][0]
+    assert rows[str(paper)] == 1 and rows[str(coffee)] == 1
+    assert overview(db, f).totals.orders == 1
+    assert overview(db, Filters(start=day(1), end=day(1), currency=order.currency,
+                                category_id=coffee)).totals.orders == 1
