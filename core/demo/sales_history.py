@@ -17,7 +17,7 @@ import datetime as dt
 from collections import Counter
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, clock
@@ -114,6 +114,8 @@ def load_sales_history(session: Session, settings: Settings | None = None) -> st
         Agent.email == "billing@marketline.example")))
     notes, rmas = 0, []
     for i, (days, channel, lines) in enumerate(plan):
+        session.flush()
+        mark = session.scalar(select(func.max(audit.AuditEvent.id))) or 0
         if channel == "web-b2c":
             customer = consumers[i % len(consumers)]
             order = _shop_order(session, customer, lines, days, key=f"demo-history-{i}")
@@ -144,6 +146,7 @@ def load_sales_history(session: Session, settings: Settings | None = None) -> st
         paid_on = max(days - 8 - (i * 5) % 17, 1)
         for invoice in invoices:
             _pay(session, invoice, paid_on, clerk)
+        _events_dated(session, mark, days)
     session.flush()
     count = len(consumers) + len(companies)
     return (f"Sales history: {len(plan)} orders over six months across three channels (the "
@@ -152,6 +155,14 @@ def load_sales_history(session: Session, settings: Settings | None = None) -> st
             f"(one keeping a restocking fee) and {len(rmas)} returns "
             f"({', '.join(r.number for r in rmas)}), for the analytics pages "
             f"(manager@marketline.example).")
+
+
+def _events_dated(session: Session, after_id: int, days: int) -> None:
+    """The order's audit trail happened in the past too, not on the day of the seed (so the
+    console's recent activity is not all history); its own order of events stays."""
+    session.flush()
+    session.execute(update(audit.AuditEvent).where(audit.AuditEvent.id > after_id)
+                    .values(at=_ago(days)).execution_options(synchronize_session=False))
 
 
 def _receive_goods(session: Session, plan: list) -> None:
