@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import case, delete, func, insert as core_insert, select
+from sqlalchemy import case, delete, func, insert as core_insert, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -177,16 +177,19 @@ def rebuild_days(session: Session) -> int:
     """Recompute the whole roll-up from the facts (set-based); returns the cells written."""
     session.execute(delete(SalesDay))
     f = SalesFact
-    cells = (select(f.day, f.currency, f.channel_code, func.coalesce(f.category_id, 0),
-                    f.customer_group, func.coalesce(f.agent_id, 0), func.sum(f.revenue),
-                    func.sum(f.cost), func.sum(f.quantity),
+    # The zeros are written into the SQL: as bound parameters, PostgreSQL would not see the
+    # select's coalesce and the group by's as the same expression.
+    zero = literal_column("0")
+    category, agent = func.coalesce(f.category_id, zero), func.coalesce(f.agent_id, zero)
+    cells = (select(f.day, f.currency, f.channel_code, category, f.customer_group, agent,
+                    func.sum(f.revenue), func.sum(f.cost), func.sum(f.quantity),
                     func.sum(case((f.first_of_order, 1), else_=0)), func.count())
-             .group_by(f.day, f.currency, f.channel_code, func.coalesce(f.category_id, 0),
-                       f.customer_group, func.coalesce(f.agent_id, 0)))
-    result = session.execute(core_insert(SalesDay).from_select(
+             .group_by(f.day, f.currency, f.channel_code, category, f.customer_group, agent))
+    session.execute(core_insert(SalesDay).from_select(
         ["day", "currency", "channel_code", "category_id", "customer_group", "agent_id",
          "revenue", "cost", "units", "orders", "lines"], cells))
-    return result.rowcount or 0
+    # counted, not rowcount: PostgreSQL's driver reports -1 for INSERT ... SELECT here
+    return session.scalar(select(func.count()).select_from(SalesDay)) or 0
 
 
 def rebuild(session: Session) -> int:
