@@ -116,17 +116,7 @@ def load_sales_history(session: Session, settings: Settings | None = None) -> st
     for i, (days, channel, lines) in enumerate(plan):
         session.flush()
         mark = session.scalar(select(func.max(audit.AuditEvent.id))) or 0
-        if channel == "web-b2c":
-            customer = consumers[i % len(consumers)]
-            order = _shop_order(session, customer, lines, days, key=f"demo-history-{i}")
-        elif channel == "web-b2b":
-            user = companies[i % len(companies)]
-            order = _business_order(session, user, lines, days, key=f"demo-history-{i}")
-        else:
-            customer = (companies + consumers)[i % 7]
-            customer = customer.customer if isinstance(customer, CustomerUser) else customer
-            order = take_phone_order(session, customer, agents[i % 2], lines, days,
-                                     key=f"demo-history-{i}", po=f"TEL-{4100 + i}")
+        order = _place(session, i, days, channel, lines, consumers, companies, agents)
         if len(lines) > 1 and i % 4 == 1:  # two shipments: the first line, then the rest
             invoices = [ship_dated(session, order, dict(lines[:1]), days - 1, actor=warehouse),
                         ship_dated(session, order, None, days - 3, actor=warehouse)]
@@ -155,6 +145,21 @@ def load_sales_history(session: Session, settings: Settings | None = None) -> st
             f"(one keeping a restocking fee) and {len(rmas)} returns "
             f"({', '.join(r.number for r in rmas)}), for the analytics pages "
             f"(manager@marketline.example).")
+
+
+def _place(session: Session, i: int, days: int, channel: str, lines: list[tuple[str, int]],
+           consumers: list[Customer], companies: list[CustomerUser], agents: list[Agent]
+           ) -> Order:
+    """The plan's i-th order, through its channel's door: consumers in the shop, the
+    companies' admins in the business shop, and anyone of them on the phone."""
+    key = f"demo-history-{i}"
+    if channel == "web-b2c":
+        return _shop_order(session, consumers[i % len(consumers)], lines, days, key=key)
+    if channel == "web-b2b":
+        return _business_order(session, companies[i % len(companies)], lines, days, key=key)
+    caller = [u.customer for u in companies] + consumers
+    return take_phone_order(session, caller[i % len(caller)], agents[i % 2], lines, days,
+                            key=key, po=f"TEL-{4100 + i}")
 
 
 def _events_dated(session: Session, after_id: int, days: int) -> None:
