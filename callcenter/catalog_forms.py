@@ -86,6 +86,8 @@ class VariantForm(FlaskForm):
         Optional(), NumberRange(0, 10_000_000, "The weight is between 0 and 10,000,000 g.")])
     attributes = TextAreaField("Attributes", validators=[Optional(), Length(max=4000)])
     active = BooleanField("Active (sold)", default=True)
+    # Checked by the service (0 or more), which says so at this field.
+    cost_price = AmountField("Cost price (EUR, per unit)")
 
     def fill(self, variant) -> None:
         self.process(obj=variant)
@@ -96,7 +98,7 @@ class VariantForm(FlaskForm):
                            barcode=self.barcode.data or "",
                            weight_grams=self.weight_grams.data or 0,
                            attributes=parse_attributes(self.attributes.data),
-                           active=self.active.data)
+                           active=self.active.data, cost_price=self.cost_price.data)
 
 
 class PriceForm(FlaskForm):

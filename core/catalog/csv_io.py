@@ -7,11 +7,14 @@ the catalogue.
 Products file, one row per variant (a product with no variant has a row with no SKU):
 
     product_slug, product_name, category, brand, description, tax_category, product_active,
-    sku, variant_name, barcode, weight_grams, attributes, variant_active, base_price
+    sku, variant_name, barcode, weight_grams, attributes, variant_active, base_price,
+    cost_price
 
 `category` is a category slug, `tax_category` a tax category code, `attributes` is
 "Colour=Black; Size=A4", flags are yes/no, `base_price` is the one-unit price in the base
-price list chosen for the file (empty: leave prices alone). Only product_slug,
+price list chosen for the file (empty: leave prices alone), `cost_price` the variant's
+standard cost per unit in EUR, net (empty: leave it alone; files from before it was a
+column import as they did). Only product_slug,
 product_name, category and tax_category must be columns; a missing optional column leaves
 that field as it is (new rows get the default).
 
@@ -33,14 +36,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import spreadsheet
 from core.catalog.models import Category, Product, Variant
-from core.catalog.products import (CatalogInputError, check_amount, check_barcode, check_sku,
-                                   check_slug, check_text, check_weight, parse_attributes,
-                                   parse_decimal, set_attributes)
+from core.catalog.products import (CatalogInputError, check_amount, check_barcode,
+                                   check_cost_price, check_sku, check_slug, check_text,
+                                   check_weight, parse_attributes, parse_decimal,
+                                   set_attributes)
 from core.errors import DomainError
 
 PRODUCT_COLUMNS = ("product_slug", "product_name", "category", "brand", "description",
                    "tax_category", "product_active", "sku", "variant_name", "barcode",
-                   "weight_grams", "attributes", "variant_active", "base_price")
+                   "weight_grams", "attributes", "variant_active", "base_price", "cost_price")
 PRODUCT_REQUIRED = ("product_slug", "product_name", "category", "tax_category")
 # Stock per warehouse, "stock:MAIN": read and posted by core.workflows.catalogue_import.
 STOCK_PREFIX = "stock:"
@@ -220,7 +224,7 @@ def _parse_product_row(line: int, raw: dict[str, str], categories: dict[str, int
     if "product_active" in raw:
         product["active"] = _flag(raw["product_active"], "product_active")
     variant_columns = [c for c in ("variant_name", "barcode", "weight_grams", "attributes",
-                                   "base_price") if raw.get(c)]
+                                   "base_price", "cost_price") if raw.get(c)]
     if not raw.get("sku"):
         if variant_columns:
             raise CatalogInputError(f"{variant_columns[0]} is given but sku is empty.")
@@ -237,6 +241,12 @@ def _parse_product_row(line: int, raw: dict[str, str], categories: dict[str, int
         variant["attributes"] = parse_attributes(raw["attributes"])
     if "variant_active" in raw:
         variant["active"] = _flag(raw["variant_active"], "variant_active")
+    if raw.get("cost_price"):
+        cost = parse_decimal(raw["cost_price"])
+        if cost is None:
+            raise CatalogInputError(f"cost_price is a number like 12.50, not "
+                                    f"{raw['cost_price']!r}.")
+        variant["cost_price"] = check_cost_price(cost)
     base_price = None
     if raw.get("base_price"):
         if currency is None:

@@ -79,6 +79,7 @@ class VariantData:
     weight_grams: int = 0
     attributes: dict[str, str] = field(default_factory=dict)
     active: bool = True
+    cost_price: Decimal | None = None  # EUR net per unit; None: no standard cost
 
 
 # --- pure checks (shared with the CSV import) ---------------------------------------------
@@ -132,6 +133,18 @@ def check_barcode(value: str | None, field_name: str = "barcode") -> str:
     if (10 - total % 10) % 10 != check:
         refuse(f"Barcode {code} has a wrong check digit; check it for a typo.", field_name)
     return code
+
+
+def check_cost_price(value: Decimal | None, field_name: str = "cost_price") -> Decimal | None:
+    """A standard cost per unit (EUR, net): empty, or from 0 with at most four decimals."""
+    if value is None:
+        return None
+    if not value.is_finite() or value < 0:
+        refuse("The cost price is 0 or more, like 12.50; leave it empty if it is not known.",
+               field_name)
+    if value >= AMOUNT_LIMIT or value != value.quantize(Decimal("0.0001")):
+        refuse("Enter the cost price with at most four decimals, like 12.50.", field_name)
+    return value
 
 
 def check_weight(value: int | None, field_name: str = "weight_grams") -> int:
@@ -342,7 +355,7 @@ def _variant_values(session: Session, data: VariantData, variant: Variant | None
                 name=check_text(data.name, "variant name", "name", max_length=200),
                 barcode=check_barcode(data.barcode),
                 weight_grams=check_weight(data.weight_grams),
-                active=bool(data.active))
+                active=bool(data.active), cost_price=check_cost_price(data.cost_price))
 
 
 def set_attributes(variant: Variant, attributes: Mapping[str, str]) -> dict[str, str] | None:
@@ -385,7 +398,7 @@ def add_variant(session: Session, product: Product, data: VariantData, *,
 
 def update_variant(session: Session, variant: Variant, data: VariantData, *,
                    actor: audit.Actor) -> Variant:
-    """Change a variant's SKU, name, barcode, weight, attributes or active flag."""
+    """Change a variant's SKU, name, barcode, weight, attributes, active flag or cost price."""
     values = _variant_values(session, data, variant)
     attributes = check_attributes(data.attributes)
     changed = apply_changes(variant, values)

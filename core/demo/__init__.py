@@ -285,7 +285,8 @@ def load_catalogue(session: Session, media_dir: Path | None = None) -> dict:
             for v_position, (sku, variant_name, price, stock, attributes) in enumerate(variant_rows):
                 variant = Variant(product=product, sku=sku, name=variant_name,
                                   position=v_position, weight_grams=_weight(slug),
-                                  barcode=_ean(sku))
+                                  barcode=_ean(sku),
+                                  cost_price=standard_cost(sku, Decimal(price), slug))
                 variant.attribute_values = [VariantAttribute(name=k.capitalize(), value=v)
                                             for k, v in attributes.items()]
                 session.add(variant)
@@ -305,6 +306,14 @@ def load_catalogue(session: Session, media_dir: Path | None = None) -> dict:
                                                     product.brand, slug)
     session.flush()
     return {"variants": variants, "retail": retail, "taxes": taxes}
+
+
+def standard_cost(sku: str, gross: Decimal, category_slug: str) -> Decimal:
+    """A variant's standard cost (EUR net, per unit): 55-70 % of its retail net price, the
+    same for the same SKU on every seed, so the demo's margins are real and stable."""
+    rate = Decimal("1.07") if category_slug in FOOD_CATEGORIES else Decimal("1.19")
+    share = Decimal(55 + hash_sku(sku) % 16) / 100
+    return _cents(gross / rate * share)
 
 
 def _weight(category_slug: str) -> int:
@@ -486,6 +495,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_dunning(session)}"
     from core.demo.collections import load_collections  # through the collections services
     work = f"{work} {load_collections(session)}"
+    from core.demo.sales_history import load_sales_history  # through the real services
+    work = f"{work} {load_sales_history(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
             f"3 channels, price lists, promotions and the demo accounts. {work}")

@@ -69,15 +69,22 @@ def export_products(session: Session, price_list: PriceList | None,
             head = [p.slug, p.name, p.category.slug, p.brand, p.description,
                     taxes.get(p.tax_category_id, ""), yes(p.active)]
             if not p.variants:
-                yield head + [""] * (7 + len(extra_columns))
+                yield head + [""] * (8 + len(extra_columns))
             for v in sorted(p.variants, key=lambda v: (v.position, v.id)):
                 price = prices.get(v.id)
                 yield head + [v.sku, v.name, v.barcode, v.weight_grams,
                               format_attributes(v.attributes), yes(v.active),
-                              "" if price is None else _plain_amount(price, price_list)] + (
+                              "" if price is None else _plain_amount(price, price_list),
+                              "" if v.cost_price is None else _plain(v.cost_price)] + (
                     extra(v) if extra is not None else [])
 
     return write_csv(tuple(PRODUCT_COLUMNS) + tuple(extra_columns), rows())
+
+
+def _plain(cost: Decimal) -> str:
+    """A cost price as typed: 12.50, or all four places when it has them (12.3456)."""
+    cents = cost.quantize(Decimal("0.01"))
+    return str(cents) if cents == cost else format(cost.normalize(), "f")
 
 
 def _plain_amount(amount: Decimal, price_list: PriceList) -> str:

@@ -200,10 +200,11 @@ def rebuild_days(session: Session) -> int:
                     func.sum(case((f.first_of_order, 1), else_=0)), func.count(),
                     func.sum(case((f.first_in_category, 1), else_=0)))
              .group_by(f.day, f.currency, f.channel_code, category, f.customer_group, agent))
-    result = session.execute(core_insert(SalesDay).from_select(
+    session.execute(core_insert(SalesDay).from_select(
         ["day", "currency", "channel_code", "category_id", "customer_group", "agent_id",
          "revenue", "cost", "units", "orders", "lines", "category_orders"], cells))
-    return result.rowcount or 0
+    # counted, not rowcount: PostgreSQL's driver reports -1 for INSERT ... SELECT here
+    return session.scalar(select(func.count()).select_from(SalesDay)) or 0
 
 
 def rebuild(session: Session) -> int:

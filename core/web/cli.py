@@ -1,4 +1,4 @@
-"""CLI commands shared by both apps: migrate, seed."""
+"""CLI commands shared by both apps: migrate, seed, analytics rebuild."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,3 +69,24 @@ def init_cli(app: Flask) -> None:
             summary = large.load_large(db_session)
         db_session.commit()
         click.echo(summary)
+
+    @app.cli.group("analytics")
+    def analytics_group():
+        """Sales analytics upkeep."""
+
+    @analytics_group.command("rebuild")
+    def analytics_rebuild_command():
+        """Record every invoice and credit note as sales facts again, and the daily roll-up
+        (a database with invoices from before migration 0018, or a check that they agree)."""
+        from sqlalchemy import func, select
+
+        from core.reporting import facts
+        from core.reporting.models import SalesDay, SalesFact
+        from core.web.db import db_session
+
+        documents = facts.rebuild(db_session)
+        db_session.commit()
+        lines = db_session.scalar(select(func.count()).select_from(SalesFact))
+        cells = db_session.scalar(select(func.count()).select_from(SalesDay))
+        click.echo(f"Recorded {documents} documents as {lines} sales facts "
+                   f"({cells} daily roll-up cells).")
