@@ -146,7 +146,10 @@ def load_subjects(session: Session, events: Iterable[AuditEvent]
 
 def recent_activity(session: Session, *, limit: int = 10) -> list[Activity]:
     """The latest `limit` events, newest first, told in words."""
-    events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+    # Newest first by time (the demo backdates its history), then by id within a moment.
+    events = list(session.scalars(select(AuditEvent)
+                                  .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                                  .limit(limit)))
     subjects = load_subjects(session, events)
     return [describe(e, subjects.get((e.subject_type or "", e.subject_id or ""))) for e in events]
 
