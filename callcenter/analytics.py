@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import ROUND_HALF_UP
 
 from flask import Blueprint, Response, request
 
@@ -94,7 +95,7 @@ def _plain(value) -> str:
     """An amount as a plain decimal with a dot and two places ("1234.50"); blank for None."""
     if value is None:
         return ""
-    return f"{value.quantize(analytics.CENT):f}"
+    return f"{value.quantize(analytics.CENT, ROUND_HALF_UP):f}"
 
 
 def _figures(t: analytics.Totals) -> list[str]:

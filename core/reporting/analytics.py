@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from core.agents.models import Agent
 from core.catalog.models import Category, Channel, Product
 from core.customers.models import Customer
 from core.customers.services import price_groups
+from core.pricing.models import PriceList
 from core.reporting.models import SalesDay, SalesFact
 
 ZERO = Decimal(0)
@@ -69,14 +70,14 @@ class Totals:
         """One decimal place; None without revenue."""
         if not self.revenue:
             return None
-        return (self.margin * 100 / self.revenue).quantize(Decimal("0.1"))
+        return (self.margin * 100 / self.revenue).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
     @property
     def average_order_value(self) -> Decimal | None:
         """Rounded to cents; None without orders."""
         if not self.orders:
             return None
-        return (self.revenue / self.orders).quantize(Decimal("0.01"))
+        return (self.revenue / self.orders).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -292,7 +293,7 @@ def breakdown(session: Session, f: Filters, by: str, *,
     labels = _labels(session, by, [(r[0], r[6]) for r in found])
     rows = []
     for k, rev, cst, n, o, whole, _sku in found:
-        share = (rev * 100 / whole).quantize(Decimal("0.1")) if whole else None
+        share = (rev * 100 / whole).quantize(Decimal("0.1"), ROUND_HALF_UP) if whole else None
         rows.append(BreakdownRow(key=str(k if k is not None else ""),
                                  label=labels.get(k, str(k)), totals=_totals(rev, cst, n, o),
                                  share=share))
@@ -330,16 +331,19 @@ def _labels(session: Session, by: str, keys: list[tuple]) -> dict:
 
 @dataclass(frozen=True)
 class Choices:
-    """The values an analytics filter form offers, read in four queries."""
+    """The values an analytics filter form offers, read in five queries."""
 
     channels: list[tuple[str, str, str]]  # code, name, currency
     categories: list[tuple[int, str]]  # id, name indented by depth, in tree order
     groups: list[str]
     agents: list[tuple[int, str]]
+    # Price lists' currencies: a customer may be sold to in another currency than the
+    # channel's (a contract in CHF), and its invoices are in that currency.
+    priced_in: tuple[str, ...] = ()
 
     @property
     def currencies(self) -> list[str]:
-        return sorted({c for _, _, c in self.channels}) or ["EUR"]
+        return sorted({c for _, _, c in self.channels} | set(self.priced_in)) or ["EUR"]
 
 
 def filter_choices(session: Session) -> Choices:
@@ -351,4 +355,6 @@ def filter_choices(session: Session) -> Choices:
                       .order_by(Category.path, Category.position, Category.name))]
     agents = [tuple(r) for r in session.execute(select(Agent.id, Agent.full_name)
                                                 .order_by(Agent.full_name, Agent.id))]
-    return Choices(channels, categories, price_groups(session), agents)
+    priced_in = tuple(session.scalars(select(PriceList.currency).distinct()))
+    return Choices(channels, categories, price_groups(session), agents,
+                   priced_in)

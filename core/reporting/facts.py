@@ -2,13 +2,16 @@
 and updates the daily roll-up, in the transaction that issues it.
 
 core.billing calls `record` through `core.billing.invoicing.issued_hooks` (billing knows
-nothing of reporting; importing core.reporting registers it). `rebuild` recomputes all of
-it from the documents, for an existing database or to prove the two agree.
+nothing of reporting; importing core.reporting registers it). `rebuild` records the
+documents that have no facts yet (a database older than the facts) and recomputes the
+roll-up; facts once recorded keep what was true at issue.
 
 Cost of a unit sold: the unit cost of the variant's latest stock receipt that carried one
 (core.inventory, receipts are in EUR), else the variant's standard cost price, else unknown
-(cost 0, unit_cost None: the margin report says how much revenue has no cost). A credit
-note's line takes back the cost its invoice line was sold at.
+(cost 0, unit_cost None: the margin report says how much revenue has no cost); unknown too
+in any currency but EUR (nothing is converted). A credit note's line takes back the cost
+its invoice line was sold at, and is filed under that sale's channel, agent, customer
+group, product and category.
 """
 from __future__ import annotations
 
@@ -27,6 +30,9 @@ from core.orders.models import Order, OrderLine
 from core.reporting.models import NOT_SALES, SalesDay, SalesFact
 
 ZERO = Decimal(0)
+# The currency of stock receipts' unit costs and of standard cost prices. A document in
+# another currency has no known cost (unit_cost None): converting would need a rate.
+COST_CURRENCY = "EUR"
 
 
 def record(session: Session, doc: Invoice) -> list[SalesFact]:
@@ -62,6 +68,23 @@ def _facts(session: Session, doc: Invoice, lines: list[InvoiceLine]) -> list[Sal
             .join(Product, Product.id == Variant.product_id)
             .where(Variant.id.in_(set(variants.values()))))}
     costs = _costs(session, doc, lines, variants, product)
+    # A credit note is filed where the sale it takes back was: the channel, agent, group,
+    # product and category its invoice's facts recorded, not today's (a product moved to
+    # another category since, a customer in another group).
+    sold: dict[int, SalesFact] = {}
+    if doc.kind == "credit_note" and doc.credited_invoice_id is not None:
+        by_line = {f.invoice_line_id: f for f in session.scalars(
+            select(SalesFact).where(SalesFact.invoice_id == doc.credited_invoice_id))}
+        credited_of = {l.order_line_id: l.credited_line_id for l in lines
+                       if l.credited_line_id and l.order_line_id}
+        for line in lines:  # a restocking fee line belongs to the line it keeps a fee of
+            taken = line.credited_line_id or credited_of.get(line.order_line_id)
+            if taken in by_line:
+                sold[line.id] = by_line[taken]
+        if by_line:
+            any_fact = next(iter(by_line.values()))
+            channel, agent_id, group = (any_fact.channel_code, any_fact.agent_id,
+                                        any_fact.customer_group)
     first = (doc.kind == "invoice" and doc.order_id is not None and not session.scalar(
         select(SalesFact.id).where(SalesFact.order_id == doc.order_id,
                                    SalesFact.first_of_order).limit(1)))
@@ -76,6 +99,9 @@ def _facts(session: Session, doc: Invoice, lines: list[InvoiceLine]) -> list[Sal
     for line in lines:
         vid = variants.get(line.id)
         pid, cid, _std = product.get(vid, (None, None, None))
+        if line.id in sold:
+            vid, pid, cid = sold[line.id].variant_id, sold[line.id].product_id, \
+                sold[line.id].category_id
         units = sign * line.quantity if line.kind == "goods" else 0
         unit_cost = costs.get(line.id)
         new_category = doc.kind == "invoice" and cid is not None and doc.order_id is not None \
@@ -122,6 +148,8 @@ def _costs(session: Session, doc: Invoice, lines: list[InvoiceLine], variants: d
             select(SalesFact.invoice_line_id, SalesFact.unit_cost)
             .where(SalesFact.invoice_line_id.in_(set(credited.values())))).all())
         return {lid: sold_at[cl] for lid, cl in credited.items() if sold_at.get(cl) is not None}
+    if doc.currency != COST_CURRENCY:
+        return {}  # costs are kept in EUR and never converted: unknown in other currencies
     wanted = {variants[l.id] for l in goods if l.id in variants}
     received = latest_receipt_costs(session, wanted)
     out = {}
@@ -207,14 +235,23 @@ def rebuild_days(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(SalesDay)) or 0
 
 
-def rebuild(session: Session) -> int:
-    """Throw the facts and the roll-up away and record every document again, oldest first
-    (an existing database, or a check that they agree). Returns the documents recorded."""
+def rebuild(session: Session, *, everything: bool = False) -> int:
+    """Record every invoice and credit note that has no sales facts yet, oldest first (a
+    database with invoices from before migration 0018), then recompute the roll-up from all
+    the facts. Facts already recorded stay as they were at issue: the cost, category and
+    group of that moment, which a rebuild could no longer know. `everything` throws all
+    facts away first and records every document again (with today's costs and categories).
+    Returns how many documents it recorded."""
+    if everything:
+        session.execute(delete(SalesFact))
     session.execute(delete(SalesDay))
-    session.execute(delete(SalesFact))
-    ids = list(session.scalars(select(Invoice.id).order_by(Invoice.id)))
+    recorded = select(SalesFact.invoice_id)
+    ids = list(session.scalars(select(Invoice.id).where(Invoice.id.not_in(recorded))
+                               .order_by(Invoice.id)))
+    recorded = 0  # documents with nothing but dunning charges have no facts, ever
     for start in range(0, len(ids), 500):
         for doc in session.scalars(select(Invoice).where(Invoice.id.in_(ids[start:start + 500]))
                                    .order_by(Invoice.id)):
-            record(session, doc)
-    return len(ids)
+            recorded += bool(record(session, doc))
+    rebuild_days(session)
+    return recorded

@@ -76,8 +76,8 @@ def init_cli(app: Flask) -> None:
 
     @analytics_group.command("rebuild")
     def analytics_rebuild_command():
-        """Record every invoice and credit note as sales facts again, and the daily roll-up
-        (a database with invoices from before migration 0018, or a check that they agree)."""
+        """Record the invoices and credit notes that have no sales facts yet (a database with
+        invoices from before migration 0018) and recompute the daily roll-up."""
         from sqlalchemy import func, select
 
         from core.reporting import facts

@@ -6,12 +6,11 @@ from collections import defaultdict
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from core.agents.models import Agent
 from core.billing import invoicing
 from core.billing.invoicing import FreeTextLine
-from core.billing.models import Invoice
 from core.catalog.models import Product, Variant
 from core.customers.models import CustomerAddress
 from core.demo.orders import take_phone_order
@@ -224,13 +223,64 @@ def test_rebuild_reproduces_the_same_facts_and_roll_up(db, cleo):
                 for f in db.scalars(select(SalesFact))}
 
     facts_before, days_before = snapshot(), _cells(db)
-    documents = sales_facts.rebuild(db)
+    documents = sales_facts.rebuild(db, everything=True)
     db.flush()
     db.expire_all()
 
-    assert documents == db.scalar(select(func.count()).select_from(Invoice))
+    assert documents == db.scalar(select(func.count(func.distinct(SalesFact.invoice_id))))
     assert snapshot() == facts_before
     assert _cells(db) == days_before
     assert sales_facts.rebuild_days(db) == len(days_before)
     db.expire_all()
     assert _cells(db) == days_before
+
+
+def test_a_credit_note_is_filed_where_the_sale_was_not_where_things_are_now(db, cleo, costs):
+    order = place(db, [("PEN-G2-BLU", 3)], key="facts-moved", customer=cleo)
+    invoice = invoice_all(db, order, {"PEN-G2-BLU": 3})
+    sold = facts_of(db, invoice)["PEN-G2-BLU"]
+    product = db.get(Product, costs["PEN-G2-BLU"].product_id)
+    other = db.scalar(select(Product.category_id).where(
+        Product.category_id != product.category_id).limit(1))
+    product.category_id = other  # the product moves, the customer changes group
+    cleo.price_group = "retail"
+    db.flush()
+    line = next(l for l in invoice.lines if l.sku == "PEN-G2-BLU")
+
+    note = invoicing.issue_credit_note(db, invoice, lines={line.id: 1}, reason="One broke",
+                                       actor=CLERK, fees={line.id: D("10")})
+
+    taken = facts_of(db, note)
+    for fact in (taken["PEN-G2-BLU"], taken["fee PEN-G2-BLU"]):
+        assert (fact.category_id, fact.product_id, fact.customer_group, fact.channel_code) == (
+            sold.category_id, sold.product_id, "business", "web-b2c")
+
+
+def test_a_document_in_another_currency_than_eur_has_no_cost(db, cleo, costs):
+    order = place(db, [("PEN-G2-BLU", 2)], key="facts-chf", customer=cleo)
+    order.currency = "CHF"  # as if sold on a CHF price list
+    db.flush()
+    invoice = invoice_all(db, order, {"PEN-G2-BLU": 2})
+    assert invoice.currency == "CHF"
+
+    fact = facts_of(db, invoice)["PEN-G2-BLU"]
+    assert (fact.currency, fact.quantity, fact.unit_cost, fact.cost) == ("CHF", 2, None, ZERO)
+
+
+def test_a_rebuild_keeps_the_costs_recorded_at_issue_and_records_what_has_no_facts(
+        db, cleo, costs):
+    first = invoice_all(db, place(db, [("PEN-G2-BLU", 2)], key="facts-rb1", customer=cleo),
+                        {"PEN-G2-BLU": 2})
+    second = invoice_all(db, place(db, [("PEN-G2-BLU", 1)], key="facts-rb2", customer=cleo),
+                         {"PEN-G2-BLU": 1})
+    db.execute(delete(SalesFact).where(SalesFact.invoice_id == second.id))  # as before 0018
+    inventory.receive(db, variant_id=costs["PEN-G2-BLU"].id, warehouse="MAIN", quantity=5,
+                      reference="DN-DEARER", by="tests", unit_cost=D("9.90"))
+
+    recorded = sales_facts.rebuild(db)
+    db.expire_all()
+
+    assert recorded == 1
+    assert facts_of(db, first)["PEN-G2-BLU"].unit_cost == D("7.50")  # as at issue
+    assert facts_of(db, second)["PEN-G2-BLU"].unit_cost == D("9.90")  # the best known now
+    assert _cells(db) == _cells_from_facts(db)
