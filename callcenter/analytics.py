@@ -101,10 +101,12 @@ def _plain(value) -> str:
 def _figures(t: analytics.Totals) -> list[str]:
     pct = t.margin_percent
     return [_plain(t.revenue), _plain(t.cost), _plain(t.margin), "" if pct is None else f"{pct:f}",
-            str(t.units), str(t.orders), _plain(t.average_order_value)]
+            str(t.units), str(t.orders), _plain(t.average_order_value),
+            _plain(t.uncosted_revenue)]
 
 
-FIGURES = ["Revenue", "Cost", "Margin", "Margin %", "Units", "Orders", "Average order value"]
+FIGURES = ["Revenue", "Cost", "Margin", "Margin %", "Units", "Orders", "Average order value",
+           "Revenue without a known cost"]
 
 
 def csv_rows(form: AnalyticsForm, what: str) -> list[list[str]]:

@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from core.agents.models import Agent
@@ -60,6 +60,9 @@ class Totals:
     cost: Decimal = ZERO
     units: int = 0
     orders: int = 0
+    # Revenue of goods sold with no known cost (no receipt cost, no standard cost, or not in
+    # EUR): its margin counts in full, so the page says how much of the margin it is.
+    uncosted_revenue: Decimal = ZERO
 
     @property
     def margin(self) -> Decimal:
@@ -179,15 +182,20 @@ def _where(src, f: Filters) -> list:
 
 
 def _sums(src):
-    """revenue, cost, units and orders (the first-of-order count) of `src`, summed in SQL
-    through the Amount type so they come back as Decimal on SQLite and PostgreSQL."""
+    """revenue, cost, units, orders (the first-of-order count) and revenue without a cost of
+    `src`, summed in SQL through the Amount type so they come back as Decimal on SQLite and
+    PostgreSQL."""
+    zero = literal(ZERO, type_=src.revenue.type)
     if src is SalesDay:
-        units, orders = src.units, src.orders
+        units, orders, uncosted = src.units, src.orders, src.uncosted_revenue
     else:
         units, orders = src.quantity, case((src.first_of_order, 1), else_=0)
-    return (func.coalesce(func.sum(src.revenue), literal(ZERO, type_=src.revenue.type)),
+        uncosted = case((and_(src.line_kind == "goods", src.unit_cost.is_(None)), src.revenue),
+                        else_=zero)
+    return (func.coalesce(func.sum(src.revenue), zero),
             func.coalesce(func.sum(src.cost), literal(ZERO, type_=src.cost.type)),
-            func.coalesce(func.sum(units), 0), func.coalesce(func.sum(orders), 0))
+            func.coalesce(func.sum(units), 0), func.coalesce(func.sum(orders), 0),
+            func.coalesce(func.sum(uncosted), zero))
 
 
 def _distinct_orders(f: Filters) -> bool:
@@ -206,10 +214,11 @@ def _orders_by_day(session: Session, f: Filters) -> dict[dt.date, int]:
     return dict(session.execute(select(first.c.day, func.count()).group_by(first.c.day)).all())
 
 
-def _totals(revenue, cost, units, orders) -> Totals:
+def _totals(revenue, cost, units, orders, uncosted=ZERO) -> Totals:
     return Totals(revenue=revenue if revenue is not None else ZERO,
                   cost=cost if cost is not None else ZERO,
-                  units=int(units or 0), orders=int(orders or 0))
+                  units=int(units or 0), orders=int(orders or 0),
+                  uncosted_revenue=uncosted if uncosted is not None else ZERO)
 
 
 def _check(f: Filters) -> None:
@@ -228,20 +237,22 @@ def overview(session: Session, f: Filters) -> Overview:
     rows = session.execute(select(src.day, *_sums(src)).where(*_where(src, f))
                            .group_by(src.day)).all()
     orders_on = _orders_by_day(session, f) if _distinct_orders(f) else None
-    sums: dict[dt.date, list] = defaultdict(lambda: [ZERO, ZERO, 0, 0])
-    for day, revenue, cost, units, orders in rows:
+    sums: dict[dt.date, list] = defaultdict(lambda: [ZERO, ZERO, 0, 0, ZERO])
+    for day, revenue, cost, units, orders, uncosted in rows:
         s = sums[period_start(day, f.grain)]
         s[0] += revenue
         s[1] += cost
         s[2] += int(units)
         s[3] += int(orders) if orders_on is None else 0
+        s[4] += uncosted
     for day, count in (orders_on or {}).items():
         sums[period_start(day, f.grain)][3] += count
-    periods = [Period(start, period_label(start, f.grain), _totals(*sums.get(start, (ZERO,) * 4)))
+    periods = [Period(start, period_label(start, f.grain), _totals(*sums.get(start, (ZERO, ZERO, 0, 0, ZERO))))
                for start in period_starts(f)]
     total = _totals(sum((p.totals.revenue for p in periods), ZERO),
                     sum((p.totals.cost for p in periods), ZERO),
-                    sum(p.totals.units for p in periods), sum(p.totals.orders for p in periods))
+                    sum(p.totals.units for p in periods), sum(p.totals.orders for p in periods),
+                    sum((p.totals.uncosted_revenue for p in periods), ZERO))
     return Overview(filters=f, totals=total, periods=periods)
 
 
@@ -278,24 +289,25 @@ def breakdown(session: Session, f: Filters, by: str, *,
     facts = _uses_facts(f) or by in ("product", "customer")
     src = SalesFact if facts else SalesDay
     key = _key_column(src, by).label("key")
-    revenue, cost, units, orders = _sums(src)
+    revenue, cost, units, orders, uncosted = _sums(src)
     if not facts and (by == "category" or f.category_id is not None):
         orders = func.coalesce(func.sum(SalesDay.category_orders), 0)
     if facts and (by in ("category", "product") or _distinct_orders(f)):
         orders = func.count(func.distinct(case((src.document == "invoice", src.order_id))))
     extra = [func.min(src.sku)] if by == "product" else [literal("")]
     total = func.sum(func.sum(src.revenue)).over()
-    stmt = (select(key, revenue, cost, units, orders, total, *extra).where(*_where(src, f))
+    stmt = (select(key, revenue, cost, units, orders, total, *extra, uncosted)
+            .where(*_where(src, f))
             .group_by(key).order_by(func.sum(src.revenue).desc(), key))
     if limit is not None:
         stmt = stmt.limit(limit)
     found = session.execute(stmt).all()
     labels = _labels(session, by, [(r[0], r[6]) for r in found])
     rows = []
-    for k, rev, cst, n, o, whole, _sku in found:
+    for k, rev, cst, n, o, whole, _sku, unc in found:
         share = (rev * 100 / whole).quantize(Decimal("0.1"), ROUND_HALF_UP) if whole else None
         rows.append(BreakdownRow(key=str(k if k is not None else ""),
-                                 label=labels.get(k, str(k)), totals=_totals(rev, cst, n, o),
+                                 label=labels.get(k, str(k)), totals=_totals(rev, cst, n, o, unc),
                                  share=share))
     return rows
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import case, delete, func, insert as core_insert, literal_column, select
+from sqlalchemy import (and_, case, delete, func, insert as core_insert, literal,
+                        literal_column, select)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -184,7 +185,7 @@ def _cell(f: SalesFact) -> tuple:
 
 def add_to_days(session: Session, facts: list[SalesFact]) -> None:
     """Add facts to their roll-up cells: one upsert per cell, cells in key order."""
-    sums: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0, 0, 0, 0])
+    sums: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0, 0, 0, 0, ZERO])
     for f in facts:
         s = sums[_cell(f)]
         s[0] += f.revenue
@@ -193,16 +194,18 @@ def add_to_days(session: Session, facts: list[SalesFact]) -> None:
         s[3] += 1 if f.first_of_order else 0
         s[4] += 1
         s[5] += 1 if f.first_in_category else 0
+        s[6] += f.revenue if f.line_kind == "goods" and f.unit_cost is None else ZERO
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for key in sorted(sums, key=lambda k: (k[0], k[1], k[2], k[3], k[4], k[5])):
-        revenue, cost, units, orders, n, category_orders = sums[key]
+        revenue, cost, units, orders, n, category_orders, uncosted = sums[key]
         day, currency, channel, category, group, agent = key
         stmt = insert(SalesDay).values(day=day, currency=currency, channel_code=channel,
                                        category_id=category, customer_group=group,
                                        agent_id=agent, revenue=revenue, cost=cost, units=units,
                                        orders=orders, lines=n,
-                                       category_orders=category_orders)
+                                       category_orders=category_orders,
+                                       uncosted_revenue=uncosted)
         table = SalesDay.__table__
         session.execute(stmt.on_conflict_do_update(
             index_elements=["day", "currency", "channel_code", "category_id", "customer_group",
@@ -212,6 +215,7 @@ def add_to_days(session: Session, facts: list[SalesFact]) -> None:
                   "units": table.c.units + stmt.excluded.units,
                   "orders": table.c.orders + stmt.excluded.orders,
                   "category_orders": table.c.category_orders + stmt.excluded.category_orders,
+                  "uncosted_revenue": table.c.uncosted_revenue + stmt.excluded.uncosted_revenue,
                   "lines": table.c.lines + stmt.excluded.lines}))
 
 
@@ -226,11 +230,14 @@ def rebuild_days(session: Session) -> int:
     cells = (select(f.day, f.currency, f.channel_code, category, f.customer_group, agent,
                     func.sum(f.revenue), func.sum(f.cost), func.sum(f.quantity),
                     func.sum(case((f.first_of_order, 1), else_=0)), func.count(),
-                    func.sum(case((f.first_in_category, 1), else_=0)))
+                    func.sum(case((f.first_in_category, 1), else_=0)),
+                    func.sum(case((and_(f.line_kind == "goods", f.unit_cost.is_(None)),
+                                   f.revenue), else_=literal(ZERO, type_=f.revenue.type))))
              .group_by(f.day, f.currency, f.channel_code, category, f.customer_group, agent))
     session.execute(core_insert(SalesDay).from_select(
         ["day", "currency", "channel_code", "category_id", "customer_group", "agent_id",
-         "revenue", "cost", "units", "orders", "lines", "category_orders"], cells))
+         "revenue", "cost", "units", "orders", "lines", "category_orders",
+         "uncosted_revenue"], cells))
     # counted, not rowcount: PostgreSQL's driver reports -1 for INSERT ... SELECT here
     return session.scalar(select(func.count()).select_from(SalesDay)) or 0
 

@@ -84,4 +84,6 @@ class SalesDay(Base):
     units: Mapped[int] = mapped_column(default=0)
     orders: Mapped[int] = mapped_column(default=0)  # sum of first_of_order
     category_orders: Mapped[int] = mapped_column(default=0)  # sum of first_in_category
+    # Revenue of goods facts with no known cost (unit_cost None): margin's blind spot.
+    uncosted_revenue: Mapped[Decimal] = mapped_column(Amount(), default=Decimal(0))
     lines: Mapped[int] = mapped_column(default=0)

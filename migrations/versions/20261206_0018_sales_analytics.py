@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('units', sa.Integer(), nullable=False),
     sa.Column('orders', sa.Integer(), nullable=False),
     sa.Column('category_orders', sa.Integer(), nullable=False),
+    sa.Column('uncosted_revenue', core.db.Amount(precision=19, scale=4), nullable=False),
     sa.Column('lines', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_days')),
     sa.UniqueConstraint('day', 'currency', 'channel_code', 'category_id', 'customer_group', 'agent_id', name='uq_sales_days_cell')

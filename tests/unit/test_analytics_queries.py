@@ -6,13 +6,14 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.agents.models import Agent
 from core.billing import invoicing
 from core.billing.models import Invoice, InvoiceLine
 from core.catalog.models import Category, Channel, Product, Variant
 from core.customers.models import Customer
+from core.inventory.models import StockMovement
 from core.orders.models import Order
 from core.reporting import analytics
 from core.reporting.analytics import Filters, breakdown, overview
@@ -271,3 +272,24 @@ def test_by_category_an_order_counts_once_in_each_category_it_has_lines_in(db, a
     assert overview(db, f).totals.orders == 1
     assert overview(db, Filters(start=day(1), end=day(1), currency=order.currency,
                                 category_id=coffee)).totals.orders == 1
+
+
+def test_revenue_of_goods_with_no_known_cost_is_told_apart(db, acme):
+    """Its margin counts in full: the overview and the breakdown say how much it is."""
+    paper = db.scalar(select(Variant).where(Variant.sku == "PAP-A4-80"))
+    pens = db.scalar(select(Variant).where(Variant.sku == "PEN-G2-BLU"))
+    # paper: no receipt cost and no cost price; pens: a cost price
+    db.execute(update(StockMovement).where(StockMovement.variant_id == paper.id)
+               .values(unit_cost=None))
+    paper.cost_price, pens.cost_price = None, D("1.00")
+    db.flush()
+    order = place(db, [("PAP-A4-80", 2), ("PEN-G2-BLU", 1)], key="an-uncosted", customer=acme,
+                  channel_code="web-b2b", payment_method="on_account")
+    invoice = invoicing.invoice_shipment(db, ship(db, order, {"PAP-A4-80": 2, "PEN-G2-BLU": 1}),
+                                         actor=CLERK, today=day(20))
+    expected = next(l.net for l in invoice.lines if l.sku == "PAP-A4-80")
+    f = Filters(start=day(20), end=day(20), currency=invoice.currency)
+    assert expected > 0
+    assert overview(db, f).totals.uncosted_revenue == expected
+    assert sum((r.totals.uncosted_revenue for r in breakdown(db, f, "product")), D(0)) == expected
+    assert sum((r.totals.uncosted_revenue for r in breakdown(db, f, "channel")), D(0)) == expected
