@@ -78,7 +78,7 @@ class Settings:
     # without a request (the absolute SESSION_LIFETIME_MINUTES still applies).
     CONSOLE_IDLE_MINUTES: int = 30
     # Two-step sign-in (an authenticator app's code) for agents with the supervisor,
-    # credit, billing or admin role: "on" or "off"; empty means on in production only.
+    # credit, billing, manager or admin role: "on" or "off"; empty means on in production only.
     CONSOLE_REQUIRE_MFA: str = ""
 
     @property

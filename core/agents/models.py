@@ -11,8 +11,9 @@ from core.db import Amount, Base, UTCDateTime, utcnow
 
 ROLES = ("agent", "supervisor", "credit", "catalog", "warehouse", "billing", "manager",
          "admin")
-# Roles that move money or grant access: with CONSOLE_REQUIRE_MFA they sign in in two steps.
-MFA_ROLES = ("supervisor", "credit", "billing", "admin")
+# Roles that move money, grant access or see every customer's figures: with CONSOLE_REQUIRE_MFA
+# they sign in in two steps.
+MFA_ROLES = ("supervisor", "credit", "billing", "manager", "admin")
 
 
 class Agent(Base):
