@@ -44,3 +44,14 @@ def run_threads(n: int, target) -> list:
     assert not any(t.is_alive() for t in threads), "a thread is still running after 60 s"
     assert not errors, "\n".join(errors)
     return results
+
+
+def forget_sales_facts(session, invoice_ids) -> None:
+    """Before a test that committed invoices deletes them: their sales facts go first (they
+    point at the invoice lines) and the daily roll-up is summed again without them."""
+    from sqlalchemy import delete
+
+    from core.reporting import facts
+    from core.reporting.models import SalesFact
+    session.execute(delete(SalesFact).where(SalesFact.invoice_id.in_(list(invoice_ids))))
+    facts.rebuild_days(session)

@@ -19,6 +19,7 @@ from core.billing.models import (Allocation, GiftCard, GiftCardMovement, GiftCar
                                  Payment)
 from core.customers.models import Customer
 from core.db import utcnow
+from tests.helpers import forget_sales_facts
 from tests.billing_support import sell_gift_card
 
 CLERK = Actor("agent", None, "race clerk")
@@ -51,6 +52,7 @@ def company(engine):
         entries |= set(s.scalars(select(GiftCardMovement.entry_id).where(
             GiftCardMovement.gift_card_id.in_(cards))))
         s.execute(delete(Allocation).where(Allocation.invoice_id.in_(invoices)))
+        forget_sales_facts(s, invoices)
         s.execute(delete(InvoiceTax).where(InvoiceTax.invoice_id.in_(invoices)))
         s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(invoices)))
         # movements and sales first: a card's issue names the payment it was sold for

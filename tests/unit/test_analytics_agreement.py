@@ -23,7 +23,7 @@ from decimal import Decimal as D
 
 import pytest
 from hypothesis import HealthCheck, given, settings as run_settings, strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from core import clock
 from core.billing import invoicing
@@ -182,14 +182,16 @@ def _facts_by_cell(db, docs):
 
 def _roll_up_equals_facts(db, days):
     f = SalesFact
+    # the zeros written into the SQL: bound, PostgreSQL would not see the select's
+    # coalesce and the group by's as one expression
+    category = func.coalesce(f.category_id, literal_column("0"))
+    agent = func.coalesce(f.agent_id, literal_column("0"))
     facts = {tuple(row[:6]): tuple(row[6:]) for row in db.execute(
-        select(f.day, f.currency, f.channel_code, func.coalesce(f.category_id, 0),
-               f.customer_group, func.coalesce(f.agent_id, 0), func.sum(f.revenue),
-               func.sum(f.cost), func.sum(f.quantity),
+        select(f.day, f.currency, f.channel_code, category, f.customer_group, agent,
+               func.sum(f.revenue), func.sum(f.cost), func.sum(f.quantity),
                func.count().filter(f.first_of_order), func.count())
         .where(f.day.in_(days))
-        .group_by(f.day, f.currency, f.channel_code, func.coalesce(f.category_id, 0),
-                  f.customer_group, func.coalesce(f.agent_id, 0)))}
+        .group_by(f.day, f.currency, f.channel_code, category, f.customer_group, agent))}
     d = SalesDay
     rolled = {tuple(row[:6]): tuple(row[6:]) for row in db.execute(
         select(d.day, d.currency, d.channel_code, d.category_id, d.customer_group, d.agent_id,
