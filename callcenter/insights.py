@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request
 
 from callcenter.access import requires_role
 from callcenter.insights_forms import DsoForm, RangeForm, StatisticsForm
+from core import spreadsheet
 from core.reporting import insights
 from core.web.db import db_session
 from core.web.forms import filter_args, page_arg
@@ -32,7 +33,7 @@ def _wants_csv() -> bool:
 
 def _csv(rows, name: str) -> Response:
     # Written whole, not streamed: the rows are read inside the request's transaction.
-    response = Response("".join(insights.to_csv(rows)), mimetype="text/csv")
+    response = Response("".join(spreadsheet.csv_lines(rows)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -3,11 +3,15 @@ defused with a leading apostrophe (OWASP "CSV injection"), and restored on the w
 
 A cell starting with = + - @, a tab or a carriage return is a formula to a spreadsheet (a
 leading tab or CR is skipped, and what follows may be one). Plain numbers such as -12.50
-stay numbers. The catalogue's CSV files and the ledger's journal export share this.
+stay numbers. The catalogue's CSV files, the ledger's journal export and the analytics and
+purchasing CSVs (csv_lines) share this.
 """
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -26,3 +30,14 @@ def defuse(value: Any) -> str:
 def restore(text: str) -> str:
     """What defuse() was given (a cell read back from our own export)."""
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
+def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """Rows as CSV text, a line at a time, every cell defused."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([defuse(v) for v in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()

@@ -9,17 +9,15 @@ in the customer's own currency).
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from core import clock, spreadsheet
+from core import clock
 from core.billing import ledger
 from core.billing.ageing import end_of
 from core.billing.models import Invoice, JournalEntry, JournalLine
@@ -518,21 +516,9 @@ def dso_rows(points: list[DsoPoint], currency: str) -> Iterator[list[str]]:
                _amount(p.revenue, currency), _text(p.dso)]
 
 
-def to_csv(rows: Iterable[list[str]]) -> Iterator[str]:
-    """Rows as CSV text, a line at a time; cells a spreadsheet would run as a formula are
-    defused (core.spreadsheet)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([spreadsheet.defuse(v) for v in row])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-
-
 __all__ = ["CustomerStatistics", "CustomerStats", "DsoPoint", "ProductReturns",
            "ReasonReturns", "ReturnsRate", "SORTS", "TopRow", "channels",
            "customer_statistics", "dso_chart", "dso_rows", "dso_series", "month_ends",
            "percent", "reasons_chart", "returns_chart", "returns_rate", "returns_rows",
-           "statistics_chart", "statistics_rows", "to_csv", "top_chart", "top_customers",
+           "statistics_chart", "statistics_rows", "top_chart", "top_customers",
            "top_products", "top_rows"]

@@ -11,9 +11,8 @@ Each function is a fixed number of queries whatever the range holds.
 """
 from __future__ import annotations
 
-import csv
+import itertools
 import datetime as dt
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -270,15 +269,8 @@ def export_csv(session: Session, user: CustomerUser, chosen: Range) -> Iterator[
     """order_line_rows as CSV text, header first, a line at a time (for a streamed response);
     text a spreadsheet would run as a formula is prefixed with an apostrophe."""
     _check(user)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
-    yield buffer.getvalue()
-    for row in order_line_rows(session, user, chosen):
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([spreadsheet.defuse(v) for v in row])
-        yield buffer.getvalue()
+    yield from spreadsheet.csv_lines(itertools.chain([CSV_HEADER],
+                                                     order_line_rows(session, user, chosen)))
 
 
 def csv_filename(user: CustomerUser, chosen: Range) -> str:
