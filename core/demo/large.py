@@ -39,7 +39,7 @@ import time
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from core import demo
@@ -50,7 +50,7 @@ from core.demo import large_sales
 from core.customers.models import Customer
 from core.customers.services import phone_digits
 from core.inventory.models import StockLevel, StockMovement
-from core.numbering import PREFIXES, NumberSeries, ensure_series
+from core.numbering import PREFIXES, take_numbers
 from core.pricing.models import PriceList, PriceListEntry, TaxCategory, TaxRate
 
 PRODUCTS = 100_000
@@ -456,15 +456,6 @@ def _phone(rng: random.Random, pattern: str) -> str:
     return "".join(str(rng.randrange(10)) if ch == "#" else ch for ch in pattern)
 
 
-def _take_customer_numbers(session: Session, count: int) -> int:
-    """Reserve `count` numbers of the customer series with one UPDATE; return the first."""
-    ensure_series(session)
-    end = session.execute(
-        update(NumberSeries).where(NumberSeries.name == "customer")
-        .values(next_value=NumberSeries.next_value + count)
-        .returning(NumberSeries.next_value)).scalar_one()
-    return end - count
-
 
 def _customer_rows(rng: random.Random, first_number: int):
     weights = [c[0] for c in COUNTRIES]
@@ -510,7 +501,7 @@ def _customer_rows(rng: random.Random, first_number: int):
 
 
 def _load_customers(session: Session, rng: random.Random) -> int:
-    first_number = _take_customer_numbers(session, CUSTOMERS)
+    first_number = take_numbers(session, "customer", CUSTOMERS)
     count = 0
     chunk: list[dict] = []
     for row in _customer_rows(rng, first_number):

@@ -41,7 +41,7 @@ from core.agents.models import Agent
 from core.billing.models import Invoice, InvoiceLine, InvoiceTax
 from core.catalog.models import Product, Variant
 from core.customers.models import Customer
-from core.numbering import PREFIXES, NumberSeries, ensure_series
+from core.numbering import PREFIXES, take_numbers
 from core.orders.models import Order, OrderLine
 from core.pricing.models import PriceListEntry
 from core.reporting.facts import rebuild_days
@@ -183,8 +183,8 @@ class _Generator:
         return plan
 
     def reserve(self, orders: int) -> None:
-        self.order_no = self.first_order_no = _take_numbers(self.session, "order", orders)
-        self.invoice_no = _take_numbers(self.session, "invoice", orders)
+        self.order_no = self.first_order_no = take_numbers(self.session, "order", orders)
+        self.invoice_no = take_numbers(self.session, "invoice", orders)
 
     @property
     def pending(self) -> int:
@@ -337,7 +337,7 @@ class _Generator:
     def credit_notes(self) -> None:
         """The credit notes, numbered in issue-date order after every invoice exists."""
         notes = sorted(self.to_credit, key=lambda c: (c[0], c[1]))
-        first = _take_numbers(self.session, "credit_note", len(notes))
+        first = take_numbers(self.session, "credit_note", len(notes))
         for n, (day, iid, customer, channel, group, agent, oid, include_tax, line_id, fee,
                 reason) in enumerate(notes):
             qty, unit, net, tax, gross, rate, olid, sku, name, pid, vid, cid, cost = \
@@ -403,14 +403,5 @@ class _Generator:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 1) FROM {table}))"))
 
-
-def _take_numbers(session: Session, series: str, count: int) -> int:
-    """Reserve `count` numbers of a series with one UPDATE; return the first."""
-    ensure_series(session)
-    end = session.execute(
-        update(NumberSeries).where(NumberSeries.name == series)
-        .values(next_value=NumberSeries.next_value + count)
-        .returning(NumberSeries.next_value)).scalar_one()
-    return end - count
 
 

@@ -1,5 +1,5 @@
 from core.audit import Actor, AuditEvent, record
-from core.numbering import next_number
+from core.numbering import PREFIXES, next_number, peek, take_numbers
 
 
 def test_numbers_follow_each_other_without_gaps(db):
@@ -9,11 +9,28 @@ def test_numbers_follow_each_other_without_gaps(db):
     assert int(second[4:]) == int(first[4:]) + 1
 
 
-def test_a_rolled_back_number_is_given_again(db):
+def test_a_rolled_back_invoice_number_is_given_again(db):
     nested = db.begin_nested()
-    taken = next_number(db, "order")
+    taken = next_number(db, "invoice")
     nested.rollback()
-    assert next_number(db, "order") == taken
+    assert next_number(db, "invoice") == taken
+
+
+def test_order_numbers_never_repeat_and_rise(db):
+    nested = db.begin_nested()
+    given_back = next_number(db, "order")  # gapless on SQLite, a gap on PostgreSQL
+    nested.rollback()
+    numbers = [next_number(db, "order") for _ in range(3)]
+    values = [int(n.removeprefix("SO-")) for n in numbers]
+    assert values == sorted(set(values)) and values[0] >= int(given_back.removeprefix("SO-"))
+    assert peek(db, "order") == values[-1] + 1
+
+
+def test_a_block_of_numbers_is_consecutive_and_the_series_goes_on_after_it(db):
+    for series in ("order", "invoice"):
+        first = take_numbers(db, series, 5)
+        assert peek(db, series) == first + 5
+        assert next_number(db, series) == f"{PREFIXES[series]}{first + 5:06d}"
 
 
 def test_each_series_has_its_own_prefix(db):
