@@ -12,8 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import uuid
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,18 +20,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bench.orders import HttpBrowser, Item, ShopperError, buy, stripe_client
-from core.audit import AuditEvent
 from core.catalog.models import Product, Variant
-from core.inventory.models import StockLevel, StockMovement
+from core.inventory.models import StockLevel
 from core.orders.models import Cart, CartLine, Order, OrderLine
-from core.payments.models import PaymentAttempt
-from core.pricing.models import PriceList, PriceListEntry, TaxCategory
 from core.ratelimit import RateCounter
 from tests.conftest import CSRF_META, free_port, wait_for
+from tests.pg import test_checkout_concurrency as checkout_tests
 
 ROOT = Path(__file__).resolve().parents[2]
 STOCK, SHOPPERS = 5, 16
 CODES_PER_MINUTE = 4  # the coupon budget per client address, made small for the test
+make_variant = checkout_tests.make_variant  # the fixture: a committed variant, removed after
 
 
 @pytest.fixture(scope="module")
@@ -76,40 +73,17 @@ def servers(database_url, engine, localstripe, tmp_path_factory):
 
 
 @pytest.fixture
-def scarce_item(engine):
-    """A new product sold in the shop at 9.99 with STOCK units and no backorders; removed
-    afterwards with the orders and carts the shoppers made of it."""
-    tag = uuid.uuid4().hex[:10]
+def scarce_item(engine, make_variant):
+    """A new product sold in the shop at 9.99 with STOCK units (make_variant: removed
+    afterwards with its orders), and the carts the shoppers filled with it."""
+    variant_id = make_variant(on_hand=STOCK)
     with Session(engine) as s:
-        standard = s.scalar(select(TaxCategory).where(TaxCategory.code == "standard"))
-        retail = s.scalar(select(PriceList).where(PriceList.code == "retail-eur"))
-        category_id = s.scalar(select(Product.category_id).join(Variant)
-                               .where(Variant.sku == "PAP-A4-80"))
-        product = Product(slug=f"scarce-{tag}", name=f"Scarce {tag}", category_id=category_id,
-                          tax_category_id=standard.id, backorderable=False)
-        variant = Variant(product=product, sku=f"SCARCE-{tag}", name="", weight_grams=100)
-        s.add_all([product, variant,
-                   PriceListEntry(price_list=retail, variant=variant, min_quantity=1,
-                                  unit_price=Decimal("9.99")),
-                   StockLevel(variant=variant, warehouse="MAIN", on_hand=STOCK)])
-        s.commit()
-        product_id, variant_id = product.id, variant.id
-    yield Item(variant_id, f"SCARCE-{tag}", f"/p/scarce-{tag}")
+        sku, slug = s.execute(select(Variant.sku, Product.slug).join(Product)
+                              .where(Variant.id == variant_id)).one()
+    yield Item(variant_id, sku, f"/p/{slug}")
     with Session(engine) as s:
-        ids = list(s.scalars(select(OrderLine.order_id)
-                             .where(OrderLine.variant_id == variant_id).distinct()))
-        if ids:
-            s.execute(delete(PaymentAttempt).where(PaymentAttempt.order_id.in_(ids)))
-            s.execute(delete(AuditEvent).where(AuditEvent.subject_type == "orders",
-                                               AuditEvent.subject_id.in_(map(str, ids))))
-            s.execute(delete(OrderLine).where(OrderLine.order_id.in_(ids)))
-            s.execute(delete(Order).where(Order.id.in_(ids)))
         s.execute(delete(Cart).where(Cart.id.in_(
             select(CartLine.cart_id).where(CartLine.variant_id == variant_id))))
-        for model in (StockMovement, StockLevel, PriceListEntry):
-            s.execute(delete(model).where(model.variant_id == variant_id))
-        s.execute(delete(Variant).where(Variant.id == variant_id))
-        s.execute(delete(Product).where(Product.id == product_id))
         s.commit()
 
 
