@@ -59,3 +59,10 @@ seed-large: install instance
 
 clean:
 	rm -rf $(VENV) node_modules core/web/static/vendor instance/marketline.db*
+
+# `make bench` with two app servers (and two ceilings) over one database, a Celery worker on
+# Redis (redis://127.0.0.1:6379/5, flushed first; BENCH_REDIS_URL), the load split over both,
+# shoppers hopping servers, the database and the queue checked after the orders (bench.run).
+.PHONY: bench-two
+bench-two: install
+	BENCH_SERVERS=2 $(BIN)/python -m bench.run

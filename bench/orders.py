@@ -84,6 +84,7 @@ STEP_LABELS = {
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 KEY_INPUT = re.compile(r'<input[^>]*\bname="key"[^>]*>')
 VALUE_ATTR = re.compile(r'\bvalue="([^"]*)"')
+ORDER_LINK = re.compile(r"/order/([^/?#]+)/thanks")  # the confirmation page of the answer
 SHIPPING_CHECKED = re.compile(r'name="shipping_method" value="([^"]+)" checked')
 
 
@@ -293,12 +294,25 @@ class ShopperError(Exception):
 
 
 class HttpBrowser:
-    """A browser over HTTP: requests.Session (a cookie jar, redirects followed)."""
+    """A browser over HTTP: requests.Session (a cookie jar, redirects followed).
 
-    def __init__(self, base: str, timeout: float):
+    Given several bases (app servers), each request goes to the next one, starting at
+    `first`: one visitor's steps hop servers (product page on A, add to cart on B, checkout
+    page on A, POST /checkout on B), so its cookie session and cart must hold on every
+    server. `last` is the base of the latest request."""
+
+    def __init__(self, base: str | list[str], timeout: float, first: int = 0):
         import requests
-        self.base, self.timeout = base, timeout
+        self.bases = [base] if isinstance(base, str) else list(base)
+        self.timeout, self._next = timeout, first
+        self.last = self.bases[first % len(self.bases)]
         self.session = requests.Session()
+
+    @property
+    def base(self) -> str:
+        self.last = self.bases[self._next % len(self.bases)]
+        self._next += 1
+        return self.last
 
     def get(self, path: str) -> tuple[int, str]:
         r = self.session.get(self.base + path, timeout=self.timeout)
@@ -345,11 +359,12 @@ def _csrf(step: str, page: str) -> str:
 
 
 def buy(browser, stripe_client, item: Item, email: str, deadline: float | None = None,
-        on_place=None) -> dict[str, float]:
+        on_place=None, confirmed: list[str] | None = None) -> dict[str, float]:
     """One shopper's visit, product page to confirmed order; the seconds of each step.
 
     Raises ShopperError for anything but a confirmed order; returns None when `deadline`
-    passed before the order was sent (the visit is abandoned, not an error).
+    passed before the order was sent (the visit is abandoned, not an error). The number of
+    every confirmed order, late or not, is appended to `confirmed`.
     """
     timings: dict[str, float] = {}
 
@@ -411,6 +426,9 @@ def buy(browser, stripe_client, item: Item, email: str, deadline: float | None =
         detail = answer.get("message") or answer.get("errors") or answer.get("detail") or ""
         raise ShopperError(f"POST /checkout: HTTP {status} {answer.get('status')}",
                            str(detail)[:300])
+    if confirmed is not None:
+        number = ORDER_LINK.search(answer.get("redirect", ""))
+        confirmed.append(number.group(1) if number else "?")
     return timings
 
 
@@ -429,17 +447,20 @@ class _Run:
     steps: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})
     errors: dict[str, dict] = field(default_factory=dict)       # kind -> {count, example}
     abandoned: int = 0                                          # cut by the end of the run
+    confirmed: list[str] = field(default_factory=list)          # every confirmed order number
+    by_server: dict[str, list[float]] = field(default_factory=dict)  # base -> POST /checkout s
 
     def error(self, kind: str, detail: str) -> None:
         entry = self.errors.setdefault(kind, {"count": 0, "example": detail})
         entry["count"] += 1
 
 
-def run_shoppers(base: str, stripe_url: str, items: list[Item], shoppers: int, seconds: float,
-                 timeout: float, tag: str) -> _Run:
+def run_shoppers(base: str | list[str], stripe_url: str, items: list[Item], shoppers: int,
+                 seconds: float, timeout: float, tag: str) -> _Run:
     """`shoppers` threads, each buying in a loop (a new visitor each time) until the deadline.
     Only visits whose order was confirmed before the deadline count; one whose order
-    answered after it is dropped (as wrk drops late replies)."""
+    answered after it is dropped (as wrk drops late replies). With several bases (app
+    servers), shopper i starts on server i and every step goes to the next (HttpBrowser)."""
     run = _Run()
     lock = threading.Lock()
     picks = itertools.count()
@@ -452,11 +473,11 @@ def run_shoppers(base: str, stripe_url: str, items: list[Item], shoppers: int, s
         while time.monotonic() < deadline:
             n += 1
             item = items[next(picks) % len(items)]
-            browser = HttpBrowser(base, timeout)
+            browser = HttpBrowser(base, timeout, first=i)
             t0 = time.perf_counter()
             try:
                 timings = buy(browser, client, item, f"bench.{tag}.{i}.{n}@example.com",
-                              deadline)
+                              deadline, confirmed=run.confirmed)
             except ShopperError as err:
                 if time.monotonic() <= deadline:
                     with lock:
@@ -475,6 +496,7 @@ def run_shoppers(base: str, stripe_url: str, items: list[Item], shoppers: int, s
                     run.abandoned += 1
                     continue
                 run.placed.append(timings["place"])
+                run.by_server.setdefault(browser.last, []).append(timings["place"])
                 run.loops.append(loop)
                 for step, value in timings.items():
                     run.steps[step].append(value)
@@ -536,7 +558,9 @@ def summarise(run: _Run) -> dict:
         loop_ms=_pct(run.loops),
         steps_ms={s: _pct(v) for s, v in run.steps.items()},
         errors=errors, error_share=errors / (errors + placed) if errors + placed else 0.0,
-        error_kinds=run.errors, abandoned_at_end=run.abandoned)
+        error_kinds=run.errors, abandoned_at_end=run.abandoned,
+        confirmed_answers=len(run.confirmed),
+        place_ms_by_server={b: _pct(v) for b, v in sorted(run.by_server.items())})
 
 
 # --- in-process check: one order, its SQL, optionally a profile -------------------------------

@@ -40,6 +40,21 @@ Settings (environment):
     BENCH_WARMUP       seconds of warm-up before each measured run (default 2)
     BENCH_CONNECTIONS  concurrent connections (default 16); BENCH_THREADS wrk threads (2)
     BENCH_WORKERS      gunicorn workers per server (default 3)
+    BENCH_SERVERS      app servers (default 1). 2 (`make bench-two`): two gunicorn servers of
+                       the app (and two of the ceiling, so ratios compare like with like), each
+                       with BENCH_WORKERS workers, on one database, plus a Celery worker
+                       (`celery -A core.tasks worker`, BENCH_CELERY_CONCURRENCY processes,
+                       default 1) on Redis at BENCH_REDIS_URL (default redis://127.0.0.1:6379/5:
+                       a database of the bench's own, flushed first, only that one); the app
+                       servers queue the order e-mails there (printed to the worker's log:
+                       no SMTP). Each page's load is split over both servers at once (one
+                       load process per server, half the connections each; req/s summed,
+                       each server's figures kept); each virtual shopper's steps hop servers
+                       (product page on one, add to cart on the other, and so on), so a lost
+                       session or cart is an error. After the orders, the database is checked
+                       (no reserved > on_hand, reservations = units ordered, every order seen
+                       confirmed is confirmed and e-mailed) and the worker's queue must drain;
+                       both are reported (bench.scaleout).
     BENCH_TOOL         auto | wrk | python (default auto: wrk when installed)
     BENCH_TARGETS      comma-separated subset of: ceiling,bare,home,category,product,search,sign-in,
                        customers,ageing (the ageing report, signed in as the demo billing agent,
@@ -120,6 +135,7 @@ class Config:
     connections: int = 16
     threads: int = 2
     workers: int = 3
+    servers: int = 1
     tool: str = "auto"
     targets: list[str] | None = None
     search: str = "paper"
@@ -136,6 +152,7 @@ class Config:
                    connections=max(1, int(env.get("BENCH_CONNECTIONS", "16"))),
                    threads=max(1, int(env.get("BENCH_THREADS", "2"))),
                    workers=max(1, int(env.get("BENCH_WORKERS", "3"))),
+                   servers=max(1, int(env.get("BENCH_SERVERS", "1") or 1)),
                    tool=env.get("BENCH_TOOL", "auto"),
                    targets=targets or None,
                    search=env.get("BENCH_SEARCH", "paper"),
@@ -233,6 +250,11 @@ class Server:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def _server_name(kind: str, n: int) -> str:
+    """app, app-2, ...: the first server keeps the one-server name (and log file)."""
+    return kind if n == 0 else f"{kind}-{n + 1}"
 
 
 def get(port: int, path: str, timeout: float = REQUEST_TIMEOUT) -> tuple[int, bytes]:
@@ -629,6 +651,14 @@ def _main() -> int:
         # to an SMTP server or queued on Redis for a worker that is not running. Every virtual
         # shopper comes from 127.0.0.1: the per-address payment limit is off for the bench.
         os.environ.update(SMTP_URL="", REDIS_URL="", RATE_LIMIT_PAYMENTS_PER_HOUR="0")
+    worker = None
+    if cfg.servers > 1:
+        # Several app servers as production runs them: the e-mails go through Redis to a
+        # Celery worker (which prints them: still no SMTP), on a Redis database of our own.
+        from bench import scaleout
+        queue_url = scaleout.redis_url()
+        scaleout.flush(queue_url)
+        os.environ.update(REDIS_URL=queue_url, SMTP_URL="")
     OUT.mkdir(parents=True, exist_ok=True)
     tool = cfg.tool
     if tool == "auto":
@@ -642,7 +672,7 @@ def _main() -> int:
     if load_before[0] > 1.0:
         print(f"Note: load average is already {load_before[0]:.1f} before the benchmark starts; "
               f"other work on this machine will lower every figure (ratios suffer less).")
-    servers: dict[str, Server] = {}
+    servers: dict[str, list[Server]] = {}
     stripe: order_bench.LocalStripe | None = None
     work = Path(tempfile.mkdtemp(prefix="marketline-bench-"))
     drain_paths = {"app": "/agent/sign-in", "ceiling": "/bare"}
@@ -687,7 +717,9 @@ def _main() -> int:
                           f"p95 {figures['ms_p95']} ms ({figures['source']})")
             print(f"Load: {tool}, {cfg.connections} connections, {cfg.rounds} round(s) of "
                   f"{cfg.warmup:g} s warm-up + {cfg.duration:g} s per target, interleaved; "
-                  f"gunicorn {cfg.workers} sync workers x 1 thread per server.")
+                  f"gunicorn {cfg.workers} sync workers x 1 thread per server"
+                  + (f"; {cfg.servers} servers of each, the load split over them at once."
+                     if cfg.servers > 1 else "."))
         if ocfg.enabled:
             items = order_bench.prepare_items(database_url, ocfg.variants)
             print(f"  orders: {len(items)} variants to buy ({items[0].sku} ...), each topped up "
@@ -702,47 +734,82 @@ def _main() -> int:
                 print(f"  profile of orders: "
                       f"{Path(order_check['profile']).relative_to(PROJECT_ROOT)}")
 
-        servers["app"] = Server("app", "wsgi:application", env, cfg.workers, OUT)
+        servers["app"] = [Server(_server_name("app", n), "wsgi:application", env, cfg.workers,
+                                 OUT) for n in range(cfg.servers)]
         if targets:
-            servers["ceiling"] = Server("ceiling", "bench.ceiling:app", env, cfg.workers, OUT)
-        for server in servers.values():
-            server.start()
-        for name, server in servers.items():
-            server.wait_ready(drain_paths[name])
+            servers["ceiling"] = [Server(_server_name("ceiling", n), "bench.ceiling:app", env,
+                                         cfg.workers, OUT) for n in range(cfg.servers)]
+        if cfg.servers > 1:
+            worker = scaleout.Worker(env, OUT, int(os.environ.get("BENCH_CELERY_CONCURRENCY")
+                                                   or 1))
+            worker.start()
+        for group in servers.values():
+            for server in group:
+                server.start()
+        for name, group in servers.items():
+            for server in group:
+                server.wait_ready(drain_paths[name])
+        if worker is not None:
+            worker.wait_ready()
+            print(f"  {cfg.servers} app servers on ports "
+                  f"{', '.join(str(s.port) for s in servers['app'])}; Celery worker on "
+                  f"{queue_url} (log: {worker.log.relative_to(PROJECT_ROOT)})")
+
+        def measure(group: list[Server], path: str, seconds: float, cookie: str) -> dict:
+            if len(group) == 1:
+                return load(group[0].base + path, seconds, cfg, work, cookie)
+            return scaleout.split_load(load, [s.base + path for s in group], seconds, cfg,
+                                       work, cookie)
+
+        def drain_all(group: list[Server], path: str) -> float:
+            return sum(server.drain(path) for server in group)
+
         for round_number in range(1, cfg.rounds + 1 if targets else 1):
             for target in targets:
-                server = servers[target.server]
-                url = server.base + target.path
+                group = servers[target.server]
                 if cfg.warmup > 0:
-                    load(url, cfg.warmup, cfg, work, target.cookie)
+                    measure(group, target.path, cfg.warmup, target.cookie)
                     # Requests the warm-up left queued must not eat the measured run: on a
                     # page that takes seconds they would fill all of it.
-                    server.drain(drain_paths[target.server])
-                run = load(url, cfg.duration, cfg, work, target.cookie)
-                run["drain_seconds"] = round(server.drain(drain_paths[target.server]), 2)
+                    drain_all(group, drain_paths[target.server])
+                run = measure(group, target.path, cfg.duration, target.cookie)
+                run["drain_seconds"] = round(drain_all(group, drain_paths[target.server]), 2)
                 target.runs.append(run)
                 print(f"  round {round_number}/{cfg.rounds}  {target.name:<9} "
                       f"{run['requests'] / run['seconds'] if run['seconds'] else 0:>9,.1f} req/s"
                       f"  p95 {_ms(run['p95'])} ms"
-                      + (f"  errors {run['errors']}" if run["errors"] else ""))
+                      + (f"  errors {run['errors']}" if run["errors"] else "")
+                      + ("  (" + ", ".join(f"{name} {part['rps']:,.1f}" for name, part
+                                           in run["per_server"].items()) + ")"
+                         if "per_server" in run else ""))
         if ocfg.enabled:
-            app = servers["app"]
+            apps = servers["app"]
+            bases = [app.base for app in apps]
             print(f"Orders: {ocfg.shoppers} virtual shoppers, {ocfg.warmup:g} s warm-up + "
-                  f"{ocfg.duration:g} s; gunicorn {cfg.workers} sync workers x 1 thread.")
+                  f"{ocfg.duration:g} s; gunicorn {cfg.workers} sync workers x 1 thread"
+                  + (f" per server, {len(apps)} servers, each shopper's steps hopping "
+                     f"servers" if len(apps) > 1 else "") + ".")
+            if worker is not None:
+                since = dt.datetime.now(dt.timezone.utc)
+                reserved_before = scaleout.reserved_units(database_url,
+                                                          [i.variant_id for i in items])
             warm = None
             if ocfg.warmup > 0:
-                warm = order_bench.run_shoppers(app.base, stripe.url, items, ocfg.shoppers,
+                warm = order_bench.run_shoppers(bases, stripe.url, items, ocfg.shoppers,
                                                 ocfg.warmup, REQUEST_TIMEOUT, "warm")
-                app.drain(drain_paths["app"])
+                drain_all(apps, drain_paths["app"])
             # CPU used per order: the noisy machine changes orders/s far more than this.
-            cpu_pids = {"app": [app.proc.pid], "localstripe": [stripe.proc.pid]}
+            cpu_pids = {"app": [app.proc.pid for app in apps],
+                        "localstripe": [stripe.proc.pid]}
+            if worker is not None:
+                cpu_pids["celery worker"] = [worker.proc.pid]
             cpu_before = {k: order_bench.cpu_seconds(v) for k, v in cpu_pids.items()}
             own_before = os.times()
-            measured = order_bench.run_shoppers(app.base, stripe.url, items, ocfg.shoppers,
+            measured = order_bench.run_shoppers(bases, stripe.url, items, ocfg.shoppers,
                                                 ocfg.duration, REQUEST_TIMEOUT, "run")
             own_after = os.times()
             cpu_after = {k: order_bench.cpu_seconds(v) for k, v in cpu_pids.items()}
-            drain = app.drain(drain_paths["app"])
+            drain = drain_all(apps, drain_paths["app"])
             summary = order_bench.summarise(measured)
             if summary["orders"]:
                 cpu = {f"{k} workers" if k == "app" else k:
@@ -762,9 +829,20 @@ def _main() -> int:
                               timeout_s=REQUEST_TIMEOUT),
                 **order_check, measured=summary, drain_seconds=round(drain, 2),
                 warmup=order_bench.summarise(warm) if warm else None)
+            if worker is not None:
+                confirmed = measured.confirmed + (warm.confirmed if warm else [])
+                queue = worker.drain(queue_url, expected=len(confirmed))
+                order_result["database_check"] = scaleout.check_orders(
+                    database_url, [i.variant_id for i in items], since, reserved_before,
+                    confirmed)
+                order_result["celery"] = queue
+                order_result["settings"]["app_servers"] = len(apps)
     finally:
-        for server in servers.values():
-            server.stop()
+        for group in servers.values():
+            for server in group:
+                server.stop()
+        if worker is not None:
+            worker.stop()
         if stripe is not None:
             stripe.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -786,6 +864,9 @@ def _main() -> int:
                 order_result["measured"]["orders_per_s"] / ceiling_rps)
         print()
         order_bench.print_report(order_result)
+        if "database_check" in order_result:
+            from bench import scaleout
+            scaleout.print_report(order_result)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     result = dict(
         at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -793,6 +874,7 @@ def _main() -> int:
         settings=dict(duration_s=cfg.duration, rounds=cfg.rounds, warmup_s=cfg.warmup,
                       connections=cfg.connections, wrk_threads=cfg.threads,
                       gunicorn_workers=cfg.workers, gunicorn_threads=1, worker_class="sync",
+                      app_servers=cfg.servers,
                       search=cfg.search),
         ceiling_rps=round(ceiling_rps, 3) if ceiling_rps is not None else None,
         targets=[_rounded(dict(
