@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import and_, exists, false, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from core import cache
@@ -186,10 +186,9 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
     if category is not None:
         base.append(Product.category_id.in_(
             select(Category.id).where(Category.path.like(f"{category.path}%"), Category.active)))
-    ranked = fulltext.matches(session, query) if query is not None else None
-    if query is not None and ranked is None:
+    matched = fulltext.matches(session, query) if query is not None else None
+    if query is not None and matched is None:
         return Listing([], page, per_page, 0, Facets({}, None, None, 0))
-    matched = fulltext.matches(session, query, ranked=False) if query is not None else None
     price = _list_price(ctx)
     narrowed = list(base)
     if filters.min_price is not None:
@@ -206,16 +205,16 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
     def scoped(stmt, found=matched):
         return stmt.join(found, found.c.product_id == Product.id) if found is not None else stmt
 
-    order = {"name": [Product.name], "price_asc": [price.asc(), Product.name],
-             "price_desc": [price.desc(), Product.name], "newest": [Product.created_at.desc()],
-             "relevance": [ranked.c.score.desc(), Product.name] if ranked is not None
-             else [Product.name]}[filters.sort]
-    rows = session.execute(
-        scoped(select(Product.id, Product.slug, Product.name, Product.brand, Product.image,
-                      Product.backorderable, Product.drop_ship, Product.supplier_id),
-               ranked)
-        .where(*narrowed).order_by(*order, Product.id)
-        .limit(per_page).offset((page - 1) * per_page)).all()
+    offset = (page - 1) * per_page
+    if query is not None and filters.sort == "relevance":
+        rows = _best_matches(session, query, narrowed, offset, per_page)
+    else:
+        order = {"name": [Product.name], "price_asc": [price.asc(), Product.name],
+                 "price_desc": [price.desc(), Product.name],
+                 "newest": [Product.created_at.desc()], "relevance": [Product.name]}[filters.sort]
+        rows = session.execute(
+            scoped(select(*_CARD_COLUMNS)).where(*narrowed).order_by(*order, Product.id)
+            .limit(per_page).offset(offset)).all()
     items = _cards(session, ctx, rows, warehouses)
     if not facets:
         return Listing(items, page, per_page, len(items), None)
@@ -229,6 +228,34 @@ def browse(session: Session, ctx: PricingContext, channel_id: int, *,
            filters.max_price, filters.in_stock, tuple(sorted(filters.attributes.items())))
     total, found = cache.listings.get_or_make(key, summary)
     return Listing(items, page, per_page, total, found)
+
+
+# What a card needs of its product (the listing's rows).
+_CARD_COLUMNS = (Product.id, Product.slug, Product.name, Product.brand, Product.image,
+                 Product.backorderable, Product.drop_ship, Product.supplier_id)
+
+
+def _best_matches(session: Session, query: str, narrowed: list, offset: int, per_page: int):
+    """A page of a search by best match (core.catalog.search.tiers): the title tier, then the
+    rest, each by name; one statement. The title tier is read up to the end of the page, by
+    the name index; the other tier is read only for what the title tier leaves of the page
+    (its LIMIT is then 0, and the database does not run it)."""
+    title, other = fulltext.tiers(session, query)
+    want = offset + per_page
+
+    def tier(found, rank: int, limit):
+        return (select(*_CARD_COLUMNS, literal(rank).label("tier"))
+                .join(found, found.c.product_id == Product.id).where(*narrowed)
+                .order_by(found.c.name, found.c.product_id).limit(limit))
+
+    first = tier(title, 0, want).cte("title_tier").prefix_with("MATERIALIZED",
+                                                                dialect="postgresql")
+    left = literal(want) - select(func.count()).select_from(first).scalar_subquery()
+    rest = tier(other, 1, left).cte("other_tier")
+    both = union_all(select(first), select(rest)).subquery("best")
+    return session.execute(
+        select(*(both.c[c.key] for c in _CARD_COLUMNS))
+        .order_by(both.c.tier, both.c.name, both.c.id).limit(per_page).offset(offset)).all()
 
 
 def _facets(session: Session, ctx: PricingContext, scoped, base,
