@@ -87,23 +87,20 @@ def _list_scope_condition(ctx: PricingContext):
     return or_(*conditions)
 
 
-def _candidates(session: Session, ctx: PricingContext, variant_ids: list[int]
-                ) -> dict[int, list[ListPrice]]:
+def _candidate_entries(ctx: PricingContext, variant_ids: list[int]):
+    """The price-list entries the buyer may be charged for these variants (a subquery)."""
     day = ctx.day
-    rows = session.execute(
-        select(PriceListEntry.variant_id, PriceListEntry.min_quantity, PriceListEntry.unit_price,
-               PriceList.id, PriceList.code, PriceList.name, PriceList.scope, PriceList.priority,
-               PriceList.prices_include_tax)
-        .join(PriceList, PriceList.id == PriceListEntry.price_list_id)
-        .where(PriceListEntry.variant_id.in_(variant_ids), PriceList.active,
-               PriceList.currency == ctx.channel.currency,
-               or_(PriceList.valid_from.is_(None), PriceList.valid_from <= day),
-               or_(PriceList.valid_to.is_(None), PriceList.valid_to >= day),
-               _list_scope_condition(ctx)))
-    found: dict[int, list[ListPrice]] = defaultdict(list)
-    for vid, min_qty, unit, list_id, code, name, scope, priority, incl in rows:
-        found[vid].append(ListPrice(list_id, code, name, scope, priority, incl, min_qty, unit))
-    return found
+    return (select(PriceListEntry.variant_id, PriceListEntry.min_quantity,
+                   PriceListEntry.unit_price, PriceList.id.label("list_id"),
+                   PriceList.code, PriceList.name, PriceList.scope, PriceList.priority,
+                   PriceList.prices_include_tax)
+            .join(PriceList, PriceList.id == PriceListEntry.price_list_id)
+            .where(PriceListEntry.variant_id.in_(variant_ids), PriceList.active,
+                   PriceList.currency == ctx.channel.currency,
+                   or_(PriceList.valid_from.is_(None), PriceList.valid_from <= day),
+                   or_(PriceList.valid_to.is_(None), PriceList.valid_to >= day),
+                   _list_scope_condition(ctx))
+            .subquery("candidate"))
 
 
 def _tax_rates(session: Session, ctx: PricingContext, category_ids: set[int]) -> dict[int, TaxInfo]:
@@ -131,20 +128,33 @@ def _load_tax_rates(session: Session, ctx: PricingContext, category_ids: set[int
 
 def load_facts(session: Session, ctx: PricingContext, variant_ids: Sequence[int]
                ) -> dict[int, LineFacts]:
-    """Everything the engine needs about these variants, in three queries."""
+    """Everything the engine needs about these variants: one query (each variant with the
+    price-list entries that may apply to the buyer), and the tax rates (reference data)."""
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
+    entry = _candidate_entries(ctx, ids)
     rows = session.execute(
         select(Variant.id, Variant.sku, Variant.name, Product.id, Product.name,
-               Product.tax_category_id, Category.id, Category.path)
+               Product.tax_category_id, Category.id, Category.path,
+               entry.c.min_quantity, entry.c.unit_price, entry.c.list_id, entry.c.code,
+               entry.c.name, entry.c.scope, entry.c.priority, entry.c.prices_include_tax)
         .join(Product, Product.id == Variant.product_id)
         .join(Category, Category.id == Product.category_id)
+        .outerjoin(entry, entry.c.variant_id == Variant.id)
         .where(Variant.id.in_(ids))).all()
-    candidates = _candidates(session, ctx, ids)
     taxes = _tax_rates(session, ctx, {r[5] for r in rows})
+    variants: dict[int, tuple] = {}
+    candidates: dict[int, list[ListPrice]] = defaultdict(list)
+    for row in rows:
+        vid = row[0]
+        variants.setdefault(vid, row[:8])
+        if row[10] is not None:  # an entry (the outer join gives none for an unpriced variant)
+            min_qty, unit, list_id, code, name, scope, priority, incl = row[8:]
+            candidates[vid].append(ListPrice(list_id, code, name, scope, priority, incl,
+                                             min_qty, unit))
     facts = {}
-    for vid, sku, vname, pid, pname, tax_cat, cat_id, path in rows:
+    for vid, sku, vname, pid, pname, tax_cat, cat_id, path in variants.values():
         if tax_cat not in taxes:
             raise engine.PricingError(
                 f"No tax rate is set for {sku} in {ctx.tax_country}; it cannot be sold there.")
