@@ -4,9 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.errors import DomainError
 from core.orders import promises as promising
-from core.pricing import services as pricing
 from core.web.db import db_session
 from core.web.htmx import htmx
 from core.web.render import render_page
@@ -89,27 +87,13 @@ def search():
                        sorts=SORTS, ctx=ctx)
 
 
-def _offer(view, ctx):
-    """The chosen variant and quantity, priced for the viewer."""
-    variants = [v for v in view.product.variants if v.active]
-    chosen_id = _int_arg("variant", variants[0].id if variants else 0, 0, 2**31)
-    chosen = next((v for v in variants if v.id == chosen_id), variants[0] if variants else None)
-    quantity = _int_arg("quantity", 1, 1, MAX_QUANTITY)
-    offer = breaks = None
-    problem = None
-    if chosen is not None:
-        try:
-            offer, breaks = pricing.offer(db_session, ctx, chosen.id, quantity)
-        except DomainError as err:
-            problem = str(err)
-    return dict(variants=variants, chosen=chosen, quantity=quantity, offer=offer,
-                breaks=breaks or [], problem=problem)
-
-
 @bp.get("/p/<slug>")
 def product(slug: str):
     channel, ctx = viewer()
-    view = queries.product_page(db_session, ctx, channel.id, slug,
-                                quantity=_int_arg("quantity", 1, 1, MAX_QUANTITY))
+    quantity = _int_arg("quantity", 1, 1, MAX_QUANTITY)
+    view = queries.product_page(db_session, ctx, channel.id, slug, quantity=quantity,
+                                variant_id=_int_arg("variant", 0, 0, 2**31))
     return render_page("shop/product.html", block="offer", view=view, product=view.product,
-                       ctx=ctx, **_offer(view, ctx))
+                       ctx=ctx, variants=view.variants, chosen=view.chosen,
+                       quantity=quantity, offer=view.offer, breaks=view.breaks,
+                       problem=view.problem)

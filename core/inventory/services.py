@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Channel, Product, Variant
@@ -148,9 +148,12 @@ def facts(session: Session, variant_ids: Iterable[int]) -> dict[int, ItemFacts]:
         .join(Product, Product.id == Variant.product_id)
         .outerjoin(Supplier, Supplier.id == Product.supplier_id)
         .where(Variant.id.in_(ids))).all()
-    return {vid: ItemFacts(vid, sku, bool(back), bool(drop) and supplier is not None, supplier,
-                           lead if lead is not None else BACKORDER_DAYS)
-            for vid, sku, back, drop, supplier, lead in rows}
+    return {row[0]: _item_facts(*row) for row in rows}
+
+
+def _item_facts(vid, sku, back, drop, supplier, lead) -> ItemFacts:
+    return ItemFacts(vid, sku, bool(back), bool(drop) and supplier is not None, supplier,
+                     lead if lead is not None else BACKORDER_DAYS)
 
 
 # -- available-to-promise -------------------------------------------------------------------
@@ -258,23 +261,38 @@ def _arrivals(session: Session, variant_ids, warehouses) -> dict[int, dict[str, 
 def promise(session: Session, lines: Iterable[tuple[int, int]], *, warehouses: list[str],
             today: dt.date) -> dict[int, Promise]:
     """Promise each (variant id, quantity), merged by variant, as reserve() would place it
-    now (_plan). Three queries whatever the number of lines: the products, the stock in the
-    warehouses, the open arrivals."""
+    now (_plan). Two queries whatever the number of lines: the products with their stock in
+    the warehouses, and the open arrivals."""
+    return availability(session, lines, warehouses=warehouses, today=today)[0]
+
+
+def availability(session: Session, lines: Iterable[tuple[int, int]], *, warehouses: list[str],
+                 today: dt.date) -> tuple[dict[int, Promise], dict[int, int]]:
+    """promise(), and the free units (on hand less reserved) of each variant summed over the
+    warehouses, from the same two queries (a product page shows both)."""
     wanted = _merge(lines)
     if not wanted:
-        return {}
-    known = facts(session, wanted)
+        return {}, {}
+    known: dict[int, ItemFacts] = {}
     stock = {vid: _Stock({}, {}, {}) for vid in wanted}
-    for vid, warehouse, free, back in session.execute(
-            select(StockLevel.variant_id, StockLevel.warehouse,
+    for vid, sku, back, drop, supplier, lead, warehouse, free, backordered in session.execute(
+            select(Variant.id, Variant.sku, Product.backorderable, Product.drop_ship,
+                   Product.supplier_id, Supplier.lead_days, StockLevel.warehouse,
                    StockLevel.on_hand - StockLevel.reserved, StockLevel.backordered)
-            .where(StockLevel.variant_id.in_(wanted), StockLevel.warehouse.in_(warehouses))):
-        stock[vid].free[warehouse] = int(free)
-        stock[vid].backordered[warehouse] = int(back)
+            .join(Product, Product.id == Variant.product_id)
+            .outerjoin(Supplier, Supplier.id == Product.supplier_id)
+            .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id,
+                                        StockLevel.warehouse.in_(warehouses)))
+            .where(Variant.id.in_(wanted))):
+        known.setdefault(vid, _item_facts(vid, sku, back, drop, supplier, lead))
+        if warehouse is not None:
+            stock[vid].free[warehouse] = int(free)
+            stock[vid].backordered[warehouse] = int(backordered)
     for vid, by_warehouse in _arrivals(session, wanted, warehouses).items():
         stock[vid].arrivals = by_warehouse
-    return {vid: _plan(vid, quantity, known.get(vid), stock[vid], warehouses, today)
-            for vid, quantity in wanted.items()}
+    promises = {vid: _plan(vid, quantity, known.get(vid), stock[vid], warehouses, today)
+                for vid, quantity in wanted.items()}
+    return promises, {vid: sum(stock[vid].free.values()) for vid in wanted}
 
 
 # -- reservations ---------------------------------------------------------------------------

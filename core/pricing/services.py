@@ -214,11 +214,33 @@ def price_items(session: Session, ctx: PricingContext, items: Sequence[tuple[int
 
     Promotions that need a coupon or a subtotal are left for the cart.
     """
-    facts = load_facts(session, ctx, [vid for vid, _ in items])
-    promotions = [p for p in load_promotions(session, ctx)
-                  if p.coupon_code is None and p.min_subtotal is None]
-    return {vid: engine.price(ctx, [(_facts_for(facts, vid), qty)], promotions).lines[0]
+    return price_loaded(ctx, load_facts(session, ctx, [vid for vid, _ in items]), items,
+                        item_promotions(session, ctx))
+
+
+def item_promotions(session: Session, ctx: PricingContext) -> list[PromotionInfo]:
+    """The promotions a single item's price shows: none that needs a coupon or a subtotal."""
+    return [p for p in load_promotions(session, ctx)
+            if p.coupon_code is None and p.min_subtotal is None]
+
+
+def price_loaded(ctx: PricingContext, facts: dict[int, LineFacts],
+                 items: Sequence[tuple[int, int]],
+                 promotions: list[PromotionInfo]) -> dict[int, PricedLine]:
+    """price_items() over facts already loaded (load_facts), with item_promotions()."""
+    return {vid: engine.price(ctx, [(facts[vid], qty)], promotions).lines[0]
             for vid, qty in items if vid in facts and facts[vid].candidates}
+
+
+def offer_loaded(ctx: PricingContext, facts: dict[int, LineFacts], variant_id: int,
+                 quantity: int, promotions: list[PromotionInfo]
+                 ) -> tuple[PricedLine | None, list[tuple[int, Decimal]]]:
+    """offer() over facts already loaded (load_facts), with item_promotions()."""
+    found = _facts_for(facts, variant_id)
+    if not found.candidates:
+        return None, []
+    line = engine.price(ctx, [(found, quantity)], promotions).lines[0]
+    return line, engine.quantity_breaks(found, ctx)
 
 
 def offer(session: Session, ctx: PricingContext, variant_id: int, quantity: int
@@ -227,10 +249,5 @@ def offer(session: Session, ctx: PricingContext, variant_id: int, quantity: int
 
     (None, []) when the variant has no price for the buyer.
     """
-    found = _facts_for(load_facts(session, ctx, [variant_id]), variant_id)
-    if not found.candidates:
-        return None, []
-    promotions = [p for p in load_promotions(session, ctx)
-                  if p.coupon_code is None and p.min_subtotal is None]
-    line = engine.price(ctx, [(found, quantity)], promotions).lines[0]
-    return line, engine.quantity_breaks(found, ctx)
+    return offer_loaded(ctx, load_facts(session, ctx, [variant_id]), variant_id, quantity,
+                        item_promotions(session, ctx))

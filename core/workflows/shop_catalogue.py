@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import and_, exists, false, func, literal, or_, select, union_all
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core import cache
 from core.catalog import search as fulltext
@@ -288,21 +288,31 @@ def _facets(session: Session, ctx: PricingContext, scoped, base,
 def _cards(session: Session, ctx: PricingContext, rows,
            warehouses: list[str]) -> list[ProductCard]:
     """Cards with the viewer's lowest variant price and the free stock in the channel's
-    `warehouses`: two queries plus pricing."""
+    `warehouses`: two queries (the variants with their stock, their prices)."""
+    variants = _card_variants(session, rows, warehouses)
+    priced = pricing.price_items(session, ctx, [(vid, 1) for vid, _, _ in variants])
+    return _make_cards(rows, variants, priced)
+
+
+def _card_variants(session: Session, rows, warehouses: list[str]) -> list[tuple[int, int, int]]:
+    """(variant id, product id, free units) of the active variants of the rows' products."""
     ids = [r.id for r in rows]
     if not ids:
         return []
-    variants = session.execute(
+    return [(vid, pid, int(free)) for vid, pid, free in session.execute(
         select(Variant.id, Variant.product_id,
                func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
         .outerjoin(StockLevel, and_(StockLevel.variant_id == Variant.id,
                                     StockLevel.warehouse.in_(warehouses)))
         .where(Variant.product_id.in_(ids), Variant.active)
-        .group_by(Variant.id, Variant.product_id)).all()
-    priced = pricing.price_items(session, ctx, [(vid, 1) for vid, _, _ in variants])
+        .group_by(Variant.id, Variant.product_id))]
+
+
+def _make_cards(rows, variants: list[tuple[int, int, int]],
+                priced: dict[int, PricedLine]) -> list[ProductCard]:
     by_product: dict[int, list[tuple[PricedLine | None, int]]] = defaultdict(list)
     for vid, pid, available in variants:
-        by_product[pid].append((priced.get(vid), int(available)))
+        by_product[pid].append((priced.get(vid), available))
     cards = []
     for r in rows:
         offers = by_product.get(r.id, [])
@@ -324,40 +334,63 @@ class ProductView:
     available: dict[int, int]
     related: dict[str, list[ProductCard]]
     promises: dict[int, inventory.Promise] = field(default_factory=dict)  # by variant id
+    variants: list[Variant] = field(default_factory=list)  # the active ones
+    chosen: Variant | None = None
+    offer: PricedLine | None = None  # the chosen variant's price for the quantity
+    breaks: list[tuple[int, Decimal]] = field(default_factory=list)
+    problem: str | None = None  # why the chosen variant cannot be priced
 
 
 def product_page(session: Session, ctx: PricingContext, channel_id: int, slug: str, *,
-                 quantity: int = 1) -> ProductView:
-    """A sellable product with variants, attributes, stock, each variant's promise for
-    `quantity` units (when it ships: from stock, an expected arrival, the supplier's lead
-    time) and related products."""
+                 quantity: int = 1, variant_id: int | None = None) -> ProductView:
+    """A sellable product with variants, attributes, pictures, stock, each variant's promise
+    for `quantity` units (when it ships: from stock, an expected arrival, the supplier's lead
+    time), related products, and the price of `quantity` of the chosen variant (`variant_id`
+    when it is one of the product's active variants, else the first). Seven queries: the
+    product with its category and pictures, its variants with their attributes, the related
+    products, their variants' stock, the page's variants with their stock, open arrivals,
+    and the prices of every variant shown."""
     in_channel = sellable(session, channel_id)
-    product = session.scalar(
+    product = session.scalars(
         select(Product).where(Product.slug == slug, in_channel)
-        .options(selectinload(Product.variants).selectinload(Variant.attribute_values),
-                 selectinload(Product.category)))
+        .options(joinedload(Product.category), joinedload(Product.images),
+                 selectinload(Product.variants).joinedload(Variant.attribute_values))
+    ).unique().first()
     if product is None:
         raise NotFound("We could not find that product.")
     ids = [v.id for v in product.variants]
+    variants = [v for v in product.variants if v.active]
+    chosen = next((v for v in variants if v.id == variant_id), variants[0] if variants else None)
     warehouses = channel_warehouses(session, ctx)
-    available = dict(session.execute(
-        select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .where(StockLevel.variant_id.in_(ids), StockLevel.warehouse.in_(warehouses))
-        .group_by(StockLevel.variant_id)).all())
     relations = session.execute(
-        select(ProductRelation.kind, Product.id, Product.slug, Product.name, Product.brand,
-               Product.image, Product.backorderable, Product.drop_ship, Product.supplier_id)
+        select(ProductRelation.kind, *_CARD_COLUMNS)
         .join(Product, Product.id == ProductRelation.related_id)
         .where(ProductRelation.product_id == product.id, in_channel)
         .order_by(ProductRelation.kind, ProductRelation.position)).all()
-    cards = {c.id: c for c in _cards(session, ctx, relations, warehouses)}
+    card_variants = _card_variants(session, relations, warehouses)
+    promises, available = inventory.availability(session, [(vid, quantity) for vid in ids],
+                                                 today=ctx.day, warehouses=warehouses)
+    # One pricing pass for the related cards (one unit each) and the chosen quantity.
+    shown = [vid for vid, _, _ in card_variants]
+    offer, breaks, problem = None, [], None
+    try:
+        facts = pricing.load_facts(session, ctx, shown + ([chosen.id] if chosen else []))
+    except DomainError as err:  # the chosen variant cannot be priced here (no tax rate)
+        facts, problem = pricing.load_facts(session, ctx, shown), str(err)
+    promotions = pricing.item_promotions(session, ctx)
+    priced = pricing.price_loaded(ctx, facts, [(vid, 1) for vid, _, _ in card_variants],
+                                  promotions)
+    cards = {c.id: c for c in _make_cards(relations, card_variants, priced)}
     related: dict[str, list[ProductCard]] = defaultdict(list)
     for row in relations:
         related[row.kind].append(cards[row.id])
-    promises = inventory.promise(session, [(vid, quantity) for vid in ids], today=ctx.day,
-                                 warehouses=warehouses)
-    return ProductView(product, {vid: int(available.get(vid, 0)) for vid in ids}, dict(related),
-                       promises)
+    if chosen is not None and problem is None:
+        try:
+            offer, breaks = pricing.offer_loaded(ctx, facts, chosen.id, quantity, promotions)
+        except DomainError as err:
+            problem = str(err)
+    return ProductView(product, {vid: available.get(vid, 0) for vid in ids}, dict(related),
+                       promises, variants, chosen, offer, breaks, problem)
 
 
 def find_variant_by_sku(session: Session, channel_id: int, sku: str) -> Variant | None:
