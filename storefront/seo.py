@@ -57,13 +57,13 @@ def private_request() -> bool:
     return request.path.startswith(PRIVATE_PATHS) or current_account() is not None
 
 
-def page_meta(*, description: str | None = None, path: str | None = None,
+def page_meta(*, description: str | None = None, url: str | None = None,
               noindex: bool = False, **fields) -> PageMeta:
-    """A page's meta: `description` (default: SHOP_DESCRIPTION), canonical at `path` (default:
+    """A page's meta: `description` (default: SHOP_DESCRIPTION), canonical `url` (default:
     this request's path without its query string); none for a page that is not indexed."""
     settings = _settings()
     hidden = noindex or private_request()
-    canonical = None if hidden else links.shop_page(settings, path or request.path)
+    canonical = None if hidden else (url or links.shop_page(settings, request.path))
     return PageMeta(description=seo.describe(description or settings.SHOP_DESCRIPTION),
                     canonical=canonical, noindex=hidden, **fields)
 
@@ -73,6 +73,16 @@ def default_meta() -> dict:
     return {"default_meta": page_meta}
 
 
+def _shop_name() -> str:
+    return current_app.jinja_env.globals.get("app_title", "Marketline")
+
+
+def search_meta(text: str) -> PageMeta:
+    """Search results are never indexed (robots.txt keeps crawlers out of them too)."""
+    return page_meta(description=f"Products matching “{text}” at {_shop_name()}." if text
+                     else None, noindex=True)
+
+
 def _trail_items(crumbs: Iterable[seo.Crumb]) -> list[tuple[str, str]]:
     settings = _settings()
     return [("Home", links.shop_home(settings))] + [
@@ -80,10 +90,9 @@ def _trail_items(crumbs: Iterable[seo.Crumb]) -> list[tuple[str, str]]:
 
 
 def category_meta(category, trail: list[seo.Crumb], *, total: int, page: int) -> PageMeta:
-    path = f"/c/{category.slug}" + (f"?page={page}" if page > 1 else "")
-    text = seo.category_description(category.name, category.description, total,
-                                    current_app.jinja_env.globals.get("app_title", "our shop"))
-    return page_meta(description=text, path=path,
+    url = links.category_page(_settings(), category.slug) + (f"?page={page}" if page > 1 else "")
+    text = seo.category_description(category.name, category.description, total, _shop_name())
+    return page_meta(description=text, url=url,
                      json_ld=(seo.breadcrumb_list(_trail_items(trail)),))
 
 
@@ -96,7 +105,8 @@ def product_meta(view, trail: list[seo.Crumb], chosen, offer) -> PageMeta:
     promise = view.promises.get(chosen.id) if chosen is not None else None
     data = seo.product_data(product, chosen, offer, promise, url=url, image=image)
     crumbs = seo.breadcrumb_list(_trail_items(trail) + [(product.name, url)])
-    return page_meta(description=product.description or product.name, path=f"/p/{product.slug}",
+    return page_meta(description=product.description or f"{product.name} at {_shop_name()}",
+                     url=url,
                      og_type="product", image=image, json_ld=(data, crumbs))
 
 

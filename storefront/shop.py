@@ -90,15 +90,9 @@ def search():
         page = queries.browse(db_session, ctx, channel.id, query=text, filters=filters,
                               page=_int_arg("page", 1, 1, 10_000), per_page=PER_PAGE)
     except queries.ListingTooBroad as err:
-        return _too_broad("shop/search.html", err, q=text, ctx=ctx, seo=_search_meta(text))
+        return _too_broad("shop/search.html", err, q=text, ctx=ctx, seo=seo.search_meta(text))
     return render_page("shop/search.html", block="results", q=text, page=page, filters=filters,
-                       sorts=SORTS, ctx=ctx, seo=_search_meta(text))
-
-
-def _search_meta(text: str):
-    """Search results are never indexed (robots.txt keeps crawlers out too)."""
-    return seo.page_meta(description=f"Products matching “{text}” at Marketline." if text
-                         else None, noindex=True)
+                       sorts=SORTS, ctx=ctx, seo=seo.search_meta(text))
 
 
 def _offer(view, ctx):
@@ -123,9 +117,9 @@ def product(slug: str):
     channel, ctx = viewer()
     view = queries.product_page(db_session, ctx, channel.id, slug,
                                 quantity=_int_arg("quantity", 1, 1, MAX_QUANTITY))
-    chosen = _offer(view, ctx)
+    choice = _offer(view, ctx)
     trail = category_trail(db_session, view.product.category)
     return render_page("shop/product.html", block="offer", view=view, product=view.product,
                        ctx=ctx, trail=trail,
-                       seo=seo.product_meta(view, trail, chosen["chosen"], chosen["offer"]),
-                       **chosen)
+                       seo=seo.product_meta(view, trail, choice["chosen"], choice["offer"]),
+                       **choice)
