@@ -174,12 +174,12 @@ def sitemap_pages():
     return _xml(_urlset(urls))
 
 
-@bp.get("/sitemap-products-<int:part>.xml")
-def sitemap_products(part: int):
+@bp.get("/sitemap-products-<int:sitemap_file>.xml")
+def sitemap_products(sitemap_file: int):
     settings = _settings()
     channel_id = _channel_id()
-    if part < 1 or (part - 1) * seo.SITEMAP_URLS_PER_FILE >= max(
+    if sitemap_file < 1 or (sitemap_file - 1) * seo.SITEMAP_URLS_PER_FILE >= max(
             seo.sellable_count(db_session, channel_id), 1):
         return Response("No such sitemap.\n", status=404, mimetype="text/plain")
-    return _xml(_urlset(links.product_page(settings, slug)
-                        for slug in seo.sellable_slugs(db_session, channel_id, part=part)))
+    slugs = seo.sellable_slugs(db_session, channel_id, part=sitemap_file)
+    return _xml(_urlset(links.product_page(settings, slug) for slug in slugs))
