@@ -48,6 +48,11 @@ class Settings:
     # The storefront's public address: every absolute link (e-mails, documents) is built
     # from it (core.links), never from the request's Host.
     SHOP_URL: str = DEFAULT_SHOP_URL
+    # What search engines and shared links show of the home page and of any page without
+    # a description of its own (meta description, og:description; at most ~155 characters).
+    SHOP_DESCRIPTION: str = ("Office and coffee equipment for homes and businesses: paper, "
+                             "printers, coffee machines and more, with prices, stock and "
+                             "delivery dates.")
     REDIS_URL: str = ""
     SMTP_URL: str = ""
     MAIL_FROM: str = "Marketline <no-reply@marketline.example>"

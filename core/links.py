@@ -138,3 +138,22 @@ def quote_page_for(settings: Settings, number: str, *, customer_id: int,
     """A quote in the customer's account (none for a customer without a login)."""
     return for_customer(settings, customer_id=customer_id, can_sign_in=can_sign_in,
                         account_page=f"/account/quotes/{_part(number)}")
+
+
+def shop_page(settings: Settings, path: str) -> str:
+    """Any storefront path ("/c/paper?page=2") as an absolute address: canonical links,
+    the sitemap, Open Graph."""
+    return _shop(settings, "/" + path.lstrip("/"))
+
+
+def product_page(settings: Settings, slug: str) -> str:
+    return _shop(settings, f"/p/{_part(slug)}")
+
+
+def category_page(settings: Settings, slug: str) -> str:
+    return _shop(settings, f"/c/{_part(slug)}")
+
+
+def product_picture(settings: Settings, filename: str) -> str:
+    """A product's picture under MEDIA_DIR/products, served at /media/products/<filename>."""
+    return _shop(settings, f"/media/products/{quote(filename)}")

@@ -48,6 +48,9 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(statements.bp)
     from storefront import purchasing
     app.register_blueprint(purchasing.bp)
+    from storefront import seo
+    app.register_blueprint(seo.bp)
+    app.context_processor(seo.default_meta)
     app.jinja_env.globals.update(app_title="Marketline", home_endpoint="shop.home")
     from core import cache
     cache.listings.configure(app.config["MARKETLINE"].LISTING_CACHE_SECONDS)

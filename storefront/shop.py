@@ -10,6 +10,8 @@ from core.web.htmx import htmx
 from core.web.render import render_page
 from core.workflows import shop_catalogue as queries
 from core.workflows.shop_catalogue import SORTS, Filters
+from core.workflows.seo import category_trail
+from storefront import seo
 from storefront.viewer import viewer
 
 bp = Blueprint("shop", __name__)
@@ -45,7 +47,7 @@ def home():
     channel, ctx = viewer()
     newest = queries.browse(db_session, ctx, channel.id, filters=Filters(sort="newest"),
                             per_page=8, facets=False)
-    return render_page("shop/home.html", featured=newest.items, ctx=ctx)
+    return render_page("shop/home.html", featured=newest.items, ctx=ctx, seo=seo.page_meta())
 
 
 def _too_broad(template: str, err: queries.ListingTooBroad, **context):
@@ -63,14 +65,18 @@ def _too_broad(template: str, err: queries.ListingTooBroad, **context):
 def category(slug: str):
     channel, ctx = viewer()
     found = queries.category_by_slug(db_session, slug)
+    trail = category_trail(db_session, found)
+    number = _int_arg("page", 1, 1, 10_000)
     try:
         filters = Filters.parse(request.args)
         page = queries.browse(db_session, ctx, channel.id, category=found, filters=filters,
-                              page=_int_arg("page", 1, 1, 10_000), per_page=PER_PAGE)
+                              page=number, per_page=PER_PAGE)
     except queries.ListingTooBroad as err:
-        return _too_broad("shop/category.html", err, category=found, ctx=ctx)
+        return _too_broad("shop/category.html", err, category=found, ctx=ctx, trail=trail,
+                          seo=seo.category_meta(found, trail, total=0, page=number))
     return render_page("shop/category.html", block="results", category=found, page=page,
-                       filters=filters, sorts=SORTS, ctx=ctx)
+                       filters=filters, sorts=SORTS, ctx=ctx, trail=trail,
+                       seo=seo.category_meta(found, trail, total=page.total, page=number))
 
 
 @bp.get("/search")
@@ -82,9 +88,9 @@ def search():
         page = queries.browse(db_session, ctx, channel.id, query=text, filters=filters,
                               page=_int_arg("page", 1, 1, 10_000), per_page=PER_PAGE)
     except queries.ListingTooBroad as err:
-        return _too_broad("shop/search.html", err, q=text, ctx=ctx)
+        return _too_broad("shop/search.html", err, q=text, ctx=ctx, seo=seo.search_meta(text))
     return render_page("shop/search.html", block="results", q=text, page=page, filters=filters,
-                       sorts=SORTS, ctx=ctx)
+                       sorts=SORTS, ctx=ctx, seo=seo.search_meta(text))
 
 
 @bp.get("/p/<slug>")
@@ -93,7 +99,9 @@ def product(slug: str):
     quantity = _int_arg("quantity", 1, 1, MAX_QUANTITY)
     view = queries.product_page(db_session, ctx, channel.id, slug, quantity=quantity,
                                 variant_id=_int_arg("variant", 0, 0, 2**31))
+    trail = category_trail(db_session, view.product.category)
     return render_page("shop/product.html", block="offer", view=view, product=view.product,
-                       ctx=ctx, variants=view.variants, chosen=view.chosen,
-                       quantity=quantity, offer=view.offer, breaks=view.breaks,
-                       problem=view.problem)
+                       ctx=ctx, trail=trail,
+                       seo=seo.product_meta(view, trail, view.chosen, view.offer),
+                       variants=view.variants, chosen=view.chosen, quantity=quantity,
+                       offer=view.offer, breaks=view.breaks, problem=view.problem)

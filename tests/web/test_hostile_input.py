@@ -282,6 +282,9 @@ class Scene:
     def category(self):
         return "paper"
 
+    def sitemap_file(self):  # /sitemap-products-<n>.xml: the first file of products
+        return 1
+
     def product(self):
         from core.catalog.models import Product
         return self._one(select(Product.slug).where(Product.id == int(self["product_id"])))

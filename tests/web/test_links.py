@@ -49,6 +49,11 @@ SHOP_LINKS = [
     (lambda s: links.approvals_page(s), "approvals.index", {}),
     (lambda s: links.quote_page_for(s, "QT-000123", customer_id=1, can_sign_in=True),
      "quotes.detail", {"quote": "QT-000123"}),
+    (lambda s: links.product_page(s, "brother-laser-printer"), "shop.product",
+     {"slug": "brother-laser-printer"}),
+    (lambda s: links.category_page(s, "paper"), "shop.category", {"slug": "paper"}),
+    (lambda s: links.shop_page(s, "/sitemap.xml"), "seo.sitemap_index", {}),
+    (lambda s: links.product_picture(s, "ab12.png"), "media", {"filename": "products/ab12.png"}),
 ]
 
 
