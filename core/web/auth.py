@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, g, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from core.agents import services as agents
 from core.audit import Actor
@@ -87,15 +87,18 @@ def init_auth(app: Flask, realm: Realm) -> LoginManager:
     manager.localize_callback = lambda message: (
         idle_message(settings.CONSOLE_IDLE_MINUTES) if g.get(_IDLE) else message)
 
+    # Built once: each request only binds the session id and the time.
+    load_session = (select(LoginSession, realm.model)
+                    .join(realm.model, realm.model.id == LoginSession.user_id)
+                    .where(LoginSession.id == bindparam("session_id"),
+                           LoginSession.realm == realm.name,
+                           LoginSession.expires_at > bindparam("now"),
+                           realm.model.active.is_(True)))
+
     @manager.user_loader
     def _load(session_id: str):
         now = utcnow()
-        row = db_session.execute(
-            select(LoginSession, realm.model)
-            .join(realm.model, realm.model.id == LoginSession.user_id)
-            .where(LoginSession.id == session_id, LoginSession.realm == realm.name,
-                   LoginSession.expires_at > now, realm.model.active.is_(True))
-        ).first()
+        row = db_session.execute(load_session, {"session_id": session_id, "now": now}).first()
         if row is None:
             return None
         login, user = row

@@ -7,6 +7,8 @@ phone_digits and lower(address company), btree on number, postal_code and order 
 see migration 0006), each branch capped at `limit` rows and tagged with a rank. The
 customers are then read by primary key and ordered: exact matches (customer number, order
 number, e-mail) first, then postcode, then partial matches, by name within a rank.
+The statement of each shape (which branches, how many name words) is built once per process
+with the values as bound parameters: a search only binds them (see _Shape).
 
 Substring matches need three characters (a trigram); shorter input only finds exact keys.
 """
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy import Select, String, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from core.customers.models import Customer, CustomerAddress
@@ -111,57 +114,105 @@ def _contains_branch(column, rank: int, where, limit: int) -> Select:
     return select(sub.c.customer_id, sub.c.rank)
 
 
-def _branches(text: str, limit: int) -> list[Select]:
+@dataclass(frozen=True)
+class _Shape:
+    """Which branches a search text takes (and how many name words): the statement's form.
+
+    The values themselves are bound parameters, so one statement per shape is built once
+    per process (a few dozen shapes in practice) and only its parameters change: building
+    and keying the SQL expression cost more than the statement takes to run.
+    """
+
+    number: bool = False
+    order: bool = False
+    email: bool = False
+    postcode: bool = False
+    name_words: int = 0  # > 0: the name, company (and e-mail part) substring branches
+    email_part: bool = False
+    phone: bool = False
+
+
+def _parse(text: str) -> tuple[_Shape, dict[str, str]]:
+    """The shape of the search for `text` and the values of its parameters."""
     lowered = text.lower()
-    branches: list[Select] = []
-    if number := series_number("customer", text):
-        branches.append(_branch(Customer.id, BY_NUMBER, Customer.number == number, limit))
+    params: dict[str, str] = {}
+    number = series_number("customer", text)
+    if number:
+        params["number"] = number
     # A bare number is a customer number, a phone or a postcode; orders need their prefix.
     order_number = series_number("order", text) if text[:1].isalpha() else None
     if order_number:
-        branches.append(_branch(Order.customer_id, BY_ORDER,
-                                (Order.number == order_number) & Order.customer_id.is_not(None),
-                                limit))
-    if "@" in text:
-        branches.append(_branch(Customer.id, BY_EMAIL, func.lower(Customer.email) == lowered,
-                                limit))
-    if _POSTCODE.match(text) and any(ch.isdigit() for ch in text):
-        branches.append(_branch(Customer.id, BY_POSTCODE,
-                                Customer.postal_code == text.upper(), limit))
+        params["order_number"] = order_number
+    email = "@" in text
+    if email:
+        params["email"] = lowered
+    postcode = bool(_POSTCODE.match(text)) and any(ch.isdigit() for ch in text)
+    if postcode:
+        params["postcode"] = text.upper()
     words = [w for w in lowered.split() if w]
     is_key = bool(order_number) or (number is not None and not text.isdigit())
+    name_words = 0
+    email_part = False
     if (any(len(w) >= MIN_CONTAINS for w in words) and not _PHONE_CHARS.match(text)
             and not is_key):
+        name_words = len(words)
+        for i, word in enumerate(words):
+            params[f"word{i}"] = _contains(word)
+        params["contains"] = _contains(lowered)
+        email_part = " " not in lowered
+    needle = phone_needle(text)
+    if needle:
+        params["phone"] = _contains(needle)
+    return _Shape(number=number is not None, order=bool(order_number), email=email,
+                  postcode=postcode, name_words=name_words, email_part=email_part,
+                  phone=needle is not None), params
+
+
+def _branches(shape: _Shape, limit: int) -> list[Select]:
+    branches: list[Select] = []
+    if shape.number:
+        branches.append(_branch(Customer.id, BY_NUMBER,
+                                Customer.number == bindparam("number"), limit))
+    if shape.order:
+        branches.append(_branch(Order.customer_id, BY_ORDER,
+                                (Order.number == bindparam("order_number"))
+                                & Order.customer_id.is_not(None),
+                                limit))
+    if shape.email:
+        branches.append(_branch(Customer.id, BY_EMAIL,
+                                func.lower(Customer.email) == bindparam("email"), limit))
+    if shape.postcode:
+        branches.append(_branch(Customer.id, BY_POSTCODE,
+                                Customer.postal_code == bindparam("postcode"), limit))
+    if shape.name_words:
         name = func.lower(Customer.name)
         where = None
-        for word in words:
-            clause = name.like(_contains(word), escape="\\")
+        for i in range(shape.name_words):
+            clause = name.like(bindparam(f"word{i}", type_=String), escape="\\")
             where = clause if where is None else where & clause
         branches.append(_contains_branch(Customer.id, BY_NAME, where, limit))
         branches.append(_contains_branch(CustomerAddress.customer_id, BY_COMPANY,
-                                func.lower(CustomerAddress.company).like(_contains(lowered),
+                                func.lower(CustomerAddress.company).like(bindparam("contains", type_=String),
                                                                           escape="\\"),
                                 limit))
-        if " " not in lowered:
+        if shape.email_part:
             branches.append(_contains_branch(Customer.id, BY_EMAIL_PART,
-                                    func.lower(Customer.email).like(_contains(lowered),
+                                    func.lower(Customer.email).like(bindparam("contains", type_=String),
                                                                     escape="\\"),
                                     limit))
-    if needle := phone_needle(text):
+    if shape.phone:
         branches.append(_contains_branch(Customer.id, BY_PHONE,
-                                Customer.phone_digits.like(_contains(needle), escape="\\"),
+                                Customer.phone_digits.like(bindparam("phone", type_=String), escape="\\"),
                                 limit))
     return branches
 
 
-def search_customers(session: Session, text: str, limit: int = 20) -> list[CustomerHit]:
-    """Customers matching `text` on any key, exact matches first; one SQL statement."""
-    text = " ".join((text or "").split())[:MAX_TEXT]
-    if not text or limit < 1:
-        return []
-    branches = _branches(text, limit)
+@lru_cache(maxsize=256)
+def _statement(shape: _Shape, limit: int) -> Select | None:
+    """The one statement of a search of this shape, its values left as parameters."""
+    branches = _branches(shape, limit)
     if not branches:
-        return []
+        return None
     matches = union_all(*branches).subquery("matches")
     best = (select(matches.c.customer_id, func.min(matches.c.rank).label("rank"))
             .group_by(matches.c.customer_id).subquery("best"))
@@ -170,12 +221,24 @@ def search_customers(session: Session, text: str, limit: int = 20) -> list[Custo
                .order_by(CustomerAddress.default_billing.desc(),
                          CustomerAddress.default_shipping.desc(), CustomerAddress.id)
                .limit(1).scalar_subquery())
-    rows = session.execute(
-        select(Customer.id, Customer.number, Customer.kind, Customer.name, Customer.email,
-               Customer.phone, Customer.postal_code, func.coalesce(company, ""), best.c.rank)
-        .join(best, best.c.customer_id == Customer.id)
-        .order_by(best.c.rank, Customer.name, Customer.id)
-        .limit(limit))
+    return (select(Customer.id, Customer.number, Customer.kind, Customer.name, Customer.email,
+                   Customer.phone, Customer.postal_code, func.coalesce(company, ""),
+                   best.c.rank)
+            .join(best, best.c.customer_id == Customer.id)
+            .order_by(best.c.rank, Customer.name, Customer.id)
+            .limit(limit))
+
+
+def search_customers(session: Session, text: str, limit: int = 20) -> list[CustomerHit]:
+    """Customers matching `text` on any key, exact matches first; one SQL statement."""
+    text = " ".join((text or "").split())[:MAX_TEXT]
+    if not text or limit < 1:
+        return []
+    shape, params = _parse(text)
+    statement = _statement(shape, limit)
+    if statement is None:
+        return []
+    rows = session.execute(statement, params)
     return [CustomerHit(id=r[0], number=r[1], kind=r[2], name=r[3], email=r[4], phone=r[5],
                         postal_code=r[6], company=r[7], matched_on=MATCH_LABELS[r[8]])
             for r in rows]

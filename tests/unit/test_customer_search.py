@@ -138,6 +138,18 @@ def test_one_sql_statement_whatever_the_number_of_matches(db, connection):
     assert few.count == many.count == 1
 
 
+def test_searches_of_one_shape_share_a_statement_but_not_their_values(db):
+    """The statement of a shape is built once; each search binds its own words."""
+    first = CustomerFactory(name="Quillon Apple", email="qa@test.example")
+    second = CustomerFactory(name="Quillon Berry", email="qb@test.example")
+    db.flush()
+    assert numbers(search_customers(db, "quillon apple")) == [first.number]
+    assert numbers(search_customers(db, "quillon berry")) == [second.number]
+    assert numbers(search_customers(db, "QB@test.example"))[:1] == [second.number]
+    assert numbers(search_customers(db, "qa@test.example"))[:1] == [first.number]
+    assert search_customers(db, "quillon cherry") == []
+
+
 def test_number_and_phone_parsing():
     assert series_number("customer", "c-000042") == "C-000042"
     assert series_number("customer", "42") == "C-000042"
