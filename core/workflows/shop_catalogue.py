@@ -252,10 +252,8 @@ def _best_matches(session: Session, query: str, narrowed: list, offset: int, per
                                                                 dialect="postgresql")
     left = literal(want) - select(func.count()).select_from(first).scalar_subquery()
     rest = tier(other, 1, left).cte("other_tier")
-    both = union_all(select(first), select(rest)).subquery("best")
-    return session.execute(
-        select(*(both.c[c.key] for c in _CARD_COLUMNS))
-        .order_by(both.c.tier, both.c.name, both.c.id).limit(per_page).offset(offset)).all()
+    return session.execute(union_all(select(first), select(rest))
+                           .order_by("tier", "name", "id").limit(per_page).offset(offset)).all()
 
 
 def _facets(session: Session, ctx: PricingContext, scoped, base,
