@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, current_app, request
 
 from core import links
 from core.config import Settings
 from core.pricing import services as pricing
 from core.web.auth import current_account
-from core.web.db import db_session
+from core.web.db import EXTENSION as SESSIONS, db_session
 from core.workflows import seo
 from storefront.viewer import B2C
 
@@ -123,9 +123,9 @@ def robots():
     return Response("\n".join(lines), mimetype="text/plain")
 
 
-def _xml(rows: Iterator[str]) -> Response:
-    """A streamed XML answer: rows are produced while the client reads."""
-    response = Response(stream_with_context(rows), mimetype="application/xml")
+def _xml(rows: Iterable[str]) -> Response:
+    """An XML answer; a generator of rows is streamed while the client reads."""
+    response = Response(rows, mimetype="application/xml")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
@@ -172,7 +172,7 @@ def sitemap_pages():
     settings = _settings()
     urls = [links.shop_home(settings)] + [links.category_page(settings, slug)
                                           for slug in seo.active_category_slugs(db_session)]
-    return _xml(_urlset(urls))
+    return _xml("".join(_urlset(urls)))
 
 
 @bp.get("/sitemap-products-<int:sitemap_file>.xml")
@@ -182,5 +182,13 @@ def sitemap_products(sitemap_file: int):
     if sitemap_file < 1 or (sitemap_file - 1) * seo.SITEMAP_URLS_PER_FILE >= max(
             seo.sellable_count(db_session, channel_id), 1):
         return Response("No such sitemap.\n", status=404, mimetype="text/plain")
-    slugs = seo.sellable_slugs(db_session, channel_id, part=sitemap_file)
-    return _xml(_urlset(links.product_page(settings, slug) for slug in slugs))
+    factory = current_app.extensions[SESSIONS]
+
+    def rows() -> Iterator[str]:
+        # Streamed after the view has returned and its request (and session) ended: a
+        # session of its own, closed when the last row is sent or the client goes away.
+        with factory() as session:
+            slugs = seo.sellable_slugs(session, channel_id, part=sitemap_file)
+            yield from _urlset(links.product_page(settings, slug) for slug in slugs)
+
+    return _xml(rows())
