@@ -35,7 +35,7 @@ from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.htmx import htmx
 from core.web.render import render_page
-from storefront.cart import current_cart
+from storefront.cart import current_cart, discard_cart
 from storefront.forms import CheckoutForm
 from storefront.limits import count, limits, problem
 from core.web.payments import card_form_context, gateway
@@ -191,8 +191,7 @@ def place():
                       region=address["region"])
         user = current_account()
         key = orders.attempt_key("checkout", cart.id, form.key.data)
-        resubmitted = orders.find_by_key(db_session, key) is not None
-        order = orders.place_order(
+        order, placed = orders.place_or_find(
             db_session,
             checkout=orders.Checkout(lines=[(l.variant_id, l.quantity) for l in cart.lines],
                                      email=form.email.data.strip().lower(),
@@ -206,7 +205,7 @@ def place():
             idempotency_key=key)
         # The same submission again (a double click, a retry) returns the order placed the
         # first time: its company steps ran then (confirmed on account, address saved).
-        if company_user is not None and not resubmitted and order.status == "pending_payment":
+        if company_user is not None and placed and order.status == "pending_payment":
             _company_steps(order, form, company_user, on_account=on_account)
         if gift_code:  # in the order's transaction: no order without its gift card, nor back
             _pay_with_gift_card(order, gift_code, card_given=bool(form.payment_method.data))
@@ -329,7 +328,7 @@ def _after_confirmation(order: Order) -> None:
         db_session.commit()
     cart = current_cart()
     if cart is not None:
-        db_session.delete(cart)
+        discard_cart(cart)
         db_session.commit()
 
 
