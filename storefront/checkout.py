@@ -29,7 +29,8 @@ from core.orders import services as orders
 from core.orders.models import Order
 from core.ratelimit import RateLimited
 from core.workflows import b2b_checkout
-from core.workflows.card_payments import PaymentOutcome, authorise_order, complete_authentication
+from core.workflows.card_payments import (PaymentOutcome, authorise_new_order, authorise_order,
+                                          complete_authentication)
 from core.workflows.order_page import awaiting_approval
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
@@ -212,8 +213,12 @@ def place():
     except DomainError as err:
         db_session.rollback()
         return _errors(form, {err.field or "form": str(err)})
-    db_session.commit()
     _remember(order)
+    if placed and orders.awaits_card_payment(order):  # its attempt committed with it
+        return _answer(authorise_new_order(db_session, gateway(), order,
+                                           payment_method=form.payment_method.data,
+                                           actor=current_actor(), commit=db_session.commit))
+    db_session.commit()
     if order.payment_state in ("captured", "on_account"):  # no card step
         return _answer(PaymentOutcome("authorised", order))
     outcome = authorise_order(db_session, gateway(), order.id,

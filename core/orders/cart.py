@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
@@ -41,8 +41,9 @@ def find_cart(session: Session, *, token: str | None = None, customer_id: int | 
         condition = (Cart.token == token) & Cart.customer_id.is_(None)
     else:
         return None
-    return session.scalar(select(Cart).where(condition).options(selectinload(Cart.lines))
-                          .order_by(Cart.id.desc()).limit(1))
+    # The cart and its lines in one statement (the LIMIT applies to the carts).
+    return session.scalars(select(Cart).where(condition).options(joinedload(Cart.lines))
+                           .order_by(Cart.id.desc()).limit(1)).unique().first()
 
 
 def open_cart(session: Session, *, token: str | None, customer_id: int | None,

@@ -2,7 +2,8 @@
 
 1. Lock the order; if a payment is already under way or done, answer with it (a double
    submit never makes a second PaymentIntent).
-2. Record the attempt with its idempotency key and commit, before Stripe is called.
+2. Record the attempt with its idempotency key and commit, before Stripe is called (a
+   checkout's new order: in its placement's transaction, authorise_new_order).
 3. Save the card for later shipments: attach the PaymentMethod to the holder's Stripe
    Customer (a registered customer keeps one, a guest gets one per order).
 4. Ask Stripe to authorise (manual capture) with customer + card; apply its answer; commit.
@@ -66,6 +67,31 @@ def authorise_order(session: Session, gateway: PaymentGateway, order_id: int, *,
     due = order.gross_total - order.amount_prepaid  # a gift card paid the rest
     attempt = payments.new_attempt(session, order, moto=moto, payment_method=payment_method,
                                    amount=due, earlier=len(made))
+    return _authorise(session, gateway, order, attempt, due, payment_method=payment_method,
+                      actor=actor, commit=commit, moto=moto,
+                      abandon_on_decline=abandon_on_decline)
+
+
+def authorise_new_order(session: Session, gateway: PaymentGateway, order: Order, *,
+                        payment_method: str, actor: audit.Actor,
+                        commit: Callable[[], None]) -> PaymentOutcome:
+    """authorise_order for an order placed in the session's open transaction: its first
+    attempt is recorded in that transaction and committed with the order, before Stripe
+    hears of it. Nothing can be under way for an order nobody else can see yet, and its
+    row is locked by its INSERT until that commit: no lock to take, no attempt to look for.
+    A checkout's order: a decline abandons it."""
+    due = order.gross_total - order.amount_prepaid  # a gift card paid the rest
+    attempt = payments.new_attempt(session, order, payment_method=payment_method, amount=due,
+                                   earlier=0)
+    return _authorise(session, gateway, order, attempt, due, payment_method=payment_method,
+                      actor=actor, commit=commit, moto=False, abandon_on_decline=True)
+
+
+def _authorise(session: Session, gateway: PaymentGateway, order: Order,
+               attempt: PaymentAttempt, due, *, payment_method: str, actor: audit.Actor,
+               commit: Callable[[], None], moto: bool,
+               abandon_on_decline: bool) -> PaymentOutcome:
+    """Steps 2-4 for an attempt just recorded (uncommitted)."""
     holder = payments.card_holder(session, order)
     commit()  # the attempt exists before Stripe hears of it
     stripe_customer = None
