@@ -7,27 +7,17 @@ the payment step) fails the test. Before the speed work of issue 17 (2026-12-06)
 import dataclasses
 
 import pytest
-from sqlalchemy import event
 
 from tests.conftest import csrf_token
+from tests.helpers import QueryCounter
 from tests.unit.test_orders import vid
 from tests.web.test_order_confirmations import GUEST, card, order_by_email
 
 CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
 
 
-class Statements:
+class Statements(QueryCounter):
     """The SQL statements (transaction control aside) sent on the test's connection."""
-
-    def __init__(self, connection):
-        self.connection, self.count = connection, 0
-
-    def __enter__(self):
-        event.listen(self.connection, "before_cursor_execute", self._hit)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.connection, "before_cursor_execute", self._hit)
 
     def _hit(self, _conn, _cursor, statement, *_args):
         if not statement.lstrip().upper().startswith(CONTROL):
