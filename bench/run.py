@@ -21,7 +21,10 @@ What it does, in order:
 5. Orders (bench.orders; BENCH_ORDERS=1 by default, 0 skips, "only" skips the pages):
    localstripe is started first on a free 127.0.0.1 port, its state in a private temp
    folder (TMPDIR), and the app gets STRIPE_API_BASE / STRIPE_JS_URL for it (and SMTP_URL
-   and REDIS_URL emptied: the order e-mails are printed to the discarded worker output).
+   emptied). As in production, the order e-mails go through Redis (BENCH_REDIS_URL, see
+   BENCH_SERVERS) to a Celery worker, which prints them to its log; its CPU per order is
+   reported beside the app's. BENCH_CELERY=0 sends them inline inside POST /checkout
+   (REDIS_URL emptied: Celery eager), as the development setup does.
    Before the servers start, a few sellable variants are topped up in stock and one order
    is bought in-process (it must work; its SQL is counted). After the page rounds,
    BENCH_ORDERS_SHOPPERS virtual shoppers (threads, a new visitor per loop) buy through the
@@ -652,9 +655,13 @@ def _main() -> int:
         # shopper comes from 127.0.0.1: the per-address payment limit is off for the bench.
         os.environ.update(SMTP_URL="", REDIS_URL="", RATE_LIMIT_PAYMENTS_PER_HOUR="0")
     worker = None
-    if cfg.servers > 1:
-        # Several app servers as production runs them: the e-mails go through Redis to a
-        # Celery worker (which prints them: still no SMTP), on a Redis database of our own.
+    # The orders run as production does (REDIS_URL set): the confirmation e-mail goes
+    # through Redis to a Celery worker, whose CPU per order is reported with the app's,
+    # instead of being rendered inside POST /checkout. BENCH_CELERY=0: e-mails inline.
+    celery = cfg.servers > 1 or (ocfg.enabled and os.environ.get("BENCH_CELERY", "1") != "0")
+    if celery:
+        # As production runs it: the e-mails go through Redis to a Celery worker (which
+        # prints them: still no SMTP), on a Redis database of our own.
         from bench import scaleout
         queue_url = scaleout.redis_url()
         scaleout.flush(queue_url)
@@ -739,7 +746,7 @@ def _main() -> int:
         if targets:
             servers["ceiling"] = [Server(_server_name("ceiling", n), "bench.ceiling:app", env,
                                          cfg.workers, OUT) for n in range(cfg.servers)]
-        if cfg.servers > 1:
+        if celery:
             worker = scaleout.Worker(env, OUT, int(os.environ.get("BENCH_CELERY_CONCURRENCY")
                                                    or 1))
             worker.start()

@@ -1,7 +1,8 @@
 """The cart: add from a product page, change quantities and coupons through htmx."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, session, url_for
+from flask import Blueprint, flash, g, request, session, url_for
+from sqlalchemy import inspect
 
 from core.errors import DomainError
 from core.orders import cart as carts
@@ -16,6 +17,7 @@ from storefront.viewer import viewer
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
 TOKEN_KEY = "cart_token"
+_READ = "marketline_cart"  # (whose, cart) read in this request
 
 
 def _customer_id() -> int | None:
@@ -25,19 +27,43 @@ def _customer_id() -> int | None:
 
 def current_cart(create: bool = False):
     """This visitor's cart: the signed-in login's own, or the guest cart named in the
-    session cookie."""
+    session cookie. Read once per request (the page's header reuses what the view read),
+    and again after a rollback or once it is deleted."""
     user = current_account()
     token = session.get(TOKEN_KEY)
+    whose = (user.id, None) if user is not None else (None, token)
+    if not create and (read := g.get(_READ)) is not None and read[0] == whose \
+            and _as_read(read[1]):
+        return read[1]
     if user is None:
         if create:
             cart = carts.open_cart(db_session, token=token, customer_id=None)
             session[TOKEN_KEY] = cart.token
-            return cart
-        return carts.find_cart(db_session, token=token)
-    if create:
-        return carts.open_cart(db_session, token=None, customer_id=user.customer_id,
+            whose = (None, cart.token)
+        else:
+            cart = carts.find_cart(db_session, token=token)
+    elif create:
+        cart = carts.open_cart(db_session, token=None, customer_id=user.customer_id,
                                user_id=user.id)
-    return carts.find_cart(db_session, user_id=user.id)
+    else:
+        cart = carts.find_cart(db_session, user_id=user.id)
+    g.pop(_READ, None)
+    if cart is not None:
+        setattr(g, _READ, (whose, cart))
+    return cart
+
+
+def _as_read(cart) -> bool:
+    """The cart read earlier in this request is still what the database has: in the
+    session and not expired (a rollback expires it), its lines loaded."""
+    state = inspect(cart)
+    return state.persistent and not state.expired_attributes and "lines" not in state.unloaded
+
+
+def discard_cart(cart) -> None:
+    """Delete the cart with its lines (the caller commits)."""
+    g.pop(_READ, None)
+    carts.discard(db_session, cart.id)
 
 
 def merge_guest_cart(user, token: str | None) -> None:

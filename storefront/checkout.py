@@ -29,13 +29,14 @@ from core.orders import services as orders
 from core.orders.models import Order
 from core.ratelimit import RateLimited
 from core.workflows import b2b_checkout
-from core.workflows.card_payments import PaymentOutcome, authorise_order, complete_authentication
+from core.workflows.card_payments import (PaymentOutcome, authorise_new_order, authorise_order,
+                                          complete_authentication)
 from core.workflows.order_page import awaiting_approval
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.htmx import htmx
 from core.web.render import render_page
-from storefront.cart import current_cart
+from storefront.cart import current_cart, discard_cart
 from storefront.forms import CheckoutForm
 from storefront.limits import count, limits, problem
 from core.web.payments import card_form_context, gateway
@@ -191,8 +192,7 @@ def place():
                       region=address["region"])
         user = current_account()
         key = orders.attempt_key("checkout", cart.id, form.key.data)
-        resubmitted = orders.find_by_key(db_session, key) is not None
-        order = orders.place_order(
+        order, placed = orders.place_or_find(
             db_session,
             checkout=orders.Checkout(lines=[(l.variant_id, l.quantity) for l in cart.lines],
                                      email=form.email.data.strip().lower(),
@@ -206,15 +206,19 @@ def place():
             idempotency_key=key)
         # The same submission again (a double click, a retry) returns the order placed the
         # first time: its company steps ran then (confirmed on account, address saved).
-        if company_user is not None and not resubmitted and order.status == "pending_payment":
+        if company_user is not None and placed and order.status == "pending_payment":
             _company_steps(order, form, company_user, on_account=on_account)
         if gift_code:  # in the order's transaction: no order without its gift card, nor back
             _pay_with_gift_card(order, gift_code, card_given=bool(form.payment_method.data))
     except DomainError as err:
         db_session.rollback()
         return _errors(form, {err.field or "form": str(err)})
-    db_session.commit()
     _remember(order)
+    if placed and orders.awaits_card_payment(order):  # its attempt committed with it
+        return _answer(authorise_new_order(db_session, gateway(), order,
+                                           payment_method=form.payment_method.data,
+                                           actor=current_actor(), commit=db_session.commit))
+    db_session.commit()
     if order.payment_state in ("captured", "on_account"):  # no card step
         return _answer(PaymentOutcome("authorised", order))
     outcome = authorise_order(db_session, gateway(), order.id,
@@ -329,7 +333,7 @@ def _after_confirmation(order: Order) -> None:
         db_session.commit()
     cart = current_cart()
     if cart is not None:
-        db_session.delete(cart)
+        discard_cart(cart)
         db_session.commit()
 
 

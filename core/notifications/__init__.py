@@ -154,6 +154,7 @@ def send_order_confirmation(order_id: int, resend: bool = False) -> bool:
             return False  # a redelivered task: the buyer has it already
         message = order_confirmation_message(session, order, settings=settings)
         number, to = order.number, order.email
+        session.expunge(order)  # kept as read for the audit below, not reloaded after rollback
         session.rollback()  # no transaction stays open while SMTP talks
         _deliver(settings, message)
         session.execute(update(Order).where(Order.id == order_id)

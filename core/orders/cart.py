@@ -7,8 +7,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
@@ -41,20 +41,26 @@ def find_cart(session: Session, *, token: str | None = None, customer_id: int | 
         condition = (Cart.token == token) & Cart.customer_id.is_(None)
     else:
         return None
-    return session.scalar(select(Cart).where(condition).options(selectinload(Cart.lines))
-                          .order_by(Cart.id.desc()).limit(1))
+    # The cart and its lines in one statement (the LIMIT applies to the carts).
+    return session.scalars(select(Cart).where(condition).options(joinedload(Cart.lines))
+                           .order_by(Cart.id.desc()).limit(1)).unique().first()
 
 
 def open_cart(session: Session, *, token: str | None, customer_id: int | None,
               user_id: int | None = None) -> Cart:
-    """The buyer's cart, made when there is none yet."""
+    """The buyer's cart, made when there is none yet (written with the session's next
+    flush: with its first line, one INSERT each)."""
     cart = find_cart(session, token=token, customer_id=customer_id, user_id=user_id)
     if cart is None:
         cart = Cart(token=secrets.token_urlsafe(24), customer_id=customer_id, user_id=user_id,
-                    coupon_codes=[])
+                    coupon_codes=[], lines=[])
         session.add(cart)
-        session.flush()
     return cart
+
+
+def discard(session: Session, cart_id: int) -> None:
+    """Delete the cart; its lines go with it (ON DELETE CASCADE). One statement."""
+    session.execute(delete(Cart).where(Cart.id == cart_id))
 
 
 def _check(session: Session, channel_id: int, ctx: PricingContext, variant_id: int,
@@ -63,6 +69,12 @@ def _check(session: Session, channel_id: int, ctx: PricingContext, variant_id: i
     for a product that allows backorders, or drop-shipped by its supplier."""
     if not 1 <= quantity <= MAX_LINE_QUANTITY:
         raise CartError(f"Enter a quantity from 1 to {MAX_LINE_QUANTITY}.", field="quantity")
+    with session.no_autoflush:  # reads the catalogue only: a new cart is written after
+        _check_item(session, channel_id, ctx, variant_id, quantity)
+
+
+def _check_item(session: Session, channel_id: int, ctx: PricingContext, variant_id: int,
+                quantity: int) -> None:
     variant = session.scalar(select(Variant).join(Product, Product.id == Variant.product_id)
                              .where(Variant.id == variant_id, Variant.active,
                                     sellable(session, channel_id)))

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -284,8 +284,22 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
     order costs what was quoted, whatever promotions started or ended since.
     Flushes; the caller commits.
     """
+    return place_or_find(session, checkout=checkout, channel=channel, ctx=ctx,
+                         customer_id=customer_id, actor=actor, idempotency_key=idempotency_key,
+                         overrides=overrides, attributed_channel=attributed_channel,
+                         promotions=promotions)[0]
+
+
+def place_or_find(session: Session, *, checkout: Checkout, channel: Channel,
+                  ctx: PricingContext, customer_id: int | None, actor: audit.Actor,
+                  idempotency_key: str, overrides: Mapping[int, PriceOverride] | None = None,
+                  attributed_channel: str | None = None,
+                  promotions: bool = True) -> tuple[Order, bool]:
+    """place_order, and whether it placed the order now: False when the key had placed it
+    already (a double click, a retry, or a concurrent submit that won the race). One
+    look-up of the key, for a caller that must know which it was."""
     if existing := find_by_key(session, idempotency_key):
-        return existing
+        return existing, False
     if not checkout.lines:
         raise OrderError("Your cart is empty.")
     variants = _check_sellable(session, channel, checkout.lines)
@@ -303,35 +317,38 @@ def place_order(session: Session, *, checkout: Checkout, channel: Channel, ctx: 
     warehouses = inventory.warehouses_for(session, ctx.channel.code)
     today = utcnow().date()
     try:
-        with session.begin_nested():  # the order number too: a lost race gives it back
-            order = _new_order(session, checkout, ctx, priced, ship, customer_id, actor,
-                               idempotency_key, channel_code, None)
+        # The order number, the stock and the order row together: a lost race gives all
+        # three back. Promised under the stock rows' locks: what the order gets is what it
+        # is promised, and the order row is written with its promised date.
+        with session.begin_nested():
+            number = next_number(session, "order")
+            stock = inventory.reserve(session, checkout.lines, warehouses=warehouses,
+                                      reference=number, by=actor.label, today=today,
+                                      skus={l.variant_id: l.sku for l in priced.lines})
+            promises = {vid: r.promise for vid, r in stock.items()}
+            promised = inventory.add_working_days(latest_ship_day(promises.values(), today),
+                                                  ship.transit_days)
+            order = _new_order(number, checkout, ctx, priced, ship, customer_id, actor,
+                               idempotency_key, channel_code, promised)
             session.add(order)
             session.flush()
     except IntegrityError:
         # A concurrent submit of the same checkout won the race: return its order.
         if existing := find_by_key(session, idempotency_key):
-            return existing
+            return existing, False
         raise
-    # Promised under the stock rows' locks: what the order gets is what it is promised.
-    stock = inventory.reserve(session, checkout.lines, warehouses=warehouses,
-                              reference=order.number, by=actor.label, today=today,
-                              skus={l.variant_id: l.sku for l in priced.lines})
-    promises = {vid: r.promise for vid, r in stock.items()}
-    order.promised_date = inventory.add_working_days(
-        latest_ship_day(promises.values(), today), ship.transit_days)
     _insert_lines(session, order, priced, stock, promises, ship.transit_days, overridden)
     _redeem(session, order, priced)
     audit.record(session, "order.placed", actor=actor, channel=channel_code, subject=order,
                  data={"number": order.number, "total": str(order.gross_total)})
     session.flush()
-    return order
+    return order, True
 
 
-def _new_order(session, checkout, ctx, priced, ship, customer_id, actor, key, channel_code,
+def _new_order(number, checkout, ctx, priced, ship, customer_id, actor, key, channel_code,
                promised: dt.date | None) -> Order:
     return Order(
-        number=next_number(session, "order"), idempotency_key=key, customer_id=customer_id,
+        number=number, idempotency_key=key, customer_id=customer_id,
         email=checkout.email, channel_code=channel_code, placed_by_kind=actor.kind,
         placed_by_id=actor.id, currency=ctx.channel.currency,
         prices_include_tax=ctx.channel.prices_include_tax, status=OrderStatus.PENDING_PAYMENT,
@@ -354,17 +371,24 @@ def _redeem(session: Session, order: Order, priced: PricedCart) -> None:
         raise OrderError(str(err)) from None
 
 
-def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
+def get_order(session: Session, order_id: int, *, lock: bool = False,
+              lines: bool = True) -> Order:
     """The order as the database has it now; with `lock`, under its row lock.
 
     Read afresh (populate_existing): our sessions keep objects after commit, and a copy
     loaded earlier (a page, a step before Stripe was called) would otherwise hide what
-    another transaction committed meanwhile, even when the row lock was just taken."""
-    stmt = (select(Order).where(Order.id == order_id).options(selectinload(Order.lines))
-            .execution_options(populate_existing=True))
+    another transaction committed meanwhile, even when the row lock was just taken.
+    `lines=False` for a caller that needs only the order's row (a payment step): its
+    lines are not read now, and a copy of them loaded earlier is dropped, so they are read
+    afresh if they are wanted after all."""
+    stmt = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    if lines:
+        stmt = stmt.options(selectinload(Order.lines))
     order = session.scalar(stmt.with_for_update() if lock else stmt)
     if order is None:
         raise NotFound("We could not find that order.")
+    if not lines and "lines" not in inspect(order).unloaded:
+        session.expire(order, ["lines"])
     return order
 
 

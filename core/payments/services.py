@@ -38,11 +38,14 @@ CHALLENGE_WINDOW = dt.timedelta(minutes=15)
 
 def new_attempt(session: Session, order: Order, *, moto: bool = False,
                 payment_method: str | None = None, amount=None, purpose: str = "order",
-                invoice_id: int | None = None, stripe_customer: str | None = None
-                ) -> PaymentAttempt:
-    """Record the attempt (and its idempotency key) before Stripe is called. The caller commits."""
-    count = session.scalar(select(func.count()).select_from(PaymentAttempt)
-                           .where(PaymentAttempt.order_id == order.id)) or 0
+                invoice_id: int | None = None, stripe_customer: str | None = None,
+                earlier: int | None = None) -> PaymentAttempt:
+    """Record the attempt (and its idempotency key) before Stripe is called. The caller commits.
+    `earlier`: how many attempts the order has, when the caller has just counted them under
+    the order's lock (else they are counted here)."""
+    count = earlier if earlier is not None else session.scalar(
+        select(func.count()).select_from(PaymentAttempt)
+        .where(PaymentAttempt.order_id == order.id)) or 0
     attempt = PaymentAttempt(order_id=order.id, key=f"{order.number}-pay-{count + 1}",
                              amount=order.gross_total if amount is None else amount,
                              currency=order.currency, moto=moto, purpose=purpose,
@@ -157,7 +160,7 @@ def apply_result(session: Session, attempt: PaymentAttempt, result: IntentResult
     """
     if attempt.purpose != "order":
         return "unchanged"  # applied by core.payments.capture, which made it
-    order = orders.get_order(session, attempt.order_id, lock=True)
+    order = orders.get_order(session, attempt.order_id, lock=True, lines=False)
     attempt = lock_attempt(session, attempt.id)  # the caller's object is refreshed too
     attempt.stripe_id = attempt.stripe_id or result.id
     attempt.updated_at = utcnow()

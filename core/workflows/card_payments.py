@@ -2,7 +2,8 @@
 
 1. Lock the order; if a payment is already under way or done, answer with it (a double
    submit never makes a second PaymentIntent).
-2. Record the attempt with its idempotency key and commit, before Stripe is called.
+2. Record the attempt with its idempotency key and commit, before Stripe is called (a
+   checkout's new order: in its placement's transaction, authorise_new_order).
 3. Save the card for later shipments: attach the PaymentMethod to the holder's Stripe
    Customer (a registered customer keeps one, a guest gets one per order).
 4. Ask Stripe to authorise (manual capture) with customer + card; apply its answer; commit.
@@ -52,20 +53,45 @@ def authorise_order(session: Session, gateway: PaymentGateway, order_id: int, *,
                     moto: bool = False, abandon_on_decline: bool = True) -> PaymentOutcome:
     """Authorise the order's total on a card. A checkout abandons its order on a decline;
     an order paid later (by link, by phone) stays open for another card."""
-    order = orders.get_order(session, order_id, lock=True)
+    order = orders.get_order(session, order_id, lock=True, lines=False)
     if not orders.awaits_card_payment(order):
         commit()  # nothing changed; ends the transaction and its row lock
         return _settled(order)
-    busy = session.scalar(select(PaymentAttempt).where(PaymentAttempt.order_id == order.id,
-                                                       PaymentAttempt.purpose == "order",
-                                                       PaymentAttempt.status.in_(BUSY))
-                          .order_by(PaymentAttempt.id.desc()).limit(1))
-    if busy is not None:
+    # Every attempt of the order, in one query: whether one is under way, and how many
+    # there are (the new attempt's key counts them).
+    made = session.execute(select(PaymentAttempt.purpose, PaymentAttempt.status)
+                           .where(PaymentAttempt.order_id == order.id)).all()
+    if any(purpose == "order" and status in BUSY for purpose, status in made):
         commit()
         return PaymentOutcome("processing", order, PROCESSING)
     due = order.gross_total - order.amount_prepaid  # a gift card paid the rest
     attempt = payments.new_attempt(session, order, moto=moto, payment_method=payment_method,
-                                   amount=due)
+                                   amount=due, earlier=len(made))
+    return _authorise(session, gateway, order, attempt, due, payment_method=payment_method,
+                      actor=actor, commit=commit, moto=moto,
+                      abandon_on_decline=abandon_on_decline)
+
+
+def authorise_new_order(session: Session, gateway: PaymentGateway, order: Order, *,
+                        payment_method: str, actor: audit.Actor,
+                        commit: Callable[[], None]) -> PaymentOutcome:
+    """authorise_order for an order placed in the session's open transaction: its first
+    attempt is recorded in that transaction and committed with the order, before Stripe
+    hears of it. Nothing can be under way for an order nobody else can see yet, and its
+    row is locked by its INSERT until that commit: no lock to take, no attempt to look for.
+    A checkout's order: a decline abandons it."""
+    due = order.gross_total - order.amount_prepaid  # a gift card paid the rest
+    attempt = payments.new_attempt(session, order, payment_method=payment_method, amount=due,
+                                   earlier=0)
+    return _authorise(session, gateway, order, attempt, due, payment_method=payment_method,
+                      actor=actor, commit=commit, moto=False, abandon_on_decline=True)
+
+
+def _authorise(session: Session, gateway: PaymentGateway, order: Order,
+               attempt: PaymentAttempt, due, *, payment_method: str, actor: audit.Actor,
+               commit: Callable[[], None], moto: bool,
+               abandon_on_decline: bool) -> PaymentOutcome:
+    """Steps 2-4 for an attempt just recorded (uncommitted)."""
     holder = payments.card_holder(session, order)
     commit()  # the attempt exists before Stripe hears of it
     stripe_customer = None
@@ -158,7 +184,9 @@ def after_card_confirmation(session: Session, order: Order, *,
     """An order a card has just confirmed, whichever path brought the authorisation (the
     browser, the Stripe webhook, the expiry sweep): a company's approvers are told of it
     if it waits for them, once (core.workflows.approvals.announce). Flushes; True when
-    they are told now."""
+    they are told now. A guest's order has no approvers: nothing to read."""
+    if order.customer_id is None:
+        return False
     return approvals.announce(session, order, actor=actor)
 
 
