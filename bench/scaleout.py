@@ -52,8 +52,9 @@ def flush(url: str) -> None:
     try:
         client.ping()
     except Exception as err:  # noqa: BLE001 - any connection failure
-        raise SystemExit(f"BENCH_SERVERS needs Redis at {url} ({err}); start it, or set "
-                         f"BENCH_REDIS_URL") from None
+        raise SystemExit(f"The bench's Celery worker needs Redis at {url} ({err}); start it, "
+                         f"set BENCH_REDIS_URL, or run without a worker (BENCH_CELERY=0, "
+                         f"one server)") from None
     client.flushdb()
 
 
