@@ -1,6 +1,11 @@
 """Order numbers from a PostgreSQL sequence (core.numbering.SEQUENCES): checkouts no longer
-queue on the order series' row lock. It starts where the table series stood. Invoice and
-credit-note numbers stay in the table, gapless. SQLite keeps the table for every series.
+queue on the order series' row lock. It starts after the table series and after every
+order's number. Invoice and credit-note numbers stay in the table, gapless. SQLite keeps the
+table for every series.
+
+Web processes of an earlier release still take order numbers from the table: stop them
+before this migration runs (a number both give is refused by the orders' unique number,
+and that checkout fails).
 
 Revision ID: 0019
 Revises: 0018
@@ -19,8 +24,11 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("CREATE SEQUENCE order_number_seq AS bigint START WITH 1 MINVALUE 1")
-    op.execute("SELECT setval('order_number_seq', coalesce((SELECT max(next_value) FROM "
-               "number_series WHERE name = 'order'), 1), false)")
+    # After the last number the table gave, or any order holds, whichever is higher.
+    op.execute("""SELECT setval('order_number_seq', greatest(
+        coalesce((SELECT max(next_value) FROM number_series WHERE name = 'order'), 1),
+        coalesce((SELECT max(substring(number FROM '[0-9]+$')::bigint) + 1 FROM orders), 1)),
+        false)""")
 
 
 def downgrade() -> None:
