@@ -235,19 +235,11 @@ def price_loaded(ctx: PricingContext, facts: dict[int, LineFacts],
 def offer_loaded(ctx: PricingContext, facts: dict[int, LineFacts], variant_id: int,
                  quantity: int, promotions: list[PromotionInfo]
                  ) -> tuple[PricedLine | None, list[tuple[int, Decimal]]]:
-    """offer() over facts already loaded (load_facts), with item_promotions()."""
+    """A product page's price for `quantity` of a variant and its quantity breaks
+    [(from qty, unit)], over facts already loaded (load_facts), with item_promotions().
+    (None, []) when the variant has no price for the buyer."""
     found = _facts_for(facts, variant_id)
     if not found.candidates:
         return None, []
     line = engine.price(ctx, [(found, quantity)], promotions).lines[0]
     return line, engine.quantity_breaks(found, ctx)
-
-
-def offer(session: Session, ctx: PricingContext, variant_id: int, quantity: int
-          ) -> tuple[PricedLine | None, list[tuple[int, Decimal]]]:
-    """A product page's price for a quantity, and the quantity breaks: [(from qty, unit)].
-
-    (None, []) when the variant has no price for the buyer.
-    """
-    return offer_loaded(ctx, load_facts(session, ctx, [variant_id]), variant_id, quantity,
-                        item_promotions(session, ctx))
