@@ -531,8 +531,17 @@ class TrialCurrency:
         return sum((r.credit for r in self.rows), ZERO)
 
     @property
+    def debit_balance_total(self) -> Decimal:
+        return sum((r.debit_balance for r in self.rows), ZERO)
+
+    @property
+    def credit_balance_total(self) -> Decimal:
+        return sum((r.credit_balance for r in self.rows), ZERO)
+
+    @property
     def balanced(self) -> bool:
-        return self.debit_total == self.credit_total
+        return (self.debit_total == self.credit_total
+                and self.debit_balance_total == self.credit_balance_total)
 
     def money(self, value: Decimal) -> Money:
         return Money(value, self.currency)
