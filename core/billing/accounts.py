@@ -63,6 +63,11 @@ class InvoiceRow:
         return queries.is_overdue(self.invoice, self.today)
 
     @property
+    def days_overdue(self) -> int:
+        """Days past the due date while money is open; 0 when not overdue."""
+        return (self.today - self.invoice.due_date).days if self.overdue else 0
+
+    @property
     def status_label(self) -> str:
         return queries.status_label(self.invoice)
 

@@ -211,6 +211,25 @@ def test_the_list_filters_open_overdue_paid_and_credit_notes(billing_client, db,
                                                     note.number}
 
 
+def test_overdue_invoices_stand_out_with_a_red_badge_and_their_days_overdue(
+        billing_client, db, acme):
+    old = free_text(db, acme, "11.00", today=dt.date.today() - dt.timedelta(days=40))
+    fresh = free_text(db, acme, "22.00")
+    db.commit()
+    html = text(billing_client.get(f"/billing/invoices?status=open&customer={acme.number}"))
+
+    def row(number):
+        part = html[html.index(f'>{number}</a>'):]
+        return part[:part.index("</tr>")]
+
+    days = (dt.date.today() - old.due_date).days
+    assert days > 0
+    assert '<span class="badge badge-overdue">Overdue</span>' in row(old.number)
+    assert f'<strong class="overdue-days">{days}</strong>' in row(old.number)
+    assert "badge-overdue" not in row(fresh.number) and "overdue-days" not in row(fresh.number)
+    assert '<th scope="col" class="num">Days overdue</th>' in html
+
+
 def test_the_list_answers_htmx_with_the_results_only(billing_client, db, acme):
     free_text(db, acme, "10.00")
     response = billing_client.get("/billing/invoices?status=all", headers={"HX-Request": "true"})
