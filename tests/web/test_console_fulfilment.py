@@ -232,7 +232,7 @@ def test_shipping_part_of_an_order_invoices_it_and_emails_the_tracking_link(
     page_html = page(warehouse_client, response.headers["Location"])
     assert f"Shipment {order.number}-1 is on its way; invoice {invoice.number}" in page_html
     # the rest is shown as outstanding, but Ship now starts at 0 (see the next test)
-    assert f'max="2" class="quantity" value="0"' in page_html
+    assert 'max="2" class="quantity" value="0"' in page_html
 
 
 def test_after_a_partial_shipment_a_second_click_on_ship_ships_nothing(
@@ -241,7 +241,7 @@ def test_after_a_partial_shipment_a_second_click_on_ship_ships_nothing(
     line = five.lines[0]
     html = page(warehouse_client, f"/fulfilment/orders/{five.number}")
     assert 'id="after-partial"' in html and "Part of this order has shipped" in html
-    assert re.search(rf'<td>2</td>\s*<td>2</td>', html)  # outstanding 2, reserved 2
+    assert re.search(r'<td>2</td>\s*<td>2</td>', html)  # outstanding 2, reserved 2
     assert f'name="qty-{line.id}" type="number" min="0" max="2" class="quantity" value="0"' in html
     # the reflex second click sends the form as it is offered: 0 units, refused
     token = csrf_token(warehouse_client, f"/fulfilment/orders/{five.number}")
@@ -254,7 +254,7 @@ def test_after_a_partial_shipment_a_second_click_on_ship_ships_nothing(
     link = f'href="/fulfilment/orders/{five.number}?fill=outstanding#lines-h"'
     assert link in html
     filled = page(warehouse_client, f"/fulfilment/orders/{five.number}?fill=outstanding")
-    assert f'max="2" class="quantity" value="2"' in filled
+    assert 'max="2" class="quantity" value="2"' in filled
     assert "fill in everything outstanding" not in filled
 
 
