@@ -164,3 +164,22 @@ def test_a_hold_until_a_day_and_a_cancel_that_asks_once(page):
     page.get_by_role("button", name="Cancel order").click()
     expect(page.get_by_text(f"Order {number} is cancelled")).to_be_visible()
     assert len(asked) == 2
+
+
+def test_the_figures_pages_pass_axe(page):
+    """Trial balance (Dr/Cr columns), the invoice list (overdue badge, days overdue), the
+    warehouse worklists (one promised day, Late badge) and the hold worklist (until, due)."""
+    agent_signs_in(page, "supervisor@marketline.example")
+    for path, heading in [("/agent/billing/ledger", "Trial balance"),
+                          ("/agent/billing/invoices?status=overdue", "Invoices and credit notes"),
+                          ("/agent/fulfilment/ship", "Orders to ship"),
+                          ("/agent/fulfilment/release", None),
+                          ("/agent/orders/holds", "Orders on hold")]:
+        page.goto(path)
+        if heading:
+            expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        assert_accessible(page)
+    page.goto("/agent/billing/ledger")
+    expect(page.get_by_role("columnheader", name="Debit (Dr)").first).to_be_visible()
+    page.goto("/agent/billing/invoices?status=overdue")
+    expect(page.locator(".badge-overdue").first).to_be_visible()
