@@ -18,6 +18,7 @@ from callcenter.fulfilment_forms import (
 from core.errors import DomainError
 from core.fulfilment import carriers, queries, services
 from core.orders import holds
+from core.orders import promises as promising
 from core.orders import states as order_states
 from core.orders.queries import PAYMENT_LABELS
 from core.workflows import order_maintenance as maintenance
@@ -32,6 +33,9 @@ bp = Blueprint("fulfilment", __name__)
 VIEW = ("warehouse", "supervisor")
 ACT = ("warehouse",)
 PER_PAGE = 50
+# One promised day per order on every warehouse page (and whether it has passed).
+bp.app_template_filter("promised_day")(promising.order_promised)
+bp.app_template_test("late")(promising.is_late)
 
 
 def _overdue_days() -> int:
@@ -117,6 +121,9 @@ def pick_list():
 
 def _order_page(order, *, form: ShipForm | None = None, line_errors=None, status: int = 200):
     shippable = order.status in services.RELEASED and not order.on_hold
+    # After a partial shipment Ship now starts at 0 unless the warehouse asks to fill it in.
+    after_partial = services.partly_shipped(order)
+    fill = not after_partial or request.args.get("fill") == "outstanding"
     return render_page(
         "fulfilment/order.html", status=status, order=order,
         status_label=order_states.LABELS.get(order.status, order.status),
@@ -125,7 +132,9 @@ def _order_page(order, *, form: ShipForm | None = None, line_errors=None, status
         form=form or ShipForm(formdata=None), line_errors=line_errors or {},
         shippable=shippable, may_act=current_account().has_role(*ACT),
         outstanding=services.outstanding, describe=holds.describe,
-        carriers=carriers.CARRIERS.values())
+        carriers=carriers.CARRIERS.values(), after_partial=after_partial, filled=fill,
+        ship_now=lambda line: services.ship_now_default(line, fill=fill),
+        shipping_method=queries.shipping_method_name(db_session, order.shipping_method))
 
 
 @bp.get("/orders/<number>", endpoint="order")

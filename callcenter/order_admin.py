@@ -103,7 +103,7 @@ def _page(order, *, status: int = 200, hold_form=None, lines_form=None, cancel_f
         roles=_roles(), describe=holds.describe,
         release_refusal=lambda hold: holds.refusal_for(hold, label=current_actor().label,
                                                        roles=_roles()),
-        kind_labels=holds.KIND_LABELS, returns=returns.for_order(db_session, order.id),
+        kind_labels=holds.KIND_LABELS, hold_due=holds.is_due, returns=returns.for_order(db_session, order.id),
         return_label=returns.label,
         can_return=returns.can_return(db_session, order, current_app.config["MARKETLINE"]),
         purchase_orders=purchasing.for_order(db_session, order.id),
@@ -122,9 +122,10 @@ def place_hold(number: str):
     order = maintenance.find_order(db_session, number, lock=True)
     form = PlaceHoldForm(prefix="hold")
     if form.validate_on_submit():
-        if done := commit_or_refuse(form, holds.place_hold, order, kind=form.kind.data,
+        if done := commit_or_refuse(form, holds.place_hold, order,
+                                    kind=holds.kind_of(form.reason_code.data),
                                     reason_code=form.reason_code.data, note=form.note.data,
-                                    actor=current_actor()):
+                                    until=form.until.data, actor=current_actor()):
             return _saved(f"Order {order.number} is on hold: {holds.describe(done.value)}.",
                           order)
     return _page(order, hold_form=form)

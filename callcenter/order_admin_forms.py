@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DateField, IntegerField, SelectField, StringField,
+                     TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -17,7 +18,8 @@ def options(pairs, optgroup: str | None = None) -> list[SelectChoice]:
 
 
 def _reason_groups() -> list[SelectChoice]:
-    """Reason codes grouped by kind, for an <optgroup> select."""
+    """Reason codes grouped by kind, for an <optgroup> select: Manual first (its first
+    reason is the default), each reason under the one kind it implies."""
     return [choice for kind, codes in REASON_CODES.items()
             for choice in options(codes.items(), optgroup=KIND_LABELS[kind])]
 
@@ -30,10 +32,12 @@ def _all_reasons() -> list[tuple[str, str]]:
 
 
 class PlaceHoldForm(FlaskForm):
-    kind = SelectField("Kind of hold", choices=options(KIND_LABELS.items()),
-                       validators=[DataRequired("Choose what kind of hold this is.")])
+    """One reason list grouped by kind: the reason decides the kind (holds.kind_of), so a
+    reason cannot mismatch it; a reason not in the list is refused by the select."""
+
     reason_code = SelectField("Reason", choices=_reason_groups(),
                               validators=[DataRequired("Choose a reason.")])
+    until = DateField("Hold until (optional)", validators=[Optional()])
     note = TextAreaField("Note", validators=[Length(max=1000)])
 
 
@@ -44,10 +48,15 @@ class ReleaseHoldForm(FlaskForm):
 
 
 class CancelOrderForm(FlaskForm):
+    """Cancelling asks once: the box is ticked by hand without JavaScript, or by
+    marketline.js when the agent confirms the dialog (data-confirm, data-confirm-box)."""
+
     reason_code = SelectField("Reason", choices=options([("", "Choose a reason"),
                                                          *CANCEL_REASONS.items()]),
                               validators=[DataRequired("Choose why the order is cancelled.")])
     note = TextAreaField("Note", validators=[Length(max=150)])
+    confirmed = BooleanField("Yes, cancel this order", validators=[DataRequired(
+        "Tick the box to confirm that the order is to be cancelled.")])
 
     def reason(self) -> str:
         label = CANCEL_REASONS[self.reason_code.data]

@@ -63,6 +63,11 @@ class InvoiceRow:
         return queries.is_overdue(self.invoice, self.today)
 
     @property
+    def days_overdue(self) -> int:
+        """Days past the due date while money is open; 0 when not overdue."""
+        return (self.today - self.invoice.due_date).days if self.overdue else 0
+
+    @property
     def status_label(self) -> str:
         return queries.status_label(self.invoice)
 
@@ -531,8 +536,17 @@ class TrialCurrency:
         return sum((r.credit for r in self.rows), ZERO)
 
     @property
+    def debit_balance_total(self) -> Decimal:
+        return sum((r.debit_balance for r in self.rows), ZERO)
+
+    @property
+    def credit_balance_total(self) -> Decimal:
+        return sum((r.credit_balance for r in self.rows), ZERO)
+
+    @property
     def balanced(self) -> bool:
-        return self.debit_total == self.credit_total
+        return (self.debit_total == self.credit_total
+                and self.debit_balance_total == self.credit_balance_total)
 
     def money(self, value: Decimal) -> Money:
         return Money(value, self.currency)

@@ -154,6 +154,16 @@ class TrialRow:
         net = self.debit - self.credit
         return net if self.type in DEBIT_NORMAL else -net
 
+    @property
+    def debit_balance(self) -> Decimal:
+        """The balance when it is on the debit side (debits exceed credits), else zero: the
+        trial balance's Debit column, which adds up to its Credit column."""
+        return max(self.debit - self.credit, Decimal(0))
+
+    @property
+    def credit_balance(self) -> Decimal:
+        return max(self.credit - self.debit, Decimal(0))
+
 
 def trial_balance(session: Session, *, as_of: dt.date | None = None) -> list[TrialRow]:
     """Every account with postings, per currency, in one query. Sum of debits equals sum

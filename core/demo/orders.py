@@ -64,8 +64,23 @@ def _variants(session: Session) -> dict[str, int]:
 
 
 def _backdate(session: Session, order: Order, days: int) -> None:
+    """Move the order to the day it was placed, and its promises with it: each line's ship
+    and delivery day by as much as the order's, so that they still agree (the order's is
+    the latest of its lines', core.orders.promises.order_promised)."""
     order.placed_at = utcnow() - dt.timedelta(days=days)
-    order.promised_date = (utcnow() - dt.timedelta(days=days - 3)).date()
+    promised = (utcnow() - dt.timedelta(days=days - 3)).date()
+    shift_promises(order, promised)
+
+
+def shift_promises(order: Order, promised: dt.date) -> None:
+    """Make `promised` the order's promised day, moving its lines' days by the same amount."""
+    moved = promised - order.promised_date if order.promised_date else dt.timedelta(0)
+    order.promised_date = promised
+    for line in order.lines:
+        if line.promised_date:
+            line.promised_date += moved
+        if line.ships_on:
+            line.ships_on += moved
 
 
 def take_phone_order(session: Session, customer: Customer, agent: Agent,

@@ -32,7 +32,8 @@ from core.customers.models import Customer, CustomerAddress, CustomerUser
 from core.customers.services import actor_for as customer_actor
 from core.customers.services import phone_digits
 from core.db import utcnow
-from core.demo.orders import DEMO_PASSWORD, dated, ship_dated, take_phone_order
+from core.demo.orders import (DEMO_PASSWORD, dated, ship_dated, shift_promises,
+                              take_phone_order)
 from core.numbering import next_number
 from core.inventory import services as inventory
 from core.orders import holds
@@ -271,7 +272,7 @@ def _placed(session: Session, order: Order, days: int) -> Order:
     """Move the order to the day it was placed; no credit hold holds it (its customer owed
     nothing overdue that day)."""
     order.placed_at = _ago(days)
-    order.promised_date = _ago(days - 3).date()
+    shift_promises(order, _ago(days - 3).date())
     for hold in [h for h in order.active_holds if h.kind == "credit"]:
         holds.release_hold(session, hold, actor=audit.Actor.system("demo history"),
                            note="Placed before any of its customer's invoices were due.")

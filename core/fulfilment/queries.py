@@ -14,6 +14,7 @@ from core.db import like_escape
 from core.fulfilment import carriers, states
 from core.fulfilment.models import Shipment, ShipmentLine
 from core.orders.models import Order, OrderHold, OrderLine
+from core.orders.shipping import ShippingMethod
 from core.paging import Page, paginate
 
 
@@ -52,6 +53,12 @@ class ShipmentInfo:
     @property
     def deliverable(self) -> bool:
         return "delivered" in states.TRANSITIONS.get(self.status, set())
+
+
+def shipping_method_name(session: Session, code: str) -> str:
+    """The shipping method's name as people read it ("Standard delivery"), not its code.
+    One query."""
+    return session.scalar(select(ShippingMethod.name).where(ShippingMethod.code == code)) or code
 
 
 def shipments_for_order(session: Session, order_id: int) -> list[ShipmentInfo]:

@@ -224,6 +224,20 @@ def outstanding(line: OrderLine) -> int:
     return line.quantity - line.quantity_shipped
 
 
+def partly_shipped(order) -> bool:
+    """Something of the order has shipped already."""
+    return any(line.quantity_shipped for line in order.lines)
+
+
+def ship_now_default(line: OrderLine, *, fill: bool) -> int:
+    """What a line's Ship-now box offers: with `fill`, what is outstanding and reserved.
+    The ship page fills it for an order's first shipment; after a partial shipment it
+    offers 0 and shows what is outstanding (as Odoo's backorder does), so that a reflex
+    second click on Ship refuses ("Enter a quantity ...") instead of sending the rest;
+    the warehouse fills in the rest deliberately."""
+    return min(outstanding(line), line.quantity_reserved) if fill else 0
+
+
 def normalise_tracking_number(carrier: carriers.Carrier, raw: str | None) -> str:
     """The tracking number without the spaces people type; required for a carrier that
     tracks, letters, digits and hyphens only."""

@@ -31,10 +31,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, contains_eager
 
-from core import audit
+from core import audit, clock
 from core.customers import roles as customer_roles
 from core.customers.models import Customer, CustomerUser
 from core.db import utcnow
@@ -45,22 +45,24 @@ from core.statemachine import Machine
 
 CHANNEL = "console"
 
-KIND_LABELS = {"payment_review": "Payment review", "manual": "Manual",
+KIND_LABELS = {"manual": "Manual", "payment_review": "Payment review",
                "approval": "Approval", "credit": "Credit"}
 
+# Manual first: it is what an agent places by hand (the order of the console's reason list,
+# whose first reason is the default).
 REASON_CODES: dict[str, dict[str, str]] = {
+    "manual": {
+        "customer_request": "Customer asked us to wait",
+        "address_check": "Address to be checked",
+        "stock_check": "Stock to be checked",
+        "other": "Other",
+    },
     "payment_review": {
         "reauthorisation_needed": "Card to be authorised again",
         "capture_failed": "Card payment for a shipment failed",  # core.payments.capture
         "fraud_check": "Fraud check",
         "address_mismatch": "Billing and delivery addresses differ",
         "high_value": "High-value order",
-    },
-    "manual": {
-        "customer_request": "Customer asked us to wait",
-        "address_check": "Address to be checked",
-        "stock_check": "Stock to be checked",
-        "other": "Other",
     },
     "approval": {
         "spending_limit": "Above the buyer's spending limit",
@@ -76,6 +78,10 @@ REASON_CODES: dict[str, dict[str, str]] = {
     },
 }
 assert set(REASON_CODES) == set(HOLD_KINDS)
+# Each reason belongs to one kind, so the reason an agent picks decides the kind (kind_of).
+KIND_OF_REASON: dict[str, str] = {code: kind for kind, codes in REASON_CODES.items()
+                                  for code in codes}
+assert len(KIND_OF_REASON) == sum(len(codes) for codes in REASON_CODES.values())
 
 RELEASE_ROLES: dict[str, frozenset[str]] = {
     "manual": frozenset({"agent", "supervisor", "credit"}),
@@ -123,6 +129,19 @@ def hold_state(hold: OrderHold) -> HoldState:
 
 class OrderOnHold(DomainError):
     code = "order_on_hold"
+
+
+def kind_of(reason_code: str) -> str:
+    """The kind of hold a reason belongs to; raises HoldError for an unknown reason."""
+    try:
+        return KIND_OF_REASON[reason_code]
+    except KeyError:
+        raise HoldError("Choose a reason from the list.", field="reason_code") from None
+
+
+def is_due(hold: OrderHold, today: dt.date | None = None) -> bool:
+    """The hold's until-day has come: it is time to look at it again and release it."""
+    return hold.hold_until is not None and hold.hold_until <= (today or clock.today())
 
 
 def reason_label(kind: str, reason_code: str) -> str:
@@ -185,12 +204,16 @@ def refusal_for(hold: OrderHold, *, label: str, roles: Collection[str]) -> str |
 
 
 def place_hold(session: Session, order: Order, *, kind: str, reason_code: str, note: str,
-               actor: audit.Actor, channel: str = CHANNEL, per_placer: bool = False) -> OrderHold:
-    """Put the order on hold for `reason_code`. Flushes; the caller commits.
+               actor: audit.Actor, channel: str = CHANNEL, per_placer: bool = False,
+               until: dt.date | None = None) -> OrderHold:
+    """Put the order on hold for `reason_code`, optionally `until` a day (today or later).
+    Flushes; the caller commits.
 
     An order holds once per reason; with `per_placer`, once per reason and agent who places
     it (an approval must come from someone other than each agent who asked for it).
     """
+    if until is not None and until < clock.today():
+        raise HoldError("Choose a day from today on, or leave it empty.", field="until")
     if kind not in REASON_CODES:
         raise HoldError("Choose what kind of hold this is.", field="kind")
     if reason_code not in REASON_CODES[kind]:
@@ -206,11 +229,12 @@ def place_hold(session: Session, order: Order, *, kind: str, reason_code: str, n
                         f"{reason_label(kind, reason_code).lower()}.", field="reason_code")
     note = (note or "").strip()[:1000]
     hold = OrderHold(kind=kind, reason_code=reason_code, note=note, placed_by=actor.label,
-                     placed_at=utcnow())
+                     placed_at=utcnow(), hold_until=until)
     order.holds.append(hold)
     session.flush()
     audit.record(session, "order.hold_placed", actor=actor, channel=channel, subject=order,
-                 data={"hold": hold.id, "kind": kind, "reason": reason_code, "note": note})
+                 data={"hold": hold.id, "kind": kind, "reason": reason_code, "note": note,
+                       **({"until": until.isoformat()} if until else {})})
     return hold
 
 
@@ -273,10 +297,15 @@ class HoldRow:
     def label(self) -> str:
         return describe(self.hold)
 
+    @property
+    def due(self) -> bool:
+        return is_due(self.hold)
+
 
 def worklist(session: Session, filters: HoldFilters, *, page: int = 1,
              per_page: int = 50) -> Page[HoldRow]:
-    """Active holds, oldest first, filtered. Two queries, whatever the number of holds."""
+    """Active holds, filtered: those whose until-day has come first (earliest day first), then
+    the oldest. Two queries, whatever the number of holds."""
     conditions = [OrderHold.released_at.is_(None)]
     if filters.kind:
         conditions.append(OrderHold.kind == filters.kind)
@@ -287,11 +316,13 @@ def worklist(session: Session, filters: HoldFilters, *, page: int = 1,
         conditions.append(OrderHold.placed_at < start)
     if filters.placed_by:
         conditions.append(OrderHold.placed_by == filters.placed_by)
+    due = OrderHold.hold_until <= clock.today()
     found = paginate(session, select(OrderHold, Customer.name)
                      .join(OrderHold.order).outerjoin(Customer, Customer.id == Order.customer_id)
                      .options(contains_eager(OrderHold.order))
                      .where(*conditions)
-                     .order_by(OrderHold.placed_at, OrderHold.id),
+                     .order_by(case((due, 0), else_=1), case((due, OrderHold.hold_until)),
+                               OrderHold.placed_at, OrderHold.id),
                      page=page, per_page=per_page,
                      count=select(func.count()).select_from(OrderHold).where(*conditions))
     return found.map(lambda row: HoldRow(row[0], row[0].order, row[1] or "Guest"))

@@ -166,6 +166,9 @@ class OrderHold(Base):
     released_by: Mapped[str | None] = mapped_column(String(200))
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     release_note: Mapped[str] = mapped_column(String(1000), default="")
+    # The day until which it holds, when the customer named one; due from that day on
+    # (core.orders.holds.is_due); nothing releases it by itself.
+    hold_until: Mapped[dt.date | None] = mapped_column(Date)
 
     order: Mapped[Order] = relationship(back_populates="holds")
 

@@ -9,6 +9,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.inventory import services as inventory
 from core.pricing.engine import PricingContext
 
@@ -55,6 +56,25 @@ def refusal(sku: str, promise: inventory.Promise | None) -> str:
     if left <= 0:
         return f"{sku} is out of stock."
     return f"Only {left} of {sku} are in stock."
+
+
+# An order with units still to ship; past its promised day it is late.
+STILL_TO_SHIP = ("confirmed", "in_fulfilment", "partially_shipped")
+
+
+def order_promised(order) -> dt.date | None:
+    """The day an order is promised for: the one day every warehouse and order page shows
+    and the warehouse sorts and filters by (`Order.promised_date`). Placing the order,
+    changing its lines and stock arrivals keep it at the latest promised day of its lines,
+    so a line never shows a later promise than its order."""
+    return order.promised_date
+
+
+def is_late(order, today: dt.date | None = None) -> bool:
+    """The order still has units to ship and its promised day has passed."""
+    promised = order_promised(order)
+    return (promised is not None and order.status in STILL_TO_SHIP
+            and promised < (today or clock.today()))
 
 
 def line_status(line) -> str:

@@ -104,3 +104,82 @@ def test_a_phone_order_with_an_approved_discount_paid_by_card(browser, live_serv
     expect(shop.get_by_role("heading", name="My account")).to_be_visible()
     expect(shop.get_by_role("link", name=number).first).to_be_visible()
     shop.context.close()
+
+
+def test_a_hold_until_a_day_and_a_cancel_that_asks_once(page):
+    """The hold form folds behind its button and its reason implies the kind; Cancel order
+    is a danger button that asks once (window.confirm under the strict CSP), and its
+    no-JavaScript box stays hidden and is ticked by the script."""
+    import datetime as dt
+    agent_signs_in(page, "agent@marketline.example")
+    page.get_by_role("link", name="Customers", exact=True).click()
+    page.wait_for_load_state()
+    page.get_by_label("Search customers").fill("1234 56")
+    page.get_by_role("link", name=re.compile("Sam Shopper")).click()
+    page.get_by_role("button", name="New order").click()
+    # Let the SKU suggestions answer before Enter: an answer that comes after the added
+    # line's would carry the session cookie from before it.
+    page.get_by_label("Quantity", exact=True).fill("1")
+    page.get_by_label("SKU", exact=True).fill("PAP-A4-80")
+    page.wait_for_load_state("networkidle")
+    page.get_by_label("SKU", exact=True).press("Enter")
+    expect(page.get_by_role("cell", name=re.compile("PAP-A4-80")).first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.reload()  # the draft as the server keeps it
+    expect(page.get_by_role("cell", name=re.compile("PAP-A4-80")).first).to_be_visible()
+    page.get_by_label("Card by phone").check()
+    page.get_by_role("button", name="Place order").click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("Card payment for SO-")
+    number = re.search(r"SO-\d{6}", heading.inner_text()).group(0)
+
+    page.goto(f"/agent/orders/{number}")
+    hold_reason = page.locator("#hold-reason_code")
+    expect(hold_reason).to_be_hidden()  # folded
+    page.locator("summary", has_text="Place a hold").click()
+    expect(hold_reason).to_be_visible()
+    expect(hold_reason).to_have_value("customer_request")  # Manual first, the default
+    until = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    page.get_by_label("Hold until (optional)").fill(until)
+    page.get_by_role("button", name="Place hold").click()
+    expect(page.get_by_text(f"Until {until}")).to_be_visible()
+    expect(page.get_by_role("heading", name="Manual: Customer asked us to wait")).to_be_visible()
+    assert_accessible(page)
+
+    expect(page.get_by_label("Yes, cancel this order")).to_be_hidden()
+    page.locator("#cancel-reason_code").select_option("duplicate")
+    asked = []
+
+    def answer(accept):
+        def handle(dialog):
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return handle
+
+    page.once("dialog", answer(False))
+    page.get_by_role("button", name="Cancel order").click()
+    expect(page.get_by_label("Yes, cancel this order")).not_to_be_checked()
+    assert len(asked) == 1 and number in asked[0]
+    page.once("dialog", answer(True))
+    page.get_by_role("button", name="Cancel order").click()
+    expect(page.get_by_text(f"Order {number} is cancelled")).to_be_visible()
+    assert len(asked) == 2
+
+
+def test_the_figures_pages_pass_axe(page):
+    """Trial balance (Dr/Cr columns), the invoice list (overdue badge, days overdue), the
+    warehouse worklists (one promised day, Late badge) and the hold worklist (until, due)."""
+    agent_signs_in(page, "supervisor@marketline.example")
+    for path, heading in [("/agent/billing/ledger", "Trial balance"),
+                          ("/agent/billing/invoices?status=overdue", "Invoices and credit notes"),
+                          ("/agent/fulfilment/ship", "Orders to ship"),
+                          ("/agent/fulfilment/release", None),
+                          ("/agent/orders/holds", "Orders on hold")]:
+        page.goto(path)
+        if heading:
+            expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        assert_accessible(page)
+    page.goto("/agent/billing/ledger")
+    expect(page.get_by_role("columnheader", name="Debit (Dr)").first).to_be_visible()
+    page.goto("/agent/billing/invoices?status=overdue")
+    expect(page.locator(".badge-overdue").first).to_be_visible()

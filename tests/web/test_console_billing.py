@@ -211,6 +211,25 @@ def test_the_list_filters_open_overdue_paid_and_credit_notes(billing_client, db,
                                                     note.number}
 
 
+def test_overdue_invoices_stand_out_with_a_red_badge_and_their_days_overdue(
+        billing_client, db, acme):
+    old = free_text(db, acme, "11.00", today=dt.date.today() - dt.timedelta(days=40))
+    fresh = free_text(db, acme, "22.00")
+    db.commit()
+    html = text(billing_client.get(f"/billing/invoices?status=open&customer={acme.number}"))
+
+    def row(number):
+        part = html[html.index(f'>{number}</a>'):]
+        return part[:part.index("</tr>")]
+
+    days = (dt.date.today() - old.due_date).days
+    assert days > 0
+    assert '<span class="badge badge-overdue">Overdue</span>' in row(old.number)
+    assert f'<strong class="overdue-days">{days}</strong>' in row(old.number)
+    assert "badge-overdue" not in row(fresh.number) and "overdue-days" not in row(fresh.number)
+    assert '<th scope="col" class="num">Days overdue</th>' in html
+
+
 def test_the_list_answers_htmx_with_the_results_only(billing_client, db, acme):
     free_text(db, acme, "10.00")
     response = billing_client.get("/billing/invoices?status=all", headers={"HX-Request": "true"})
@@ -657,6 +676,30 @@ def test_the_trial_balance_shows_equal_debits_and_credits_and_reconciles(billing
     assert "Balanced" in html and "Everything reconciles" in html
     assert "1200" in html and "Accounts receivable" in html
     assert "does not reconcile" not in html
+
+
+def test_the_trial_balance_puts_each_balance_in_a_debit_or_credit_column_that_add_up(
+        billing_client, db, acme):
+    invoice = free_text(db, acme, "119.00")
+    pay(db, acme, invoice, "100.00")
+    html = text(billing_client.get("/billing/ledger"))
+    table = html[html.index('id="tb-EUR-h"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r'<th scope="row"><code>(\d+)</code></th>.*?<td class="num" data-testid="dr">'
+                      r'([^<]*)</td>\s*<td class="num" data-testid="cr">([^<]*)</td>', table, re.S)
+    amount = lambda cell: D(cell.replace(" EUR", "").replace(",", "")) if cell else D(0)
+    sides = {code: (amount(dr), amount(cr)) for code, dr, cr in rows}
+    # each account has its balance on one side only
+    assert all(not (dr and cr) for dr, cr in sides.values())
+    # receivables are a debit balance, sales tax payable a credit balance
+    assert sides["1200"][0] > 0 and sides["1200"][1] == 0
+    assert sides["2100"][1] > 0 and sides["2100"][0] == 0
+    dr_total = re.search(r'id="dr-balances-EUR">([^<]+)<', html).group(1)
+    cr_total = re.search(r'id="cr-balances-EUR">([^<]+)<', html).group(1)
+    assert dr_total == cr_total != "0.00 EUR"
+    assert amount(dr_total) == sum(dr for dr, _ in sides.values())
+    assert amount(cr_total) == sum(cr for _, cr in sides.values())
+    assert "Debit (Dr)" in table and "Credit (Cr)" in table
 
 
 def test_a_control_account_that_does_not_reconcile_is_highlighted(billing_client, db, acme):

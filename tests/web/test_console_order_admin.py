@@ -1,4 +1,5 @@
 """The console's order page and hold worklist: roles, actions, audit, query counts."""
+import datetime as dt
 import re
 from itertools import pairwise
 
@@ -117,17 +118,89 @@ def test_an_agent_releases_a_manual_hold_someone_else_placed(agent_client, db, o
 
 def test_an_agent_places_a_hold_from_the_order_page(agent_client, db, order):
     response = post(agent_client, f"/orders/{order.number}/holds",
-                    {"kind": "manual", "reason_code": "address_check", "note": "No house number"},
+                    {"reason_code": "address_check", "note": "No house number"},
                     order.number, "hold")
     assert response.status_code == 303, response.get_data(as_text=True)
     hold = db.scalar(select(OrderHold).where(OrderHold.order_id == order.id))
-    assert (hold.kind, hold.reason_code, hold.note, hold.placed_by) == (
-        "manual", "address_check", "No house number", "agent@marketline.example")
-    # a reason of another kind is refused at the field
+    assert (hold.kind, hold.reason_code, hold.note, hold.placed_by, hold.hold_until) == (
+        "manual", "address_check", "No house number", "agent@marketline.example", None)
+    # the reason decides the kind: a kind sent along is ignored
     response = post(agent_client, f"/orders/{order.number}/holds",
-                    {"kind": "credit", "reason_code": "address_check"}, order.number, "hold")
+                    {"kind": "manual", "reason_code": "over_limit"}, order.number, "hold")
+    assert response.status_code == 303
+    credit = db.scalar(select(OrderHold).where(OrderHold.order_id == order.id,
+                                               OrderHold.reason_code == "over_limit"))
+    assert credit.kind == "credit"
+    # a reason that is not on the list is refused at the field, nothing is placed
+    response = post(agent_client, f"/orders/{order.number}/holds",
+                    {"reason_code": "made_up"}, order.number, "hold")
     assert response.status_code == 200
-    assert "Choose a reason that fits a credit hold" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="hold-reason_code-error"[^>]*>Not a valid choice', html), html
+    assert "<details class=\"place-hold\" open>" in html  # the form stays open at its error
+    assert len(db.scalars(select(OrderHold).where(OrderHold.order_id == order.id)).all()) == 2
+
+
+def test_the_hold_form_is_one_reason_list_grouped_by_kind_manual_first_and_folded(
+        agent_client, order):
+    html = page(agent_client, f"/orders/{order.number}")
+    form = html[html.index('<details class="place-hold">'):]
+    form = form[:form.index("</details>")]
+    assert "<summary" in form and ">Place a hold</summary>" in form
+    assert 'name="hold-kind"' not in form  # no separate Kind select
+    groups = re.findall(r'<optgroup label="([^"]+)">', form)
+    assert groups == ["Manual", "Payment review", "Approval", "Credit"]
+    manual = form[form.index('<optgroup label="Manual">'):form.index('<optgroup label="Payment')]
+    assert 'value="customer_request"' in manual and 'value="over_limit"' not in manual
+    # the first option, a manual reason, is what a fresh form submits
+    assert re.search(r'<option[^>]*>', form).group(0) == '<option value="customer_request">'
+    assert re.search(r'<label for="hold-until">Hold until \(optional\)</label>', form)
+    assert 'type="date"' in form
+
+
+def test_a_hold_until_a_day_is_shown_with_its_day_and_a_past_day_is_refused(
+        agent_client, db, order):
+    from core import clock
+    day = clock.today() + dt.timedelta(days=9)
+    response = post(agent_client, f"/orders/{order.number}/holds",
+                    {"reason_code": "customer_request", "until": day.isoformat(),
+                     "note": "Deliver after the 15th"}, order.number, "hold")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    hold = db.scalar(select(OrderHold).where(OrderHold.order_id == order.id))
+    assert hold.hold_until == day
+    html = page(agent_client, f"/orders/{order.number}")
+    card = html[html.index(f'id="hold-{hold.id}"'):]
+    assert f"Until {day.isoformat()}" in card[:card.index("</li>")]
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "order.hold_placed",
+                                               AuditEvent.subject_id == str(order.id)))
+    assert event.data["until"] == day.isoformat()
+    response = post(agent_client, f"/orders/{order.number}/holds",
+                    {"reason_code": "stock_check",
+                     "until": (clock.today() - dt.timedelta(days=1)).isoformat()},
+                    order.number, "hold")
+    assert response.status_code == 200
+    assert "Choose a day from today on" in response.get_data(as_text=True)
+    assert db.scalar(select(OrderHold).where(OrderHold.reason_code == "stock_check",
+                                             OrderHold.order_id == order.id)) is None
+
+
+def test_the_worklist_flags_holds_whose_day_has_come_and_lists_them_first(
+        agent_client, db, order):
+    from core import clock
+    later = place(db, [(vid(db, "PAP-A4-80"), 1)], key="console-due")
+    db.commit()
+    hold_on(db, order, "manual", "stock_check")  # no day: after the due ones
+    due = holds.place_hold(db, later, kind="manual", reason_code="customer_request",
+                           note="", actor=SYSTEM, until=clock.today())
+    db.commit()
+    html = page(agent_client, "/orders/holds")
+    rows = re.findall(r'<tr>\s*<th scope="row"><a href="/orders/([^"]+)">.*?</tr>', html, re.S)
+    assert rows[0] == later.number
+    first = html[html.index(f">{later.number}</a>"):]
+    first = first[:first.index("</tr>")]
+    assert f"{due.hold_until.isoformat()} <span class=\"badge badge-due\">Due</span>" in first
+    mine = html[html.index(f">{order.number}</a>"):]
+    assert "badge-due" not in mine[:mine.index("</tr>")]
 
 
 def _held_orders(db, n, start=0):
@@ -174,8 +247,8 @@ def test_cancelling_with_a_reason_releases_stock_and_records_the_agent(agent_cli
     paper = vid(db, "PAP-A4-80")
     before = db.scalar(select(StockLevel.reserved).where(StockLevel.variant_id == paper))
     response = post(agent_client, f"/orders/{order.number}/cancel",
-                    {"reason_code": "customer_request", "note": "Ordered twice"}, order.number,
-                    "cancel")
+                    {"reason_code": "customer_request", "note": "Ordered twice",
+                     "confirmed": "y"}, order.number, "cancel")
     assert response.status_code == 303, response.get_data(as_text=True)
     db.expire_all()
     cancelled = db.get(Order, order.id)
@@ -196,12 +269,30 @@ def test_cancelling_with_a_reason_releases_stock_and_records_the_agent(agent_cli
     assert db.get(Order, again.id).status == "pending_payment"
 
 
+def test_cancelling_asks_once_a_danger_button_with_a_box_to_tick_without_javascript(
+        agent_client, db, order):
+    html = page(agent_client, f"/orders/{order.number}")
+    block = html[html.index('id="cancel-h"'):]
+    block = block[:block.index("</form>")]
+    assert re.search(r'<button type="submit" class="danger" data-confirm="Cancel order '
+                     rf'{order.number}\?[^"]*">Cancel order</button>', block)
+    assert 'data-confirm-box' in block and 'type="checkbox"' in block
+    assert '<label for="cancel-confirmed">Yes, cancel this order</label>' in block
+    # without the box ticked (no JavaScript to ask), nothing is cancelled
+    response = post(agent_client, f"/orders/{order.number}/cancel",
+                    {"reason_code": "duplicate"}, order.number, "cancel")
+    assert response.status_code == 200
+    assert "Tick the box to confirm" in response.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(Order, order.id).status != "cancelled"
+
+
 def test_cancelling_voids_the_card_authorisation(agent_client, db, order, payment_gateway):
     attempt = authorise(db, order)
     db.commit()
     gateway = payment_gateway
     response = post(agent_client, f"/orders/{order.number}/cancel",
-                    {"reason_code": "duplicate"}, order.number, "cancel")
+                    {"reason_code": "duplicate", "confirmed": "y"}, order.number, "cancel")
     assert response.status_code == 303
     assert gateway.cancelled == [attempt.stripe_id]
     db.expire_all()

@@ -1,6 +1,8 @@
 """Phone order entry in the console: lines, errors at the field, overrides and holds, the three
 ways to pay, and a screen whose cost does not grow with its lines."""
 import dataclasses
+import re
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -95,6 +97,38 @@ def test_adding_a_line_by_sku_through_htmx_answers_the_panel_with_price_and_stoc
     assert "<code>PAP-A4-80</code>" in html and "5.49 EUR" in html and "10.98 EUR" in html
     assert "available</span>" in html and "<summary>Explain price" in html
     assert "Price list Retail" in html  # the engine's explanation, one keystroke away
+
+
+def _amounts(totals):
+    """(term, amount) pairs of a totals list: "−1.00 EUR" and "+1.00 EUR" keep their sign."""
+    pairs = re.findall(r"<dt[^>]*>([^<]+)</dt><dd[^>]*>(?:<strong[^>]*>)?([^<]+)<", totals)
+    def amount(text):
+        if text == "Free":
+            return Decimal(0)
+        number = Decimal(text.replace(" EUR", "").replace(",", "").lstrip("+−"))
+        return -number if text.startswith("−") else number
+    return [(term, amount(text)) for term, text in pairs]
+
+
+def test_net_totals_read_in_adding_order_with_vat_added(agent_client, db):
+    number = number_of(db, "acme")  # a company: prices excl. VAT
+    html = add(agent_client, number, "PAP-A4-80", 3).get_data(as_text=True)
+    totals = html[html.index('id="totals-h"'):]
+    totals = totals[:totals.index("</dl>")]
+    assert "of which VAT" not in totals
+    rows = _amounts(totals)
+    terms = [term for term, _ in rows]
+    assert terms[0] == "Subtotal (excl. VAT)" and terms[-2:] == ["VAT added", "Total"]
+    assert rows[-2][1] > 0
+    assert sum(value for _, value in rows[:-1]) == rows[-1][1]  # the rows add up, read aloud
+
+
+def test_gross_totals_say_the_vat_is_included(agent_client, db):
+    number = number_of(db, "shopper")  # a consumer: prices incl. VAT
+    html = add(agent_client, number, "PAP-A4-80", 3).get_data(as_text=True)
+    totals = html[html.index('id="totals-h"'):]
+    totals = totals[:totals.index("</dl>")]
+    assert "VAT added" not in totals and "VAT included in the total" in totals
 
 
 def test_adding_a_line_without_javascript_redirects_to_the_screen(agent_client, db):

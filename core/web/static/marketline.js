@@ -21,3 +21,63 @@
     form.dataset.sent = "yes";
   });
 })();
+
+// --- Destructive actions (issue 18, "forms" helper) -------------------------------------
+// The shared pattern for an action that cannot be undone (cancel an order, remove a price):
+//   <button type="submit" class="danger" data-confirm="Remove this price?">Remove price</button>
+// class="danger" styles it (marketline.css); data-confirm asks once with window.confirm
+// before the form goes (a plain form or an htmx one: this listener runs first and stops it).
+// Also works on a link: <a class="button danger" data-confirm="..." href="...">.
+// Where the server must be sure without JavaScript, the form carries a checkbox inside an
+// element marked data-confirm-box (e.g. "Yes, cancel this order", required by the server);
+// with JavaScript that box is hidden and ticked when the agent confirms the dialog, so the
+// agent is asked once either way.
+(function () {
+  "use strict";
+  function boxes(form) {
+    return form.querySelectorAll("[data-confirm-box]");
+  }
+  function hideBoxes(root) {
+    root.querySelectorAll("[data-confirm-box]").forEach(function (box) {
+      box.hidden = true;
+    });
+  }
+  function setUp() {
+    hideBoxes(document);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUp);
+  } else {
+    setUp();
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    hideBoxes(event.target);
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var button = event.submitter;
+    var message = (button && button.getAttribute("data-confirm")) ||
+      (form.getAttribute && form.getAttribute("data-confirm"));
+    if (!message) {
+      return;
+    }
+    if (!window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
+    boxes(form).forEach(function (box) {
+      box.querySelectorAll('input[type="checkbox"]').forEach(function (input) {
+        input.checked = true;
+      });
+    });
+  }, true);
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-confirm]");
+    if (link && !window.confirm(link.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+})();
+// --- end Destructive actions ------------------------------------------------------------
