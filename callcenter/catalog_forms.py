@@ -134,11 +134,11 @@ def variant_form(axes: list[Axis], **kwargs) -> VariantForm:
 class AxesForm(FlaskForm):
     """A product's options (up to MAX_AXES) and their values, and the start of the SKUs
     the variant grid makes."""
-    axis_1_name = StringField("Option 1", validators=[Optional(), Length(max=60)])
+    axis_1_name = StringField("Name of option 1", validators=[Optional(), Length(max=60)])
     axis_1_values = StringField("Values of option 1", validators=[Optional(), Length(max=2000)])
-    axis_2_name = StringField("Option 2", validators=[Optional(), Length(max=60)])
+    axis_2_name = StringField("Name of option 2", validators=[Optional(), Length(max=60)])
     axis_2_values = StringField("Values of option 2", validators=[Optional(), Length(max=2000)])
-    axis_3_name = StringField("Option 3", validators=[Optional(), Length(max=60)])
+    axis_3_name = StringField("Name of option 3", validators=[Optional(), Length(max=60)])
     axis_3_values = StringField("Values of option 3", validators=[Optional(), Length(max=2000)])
     sku_prefix = StringField("SKUs start with", validators=[
         DataRequired("Enter the start of the SKUs, like OAT-BAR."), Length(max=40)])
