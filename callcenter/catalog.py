@@ -57,7 +57,7 @@ def _tax_choices() -> list:
 
 def _price_list_choices(lists=None) -> list:
     lists = lists if lists is not None else pricelists.by_code(db_session)
-    return options((pl.id, f"{pl.code} ({pl.currency}, "
+    return options((pl.id, f"{pl.name} ({pl.currency}, "
                            f"{'incl.' if pl.prices_include_tax else 'excl.'} tax)")
                    for pl in lists)
 

@@ -109,7 +109,8 @@ def test_the_price_form_defaults_to_the_base_list_and_names_lists_with_their_sco
     assert ">Trade EUR — customers of Web shop (business)</option>" in html
     assert ">Acme Corp contract — Acme Corp only</option>" in html
     assert ">Acme Corp contract — Acme Corp only</a>" in html  # the price table too
-    product_page = catalog_client.get(f"/catalog/products/{_id(db, Product, slug='navigator-copy-paper-a4-80-g')}")
+    product_page = catalog_client.get(f"/catalog/products/{db.get(Variant, variant_id).product_id}")
+    assert product_page.status_code == 200
     for page in (html, product_page.get_data(as_text=True)):
         for code in RAW_CODES:
             assert code not in page
