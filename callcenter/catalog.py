@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, flash, request, url_for
+from flask import Blueprint, Response, current_app, flash, request, url_for
 
+from core import links
 from core.catalog import images
 from core.catalog import products as catalogue
 from core.catalog import relations as product_relations
 from core.catalog.models import AssortmentRule, Channel, Product, Variant
 from core.db import get_or_not_found
 from core.errors import DomainError
+from core.inventory import services as stock_levels
 from core.inventory import suppliers
 from core.parsing import parse_int
 from core.pricing import catalogue_files
@@ -24,9 +26,10 @@ from core.web.db import db_session
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
 from callcenter.catalog_forms import (KIND_LABELS, SCOPE_LABELS, AssortmentRuleForm,
-                                      ConfirmForm, ImportPricesForm, ImportProductsForm,
-                                      PriceForm, PriceListForm, ProductForm, PromotionForm,
-                                      VariantForm, options)
+                                      AxesForm, ConfirmForm, ImportPricesForm,
+                                      ImportProductsForm, PriceForm, PriceListForm,
+                                      ProductForm, PromotionForm, VariantForm, options,
+                                      variant_form)
 from core.web.forms import commit_or_refuse, page_arg, place_error
 from callcenter.master_forms import AltForm, PictureForm, RelationForm
 
@@ -54,9 +57,14 @@ def _tax_choices() -> list:
 
 def _price_list_choices(lists=None) -> list:
     lists = lists if lists is not None else pricelists.by_code(db_session)
-    return options((pl.id, f"{pl.code} ({pl.currency}, "
+    return options((pl.id, f"{pl.name} ({pl.currency}, "
                            f"{'incl.' if pl.prices_include_tax else 'excl.'} tax)")
                    for pl in lists)
+
+
+def _labelled_list_choices() -> list:
+    """Every price list named with whom it prices for, base lists first."""
+    return options((pl.id, label) for pl, label in pricelists.labelled(db_session))
 
 
 def _channel_codes() -> list[str]:
@@ -112,16 +120,31 @@ def new_product():
     return render_page("catalog/product.html", form=form, product=None)
 
 
+def _variant_data(form: VariantForm):
+    """The form's VariantData, or None with the refusal at its field (attributes)."""
+    try:
+        return form.to_data()
+    except DomainError as err:
+        place_error(form, err)
+        return None
+
+
 def _product_page(product_id: int, *, form: ProductForm | None = None,
                   variant_form: VariantForm | None = None, picture_form=None,
-                  relation_form=None, alt_forms=None):
+                  relation_form=None, alt_forms=None, axes_form: AxesForm | None = None):
     """The product page; its pictures and relations are posted to callcenter.master_data,
     which shows this page again with a refused form."""
     product, prices = pricelists.product_detail(db_session, product_id)
+    axes = catalogue.product_axes(product.variants)
     if form is None:
         form = _product_form(obj=product, formdata=None)
     if variant_form is None:
-        variant_form = VariantForm(prefix="variant", formdata=None)
+        variant_form = variant_form_for(axes, prefix="variant", formdata=None)
+    if axes_form is None:
+        axes_form = AxesForm(prefix="axes", formdata=None)
+        axes_form.fill(axes, catalogue.suggest_sku_prefix(product))
+    grid, others = catalogue.variant_grid(list(product.variants), axes)
+    state = catalogue.product_state(db_session, product)
     pictures = list(product.images)
     alt_forms = dict(alt_forms or {})
     for picture in pictures:
@@ -130,6 +153,11 @@ def _product_page(product_id: int, *, form: ProductForm | None = None,
                                             alt=picture.alt)
     return render_page("catalog/product.html", form=form, product=product, prices=prices,
                        variant_form=variant_form, pictures=pictures, alt_forms=alt_forms,
+                       axes=axes, axes_form=axes_form, grid=grid, other_variants=others,
+                       state=state, state_label=catalogue.STATE_LABELS[state],
+                       shop_url=links.product_page(current_app.config["MARKETLINE"],
+                                                   product.slug),
+                       stock=catalogue_stock(product),
                        picture_form=picture_form or PictureForm(prefix="picture",
                                                                 formdata=None),
                        relations=product_relations.relations_of(db_session, product_id),
@@ -140,6 +168,12 @@ def _product_page(product_id: int, *, form: ProductForm | None = None,
 
 
 product_page = _product_page  # callcenter.master_data shows it after a refused picture
+variant_form_for = variant_form
+
+
+def catalogue_stock(product) -> dict[int, int]:
+    """On hand per variant of the product, over every warehouse (for the variant grid)."""
+    return stock_levels.on_hand(db_session, [v.id for v in product.variants])
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"], endpoint="product")
@@ -156,19 +190,81 @@ def product_view(product_id: int):
     return _product_page(product_id, form=form)
 
 
+@bp.post("/products/<int:product_id>/publish", endpoint="publish_product")
+@requires_role("catalog")
+def publish_product(product_id: int):
+    product = get_or_not_found(db_session, Product, product_id, "product")
+    if ConfirmForm().validate_on_submit():
+        try:
+            catalogue.publish_product(db_session, product, actor=current_actor())
+        except DomainError as err:
+            db_session.rollback()
+            flash(f"{product.name} is still a draft: {err}", "error")
+        else:
+            return _done(f"{product.name} is live in the shop.",
+                         url_for(".product", product_id=product_id))
+    return redirect_to(url_for(".product", product_id=product_id))
+
+
+@bp.post("/products/<int:product_id>/unpublish", endpoint="unpublish_product")
+@requires_role("catalog")
+def unpublish_product(product_id: int):
+    product = get_or_not_found(db_session, Product, product_id, "product")
+    if ConfirmForm().validate_on_submit():
+        catalogue.unpublish_product(db_session, product, actor=current_actor())
+        return _done(f"{product.name} is a draft again: the shop no longer shows it.",
+                     url_for(".product", product_id=product_id))
+    return redirect_to(url_for(".product", product_id=product_id))
+
+
+@bp.get("/products/<int:product_id>/preview", endpoint="preview_product")
+@requires_role("catalog")
+def preview_product(product_id: int):
+    """The product as the shop will show it, for console users only (drafts included)."""
+    product, prices = pricelists.product_detail(db_session, product_id)
+    return render_page("catalog/preview.html", product=product, prices=prices,
+                       state_label=catalogue.STATE_LABELS[
+                           catalogue.product_state(db_session, product)])
+
+
 @bp.post("/products/<int:product_id>/variants", endpoint="add_variant")
 @requires_role("catalog")
 def add_variant(product_id: int):
     product = get_or_not_found(db_session, Product, product_id, "product")
-    form = VariantForm(prefix="variant")
-    if form.validate_on_submit():
-        if done := commit_or_refuse(form, catalogue.add_variant, product, form.to_data(),
+    form = variant_form_for(catalogue.product_axes(product.variants), prefix="variant")
+    if form.validate_on_submit() and (data := _variant_data(form)) is not None:
+        if done := commit_or_refuse(form, catalogue.add_variant, product, data,
                                     actor=current_actor()):
             variant = done.value
-            return _saved(f"Variant {variant.sku} added. Give it a price.",
+            return _saved(f"Variant {variant.sku} of {product.name} added. Give it a price.",
                           url_for(".variant", variant_id=variant.id))
     db_session.rollback()
     return _product_page(product_id, variant_form=form)
+
+
+@bp.post("/products/<int:product_id>/grid", endpoint="make_grid")
+@requires_role("catalog")
+def make_grid(product_id: int):
+    """Add the variants the option axes make that the product lacks (idempotent)."""
+    product = get_or_not_found(db_session, Product, product_id, "product")
+    form = AxesForm(prefix="axes")
+    if form.validate_on_submit():
+        try:
+            axes = catalogue.check_axes(form.pairs())
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            if done := commit_or_refuse(form, catalogue.generate_variants, product, axes,
+                                        sku_prefix=form.sku_prefix.data or "",
+                                        actor=current_actor()):
+                created, existing = done.value
+                noun = "variant" if len(created) == 1 else "variants"
+                message = (f"{len(created)} {noun} of {product.name} added"
+                           + (f"; {existing} already existed" if existing else "")
+                           + (". Give them a price." if created else "."))
+                return _saved(message, url_for(".product", product_id=product_id) + "#grid-h")
+    db_session.rollback()
+    return _product_page(product_id, axes_form=form)
 
 
 # --- variants and their prices ----------------------------------------------------------------
@@ -176,17 +272,21 @@ def add_variant(product_id: int):
 
 def _price_form(**kwargs) -> PriceForm:
     form = PriceForm(prefix="price", **kwargs)
-    form.price_list_id.choices = _price_list_choices()
+    form.price_list_id.choices = _labelled_list_choices()
+    if form.price_list_id.data is None:
+        form.price_list_id.data = pricelists.base_list_id(db_session)
     return form
 
 
 def _variant_page(variant: Variant, *, form: VariantForm | None = None,
                   price_form: PriceForm | None = None):
     entries = pricelists.variant_prices(db_session, variant.id)
+    labels = {pl.id: label for pl, label in pricelists.labelled(db_session)}
     if form is None:
-        form = VariantForm()
+        form = variant_form_for(catalogue.product_axes(variant.product.variants))
         form.fill(variant)
     return render_page("catalog/variant.html", variant=variant, form=form, entries=entries,
+                       list_labels=labels,
                        price_form=price_form or _price_form(formdata=None))
 
 
@@ -196,11 +296,11 @@ def variant_view(variant_id: int):
     variant = get_or_not_found(db_session, Variant, variant_id, "variant")
     if request.method == "GET":
         return _variant_page(variant)
-    form = VariantForm()
-    if form.validate_on_submit():
-        if commit_or_refuse(form, catalogue.update_variant, variant, form.to_data(),
+    form = variant_form_for(catalogue.product_axes(variant.product.variants))
+    if form.validate_on_submit() and (data := _variant_data(form)) is not None:
+        if commit_or_refuse(form, catalogue.update_variant, variant, data,
                             actor=current_actor()):
-            return _saved(f"Variant {variant.sku} saved.",
+            return _saved(f"Variant {variant.sku} of {variant.product.name} saved.",
                           url_for(".variant", variant_id=variant_id))
     db_session.rollback()
     return _variant_page(db_session.get(Variant, variant_id), form=form)
@@ -221,7 +321,8 @@ def set_price(variant_id: int):
         except DomainError as err:
             place_error(form, err)
         else:
-            return _done(f"Price of {variant.sku} in {price_list.code} saved.",
+            return _done(f"Price of {variant.product.name} ({variant.sku}) in "
+                         f"{price_list.name} saved.",
                          url_for(".variant", variant_id=variant_id))
     return _variant_page(variant, price_form=form)
 
@@ -231,9 +332,15 @@ def set_price(variant_id: int):
 def remove_price(entry_id: int):
     entry = get_or_not_found(db_session, PriceListEntry, entry_id, "price")
     variant_id = entry.variant_id
+    what = f"{entry.variant.product.name} ({entry.variant.sku}) in {entry.price_list.name}"
     if ConfirmForm().validate_on_submit():
+        if request.form.get("confirm") != "yes":
+            # Without JavaScript the box is shown: the price goes only when it is ticked.
+            flash(f"Tick “Yes, remove” to remove the price of {what}.", "error")
+            return redirect_to(url_for(".variant", variant_id=variant_id))
         pricelists.remove_price(db_session, entry, actor=current_actor())
-        return _done("Price removed.", url_for(".variant", variant_id=variant_id))
+        return _done(f"Price of {what} from {entry.min_quantity} removed.",
+                     url_for(".variant", variant_id=variant_id))
     return redirect_to(url_for(".variant", variant_id=variant_id))
 
 

@@ -11,8 +11,8 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from core.catalog.products import (MAX_RETURN_DAYS, ProductData, VariantData, format_attributes,
-                                   parse_attributes)
+from core.catalog.products import (MAX_AXES, MAX_RETURN_DAYS, Axis, ProductData, VariantData,
+                                   format_attributes, parse_attributes, parse_axis_values, refuse)
 from core.money import MINOR_UNITS
 from core.web.forms import AmountField  # noqa: F401 - the console's forms take it from here
 from core.web.forms import record_id
@@ -57,7 +57,7 @@ class ProductForm(FlaskForm):
     category_id = SelectField("Category", coerce=int)
     tax_category_id = SelectField("Tax category", coerce=int)
     description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
-    active = BooleanField("Active (shown and sold)", default=True)
+    # Live or draft is not edited here: the product page's Publish and Unpublish buttons.
     returnable = BooleanField("Returnable", default=True)
     return_days = IntegerField("Return window (days)", validators=[
         Optional(), NumberRange(0, MAX_RETURN_DAYS,
@@ -71,7 +71,7 @@ class ProductForm(FlaskForm):
         return ProductData(name=self.name.data or "", slug=self.slug.data or "",
                            brand=self.brand.data or "", description=self.description.data or "",
                            category_id=self.category_id.data,
-                           tax_category_id=self.tax_category_id.data, active=self.active.data,
+                           tax_category_id=self.tax_category_id.data, active=None,
                            returnable=self.returnable.data, return_days=self.return_days.data,
                            backorderable=self.backorderable.data,
                            drop_ship=self.drop_ship.data,
@@ -84,21 +84,76 @@ class VariantForm(FlaskForm):
     barcode = StringField("Barcode (GTIN)", validators=[Optional(), Length(max=14)])
     weight_grams = IntegerField("Weight in grams", validators=[
         Optional(), NumberRange(0, 10_000_000, "The weight is between 0 and 10,000,000 g.")])
-    attributes = TextAreaField("Attributes", validators=[Optional(), Length(max=4000)])
+    attributes = TextAreaField("Other attributes", validators=[Optional(), Length(max=4000)])
     active = BooleanField("Active (sold)", default=True)
     # Checked by the service (0 or more), which says so at this field.
     cost_price = AmountField("Cost price (EUR, per unit)")
+    axes: list[Axis] = []
+
+    def axis_fields(self) -> list:
+        """The fields of the product's options (Size, Colour), one per axis, with the axis."""
+        return [(self[f"axis_{n}"], axis) for n, axis in enumerate(self.axes, 1)]
 
     def fill(self, variant) -> None:
         self.process(obj=variant)
-        self.attributes.data = format_attributes(variant.attributes)
+        own = dict(variant.attributes)
+        for field, axis in self.axis_fields():
+            key = next((k for k in own if k.lower() == axis.name.lower()), None)
+            field.data = own.pop(key) if key is not None else ""
+        self.attributes.data = format_attributes(own)
 
     def to_data(self) -> VariantData:
+        attributes = parse_attributes(self.attributes.data)
+        for field, axis in self.axis_fields():
+            value = (field.data or "").strip()
+            if not value:
+                continue
+            if any(k.lower() == axis.name.lower() for k in attributes):
+                refuse(f"{axis.name} has its own field; leave it out of the other attributes.",
+                       "attributes")
+            attributes[axis.name] = value
         return VariantData(sku=self.sku.data or "", name=self.name.data or "",
                            barcode=self.barcode.data or "",
                            weight_grams=self.weight_grams.data or 0,
-                           attributes=parse_attributes(self.attributes.data),
+                           attributes=attributes,
                            active=self.active.data, cost_price=self.cost_price.data)
+
+
+def variant_form(axes: list[Axis], **kwargs) -> VariantForm:
+    """A VariantForm with one text field per option axis of the product (its label the
+    axis's name), before the other attributes."""
+    class _VariantForm(VariantForm):
+        pass
+    for n, axis in enumerate(axes, 1):
+        setattr(_VariantForm, f"axis_{n}",
+                StringField(axis.name, validators=[Optional(), Length(max=120)]))
+    _VariantForm.axes = list(axes)
+    return _VariantForm(**kwargs)
+
+
+class AxesForm(FlaskForm):
+    """A product's options (up to MAX_AXES) and their values, and the start of the SKUs
+    the variant grid makes."""
+    axis_1_name = StringField("Name of option 1", validators=[Optional(), Length(max=60)])
+    axis_1_values = StringField("Values of option 1", validators=[Optional(), Length(max=2000)])
+    axis_2_name = StringField("Name of option 2", validators=[Optional(), Length(max=60)])
+    axis_2_values = StringField("Values of option 2", validators=[Optional(), Length(max=2000)])
+    axis_3_name = StringField("Name of option 3", validators=[Optional(), Length(max=60)])
+    axis_3_values = StringField("Values of option 3", validators=[Optional(), Length(max=2000)])
+    sku_prefix = StringField("SKUs start with", validators=[
+        DataRequired("Enter the start of the SKUs, like OAT-BAR."), Length(max=40)])
+
+    def rows(self) -> list:
+        return [(self[f"axis_{n}_name"], self[f"axis_{n}_values"])
+                for n in range(1, MAX_AXES + 1)]
+
+    def fill(self, axes: list[Axis], sku_prefix: str) -> None:
+        for (name, values), axis in zip(self.rows(), axes):
+            name.data, values.data = axis.name, ", ".join(axis.values)
+        self.sku_prefix.data = sku_prefix
+
+    def pairs(self) -> list[tuple[str, list[str]]]:
+        return [(name.data or "", parse_axis_values(values.data)) for name, values in self.rows()]
 
 
 class PriceForm(FlaskForm):

@@ -9,6 +9,7 @@ CSV import can run them on every row before it touches anything.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -38,6 +39,13 @@ MAX_RETURN_DAYS = 365
 # foreign key points at (products.tax_category_id -> tax_categories.id), not by the model.
 _tax_categories = table("tax_categories", column("id"))
 _suppliers = table("suppliers", column("id"))  # core.inventory's, likewise
+# A product is published only when a variant has a price every shopper sees (core.pricing's
+# tables, read by name for the same reason).
+_price_lists = table("price_lists", column("id"), column("scope"), column("active"))
+_price_entries = table("price_list_entries", column("price_list_id"), column("variant_id"))
+MAX_AXES = 3
+MAX_AXIS_VALUES = 30
+MAX_GRID = 200  # variants one grid may make
 
 
 class CatalogInputError(DomainError):
@@ -63,7 +71,9 @@ class ProductData:
     slug: str = ""
     brand: str = ""
     description: str = ""
-    active: bool = True
+    # None: unchanged (a new product is a draft). True publishes it, which needs a price
+    # every shopper sees (see publish_product).
+    active: bool | None = None
     returnable: bool = True
     return_days: int | None = None  # None: the category's window, else the shop's default
     backorderable: bool = False
@@ -289,9 +299,23 @@ def _product_values(session: Session, data: ProductData, product: Product | None
             refuse(f"Another product already uses the slug {slug}.", "slug")
     return dict(name=name, brand=brand, description=description, slug=slug,
                 category_id=data.category_id, tax_category_id=data.tax_category_id,
-                active=bool(data.active), returnable=bool(data.returnable),
+                active=_active_value(session, data, product),
+                returnable=bool(data.returnable),
                 return_days=check_return_days(data.return_days),
                 **_supply_values(session, data))
+
+
+def _active_value(session: Session, data: ProductData, product: Product | None) -> bool:
+    """A new product is a draft; an existing one keeps its state unless `data.active` says
+    otherwise, and goes live only with a price every shopper sees."""
+    if product is None:
+        return False  # whatever data.active says: it has no variant, so no price, yet
+    current = product.active
+    if data.active is None or bool(data.active) == current:
+        return current
+    if data.active and not has_public_price(session, product.id):
+        refuse(NEEDS_PRICE, "active")
+    return bool(data.active)
 
 
 def _supply_values(session: Session, data: ProductData) -> dict[str, Any]:
@@ -325,7 +349,8 @@ def _free_slug(session: Session, base: str) -> str:
 
 
 def create_product(session: Session, data: ProductData, *, actor: audit.Actor) -> Product:
-    """Add a product (no variants yet; it sells once a variant has a price)."""
+    """Add a product as a draft (no variants yet): the shop neither shows nor sells it until
+    it is published (publish_product), once a variant has a price every shopper sees."""
     product = Product(**_product_values(session, data, None))
     session.add(product)
     session.flush()
@@ -342,6 +367,66 @@ def update_product(session: Session, product: Product, data: ProductData, *,
     if changed:
         search.reindex(session, [product.id])
         record_change(session, "product.updated", actor, product, {"changes": changed})
+    return product
+
+
+# --- drafts and publishing ------------------------------------------------------------------
+
+NEEDS_PRICE = ("Give a variant a price in a list every shopper sees (like Retail EUR) before "
+               "the product goes live.")
+STATE_LABELS = {"live": "Live", "live_no_price": "Live — but no price every shopper sees",
+                "draft_no_price": "Draft — needs a price",
+                "draft_ready": "Draft — ready to publish"}
+
+
+def public_price_exists(product_id):
+    """SQL: an active variant of the product has a price in an active list every shopper of
+    some channel sees (a base list, or a channel's default list)."""
+    return exists(
+        select(_price_entries.c.variant_id)
+        .join(_price_lists, _price_lists.c.id == _price_entries.c.price_list_id)
+        .join(Variant, Variant.id == _price_entries.c.variant_id)
+        .where(Variant.product_id == product_id, Variant.active, _price_lists.c.active,
+               or_(_price_lists.c.scope == "base",
+                   _price_lists.c.id.in_(select(Channel.default_price_list_id)
+                                         .where(Channel.default_price_list_id.is_not(None))))))
+
+
+def has_public_price(session: Session, product_id: int) -> bool:
+    return bool(session.scalar(select(public_price_exists(product_id))))
+
+
+def product_state(session: Session, product: Product) -> str:
+    """live, live_no_price, draft_no_price or draft_ready (keys of STATE_LABELS)."""
+    priced = has_public_price(session, product.id)
+    if product.active:
+        return "live" if priced else "live_no_price"
+    return "draft_ready" if priced else "draft_no_price"
+
+
+def publish_product(session: Session, product: Product, *, actor: audit.Actor) -> Product:
+    """Put a draft in the shop: refused until a variant has a price every shopper sees."""
+    if product.active:
+        return product
+    if not has_public_price(session, product.id):
+        refuse(NEEDS_PRICE, "active")
+    product.active = True
+    session.flush()
+    search.reindex(session, [product.id])
+    record_change(session, "product.published", actor, product,
+                  {"slug": product.slug, "name": product.name})
+    return product
+
+
+def unpublish_product(session: Session, product: Product, *, actor: audit.Actor) -> Product:
+    """Take a product out of the shop (back to a draft); orders keep their lines."""
+    if not product.active:
+        return product
+    product.active = False
+    session.flush()
+    search.reindex(session, [product.id])
+    record_change(session, "product.unpublished", actor, product,
+                  {"slug": product.slug, "name": product.name})
     return product
 
 
@@ -554,3 +639,152 @@ def category_label(category: Category, by_id: Mapping[int, Category]) -> str:
     names = [by_id[int(i)].name for i in category.path.strip("/").split("/")
              if i and int(i) in by_id]
     return " › ".join(names) or category.name
+
+
+# --- option axes and the variant grid ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Axis:
+    """An option of a product (Size) and its values in order (S, M, L)."""
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One combination of the axes' values, and the variant that has it (None: none yet)."""
+    attributes: dict[str, str]
+    variant: Variant | None
+
+
+def product_axes(variants: Iterable[Variant]) -> list[Axis]:
+    """The axes a product's variants span: attribute names in the order they first appear,
+    each with its values in that order (names and values compared ignoring case)."""
+    names: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+    for variant in variants:
+        for name, value in variant.attributes.items():
+            key = name.lower()
+            names.setdefault(key, name)
+            values.setdefault(key, {}).setdefault(value.lower(), value)
+    return [Axis(names[k], tuple(values[k].values())) for k in names]
+
+
+def parse_axis_values(text: str | None) -> list[str]:
+    """'S, M,L' or one per line -> ['S', 'M', 'L'] (repeats dropped, ignoring case)."""
+    seen: dict[str, str] = {}
+    for part in re.split(r"[,\n;]", text or ""):
+        if part.strip():
+            seen.setdefault(part.strip().lower(), part.strip())
+    return list(seen.values())
+
+
+def check_axes(pairs: Iterable[tuple[str, Iterable[str]]]) -> list[Axis]:
+    """Axes from (name, values) pairs; blank pairs are skipped. Field names: axis_<n>_name,
+    axis_<n>_values (n from 1)."""
+    axes: list[Axis] = []
+    seen: set[str] = set()
+    for n, (name, values) in enumerate(pairs, 1):
+        name, values = (name or "").strip(), [v.strip() for v in values if v.strip()]
+        if not name and not values:
+            continue
+        if not name:
+            refuse("Name this option, like Size.", f"axis_{n}_name")
+        if not values:
+            refuse(f"Give the values of {name}, separated by commas, like S, M, L.",
+                   f"axis_{n}_values")
+        if len(name) > 60 or any(ch in name for ch in "=;"):
+            refuse("An option name has at most 60 characters and no = or ;.", f"axis_{n}_name")
+        if name.lower() in seen:
+            refuse(f"{name} is given twice.", f"axis_{n}_name")
+        if len(values) > MAX_AXIS_VALUES:
+            refuse(f"An option has at most {MAX_AXIS_VALUES} values.", f"axis_{n}_values")
+        for value in values:
+            if len(value) > 120 or any(ch in value for ch in "=;"):
+                refuse(f"Value {value[:120]!r}: at most 120 characters and no = or ;.",
+                       f"axis_{n}_values")
+        seen.add(name.lower())
+        axes.append(Axis(name, tuple(values)))
+    if not axes:
+        refuse("Name at least one option and its values, like Size: S, M, L.", "axis_1_name")
+    if len(axes) > MAX_AXES:
+        refuse(f"A product has at most {MAX_AXES} options.", "axis_1_name")
+    total = 1
+    for axis in axes:
+        total *= len(axis.values)
+    if total > MAX_GRID:
+        refuse(f"These options make {total} variants; at most {MAX_GRID} at a time.",
+               "axis_1_values")
+    return axes
+
+
+def sku_part(value: str) -> str:
+    """A value as a SKU segment: 'Navy blue' -> 'NAVYBLUE', '1 l' -> '1L'."""
+    return re.sub(r"[^A-Za-z0-9]+", "", value).upper()[:12] or "X"
+
+
+def suggest_sku_prefix(product: Product) -> str:
+    """The start of the SKUs a grid suggests: the part the variants' SKUs share up to a
+    hyphen, else the product's slug in capitals."""
+    skus = [v.sku for v in product.variants]
+    if len(skus) > 1:
+        common = skus[0]
+        for sku in skus[1:]:
+            while not sku.startswith(common):
+                common = common[:-1]
+        common = common.rsplit("-", 1)[0] if "-" in common else ""
+        if common:
+            return common[:40]
+    return (product.slug.upper()[:40].strip("-") or "SKU")
+
+
+def grid_sku(prefix: str, values: Iterable[str]) -> str:
+    return "-".join([prefix.strip().rstrip("-")] + [sku_part(v) for v in values])[:64]
+
+
+def _matches(variant: Variant, combination: Mapping[str, str]) -> bool:
+    own = {k.lower(): v.lower() for k, v in variant.attributes.items()}
+    return all(own.get(k.lower()) == v.lower() for k, v in combination.items())
+
+
+def variant_grid(variants: list[Variant], axes: list[Axis]) -> tuple[list[GridRow],
+                                                                      list[Variant]]:
+    """One row per combination of the axes' values with its variant (matched by attributes,
+    ignoring case), and the variants that match no combination."""
+    rows, used = [], set()
+    for values in itertools.product(*(a.values for a in axes)):
+        combination = dict(zip((a.name for a in axes), values))
+        variant = next((v for v in variants if v.id not in used and _matches(v, combination)),
+                       None)
+        if variant is not None:
+            used.add(variant.id)
+        rows.append(GridRow(combination, variant))
+    return rows, [v for v in variants if v.id not in used]
+
+
+def generate_variants(session: Session, product: Product, axes: list[Axis], *,
+                      sku_prefix: str, actor: audit.Actor) -> tuple[list[Variant], int]:
+    """Add a variant for every combination of the axes' values that no variant of the
+    product has yet (matched by attributes, so running it again adds nothing). SKUs are
+    sku_prefix-VALUE-VALUE, names the values. Returns (the new variants, how many
+    combinations existed already). Checks every SKU before it adds any."""
+    prefix = check_sku(sku_prefix, "sku_prefix")
+    rows, _ = variant_grid(list(product.variants), axes)
+    missing = [row.attributes for row in rows if row.variant is None]
+    skus = [grid_sku(prefix, combination.values()) for combination in missing]
+    if len(set(s.lower() for s in skus)) != len(skus):
+        refuse("Two values make the same SKU; make the values differ in letters or digits.",
+               "sku_prefix")
+    if skus:
+        taken = session.scalars(select(Variant.sku).where(
+            func.lower(Variant.sku).in_([s.lower() for s in skus]))).all()
+        if taken:
+            refuse(f"SKU {taken[0]} is already in use; choose another start for the SKUs.",
+                   "sku_prefix")
+    created = []
+    for combination, sku in zip(missing, skus):
+        created.append(add_variant(session, product, VariantData(
+            sku=check_sku(sku, "sku_prefix"), name=" / ".join(combination.values()),
+            attributes=dict(combination)), actor=actor))
+    return created, len(rows) - len(missing)

@@ -487,6 +487,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_master(session, media_dir)}"
     from core.demo.backorders import load_backorders  # through the catalogue's services
     work = f"{work} {load_backorders(session)}"
+    from core.demo.catalogue_drafts import load_catalogue_drafts  # catalogue's services
+    work = f"{work} {load_catalogue_drafts(session)}"
     from core.demo.statements import load_statements  # through the statement service
     work = f"{work} {load_statements(session)}"
     from core.demo.credit import load_credit  # through the credit services

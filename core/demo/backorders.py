@@ -49,6 +49,7 @@ def _machine(session: Session, source: Supplier) -> Variant:
         if code in lists:
             price_lists.set_price(session, price_list=lists[code], variant=variant,
                                   min_quantity=1, unit_price=price, actor=ACTOR)
+    products.publish_product(session, product, actor=ACTOR)  # a new product starts a draft
     return variant
 
 

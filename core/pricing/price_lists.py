@@ -27,7 +27,7 @@ from core.pricing.models import SCOPES, PriceList, PriceListEntry, TaxCategory
 
 # Customers sit above pricing: a contract list finds its customer by number in the table its
 # foreign key points at (price_lists.customer_id -> customers.id), not through the model.
-_customers = table("customers", column("id"), column("number"))
+_customers = table("customers", column("id"), column("number"), column("name"))
 
 
 @dataclass
@@ -238,3 +238,46 @@ def tax_categories(session: Session) -> list[TaxCategory]:
     """The tax categories a product can be given (for choices)."""
     return list(session.scalars(select(TaxCategory).order_by(TaxCategory.id)))
 
+
+
+# --- lists named with whom they price for ------------------------------------------------
+
+SCOPE_ORDER = {scope: n for n, scope in enumerate(SCOPES)}
+
+
+def audience(pl: PriceList, channel_names: dict[str, str], customer_names: dict[int, str]
+             ) -> str:
+    """Who a list prices for, in words: everyone, a channel's customers, a customer group,
+    one customer."""
+    if pl.scope == "base":
+        return "everyone"
+    if pl.scope == "channel":
+        return f"customers of {channel_names.get(pl.channel_code or '', 'one channel')}"
+    if pl.scope == "group":
+        return f"{pl.customer_group} customers"
+    return f"{customer_names.get(pl.customer_id or 0, 'one customer')} only"
+
+
+def labelled(session: Session) -> list[tuple[PriceList, str]]:
+    """Every list with its label, "Retail EUR — everyone", base lists first (then channel,
+    group, contract; by name): three queries."""
+    lists = sorted(session.scalars(select(PriceList)),
+                   key=lambda pl: (SCOPE_ORDER.get(pl.scope, 9), not pl.active, pl.name, pl.id))
+    channel_names = dict(session.execute(select(Channel.code, Channel.name)).all())
+    wanted = [pl.customer_id for pl in lists if pl.customer_id]
+    customer_names = dict(session.execute(
+        select(_customers.c.id, _customers.c.name).where(_customers.c.id.in_(wanted))
+    ).all()) if wanted else {}
+    return [(pl, f"{pl.name} — {audience(pl, channel_names, customer_names)}"
+                 + ("" if pl.active else " (inactive)")) for pl in lists]
+
+
+def base_list_id(session: Session) -> int | None:
+    """The list a new price goes into unless told otherwise: the base list the channels
+    default to (the one most of them use), else the first active base list."""
+    found = session.execute(
+        select(PriceList.id).join(Channel, Channel.default_price_list_id == PriceList.id)
+        .where(PriceList.scope == "base", PriceList.active)
+        .group_by(PriceList.id).order_by(func.count().desc(), PriceList.id).limit(1)).scalar()
+    return found or session.scalar(select(PriceList.id).where(
+        PriceList.scope == "base", PriceList.active).order_by(PriceList.id).limit(1))

@@ -76,12 +76,16 @@ def catalogue_manager_sets_up(page, tmp_path, *, category: str, product: str, sk
     variants.get_by_label("Weight in grams").fill("900")
     variants.get_by_role("button", name="Add variant").click()
     prices = page.get_by_role("form", name="Set a price")
-    prices.get_by_label("Price list").select_option(label="retail-eur (EUR, incl. tax)")
+    expect(prices.get_by_label("Price list")).to_have_value(  # the base list comes first
+        prices.get_by_role("option", name="Retail EUR — everyone").get_attribute("value"))
     prices.get_by_label("Unit price").fill("39.90")
     prices.get_by_role("button", name="Set price").click()
     expect(page.get_by_text("39.90 EUR").first).to_be_visible()
 
     page.goto(product_path)
+    expect(page.get_by_text("Draft — ready to publish")).to_be_visible()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("link", name="View in shop")).to_be_visible()
     upload = page.get_by_role("form", name="Upload a picture")
     upload.get_by_label("Picture (JPEG, PNG, GIF or WebP)").set_input_files(
         str(png(tmp_path / "lamp.png")))

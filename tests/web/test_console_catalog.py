@@ -62,11 +62,15 @@ def test_a_catalog_agent_creates_a_product_with_a_variant_and_a_price_the_shop_f
 
     page = catalog_client.get(product_path).get_data(as_text=True)
     assert "<h1>Quokka Desk Fan</h1>" in page and "FAN-QK-1" in page and "24.90 EUR" in page
+    assert "Draft — ready to publish" in page
+    # A new product is a draft: priced, it is still neither shown nor sold until published.
+    assert "Quokka Desk Fan" not in client.get("/search?q=quokka").get_data(as_text=True)
+    assert _post(catalog_client, f"{product_path}/publish", {}).status_code == 303
     shop = client.get("/search?q=quokka").get_data(as_text=True)
     assert "Quokka Desk Fan" in shop and "24.90 EUR" in shop
     actions = db.scalars(select(AuditEvent.action).where(
         AuditEvent.actor_label == CATALOG_AGENT, AuditEvent.channel == "console")).all()
-    assert {"product.created", "variant.created", "price.set"} <= set(actions)
+    assert {"product.created", "variant.created", "price.set", "product.published"} <= set(actions)
 
 
 def _catalog_routes(app):
@@ -146,7 +150,7 @@ def test_a_duplicate_sku_is_reported_at_the_sku_field(catalog_client, db):
     assert response.status_code == 200
     assert 'id="variant-sku-error">SKU PAP-A4-80 is already in use.' in html
     assert 'value="Again"' in html
-    assert re.search(r'<input[^>]*checked[^>]*id="active"', html)  # the product form is intact
+    assert re.search(r'<input[^>]*checked[^>]*id="returnable"', html)  # the product form is intact
 
 
 def test_editing_a_variant_changes_its_attributes(catalog_client, db):
@@ -162,8 +166,16 @@ def test_editing_a_variant_changes_its_attributes(catalog_client, db):
 def test_removing_a_price_needs_the_token_and_then_deletes_it(catalog_client, db):
     entry_id = db.scalar(select(PriceListEntry.id).join(Variant).where(
         Variant.sku == "PAP-A4-80", PriceListEntry.min_quantity == 50))
-    assert catalog_client.post(f"/catalog/prices/{entry_id}/delete").status_code == 400
-    assert _post(catalog_client, f"/catalog/prices/{entry_id}/delete", {}).status_code == 303
+    assert catalog_client.post(f"/catalog/prices/{entry_id}/delete",
+                               data={"confirm": "yes"}).status_code == 400
+    # Without the "Yes, remove" box (which the confirm dialog ticks) nothing is removed.
+    response = _post(catalog_client, f"/catalog/prices/{entry_id}/delete", {},
+                     follow_redirects=True)
+    assert "Tick “Yes, remove” to remove the price of" in response.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(PriceListEntry, entry_id) is not None
+    assert _post(catalog_client, f"/catalog/prices/{entry_id}/delete",
+                 {"confirm": "yes"}).status_code == 303
     db.expire_all()
     assert db.get(PriceListEntry, entry_id) is None
 
