@@ -142,6 +142,12 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.SESSION_LIFETIME_MINUTES),
+        # The cookie is sent only when a request changes the session. Refreshed on every
+        # answer, a slow answer (an order-entry suggestion still on its way when the agent
+        # pressed Add line) would put back the cookie as it was before a faster request
+        # changed it, and lose what that request kept (the draft's cart). Expiry and idle
+        # time are the server's (LoginSession), so nothing needs the refresh.
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
         WTF_CSRF_HEADERS=["X-CSRFToken"],
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,

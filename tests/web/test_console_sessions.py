@@ -32,6 +32,18 @@ def agent_sessions(db) -> list[LoginSession]:
     return list(db.scalars(select(LoginSession).where(LoginSession.realm == "agent")))
 
 
+# --- the cookie -----------------------------------------------------------------------------
+
+def test_a_request_that_changes_nothing_in_the_session_sends_no_cookie(agent_client):
+    """A slow answer must not put back an older cookie over one a faster request just set
+    (an order-entry suggestion arriving after Add line lost the draft's cart)."""
+    agent_client.get("/customers/")  # the CSRF token, once
+    response = agent_client.get("/customers/")
+
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
 # --- idle timeout -------------------------------------------------------------------------
 
 def test_a_console_session_ends_after_31_minutes_without_a_request(agent_client, clock, db):
