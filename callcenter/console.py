@@ -12,6 +12,7 @@ from core.web.db import db_session
 from core.web.htmx import htmx
 from core.web.render import redirect_to, render_page
 from callcenter import customers, two_step
+from callcenter.documents import document_hit, open_document
 from callcenter.access import requires_role
 from callcenter.forms import AgentSignInForm
 
@@ -44,7 +45,7 @@ def home():
     page = operations_overview(db_session, agent_id=current_account().id, show=show)
     links = {kind: link for kind, link in LINKS.items() if _may_open(link[0])}
     return render_page("console/home.html", agent=current_account(), page=page, show=show,
-                       links=links, q="", hits=[])
+                       links=links, q="", hits=[], document=None)
 
 
 @bp.get("/find", endpoint="find")
@@ -53,14 +54,37 @@ def find():
     """The start page's customer search: its results as a fragment (htmx, as the agent
     types); without JavaScript (Enter), the one customer found, or the customer search."""
     q = " ".join(request.args.get("q", "").split())[:100]
-    hits = search_customers(db_session, q, limit=SEARCH_RESULTS + 1) if q else []
     if not htmx:
-        if len(hits) == 1:
-            return redirect_to(url_for("customers.show", number=hits[0].number))
-        return redirect_to(url_for("customers.search", q=q or None))
+        return _open(q)
+    hits = search_customers(db_session, q, limit=SEARCH_RESULTS + 1) if q else []
     return render_page("console/home.html", block="search_results", fragment=True, q=q,
                        hits=hits[:SEARCH_RESULTS], more=len(hits) > SEARCH_RESULTS,
-                       min_chars=MIN_CONTAINS)
+                       min_chars=MIN_CONTAINS, document=document_hit(q) if q else None)
+
+
+def _open(q: str):
+    """Enter in a search box: the document numbered `q` (SO-, INV-, RMA-, QT-), else the
+    one customer found, else the customer search with its results."""
+    if q and (answer := open_document(q)) is not None:
+        return answer
+    hits = search_customers(db_session, q, limit=2) if q else []
+    if len(hits) == 1:
+        return redirect_to(url_for("customers.show", number=hits[0].number))
+    return redirect_to(url_for("customers.search", q=q or None))
+
+
+@bp.get("/go", endpoint="go")
+@requires_role("agent", "supervisor", "credit", "catalog", "warehouse", "billing", "manager")
+def go():
+    """The header's search box (every console page, "/" focuses it): a document number
+    opens the document; other text searches customers, for the roles that may."""
+    q = " ".join(request.args.get("q", "").split())[:100]
+    if _may_open("customers.search"):
+        return _open(q)
+    if q and (answer := open_document(q)) is not None:
+        return answer
+    return render_page("console/document_refused.html", status=404 if q else 200, hit=None,
+                       q=q)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")

@@ -17,8 +17,10 @@ from core.workflows.customer_360 import customer_360
 from core.workflows.customer_search import MIN_CONTAINS, search_customers
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
+from core.web.htmx import htmx
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
+from callcenter.documents import document_hit, open_document
 from callcenter.catalog_forms import options
 from callcenter.customer_forms import CreditLimitForm, CustomerForm, InteractionForm, NoteForm
 from core.web.forms import commit_or_refuse, place_error
@@ -44,9 +46,14 @@ def _customer_or_404(number: str):
 @requires_role(*ROLES)
 def search():
     q = " ".join(request.args.get("q", "").split())[:100]
+    # A document number (SO-, INV-, RMA-, QT-) submitted opens the document; as the agent
+    # types (htmx), the results offer it instead (one more query, for such text only).
+    document = document_hit(q) if q else None
+    if document is not None and not htmx:
+        return open_document(q)
     hits = search_customers(db_session, q, limit=RESULTS + 1) if q else []
     return render_page("customers/search.html", block="results", q=q, hits=hits[:RESULTS],
-                       more=len(hits) > RESULTS, min_chars=MIN_CONTAINS)
+                       more=len(hits) > RESULTS, min_chars=MIN_CONTAINS, document=document)
 
 
 def _show(number: str, *, note_form: NoteForm | None = None,

@@ -3,6 +3,7 @@ actions (holds, line changes, cancellation, confirmation e-mail, notes)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, request, url_for
+from markupsafe import Markup
 
 from callcenter.access import requires_role
 from callcenter.order_admin_forms import (
@@ -19,12 +20,13 @@ from core.errors import DomainError
 from core.orders import discounts, holds, states
 from core.orders import promises as promising
 from core.orders.holds import HoldFilters, HoldNotAllowed
-from core.orders.queries import PAYMENT_LABELS
+from core.orders.queries import PAYMENT_LABELS, awaiting_payment
 from core.purchasing import services as purchasing
 from core.purchasing.states import label as purchase_order_label
 from core.returns import services as returns
 from core.workflows import order_maintenance as maintenance
 from core.workflows.cancellation import cancel_and_void, refusal
+from core.workflows.phone_orders import CHANNEL as PHONE_CHANNEL
 from core.web.auth import current_account, current_actor
 from core.web.db import db_session
 from core.web.forms import commit_or_refuse, filter_args, page_arg
@@ -37,6 +39,18 @@ bp.app_template_filter("line_promise")(promising.line_status)
 bp.app_template_filter("ship_day")(promising.day)
 ROLES = ("agent", "supervisor", "credit")
 PER_PAGE = 50
+
+
+@bp.app_template_global("order_link")
+def order_link(number: str | None, text: str | None = None) -> Markup:
+    """An order number as a link to its console page, for the roles that may open it; for
+    the others the number alone (kept on one line either way)."""
+    if not number:
+        return Markup("")
+    if current_account().has_role(*ROLES):
+        return Markup('<a class="nowrap" href="{}">{}</a>').format(
+            url_for("console_orders.detail", number=number), text or number)
+    return Markup('<span class="nowrap">{}</span>').format(text or number)
 
 
 def _roles() -> frozenset[str]:
@@ -73,6 +87,21 @@ def hold_worklist():
                        args=filter_args(form))
 
 
+# --- orders awaiting payment -------------------------------------------------------------
+
+
+@bp.get("/awaiting-payment", endpoint="awaiting_payment")
+@requires_role("agent", "supervisor")
+def awaiting_payment_worklist():
+    """Phone orders whose card was not taken or whose payment link is not paid yet, oldest
+    first: each opens its order page, which takes the card, sends the link again or cancels."""
+    found = awaiting_payment(db_session, channel=PHONE_CHANNEL, page=page_arg(),
+                             per_page=PER_PAGE)
+    return render_page("order_admin/awaiting_payment.html", block="results", found=found,
+                       method_labels={"card": "Card by phone, not taken yet",
+                                      "pay_link": "Payment link sent"})
+
+
 # --- the order page ---------------------------------------------------------------------
 
 
@@ -107,7 +136,9 @@ def _page(order, *, status: int = 200, hold_form=None, lines_form=None, cancel_f
         return_label=returns.label,
         can_return=returns.can_return(db_session, order, current_app.config["MARKETLINE"]),
         purchase_orders=purchasing.for_order(db_session, order.id),
-        purchase_order_label=purchase_order_label)
+        purchase_order_label=purchase_order_label,
+        awaiting_payment=(order.status == states.S.PENDING_PAYMENT
+                          and order.channel_code == PHONE_CHANNEL))
 
 
 @bp.get("/<number>", endpoint="detail")

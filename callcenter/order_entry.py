@@ -403,6 +403,21 @@ def shipping(customer: str):
     return _changed(entry, focus="address_id")
 
 
+@bp.post("/new/<customer>/discard", endpoint="discard")
+@requires_role(*ROLES)
+def discard(customer: str):
+    """Throw the customer's draft away (lines, coupons, price changes, shipping): the next
+    call starts empty."""
+    entry = _load(customer)
+    if ConfirmForm().validate_on_submit():
+        if entry.cart is not None:
+            carts.discard(db_session, entry.cart.id)
+        db_session.commit()
+        session.pop(_session_key(entry.customer), None)
+        flash(f"The draft order for {entry.customer.name} is discarded.", "success")
+    return redirect_to(url_for(".new", customer=entry.customer.number))
+
+
 @bp.post("/new/<customer>/place", endpoint="place")
 @requires_role(*ROLES)
 def place(customer: str):

@@ -292,6 +292,7 @@ class HoldRow:
     hold: OrderHold
     order: Order
     customer_name: str
+    customer_number: str = ""  # "" for a guest: the worklist links the customer by it
 
     @property
     def label(self) -> str:
@@ -317,7 +318,7 @@ def worklist(session: Session, filters: HoldFilters, *, page: int = 1,
     if filters.placed_by:
         conditions.append(OrderHold.placed_by == filters.placed_by)
     due = OrderHold.hold_until <= clock.today()
-    found = paginate(session, select(OrderHold, Customer.name)
+    found = paginate(session, select(OrderHold, Customer.name, Customer.number)
                      .join(OrderHold.order).outerjoin(Customer, Customer.id == Order.customer_id)
                      .options(contains_eager(OrderHold.order))
                      .where(*conditions)
@@ -325,7 +326,7 @@ def worklist(session: Session, filters: HoldFilters, *, page: int = 1,
                                OrderHold.placed_at, OrderHold.id),
                      page=page, per_page=per_page,
                      count=select(func.count()).select_from(OrderHold).where(*conditions))
-    return found.map(lambda row: HoldRow(row[0], row[0].order, row[1] or "Guest"))
+    return found.map(lambda row: HoldRow(row[0], row[0].order, row[1] or "Guest", row[2] or ""))
 
 
 def hold_placers(session: Session) -> list[str]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.audit import AuditEvent
 from core.customers import roles
-from core.customers.models import CustomerUser
+from core.customers.models import Customer, CustomerUser
 from core.errors import NotFound
 from core.orders.models import Order
 from core.paging import Page, paginate
@@ -174,3 +174,26 @@ def lookup_guest_order(session: Session, *, number: str, email: str, postcode: s
             _postcode((order.billing_address or {}).get("postal_code"))}:
         raise NotFound(NOT_FOUND)
     return order
+
+
+# -- the console's worklist of orders awaiting payment ---------------------------------------
+
+
+@dataclass(frozen=True)
+class AwaitingPaymentRow:
+    order: Order
+    customer_name: str  # "Guest" when there is no customer
+    customer_number: str  # "" for a guest
+
+
+def awaiting_payment(session: Session, *, channel: str, page: int = 1,
+                     per_page: int = 50) -> Page[AwaitingPaymentRow]:
+    """Orders of `channel` still awaiting payment (a card not yet taken, or a payment link
+    not yet paid), oldest first, with their customer. Two queries, whatever their number."""
+    conditions = (Order.status == "pending_payment", Order.channel_code == channel)
+    found = paginate(session, select(Order, Customer.name, Customer.number)
+                     .outerjoin(Customer, Customer.id == Order.customer_id)
+                     .where(*conditions).order_by(Order.placed_at, Order.id),
+                     page=page, per_page=per_page,
+                     count=select(func.count()).select_from(Order).where(*conditions))
+    return found.map(lambda row: AwaitingPaymentRow(row[0], row[1] or "Guest", row[2] or ""))

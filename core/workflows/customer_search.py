@@ -1,6 +1,7 @@
 """Customer search for agents on the phone: one box, any key the caller reads out.
 
-Name, e-mail, phone (any formatting), company, customer number, order number or postcode.
+Name, e-mail, phone (any formatting), company, customer number, order number or postcode,
+or the name or e-mail of one of the customer's logins (a company's buyers and contacts).
 The search is one SQL statement whatever the result size: a UNION ALL of small branches,
 each served by an index (on PostgreSQL: GIN trigram indexes on lower(name), lower(email),
 phone_digits and lower(address company), btree on number, postal_code and order number;
@@ -11,6 +12,12 @@ The statement of each shape (which branches, how many name words) is built once 
 with the values as bound parameters: a search only binds them (see _Shape).
 
 Substring matches need three characters (a trigram); shorter input only finds exact keys.
+
+A login's (contact's) e-mail is found exactly through the unique index on
+customer_users.email (stored lower-case). Its name and e-mail part have no trigram index yet
+(that would take a migration: ``customer_users USING gin (lower(full_name) gin_trgm_ops)``
+and the same on ``email``); the branches are planned like the others, so such an index is
+taken as soon as it exists.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from functools import lru_cache
 from sqlalchemy import Select, String, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from core.customers.models import Customer, CustomerAddress
+from core.customers.models import Customer, CustomerAddress, CustomerUser
 from core.numbering import PREFIXES
 from core.orders.models import Order
 
@@ -29,10 +36,14 @@ MIN_CONTAINS = 3  # trigram indexes serve LIKE '%x%' from three characters
 MAX_TEXT = 100
 
 # Rank of each kind of match: lower is shown first. Values double as "matched on" codes.
-BY_NUMBER, BY_ORDER, BY_EMAIL, BY_POSTCODE, BY_NAME, BY_COMPANY, BY_EMAIL_PART, BY_PHONE = range(8)
+(BY_NUMBER, BY_ORDER, BY_EMAIL, BY_CONTACT_EMAIL, BY_POSTCODE, BY_NAME, BY_CONTACT,
+ BY_COMPANY, BY_EMAIL_PART, BY_CONTACT_EMAIL_PART, BY_PHONE) = range(11)
 MATCH_LABELS = {BY_NUMBER: "customer number", BY_ORDER: "order number", BY_EMAIL: "e-mail",
-                BY_POSTCODE: "postcode", BY_NAME: "name", BY_COMPANY: "company",
-                BY_EMAIL_PART: "e-mail", BY_PHONE: "phone"}
+                BY_CONTACT_EMAIL: "contact", BY_POSTCODE: "postcode", BY_NAME: "name",
+                BY_CONTACT: "contact", BY_COMPANY: "company", BY_EMAIL_PART: "e-mail",
+                BY_CONTACT_EMAIL_PART: "contact", BY_PHONE: "phone"}
+# Matches on a login: the hit names the person found ("contact Bea Buyer").
+CONTACT_RANKS = frozenset({BY_CONTACT_EMAIL, BY_CONTACT, BY_CONTACT_EMAIL_PART})
 
 _PHONE_CHARS = re.compile(r"^[\d\s+\-()/.]+$")
 _POSTCODE = re.compile(r"^[A-Za-z0-9]{3,10}$")
@@ -91,15 +102,20 @@ def phone_needle(text: str) -> str | None:
     return digits if len(digits) >= MIN_CONTAINS else None
 
 
-def _branch(column, rank: int, where, limit: int) -> Select:
-    """An exact-key branch: a btree index finds its few rows."""
-    sub = (select(column.label("customer_id"), literal(rank).label("rank")).where(where)
-           .limit(limit).subquery())
+_NO_CONTACT = literal("", String)
+
+
+def _branch(column, rank: int, where, limit: int, contact=None) -> Select:
+    """An exact-key branch: a btree index finds its few rows. `contact`: the name of the
+    login found (contact branches), else ''."""
+    sub = (select(column.label("customer_id"), literal(rank).label("rank"),
+                  (_NO_CONTACT if contact is None else contact).label("contact"))
+           .where(where).limit(limit).subquery())
     # Wrapped so every dialect accepts a LIMIT inside a UNION member.
-    return select(sub.c.customer_id, sub.c.rank)
+    return select(sub.c.customer_id, sub.c.rank, sub.c.contact)
 
 
-def _contains_branch(column, rank: int, where, limit: int) -> Select:
+def _contains_branch(column, rank: int, where, limit: int, contact=None) -> Select:
     """A substring branch, planned for full retrieval and read only up to `limit` rows.
 
     Behind a LIMIT, PostgreSQL guesses a three-letter pattern matches 4 % of the table and
@@ -108,10 +124,12 @@ def _contains_branch(column, rank: int, where, limit: int) -> Select:
     takes the trigram index, and is still read lazily: the outer LIMIT stops it after
     `limit` rows.
     """
-    cte = (select(column.label("customer_id")).where(where)
+    cte = (select(column.label("customer_id"),
+                  (_NO_CONTACT if contact is None else contact).label("contact")).where(where)
            .cte(f"m{rank}").prefix_with("MATERIALIZED", dialect="postgresql"))
-    sub = select(cte.c.customer_id, literal(rank).label("rank")).limit(limit).subquery()
-    return select(sub.c.customer_id, sub.c.rank)
+    sub = (select(cte.c.customer_id, literal(rank).label("rank"), cte.c.contact)
+           .limit(limit).subquery())
+    return select(sub.c.customer_id, sub.c.rank, sub.c.contact)
 
 
 @dataclass(frozen=True)
@@ -181,6 +199,9 @@ def _branches(shape: _Shape, limit: int) -> list[Select]:
     if shape.email:
         branches.append(_branch(Customer.id, BY_EMAIL,
                                 func.lower(Customer.email) == bindparam("email"), limit))
+        branches.append(_branch(CustomerUser.customer_id, BY_CONTACT_EMAIL,
+                                CustomerUser.email == bindparam("email"), limit,
+                                contact=CustomerUser.full_name))
     if shape.postcode:
         branches.append(_branch(Customer.id, BY_POSTCODE,
                                 Customer.postal_code == bindparam("postcode"), limit))
@@ -191,6 +212,13 @@ def _branches(shape: _Shape, limit: int) -> list[Select]:
             clause = name.like(bindparam(f"word{i}", type_=String), escape="\\")
             where = clause if where is None else where & clause
         branches.append(_contains_branch(Customer.id, BY_NAME, where, limit))
+        contact_name = func.lower(CustomerUser.full_name)
+        where = None
+        for i in range(shape.name_words):
+            clause = contact_name.like(bindparam(f"word{i}", type_=String), escape="\\")
+            where = clause if where is None else where & clause
+        branches.append(_contains_branch(CustomerUser.customer_id, BY_CONTACT, where, limit,
+                                         contact=CustomerUser.full_name))
         branches.append(_contains_branch(CustomerAddress.customer_id, BY_COMPANY,
                                 func.lower(CustomerAddress.company).like(bindparam("contains", type_=String),
                                                                           escape="\\"),
@@ -200,6 +228,10 @@ def _branches(shape: _Shape, limit: int) -> list[Select]:
                                     func.lower(Customer.email).like(bindparam("contains", type_=String),
                                                                     escape="\\"),
                                     limit))
+            branches.append(_contains_branch(
+                CustomerUser.customer_id, BY_CONTACT_EMAIL_PART,
+                CustomerUser.email.like(bindparam("contains", type_=String), escape="\\"),
+                limit, contact=CustomerUser.full_name))
     if shape.phone:
         branches.append(_contains_branch(Customer.id, BY_PHONE,
                                 Customer.phone_digits.like(bindparam("phone", type_=String), escape="\\"),
@@ -214,7 +246,8 @@ def _statement(shape: _Shape, limit: int) -> Select | None:
     if not branches:
         return None
     matches = union_all(*branches).subquery("matches")
-    best = (select(matches.c.customer_id, func.min(matches.c.rank).label("rank"))
+    best = (select(matches.c.customer_id, func.min(matches.c.rank).label("rank"),
+                   func.max(matches.c.contact).label("contact"))
             .group_by(matches.c.customer_id).subquery("best"))
     company = (select(CustomerAddress.company)
                .where(CustomerAddress.customer_id == Customer.id, CustomerAddress.company != "")
@@ -223,7 +256,7 @@ def _statement(shape: _Shape, limit: int) -> Select | None:
                .limit(1).scalar_subquery())
     return (select(Customer.id, Customer.number, Customer.kind, Customer.name, Customer.email,
                    Customer.phone, Customer.postal_code, func.coalesce(company, ""),
-                   best.c.rank)
+                   best.c.rank, best.c.contact)
             .join(best, best.c.customer_id == Customer.id)
             .order_by(best.c.rank, Customer.name, Customer.id)
             .limit(limit))
@@ -240,5 +273,12 @@ def search_customers(session: Session, text: str, limit: int = 20) -> list[Custo
         return []
     rows = session.execute(statement, params)
     return [CustomerHit(id=r[0], number=r[1], kind=r[2], name=r[3], email=r[4], phone=r[5],
-                        postal_code=r[6], company=r[7], matched_on=MATCH_LABELS[r[8]])
+                        postal_code=r[6], company=r[7], matched_on=_matched_on(r[8], r[9]))
             for r in rows]
+
+
+def _matched_on(rank: int, contact: str | None) -> str:
+    """What the hit was found by; a login names its person: "contact Bea Buyer"."""
+    if rank in CONTACT_RANKS and contact:
+        return f"contact {contact}"
+    return MATCH_LABELS[rank]

@@ -159,3 +159,37 @@ def test_number_and_phone_parsing():
     assert phone_needle("030 1234") == "301234"
     assert phone_needle("0049 30") == "4930"
     assert phone_needle("Sam") is None and phone_needle("01") is None
+
+
+# -- a company's logins (buyers, contacts) find the company --------------------------------
+
+
+@pytest.fixture
+def quillcorp(db):
+    from tests.factories import CustomerUserFactory
+    company = CustomerFactory(name="Quillcorp Trading", kind="company",
+                              email="office@quillcorp.example")
+    CustomerUserFactory(customer=company, full_name="Wendeline Zarbock",
+                        email="w.zarbock@quillcorp.example")
+    return company
+
+
+@pytest.mark.parametrize("text", ["Wendeline Zarbock", "zarbock", "ZARBOCK wendeline",
+                                  "w.zarbock@quillcorp.example", "W.Zarbock@Quillcorp.Example",
+                                  "w.zarbock"])
+def test_a_contact_by_name_or_email_finds_the_company_and_says_who(db, quillcorp, text):
+    hits = search_customers(db, text)
+    assert numbers(hits) == [quillcorp.number]
+    assert hits[0].matched_on == "contact Wendeline Zarbock"
+
+
+def test_the_company_found_by_its_own_name_says_name_not_contact(db, quillcorp):
+    hits = search_customers(db, "quillcorp trading")
+    assert numbers(hits) == [quillcorp.number] and hits[0].matched_on == "name"
+
+
+def test_a_contact_search_is_still_one_statement(db, quillcorp, connection):
+    search_customers(db, "warm up")
+    with QueryCounter(connection) as counted:
+        search_customers(db, "zarbock")
+    assert counted.count == 1

@@ -167,7 +167,8 @@ def test_the_pick_list_totals_each_sku_over_the_ticked_orders(warehouse_client, 
     assert "<strong>5</strong>" in row
     assert '<th scope="col">Warehouse</th>' in html
     assert "<td>MAIN</td>" in html[:html.index("<code>PAP-A4-80</code>")].rsplit("<tr>", 1)[1]
-    assert f"{first.number}: 2" in row and f"{second.number}: 3" in row
+    assert f"{first.number}</a>: 2" in row and f"{second.number}</a>: 3" in row
+    assert f'href="/fulfilment/orders/{first.number}"' in row  # each order opens
     assert "fulfilment.css" in html and "data-print" in html
     assert "<h1>Pick list</h1>" in html
     empty = page(warehouse_client, "/fulfilment/pick-list")
