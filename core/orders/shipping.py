@@ -80,3 +80,14 @@ def choose(session: Session, code: str, *, country: str, channel_code: str) -> S
         raise ShippingError("Choose a shipping method available for this address.",
                             field="shipping_method")
     return method
+
+
+def lowest_charge(session: Session, *, ctx: PricingContext, goods_gross: Decimal,
+                  free_shipping: bool) -> Decimal | None:
+    """The least any method charges for these goods to the buyer's country, weight aside
+    (a cart says "Shipping from ..." before the checkout knows the address); None when no
+    method ships there. One query."""
+    methods = methods_for(session, country=ctx.tax_country, channel_code=ctx.channel.code)
+    return min((quote(m, ctx=ctx, goods_gross=goods_gross, weight_grams=0,
+                      free_shipping=free_shipping, tax_rate=Decimal(0)).gross
+                for m in methods), default=None)

@@ -21,3 +21,32 @@
     form.dataset.sent = "yes";
   });
 })();
+
+// ---- Shop on a phone (issue 18, storefront/templates/layout.html, shop/*.html) ----------
+// The category list folds behind its menu button on narrow screens (CSS hides the list
+// while aria-expanded is "false"); without this script the button stays hidden and the
+// list shows. A filter drawer (<details data-open-wide>) starts open on wide screens.
+(function () {
+  "use strict";
+  function ready() {
+    var nav = document.querySelector(".category-nav");
+    var button = nav && nav.querySelector(".menu-button");
+    if (button) {
+      nav.classList.add("has-menu");
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var open = button.getAttribute("aria-expanded") === "true";
+        button.setAttribute("aria-expanded", open ? "false" : "true");
+      });
+    }
+    if (window.matchMedia("(min-width: 56rem)").matches) {
+      document.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+})();
+// ---- end: shop on a phone ----------------------------------------------------------------
