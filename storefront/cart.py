@@ -90,9 +90,8 @@ def _page(message: str | None = None, status: int = 200, coupon_error: str | Non
     cart_view = carts.view(db_session, current_cart(), ctx)
     priced = cart_view.priced
     # Shipping before the checkout: the least a method charges (the address decides the rest).
-    shipping_from = None if priced is None else shipping.lowest_charge(
-        db_session, ctx=ctx, goods_gross=priced.gross_total.amount,
-        free_shipping=priced.free_shipping)
+    shipping_from = None if priced is None else shipping.lowest_charge(db_session, ctx=ctx,
+                                                                       priced=priced)
     return render_page("cart/cart.html", block="cart", status=status, view=cart_view,
                        ctx=ctx, message=message, coupon_error=coupon_error, code=code,
                        shipping_from=shipping_from)
