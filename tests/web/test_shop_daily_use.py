@@ -119,7 +119,9 @@ def test_the_cart_shows_shipping_from_before_the_checkout(client, db):
 def test_a_buyers_cart_and_checkout_read_vat_added_with_net_shipping(client, db):
     assert sign_in(client, "buyer@acme.example", "demo-pass-1").status_code == 303
     add(client, db, "PAP-A4-80", 2)
-    assert "from 4.16 EUR" in page(client) and "VAT added" in page(client)  # 4.95 incl. 19 %
+    cart = page(client)
+    assert "from 4.16 EUR" in cart and "VAT added" in cart  # 4.95 incl. 19 %
+    assert '<span class="contract-badge">Your contract price</span>' in cart
     html = text(client.get("/checkout"))
     assert "<dt>VAT added</dt>" in html and "of which VAT" not in html
     assert "<dt>Shipping</dt><dd>4.16 EUR</dd>" in html
@@ -127,6 +129,7 @@ def test_a_buyers_cart_and_checkout_read_vat_added_with_net_shipping(client, db)
 
 def test_a_consumers_checkout_still_reads_of_which_vat(client, db):
     add(client, db, "PAP-A4-80", 1)
+    assert "Your contract price" not in page(client)
     html = text(client.get("/checkout"))
     assert "of which VAT" in html and "VAT added" not in html
 
