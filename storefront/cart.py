@@ -6,11 +6,13 @@ from sqlalchemy import inspect
 
 from core.errors import DomainError
 from core.orders import cart as carts
+from core.orders import shipping
 from core.ratelimit import RateLimited
 from core.web.auth import current_account
 from core.parsing import parse_int
 from core.web.db import db_session
 from core.web.forms import same_site_path
+from core.web.htmx import htmx
 from core.web.render import redirect_to, render_page
 from storefront.limits import count, form_status, with_retry_after
 from storefront.viewer import viewer
@@ -86,8 +88,13 @@ def _page(message: str | None = None, status: int = 200, coupon_error: str | Non
           code: str = ""):
     _, ctx = viewer()
     cart_view = carts.view(db_session, current_cart(), ctx)
+    priced = cart_view.priced
+    # Shipping before the checkout: the least a method charges (the address decides the rest).
+    shipping_from = None if priced is None else shipping.lowest_charge(db_session, ctx=ctx,
+                                                                       priced=priced)
     return render_page("cart/cart.html", block="cart", status=status, view=cart_view,
-                       ctx=ctx, message=message, coupon_error=coupon_error, code=code)
+                       ctx=ctx, message=message, coupon_error=coupon_error, code=code,
+                       shipping_from=shipping_from)
 
 
 @bp.get("/")
@@ -97,9 +104,15 @@ def show():
 
 @bp.post("/add")
 def add():
+    """Add units of a variant: from the product page or a listing's card. htmx gets a short
+    confirmation (and the header's new count) and stays on the page; a browser, the cart."""
     channel, ctx = viewer()
-    variant_id, quantity = _int("variant_id"), _int("quantity")
+    # "variant" is the product page's choice (its form also asks for prices by GET)
+    variant_id = _int("variant_id") if "variant_id" in request.form else _int("variant")
+    quantity = _int("quantity")
     if variant_id is None or quantity is None:
+        if htmx:
+            return _added(problem="Choose a product and a quantity.")
         flash("Choose a product and a quantity.", "error")
         return redirect_to(same_site_path(request.referrer) or url_for("shop.home"))
     try:
@@ -108,11 +121,21 @@ def add():
                        quantity=quantity)
     except DomainError as err:
         db_session.rollback()
+        if htmx:
+            return _added(problem=str(err))
         flash(str(err), "error")
         return redirect_to(same_site_path(request.referrer) or url_for("cart.show"))
     db_session.commit()
+    if htmx:
+        return _added(quantity=quantity, name=carts.item_name(db_session, variant_id))
     flash(f"Added {quantity} to your cart.", "success")
     return redirect_to(url_for("cart.show"))
+
+
+def _added(**context):
+    """The confirmation of an add, for the page's status region, with the header's count."""
+    return render_page("cart/_added.html", block="added", fragment=True, **cart_count(),
+                       **context)
 
 
 @bp.post("/lines/<int:line_id>")

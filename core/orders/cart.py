@@ -105,6 +105,15 @@ def add_item(session: Session, cart: Cart, *, channel_id: int, ctx: PricingConte
     return line
 
 
+def item_name(session: Session, variant_id: int) -> str:
+    """What a confirmation calls the item: the product's name, with the variant's when it
+    differs (as cart lines and orders name it)."""
+    pname, vname = session.execute(
+        select(Product.name, Variant.name).join(Product, Product.id == Variant.product_id)
+        .where(Variant.id == variant_id)).one()
+    return f"{pname} – {vname}" if vname and vname != pname else pname
+
+
 def _line(cart: Cart, line_id: int) -> CartLine:
     line = next((l for l in cart.lines if l.id == line_id), None)
     if line is None:

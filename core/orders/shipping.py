@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Amount, Base
 from core.errors import DomainError
-from core.pricing.engine import PricingContext, round_money
+from core.pricing.engine import PricedCart, PricingContext, round_money
 
 
 class ShippingMethod(Base):
@@ -80,3 +80,17 @@ def choose(session: Session, code: str, *, country: str, channel_code: str) -> S
         raise ShippingError("Choose a shipping method available for this address.",
                             field="shipping_method")
     return method
+
+
+
+def lowest_charge(session: Session, *, ctx: PricingContext, priced: PricedCart
+                  ) -> ShippingQuote | None:
+    """The cheapest method's quote for a priced cart to the buyer's country, weight aside (a
+    cart says "Shipping from ..." before the checkout knows the address), taxed as the
+    checkout taxes shipping (the highest rate of the goods); None when no method ships
+    there. One query."""
+    methods = methods_for(session, country=ctx.tax_country, channel_code=ctx.channel.code)
+    rate = max((line.tax_rate for line in priced.lines), default=Decimal(0))
+    return min((quote(m, ctx=ctx, goods_gross=priced.gross_total.amount, weight_grams=0,
+                      free_shipping=priced.free_shipping, tax_rate=rate) for m in methods),
+               key=lambda q: q.gross, default=None)

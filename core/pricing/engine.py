@@ -160,6 +160,14 @@ class LineTrace:
     list_includes_tax: bool
     tax: TaxInfo
     promotions: tuple[Allocation, ...]
+    # A contract price: the unit price the best list open to everyone else would charge (in
+    # the channel's mode), when it is higher; None when no contract list priced the line.
+    list_unit_before_contract: Decimal | None = None
+
+    @property
+    def contract(self) -> bool:
+        """The line is priced by the buyer's own contract list."""
+        return self.price_list_scope == "contract"
 
     def explain(self, currency: str) -> list[str]:
         """Sentences an agent can read out: why this price."""
@@ -408,12 +416,27 @@ def _finish(w: _Work, ctx: PricingContext) -> PricedLine:
                       quantity_break=w.list_price.min_quantity,
                       list_unit_price=w.list_price.unit_price,
                       list_includes_tax=w.list_price.prices_include_tax, tax=w.facts.tax,
-                      promotions=tuple(w.allocations))
+                      promotions=tuple(w.allocations),
+                      list_unit_before_contract=_before_contract(w, ctx))
     return PricedLine(variant_id=w.facts.variant_id, sku=w.facts.sku, name=w.facts.name,
                       quantity=w.quantity, currency=currency,
                       prices_include_tax=ctx.channel.prices_include_tax, unit_price=w.unit,
                       amount=w.amount, discount=discount, net=net, tax=tax, gross=gross,
                       tax_rate=rate, trace=trace)
+
+
+def _before_contract(w: _Work, ctx: PricingContext) -> Decimal | None:
+    """What the line's unit would cost without the buyer's contract lists, when more."""
+    if w.list_price.scope != "contract":
+        return None
+    others = tuple(c for c in w.facts.candidates if c.scope != "contract")
+    try:
+        other = choose_list_price(others, w.quantity)
+    except PricingError:
+        return None
+    unit = unit_price_in_mode(other, w.facts.tax, ctx.channel.prices_include_tax,
+                              ctx.channel.currency)
+    return unit if unit > w.unit else None
 
 
 def _work(index: int, facts: LineFacts, quantity: int, ctx: PricingContext) -> _Work:

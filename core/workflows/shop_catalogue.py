@@ -82,6 +82,9 @@ class ProductCard:
     regular_price: Money | None  # before a promotion, when one lowers the price
     available: int
     buyable: bool = True  # in stock, or orderable beyond it (backorders, drop shipment)
+    variant_id: int | None = None  # the only active variant: the card can add it to the cart
+    contract: bool = False  # the price shown is the buyer's contract price
+    list_price: Money | None = None  # the price without the contract, when that is higher
 
 
 @dataclass(frozen=True)
@@ -309,8 +312,11 @@ def _card_variants(session: Session, rows, warehouses: list[str]) -> list[tuple[
 def _make_cards(rows, variants: list[tuple[int, int, int]],
                 priced: dict[int, PricedLine]) -> list[ProductCard]:
     by_product: dict[int, list[tuple[PricedLine | None, int]]] = defaultdict(list)
+    variant_ids: dict[int, list[int]] = defaultdict(list)
     for vid, pid, available in variants:
         by_product[pid].append((priced.get(vid), available))
+        variant_ids[pid].append(vid)
+    singles = {pid: vids[0] for pid, vids in variant_ids.items() if len(vids) == 1}
     cards = []
     for r in rows:
         offers = by_product.get(r.id, [])
@@ -320,9 +326,13 @@ def _make_cards(rows, variants: list[tuple[int, int, int]],
         if best is not None and best.discount:
             regular = Money(best.amount, best.currency)
         available = sum(a for _, a in offers)
+        contract = best is not None and best.trace.contract
+        before = best.trace.list_unit_before_contract if contract else None
         cards.append(ProductCard(r.id, r.slug, r.name, r.brand, r.image,
                                  Money(best.total, best.currency) if best else None, regular,
-                                 available, available > 0 or _orderable_beyond_stock(r)))
+                                 available, available > 0 or _orderable_beyond_stock(r),
+                                 variant_id=singles.get(r.id), contract=contract,
+                                 list_price=Money(before, best.currency) if before else None))
     return cards
 
 

@@ -102,6 +102,17 @@
       if (message) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
     }
   }
+  // The answer's errors come as a JSON object whose keys are sorted (city before full_name):
+  // focus goes to the invalid field that comes FIRST on the page, whatever the key order.
+  function focusFirst(names) {
+    var fields = names.map(function (name) {
+      return document.getElementById(name) || form.querySelector('[name="' + name + '"]');
+    }).filter(function (el) { return el && el.focus && !el.closest("[hidden]"); });
+    fields.sort(function (a, b) {
+      return a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+    });
+    if (fields.length) { fields[0].focus(); }
+  }
   function clearErrors() {
     form.querySelectorAll(".error, #form-error").forEach(function (el) {
       if (el.id) { show(el.id, ""); }
@@ -125,12 +136,10 @@
            "Something went wrong while placing the order. Please try again.");
       return;
     }
-    var first = null;
     Object.keys(answer.errors).forEach(function (name) {
       show(name + "-error", answer.errors[name]);
-      first = first || document.getElementById(name);
     });
-    if (first && first.focus) { first.focus(); }
+    focusFirst(Object.keys(answer.errors));
   }
 
   // On account there is no card: the order is placed at once, Stripe.js or not.
@@ -226,12 +235,10 @@
     var errors = answer.errors;
     var gift = document.getElementById("gift-card-result");
     if (errors.card && gift) { gift.dataset.coversAll = "false"; }  // the card is needed after all
-    var first = null;
     Object.keys(errors).forEach(function (name) {
       show(name + "-error", errors[name]);
-      first = first || document.getElementById(name);
     });
-    if (first && first.focus) { first.focus(); }
+    focusFirst(Object.keys(errors));
   }
 
   var submitting = false;  // one payment per page at a time: a second submit is ignored

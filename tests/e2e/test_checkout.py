@@ -48,7 +48,6 @@ def add_to_cart(page, path, quantity=1):
     page.goto(path)
     if quantity != 1:
         page.get_by_label("Quantity").fill(str(quantity))
-        expect(page.locator("#offer form").filter(has=page.get_by_role("button", name="Add to cart")).locator("input[name=quantity]")).to_have_value(str(quantity))
     page.get_by_role("button", name="Add to cart").click()
     expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
 

@@ -33,7 +33,7 @@ def test_a_guest_adds_two_products_and_sees_the_priced_cart(client, db):
     # 2 x 5.49 = 10.98; 19.90; total 30.88, VAT inside: 1.75 + 3.18 = 4.93
     assert "10.98 EUR" in html and "19.90 EUR" in html and "30.88 EUR" in html
     assert "4.93 EUR" in html
-    assert 'Cart <span class="badge">3' in html
+    assert '<span id="cart-count"> <span class="badge">3<' in html
 
 
 def test_adding_more_than_is_in_stock_is_refused_and_keeps_the_cart(client, db):

@@ -62,4 +62,6 @@ def test_the_order_loop_runs_a_fixed_number_of_statements(shop, db, connection, 
     assert counts == dict(add=ADD, cart_page=CART_PAGE, checkout_page=CHECKOUT_PAGE, place=PLACE)
 
 
-ADD, CART_PAGE, CHECKOUT_PAGE, PLACE = 11, 9, 11, 33  # pricing facts in one query
+# pricing facts in one query; the cart page reads the shipping methods for its "Shipping
+# from" (issue 18: shipping shows before the checkout), one statement more
+ADD, CART_PAGE, CHECKOUT_PAGE, PLACE = 11, 10, 11, 33
