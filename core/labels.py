@@ -45,6 +45,21 @@ def local_time(value, fmt: str = TIME_FORMAT, tz: str | None = None) -> str:
     return str(value)
 
 
+_shop_timezone = DEFAULT_TIMEZONE
+
+
+def set_shop_timezone(name: str) -> None:
+    """The zone of customers' times in e-mails and PDFs (SHOP_TIMEZONE, set at start-up)."""
+    global _shop_timezone
+    zone(name)
+    _shop_timezone = name
+
+
+def shop_time(value, fmt: str = TIME_FORMAT) -> str:
+    """A timestamp in the shop's time zone: for e-mails and documents rendered by core."""
+    return local_time(value, fmt, _shop_timezone)
+
+
 # --- enum-like codes -----------------------------------------------------------------------
 
 CODE_LABELS: dict[str, str] = {

@@ -173,7 +173,7 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
         _warn_of_an_unseen_proxy(app)
     app.jinja_env.filters["money"] = money_filter
     init_labels(app, settings.CONSOLE_TIMEZONE if realm.name == "agent"
-                else settings.SHOP_TIMEZONE)
+                else settings.SHOP_TIMEZONE, settings.SHOP_TIMEZONE)
     app.jinja_env.globals["settings"] = settings
     app.jinja_env.add_extension("jinja2.ext.do")
     return app

@@ -12,8 +12,9 @@ from flask import Flask
 from core import labels
 
 
-def init_labels(app: Flask, timezone: str) -> None:
+def init_labels(app: Flask, timezone: str, shop_timezone: str) -> None:
     labels.zone(timezone)  # an unknown zone fails here, at start-up, not on a page
+    labels.set_shop_timezone(shop_timezone)  # e-mails and PDFs, rendered by core
 
     def localtime(value, fmt: str = labels.TIME_FORMAT) -> str:
         return labels.local_time(value, fmt, timezone)
