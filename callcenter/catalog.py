@@ -13,6 +13,7 @@ from core.catalog.models import AssortmentRule, Channel, Product, Variant
 from core.db import get_or_not_found
 from core.errors import DomainError
 from core.inventory import suppliers
+from core.orders.names import reference_names
 from core.parsing import parse_int
 from core.pricing import catalogue_files
 from core.pricing import price_lists as pricelists
@@ -54,13 +55,19 @@ def _tax_choices() -> list:
 
 def _price_list_choices(lists=None) -> list:
     lists = lists if lists is not None else pricelists.by_code(db_session)
-    return options((pl.id, f"{pl.code} ({pl.currency}, "
+    return options((pl.id, f"{pl.name} ({pl.currency}, "
                            f"{'incl.' if pl.prices_include_tax else 'excl.'} tax)")
                    for pl in lists)
 
 
 def _channel_codes() -> list[str]:
     return catalogue.channel_codes(db_session)
+
+
+def _channel_choices() -> list[tuple[str, str]]:
+    """Every channel as (code, name): the form keeps the code, the agent reads the name."""
+    names = reference_names(db_session)
+    return [(c, names.channel(c)) for c in _channel_codes()]
 
 
 def _saved(message: str, url: str):
@@ -242,7 +249,7 @@ def remove_price(entry_id: int):
 
 def _price_list_form(**kwargs) -> PriceListForm:
     form = PriceListForm(**kwargs)
-    form.channel_code.choices = options([("", "—")] + [(c, c) for c in _channel_codes()])
+    form.channel_code.choices = options([("", "—")] + _channel_choices())
     return form
 
 
@@ -349,7 +356,7 @@ def remove_rule(rule_id: int):
 
 def _promotion_form(**kwargs) -> PromotionForm:
     form = PromotionForm(**kwargs)
-    form.channels.choices = options((c, c) for c in _channel_codes())
+    form.channels.choices = options(_channel_choices())
     form.category_ids.choices = _category_choices()
     return form
 
