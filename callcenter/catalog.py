@@ -315,7 +315,7 @@ def _channels_page(failed: tuple[int, AssortmentRuleForm] | None = None):
     forms = {c.id: _rule_form(c.id, formdata=None) for c in channels}
     if failed:
         forms[failed[0]] = failed[1]
-    lists = {pl.id: pl.code for pl in pricelists.by_code(db_session)}
+    lists = {pl.id: pl.name for pl in pricelists.by_code(db_session)}
     by_id = {c.id: c for c in catalogue.categories(db_session)}
     return render_page("catalog/channels.html", channels=channels, forms=forms, lists=lists,
                        category_label=lambda c: catalogue.category_label(c, by_id))

@@ -34,6 +34,15 @@ def to_local(value: dt.datetime, tz: str | None = None) -> dt.datetime:
     return value.astimezone(zone(tz))
 
 
+def from_local(value: dt.datetime | None, tz: str | None = None) -> dt.datetime | None:
+    """A wall-clock time typed in `tz` (a naive datetime-local field) as an aware UTC time."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone(tz))
+    return value.astimezone(dt.timezone.utc)
+
+
 def local_time(value, fmt: str = TIME_FORMAT, tz: str | None = None) -> str:
     """A timestamp as a person in `tz` reads it; a date as it is; None as empty."""
     if value is None or value == "":
