@@ -76,7 +76,7 @@ def catalogue_manager_sets_up(page, tmp_path, *, category: str, product: str, sk
     variants.get_by_label("Weight in grams").fill("900")
     variants.get_by_role("button", name="Add variant").click()
     prices = page.get_by_role("form", name="Set a price")
-    prices.get_by_label("Price list").select_option(label="retail-eur (EUR, incl. tax)")
+    prices.get_by_label("Price list").select_option(label="Retail EUR (EUR, incl. tax)")
     prices.get_by_label("Unit price").fill("39.90")
     prices.get_by_role("button", name="Set price").click()
     expect(page.get_by_text("39.90 EUR").first).to_be_visible()
@@ -190,8 +190,8 @@ def test_an_administrator_adds_a_warehouse_and_makes_a_channel_prefer_it(browser
     expect(page.get_by_role("link", name="HBG")).to_be_visible()
 
     sections.get_by_role("link", name="Channels").click()
-    page.get_by_role("link", name="web-b2c").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Channel web-b2c")
+    page.get_by_role("link", name="Web shop (consumers)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Channel Web shop (consumers)")
     adding = page.get_by_role("form", name="Add a warehouse")
     for code, label in (("MAIN", "MAIN – Main warehouse"), ("HBG", "HBG – Hamburg harbour")):
         if page.get_by_role("region", name="Warehouses").get_by_text(code, exact=True).count():

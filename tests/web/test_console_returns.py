@@ -253,7 +253,7 @@ def test_the_worklist_shows_returns_needing_action_requested_first(agent_client,
     html = page(agent_client, "/returns")
     assert html.index(big.number) < html.index(small.number)
     assert done.number not in html
-    for text in ("Needing action", "Needs supervisor", "Requested (UTC)",
+    for text in ("Needing action", "Needs supervisor", "Requested",
                  big.money(big.value).format(), "Label sent"):
         assert text in html, text
     html = page(agent_client, "/returns?state=closed")
