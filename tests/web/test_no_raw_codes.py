@@ -305,3 +305,52 @@ def test_the_sweep_sees_a_raw_code():
                       "<li>order.placed order</li><td>bank_transfer</td><p>(net30)</p>")
     found = raw_codes(texts, {"order.placed"}, {"net30", "web-b2c"}, {"standard"})
     assert found == {"UTC", "standard", "order.placed", "bank_transfer", "net30"}
+
+
+def _pdf_text(data: bytes) -> list[str]:
+    import subprocess
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
+                         check=True).stdout.decode()
+    return [" ".join(line.split()) for line in out.splitlines() if line.strip()]
+
+
+def test_no_email_or_pdf_of_the_demo_shows_a_raw_code(console_app, db, settings, vocabulary):
+    """Order confirmations and shipment e-mails (text and HTML) of orders in every state and
+    channel, and invoice and quote PDFs, read as text."""
+    import shutil
+
+    from sqlalchemy import select
+
+    from core import notifications
+    from core.fulfilment.models import Shipment
+    from core.orders.models import Order
+    events, marked, plain = vocabulary
+    bad: dict[str, set[str]] = {}
+
+    def check(what: str, texts: list[str]):
+        found = raw_codes(texts, events, marked, plain)
+        if found:
+            bad[what] = found
+
+    def mail_texts(message) -> list[str]:
+        texts = message.get_body(("plain",)).get_content().splitlines()
+        html_part = message.get_body(("html",))
+        return [t.strip() for t in texts if t.strip()] + (
+            page_text(html_part.get_content()) if html_part is not None else [])
+
+    for number in _rows(db, ORDER_SAMPLE):
+        order = db.scalar(select(Order).where(Order.number == number))
+        check(f"confirmation {number}", mail_texts(
+            notifications.order_confirmation_message(db, order, settings=settings)))
+    for shipment in db.scalars(select(Shipment).limit(3)):
+        check(f"shipment {shipment.id}", mail_texts(
+            notifications.shipment_message(db, shipment, settings=settings, partial=False)))
+    if shutil.which("pdftotext"):
+        client = agent_client_for(console_app, "admin@marketline.example")
+        for number in _rows(db, "SELECT number FROM invoices WHERE id IN (SELECT min(id) FROM "
+                                "invoices GROUP BY kind, payment_method)"):
+            check(f"invoice {number}.pdf",
+                  _pdf_text(client.get(f"/billing/invoices/{number}.pdf").data))
+        for number in _rows(db, "SELECT number FROM quotes LIMIT 2"):
+            check(f"quote {number}.pdf", _pdf_text(client.get(f"/quotes/{number}/pdf").data))
+    assert not bad, _report(bad)
