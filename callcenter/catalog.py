@@ -15,6 +15,7 @@ from core.db import get_or_not_found
 from core.errors import DomainError
 from core.inventory import services as stock_levels
 from core.inventory import suppliers
+from core.orders.names import reference_names
 from core.parsing import parse_int
 from core.pricing import catalogue_files
 from core.pricing import price_lists as pricelists
@@ -69,6 +70,12 @@ def _labelled_list_choices() -> list:
 
 def _channel_codes() -> list[str]:
     return catalogue.channel_codes(db_session)
+
+
+def _channel_choices() -> list[tuple[str, str]]:
+    """Every channel as (code, name): the form keeps the code, the agent reads the name."""
+    names = reference_names(db_session)
+    return [(c, names.channel(c)) for c in _channel_codes()]
 
 
 def _saved(message: str, url: str):
@@ -349,7 +356,7 @@ def remove_price(entry_id: int):
 
 def _price_list_form(**kwargs) -> PriceListForm:
     form = PriceListForm(**kwargs)
-    form.channel_code.choices = options([("", "—")] + [(c, c) for c in _channel_codes()])
+    form.channel_code.choices = options([("", "—")] + _channel_choices())
     return form
 
 
@@ -415,7 +422,7 @@ def _channels_page(failed: tuple[int, AssortmentRuleForm] | None = None):
     forms = {c.id: _rule_form(c.id, formdata=None) for c in channels}
     if failed:
         forms[failed[0]] = failed[1]
-    lists = {pl.id: pl.code for pl in pricelists.by_code(db_session)}
+    lists = {pl.id: pl.name for pl in pricelists.by_code(db_session)}
     by_id = {c.id: c for c in catalogue.categories(db_session)}
     return render_page("catalog/channels.html", channels=channels, forms=forms, lists=lists,
                        category_label=lambda c: catalogue.category_label(c, by_id))
@@ -456,7 +463,7 @@ def remove_rule(rule_id: int):
 
 def _promotion_form(**kwargs) -> PromotionForm:
     form = PromotionForm(**kwargs)
-    form.channels.choices = options((c, c) for c in _channel_codes())
+    form.channels.choices = options(_channel_choices())
     form.category_ids.choices = _category_choices()
     return form
 

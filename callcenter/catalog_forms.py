@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField,
@@ -13,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.catalog.products import (MAX_AXES, MAX_RETURN_DAYS, Axis, ProductData, VariantData,
                                    format_attributes, parse_attributes, parse_axis_values, refuse)
+from core import labels
 from core.money import MINOR_UNITS
 from core.web.forms import AmountField  # noqa: F401 - the console's forms take it from here
 from core.web.forms import record_id
@@ -41,8 +43,13 @@ def _list_text(raw: str | None) -> list[str]:
     return [part.strip() for part in re.split(r"[,\n;]", raw or "") if part.strip()]
 
 
+def _console_zone() -> str:
+    return current_app.config["MARKETLINE"].CONSOLE_TIMEZONE
+
+
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.timezone.utc) if value is not None else None
+    """A time the agent typed (in the console's time zone) as UTC."""
+    return labels.from_local(value, _console_zone())
 
 
 class ConfirmForm(FlaskForm):
@@ -219,8 +226,8 @@ class PromotionForm(FlaskForm):
                              validators=[Optional(), Length(max=4000)])
     category_ids = SelectMultipleField("Categories (empty: all)", coerce=int)
     min_subtotal = AmountField("Minimum subtotal")
-    starts_at = DateTimeLocalField("Starts (UTC)", format=DATETIME_LOCAL, validators=[Optional()])
-    ends_at = DateTimeLocalField("Ends (UTC)", format=DATETIME_LOCAL, validators=[Optional()])
+    starts_at = DateTimeLocalField("Starts", format=DATETIME_LOCAL, validators=[Optional()])
+    ends_at = DateTimeLocalField("Ends", format=DATETIME_LOCAL, validators=[Optional()])
     usage_limit_total = IntegerField("Usage limit in total", validators=[
         Optional(), NumberRange(1, MAX_USAGE_LIMIT, USAGE_LIMIT)])
     usage_limit_per_customer = IntegerField("Usage limit per customer", validators=[
@@ -236,8 +243,8 @@ class PromotionForm(FlaskForm):
         self.products.data = ", ".join(data.products)
         for name in ("starts_at", "ends_at"):
             value = getattr(data, name)
-            self[name].data = value.astimezone(dt.timezone.utc).replace(tzinfo=None) \
-                if value else None
+            self[name].data = (labels.to_local(value, _console_zone()).replace(tzinfo=None)
+                               if value else None)
 
     def to_data(self) -> PromotionData:
         return PromotionData(

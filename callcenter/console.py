@@ -14,6 +14,7 @@ from core.web.render import redirect_to, render_page
 from callcenter import customers, two_step
 from callcenter.documents import document_hit, open_document
 from callcenter.access import requires_role
+from callcenter.doc_links import LINKS
 from callcenter.forms import AgentSignInForm
 
 bp = Blueprint("console", __name__)
@@ -26,10 +27,6 @@ BLOCK_PAGES = {"search": "customers.show", "orders": "order_entry.new",
                "quotes": "quotes.editor", "follow_ups": "collections.mine",
                "low_stock": "stock.receive"}
 # Where a document named in a sentence opens, and the name of its URL argument.
-LINKS = {"order": ("console_orders.detail", "number"), "invoice": ("billing.invoice", "number"),
-         "return": ("returns.detail", "rma"), "quote": ("quotes.editor", "quote"),
-         "customer": ("customers.show", "number"),
-         "account": ("collections.account", "number")}
 SEARCH_RESULTS = 8
 
 

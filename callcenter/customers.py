@@ -11,6 +11,7 @@ from core.customers import queries
 from core.errors import DomainError, NotFound
 from core.orders import queries as order_queries
 from core.orders import states
+from core.reporting.activity import tell
 from core.returns import states as return_states
 from core.workflows import customer_contact
 from core.workflows.customer_360 import customer_360
@@ -21,6 +22,7 @@ from core.web.htmx import htmx
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
 from callcenter.documents import document_hit, open_document
+from callcenter.doc_links import links_for_agent
 from callcenter.catalog_forms import options
 from callcenter.customer_forms import CreditLimitForm, CustomerForm, InteractionForm, NoteForm
 from core.web.forms import commit_or_refuse, place_error
@@ -68,6 +70,7 @@ def _show(number: str, *, note_form: NoteForm | None = None,
         limit_form = CreditLimitForm(formdata=None, credit_limit=view.customer.credit_limit,
                                      review_on=view.customer.credit_review_on)
     return render_page("customers/show.html", view=view, c=view.customer, labels=LABELS,
+                       trail=tell(db_session, view.events), links=links_for_agent(),
                        note_form=note_form or NoteForm(formdata=None),
                        interaction_form=interaction_form or InteractionForm(formdata=None),
                        limit_form=limit_form,

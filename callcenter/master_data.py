@@ -21,6 +21,7 @@ from core.inventory import suppliers as supply
 from core.inventory import warehouses as stores
 from core.inventory.models import ChannelWarehouse, Supplier, Warehouse
 from core.orders import shipping_methods as shipping
+from core.orders.names import reference_names
 from core.orders.shipping import ShippingMethod
 from core.pricing import price_lists as pricelists
 from core.pricing import tax_rates as taxes
@@ -226,7 +227,7 @@ def supplier(supplier_id: int):
 def _channel_form(**kwargs) -> ChannelForm:
     form = ChannelForm(**kwargs)
     form.default_price_list_id.choices = options([(0, "— none —")] + [
-        (pl.id, f"{pl.code} ({pl.currency})") for pl in pricelists.by_code(db_session)])
+        (pl.id, f"{pl.name} ({pl.currency})") for pl in pricelists.by_code(db_session)])
     if form.default_price_list_id.data is None:
         form.default_price_list_id.data = 0
     return form
@@ -373,7 +374,8 @@ def tax_rate(rate_id: int):
 
 def _shipping_form(**kwargs) -> ShippingMethodForm:
     form = ShippingMethodForm(**kwargs)
-    form.channels.choices = options((c, c) for c in channel_codes(db_session))
+    form.channels.choices = options((c, reference_names(db_session).channel(c))
+                                    for c in channel_codes(db_session))
     return form
 
 

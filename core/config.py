@@ -62,6 +62,10 @@ class Settings:
     SELLER_ADDRESS: str = "Hafenstraße 12; 20457 Hamburg; Germany"
     SELLER_VAT_ID: str = "DE999999995"
     SELLER_BANK: str = "IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX"
+    # Times are shown in a time zone, never in UTC (core.labels): the shop's to customers,
+    # in e-mails and PDFs; the console's to agents. IANA names.
+    SHOP_TIMEZONE: str = "Europe/Berlin"
+    CONSOLE_TIMEZONE: str = "Europe/Berlin"
     OIDC_DISCOVERY_URL: str = ""
     OIDC_CLIENT_ID: str = ""
     OIDC_CLIENT_SECRET: str = ""

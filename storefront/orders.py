@@ -2,7 +2,6 @@
 and the guest look-up (guest orders only) by order number, e-mail and postcode."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Blueprint, flash, request, url_for
 from flask_login import login_required
@@ -34,12 +33,6 @@ class LookupForm(FlaskForm):
                                             Length(max=254)])
     postcode = StringField("Postcode", validators=[
         DataRequired("Enter the postcode of the delivery address."), Length(max=20)])
-
-
-@bp.app_template_filter("utc_time")
-def utc_time(value: dt.datetime) -> str:
-    """A stored (UTC) time as the viewer reads it; we show UTC and say so."""
-    return value.astimezone(dt.timezone.utc).strftime("%d %b %Y, %H:%M UTC")
 
 
 @bp.app_template_filter("order_status")

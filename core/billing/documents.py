@@ -19,6 +19,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup
 from sqlalchemy.orm import object_session
 
+from core import labels
 from core.billing import queries
 from core.billing.models import Invoice
 from core.config import Settings
@@ -62,7 +63,8 @@ def _css_string(value: str) -> Markup:
 
 
 def _date(value: dt.date | None) -> str:
-    return value.strftime("%d %b %Y") if value else ""
+    """A date; a timestamp as the day it was in the shop's time zone."""
+    return labels.shop_time(value, "%d %b %Y") if value else ""
 
 
 def address_lines(address: dict | None) -> list[str]:

@@ -58,7 +58,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import object_session, selectinload
 
-from core import audit, events, links, mail, tasks
+from core import audit, events, labels, links, mail, tasks
 from core.billing import documents
 from core.billing import queries as billing_queries
 from core.billing.models import Allocation, Invoice, Refund
@@ -89,7 +89,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 environment = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                           autoescape=select_autoescape(["html", "xml"]))
 environment.filters.update(money=documents.environment.filters["money"],
-                           date=documents.environment.filters["date"])
+                           date=documents.environment.filters["date"],
+                           localtime=labels.shop_time, code_label=labels.code_label)
 environment.globals.update(address_lines=documents.address_lines)
 
 

@@ -12,7 +12,7 @@ by their customer: promises to pay, disputes, follow-ups, dunning letters) with 
 customer in one more query, a UNION ALL of a branch per kind: two queries whatever the
 events. `describe` is
 pure (no session): a known event name has its sentence below, any other a readable form
-of its name ("agent.mfa_enrolled" -> "Agent: mfa enrolled").
+of its name, from core.labels ("agent.mfa_enrolled" -> "Two-step sign-in turned on").
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from sqlalchemy import Numeric, Select, String, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent
+from core.labels import code_label, event_label
 from core.billing.models import Invoice, Payment
 from core.credit.models import CollectionTask, Dispute, DunningLetter, PromiseToPay
 from core.customers.models import Customer
@@ -65,6 +66,7 @@ class Activity:
     action: str
     actor: str
     parts: tuple[Part, ...]
+    channel: str = ""  # where it was done, in words ("Console", "Shop")
 
     @property
     def text(self) -> str:
@@ -150,6 +152,11 @@ def recent_activity(session: Session, *, limit: int = 10) -> list[Activity]:
     events = list(session.scalars(select(AuditEvent)
                                   .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                                   .limit(limit)))
+    return tell(session, events)
+
+
+def tell(session: Session, events: list[AuditEvent]) -> list[Activity]:
+    """`events` told in words, their subjects read in one query (customer 360's trail)."""
     subjects = load_subjects(session, events)
     return [describe(e, subjects.get((e.subject_type or "", e.subject_id or ""))) for e in events]
 
@@ -183,10 +190,14 @@ def _actor(e: AuditEvent) -> str:
 
 
 def readable(action: str) -> str:
-    """'order.hold_placed' -> 'Order: hold placed', for events without a sentence."""
-    head, _, tail = action.partition(".")
-    head = head.replace("_", " ").capitalize()
-    return f"{head}: {tail.replace('_', ' ')}" if tail else head
+    """'order.hold_placed' -> 'Hold placed', for events without a sentence (core.labels)."""
+    return event_label(action)
+
+
+def _what(e: AuditEvent) -> str:
+    """The event's label as the end of a sentence: ': hold placed'."""
+    label = event_label(e.action)
+    return f": {label[0].lower()}{label[1:]}"
 
 
 ORDER_VERBS = {"confirmed": "confirmed", "in_fulfilment": "released to the warehouse",
@@ -226,7 +237,7 @@ def _order(e: AuditEvent, s: Subject, verb: str) -> list[Part]:
     if verb in ORDER_VERBS:
         return [Part("Order "), _doc("order", s.number), Part(" of "), _who(s),
                 Part(f" {ORDER_VERBS[verb]}")]
-    return [Part("Order "), _doc("order", s.number), Part(f": {verb.replace('_', ' ')}")]
+    return [Part("Order "), _doc("order", s.number), Part(" of "), _who(s), Part(_what(e))]
 
 
 def _invoice(e: AuditEvent, s: Subject, verb: str, noun: str) -> list[Part]:
@@ -237,7 +248,7 @@ def _invoice(e: AuditEvent, s: Subject, verb: str, noun: str) -> list[Part]:
              "paid_by_gift_card": "paid by gift card by"}.get(verb)
     if words:
         return [Part(f"{noun} "), _doc("invoice", s.number), Part(f" {words} "), _who(s)]
-    return [Part(f"{noun} "), _doc("invoice", s.number), Part(f": {verb.replace('_', ' ')}")]
+    return [Part(f"{noun} "), _doc("invoice", s.number), Part(_what(e))]
 
 
 def _return(e: AuditEvent, s: Subject, verb: str) -> list[Part]:
@@ -247,7 +258,7 @@ def _return(e: AuditEvent, s: Subject, verb: str) -> list[Part]:
     if verb in RETURN_VERBS:
         return [Part("Return "), _doc("return", s.number), Part(" of "), _who(s),
                 Part(f" {RETURN_VERBS[verb]} by {_actor(e)}")]
-    return [Part("Return "), _doc("return", s.number), Part(f": {verb.replace('_', ' ')}")]
+    return [Part("Return "), _doc("return", s.number), Part(_what(e))]
 
 
 def _quote(e: AuditEvent, s: Subject, verb: str) -> list[Part]:
@@ -260,7 +271,7 @@ def _quote(e: AuditEvent, s: Subject, verb: str) -> list[Part]:
         return [Part("Quote "), _doc("quote", s.number), Part(" for "), _who(s),
                 Part(f" {QUOTE_VERBS[verb]}"), *(_amount(s) if verb in ("sent", "accepted")
                                                 else [])]
-    return [Part("Quote "), _doc("quote", s.number), Part(f": {verb.replace('_', ' ')}")]
+    return [Part("Quote "), _doc("quote", s.number), Part(_what(e))]
 
 
 def _customer(e: AuditEvent, s: Subject, verb: str) -> list[Part]:
@@ -268,8 +279,9 @@ def _customer(e: AuditEvent, s: Subject, verb: str) -> list[Part]:
     words = {"created": f" created by {_actor(e)}", "registered": " registered in the shop",
              "updated": f" updated by {_actor(e)}", "note_added": f": note added by {_actor(e)}",
              "interaction_logged": f": call logged by {_actor(e)}",
-             "credit_limit_changed": f": credit limit changed by {_actor(e)}"}
-    return [*who, Part(words.get(verb, f": {verb.replace('_', ' ')}"))]
+             "credit_limit_changed": f": credit limit changed by {_actor(e)}",
+             "password_reset_requested": " asked for a password reset"}
+    return [*who, Part(words.get(verb, _what(e)))]
 
 
 def _collections(e: AuditEvent, s: Subject, verb: str) -> list[Part]:
@@ -338,6 +350,10 @@ def describe(event: AuditEvent, subject: Subject | None) -> Activity:
         n = (event.data or {}).get("letters")
         parts = [Part(f"Dunning run sent by {_actor(event)}"
                       + (f": {n} letter{'' if n == 1 else 's'}" if n is not None else ""))]
+    elif s.party:
+        parts = [Part(f"{readable(event.action)}: "), _who(s)]
     else:
-        parts = [Part(readable(event.action))]
-    return Activity(event.at, event.action, _actor(event), tuple(parts))
+        number = s.number or str((event.data or {}).get("number", "") or "")
+        parts = [Part(readable(event.action) + (f" ({number})" if number else ""))]
+    return Activity(event.at, event.action, _actor(event), tuple(parts),
+                    code_label(event.channel))

@@ -28,6 +28,7 @@ from core.web.cli import init_cli
 from core.web.db import init_db
 from core.web.errors import init_errors
 from core.web.htmx import htmx
+from core.web.labels import init_labels
 from core.web.payments import init_gateway
 from core.web.security import init_security
 
@@ -177,6 +178,8 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
     else:
         _warn_of_an_unseen_proxy(app)
     app.jinja_env.filters["money"] = money_filter
+    init_labels(app, settings.CONSOLE_TIMEZONE if realm.name == "agent"
+                else settings.SHOP_TIMEZONE, settings.SHOP_TIMEZONE)
     app.jinja_env.globals["settings"] = settings
     app.jinja_env.add_extension("jinja2.ext.do")
     return app

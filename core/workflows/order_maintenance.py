@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit, events
 from core.audit import AuditEvent
+from core.labels import code_label, event_label
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
 from core.credit import checks as credit_checks
@@ -146,7 +147,7 @@ def staff_timeline(session: Session, order: Order) -> list[queries.TimelineEntry
 
 def _label(event: AuditEvent) -> str:
     return (queries.TIMELINE_LABELS.get(event.action) or STAFF_LABELS.get(event.action)
-            or event.action)
+            or event_label(event.action))
 
 
 def _staff_detail(event: AuditEvent) -> str:
@@ -156,7 +157,7 @@ def _staff_detail(event: AuditEvent) -> str:
         parts.append(order_holds.reason_label(data.get("kind", ""), data.get("reason", "")))
     if event.action == "order.lines_changed":
         parts.append(f"total {data.get('total_before')} → {data.get('total_after')}, "
-                     f"authorisation {data.get('authorisation')}")
+                     f"authorisation {code_label(data.get('authorisation')).lower()}")
     for key in ("reason", "note", "to", "error"):
         if key in data and data[key] and not (key == "reason" and "kind" in data):
             parts.append(str(data[key]))

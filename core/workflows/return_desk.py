@@ -16,6 +16,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.audit import AuditEvent
+from core.labels import event_label
 from core.billing import receivables
 from core.billing.models import Invoice, Refund
 from core.catalog.models import Variant
@@ -213,7 +214,7 @@ def history(session: Session, rma: ReturnAuthorisation) -> list[HistoryEntry]:
     events = session.scalars(select(AuditEvent).where(
         AuditEvent.subject_type == ReturnAuthorisation.__tablename__,
         AuditEvent.subject_id == str(rma.id)).order_by(AuditEvent.at, AuditEvent.id))
-    return [HistoryEntry(e.at, HISTORY_LABELS.get(e.action, e.action),
+    return [HistoryEntry(e.at, HISTORY_LABELS.get(e.action) or event_label(e.action),
                          e.actor_label or e.actor_kind, _note(e)) for e in events]
 
 

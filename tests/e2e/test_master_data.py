@@ -194,8 +194,8 @@ def test_an_administrator_adds_a_warehouse_and_makes_a_channel_prefer_it(browser
     expect(page.get_by_role("link", name="HBG")).to_be_visible()
 
     sections.get_by_role("link", name="Channels").click()
-    page.get_by_role("link", name="web-b2c").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Channel web-b2c")
+    page.get_by_role("link", name="Web shop (consumers)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Channel Web shop (consumers)")
     adding = page.get_by_role("form", name="Add a warehouse")
     for code, label in (("MAIN", "MAIN – Main warehouse"), ("HBG", "HBG – Hamburg harbour")):
         if page.get_by_role("region", name="Warehouses").get_by_text(code, exact=True).count():

@@ -91,11 +91,12 @@ def test_an_event_whose_document_is_gone_uses_what_the_event_remembers():
     assert a.text == "Order SO-000099 placed by a guest, 12.50 EUR"
 
 
-def test_unknown_events_read_as_words():
-    assert readable("agent.mfa_enrolled") == "Agent: mfa enrolled"
-    assert readable("shipping_method.created") == "Shipping method: created"
+def test_other_events_read_as_their_labels():
+    assert readable("agent.mfa_enrolled") == "Two-step sign-in turned on"
+    assert readable("shipping_method.created") == "Shipping method created"
+    assert readable("widget.frobbed") == "Widget frobbed"  # no label yet: still words
     a = describe(event("agent.mfa_enrolled", "agents"), None)
-    assert a.parts == (Part("Agent: mfa enrolled"),)
+    assert a.parts == (Part("Two-step sign-in turned on"),)
 
 
 def test_subjects_are_read_with_their_customers_in_one_query(db, connection):

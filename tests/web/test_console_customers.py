@@ -197,12 +197,14 @@ def test_the_360_page_shows_orders_holds_payments_notes_calls_and_the_trail(agen
     db.commit()
     html = agent_client.get(f"/customers/{shopper.number}").get_data(as_text=True)
     assert html.index("SO-000502") < html.index("SO-000501")  # newest first
-    assert "callcenter" in html and "credit hold" in html
+    assert "Call center" in html and "callcenter" not in html and "credit hold" in html
     assert "3 orders, from every channel" in html
     assert re.search(r'id="on-account-open">119\.00', html)  # the cancelled one is not open
     assert "pay-501" not in html and "authorised" in html
     assert "Prefers morning deliveries." in html and "Asked where SO-000501 is." in html
-    assert "order.placed" in html
+    # The trail tells each event as a sentence with a link to its order, never by its name.
+    assert "order.placed" not in html
+    assert re.search(r'Order <a href="/orders/SO-000502">SO-000502</a> placed by', html)
     assert "Invalidenstraße 12" in html and "Card (paid when ordering)" in html
     headings = re.findall(r"<h([1-6])", html)
     assert headings[0] == "1"

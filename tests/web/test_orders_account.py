@@ -205,7 +205,7 @@ def test_order_detail_shows_lines_address_totals_payment_and_timeline(customer_c
     assert "Standard delivery" in html
     assert "Card authorised" in html and "15 Jan 2030" in html
     assert html.index("Order placed") < html.index("Payment authorised")
-    assert "UTC" in html
+    assert "UTC" not in html and "Times are shown in Berlin time." in html
     assert "Cancel this order" in html
 
 
