@@ -499,6 +499,8 @@ def load_demo(session: Session, media_dir: Path | None = None) -> str:
     work = f"{work} {load_collections(session)}"
     from core.demo.sales_history import load_sales_history  # through the real services
     work = f"{work} {load_sales_history(session)}"
+    from core.demo.daily_use import load_daily_use  # phone orders and holds, loaded last
+    work = f"{work} {load_daily_use(session)}"
     products = len({v.product_id for v, _, _ in lookups["variants"].values()})
     return (f"Loaded the demo shop: {len(CATALOGUE)} categories, {products} products, "
             f"3 channels, price lists, promotions and the demo accounts. {work}")
