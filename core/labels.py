@@ -138,6 +138,8 @@ EVENT_LABELS: dict[str, str] = {
     "price.removed": "Price removed", "price.set": "Price set",
     "price_list.created": "Price list created", "price_list.updated": "Price list changed",
     "product.created": "Product created", "product.updated": "Product changed",
+    "product.published": "Product published in the shop",
+    "product.unpublished": "Product taken out of the shop",
     "product_image.added": "Picture added", "product_image.moved": "Picture moved",
     "product_image.removed": "Picture removed", "product_image.updated": "Picture changed",
     "product_relation.added": "Related product added",
