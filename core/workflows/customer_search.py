@@ -14,10 +14,8 @@ with the values as bound parameters: a search only binds them (see _Shape).
 Substring matches need three characters (a trigram); shorter input only finds exact keys.
 
 A login's (contact's) e-mail is found exactly through the unique index on
-customer_users.email (stored lower-case). Its name and e-mail part have no trigram index yet
-(that would take a migration: ``customer_users USING gin (lower(full_name) gin_trgm_ops)``
-and the same on ``email``); the branches are planned like the others, so such an index is
-taken as soon as it exists.
+customer_users.email (stored lower-case); its name and e-mail part through trigram GIN
+indexes on lower(full_name) and email (migration 0022), as the customer branches are.
 """
 from __future__ import annotations
 
