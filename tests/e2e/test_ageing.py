@@ -44,7 +44,7 @@ def test_the_ageing_ties_to_the_ledger_and_a_statement_is_emailed(controller):
     assert_accessible(page)
 
     page.wait_for_load_state()
-    page.get_by_role("searchbox", name="Customer").fill("Acme")
+    page.get_by_role("searchbox", name="Customer", exact=True).fill("Acme")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("heading", name="1 customer with open invoices")).to_be_visible()
     page.get_by_role("link", name="Acme Corp").click()

@@ -53,7 +53,7 @@ def test_mona_reads_the_insights_filters_and_downloads_them(page):
     assert_accessible(page)
 
     tabs.get_by_role("link", name="Customer statistics").click()
-    page.get_by_role("searchbox", name="Customer").fill("Acme")
+    page.get_by_role("searchbox", name="Customer", exact=True).fill("Acme")
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"q=Acme"))
     expect(page.get_by_role("table", name=re.compile("customer"))

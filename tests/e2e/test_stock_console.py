@@ -72,7 +72,7 @@ def test_the_warehouse_receives_adjusts_and_counts_stock(browser, shop):
 
     page.get_by_role("link", name="Stock", exact=True).first.click()
     page.get_by_label("SKU or name").fill("LBL-7037")
-    page.get_by_role("button", name="Find").click()
+    page.get_by_role("search", name="Find stock").get_by_role("button", name="Find").click()
     page.get_by_role("link", name="LBL-7037").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Stock of LBL-7037")
     expect(page.get_by_role("cell", name="DN-E2E-1")).to_be_visible()
