@@ -6,14 +6,19 @@ named by TEST_DATABASE_URL (and dropped afterwards).
 """
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -128,8 +133,37 @@ def database_url(db_backend, tmp_path_factory):
     drop()
 
 
+_SQLITE_TEMPLATES: dict[bool, Path] = {}
+
+
 def prepare_demo_database(url: str, media_dir=None) -> None:
-    """Migrate the database at `url` and load the demo shop into it (committed)."""
+    """Migrate the database at `url` and load the demo shop into it (committed).
+
+    SQLite: the first call in a process seeds a template file (and its pictures), every
+    later one copies it. Seeding takes about ten seconds and every e2e module serves a
+    demo database of its own; a copy holds exactly what a fresh seed would, on the same day.
+    """
+    target = make_url(url)
+    if target.get_backend_name() != "sqlite" or not target.database:
+        _seed_demo_database(url, media_dir)
+        return
+    with_media = media_dir is not None
+    template = _SQLITE_TEMPLATES.get(with_media)
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix="marketline-template-"))
+        atexit.register(shutil.rmtree, template, ignore_errors=True)
+        _seed_demo_database(f"sqlite:///{template / 'demo.db'}",
+                            template / "media" if with_media else None)
+        _SQLITE_TEMPLATES[with_media] = template
+    # The backup API copies what is committed, whether or not it is still in the WAL.
+    with closing(sqlite3.connect(template / "demo.db")) as source, \
+            closing(sqlite3.connect(target.database)) as copy:
+        source.backup(copy)
+    if with_media:
+        shutil.copytree(template / "media", media_dir, dirs_exist_ok=True)
+
+
+def _seed_demo_database(url: str, media_dir=None) -> None:
     from core.demo import load_demo
     upgrade(url)
     engine = make_engine(url)
@@ -258,7 +292,6 @@ def supervisor_client(console_app):
 
 
 # --- single sign-on: a real OpenID Connect provider -----------------------------------
-import shutil
 from typing import NamedTuple
 
 
