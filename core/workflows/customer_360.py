@@ -84,8 +84,6 @@ class Customer360:
     notes: list[NoteRow]
     interactions: list[InteractionRow]
     events: list[AuditEvent] = field(default_factory=list)
-    # The order number each event on an order is about, by event id (links in the trail).
-    event_orders: dict[int, str] = field(default_factory=dict)
     receivables: Balance | None = None  # what they owe and hold (two queries)
     # (return, its order's number), newest first (two queries)
     returns: list[tuple[ReturnAuthorisation, str]] = field(default_factory=list)
@@ -152,19 +150,17 @@ def _by_agents(session: Session, model, customer_id: int, limit: int):
 
 
 def audit_trail(session: Session, customer_id: int, *, limit: int = EVENTS_SHOWN
-                ) -> list[tuple[AuditEvent, str | None]]:
-    """Events on the customer and on any of their orders, newest first, each with the
-    number of the order it is about (None for the customer's own): one query."""
+                ) -> list[AuditEvent]:
+    """Events on the customer and on any of their orders, newest first (the page tells
+    each with its document: core.reporting.activity.tell)."""
     order_ids = select(cast(Order.id, String)).where(Order.customer_id == customer_id)
-    about = and_(AuditEvent.subject_type == Order.__tablename__,
-                 AuditEvent.subject_id == cast(Order.id, String))
-    return [(event, number) for event, number in session.execute(
-        select(AuditEvent, Order.number).outerjoin(Order, about).where(or_(
+    return list(session.scalars(
+        select(AuditEvent).where(or_(
             and_(AuditEvent.subject_type == Customer.__tablename__,
                  AuditEvent.subject_id == str(customer_id)),
             and_(AuditEvent.subject_type == Order.__tablename__,
                  AuditEvent.subject_id.in_(order_ids))))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))]
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))
 
 
 def customer_360(session: Session, number: str, *,
@@ -172,15 +168,13 @@ def customer_360(session: Session, number: str, *,
     """Everything about one customer for the agent on the phone; NotFound if unknown."""
     customer = customer_by_number(session, number)
     order_count, on_account_open = _order_totals(session, customer.id)
-    trail = audit_trail(session, customer.id)
     return Customer360(customer=customer, addresses=addresses(session, customer.id),
                        orders=_orders(session, customer.id), order_count=order_count,
                        on_account_open=on_account_open, carts=_carts(session, customer.id),
                        payments=_payments(session, customer.id),
                        notes=_notes(session, customer.id),
                        interactions=_interactions(session, customer.id),
-                       events=[event for event, _ in trail],
-                       event_orders={event.id: n for event, n in trail if n},
+                       events=audit_trail(session, customer.id),
                        receivables=receivables.customer_balance(session, customer.id,
                                                                 customer.currency),
                        returns=for_customer(session, customer.id, limit=RETURNS_SHOWN),
