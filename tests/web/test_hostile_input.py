@@ -95,6 +95,11 @@ NUMERIC_ODD = ["", "-1", "0", "١٢", "Ünïcødé"]
 ODD_TEXT = ["", "Ünïcødé ✓ 日本語 ﷽ 👍", "O'Brien\"; DROP TABLE orders; --",
             '"paper" NEAR(a b) OR c* ^ -"', "%_\\%", "../../../etc/passwd", "=cmd|'/C calc'!A0",
             "\tleading tab", "١٢٣", "-1"]
+# Text whose handling is the app's alone, the same on every database: sent in the SQLite run
+# only (the PostgreSQL run keeps what a database may read differently: numbers, lengths, NUL,
+# non-ASCII, quotes, LIKE and full-text syntax). CI must stay under thirty minutes.
+APP_LEVEL_TEXT = ["../../../etc/passwd", "=cmd|'/C calc'!A0", "\tleading tab", "١٢٣", "-1"]
+BACKEND = {"name": "sqlite"}  # set by _backend below
 # What a text field gets of the numbers (it may read one out of text: ids, keys, codes).
 NUMBERS_FOR_TEXT = ["1e30", "99999999999999999999", "²", "sNaN"]
 # In a URL variable every one of these must be refused.
@@ -139,7 +144,9 @@ def hostile_values(f: SweepField) -> list[tuple[str, bool]]:
     if f.numeric:
         values = [(v, f.read) for v in NOT_A_NUMBER] + [(v, False) for v in NUMERIC_ODD]
     else:
-        values = [(v, False) for v in ODD_TEXT + NUMBERS_FOR_TEXT]
+        odd = ODD_TEXT if BACKEND["name"] != "postgresql" else [
+            v for v in ODD_TEXT if v not in APP_LEVEL_TEXT]
+        values = [(v, False) for v in odd + NUMBERS_FOR_TEXT]
         for base in (f.baseline or [])[:1]:
             values += [(v, False) for v in digit_mutations(base)]
     return values + [(NUL, True), (LONG, long_refused)]
@@ -624,6 +631,11 @@ class Scene:
 
 
 # --- fixtures ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", autouse=True)
+def _backend(db_backend):
+    BACKEND["name"] = db_backend
+
 
 @pytest.fixture(scope="module")
 def plans(engine, database_url):
