@@ -32,6 +32,7 @@ celery_app.conf.beat_schedule = {
     "renew-card-authorisations": {"task": "marketline.renew_card_authorisations",
                                   "schedule": 3600.0},
     "expire-due-quotes": {"task": "marketline.expire_due_quotes", "schedule": 3600.0},
+    "release-due-holds": {"task": "marketline.release_due_holds", "schedule": 3600.0},
     "send-monthly-statements": {"task": "marketline.send_monthly_statements",
                                 "schedule": 3600.0},  # sends on STATEMENT_DAY, once each
     "review-promises-to-pay": {"task": "marketline.review_promises", "schedule": 86400.0},

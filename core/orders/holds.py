@@ -23,6 +23,13 @@ company's approver asks on the phone (the release note says who asked).
 
 Anyone who may work on orders may place a hold of any kind: holding too much is safe,
 releasing too easily is not. The system (automatic credit checks) may release any hold.
+
+A hold may name a day until which it holds (`hold_until`, "deliver after the 15th"). A
+manual hold, whose reason is the customer's or our own wish to wait, releases itself on
+that day (`release_due_holds`, hourly on Celery beat and `flask release-due-holds`), as
+"hold until" does in ERPNext and Odoo. Payment review, approval and credit holds wait for
+something other than a day (a card, a supervisor, the credit team): their day only marks
+them due on the worklist, and a person releases them.
 """
 from __future__ import annotations
 
@@ -89,6 +96,12 @@ RELEASE_ROLES: dict[str, frozenset[str]] = {
     "payment_review": frozenset({"supervisor"}),
     "credit": frozenset({"credit", "supervisor"}),
 }
+# The kinds of hold whose until-day releases them (release_due_holds): only the manual
+# ones, held because someone asked to wait. The others are held for a reason a day does
+# not settle, whatever day an agent typed.
+RELEASED_BY_TIME = frozenset({"manual"})
+UNTIL_DAY = audit.Actor.system()
+UNTIL_DAY_NOTE = "Its until-day came."
 # Holds make no sense once goods have left or the order is gone, except a failed card
 # payment for a shipment: it is found only after the goods left, and the hold keeps the
 # rest of the order in the warehouse (and on the worklist) until the money is in.
@@ -142,6 +155,11 @@ def kind_of(reason_code: str) -> str:
 def is_due(hold: OrderHold, today: dt.date | None = None) -> bool:
     """The hold's until-day has come: it is time to look at it again and release it."""
     return hold.hold_until is not None and hold.hold_until <= (today or clock.today())
+
+
+def releases_itself(hold: OrderHold) -> bool:
+    """The hold has an until-day and is of a kind that day releases (RELEASED_BY_TIME)."""
+    return hold.hold_until is not None and hold.kind in RELEASED_BY_TIME
 
 
 def reason_label(kind: str, reason_code: str) -> str:
@@ -269,6 +287,23 @@ def release_hold(session: Session, hold: OrderHold, *, actor: audit.Actor, note:
     return hold
 
 
+def release_due_holds(session: Session, *, today: dt.date | None = None,
+                      batch: int = 500) -> int:
+    """Release the manual holds whose until-day has come, as the system (the periodic
+    task); the number released. One query finds them, locked and read afresh: a hold a
+    person released meanwhile is no longer found, and a second run releases nothing more.
+    Flushes; the caller commits."""
+    due = session.scalars(
+        select(OrderHold).join(OrderHold.order).options(contains_eager(OrderHold.order))
+        .where(OrderHold.released_at.is_(None), OrderHold.kind.in_(RELEASED_BY_TIME),
+               OrderHold.hold_until <= (today or clock.today()))
+        .order_by(OrderHold.order_id, OrderHold.id).limit(batch)
+        .with_for_update().execution_options(populate_existing=True)).all()
+    for hold in due:
+        release_hold(session, hold, actor=UNTIL_DAY, note=UNTIL_DAY_NOTE)
+    return len(due)
+
+
 def get_hold(session: Session, order: Order, hold_id: int) -> OrderHold:
     hold = next((h for h in order.holds if h.id == hold_id), None)
     if hold is None:
@@ -301,6 +336,10 @@ class HoldRow:
     @property
     def due(self) -> bool:
         return is_due(self.hold)
+
+    @property
+    def releases_itself(self) -> bool:
+        return releases_itself(self.hold)
 
 
 def worklist(session: Session, filters: HoldFilters, *, page: int = 1,

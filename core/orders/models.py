@@ -167,7 +167,7 @@ class OrderHold(Base):
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     release_note: Mapped[str] = mapped_column(String(1000), default="")
     # The day until which it holds, when the customer named one; due from that day on
-    # (core.orders.holds.is_due); nothing releases it by itself.
+    # (core.orders.holds.is_due), when a manual hold releases itself (release_due_holds).
     hold_until: Mapped[dt.date | None] = mapped_column(Date)
 
     order: Mapped[Order] = relationship(back_populates="holds")

@@ -50,6 +50,17 @@ def init_cli(app: Flask) -> None:
         db_session.commit()
         click.echo(f"{moved} quote(s) expired")
 
+    @app.cli.command("release-due-holds")
+    def release_due_holds_command():
+        """Manual holds whose until-day has come are released (Celery beat runs this every
+        hour)."""
+        from core.orders.holds import release_due_holds
+        from core.web.db import db_session
+
+        released = release_due_holds(db_session)
+        db_session.commit()
+        click.echo(f"{released} hold(s) released")
+
     @app.cli.command("seed")
     @click.option("--scale", type=click.Choice(["demo", "large"]), default="demo",
                   show_default=True, help="demo: the believable shop; large: benchmark volumes.")

@@ -1,5 +1,5 @@
 """Background work of the workflows: Stripe events are applied, Celery beat settles
-abandoned checkouts."""
+abandoned checkouts, expires quotes and releases holds whose until-day came."""
 from __future__ import annotations
 
 import logging
@@ -53,3 +53,14 @@ def expire_due_quotes() -> int:
         moved = expire(session)
         session.commit()
         return moved
+
+
+@celery_app.task(name="marketline.release_due_holds")
+def release_due_holds() -> int:
+    """Every hour (Celery beat): manual holds whose until-day has come are released."""
+    from core.orders.holds import release_due_holds as release
+    context = tasks.context()
+    with context.session() as session:
+        released = release(session)
+        session.commit()
+        return released

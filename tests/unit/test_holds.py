@@ -2,7 +2,7 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.audit import Actor, AuditEvent
 from core.orders import holds
@@ -147,3 +147,35 @@ def test_a_supervisor_cannot_approve_their_own_discount(db):
         holds.release_hold(db, hold, actor=me, note="ok", roles={"supervisor"})
     other = Actor("agent", 3, "boss@marketline.example")
     assert holds.release_hold(db, hold, actor=other, note="ok", roles={"supervisor"}).released_at
+
+
+def test_a_manual_hold_releases_itself_on_its_until_day_and_no_other_kind_does(db):
+    from core import clock
+    paper, today = vid(db, "PAP-A4-80"), clock.today()
+    due, later, credit, gone = (place(db, [(paper, 1)], key=f"until-{n}") for n in range(4))
+    wait = holds.place_hold(db, due, kind="manual", reason_code="customer_request", note="",
+                            actor=AGENT, until=today)
+    tomorrow = holds.place_hold(db, later, kind="manual", reason_code="stock_check", note="",
+                                actor=AGENT, until=today + dt.timedelta(days=1))
+    limit = holds.place_hold(db, credit, kind="credit", reason_code="over_limit", note="",
+                             actor=AGENT, until=today)
+    approval = holds.place_hold(db, credit, kind="approval", reason_code="large_order",
+                                note="", actor=AGENT, until=today)
+    by_hand = holds.place_hold(db, gone, kind="manual", reason_code="other", note="",
+                               actor=AGENT, until=today)
+    holds.release_hold(db, by_hand, actor=AGENT, note="checked", roles={"agent"})
+
+    assert holds.release_due_holds(db) == 1
+    assert wait.released_at is not None and not due.on_hold
+    holds.assert_releasable(due)  # the warehouse may have it now
+    assert [h.released_at for h in (tomorrow, limit, approval)] == [None, None, None]
+    assert (by_hand.released_by, by_hand.release_note) == (AGENT.label, "checked")
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "order.hold_released",
+                                               AuditEvent.subject_id == str(due.id)))
+    assert (event.actor_kind, event.data["note"]) == ("system", "Its until-day came.")
+    # idempotent: a second run finds nothing, records nothing
+    events = db.scalar(select(func.count()).select_from(AuditEvent))
+    assert holds.release_due_holds(db) == 0
+    assert db.scalar(select(func.count()).select_from(AuditEvent)) == events
+    assert holds.release_due_holds(db, today=today + dt.timedelta(days=1)) == 1
+    assert tomorrow.released_at is not None and limit.released_at is None

@@ -6,8 +6,10 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import select
 
 from core.tasks import configure_celery
+from tests.conftest import agent_client_for, csrf_token
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +67,25 @@ def smtp_sink(settings):
     yield sink
     controller.stop()
     configure_celery(settings)
+
+
+# -- the console's catalogue (tests/web/test_console_catalog.py, test_catalog_forms.py) -----
+
+CATALOG_AGENT = "catalog@marketline.example"
+
+
+@pytest.fixture
+def catalog_client(console_app):
+    """A console client signed in as the demo's catalogue agent."""
+    return agent_client_for(console_app, CATALOG_AGENT)
+
+
+def catalog_post(client, path, data, **kwargs):
+    """Post a catalogue form with a CSRF token from the catalogue's start page."""
+    return client.post(path, data={**data, "csrf_token": csrf_token(client, "/catalog/")},
+                       **kwargs)
+
+
+def id_of(db, model, **where):
+    """The id of the `model` row matching `where` (None when there is none)."""
+    return db.scalar(select(model.id).filter_by(**where))

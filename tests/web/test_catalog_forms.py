@@ -3,41 +3,26 @@ shop" link, the price form's base list and list names with their scope, remove p
 once, option axes that make a variant grid."""
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from core.catalog.models import Category, Product, Variant
 from core.pricing.models import PriceList, PriceListEntry, TaxCategory
-from tests.conftest import agent_client_for, csrf_token
+from tests.conftest import csrf_token
+from tests.web.conftest import catalog_post, id_of
 
-CATALOG_AGENT = "catalog@marketline.example"
 RAW_CODES = ("retail-eur", "trade-eur", "acme-contract")
 
 
-@pytest.fixture
-def catalog_client(console_app):
-    return agent_client_for(console_app, CATALOG_AGENT)
-
-
-def _post(client, path, data, **kwargs):
-    return client.post(path, data={**data, "csrf_token": csrf_token(client, "/catalog/")},
-                       **kwargs)
-
-
-def _id(db, model, **where):
-    return db.scalar(select(model.id).filter_by(**where))
-
-
 def _new_product(client, db, name="Oat Bar") -> str:
-    response = _post(client, "/catalog/products/new", {
-        "name": name, "brand": "Oaty", "category_id": _id(db, Category, slug="coffee-tea"),
-        "tax_category_id": _id(db, TaxCategory, code="reduced"), "active": "y"})
+    response = catalog_post(client, "/catalog/products/new", {
+        "name": name, "brand": "Oaty", "category_id": id_of(db, Category, slug="coffee-tea"),
+        "tax_category_id": id_of(db, TaxCategory, code="reduced"), "active": "y"})
     assert response.status_code == 303, response.get_data(as_text=True)
     return response.headers["Location"]
 
 
 def _add_variant(client, path, sku="OAT-BAR-1L") -> str:
-    response = _post(client, f"{path}/variants", {"variant-sku": sku, "variant-active": "y"})
+    response = catalog_post(client, f"{path}/variants", {"variant-sku": sku, "variant-active": "y"})
     assert response.status_code == 303, response.get_data(as_text=True)
     return response.headers["Location"]
 
@@ -50,8 +35,8 @@ def _selected(html, name):
 def test_a_new_product_is_a_draft_the_shop_neither_shows_nor_sells(catalog_client, client, db):
     path = _new_product(catalog_client, db)
     variant_path = _add_variant(catalog_client, path)
-    _post(catalog_client, f"{variant_path}/prices", {
-        "price-price_list_id": _id(db, PriceList, code="retail-eur"),
+    catalog_post(catalog_client, f"{variant_path}/prices", {
+        "price-price_list_id": id_of(db, PriceList, code="retail-eur"),
         "price-min_quantity": "1", "price-unit_price": "2,49"})
     product = db.scalar(select(Product).where(Product.name == "Oat Bar"))
     assert product.active is False
@@ -64,7 +49,7 @@ def test_a_new_product_is_a_draft_the_shop_neither_shows_nor_sells(catalog_clien
     assert client.get(f"/p/{product.slug}").status_code == 404
     assert "Oat Bar" not in client.get("/search?q=oat").get_data(as_text=True)
     token = csrf_token(client, "/")
-    client.post("/cart/add", data={"variant_id": _id(db, Variant, sku="OAT-BAR-1L"),
+    client.post("/cart/add", data={"variant_id": id_of(db, Variant, sku="OAT-BAR-1L"),
                                    "quantity": 1, "csrf_token": token})
     assert "Oat Bar" not in client.get("/cart/").get_data(as_text=True)
 
@@ -73,10 +58,10 @@ def test_publishing_is_refused_without_a_price_every_shopper_sees(catalog_client
     path = _new_product(catalog_client, db)
     variant_path = _add_variant(catalog_client, path)
     assert "Draft — needs a price" in catalog_client.get(path).get_data(as_text=True)
-    _post(catalog_client, f"{variant_path}/prices", {
-        "price-price_list_id": _id(db, PriceList, code="acme-contract"),
+    catalog_post(catalog_client, f"{variant_path}/prices", {
+        "price-price_list_id": id_of(db, PriceList, code="acme-contract"),
         "price-min_quantity": "1", "price-unit_price": "2,49"})
-    page = _post(catalog_client, f"{path}/publish", {}, follow_redirects=True)
+    page = catalog_post(catalog_client, f"{path}/publish", {}, follow_redirects=True)
     assert "Oat Bar is still a draft: Give a variant a price in a list every shopper sees" in \
         page.get_data(as_text=True)
     db.expire_all()
@@ -86,26 +71,26 @@ def test_publishing_is_refused_without_a_price_every_shopper_sees(catalog_client
 def test_a_live_product_links_to_its_shop_page(catalog_client, client, db):
     path = _new_product(catalog_client, db)
     variant_path = _add_variant(catalog_client, path)
-    _post(catalog_client, f"{variant_path}/prices", {
-        "price-price_list_id": _id(db, PriceList, code="retail-eur"),
+    catalog_post(catalog_client, f"{variant_path}/prices", {
+        "price-price_list_id": id_of(db, PriceList, code="retail-eur"),
         "price-min_quantity": "1", "price-unit_price": "2,49"})
-    response = _post(catalog_client, f"{path}/publish", {}, follow_redirects=True)
+    response = catalog_post(catalog_client, f"{path}/publish", {}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "Oat Bar is live in the shop." in page and ">Live<" in page
     slug = db.scalar(select(Product.slug).where(Product.name == "Oat Bar"))
     assert re.search(rf'<a class="button secondary" href="http://localhost/p/{slug}"[^>]*>View in shop',
                      page)
     assert client.get(f"/p/{slug}").status_code == 200
-    _post(catalog_client, f"{path}/unpublish", {})
+    catalog_post(catalog_client, f"{path}/unpublish", {})
     assert client.get(f"/p/{slug}").status_code == 404
 
 
 def test_the_price_form_defaults_to_the_base_list_and_names_lists_with_their_scope(
         catalog_client, db):
-    variant_id = _id(db, Variant, sku="PAP-A4-80")
+    variant_id = id_of(db, Variant, sku="PAP-A4-80")
     html = catalog_client.get(f"/catalog/variants/{variant_id}").get_data(as_text=True)
     assert _selected(html, "price-price_list_id") == (
-        str(_id(db, PriceList, code="retail-eur")), "Retail EUR — everyone")
+        str(id_of(db, PriceList, code="retail-eur")), "Retail EUR — everyone")
     assert ">Trade EUR — customers of Web shop (business)</option>" in html
     assert ">Acme Corp contract — Acme Corp only</option>" in html
     assert ">Acme Corp contract — Acme Corp only</a>" in html  # the price table too
@@ -117,7 +102,7 @@ def test_the_price_form_defaults_to_the_base_list_and_names_lists_with_their_sco
 
 
 def test_remove_price_looks_destructive_asks_once_and_names_the_product(catalog_client, db):
-    variant_id = _id(db, Variant, sku="PAP-A4-80")
+    variant_id = id_of(db, Variant, sku="PAP-A4-80")
     html = catalog_client.get(f"/catalog/variants/{variant_id}").get_data(as_text=True)
     assert re.search(r'<button type="submit" class="danger" data-confirm="Remove the price of '
                      r'[^"]*\(PAP-A4-80\) from 1 in Retail EUR\?"', html)
@@ -127,10 +112,10 @@ def test_remove_price_looks_destructive_asks_once_and_names_the_product(catalog_
     entry_id = db.scalar(select(PriceListEntry.id).join(PriceList).where(
         PriceListEntry.variant_id == variant_id, PriceList.code == "retail-eur",
         PriceListEntry.min_quantity == 1))
-    _post(catalog_client, f"/catalog/prices/{entry_id}/delete", {})
+    catalog_post(catalog_client, f"/catalog/prices/{entry_id}/delete", {})
     db.expire_all()
     assert db.get(PriceListEntry, entry_id) is not None
-    page = _post(catalog_client, f"/catalog/prices/{entry_id}/delete", {"confirm": "yes"},
+    page = catalog_post(catalog_client, f"/catalog/prices/{entry_id}/delete", {"confirm": "yes"},
                  follow_redirects=True).get_data(as_text=True)
     assert "Price of" in page and "(PAP-A4-80) in Retail EUR from 1 removed." in page
     db.expire_all()
@@ -141,13 +126,13 @@ def _grid(client, path, **fields):
     data = {"axes-axis_1_name": "Size", "axes-axis_1_values": "S, M, L",
             "axes-axis_2_name": "Colour", "axes-axis_2_values": "Red, Blue",
             "axes-sku_prefix": "TEE", **fields}
-    return _post(client, f"{path}/grid", data)
+    return catalog_post(client, f"{path}/grid", data)
 
 
 def test_option_axes_make_the_variant_grid_without_duplicates(catalog_client, db):
     path = _new_product(catalog_client, db, "Team Tee")
     product_id = int(path.rsplit("/", 1)[1])
-    _post(catalog_client, f"{path}/variants", {
+    catalog_post(catalog_client, f"{path}/variants", {
         "variant-sku": "TEE-OLD", "variant-attributes": "Size=m; Colour=red",
         "variant-active": "y"})
     response = _grid(catalog_client, path)
@@ -181,11 +166,11 @@ def test_a_bad_axis_is_explained_at_its_field(catalog_client, db):
 def test_the_variant_form_has_a_field_per_option(catalog_client, db):
     path = _new_product(catalog_client, db, "Team Tee")
     _grid(catalog_client, path)
-    variant_id = _id(db, Variant, sku="TEE-M-RED")
+    variant_id = id_of(db, Variant, sku="TEE-M-RED")
     html = catalog_client.get(f"/catalog/variants/{variant_id}").get_data(as_text=True)
     assert re.search(r'<label for="axis_1">Size</label>', html)
     assert re.search(r'<input[^>]*id="axis_1"[^>]*value="M"', html)
-    response = _post(catalog_client, f"/catalog/variants/{variant_id}", {
+    response = catalog_post(catalog_client, f"/catalog/variants/{variant_id}", {
         "sku": "TEE-M-RED", "axis_1": "XL", "axis_2": "Red", "attributes": "Fabric=Cotton",
         "active": "y"})
     assert response.status_code == 303, response.get_data(as_text=True)

@@ -3,7 +3,6 @@ import csv
 import io
 import re
 
-import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
@@ -13,22 +12,7 @@ from core.pricing.models import PriceList, PriceListEntry, Promotion, TaxCategor
 from tests.conftest import agent_client_for, csrf_token
 from tests.helpers import QueryCounter
 from tests.factories import CategoryFactory, ProductFactory, VariantFactory
-
-CATALOG_AGENT = "catalog@marketline.example"
-
-
-@pytest.fixture
-def catalog_client(console_app):
-    return agent_client_for(console_app, CATALOG_AGENT)
-
-
-def _post(client, path, data, **kwargs):
-    return client.post(path, data={**data, "csrf_token": csrf_token(client, "/catalog/")},
-                       **kwargs)
-
-
-def _id(db, model, **where):
-    return db.scalar(select(model.id).filter_by(**where))
+from tests.web.conftest import CATALOG_AGENT, catalog_post, id_of
 
 
 def _count(db, model) -> int:
@@ -37,26 +21,27 @@ def _count(db, model) -> int:
 
 def _upload(client, path, field, content: bytes, extra=None, name="file.csv"):
     data = {field: (io.BytesIO(content), name), **(extra or {})}
-    return _post(client, path, data, content_type="multipart/form-data")
+    return catalog_post(client, path, data, content_type="multipart/form-data")
 
 
 def test_a_catalog_agent_creates_a_product_with_a_variant_and_a_price_the_shop_finds(
         catalog_client, client, db):
-    response = _post(catalog_client, "/catalog/products/new", {
-        "name": "Quokka Desk Fan", "brand": "Breezy", "category_id": _id(db, Category, slug="desk"),
-        "tax_category_id": _id(db, TaxCategory, code="standard"), "description": "Quiet.",
+    response = catalog_post(catalog_client, "/catalog/products/new", {
+        "name": "Quokka Desk Fan", "brand": "Breezy",
+        "category_id": id_of(db, Category, slug="desk"),
+        "tax_category_id": id_of(db, TaxCategory, code="standard"), "description": "Quiet.",
         "active": "y"})
     assert response.status_code == 303, response.get_data(as_text=True)
     product_path = response.headers["Location"]
     assert re.search(r"/catalog/products/\d+$", product_path)
-    response = _post(catalog_client, f"{product_path}/variants", {
+    response = catalog_post(catalog_client, f"{product_path}/variants", {
         "variant-sku": "FAN-QK-1", "variant-name": "White", "variant-barcode": "4006381333931",
         "variant-weight_grams": "1200", "variant-attributes": "Colour=White",
         "variant-active": "y"})
     assert response.status_code == 303, response.get_data(as_text=True)
     variant_path = response.headers["Location"]
-    response = _post(catalog_client, f"{variant_path}/prices", {
-        "price-price_list_id": _id(db, PriceList, code="retail-eur"),
+    response = catalog_post(catalog_client, f"{variant_path}/prices", {
+        "price-price_list_id": id_of(db, PriceList, code="retail-eur"),
         "price-min_quantity": "1", "price-unit_price": "24,90"})
     assert response.status_code == 303, response.get_data(as_text=True)
 
@@ -65,7 +50,7 @@ def test_a_catalog_agent_creates_a_product_with_a_variant_and_a_price_the_shop_f
     assert "Draft — ready to publish" in page
     # A new product is a draft: priced, it is still neither shown nor sold until published.
     assert "Quokka Desk Fan" not in client.get("/search?q=quokka").get_data(as_text=True)
-    assert _post(catalog_client, f"{product_path}/publish", {}).status_code == 303
+    assert catalog_post(catalog_client, f"{product_path}/publish", {}).status_code == 303
     shop = client.get("/search?q=quokka").get_data(as_text=True)
     assert "Quokka Desk Fan" in shop and "24.90 EUR" in shop
     actions = db.scalars(select(AuditEvent.action).where(
@@ -124,18 +109,18 @@ def test_every_catalog_page_opens_with_one_h1(catalog_client):
 def test_posts_without_a_csrf_token_are_refused(catalog_client, db):
     before = _count(db, Product)
     response = catalog_client.post("/catalog/products/new", data={
-        "name": "Sneaky", "category_id": _id(db, Category, slug="desk"),
-        "tax_category_id": _id(db, TaxCategory, code="standard")})
+        "name": "Sneaky", "category_id": id_of(db, Category, slug="desk"),
+        "tax_category_id": id_of(db, TaxCategory, code="standard")})
     assert response.status_code == 400
     assert _count(db, Product) == before
 
 
 def test_a_product_form_with_errors_comes_back_with_the_values_and_the_message_at_the_field(
         catalog_client, db):
-    response = _post(catalog_client, "/catalog/products/new", {
+    response = catalog_post(catalog_client, "/catalog/products/new", {
         "name": "Second Copy Paper", "brand": "Navigator", "slug": "navigator-copy-paper-a3-80-g",
-        "category_id": _id(db, Category, slug="paper"),
-        "tax_category_id": _id(db, TaxCategory, code="standard")})
+        "category_id": id_of(db, Category, slug="paper"),
+        "tax_category_id": id_of(db, TaxCategory, code="standard")})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'value="Second Copy Paper"' in html
@@ -143,8 +128,8 @@ def test_a_product_form_with_errors_comes_back_with_the_values_and_the_message_a
 
 
 def test_a_duplicate_sku_is_reported_at_the_sku_field(catalog_client, db):
-    product_id = _id(db, Product, slug="navigator-copy-paper-a3-80-g")
-    response = _post(catalog_client, f"/catalog/products/{product_id}/variants", {
+    product_id = id_of(db, Product, slug="navigator-copy-paper-a3-80-g")
+    response = catalog_post(catalog_client, f"/catalog/products/{product_id}/variants", {
         "variant-sku": "PAP-A4-80", "variant-name": "Again"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -154,8 +139,8 @@ def test_a_duplicate_sku_is_reported_at_the_sku_field(catalog_client, db):
 
 
 def test_editing_a_variant_changes_its_attributes(catalog_client, db):
-    variant_id = _id(db, Variant, sku="NTB-A5-RUL-RED")
-    response = _post(catalog_client, f"/catalog/variants/{variant_id}", {
+    variant_id = id_of(db, Variant, sku="NTB-A5-RUL-RED")
+    response = catalog_post(catalog_client, f"/catalog/variants/{variant_id}", {
         "sku": "NTB-A5-RUL-RED", "name": "Red", "attributes": "Colour=Berry\nFinish=Matt",
         "weight_grams": "600", "active": "y"})
     assert response.status_code == 303
@@ -169,23 +154,23 @@ def test_removing_a_price_needs_the_token_and_then_deletes_it(catalog_client, db
     assert catalog_client.post(f"/catalog/prices/{entry_id}/delete",
                                data={"confirm": "yes"}).status_code == 400
     # Without the "Yes, remove" box (which the confirm dialog ticks) nothing is removed.
-    response = _post(catalog_client, f"/catalog/prices/{entry_id}/delete", {},
+    response = catalog_post(catalog_client, f"/catalog/prices/{entry_id}/delete", {},
                      follow_redirects=True)
     assert "Tick “Yes, remove” to remove the price of" in response.get_data(as_text=True)
     db.expire_all()
     assert db.get(PriceListEntry, entry_id) is not None
-    assert _post(catalog_client, f"/catalog/prices/{entry_id}/delete",
+    assert catalog_post(catalog_client, f"/catalog/prices/{entry_id}/delete",
                  {"confirm": "yes"}).status_code == 303
     db.expire_all()
     assert db.get(PriceListEntry, entry_id) is None
 
 
 def test_a_price_list_is_created_and_a_bad_scope_is_explained(catalog_client, db):
-    bad = _post(catalog_client, "/catalog/price-lists/new", {
+    bad = catalog_post(catalog_client, "/catalog/price-lists/new", {
         "code": "vip-eur", "name": "VIP", "currency": "EUR", "scope": "group", "priority": "3"})
     assert bad.status_code == 200
     assert 'id="customer_group-error">Enter the customer group.' in bad.get_data(as_text=True)
-    good = _post(catalog_client, "/catalog/price-lists/new", {
+    good = catalog_post(catalog_client, "/catalog/price-lists/new", {
         "code": "vip-eur", "name": "VIP", "currency": "EUR", "scope": "group",
         "customer_group": "vip", "priority": "3", "valid_from": "2026-01-01", "active": "y"})
     assert good.status_code == 303
@@ -197,29 +182,29 @@ def test_a_price_list_is_created_and_a_bad_scope_is_explained(catalog_client, db
 def test_assortment_rules_are_added_and_removed_per_channel(catalog_client, db):
     channel_id = db.scalar(select(AssortmentRule.channel_id).limit(1))
     prefix = f"channel-{channel_id}"
-    response = _post(catalog_client, f"/catalog/channels/{channel_id}/rules", {
+    response = catalog_post(catalog_client, f"/catalog/channels/{channel_id}/rules", {
         f"{prefix}-mode": "exclude", f"{prefix}-category_id": "0", f"{prefix}-product": "nope"})
     assert response.status_code == 200
     assert f'id="{prefix}-product-error">No product has the slug or SKU nope' in \
         response.get_data(as_text=True)
-    response = _post(catalog_client, f"/catalog/channels/{channel_id}/rules", {
-        f"{prefix}-mode": "include", f"{prefix}-category_id": _id(db, Category, slug="paper"),
+    response = catalog_post(catalog_client, f"/catalog/channels/{channel_id}/rules", {
+        f"{prefix}-mode": "include", f"{prefix}-category_id": id_of(db, Category, slug="paper"),
         f"{prefix}-product": ""})
     assert response.status_code == 303
     rule_id = db.scalar(select(AssortmentRule.id).where(AssortmentRule.mode == "include"))
     assert "Category Paper &amp; Notebooks" in catalog_client.get("/catalog/channels").get_data(
         as_text=True)
-    assert _post(catalog_client, f"/catalog/rules/{rule_id}/delete", {}).status_code == 303
+    assert catalog_post(catalog_client, f"/catalog/rules/{rule_id}/delete", {}).status_code == 303
     db.expire_all()
     assert db.get(AssortmentRule, rule_id) is None
 
 
 def test_promotions_are_created_validated_edited_and_deactivated(catalog_client, db):
-    bad = _post(catalog_client, "/catalog/promotions/new", {
+    bad = catalog_post(catalog_client, "/catalog/promotions/new", {
         "name": "Half price", "kind": "percent_off", "value": "150", "currency": "EUR"})
     assert bad.status_code == 200
     assert 'id="value-error">A percentage off is more than 0' in bad.get_data(as_text=True)
-    good = _post(catalog_client, "/catalog/promotions/new", {
+    good = catalog_post(catalog_client, "/catalog/promotions/new", {
         "name": "Pens: 3 for 2", "kind": "buy_x_get_y", "buy_quantity": "2", "get_quantity": "1",
         "currency": "EUR", "products": "PEN-G2-BLU, PEN-JOT-STL", "channels": ["web-b2c"],
         "starts_at": "2026-01-01T00:00", "ends_at": "2026-12-31T23:59", "priority": "15",
@@ -230,7 +215,7 @@ def test_promotions_are_created_validated_edited_and_deactivated(catalog_client,
     edit = catalog_client.get(f"/catalog/promotions/{promotion.id}").get_data(as_text=True)
     assert "pilot-gel-pens-0-7-mm-box-of-12" in edit and 'value="2026-01-01T00:00"' in edit
     assert "Pens: 3 for 2" in catalog_client.get("/catalog/promotions").get_data(as_text=True)
-    assert _post(catalog_client, f"/catalog/promotions/{promotion.id}/deactivate",
+    assert catalog_post(catalog_client, f"/catalog/promotions/{promotion.id}/deactivate",
                  {}).status_code == 303
     db.expire_all()
     assert db.get(Promotion, promotion.id).active is False
@@ -253,7 +238,7 @@ def test_a_csv_with_one_bad_row_on_line_4_reports_it_and_imports_nothing(catalog
     before = _count(db, Product), _count(db, Variant), _count(db, PriceListEntry)
     response = _upload(catalog_client, "/catalog/import/products", "products-file",
                        content.encode(), {"products-price_list_id":
-                                          _id(db, PriceList, code="retail-eur")})
+                                          id_of(db, PriceList, code="retail-eur")})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "line 4: base_price is a number like 12.50, not &#39;abc&#39;." in html
@@ -275,7 +260,7 @@ def test_export_then_import_round_trip_through_the_console(catalog_client, db):
     writer.writerows(rows)
     response = _upload(catalog_client, "/catalog/import/products", "products-file",
                        out.getvalue().encode(), {"products-price_list_id":
-                                                 _id(db, PriceList, code="retail-eur")})
+                                                 id_of(db, PriceList, code="retail-eur")})
     assert response.status_code == 303, response.get_data(as_text=True)
     page = catalog_client.get("/catalog/import-export").get_data(as_text=True)
     assert "variants created: 1" in page and "prices updated: 1" in page
@@ -285,7 +270,7 @@ def test_export_then_import_round_trip_through_the_console(catalog_client, db):
 
 
 def test_a_price_list_export_imports_back_unchanged(catalog_client, db):
-    list_id = _id(db, PriceList, code="trade-eur")
+    list_id = id_of(db, PriceList, code="trade-eur")
     exported = catalog_client.get(f"/catalog/price-lists/{list_id}/export.csv").get_data()
     response = _upload(catalog_client, "/catalog/import/prices", "prices-file", exported)
     assert response.status_code == 303
@@ -294,7 +279,7 @@ def test_a_price_list_export_imports_back_unchanged(catalog_client, db):
 
 
 def test_an_import_without_a_file_says_so_at_the_field(catalog_client):
-    response = _post(catalog_client, "/catalog/import/prices", {})
+    response = catalog_post(catalog_client, "/catalog/import/prices", {})
     assert response.status_code == 200
     assert 'id="prices-file-error">Choose a CSV file.' in response.get_data(as_text=True)
 

@@ -203,6 +203,38 @@ def test_the_worklist_flags_holds_whose_day_has_come_and_lists_them_first(
     assert "badge-due" not in mine[:mine.index("</tr>")]
 
 
+def test_a_manual_hold_says_it_releases_itself_and_the_hourly_task_and_command_release_it(
+        agent_client, console_app, db, order, settings):
+    from core import clock
+    from core.tasks import celery_app, configure_celery
+    from core.workflows.tasks import release_due_holds
+    later = place(db, [(vid(db, "PAP-A4-80"), 1)], key="console-until")
+    db.commit()
+    day = clock.today() + dt.timedelta(days=3)
+    waits = holds.place_hold(db, later, kind="manual", reason_code="customer_request",
+                             note="", actor=SYSTEM, until=day)
+    due = holds.place_hold(db, order, kind="manual", reason_code="stock_check", note="",
+                           actor=SYSTEM, until=clock.today())
+    db.commit()
+    row = page(agent_client, "/orders/holds")
+    row = row[row.index(f">{later.number}</a>"):]
+    assert f"{day.isoformat()} <span class=\"muted\">(released that day)</span>" in row[
+        :row.index("</tr>")]
+    card = page(agent_client, f"/orders/{later.number}")
+    assert f"Until {day.isoformat()}: released by itself on that day" in card
+
+    configure_celery(settings)
+    assert {"task": "marketline.release_due_holds", "schedule": 3600.0} in (
+        celery_app.conf.beat_schedule.values())
+    assert release_due_holds() == 1  # the hourly task
+    db.expire_all()
+    assert db.get(OrderHold, due.id).released_by == "system"
+    assert db.get(OrderHold, waits.id).released_at is None
+    assert "(Its until-day came.)" in page(agent_client, f"/orders/{order.number}")
+    result = console_app.test_cli_runner().invoke(args=["release-due-holds"])
+    assert result.exit_code == 0 and "0 hold(s) released" in result.output, result.output
+
+
 def _held_orders(db, n, start=0):
     paper = vid(db, "PAP-A4-80")
     for i in range(start, start + n):
