@@ -81,7 +81,7 @@ def test_an_htmx_add_that_is_refused_says_why_in_place(client, db):
     response = add(client, db, "COF-RKT-R58", 3, **{"HX-Request": "true"})  # 2 in stock
     assert response.status_code == 200
     html = text(response)
-    assert "Only 2 of COF-RKT-R58 are in stock." in html and "Added" not in html
+    assert "Only 2 of Espresso Machine Dual Boiler – R58 Cinquantotto are in stock." in html and "Added" not in html
 
 
 def test_an_add_without_the_csrf_token_is_refused(client, db):
