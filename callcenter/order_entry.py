@@ -266,7 +266,7 @@ def add_line(customer: str):
         variant_id = phone.resolve_item(db_session, entry.customer, form.sku.data)
         channel, ctx = _context(entry, with_coupons=False)
         carts.add_item(db_session, _open_cart(entry), channel_id=channel.id, ctx=ctx,
-                       variant_id=variant_id, quantity=form.quantity.data)
+                       variant_id=variant_id, quantity=form.quantity.data, with_sku=True)
     except DomainError as err:
         return _refused(entry, form, err, "add", default_field="sku",
                         focus="quantity" if err.field == "quantity" else "sku")
@@ -283,7 +283,7 @@ def add_suggestion(customer: str, variant_id: int):
     try:
         channel, ctx = _context(entry, with_coupons=False)
         carts.add_item(db_session, _open_cart(entry), channel_id=channel.id, ctx=ctx,
-                       variant_id=variant_id, quantity=1)
+                       variant_id=variant_id, quantity=1, with_sku=True)
     except DomainError as err:
         return _refused(entry, form, err, "add", default_field="sku")
     return _changed(entry)
@@ -308,7 +308,7 @@ def set_quantity(customer: str, line_id: int):
     try:
         channel, ctx = _context(entry, with_coupons=False)
         carts.set_quantity(db_session, entry.cart, channel_id=channel.id, ctx=ctx,
-                           line_id=line_id, quantity=form.quantity.data)
+                           line_id=line_id, quantity=form.quantity.data, with_sku=True)
     except DomainError as err:
         return _refused(entry, form, err, ("quantity", line_id), default_field="quantity",
                         focus=form.quantity.id)

@@ -105,14 +105,17 @@ def show():
 @bp.post("/add")
 def add():
     """Add units of a variant: from the product page or a listing's card. htmx gets a short
-    confirmation (and the header's new count) and stays on the page; a browser, the cart."""
+    confirmation (and the header's new count) and stays on the page, a refusal at the
+    product page's quantity field; a browser goes on to the cart."""
     channel, ctx = viewer()
-    # "variant" is the product page's choice (its form also asks for prices by GET)
+    at_field = htmx.trigger == "add-form"  # the product page's form (shop/_add_to_cart.html)
+    # A listing's card sends "variant_id"; the product page its "variant" (the radio or hidden
+    # field its price form shares, product.html)
     variant_id = _int("variant_id") if "variant_id" in request.form else _int("variant")
     quantity = _int("quantity")
     if variant_id is None or quantity is None:
         if htmx:
-            return _added(problem="Choose a product and a quantity.")
+            return _added(problem="Choose a product and a quantity.", at_field=at_field)
         flash("Choose a product and a quantity.", "error")
         return redirect_to(same_site_path(request.referrer) or url_for("shop.home"))
     try:
@@ -122,12 +125,14 @@ def add():
     except DomainError as err:
         db_session.rollback()
         if htmx:
-            return _added(problem=str(err))
+            # Out of stock, a quantity out of range: at the field; "not sold here": in the status
+            return _added(problem=str(err), at_field=at_field and err.field == "quantity")
         flash(str(err), "error")
         return redirect_to(same_site_path(request.referrer) or url_for("cart.show"))
     db_session.commit()
     if htmx:
-        return _added(quantity=quantity, name=carts.item_name(db_session, variant_id))
+        return _added(quantity=quantity, name=carts.item_name(db_session, variant_id),
+                      at_field=at_field)
     flash(f"Added {quantity} to your cart.", "success")
     return redirect_to(url_for("cart.show"))
 

@@ -1,13 +1,14 @@
 """Browsing: home, category pages with facets, product pages, search."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.orders import promises as promising
+from core.parsing import parse_int
 from core.web.db import db_session
 from core.web.htmx import htmx
-from core.web.render import render_page
+from core.web.render import redirect_to, render_page
 from core.workflows import shop_catalogue as queries
 from core.workflows.shop_catalogue import SORTS, Filters
 from core.workflows.seo import category_trail
@@ -105,3 +106,14 @@ def product(slug: str):
                        seo=seo.product_meta(view, trail, view.chosen, view.offer),
                        variants=view.variants, chosen=view.chosen, quantity=quantity,
                        offer=view.offer, breaks=view.breaks, problem=view.problem)
+
+
+@bp.post("/p/<slug>")
+def product_refresh(slug: str):
+    """Without JavaScript, "Update price" sends the add-to-cart form here (the quantity and
+    variant belong to that form, so that what is typed is what is added): back to the page
+    with the price of that variant and quantity. A GET form would put the form's CSRF token
+    in the address."""
+    chosen = {name: value for name in ("variant", "quantity")
+              if (value := parse_int(request.form.get(name), low=1, high=2**31)) is not None}
+    return redirect_to(url_for("shop.product", slug=slug, **chosen))

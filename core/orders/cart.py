@@ -63,36 +63,54 @@ def discard(session: Session, cart_id: int) -> None:
     session.execute(delete(Cart).where(Cart.id == cart_id))
 
 
+def called(sku: str, name: str, with_sku: bool = False) -> str:
+    """What a message calls an item: its name ("Barista Apron – Black"), as a shopper knows
+    it; with its SKU too ("Barista Apron – Black (APR-BLK)") where the person typed SKUs
+    (quick order, the console's order entry)."""
+    return f"{name} ({sku})" if with_sku else name
+
+
 def _check(session: Session, channel_id: int, ctx: PricingContext, variant_id: int,
-           quantity: int) -> None:
+           quantity: int, with_sku: bool = False) -> None:
     """Sold in this channel, priced, and promisable for `quantity`: in stock, or beyond it
     for a product that allows backorders, or drop-shipped by its supplier."""
     if not 1 <= quantity <= MAX_LINE_QUANTITY:
         raise CartError(f"Enter a quantity from 1 to {MAX_LINE_QUANTITY}.", field="quantity")
     with session.no_autoflush:  # reads the catalogue only: a new cart is written after
-        _check_item(session, channel_id, ctx, variant_id, quantity)
+        _check_item(session, channel_id, ctx, variant_id, quantity, with_sku)
 
 
 def _check_item(session: Session, channel_id: int, ctx: PricingContext, variant_id: int,
-                quantity: int) -> None:
-    variant = session.scalar(select(Variant).join(Product, Product.id == Variant.product_id)
-                             .where(Variant.id == variant_id, Variant.active,
-                                    sellable(session, channel_id)))
-    if variant is None:
+                quantity: int, with_sku: bool) -> None:
+    found = session.execute(select(Variant.sku, Variant.name, Product.name)
+                            .join(Product, Product.id == Variant.product_id)
+                            .where(Variant.id == variant_id, Variant.active,
+                                   sellable(session, channel_id))).first()
+    if found is None:
         raise NotFound("That item is not sold here.")
+    sku, vname, pname = found
+    item = called(sku, _name(pname, vname), with_sku)
     if not pricing.price_items(session, ctx, [(variant_id, quantity)]):
-        raise CartError(f"{variant.sku} has no price at the moment and cannot be ordered.")
+        raise CartError(f"{item} has no price at the moment and cannot be ordered.")
     promise = promising.for_lines(session, ctx, [(variant_id, quantity)]).get(variant_id)
     if promise is None or not promise.promisable:
-        raise CartError(promising.refusal(variant.sku, promise), field="quantity")
+        raise CartError(promising.refusal(item, promise), field="quantity")
+
+
+def _name(product_name: str, variant_name: str | None) -> str:
+    """The product's name, with the variant's when it differs (as cart lines and orders
+    name it)."""
+    return f"{product_name} – {variant_name}" \
+        if variant_name and variant_name != product_name else product_name
 
 
 def add_item(session: Session, cart: Cart, *, channel_id: int, ctx: PricingContext,
-             variant_id: int, quantity: int) -> CartLine:
-    """Add units of a variant (to its line, if the cart has one)."""
+             variant_id: int, quantity: int, with_sku: bool = False) -> CartLine:
+    """Add units of a variant (to its line, if the cart has one). A refusal names the item
+    as `called` does."""
     line = next((l for l in cart.lines if l.variant_id == variant_id), None)
     total = quantity + (line.quantity if line else 0)
-    _check(session, channel_id, ctx, variant_id, total)
+    _check(session, channel_id, ctx, variant_id, total, with_sku)
     if line is None:
         if len(cart.lines) >= MAX_LINES:
             raise CartError(f"A cart holds at most {MAX_LINES} lines.")
@@ -111,7 +129,7 @@ def item_name(session: Session, variant_id: int) -> str:
     pname, vname = session.execute(
         select(Product.name, Variant.name).join(Product, Product.id == Variant.product_id)
         .where(Variant.id == variant_id)).one()
-    return f"{pname} – {vname}" if vname and vname != pname else pname
+    return _name(pname, vname)
 
 
 def _line(cart: Cart, line_id: int) -> CartLine:
@@ -122,13 +140,13 @@ def _line(cart: Cart, line_id: int) -> CartLine:
 
 
 def set_quantity(session: Session, cart: Cart, *, channel_id: int, ctx: PricingContext,
-                 line_id: int, quantity: int) -> None:
+                 line_id: int, quantity: int, with_sku: bool = False) -> None:
     """Change a line's quantity; zero removes it."""
     line = _line(cart, line_id)
     if quantity == 0:
         cart.lines.remove(line)
     else:
-        _check(session, channel_id, ctx, line.variant_id, quantity)
+        _check(session, channel_id, ctx, line.variant_id, quantity, with_sku)
         line.quantity = quantity
     cart.updated_at = utcnow()
     session.flush()
@@ -213,7 +231,7 @@ def view(session: Session, cart: Cart | None, ctx: PricingContext) -> CartView:
     priced = pricing.price_cart(session, trial, lines)
     promises = promising.for_lines(session, ctx, lines)
     available = {vid: max(p.available, 0) for vid, p in promises.items()}
-    problems = [promising.refusal(p.sku, promises[l.variant_id])[:-1] + " now."
+    problems = [promising.refusal(p.name, promises[l.variant_id])[:-1] + " now."
                 for l, p in zip(cart.lines, priced.lines)
                 if not promises[l.variant_id].promisable]
     return CartView(cart, priced, available, {l.variant_id: l.id for l in cart.lines},
@@ -269,8 +287,7 @@ def _sellable_names(session: Session, channel_id: int, variant_ids: list[int]
         select(Variant.id, Variant.sku, Variant.name, Product.name)
         .join(Product, Product.id == Variant.product_id)
         .where(Variant.id.in_(variant_ids), Variant.active, sellable(session, channel_id)))
-    return {vid: (sku, f"{pname} – {vname}" if vname and vname != pname else pname)
-            for vid, sku, vname, pname in rows}
+    return {vid: (sku, _name(pname, vname)) for vid, sku, vname, pname in rows}
 
 
 def _priced(session: Session, ctx: PricingContext, items: list[tuple[int, int]]) -> set[int]:
@@ -291,34 +308,36 @@ def _priced(session: Session, ctx: PricingContext, items: list[tuple[int, int]])
         return found
 
 
-def _refusal(variant_id: int, sku: str, quantity: int, total: int, in_cart: int,
+def _refusal(variant_id: int, sku: str, item: str, quantity: int, total: int, in_cart: int,
              priced: set[int], promises: dict[int, Promise]) -> Refused | None:
+    """Why the item (`item`: what the message calls it) cannot be added, or None."""
     if not 1 <= total <= MAX_LINE_QUANTITY:
         more = f" (the cart already holds {in_cart})" if in_cart else ""
         return Refused(variant_id, sku, quantity, "quantity",
                        f"A line holds 1 to {MAX_LINE_QUANTITY} units{more}.")
     if variant_id not in priced:
         return Refused(variant_id, sku, quantity, "no_price",
-                       f"{sku} has no price at the moment and cannot be ordered.")
+                       f"{item} has no price at the moment and cannot be ordered.")
     promise = promises.get(variant_id)
     units = max(promise.available, 0) if promise is not None else 0
     if promise is None or not promise.promisable:
         if units <= 0:
-            return Refused(variant_id, sku, quantity, "out_of_stock", f"{sku} is out of stock.",
+            return Refused(variant_id, sku, quantity, "out_of_stock", f"{item} is out of stock.",
                            available=0)
         return Refused(variant_id, sku, quantity, "short",
-                       f"Only {units} of {sku} are in stock.", available=units)
+                       f"Only {units} of {item} are in stock.", available=units)
     return None
 
 
 def add_many(session: Session, cart: Cart, *, channel_id: int, ctx: PricingContext,
-             items) -> AddResult:
+             items, with_sku: bool = False) -> AddResult:
     """Add (variant id, quantity) pairs to the cart, each whole or not at all, in a fixed
     number of queries however many there are (one sellable check, one pricing, one promise
     (core.orders.promises.for_lines), one insert and one update). Beyond stock is fine for a
     product that allows backorders or that its supplier ships. Quantities add to the cart's
     lines as add_item's do; a variant named twice counts once with the quantities summed.
-    The result lists what was added and, for each item left out, why."""
+    The result lists what was added and, for each item left out, why (naming the item as
+    `called` does)."""
     wanted = _merged(items)
     if not wanted:
         return AddResult((), ())
@@ -338,8 +357,8 @@ def add_many(session: Session, cart: Cart, *, channel_id: int, ctx: PricingConte
             continue
         sku, name = names[vid]
         line = lines.get(vid)
-        problem = _refusal(vid, sku, qty, totals[vid], line.quantity if line else 0,
-                           priced, promises)
+        problem = _refusal(vid, sku, called(sku, name, with_sku), qty, totals[vid],
+                           line.quantity if line else 0, priced, promises)
         if problem is None and line is None and count >= MAX_LINES:
             problem = Refused(vid, sku, qty, "cart_full",
                               f"Your cart is full: it holds at most {MAX_LINES} lines.")

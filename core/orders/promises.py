@@ -50,12 +50,14 @@ def describe(promise: inventory.Promise | None) -> str:
     return f"Backorder — ships by {when}"
 
 
-def refusal(sku: str, promise: inventory.Promise | None) -> str:
-    """Why a quantity cannot be had (the promise is not promisable): the buyer's message."""
+def refusal(item: str, promise: inventory.Promise | None) -> str:
+    """Why a quantity cannot be had (the promise is not promisable): the buyer's message.
+    `item` is what the person knows it by: the product's name in the shop, with the SKU
+    where SKUs are typed (see core.orders.cart.called)."""
     left = max(promise.available, 0) if promise is not None else 0
     if left <= 0:
-        return f"{sku} is out of stock."
-    return f"Only {left} of {sku} are in stock."
+        return f"{item} is out of stock."
+    return f"Only {left} of {item} are in stock."
 
 
 # An order with units still to ship; past its promised day it is late.

@@ -333,7 +333,9 @@ def add_to_cart(session: Session, cart: Cart, parsed: Parsed, *, channel_id: int
                                  f"{MAX_LINE_QUANTITY} units.", r.source) for r in group]
     items = [(vid, sum(r.quantity for r in rows)) for vid, rows in groups.items()
              if sum(r.quantity for r in rows) <= MAX_LINE_QUANTITY]
-    result: AddResult = add_many(session, cart, channel_id=channel_id, ctx=ctx, items=items)
+    # Quick order's lines are typed by SKU: a refusal says "Name (SKU)".
+    result: AddResult = add_many(session, cart, channel_id=channel_id, ctx=ctx, items=items,
+                                 with_sku=True)
     added = tuple(AddedLine(tuple(r.label for r in groups[a.variant_id]), a.sku, a.name,
                             a.quantity, a.line_quantity) for a in result.added)
     for refusal in result.refused:

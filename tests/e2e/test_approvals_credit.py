@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.db import make_engine
 from core.orders.models import Order
 from tests.e2e.conftest import assert_accessible, serve_shop
+from tests.e2e.test_checkout import view_cart_after_adding
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def check_out_on_account(page, product_path, quantity) -> str:
     page.goto(product_path)
     page.get_by_label("Quantity").fill(str(quantity))
     page.get_by_role("button", name="Add to cart").click()
-    expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
+    view_cart_after_adding(page, quantity)
     page.get_by_role("button", name="Checkout").click()
     expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
     expect(page.get_by_label("On account (net 30)")).to_be_checked()

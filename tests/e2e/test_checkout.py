@@ -49,6 +49,17 @@ def add_to_cart(page, path, quantity=1):
     if quantity != 1:
         page.get_by_label("Quantity").fill(str(quantity))
     page.get_by_role("button", name="Add to cart").click()
+    view_cart_after_adding(page, quantity, typed=quantity != 1)
+
+
+def view_cart_after_adding(page, quantity, typed=True):
+    """After Add to cart on a product page: its confirmation in place, then the cart. A
+    typed quantity's price refresh is waited for (it rewrites the address) before leaving."""
+    added = page.get_by_role("status").filter(has_text="Added")
+    expect(added).to_contain_text(f"Added {quantity} ×")
+    if typed:
+        expect(page).to_have_url(re.compile(rf"[?&]quantity={quantity}(&|$)"))
+    added.get_by_role("link", name="View cart").click()
     expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
 
 

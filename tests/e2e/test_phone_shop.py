@@ -1,12 +1,12 @@
 """Issue 18: the shop on a 390×844 phone (DPR 2, touch), the quantity typed and clicked at
-once, and adding from a category list without leaving it."""
+once, and adding from a category list or a product page without leaving it."""
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import assert_accessible, serve_shop
-from tests.e2e.test_checkout import fill_card
+from tests.e2e.test_checkout import fill_card, view_cart_after_adding
 
 PHONE = dict(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
              has_touch=True)
@@ -106,7 +106,7 @@ def test_every_shop_page_fits_a_phone_with_products_and_the_buy_button_first(pho
     assert_accessible(page)
     page.get_by_label("Quantity", exact=True).fill("2")
     page.get_by_role("button", name="Add to cart", exact=True).tap()
-    expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
+    view_cart_after_adding(page, 2)
     no_sideways_scroll(page)
     assert_accessible(page)
     # The line is a card on the screen, its total and Remove within reach.
@@ -163,14 +163,42 @@ def test_a_quantity_typed_and_clicked_at_once_is_the_quantity_added(device, requ
     quantity = page.get_by_label("Quantity", exact=True)
     quantity.fill("3")
     page.get_by_role("button", name="Add to cart", exact=True).click()  # no wait
-    expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
-    expect(page.get_by_label(re.compile("^Quantity of Espresso Beans"))).to_have_value("3")
+    added = page.get_by_role("status").filter(has_text="Added")
+    expect(added).to_contain_text("Added 3 × Espresso Beans")
     # Enter in the quantity field adds too.
-    page.goto(PRODUCT)
     page.get_by_label("Quantity", exact=True).fill("4")
     page.get_by_label("Quantity", exact=True).press("Enter")
-    expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
+    expect(added).to_contain_text("Added 4 × Espresso Beans")
+    expect(page.get_by_role("link", name=re.compile(r"^Cart"))).to_contain_text("7")
+    view_cart_after_adding(page, 4)
     expect(page.get_by_label(re.compile("^Quantity of Espresso Beans"))).to_have_value("7")
+
+
+def test_the_product_page_adds_in_place_from_the_sticky_button_and_refuses_at_the_field(phone):
+    page = phone
+    page.goto(PRODUCT)
+    page.evaluate("window.__marker = 'same page'")
+    page.get_by_label("Quantity", exact=True).fill("2")
+    page.get_by_role("button", name="Add to cart", exact=True).tap()
+    added = page.get_by_role("status").filter(has_text="Added")
+    expect(added).to_have_text(
+        re.compile(r"Added 2 × Espresso Beans Crema 1 kg – 1 kg · View cart"))
+    expect(page.get_by_role("link", name=re.compile(r"^Cart"))).to_contain_text("2")
+    assert page.evaluate("window.__marker") == "same page"
+    assert page.url.split("?")[0].endswith(PRODUCT)
+    # The confirmation sits above the sticky Add to cart, which stays within reach.
+    button = page.get_by_role("button", name="Add to cart", exact=True)
+    in_first_screen(button)
+    assert added.bounding_box()["y"] + added.bounding_box()["height"] <= button.bounding_box()["y"]
+    assert_accessible(page)
+    # More than the shop has: said at the quantity field, nothing added.
+    page.get_by_label("Quantity", exact=True).fill("9000")
+    button.tap()
+    expect(page.locator("#quantity-error")).to_have_text(
+        re.compile(r"Only \d+ of Espresso Beans Crema 1 kg – 1 kg are in stock\."))
+    expect(page.get_by_label("Quantity", exact=True)).to_have_accessible_description(
+        re.compile("are in stock"))
+    expect(page.get_by_role("link", name=re.compile(r"^Cart"))).to_contain_text("2")
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])

@@ -41,7 +41,7 @@ def test_adding_more_than_is_in_stock_is_refused_and_keeps_the_cart(client, db):
     response = add(client, db, "COF-RKT-R58", 3)  # 2 in stock
     assert response.status_code == 303
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Only 2 of COF-RKT-R58 are in stock." in html
+    assert "Only 2 of Espresso Machine Dual Boiler – R58 Cinquantotto are in stock." in html
     assert "Everyday Copy Paper" in page(client)
 
 
@@ -68,7 +68,7 @@ def test_a_quantity_above_stock_is_reported_at_the_line(client, db):
     token = csrf_token(client, "/cart/")
     part = client.post(f"/cart/lines/{lid}", data={"quantity": 5, "csrf_token": token},
                        headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "Only 3 of NTB-A5-RUL-RED are in stock." in part
+    assert "Only 3 of Hardcover Notebook A5 Ruled – Red are in stock." in part
     assert 'value="1"' in part  # unchanged
 
 
@@ -118,4 +118,4 @@ def test_the_cart_shows_when_stock_ran_out_after_adding(client, db):
     level = db.scalar(select(StockLevel).where(StockLevel.variant_id == vid(db, "PAP-A3-80")))
     level.on_hand = 2
     db.commit()
-    assert "Only 2 of PAP-A3-80 are in stock now." in page(client)
+    assert "Only 2 of Copy Paper A3 80 g – 1 ream are in stock now." in page(client)

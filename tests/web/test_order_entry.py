@@ -146,7 +146,7 @@ def test_an_unknown_sku_is_an_error_at_the_sku_field(agent_client, db):
 
 def test_a_quantity_above_stock_is_an_error_at_the_quantity_field(agent_client, db):
     html = add(agent_client, number_of(db, "shopper"), "COF-RKT-R58", 3).get_data(as_text=True)
-    assert 'id="quantity-error">Only 2 of COF-RKT-R58 are in stock.' in html
+    assert 'id="quantity-error">Only 2 of Espresso Machine Dual Boiler – R58 Cinquantotto (COF-RKT-R58) are in stock.' in html
     assert 'value="COF-RKT-R58"' in html  # the agent's input is kept
 
 

@@ -66,4 +66,4 @@ def test_the_agent_places_a_backordered_order_to_ship_complete(agent_client, db)
 def test_a_product_without_backorders_is_refused_beyond_stock_at_the_quantity(agent_client, db):
     number = number_of(db, "acme")
     html = add(agent_client, number, CABINET, 6).get_data(as_text=True)
-    assert '<p class="error" id="quantity-error">Only 4 of CAB-4D are in stock.</p>' in html
+    assert '<p class="error" id="quantity-error">Only 4 of Filing Cabinet, 4 drawers – Grey (CAB-4D) are in stock.</p>' in html

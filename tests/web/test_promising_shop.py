@@ -98,7 +98,7 @@ def test_the_cart_says_in_stock_and_the_ship_day_for_a_line_within_stock(client,
 def test_a_product_without_backorders_is_still_limited_to_stock(client, db):
     response = add(client, db, CABINET, 5, **{"HX-Request": "true"})
     html = response.get_data(as_text=True) + page(client)
-    assert "Only 4 of CAB-4D are in stock." in html
+    assert "Only 4 of Filing Cabinet, 4 drawers – Grey are in stock." in html
 
 
 def test_a_drop_shipped_product_is_not_limited_by_our_stock(client, db):

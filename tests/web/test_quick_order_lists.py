@@ -72,9 +72,9 @@ def test_refused_lines_say_why_and_nothing_is_half_added(client, db):
     as_user(client, BUYER)
     html = text(quick(client, "sku,quantity\nNTB-A5-RUL-RED 5\nPAP-A4-80 1.5\nPAP-A4-80 0\n"
                               "TON-415A-Y 1\nPEN-G2-BLU\npen-g2-blu 2\n"))
-    assert "Only 3 of NTB-A5-RUL-RED are in stock." in html  # line 2: none of the 5 added
+    assert "Only 3 of Hardcover Notebook A5 Ruled – Red (NTB-A5-RUL-RED) are in stock." in html  # line 2: none of the 5 added
     assert "“1.5” is not a whole number." in html and "at least 1" in html
-    assert "TON-415A-Y is out of stock." in html
+    assert "Toner Cartridges 415A – Yellow (TON-415A-Y) is out of stock." in html
     assert "PEN-G2-BLU is on line 6 and line 7: the quantities were added together (3)." in html
     assert cart_lines(db, BUYER) == {"PEN-G2-BLU": 3}
 

@@ -81,7 +81,7 @@ def test_an_htmx_add_that_is_refused_says_why_in_place(client, db):
     response = add(client, db, "COF-RKT-R58", 3, **{"HX-Request": "true"})  # 2 in stock
     assert response.status_code == 200
     html = text(response)
-    assert "Only 2 of COF-RKT-R58 are in stock." in html and "Added" not in html
+    assert "Only 2 of Espresso Machine Dual Boiler – R58 Cinquantotto are in stock." in html and "Added" not in html
 
 
 def test_an_add_without_the_csrf_token_is_refused(client, db):
@@ -93,12 +93,50 @@ def test_an_add_without_the_csrf_token_is_refused(client, db):
 
 # -- the product page's quantity ---------------------------------------------------------
 
-def test_the_quantity_field_belongs_to_the_add_to_cart_form(client):
+def test_the_quantity_and_variant_belong_to_the_add_to_cart_form(client):
     html = text(client.get(PAPER))
     assert re.search(r'<input id="quantity" name="quantity"[^>]* form="add-form">', html)
+    assert re.search(r'<input type="radio" [^>]*name="variant"[^>]* checked form="add-form">',
+                     html)
     form = html.split('<form id="add-form"')[1].split("</form>")[0]
     assert 'name="quantity"' not in form  # no copy that an htmx refresh would update late
-    assert 'hx-include="#quantity"' in html  # the price still follows the quantity
+    assert 'name="variant_id"' not in form  # the radio chosen is what is added
+    # the price still follows both
+    assert html.count("hx-include=\"#quantity, #choose [name='variant']\"") == 2
+
+
+def test_the_product_page_adds_by_htmx_in_place_and_a_refusal_sits_at_the_quantity(client, db):
+    form = text(client.get(PAPER)).split('<form id="add-form"')[1].split(">")[0]
+    assert 'hx-post="/cart/add" hx-target="#cart-status"' in form
+    token = csrf_token(client, PAPER)
+    from_page = {"HX-Request": "true", "HX-Trigger": "add-form"}
+    added = text(client.post("/cart/add", headers=from_page, data={
+        "csrf_token": token, "variant": vid(db, "PAP-A4-80"), "quantity": "2"}))
+    assert "Added 2 × Everyday Copy Paper A4 80 g – 1 ream" in added
+    assert '<p id="quantity-error" hx-swap-oob="innerHTML"></p>' in added  # cleared
+    assert '<span id="cart-count" hx-swap-oob="true"> <span class="badge">2<' in added
+    refused = text(client.post("/cart/add", headers=from_page, data={
+        "csrf_token": token, "variant": vid(db, "COF-RKT-R58"), "quantity": "3"}))
+    assert ('<p id="quantity-error" hx-swap-oob="innerHTML">Only 2 of Espresso Machine Dual '
+            'Boiler – R58 Cinquantotto are in stock.</p>') in refused
+    assert "flash" not in refused and "Added" not in refused
+
+
+def test_update_price_without_javascript_keeps_the_typed_quantity(client, db):
+    html = text(client.get(PAPER))
+    form = html.split('<form id="add-form"')[1].split("</form>")[0]
+    # a button of the form the quantity belongs to, after Add to cart (so Enter adds)
+    assert form.index(">Add to cart</button>") < form.index(
+        f'formaction="{PAPER}">Update price</button>')
+    box = vid(db, "PAP-A4-80-BOX")
+    response = client.post(PAPER, data={"csrf_token": csrf_token(client, PAPER),
+                                         "variant": box, "quantity": "12"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"{PAPER}?variant={box}&quantity=12"
+    again = text(client.get(response.headers["Location"]))
+    assert 'value="12" aria-describedby="quantity-error" form="add-form"' in again
+    assert re.search(rf'id="variant-{box}" name="variant" value="{box}" checked', again)
+    assert "12 for" in again
 
 
 def test_the_quantity_posted_with_the_add_form_is_the_quantity_added(client, db):

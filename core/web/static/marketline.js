@@ -107,16 +107,5 @@
   } else {
     ready();
   }
-  // Once the product page's add-to-cart form is sent, the price refresh of the quantity just
-  // typed (#choose, 400 ms later) has nothing left to do: it is not sent, so that it cannot
-  // swap or rewrite the URL of a page that is leaving. Back (bfcache) refreshes again.
-  var leaving = false;
-  document.addEventListener("submit", function (event) {
-    if (event.target.id === "add-form" && !event.defaultPrevented) { leaving = true; }
-  });
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (leaving && event.detail.elt && event.detail.elt.id === "choose") { event.preventDefault(); }
-  });
-  window.addEventListener("pageshow", function () { leaving = false; });
 })();
 // ---- end: shop on a phone ----------------------------------------------------------------
