@@ -57,6 +57,15 @@ class Realm:
 
 
 class _LoginManager(LoginManager):
+    def _session_protection_failed(self):
+        """As Flask-Login, for a signed-in session only. A guest's cookie has no sign-in to
+        mark as not fresh; marking it made every guest's second request rewrite the cookie,
+        and a request sent alongside the one that opened the cart (the product page's price
+        refresh beside its Add to cart) could then write the cookie back without the cart."""
+        if "_user_id" not in session:
+            return False
+        return super()._session_protection_failed()
+
     def unauthorized(self):
         """As Flask-Login, but an htmx request gets a full-page redirect to the sign-in page
         instead of the sign-in page swapped into a fragment."""

@@ -122,6 +122,17 @@ def test_the_product_page_adds_by_htmx_in_place_and_a_refusal_sits_at_the_quanti
     assert "flash" not in refused and "Added" not in refused
 
 
+def test_a_guests_price_refresh_leaves_the_cookie_alone_so_an_add_beside_it_keeps_the_cart(
+        client, db):
+    """The price refresh and Add to cart go out together when the quantity field loses focus
+    to the button. The refresh's answer must not set the cookie: it was sent without the
+    cart's token, and its cookie, arriving last, lost the cart."""
+    first = client.get(PAPER)
+    assert first.headers.getlist("Set-Cookie")  # the CSRF token: the one write of a visit
+    refresh = client.get(f"{PAPER}?quantity=3", headers={"HX-Request": "true"})
+    assert refresh.status_code == 200 and not refresh.headers.getlist("Set-Cookie")
+
+
 def test_update_price_without_javascript_keeps_the_typed_quantity(client, db):
     html = text(client.get(PAPER))
     form = html.split('<form id="add-form"')[1].split("</form>")[0]
