@@ -440,7 +440,6 @@ def test_a_credit_note_keeping_a_restocking_fee_has_a_negative_line_and_no_negat
 @pytest.fixture
 def travel():
     """clock.travel, put back after the test."""
-    from core import clock
     yield clock.travel
     clock.reset()
 
@@ -484,7 +483,6 @@ def test_the_xml_of_an_invoice_is_the_same_bytes_after_it_is_paid_credited_disco
                           actor=CLERK)
     assert einvoice.invoice_xml(invoice, seller=SELLER) == issued
     travel(days=1)  # the rest paid within 10 days: the cash discount settles the remainder
-    from core import clock
     rest = invoice.amount_open - receivables.cash_discount_available(invoice, clock.today())
     receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer", amount=rest,
                                currency="EUR", received_on=clock.today(), reference="TRF-2",
