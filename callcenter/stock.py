@@ -190,7 +190,8 @@ def arrivals():
     status = status if status in ("open", "received", "cancelled") else ""
     found = queries.arrivals(db_session, status=status, page=page_arg(), per_page=PER_PAGE)
     return render_page("stock/arrivals.html", found=found, arrival_status=status,
-                       today=clock.business_date(utcnow()), is_late=queries.is_late, label=arrival_label)
+                       today=clock.business_date(utcnow()), is_late=queries.is_late,
+                       label=arrival_label)
 
 
 @bp.route("/arrivals/new", methods=["GET", "POST"], endpoint="new_arrival")

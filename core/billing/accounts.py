@@ -448,7 +448,8 @@ def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
     rows += [StatementRow(p.received_on, "payment", p.reference,
                           receivables.METHODS.get(p.method, p.method) + " received",
                           p.currency, ZERO, p.amount) for p in payments]
-    rows += [StatementRow(clock.business_date(r.recorded_at), "refund", r.reference or r.stripe_id or "",
+    rows += [StatementRow(clock.business_date(r.recorded_at), "refund",
+                          r.reference or r.stripe_id or "",
                           "Refund " + receivables.REFUND_LABELS.get(r.method, r.method),
                           r.currency, r.amount, ZERO) for r in refunds]
     rows.sort(key=lambda r: r.date, reverse=True)

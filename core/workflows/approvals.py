@@ -71,7 +71,8 @@ def _month_start(at: dt.datetime) -> dt.datetime:
 
 def month_spent(session: Session, user: CustomerUser, *, at: dt.datetime,
                 excluding: int | None = None) -> Decimal:
-    """What the login ordered this calendar month (business days, core.clock), cancelled orders not counted."""
+    """What the login ordered this calendar month (its business days, core.clock), cancelled
+    orders not counted."""
     conditions = [Order.customer_id == user.customer_id, Order.placed_by_kind == "customer",
                   Order.placed_by_id == user.id, Order.status != "cancelled",
                   Order.placed_at >= _month_start(at)]

@@ -306,7 +306,8 @@ def suggestions(session: Session, customer: Customer, product_ids: Iterable[int]
         return []
     ids = [vid for vid, _ in picked]
     prices = pricing.price_items(session, ctx, [(vid, 1) for vid in ids])
-    promises = inventory.promise(session, [(vid, 1) for vid in ids], today=clock.business_date(utcnow()),
+    promises = inventory.promise(session, [(vid, 1) for vid in ids],
+                                 today=clock.business_date(utcnow()),
                                  warehouses=inventory.warehouses_for(session, ctx.channel.code))
     notes = {"unavailable": "out of stock", "arrival": "on backorder",
              "lead_time": "on backorder", "supplier": "from the supplier"}
