@@ -32,6 +32,7 @@ def prepare(database_url: str, invoices: int | None = None) -> dict:
     """Top the bench's open invoices up to `invoices`; returns facts for the report."""
     from sqlalchemy import func, insert, select
 
+    from core import clock
     from core.billing.models import Allocation, Invoice, JournalEntry, JournalLine
     from core.customers.models import Customer
     from core.db import make_engine
@@ -47,7 +48,7 @@ def prepare(database_url: str, invoices: int | None = None) -> dict:
             if not customers:
                 raise RuntimeError("no customers: seed the database first (--scale large)")
             now = dt.datetime.now(dt.timezone.utc)
-            today = now.date()
+            today = clock.business_date(now)
             next_entry = (conn.scalar(select(func.max(JournalEntry.id))) or 0) + 1
             n = have
             while n < wanted:

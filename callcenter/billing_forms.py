@@ -2,7 +2,6 @@
 customer credit and the ledger's filters."""
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -16,6 +15,7 @@ from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange
 from callcenter.catalog_forms import AmountField, options
 from core.billing import invoicing
 from core.billing.accounts import JOURNAL_KINDS, STATUS_FILTERS, TaxOption
+from core.billing.queries import business_today
 from core.catalog.products import parse_decimal
 from core.parsing import parse_int
 from core.web.forms import IndexedFieldList
@@ -194,7 +194,7 @@ class PaymentForm(FlaskForm):
     method = SelectField("Paid by", choices=options(PAYMENT_METHODS.items()),
                          default="bank_transfer")
     amount = AmountField("Amount received", validators=[InputRequired("Enter the amount received.")])
-    received_on = DateField("Received on", default=lambda: dt.datetime.now(dt.timezone.utc).date(),
+    received_on = DateField("Received on", default=business_today,
                             validators=[InputRequired("Enter the day the money arrived.")])
     reference = StringField("Bank reference or cheque number",
                             validators=[DataRequired("Enter the bank reference or cheque number."),
@@ -202,7 +202,7 @@ class PaymentForm(FlaskForm):
     key = HiddenField(validators=[Length(max=80)])
 
     def validate_received_on(self, field) -> None:
-        if field.data and field.data > dt.datetime.now(dt.timezone.utc).date():
+        if field.data and field.data > business_today():
             raise ValidationError("The money cannot have arrived after today.")
 
     @staticmethod

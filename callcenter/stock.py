@@ -10,6 +10,7 @@ from callcenter.order_admin_forms import options
 from callcenter.stock_forms import (ActionForm, AdjustForm, ArrivalForm, CountForm,
                                     ReceiveArrivalForm, ReceiveForm, RescheduleForm,
                                     StockFilterForm, TransferForm)
+from core import clock
 from core.db import utcnow
 from core.inventory import queries
 from core.inventory.models import ADJUSTMENT_REASONS, MOVEMENT_KINDS
@@ -189,7 +190,8 @@ def arrivals():
     status = status if status in ("open", "received", "cancelled") else ""
     found = queries.arrivals(db_session, status=status, page=page_arg(), per_page=PER_PAGE)
     return render_page("stock/arrivals.html", found=found, arrival_status=status,
-                       today=utcnow().date(), is_late=queries.is_late, label=arrival_label)
+                       today=clock.business_date(utcnow()), is_late=queries.is_late,
+                       label=arrival_label)
 
 
 @bp.route("/arrivals/new", methods=["GET", "POST"], endpoint="new_arrival")
@@ -215,7 +217,7 @@ def new_arrival():
 def _arrival_page(arrival_id: int, *, reschedule=None, receive_form=None, moved=None):
     found = queries.arrival(db_session, arrival_id)
     return render_page("stock/arrival.html", arrival=found, label=arrival_label,
-                       late=queries.is_late(found, utcnow().date()),
+                       late=queries.is_late(found, clock.business_date(utcnow())),
                        reschedule=reschedule or RescheduleForm(
                            prefix="date", data={"expected_on": found.expected_on}),
                        receive_form=receive_form or ReceiveArrivalForm(prefix="receive",

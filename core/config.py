@@ -63,7 +63,9 @@ class Settings:
     SELLER_VAT_ID: str = "DE999999995"
     SELLER_BANK: str = "IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX"
     # Times are shown in a time zone, never in UTC (core.labels): the shop's to customers,
-    # in e-mails and PDFs; the console's to agents. IANA names.
+    # in e-mails and PDFs; the console's to agents. IANA names. CONSOLE_TIMEZONE is also
+    # the business day's zone (core.clock): a day typed or stored (invoice dates, "as of",
+    # "placed before", a hold's until-day) begins at midnight there, not at UTC midnight.
     SHOP_TIMEZONE: str = "Europe/Berlin"
     CONSOLE_TIMEZONE: str = "Europe/Berlin"
     OIDC_DISCOVERY_URL: str = ""

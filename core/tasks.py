@@ -68,8 +68,9 @@ def configure_celery(settings: Settings) -> Celery:
     """Point Celery at Redis, or make every task run eagerly (inline) without it; tasks
     run with these settings."""
     global _configured
-    from core import labels
+    from core import clock, labels
     labels.set_shop_timezone(settings.SHOP_TIMEZONE)  # e-mails and PDFs a worker renders
+    clock.set_business_timezone(settings.CONSOLE_TIMEZONE)  # the business day's boundary
     if settings.REDIS_URL:
         celery_app.conf.update(broker_url=settings.REDIS_URL, result_backend=settings.REDIS_URL,
                                task_always_eager=False)

@@ -2,11 +2,11 @@
 warehouse flow has its own tests), and the books' invariants."""
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from core import clock
 from core.audit import Actor
 from core.billing import giftcards, receivables, reconcile
 from core.catalog.models import Variant
@@ -73,7 +73,7 @@ def sell_gift_card(db, amount: Decimal, *, customer_id: int | None = None, actor
     once), and the card is paid out of it. Returns (card, code)."""
     payment = receivables.record_payment(
         db, customer_id=customer_id, method="cheque", amount=amount, currency=currency,
-        received_on=dt.date.today(), reference=reference, actor=recorded_by)
+        received_on=clock.today(), reference=reference, actor=recorded_by)
     return giftcards.sell(db, amount=amount, payment=payment, actor=actor, **kwargs)
 
 

@@ -36,6 +36,7 @@ from wtforms.validators import Length
 
 import callcenter
 import storefront
+from core import clock
 from core.models import metadata
 from core.payments.gateway import GatewayUnavailable, PaymentDeclined
 
@@ -653,11 +654,9 @@ def _fill(f: PageField, last: str, fill: dict[str, str]) -> str:
     if f.type == "number":
         return "1"
     if f.type == "date":
-        import datetime as dt
-        return dt.date.today().isoformat()
+        return clock.today().isoformat()
     if f.type == "datetime-local":
-        import datetime as dt
-        return dt.date.today().isoformat() + "T00:00"
+        return clock.today().isoformat() + "T00:00"
     if f.type == "email":
         return fill.get("email", "sweep@example.com")
     return "Sweep"

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from core import audit, events
+from core import audit, clock, events
 from core.billing import credit_requests, invoicing, ledger, queries, receivables, reconcile
 from core.billing.models import (Allocation, CreditNoteRequest, GiftCard, GiftCardMovement,
                                  Invoice, JournalEntry, Payment, Refund)
@@ -101,7 +101,7 @@ def invoice_list(session: Session, filters: InvoiceFilters, *, page: int = 1,
                  today: dt.date | None = None) -> Page[InvoiceRow]:
     """One page of invoices and credit notes, newest first, with customer and order.
     Two queries."""
-    today = today or queries.today_utc()
+    today = today or queries.business_today()
     conditions = _invoice_conditions(filters, today)
     found = paginate(
         session, select(Invoice, Customer.number, Customer.name, Order.number)
@@ -280,7 +280,7 @@ def tax_rate_options(session: Session, *, home_country: str, on: dt.date | None 
                      ) -> list[TaxOption]:
     """The catalogue's tax rates valid on the day: the home country's first (highest rate
     first), then the other countries', then no tax. One query."""
-    on = on or queries.today_utc()
+    on = on or queries.business_today()
     rates = session.scalars(select(TaxRate).where(
         TaxRate.valid_from <= on, or_(TaxRate.valid_to.is_(None), TaxRate.valid_to >= on),
         TaxRate.region == "").order_by(TaxRate.country, TaxRate.rate.desc())).all()
@@ -434,7 +434,7 @@ def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
         .join(Payment, Payment.id == GiftCardMovement.payment_id)
         .where(Payment.customer_id == customer_id, GiftCardMovement.kind == "issue")
         .order_by(GiftCardMovement.at.desc(), GiftCardMovement.id.desc()).limit(limit)).all()
-    rows = [StatementRow(m.at.date(), "gift_card", f"Gift card …{last4}",
+    rows = [StatementRow(clock.business_date(m.at), "gift_card", f"Gift card …{last4}",
                          f"Gift card bought with {m.reference}", currency, m.amount, ZERO)
             for m, last4, currency in cards]
     for d in docs:
@@ -448,7 +448,8 @@ def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
     rows += [StatementRow(p.received_on, "payment", p.reference,
                           receivables.METHODS.get(p.method, p.method) + " received",
                           p.currency, ZERO, p.amount) for p in payments]
-    rows += [StatementRow(r.recorded_at.date(), "refund", r.reference or r.stripe_id or "",
+    rows += [StatementRow(clock.business_date(r.recorded_at), "refund",
+                          r.reference or r.stripe_id or "",
                           "Refund " + receivables.REFUND_LABELS.get(r.method, r.method),
                           r.currency, r.amount, ZERO) for r in refunds]
     rows.sort(key=lambda r: r.date, reverse=True)
@@ -458,7 +459,7 @@ def statement(session: Session, customer_id: int, *, limit: int = STATEMENT_ROWS
 def customer_receivables(session: Session, customer: Customer, *,
                          today: dt.date | None = None) -> Receivables:
     """The receivables page: balance, open invoices, credit and statement. Nine queries."""
-    today = today or queries.today_utc()
+    today = today or queries.business_today()
     return Receivables(customer=customer,
                        balance=receivables.customer_balance(session, customer.id,
                                                             customer.currency, today),
@@ -512,7 +513,7 @@ def suggest(session: Session, customer: Customer, amount: Decimal | None, *,
             ) -> Suggestion:
     """The customer's open invoices with the allocation to offer: what was typed, else the
     oldest-first suggestion for `amount`. One query."""
-    on = received_on or queries.today_utc()
+    on = received_on or queries.business_today()
     rows = receivables.suggest_allocation(session, customer.id, amount or ZERO, customer.currency)
     return Suggestion(customer.currency, amount or ZERO, [
         SuggestedRow(inv, typed.get(inv.id, ZERO) if typed is not None else part,
@@ -580,10 +581,6 @@ class JournalFilters:
     reference: str = ""
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
-
-
 def journal(session: Session, filters: JournalFilters, *, page: int = 1,
             per_page: int = PER_PAGE) -> Page[JournalEntry]:
     """Journal entries with their lines, newest first. Three queries."""
@@ -591,9 +588,9 @@ def journal(session: Session, filters: JournalFilters, *, page: int = 1,
     if filters.kind:
         conditions.append(JournalEntry.kind == filters.kind)
     if filters.date_from:
-        conditions.append(JournalEntry.posted_at >= _day_start(filters.date_from))
+        conditions.append(JournalEntry.posted_at >= clock.day_start(filters.date_from))
     if filters.date_to:
-        conditions.append(JournalEntry.posted_at < _day_start(filters.date_to + dt.timedelta(days=1)))
+        conditions.append(JournalEntry.posted_at < clock.day_end(filters.date_to))
     if reference := filters.reference.strip()[:60]:
         conditions.append(JournalEntry.reference.ilike(_like(reference), escape="\\"))
     return paginate(session, select(JournalEntry).where(*conditions)

@@ -62,8 +62,9 @@ def bucket_for(days_overdue: int) -> str:
 
 
 def end_of(day: dt.date) -> dt.datetime:
-    """The first instant after `day` (UTC): what was posted on or before `day` is before it."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
+    """The first instant after the business day `day` (core.clock): what was posted on or
+    before `day` is before it."""
+    return clock.day_end(day)
 
 
 @dataclass(frozen=True)

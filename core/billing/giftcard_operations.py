@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.billing import giftcard_requests, giftcards, receivables
 from core.billing import states as billing_states
 from core.billing.giftcards import GiftCardError
@@ -52,7 +52,7 @@ def sell_card(session: Session, *, amount: Decimal, customer_number: str, paymen
     payment = session.get(Payment, found) if found is not None else None
     if payment is None or payment.customer_id != customer.id:
         raise GiftCardError("Choose one of the customer's recorded payments.", field="payment")
-    if expires_on is not None and expires_on <= utcnow().date():
+    if expires_on is not None and expires_on <= clock.business_date(utcnow()):
         raise GiftCardError("Choose an expiry date in the future, or none.", field="expires_on")
     return giftcard_requests.sell_or_ask(session, amount=amount, payment=payment, actor=actor,
                                          key=key, recipient_email=recipient_email,
@@ -120,7 +120,7 @@ def card_for_code(session: Session, code: str) -> GiftCard | None:
 
 def status(card: GiftCard, today: dt.date | None = None) -> str:
     """active | used | expired | disabled (see STATUS_LABELS; core.billing.states)."""
-    return billing_states.gift_card_status(card, today or utcnow().date())
+    return billing_states.gift_card_status(card, today or clock.business_date(utcnow()))
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def disable(session: Session, card: GiftCard, *, actor: audit.Actor, reason: str
     card = get_card(session, card.id, lock=True)
     if not card.active:
         raise GiftCardError(f"Gift card …{card.last4} is already disabled.")
-    billing_states.disable_gift_card(card, utcnow().date(), audit=audit.Entry(
+    billing_states.disable_gift_card(card, clock.business_date(utcnow()), audit=audit.Entry(
         session, "gift_card.disabled", actor, "backoffice",
         {"last4": card.last4, "balance": str(card.balance), "reason": reason[:300]}))
     session.flush()

@@ -24,7 +24,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
-from core import audit
+from core import audit, clock
 from core.billing import credit_requests, giftcards, receivables
 from core.billing.credit_requests import ApprovalNotAllowed, IllegalTransition
 from core.billing.errors import BillingError
@@ -142,7 +142,7 @@ def approve(session: Session, request: GiftCardRequest, *, actor: audit.Actor,
                                                 .where(Payment.id == request.payment_id)))
     held = receivables.held_for_gift_cards(session, payment) - request.amount  # others'
     giftcards.check_sale(session, payment, request.amount, held=held)
-    if request.expires_on is not None and request.expires_on <= utcnow().date():
+    if request.expires_on is not None and request.expires_on <= clock.business_date(utcnow()):
         raise GiftCardError("The expiry date asked for has passed; reject this sale and sell "
                             "the card again.")
     card, code = giftcards.issue(session, payment=payment, amount=request.amount, actor=actor,

@@ -173,7 +173,7 @@ def lookup(session: Session, code: str, *, today: dt.date | None = None) -> Gift
     if len(normalise(code)) != 16:
         return None
     card = session.scalar(select(GiftCard).where(GiftCard.code_hash == _hash(code)))
-    today = today or utcnow().date()
+    today = today or clock.business_date(utcnow())
     if card is None or not card.active or (card.expires_on and card.expires_on < today):
         return None
     return card

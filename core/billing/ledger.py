@@ -175,8 +175,7 @@ def trial_balance(session: Session, *, as_of: dt.date | None = None) -> list[Tri
             .group_by(Account.code, Account.name, Account.type, JournalEntry.currency)
             .order_by(JournalEntry.currency, Account.code))
     if as_of is not None:
-        stmt = stmt.where(JournalEntry.posted_at < dt.datetime.combine(
-            as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc))
+        stmt = stmt.where(JournalEntry.posted_at < clock.day_end(as_of))
     return [TrialRow(code, name, kind, cur, Decimal(d or 0), Decimal(c or 0))
             for code, name, kind, cur, d, c in session.execute(stmt)]
 
@@ -197,11 +196,9 @@ def export_rows(session: Session, *, date_from: dt.date | None = None,
             .outerjoin(Customer, Customer.id == JournalLine.customer_id)
             .order_by(JournalEntry.id, JournalLine.id))
     if date_from is not None:
-        stmt = stmt.where(JournalEntry.posted_at >= dt.datetime.combine(
-            date_from, dt.time(), tzinfo=dt.timezone.utc))
+        stmt = stmt.where(JournalEntry.posted_at >= clock.day_start(date_from))
     if date_to is not None:
-        stmt = stmt.where(JournalEntry.posted_at < dt.datetime.combine(
-            date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc))
+        stmt = stmt.where(JournalEntry.posted_at < clock.day_end(date_to))
     for row in session.execute(stmt.execution_options(yield_per=chunk)):
         (entry, at, kind, ref, memo, code, name, debit, credit, cur, customer,
          reversal_of, actor) = row

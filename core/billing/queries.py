@@ -16,10 +16,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from core import clock
 from core.billing.invoicing import TERMS
 from core.billing.models import Allocation, Invoice, Refund
 from core.customers import roles
 from core.customers.models import Customer, CustomerUser
+from core.db import utcnow
 from core.errors import NotFound
 from core.money import Money
 from core.orders.models import Order
@@ -37,8 +39,9 @@ CREDIT_STATUS_LABELS = {"open": "Credit available", "partially_paid": "Partly us
                         "paid": "Settled"}
 
 
-def today_utc() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+def business_today() -> dt.date:
+    """The business date of the real now (core.clock's zone; not moved by clock.travel)."""
+    return clock.business_date(utcnow())
 
 
 def status_label(invoice: Invoice) -> str:
@@ -92,7 +95,7 @@ def customer_invoices(session: Session, viewer: CustomerUser, *, page: int = 1,
                       per_page: int = PER_PAGE,
                       today: dt.date | None = None) -> Page[InvoiceRow]:
     """One page of the invoices and credit notes the login sees, newest first. Two queries."""
-    today = today or today_utc()
+    today = today or business_today()
     scope = _seen_by(viewer)
     found = paginate(session, select(Invoice, Order.number)
                      .outerjoin(Order, Order.id == Invoice.order_id)
@@ -172,7 +175,7 @@ class InvoiceView(_DocumentStatus):
 
     @property
     def overdue(self) -> bool:
-        return is_overdue(self.invoice, self.today or today_utc())
+        return is_overdue(self.invoice, self.today or business_today())
 
     @property
     def has_discounts(self) -> bool:

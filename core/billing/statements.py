@@ -158,7 +158,7 @@ def _entries(session: Session, customer_id: int, currency: str, p: Period) -> li
         else_=0)), 0)
     dunning = exists().where(InvoiceLine.invoice_id == Invoice.id,
                              InvoiceLine.kind.in_(DUNNING_LINES))
-    start = dt.datetime.combine(p.start, dt.time(), tzinfo=dt.timezone.utc)
+    start = clock.day_start(p.start)
     return session.execute(
         select(JournalEntry.id, JournalEntry.posted_at, JournalEntry.kind, JournalEntry.reference,
                JournalEntry.memo, _net().label("net"), on_receivables.label("receivable"),
@@ -209,7 +209,7 @@ def statement(session: Session, customer: Customer, p: Period, *,
         amount = Decimal(row.net)
         balance += amount
         applied = -Decimal(row.receivable) if not amount else ZERO
-        lines.append(StatementLine(row.posted_at.date(), row.kind, row.reference,
+        lines.append(StatementLine(clock.business_date(row.posted_at), row.kind, row.reference,
                                    _describe(row), amount, balance, applied,
                                    row.due_date if row.kind == "invoice" else None))
     open_rows = ageing.open_invoices_on(p.end).where(
@@ -233,7 +233,7 @@ def statement(session: Session, customer: Customer, p: Period, *,
 def has_items(session: Session, customer_id: int, currency: str, p: Period) -> bool:
     """Whether the customer has something to be told about: a balance at the end of the
     period, or entries in it. One query."""
-    start = dt.datetime.combine(p.start, dt.time(), tzinfo=dt.timezone.utc)
+    start = clock.day_start(p.start)
     balance, moved = session.execute(
         select(_net(), func.count(case((JournalEntry.posted_at >= start, 1))))
         .select_from(JournalLine).join(JournalEntry, JournalEntry.id == JournalLine.entry_id)

@@ -64,7 +64,7 @@ def describe(session: Session, letter: DunningLetter) -> LetterDocument:
     if charges is not None:
         date = charges.issue_date
     elif letter.sent_at is not None:
-        date = letter.sent_at.date()
+        date = clock.business_date(letter.sent_at)
     else:
         date = clock.today()
     pay_by = charges.due_date if charges is not None else \

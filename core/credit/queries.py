@@ -56,7 +56,7 @@ def month_ends(today: dt.date, months: int = HISTORY_MONTHS) -> list[dt.date]:
 
 
 def _end_of(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    return clock.day_end(day)
 
 
 def exposure_over_time(session: Session, customer: Customer, *,

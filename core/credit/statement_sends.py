@@ -110,7 +110,7 @@ def customers_to_tell(session: Session, period: statements.Period) -> list[int]:
     """Customers with a balance at the end of the period or entries in it (on receivables
     or customer credit), an e-mail address, and no monthly statement for it yet. One
     query."""
-    start = dt.datetime.combine(period.start, dt.time(), tzinfo=dt.timezone.utc)
+    start = clock.day_start(period.start)
     sent = select(StatementSend.customer_id).where(StatementSend.kind == MONTHLY,
                                                    StatementSend.period_end == period.end)
     rows = session.execute(

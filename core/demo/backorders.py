@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.catalog import products
 from core.catalog.models import Category, Product, Variant
 from core.inventory import suppliers
@@ -58,7 +58,7 @@ def load_backorders(session: Session, today: dt.date | None = None) -> str:
     changes nothing). Flushes."""
     if session.scalar(select(Variant.id).where(Variant.sku == SKU)) is not None:
         return ""
-    today = today or dt.date.today()
+    today = today or clock.today()
     rocket = _supplier(session)
     _machine(session, rocket)
     arrives = today + dt.timedelta(days=10)

@@ -42,7 +42,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from core import demo
+from core import clock, demo
 from core.catalog import search
 from core.catalog.models import Category, Product, Variant, VariantAttribute
 from core.catalog.products import slugify
@@ -298,7 +298,7 @@ class _Catalogue:
             raise RuntimeError("large data needs the demo's categories and tax categories")
         standard = taxes.get("standard", next(iter(taxes.values())))
         tax_ids = {"standard": standard, "reduced": taxes.get("reduced", standard)}
-        today = dt.date.today()
+        today = clock.today()
         tax_rates: dict[int, Decimal] = {}
         for tax_id, rate in session.execute(
                 select(TaxRate.tax_category_id, TaxRate.rate)

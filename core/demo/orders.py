@@ -68,7 +68,7 @@ def _backdate(session: Session, order: Order, days: int) -> None:
     and delivery day by as much as the order's, so that they still agree (the order's is
     the latest of its lines', core.orders.promises.order_promised)."""
     order.placed_at = utcnow() - dt.timedelta(days=days)
-    promised = (utcnow() - dt.timedelta(days=days - 3)).date()
+    promised = clock.business_date(utcnow() - dt.timedelta(days=days - 3))
     shift_promises(order, promised)
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, clock
 from core.catalog.models import Channel, Product, Variant
 from core.db import utcnow
 from core.inventory import services as inventory
@@ -82,7 +82,7 @@ def load_stock(session: Session) -> str:
                     note="Cycle count: none on the shelf")
     product = session.get(Product, shredder.product_id)
     product.backorderable, product.supplier_id = True, machines.id
-    next_week = utcnow().date() + dt.timedelta(days=7)
+    next_week = clock.business_date(utcnow()) + dt.timedelta(days=7)
     stock_receipts.add_arrival(session, supplier_id=machines.id, sku=BACKORDERED, quantity=6,
                                warehouse="MAIN", expected_on=next_week, reference="AN-20931",
                                actor=WES)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from core import clock
 from core.customers.models import Customer
 from core.db import like_escape
 from core.fulfilment import carriers, states
@@ -136,8 +137,7 @@ def to_release(session: Session, filters: ReleaseFilters, *, page: int = 1,
     elif filters.payment == "card":
         conditions.append(Order.payment_method != "on_account")
     if filters.placed_before:
-        start = dt.datetime.combine(filters.placed_before, dt.time.min, tzinfo=dt.UTC)
-        conditions.append(Order.placed_at < start)
+        conditions.append(Order.placed_at < clock.day_start(filters.placed_before))
     return _page(session, select(Order, Customer.name), conditions,
                  (Order.placed_at, Order.id), page, per_page)
 

@@ -23,6 +23,7 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.catalog.models import Channel, Product, Variant
+from core import clock
 from core.db import utcnow
 from core.errors import DomainError
 from core.inventory.models import (ChannelWarehouse, ExpectedArrival, StockLevel, StockMovement,
@@ -326,7 +327,7 @@ def reserve(session: Session, lines: Iterable[tuple[int, int]], *, warehouses: l
     if not wanted:
         return {}
     warehouses = warehouses or [WAREHOUSE]
-    today = today or utcnow().date()
+    today = today or clock.business_date(utcnow())
     known = facts(session, wanted)
     stock = {vid: _Stock({}, {}, {}) for vid in wanted}
     for level in _lock(session, wanted, warehouses):

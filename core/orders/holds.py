@@ -352,8 +352,7 @@ def worklist(session: Session, filters: HoldFilters, *, page: int = 1,
     if filters.reason:
         conditions.append(OrderHold.reason_code == filters.reason)
     if filters.placed_before:
-        start = dt.datetime.combine(filters.placed_before, dt.time.min, tzinfo=dt.UTC)
-        conditions.append(OrderHold.placed_at < start)
+        conditions.append(OrderHold.placed_at < clock.day_start(filters.placed_before))
     if filters.placed_by:
         conditions.append(OrderHold.placed_by == filters.placed_by)
     due = OrderHold.hold_until <= clock.today()

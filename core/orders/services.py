@@ -12,7 +12,7 @@ from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit, events
+from core import audit, clock, events
 from core.catalog.assortment import sellable
 from core.catalog.models import Channel, Product, Variant
 from core.db import utcnow
@@ -132,7 +132,7 @@ def preview(session: Session, ctx: PricingContext, lines: list[tuple[int, int]],
     ids = [vid for vid, _ in lines]
     weights = dict(session.execute(select(Variant.id, Variant.weight_grams)
                                    .where(Variant.id.in_(ids))).all())
-    today = utcnow().date()
+    today = clock.business_date(utcnow())
     promises = inventory.promise(session, lines, today=today,
                                  warehouses=inventory.warehouses_for(session, ctx.channel.code))
     ships_on = latest_ship_day(promises.values(), today)
@@ -315,7 +315,7 @@ def place_or_find(session: Session, *, checkout: Checkout, channel: Channel,
         raise OrderError(" ".join(priced.coupon_problems))
     ship = _shipping_quote(session, checkout, ctx, priced, variants)
     warehouses = inventory.warehouses_for(session, ctx.channel.code)
-    today = utcnow().date()
+    today = clock.business_date(utcnow())
     try:
         # The order number, the stock and the order row together: a lost race gives all
         # three back. Promised under the stock rows' locks: what the order gets is what it
@@ -476,8 +476,8 @@ def place_replacement(session: Session, original: Order, lines: Sequence[Replace
             gross=net + tax, tax_rate=ol.tax_rate, price_source=f"Replacement ({reference})",
             discounts=[], quantity_reserved=r.quantity, quantity_shipped=0,
             quantity_invoiced=0, quantity_returned=0, promised_date=None))
-    promised = inventory.promised_date(utcnow().date(), True, 2)
-    ships_on = inventory.add_working_days(utcnow().date(), inventory.DISPATCH_DAYS)
+    promised = inventory.promised_date(clock.business_date(utcnow()), True, 2)
+    ships_on = inventory.add_working_days(clock.business_date(utcnow()), inventory.DISPATCH_DAYS)
     order = Order(
         number=next_number(session, "order"), idempotency_key=key[:80],
         customer_id=original.customer_id, email=original.email,

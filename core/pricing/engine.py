@@ -28,6 +28,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from core import clock
 from core.errors import DomainError
 from core.money import Money, minor_units
 
@@ -69,7 +70,7 @@ class PricingContext:
 
     @property
     def day(self) -> dt.date:
-        return self.at.date()
+        return clock.business_date(self.at)
 
     @property
     def tax_country(self) -> str:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from core import audit, events
+from core import audit, clock, events
 from core.agents.models import Agent
 from core.catalog.assortment import sellable
 from core.catalog.models import Product, Variant
@@ -104,7 +104,7 @@ def visible_to(user: CustomerUser, quote: Quote) -> bool:
 
 
 def today() -> dt.date:
-    return utcnow().date()
+    return clock.business_date(utcnow())
 
 
 def lapsed(quote: Quote, on: dt.date | None = None) -> bool:

@@ -128,7 +128,7 @@ def returns_rate(session: Session, start: dt.date, end: dt.date, currency: str =
     returned_stmt = (select(Variant.product_id, ReturnLine.reason, func.sum(ReturnLine.quantity))
                      .join(ReturnAuthorisation, ReturnAuthorisation.id == ReturnLine.return_id)
                      .join(Variant, Variant.id == ReturnLine.variant_id)
-                     .where(ReturnAuthorisation.requested_at >= _midnight(start),
+                     .where(ReturnAuthorisation.requested_at >= clock.day_start(start),
                             ReturnAuthorisation.requested_at < end_of(end),
                             ReturnAuthorisation.status.not_in([str(s) for s in NOT_RETURNED]),
                             ReturnAuthorisation.currency == currency)
@@ -154,10 +154,6 @@ def returns_rate(session: Session, start: dt.date, end: dt.date, currency: str =
                              by_reason.get(code, 0), percent(by_reason.get(code, 0), total))
                for code in codes]
     return ReturnsRate(start, end, currency, channel, products, reasons)
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
 
 
 def _channel(stmt, column, channel: str | None):
@@ -267,9 +263,9 @@ class CustomerStatistics:
 def _as_date(value) -> dt.date | None:
     if value is None:
         return None
-    if isinstance(value, str):  # SQLite's max() over a datetime kept as text
-        return dt.date.fromisoformat(value[:10])
-    return value.date() if isinstance(value, dt.datetime) else value
+    if isinstance(value, str):  # SQLite's max() over a datetime kept as text (UTC)
+        value = dt.datetime.fromisoformat(value)
+    return clock.business_date(value) if isinstance(value, dt.datetime) else value
 
 
 def customer_statistics(session: Session, *, page: int = 1, per_page: int = 50,

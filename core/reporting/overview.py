@@ -41,7 +41,7 @@ FIRST = 5  # items listed per block; the count says how many there are in all
 def age(since: dt.datetime | dt.date, now: dt.datetime) -> str:
     """How long something has waited, in the words an agent says: '3 days', '5 hours'."""
     if not isinstance(since, dt.datetime):
-        days = (now.date() - since).days
+        days = (clock.business_date(now) - since).days
         return "today" if days <= 0 else f"{days} day{'' if days == 1 else 's'}"
     if since.tzinfo is None:
         since = since.replace(tzinfo=dt.timezone.utc)
@@ -85,7 +85,7 @@ def _party():
 
 
 def _orders_today(session: Session, agent_id: int | None, now: dt.datetime) -> Block:
-    start = dt.datetime.combine(now.date(), dt.time.min, tzinfo=dt.timezone.utc)
+    start = clock.day_start(clock.business_date(now))
     mine = (Order.placed_by_kind == "agent") & (Order.placed_by_id == agent_id)
     total, own = session.execute(select(func.count(), func.count().filter(mine))
                                  .where(Order.placed_at >= start)).one()
@@ -142,7 +142,8 @@ def _quotes(session: Session, now: dt.datetime) -> Block:
 
 def _follow_ups(session: Session, agent_id: int | None, now: dt.datetime) -> Block:
     T = CollectionTask
-    due = ((T.status == "open") & (T.due_on <= now.date())
+    today = clock.business_date(now)
+    due = ((T.status == "open") & (T.due_on <= today)
            & or_(T.agent_id.is_(None), T.agent_id == agent_id))
     count = session.scalar(select(func.count()).select_from(T).where(due))
     rows = session.execute(
@@ -151,7 +152,7 @@ def _follow_ups(session: Session, agent_id: int | None, now: dt.datetime) -> Blo
         .where(due).order_by(T.due_on, T.id).limit(FIRST))
     return Block(count or 0, [
         Item("account", n, p, detail=note if mine is not None else f"{note} (unassigned)",
-             at=on, waited="due today" if on >= now.date() else f"{age(on, now)} overdue")
+             at=on, waited="due today" if on >= today else f"{age(on, now)} overdue")
         for n, p, note, on, mine in rows])
 
 

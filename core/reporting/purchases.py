@@ -20,7 +20,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, extract, func, not_, select
 from sqlalchemy.orm import Session, aliased
 
-from core import spreadsheet
+from core import clock, spreadsheet
 from core.billing.models import Invoice
 from core.catalog.models import Product
 from core.customers import roles
@@ -220,16 +220,14 @@ def open_quotes(session: Session, user: CustomerUser, *, today: dt.date,
                Quote.status.in_([str(s) for s in OPEN_QUOTES]), not_(lapsed))
         .order_by(Quote.expires_on.is_(None), Quote.expires_on, Quote.created_at, Quote.id)
         .limit(limit))
-    return [OpenQuote(q.number, q.status, q.created_at.date(), q.expires_on, q.gross_total,
-                      q.currency, name or BY_OUR_TEAM) for q, name in rows]
+    return [OpenQuote(q.number, q.status, clock.business_date(q.created_at), q.expires_on,
+                      q.gross_total, q.currency, name or BY_OUR_TEAM) for q, name in rows]
 
 
 # -- the CSV of order lines ------------------------------------------------------------------
 
 def _order_lines(user: CustomerUser, chosen: Range):
-    start = dt.datetime.combine(chosen.start, dt.time(), tzinfo=dt.timezone.utc)
-    end = dt.datetime.combine(chosen.end + dt.timedelta(days=1), dt.time(),
-                              tzinfo=dt.timezone.utc)
+    start, end = clock.day_start(chosen.start), clock.day_end(chosen.end)
     placer = aliased(CustomerUser)
     listed = not_(and_(Order.status == "cancelled",
                        Order.cancel_reason.in_(CHECKOUT_ATTEMPT_REASONS)))
@@ -259,7 +257,7 @@ def order_line_rows(session: Session, user: CustomerUser, chosen: Range) -> Iter
     for (number, po, placed_at, by_kind, by_name, sku, name, qty, unit, net, tax, gross,
          currency, status, shipped, invoiced) in result:
         buyer = by_name or (BY_OUR_TEAM if by_kind == "agent" else "")
-        yield [number, po, placed_at.astimezone(dt.timezone.utc).date().isoformat(), buyer,
+        yield [number, po, clock.business_date(placed_at).isoformat(), buyer,
                sku, name, str(qty), _plain(unit, currency), _plain(net, currency),
                _plain(tax, currency), _plain(gross, currency), currency,
                order_states.LABELS.get(status, status), str(shipped), str(invoiced)]

@@ -31,7 +31,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit, events
+from core import audit, clock, events
 from core.billing.prepayments import gift_card_payments
 from core.catalog.models import Variant
 from core.customers import roles
@@ -135,7 +135,7 @@ def _delivered(session: Session, order_id: int) -> dict[int, dt.date]:
     for line_id, at in rows:
         if isinstance(at, str):  # SQLite hands back the text of a function's result
             at = dt.datetime.fromisoformat(at)
-        found[line_id] = at.date() if at is not None else None
+        found[line_id] = clock.business_date(at) if at is not None else None
     return found
 
 
@@ -148,7 +148,7 @@ def awaits_goods(rma: ReturnAuthorisation) -> bool:
 def returnable_lines(session: Session, order: Order, settings, *,
                      today: dt.date | None = None) -> list[ReturnableLine]:
     """Every line of the order with what of it may come back and why not. Four queries."""
-    today = today or utcnow().date()
+    today = today or clock.business_date(utcnow())
     held = _held(session, order.id)
     delivered = _delivered(session, order.id)
     rules = policy.windows(session, [l.variant_id for l in order.lines], settings)

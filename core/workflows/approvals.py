@@ -30,7 +30,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit, events
+from core import audit, clock, events
 from core.audit import AuditEvent
 from core.config import Settings
 from core.credit import checks as credit_checks
@@ -65,12 +65,14 @@ class AlreadyDecided(ApprovalError):
 
 
 def _month_start(at: dt.datetime) -> dt.datetime:
-    return dt.datetime(at.year, at.month, 1, tzinfo=dt.timezone.utc)
+    """The instant the business month of `at` began (core.clock's day)."""
+    return clock.day_start(clock.business_date(at).replace(day=1))
 
 
 def month_spent(session: Session, user: CustomerUser, *, at: dt.datetime,
                 excluding: int | None = None) -> Decimal:
-    """What the login ordered this calendar month (UTC), cancelled orders not counted."""
+    """What the login ordered this calendar month (its business days, core.clock), cancelled
+    orders not counted."""
     conditions = [Order.customer_id == user.customer_id, Order.placed_by_kind == "customer",
                   Order.placed_by_id == user.id, Order.status != "cancelled",
                   Order.placed_at >= _month_start(at)]
@@ -289,7 +291,7 @@ def approve(session: Session, user: CustomerUser, number: str, *, comment: str =
 
 def _reprice(session: Session, order: Order, *, actor: audit.Actor,
              expected_total: Decimal | None, price_days: int) -> None:
-    placed = order.placed_at.strftime("%d %b %Y")
+    placed = f"{clock.business_date(order.placed_at):%d %b %Y}"
     if order.payment_method != "on_account":
         raise ApprovalError(
             f"Order {order.number} was submitted on {placed}, more than {price_days} days "

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core import audit, events
+from core import audit, clock, events
 from core.agents.models import Agent
 from core.billing import prepayments
 from core.catalog.assortment import sellable
@@ -231,7 +231,7 @@ def price_entry(session: Session, customer: Customer, lines: Sequence[tuple[int,
     ids = [vid for vid, _ in lines]
     facts = {vid: (weight, pid) for vid, weight, pid in session.execute(
         select(Variant.id, Variant.weight_grams, Variant.product_id).where(Variant.id.in_(ids)))}
-    today = utcnow().date()
+    today = clock.business_date(utcnow())
     promises = inventory.promise(session, lines, today=today,
                                  warehouses=inventory.warehouses_for(session, ctx.channel.code))
     available = {vid: max(p.available, 0) for vid, p in promises.items()}
@@ -265,7 +265,7 @@ def _shipping(session, ctx, priced, lines, facts, promises, country, method_code
     """Each shipping method's price and the day the whole order arrives with it: the last
     line's ship day (core.orders.services.latest_ship_day) plus the method's transit."""
     weight = sum(facts[vid][0] * qty for vid, qty in lines)
-    ships_on = orders.latest_ship_day(promises.values(), utcnow().date())
+    ships_on = orders.latest_ship_day(promises.values(), clock.business_date(utcnow()))
     tax_rate = max((l.tax_rate for l in priced.lines), default=Decimal(0))
     options = [orders.ShippingOption(
         m, shipping.quote(m, ctx=ctx, goods_gross=priced.gross_total.amount, weight_grams=weight,
@@ -306,7 +306,8 @@ def suggestions(session: Session, customer: Customer, product_ids: Iterable[int]
         return []
     ids = [vid for vid, _ in picked]
     prices = pricing.price_items(session, ctx, [(vid, 1) for vid in ids])
-    promises = inventory.promise(session, [(vid, 1) for vid in ids], today=utcnow().date(),
+    promises = inventory.promise(session, [(vid, 1) for vid in ids],
+                                 today=clock.business_date(utcnow()),
                                  warehouses=inventory.warehouses_for(session, ctx.channel.code))
     notes = {"unavailable": "out of stock", "arrival": "on backorder",
              "lead_time": "on backorder", "supplier": "from the supplier"}

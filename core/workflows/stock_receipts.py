@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, joinedload
 
-from core import audit, events
+from core import audit, clock, events
 from core.db import utcnow
 from core.errors import DomainError
 from core.inventory import services as inventory
@@ -138,7 +138,7 @@ def fill_backorders(session: Session, *, variant_id: int, warehouse: str, actor:
                                       by=actor.label, reference=reference)
     if units <= 0:
         return []
-    today = today or utcnow().date()
+    today = today or clock.business_date(utcnow())
     ships_on = inventory.add_working_days(today, inventory.DISPATCH_DAYS)
     filled, touched = [], {}
     for line in waiting:
@@ -205,7 +205,7 @@ def add_arrival(session: Session, *, supplier_id: int | None, sku: str, quantity
                 warehouse: str, expected_on: dt.date | None, reference: str,
                 actor: audit.Actor, today: dt.date | None = None) -> ExpectedArrival:
     """A supplier will deliver units to a warehouse on a day. Flushes."""
-    today = today or utcnow().date()
+    today = today or clock.business_date(utcnow())
     if supplier_id is None or session.get(Supplier, supplier_id) is None:
         raise ArrivalError("Choose a supplier from the list.", field="supplier")
     variant = variant_by_sku(session, sku)
@@ -261,7 +261,7 @@ def reschedule_arrival(session: Session, arrival_id: int, *, expected_on: dt.dat
                        actor: audit.Actor, today: dt.date | None = None) -> list[MovedOrder]:
     """The arrival comes on another day: re-promise the lines waiting for it and tell the
     customers whose delivery moves later. Flushes."""
-    today = today or utcnow().date()
+    today = today or clock.business_date(utcnow())
     arrival = _lock_arrival(session, arrival_id)
     if arrival.status != ArrivalStatus.OPEN:
         raise ArrivalError("Only an expected arrival can change its date.")
@@ -286,7 +286,7 @@ def cancel_arrival(session: Session, arrival_id: int, *, actor: audit.Actor,
                  audit=_entry(session, "expected_arrival.cancelled", actor))
     session.flush()
     return repromise(session, variant_id=arrival.variant_id, warehouse=arrival.warehouse,
-                     actor=actor, today=today or utcnow().date())
+                     actor=actor, today=today or clock.business_date(utcnow()))
 
 
 def repromise(session: Session, *, variant_id: int, warehouse: str, actor: audit.Actor,

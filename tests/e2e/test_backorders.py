@@ -3,7 +3,6 @@ delivery due in ten days. Its page says when it ships, the cart takes it beyond 
 checkout asks whether to wait and ship everything together, the card pays (localstripe), and
 the order shows the line as backordered. (Receiving the arrival in the console, which ships
 it, is the warehouse's e2e.)"""
-import datetime as dt
 import re
 
 import pytest
@@ -11,6 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.catalog.models import Variant
 from core.db import make_engine
 from core.demo.backorders import SKU, load_backorders
@@ -34,7 +34,7 @@ def shop(tmp_path_factory, localstripe):
             variant = session.scalar(select(Variant).where(Variant.sku == SKU))
             ships_on = inventory.promise(session, [(variant.id, 2)],
                                          warehouses=inventory.warehouses_for(session, "web-b2c"),
-                                         today=dt.date.today())[variant.id].ships_on
+                                         today=clock.today())[variant.id].ships_on
             slug = variant.product.slug
         yield base, engine, slug, ships_on
         engine.dispose()
@@ -56,7 +56,7 @@ def shop_page(browser, shop):
 def test_a_shopper_orders_a_product_on_backorder_and_sees_when_it_ships(shop_page, shop):
     page, (_, engine, slug, ships_on) = shop_page, shop
     day = promising.day(ships_on)
-    assert ships_on > inventory.add_working_days(dt.date.today(), 5)  # the arrival's, not stock's
+    assert ships_on > inventory.add_working_days(clock.today(), 5)  # the arrival's, not stock's
 
     page.goto(f"/p/{slug}")
     expect(page.get_by_test_id("promise")).to_have_text(f"Backorder — ships by {day}")

@@ -4,7 +4,6 @@ downloads the CSV of the company's order lines."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from decimal import Decimal as D
 
@@ -13,6 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.billing import invoicing
 from core.billing.models import Invoice
 from core.customers.models import CustomerUser
@@ -46,7 +46,7 @@ def invoiced_order(engine) -> tuple[str, D]:
         invoicing.invoice_shipment(session, shipment, actor=CLERK)
         order.status = "shipped"
         session.commit()
-        first = dt.date.today().replace(day=1)
+        first = clock.today().replace(day=1)
         net = sum(((-1 if i.kind == "credit_note" else 1) * i.net_total for i in session.scalars(
             select(Invoice).where(Invoice.customer_id == ada.customer_id,
                                   Invoice.issue_date >= first))), D(0))
@@ -72,17 +72,17 @@ def test_a_company_admin_reads_the_spend_and_downloads_the_order_lines(shop, bro
     expect(page.get_by_role("heading", level=1, name="Purchasing")).to_be_visible()
     expect(page.get_by_role("img", name="Spend by month")).to_be_visible()
     table = page.locator("#spend-table")
-    month = dt.date.today().strftime("%b %Y")
+    month = clock.today().strftime("%b %Y")
     row = table.get_by_role("row", name=month)
     expect(row.get_by_role("cell").first).to_have_text(f"{month_net:,.2f} EUR")
     assert_accessible(page)
 
     # Only this month: the summary is this month's spend, and the page stays (htmx).
-    first = dt.date.today().replace(day=1).isoformat()
+    first = clock.today().replace(day=1).isoformat()
     page.get_by_label("From", exact=True).fill(first)
-    page.get_by_label("To", exact=True).fill(dt.date.today().isoformat())
+    page.get_by_label("To", exact=True).fill(clock.today().isoformat())
     page.get_by_role("button", name="Show").click()
-    expect(page).to_have_url(f"{base}/account/purchasing?start={first}&end={dt.date.today().isoformat()}")
+    expect(page).to_have_url(f"{base}/account/purchasing?start={first}&end={clock.today().isoformat()}")
     expect(page.locator("#spend-net")).to_have_text(f"{month_net:,.2f} EUR")
     expect(table.get_by_role("row")).to_have_count(3)  # head, this month, total
 

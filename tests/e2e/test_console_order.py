@@ -5,6 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
+from core import clock
 from tests.e2e.conftest import assert_accessible
 
 
@@ -139,7 +140,7 @@ def test_a_hold_until_a_day_and_a_cancel_that_asks_once(page):
     page.locator("summary", has_text="Place a hold").click()
     expect(hold_reason).to_be_visible()
     expect(hold_reason).to_have_value("customer_request")  # Manual first, the default
-    until = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    until = (clock.today() + dt.timedelta(days=10)).isoformat()
     page.get_by_label("Hold until (optional)").fill(until)
     page.get_by_role("button", name="Place hold").click()
     expect(page.get_by_text(f"Until {until}")).to_be_visible()

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.audit import Actor
 from core.billing import invoicing
 from core.billing.invoicing import FreeTextLine
@@ -39,7 +40,7 @@ def issue_invoice(engine, *, overdue: bool) -> tuple[str, str]:
     with Session(engine) as session:
         customer = session.scalar(select(Customer).join(CustomerUser).where(
             CustomerUser.email == SHOPPER))
-        issued = dt.date.today() - dt.timedelta(days=45 if overdue else 0)
+        issued = clock.today() - dt.timedelta(days=45 if overdue else 0)
         invoice = invoicing.issue_free_text(
             session, customer=customer, actor=Actor("agent", None, "e2e"), today=issued,
             terms="net30", lines=[FreeTextLine("Descaling service", 2, D("45.00"), D("0.19"))])

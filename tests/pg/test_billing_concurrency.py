@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.audit import Actor, AuditEvent
 from core.billing import giftcard_requests, giftcards, invoicing, receivables, reconcile
 from core.billing.errors import BillingError
@@ -18,7 +19,6 @@ from core.billing.models import (Allocation, GiftCard, GiftCardMovement, GiftCar
                                  Invoice, InvoiceLine, InvoiceTax, JournalEntry, JournalLine,
                                  Payment)
 from core.customers.models import Customer
-from core.db import utcnow
 from tests.helpers import forget_sales_facts
 from tests.billing_support import sell_gift_card
 
@@ -101,7 +101,7 @@ def test_two_clerks_cannot_apply_the_same_credit_twice(engine, company):
             FreeTextLine("Service", 1, Decimal("15.00"), Decimal("0"))]).id for _ in range(2)]
         payment = receivables.record_payment(
             s, customer_id=company, method="bank_transfer", amount=Decimal("20.00"),
-            currency="EUR", received_on=utcnow().date(), reference="SEPA race", actor=CLERK)
+            currency="EUR", received_on=clock.today(), reference="SEPA race", actor=CLERK)
         s.commit()
         payment_id = payment.id
 
@@ -145,7 +145,7 @@ def _cheque(engine, company, amount: str) -> int:
     with Session(engine) as s:
         payment = receivables.record_payment(
             s, customer_id=company, method="cheque", amount=Decimal(amount), currency="EUR",
-            received_on=utcnow().date(), reference="CHQ race sale", actor=CLERK)
+            received_on=clock.today(), reference="CHQ race sale", actor=CLERK)
         s.commit()
         return payment.id
 

@@ -307,7 +307,7 @@ def test_returns_rate_agrees_with_a_direct_count(db, settings, history):
         back: dict[int, int] = defaultdict(int)
         for rma in db.scalars(select(ReturnAuthorisation).where(
                 ReturnAuthorisation.status.not_in(("requested", "rejected")))):
-            if not (start <= rma.requested_at.date() <= end):
+            if not (start <= clock.business_date(rma.requested_at) <= end):
                 continue
             for line in db.scalars(select(ReturnLine).where(ReturnLine.return_id == rma.id)):
                 back[db.scalar(select(Variant.product_id)

@@ -6,9 +6,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core import events, notifications
+from core import clock, events, notifications
 from core.audit import Actor
-from core.db import utcnow
 from core.errors import DomainError
 from core.inventory import services as inventory
 from core.inventory.models import ExpectedArrival, StockLevel, Supplier
@@ -31,7 +30,7 @@ def backorderable(db, *, lead_days: int = 15):
 
 
 def expect(db, variant, supplier, units, in_days, reference="PO-1"):
-    today = utcnow().date()
+    today = clock.today()
     return stock_receipts.add_arrival(db, supplier_id=supplier.id, sku=variant.sku,
                                       quantity=units, warehouse="MAIN",
                                       expected_on=today + dt.timedelta(days=in_days),
@@ -82,7 +81,7 @@ def test_a_receipt_fills_the_oldest_orders_first_and_a_partial_fill_keeps_the_re
     assert (row.on_hand, row.reserved, row.backordered) == (4, 4, 5)
     assert balanced(db, variant.id)
     # The first line is complete: it leaves the next working day, delivery keeps its transit.
-    tomorrow = inventory.add_working_days(utcnow().date(), inventory.DISPATCH_DAYS)
+    tomorrow = inventory.add_working_days(clock.today(), inventory.DISPATCH_DAYS)
     assert lines[0].ships_on == tomorrow
     assert lines[1].ships_on > tomorrow  # still waits for the arrival
 
@@ -131,13 +130,13 @@ def test_an_arrival_moved_later_repromises_the_waiting_lines_and_tells_each_cust
     variant, supplier, arrival, (first, second, third) = waiting
     # A second arrival of 4 in 20 days: with the first one later, the queue re-forms.
     expect(db, variant, supplier, 4, 20, reference="PO-2")
-    later = utcnow().date() + dt.timedelta(days=30)
+    later = clock.today() + dt.timedelta(days=30)
     moved = stock_receipts.reschedule_arrival(db, arrival.id, expected_on=later, actor=WES)
     # Oldest first: the 2 units of the first order fit the 4 arriving in 20 days, the
     # second's 3 more do not; they and the third wait for the arrival moved to day 30.
     numbers = [m.number for m in moved]
     assert numbers == [first.number, second.number, third.number]
-    in_20 = inventory.add_working_days(utcnow().date() + dt.timedelta(days=20), 1)
+    in_20 = inventory.add_working_days(clock.today() + dt.timedelta(days=20), 1)
     in_30 = inventory.add_working_days(later, 1)
     assert first.lines[0].ships_on == in_20
     assert second.lines[0].ships_on == in_30 and third.lines[0].ships_on == in_30
@@ -153,7 +152,7 @@ def test_a_cancelled_arrival_falls_back_to_the_suppliers_lead_time(db, waiting):
     moved = stock_receipts.cancel_arrival(db, arrival.id, actor=WES)
     assert arrival.status == "cancelled"
     assert {m.number for m in moved} == {o.number for o in placed}
-    lead = inventory.add_working_days(utcnow().date(), supplier.lead_days)
+    lead = inventory.add_working_days(clock.today(), supplier.lead_days)
     assert all(o.lines[0].ships_on == lead for o in placed)
     with pytest.raises(DomainError):
         stock_receipts.cancel_arrival(db, arrival.id, actor=WES)
@@ -162,7 +161,7 @@ def test_a_cancelled_arrival_falls_back_to_the_suppliers_lead_time(db, waiting):
 def test_an_arrival_moved_earlier_tells_nobody(db, waiting):
     _, _, arrival, _ = waiting
     moved = stock_receipts.reschedule_arrival(
-        db, arrival.id, expected_on=utcnow().date() + dt.timedelta(days=7), actor=WES)
+        db, arrival.id, expected_on=clock.today() + dt.timedelta(days=7), actor=WES)
     assert moved == []
     assert not [e for e in events.pending(db) if isinstance(e, events.DeliveryMoved)]
 
@@ -170,7 +169,7 @@ def test_an_arrival_moved_earlier_tells_nobody(db, waiting):
 def test_a_date_in_the_past_is_refused_at_the_field(db, waiting):
     _, _, arrival, _ = waiting
     with pytest.raises(DomainError, match="today or later") as refused:
-        stock_receipts.reschedule_arrival(db, arrival.id, expected_on=utcnow().date()
+        stock_receipts.reschedule_arrival(db, arrival.id, expected_on=clock.today()
                                           - dt.timedelta(days=1), actor=WES)
     assert refused.value.field == "expected_on"
 
@@ -182,7 +181,7 @@ def test_a_date_in_the_past_is_refused_at_the_field(db, waiting):
 def test_a_new_arrival_with_bad_input_says_so_at_the_field(db, change, field):
     variant, supplier = backorderable(db)
     values = dict(supplier_id=supplier.id, sku=variant.sku, quantity=5, warehouse="MAIN",
-                  expected_on=utcnow().date() + dt.timedelta(days=3), reference="PO-9")
+                  expected_on=clock.today() + dt.timedelta(days=3), reference="PO-9")
     values.update(change)
     with pytest.raises(DomainError) as refused:
         stock_receipts.add_arrival(db, actor=WES, **values)
@@ -204,12 +203,12 @@ def test_the_delivery_moved_mail_lists_the_lines_and_the_new_date(settings):
 def test_a_line_filled_after_a_late_arrival_ships_the_next_working_day(db, waiting):
     variant, _, _, (first, _, _) = waiting
     line = first.lines[0]
-    line.ships_on = utcnow().date() - dt.timedelta(days=3)  # promised when it was still ahead
+    line.ships_on = clock.today() - dt.timedelta(days=3)  # promised when it was still ahead
     line.promised_date = inventory.add_working_days(line.ships_on, 2)
     db.flush()
     stock_receipts.receive(db, sku=variant.sku, warehouse="MAIN", quantity=2, reference="DN-L",
                            actor=WES)
-    tomorrow = inventory.add_working_days(utcnow().date(), inventory.DISPATCH_DAYS)
+    tomorrow = inventory.add_working_days(clock.today(), inventory.DISPATCH_DAYS)
     assert line.ships_on == tomorrow
     assert line.promised_date == inventory.add_working_days(tomorrow, 2)  # transit kept
     assert first.promised_date == line.promised_date

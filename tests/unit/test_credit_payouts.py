@@ -1,13 +1,13 @@
 """Paying customer credit out (review M6): a card refund waiting for Stripe keeps the
 credit it will take, from a bank-transfer refund and from allocation alike; money goes
 back the way it came (a card payment to the card, a gift card to the gift card)."""
-import datetime as dt
 from decimal import Decimal as D
 
 import pytest
 
 from sqlalchemy import select
 
+from core import clock
 from core.billing import giftcards, invoicing, ledger, prepayments, receivables
 from core.billing.giftcards import GiftCardError
 from core.billing.errors import BillingError
@@ -17,7 +17,7 @@ from tests.billing_support import (CLERK, assert_books_reconcile, gift_card_paid
                                    sell_gift_card, ship)
 from tests.factories import CustomerFactory
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 @pytest.fixture

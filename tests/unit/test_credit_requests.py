@@ -1,10 +1,10 @@
 """Credit-note requests: the transition table, and approval checked against the invoice as
 it is when approved (security review M5)."""
-import datetime as dt
 from decimal import Decimal as D
 
 import pytest
 
+from core import clock
 from core.audit import Actor
 from core.billing import credit_requests, invoicing, receivables
 from core.billing.errors import BillingError
@@ -51,7 +51,7 @@ def test_within_the_limit_the_credit_note_is_issued_at_once(db, invoice):
 def test_a_cancellation_approved_after_a_payment_arrived_is_refused_and_waits(db, invoice):
     request = ask(db, invoice, cancel=True)
     receivables.record_payment(db, customer_id=invoice.customer_id, method="bank_transfer",
-                               amount=D("100.00"), currency="EUR", received_on=dt.date.today(),
+                               amount=D("100.00"), currency="EUR", received_on=clock.today(),
                                reference="SEPA", actor=CLERK, allocations=[(invoice.id, D("100.00"))])
     with pytest.raises(BillingError, match="Only an invoice with nothing paid"):
         credit_requests.approve(db, request, actor=APPROVER, roles={"credit"})

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from lxml import etree
 from sqlalchemy import select
 
+from core import clock
 from core.billing import documents, einvoice, invoicing, queries
 from core.billing.invoicing import FreeTextLine
 from core.billing.models import Allocation, Invoice, InvoiceLine, InvoiceTax
@@ -439,7 +440,6 @@ def test_a_credit_note_keeping_a_restocking_fee_has_a_negative_line_and_no_negat
 @pytest.fixture
 def travel():
     """clock.travel, put back after the test."""
-    from core import clock
     yield clock.travel
     clock.reset()
 
@@ -470,7 +470,7 @@ def test_the_xml_of_an_invoice_is_the_same_bytes_after_it_is_paid_credited_disco
 
     travel(days=2)  # paid in part by bank transfer
     receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer",
-                               amount=D("100.00"), currency="EUR", received_on=dt.date.today(),
+                               amount=D("100.00"), currency="EUR", received_on=clock.today(),
                                reference="TRF-1", actor=CLERK, allocations=[(invoice.id, D("100.00"))])
     assert einvoice.invoice_xml(invoice, seller=SELLER) == issued
     travel(days=1)  # the set-up is credited
@@ -483,7 +483,6 @@ def test_the_xml_of_an_invoice_is_the_same_bytes_after_it_is_paid_credited_disco
                           actor=CLERK)
     assert einvoice.invoice_xml(invoice, seller=SELLER) == issued
     travel(days=1)  # the rest paid within 10 days: the cash discount settles the remainder
-    from core import clock
     rest = invoice.amount_open - receivables.cash_discount_available(invoice, clock.today())
     receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer", amount=rest,
                                currency="EUR", received_on=clock.today(), reference="TRF-2",
@@ -500,7 +499,7 @@ def test_credit_applied_at_issue_is_prepaid_in_the_xml_and_credit_used_later_is_
     from core.billing import receivables
     buyer = company()
     receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer",
-                               amount=D("50.00"), currency="EUR", received_on=dt.date.today(),
+                               amount=D("50.00"), currency="EUR", received_on=clock.today(),
                                reference="PRE-1", actor=CLERK)  # held as credit
     prepaid = invoicing.issue_free_text(db, customer=buyer, actor=CLERK, lines=[
         FreeTextLine("Consulting", 1, D("100.00"), D("0.19"))])  # the credit settles 50.00
@@ -510,7 +509,7 @@ def test_credit_applied_at_issue_is_prepaid_in_the_xml_and_credit_used_later_is_
     assert due_and_prepaid(issued) == (D("69.00"), [D("50.00")])
     travel(days=1)
     receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer",
-                               amount=D("69.00"), currency="EUR", received_on=dt.date.today(),
+                               amount=D("69.00"), currency="EUR", received_on=clock.today(),
                                reference="TRF-3", actor=CLERK,
                                allocations=[(prepaid.id, D("69.00"))])
     assert prepaid.amount_open == 0
@@ -519,7 +518,7 @@ def test_credit_applied_at_issue_is_prepaid_in_the_xml_and_credit_used_later_is_
     # credit the customer held at issue, but used by hand a day later, was not paid at issue
     credit = receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer",
                                         amount=D("30.00"), currency="EUR",
-                                        received_on=dt.date.today(), reference="PRE-2",
+                                        received_on=clock.today(), reference="PRE-2",
                                         actor=CLERK)
     later = invoicing.issue_free_text(db, customer=buyer, actor=CLERK, use_credit=False, lines=[
         FreeTextLine("Consulting", 1, D("100.00"), D("0.19"))])

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from core import events
+from core import clock, events
 from core.audit import Actor, AuditEvent
 from core.billing.models import Invoice
 from core.fulfilment import carriers, queries, services, states
@@ -166,7 +166,7 @@ def test_pick_list_counts_fully_backordered_lines_in_the_backorder_note(db):
     variant.product.backorderable, variant.product.supplier_id = True, supplier.id
     StockLevelFactory(variant=variant, warehouse="MAIN", on_hand=1)
     db.add(ExpectedArrival(supplier_id=supplier.id, variant_id=variant.id, warehouse="MAIN",
-                           quantity=10, expected_on=dt.date.today() + dt.timedelta(days=14)))
+                           quantity=10, expected_on=clock.today() + dt.timedelta(days=14)))
     db.flush()  # the backorders wait in MAIN, where the goods come
     partly = released(db, [(variant.id, 2)], key="pick-bo-partly")  # 1 reserved, 1 waits
     waits = released(db, [(variant.id, 3)], key="pick-bo-waits")  # all 3 wait

@@ -7,6 +7,7 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.billing import giftcard_operations, giftcards, invoicing, ledger, prepayments
 from core.billing.giftcards import GiftCardError
 from core.billing.models import Payment
@@ -148,7 +149,7 @@ def test_a_card_that_cannot_pay_is_refused_at_the_gift_card_field(db, state):
     elif state == "disabled":
         giftcard_operations.disable(db, card, actor=CLERK, reason="lost")
     elif state == "expired":
-        card.expires_on = utcnow().date().replace(year=2020)
+        card.expires_on = clock.today().replace(year=2020)
     else:
         giftcards.redeem(db, code, D("10.00"), actor=CLERK, order=paper_order(db, "gc-spent"))
     order = paper_order(db, f"gc-{state}")

@@ -1,12 +1,12 @@
 """A billing clerk cannot mint a spendable gift card alone (review M5): a sale out of a
 transfer or cheque the seller recorded themselves issues nothing and holds its money until
 a colleague with the credit or supervisor role confirms the money came in."""
-import datetime as dt
 from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.audit import Actor
 from core.billing import giftcard_requests, giftcards, invoicing, ledger, receivables
 from core.billing.credit_requests import ApprovalNotAllowed
@@ -28,7 +28,7 @@ def cheque(db):
     customer = CustomerFactory(name="Anyone", email="anyone@example.com")
     return receivables.record_payment(db, customer_id=customer.id, method="cheque",
                                       amount=D("1000.00"), currency="EUR",
-                                      received_on=dt.date.today(), reference="CHQ 1",
+                                      received_on=clock.today(), reference="CHQ 1",
                                       actor=CLERK)
 
 
@@ -137,7 +137,7 @@ def test_a_payment_someone_else_recorded_sells_at_once(db):
     customer = CustomerFactory()
     payment = receivables.record_payment(db, customer_id=customer.id, method="bank_transfer",
                                          amount=D("50.00"), currency="EUR",
-                                         received_on=dt.date.today(), reference="SEPA 7",
+                                         received_on=clock.today(), reference="SEPA 7",
                                          actor=CASHIER)
     sale = ask(db, payment, amount="50.00")
     assert sale.request is None and giftcards.lookup(db, sale.code).id == sale.card.id

@@ -2,12 +2,12 @@
 cheque, whose unused part pays for it; and not on one person's word: a sale out of a
 payment the seller recorded themselves waits for a colleague to confirm the money came in
 (security review M5)."""
-import datetime as dt
 from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.billing import giftcards, ledger, receivables
 from core.billing.giftcards import GiftCardError
 from core.billing.models import GiftCardMovement, JournalLine
@@ -19,7 +19,7 @@ def received(db, customer, amount="100.00", method="cheque", actor=CASHIER, **kw
     """Money a colleague of the seller (CLERK) recorded."""
     return receivables.record_payment(db, customer_id=customer.id, method=method,
                                       amount=D(amount), currency="EUR",
-                                      received_on=dt.date.today(), reference="CHQ 1",
+                                      received_on=clock.today(), reference="CHQ 1",
                                       actor=actor, **kw)
 
 

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from core import clock
 from core.catalog.models import Variant
 from core.customers.models import Customer
 from core.pricing import services as pricing
@@ -54,7 +55,7 @@ def test_a_company_buyer_gets_the_contract_price_excluding_vat(db):
 def test_an_expired_contract_is_not_used(db):
     acme = customer(db, "purchasing@acme.example")
     contract = db.scalar(select(PriceList).where(PriceList.code == "acme-contract"))
-    contract.valid_to = dt.date.today() - dt.timedelta(days=1)
+    contract.valid_to = clock.today() - dt.timedelta(days=1)
     db.flush()
     assert one(db, "web-b2b", "PAP-A4-80", customer_=acme).trace.price_list == "Trade EUR"
 
@@ -62,7 +63,7 @@ def test_an_expired_contract_is_not_used(db):
 def test_a_list_not_yet_valid_is_not_used(db):
     retail = db.scalar(select(PriceList).where(PriceList.code == "retail-eur"))
     future = PriceList(code="summer", name="Summer", currency="EUR", scope="base", priority=10,
-                       valid_from=dt.date.today() + dt.timedelta(days=3))
+                       valid_from=clock.today() + dt.timedelta(days=3))
     future.entries.append(PriceListEntry(variant=variant(db, "PAP-A4-80"), unit_price=D("1.00")))
     db.add(future)
     db.flush()

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import delete, select
 
+from core import clock
 from core.audit import Actor
 from core.catalog.models import Channel, Variant
 from core.inventory import services as inventory
@@ -199,7 +200,7 @@ def test_placed_lines_carry_their_own_promise(db):
     acme = supplier(db)
     paper = item(db, on_hand=5)
     toner = item(db, on_hand=1, backorderable=True, supply=acme)
-    arrival(db, toner, 10, dt.date.today() + dt.timedelta(days=10), acme)
+    arrival(db, toner, 10, clock.today() + dt.timedelta(days=10), acme)
     order = _place(db, [(paper.id, 2), (toner.id, 3)], "mixed")
     by_variant = {l.variant_id: l for l in order.lines}
     paper_line, toner_line = by_variant[paper.id], by_variant[toner.id]
@@ -215,7 +216,7 @@ def test_the_demo_machine_is_on_backorder_until_its_arrival(db):
     from core.demo.backorders import SKU, load_backorders
     assert load_backorders(db) == ""  # load_demo made it already: once is enough
     machine = db.scalar(select(Variant).where(Variant.sku == SKU))
-    today = dt.date.today()
+    today = clock.today()
     found = inventory.promise(db, [(machine.id, 2)], warehouses=["MAIN"],
                               today=today)[machine.id]
     assert (found.source, found.available) == ("arrival", 0)

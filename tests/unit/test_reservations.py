@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import delete, select
 
+from core import clock
 from core.audit import Actor
 from core.catalog.models import Channel
 from core.inventory import services as inventory
@@ -103,13 +104,13 @@ def test_a_backorderable_line_reserves_what_there_is_and_backorders_the_rest(db,
     v.product.backorderable = True
     StockLevelFactory(variant=v, on_hand=3)
     db.add(ExpectedArrival(supplier_id=supplier.id, variant_id=v.id, warehouse="MAIN",
-                           quantity=10, expected_on=dt.date.today() + dt.timedelta(days=14)))
+                           quantity=10, expected_on=clock.today() + dt.timedelta(days=14)))
     db.flush()
     order = place(db, [(v.id, 5)], ship_complete=True)
     line = order.lines[0]
     assert (line.quantity_reserved, line.quantity_backordered) == (3, 2)
     assert order.ship_complete
-    assert line.ships_on == inventory.add_working_days(dt.date.today() + dt.timedelta(days=14), 1)
+    assert line.ships_on == inventory.add_working_days(clock.today() + dt.timedelta(days=14), 1)
     assert order.promised_date >= line.ships_on
     stock = level(db, v.id)
     assert (stock.on_hand, stock.reserved, stock.backordered) == (3, 3, 2)
@@ -128,7 +129,7 @@ def test_a_drop_shipped_line_is_its_suppliers_and_touches_no_stock(db, supplier)
     line = order.lines[0]
     assert (line.warehouse, line.supplier_id, line.quantity_reserved,
             line.quantity_backordered) == (None, supplier.id, 0, 0)
-    assert line.ships_on == inventory.add_working_days(dt.date.today(), 5)
+    assert line.ships_on == inventory.add_working_days(clock.today(), 5)
     assert level(db, v.id) is None
     orders.cancel_order(db, order, actor=ACTOR, reason="test")  # nothing to release
 
@@ -184,7 +185,7 @@ def test_a_backorder_waits_in_the_warehouse_its_arrival_comes_to_and_fills_there
     from core.workflows import stock_receipts
     v = VariantFactory()
     v.product.backorderable = True
-    soon = dt.date.today() + dt.timedelta(days=10)
+    soon = clock.today() + dt.timedelta(days=10)
     arrival = ExpectedArrival(supplier_id=supplier.id, variant_id=v.id, warehouse="MAIN",
                               quantity=5, expected_on=soon)
     db.add(arrival)
@@ -207,7 +208,7 @@ def test_units_waiting_on_backorder_come_before_a_newer_order(db):
     assert waiting.lines[0].quantity_backordered == 3
     orders.cancel_order(db, first, actor=ACTOR, reason="test")  # 2 free, 3 waiting for them
     promised = inventory.promise(db, [(v.id, 2)], warehouses=["MAIN"],
-                                 today=dt.date.today())[v.id]
+                                 today=clock.today())[v.id]
     assert promised.source != "stock"
     newer = place(db, [(v.id, 2)], key="c")
     assert (newer.lines[0].quantity_reserved, newer.lines[0].quantity_backordered) == (0, 2)
@@ -221,10 +222,10 @@ def test_changing_an_orders_lines_promises_them_again(db, supplier):
     StockLevelFactory(variant=v, on_hand=2)
     order = place(db, [(v.id, 1)])
     line = order.lines[0]
-    assert line.ships_on == inventory.add_working_days(dt.date.today(), 1)
+    assert line.ships_on == inventory.add_working_days(clock.today(), 1)
     order_maintenance.change_lines(db, order, actor=ACTOR,
                                    changes=order_maintenance.LineChanges(quantities={line.id: 6}))
     assert (line.quantity_reserved, line.quantity_backordered) == (2, 4)
-    assert line.ships_on == inventory.add_working_days(dt.date.today(), supplier.lead_days)
+    assert line.ships_on == inventory.add_working_days(clock.today(), supplier.lead_days)
     assert order.promised_date >= line.ships_on
     assert inventory.journal_balance(db, v.id, "MAIN") == (2, 2)

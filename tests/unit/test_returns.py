@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.audit import Actor
 from core.billing import invoicing, receivables
 from core.billing.models import Invoice
@@ -208,7 +209,7 @@ def test_on_account_the_credit_note_settles_the_invoice_and_then_other_open_ones
     other, other_invoice = on_account_order(db, "acct-2", buyer)
     receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer",
                                amount=invoice.gross_total, currency="EUR",
-                               received_on=dt.date.today(), reference="SEPA 1", actor=CLERK,
+                               received_on=clock.today(), reference="SEPA 1", actor=CLERK,
                                allocations=[(invoice.id, invoice.gross_total)])
     assert returns.refund_methods(db, order) == {"invoices": "Against open invoices",
                                                  "store_credit": "Store credit"}

@@ -12,6 +12,7 @@ from hypothesis import settings as run_settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from core import clock
 from core.billing import invoicing, receivables
 from core.customers.models import Customer
 from core.db import utcnow
@@ -124,7 +125,7 @@ def test_on_account_a_return_of_a_paid_invoice_ends_as_the_customers_credit(db, 
     order, invoice = on_account_order(db, "prop-paid", buyer)
     receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer",
                                amount=invoice.gross_total, currency="EUR",
-                               received_on=dt.date.today(), reference="SEPA", actor=CLERK,
+                               received_on=clock.today(), reference="SEPA", actor=CLERK,
                                allocations=[(invoice.id, invoice.gross_total)])
     rma = returns.request_return(db, order, Request([RequestLine(order.lines[0].id, 1,
                                                                  "wrong_item")]),

@@ -9,6 +9,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from core import clock
 from core.billing import invoicing, receivables
 from core.billing.invoicing import FreeTextLine
 from core.billing.models import Invoice
@@ -18,7 +19,7 @@ from tests.billing_support import CLERK, place, ship
 from tests.conftest import csrf_token
 from tests.helpers import QueryCounter
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 LONG_AGO = TODAY - dt.timedelta(days=90)
 
 

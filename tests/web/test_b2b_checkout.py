@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.customers.models import Customer, CustomerAddress, CustomerUser
 from core.orders.models import Order
 from tests.conftest import csrf_token, sign_in
@@ -99,12 +100,12 @@ def test_another_customers_address_is_refused_at_the_field(shop_app, db):
 def test_a_requested_date_before_the_promised_date_is_refused_at_the_field(shop_app, db):
     client = signed_in(shop_app, "buyer@acme.example")
     office, *_ = book_of(db, "Acme Corp")  # the head office first (the default ship-to)
-    today = dt.date.today().isoformat()
+    today = clock.today().isoformat()
     response = checkout(client, db, ship_to=str(office.id), payment="on_account",
                         requested_date=today)
     assert response.status_code == 422
     assert "earliest we can deliver" in response.get_json()["errors"]["requested_date"]
-    later = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    later = (clock.today() + dt.timedelta(days=30)).isoformat()
     response = checkout(client, db, ship_to=str(office.id), payment="on_account",
                         requested_date=later)
     assert response.get_json()["status"] == "confirmed"

@@ -324,7 +324,7 @@ def _bulk_invoices(connection, customer_ids: list[int]) -> None:
     entries, lines, invoices = [], [], []
     for n, cid in enumerate(customer_ids):
         eid = first_entry + n
-        due = now.date() - dt.timedelta(days=n % 150)
+        due = clock.business_date(now) - dt.timedelta(days=n % 150)
         entries.append({"id": eid, "kind": "invoice", "reference": f"BULK-{n}", "memo": "",
                         "currency": "EUR", "actor": "bulk", "posted_at": now})
         lines += [{"entry_id": eid, "account_code": "1200", "debit": D("10.00"),

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.auth.passwords import hash_password
 from core.billing import invoicing, ledger, receivables
 from core.billing.invoicing import FreeTextLine
@@ -85,7 +86,7 @@ def free_text(db, customer, amount: str, *, terms=None, today=None) -> Invoice:
 def pay(db, customer, invoice, amount: str) -> Payment:
     payment = receivables.record_payment(
         db, customer_id=customer.id, method="bank_transfer", amount=D(amount), currency="EUR",
-        received_on=dt.date.today(), reference="SEPA test", actor=CLERK,
+        received_on=clock.today(), reference="SEPA test", actor=CLERK,
         allocations=[(invoice.id, D(amount))])
     db.commit()
     return payment
@@ -191,7 +192,7 @@ def test_the_console_navigation_offers_billing_to_billing_agents_only(billing_cl
 # -- the invoice list -----------------------------------------------------------------------------
 
 def test_the_list_filters_open_overdue_paid_and_credit_notes(billing_client, db, acme):
-    old = free_text(db, acme, "11.00", today=dt.date.today() - dt.timedelta(days=40))
+    old = free_text(db, acme, "11.00", today=clock.today() - dt.timedelta(days=40))
     fresh = free_text(db, acme, "22.00")
     paid = free_text(db, acme, "33.00")
     pay(db, acme, paid, "33.00")
@@ -213,7 +214,7 @@ def test_the_list_filters_open_overdue_paid_and_credit_notes(billing_client, db,
 
 def test_overdue_invoices_stand_out_with_a_red_badge_and_their_days_overdue(
         billing_client, db, acme):
-    old = free_text(db, acme, "11.00", today=dt.date.today() - dt.timedelta(days=40))
+    old = free_text(db, acme, "11.00", today=clock.today() - dt.timedelta(days=40))
     fresh = free_text(db, acme, "22.00")
     db.commit()
     html = text(billing_client.get(f"/billing/invoices?status=open&customer={acme.number}"))
@@ -222,7 +223,7 @@ def test_overdue_invoices_stand_out_with_a_red_badge_and_their_days_overdue(
         part = html[html.index(f'>{number}</a>'):]
         return part[:part.index("</tr>")]
 
-    days = (dt.date.today() - old.due_date).days
+    days = (clock.today() - old.due_date).days
     assert days > 0
     assert '<span class="badge badge-overdue">Overdue</span>' in row(old.number)
     assert f'<strong class="overdue-days">{days}</strong>' in row(old.number)
@@ -497,7 +498,7 @@ def test_lines_are_added_with_htmx_or_by_posting_without_javascript(billing_clie
 
 def test_the_payment_form_suggests_the_oldest_invoices_first_and_names_the_credit(
         billing_client, db, acme):
-    older = free_text(db, acme, "100.00", today=dt.date.today() - dt.timedelta(days=5))
+    older = free_text(db, acme, "100.00", today=clock.today() - dt.timedelta(days=5))
     newer = free_text(db, acme, "50.00")
     html = text(billing_client.get(f"/billing/payments/new?customer={acme.number}"
                                    "&amount=120.00", headers={"HX-Request": "true"}))
@@ -514,7 +515,7 @@ def test_a_payment_with_allocation_pays_invoices_and_the_rest_is_customer_credit
     a, b = free_text(db, acme, "100.00"), free_text(db, acme, "50.00")
     response = post(billing_client, "/billing/payments/new", {
         "customer": acme.number, "method": "bank_transfer", "amount": "170.00",
-        "received_on": dt.date.today().isoformat(), "reference": "SEPA 4711", "key": "pay-1",
+        "received_on": clock.today().isoformat(), "reference": "SEPA 4711", "key": "pay-1",
         f"alloc-{a.id}": "100.00", f"alloc-{b.id}": "50"},
         token_from="/billing/payments/new")
     assert response.status_code == 303, text(response)
@@ -536,21 +537,21 @@ def test_a_bad_payment_keeps_what_was_typed_and_says_why_at_the_field(billing_cl
     before = count(db, Payment)
     html = text(post(billing_client, "/billing/payments/new", {
         "customer": acme.number, "method": "cheque", "amount": "20.00",
-        "received_on": dt.date.today().isoformat(), "reference": "",
+        "received_on": clock.today().isoformat(), "reference": "",
         f"alloc-{invoice.id}": "20.00"}))
     assert error_of(html, "reference") == "Enter the bank reference or cheque number."
     html = text(post(billing_client, "/billing/payments/new", {
         "customer": acme.number, "method": "cheque", "amount": "20.00",
-        "received_on": dt.date.today().isoformat(), "reference": "CHQ 1",
+        "received_on": clock.today().isoformat(), "reference": "CHQ 1",
         f"alloc-{invoice.id}": "25.00"}))
     assert "25.00 EUR is allocated but only 20.00 EUR was received" in html
     assert re.search(rf'name="alloc-{invoice.id}"[^>]*\s+value="25.00"', html)
     html = text(post(billing_client, "/billing/payments/new", {
         "customer": acme.number, "method": "cheque", "amount": "20.00",
-        "received_on": dt.date.today().isoformat(), "reference": "CHQ 1",
+        "received_on": clock.today().isoformat(), "reference": "CHQ 1",
         f"alloc-{invoice.id}": "twenty"}))
     assert error_of(html, f"alloc-{invoice.id}") == "Enter an amount like 12.50, or 0."
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
     html = text(post(billing_client, "/billing/payments/new", {
         "customer": acme.number, "method": "cheque", "amount": "20.00", "received_on": tomorrow,
         "reference": "CHQ 1", f"alloc-{invoice.id}": "20.00"}))
@@ -576,7 +577,7 @@ def test_credit_from_a_credit_note_is_applied_to_another_invoice(billing_client,
     assert note.amount_open == 0 and later.amount_open == D("20.00")
     extra = receivables.record_payment(db, customer_id=acme.id, method="cheque",
                                        amount=D("15.00"), currency="EUR",
-                                       received_on=dt.date.today(), reference="CHQ extra",
+                                       received_on=clock.today(), reference="CHQ extra",
                                        actor=CLERK)
     db.commit()
     page = text(billing_client.get(f"/billing/customers/{acme.number}"))
@@ -625,7 +626,7 @@ def test_another_customers_credit_cannot_be_used(billing_client, db, acme):
     other = CustomerFactory(name="Other Oy")
     payment = receivables.record_payment(db, customer_id=other.id, method="cheque",
                                          amount=D("5.00"), currency="EUR",
-                                         received_on=dt.date.today(), reference="CHQ",
+                                         received_on=clock.today(), reference="CHQ",
                                          actor=CLERK)
     invoice = free_text(db, acme, "5.00")
     source = f"payment-{payment.id}"
@@ -653,7 +654,7 @@ def test_the_receivables_page_runs_as_many_queries_for_many_documents_as_for_one
 
 def test_the_customer_360_page_shows_the_receivables_panel(supervisor_client, agent_client,
                                                            db, acme):
-    free_text(db, acme, "10.00", today=dt.date.today() - dt.timedelta(days=60))
+    free_text(db, acme, "10.00", today=clock.today() - dt.timedelta(days=60))
     free_text(db, acme, "5.00")
     html = text(supervisor_client.get(f"/customers/{acme.number}"))
     assert '<dd id="receivables-open">15.00 EUR</dd>' in html
@@ -744,7 +745,7 @@ def test_the_journal_runs_as_many_queries_for_30_entries_as_for_1(billing_client
 
 def test_the_journal_csv_is_an_attachment_with_a_header_and_the_rows(billing_client, db, acme):
     invoice = free_text(db, acme, "10.00")
-    today = dt.date.today().isoformat()
+    today = clock.today().isoformat()
     response = billing_client.get(f"/billing/ledger/journal.csv?date_from={today}&date_to={today}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == \
@@ -753,7 +754,7 @@ def test_the_journal_csv_is_an_attachment_with_a_header_and_the_rows(billing_cli
     assert lines[0] == ",".join(ledger.EXPORT_HEADER)
     row = next(l for l in lines if invoice.number in l and ",1200," in l)
     assert ",10.00,0.00,EUR," in row and acme.number in row
-    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    yesterday = (clock.today() - dt.timedelta(days=1)).isoformat()
     old = text(billing_client.get(f"/billing/ledger/journal.csv?date_to={yesterday}"))
     assert invoice.number not in old
     assert billing_client.get("/billing/ledger/journal.csv?date_from=nonsense").status_code == 400

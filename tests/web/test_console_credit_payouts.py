@@ -1,12 +1,12 @@
 """The console's credit refund (/agent/billing/customers/<number>/refund): money that came
 from a card or a gift card is not paid out by bank transfer (review M6); a credit note's
 part paid by gift card goes back onto the card from the credit note's page."""
-import datetime as dt
 import re
 from decimal import Decimal as D
 
 from sqlalchemy import func, select
 
+from core import clock
 from core.billing import invoicing, receivables
 from core.billing.models import GiftCard, Invoice, Refund
 from core.money import Money
@@ -22,7 +22,7 @@ def test_credit_from_a_card_payment_is_refused_by_bank_transfer_at_the_amount(cr
                                on_account_allowed=True)
     payment = receivables.record_payment(db, customer_id=customer.id, method="card",
                                          amount=D("30.00"), currency="EUR",
-                                         received_on=dt.date.today(), reference="pi_console_cash",
+                                         received_on=clock.today(), reference="pi_console_cash",
                                          actor=CLERK, stripe_id="pi_console_cash",
                                          key="cap-console-cash")
     db.commit()

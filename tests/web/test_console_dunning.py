@@ -240,7 +240,7 @@ def test_the_demo_run_was_sent_on_its_day_and_today_birch_is_promised_and_acme_d
     (letter,) = demo.letters
     charges = db.get(Invoice, letter.charges_invoice_id)
     entry = db.get(JournalEntry, charges.entry_id)
-    assert charges.issue_date == demo.as_of == entry.posted_at.date()
+    assert charges.issue_date == demo.as_of == clock.business_date(entry.posted_at)
     assert letter.subject.startswith("First dunning letter") and "Birch" in letter.body
     birch = db.scalar(select(Customer).where(Customer.name.like("Birch%")))
     acme = db.scalar(select(Customer).where(Customer.name == "Acme Corp"))

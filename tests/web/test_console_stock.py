@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core.db import utcnow
+from core import clock
 from core.inventory.models import ExpectedArrival, StockLevel, StockMovement
 from tests.conftest import agent_client_for, csrf_token
 from tests.helpers import QueryCounter
@@ -303,7 +303,7 @@ def test_the_start_page_links_low_stock_to_receive_stock_prefilled(warehouse_cli
 def test_a_new_arrival_is_listed_open_first_and_late_ones_flagged(warehouse_client, db,
                                                                  waiting):
     variant, supplier, arrival, _ = waiting
-    expected = (utcnow().date() + dt.timedelta(days=5)).isoformat()
+    expected = (clock.today() + dt.timedelta(days=5)).isoformat()
     response = post(warehouse_client, "/stock/arrivals/new", {
         "supplier": str(supplier.id), "sku": variant.sku, "quantity": "6", "warehouse": "MAIN",
         "expected_on": expected, "reference": "PO-NEW"}, "/stock/arrivals/new")
@@ -311,7 +311,7 @@ def test_a_new_arrival_is_listed_open_first_and_late_ones_flagged(warehouse_clie
     new = db.scalar(select(ExpectedArrival).where(ExpectedArrival.reference == "PO-NEW"))
     assert (new.quantity, new.expected_on.isoformat(), new.status) == (6, expected, "open")
     late = expect(db, variant, supplier, 1, 0, reference="PO-LATE")
-    late.expected_on = utcnow().date() - dt.timedelta(days=2)
+    late.expected_on = clock.today() - dt.timedelta(days=2)
     db.commit()
     html = page(warehouse_client, "/stock/arrivals?status=open")
     assert html.index("PO-LATE") < html.index("PO-NEW") < html.index(arrival.reference)
@@ -351,7 +351,7 @@ def test_moving_an_arrival_later_lists_the_orders_and_e_mails_their_customers(
         warehouse_client, db, waiting, smtp_sink):
     _, _, arrival, (first, second) = waiting
     path = f"/stock/arrivals/{arrival.id}"
-    later = utcnow().date() + dt.timedelta(days=40)
+    later = clock.today() + dt.timedelta(days=40)
     response = post(warehouse_client, f"{path}/date", {"date-expected_on": later.isoformat()},
                     path)
     assert response.status_code == 200

@@ -3,13 +3,13 @@ again), balances checked there and in the shop (throttled), disabled by a superv
 invoices paid with a card, and the checkout paid by a gift card in part or in full."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.auth.passwords import hash_password
 from core.billing import giftcards, ledger, receivables
 from core.billing.models import GiftCard, GiftCardMovement, Payment
@@ -36,7 +36,7 @@ def paid(db):
     customer = CustomerFactory(name="Gina Giver")
     payment = receivables.record_payment(
         db, customer_id=customer.id, method="cheque", amount=D("100.00"), currency="EUR",
-        received_on=dt.date.today(), reference="CHQ 4711", actor=CLERK)
+        received_on=clock.today(), reference="CHQ 4711", actor=CLERK)
     db.commit()
     return customer, payment
 
@@ -158,7 +158,7 @@ def test_no_gift_card_is_sold_without_a_recorded_payment(seller, db, paid):
     # a card payment taken for an order is not money for a gift card
     card_payment = receivables.record_payment(
         db, customer_id=paid[0].id, method="card", amount=D("30.00"), currency="EUR",
-        received_on=dt.date.today(), reference="pi_x", actor=CLERK)
+        received_on=clock.today(), reference="pi_x", actor=CLERK)
     db.commit()
     html = text(seller.post("/gift-cards/sell",
                             data={**sell_form(seller, paid), "payment": str(card_payment.id)}))

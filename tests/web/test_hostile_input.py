@@ -77,6 +77,7 @@ from sqlalchemy.orm import sessionmaker
 
 import callcenter
 import storefront
+from core import clock
 from core.config import load_settings
 from tests import sweep as machinery
 from tests.sweep import SweepField, Target, digit_mutations
@@ -336,7 +337,6 @@ class Scene:
         return self._one(select(GiftCard.id).order_by(GiftCard.id))
 
     def sale_id(self):  # billing sells a gift card out of a cheque it recorded: it waits
-        import datetime as dt
         from decimal import Decimal
 
         from core.agents.models import Agent
@@ -349,7 +349,7 @@ class Scene:
         gabi = self._one(select(Customer).where(Customer.email == "gabi@example.com"))
         payment = receivables.record_payment(
             self.db, customer_id=gabi.id, method="cheque", amount=Decimal("50.00"),
-            currency="EUR", received_on=dt.date.today(), reference="CHQ sweep", actor=billing)
+            currency="EUR", received_on=clock.today(), reference="CHQ sweep", actor=billing)
         return giftcard_requests.ask(self.db, amount=Decimal("20.00"), payment=payment,
                                      actor=billing, key="hostile-sweep-sale").id
 

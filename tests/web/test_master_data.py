@@ -10,6 +10,7 @@ from flask import url_for
 from PIL import Image
 from sqlalchemy import func, select
 
+from core import clock
 from core.agents.models import Agent
 from core.auth.models import LoginSession
 from core.catalog.models import Category, Channel, Product, ProductImage, ProductRelation
@@ -231,7 +232,7 @@ def test_a_warehouse_holding_or_awaiting_stock_cannot_be_deactivated(admin_clien
     db.flush()
     arrival = ExpectedArrival(supplier_id=supplier.id, variant_id=variant.id,
                               warehouse="DEACT", quantity=5,
-                              expected_on=dt.date.today() + dt.timedelta(days=3))
+                              expected_on=clock.today() + dt.timedelta(days=3))
     db.add(arrival)
     db.commit()
     refused = _post(admin_client, f"/setup/warehouses/{ham.id}", off)

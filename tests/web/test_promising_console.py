@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from core import clock
 from core.catalog.models import Variant
 from core.inventory import services as inventory
 from core.inventory.models import ExpectedArrival, Supplier
@@ -22,7 +23,7 @@ def backorderable(db, days=10):
     db.flush()
     cabinet.product.backorderable, cabinet.product.supplier_id = True, acme.id
     db.add(ExpectedArrival(supplier_id=acme.id, variant_id=cabinet.id, warehouse="MAIN",
-                           quantity=20, expected_on=dt.date.today() + dt.timedelta(days=days)))
+                           quantity=20, expected_on=clock.today() + dt.timedelta(days=days)))
     db.commit()
     return cabinet
 
@@ -34,7 +35,7 @@ def test_a_line_beyond_stock_shows_its_backorder_and_the_date_it_ships(agent_cli
     html = agent_client.get(entry_url(number)).get_data(as_text=True)
     ships = inventory.promise(db, [(cabinet.id, 6)],
                               warehouses=inventory.warehouses_for(db, "web-b2b"),
-                              today=dt.date.today())[cabinet.id].ships_on
+                              today=clock.today())[cabinet.id].ships_on
     assert f"4 in stock, 2 on backorder — ships by {promising.day(ships)}" in html
     assert "Ship what is in stock now, the rest when it arrives" in html
     assert "Ship everything together" in html
@@ -60,7 +61,7 @@ def test_the_agent_places_a_backordered_order_to_ship_complete(agent_client, db)
     assert order.ship_complete is True
     line = order.lines[0]
     assert (line.quantity_reserved, line.quantity_backordered) == (4, 2)
-    assert order.promised_date == line.promised_date > dt.date.today()
+    assert order.promised_date == line.promised_date > clock.today()
 
 
 def test_a_product_without_backorders_is_refused_beyond_stock_at_the_quantity(agent_client, db):

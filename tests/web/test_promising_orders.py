@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.audit import Actor
 from core.catalog.models import Variant
 from core.fulfilment import services as fulfilment
@@ -48,7 +49,7 @@ def place(db, *, ship_complete=False, customer_id=None, key="bo-1"):
         cabinet.product.backorderable, cabinet.product.supplier_id = True, acme.id
         db.add(ExpectedArrival(supplier_id=acme.id, variant_id=cabinet.id, warehouse="MAIN",
                                quantity=20,
-                               expected_on=dt.date.today() + dt.timedelta(days=10)))
+                               expected_on=clock.today() + dt.timedelta(days=10)))
         db.flush()
     channel = pricing.get_channel(db, "web-b2c")
     checkout = orders.Checkout(lines=[(cabinet.id, 6), (vid(db, "PAP-A4-80"), 1)],

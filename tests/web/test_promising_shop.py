@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.catalog.models import Variant
 from core.orders.shipping import ShippingMethod
 from core.inventory import services as inventory
@@ -43,7 +44,7 @@ def backorderable(db, sku=CABINET, *, arrives_in_days: int | None = 10, lead_day
     if arrives_in_days is not None:
         db.add(ExpectedArrival(supplier_id=acme.id, variant_id=found.id, warehouse="MAIN",
                                quantity=20,
-                               expected_on=dt.date.today() + dt.timedelta(days=arrives_in_days)))
+                               expected_on=clock.today() + dt.timedelta(days=arrives_in_days)))
     db.commit()
     return found
 
@@ -51,7 +52,7 @@ def backorderable(db, sku=CABINET, *, arrives_in_days: int | None = 10, lead_day
 def ships_on(db, found: Variant, quantity: int) -> dt.date:
     return inventory.promise(db, [(found.id, quantity)],
                              warehouses=inventory.warehouses_for(db, "web-b2c"),
-                             today=dt.date.today())[found.id].ships_on
+                             today=clock.today())[found.id].ships_on
 
 
 def test_the_product_page_shows_the_backorder_ship_day_and_out_of_stock_only_when_true(client, db):
@@ -91,7 +92,7 @@ def test_the_cart_takes_a_backorderable_product_beyond_stock_and_says_when_it_sh
 
 def test_the_cart_says_in_stock_and_the_ship_day_for_a_line_within_stock(client, db):
     add(client, db, "PAP-A4-80", 2)
-    day = promising.day(inventory.add_working_days(dt.date.today(), inventory.DISPATCH_DAYS))
+    day = promising.day(inventory.add_working_days(clock.today(), inventory.DISPATCH_DAYS))
     assert f"In stock — ships by {day}" in page(client)
 
 
@@ -109,7 +110,7 @@ def test_a_drop_shipped_product_is_not_limited_by_our_stock(client, db):
     found.product.drop_ship, found.product.supplier_id = True, direct.id
     db.commit()
     assert add(client, db, CABINET, 40).status_code == 303
-    day = promising.day(inventory.add_working_days(dt.date.today(), 4))
+    day = promising.day(inventory.add_working_days(clock.today(), 4))
     assert f"Ships from the supplier by {day}" in page(client)
 
 
@@ -169,7 +170,7 @@ def test_checkout_records_the_ship_complete_choice(client, db, choice, together)
     assert order.ship_complete is together
     line = order.lines[0]
     assert (line.quantity_reserved, line.quantity_backordered) == (4, 2)
-    assert order.promised_date == line.promised_date and line.ships_on > dt.date.today()
+    assert order.promised_date == line.promised_date and line.ships_on > clock.today()
 
 
 def test_a_requested_day_before_the_backorder_arrives_is_refused(shop_app, db):
@@ -180,7 +181,7 @@ def test_a_requested_day_before_the_backorder_arrives_is_refused(shop_app, db):
     transit = db.scalar(select(ShippingMethod.transit_days)
                         .where(ShippingMethod.code == "standard"))
     honest = inventory.add_working_days(ships_on(db, found, 6), transit)
-    soon = inventory.add_working_days(dt.date.today(), 1 + transit)  # in-stock goods' day
+    soon = inventory.add_working_days(clock.today(), 1 + transit)  # in-stock goods' day
 
     def place(requested: dt.date):
         _, key = _checkout_page(client)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.agents.models import Agent
 from core.catalog.models import Variant
 from core.customers.models import Customer, CustomerUser
@@ -124,7 +125,7 @@ def test_an_agent_prices_a_request_and_sends_it_and_the_buyer_gets_the_pdf(agent
                                                           "csrf_token": token})
     assert response.status_code == 303
     response = agent_client.post(f"{editor}/terms", data={
-        "expires_on": (dt.date.today() + dt.timedelta(days=10)).isoformat(),
+        "expires_on": (clock.today() + dt.timedelta(days=10)).isoformat(),
         "note": "Prices for full boxes.", "csrf_token": token})
     assert response.status_code == 303
     response = agent_client.post(f"{editor}/send", data={"csrf_token": token})
@@ -226,7 +227,7 @@ def test_the_buyer_accepts_and_the_order_carries_the_quoted_prices(acme_buyer, d
 
 def test_an_expired_quote_is_refused_and_shown_expired(acme_buyer, db):
     quote = sent(db)
-    quote.expires_on = dt.date.today() - dt.timedelta(days=1)
+    quote.expires_on = clock.today() - dt.timedelta(days=1)
     db.commit()
     page = text(acme_buyer.get(f"/account/quotes/{quote.number}"))
     assert "Expired" in page and "Accept quote" not in page
@@ -327,7 +328,7 @@ def test_the_expiry_job_moves_sent_quotes_past_their_date(db, settings):
     from core.tasks import configure_celery
     from core.workflows.tasks import expire_due_quotes
     quote = sent(db)
-    quote.expires_on = dt.date.today() - dt.timedelta(days=1)
+    quote.expires_on = clock.today() - dt.timedelta(days=1)
     db.commit()
     configure_celery(settings)
     assert expire_due_quotes() >= 1

@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.audit import AuditEvent
 from core.customers.models import Customer
 from core.db import utcnow
@@ -298,7 +299,7 @@ def test_on_account_credit_no_open_invoice_took_is_kept_for_the_next_invoices(db
     order, invoice = on_account_order(db, "mail-paid", buyer)
     receivables.record_payment(db, customer_id=buyer.id, method="bank_transfer",
                                amount=invoice.gross_total, currency="EUR",
-                               received_on=dt.date.today(), reference="SEPA", actor=CLERK,
+                               received_on=clock.today(), reference="SEPA", actor=CLERK,
                                allocations=[(invoice.id, invoice.gross_total)])
     rma = ask(db, settings, order, reason="wrong_item", key="mail-paid-r")
     returns.receive(db, rma, {rma.lines[0].id: Received(1)}, actor=WAREHOUSE, key="mail-p1")
