@@ -20,6 +20,9 @@ from storefront.viewer import viewer
 bp = Blueprint("cart", __name__, url_prefix="/cart")
 TOKEN_KEY = "cart_token"
 _READ = "marketline_cart"  # (whose, cart) read in this request
+# The flash category of a refusal the product page shows at its quantity field, not at the top
+# (shop.product takes it out of the session before the page's flashes are read).
+QUANTITY_PROBLEM = "quantity-problem"
 
 
 def _customer_id() -> int | None:
@@ -116,6 +119,9 @@ def add():
     if variant_id is None or quantity is None:
         if htmx:
             return _added(problem="Choose a product and a quantity.", at_field=at_field)
+        if (back := _product_page(variant_id, quantity)) is not None:
+            flash("Choose a product and a quantity.", QUANTITY_PROBLEM)
+            return redirect_to(back)
         flash("Choose a product and a quantity.", "error")
         return redirect_to(same_site_path(request.referrer) or url_for("shop.home"))
     try:
@@ -127,6 +133,10 @@ def add():
         if htmx:
             # Out of stock, a quantity out of range: at the field; "not sold here": in the status
             return _added(problem=str(err), at_field=at_field and err.field == "quantity")
+        if (back := _product_page(variant_id, quantity)) is not None:
+            # Back to the product page with what was typed, the problem at its quantity field
+            flash(str(err), QUANTITY_PROBLEM if err.field == "quantity" else "error")
+            return redirect_to(back)
         flash(str(err), "error")
         return redirect_to(same_site_path(request.referrer) or url_for("cart.show"))
     db_session.commit()
@@ -135,6 +145,29 @@ def add():
                       at_field=at_field)
     flash(f"Added {quantity} to your cart.", "success")
     return redirect_to(url_for("cart.show"))
+
+
+def _product_page(variant_id: int | None, quantity: int | None) -> str | None:
+    """Without JavaScript, the product page's add form (it names its product) goes back to that
+    page with the variant and quantity sent, as its "Update price" does (shop.product_refresh);
+    None for a listing's card."""
+    slug = request.form.get("product", "").strip()
+    if not slug or htmx:
+        return None
+    chosen = {name: value for name, value in (("variant", variant_id), ("quantity", quantity))
+              if value is not None and 1 <= value <= 2**31}
+    return url_for("shop.product", slug=slug[:200], **chosen)
+
+
+def take_quantity_problem() -> str | None:
+    """The refusal flashed for the product page's quantity field (QUANTITY_PROBLEM), taken out
+    of the session's flashes so that the page shows it there and not again at the top."""
+    flashes = session.get("_flashes") or []
+    mine = [message for category, message in flashes if category == QUANTITY_PROBLEM]
+    if not mine:
+        return None
+    session["_flashes"] = [(c, m) for c, m in flashes if c != QUANTITY_PROBLEM]
+    return mine[-1]
 
 
 def _added(**context):

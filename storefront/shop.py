@@ -13,6 +13,7 @@ from core.workflows import shop_catalogue as queries
 from core.workflows.shop_catalogue import SORTS, Filters
 from core.workflows.seo import category_trail
 from storefront import seo
+from storefront.cart import take_quantity_problem
 from storefront.viewer import viewer
 
 bp = Blueprint("shop", __name__)
@@ -105,7 +106,8 @@ def product(slug: str):
                        ctx=ctx, trail=trail,
                        seo=seo.product_meta(view, trail, view.chosen, view.offer),
                        variants=view.variants, chosen=view.chosen, quantity=quantity,
-                       offer=view.offer, breaks=view.breaks, problem=view.problem)
+                       offer=view.offer, breaks=view.breaks, problem=view.problem,
+                       quantity_problem=take_quantity_problem())
 
 
 @bp.post("/p/<slug>")

@@ -198,6 +198,7 @@ def test_the_product_page_adds_in_place_from_the_sticky_button_and_refuses_at_th
         re.compile(r"Only \d+ of Espresso Beans Crema 1 kg – 1 kg are in stock\."))
     expect(page.get_by_label("Quantity", exact=True)).to_have_accessible_description(
         re.compile("are in stock"))
+    expect(page.get_by_label("Quantity", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_role("link", name=re.compile(r"^Cart"))).to_contain_text("2")
 
 

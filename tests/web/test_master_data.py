@@ -20,6 +20,7 @@ from core.pricing.models import TaxCategory, TaxRate
 from tests.conftest import agent_client_for, csrf_token
 from tests.factories import AgentFactory
 from tests.helpers import QueryCounter
+from tests.web.conftest import id_of
 
 ADMIN = "admin-setup@test.example"
 
@@ -33,11 +34,8 @@ def admin_client(console_app, db):
     return agent_client_for(console_app, ADMIN)
 
 
-@pytest.fixture
-def catalog_client(console_app):
-    return agent_client_for(console_app, "catalog@marketline.example")
-
-
+# Not conftest's catalog_post: these posts come from admins, catalogue managers and readers
+# alike, and /setup/ (not /catalog/) is the page all of them may open for the CSRF token.
 def _post(client, path, data, **kwargs):
     return client.post(path, data={**data, "csrf_token": csrf_token(client, "/setup/")},
                        **kwargs)
@@ -279,12 +277,12 @@ def test_a_channel_is_edited_and_its_warehouses_ordered(admin_client, db):
                           .where(ChannelWarehouse.channel_id == channel.id)).all()
     prefix = f"channel-{channel.id}"
     for code in ("MAIN", "KIE"):
-        wid = db.scalar(select(W.id).where(W.code == code))
+        wid = id_of(db, W, code=code)
         if wid not in existing:
             assert _post(admin_client, f"/setup/channels/{channel.id}/warehouses",
                          {f"{prefix}-warehouse_id": wid}).status_code == 303
     dup = _post(admin_client, f"/setup/channels/{channel.id}/warehouses",
-                {f"{prefix}-warehouse_id": db.scalar(select(W.id).where(W.code == "KIE"))})
+                {f"{prefix}-warehouse_id": id_of(db, W, code="KIE")})
     assert "already sources from KIE" in dup.get_data(as_text=True)
 
     def order():
@@ -306,7 +304,7 @@ def test_a_channel_is_edited_and_its_warehouses_ordered(admin_client, db):
 
 
 def test_tax_rates_refuse_overlapping_periods_for_the_same_category_and_place(admin_client, db):
-    standard = db.scalar(select(TaxCategory.id).where(TaxCategory.code == "standard"))
+    standard = id_of(db, TaxCategory, code="standard")
     base = {"tax_category_id": standard, "country": "DE", "region": "",
             "name": "VAT 16 %", "rate_percent": "16", "valid_from": "2024-07-01",
             "valid_to": "2024-12-31"}
@@ -558,7 +556,7 @@ def test_the_demo_administrator_signs_in_and_finds_setup(console_app):
 
 
 def test_readers_see_the_data_without_forms(supervisor_client, db):
-    warehouse_id = db.scalar(select(Warehouse.id).where(Warehouse.code == "MAIN"))
+    warehouse_id = id_of(db, Warehouse, code="MAIN")
     page = supervisor_client.get(f"/setup/warehouses/{warehouse_id}").get_data(as_text=True)
     assert "Main warehouse" in page and "<form" not in page.split("<main")[1].replace(
         'action="/sign-out"', "")

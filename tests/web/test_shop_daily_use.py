@@ -122,6 +122,26 @@ def test_the_product_page_adds_by_htmx_in_place_and_a_refusal_sits_at_the_quanti
     assert "flash" not in refused and "Added" not in refused
 
 
+def test_without_javascript_a_refused_add_comes_back_to_the_product_page_at_the_field(
+        client, db):
+    form = text(client.get(PAPER)).split('<form id="add-form"')[1].split("</form>")[0]
+    slug = PAPER.removeprefix("/p/")
+    assert f'name="product" value="{slug}"' in form
+    paper = vid(db, "PAP-A4-80")
+    response = client.post("/cart/add", data={"csrf_token": csrf_token(client, PAPER),
+                                              "product": slug, "variant": paper,
+                                              "quantity": "10000"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"{PAPER}?variant={paper}&quantity=10000"
+    html = text(client.get(response.headers["Location"]))
+    message = "Enter a quantity from 1 to"
+    assert re.search(r'<input id="quantity"[^>]* aria-invalid="true">', html)
+    assert re.search(rf'<p class="error" id="quantity-error" aria-live="polite">{message}', html)
+    assert html.count(message) == 1 and "flash" not in html  # not again at the top
+    again = text(client.get(PAPER))  # said once
+    assert message not in again and 'aria-invalid="true"' not in again
+
+
 def test_a_guests_price_refresh_leaves_the_cookie_alone_so_an_add_beside_it_keeps_the_cart(
         client, db):
     """The price refresh and Add to cart go out together when the quantity field loses focus

@@ -5,15 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from core.catalog.models import Variant
-from tests.conftest import agent_client_for, csrf_token
+from tests.web.conftest import catalog_post
 
 FIELDS = {"sku": "NTB-A5-RUL-RED", "name": "Red", "attributes": "Colour=Red",
           "weight_grams": "600", "active": "y"}
-
-
-@pytest.fixture
-def catalog_client(console_app):
-    return agent_client_for(console_app, "catalog@marketline.example")
 
 
 @pytest.fixture
@@ -22,8 +17,7 @@ def variant(db):
 
 
 def _save(client, variant, cost: str):
-    return client.post(f"/catalog/variants/{variant.id}", data={
-        **FIELDS, "cost_price": cost, "csrf_token": csrf_token(client, "/catalog/")})
+    return catalog_post(client, f"/catalog/variants/{variant.id}", {**FIELDS, "cost_price": cost})
 
 
 def test_the_variant_page_shows_the_cost_price_field_with_its_label(catalog_client, variant):

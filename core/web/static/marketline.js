@@ -109,3 +109,32 @@
   }
 })();
 // ---- end: shop on a phone ----------------------------------------------------------------
+
+// --- The product page's quantity field (shop/product.html) -----------------------------
+// An add refused by htmx writes why into #quantity-error (out of band, cart/_added.html) and
+// an add that goes through empties it: the field is marked invalid while it has a message.
+(function () {
+  "use strict";
+  function markQuantity() {
+    var error = document.getElementById("quantity-error");
+    var field = document.getElementById("quantity");
+    if (!error || !field) {
+      return;
+    }
+    if (error.textContent.trim()) {
+      field.setAttribute("aria-invalid", "true");
+    } else {
+      field.removeAttribute("aria-invalid");
+    }
+  }
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.target && event.target.id === "quantity-error") {
+      markQuantity();
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "cart-status") {
+      markQuantity();
+    }
+  });
+})();
