@@ -20,7 +20,6 @@ from sqlalchemy.orm import sessionmaker
 
 import core.notifications  # noqa: F401 - subscribes the e-mails to the domain events
 import core.reporting  # noqa: F401 - records every issued document as sales facts
-from core import clock
 from core.config import PROJECT_ROOT, Settings, load_settings
 from core.money import Money
 from core.payments.gateway import PaymentGateway
@@ -188,8 +187,7 @@ def create_base_app(import_name: str, *, realm: Realm, cookie_name: str,
     init_cli(app)
     init_gateway(app, gateway)
     htmx.init_app(app)
-    configure_celery(settings)
-    clock.set_business_timezone(settings.CONSOLE_TIMEZONE)  # where a business day begins
+    configure_celery(settings)  # also sets the zones: e-mails' and the business day's
     app.wsgi_app = refuse_untrusted_hosts(app.wsgi_app, settings.allowed_hosts)
     if settings.TRUSTED_PROXIES:
         # Behind a load balancer: take the client's address (throttling) and scheme from the
