@@ -20,6 +20,18 @@
     }
     form.dataset.sent = "yes";
   });
+  // An autofocus field has the focus before the deferred scripts run: in a search-as-you-type
+  // field, what was typed in that moment sent no request, and htmx takes it as the field's
+  // starting value ("input changed" stays quiet). Once htmx has processed the page (its
+  // DOMContentLoaded listener was added first), a "search" event asks for it (the search
+  // fields' hx-trigger lists "search").
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[type='search'][autofocus]").forEach(function (field) {
+      if (field.value !== field.defaultValue) {
+        field.dispatchEvent(new Event("search", { bubbles: true }));
+      }
+    });
+  });
 })();
 
 // --- Destructive actions (issue 18, "forms" helper) -------------------------------------
