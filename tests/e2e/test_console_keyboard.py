@@ -41,6 +41,9 @@ def tab_to_button(page, name: str) -> None:
 
 def add_line(page, sku: str, quantity: int) -> None:
     """From the focused SKU box: the quantity, back to SKU, the SKU, Enter."""
+    # A SKU suggestion of the line before may still be on its way: it fills the SKU box's
+    # list and could take the next Tab. A person looks up first; so does the test.
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     expect(page.get_by_label("SKU", exact=True)).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("Quantity", exact=True)).to_be_focused()
