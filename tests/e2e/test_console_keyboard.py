@@ -43,7 +43,7 @@ def add_line(page, sku: str, quantity: int) -> None:
     """From the focused SKU box: the quantity, back to SKU, the SKU, Enter."""
     # A SKU suggestion of the line before may still be on its way: it fills the SKU box's
     # list and could take the next Tab. A person looks up first; so does the test.
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    expect(page.locator(".htmx-request")).to_have_count(0)
     expect(page.get_by_label("SKU", exact=True)).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("Quantity", exact=True)).to_be_focused()
