@@ -100,8 +100,8 @@ RELEASE_ROLES: dict[str, frozenset[str]] = {
 # ones, held because someone asked to wait. The others are held for a reason a day does
 # not settle, whatever day an agent typed.
 RELEASED_BY_TIME = frozenset({"manual"})
-UNTIL_DAY = audit.Actor.system()
-UNTIL_DAY_NOTE = "Its until-day came."
+UNTIL_DAY = audit.Actor.system("its hold-until date")
+UNTIL_DAY_NOTE = "Automatic: the day it was held until came."
 # Holds make no sense once goods have left or the order is gone, except a failed card
 # payment for a shipment: it is found only after the goods left, and the hold keeps the
 # rest of the order in the warehouse (and on the worklist) until the money is in.

@@ -191,22 +191,24 @@ def test_an_administrator_adds_a_warehouse_and_makes_a_channel_prefer_it(browser
     page.get_by_label("Country (two letters)").fill("DE")
     assert_accessible(page)
     page.get_by_role("button", name="Save warehouse").click()
-    expect(page.get_by_role("link", name="HBG")).to_be_visible()
+    expect(page.get_by_role("link", name="Hamburg harbour")).to_be_visible()
 
     sections.get_by_role("link", name="Channels").click()
     page.get_by_role("link", name="Web shop (consumers)").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Channel Web shop (consumers)")
     adding = page.get_by_role("form", name="Add a warehouse")
-    for code, label in (("MAIN", "MAIN – Main warehouse"), ("HBG", "HBG – Hamburg harbour")):
-        if page.get_by_role("region", name="Warehouses").get_by_text(code, exact=True).count():
+    region = page.get_by_role("region", name="Warehouses")
+    for name, label in (("Main warehouse", "MAIN – Main warehouse"),
+                        ("Hamburg harbour", "HBG – Hamburg harbour")):
+        if region.get_by_text(name, exact=True).count():
             continue
         adding.get_by_label("Warehouse").select_option(label=label)
         adding.get_by_role("button", name="Add warehouse").click()
-        expect(page.get_by_text(code, exact=True)).to_be_visible()
-    preferred = page.get_by_role("region", name="Warehouses").get_by_role("listitem")
-    before = [t.split()[0] for t in preferred.all_inner_texts()]
-    assert before[-1] == "HBG"
-    page.get_by_role("button", name="Prefer HBG earlier").click()
-    expect(preferred.nth(len(before) - 2)).to_contain_text("HBG")
+        expect(region.get_by_text(name, exact=True)).to_be_visible()
+    preferred = region.get_by_role("listitem")
+    before = [item.locator("strong").inner_text() for item in preferred.all()]
+    assert before[-1] == "Hamburg harbour"
+    page.get_by_role("button", name="Prefer Hamburg harbour earlier").click()
+    expect(preferred.nth(len(before) - 2)).to_contain_text("Hamburg harbour")
     expect(preferred.last).to_contain_text(before[-2])
     assert_accessible(page)

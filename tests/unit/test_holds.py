@@ -172,7 +172,7 @@ def test_a_manual_hold_releases_itself_on_its_until_day_and_no_other_kind_does(d
     assert (by_hand.released_by, by_hand.release_note) == (AGENT.label, "checked")
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "order.hold_released",
                                                AuditEvent.subject_id == str(due.id)))
-    assert (event.actor_kind, event.data["note"]) == ("system", "Its until-day came.")
+    assert (event.actor_kind, event.data["note"]) == ("system", holds.UNTIL_DAY_NOTE)
     # idempotent: a second run finds nothing, records nothing
     events = db.scalar(select(func.count()).select_from(AuditEvent))
     assert holds.release_due_holds(db) == 0

@@ -228,9 +228,9 @@ def test_a_manual_hold_says_it_releases_itself_and_the_hourly_task_and_command_r
         celery_app.conf.beat_schedule.values())
     assert release_due_holds() == 1  # the hourly task
     db.expire_all()
-    assert db.get(OrderHold, due.id).released_by == "system"
+    assert db.get(OrderHold, due.id).released_by == "its hold-until date"
     assert db.get(OrderHold, waits.id).released_at is None
-    assert "(Its until-day came.)" in page(agent_client, f"/orders/{order.number}")
+    assert "released by its hold-until date on" in page(agent_client, f"/orders/{order.number}")
     result = console_app.test_cli_runner().invoke(args=["release-due-holds"])
     assert result.exit_code == 0 and "0 hold(s) released" in result.output, result.output
 
