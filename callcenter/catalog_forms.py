@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, SelectField,
@@ -18,6 +17,7 @@ from core import labels
 from core.money import MINOR_UNITS
 from core.web.forms import AmountField  # noqa: F401 - the console's forms take it from here
 from core.web.forms import record_id
+from core.web.labels import display_zone
 from core.pricing.models import PROMOTION_KINDS, SCOPES
 from core.pricing.price_lists import PriceListData
 from core.pricing.promotions import MAX_USAGE_LIMIT, PromotionData
@@ -44,7 +44,8 @@ def _list_text(raw: str | None) -> list[str]:
 
 
 def _console_zone() -> str:
-    return current_app.config["MARKETLINE"].CONSOLE_TIMEZONE
+    """The agent's zone: typed times are read in the zone times are shown in."""
+    return display_zone()
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:

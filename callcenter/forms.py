@@ -1,6 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
+
+from core import labels
 
 
 class AgentSignInForm(FlaskForm):
@@ -32,3 +35,16 @@ class RenewRecoveryCodesForm(FlaskForm):
     code = StringField("Code from your authenticator app", validators=[
         DataRequired("Enter the code from your authenticator app."),
         Length(max=40, message="A code is 6 digits, a recovery code 16 letters and digits.")])
+
+
+class TimeZoneForm(FlaskForm):
+    """The zone the console shows this agent's times in; empty: the console's."""
+
+    time_zone = SelectField("Time zone", validate_choice=False)
+
+    def __init__(self, *args, console_zone: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = [
+            SelectChoice("", f"The console's: {labels.zone_label(console_zone)}"),
+            *(SelectChoice(z, labels.zone_label(z.partition("/")[2]), optgroup=z.partition("/")[0])
+              for z in labels.time_zones())]

@@ -16,9 +16,11 @@ import segno
 from flask import Blueprint, current_app, flash, make_response, session, url_for
 from markupsafe import Markup
 
+from core.agents import admin as agent_admin
 from core.agents import mfa
 from core.agents import services as agents
 from core.agents.models import ROLES
+from core import labels
 from core.errors import DomainError
 from core.web.auth import (HELD_SIGN_IN, current_account, drop_held_sign_in, held_sign_in,
                            hold_sign_in, sign_in)
@@ -26,7 +28,7 @@ from core.web.db import db_session
 from core.web.forms import place_error
 from core.web.render import redirect_to, render_page
 from callcenter.access import requires_role
-from callcenter.forms import RenewRecoveryCodesForm, SecondStepForm, SetUpForm
+from callcenter.forms import RenewRecoveryCodesForm, SecondStepForm, SetUpForm, TimeZoneForm
 
 bp = Blueprint("two_step", __name__)
 
@@ -128,6 +130,24 @@ def account():
     return _account_page(current_account(), RenewRecoveryCodesForm())
 
 
+@bp.post("/account/time-zone", endpoint="time_zone")
+@requires_role(*ROLES)
+def time_zone():
+    agent = current_account()
+    form = _time_zone_form()
+    if form.validate_on_submit():
+        try:
+            agent_admin.set_time_zone(db_session, agent, form.time_zone.data,
+                                      actor=agents.actor_for(agent))
+        except DomainError as err:
+            place_error(form, err)
+        else:
+            db_session.commit()
+            flash("Your time zone is saved: the console shows your times in it.", "success")
+            return redirect_to(url_for("two_step.account"))
+    return _account_page(agent, RenewRecoveryCodesForm(), zone_form=form)
+
+
 @bp.route("/account/two-step", methods=["GET", "POST"], endpoint="enrol")
 @requires_role(*ROLES)
 def enrol():
@@ -177,12 +197,18 @@ def recovery_codes():
 
 # --- helpers -----------------------------------------------------------------------------
 
-def _account_page(agent, form):
+def _time_zone_form(**kwargs) -> TimeZoneForm:
+    return TimeZoneForm(console_zone=current_app.config["MARKETLINE"].CONSOLE_TIMEZONE, **kwargs)
+
+
+def _account_page(agent, form, zone_form: TimeZoneForm | None = None):
     left = mfa.recovery_codes_left(db_session, agent) if agent.totp_enabled else 0
     settings = current_app.config["MARKETLINE"]
     required = settings.console_require_mfa and agent.has_role(*mfa.MFA_ROLES)
+    zone_form = zone_form or _time_zone_form(data={"time_zone": agent.time_zone or ""})
     return render_page("console/account.html", agent=agent, recovery_codes_left=left,
-                       required=required, form=form)
+                       required=required, form=form, zone_form=zone_form,
+                       console_zone=labels.zone_label(settings.CONSOLE_TIMEZONE))
 
 
 def _new_secret() -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 DEFAULT_TIMEZONE = "Europe/Berlin"
 TIME_FORMAT = "%d %b %Y %H:%M"
@@ -25,6 +25,22 @@ DATE_FORMAT = "%d %b %Y"
 @lru_cache(maxsize=16)
 def zone(name: str | None) -> ZoneInfo:
     return ZoneInfo(name or DEFAULT_TIMEZONE)
+
+
+_REGIONS = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/",
+            "Europe/", "Indian/", "Pacific/")
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """The IANA zones a person may choose: a region and a city, sorted (no Etc/GMT+5,
+    no old aliases such as US/Eastern)."""
+    return tuple(sorted(z for z in available_timezones() if z.startswith(_REGIONS)))
+
+
+def zone_label(name: str) -> str:
+    """'America/Port_of_Spain' -> 'America / Port of Spain'."""
+    return name.replace("_", " ").replace("/", " / ")
 
 
 def to_local(value: dt.datetime, tz: str | None = None) -> dt.datetime:
@@ -122,6 +138,7 @@ EVENT_LABELS: dict[str, str] = {
     "agent.mfa_reset": "Two-step sign-in reset",
     "agent.mfa_secret_resealed": "Two-step sign-in key re-encrypted",
     "agent.roles_changed": "Console roles changed",
+    "agent.time_zone_changed": "Time zone changed",
     "agent.signed_in_sso": "Signed in with single sign-on",
     "agent.sso_bound": "Single sign-on account linked",
     "agent.sso_refused": "Single sign-on refused",

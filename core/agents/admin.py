@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, labels
 from core.agents.models import Agent
 from core.agents.services import create_agent, parse_roles
 from core.auth.services import end_all_sessions
@@ -61,4 +61,19 @@ def set_active(session: Session, agent: Agent, active: bool, *, actor: audit.Act
         end_all_sessions(session, realm="agent", user_id=agent.id)
     audit.record(session, "agent.activated" if active else "agent.deactivated", actor=actor,
                  channel="console", subject=agent, data={"email": agent.email})
+    session.flush()
+
+
+def set_time_zone(session: Session, agent: Agent, name: str | None, *,
+                  actor: audit.Actor) -> None:
+    """The zone the console shows this agent's times in; None: the console's (CONSOLE_TIMEZONE).
+    The business day (what "today" is, a day's bounds) stays the console's for everyone."""
+    name = (name or "").strip() or None
+    if name is not None and name not in labels.time_zones():
+        raise InvalidInput("Choose a time zone from the list.", field="time_zone")
+    if name == agent.time_zone:
+        return
+    audit.record(session, "agent.time_zone_changed", actor=actor, channel="console",
+                 subject=agent, data={"from": agent.time_zone, "to": name})
+    agent.time_zone = name
     session.flush()

@@ -28,6 +28,8 @@ class Agent(Base):
     max_discount_percent: Mapped[Decimal | None] = mapped_column(Amount())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The IANA zone the console shows this agent's times in; None: CONSOLE_TIMEZONE.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     # Single sign-on: the identity provider's issuer and subject this agent is bound to.
     # Set on the first single sign-on (by verified e-mail) or by an administrator; from
     # then on only that subject signs in as this agent.
