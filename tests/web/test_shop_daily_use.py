@@ -37,6 +37,22 @@ def test_a_consumer_sees_no_contract_badge(client):
     assert "Your contract price" not in text(client.get("/c/paper"))
 
 
+def test_a_business_buyer_always_sees_whom_they_buy_for_and_on_what_terms(client, db):
+    assert sign_in(client, "buyer@acme.example", "demo-pass-1").status_code == 303
+    strip = re.compile(r'<p class="company-context">(.*?)</p>', re.S)
+    for path in ("/", "/c/paper", PAPER, "/cart/", "/account/"):
+        found = strip.search(text(client.get(path)))
+        assert found, path
+        said = re.sub(r"<[^>]+>", "", found.group(1))
+        assert said.startswith("Buying for Acme Corp · on account, Net 30 days · prices excl. VAT")
+
+
+def test_a_consumer_and_a_guest_see_no_company_strip(client):
+    assert 'class="company-context"' not in text(client.get("/"))
+    assert sign_in(client, "shopper@example.com", "demo-pass-1").status_code == 303
+    assert 'class="company-context"' not in text(client.get("/"))
+
+
 def test_a_buyer_sees_no_contract_badge_on_items_without_a_contract_price(client):
     assert sign_in(client, "buyer@acme.example", "demo-pass-1").status_code == 303
     card = _card(text(client.get("/c/paper")), "Hardcover Notebook A5 Ruled")
