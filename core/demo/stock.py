@@ -89,6 +89,11 @@ def load_stock(session: Session) -> str:
     stock_receipts.add_arrival(session, supplier_id=paper.id, sku="ENV-C5-500", quantity=200,
                                warehouse="MAIN", expected_on=next_week + dt.timedelta(days=2),
                                reference="NP-PO-7710", actor=WES)
+    # The yellow toner is sold out and takes no backorders; the shop and the console say
+    # when more are expected.
+    stock_receipts.add_arrival(session, supplier_id=machines.id, sku="TON-415A-Y", quantity=12,
+                               warehouse="MAIN", expected_on=next_week + dt.timedelta(days=3),
+                               reference="BT-TON-2291", actor=WES)
     # Acme orders two by phone: they wait on backorder for that arrival.
     from core.agents.models import Agent
     from core.customers.models import Customer

@@ -166,7 +166,7 @@ class Promise:
     promised, the product neither is in stock nor allows backorders). `source` is stock,
     arrival (the expected arrival dated `arrival_on` covers the units beyond stock),
     lead_time (the supplier's lead time covers them), supplier (drop-shipped) or
-    unavailable. `warehouse` is where the line would be reserved (and backordered);
+    unavailable (then `arrival_on`, if set, is when more are expected). `warehouse` is where the line would be reserved (and backordered);
     `available` the free units there (the most any warehouse has when nothing is short)."""
 
     variant_id: int
@@ -227,8 +227,11 @@ def _plan(vid: int, quantity: int, item: ItemFacts | None, stock: _Stock,
     most = max(warehouses, key=lambda w: (stock.spare(w), -warehouses.index(w)))
     if item is None or not item.backorderable:
         spare = max(stock.spare(most), 0)
+        # Not promisable; arrival_on tells when more are expected (the earliest open arrival).
+        expected = min((days[0][0] for w, days in stock.arrivals.items()
+                        if days and w in warehouses), default=None)
         return Promise(vid, quantity, spare, quantity - spare, None, "unavailable",
-                       warehouse=most)
+                       max(expected, today) if expected else None, warehouse=most)
     coming = [(days[0][0], warehouses.index(w), w) for w, days in stock.arrivals.items()
               if days and w in warehouses]
     home = min(coming)[2] if coming else most

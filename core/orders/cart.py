@@ -321,11 +321,12 @@ def _refusal(variant_id: int, sku: str, item: str, quantity: int, total: int, in
     promise = promises.get(variant_id)
     units = max(promise.available, 0) if promise is not None else 0
     if promise is None or not promise.promisable:
+        more = promising.expected(promise, " ", sentence=True)
         if units <= 0:
-            return Refused(variant_id, sku, quantity, "out_of_stock", f"{item} is out of stock.",
-                           available=0)
+            return Refused(variant_id, sku, quantity, "out_of_stock",
+                           f"{item} is out of stock.{more}", available=0)
         return Refused(variant_id, sku, quantity, "short",
-                       f"Only {units} of {item} are in stock.", available=units)
+                       f"Only {units} of {item} are in stock.{more}", available=units)
     return None
 
 

@@ -43,7 +43,7 @@ def describe(promise: inventory.Promise | None) -> str:
         return f"Ships from the supplier by {when}"
     if promise.source == "unavailable":
         left = max(promise.available, 0)
-        return f"Only {left} in stock" if left else "Out of stock"
+        return (f"Only {left} in stock" if left else "Out of stock") + expected(promise, " — ")
     left = max(promise.available, 0)
     if left:
         return f"{left} in stock, {promise.short} on backorder — ships by {when}"
@@ -56,8 +56,18 @@ def refusal(item: str, promise: inventory.Promise | None) -> str:
     where SKUs are typed (see core.orders.cart.called)."""
     left = max(promise.available, 0) if promise is not None else 0
     if left <= 0:
-        return f"{item} is out of stock."
-    return f"Only {left} of {item} are in stock."
+        return f"{item} is out of stock." + expected(promise, " ", sentence=True)
+    return f"Only {left} of {item} are in stock." + expected(promise, " ", sentence=True)
+
+
+def expected(promise: inventory.Promise | None, lead: str, *, sentence: bool = False) -> str:
+    """When more of an item that cannot be backordered are expected ("more expected Mon 14
+    Dec"), after `lead`; empty when no arrival is open."""
+    if promise is None or promise.source != "unavailable" or promise.arrival_on is None:
+        return ""
+    if sentence:
+        return f"{lead}More are expected on {day(promise.arrival_on)}."
+    return f"{lead}more expected {day(promise.arrival_on)}"
 
 
 # An order with units still to ship; past its promised day it is late.

@@ -113,6 +113,26 @@ def test_beyond_stock_a_product_without_backorders_cannot_be_promised(db):
     assert promising.describe(promise(db, item(db, on_hand=0), 1)) == "Out of stock"
 
 
+def test_an_item_that_cannot_be_backordered_says_when_more_are_expected(db):
+    acme = supplier(db)
+    rocket = item(db, on_hand=0)
+    arrival(db, rocket, 9, dt.date(2026, 12, 17), acme)
+    arrival(db, rocket, 4, dt.date(2026, 12, 14), acme)
+    found = promise(db, rocket, 1)
+    assert (found.source, found.ships_on, found.arrival_on) == (
+        "unavailable", None, dt.date(2026, 12, 14))  # still not promisable: no backorders
+    assert promising.describe(found) == "Out of stock — more expected Mon 14 Dec"
+    assert promising.refusal("Rocket", found) == (
+        "Rocket is out of stock. More are expected on Mon 14 Dec.")
+    db.add(Warehouse(code="EAST", name="East", position=1))
+    db.flush()
+    arrival(db, rocket, 2, dt.date(2026, 12, 9), acme, warehouse="EAST")  # a warehouse not used
+    assert promise(db, rocket, 1).arrival_on == dt.date(2026, 12, 14)
+    late = item(db, on_hand=0)
+    arrival(db, late, 3, dt.date(2026, 12, 1), acme)  # overdue: expected from today on
+    assert promise(db, late, 1).arrival_on == MONDAY
+
+
 def test_arrivals_in_a_warehouse_the_channel_does_not_use_promise_nothing(db):
     db.add(Warehouse(code="EAST", name="East", position=1))
     db.flush()

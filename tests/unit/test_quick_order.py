@@ -1,10 +1,14 @@
 """Quick order parsing (text, CSV, rows), add_many's all-or-nothing per item, and lists."""
+import datetime as dt
+
 import pytest
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import select
 
+from core import clock
 from core.catalog.models import Product, Variant
 from core.customers.models import CustomerUser
+from core.inventory.models import ExpectedArrival, Supplier
 from core.orders import cart as carts
 from core.orders import lists, quick_order as qo, reorder
 from core.orders.models import Order
@@ -170,6 +174,21 @@ def test_add_many_adds_each_item_whole_or_not_at_all(shop):
     assert [(a.variant_id, a.quantity, a.line_quantity) for a in result.added] == [
         (paper, 3, 5), (red, 3, 3)]
     assert in_cart(cart) == {paper: 5, red: 3}
+
+
+def test_a_refused_item_says_when_more_are_expected(shop):
+    db, channel, ctx, cart = shop
+    yellow = vid(db, "TON-415A-Y")
+    supply = db.scalar(select(Supplier).order_by(Supplier.id))
+    day = clock.today() + dt.timedelta(days=10)
+    db.add(ExpectedArrival(supplier_id=supply.id, variant_id=yellow, warehouse="MAIN",
+                           quantity=20, expected_on=day))
+    db.flush()
+    refused = carts.add_many(db, cart, channel_id=channel.id, ctx=ctx,
+                             items=[(yellow, 1)]).refusal(yellow)
+    assert refused.code == "out_of_stock"
+    assert refused.reason.endswith(f"is out of stock. More are expected on {day:%a} {day.day} "
+                                   f"{day:%b}.")
 
 
 def test_add_many_refuses_an_item_without_a_price(shop):
