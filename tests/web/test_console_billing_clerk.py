@@ -114,7 +114,7 @@ def test_an_open_invoice_offers_record_a_payment_with_itself_allocated_first(
     pay(db, acme, invoice, "25.50")  # 100.00 left open
     html = text(billing_client.get(f"/billing/invoices/{invoice.number}"))
     link = f"/billing/payments/new?customer={acme.number}&amp;first={invoice.number}"
-    assert f'<a class="button" href="{link}">Record a payment</a>' in html
+    assert f'<a class="button" href="{link}">Record a payment for this invoice</a>' in html
 
     html = text(billing_client.get(link.replace("&amp;", "&")))
     assert re.search(r'name="amount"[^>]*value="100"', html)  # as the write-off form shows it
