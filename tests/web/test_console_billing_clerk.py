@@ -17,7 +17,7 @@ from tests.billing_support import CLERK
 from tests.factories import CustomerFactory
 from tests.helpers import QueryCounter
 from tests.web.test_console_billing import (  # noqa: F401 (fixtures)
-    acme, billing_client, client_with_roles, count, free_text, mails, pay, post, text)
+    acme, billing_client, count, free_text, mails, pay, post, text)
 
 
 def today_minus(days: int) -> dt.date:
