@@ -21,6 +21,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, make_response
                    stream_with_context, url_for)
 
 from callcenter.access import requires_role
+from callcenter.collections import READ as COLLECTIONS_READ
 from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, CancelInvoiceForm,
                                       ConfirmForm, CreditNoteForm, ExportForm,
                                       FreeTextInvoiceForm, GiveBackForm, InvoiceFilterForm,
@@ -31,7 +32,7 @@ from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, Cance
                                       tax_choices)
 from core.billing import (accounts, credit_requests, documents, einvoice, giftcard_requests,
                           giftcards, invoicing, ledger, queries, receivables)
-from core.billing.errors import BillingError
+from core.billing.errors import BillingError, NothingAllocated
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.parsing import parse_int
@@ -78,10 +79,14 @@ def invoice_list():
     form.validate()
     filters = accounts.InvoiceFilters(
         status=_filter(form.status, "open"), customer=_filter(form.customer),
-        number=_filter(form.q))
+        number=_filter(form.q), age=_filter(form.age))
     found = accounts.invoice_list(db_session, filters, page=page_arg())
+    args = filter_args(form)
     return render_page("billing/invoices.html", block="results", form=form, found=found,
-                       args=filter_args(form), waiting=credit_requests.waiting(db_session),
+                       ageing=accounts.invoice_ageing(db_session, filters),
+                       age_labels=accounts.AGE_FILTERS, age=filters.age,
+                       every_age={k: v for k, v in args.items() if k != "age"},
+                       args=args, waiting=credit_requests.waiting(db_session),
                        gift_sales=giftcard_requests.waiting(db_session))
 
 
@@ -133,6 +138,7 @@ def _invoice_page(number: str, *, status: int = 200, credit_form=None, cancel_fo
         kind_labels=credit_requests.KIND_LABELS,
         can_invoice=current_account().has_role(*INVOICING),
         can_collect=current_account().has_role(*PAYMENTS),
+        can_see_collections=current_account().has_role(*COLLECTIONS_READ),
         can_refund=current_account().has_role(*REFUND_CREDIT))
 
 
@@ -505,18 +511,22 @@ def issue_invoice():
 # -- payments ----------------------------------------------------------------------------------
 
 def _payment_page(form: PaymentForm, customer, *, typed=None, problems=None,
-                  allocation_problem: str = ""):
-    """The payment form with the allocation offered; what was typed is shown as typed."""
+                  allocation_problem: str = "", credit_question: str = ""):
+    """The payment form with the allocation offered; what was typed is shown as typed. With
+    `credit_question`, the form asks whether the money is all customer credit."""
     raw = {} if typed is None else {
         invoice_id: v for k, v in request.form.items()
         if (invoice_id := allocation_id(k)) is not None}
     amount = form.amount.data if not form.amount.errors else None
     on = form.received_on.data if not form.received_on.errors else None
-    suggestion = accounts.suggest(db_session, customer, amount, received_on=on, typed=typed)
+    suggestion = accounts.suggest(db_session, customer, amount, received_on=on, typed=typed,
+                                  first=form.first.data or "")
+    if amount is None and not form.amount.errors and suggestion.amount:
+        form.amount.data = suggestion.amount  # the open amount of the invoice offered first
     return render_page("billing/payment.html", block="allocation", form=form,
                        customer=customer, suggestion=suggestion, problems=problems or {},
-                       allocation_problem=allocation_problem, raw=raw, q="", hits=[],
-                       problem="")
+                       allocation_problem=allocation_problem, credit_question=credit_question,
+                       raw=raw, q="", hits=[], problem="")
 
 
 @bp.get("/payments/new", endpoint="new_payment")
@@ -526,7 +536,7 @@ def new_payment():
     if customer is None:
         return picker
     form = PaymentForm(formdata=None)
-    for name in ("method", "amount", "received_on", "reference", "key"):
+    for name in ("method", "amount", "received_on", "reference", "key", "first"):
         if request.args.get(name):  # what was typed so far (htmx asks for the allocation)
             form[name].process(request.args)
             if name in ("amount", "received_on"):
@@ -555,7 +565,11 @@ def record_payment():
             amount=form.amount.data, currency=customer.currency,
             received_on=form.received_on.data, reference=form.reference.data,
             actor=current_actor(), allocations=[(i, a) for i, a in typed.items() if a],
-            key=form.key.data or None)
+            key=form.key.data or None,
+            ask_before_credit=request.form.get("confirm_credit") != "1")
+    except NothingAllocated as err:  # asked once: "Record as customer credit" confirms
+        db_session.rollback()
+        return _payment_page(form, customer, typed=typed, credit_question=str(err))
     except DomainError as err:
         db_session.rollback()
         if err.field == "allocations":
@@ -563,10 +577,7 @@ def record_payment():
         place_error(form, err)
         return _payment_page(form, customer, typed=typed)
     db_session.commit()
-    money = Money(payment.amount, payment.currency)
-    credit = Money(payment.amount_unallocated, payment.currency)
-    flash(f"{money.format()} recorded" + (f"; {credit.format()} is customer credit."
-                                          if credit else "."), "success")
+    flash(accounts.payment_summary(db_session, payment), "success")
     return redirect_to(url_for(".receivables", number=customer.number))
 
 

@@ -14,7 +14,7 @@ from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange
 
 from callcenter.catalog_forms import AmountField, options
 from core.billing import invoicing
-from core.billing.accounts import JOURNAL_KINDS, STATUS_FILTERS, TaxOption
+from core.billing.accounts import AGE_FILTERS, JOURNAL_KINDS, STATUS_FILTERS, TaxOption
 from core.billing.queries import business_today
 from core.catalog.products import parse_decimal
 from core.parsing import parse_int
@@ -43,6 +43,8 @@ class InvoiceFilterForm(FlaskForm):
                          validators=[Optional()])
     customer = StringField("Customer", validators=[Optional(), Length(max=100)])
     q = StringField("Number", validators=[Optional(), Length(max=20)])
+    age = SelectField("Age", choices=options([("", "Any age"), *AGE_FILTERS.items()]),
+                      default="", validators=[Optional()])
 
 
 class ConfirmForm(FlaskForm):
@@ -200,6 +202,7 @@ class PaymentForm(FlaskForm):
                             validators=[DataRequired("Enter the bank reference or cheque number."),
                                         Length(max=120)])
     key = HiddenField(validators=[Length(max=80)])
+    first = HiddenField(validators=[Length(max=20)])  # an invoice offered first: its page's link
 
     def validate_received_on(self, field) -> None:
         if field.data and field.data > business_today():

@@ -8,14 +8,15 @@ many); the console's tests count them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from core import audit, clock, events
-from core.billing import credit_requests, invoicing, ledger, queries, receivables, reconcile
+from core.billing import (ageing, credit_requests, invoicing, ledger, queries, receivables,
+                          reconcile)
 from core.billing.models import (Allocation, CreditNoteRequest, GiftCard, GiftCardMovement,
                                  Invoice, JournalEntry, Payment, Refund)
 from core.customers.addresses import COUNTRIES
@@ -37,6 +38,12 @@ JOURNAL_KINDS = {"invoice": "Invoice", "credit_note": "Credit note", "payment": 
                  "allocation": "Credit used", "refund": "Refund", "write_off": "Write-off",
                  "cash_discount": "Cash discount", "gift_card_sale": "Gift card sold",
                  "gift_card_redemption": "Gift card redeemed", "reversal": "Reversal"}
+# the invoice list's age filter: a bucket of core.billing.ageing (its one definition), in
+# the words of a list of open invoices
+AGE_FILTERS = {"current": "Not yet due", "d1_30": "1–30 days overdue",
+               "d31_60": "31–60 days overdue", "d61_90": "61–90 days overdue",
+               "over_90": "Over 90 days overdue"}
+assert list(AGE_FILTERS) == list(ageing.BUCKETS)
 ALLOCATION_LABELS = {"payment": "Payment", "credit_note": "Credit note",
                      "write_off": "Write-off", "cash_discount": "Cash discount"}
 
@@ -48,6 +55,7 @@ class InvoiceFilters:
     status: str = "all"  # a key of STATUS_FILTERS
     customer: str = ""  # a customer number, or part of a name
     number: str = ""  # part of an invoice or credit-note number
+    age: str = ""  # a key of AGE_FILTERS: open invoices of that ageing bucket
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,9 @@ def _invoice_conditions(filters: InvoiceFilters, today: dt.date) -> list:
                               Customer.name.ilike(_like(customer), escape="\\")))
     if number := filters.number.strip()[:20]:
         conditions.append(Invoice.number.like(_like(number.upper()), escape="\\"))
+    if filters.age in AGE_FILTERS:
+        conditions += [is_invoice, Invoice.amount_open > 0,
+                       *ageing.due_in(Invoice.due_date, filters.age, today)]
     return conditions
 
 
@@ -113,6 +124,23 @@ def invoice_list(session: Session, filters: InvoiceFilters, *, page: int = 1,
         count=select(func.count(Invoice.id)).select_from(Invoice)
         .outerjoin(Customer, Customer.id == Invoice.customer_id).where(*conditions))
     return found.map(lambda row: InvoiceRow(*row, today))
+
+
+def invoice_ageing(session: Session, filters: InvoiceFilters, *,
+                   today: dt.date | None = None) -> list[ageing.Buckets]:
+    """What is open of the invoices the filters show, by age (the buckets of
+    core.billing.ageing), per currency; the age filter is left out, so every bucket shows.
+    One query."""
+    today = today or queries.business_today()
+    conditions = _invoice_conditions(replace(filters, age=""), today)
+    rows = (select(Invoice.currency.label("currency"), Invoice.due_date.label("due_date"),
+                   Invoice.amount_open.label("open"))
+            .outerjoin(Customer, Customer.id == Invoice.customer_id)
+            .where(*conditions, Invoice.kind == "invoice", Invoice.amount_open > 0)
+            .subquery("shown"))
+    found = session.execute(select(rows.c.currency, *ageing.bucket_sums(rows, today))
+                            .group_by(rows.c.currency).order_by(rows.c.currency)).all()
+    return [ageing.Buckets(cur, *(Decimal(v or 0) for v in sums)) for cur, *sums in found]
 
 
 @dataclass(frozen=True)
@@ -509,16 +537,46 @@ class Suggestion:
 
 
 def suggest(session: Session, customer: Customer, amount: Decimal | None, *,
-            received_on: dt.date | None = None, typed: dict[int, Decimal] | None = None
-            ) -> Suggestion:
+            received_on: dt.date | None = None, typed: dict[int, Decimal] | None = None,
+            first: str = "") -> Suggestion:
     """The customer's open invoices with the allocation to offer: what was typed, else the
-    oldest-first suggestion for `amount`. One query."""
+    oldest-first suggestion for `amount`. The invoice numbered `first` (when it is open)
+    comes first, and with no amount given its open amount is the amount. One query."""
     on = received_on or queries.business_today()
-    rows = receivables.suggest_allocation(session, customer.id, amount or ZERO, customer.currency)
+    rows = receivables.suggest_allocation(session, customer.id, amount or ZERO,
+                                          customer.currency, first=first)
+    if amount is None and first and rows and rows[0][0].number == first:
+        amount = rows[0][0].amount_open
+        rows = [(inv, amount if i == 0 else ZERO) for i, (inv, _) in enumerate(rows)]
     return Suggestion(customer.currency, amount or ZERO, [
         SuggestedRow(inv, typed.get(inv.id, ZERO) if typed is not None else part,
                      receivables.cash_discount_available(inv, on), inv.due_date < on)
         for inv, part in rows])
+
+
+def payment_summary(session: Session, payment: Payment) -> str:
+    """What a recorded payment settled, in words: "264.54 EUR recorded: INV-000003 paid,
+    INV-000001 part-paid (112.81 EUR paid, 87.19 EUR still open); 14.00 EUR is customer
+    credit." One query."""
+    settled = session.execute(
+        select(Invoice.number, Invoice.amount_open, Allocation.amount)
+        .join(Invoice, Invoice.id == Allocation.invoice_id)
+        .where(Allocation.payment_id == payment.id, Allocation.entry_id == payment.entry_id,
+               Allocation.kind == "payment")
+        .order_by(Allocation.id)).all()
+
+    def m(value: Decimal) -> str:
+        return Money(value, payment.currency).format()
+
+    parts = [f"{number} paid" if left <= 0 else
+             f"{number} part-paid ({m(part)} paid, {m(left)} still open)"
+             for number, left, part in settled]
+    said = f"{m(payment.amount)} recorded"
+    if not parts:
+        return f"{said}; all of it is customer credit."
+    credit = (f"{m(payment.amount_unallocated)} is customer credit"
+              if payment.amount_unallocated > 0 else "nothing is left as customer credit")
+    return f"{said}: {', '.join(parts)}; {credit}."
 
 
 # -- the ledger -----------------------------------------------------------------------------

@@ -48,17 +48,33 @@ SORTS: dict[str, str] = {"total": "Total open", "over_90": "Over 90 days",
                          "customer": "Customer"}
 
 
+# bucket key -> the most days past due it holds (None: no upper bound); in bucket order
+MOST_DAYS: dict[str, int | None] = {"current": 0, "d1_30": 30, "d31_60": 60, "d61_90": 90,
+                                    "over_90": None}
+
+
 def bucket_for(days_overdue: int) -> str:
     """The bucket of an invoice `days_overdue` days past its due date (0 or less: current)."""
-    if days_overdue <= 0:
-        return "current"
-    if days_overdue <= 30:
-        return "d1_30"
-    if days_overdue <= 60:
-        return "d31_60"
-    if days_overdue <= 90:
-        return "d61_90"
-    return "over_90"
+    return next(key for key, most in MOST_DAYS.items() if most is None or days_overdue <= most)
+
+
+def due_dates(day: dt.date) -> dict[str, tuple[dt.date | None, dt.date | None]]:
+    """Per bucket, the due dates it holds on `day`: (earliest, latest), both included, None
+    where it has no bound. The one definition of the buckets: the report's sums and the
+    invoice list's age filter both use it (as dates made here, so the SQL compares dates
+    the same way on every database)."""
+    bounds, latest = {}, None
+    for key, most in MOST_DAYS.items():
+        bounds[key] = (None if most is None else day - dt.timedelta(days=most), latest)
+        if most is not None:
+            latest = day - dt.timedelta(days=most + 1)
+    return bounds
+
+
+def due_in(due, key: str, day: dt.date) -> list:
+    """SQL conditions: the due date `due` falls in bucket `key` on `day`."""
+    earliest, latest = due_dates(day)[key]
+    return ([due >= earliest] if earliest else []) + ([due <= latest] if latest else [])
 
 
 def end_of(day: dt.date) -> dt.datetime:
@@ -197,13 +213,11 @@ def open_rows_on(session: Session, day: dt.date) -> Select:
     return open_invoices_now() if is_current(session, day) else open_invoices_on(day)
 
 
-def _bucket_sums(open_rows, day: dt.date) -> list:
-    """sum(open) per bucket as SQL columns, by the due date against `day`."""
+def bucket_sums(open_rows, day: dt.date) -> list:
+    """sum(open) per bucket as SQL columns, by the due date against `day` (`due_dates`)."""
     due, amount = open_rows.c.due_date, open_rows.c.open
-    limits = [day, day - dt.timedelta(days=30), day - dt.timedelta(days=60),
-              day - dt.timedelta(days=90)]
-    bucket = case((due >= limits[0], "current"), (due >= limits[1], "d1_30"),
-                  (due >= limits[2], "d31_60"), (due >= limits[3], "d61_90"), else_="over_90")
+    bucket = case(*((due >= earliest, key) for key, (earliest, _) in due_dates(day).items()
+                    if earliest is not None), else_="over_90")
     return [func.coalesce(func.sum(case((bucket == key, amount), else_=0)), 0).label(key)
             for key in BUCKETS]
 
@@ -273,7 +287,7 @@ def credit_on(session: Session, day: dt.date, *, customer_ids: list[int | None] 
 
 def _per_customer(day: dt.date, open_select: Select):
     rows = open_select.subquery("open_on_day")
-    return (select(rows.c.customer_id, rows.c.currency, *_bucket_sums(rows, day),
+    return (select(rows.c.customer_id, rows.c.currency, *bucket_sums(rows, day),
                    func.sum(rows.c.open).label("total"))
             .group_by(rows.c.customer_id, rows.c.currency).subquery("aged"))
 
@@ -290,7 +304,7 @@ def ageing(session: Session, *, as_of: dt.date | None = None, page: int = 1,
     open_select = open_rows_on(session, day)
     open_rows = open_select.subquery("open_on_day")
     totals = session.execute(  # straight from the invoices: no per-customer step
-        select(open_rows.c.currency, *_bucket_sums(open_rows, day))
+        select(open_rows.c.currency, *bucket_sums(open_rows, day))
         .group_by(open_rows.c.currency)).all()
     aged = _per_customer(day, open_select)
     receivables = ledger_on(session, ledger.RECEIVABLES, day)
@@ -346,7 +360,7 @@ def _customer_page(session: Session, aged, *, page: int, per_page: int, sort: st
 def customer_ageing(session: Session, customer_id: int, day: dt.date) -> list[Buckets]:
     """One customer's open invoices at the end of `day` by age, per currency. One query."""
     rows = open_invoices_on(day).where(Invoice.customer_id == customer_id).subquery("mine")
-    found = session.execute(select(rows.c.currency, *_bucket_sums(rows, day))
+    found = session.execute(select(rows.c.currency, *bucket_sums(rows, day))
                             .group_by(rows.c.currency).order_by(rows.c.currency)).all()
     return [_buckets(cur, sums) for cur, *sums in found]
 
@@ -402,6 +416,6 @@ def export_csv(session: Session, **kwargs) -> Iterator[str]:
 
 
 __all__ = ["BUCKETS", "SORTS", "Ageing", "AgeingRow", "Buckets", "CurrencyTotal", "ageing",
-           "bucket_for", "credit_on", "customer_ageing", "csv_rows", "export_csv", "ledger_on",
+           "bucket_for", "bucket_sums", "credit_on", "customer_ageing", "csv_rows", "due_dates", "due_in", "export_csv", "ledger_on",
            "is_current", "open_invoices_now", "open_invoices_on", "open_items", "open_rows_on",
            "end_of"]

@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 from core import audit, clock
 from core.billing import ledger
 from core.billing import states as billing_states
-from core.billing.errors import BillingError
+from core.billing.errors import BillingError, NothingAllocated
 from core.billing.states import RefundStatus
 from core.billing.models import Allocation, GiftCardRequest, Invoice, Payment, Refund
+from core.customers.models import Customer
 from core.errors import NotFound
 from core.money import Money
 from core.orders import holds
@@ -111,11 +112,13 @@ def record_payment(session: Session, *, customer_id: int | None, method: str, am
                    currency: str, received_on: dt.date, reference: str, actor: audit.Actor,
                    allocations: Sequence[tuple[int, Decimal]] = (), order_id: int | None = None,
                    stripe_id: str | None = None, key: str | None = None,
-                   gift_card_id: int | None = None) -> Payment:
+                   gift_card_id: int | None = None, ask_before_credit: bool = False
+                   ) -> Payment:
     """Record money received and allocate it to the given invoices (id, amount); the rest is
     customer credit (or the prepayment of `order_id`). An invoice that a payment within its
     cash-discount period settles but for the discount gets the discount too. Idempotent by
-    `key`."""
+    `key`. With `ask_before_credit`, a payment allocated to nothing while the customer has
+    invoices open raises NothingAllocated and writes nothing."""
     if key and (existing := session.scalar(select(Payment).where(Payment.key == key))):
         return existing
     if method not in METHODS:
@@ -136,6 +139,8 @@ def record_payment(session: Session, *, customer_id: int | None, method: str, am
     if total > amount:
         raise BillingError(f"{_m(total, currency)} is allocated but only {_m(amount, currency)} was received.",
                            field="allocations")
+    if ask_before_credit and not wanted and customer_id is not None:
+        _ask_before_credit(session, customer_id, amount, currency)
     payment = Payment(customer_id=customer_id, order_id=order_id, method=method, amount=amount,
                       amount_unallocated=amount - total, amount_refunded=ZERO,
                       currency=currency, received_on=received_on, reference=reference.strip()[:120],
@@ -165,6 +170,23 @@ def record_payment(session: Session, *, customer_id: int | None, method: str, am
     for order_id in {i.order_id for i in invoices.values() if i.amount_open == 0}:
         release_collection_hold(session, order_id)
     return payment
+
+
+def _ask_before_credit(session: Session, customer_id: int, amount: Decimal,
+                       currency: str) -> None:
+    """NothingAllocated, asking whether it all is customer credit, when the customer has
+    invoices open in the payment's currency."""
+    count, total = session.execute(
+        select(func.count(Invoice.id), func.coalesce(func.sum(Invoice.amount_open), 0))
+        .where(Invoice.customer_id == customer_id, Invoice.kind == "invoice",
+               Invoice.amount_open > 0, Invoice.currency == currency)).one()
+    if not count:
+        return
+    name = session.scalar(select(Customer.name).where(Customer.id == customer_id))
+    invoices = "1 open invoice of" if count == 1 else f"{count} open invoices totalling"
+    raise NothingAllocated(f"Nothing of {_m(amount, currency)} is allocated, and {name} has "
+                           f"{invoices} {_m(Decimal(total), currency)}. Record it all as "
+                           "customer credit?", field="allocations")
 
 
 def _check_allocation(invoice: Invoice, part: Decimal, *, customer_id: int | None,
@@ -666,16 +688,18 @@ def fail_card_refund(session: Session, refund: Refund, message: str) -> None:
 
 # -- what a customer owes ---------------------------------------------------------------------
 
-def suggest_allocation(session: Session, customer_id: int, amount: Decimal, currency: str
-                       ) -> list[tuple[Invoice, Decimal]]:
+def suggest_allocation(session: Session, customer_id: int, amount: Decimal, currency: str,
+                       *, first: str = "") -> list[tuple[Invoice, Decimal]]:
     """Open invoices oldest due first, each filled until the amount runs out (what the
-    payment form offers; the agent may change it)."""
+    payment form offers; the agent may change it). The invoice numbered `first`, when open,
+    comes before the others (a payment recorded from its page)."""
     left = amount
     suggestion = []
     for invoice in session.scalars(
             select(Invoice).where(Invoice.customer_id == customer_id, Invoice.kind == "invoice",
                                   Invoice.amount_open > 0, Invoice.currency == currency)
-            .order_by(Invoice.due_date, Invoice.issue_date, Invoice.id)):
+            .order_by(case((Invoice.number == first, 0), else_=1), Invoice.due_date,
+                      Invoice.issue_date, Invoice.id)):
         part = min(left, invoice.amount_open) if left > 0 else ZERO
         suggestion.append((invoice, part))
         left -= part
