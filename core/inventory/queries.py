@@ -107,6 +107,7 @@ class StockRow:
     reserved: int
     backordered: int
     reorder_point: int | None
+    bin_location: str = ""
 
     @property
     def available(self) -> int:
@@ -123,7 +124,8 @@ def stock_list(session: Session, *, query: str = "", warehouse: str = "", low_on
     queries."""
     available = StockLevel.on_hand - StockLevel.reserved
     stmt = (select(Variant.sku, Product.name, StockLevel.warehouse, StockLevel.on_hand,
-                   StockLevel.reserved, StockLevel.backordered, StockLevel.reorder_point)
+                   StockLevel.reserved, StockLevel.backordered, StockLevel.reorder_point,
+                   StockLevel.bin_location)
             .join(Variant, Variant.id == StockLevel.variant_id)
             .join(Product, Product.id == Variant.product_id))
     if query:

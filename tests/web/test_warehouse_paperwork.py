@@ -78,6 +78,7 @@ def test_the_warehouse_sets_and_clears_a_bin_on_the_stock_page(warehouse_client,
     assert f"{variant.sku} in MAIN is in bin A-03-2." in html
     assert "<td>A-03-2</td></tr>" in html  # the levels table
     assert 'value="A-03-2"' in html  # offered again to change it
+    assert "<td>A-03-2</td>" in page(warehouse_client, f"/stock/?q={variant.sku}")
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "stock.bin_set")
                       .order_by(AuditEvent.id.desc()))
     assert event.data["to"] == "A-03-2" and event.actor_label == "warehouse@marketline.example"
