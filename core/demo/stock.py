@@ -106,6 +106,12 @@ def load_stock(session: Session) -> str:
             "so the pick list walks the aisles.")
 
 
+# The items of the orders on the demo's pick list: the walk is neither SKU order nor text
+# order (A-2-3 before A-10-1), and the sticky notes have no bin yet, so they come last.
+PICKED_BINS = {("PEN-G2-BLU", "MAIN"): "A-2-3", ("PAP-A4-80", "MAIN"): "A-10-1",
+               ("STN-76-YEL", "MAIN"): ""}
+
+
 def _bins(session: Session) -> int:
     """Bins for the demo's stock rows, as the warehouse sets them on the stock page: aisles A
     to C, shelves 1 to 12 unpadded (so "A-2-1" walks before "A-10-1"), not in SKU order; every
@@ -114,10 +120,11 @@ def _bins(session: Session) -> int:
                            .join(StockLevel, StockLevel.variant_id == Variant.id)
                            .order_by(StockLevel.warehouse, Variant.sku)).all()
     placed = 0
-    for i, (variant_id, _, warehouse) in enumerate(rows):
-        if i % 9 == 8:
+    for i, (variant_id, sku, warehouse) in enumerate(rows):
+        shelf = "" if i % 9 == 8 else f"{'ABC'[i // 12 % 3]}-{i * 5 % 12 + 1}-{i % 3 + 1}"
+        where = PICKED_BINS.get((sku, warehouse), shelf)
+        if not where:
             continue
-        where = f"{'ABC'[i // 12 % 3]}-{i * 5 % 12 + 1}-{i % 3 + 1}"
         bins.set_bin(session, variant_id=variant_id, warehouse=warehouse, bin_location=where,
                      actor=WES)
         placed += 1

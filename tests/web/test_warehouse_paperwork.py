@@ -122,10 +122,17 @@ def test_only_the_warehouse_sets_bins_and_only_with_the_csrf_token(
     assert level(db, variant.id).bin_location == "B-1"
 
 
-def test_the_demo_stock_has_bins(db):
+def test_the_demo_stock_has_bins_and_its_pick_list_walks_them(db):
+    from core.orders.models import Order
     bins = db.scalars(select(StockLevel.bin_location)).all()
     assert sum(1 for b in bins if b) >= 10
     assert "" in bins  # some rows have none yet: they come last on the pick list
+    with_warehouse = db.scalars(select(Order.id).where(
+        Order.status.in_(services.RELEASED))).all()
+    picks = services.pick_list(db, with_warehouse)
+    walk = [(i.sku, i.bin_location) for i in picks.items]
+    shown = [w for w in walk if w[0] in ("PEN-G2-BLU", "PAP-A4-80", "STN-76-YEL")]
+    assert shown == [("PEN-G2-BLU", "A-2-3"), ("PAP-A4-80", "A-10-1"), ("STN-76-YEL", "")]
 
 
 # -- the pick list ---------------------------------------------------------------------------
