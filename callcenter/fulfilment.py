@@ -4,7 +4,7 @@ an order (in full or in part) and marking shipments delivered.
 Warehouse staff act; supervisors may look (admin does both)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, request, url_for
+from flask import Blueprint, Response, current_app, flash, request, url_for
 
 from callcenter.access import requires_role
 from callcenter.fulfilment_forms import (
@@ -16,7 +16,7 @@ from callcenter.fulfilment_forms import (
     order_ids,
 )
 from core.errors import DomainError
-from core.fulfilment import carriers, queries, services
+from core.fulfilment import carriers, packing_slip, queries, services
 from core.orders import holds
 from core.orders import promises as promising
 from core.orders import states as order_states
@@ -116,6 +116,38 @@ def pick_list():
                        asked=len(ids))
 
 
+# --- packing slips ----------------------------------------------------------------------------
+
+
+def _slips_pdf(slips: list[packing_slip.PackingSlip]) -> Response:
+    seller = packing_slip.Seller.from_settings(current_app.config["MARKETLINE"])
+    body = packing_slip.packing_slips_pdf(slips, seller=seller)
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{packing_slip.pdf_filename(slips)}"'})
+
+
+@bp.get("/orders/<number>/packing-slip.pdf", endpoint="packing_slip")
+@requires_role(*VIEW)
+def packing_slip_pdf(number: str):
+    order = maintenance.find_order(db_session, number)  # NotFound: 404
+    return _slips_pdf(packing_slip.packing_slips(db_session, [order.id], released_only=False))
+
+
+@bp.get("/packing-slips.pdf", endpoint="packing_slips")
+@requires_role(*VIEW)
+def packing_slips_pdf():
+    """The ticked orders' packing slips, one PDF, each order on its own page."""
+    ids = order_ids(request.args.getlist("order"), services.MAX_BATCH)
+    slips = packing_slip.packing_slips(db_session, ids)
+    if not slips:
+        flash("Tick the orders to print packing slips for: orders with the warehouse that "
+              "still have something to ship." if not ids else
+              "None of the ticked orders is with the warehouse; no packing slip to print.",
+              "error")
+        return redirect_to(url_for(".to_ship"))
+    return _slips_pdf(slips)
+
+
 # --- one order: ship it, its shipments --------------------------------------------------------
 
 
@@ -134,7 +166,8 @@ def _order_page(order, *, form: ShipForm | None = None, line_errors=None, status
         outstanding=services.outstanding, describe=holds.describe,
         carriers=carriers.CARRIERS.values(), after_partial=after_partial, filled=fill,
         ship_now=lambda line: services.ship_now_default(line, fill=fill),
-        shipping_method=queries.shipping_method_name(db_session, order.shipping_method))
+        shipping_method=queries.shipping_method_name(db_session, order.shipping_method),
+        released_statuses=services.RELEASED)
 
 
 @bp.get("/orders/<number>", endpoint="order")

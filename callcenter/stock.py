@@ -7,12 +7,12 @@ from flask import Blueprint, flash, request, url_for
 
 from callcenter.access import requires_role
 from callcenter.order_admin_forms import options
-from callcenter.stock_forms import (ActionForm, AdjustForm, ArrivalForm, CountForm,
+from callcenter.stock_forms import (ActionForm, AdjustForm, ArrivalForm, BinForm, CountForm,
                                     ReceiveArrivalForm, ReceiveForm, RescheduleForm,
                                     StockFilterForm, TransferForm)
 from core import clock
 from core.db import utcnow
-from core.inventory import queries
+from core.inventory import bins, queries
 from core.inventory.models import ADJUSTMENT_REASONS, MOVEMENT_KINDS
 from core.inventory.states import label as arrival_label
 from core.web.auth import current_actor
@@ -101,7 +101,8 @@ def receive():
 # --- one variant's stock ------------------------------------------------------------------
 
 
-def _variant_page(sku: str, *, adjust=None, count=None, transfer=None, counted=None):
+def _variant_page(sku: str, *, adjust=None, count=None, transfer=None, counted=None,
+                  bin_form=None):
     known = queries.warehouses(db_session)
     codes = [code for code, _ in known] or [""]
     first, second = codes[0], (codes[1:] or [""])[0]
@@ -110,10 +111,15 @@ def _variant_page(sku: str, *, adjust=None, count=None, transfer=None, counted=N
     transfer = transfer or TransferForm(prefix="transfer", formdata=None,
                                         data={"source": first, "target": second})
     found = queries.stock_page(db_session, sku, page=page_arg(), per_page=PER_PAGE)
-    _warehouses(adjust, count, transfer, found=known)
+    if bin_form is None:
+        # Offered: the first warehouse's bin, to change it rather than type it again.
+        first_bin = next((l.bin_location for l in found.levels if l.warehouse == first), "")
+        bin_form = BinForm(prefix="bin", formdata=None,
+                           data={"warehouse": first, "bin_location": first_bin})
+    _warehouses(adjust, count, transfer, bin_form, found=known)
     return render_page("stock/variant.html", stock=found, adjust=adjust, count=count,
-                       transfer=transfer, kinds=MOVEMENT_KINDS, reasons=ADJUSTMENT_REASONS,
-                       counted=counted)
+                       transfer=transfer, bin_form=bin_form, kinds=MOVEMENT_KINDS,
+                       reasons=ADJUSTMENT_REASONS, counted=counted)
 
 
 @bp.get("/<sku>", endpoint="variant")
@@ -178,6 +184,24 @@ def transfer(sku: str):
             _say_backorders(done.value.filled)
             return redirect_to(url_for(".variant", sku=found.sku))
     return _variant_page(found.sku, transfer=form)
+
+
+@bp.post("/<sku>/bin", endpoint="set_bin")
+@requires_role(*ROLES)
+def set_bin(sku: str):
+    found = queries.variant_by_sku(db_session, sku)
+    form = BinForm(prefix="bin")
+    _warehouses(form)
+    if form.validate_on_submit():
+        if done := commit_or_refuse(form, bins.set_bin, variant_id=found.id,
+                                    warehouse=form.warehouse.data,
+                                    bin_location=form.bin_location.data, actor=current_actor()):
+            level = done.value
+            flash(f"{found.sku} in {level.warehouse} is in bin {level.bin_location}."
+                  if level.bin_location else
+                  f"{found.sku} in {level.warehouse} has no bin now.", "success")
+            return redirect_to(url_for(".variant", sku=found.sku))
+    return _variant_page(found.sku, bin_form=form)
 
 
 # --- expected arrivals --------------------------------------------------------------------

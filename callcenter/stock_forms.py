@@ -98,6 +98,12 @@ class TransferForm(FlaskForm):
     note = StringField("Note", validators=[Length(max=200)])
 
 
+class BinForm(FlaskForm):
+    warehouse = _warehouse_field()
+    bin_location = StringField("Bin", validators=[Length(max=20, message=(
+        "A bin has at most 20 characters, like A-03-2."))])
+
+
 class ArrivalForm(FlaskForm):
     supplier = SelectField("Supplier", choices=[], coerce=record_id, validate_choice=False,
                            validators=[InputRequired("Choose a supplier.")])

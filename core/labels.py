@@ -277,6 +277,7 @@ EVENT_LABELS: dict[str, str] = {
     "purchase_order.emailed": "Purchase order e-mailed",
     "purchase_order.partially_shipped": "Purchase order partly shipped",
     "purchase_order.resend_asked": "Purchase order to be sent again",
+    "stock.bin_set": "Bin location set",
     "purchase_order.sent": "Purchase order sent",
     "purchase_order.shipped": "Purchase order shipped",
     # quotes

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from core import audit, clock
 from core.catalog.models import Channel, Product, Variant
 from core.db import utcnow
+from core.inventory import bins
 from core.inventory import services as inventory
-from core.inventory.models import ChannelWarehouse, Supplier, Warehouse
+from core.inventory.models import ChannelWarehouse, StockLevel, Supplier, Warehouse
 from core.workflows import stock_receipts
 
 WES = audit.Actor.system("Wes Warehouse (demo)")
@@ -103,6 +104,33 @@ def load_stock(session: Session) -> str:
     waiting = take_phone_order(session, acme, agent, [(BACKORDERED, 2)], 0,
                                key="demo-backordered-shredders", po="PO-7790")
     session.flush()
+    placed = _bins(session)
     return ("Stock: a Hamburg warehouse after MAIN, two suppliers, receipts, a transfer, an "
             "adjustment and counts; the sold-out paper shredder is on backorder for Acme's "
-            f"{waiting.number} against an arrival next week.")
+            f"{waiting.number} against an arrival next week; {placed} stock rows have a bin, "
+            "so the pick list walks the aisles.")
+
+
+# The items of the orders on the demo's pick list: the walk is neither SKU order nor text
+# order (A-2-3 before A-10-1), and the sticky notes have no bin yet, so they come last.
+PICKED_BINS = {("PEN-G2-BLU", "MAIN"): "A-2-3", ("PAP-A4-80", "MAIN"): "A-10-1",
+               ("STN-76-YEL", "MAIN"): ""}
+
+
+def _bins(session: Session) -> int:
+    """Bins for the demo's stock rows, as the warehouse sets them on the stock page: aisles A
+    to C, shelves 1 to 12 unpadded (so "A-2-1" walks before "A-10-1"), not in SKU order; every
+    ninth row has none yet (it comes last on the pick list)."""
+    rows = session.execute(select(Variant.id, Variant.sku, StockLevel.warehouse)
+                           .join(StockLevel, StockLevel.variant_id == Variant.id)
+                           .order_by(StockLevel.warehouse, Variant.sku)).all()
+    placed = 0
+    for i, (variant_id, sku, warehouse) in enumerate(rows):
+        shelf = "" if i % 9 == 8 else f"{'ABC'[i // 12 % 3]}-{i * 5 % 12 + 1}-{i % 3 + 1}"
+        where = PICKED_BINS.get((sku, warehouse), shelf)
+        if not where:
+            continue
+        bins.set_bin(session, variant_id=variant_id, warehouse=warehouse, bin_location=where,
+                     actor=WES)
+        placed += 1
+    return placed

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from core import audit
@@ -32,11 +32,15 @@ from core.errors import DomainError, NotFound
 from core.fulfilment import carriers, states
 from core.fulfilment.states import ShipmentStatus
 from core.fulfilment.models import Shipment, ShipmentLine
+from core.customers.addresses import COUNTRIES
+from core.inventory import bins
 from core.inventory import services as inventory
+from core.inventory.models import StockLevel
 from core.orders import holds
 from core.orders import states as order_states
 from core.orders.states import OrderStatus
 from core.orders.models import Order, OrderLine
+from core.orders.shipping import ShippingMethod
 
 CHANNEL = "console"
 RELEASED = states.RELEASED_ORDER_STATUSES
@@ -153,6 +157,7 @@ class PickItem:
     sku: str
     name: str
     lines: list[PickLine]
+    bin_location: str = ""  # where it sits in the warehouse; "" when nobody said
 
     @property
     def outstanding(self) -> int:
@@ -179,25 +184,58 @@ class PickItem:
 
 
 @dataclass(frozen=True)
+class PickOrder:
+    """Where one order on the pick list goes, and how: its parcel's ship-to and method."""
+
+    id: int
+    number: str
+    ship_to: dict  # the order's shipping address snapshot
+    shipping_method: str  # by name, as people read it
+
+    @property
+    def ship_to_name(self) -> str:
+        a = self.ship_to or {}
+        return ", ".join(p for p in (a.get("full_name", ""), a.get("company", "")) if p)
+
+    @property
+    def ship_to_place(self) -> str:
+        a = self.ship_to or {}
+        country = COUNTRIES.get(a.get("country", ""), a.get("country", ""))
+        return ", ".join(p for p in (a.get("city", ""), country) if p)
+
+
+@dataclass(frozen=True)
 class PickList:
-    items: list[PickItem]  # by warehouse, then SKU; each with something to pick
+    items: list[PickItem]  # in walking order: by warehouse, bin (no bin last), then SKU
     order_numbers: list[str]  # the released orders it covers
     skipped: int  # orders asked for that are not with the warehouse (or fully shipped)
+    orders: list[PickOrder] = field(default_factory=list)  # those orders, by number
+
+
+def walking_order(item: PickItem) -> tuple:
+    """A picker's path: warehouse, then bin in natural order ("A-2" before "A-10", no bin
+    last), then SKU."""
+    return (item.warehouse, bins.walking_key(item.bin_location), item.sku)
 
 
 def pick_list(session: Session, order_ids: Iterable[int]) -> PickList:
-    """What to take off the shelves for the selected released orders, by warehouse and SKU,
-    with each order's outstanding quantity. Only reserved units are picked: backordered
-    units wait for stock (they are counted, to say so), drop-shipped lines for their
-    supplier, and an order that ships complete waits whole while any line is backordered.
+    """What to take off the shelves for the selected released orders, in walking order
+    (warehouse, bin, SKU), with each order's outstanding quantity, ship-to and shipping
+    method. Only reserved units are picked: backordered units wait for stock (they are
+    counted, to say so), drop-shipped lines for their supplier, and an order that ships
+    complete waits whole while any line is backordered.
     One query, whatever the number of orders or lines."""
     ids = set(order_ids)
     other = aliased(OrderLine)
     waiting = exists(select(other.id).where(other.order_id == Order.id,
                                             other.quantity_backordered > 0))
     rows = session.execute(
-        select(OrderLine, Order.number)
+        select(OrderLine, Order.number, Order.shipping_address, Order.shipping_method,
+               ShippingMethod.name, StockLevel.bin_location)
         .join(Order, Order.id == OrderLine.order_id)
+        .outerjoin(ShippingMethod, ShippingMethod.code == Order.shipping_method)
+        .outerjoin(StockLevel, and_(StockLevel.variant_id == OrderLine.variant_id,
+                                    StockLevel.warehouse == OrderLine.warehouse))
         .where(Order.id.in_(ids), Order.status.in_(RELEASED),
                OrderLine.quantity > OrderLine.quantity_shipped,
                or_(OrderLine.quantity_reserved > 0, OrderLine.quantity_backordered > 0),
@@ -206,15 +244,19 @@ def pick_list(session: Session, order_ids: Iterable[int]) -> PickList:
         .order_by(OrderLine.warehouse, OrderLine.sku, Order.number, OrderLine.id)
     ).all() if ids else []
     items: dict[tuple[str, str], PickItem] = {}
-    for line, number in rows:
+    orders: dict[str, PickOrder] = {}
+    for line, number, ship_to, method_code, method_name, bin_location in rows:
         item = items.setdefault((line.warehouse, line.sku),
-                                PickItem(line.warehouse, line.sku, line.name, []))
+                                PickItem(line.warehouse, line.sku, line.name, [],
+                                         bin_location or ""))
         item.lines.append(PickLine(line.order_id, number, line.id,
                                    line.quantity - line.quantity_shipped, line.quantity_reserved,
                                    line.quantity_backordered or 0, line.warehouse))
-    picked = [item for item in items.values() if item.to_pick]
+        orders.setdefault(number, PickOrder(line.order_id, number, ship_to or {},
+                                            method_name or method_code))
+    picked = sorted((item for item in items.values() if item.to_pick), key=walking_order)
     numbers = sorted({l.order_number for item in picked for l in item.picked_lines})
-    return PickList(picked, numbers, len(ids) - len(numbers))
+    return PickList(picked, numbers, len(ids) - len(numbers), [orders[n] for n in numbers])
 
 
 # -- shipping ------------------------------------------------------------------------------

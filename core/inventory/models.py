@@ -95,6 +95,9 @@ class StockLevel(Base):
     reserved: Mapped[int] = mapped_column(default=0)
     backordered: Mapped[int] = mapped_column(default=0)
     reorder_point: Mapped[int | None] = mapped_column()  # low stock at or below; None: default
+    # Where the units sit on the shelves ("A-03-2"); "" until the warehouse sets it
+    # (services.set_bin). The pick list walks by it, the packing slip prints it.
+    bin_location: Mapped[str] = mapped_column(String(20), default="")
 
     variant: Mapped["Variant"] = relationship()  # noqa: F821 (core.catalog.models)
 

@@ -35,6 +35,7 @@ class LevelRow:
     reserved: int
     backordered: int
     reorder_point: int | None
+    bin_location: str = ""
 
     @property
     def available(self) -> int:
@@ -79,10 +80,10 @@ def stock_page(session: Session, sku: str, *, page: int = 1, per_page: int = 50)
     """A variant's stock: levels per warehouse, its movements newest first (paged) and its
     open expected arrivals. Five queries."""
     variant = variant_by_sku(session, sku)
-    levels = [LevelRow(code, name, on, held, back, point) for code, name, on, held, back, point
-              in session.execute(
+    levels = [LevelRow(*row) for row in session.execute(
                   select(Warehouse.code, Warehouse.name, StockLevel.on_hand,
-                         StockLevel.reserved, StockLevel.backordered, StockLevel.reorder_point)
+                         StockLevel.reserved, StockLevel.backordered, StockLevel.reorder_point,
+                         StockLevel.bin_location)
                   .join(Warehouse, Warehouse.code == StockLevel.warehouse)
                   .where(StockLevel.variant_id == variant.id)
                   .order_by(Warehouse.position, Warehouse.code))]
@@ -106,6 +107,7 @@ class StockRow:
     reserved: int
     backordered: int
     reorder_point: int | None
+    bin_location: str = ""
 
     @property
     def available(self) -> int:
@@ -122,7 +124,8 @@ def stock_list(session: Session, *, query: str = "", warehouse: str = "", low_on
     queries."""
     available = StockLevel.on_hand - StockLevel.reserved
     stmt = (select(Variant.sku, Product.name, StockLevel.warehouse, StockLevel.on_hand,
-                   StockLevel.reserved, StockLevel.backordered, StockLevel.reorder_point)
+                   StockLevel.reserved, StockLevel.backordered, StockLevel.reorder_point,
+                   StockLevel.bin_location)
             .join(Variant, Variant.id == StockLevel.variant_id)
             .join(Product, Product.id == Variant.product_id))
     if query:

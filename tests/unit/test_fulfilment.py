@@ -131,7 +131,10 @@ def test_pick_list_aggregates_by_sku_with_each_orders_outstanding_quantity(db, f
     found = services.pick_list(db, [order.id, other.id, third.id, not_released.id])
     by_sku = {item.sku: item for item in found.items}
     assert {i.warehouse for i in found.items} == {"MAIN"}
-    assert [i.sku for i in found.items] == sorted(by_sku)
+    # In walking order: the demo's bins A-2-3 (pens) before A-10-1 (paper), then the
+    # factory's item, which has no bin.
+    assert [(i.sku, i.bin_location) for i in found.items] == [
+        ("PEN-G2-BLU", "A-2-3"), ("PAP-A4-80", "A-10-1"), (order.lines[0].sku, "")]
     assert by_sku["PAP-A4-80"].outstanding == 5
     assert [(l.order_number, l.outstanding) for l in by_sku["PAP-A4-80"].lines] == [
         (other.number, 2), (third.number, 3)]

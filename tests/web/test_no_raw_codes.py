@@ -39,6 +39,8 @@ SKIP = {
     "/billing/invoices/<number>.pdf": "a download", "/billing/invoices/<number>.xml": "a download",
     "/catalog/price-lists/<int:list_id>/export.csv": "a download",
     "/dunning/letters/<int:letter_id>/pdf": "a download",
+    "/fulfilment/orders/<number>/packing-slip.pdf": "a download",
+    "/fulfilment/packing-slips.pdf": "a download",
     "/purchase-orders/<number>/pdf": "a download", "/quotes/<quote>/pdf": "a download",
     "/receivables/customers/<number>/statement.pdf": "a download",
 }
@@ -361,4 +363,9 @@ def test_no_email_or_pdf_of_the_demo_shows_a_raw_code(console_app, db, settings,
                   _pdf_text(client.get(f"/billing/invoices/{number}.pdf").data))
         for number in _rows(db, "SELECT number FROM quotes LIMIT 2"):
             check(f"quote {number}.pdf", _pdf_text(client.get(f"/quotes/{number}/pdf").data))
+        for number in _rows(db, "SELECT number FROM orders WHERE id IN (SELECT min(id) FROM "
+                                "orders WHERE status IN ('in_fulfilment', 'partially_shipped') "
+                                "GROUP BY status, shipping_method)"):
+            check(f"packing slip {number}.pdf", _pdf_text(
+                client.get(f"/fulfilment/orders/{number}/packing-slip.pdf").data))
     assert not bad, _report(bad)
