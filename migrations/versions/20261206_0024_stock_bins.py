@@ -3,16 +3,16 @@
 Free text the warehouse keeps ("A-03-2"), empty until set. The pick list walks the shelves by
 it and the packing slip prints it.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-06 20:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0023'
-down_revision = '0022'
+revision = '0024'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
