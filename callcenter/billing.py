@@ -23,7 +23,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, make_response
 from callcenter.access import requires_role
 from callcenter.collections import READ as COLLECTIONS_READ
 from callcenter.billing_forms import (ApplyCreditForm, ApproveRequestForm, CancelInvoiceForm,
-                                      ConfirmForm, CreditNoteForm, ExportForm,
+                                      ConfirmForm, CreditNoteForm,
                                       FreeTextInvoiceForm, GiveBackForm, InvoiceFilterForm,
                                       JournalFilterForm,
                                       PaymentForm, RefundCreditForm, RefundToCardForm,
@@ -687,23 +687,24 @@ def journal():
         kind=_filter(form.kind), date_from=_filter(form.date_from, None),
         date_to=_filter(form.date_to, None), reference=_filter(form.reference))
     found = accounts.journal(db_session, filters, page=page_arg())
-    export = ExportForm(formdata=None, date_from=filters.date_from, date_to=filters.date_to)
     return render_page("billing/journal.html", block="results", form=form, found=found,
                        customers=accounts.journal_customers(db_session, found.items),
-                       export=export, args=filter_args(form), account_name=accounts.account_name,
+                       args=filter_args(form), account_name=accounts.account_name,
                        kinds=accounts.JOURNAL_KINDS)
 
 
 @bp.get("/ledger/journal.csv", endpoint="export")
 @requires_role(*VIEW)
 def export():
-    form = ExportForm(request.args)
+    form = JournalFilterForm(request.args)
     if not form.validate():
         abort(400)
-    date_from, date_to = form.date_from.data, form.date_to.data
-    name = "journal" + (f"-from-{date_from.isoformat()}" if date_from else "") + \
+    kind, date_from, date_to = form.kind.data or "", form.date_from.data, form.date_to.data
+    name = "journal" + (f"-{kind}" if kind else "") + \
+        (f"-from-{date_from.isoformat()}" if date_from else "") + \
         (f"-to-{date_to.isoformat()}" if date_to else "") + ".csv"
-    rows = ledger.export_csv(db_session, date_from=date_from, date_to=date_to)
+    rows = ledger.export_csv(db_session, kind=kind, date_from=date_from, date_to=date_to,
+                             reference=form.reference.data or "")
     response = Response(stream_with_context(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"

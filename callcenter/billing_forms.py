@@ -263,14 +263,6 @@ class JournalFilterForm(FlaskForm):
     reference = StringField("Reference", validators=[Optional(), Length(max=60)])
 
 
-class ExportForm(FlaskForm):
-    class Meta:
-        csrf = False
-
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
-
-
 class TrialBalanceForm(FlaskForm):
     class Meta:
         csrf = False

@@ -83,9 +83,7 @@ class InvoiceRow:
         return Money(value, self.invoice.currency)
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+_like = ledger.like_pattern
 
 
 def _invoice_conditions(filters: InvoiceFilters, today: dt.date) -> list:
@@ -642,15 +640,8 @@ class JournalFilters:
 def journal(session: Session, filters: JournalFilters, *, page: int = 1,
             per_page: int = PER_PAGE) -> Page[JournalEntry]:
     """Journal entries with their lines, newest first. Three queries."""
-    conditions = []
-    if filters.kind:
-        conditions.append(JournalEntry.kind == filters.kind)
-    if filters.date_from:
-        conditions.append(JournalEntry.posted_at >= clock.day_start(filters.date_from))
-    if filters.date_to:
-        conditions.append(JournalEntry.posted_at < clock.day_end(filters.date_to))
-    if reference := filters.reference.strip()[:60]:
-        conditions.append(JournalEntry.reference.ilike(_like(reference), escape="\\"))
+    conditions = ledger.entry_conditions(kind=filters.kind, date_from=filters.date_from,
+                                         date_to=filters.date_to, reference=filters.reference)
     return paginate(session, select(JournalEntry).where(*conditions)
                     .order_by(JournalEntry.posted_at.desc(), JournalEntry.id.desc())
                     .options(selectinload(JournalEntry.lines)),

@@ -184,9 +184,33 @@ EXPORT_HEADER = ["entry", "posted_at", "kind", "reference", "memo", "account", "
                  "debit", "credit", "currency", "customer", "reversal_of", "actor"]
 
 
-def export_rows(session: Session, *, date_from: dt.date | None = None,
-                date_to: dt.date | None = None, chunk: int = 2000) -> Iterator[list[str]]:
-    """The journal, line by line, for the accountant (streamed in chunks)."""
+def like_pattern(text: str) -> str:
+    """`text` anywhere, for LIKE with escape "\\": its % and _ are taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def entry_conditions(*, kind: str = "", date_from: dt.date | None = None,
+                     date_to: dt.date | None = None, reference: str = "") -> list:
+    """The journal's filters as conditions on JournalEntry: the same for the journal page
+    and its export, so the file holds what the page lists. Days are business days."""
+    conditions = []
+    if kind:
+        conditions.append(JournalEntry.kind == kind)
+    if date_from is not None:
+        conditions.append(JournalEntry.posted_at >= clock.day_start(date_from))
+    if date_to is not None:
+        conditions.append(JournalEntry.posted_at < clock.day_end(date_to))
+    if reference := (reference or "").strip()[:60]:
+        conditions.append(JournalEntry.reference.ilike(like_pattern(reference), escape="\\"))
+    return conditions
+
+
+def export_rows(session: Session, *, kind: str = "", date_from: dt.date | None = None,
+                date_to: dt.date | None = None, reference: str = "",
+                chunk: int = 2000) -> Iterator[list[str]]:
+    """The journal, line by line, for the accountant (streamed in chunks), filtered as the
+    journal page is (entry_conditions)."""
     stmt = (select(JournalEntry.id, JournalEntry.posted_at, JournalEntry.kind,
                    JournalEntry.reference, JournalEntry.memo, JournalLine.account_code,
                    Account.name, JournalLine.debit, JournalLine.credit, JournalEntry.currency,
@@ -194,11 +218,9 @@ def export_rows(session: Session, *, date_from: dt.date | None = None,
             .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
             .join(Account, Account.code == JournalLine.account_code)
             .outerjoin(Customer, Customer.id == JournalLine.customer_id)
-            .order_by(JournalEntry.id, JournalLine.id))
-    if date_from is not None:
-        stmt = stmt.where(JournalEntry.posted_at >= clock.day_start(date_from))
-    if date_to is not None:
-        stmt = stmt.where(JournalEntry.posted_at < clock.day_end(date_to))
+            .order_by(JournalEntry.id, JournalLine.id)
+            .where(*entry_conditions(kind=kind, date_from=date_from, date_to=date_to,
+                                     reference=reference)))
     for row in session.execute(stmt.execution_options(yield_per=chunk)):
         (entry, at, kind, ref, memo, code, name, debit, credit, cur, customer,
          reversal_of, actor) = row

@@ -758,3 +758,21 @@ def test_the_journal_csv_is_an_attachment_with_a_header_and_the_rows(billing_cli
     old = text(billing_client.get(f"/billing/ledger/journal.csv?date_to={yesterday}"))
     assert invoice.number not in old
     assert billing_client.get("/billing/ledger/journal.csv?date_from=nonsense").status_code == 400
+
+
+def test_the_journal_exports_what_its_filters_show(billing_client, db, acme):
+    """One set of filters: the page's link downloads the entries the page lists (kind and
+    reference too), named for them."""
+    invoice, other = free_text(db, acme, "10.00"), free_text(db, acme, "20.00")
+    html = text(billing_client.get(f"/billing/ledger/journal?kind=invoice&reference={invoice.number}"))
+    link = re.search(r'<a href="([^"]+)" download>Download these entries as CSV</a>', html)
+    assert link, html
+    response = billing_client.get(link.group(1).replace("&amp;", "&"))
+    assert response.headers["Content-Disposition"] == 'attachment; filename="journal-invoice.csv"'
+    body = text(response)
+    assert invoice.number in body and other.number not in body
+    kinds = {l.split(",")[2] for l in body.splitlines()[1:]}
+    assert kinds == {"invoice"}
+    assert "Export for the accountant" not in html  # one pair of dates, not two
+    unfiltered = text(billing_client.get("/billing/ledger/journal"))
+    assert 'href="/billing/ledger/journal.csv" download>Download the journal as CSV</a>' in unfiltered

@@ -150,3 +150,47 @@
     }
   });
 })();
+
+// "Tick all": a header checkbox `data-check-all="order"` ticks or unticks every checkbox named
+// `order` in its form, and shows mixed when some are ticked. Hidden without JavaScript (it
+// would do nothing); worklists swap their results by htmx, so it is set up after each swap.
+(function () {
+  "use strict";
+  function others(all) {
+    var form = all.form || all.closest("form");
+    return form ? form.querySelectorAll('input[type="checkbox"][name="' + all.dataset.checkAll + '"]') : [];
+  }
+  function show(root) {
+    root.querySelectorAll("[data-check-all]").forEach(function (all) {
+      all.hidden = false;
+      var label = all.labels && all.labels[0];
+      if (label) { label.hidden = false; }
+    });
+  }
+  function sync(all) {
+    var boxes = Array.prototype.slice.call(others(all));
+    var ticked = boxes.filter(function (b) { return b.checked; }).length;
+    all.checked = boxes.length > 0 && ticked === boxes.length;
+    all.indeterminate = ticked > 0 && ticked < boxes.length;
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { show(document); });
+  } else {
+    show(document);
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { show(event.target); });
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") { return; }
+    if (box.dataset.checkAll) {
+      others(box).forEach(function (b) { b.checked = box.checked; });
+      box.indeterminate = false;
+      return;
+    }
+    var form = box.form;
+    if (!form) { return; }
+    form.querySelectorAll("[data-check-all]").forEach(function (all) {
+      if (all.dataset.checkAll === box.name) { sync(all); }
+    });
+  });
+})();
