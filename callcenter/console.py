@@ -25,7 +25,8 @@ bp = Blueprint("console", __name__)
 BLOCK_PAGES = {"search": "customers.show", "orders": "order_entry.new",
                "holds": "console_orders.holds", "returns": "returns.approve",
                "quotes": "quotes.editor", "follow_ups": "collections.mine",
-               "low_stock": "stock.receive"}
+               "low_stock": "stock.receive", "to_release": "fulfilment.release",
+               "to_ship": "fulfilment.ship"}
 # Where a document named in a sentence opens, and the name of its URL argument.
 SEARCH_RESULTS = 8
 

@@ -9,7 +9,8 @@ from core.web.auth import current_account
 LINKS = {"order": ("console_orders.detail", "number"), "invoice": ("billing.invoice", "number"),
          "return": ("returns.detail", "rma"), "quote": ("quotes.editor", "quote"),
          "customer": ("customers.show", "number"),
-         "account": ("collections.account", "number")}
+         "account": ("collections.account", "number"),
+         "shipping": ("fulfilment.order", "number")}
 
 
 def may_open(endpoint: str) -> bool:

@@ -12,6 +12,9 @@ a fixed handful of queries whatever the size of the data:
     follow-ups due (collection tasks due today or earlier,
       assigned to this agent or to nobody), oldest first   2
     low stock                                              1
+    to release (ready for the warehouse), oldest first     2
+    to ship (released, units outstanding; how many late),
+      the earliest promised first                          2
     recent activity (the events, then their subjects)     2
 """
 from __future__ import annotations
@@ -26,15 +29,19 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.credit.models import CollectionTask
 from core.customers.models import Customer
+from core.fulfilment import queries as fulfilment_queries
+from core.fulfilment.states import RELEASED_ORDER_STATUSES
 from core.inventory import queries as stock_queries
 from core.money import Money
 from core.orders.holds import KIND_LABELS as HOLD_KINDS, reason_label
 from core.orders.models import Order, OrderHold
+from core.orders.promises import day as ship_day
 from core.quotes.models import Quote
 from core.reporting.activity import Activity, recent_activity
 from core.returns.models import ReturnAuthorisation
 
-BLOCKS = ("orders", "holds", "returns", "quotes", "follow_ups", "low_stock", "activity")
+BLOCKS = ("orders", "holds", "returns", "quotes", "follow_ups", "to_release", "to_ship",
+          "low_stock", "activity")
 FIRST = 5  # items listed per block; the count says how many there are in all
 
 
@@ -58,6 +65,7 @@ class Item:
     """One line of a block: a document (kind, number) and what to say about it."""
 
     kind: str  # the link kind: order | return | quote | account (the customer's collections)
+    #            | shipping (the order's page in the warehouse)
     number: str
     party: str
     detail: str = ""
@@ -71,6 +79,7 @@ class Block:
     count: int
     items: list[Item]
     mine: int | None = None  # orders: how many of today's this agent took
+    late: int | None = None  # to ship: how many are past their promised day
 
 
 @dataclass
@@ -156,6 +165,38 @@ def _follow_ups(session: Session, agent_id: int | None, now: dt.datetime) -> Blo
         for n, p, note, on, mine in rows])
 
 
+def _to_release(session: Session, now: dt.datetime) -> Block:
+    ready = fulfilment_queries.releasable_condition()
+    count = session.scalar(select(func.count()).select_from(Order).where(ready))
+    rows = session.execute(
+        select(Order.number, _party(), Order.email, Order.promised_date, Order.placed_at)
+        .outerjoin(Customer, Customer.id == Order.customer_id)
+        .where(ready).order_by(Order.placed_at, Order.id).limit(FIRST))
+    return Block(count or 0, [
+        Item("shipping", n, p or e, detail=f"promised {ship_day(d)}" if d else "",
+             at=at, waited=age(at, now)) for n, p, e, d, at in rows])
+
+
+def _to_ship(session: Session, now: dt.datetime) -> Block:
+    """Released orders with units still to ship (every released order has some: shipping
+    the last unit completes it), the earliest promised first; late: past their day."""
+    today = clock.business_date(now)
+    released = Order.status.in_(RELEASED_ORDER_STATUSES)
+    late = Order.promised_date < today
+    count, overdue = session.execute(select(func.count(), func.count().filter(late))
+                                     .select_from(Order).where(released)).one()
+    rows = session.execute(
+        select(Order.number, _party(), Order.email, Order.promised_date, Order.released_at)
+        .outerjoin(Customer, Customer.id == Order.customer_id)
+        .where(released)
+        .order_by(Order.promised_date.is_(None), Order.promised_date, Order.released_at,
+                  Order.id).limit(FIRST))
+    return Block(count or 0, [
+        Item("shipping", n, p or e, detail=f"promised {ship_day(d)}" if d else "",
+             at=d, waited=(f"{age(d, now)} late" if d and d < today else ""))
+        for n, p, e, d, at in rows], late=overdue or 0)
+
+
 def operations_overview(session: Session, *, agent_id: int | None = None,
                         show: Collection[str] = BLOCKS, now: dt.datetime | None = None,
                         activity: int = 10, low_stock: int = 10) -> StartPage:
@@ -166,7 +207,9 @@ def operations_overview(session: Session, *, agent_id: int | None = None,
                "holds": lambda: _holds(session, now),
                "returns": lambda: _returns(session, now),
                "quotes": lambda: _quotes(session, now),
-               "follow_ups": lambda: _follow_ups(session, agent_id, now)}
+               "follow_ups": lambda: _follow_ups(session, agent_id, now),
+               "to_release": lambda: _to_release(session, now),
+               "to_ship": lambda: _to_ship(session, now)}
     for name, read in readers.items():
         if name in show:
             page.blocks[name] = read()

@@ -341,7 +341,7 @@ def test_a_shipment_is_marked_delivered_and_shown_with_its_tracking_link(
     assert ship_form(warehouse_client, five, 5).status_code == 303
     shipment = db.scalar(select(Shipment).where(Shipment.order_id == five.id))
     html = page(warehouse_client, f"/fulfilment/orders/{five.number}")
-    assert f"Mark {shipment.number} delivered" in html
+    assert f'aria-label="Mark {shipment.number} delivered">Delivered</button>' in html
     assert "tracking-id=JJD00012345" in html
     response = post(warehouse_client, f"/fulfilment/shipments/{shipment.id}/delivered", {},
                     f"/fulfilment/orders/{five.number}")

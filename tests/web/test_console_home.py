@@ -119,15 +119,16 @@ def test_enter_on_many_results_opens_the_customer_search(agent_client):
 # --- today's work, by role -------------------------------------------------------------------
 
 BLOCK_IDS = ("orders-today", "holds-waiting", "returns-to-approve", "quotes-to-send",
-             "follow-ups", "low-stock-h")
+             "follow-ups", "low-stock-h", "to-release", "to-ship")
+WAREHOUSE_WORK = {"to-release", "to-ship"}
 
 
 @pytest.mark.parametrize("who, shown", [
     ("agent", {"orders-today", "holds-waiting", "returns-to-approve", "quotes-to-send"}),
-    ("supervisor", set(BLOCK_IDS)),
+    ("supervisor", set(BLOCK_IDS) - WAREHOUSE_WORK),  # looks at the warehouse, does not act
     ("billing", {"holds-waiting", "follow-ups"}),  # Bill holds billing and credit
     ("credit", {"holds-waiting", "follow-ups"}),
-    ("warehouse", {"low-stock-h"}),
+    ("warehouse", {"low-stock-h", "to-release", "to-ship"}),
     ("catalog", set()),
     ("manager", set()),
 ])
@@ -245,4 +246,54 @@ def test_the_start_page_runs_a_fixed_number_of_queries_as_the_data_grows(console
     with QueryCounter(connection) as more:
         html = client.get("/").get_data(as_text=True)
     assert "and " in _section(html, "holds-waiting")  # more than the first few
+    assert one.count == more.count
+
+
+# --- the warehouse's work ----------------------------------------------------------------------
+
+def _released(db, who: Customer, promised: dt.date) -> Order:
+    order = _order(db, who)
+    order.status, order.promised_date = "in_fulfilment", promised
+    order.released_at = clock.now()
+    db.flush()
+    return order
+
+
+def test_the_warehouse_starts_with_what_to_release_and_to_ship_and_how_many_are_late(
+        console_app, db):
+    acme = _customer(db)
+    ready = _order(db, acme, at=clock.now() - dt.timedelta(days=400))  # the oldest of all
+    late = _released(db, acme, clock.today() - dt.timedelta(days=3))
+    _released(db, acme, clock.today() + dt.timedelta(days=2))
+    db.commit()
+    html = _client(console_app, "warehouse").get("/").get_data(as_text=True)
+    release = _section(html, "to-release")
+    first = re.search(r'<li><a href="([^"]+)">(SO-\d+)</a>', release)
+    assert first.groups() == (f"/fulfilment/orders/{ready.number}", ready.number)
+    ship = _section(html, "to-ship")
+    released = db.scalar(select(func.count()).select_from(Order).where(
+        Order.status.in_(("in_fulfilment", "partially_shipped"))))
+    overdue = db.scalar(select(func.count()).select_from(Order).where(
+        Order.status.in_(("in_fulfilment", "partially_shipped")),
+        Order.promised_date < clock.today()))
+    assert f'<span class="badge" id="to-ship-count">{released}</span>' in ship
+    assert f'<span class="badge badge-late">{overdue} late</span>' in ship
+    assert f'<a href="/fulfilment/orders/{late.number}">{late.number}</a>' in ship
+    assert "3 days late" in ship
+    assert 'href="/fulfilment/ship">All orders to ship</a>' in ship
+
+
+def test_the_warehouse_start_page_runs_a_fixed_number_of_queries(console_app, db, connection):
+    client = _client(console_app, "warehouse")
+    acme = _customer(db)
+    client.get("/")
+    with QueryCounter(connection) as one:
+        client.get("/")
+    for i in range(12):
+        _order(db, acme)
+        _released(db, acme, clock.today() - dt.timedelta(days=i % 3))
+    db.commit()
+    with QueryCounter(connection) as more:
+        html = client.get("/").get_data(as_text=True)
+    assert "and " in _section(html, "to-ship")
     assert one.count == more.count
