@@ -75,6 +75,12 @@ CATALOG_AGENT = "catalog@marketline.example"
 
 
 @pytest.fixture
+def warehouse_client(console_app):
+    """A console client signed in as the demo's warehouse agent."""
+    return agent_client_for(console_app, "warehouse@marketline.example")
+
+
+@pytest.fixture
 def catalog_client(console_app):
     """A console client signed in as the demo's catalogue agent."""
     return agent_client_for(console_app, CATALOG_AGENT)

@@ -12,17 +12,11 @@ from core.fulfilment.models import Shipment
 from core.inventory.models import StockLevel
 from core.orders import holds
 from core.orders.models import Order
-from tests.conftest import agent_client_for, csrf_token
+from tests.conftest import csrf_token
 from tests.helpers import QueryCounter
 from tests.unit.test_fulfilment import WAREHOUSE, confirmed, released
 from tests.unit.test_orders import vid
 from tests.web.conftest import text_of
-
-
-@pytest.fixture
-def warehouse_client(console_app):
-    """The console, signed in as the demo warehouse agent."""
-    return agent_client_for(console_app, "warehouse@marketline.example")
 
 
 def page(client, path) -> str:

@@ -16,11 +16,6 @@ from tests.unit.test_drop_shipment import drop_shipped, released, stocked, suppl
 from tests.web.conftest import text_of
 
 
-@pytest.fixture
-def warehouse_client(console_app):
-    return agent_client_for(console_app, "warehouse@marketline.example")
-
-
 def page(client, path) -> str:
     response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)

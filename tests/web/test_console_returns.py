@@ -43,11 +43,6 @@ def payment_gateway():
 
 
 @pytest.fixture
-def warehouse_client(console_app):
-    return agent_client_for(console_app, "warehouse@marketline.example")
-
-
-@pytest.fixture
 def billing_client(console_app):
     return agent_client_for(console_app, "billing@marketline.example")
 

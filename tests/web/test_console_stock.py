@@ -11,16 +11,11 @@ from sqlalchemy import select
 
 from core import clock
 from core.inventory.models import ExpectedArrival, StockLevel, StockMovement
-from tests.conftest import agent_client_for, csrf_token
+from tests.conftest import csrf_token
 from tests.helpers import QueryCounter
 from tests.unit.test_backorder_filling import backorderable, expect
 from tests.unit.test_orders import place
 from tests.web.conftest import text_of
-
-
-@pytest.fixture
-def warehouse_client(console_app):
-    return agent_client_for(console_app, "warehouse@marketline.example")
 
 
 def page(client, path) -> str:

@@ -12,26 +12,12 @@ from core.audit import AuditEvent
 from core.fulfilment import services
 from core.inventory.models import StockLevel
 from core.orders.shipping import ShippingMethod
-from tests.conftest import agent_client_for, csrf_token
+from tests.conftest import csrf_token
 from tests.factories import StockLevelFactory, VariantFactory
 from tests.helpers import QueryCounter
 from tests.unit.test_fulfilment import WAREHOUSE, confirmed, released
 from tests.unit.test_orders import vid
-
-
-@pytest.fixture
-def warehouse_client(console_app):
-    return agent_client_for(console_app, "warehouse@marketline.example")
-
-
-def page(client, path) -> str:
-    response = client.get(path)
-    assert response.status_code == 200, (path, response.status_code)
-    return response.get_data(as_text=True)
-
-
-def post(client, path, data, page_path):
-    return client.post(path, data={**data, "csrf_token": csrf_token(client, page_path)})
+from tests.web.test_console_fulfilment import page, post
 
 
 def level(db, variant_id, warehouse="MAIN") -> StockLevel:
